@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
+
+/// @title ConsentRegistry: patient-signed consent grants and revocations.
+/// @notice A patient signs a Grant or a Revoke as EIP-712 typed data; any active consortium member
+///         may relay it. No member can forge or alter a consent: the contract checks the patient's
+///         signature. Categories and purposes are bitmasks defined in src/ledger/codes.ts.
+/// @dev No PHI: the patient is a pseudonymous address; terms are bitmasks and timestamps.
+contract ConsentRegistry {
+    struct Grant {
+        address patient;
+        address grantee;
+        uint256 categories;
+        uint256 purposes;
+        uint64 notBefore;
+        uint64 notAfter;
+        uint256 nonce;
+    }
+
+    struct Revoke {
+        address patient;
+        bytes32 grantId;
+        uint256 nonce;
+    }
+
+    struct GrantRecord {
+        Grant grant;
+        address relayer;
+        uint64 grantedAt;
+        bool revoked;
+        uint64 revokedAt;
+    }
+
+    error NotActiveMember(address account);
+    error InvalidSignature();
+    error NonceAlreadyUsed(uint256 expected, uint256 got);
+    error NonceOutOfOrder(uint256 expected, uint256 got);
+    error InvalidValidity(uint64 notBefore, uint64 notAfter);
+    error EmptyCategories();
+    error EmptyPurposes();
+    error InvalidGrantee(address grantee);
+    error GrantNotFound(bytes32 grantId);
+    error NotGrantPatient(bytes32 grantId, address patient);
+    error AlreadyRevoked(bytes32 grantId);
+
+    event ConsentGranted(
+        bytes32 indexed grantId,
+        address indexed patient,
+        address indexed grantee,
+        uint256 categories,
+        uint256 purposes,
+        uint64 notBefore,
+        uint64 notAfter,
+        uint256 nonce,
+        address relayer
+    );
+    event ConsentRevoked(
+        bytes32 indexed grantId, address indexed patient, uint64 revokedAt, uint256 nonce, address relayer
+    );
+
+    // EIP-712 §"Definition of hashStruct": typeHash = keccak256(encodeType(T)).
+    bytes32 public constant GRANT_TYPEHASH = keccak256(
+        "Grant(address patient,address grantee,uint256 categories,uint256 purposes,uint64 notBefore,uint64 notAfter,uint256 nonce)"
+    );
+    bytes32 public constant REVOKE_TYPEHASH = keccak256("Revoke(address patient,bytes32 grantId,uint256 nonce)");
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    string private constant NAME = "CareLedger ConsentRegistry";
+    string private constant VERSION = "1";
+
+    // secp256k1n / 2: signatures with a larger s are the malleable twin of a valid one (EIP-2).
+    uint256 private constant HALF_CURVE_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+
+    IConsortiumRegistry public immutable registry;
+
+    uint256 private immutable _cachedChainId;
+    bytes32 private immutable _cachedDomainSeparator;
+
+    /// @notice The next nonce the patient must use; grants and revocations share the sequence.
+    mapping(address => uint256) public nonces;
+
+    mapping(bytes32 => GrantRecord) private _grants;
+    mapping(address => bytes32[]) private _grantsOf;
+
+    modifier onlyActiveMember() {
+        if (!registry.isActiveMember(msg.sender)) revert NotActiveMember(msg.sender);
+        _;
+    }
+
+    constructor(IConsortiumRegistry registry_) {
+        registry = registry_;
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /// @notice Records a patient-signed grant.
+    /// @return grantId The EIP-712 digest of the grant, keccak256("\x19\x01" ‖ domainSeparator ‖
+    ///         hashStruct(grant)): exactly what the patient signed. It is unique because the nonce is
+    ///         consumed, and anyone can recompute it off chain (src/ledger/eip712.ts computeGrantId).
+    function relayGrant(Grant calldata g, bytes calldata signature) external onlyActiveMember returns (bytes32 grantId) {
+        if (g.notAfter <= g.notBefore) revert InvalidValidity(g.notBefore, g.notAfter);
+        if (g.categories == 0) revert EmptyCategories();
+        if (g.purposes == 0) revert EmptyPurposes();
+        if (g.grantee == address(0) || g.grantee == g.patient) revert InvalidGrantee(g.grantee);
+        _useNonce(g.patient, g.nonce);
+        grantId = hashGrant(g);
+        _verifySignature(grantId, signature, g.patient);
+
+        GrantRecord storage rec = _grants[grantId];
+        rec.grant = g;
+        rec.relayer = msg.sender;
+        rec.grantedAt = uint64(block.timestamp);
+        _grantsOf[g.patient].push(grantId);
+        emit ConsentGranted(
+            grantId, g.patient, g.grantee, g.categories, g.purposes, g.notBefore, g.notAfter, g.nonce, msg.sender
+        );
+    }
+
+    /// @notice Records a patient-signed revocation; it takes effect from this block on.
+    function relayRevoke(Revoke calldata r, bytes calldata signature) external onlyActiveMember {
+        GrantRecord storage rec = _grants[r.grantId];
+        if (rec.grant.patient == address(0)) revert GrantNotFound(r.grantId);
+        if (rec.grant.patient != r.patient) revert NotGrantPatient(r.grantId, r.patient);
+        if (rec.revoked) revert AlreadyRevoked(r.grantId);
+        _useNonce(r.patient, r.nonce);
+        _verifySignature(hashRevoke(r), signature, r.patient);
+
+        rec.revoked = true;
+        rec.revokedAt = uint64(block.timestamp);
+        emit ConsentRevoked(r.grantId, r.patient, uint64(block.timestamp), r.nonce, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice True iff some unrevoked grant of `patient` covers every bit of `category` and
+    ///         `purpose`, is valid at `timestamp` (notBefore <= timestamp < notAfter), and was given either to
+    ///         `grantee` itself or to the organization that attests `grantee` as a practitioner valid
+    ///         at `timestamp`. A zero mask is never permitted.
+    /// @dev Revocation is read as it is now (a revoked grant never permits, whatever `timestamp`). The loop
+    ///      is over the patient's grants; nodes decide access from their own event index and use this
+    ///      view to cross-check.
+    function isPermitted(address patient, address grantee, uint256 category, uint256 purpose, uint64 timestamp)
+        external
+        view
+        returns (bool)
+    {
+        if (category == 0 || purpose == 0) return false;
+        (bool practitionerValid, address organization) = registry.practitionerStatus(grantee, timestamp);
+        bytes32[] storage ids = _grantsOf[patient];
+        for (uint256 i = 0; i < ids.length; i++) {
+            GrantRecord storage rec = _grants[ids[i]];
+            if (rec.revoked) continue;
+            Grant storage g = rec.grant;
+            if (timestamp < g.notBefore || timestamp >= g.notAfter) continue;
+            if (g.categories & category != category || g.purposes & purpose != purpose) continue;
+            if (g.grantee == grantee || (practitionerValid && g.grantee == organization)) return true;
+        }
+        return false;
+    }
+
+    function getGrant(bytes32 grantId) external view returns (GrantRecord memory) {
+        GrantRecord memory rec = _grants[grantId];
+        if (rec.grant.patient == address(0)) revert GrantNotFound(grantId);
+        return rec;
+    }
+
+    /// @notice Every grant id of `patient`, revoked ones included, in relay order.
+    function grantsOf(address patient) external view returns (bytes32[] memory) {
+        return _grantsOf[patient];
+    }
+
+    /// @notice The EIP-712 digest of a grant, which is also its grantId.
+    function hashGrant(Grant calldata g) public view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(GRANT_TYPEHASH, g.patient, g.grantee, g.categories, g.purposes, g.notBefore, g.notAfter, g.nonce)
+        );
+        return _toTypedDataHash(structHash);
+    }
+
+    function hashRevoke(Revoke calldata r) public view returns (bytes32) {
+        return _toTypedDataHash(keccak256(abi.encode(REVOKE_TYPEHASH, r.patient, r.grantId, r.nonce)));
+    }
+
+    function domainSeparator() public view returns (bytes32) {
+        // Recompute after a chain split so signatures for one chain are not valid on the other.
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    /// @notice EIP-5267: lets wallets and viem's getEip712Domain discover the signing domain.
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", NAME, VERSION, block.chainid, address(this), bytes32(0), new uint256[](0));
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _useNonce(address patient, uint256 got) private {
+        uint256 expected = nonces[patient];
+        if (got < expected) revert NonceAlreadyUsed(expected, got);
+        if (got > expected) revert NonceOutOfOrder(expected, got);
+        nonces[patient] = expected + 1;
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256(bytes(NAME)), keccak256(bytes(VERSION)), block.chainid, address(this))
+        );
+    }
+
+    function _toTypedDataHash(bytes32 structHash) private view returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
+    }
+
+    /// @dev ecrecover with the checks OpenZeppelin's ECDSA.tryRecover makes: 65-byte r‖s‖v, v in
+    ///      {27, 28}, s in the lower half of the curve order (EIP-2), and a non-zero signer.
+    function _verifySignature(bytes32 digest, bytes calldata signature, address expectedSigner) private pure {
+        if (signature.length != 65) revert InvalidSignature();
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (uint256(s) > HALF_CURVE_ORDER) revert InvalidSignature();
+        if (v != 27 && v != 28) revert InvalidSignature();
+        address signer = ecrecover(digest, v, r, s);
+        if (signer == address(0) || signer != expectedSigner) revert InvalidSignature();
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests need, from Debian's archive, when they are missing.
+# Idempotent: does nothing on a machine that already has them.
+set -euo pipefail
+need=()
+# (more servers join this list as the project needs them: postgresql, chromium)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== apt-get install ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}"
+fi

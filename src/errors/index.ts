@@ -1,0 +1,1 @@
+export { CareLedgerError, ERROR_CODES, type ErrorCode, isCareLedgerError } from './careledger-error.js';

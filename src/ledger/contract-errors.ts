@@ -1,0 +1,158 @@
+/**
+ * Plain-English sentences for every custom error of the CareLedger contracts, for the CLI and the
+ * API. A test checks that every error in the generated ABIs has an entry here. Sentences name roles
+ * and sizes, never PHI: addresses are pseudonymous and safe to show.
+ */
+import type { ErrorCode } from '../errors/index.js';
+
+type Describe = (args: readonly unknown[]) => string;
+
+interface ContractErrorInfo {
+  readonly describe: Describe;
+  /** The CareLedgerError code a caller should raise for this revert. */
+  readonly code: ErrorCode;
+}
+
+function arg(args: readonly unknown[], index: number): string {
+  const value = args[index];
+  if (value === undefined) return '?';
+  return typeof value === 'string' ? value : String(value);
+}
+
+const CONTRACT_ERRORS = {
+  // ConsortiumRegistry (and ConsentRegistry for NotActiveMember)
+  NotActiveMember: {
+    code: 'ERR_NOT_MEMBER',
+    describe: (a) => `address ${arg(a, 0)} is not an active consortium member`,
+  },
+  AlreadyMember: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `address ${arg(a, 0)} is already an active member`,
+  },
+  AlreadyVoted: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `member ${arg(a, 1)} already voted on proposal ${arg(a, 0)}`,
+  },
+  ProposalNotFound: { code: 'ERR_NOT_FOUND', describe: (a) => `proposal ${arg(a, 0)} does not exist` },
+  ProposalExpired: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) =>
+      `proposal ${arg(a, 0)} expired at ${arg(a, 1)} (unix seconds) and can no longer be voted on`,
+  },
+  ProposalAlreadyExecuted: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `proposal ${arg(a, 0)} was already executed`,
+  },
+  OriginTaken: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `log origin ${JSON.stringify(arg(a, 0))} already belongs to member ${arg(a, 1)}`,
+  },
+  InvalidThreshold: {
+    code: 'ERR_CONFIG',
+    describe: (a) => `threshold ${arg(a, 0)} must be between 1 and the ${arg(a, 1)} genesis members`,
+  },
+  EmptyName: { code: 'ERR_INVALID_INPUT', describe: () => 'the member name must not be empty' },
+  EmptyOrigin: { code: 'ERR_INVALID_INPUT', describe: () => 'the log origin must not be empty' },
+  InvalidRole: { code: 'ERR_INVALID_INPUT', describe: (a) => `member role ${arg(a, 0)} is not a known role` },
+  ZeroAddress: { code: 'ERR_INVALID_INPUT', describe: () => 'the zero address is not allowed here' },
+  CannotRemoveLastMember: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `member ${arg(a, 0)} is the last active member and cannot be removed`,
+  },
+  PractitionerNotFound: {
+    code: 'ERR_NOT_FOUND',
+    describe: (a) => `practitioner ${arg(a, 0)} was never attested by any member`,
+  },
+  PractitionerAlreadyRevoked: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `the attestation of practitioner ${arg(a, 0)} was already revoked`,
+  },
+  PractitionerAttestedByOther: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `practitioner ${arg(a, 0)} is currently attested by another organization (${arg(a, 1)})`,
+  },
+  NotAttestingOrganization: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) =>
+      `only the organization that attested practitioner ${arg(a, 0)} may revoke it, not ${arg(a, 1)}`,
+  },
+  InvalidExpiry: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `the expiry ${arg(a, 0)} is not after the current block time ${arg(a, 1)}`,
+  },
+  // ConsentRegistry
+  InvalidSignature: {
+    code: 'ERR_SIGNATURE_INVALID',
+    describe: () => 'the consent signature is not a valid signature by the patient',
+  },
+  NonceAlreadyUsed: {
+    code: 'ERR_NONCE_USED',
+    describe: (a) => `this consent nonce was already used (replay): expected ${arg(a, 0)}, got ${arg(a, 1)}`,
+  },
+  NonceOutOfOrder: {
+    code: 'ERR_NONCE_OUT_OF_ORDER',
+    describe: (a) =>
+      `this consent nonce is ahead of the patient's sequence (an earlier consent is missing): expected ${arg(a, 0)}, got ${arg(a, 1)}`,
+  },
+  InvalidValidity: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) =>
+      `the consent validity window is empty: not-after ${arg(a, 1)} must be later than not-before ${arg(a, 0)}`,
+  },
+  EmptyCategories: { code: 'ERR_INVALID_INPUT', describe: () => 'the consent covers no data category' },
+  EmptyPurposes: { code: 'ERR_INVALID_INPUT', describe: () => 'the consent covers no purpose of use' },
+  InvalidGrantee: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `grantee ${arg(a, 0)} is not allowed (zero address or the patient themself)`,
+  },
+  GrantNotFound: { code: 'ERR_NOT_FOUND', describe: (a) => `consent grant ${arg(a, 0)} does not exist` },
+  NotGrantPatient: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `consent grant ${arg(a, 0)} belongs to another patient than ${arg(a, 1)}`,
+  },
+  AlreadyRevoked: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `consent grant ${arg(a, 0)} was already revoked`,
+  },
+  // CheckpointAnchor
+  NotOriginOwner: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) =>
+      `${arg(a, 1)} is not the active member that owns log origin ${JSON.stringify(arg(a, 0))}`,
+  },
+  TreeSizeDecreased: {
+    code: 'ERR_LOG_CHECKPOINT_INVALID',
+    describe: (a) => `the log cannot shrink: last anchored tree size ${arg(a, 0)}, got ${arg(a, 1)}`,
+  },
+  ConflictingRoot: {
+    code: 'ERR_LOG_EQUIVOCATION',
+    describe: (a) => `a different root hash is already anchored for tree size ${arg(a, 0)} (equivocation)`,
+  },
+  AlreadyAnchored: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `this checkpoint (tree size ${arg(a, 0)}) is already anchored`,
+  },
+  CheckpointNotFound: {
+    code: 'ERR_NOT_FOUND',
+    describe: (a) => `log origin ${JSON.stringify(arg(a, 0))} has no anchored checkpoint number ${arg(a, 1)}`,
+  },
+} as const satisfies Record<string, ContractErrorInfo>;
+
+export type ContractErrorName = keyof typeof CONTRACT_ERRORS;
+
+export const CONTRACT_ERROR_NAMES = Object.keys(CONTRACT_ERRORS) as ContractErrorName[];
+
+export function isContractErrorName(name: unknown): name is ContractErrorName {
+  return typeof name === 'string' && Object.hasOwn(CONTRACT_ERRORS, name);
+}
+
+/** A sentence for a contract revert; unknown names get a generic sentence naming the error. */
+export function describeContractError(name: string, args: readonly unknown[] = []): string {
+  if (!isContractErrorName(name)) return `the ledger rejected the transaction (${name})`;
+  return CONTRACT_ERRORS[name].describe(args);
+}
+
+/** The CareLedgerError code for a contract revert (ERR_CHAIN_REVERTED when unknown). */
+export function contractErrorCode(name: string): ErrorCode {
+  return isContractErrorName(name) ? CONTRACT_ERRORS[name].code : 'ERR_CHAIN_REVERTED';
+}

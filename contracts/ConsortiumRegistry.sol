@@ -361,6 +361,9 @@ contract ConsortiumRegistry is IConsortiumRegistry {
         _originOwner[originHash] = c.account;
         _activeCount += 1;
         emit MemberAdmitted(c.account, c.role, c.name, c.logOrigin, proposalId);
+        // The endpoints and keys travel in an event too, so an indexer rebuilds a member from events alone
+        // (historical state reads are unavailable on pruned nodes).
+        emit MemberUpdated(c.account, c.fhirBaseUrl, c.logVerifierKey, c.encryptionPublicKey);
     }
 
     function _remove(address account, uint256 proposalId) private {

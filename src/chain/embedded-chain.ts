@@ -1,0 +1,220 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { CareLedgerError } from '../errors/index.js';
+import { writeFileDurably } from '../storage/write-file-durably.js';
+import { resolveAnvilBinary } from './anvil-binary.js';
+import { callRpc, isRpcUp } from './rpc.js';
+
+export interface EmbeddedChainOptions {
+  /** Folder for the chain's own state (snapshots, anvil's cache). */
+  readonly dir: string;
+  readonly port: number;
+  readonly chainId?: number;
+  readonly blockTimeSeconds?: number;
+  /** How often a snapshot is taken while blocks are being mined. */
+  readonly snapshotIntervalMs?: number;
+  /** Restart anvil when it dies on its own (a supervisor's job in `careledger dev`). */
+  readonly restartOnCrash?: boolean;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface ChainSnapshotInfo {
+  readonly blockNumber: number;
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
+const SNAPSHOT_FILE = 'anvil-state.hex';
+
+/**
+ * The embedded consortium chain: anvil from npm, on 127.0.0.1 only.
+ *
+ * anvil's own persistence is not crash-safe (LEDGER-FACTS: `--dump-state` writes nothing on SIGKILL and
+ * `--state-interval` rewrites its file in place), so the supervisor takes its own snapshots with
+ * `anvil_dumpState`, written to a temporary file, fsynced and renamed over the previous one. Whatever
+ * a crash loses after the last snapshot is re-sent by the nodes' durable outboxes.
+ *
+ * Interval mining (`--block-time`), never automine: automine stalls with concurrent writers.
+ */
+export class EmbeddedChain {
+  readonly rpcUrl: string;
+  private readonly options: Required<Omit<EmbeddedChainOptions, 'onLog'>> &
+    Pick<EmbeddedChainOptions, 'onLog'>;
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private snapshotting: Promise<ChainSnapshotInfo | undefined> | undefined;
+  private lastSnapshotBlock = -1;
+  private restarting: Promise<void> | undefined;
+  /** Number of times anvil was (re)started by this supervisor. */
+  starts = 0;
+
+  constructor(options: EmbeddedChainOptions) {
+    this.options = {
+      chainId: 31337,
+      blockTimeSeconds: 1,
+      snapshotIntervalMs: 2_000,
+      restartOnCrash: true,
+      ...options,
+    };
+    this.rpcUrl = `http://127.0.0.1:${options.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get snapshotPath(): string {
+    return join(this.options.dir, SNAPSHOT_FILE);
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    mkdirSync(this.options.dir, { recursive: true });
+    if (await isRpcUp(this.rpcUrl)) {
+      throw new CareLedgerError(
+        'ERR_CONFIG',
+        `port ${this.options.port} already has a chain answering; stop it first`,
+      );
+    }
+    await this.launch();
+    this.snapshotTimer = setInterval(() => {
+      void this.snapshot().catch((error: unknown) =>
+        this.log(`snapshot failed: ${(error as Error).message}`),
+      );
+    }, this.options.snapshotIntervalMs);
+    this.snapshotTimer.unref();
+  }
+
+  private async launch(): Promise<void> {
+    const home = join(this.options.dir, 'home');
+    // Killed anvils leave large caches under ~/.foundry/anvil/tmp (LEDGER-FACTS); ours live here.
+    rmSync(join(home, '.foundry', 'anvil', 'tmp'), { recursive: true, force: true });
+    mkdirSync(home, { recursive: true });
+    const args = [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(this.options.port),
+      '--chain-id',
+      String(this.options.chainId),
+      // Mining starts only after the snapshot is loaded (below), so block numbers continue from it.
+      '--no-mining',
+      '--prune-history',
+      '--no-request-size-limit',
+      '--base-fee',
+      '0',
+      '--gas-price',
+      '0',
+      '--gas-limit',
+      '1000000000',
+      '--disable-code-size-limit',
+      '--silent',
+    ];
+    const child = spawn(resolveAnvilBinary(), args, {
+      env: { ...process.env, HOME: home },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child = child;
+    this.starts += 1;
+    child.stderr?.on('data', (chunk: Buffer) => this.log(`anvil: ${chunk.toString().trim()}`));
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (this.stopping) return;
+      this.log(`anvil exited unexpectedly (code ${code}, signal ${signal})`);
+      if (this.options.restartOnCrash) {
+        this.restarting = this.launch().catch((error: unknown) =>
+          this.log(`restart failed: ${(error as Error).message}`),
+        );
+      }
+    });
+    await this.waitUntilUp(child);
+    if (existsSync(this.snapshotPath)) {
+      const hex = readFileSync(this.snapshotPath, 'utf8').trim();
+      await callRpc<boolean>(this.rpcUrl, 'anvil_loadState', [hex], 120_000);
+    }
+    this.lastSnapshotBlock = await this.blockNumber();
+    await callRpc(this.rpcUrl, 'evm_setIntervalMining', [this.options.blockTimeSeconds]);
+    this.log(`anvil up at ${this.rpcUrl} (block ${this.lastSnapshotBlock}, pid ${child.pid})`);
+  }
+
+  private async waitUntilUp(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new CareLedgerError('ERR_CHAIN_UNAVAILABLE', 'anvil exited during start-up');
+      }
+      if (await isRpcUp(this.rpcUrl)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new CareLedgerError('ERR_CHAIN_UNAVAILABLE', 'anvil did not answer within 30 s of start-up');
+  }
+
+  /** Waits for a restart under way (after a crash) to finish. */
+  async whenReady(): Promise<void> {
+    await this.restarting;
+  }
+
+  async blockNumber(): Promise<number> {
+    return Number.parseInt(await callRpc<string>(this.rpcUrl, 'eth_blockNumber'), 16);
+  }
+
+  /**
+   * Takes a snapshot now if blocks were mined since the last one: `anvil_dumpState`, written to a
+   * temporary file, fsynced, renamed over the old snapshot, and the folder fsynced (so the rename
+   * itself survives a power cut).
+   */
+  snapshot(options: { force?: boolean } = {}): Promise<ChainSnapshotInfo | undefined> {
+    if (this.snapshotting !== undefined) return this.snapshotting;
+    this.snapshotting = this.takeSnapshot(options.force ?? false).finally(() => {
+      this.snapshotting = undefined;
+    });
+    return this.snapshotting;
+  }
+
+  private async takeSnapshot(force: boolean): Promise<ChainSnapshotInfo | undefined> {
+    if (this.child === undefined) return undefined;
+    const started = performance.now();
+    const head = await this.blockNumber();
+    if (!force && head === this.lastSnapshotBlock) return undefined;
+    const hex = await callRpc<string>(this.rpcUrl, 'anvil_dumpState', [], 120_000);
+    writeFileDurably(this.snapshotPath, hex);
+    this.lastSnapshotBlock = head;
+    return { blockNumber: head, bytes: hex.length / 2, durationMs: performance.now() - started };
+  }
+
+  /** Simulates a crash: SIGKILL, no snapshot. The supervisor restarts anvil if `restartOnCrash`. */
+  kill(): void {
+    this.child?.kill('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    if (this.snapshotTimer !== undefined) clearInterval(this.snapshotTimer);
+    this.snapshotTimer = undefined;
+    await this.restarting;
+    const child = this.child;
+    if (child === undefined) return;
+    try {
+      await this.snapshot({ force: true });
+    } catch (error) {
+      this.log(`final snapshot failed: ${(error as Error).message}`);
+    }
+    this.stopping = true;
+    await terminate(child);
+    this.child = undefined;
+  }
+
+  private log(line: string): void {
+    this.options.onLog?.(line);
+  }
+}
+
+export async function terminate(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,8 @@
+export { resolveAnvilBinary } from './anvil-binary.js';
+export {
+  type ChainSnapshotInfo,
+  EmbeddedChain,
+  type EmbeddedChainOptions,
+  terminate,
+} from './embedded-chain.js';
+export { callRpc, isRpcUp } from './rpc.js';

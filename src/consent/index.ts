@@ -1,0 +1,6 @@
+export {
+  type ConsentDecision,
+  type ConsentQuery,
+  evaluateConsent,
+  isGrantEffective,
+} from './evaluate-consent.js';

@@ -1,0 +1,251 @@
+import { type Address, type Hex, keccak256, type PrivateKeyAccount, type PublicClient } from 'viem';
+import { CareLedgerError } from '../errors/index.js';
+import { toLedgerError } from './decode-revert.js';
+import type { OutboxEntry, OutboxStorage } from './outbox-storage.js';
+
+export interface OutboxRequest {
+  readonly label: string;
+  /** null deploys a contract. */
+  readonly to: Address | null;
+  readonly data: Hex;
+}
+
+export interface OutboxOptions {
+  readonly storage: OutboxStorage;
+  readonly account: PrivateKeyAccount;
+  readonly client: PublicClient;
+  readonly chainId: number;
+  /** 0 on anvil and on a zero-gas-price Besu network. */
+  readonly gasPrice?: bigint;
+  readonly now?: () => number;
+  readonly onLog?: (line: string) => void;
+}
+
+/** How far back (in confirmed entries) a rollback check walks before giving up on finding the fork. */
+const ROLLBACK_SCAN_LIMIT = 10_000;
+
+/**
+ * The durable outbox: every transaction the node signs is stored (SQLite, fsynced) before it is sent.
+ * The store is the acknowledgement point: once `submit` resolves, the write reaches the chain
+ * eventually, whatever crashes. `pump` (run every tick) confirms receipts, re-sends what the chain
+ * does not have, and notices when the chain lost blocks (an anvil restarted from an older snapshot,
+ * a re-org): entries whose block is gone become unconfirmed again and are re-sent, in nonce order.
+ */
+export class Outbox {
+  private nextNonce: number | undefined;
+  private signing: Promise<unknown> = Promise.resolve();
+  private pumping: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly waiters = new Map<number, Set<() => void>>();
+  private readonly now: () => number;
+  readonly address: Address;
+
+  constructor(private readonly options: OutboxOptions) {
+    this.now = options.now ?? Date.now;
+    this.address = options.account.address;
+  }
+
+  /**
+   * Simulates the call (a revert is refused before anything is signed, with the contract's named
+   * error), then signs it with the next nonce, stores it durably, and sends it.
+   */
+  async submit(request: OutboxRequest): Promise<OutboxEntry> {
+    const { client, account } = this.options;
+    let gas: bigint;
+    try {
+      await client.call({ account: account.address, to: request.to ?? undefined, data: request.data });
+      gas = await client.estimateGas({
+        account: account.address,
+        to: request.to ?? undefined,
+        data: request.data,
+      });
+    } catch (error) {
+      throw toLedgerError(error, request.label);
+    }
+    // State may change between the estimate and inclusion; gas is free on this chain, so be generous.
+    const gasLimit = (gas * 3n) / 2n + 50_000n;
+    const entry = await this.serialize(async () => {
+      const nonce = await this.takeNonce();
+      const rawTransaction = await account.signTransaction({
+        type: 'legacy',
+        chainId: this.options.chainId,
+        nonce,
+        to: request.to ?? undefined,
+        data: request.data,
+        gas: gasLimit,
+        gasPrice: this.options.gasPrice ?? 0n,
+        value: 0n,
+      });
+      return this.options.storage.insert({
+        label: request.label,
+        from: account.address,
+        to: request.to,
+        nonce,
+        rawTransaction,
+        txHash: keccak256(rawTransaction),
+        createdAt: this.now(),
+      });
+    });
+    void this.send(entry).catch(() => undefined);
+    return entry;
+  }
+
+  private serialize<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.signing.then(task, task);
+    this.signing = result.catch(() => undefined);
+    return result;
+  }
+
+  private async takeNonce(): Promise<number> {
+    if (this.nextNonce === undefined) {
+      const stored = await this.options.storage.highestNonce(this.address);
+      let chain = 0;
+      try {
+        chain = await this.options.client.getTransactionCount({ address: this.address, blockTag: 'pending' });
+      } catch (error) {
+        throw toLedgerError(error, 'read the account nonce');
+      }
+      this.nextNonce = Math.max(chain, stored === undefined ? 0 : stored + 1);
+    }
+    const nonce = this.nextNonce;
+    this.nextNonce += 1;
+    return nonce;
+  }
+
+  private async send(entry: OutboxEntry): Promise<void> {
+    await this.options.storage.noteSendAttempt(entry.id);
+    try {
+      await this.options.client.sendRawTransaction({ serializedTransaction: entry.rawTransaction });
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      // Already in the pool or already mined: both fine, `pump` will see the receipt.
+      if (/already known|already imported|nonce too low|known transaction/i.test(text)) return;
+      throw error;
+    }
+  }
+
+  /** Resolves once the entry is mined (`success` or `reverted`) or failed; rejects after the timeout. */
+  async waitForConfirmation(id: number, timeoutMs = 60_000): Promise<OutboxEntry> {
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const entry = await this.options.storage.get(id);
+      if (entry === undefined) throw new CareLedgerError('ERR_OUTBOX', `no outbox entry ${id}`);
+      if (entry.status !== 'sent') return entry;
+      if (this.now() >= deadline) {
+        throw new CareLedgerError(
+          'ERR_CHAIN_UNAVAILABLE',
+          'the transaction is stored but not yet mined; it will be re-sent',
+          {
+            details: { outboxId: id, txHash: entry.txHash },
+          },
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const set = this.waiters.get(id) ?? new Set();
+        const wake = () => {
+          clearTimeout(timer);
+          set.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, 250);
+        set.add(wake);
+        this.waiters.set(id, set);
+      });
+    }
+  }
+
+  start(intervalMs = 500): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => {
+      void this.pump().catch((error: unknown) => this.options.onLog?.(`outbox: ${(error as Error).message}`));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.pumping;
+  }
+
+  /** One reconciliation pass; concurrent callers share it. */
+  pump(): Promise<void> {
+    if (this.pumping !== undefined) return this.pumping;
+    this.pumping = this.reconcile().finally(() => {
+      this.pumping = undefined;
+    });
+    return this.pumping;
+  }
+
+  private async reconcile(): Promise<void> {
+    const { client, storage } = this.options;
+    await this.detectLostBlocks();
+    const pending = await storage.listUnconfirmed(this.address);
+    for (const entry of pending) {
+      const receipt = await client.getTransactionReceipt({ hash: entry.txHash }).catch(() => undefined);
+      if (receipt !== undefined) {
+        await storage.markConfirmed(entry.id, {
+          blockNumber: Number(receipt.blockNumber),
+          blockHash: receipt.blockHash,
+          status: receipt.status,
+          contractAddress: receipt.contractAddress ?? null,
+        });
+        this.wake(entry.id);
+        continue;
+      }
+      try {
+        await this.send(entry);
+      } catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(text)) return; // chain down: next tick
+        this.options.onLog?.(
+          `outbox: re-send of ${entry.label} (nonce ${entry.nonce}) failed: ${text.split('\n')[0]}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Walks confirmed entries from the highest block down while their block hash is no longer on the
+   * chain, and marks them unconfirmed. The first entry whose block is still there ends the walk: a
+   * chain is a hash chain, so everything below it is still there too.
+   */
+  private async detectLostBlocks(): Promise<void> {
+    const { client, storage } = this.options;
+    const confirmed = await storage.listConfirmedFromTop(this.address, ROLLBACK_SCAN_LIMIT);
+    const lost: number[] = [];
+    const checked = new Map<number, boolean>();
+    for (const entry of confirmed) {
+      const number = entry.blockNumber as number;
+      let present = checked.get(number);
+      if (present === undefined) {
+        const block = await client.getBlock({ blockNumber: BigInt(number) }).catch((error: unknown) => {
+          const text = error instanceof Error ? error.message : String(error);
+          if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(text)) throw error;
+          return undefined;
+        });
+        present = block !== undefined && block.hash === entry.blockHash;
+        checked.set(number, present);
+      }
+      if (present) break;
+      lost.push(entry.id);
+    }
+    if (lost.length > 0) {
+      this.options.onLog?.(
+        `outbox: ${lost.length} confirmed transaction(s) are no longer on the chain; re-sending`,
+      );
+      await storage.markUnconfirmed(lost);
+      // The chain's nonce went back; the next signed transaction must not skip the gap.
+      this.nextNonce = undefined;
+    }
+  }
+
+  private wake(id: number): void {
+    for (const wake of this.waiters.get(id) ?? []) wake();
+    this.waiters.delete(id);
+  }
+
+  async counts(): Promise<Record<'sent' | 'confirmed' | 'failed', number>> {
+    return this.options.storage.counts(this.address);
+  }
+}

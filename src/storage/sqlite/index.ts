@@ -1,0 +1,1 @@
+export { applyMigrations, type Migration, openDatabase, type SqliteDatabase } from './open-database.js';

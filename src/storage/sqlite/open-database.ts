@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { CareLedgerError } from '../../errors/index.js';
+
+export type SqliteDatabase = Database.Database;
+
+/** One schema step. `id` is global and never reused; steps run once, in the order given. */
+export interface Migration {
+  readonly id: string;
+  readonly sql: string;
+}
+
+/**
+ * Opens (creating if needed) a node's SQLite database: WAL journal with `synchronous = FULL`, so a
+ * committed transaction survives a power cut, not just a process crash (SQLite docs, "PRAGMA
+ * synchronous": in WAL mode NORMAL may lose the last commits on power loss).
+ */
+export function openDatabase(path: string, migrations: readonly Migration[] = []): SqliteDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let db: SqliteDatabase;
+  try {
+    db = new Database(path);
+  } catch (cause) {
+    throw new CareLedgerError('ERR_STORAGE', 'cannot open the database file', { cause, details: { path } });
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  applyMigrations(db, migrations);
+  return db;
+}
+
+export function applyMigrations(db: SqliteDatabase, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const applied = new Set(
+    (db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((row) => row.id),
+  );
+  const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
+  for (const migration of migrations) {
+    if (applied.has(migration.id)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.id, Date.now());
+    })();
+  }
+}

@@ -1,0 +1,92 @@
+import type { Address, Hex } from 'viem';
+
+/** A contract event as the index keeps it: JSON-safe args (bigints as decimal strings). */
+export interface IndexedEvent {
+  readonly blockNumber: number;
+  readonly blockHash: Hex;
+  readonly logIndex: number;
+  readonly txHash: Hex;
+  readonly contract: 'registry' | 'consent' | 'anchor';
+  readonly name: string;
+  readonly args: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface BlockRef {
+  readonly number: number;
+  readonly hash: Hex;
+}
+
+export interface IndexedMember {
+  readonly address: Address;
+  readonly name: string;
+  readonly role: number;
+  readonly fhirBaseUrl: string;
+  readonly logOrigin: string;
+  readonly logVerifierKey: string;
+  readonly encryptionPublicKey: Hex;
+  readonly status: 'active' | 'removed';
+  readonly admittedBlock: number;
+}
+
+export interface IndexedGrant {
+  readonly grantId: Hex;
+  readonly patient: Address;
+  readonly grantee: Address;
+  readonly categories: bigint;
+  readonly purposes: bigint;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly nonce: bigint;
+  readonly revokedAt: number | null;
+  readonly blockNumber: number;
+  readonly txHash: Hex;
+}
+
+export interface IndexedPractitioner {
+  readonly address: Address;
+  readonly organization: Address;
+  readonly credentialHash: Hex;
+  readonly qualificationCode: string;
+  readonly expiresAt: number;
+  readonly revoked: boolean;
+}
+
+export interface IndexedAnchor {
+  readonly origin: string;
+  readonly treeSize: number;
+  readonly rootHash: Hex;
+  readonly noteHash: Hex;
+  readonly member: Address;
+  readonly anchoredAt: number;
+  readonly blockNumber: number;
+  readonly txHash: Hex;
+}
+
+/**
+ * The node's index of ledger events. Writes are atomic per batch; a rollback removes every event
+ * above a block and rebuilds the derived tables, so a re-org or a chain restored from an older
+ * snapshot leaves no trace of the blocks that vanished.
+ */
+export interface ChainIndexStorage {
+  cursor(): Promise<BlockRef | undefined>;
+  /** Indexed block references, highest first. */
+  recentBlocks(limit: number): Promise<BlockRef[]>;
+  applyBatch(batch: {
+    events: readonly IndexedEvent[];
+    blocks: readonly BlockRef[];
+    cursor: BlockRef;
+  }): Promise<void>;
+  rollbackTo(block: BlockRef | undefined): Promise<void>;
+
+  members(): Promise<IndexedMember[]>;
+  member(address: Address): Promise<IndexedMember | undefined>;
+  grants(filter: {
+    patient?: Address;
+    grantee?: Address;
+    grantIds?: readonly Hex[];
+  }): Promise<IndexedGrant[]>;
+  grant(grantId: Hex): Promise<IndexedGrant | undefined>;
+  practitioner(address: Address): Promise<IndexedPractitioner | undefined>;
+  anchors(origin: string): Promise<IndexedAnchor[]>;
+  eventCount(): Promise<number>;
+}

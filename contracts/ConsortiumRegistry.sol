@@ -134,7 +134,9 @@ contract ConsortiumRegistry is IConsortiumRegistry {
     }
 
     constructor(MemberInput[] memory genesisMembers, uint8 threshold_) {
-        if (threshold_ == 0 || threshold_ > genesisMembers.length) {
+        // k may exceed the genesis count: it is the quorum the consortium grows into. Until n reaches k,
+        // effectiveThreshold() = n, i.e. every member must agree (so a lone founder admits the second).
+        if (threshold_ == 0 || genesisMembers.length == 0) {
             revert InvalidThreshold(threshold_, genesisMembers.length);
         }
         threshold = threshold_;

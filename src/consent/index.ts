@@ -4,3 +4,9 @@ export {
   evaluateConsent,
   isGrantEffective,
 } from './evaluate-consent.js';
+export {
+  parseSignedGrant,
+  parseSignedRevoke,
+  type SignedGrant,
+  type SignedRevoke,
+} from './parse-signed-consent.js';

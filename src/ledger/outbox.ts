@@ -245,6 +245,10 @@ export class Outbox {
     this.waiters.delete(id);
   }
 
+  getByHash(txHash: Hex): Promise<OutboxEntry | undefined> {
+    return this.options.storage.getByHash(txHash);
+  }
+
   async counts(): Promise<Record<'sent' | 'confirmed' | 'failed', number>> {
     return this.options.storage.counts(this.address);
   }

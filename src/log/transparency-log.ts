@@ -13,7 +13,6 @@ import { bytesEqual, HASH_SIZE, hashLeaf } from './merkle-hash.js';
 import {
   type NoteSigner,
   type NoteVerifier,
-  parseSignedNote,
   parseSignerKey,
   signNote,
   verifierOf,
@@ -161,7 +160,7 @@ async function withStoredHashes<T>(
         level === 0
           ? await storage.readLeafHashes(start, end)
           : await storage.readNodeHashes(level, start, end);
-      read.forEach((h, j) => hashes.set(start + j, h));
+      for (const [j, h] of read.entries()) hashes.set(start + j, h);
       i += end - start;
     }
   }
@@ -646,7 +645,7 @@ export class TransparencyLog {
    * Replaces earlier settings if called again.
    */
   startCheckpointing(options: StartCheckpointingOptions = {}): void {
-    this.stopCheckpointing();
+    void this.#cancelCheckpointing();
     if (options.clock !== undefined) this.#clock = options.clock;
     const intervalMs = options.intervalMs ?? 1000;
     if (!Number.isFinite(intervalMs) || intervalMs < 0)
@@ -688,11 +687,16 @@ export class TransparencyLog {
 
   /** Stops background checkpointing and waits for a checkpoint in progress. */
   async stopCheckpointing(): Promise<void> {
+    await this.#cancelCheckpointing();
+  }
+
+  #cancelCheckpointing(): Promise<void> {
     const c = this.#checkpointing;
-    if (c === undefined) return;
+    if (c === undefined) return Promise.resolve();
     this.#checkpointing = undefined;
     if (c.timer !== undefined) c.scheduler.clearTimeout(c.timer);
-    await c.running;
+    c.timer = undefined;
+    return c.running;
   }
 
   /** Stops checkpointing and waits for queued appends; further appends are refused. Storage stays open. */

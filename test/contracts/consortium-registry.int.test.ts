@@ -128,7 +128,7 @@ describe('ConsortiumRegistry genesis', () => {
   it('rejects an invalid genesis with named errors', async () => {
     const ok = memberInput(A.address, 'a');
     expect((await captureDeployRevert([[ok], 0])).name).toBe('InvalidThreshold');
-    expect(await captureDeployRevert([[ok], 2])).toEqual({ name: 'InvalidThreshold', args: [2n, 1n] });
+    expect(await captureDeployRevert([[], 2])).toEqual({ name: 'InvalidThreshold', args: [2n, 0n] });
     expect((await captureDeployRevert([[], 1])).name).toBe('InvalidThreshold');
     expect((await captureDeployRevert([[{ ...ok, name: '' }], 1])).name).toBe('EmptyName');
     expect((await captureDeployRevert([[{ ...ok, logOrigin: '' }], 1])).name).toBe('EmptyOrigin');

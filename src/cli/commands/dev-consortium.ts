@@ -1,0 +1,336 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EmbeddedChain, terminate } from '../../chain/index.js';
+import { CareLedgerError } from '../../errors/index.js';
+import {
+  type Deployment,
+  deployContracts,
+  type GenesisMember,
+  loadDeployment,
+  type MemberRole,
+  Outbox,
+  saveDeployment,
+} from '../../ledger/index.js';
+import { loadNodeConfig, type NodeConfig, nodePaths, saveNodeConfig } from '../../node/node-config.js';
+import {
+  loadOrCreateAdminToken,
+  loadOrCreateLedgerKey,
+  loadOrCreateLogSignerKey,
+} from '../../node/node-keys.js';
+import { createChainClient } from '../../node/start-node.js';
+import { openDatabase } from '../../storage/sqlite/open-database.js';
+import { outboxMigrations, SqliteOutboxStorage } from '../../storage/sqlite/sqlite-outbox-storage.js';
+import { writeFileDurably } from '../../storage/write-file-durably.js';
+import { chainDir, chainInfoFile, deploymentFile, nodeDir, runFile } from '../data-dir.js';
+import { requestJson } from '../http-json.js';
+
+export interface DemoMember {
+  readonly name: string;
+  readonly organization: string;
+  readonly role: MemberRole;
+}
+
+/** The demo consortium: a hospital (founding member), a lab and a pharmacy admitted by vote. */
+export const DEMO_MEMBERS: readonly DemoMember[] = [
+  { name: 'hospital', organization: 'Riverside General Hospital', role: 'provider' },
+  { name: 'lab', organization: 'Northside Clinical Laboratory', role: 'lab' },
+  { name: 'pharmacy', organization: 'Harbor Community Pharmacy', role: 'pharmacy' },
+];
+
+/** k of the k-of-n admission vote, fixed at genesis. */
+const DEMO_THRESHOLD = 2;
+const CHAIN_ID = 31337;
+
+export interface DevConsortiumOptions {
+  readonly dataDir: string;
+  readonly chainPort?: number;
+  readonly basePort?: number;
+  readonly log?: (line: string) => void;
+  /** Restart a node process that dies on its own (default true). */
+  readonly superviseNodes?: boolean;
+}
+
+export interface DevNode {
+  readonly name: string;
+  readonly url: string;
+  readonly dir: string;
+  process: ChildProcess | undefined;
+}
+
+/** The CLI entry this process runs from (compiled .js, or .ts under tsx in tests). */
+function cliEntry(): { file: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return { file: join(here, '..', '..', 'main.ts'), execArgv: ['--import', 'tsx'] };
+  return { file: join(here, '..', '..', 'main.js'), execArgv: [] };
+}
+
+/**
+ * A whole consortium on one machine: the embedded chain and three member nodes, each its own process
+ * with its own keys and database, all under one data folder.
+ */
+export class DevConsortium {
+  readonly chain: EmbeddedChain;
+  readonly nodes: DevNode[] = [];
+  deployment: Deployment | undefined;
+  private deployerOutbox: Outbox | undefined;
+  private closeDeployerDb: (() => void) | undefined;
+  private stopping = false;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: DevConsortiumOptions) {
+    this.log = options.log ?? ((line) => process.stdout.write(`${line}\n`));
+    this.chain = new EmbeddedChain({
+      dir: chainDir(options.dataDir),
+      port: options.chainPort ?? 8545,
+      chainId: CHAIN_ID,
+      onLog: (line) => this.log(`[chain] ${line}`),
+    });
+  }
+
+  async start(): Promise<void> {
+    const { dataDir } = this.options;
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    await this.chain.start();
+    writeFileDurably(
+      chainInfoFile(dataDir),
+      `${JSON.stringify({ rpcUrl: this.chain.rpcUrl, chainId: CHAIN_ID }, null, 2)}\n`,
+    );
+    const members = DEMO_MEMBERS.map((member, i) =>
+      this.prepareNode(member, (this.options.basePort ?? 8701) + i),
+    );
+    await this.deployIfNeeded(members);
+    for (const node of this.nodes) await this.spawnNode(node);
+    await this.admitByVote(members);
+    await this.chain.snapshot({ force: true });
+    this.writeRunFile();
+  }
+
+  private prepareNode(member: DemoMember, port: number): GenesisMember {
+    const dir = nodeDir(this.options.dataDir, member.name);
+    const paths = nodePaths(dir);
+    const publicUrl = `http://127.0.0.1:${port}`;
+    const config: NodeConfig = {
+      name: member.name,
+      organization: member.organization,
+      role: member.role,
+      host: '127.0.0.1',
+      port,
+      publicUrl,
+      logOrigin: `${member.name}.careledger.test/log`,
+      chain: { rpcUrl: this.chain.rpcUrl, chainId: CHAIN_ID },
+      deploymentFile: deploymentFile(this.options.dataDir),
+    };
+    if (!existsSync(paths.config)) saveNodeConfig(dir, config);
+    const saved = loadNodeConfig(dir);
+    const account = loadOrCreateLedgerKey(paths.ledgerKey);
+    const { verifierKey } = loadOrCreateLogSignerKey(paths.logSignerKey, saved.logOrigin);
+    loadOrCreateAdminToken(paths.adminToken);
+    this.nodes.push({ name: member.name, url: saved.publicUrl, dir, process: undefined });
+    return {
+      account: account.address,
+      name: member.organization,
+      role: member.role,
+      fhirBaseUrl: `${saved.publicUrl}/fhir`,
+      logOrigin: saved.logOrigin,
+      logVerifierKey: verifierKey,
+      encryptionPublicKey: '0x',
+    };
+  }
+
+  private async deployIfNeeded(members: GenesisMember[]): Promise<void> {
+    const dir = chainDir(this.options.dataDir);
+    const db = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
+    this.closeDeployerDb = () => db.close();
+    const account = loadOrCreateLedgerKey(join(dir, 'deployer.key'));
+    this.deployerOutbox = new Outbox({
+      storage: new SqliteOutboxStorage(db),
+      account,
+      client: createChainClient(this.chain.rpcUrl, CHAIN_ID),
+      chainId: CHAIN_ID,
+      onLog: (line) => this.log(`[deployer] ${line}`),
+    });
+    this.deployerOutbox.start(250);
+    await this.deployerOutbox.pump();
+    const file = deploymentFile(this.options.dataDir);
+    if (existsSync(file)) {
+      this.deployment = loadDeployment(file);
+      return;
+    }
+    const founder = members[0] as GenesisMember;
+    this.log(`deploying the consortium contracts (founding member: ${founder.name}, k = ${DEMO_THRESHOLD})`);
+    this.deployment = await deployContracts(
+      this.deployerOutbox,
+      { members: [founder], threshold: DEMO_THRESHOLD },
+      CHAIN_ID,
+    );
+    // The deployment is durable on the chain side before anyone relies on the record.
+    await this.chain.snapshot({ force: true });
+    saveDeployment(file, this.deployment);
+  }
+
+  private async spawnNode(node: DevNode): Promise<void> {
+    const entry = cliEntry();
+    const child = spawn(
+      process.execPath,
+      [...entry.execArgv, entry.file, 'node', 'start', '--dir', node.dir],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CARELEDGER_CHAIN_RPC_URL: '' },
+      },
+    );
+    node.process = child;
+    const forward = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') this.log(line);
+    };
+    child.stdout?.on('data', forward);
+    child.stderr?.on('data', forward);
+    child.once('exit', (code, signal) => {
+      if (node.process === child) node.process = undefined;
+      if (this.stopping) return;
+      this.log(`[${node.name}] exited (code ${code}, signal ${signal})`);
+      if (this.options.superviseNodes ?? true) {
+        setTimeout(() => {
+          if (!this.stopping)
+            void this.spawnNode(node).catch((error: unknown) =>
+              this.log(`[${node.name}] restart failed: ${(error as Error).message}`),
+            );
+        }, 500);
+      }
+    });
+    await this.waitForHealth(node, child);
+    this.writeRunFile();
+  }
+
+  private async waitForHealth(node: DevNode, child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new CareLedgerError('ERR_CONFIG', `the ${node.name} node exited during start-up`);
+      }
+      try {
+        await requestJson(`${node.url}/health`, { timeoutMs: 1_000 });
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    throw new CareLedgerError('ERR_CONFIG', `the ${node.name} node did not answer within 60 s`);
+  }
+
+  /** Lab and pharmacy join by k-of-n vote of the members at the time (see ConsortiumRegistry). */
+  private async admitByVote(members: GenesisMember[]): Promise<void> {
+    const [founder, ...joiners] = this.nodes;
+    if (founder === undefined) return;
+    const voters: DevNode[] = [founder];
+    for (const [i, node] of joiners.entries()) {
+      const candidate = members[i + 1] as GenesisMember;
+      if (await this.isMember(founder, candidate)) {
+        voters.push(node);
+        continue;
+      }
+      const [proposer, ...others] = voters;
+      const proposal = await requestJson<{ proposalId: string | null; executed: boolean }>(
+        `${(proposer as DevNode).url}/admin/members/proposals`,
+        { body: { ...candidate }, token: this.adminToken(proposer as DevNode) },
+      );
+      this.log(
+        `[${(proposer as DevNode).name}] proposed admitting ${candidate.name} (proposal ${proposal.proposalId})`,
+      );
+      if (!proposal.executed) {
+        for (const voter of others) {
+          await requestJson(`${voter.url}/admin/members/proposals/${proposal.proposalId}/votes`, {
+            method: 'POST',
+            token: this.adminToken(voter),
+          });
+          this.log(`[${voter.name}] voted for ${candidate.name}`);
+          if (await this.isMember(voter, candidate)) break;
+        }
+      }
+      voters.push(node);
+    }
+    await this.waitUntilAllIndexed(members.length);
+  }
+
+  private adminToken(node: DevNode): string {
+    return loadOrCreateAdminToken(nodePaths(node.dir).adminToken);
+  }
+
+  private async isMember(node: DevNode, candidate: GenesisMember): Promise<boolean> {
+    const { members } = await requestJson<{ members: { address: string; status: string }[] }>(
+      `${node.url}/ledger/members`,
+    );
+    return members.some((m) => m.address === candidate.account && m.status === 'active');
+  }
+
+  private async waitUntilAllIndexed(count: number): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (const node of this.nodes) {
+      for (;;) {
+        const { members } = await requestJson<{ members: { status: string }[] }>(
+          `${node.url}/ledger/members`,
+        );
+        if (members.filter((m) => m.status === 'active').length >= count) break;
+        if (Date.now() > deadline)
+          throw new CareLedgerError('ERR_CHAIN_UNAVAILABLE', `${node.name} did not index the admissions`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  private writeRunFile(): void {
+    const file = runFile(this.options.dataDir);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileDurably(
+      file,
+      `${JSON.stringify(
+        {
+          pid: process.pid,
+          chain: { rpcUrl: this.chain.rpcUrl, pid: this.chain.pid },
+          nodes: this.nodes.map((n) => ({ name: n.name, url: n.url, pid: n.process?.pid })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  }
+
+  node(name: string): DevNode {
+    const node = this.nodes.find((n) => n.name === name);
+    if (node === undefined) throw new CareLedgerError('ERR_NOT_FOUND', `no node named ${name}`);
+    return node;
+  }
+
+  /** SIGKILL a node process (crash tests); the supervisor restarts it. */
+  killNode(name: string): void {
+    this.node(name).process?.kill('SIGKILL');
+  }
+
+  async waitForNode(name: string): Promise<void> {
+    const node = this.node(name);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (node.process !== undefined) {
+        try {
+          await requestJson(`${node.url}/health`, { timeoutMs: 1_000 });
+          return;
+        } catch {
+          // not up yet
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new CareLedgerError('ERR_CONFIG', `the ${name} node did not come back`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      this.nodes.map((node) => (node.process === undefined ? undefined : terminate(node.process))),
+    );
+    await this.deployerOutbox?.stop();
+    this.closeDeployerDb?.();
+    await this.chain.stop();
+  }
+}

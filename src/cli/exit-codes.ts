@@ -1,0 +1,44 @@
+import { CareLedgerError, type ErrorCode } from '../errors/index.js';
+
+/** BSD sysexits(3) values, the convention for command-line tools. */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 64,
+  dataErr: 65,
+  noInput: 66,
+  unavailable: 69,
+  software: 70,
+  tempFail: 75,
+  noPerm: 77,
+  config: 78,
+} as const;
+
+/** One exhaustive table from error codes to exit codes. */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  ERR_INVALID_INPUT: EXIT.dataErr,
+  ERR_CONFIG: EXIT.config,
+  ERR_NOT_FOUND: EXIT.noInput,
+  ERR_CHAIN_UNAVAILABLE: EXIT.unavailable,
+  ERR_CHAIN_REVERTED: EXIT.dataErr,
+  ERR_SIGNATURE_INVALID: EXIT.dataErr,
+  ERR_NONCE_USED: EXIT.dataErr,
+  ERR_NONCE_OUT_OF_ORDER: EXIT.tempFail,
+  ERR_NOT_MEMBER: EXIT.noPerm,
+  ERR_OUTBOX: EXIT.software,
+  ERR_STORAGE: EXIT.tempFail,
+  ERR_LOG_PROOF_INVALID: EXIT.dataErr,
+  ERR_LOG_CHECKPOINT_INVALID: EXIT.dataErr,
+  ERR_LOG_NOTE_INVALID: EXIT.dataErr,
+  ERR_LOG_EQUIVOCATION: EXIT.dataErr,
+  ERR_LOG_TILE_INVALID: EXIT.dataErr,
+  ERR_LOG_UNAVAILABLE: EXIT.unavailable,
+  ERR_CONSENT_DENIED: EXIT.noPerm,
+  ERR_UNAUTHENTICATED: EXIT.noPerm,
+  ERR_FORBIDDEN: EXIT.noPerm,
+  ERR_INTERNAL: EXIT.software,
+};
+
+export function exitCodeFor(error: unknown): number {
+  return error instanceof CareLedgerError ? EXIT_CODES[error.code] : EXIT.software;
+}

@@ -1,0 +1,119 @@
+import { Command, CommanderError } from 'commander';
+import { CareLedgerError } from '../errors/index.js';
+import { startNode } from '../node/start-node.js';
+import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
+import { DevConsortium } from './commands/dev-consortium.js';
+import { resolveDataDir } from './data-dir.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+
+function waitForShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping…\n`);
+    stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        process.stderr.write(`stop failed: ${(error as Error).message}\n`);
+        process.exit(EXIT.software);
+      });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+export function createProgram(): Command {
+  const program = new Command();
+  program
+    .name('careledger')
+    .description('CareLedger: medical records for a healthcare consortium, on a verifiable ledger')
+    .version('0.1.0')
+    .option('--data-dir <dir>', 'folder holding all state (default: $CARELEDGER_DATA_DIR or ./.careledger)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('dev')
+    .description('start a demo consortium: the embedded chain plus a hospital, a lab and a pharmacy node')
+    .option('--chain-port <port>', 'port of the embedded chain', '8545')
+    .option('--base-port <port>', 'port of the first member node (the others follow)', '8701')
+    .action(async (options: { chainPort: string; basePort: string }) => {
+      const dataDir = resolveDataDir(program.opts<{ dataDir?: string }>().dataDir);
+      const dev = new DevConsortium({
+        dataDir,
+        chainPort: Number(options.chainPort),
+        basePort: Number(options.basePort),
+      });
+      waitForShutdown(() => dev.stop());
+      const started = performance.now();
+      try {
+        await dev.start();
+      } catch (error) {
+        await dev.stop().catch(() => undefined);
+        throw error;
+      }
+      const status = await readChainStatus(dataDir, dev.chain.rpcUrl);
+      process.stdout.write(
+        [
+          '',
+          `CareLedger demo consortium is up (${((performance.now() - started) / 1000).toFixed(1)} s), data in ${dataDir}`,
+          '',
+          formatChainStatus(status),
+          '',
+          'Try: careledger chain status    (Ctrl-C stops everything; state is kept for the next start)',
+          '',
+        ].join('\n'),
+      );
+    });
+
+  const node = program.command('node').description('run one member node');
+  node
+    .command('start')
+    .description('start a member node from its folder (node.json, keys, database)')
+    .requiredOption('--dir <dir>', 'the node folder')
+    .action(async (options: { dir: string }) => {
+      const running = await startNode(options.dir);
+      waitForShutdown(() => running.close());
+    });
+
+  const chain = program.command('chain').description('the consortium ledger');
+  chain
+    .command('status')
+    .description('block height, contract addresses, members and each node’s sync lag')
+    .option('--json', 'print JSON')
+    .option('--rpc-url <url>', 'chain RPC URL (default: $CARELEDGER_CHAIN_RPC_URL or the demo chain)')
+    .action(async (options: { json?: boolean; rpcUrl?: string }) => {
+      const status = await readChainStatus(
+        resolveDataDir(program.opts<{ dataDir?: string }>().dataDir),
+        options.rpcUrl,
+      );
+      process.stdout.write(
+        options.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatChainStatus(status)}\n`,
+      );
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const message =
+      error instanceof CareLedgerError ? error.message : ((error as Error).stack ?? String(error));
+    process.stderr.write(`careledger: ${message}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// Long-running commands (dev, node start) keep the event loop alive; the rest exit with their code.
+if (code !== EXIT.ok) process.exit(code);
+else process.exitCode = code;

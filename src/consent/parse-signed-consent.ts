@@ -1,0 +1,135 @@
+import { type Address, getAddress, type Hex, isAddress, isHex, recoverTypedDataAddress } from 'viem';
+import { CareLedgerError } from '../errors/index.js';
+import {
+  ALL_DATA_CATEGORIES,
+  ALL_PURPOSES_OF_USE,
+  encodeCategories,
+  encodePurposes,
+} from '../ledger/codes.js';
+import {
+  type ConsentDomain,
+  type ConsentGrant,
+  type ConsentRevoke,
+  computeGrantId,
+  createGrantTypedData,
+  createRevokeTypedData,
+} from '../ledger/eip712.js';
+
+const UINT64_MAX = 2n ** 64n - 1n;
+const KNOWN_CATEGORY_BITS = encodeCategories(ALL_DATA_CATEGORIES);
+const KNOWN_PURPOSE_BITS = encodePurposes(ALL_PURPOSES_OF_USE);
+
+function invalid(reason: string, field?: string): CareLedgerError {
+  return new CareLedgerError('ERR_INVALID_INPUT', reason, { details: field === undefined ? {} : { field } });
+}
+
+function parseAddress(value: unknown, field: string): Address {
+  if (typeof value !== 'string' || !isAddress(value, { strict: false }))
+    throw invalid(`${field} is not an address`, field);
+  return getAddress(value);
+}
+
+/** Accepts a decimal string, a 0x hex string or a safe integer, as JSON carries uint256 values. */
+function parseUint(value: unknown, field: string, max = 2n ** 256n - 1n): bigint {
+  let parsed: bigint;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) parsed = BigInt(value);
+  else if (typeof value === 'string' && /^(0|[1-9][0-9]{0,77}|0x[0-9a-fA-F]{1,64})$/.test(value))
+    parsed = BigInt(value);
+  else throw invalid(`${field} must be a non-negative integer`, field);
+  if (parsed > max) throw invalid(`${field} is out of range`, field);
+  return parsed;
+}
+
+function parseSignature(value: unknown): Hex {
+  if (typeof value !== 'string' || !isHex(value) || value.length !== 132) {
+    throw invalid('signature must be a 65-byte hex string', 'signature');
+  }
+  return value;
+}
+
+function asObject(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(`${field} must be an object`, field);
+  return value as Record<string, unknown>;
+}
+
+export interface SignedGrant {
+  readonly grant: ConsentGrant;
+  readonly signature: Hex;
+  readonly grantId: Hex;
+}
+
+export interface SignedRevoke {
+  readonly revoke: ConsentRevoke;
+  readonly signature: Hex;
+}
+
+/**
+ * Parses and checks a patient-signed grant before anything is sent to the chain: well-formed fields,
+ * a validity window that is not empty, only known category and purpose bits, and a signature that
+ * recovers to the patient. Throws ERR_INVALID_INPUT or ERR_SIGNATURE_INVALID naming the reason.
+ */
+export async function parseSignedGrant(body: unknown, domain: ConsentDomain): Promise<SignedGrant> {
+  const root = asObject(body, 'body');
+  const g = asObject(root.grant, 'grant');
+  const grant: ConsentGrant = {
+    patient: parseAddress(g.patient, 'grant.patient'),
+    grantee: parseAddress(g.grantee, 'grant.grantee'),
+    categories: parseUint(g.categories, 'grant.categories'),
+    purposes: parseUint(g.purposes, 'grant.purposes'),
+    notBefore: parseUint(g.notBefore, 'grant.notBefore', UINT64_MAX),
+    notAfter: parseUint(g.notAfter, 'grant.notAfter', UINT64_MAX),
+    nonce: parseUint(g.nonce, 'grant.nonce'),
+  };
+  if (grant.notAfter <= grant.notBefore)
+    throw invalid('notAfter must be later than notBefore', 'grant.notAfter');
+  if (grant.categories === 0n)
+    throw invalid('a grant must name at least one data category', 'grant.categories');
+  if ((grant.categories & ~KNOWN_CATEGORY_BITS) !== 0n)
+    throw invalid('unknown data category bits', 'grant.categories');
+  if (grant.purposes === 0n) throw invalid('a grant must name at least one purpose of use', 'grant.purposes');
+  if ((grant.purposes & ~KNOWN_PURPOSE_BITS) !== 0n)
+    throw invalid('unknown purpose of use bits', 'grant.purposes');
+  if (grant.grantee === grant.patient) throw invalid('a patient cannot grant to themselves', 'grant.grantee');
+  const signature = parseSignature(root.signature);
+  await verifySigner(createGrantTypedData(domain, grant), signature, grant.patient);
+  return { grant, signature, grantId: computeGrantId(domain, grant) };
+}
+
+export async function parseSignedRevoke(body: unknown, domain: ConsentDomain): Promise<SignedRevoke> {
+  const root = asObject(body, 'body');
+  const r = asObject(root.revoke, 'revoke');
+  if (typeof r.grantId !== 'string' || !isHex(r.grantId) || r.grantId.length !== 66) {
+    throw invalid('revoke.grantId must be a 32-byte hex string', 'revoke.grantId');
+  }
+  const revoke: ConsentRevoke = {
+    patient: parseAddress(r.patient, 'revoke.patient'),
+    grantId: r.grantId,
+    nonce: parseUint(r.nonce, 'revoke.nonce'),
+  };
+  const signature = parseSignature(root.signature);
+  await verifySigner(createRevokeTypedData(domain, revoke), signature, revoke.patient);
+  return { revoke, signature };
+}
+
+async function verifySigner(
+  typedData: Parameters<typeof recoverTypedDataAddress>[0] extends infer P
+    ? Omit<P & object, 'signature'>
+    : never,
+  signature: Hex,
+  expected: Address,
+): Promise<void> {
+  let signer: Address;
+  try {
+    signer = await recoverTypedDataAddress({ ...(typedData as object), signature } as Parameters<
+      typeof recoverTypedDataAddress
+    >[0]);
+  } catch (cause) {
+    throw new CareLedgerError('ERR_SIGNATURE_INVALID', 'the signature is malformed', { cause });
+  }
+  if (signer !== expected) {
+    throw new CareLedgerError('ERR_SIGNATURE_INVALID', "the signature was not made by the patient's key", {
+      details: { reason: 'wrong-signer' },
+    });
+  }
+}

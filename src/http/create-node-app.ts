@@ -1,0 +1,44 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { CareLedgerError } from '../errors/index.js';
+import { toErrorResponse } from './error-response.js';
+
+export interface NodeAppOptions {
+  /** Request body limit in bytes (413 beyond it). */
+  readonly maxBodyBytes?: number;
+  readonly onError?: (error: unknown, request: { method: string; path: string }) => void;
+}
+
+/**
+ * The node's HTTP shell: a Hono app whose errors are OperationOutcomes. Routes are mounted by the
+ * composition root; the app is tested in-process with `app.request(...)`.
+ */
+export function createNodeApp(options: NodeAppOptions = {}): Hono {
+  const app = new Hono();
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 8 * 1024 * 1024,
+      onError: () => {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'the request body is too large', {
+          details: { status: 413 },
+        });
+      },
+    }),
+  );
+  app.onError((error, c) => {
+    const isBodyLimit = error instanceof CareLedgerError && error.details.status === 413;
+    const { status, body } = toErrorResponse(error);
+    if (status >= 500) options.onError?.(error, { method: c.req.method, path: c.req.path });
+    return c.json(body, isBodyLimit ? 413 : (status as 400), {
+      'content-type': 'application/fhir+json; charset=utf-8',
+    });
+  });
+  app.notFound((c) => {
+    const { body } = toErrorResponse(
+      new CareLedgerError('ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`),
+    );
+    return c.json(body, 404);
+  });
+  return app;
+}

@@ -1,0 +1,131 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Hono } from 'hono';
+import { getAddress, type Hex, isAddress, isHex, type PublicClient, parseEventLogs } from 'viem';
+import { CareLedgerError } from '../../errors/index.js';
+import {
+  type ConsortiumLedger,
+  consortiumRegistryAbi,
+  type GenesisMember,
+  isMemberRole,
+  type OutboxEntry,
+} from '../../ledger/index.js';
+import { readJsonBody } from '../read-json-body.js';
+
+export interface AdminRouteDeps {
+  readonly ledger: ConsortiumLedger;
+  /** The node operator's bearer token (a random secret in the node's folder, mode 0600). */
+  readonly adminToken: string;
+  readonly client: PublicClient;
+}
+
+function field(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  if (typeof value !== 'string' || value === '') {
+    throw new CareLedgerError('ERR_INVALID_INPUT', `${name} is required`, { details: { field: name } });
+  }
+  return value;
+}
+
+function parseCandidate(body: unknown): GenesisMember {
+  if (typeof body !== 'object' || body === null)
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'body must be an object');
+  const b = body as Record<string, unknown>;
+  const account = field(b, 'account');
+  if (!isAddress(account, { strict: false }))
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'account is not an address');
+  const role = field(b, 'role');
+  if (!isMemberRole(role))
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown role', { details: { role } });
+  const encryptionPublicKey = (b.encryptionPublicKey ?? '0x') as string;
+  if (!isHex(encryptionPublicKey))
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'encryptionPublicKey must be hex');
+  return {
+    account: getAddress(account),
+    name: field(b, 'name'),
+    role,
+    fhirBaseUrl: field(b, 'fhirBaseUrl'),
+    logOrigin: field(b, 'logOrigin'),
+    logVerifierKey: field(b, 'logVerifierKey'),
+    encryptionPublicKey,
+  };
+}
+
+const entryJson = (entry: OutboxEntry) => ({
+  outboxId: entry.id,
+  txHash: entry.txHash,
+  status: entry.status,
+});
+
+/** Operator endpoints: governance votes and practitioner attestations, signed with the member's key. */
+export function createAdminRoutes(deps: AdminRouteDeps): Hono {
+  const app = new Hono();
+  const expected = Buffer.from(`Bearer ${deps.adminToken}`);
+
+  app.use('*', async (c, next) => {
+    const given = Buffer.from(c.req.header('authorization') ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      c.header('WWW-Authenticate', 'Bearer realm="careledger-admin"');
+      throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the admin endpoints need the node operator token');
+    }
+    await next();
+  });
+
+  const confirm = async (entry: OutboxEntry) => {
+    const done = await deps.ledger.outbox.waitForConfirmation(entry.id, 30_000);
+    if (done.receiptStatus !== 'success') {
+      throw new CareLedgerError('ERR_CHAIN_REVERTED', 'the transaction was mined but reverted');
+    }
+    return done;
+  };
+
+  app.post('/members/proposals', async (c) => {
+    const entry = await confirm(await deps.ledger.proposeAdmission(parseCandidate(await readJsonBody(c))));
+    const receipt = await deps.client.getTransactionReceipt({ hash: entry.txHash });
+    const events = parseEventLogs({ abi: consortiumRegistryAbi, logs: receipt.logs });
+    const created = events.find((event) => event.eventName === 'ProposalCreated');
+    const executed = events.some((event) => event.eventName === 'MemberAdmitted');
+    return c.json(
+      {
+        ...entryJson(entry),
+        proposalId: created?.eventName === 'ProposalCreated' ? created.args.proposalId.toString() : null,
+        executed,
+      },
+      201,
+    );
+  });
+
+  app.post('/members/proposals/:id/votes', async (c) => {
+    const id = c.req.param('id');
+    if (!/^[0-9]{1,20}$/.test(id))
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'proposal id must be a number');
+    const entry = await confirm(await deps.ledger.vote(BigInt(id)));
+    return c.json(entryJson(entry), 201);
+  });
+
+  app.post('/practitioners', async (c) => {
+    const body = (await readJsonBody(c)) as Record<string, unknown>;
+    const practitioner = field(body, 'practitioner');
+    const credentialHash = field(body, 'credentialHash');
+    if (!isAddress(practitioner, { strict: false })) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'practitioner is not an address');
+    }
+    if (!isHex(credentialHash) || credentialHash.length !== 66) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'credentialHash must be a 32-byte keyed hash');
+    }
+    const expiresAt = Number(body.expiresAt);
+    if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'expiresAt must be unix seconds');
+    }
+    const entry = await confirm(
+      await deps.ledger.attestPractitioner(
+        getAddress(practitioner),
+        credentialHash as Hex,
+        field(body, 'qualificationCode'),
+        BigInt(expiresAt),
+      ),
+    );
+    return c.json(entryJson(entry), 201);
+  });
+
+  return app;
+}

@@ -1,0 +1,154 @@
+import { Hono } from 'hono';
+import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
+import { evaluateConsent, parseSignedGrant, parseSignedRevoke } from '../../consent/index.js';
+import { CareLedgerError } from '../../errors/index.js';
+import {
+  type ConsortiumLedger,
+  createConsentDomain,
+  decodeCategories,
+  decodePurposes,
+  encodeCategories,
+  encodePurposes,
+  type OutboxEntry,
+} from '../../ledger/index.js';
+import type { ChainIndexer, ChainIndexStorage, IndexedGrant } from '../../sync/index.js';
+import { readJsonBody } from '../read-json-body.js';
+
+export interface LedgerRouteDeps {
+  readonly ledger: ConsortiumLedger;
+  readonly index: ChainIndexStorage;
+  readonly indexer: ChainIndexer;
+  readonly now: () => number;
+}
+
+function describeEntry(entry: OutboxEntry) {
+  return {
+    outboxId: entry.id,
+    txHash: entry.txHash,
+    status: entry.status,
+    blockNumber: entry.blockNumber,
+    receiptStatus: entry.receiptStatus,
+  };
+}
+
+function describeGrant(grant: IndexedGrant) {
+  return {
+    grantId: grant.grantId,
+    patient: grant.patient,
+    grantee: grant.grantee,
+    categories: decodeCategories(grant.categories),
+    purposes: decodePurposes(grant.purposes),
+    notBefore: grant.notBefore,
+    notAfter: grant.notAfter,
+    nonce: grant.nonce.toString(),
+    revokedAt: grant.revokedAt,
+    blockNumber: grant.blockNumber,
+    txHash: grant.txHash,
+  };
+}
+
+function queryAddress(value: string | undefined, name: string): Address {
+  if (value === undefined || !isAddress(value, { strict: false })) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', `query parameter ${name} must be an address`, {
+      details: { field: name },
+    });
+  }
+  return getAddress(value);
+}
+
+/** `wait=true` answers 201 once the transaction is mined (or its revert), else 202 once stored. */
+async function answerWrite(
+  deps: LedgerRouteDeps,
+  entry: OutboxEntry,
+  wait: boolean,
+  extra: Record<string, unknown>,
+) {
+  if (!wait) return { status: 202 as const, body: { ...extra, ...describeEntry(entry) } };
+  const done = await deps.ledger.outbox.waitForConfirmation(entry.id, 30_000);
+  if (done.receiptStatus === 'reverted') {
+    throw new CareLedgerError('ERR_CHAIN_REVERTED', 'the transaction was mined but reverted', {
+      details: { txHash: done.txHash },
+    });
+  }
+  return { status: 201 as const, body: { ...extra, ...describeEntry(done) } };
+}
+
+/** Ledger endpoints of a node: consent relay and queries from the local index, members, transactions. */
+export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
+  const app = new Hono();
+  const domain = () =>
+    createConsentDomain(deps.ledger.deployment.chainId, deps.ledger.deployment.contracts.consentRegistry);
+
+  app.get('/members', async (c) => c.json({ members: await deps.index.members() }));
+
+  app.get('/sync', async (c) => c.json(await deps.indexer.status()));
+
+  app.get('/transactions/:hash', async (c) => {
+    const hash = c.req.param('hash');
+    if (!isHex(hash) || hash.length !== 66)
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'not a transaction hash');
+    const { outbox } = deps.ledger;
+    const entry = await outbox.getByHash(hash as Hex);
+    if (entry === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node did not send that transaction');
+    return c.json(describeEntry(entry));
+  });
+
+  app.post('/consent/grants', async (c) => {
+    const signed = await parseSignedGrant(await readJsonBody(c), domain());
+    const entry = await deps.ledger.relayGrant(signed.grant, signed.signature);
+    const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', {
+      grantId: signed.grantId,
+    });
+    return c.json(answer.body, answer.status);
+  });
+
+  app.post('/consent/revocations', async (c) => {
+    const signed = await parseSignedRevoke(await readJsonBody(c), domain());
+    const entry = await deps.ledger.relayRevoke(signed.revoke, signed.signature);
+    const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', {
+      grantId: signed.revoke.grantId,
+    });
+    return c.json(answer.body, answer.status);
+  });
+
+  app.get('/consent/grants', async (c) => {
+    const patient = c.req.query('patient');
+    const grantee = c.req.query('grantee');
+    const grants = await deps.index.grants({
+      ...(patient === undefined ? {} : { patient: queryAddress(patient, 'patient') }),
+      ...(grantee === undefined ? {} : { grantee: queryAddress(grantee, 'grantee') }),
+    });
+    if (patient === undefined && grantee === undefined) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'give patient or grantee');
+    }
+    return c.json({ grants: grants.map(describeGrant) });
+  });
+
+  app.get('/consent/grants/:grantId', async (c) => {
+    const grant = await deps.index.grant(c.req.param('grantId') as Hex);
+    if (grant === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such grant in this node’s index');
+    return c.json(describeGrant(grant));
+  });
+
+  /** "May grantee G see category C for purpose P at time T for patient X", from the local index. */
+  app.get('/consent/check', async (c) => {
+    const category = c.req.query('category') ?? '';
+    const purpose = c.req.query('purpose') ?? '';
+    const atText = c.req.query('at');
+    const at = atText === undefined ? Math.floor(deps.now() / 1000) : Number(atText);
+    if (!Number.isSafeInteger(at) || at < 0)
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'at must be unix seconds');
+    const decision = await evaluateConsent(deps.index, {
+      patient: queryAddress(c.req.query('patient'), 'patient'),
+      grantee: queryAddress(c.req.query('grantee'), 'grantee'),
+      category: encodeCategories(category.split(',').filter((s) => s !== '')),
+      purpose: encodePurposes(purpose.split(',').filter((s) => s !== '')),
+      at,
+    });
+    const sync = await deps.indexer.status();
+    return c.json({ ...decision, indexedBlock: sync.indexedBlock });
+  });
+
+  return app;
+}

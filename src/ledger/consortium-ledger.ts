@@ -1,0 +1,119 @@
+import { type Address, encodeFunctionData, type Hex } from 'viem';
+import { checkpointAnchorAbi, consentRegistryAbi, consortiumRegistryAbi } from './contracts.generated.js';
+import { type Deployment, type GenesisMember, toMemberInput } from './deployment.js';
+import type { ConsentGrant, ConsentRevoke } from './eip712.js';
+import type { Outbox } from './outbox.js';
+import type { OutboxEntry } from './outbox-storage.js';
+
+/**
+ * The node's typed writes to the consortium contracts. Each goes through the durable outbox: the
+ * returned entry is stored (acknowledged) and will reach the chain; `outbox.waitForConfirmation`
+ * waits for its block.
+ */
+export class ConsortiumLedger {
+  constructor(
+    readonly deployment: Deployment,
+    readonly outbox: Outbox,
+  ) {}
+
+  get address(): Address {
+    return this.outbox.address;
+  }
+
+  relayGrant(grant: ConsentGrant, signature: Hex): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'relayGrant',
+      to: this.deployment.contracts.consentRegistry,
+      data: encodeFunctionData({
+        abi: consentRegistryAbi,
+        functionName: 'relayGrant',
+        args: [grant, signature],
+      }),
+    });
+  }
+
+  relayRevoke(revoke: ConsentRevoke, signature: Hex): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'relayRevoke',
+      to: this.deployment.contracts.consentRegistry,
+      data: encodeFunctionData({
+        abi: consentRegistryAbi,
+        functionName: 'relayRevoke',
+        args: [revoke, signature],
+      }),
+    });
+  }
+
+  proposeAdmission(candidate: GenesisMember): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'proposeAdmission',
+      to: this.deployment.contracts.consortiumRegistry,
+      data: encodeFunctionData({
+        abi: consortiumRegistryAbi,
+        functionName: 'proposeAdmission',
+        args: [toMemberInput(candidate)],
+      }),
+    });
+  }
+
+  proposeRemoval(account: Address): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'proposeRemoval',
+      to: this.deployment.contracts.consortiumRegistry,
+      data: encodeFunctionData({
+        abi: consortiumRegistryAbi,
+        functionName: 'proposeRemoval',
+        args: [account],
+      }),
+    });
+  }
+
+  vote(proposalId: bigint): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'vote',
+      to: this.deployment.contracts.consortiumRegistry,
+      data: encodeFunctionData({ abi: consortiumRegistryAbi, functionName: 'vote', args: [proposalId] }),
+    });
+  }
+
+  attestPractitioner(
+    practitioner: Address,
+    credentialHash: Hex,
+    qualificationCode: string,
+    expiresAt: bigint,
+  ) {
+    return this.outbox.submit({
+      label: 'attestPractitioner',
+      to: this.deployment.contracts.consortiumRegistry,
+      data: encodeFunctionData({
+        abi: consortiumRegistryAbi,
+        functionName: 'attestPractitioner',
+        args: [practitioner, credentialHash, qualificationCode, expiresAt],
+      }),
+    });
+  }
+
+  revokePractitioner(practitioner: Address): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'revokePractitioner',
+      to: this.deployment.contracts.consortiumRegistry,
+      data: encodeFunctionData({
+        abi: consortiumRegistryAbi,
+        functionName: 'revokePractitioner',
+        args: [practitioner],
+      }),
+    });
+  }
+
+  anchorCheckpoint(origin: string, treeSize: bigint, rootHash: Hex, noteHash: Hex): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'anchor',
+      to: this.deployment.contracts.checkpointAnchor,
+      data: encodeFunctionData({
+        abi: checkpointAnchorAbi,
+        functionName: 'anchor',
+        args: [origin, treeSize, rootHash, noteHash],
+      }),
+    });
+  }
+}

@@ -1,0 +1,126 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createPublicClient, defineChain, http, type PublicClient } from 'viem';
+import { createNodeApp } from '../http/create-node-app.js';
+import { createAdminRoutes } from '../http/routes/admin-routes.js';
+import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
+import { ConsortiumLedger, type Deployment, loadDeployment, Outbox } from '../ledger/index.js';
+import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
+import {
+  chainIndexMigrations,
+  SqliteChainIndexStorage,
+} from '../storage/sqlite/sqlite-chain-index-storage.js';
+import { outboxMigrations, SqliteOutboxStorage } from '../storage/sqlite/sqlite-outbox-storage.js';
+import { ChainIndexer } from '../sync/index.js';
+import { loadNodeConfig, type NodeConfig, nodePaths } from './node-config.js';
+import { loadOrCreateAdminToken, loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from './node-keys.js';
+
+export interface RunningNode {
+  readonly config: NodeConfig;
+  readonly url: string;
+  readonly deployment: Deployment;
+  readonly ledger: ConsortiumLedger;
+  readonly indexer: ChainIndexer;
+  readonly app: ReturnType<typeof createNodeApp>;
+  close(): Promise<void>;
+}
+
+export interface StartNodeOptions {
+  readonly log?: (line: string) => void;
+  /** Listen on this port instead of the configured one (0 = any free port). */
+  readonly port?: number;
+}
+
+export function createChainClient(rpcUrl: string, chainId: number): PublicClient {
+  const chain = defineChain({
+    id: chainId,
+    name: `careledger-${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  // No transport retries: the outbox and the indexer retry on their own ticks, visibly.
+  return createPublicClient({
+    chain,
+    transport: http(rpcUrl, { retryCount: 0, timeout: 10_000 }),
+    pollingInterval: 250,
+  });
+}
+
+/** The composition root of one member node: storage, keys, ledger, chain sync and HTTP. */
+export async function startNode(dir: string, options: StartNodeOptions = {}): Promise<RunningNode> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const config = loadNodeConfig(dir);
+  const paths = nodePaths(dir);
+  const deployment = loadDeployment(config.deploymentFile);
+  const account = loadOrCreateLedgerKey(paths.ledgerKey);
+  loadOrCreateLogSignerKey(paths.logSignerKey, config.logOrigin);
+  const adminToken = loadOrCreateAdminToken(paths.adminToken);
+  const db: SqliteDatabase = openDatabase(paths.database, [...outboxMigrations, ...chainIndexMigrations]);
+  const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
+  const now = () => Date.now();
+
+  const outbox = new Outbox({
+    storage: new SqliteOutboxStorage(db),
+    account,
+    client,
+    chainId: config.chain.chainId,
+    onLog: (line) => log(`[${config.name}] ${line}`),
+  });
+  const ledger = new ConsortiumLedger(deployment, outbox);
+  const index = new SqliteChainIndexStorage(db);
+  const indexer = new ChainIndexer({
+    client,
+    storage: index,
+    deployment,
+    onLog: (line) => log(`[${config.name}] ${line}`),
+  });
+
+  const app = createNodeApp({
+    onError: (error) => log(`[${config.name}] internal error: ${(error as Error).stack}`),
+  });
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/status', async (c) =>
+    c.json({
+      name: config.name,
+      organization: config.organization,
+      role: config.role,
+      address: account.address,
+      publicUrl: config.publicUrl,
+      logOrigin: config.logOrigin,
+      chain: { rpcUrl: config.chain.rpcUrl, chainId: config.chain.chainId, contracts: deployment.contracts },
+      sync: await indexer.status(),
+      outbox: await outbox.counts(),
+    }),
+  );
+  app.route('/ledger', createLedgerRoutes({ ledger, index, indexer, now }));
+  app.route('/admin', createAdminRoutes({ ledger, adminToken, client }));
+
+  outbox.start(250);
+  indexer.start(250);
+  void outbox.pump().catch(() => undefined);
+  await indexer.sync();
+
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: options.port ?? config.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${config.host}:${address.port}`;
+  log(`[${config.name}] listening on ${url} as ${account.address}`);
+
+  return {
+    config,
+    url,
+    deployment,
+    ledger,
+    indexer,
+    app,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await outbox.stop();
+      await indexer.stop();
+      db.close();
+    },
+  };
+}

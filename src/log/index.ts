@@ -15,6 +15,15 @@ export {
   rootAt,
   subtreeHash,
 } from './create-proof.js';
+export type {
+  LogAppendBatch,
+  LogStorage,
+  StoredCheckpoint,
+  StoredNodeHash,
+  WitnessLogState,
+  WitnessStateStorage,
+} from './log-storage.js';
+export { MemoryLogStorage } from './memory-log-storage.js';
 export { emptyRoot, HASH_SIZE, hashChildren, hashLeaf } from './merkle-hash.js';
 export {
   addNoteSignatures,
@@ -71,6 +80,16 @@ export {
   verifyTlogProof,
 } from './tlog-proof.js';
 export {
+  type AppendResult,
+  type Clock,
+  type OpenTransparencyLogOptions,
+  type Scheduler,
+  type StartCheckpointingOptions,
+  systemClock,
+  systemScheduler,
+  TransparencyLog,
+} from './transparency-log.js';
+export {
   isValidSubtree,
   PROOF_CHECKS,
   type ProofCheck,
@@ -81,3 +100,16 @@ export {
   verifySubtreeConsistencyProof,
   verifySubtreeInclusionProof,
 } from './verify-proof.js';
+export {
+  type CollectResult,
+  CosignatureCollector,
+  type CosignaturePolicy,
+  formatAddCheckpointRequest,
+  MAX_ADD_CHECKPOINT_BODY,
+  requestCosignature,
+  TLOG_SIZE_CONTENT_TYPE,
+  type TrustedLog,
+  Witness,
+  type WitnessPolicyEntry,
+  type WitnessResponse,
+} from './witness.js';

@@ -19,6 +19,8 @@ export interface NodeConfig {
   readonly chain: { readonly rpcUrl: string; readonly chainId: number };
   /** Path of the deployment record (contract addresses). */
   readonly deploymentFile: string;
+  /** Transparency log policy; defaults: majority of the other members as witnesses, anchor every 10 s. */
+  readonly log?: { readonly witnessQuorum?: number; readonly anchorIntervalMs?: number };
 }
 
 export interface NodePaths {

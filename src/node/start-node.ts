@@ -10,8 +10,10 @@ import {
   chainIndexMigrations,
   SqliteChainIndexStorage,
 } from '../storage/sqlite/sqlite-chain-index-storage.js';
+import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../storage/sqlite/sqlite-outbox-storage.js';
 import { ChainIndexer } from '../sync/index.js';
+import { type LogServices, startLogServices } from './log-services.js';
 import { loadNodeConfig, type NodeConfig, nodePaths } from './node-config.js';
 import { loadOrCreateAdminToken, loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from './node-keys.js';
 
@@ -53,9 +55,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const paths = nodePaths(dir);
   const deployment = loadDeployment(config.deploymentFile);
   const account = loadOrCreateLedgerKey(paths.ledgerKey);
-  loadOrCreateLogSignerKey(paths.logSignerKey, config.logOrigin);
+  const logKey = loadOrCreateLogSignerKey(paths.logSignerKey, config.logOrigin);
   const adminToken = loadOrCreateAdminToken(paths.adminToken);
-  const db: SqliteDatabase = openDatabase(paths.database, [...outboxMigrations, ...chainIndexMigrations]);
+  const db: SqliteDatabase = openDatabase(paths.database, [
+    ...outboxMigrations,
+    ...chainIndexMigrations,
+    ...logMigrations,
+  ]);
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
   const now = () => Date.now();
 
@@ -75,6 +81,19 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     onLog: (line) => log(`[${config.name}] ${line}`),
   });
 
+  await indexer.sync();
+  const logServices: LogServices = await startLogServices({
+    db,
+    origin: config.logOrigin,
+    signerKey: logKey.signerKey,
+    self: account.address,
+    ledger,
+    index,
+    log: (line) => log(`[${config.name}] ${line}`),
+    ...(config.log?.witnessQuorum === undefined ? {} : { witnessQuorum: config.log.witnessQuorum }),
+    ...(config.log?.anchorIntervalMs === undefined ? {} : { anchorIntervalMs: config.log.anchorIntervalMs }),
+  });
+
   const app = createNodeApp({
     onError: (error) => log(`[${config.name}] internal error: ${(error as Error).stack}`),
   });
@@ -90,15 +109,20 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       chain: { rpcUrl: config.chain.rpcUrl, chainId: config.chain.chainId, contracts: deployment.contracts },
       sync: await indexer.status(),
       outbox: await outbox.counts(),
+      log: await logServices.status(),
     }),
   );
-  app.route('/ledger', createLedgerRoutes({ ledger, index, indexer, now }));
+  app.route(
+    '/ledger',
+    createLedgerRoutes({ ledger, index, indexer, now, audit: (entry) => logServices.log.append(entry) }),
+  );
+  app.route('/log', logServices.logRoutes);
+  app.route('/witness', logServices.witnessRoutes);
   app.route('/admin', createAdminRoutes({ ledger, adminToken, client }));
 
   outbox.start(250);
   indexer.start(250);
   void outbox.pump().catch(() => undefined);
-  await indexer.sync();
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: options.port ?? config.port });
   await new Promise<void>((resolve, reject) => {
@@ -118,6 +142,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     app,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await logServices.stop();
       await outbox.stop();
       await indexer.stop();
       db.close();

@@ -19,6 +19,31 @@ export interface LedgerRouteDeps {
   readonly index: ChainIndexStorage;
   readonly indexer: ChainIndexer;
   readonly now: () => number;
+  /** Appends an entry to the node's transparency log; resolves once durable. */
+  readonly audit: (entry: Uint8Array) => Promise<unknown>;
+}
+
+/**
+ * The log entry for a relayed consent change. It names only ledger identifiers (grant id, transaction
+ * hash, pseudonymous addresses already public on the chain), never PHI.
+ */
+function relayEntry(
+  kind: 'grant' | 'revoke',
+  grantId: string,
+  entry: OutboxEntry,
+  relayer: string,
+  at: number,
+) {
+  return new TextEncoder().encode(
+    JSON.stringify({
+      type: 'consent-relay',
+      action: kind,
+      grantId,
+      txHash: entry.txHash,
+      relayer,
+      time: new Date(at).toISOString(),
+    }),
+  );
 }
 
 function describeEntry(entry: OutboxEntry) {
@@ -54,6 +79,19 @@ function queryAddress(value: string | undefined, name: string): Address {
     });
   }
   return getAddress(value);
+}
+
+/** The relay is acknowledged only once its log entry is durable; a log that cannot append is a 503. */
+async function logRelay(deps: LedgerRouteDeps, entry: Uint8Array): Promise<void> {
+  try {
+    await deps.audit(entry);
+  } catch (cause) {
+    throw new CareLedgerError(
+      'ERR_LOG_UNAVAILABLE',
+      'the transparency log could not record the relay; retry',
+      { cause },
+    );
+  }
 }
 
 /** `wait=true` answers 201 once the transaction is mined (or its revert), else 202 once stored. */
@@ -97,6 +135,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   app.post('/consent/grants', async (c) => {
     const signed = await parseSignedGrant(await readJsonBody(c), domain());
     const entry = await deps.ledger.relayGrant(signed.grant, signed.signature);
+    await logRelay(deps, relayEntry('grant', signed.grantId, entry, deps.ledger.address, deps.now()));
     const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', {
       grantId: signed.grantId,
     });
@@ -106,6 +145,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   app.post('/consent/revocations', async (c) => {
     const signed = await parseSignedRevoke(await readJsonBody(c), domain());
     const entry = await deps.ledger.relayRevoke(signed.revoke, signed.signature);
+    await logRelay(deps, relayEntry('revoke', signed.revoke.grantId, entry, deps.ledger.address, deps.now()));
     const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', {
       grantId: signed.revoke.grantId,
     });

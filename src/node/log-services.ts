@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import type { Hono } from 'hono';
+import { type Address, bytesToHex } from 'viem';
+import { createLogRoutes } from '../http/routes/log-routes.js';
+import { createWitnessRoutes } from '../http/routes/witness-routes.js';
+import type { ConsortiumLedger } from '../ledger/index.js';
+import {
+  CosignatureCollector,
+  type StoredCheckpoint,
+  TransparencyLog,
+  type TrustedLog,
+  Witness,
+  type WitnessPolicyEntry,
+} from '../log/index.js';
+import type { SqliteDatabase } from '../storage/sqlite/open-database.js';
+import { SqliteLogStorage } from '../storage/sqlite/sqlite-log-storage.js';
+import type { ChainIndexStorage, IndexedMember } from '../sync/index.js';
+import { deriveWitnessSignerKey, deriveWitnessVerifierKey, witnessName } from './witness-keys.js';
+
+export interface LogServicesOptions {
+  readonly db: SqliteDatabase;
+  readonly origin: string;
+  readonly signerKey: string;
+  readonly self: Address;
+  readonly ledger: ConsortiumLedger;
+  readonly index: ChainIndexStorage;
+  /** k of the k-of-n witness policy; default: a majority of the other active members (at least 1). */
+  readonly witnessQuorum?: number;
+  readonly checkpointIntervalMs?: number;
+  readonly anchorIntervalMs?: number;
+  readonly log: (line: string) => void;
+}
+
+export interface LogServicesStatus {
+  readonly origin: string;
+  readonly size: number;
+  readonly checkpointSize: number | null;
+  readonly cosignedSize: number | null;
+  readonly witnesses: { readonly total: number; readonly quorum: number };
+  readonly anchoredSize: number | null;
+  readonly lastAnchorError: string | null;
+}
+
+export interface LogServices {
+  readonly log: TransparencyLog;
+  readonly logRoutes: Hono;
+  readonly witnessRoutes: Hono;
+  status(): Promise<LogServicesStatus>;
+  stop(): Promise<void>;
+}
+
+function memberSetKey(members: readonly IndexedMember[]): string {
+  return members.map((m) => `${m.address}|${m.logOrigin}|${m.logVerifierKey}|${m.fhirBaseUrl}`).join('\n');
+}
+
+/**
+ * The node's transparency log and its place in the consortium: checkpoints at least once a second
+ * while entries arrive, cosignatures from the other members acting as witnesses (k of n), anchoring
+ * of the latest cosigned checkpoint on the ledger, and this node's own witness for the others' logs.
+ * Who the others are, and their keys, come from the ledger index, never from configuration.
+ */
+export async function startLogServices(options: LogServicesOptions): Promise<LogServices> {
+  const storage = new SqliteLogStorage(options.db);
+  const log = await TransparencyLog.open({ storage, signerKey: options.signerKey, origin: options.origin });
+  const witnessSigner = deriveWitnessSignerKey(options.signerKey, options.origin);
+
+  let others: IndexedMember[] = [];
+  let othersKey = '';
+  let witness = new Witness({ signerKey: witnessSigner, logs: [], storage });
+  let collector: CosignatureCollector | undefined;
+  let quorum = 0;
+  let lastAnchorError: string | null = null;
+  let anchoring: Promise<void> | undefined;
+
+  const refreshMembers = async () => {
+    const active = (await options.index.members()).filter(
+      (m) => m.status === 'active' && m.address !== options.self,
+    );
+    const key = memberSetKey(active);
+    if (key === othersKey) return;
+    others = active;
+    othersKey = key;
+    const trusted: TrustedLog[] = active.map((m) => ({
+      origin: m.logOrigin,
+      verifierKeys: [m.logVerifierKey],
+    }));
+    witness = new Witness({ signerKey: witnessSigner, logs: trusted, storage });
+    const witnesses: WitnessPolicyEntry[] = active.map((m) => ({
+      name: witnessName(m.logOrigin),
+      url: `${m.fhirBaseUrl.replace(/\/fhir\/?$/, '')}/witness`,
+      vkey: deriveWitnessVerifierKey(m.logVerifierKey, m.logOrigin),
+    }));
+    quorum = Math.min(
+      witnesses.length,
+      options.witnessQuorum ?? Math.max(1, Math.ceil(witnesses.length / 2)),
+    );
+    collector =
+      witnesses.length === 0
+        ? undefined
+        : new CosignatureCollector({ log, policy: { threshold: quorum, witnesses } });
+    options.log(`log: ${witnesses.length} witness(es), quorum ${quorum}`);
+  };
+  await refreshMembers().catch(() => undefined);
+  const membersTimer = setInterval(() => void refreshMembers().catch(() => undefined), 2_000);
+  membersTimer.unref();
+
+  log.startCheckpointing({
+    intervalMs: options.checkpointIntervalMs ?? 1_000,
+    onCheckpoint: async (checkpoint: StoredCheckpoint) => {
+      if (collector === undefined) return;
+      const result = await collector.collect(checkpoint);
+      if (!result.cosigned) {
+        options.log(
+          `log: checkpoint ${checkpoint.size} has ${result.witnesses.length} of ${quorum} cosignatures`,
+        );
+      }
+    },
+    onError: (error) => options.log(`log: checkpointing failed: ${(error as Error).message}`),
+  });
+
+  const anchoredSize = async (): Promise<number | null> => {
+    const anchors = await options.index.anchors(options.origin);
+    return anchors.length === 0 ? null : Math.max(...anchors.map((a) => a.treeSize));
+  };
+
+  /** Anchors the latest cosigned checkpoint (or the signed one when there is nobody to witness). */
+  const anchor = async () => {
+    const record =
+      log.latestCosignedCheckpoint() ?? (others.length === 0 ? log.latestCheckpointRecord() : undefined);
+    if (record === undefined || record.size === 0) return;
+    const anchored = await anchoredSize();
+    if (anchored !== null && anchored >= record.size) return;
+    const note = record.cosignedNote ?? record.note;
+    const noteHash = `0x${createHash('sha256').update(note, 'utf8').digest('hex')}` as const;
+    const entry = await options.ledger.anchorCheckpoint(
+      options.origin,
+      BigInt(record.size),
+      bytesToHex(record.rootHash),
+      noteHash,
+    );
+    await options.ledger.outbox.waitForConfirmation(entry.id, 30_000);
+  };
+  const anchorTimer = setInterval(() => {
+    if (anchoring !== undefined) return;
+    anchoring = anchor()
+      .then(() => {
+        lastAnchorError = null;
+      })
+      .catch((error: unknown) => {
+        const message = (error as Error).message.split('\n')[0] ?? 'anchoring failed';
+        if (message !== lastAnchorError) options.log(`log: anchoring failed: ${message}`);
+        lastAnchorError = message;
+      })
+      .finally(() => {
+        anchoring = undefined;
+      });
+  }, options.anchorIntervalMs ?? 10_000);
+  anchorTimer.unref();
+
+  return {
+    log,
+    logRoutes: createLogRoutes(log),
+    // The witness is rebuilt when membership changes; the route always uses the current one.
+    witnessRoutes: createWitnessRoutes({ addCheckpoint: (body) => witness.addCheckpoint(body) }),
+    async status() {
+      return {
+        origin: options.origin,
+        size: log.size,
+        checkpointSize: log.latestCheckpointRecord()?.size ?? null,
+        cosignedSize: log.latestCosignedCheckpoint()?.size ?? null,
+        witnesses: { total: others.length, quorum },
+        anchoredSize: await anchoredSize(),
+        lastAnchorError,
+      };
+    },
+    async stop() {
+      clearInterval(membersTimer);
+      clearInterval(anchorTimer);
+      await anchoring;
+      await log.stop();
+    },
+  };
+}

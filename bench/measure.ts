@@ -74,8 +74,9 @@ export function formatNumber(value: number): string {
   return rounded.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
-export function formatValue(figure: Pick<Figure, 'value' | 'unit' | 'p99'>): string {
-  const main = `${formatNumber(figure.value)} ${figure.unit}`;
+export function formatValue(figure: Pick<Figure, 'value' | 'unit' | 'p99' | 'extra'>): string {
+  const mbps = figure.extra?.MBps;
+  const main = `${formatNumber(figure.value)} ${figure.unit}${typeof mbps === 'number' ? ` (${formatNumber(mbps)} MB/s)` : ''}`;
   return figure.p99 === undefined ? main : `p50 ${main}, p99 ${formatNumber(figure.p99)} ${figure.unit}`;
 }
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { CareLedgerError } from '../errors/index.js';
 import { writeFileDurably } from '../storage/write-file-durably.js';
 import { resolveAnvilBinary } from './anvil-binary.js';
@@ -25,7 +26,8 @@ export interface ChainSnapshotInfo {
   readonly durationMs: number;
 }
 
-const SNAPSHOT_FILE = 'anvil-state.hex';
+const SNAPSHOT_FILE = 'anvil-state.json.gz';
+const LOAD_FILE = 'anvil-state.load.json';
 
 /**
  * The embedded consortium chain: anvil from npm, on 127.0.0.1 only.
@@ -99,8 +101,8 @@ export class EmbeddedChain {
       String(this.options.port),
       '--chain-id',
       String(this.options.chainId),
-      // Mining starts only after the snapshot is loaded (below), so block numbers continue from it.
-      '--no-mining',
+      '--block-time',
+      String(this.options.blockTimeSeconds),
       '--prune-history',
       '--no-request-size-limit',
       '--base-fee',
@@ -112,6 +114,13 @@ export class EmbeddedChain {
       '--disable-code-size-limit',
       '--silent',
     ];
+    // The snapshot is loaded by anvil itself before it answers any request: a client must never see
+    // the empty chain of a restart (it would simulate calls against contracts that are not there).
+    if (existsSync(this.snapshotPath)) {
+      const loadPath = join(this.options.dir, LOAD_FILE);
+      writeFileSync(loadPath, gunzipSync(readFileSync(this.snapshotPath)));
+      args.push('--load-state', loadPath);
+    }
     const child = spawn(resolveAnvilBinary(), args, {
       env: { ...process.env, HOME: home },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -130,12 +139,8 @@ export class EmbeddedChain {
       }
     });
     await this.waitUntilUp(child);
-    if (existsSync(this.snapshotPath)) {
-      const hex = readFileSync(this.snapshotPath, 'utf8').trim();
-      await callRpc<boolean>(this.rpcUrl, 'anvil_loadState', [hex], 120_000);
-    }
+    rmSync(join(this.options.dir, LOAD_FILE), { force: true });
     this.lastSnapshotBlock = await this.blockNumber();
-    await callRpc(this.rpcUrl, 'evm_setIntervalMining', [this.options.blockTimeSeconds]);
     this.log(`anvil up at ${this.rpcUrl} (block ${this.lastSnapshotBlock}, pid ${child.pid})`);
   }
 
@@ -178,10 +183,12 @@ export class EmbeddedChain {
     const started = performance.now();
     const head = await this.blockNumber();
     if (!force && head === this.lastSnapshotBlock) return undefined;
+    // anvil_dumpState answers with the gzipped JSON state as hex; we keep the gzip bytes.
     const hex = await callRpc<string>(this.rpcUrl, 'anvil_dumpState', [], 120_000);
-    writeFileDurably(this.snapshotPath, hex);
+    const gzipped = Buffer.from(hex.replace(/^0x/, ''), 'hex');
+    writeFileDurably(this.snapshotPath, gzipped);
     this.lastSnapshotBlock = head;
-    return { blockNumber: head, bytes: hex.length / 2, durationMs: performance.now() - started };
+    return { blockNumber: head, bytes: gzipped.length, durationMs: performance.now() - started };
   }
 
   /** Simulates a crash: SIGKILL, no snapshot. The supervisor restarts anvil if `restartOnCrash`. */

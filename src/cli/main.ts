@@ -3,6 +3,7 @@ import { CareLedgerError } from '../errors/index.js';
 import { startNode } from '../node/start-node.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { DevConsortium } from './commands/dev-consortium.js';
+import { registerLogCommands } from './commands/log-commands.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -93,6 +94,7 @@ export function createProgram(): Command {
       );
     });
 
+  registerLogCommands(program);
   return program;
 }
 

@@ -29,7 +29,7 @@ export function createNodeApp(options: NodeAppOptions = {}): Hono {
   app.onError((error, c) => {
     const isBodyLimit = error instanceof CareLedgerError && error.details.status === 413;
     const { status, body } = toErrorResponse(error);
-    if (status >= 500) options.onError?.(error, { method: c.req.method, path: c.req.path });
+    if (status === 500) options.onError?.(error, { method: c.req.method, path: c.req.path });
     return c.json(body, isBodyLimit ? 413 : (status as 400), {
       'content-type': 'application/fhir+json; charset=utf-8',
     });

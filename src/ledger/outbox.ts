@@ -53,6 +53,14 @@ export class Outbox {
     const { client, account } = this.options;
     let gas: bigint;
     try {
+      // A call to an address without code "succeeds" and would be signed with a tiny gas limit: refuse it
+      // (a wrong deployment record, or a chain that lost its state).
+      if (request.to !== null && (await client.getCode({ address: request.to })) === undefined) {
+        throw new CareLedgerError(
+          'ERR_CONFIG',
+          `no contract at ${request.to} on this chain (${request.label})`,
+        );
+      }
       await client.call({ account: account.address, to: request.to ?? undefined, data: request.data });
       gas = await client.estimateGas({
         account: account.address,
@@ -157,7 +165,9 @@ export class Outbox {
   start(intervalMs = 500): void {
     if (this.timer !== undefined) return;
     this.timer = setInterval(() => {
-      void this.pump().catch((error: unknown) => this.options.onLog?.(`outbox: ${(error as Error).message}`));
+      void this.pump().catch((error: unknown) =>
+        this.options.onLog?.(`outbox: ${(error as Error).message.split('\n')[0] ?? 'reconcile failed'}`),
+      );
     }, intervalMs);
     this.timer.unref();
   }
@@ -234,9 +244,9 @@ export class Outbox {
       this.options.onLog?.(
         `outbox: ${lost.length} confirmed transaction(s) are no longer on the chain; re-sending`,
       );
+      // Their nonces stay theirs: they are re-sent as signed, and `nextNonce` (always above every stored
+      // nonce) is left alone. Resetting it here would race with a submit between nonce and insert.
       await storage.markUnconfirmed(lost);
-      // The chain's nonce went back; the next signed transaction must not skip the gap.
-      this.nextNonce = undefined;
     }
   }
 

@@ -276,9 +276,8 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
       for (const table of ['idx_members', 'idx_grants', 'idx_practitioners', 'idx_anchors']) {
         this.db.prepare(`DELETE FROM ${table}`).run();
       }
-      const rows = this.db
-        .prepare('SELECT * FROM chain_events ORDER BY block_number, log_index')
-        .iterate() as IterableIterator<{
+      // .all(), not .iterate(): better-sqlite3 allows no other statement while an iterator is open.
+      const rows = this.db.prepare('SELECT * FROM chain_events ORDER BY block_number, log_index').all() as {
         block_number: number;
         log_index: number;
         block_hash: string;
@@ -286,7 +285,7 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
         contract: IndexedEvent['contract'];
         name: string;
         args: string;
-      }>;
+      }[];
       for (const row of rows) {
         this.applyEvent({
           blockNumber: row.block_number,

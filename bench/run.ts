@@ -1,0 +1,167 @@
+/**
+ * `npm run bench [-- --quick] [--only limits,log,chain,consent] [--json]`
+ *
+ * Measures CareLedger's figures beside this machine's raw limits from the same run, prints a table
+ * (or JSON with --json; progress always goes to stderr) and writes bench/results/. A group that
+ * crashes prints its error and the others still run; the exit code is 1 only if a group crashed.
+ * Timings are printed, never asserted. See docs/benchmarks.md.
+ */
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { chainGroup } from './groups/chain.js';
+import { consentGroup } from './groups/consent.js';
+import { limitsGroup, measureLimit } from './groups/limits.js';
+import { logGroup } from './groups/log.js';
+import { formatNumber } from './measure.js';
+import { formatTable, type GroupError, writeResults } from './report.js';
+import type { ChartSpec, Figure, Group, GroupContext } from './types.js';
+
+const GROUPS: readonly Group[] = [limitsGroup, logGroup, chainGroup, consentGroup];
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+interface Args {
+  readonly quick: boolean;
+  readonly json: boolean;
+  readonly only: readonly string[];
+}
+
+const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json]
+groups: ${GROUPS.map((g) => `${g.name} (${g.description})`).join('; ')}`;
+
+function parseArgs(argv: readonly string[]): Args {
+  let quick = false;
+  let json = false;
+  let only: string[] = GROUPS.map((g) => g.name);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--quick') quick = true;
+    else if (arg === '--json') json = true;
+    else if (arg === '--only' || arg.startsWith('--only=')) {
+      const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
+      if (value === undefined || value === '')
+        throw new Error('--only needs a comma-separated list of groups');
+      only = value.split(',').map((s) => s.trim());
+      const unknown = only.filter((name) => !GROUPS.some((g) => g.name === name));
+      if (unknown.length > 0) throw new Error(`unknown group(s): ${unknown.join(', ')}`);
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  return { quick, json, only };
+}
+
+async function main(): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const started = new Date();
+  const t0 = performance.now();
+  const progress = (message: string): void => {
+    process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+  };
+
+  const interruptions = new Set<() => Promise<void> | void>();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`${signal}: cleaning up`);
+    void Promise.allSettled([...interruptions].map(async (fn) => fn())).then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const limits = new Map<string, Figure>();
+  const ctx: GroupContext = {
+    options: { quick: args.quick },
+    progress,
+    async limit(id) {
+      let figure = limits.get(id);
+      if (figure === undefined) {
+        progress(`limits: ${id}`);
+        figure = measureLimit(id, args.quick);
+        limits.set(id, figure);
+      }
+      return figure;
+    },
+    onInterrupt(cleanup) {
+      interruptions.add(cleanup);
+      return () => interruptions.delete(cleanup);
+    },
+  };
+
+  const selected = GROUPS.filter((g) => args.only.includes(g.name));
+  progress(`CareLedger bench (${args.quick ? 'quick' : 'full'}): ${selected.map((g) => g.name).join(', ')}`);
+  const figures: Figure[] = [];
+  const charts: ChartSpec[] = [];
+  const notes: Record<string, string[]> = {};
+  const errors: GroupError[] = [];
+  for (const group of selected) {
+    const groupStart = performance.now();
+    progress(`${group.name}: start (${group.description})`);
+    try {
+      const result = await group.run(ctx);
+      figures.push(...result.figures);
+      charts.push(...result.charts);
+      notes[group.name] = result.notes;
+      progress(`${group.name}: done in ${formatNumber((performance.now() - groupStart) / 1000)} s`);
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      errors.push({
+        group: group.name,
+        message: e.message,
+        ...(e.stack === undefined ? {} : { stack: e.stack }),
+      });
+      progress(`${group.name}: FAILED after ${formatNumber((performance.now() - groupStart) / 1000)} s`);
+      process.stderr.write(`${e.stack ?? e.message}\n`);
+    }
+  }
+  // Limits measured on demand for other groups (the limits group itself was not selected).
+  const shown = new Set(figures.map((f) => f.id));
+  const extraLimits = [...limits.values()].filter((f) => !shown.has(f.id));
+  const groups = selected.map((g) => g.name);
+  if (extraLimits.length > 0) {
+    figures.unshift(...extraLimits);
+    if (!groups.includes('limits')) groups.unshift('limits');
+  }
+
+  const cpuList = cpus();
+  const { run, files } = writeResults(
+    RESULTS_DIR,
+    {
+      version: 1,
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+      mode: args.quick ? 'quick' : 'full',
+      groups,
+      machine: {
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
+        cpus: cpuList.length,
+        memoryGiB: Number((totalmem() / 1024 ** 3).toFixed(1)),
+      },
+      figures,
+      notes,
+      errors,
+    },
+    charts,
+  );
+  if (args.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+  else {
+    process.stdout.write(`\n${formatTable(run)}\n\n`);
+    process.stdout.write(`wrote ${files.map((f) => f.replace(`${process.cwd()}/`, '')).join(', ')}\n`);
+  }
+  progress(
+    `finished in ${formatNumber(run.durationSeconds)} s${errors.length > 0 ? ` with ${errors.length} failed group(s)` : ''}`,
+  );
+  return errors.length > 0 ? 1 : 0;
+}
+
+process.exit(await main());

@@ -24,7 +24,7 @@ const FILL_WINDOW = 2_000;
 /** Transactions per JSON-RPC batch while filling. */
 const FILL_CHUNK = 250;
 /** If reaching 10^5 transactions would take longer than this, the last step is 3×10^4 instead. */
-const FILL_BUDGET_SECONDS = 300;
+const FILL_BUDGET_SECONDS = 240;
 
 function randomAddress(): Address {
   return getAddress(toHex(randomBytes(20)));
@@ -260,9 +260,9 @@ export const chainGroup: Group = {
         }
         if (before > target)
           throw new Error(`the chain already holds ${before} transactions, beyond ${target}`);
-        // A hard stop at 1.5 × the budget in case the rate drops (a loaded machine): the step then
+        // A hard stop at 1.25 × the budget in case the rate drops (a loaded machine): the step then
         // reports the size actually reached.
-        const reached = await fillTo(ctx, fixture, target, gasLimit, fillStart + FILL_BUDGET_SECONDS * 1500);
+        const reached = await fillTo(ctx, fixture, target, gasLimit, fillStart + FILL_BUDGET_SECONDS * 1250);
         if (reached < target) {
           notes.push(
             `The fill towards ${formatNumber(target)} transactions hit the time limit; the last step is at ` +

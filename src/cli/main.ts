@@ -76,6 +76,12 @@ export function createProgram(): Command {
     .action(async (options: { dir: string }) => {
       const running = await startNode(options.dir);
       waitForShutdown(() => running.close());
+      // Started by `careledger dev`: stop when the supervisor goes away, however it went.
+      if (process.send !== undefined) {
+        process.on('disconnect', () => {
+          void running.close().finally(() => process.exit(0));
+        });
+      }
     });
 
   const chain = program.command('chain').description('the consortium ledger');

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedChain, terminate } from '../../chain/index.js';
@@ -59,6 +59,37 @@ export interface DevNode {
   process: ChildProcess | undefined;
 }
 
+/**
+ * A supervisor killed by SIGKILL cannot stop its anvil (a separate binary): the next start finds it
+ * through the run file and stops it, so the port is free and the snapshot is the latest.
+ */
+async function stopLeftoverChain(file: string, log: (line: string) => void): Promise<void> {
+  if (!existsSync(file)) return;
+  try {
+    const run = JSON.parse(readFileSync(file, 'utf8')) as { pid?: number; chain?: { pid?: number } };
+    const pid = run.chain?.pid;
+    if (pid === undefined || (run.pid !== undefined && isAlive(run.pid))) return;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('anvil')) return;
+    process.kill(pid, 'SIGTERM');
+    for (let waited = 0; waited < 10_000 && isAlive(pid); waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    log(`stopped the chain left running by an earlier session (pid ${pid})`);
+  } catch {
+    // no such process, or not ours: nothing to stop
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The CLI entry this process runs from (compiled .js, or .ts under tsx in tests). */
 function cliEntry(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
@@ -92,6 +123,7 @@ export class DevConsortium {
   async start(): Promise<void> {
     const { dataDir } = this.options;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    await stopLeftoverChain(runFile(dataDir), (line) => this.log(line));
     await this.chain.start();
     writeFileDurably(
       chainInfoFile(dataDir),
@@ -176,7 +208,9 @@ export class DevConsortium {
       process.execPath,
       [...entry.execArgv, entry.file, 'node', 'start', '--dir', node.dir],
       {
-        stdio: ['ignore', 'pipe', 'pipe'],
+        // The IPC channel is the node's lifeline: if this supervisor dies, even by SIGKILL, the channel
+        // closes and the node shuts down instead of lingering on its port.
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env: { ...process.env, CARELEDGER_CHAIN_RPC_URL: '' },
       },
     );

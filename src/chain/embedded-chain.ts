@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { CareLedgerError } from '../errors/index.js';
 import { writeFileDurably } from '../storage/write-file-durably.js';
 import { resolveAnvilBinary } from './anvil-binary.js';
+import { type AnvilStateDump, compactAnvilState } from './compact-anvil-state.js';
 import { callRpc, isRpcUp } from './rpc.js';
 
 export interface EmbeddedChainOptions {
@@ -17,6 +18,13 @@ export interface EmbeddedChainOptions {
   readonly snapshotIntervalMs?: number;
   /** Restart anvil when it dies on its own (a supervisor's job in `careledger dev`). */
   readonly restartOnCrash?: boolean;
+  /**
+   * Blocks of history kept across restarts (default 86,400: a day of 1 s blocks). Older blocks and
+   * transactions are dropped when anvil starts from its snapshot; contract state is always kept.
+   * Once this many blocks have been mined since the last start, the supervisor restarts anvil from a
+   * fresh snapshot so memory, snapshot size and start-up time stay bounded.
+   */
+  readonly historyBlocks?: number;
   readonly onLog?: (line: string) => void;
 }
 
@@ -48,6 +56,7 @@ export class EmbeddedChain {
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotting: Promise<ChainSnapshotInfo | undefined> | undefined;
   private lastSnapshotBlock = -1;
+  private launchBlock = 0;
   private restarting: Promise<void> | undefined;
   /** Number of times anvil was (re)started by this supervisor. */
   starts = 0;
@@ -58,6 +67,7 @@ export class EmbeddedChain {
       blockTimeSeconds: 1,
       snapshotIntervalMs: 2_000,
       restartOnCrash: true,
+      historyBlocks: Number(process.env.CARELEDGER_CHAIN_HISTORY_BLOCKS ?? 86_400),
       ...options,
     };
     this.rpcUrl = `http://127.0.0.1:${options.port}`;
@@ -118,7 +128,18 @@ export class EmbeddedChain {
     // the empty chain of a restart (it would simulate calls against contracts that are not there).
     if (existsSync(this.snapshotPath)) {
       const loadPath = join(this.options.dir, LOAD_FILE);
-      writeFileSync(loadPath, gunzipSync(readFileSync(this.snapshotPath)));
+      const state = JSON.parse(
+        gunzipSync(readFileSync(this.snapshotPath)).toString('utf8'),
+      ) as AnvilStateDump;
+      const compaction = compactAnvilState(state, this.options.historyBlocks);
+      if (compaction.blocksAfter < compaction.blocksBefore) {
+        this.log(
+          `history compacted: ${compaction.blocksBefore - compaction.blocksAfter} blocks and ` +
+            `${compaction.transactionsBefore - compaction.transactionsAfter} transactions older than ` +
+            `${this.options.historyBlocks} blocks dropped`,
+        );
+      }
+      writeFileSync(loadPath, JSON.stringify(state));
       args.push('--load-state', loadPath);
     }
     const child = spawn(resolveAnvilBinary(), args, {
@@ -141,6 +162,7 @@ export class EmbeddedChain {
     await this.waitUntilUp(child);
     rmSync(join(this.options.dir, LOAD_FILE), { force: true });
     this.lastSnapshotBlock = await this.blockNumber();
+    this.launchBlock = this.lastSnapshotBlock;
     this.log(`anvil up at ${this.rpcUrl} (block ${this.lastSnapshotBlock}, pid ${child.pid})`);
   }
 
@@ -188,7 +210,24 @@ export class EmbeddedChain {
     const gzipped = Buffer.from(hex.replace(/^0x/, ''), 'hex');
     writeFileDurably(this.snapshotPath, gzipped);
     this.lastSnapshotBlock = head;
+    if (head - this.launchBlock >= this.options.historyBlocks && this.child !== undefined) {
+      await this.restartCompacted();
+    }
     return { blockNumber: head, bytes: gzipped.length, durationMs: performance.now() - started };
+  }
+
+  /**
+   * A maintenance restart from the snapshot just taken, which compacts old history away. Clients see
+   * the chain unavailable for about a second; the outbox and chain sync retry on their own.
+   */
+  private async restartCompacted(): Promise<void> {
+    const child = this.child;
+    if (child === undefined) return;
+    this.log(`restarting the chain to compact ${this.options.historyBlocks}+ blocks of history`);
+    this.stopping = true;
+    await terminate(child);
+    this.stopping = false;
+    await this.launch();
   }
 
   /** Simulates a crash: SIGKILL, no snapshot. The supervisor restarts anvil if `restartOnCrash`. */

@@ -32,6 +32,8 @@ export function createNodeApp(options: NodeAppOptions = {}): Hono {
     if (status === 500) options.onError?.(error, { method: c.req.method, path: c.req.path });
     return c.json(body, isBodyLimit ? 413 : (status as 400), {
       'content-type': 'application/fhir+json; charset=utf-8',
+      // A transient failure (chain or log unavailable): tell the client when to try again (RFC 9110 §10.2.3).
+      ...(status === 503 ? { 'retry-after': '2' } : {}),
     });
   });
   app.notFound((c) => {

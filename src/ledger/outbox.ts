@@ -234,7 +234,12 @@ export class Outbox {
           if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(text)) throw error;
           return undefined;
         });
-        present = block !== undefined && block.hash === entry.blockHash;
+        // A block the chain no longer has although it is below the head was pruned from history
+        // (compacted embedded chain): it is final, not lost. A block above the head is lost.
+        present =
+          block === undefined
+            ? number <= Number(await client.getBlockNumber({ cacheTime: 0 }))
+            : block.hash === entry.blockHash;
         checked.set(number, present);
       }
       if (present) break;

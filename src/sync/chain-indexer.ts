@@ -151,7 +151,9 @@ export class ChainIndexer {
         if (/BlockNotFound|could not be found/i.test(String((error as Error).message))) return undefined;
         throw error;
       });
-    return found?.hash === block.hash;
+    if (found !== undefined) return found.hash === block.hash;
+    // Not found below the head: pruned from a compacted chain's history, not forked away.
+    return block.number <= Number(await this.options.client.getBlockNumber({ cacheTime: 0 }));
   }
 
   private decode(log: Log): IndexedEvent | undefined {

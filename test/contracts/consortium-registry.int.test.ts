@@ -152,6 +152,21 @@ describe('ConsortiumRegistry genesis', () => {
   });
 });
 
+describe('ConsortiumRegistry threshold above the genesis count', () => {
+  it('lets a lone founder admit the second member, then needs k of the grown consortium', async () => {
+    const { read, write } = await setup(2, [memberInput(A.address, 'founder')]);
+    expect(await read<number>('threshold')).toBe(2);
+    expect(await read<bigint>('effectiveThreshold')).toBe(1n);
+    await write(A, 'proposeAdmission', [memberInput(B.address, 'second')]);
+    expect(await read<boolean>('isActiveMember', [B.address])).toBe(true);
+    expect(await read<bigint>('effectiveThreshold')).toBe(2n);
+    await write(A, 'proposeAdmission', [memberInput(C.address, 'third')]);
+    expect(await read<boolean>('isActiveMember', [C.address])).toBe(false);
+    await write(B, 'vote', [2n]);
+    expect(await read<boolean>('isActiveMember', [C.address])).toBe(true);
+  });
+});
+
 describe('ConsortiumRegistry governance', () => {
   it('admits a member once votes reach the threshold, with events at each step', async () => {
     const { registry, read, write } = await setup(2);

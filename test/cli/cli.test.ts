@@ -1,0 +1,60 @@
+/**
+ * The command line as a user meets it: the real `careledger` entry in a child process, its help, its
+ * exit codes (sysexits) and its messages.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const entry = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+const empty = mkdtempSync(join(tmpdir(), 'careledger-cli-'));
+
+function careledger(...args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CARELEDGER_DATA_DIR: empty, CARELEDGER_CHAIN_RPC_URL: '' },
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+afterAll(() => rmSync(empty, { recursive: true, force: true }));
+
+describe('careledger', () => {
+  it.each([
+    [[]],
+    [['dev']],
+    [['node', 'start']],
+    [['chain']],
+    [['chain', 'status']],
+    [['log', 'audit']],
+    [['log', 'checkpoint']],
+    [['proof', 'verify']],
+  ])('has --help for %j and exits 0', (command) => {
+    const { code, stdout } = careledger(...command, '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: careledger/);
+  });
+
+  it('exits 64 (usage) on an unknown command, naming it', () => {
+    const { code, stderr } = careledger('frobnicate');
+    expect(code).toBe(64);
+    expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it('exits 78 (config) with a clear message when no consortium was deployed', () => {
+    const { code, stderr } = careledger('chain', 'status', '--json');
+    expect(code).toBe(78);
+    expect(stderr).toMatch(
+      /^careledger: no deployment record at .*deployment\.json; deploy the contracts first\n$/,
+    );
+  });
+
+  it('exits 64 when a required argument is missing', () => {
+    const { code, stderr } = careledger('proof', 'verify', '--policy', 'policy.txt');
+    expect(code).toBe(64);
+    expect(stderr).toContain("missing required argument 'file'");
+  });
+});

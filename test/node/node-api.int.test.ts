@@ -1,0 +1,184 @@
+/**
+ * One member node in-process over a real anvil chain: the consent relay API, its refusals (each a
+ * FHIR OperationOutcome naming the reason), the log it keeps of relays, and its answer when the chain
+ * is down (503 with Retry-After, quickly, never a hang).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedChain } from '../../src/chain/index.js';
+import { deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
+import { parseTlogProof, parseVerifierKey, verifyTlogProof } from '../../src/log/index.js';
+import { nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
+import { loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from '../../src/node/node-keys.js';
+import { createChainClient, type RunningNode, startNode } from '../../src/node/start-node.js';
+import { openDatabase } from '../../src/storage/sqlite/open-database.js';
+import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
+import { signGrantForNewPatient } from '../support/consent-signer.js';
+import { findFreePort } from '../support/free-port.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'careledger-node-'));
+const origin = 'solo.careledger.test/log';
+let chain: EmbeddedChain;
+let node: RunningNode;
+let logVerifierKey: string;
+const post = (path: string, body: string, contentType = 'application/json') =>
+  node.app.request(path, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+beforeAll(async () => {
+  chain = new EmbeddedChain({ dir: join(dir, 'chain'), port: await findFreePort(), restartOnCrash: false });
+  await chain.start();
+  const nodeDir = join(dir, 'solo');
+  const paths = nodePaths(nodeDir);
+  const account = loadOrCreateLedgerKey(paths.ledgerKey);
+  logVerifierKey = loadOrCreateLogSignerKey(paths.logSignerKey, origin).verifierKey;
+  const deployer = new Outbox({
+    storage: new SqliteOutboxStorage(openDatabase(join(dir, 'deployer.db'), outboxMigrations)),
+    account: loadOrCreateLedgerKey(join(dir, 'deployer.key')),
+    client: createChainClient(chain.rpcUrl, 31337),
+    chainId: 31337,
+  });
+  deployer.start(100);
+  const deployment = await deployContracts(
+    deployer,
+    {
+      members: [
+        {
+          account: account.address,
+          name: 'Solo Clinic',
+          role: 'provider',
+          fhirBaseUrl: 'http://127.0.0.1:1/fhir',
+          logOrigin: origin,
+          logVerifierKey,
+          encryptionPublicKey: '0x',
+        },
+      ],
+      threshold: 1,
+    },
+    31337,
+  );
+  await deployer.stop();
+  saveDeployment(join(dir, 'deployment.json'), deployment);
+  saveNodeConfig(nodeDir, {
+    name: 'solo',
+    organization: 'Solo Clinic',
+    role: 'provider',
+    host: '127.0.0.1',
+    port: 0,
+    publicUrl: 'http://127.0.0.1:1',
+    logOrigin: origin,
+    chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
+    deploymentFile: join(dir, 'deployment.json'),
+    log: { anchorIntervalMs: 500 },
+  });
+  node = await startNode(nodeDir, { log: () => undefined, port: 0 });
+});
+
+afterAll(async () => {
+  await node?.close();
+  await chain?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function grantFor(grantee: `0x${string}`) {
+  return signGrantForNewPatient({
+    chainId: 31337,
+    consentRegistry: node.deployment.contracts.consentRegistry,
+    grantee,
+    nowSeconds: Math.floor(Date.now() / 1000),
+  });
+}
+
+describe('a member node', () => {
+  it('relays a patient-signed grant, answers from its index, and refuses a replay with the contract reason', async () => {
+    const grantee = '0x1111111111111111111111111111111111111111';
+    const grant = await grantFor(grantee);
+    const created = await post('/ledger/consent/grants?wait=true', grant.body);
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({ grantId: grant.grantId, receiptStatus: 'success' });
+
+    await node.indexer.sync();
+    const check = await node.app.request(
+      `/ledger/consent/check?patient=${grant.patient}&grantee=${grantee}&category=laboratory&purpose=TREAT`,
+    );
+    expect(await check.json()).toMatchObject({ allowed: true, grantId: grant.grantId });
+    const other = await node.app.request(
+      `/ledger/consent/check?patient=${grant.patient}&grantee=${grantee}&category=laboratory&purpose=HRESCH`,
+    );
+    expect(await other.json()).toMatchObject({ allowed: false, reason: 'not-covered' });
+
+    const replay = await post('/ledger/consent/grants', grant.body);
+    expect(replay.status).toBe(409);
+    const outcome = (await replay.json()) as {
+      resourceType: string;
+      issue: { diagnostics: string; code: string }[];
+    };
+    expect(outcome.resourceType).toBe('OperationOutcome');
+    expect(outcome.issue[0]?.diagnostics).toMatch(/nonce was already used/);
+  });
+
+  it('refuses malformed and wrongly signed grants before sending anything', async () => {
+    const grant = await grantFor('0x2222222222222222222222222222222222222222');
+    const parsed = JSON.parse(grant.body) as { grant: Record<string, string>; signature: string };
+
+    const notJson = await post('/ledger/consent/grants', '{"grant":');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { issue: { diagnostics: string }[] }).issue[0]?.diagnostics).toBe(
+      'the body is not valid JSON',
+    );
+
+    const wrongType = await post('/ledger/consent/grants', grant.body, 'text/plain');
+    expect(wrongType.status).toBe(400);
+
+    const window = await post(
+      '/ledger/consent/grants',
+      JSON.stringify({ ...parsed, grant: { ...parsed.grant, notAfter: parsed.grant.notBefore } }),
+    );
+    expect(window.status).toBe(400);
+    expect(await window.text()).toContain('notAfter must be later than notBefore');
+
+    const tampered = await post(
+      '/ledger/consent/grants',
+      JSON.stringify({ ...parsed, grant: { ...parsed.grant, purposes: '3' } }),
+    );
+    expect(tampered.status).toBe(400);
+    expect(await tampered.text()).toContain("the signature was not made by the patient's key");
+
+    const outbox = await node.ledger.outbox.counts();
+    expect(outbox.failed).toBe(0);
+  });
+
+  it('logs each relay and serves a tlog-proof that verifies offline', async () => {
+    const deadline = Date.now() + 10_000;
+    let proofText = '';
+    while (Date.now() < deadline) {
+      const response = await node.app.request('/log/proof/0');
+      if (response.status === 200) {
+        proofText = await response.text();
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const verified = verifyTlogProof(parseTlogProof(proofText), {
+      logVerifier: parseVerifierKey(logVerifierKey),
+    });
+    expect(verified.index).toBe(0);
+    const entry = JSON.parse(new TextDecoder().decode(parseTlogProof(proofText).extra)) as Record<
+      string,
+      string
+    >;
+    expect(entry).toMatchObject({ type: 'consent-relay', action: 'grant' });
+  });
+
+  it('answers 503 with Retry-After, quickly, when the chain is down', async () => {
+    await chain.stop();
+    const grant = await grantFor('0x3333333333333333333333333333333333333333');
+    const started = Date.now();
+    const response = await post('/ledger/consent/grants', grant.body);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('2');
+    expect(await response.text()).toContain('retry later');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});

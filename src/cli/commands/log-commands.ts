@@ -3,6 +3,7 @@ import { CareLedgerError, isCareLedgerError } from '../../errors/index.js';
 import { parseCheckpoint, parseSignedNote } from '../../log/index.js';
 import { resolveDataDir } from '../data-dir.js';
 import { parseNodeUrl, runLogAudit } from './log-audit.js';
+import { createProofPolicy } from './proof-policy.js';
 import { type CommandOutput, POLICY_HELP, runProofVerify } from './proof-verify.js';
 
 export interface LogCommandsIo {
@@ -87,6 +88,37 @@ Example:
         },
         stdout(),
       );
+    });
+
+  proof
+    .command('policy')
+    .description(
+      "write a trust policy for proof verify from the ledger: the log's key and the other members' witness keys",
+    )
+    .argument(
+      '<log>',
+      'a log origin (hospital.careledger.test/log) or a member node URL (http://127.0.0.1:8701)',
+    )
+    .option(
+      '--rpc-url <url>',
+      'chain RPC URL (default: $CARELEDGER_CHAIN_RPC_URL or the data dir’s chain.json)',
+    )
+    .option('--quorum <k>', 'witness cosignatures to require (default: a majority of the other members)')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ careledger proof policy http://127.0.0.1:8701 > policy.txt
+  $ careledger proof verify entry-0.tlog-proof --policy policy.txt`,
+    )
+    .action(async (logName: string, options: { rpcUrl?: string; quorum?: string }) => {
+      const text = await createProofPolicy({
+        dataDir: dataDir(),
+        log: logName,
+        ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
+        ...(options.quorum === undefined ? {} : { quorum: Number(options.quorum) }),
+      });
+      stdout().write(text);
     });
 
   const log = program.command('log').description('member nodes’ transparency logs');

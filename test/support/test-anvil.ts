@@ -9,10 +9,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type Abi,
   type Account,
@@ -36,8 +34,11 @@ import {
 } from 'viem';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
+import { resolveAnvilBinary } from '../../src/chain/index.js';
+import { findFreePort } from './free-port.js';
 
-const ANVIL_BIN = fileURLToPath(new URL('../../node_modules/.bin/anvil', import.meta.url));
+// The binary itself, not the npm wrapper script: killing the wrapper would leave anvil running.
+const ANVIL_BIN = resolveAnvilBinary();
 
 /** The ten accounts of anvil's default mnemonic ("test test ... junk"), well known and public. */
 export const ANVIL_PRIVATE_KEYS = [
@@ -61,18 +62,6 @@ export function anvilAccount(index: number): PrivateKeyAccount {
   const account = anvilAccounts[index];
   if (account === undefined) throw new Error(`anvil has no account ${index}`);
   return account;
-}
-
-async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function rpcAnswers(url: string): Promise<boolean> {

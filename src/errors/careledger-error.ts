@@ -17,8 +17,11 @@ export const ERROR_CODES = [
   'ERR_NONCE_OUT_OF_ORDER',
   'ERR_NOT_MEMBER',
   'ERR_OUTBOX',
-  // storage
+  // storage and the encrypted vault
   'ERR_STORAGE',
+  'ERR_GONE',
+  'ERR_DECRYPT',
+  'ERR_KEYSTORE',
   // transparency log
   'ERR_LOG_PROOF_INVALID',
   'ERR_LOG_CHECKPOINT_INVALID',

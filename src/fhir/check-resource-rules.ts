@@ -1,0 +1,332 @@
+import { getDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
+import type { FhirIssue, IssueType } from './fhir-issue.js';
+import type { FhirDefinitions } from './load-fhir-definitions.js';
+
+/**
+ * The R4 rules that Medplum 4.5's `validateResource` does not check (see
+ * docs/decisions/0004-fhir-validation.md): required bindings, calendar-valid dates, the R4 regexes of
+ * primitives where Medplum's are laxer (dateTime without seconds or zone, `Resource.id`), 32-bit
+ * integer ranges, Reference.reference syntax, and the resourceType of contained resources.
+ * Structure, cardinality, JSON types and invariants are left to Medplum.
+ */
+export function checkResourceRules(
+  resource: Record<string, unknown>,
+  definitions: FhirDefinitions,
+): FhirIssue[] {
+  const issues: FhirIssue[] = [];
+  const resourceType = resource.resourceType as string;
+  const containedIds = new Set(
+    (Array.isArray(resource.contained) ? resource.contained : []).flatMap((contained: unknown) =>
+      isObject(contained) && typeof contained.id === 'string' ? [contained.id] : [],
+    ),
+  );
+  new RuleWalker(definitions, issues, containedIds).walkResource(resource, resourceType, resourceType);
+  return issues;
+}
+
+export const UNKNOWN_CONTAINED_TYPE = 'Unknown or missing resourceType of an inline resource';
+
+type JsonObject = Record<string, unknown>;
+
+interface ResolvedElement {
+  readonly element: InternalSchemaElement;
+  /** The FHIRPath name: the element name, without `[x]` for choice types. */
+  readonly name: string;
+  /** The type code when the JSON key fixes it (a choice type), else the element's only type. */
+  readonly typeCode: string | undefined;
+}
+
+const PRIMITIVE_JSON_TYPES: Readonly<Record<string, 'string' | 'number' | 'boolean'>> = {
+  base64Binary: 'string',
+  boolean: 'boolean',
+  canonical: 'string',
+  code: 'string',
+  date: 'string',
+  dateTime: 'string',
+  decimal: 'number',
+  id: 'string',
+  instant: 'string',
+  integer: 'number',
+  markdown: 'string',
+  oid: 'string',
+  positiveInt: 'number',
+  string: 'string',
+  time: 'string',
+  unsignedInt: 'number',
+  uri: 'string',
+  url: 'string',
+  uuid: 'string',
+  xhtml: 'string',
+};
+
+/** R4 §2.24.0.1 integer: "a signed integer in the range −2,147,483,648..2,147,483,647 (32-bit)". */
+const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+
+/** RFC 4648 §4 base64 with padding, linear time. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const BINDABLE_PRIMITIVES = new Set(['code', 'string', 'uri']);
+
+const ID = '[A-Za-z0-9\\-.]{1,64}';
+/** R4 §2.3.0 Resource references: `#id`, `Type/id[/_history/vid]`, `Type?query` (conditional, transactions). */
+const LOCAL_REFERENCE = new RegExp(`^#(?:${ID})?$`);
+const RELATIVE_REFERENCE = new RegExp(`^([A-Z][A-Za-z]+)/${ID}(?:/_history/${ID})?$`);
+const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?\S+$/;
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
+/** An absolute RESTful reference: its last `Type/id[/_history/vid]` names the target type. */
+const ABSOLUTE_RESTFUL_TYPE = new RegExp(`/([A-Z][A-Za-z]+)/${ID}(?:/_history/${ID})?$`);
+const HL7_PROFILE = 'http://hl7.org/fhir/StructureDefinition/';
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function capitalize(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+const choiceIndexes = new WeakMap<InternalTypeSchema, Map<string, ResolvedElement>>();
+
+/** Maps every JSON key of a schema (`valueQuantity`, `gender`) to its element and type. */
+function indexOf(schema: InternalTypeSchema): Map<string, ResolvedElement> {
+  let index = choiceIndexes.get(schema);
+  if (index !== undefined) return index;
+  index = new Map();
+  for (const [key, element] of Object.entries(schema.elements)) {
+    if (key.endsWith('[x]')) {
+      const name = key.slice(0, -3);
+      for (const type of element.type)
+        index.set(name + capitalize(type.code), { element, name, typeCode: type.code });
+    } else if (!key.includes('.')) {
+      index.set(key, {
+        element,
+        name: key,
+        typeCode: element.type.length === 1 ? element.type[0]?.code : undefined,
+      });
+    }
+  }
+  choiceIndexes.set(schema, index);
+  return index;
+}
+
+function schemaOf(typeCode: string): InternalTypeSchema | undefined {
+  try {
+    return getDataType(typeCode);
+  } catch {
+    return undefined;
+  }
+}
+
+class RuleWalker {
+  constructor(
+    private readonly definitions: FhirDefinitions,
+    private readonly issues: FhirIssue[],
+    /** Ids of the root resource's contained resources, the targets of `#id` references. */
+    private readonly containedIds: ReadonlySet<string>,
+  ) {}
+
+  private report(code: IssueType, expression: string, diagnostics: string): void {
+    this.issues.push({ severity: 'error', code, diagnostics, expression: [expression] });
+  }
+
+  walkResource(resource: JsonObject, resourceType: string, path: string): void {
+    const schema = schemaOf(resourceType);
+    if (schema !== undefined) this.walkObject(resource, schema, path, true);
+  }
+
+  private walkObject(
+    object: JsonObject,
+    schema: InternalTypeSchema,
+    path: string,
+    isResource: boolean,
+  ): void {
+    const index = indexOf(schema);
+    const choiceKeys = new Map<string, string>();
+    for (const [key, value] of Object.entries(object)) {
+      if (key === 'resourceType' && isResource) continue;
+      const primitiveExtension = key.startsWith('_');
+      const jsonName = primitiveExtension ? key.slice(1) : key;
+      const resolved = index.get(jsonName);
+      // Unknown elements are reported by Medplum's structural pass.
+      if (resolved === undefined || resolved.typeCode === undefined) continue;
+      const elementPath = `${path}.${resolved.name}`;
+      if (resolved.name !== jsonName) {
+        // R4 formats.html#choice: one choice element has one type; `valueX` and `_valueX` must agree.
+        const previous = choiceKeys.get(resolved.name);
+        if (previous !== undefined && previous !== jsonName) {
+          this.report(
+            'structure',
+            elementPath,
+            `More than one type given for choice element ${resolved.name}[x]`,
+          );
+        }
+        choiceKeys.set(resolved.name, jsonName);
+      }
+      const values = Array.isArray(value) ? value : [value];
+      values.forEach((item, i) => {
+        const itemPath = Array.isArray(value) ? `${elementPath}[${i}]` : elementPath;
+        if (item === null || item === undefined) return;
+        if (primitiveExtension) {
+          const elementSchema = schemaOf('Element');
+          if (isObject(item) && elementSchema !== undefined)
+            this.walkObject(item, elementSchema, itemPath, false);
+          return;
+        }
+        const typeCode = isResource && resolved.name === 'id' ? 'id' : (resolved.typeCode as string);
+        this.checkValue(item, typeCode, resolved.element, itemPath);
+      });
+    }
+  }
+
+  private checkValue(value: unknown, typeCode: string, element: InternalSchemaElement, path: string): void {
+    const jsonType = PRIMITIVE_JSON_TYPES[typeCode];
+    if (jsonType !== undefined) {
+      // Wrong JSON types are reported by Medplum.
+      if (typeof value === 'string' && jsonType === 'string')
+        this.checkString(value, typeCode, element, path);
+      else if (typeof value === 'number' && jsonType === 'number') this.checkNumber(value, typeCode, path);
+      return;
+    }
+    if (!isObject(value)) return;
+    if (typeCode === 'Resource') {
+      this.checkContainedResource(value, path);
+      return;
+    }
+    if (element.binding?.strength === 'required' && typeof element.binding.valueSet === 'string') {
+      this.checkCodedBinding(value, typeCode, element.binding.valueSet, path);
+    }
+    if (typeCode === 'Reference') this.checkReference(value, element, path);
+    const schema = schemaOf(typeCode);
+    if (schema !== undefined) this.walkObject(value, schema, path, false);
+  }
+
+  private checkContainedResource(value: JsonObject, path: string): void {
+    const resourceType = value.resourceType;
+    if (typeof resourceType !== 'string' || !this.definitions.resourceTypes.has(resourceType)) {
+      this.report('structure', `${path}.resourceType`, UNKNOWN_CONTAINED_TYPE);
+      return;
+    }
+    this.walkResource(value, resourceType, path);
+  }
+
+  private checkString(value: string, typeCode: string, element: InternalSchemaElement, path: string): void {
+    if (value === '') {
+      // R4 json.html §2.6.2: a primitive string value is never empty (omit the element instead).
+      this.report('value', path, 'Empty string');
+      return;
+    }
+    if (typeCode === 'base64Binary') {
+      // R4 base64Binary allows whitespace between the groups of 4 (see its regex, not used here).
+      if (!BASE64.test(value.replace(/[ \t\n\r]+/g, '')))
+        this.report('value', path, 'Invalid base64Binary format');
+      return;
+    }
+    const regex = this.definitions.primitiveRegexes.get(typeCode);
+    // R4 string allows 1 MB; Medplum reports longer values and whitespace-only strings.
+    if (regex !== undefined && value.trim() !== '' && !regex.test(value)) {
+      this.report('value', path, `Invalid ${typeCode} format (FHIR R4 ${typeCode} regex)`);
+      return;
+    }
+    if (typeCode === 'date' || typeCode === 'dateTime' || typeCode === 'instant') {
+      const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+      if (match !== null && Number(match[3]) > daysInMonth(Number(match[1]), Number(match[2]))) {
+        this.report('value', path, `Invalid ${typeCode}: the day does not exist in that month`);
+        return;
+      }
+    }
+    if (
+      BINDABLE_PRIMITIVES.has(typeCode) &&
+      element.binding?.strength === 'required' &&
+      typeof element.binding.valueSet === 'string'
+    ) {
+      const expansion = this.definitions.valueSets.expand(element.binding.valueSet);
+      if (expansion !== undefined && !expansion.codes.has(value)) {
+        this.report('code-invalid', path, `Code is not in the required value set ${expansion.url}`);
+      }
+    }
+  }
+
+  private checkNumber(value: number, typeCode: string, path: string): void {
+    if (typeCode === 'decimal' || !Number.isInteger(value)) return;
+    if (value < INT32_MIN || value > INT32_MAX)
+      this.report('value', path, `${typeCode} outside the 32-bit range`);
+  }
+
+  /**
+   * R4 §4.1 "Using codes in resources": with a required binding, a Coding SHALL be from the value set;
+   * a CodeableConcept SHALL have a coding from it (text alone is not enough).
+   */
+  private checkCodedBinding(value: JsonObject, typeCode: string, valueSet: string, path: string): void {
+    if (typeCode !== 'Coding' && typeCode !== 'CodeableConcept') return;
+    const expansion = this.definitions.valueSets.expand(valueSet);
+    if (expansion === undefined) return;
+    const codings = typeCode === 'Coding' ? [value] : Array.isArray(value.coding) ? value.coding : [];
+    const inValueSet = codings.some((coding: unknown) => {
+      if (!isObject(coding) || typeof coding.code !== 'string') return false;
+      return typeof coding.system === 'string'
+        ? expansion.codings.has(`${coding.system}|${coding.code}`)
+        : expansion.codes.has(coding.code);
+    });
+    if (!inValueSet)
+      this.report('code-invalid', path, `Code is not in the required value set ${expansion.url}`);
+  }
+
+  private checkReference(value: JsonObject, element: InternalSchemaElement, path: string): void {
+    const reference = value.reference;
+    if (typeof reference !== 'string' || reference.trim() === '') return;
+    const referencePath = `${path}.reference`;
+    if (LOCAL_REFERENCE.test(reference)) {
+      // R4 ref-1 / §2.3.0.2 contained resources: `#id` SHALL resolve within the container ("#" is the container).
+      if (reference !== '#' && !this.containedIds.has(reference.slice(1))) {
+        this.report('invariant', path, 'Local reference does not match a contained resource (ref-1)');
+      }
+      return;
+    }
+    let targetType: string | undefined;
+    const relative = RELATIVE_REFERENCE.exec(reference) ?? CONDITIONAL_REFERENCE.exec(reference);
+    if (relative !== null) {
+      targetType = relative[1];
+      if (targetType === undefined || !this.definitions.resourceTypes.has(targetType)) {
+        this.report('value', referencePath, 'Reference names an unknown resource type');
+        return;
+      }
+    } else if (reference.startsWith('urn:uuid:') || reference.startsWith('urn:oid:')) {
+      const regex = this.definitions.primitiveRegexes.get(reference.startsWith('urn:uuid:') ? 'uuid' : 'oid');
+      if (regex !== undefined && !regex.test(reference))
+        this.report('value', referencePath, 'Malformed URN reference');
+      return;
+    } else if (ABSOLUTE_URI.test(reference)) {
+      targetType = ABSOLUTE_RESTFUL_TYPE.exec(reference)?.[1];
+      if (targetType === undefined || !this.definitions.resourceTypes.has(targetType)) return;
+    } else {
+      this.report(
+        'value',
+        referencePath,
+        'Malformed reference: not #id, Type/id, Type?query or an absolute URI',
+      );
+      return;
+    }
+    this.checkTargetType(targetType, element, path);
+  }
+
+  /** Like Medplum, only a warning: R4 targetProfile lists are advisory for references to other servers. */
+  private checkTargetType(targetType: string, element: InternalSchemaElement, path: string): void {
+    const targetProfiles = element.type.find((type) => type.code === 'Reference')?.targetProfile;
+    if (targetProfiles === undefined || targetProfiles.length === 0) return;
+    if (!targetProfiles.every((profile) => profile.startsWith(HL7_PROFILE))) return;
+    const allowed = targetProfiles.map((profile) => profile.slice(HL7_PROFILE.length));
+    if (allowed.includes('Resource') || allowed.includes(targetType)) return;
+    this.issues.push({
+      severity: 'warning',
+      code: 'value',
+      diagnostics: `Reference target ${targetType} is not one of ${allowed.join(', ')}`,
+      expression: [`${path}.reference`],
+    });
+  }
+}

@@ -1,0 +1,553 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { getDataType } from '@medplum/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CareLedgerError } from '../../src/errors/index.js';
+import {
+  type FhirIssue,
+  loadFhirDefinitions,
+  parseResource,
+  validateResource,
+} from '../../src/fhir/index.js';
+
+// Synthetic test data described in shared/data/SOURCE.md (Synthea bundles, SMART bulk export).
+const DATA = join(import.meta.dirname, '../../../shared/data');
+const SYNTHEA = join(DATA, 'synthea-r4');
+const BULK = join(DATA, 'bulk-10-patients');
+// The official R4 examples, npm package hl7.fhir.r4.examples@4.0.1 (CC0).
+const EXAMPLES = dirname(createRequire(import.meta.url).resolve('hl7.fhir.r4.examples/package.json'));
+
+type Json = Record<string, unknown>;
+
+function readJson(path: string): Json {
+  return JSON.parse(readFileSync(path, 'utf8')) as Json;
+}
+
+function errorsOf(resource: unknown): FhirIssue[] {
+  return validateResource(resource).issues.filter(
+    (issue) => issue.severity === 'error' || issue.severity === 'fatal',
+  );
+}
+
+/** Short summaries of every failing resource, so a failure names what broke and where. */
+function failures(resources: readonly Json[]): string[] {
+  return resources.flatMap((resource, i) =>
+    errorsOf(resource).map(
+      (issue) =>
+        `#${i} ${String(resource.resourceType)}: ${issue.code} ${issue.expression.join(',')} ${issue.diagnostics}`,
+    ),
+  );
+}
+
+function syntheaResources(file: string): Json[] {
+  const bundle = readJson(join(SYNTHEA, file)) as { entry: { resource: Json }[] };
+  return bundle.entry.map((entry) => entry.resource);
+}
+
+function ndjson(file: string): Json[] {
+  return readFileSync(join(BULK, file), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Json);
+}
+
+const syntheaFiles = readdirSync(SYNTHEA).filter((file) => file.endsWith('.json'));
+const bulkFiles = readdirSync(BULK).filter((file) => file.endsWith('.ndjson') && file !== 'log.ndjson');
+
+describe('Synthea R4 transaction bundles: every entry resource is valid', () => {
+  it('finds the 25 bundles', () => {
+    expect(syntheaFiles).toHaveLength(25);
+  });
+  it.each(syntheaFiles)('%s', (file) => {
+    const resources = syntheaResources(file);
+    expect(resources.length).toBeGreaterThan(0);
+    expect(failures(resources)).toEqual([]);
+  });
+});
+
+describe('bulk export NDJSON (10 patients): every line is valid', () => {
+  it('log.ndjson is the export log, not FHIR, and is skipped', () => {
+    for (const line of ndjson('log.ndjson')) expect(line.resourceType).toBeUndefined();
+  });
+  it.each(bulkFiles)('%s', (file) => {
+    const resources = ndjson(file);
+    expect(resources.length).toBeGreaterThan(0);
+    expect(failures(resources)).toEqual([]);
+  });
+});
+
+const EXAMPLE_TYPES = [
+  'Patient',
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'Encounter',
+  'Observation',
+  'Condition',
+  'AllergyIntolerance',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Immunization',
+  'Procedure',
+  'DiagnosticReport',
+  'DocumentReference',
+  'CarePlan',
+  'Consent',
+  'AuditEvent',
+  'Provenance',
+];
+
+/**
+ * Official examples that do not validate, with the reason. Each stays listed only while it still
+ * fails (checked below), so the list cannot go stale. Empty: all 254 examples of these types pass.
+ */
+const KNOWN_FAILING_EXAMPLES: Readonly<Record<string, string>> = {};
+
+describe('official R4 examples (hl7.fhir.r4.examples@4.0.1)', () => {
+  const byType = new Map<string, string[]>();
+  for (const file of readdirSync(EXAMPLES)) {
+    const type = file.slice(0, file.indexOf('-'));
+    if (file.endsWith('.json') && EXAMPLE_TYPES.includes(type))
+      byType.set(type, [...(byType.get(type) ?? []), file]);
+  }
+
+  it.each(EXAMPLE_TYPES)('%s examples validate', (type) => {
+    const files = byType.get(type) ?? [];
+    expect(files.length).toBeGreaterThan(0);
+    const unexpected = files.flatMap((file) => {
+      const resource = readJson(join(EXAMPLES, file));
+      expect(resource.resourceType).toBe(type);
+      const errors = errorsOf(resource);
+      if (file in KNOWN_FAILING_EXAMPLES) {
+        return errors.length > 0 ? [] : [`${file}: listed as failing but now passes`];
+      }
+      return errors.map(
+        (issue) => `${file}: ${issue.code} ${issue.expression.join(',')} ${issue.diagnostics}`,
+      );
+    });
+    expect(unexpected).toEqual([]);
+  });
+});
+
+const observation = { resourceType: 'Observation', status: 'final', code: { text: 'pulse' } };
+
+/** Each invalid resource, and the (code, expression) of an error it must produce. */
+const NEGATIVE_CASES: [string, unknown, FhirIssue['code'], string][] = [
+  ['not an object', 'Patient', 'structure', 'Resource'],
+  ['an array', [{ resourceType: 'Patient' }], 'structure', 'Resource'],
+  ['missing resourceType', { id: 'a' }, 'structure', 'Resource.resourceType'],
+  ['unknown resourceType', { resourceType: 'Patients' }, 'structure', 'Resource.resourceType'],
+  ['abstract resourceType', { resourceType: 'DomainResource' }, 'structure', 'Resource.resourceType'],
+  ['Medplum-only resourceType', { resourceType: 'Bot' }, 'structure', 'Resource.resourceType'],
+  ['unknown element', { resourceType: 'Patient', nickname: 'x' }, 'structure', 'Patient.nickname'],
+  [
+    'unknown nested element',
+    { resourceType: 'Patient', name: [{ family: 'A', middle: 'B' }] },
+    'structure',
+    'Patient.name[0].middle',
+  ],
+  ['boolean as string', { resourceType: 'Patient', active: 'true' }, 'value', 'Patient.active'],
+  [
+    'string as number',
+    { resourceType: 'Patient', name: [{ family: 42 }] },
+    'value',
+    'Patient.name[0].family',
+  ],
+  [
+    'decimal as integer',
+    { resourceType: 'Patient', multipleBirthInteger: 1.5 },
+    'value',
+    'Patient.multipleBirth',
+  ],
+  [
+    'integer out of 32-bit range',
+    { resourceType: 'Patient', multipleBirthInteger: 2 ** 31 },
+    'value',
+    'Patient.multipleBirth',
+  ],
+  [
+    'two Patient.birthDate',
+    { resourceType: 'Patient', birthDate: ['2000-01-01', '2000-01-02'] },
+    'structure',
+    'Patient.birthDate',
+  ],
+  ['array for a single value', { resourceType: 'Patient', gender: ['male'] }, 'structure', 'Patient.gender'],
+  [
+    'single value for an array',
+    { resourceType: 'Patient', name: { family: 'A' } },
+    'structure',
+    'Patient.name',
+  ],
+  [
+    'missing Observation.code',
+    { resourceType: 'Observation', status: 'final' },
+    'required',
+    'Observation.code',
+  ],
+  [
+    'missing Observation.status',
+    { resourceType: 'Observation', code: { text: 'x' } },
+    'required',
+    'Observation.status',
+  ],
+  [
+    'bad required code Patient.gender',
+    { resourceType: 'Patient', gender: 'x' },
+    'code-invalid',
+    'Patient.gender',
+  ],
+  [
+    'bad required code Observation.status',
+    { ...observation, status: 'done' },
+    'code-invalid',
+    'Observation.status',
+  ],
+  [
+    'required CodeableConcept binding',
+    {
+      resourceType: 'AllergyIntolerance',
+      patient: { reference: 'Patient/1' },
+      clinicalStatus: { coding: [{ system: 'http://example.org', code: 'active' }] },
+    },
+    'code-invalid',
+    'AllergyIntolerance.clinicalStatus',
+  ],
+  [
+    'impossible date 2023-02-30',
+    { resourceType: 'Patient', birthDate: '2023-02-30' },
+    'value',
+    'Patient.birthDate',
+  ],
+  [
+    'impossible date 2023-04-31',
+    { resourceType: 'Patient', birthDate: '2023-04-31' },
+    'value',
+    'Patient.birthDate',
+  ],
+  ['not a leap year', { resourceType: 'Patient', birthDate: '1900-02-29' }, 'value', 'Patient.birthDate'],
+  ['month 13', { resourceType: 'Patient', birthDate: '2023-13-01' }, 'value', 'Patient.birthDate'],
+  [
+    'impossible dateTime',
+    { ...observation, effectiveDateTime: '2023-02-30T10:00:00Z' },
+    'value',
+    'Observation.effective',
+  ],
+  [
+    'dateTime with time but no zone (R4 regex)',
+    { ...observation, effectiveDateTime: '2023-02-01T10:00:00' },
+    'value',
+    'Observation.effective',
+  ],
+  ['instant without time', { ...observation, issued: '2023-02-01' }, 'value', 'Observation.issued'],
+  ['id with underscore', { resourceType: 'Patient', id: 'a_b' }, 'value', 'Patient.id'],
+  ['id longer than 64', { resourceType: 'Patient', id: 'a'.repeat(65) }, 'value', 'Patient.id'],
+  ['code with a double space', { resourceType: 'Patient', gender: 'fe  male' }, 'value', 'Patient.gender'],
+  [
+    'uri with a space',
+    { resourceType: 'Patient', implicitRules: 'http://a b' },
+    'value',
+    'Patient.implicitRules',
+  ],
+  [
+    'whitespace-only string',
+    { resourceType: 'Patient', name: [{ family: '  \t ' }] },
+    'value',
+    'Patient.name[0].family',
+  ],
+  ['empty string', { resourceType: 'Patient', name: [{ family: '' }] }, 'value', 'Patient.name[0].family'],
+  ['null value', { resourceType: 'Patient', gender: null }, 'structure', 'Patient.gender'],
+  [
+    'malformed reference',
+    { resourceType: 'Patient', managingOrganization: { reference: 'Organization 1' } },
+    'value',
+    'Patient.managingOrganization.reference',
+  ],
+  [
+    'reference to an unknown type',
+    { resourceType: 'Patient', managingOrganization: { reference: 'Organisation/1' } },
+    'value',
+    'Patient.managingOrganization.reference',
+  ],
+  [
+    'malformed urn:uuid reference',
+    { resourceType: 'Patient', managingOrganization: { reference: 'urn:uuid:not-a-uuid' } },
+    'value',
+    'Patient.managingOrganization.reference',
+  ],
+  [
+    'local reference without a contained resource (ref-1)',
+    { resourceType: 'Patient', managingOrganization: { reference: '#org' } },
+    'invariant',
+    'Patient.managingOrganization',
+  ],
+  [
+    'two types for one choice element',
+    { ...observation, valueString: 'a', valueBoolean: true },
+    'structure',
+    'Observation.value',
+  ],
+  ['unknown choice type', { ...observation, valueFoo: 'a' }, 'structure', 'Observation.valueFoo'],
+  [
+    'contained resource of unknown type',
+    { resourceType: 'Patient', contained: [{ resourceType: 'Foo', id: 'x' }] },
+    'structure',
+    'Patient.contained[0].resourceType',
+  ],
+  [
+    'invalid element inside a contained resource',
+    {
+      resourceType: 'Patient',
+      contained: [{ resourceType: 'Organization', id: 'o', name: 'A', active: 'yes' }],
+      managingOrganization: { reference: '#o' },
+    },
+    'value',
+    'Patient.contained[0].active',
+  ],
+  [
+    'bad date in a primitive extension',
+    {
+      resourceType: 'Patient',
+      birthDate: '2000-01-01',
+      _birthDate: { extension: [{ url: 'http://example.org/x', valueDate: '2000-02-30' }] },
+    },
+    'value',
+    'Patient.birthDate.extension[0].value',
+  ],
+  [
+    'unknown element in a primitive extension',
+    { resourceType: 'Patient', _birthDate: { colour: 'red' } },
+    'structure',
+    'Patient.birthDate.colour',
+  ],
+  [
+    'invariant: Patient.contact needs a detail (pat-1)',
+    { resourceType: 'Patient', contact: [{ gender: 'male' }] },
+    'invariant',
+    'Patient.contact[0]',
+  ],
+];
+
+describe('invalid resources are rejected with a precise expression', () => {
+  it.each(NEGATIVE_CASES)('%s', (_name, resource, code, expression) => {
+    const result = validateResource(resource);
+    expect(result.valid).toBe(false);
+    const errors = result.issues.filter((issue) => issue.severity === 'error');
+    expect(errors.map((issue) => ({ code: issue.code, expression: issue.expression }))).toContainEqual({
+      code,
+      expression: [expression],
+    });
+  });
+
+  it('never echoes the offending value in diagnostics (values may be PHI)', () => {
+    const secret = 'Zebedee-7f3a9';
+    const result = validateResource({
+      resourceType: 'Patient',
+      id: `${secret}_`,
+      gender: secret,
+      birthDate: secret,
+      managingOrganization: { reference: `Patient/${secret}_` },
+    });
+    expect(result.valid).toBe(false);
+    const diagnostics = result.issues.map((issue) => issue.diagnostics).join('\n');
+    expect(diagnostics).not.toContain(secret);
+  });
+});
+
+describe('valid edge cases are accepted', () => {
+  it.each<[string, Json]>([
+    ['leap day', { resourceType: 'Patient', birthDate: '2024-02-29' }],
+    ['partial dates', { resourceType: 'Patient', birthDate: '2024-02', deceasedDateTime: '2025' }],
+    ['leap second in an instant', { ...observation, issued: '2016-12-31T23:59:60Z' }],
+    [
+      'conditional reference',
+      { resourceType: 'Patient', generalPractitioner: [{ reference: 'Practitioner?identifier=a|1' }] },
+    ],
+    [
+      'absolute reference',
+      { resourceType: 'Patient', managingOrganization: { reference: 'https://x.org/fhir/Organization/1' } },
+    ],
+    [
+      'urn:uuid reference',
+      {
+        resourceType: 'Patient',
+        managingOrganization: { reference: 'urn:uuid:9afe28dc-7ad5-4e90-b6a6-16123eae98c3' },
+      },
+    ],
+    [
+      'contained resource and local reference',
+      {
+        resourceType: 'Patient',
+        contained: [{ resourceType: 'Organization', id: 'o', name: 'A' }],
+        managingOrganization: { reference: '#o' },
+      },
+    ],
+    [
+      'primitive extension on an array element, with null placeholder',
+      {
+        resourceType: 'Patient',
+        name: [
+          {
+            given: ['A', null],
+            _given: [null, { extension: [{ url: 'http://x.org/e', valueString: 'B' }] }],
+          },
+        ],
+      },
+    ],
+    ['no-break space in a string', { resourceType: 'Patient', name: [{ family: 'A\u00a0B' }] }],
+    ['base64 with line breaks', { resourceType: 'Binary', contentType: 'text/plain', data: 'aGVs\nbG8=' }],
+  ])('%s', (_name, resource) => {
+    expect(errorsOf(resource)).toEqual([]);
+  });
+});
+
+describe('parseResource', () => {
+  it('returns the resource when valid', () => {
+    const resource = { resourceType: 'Patient', gender: 'female' };
+    expect(parseResource(resource)).toBe(resource);
+  });
+
+  it('throws ERR_INVALID_INPUT whose details.issues are OperationOutcome issues', () => {
+    let thrown: unknown;
+    try {
+      parseResource({ resourceType: 'Patient', gender: 'x', birthDate: '2023-02-30' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(CareLedgerError);
+    const error = thrown as CareLedgerError;
+    expect(error.code).toBe('ERR_INVALID_INPUT');
+    expect(error.message).toBe('FHIR resource is invalid: 2 error(s)');
+    expect(error.details.issues).toEqual([
+      {
+        severity: 'error',
+        code: 'code-invalid',
+        diagnostics:
+          'Code is not in the required value set http://hl7.org/fhir/ValueSet/administrative-gender',
+        expression: ['Patient.gender'],
+      },
+      {
+        severity: 'error',
+        code: 'value',
+        diagnostics: 'Invalid date: the day does not exist in that month',
+        expression: ['Patient.birthDate'],
+      },
+    ]);
+  });
+});
+
+describe('definitions', () => {
+  it('are loaded once and cached', () => {
+    const first = loadFhirDefinitions();
+    expect(loadFhirDefinitions()).toBe(first);
+    expect(first.resourceTypes.size).toBe(146);
+    expect(first.resourceTypes.has('SubscriptionStatus')).toBe(false);
+    expect(first.resourceTypes.has('Patient')).toBe(true);
+    expect(first.resourceTypes.has('Resource')).toBe(false);
+  });
+});
+
+describe('mutated Synthea resources (fast-check)', () => {
+  const sample = syntheaFiles.slice(0, 3).flatMap(syntheaResources);
+  const arbitraryResource = fc.constantFrom(...sample).map((resource) => structuredClone(resource));
+  const replacement = fc.oneof(
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.double(),
+    fc.string(),
+    fc.constant(''),
+    fc.constant('  '),
+    fc.constant([]),
+    fc.constant({}),
+    fc.array(fc.string(), { maxLength: 2 }),
+    fc.dictionary(fc.string({ maxLength: 4 }), fc.string(), { maxKeys: 2 }),
+  );
+
+  /** Every (container, key) pair in the JSON tree, so a mutation can hit any depth. */
+  function slots(value: unknown, into: [Record<string, unknown> | unknown[], string | number][] = []) {
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        into.push([value, i]);
+        slots(item, into);
+      });
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        into.push([value as Record<string, unknown>, key]);
+        slots(item, into);
+      }
+    }
+    return into;
+  }
+
+  function mutate(resource: Json, pick: number, value: unknown, drop: boolean): Json {
+    const all = slots(resource).filter(
+      ([container, key]) => !(container === resource && key === 'resourceType'),
+    );
+    const slot = all[pick % all.length];
+    if (slot === undefined) return resource;
+    const [container, key] = slot;
+    if (drop) {
+      if (Array.isArray(container)) container.splice(key as number, 1);
+      else delete container[key as string];
+    } else {
+      (container as Record<string | number, unknown>)[key] = value;
+    }
+    return resource;
+  }
+
+  it('validateResource never throws, parseResource throws only ERR_INVALID_INPUT', () => {
+    fc.assert(
+      fc.property(arbitraryResource, fc.nat(), replacement, fc.boolean(), (resource, pick, value, drop) => {
+        const mutated = mutate(resource, pick, value, drop);
+        const result = validateResource(mutated);
+        expect(typeof result.valid).toBe('boolean');
+        try {
+          parseResource(mutated);
+        } catch (error) {
+          expect(error).toBeInstanceOf(CareLedgerError);
+          expect((error as CareLedgerError).code).toBe('ERR_INVALID_INPUT');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('dropping a required top-level element is reported as required at that element', () => {
+    const withRequired = sample.flatMap((resource) => {
+      const schema = getDataType(resource.resourceType as string);
+      return Object.keys(resource)
+        .filter((key) => (schema.elements[key]?.min ?? 0) > 0)
+        .map((key) => [resource, key] as const);
+    });
+    expect(withRequired.length).toBeGreaterThan(0);
+    fc.assert(
+      fc.property(fc.constantFrom(...withRequired), ([resource, key]) => {
+        const mutated = structuredClone(resource);
+        delete mutated[key];
+        const errors = errorsOf(mutated);
+        expect(errors).toContainEqual(
+          expect.objectContaining({
+            code: 'required',
+            expression: [`${String(resource.resourceType)}.${key}`],
+          }),
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a primitive replaced by an object, or an object by a string, is rejected', () => {
+    fc.assert(
+      fc.property(arbitraryResource, fc.nat(), (resource, pick) => {
+        const keys = Object.keys(resource).filter((key) => key !== 'resourceType' && !key.startsWith('_'));
+        const key = keys[pick % keys.length] as string;
+        const current = resource[key];
+        resource[key] = typeof current === 'object' && current !== null ? 'x' : { value: current };
+        expect(validateResource(resource).valid).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

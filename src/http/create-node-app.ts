@@ -40,7 +40,7 @@ export function createNodeApp(options: NodeAppOptions = {}): Hono {
     const { body } = toErrorResponse(
       new CareLedgerError('ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`),
     );
-    return c.json(body, 404);
+    return c.json(body, 404, { 'content-type': 'application/fhir+json; charset=utf-8' });
   });
   return app;
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createPublicClient, defineChain, http, type PublicClient } from 'viem';
 import { createNodeApp } from '../http/create-node-app.js';
+import { createOpenApiRoute } from '../http/openapi.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { ConsortiumLedger, type Deployment, loadDeployment, Outbox } from '../ledger/index.js';
@@ -119,6 +120,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   app.route('/log', logServices.logRoutes);
   app.route('/witness', logServices.witnessRoutes);
   app.route('/admin', createAdminRoutes({ ledger, adminToken, client }));
+  app.route('/', createOpenApiRoute());
 
   outbox.start(250);
   indexer.start(250);

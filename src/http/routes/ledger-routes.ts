@@ -20,7 +20,7 @@ export interface LedgerRouteDeps {
   readonly indexer: ChainIndexer;
   readonly now: () => number;
   /** Appends an entry to the node's transparency log; resolves once durable. */
-  readonly audit: (entry: Uint8Array) => Promise<unknown>;
+  readonly audit: (entry: Uint8Array) => Promise<{ index: number }>;
 }
 
 /**
@@ -82,9 +82,13 @@ function queryAddress(value: string | undefined, name: string): Address {
 }
 
 /** The relay is acknowledged only once its log entry is durable; a log that cannot append is a 503. */
-async function logRelay(deps: LedgerRouteDeps, entry: Uint8Array): Promise<void> {
+async function logRelay(
+  deps: LedgerRouteDeps,
+  entry: Uint8Array,
+): Promise<{ logIndex: number; logProof: string }> {
   try {
-    await deps.audit(entry);
+    const { index } = await deps.audit(entry);
+    return { logIndex: index, logProof: `/log/proof/${index}` };
   } catch (cause) {
     throw new CareLedgerError(
       'ERR_LOG_UNAVAILABLE',
@@ -135,9 +139,13 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   app.post('/consent/grants', async (c) => {
     const signed = await parseSignedGrant(await readJsonBody(c), domain());
     const entry = await deps.ledger.relayGrant(signed.grant, signed.signature);
-    await logRelay(deps, relayEntry('grant', signed.grantId, entry, deps.ledger.address, deps.now()));
+    const logged = await logRelay(
+      deps,
+      relayEntry('grant', signed.grantId, entry, deps.ledger.address, deps.now()),
+    );
     const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', {
       grantId: signed.grantId,
+      ...logged,
     });
     return c.json(answer.body, answer.status);
   });
@@ -145,9 +153,13 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   app.post('/consent/revocations', async (c) => {
     const signed = await parseSignedRevoke(await readJsonBody(c), domain());
     const entry = await deps.ledger.relayRevoke(signed.revoke, signed.signature);
-    await logRelay(deps, relayEntry('revoke', signed.revoke.grantId, entry, deps.ledger.address, deps.now()));
+    const logged = await logRelay(
+      deps,
+      relayEntry('revoke', signed.revoke.grantId, entry, deps.ledger.address, deps.now()),
+    );
     const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', {
       grantId: signed.revoke.grantId,
+      ...logged,
     });
     return c.json(answer.body, answer.status);
   });
@@ -175,6 +187,11 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   app.get('/consent/check', async (c) => {
     const category = c.req.query('category') ?? '';
     const purpose = c.req.query('purpose') ?? '';
+    if (category === '' || purpose === '') {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'give a category and a purpose of use', {
+        details: { field: category === '' ? 'category' : 'purpose' },
+      });
+    }
     const atText = c.req.query('at');
     const at = atText === undefined ? Math.floor(deps.now() / 1000) : Number(atText);
     if (!Number.isSafeInteger(at) || at < 0)

@@ -1,0 +1,1137 @@
+/**
+ * The node's HTTP API as an OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0), served at
+ * GET /openapi.json. Enumerations (categories, purposes, roles, EIP-712 types, error codes) are read
+ * from the modules that define them, and openapi.test.ts checks every route the code registers
+ * against `paths`, so the document cannot drift from the code.
+ */
+import { Hono } from 'hono';
+import type { ConsentDecision } from '../consent/index.js';
+import { ERROR_CODES } from '../errors/index.js';
+import { ISSUE_TYPES } from '../fhir/fhir-issue.js';
+import { ERROR_CODE_SYSTEM } from '../fhir/operation-outcome.js';
+import {
+  ALL_DATA_CATEGORIES,
+  ALL_PURPOSES_OF_USE,
+  CONSENT_DOMAIN_NAME,
+  CONSENT_DOMAIN_VERSION,
+  consentTypes,
+  DATA_CATEGORIES,
+  MEMBER_ROLES,
+  type OutboxStatus,
+  PURPOSES_OF_USE,
+} from '../ledger/index.js';
+import { MAX_ADD_CHECKPOINT_BODY, TLOG_SIZE_CONTENT_TYPE } from '../log/witness.js';
+import { HTTP_STATUS } from './error-response.js';
+
+// --- A typed subset of OpenAPI 3.1 (only what this document uses) ---------------------------------
+
+type Extensions = { readonly [key: `x-${string}`]: unknown };
+type JsonType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'null';
+
+/** JSON Schema 2020-12, the dialect of OpenAPI 3.1 Schema Objects (OAS 3.1 §4.8.24). */
+export interface JsonSchema extends Extensions {
+  readonly $ref?: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly type?: JsonType | readonly JsonType[];
+  readonly const?: unknown;
+  readonly enum?: readonly unknown[];
+  readonly properties?: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+  readonly additionalProperties?: boolean | JsonSchema;
+  readonly items?: JsonSchema;
+  readonly uniqueItems?: boolean;
+  readonly minItems?: number;
+  readonly oneOf?: readonly JsonSchema[];
+  readonly allOf?: readonly JsonSchema[];
+  readonly pattern?: string;
+  readonly format?: string;
+  readonly contentMediaType?: string;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly examples?: readonly unknown[];
+}
+
+export interface Reference {
+  readonly $ref: string;
+  readonly description?: string;
+}
+
+export interface MediaType {
+  readonly schema?: JsonSchema;
+  readonly example?: unknown;
+}
+
+export interface Header {
+  readonly description?: string;
+  readonly required?: boolean;
+  readonly schema: JsonSchema;
+}
+
+export interface Response extends Extensions {
+  readonly description: string;
+  readonly headers?: Readonly<Record<string, Header>>;
+  readonly content?: Readonly<Record<string, MediaType>>;
+}
+
+export interface Parameter {
+  readonly name: string;
+  readonly in: 'path' | 'query' | 'header';
+  readonly description?: string;
+  readonly required?: boolean;
+  readonly style?: 'simple' | 'form';
+  readonly explode?: boolean;
+  readonly schema: JsonSchema;
+  readonly example?: unknown;
+}
+
+export interface RequestBody {
+  readonly description?: string;
+  readonly required?: boolean;
+  readonly content: Readonly<Record<string, MediaType>>;
+}
+
+export interface Operation extends Extensions {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags?: readonly string[];
+  readonly parameters?: readonly Parameter[];
+  readonly requestBody?: RequestBody;
+  readonly responses: Readonly<Record<string, Response | Reference>>;
+  readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
+}
+
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export type PathItem = { readonly summary?: string; readonly description?: string } & {
+  readonly [M in HttpMethod]?: Operation;
+};
+
+export interface SecurityScheme {
+  readonly type: 'http';
+  readonly scheme: 'bearer';
+  readonly description?: string;
+}
+
+export interface OpenApiDocument {
+  readonly openapi: `3.1.${number}`;
+  readonly info: { readonly title: string; readonly version: string; readonly description?: string };
+  readonly jsonSchemaDialect?: string;
+  readonly tags?: readonly { readonly name: string; readonly description?: string }[];
+  readonly paths: Readonly<Record<string, PathItem>>;
+  readonly components: {
+    readonly schemas: Readonly<Record<string, JsonSchema>>;
+    readonly responses: Readonly<Record<string, Response>>;
+    readonly securitySchemes: Readonly<Record<string, SecurityScheme>>;
+  };
+}
+
+// --- Building blocks --------------------------------------------------------------------------------
+
+const TEXT = 'text/plain; charset=utf-8';
+const OCTETS = 'application/octet-stream';
+const JSON_TYPE = 'application/json';
+/** create-node-app.ts answers thrown errors with this media type. */
+const FHIR_JSON = 'application/fhir+json';
+
+const schema = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const response = (name: string): Reference => ({ $ref: `#/components/responses/${name}` });
+const json = (body: JsonSchema) => ({ [JSON_TYPE]: { schema: body } });
+const text = (description: string): Response => ({
+  description,
+  content: { [TEXT]: { schema: { type: 'string' } } },
+});
+
+const HEX = (bytes: number): string => `^0x[0-9a-fA-F]{${bytes * 2}}$`;
+
+/** The error codes that answer with `status` (from HTTP_STATUS). */
+function codesFor(status: number): string {
+  const codes = ERROR_CODES.filter((code) => HTTP_STATUS[code] === status);
+  return codes.length === 0 ? '' : ` Codes: ${codes.join(', ')}.`;
+}
+
+/** The shared error responses (components.responses) and their statuses. */
+export const ERROR_RESPONSES = {
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  Conflict: 409,
+  Gone: 410,
+  PayloadTooLarge: 413,
+  Unprocessable: 422,
+  InternalError: 500,
+  Unavailable: 503,
+} as const;
+type ErrorResponseName = keyof typeof ERROR_RESPONSES;
+
+const ERROR_TEXT: Record<ErrorResponseName, string> = {
+  BadRequest: 'The request is malformed, or a signature does not recover to the patient.',
+  Unauthorized: 'The operator bearer token is missing or wrong.',
+  Forbidden: 'Refused: not a member, not permitted, or consent denied.',
+  NotFound: 'No such resource (or no such route).',
+  Conflict: 'Conflicts with ledger or log state, e.g. a consent nonce already used or out of order.',
+  Gone: 'The resource existed but was erased.',
+  PayloadTooLarge: 'The request body is larger than the node accepts.',
+  Unprocessable: 'Well-formed, but the chain reverted it or a log object does not verify.',
+  InternalError: 'An unexpected failure; the node logged the details.',
+  Unavailable: 'The chain, the storage or the transparency log is unavailable for now; retry.',
+};
+
+const outcomeContent = { [FHIR_JSON]: { schema: schema('OperationOutcome') } };
+
+const RETRY_AFTER: Header = {
+  description: 'Seconds to wait before retrying (RFC 9110 §10.2.3).',
+  required: true,
+  schema: { type: 'integer', minimum: 0 },
+};
+
+function errorResponse(name: ErrorResponseName): Response {
+  const status = ERROR_RESPONSES[name];
+  return {
+    description: `${ERROR_TEXT[name]} A FHIR OperationOutcome whose issue[0].details holds the error code (text, and coding with system ${ERROR_CODE_SYSTEM}).${codesFor(status)}`,
+    ...(status === 503 ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+    ...(status === 401
+      ? {
+          headers: {
+            'WWW-Authenticate': {
+              description: 'RFC 6750 §3 challenge.',
+              required: true,
+              schema: { type: 'string', examples: ['Bearer realm="careledger-admin"'] },
+            },
+          },
+        }
+      : {}),
+    content: outcomeContent,
+  };
+}
+
+function errors(...names: ErrorResponseName[]): Record<string, Reference> {
+  const all: ErrorResponseName[] = [...names, 'InternalError'];
+  return Object.fromEntries(all.map((name) => [String(ERROR_RESPONSES[name]), response(name)]));
+}
+
+/** Errors of the log routes that are not part of tlog-tiles: OperationOutcome as plain JSON. */
+const logErrorResponse = (description: string): Response => ({
+  description: `${description} (a FHIR OperationOutcome).`,
+  content: { [JSON_TYPE]: { schema: schema('OperationOutcome') } },
+});
+
+function bitTable(table: Readonly<Record<string, { readonly bit: number; readonly display: string }>>) {
+  return Object.entries(table)
+    .map(([name, info]) => `\`${name}\` = bit ${info.bit} (${info.display})`)
+    .join('; ');
+}
+
+function typeString(primary: keyof typeof consentTypes): string {
+  return `${primary}(${consentTypes[primary].map((field) => `${field.type} ${field.name}`).join(',')})`;
+}
+
+function eip712Description(primary: keyof typeof consentTypes, what: string): string {
+  const fields = consentTypes[primary].map((f) => `{ name: '${f.name}', type: '${f.type}' }`).join(', ');
+  return [
+    `${what} The patient signs it with their own key as EIP-712 typed data (primaryType \`${primary}\`):`,
+    '',
+    '```',
+    `domain = { name: '${CONSENT_DOMAIN_NAME}', version: '${CONSENT_DOMAIN_VERSION}',`,
+    '           chainId: <GET /status → chain.chainId>,',
+    '           verifyingContract: <GET /status → chain.contracts.consentRegistry> }',
+    `types  = { ${primary}: [${fields}] }`,
+    `encodeType = ${typeString(primary)}`,
+    '```',
+    '',
+    'Nonces are per patient and shared by grants and revocations: use ConsentRegistry.nonces(patient).',
+  ].join('\n');
+}
+
+const eip712Extension = (primary: keyof typeof consentTypes) => ({
+  primaryType: primary,
+  domain: { name: CONSENT_DOMAIN_NAME, version: CONSENT_DOMAIN_VERSION },
+  domainFrom: {
+    chainId: 'GET /status → chain.chainId',
+    verifyingContract: 'GET /status → chain.contracts.consentRegistry',
+  },
+  types: { [primary]: consentTypes[primary] },
+});
+
+/** Exhaustive by type: a new denial reason or outbox status does not compile until it is listed. */
+const DENIAL_REASONS: Record<Extract<ConsentDecision, { allowed: false }>['reason'], true> = {
+  'no-grant': true,
+  revoked: true,
+  'not-yet-valid': true,
+  expired: true,
+  'not-covered': true,
+};
+const DECISION_VIA: Record<Extract<ConsentDecision, { allowed: true }>['via'], true> = {
+  grantee: true,
+  organization: true,
+};
+const OUTBOX_STATUSES: Record<OutboxStatus, true> = { sent: true, confirmed: true, failed: true };
+
+const uint = (description: string, maxHexDigits = 64): JsonSchema => ({
+  description: `${description} A non-negative integer: a decimal string, a 0x hex string, or a JSON number up to 2^53 - 1.`,
+  type: ['string', 'integer'],
+  pattern: `^(0|[1-9][0-9]{0,77}|0x[0-9a-fA-F]{1,${maxHexDigits}})$`,
+  minimum: 0,
+});
+
+const nullable = (type: JsonType): JsonType[] => [type, 'null'];
+
+// --- Schemas -------------------------------------------------------------------------------------
+
+const schemas: Record<string, JsonSchema> = {
+  Address: {
+    description: 'A 20-byte Ethereum address, hex (any case; answers use the EIP-55 checksum).',
+    type: 'string',
+    pattern: HEX(20),
+    examples: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'],
+  },
+  Bytes32: { type: 'string', pattern: HEX(32) },
+  Hex: { type: 'string', pattern: '^0x([0-9a-fA-F]{2})*$' },
+  Signature: {
+    description: 'A 65-byte secp256k1 signature (r ‖ s ‖ v), as signTypedData returns it.',
+    type: 'string',
+    pattern: HEX(65),
+  },
+  DataCategory: {
+    description: `A data category; on chain it is one bit of a uint256 mask: ${bitTable(DATA_CATEGORIES)}.`,
+    type: 'string',
+    enum: ALL_DATA_CATEGORIES,
+  },
+  PurposeOfUse: {
+    description: `An HL7 v3 ActReason purpose of use; on chain one bit of a uint256 mask: ${bitTable(PURPOSES_OF_USE)}. Bits are independent: TREAT does not imply ETREAT.`,
+    type: 'string',
+    enum: ALL_PURPOSES_OF_USE,
+  },
+  MemberRole: { type: 'string', enum: Object.keys(MEMBER_ROLES) },
+  Grant: {
+    description: eip712Description('Grant', 'A patient’s consent grant, as ConsentRegistry defines it.'),
+    type: 'object',
+    required: consentTypes.Grant.map((f) => f.name),
+    properties: {
+      patient: { ...schema('Address'), description: 'The patient; the signature must recover to it.' },
+      grantee: { ...schema('Address'), description: 'A member organization or a practitioner.' },
+      categories: uint(
+        `Bitmask of data categories (at least one, known bits only): ${bitTable(DATA_CATEGORIES)}.`,
+      ),
+      purposes: uint(
+        `Bitmask of purposes of use (at least one, known bits only): ${bitTable(PURPOSES_OF_USE)}.`,
+      ),
+      notBefore: uint('Unix seconds, inclusive (uint64).', 16),
+      notAfter: uint('Unix seconds, exclusive (uint64); later than notBefore.', 16),
+      nonce: uint('The patient’s next nonce.'),
+    },
+    'x-eip712': eip712Extension('Grant'),
+  },
+  Revoke: {
+    description: eip712Description('Revoke', 'A patient’s revocation of one of their grants.'),
+    type: 'object',
+    required: consentTypes.Revoke.map((f) => f.name),
+    properties: {
+      patient: schema('Address'),
+      grantId: { ...schema('Bytes32'), description: 'The id of the grant to revoke.' },
+      nonce: uint('The patient’s next nonce.'),
+    },
+    'x-eip712': eip712Extension('Revoke'),
+  },
+  SignedGrant: {
+    type: 'object',
+    required: ['grant', 'signature'],
+    properties: { grant: schema('Grant'), signature: schema('Signature') },
+  },
+  SignedRevoke: {
+    type: 'object',
+    required: ['revoke', 'signature'],
+    properties: { revoke: schema('Revoke'), signature: schema('Signature') },
+  },
+  MemberCandidate: {
+    description: 'An organization proposed for admission to the consortium.',
+    type: 'object',
+    required: ['account', 'name', 'role', 'fhirBaseUrl', 'logOrigin', 'logVerifierKey'],
+    properties: {
+      account: schema('Address'),
+      name: { type: 'string', minLength: 1 },
+      role: schema('MemberRole'),
+      fhirBaseUrl: { type: 'string', minLength: 1, format: 'uri' },
+      logOrigin: { type: 'string', minLength: 1, description: 'The C2SP checkpoint origin of its log.' },
+      logVerifierKey: {
+        type: 'string',
+        minLength: 1,
+        description: 'The signed-note verifier key of its log.',
+      },
+      encryptionPublicKey: { ...schema('Hex'), description: 'Default 0x.' },
+    },
+  },
+  PractitionerAttestation: {
+    description: 'This member attests that a practitioner key belongs to one of its staff.',
+    type: 'object',
+    required: ['practitioner', 'credentialHash', 'qualificationCode', 'expiresAt'],
+    properties: {
+      practitioner: schema('Address'),
+      credentialHash: {
+        ...schema('Bytes32'),
+        description: 'A keyed hash of the credential, never the credential.',
+      },
+      qualificationCode: { type: 'string', minLength: 1 },
+      expiresAt: {
+        description: 'Unix seconds.',
+        type: ['integer', 'string'],
+        pattern: '^[1-9][0-9]*$',
+        minimum: 1,
+      },
+    },
+  },
+  OperationOutcome: {
+    description:
+      'FHIR R4 OperationOutcome (http://hl7.org/fhir/R4/operationoutcome.html), the shape of every error. issue[0] reports the error; further issues (e.g. FHIR validation findings) may follow.',
+    type: 'object',
+    required: ['resourceType', 'issue'],
+    properties: {
+      resourceType: { const: 'OperationOutcome' },
+      issue: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          required: ['severity', 'code'],
+          properties: {
+            severity: { enum: ['fatal', 'error', 'warning', 'information'] },
+            code: { enum: ISSUE_TYPES, description: 'R4 IssueType.' },
+            diagnostics: { type: 'string', description: 'A sentence for people; never PHI.' },
+            details: {
+              type: 'object',
+              description: 'On issue[0]: the CareLedger error code, to switch on.',
+              properties: {
+                coding: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['system', 'code'],
+                    properties: { system: { const: ERROR_CODE_SYSTEM }, code: { enum: ERROR_CODES } },
+                  },
+                },
+                text: { enum: ERROR_CODES },
+              },
+            },
+            expression: { type: 'array', items: { type: 'string' }, description: 'FHIRPath of the element.' },
+          },
+        },
+      },
+    },
+  },
+  SyncStatus: {
+    description: 'How far this node’s ledger index has followed the chain.',
+    type: 'object',
+    required: ['headBlock', 'indexedBlock', 'lagBlocks', 'lagSeconds', 'lastError', 'reorgs', 'events'],
+    properties: {
+      headBlock: { type: nullable('integer') },
+      indexedBlock: { type: nullable('integer') },
+      lagBlocks: { type: nullable('integer') },
+      lagSeconds: { type: nullable('number'), description: 'Age of the newest indexed block.' },
+      lastError: { type: nullable('string') },
+      reorgs: { type: 'integer' },
+      events: { type: 'integer' },
+    },
+  },
+  LogStatus: {
+    type: 'object',
+    required: [
+      'origin',
+      'size',
+      'checkpointSize',
+      'cosignedSize',
+      'witnesses',
+      'anchoredSize',
+      'lastAnchorError',
+    ],
+    properties: {
+      origin: { type: 'string' },
+      size: { type: 'integer' },
+      checkpointSize: { type: nullable('integer') },
+      cosignedSize: { type: nullable('integer') },
+      witnesses: {
+        type: 'object',
+        required: ['total', 'quorum'],
+        properties: { total: { type: 'integer' }, quorum: { type: 'integer' } },
+      },
+      anchoredSize: { type: nullable('integer') },
+      lastAnchorError: { type: nullable('string') },
+    },
+  },
+  NodeStatus: {
+    type: 'object',
+    required: [
+      'name',
+      'organization',
+      'role',
+      'address',
+      'publicUrl',
+      'logOrigin',
+      'chain',
+      'sync',
+      'outbox',
+      'log',
+    ],
+    properties: {
+      name: { type: 'string' },
+      organization: { type: 'string' },
+      role: schema('MemberRole'),
+      address: { ...schema('Address'), description: 'The node’s ledger account (it relays and pays gas).' },
+      publicUrl: { type: 'string' },
+      logOrigin: { type: 'string' },
+      chain: {
+        type: 'object',
+        required: ['rpcUrl', 'chainId', 'contracts'],
+        properties: {
+          rpcUrl: { type: 'string' },
+          chainId: { type: 'integer', description: 'The EIP-712 domain chainId.' },
+          contracts: {
+            type: 'object',
+            required: ['consortiumRegistry', 'consentRegistry', 'checkpointAnchor'],
+            properties: {
+              consortiumRegistry: schema('Address'),
+              consentRegistry: { ...schema('Address'), description: 'The EIP-712 domain verifyingContract.' },
+              checkpointAnchor: schema('Address'),
+            },
+          },
+        },
+      },
+      sync: schema('SyncStatus'),
+      outbox: {
+        type: 'object',
+        description: 'Transactions this node sent, by status.',
+        required: Object.keys(OUTBOX_STATUSES),
+        properties: Object.fromEntries(Object.keys(OUTBOX_STATUSES).map((s) => [s, { type: 'integer' }])),
+      },
+      log: schema('LogStatus'),
+    },
+  },
+  OutboxTransaction: {
+    description: 'A transaction this node signed and stored in its outbox (stored = acknowledged).',
+    type: 'object',
+    required: ['outboxId', 'txHash', 'status'],
+    properties: {
+      outboxId: { type: 'integer' },
+      txHash: schema('Bytes32'),
+      status: { enum: Object.keys(OUTBOX_STATUSES) },
+      blockNumber: { type: nullable('integer') },
+      receiptStatus: { enum: ['success', 'reverted', null] },
+    },
+  },
+  RelayReceipt: {
+    allOf: [
+      schema('OutboxTransaction'),
+      {
+        type: 'object',
+        required: ['grantId', 'logIndex', 'logProof'],
+        properties: {
+          grantId: schema('Bytes32'),
+          logIndex: {
+            type: 'integer',
+            minimum: 0,
+            description: "The relay's entry in this node's transparency log.",
+          },
+          logProof: {
+            type: 'string',
+            description: 'Path of the C2SP tlog-proof of that entry, e.g. /log/proof/12.',
+          },
+        },
+      },
+    ],
+  },
+  ProposalReceipt: {
+    allOf: [
+      schema('OutboxTransaction'),
+      {
+        type: 'object',
+        required: ['proposalId', 'executed'],
+        properties: {
+          proposalId: { type: nullable('string'), pattern: '^[0-9]+$' },
+          executed: {
+            type: 'boolean',
+            description: 'True when this proposal already reached its threshold.',
+          },
+        },
+      },
+    ],
+  },
+  GrantRecord: {
+    description: 'A grant as this node’s ledger index holds it.',
+    type: 'object',
+    required: [
+      'grantId',
+      'patient',
+      'grantee',
+      'categories',
+      'purposes',
+      'notBefore',
+      'notAfter',
+      'nonce',
+      'revokedAt',
+      'blockNumber',
+      'txHash',
+    ],
+    properties: {
+      grantId: schema('Bytes32'),
+      patient: schema('Address'),
+      grantee: schema('Address'),
+      categories: { type: 'array', items: schema('DataCategory') },
+      purposes: { type: 'array', items: schema('PurposeOfUse') },
+      notBefore: { type: 'integer' },
+      notAfter: { type: 'integer' },
+      nonce: { type: 'string', pattern: '^[0-9]+$' },
+      revokedAt: { type: nullable('integer') },
+      blockNumber: { type: 'integer' },
+      txHash: schema('Bytes32'),
+    },
+  },
+  Member: {
+    type: 'object',
+    required: [
+      'address',
+      'name',
+      'role',
+      'fhirBaseUrl',
+      'logOrigin',
+      'logVerifierKey',
+      'encryptionPublicKey',
+      'status',
+      'admittedBlock',
+    ],
+    properties: {
+      address: schema('Address'),
+      name: { type: 'string' },
+      role: {
+        type: 'integer',
+        description: `The on-chain role number: ${Object.entries(MEMBER_ROLES)
+          .map(([name, n]) => `${n} = ${name}`)
+          .join(', ')}.`,
+      },
+      fhirBaseUrl: { type: 'string' },
+      logOrigin: { type: 'string' },
+      logVerifierKey: { type: 'string' },
+      encryptionPublicKey: schema('Hex'),
+      status: { enum: ['active', 'removed'] },
+      admittedBlock: { type: 'integer' },
+    },
+  },
+  ConsentDecision: {
+    description:
+      'Decided from this node’s ledger index as of indexedBlock (the rule of ConsentRegistry.isPermitted).',
+    oneOf: [
+      {
+        type: 'object',
+        required: ['allowed', 'grantId', 'via', 'indexedBlock'],
+        properties: {
+          allowed: { const: true },
+          grantId: schema('Bytes32'),
+          via: {
+            enum: Object.keys(DECISION_VIA),
+            description:
+              'organization: a grant to the organization that attests the grantee as its practitioner.',
+          },
+          indexedBlock: { type: nullable('integer') },
+        },
+      },
+      {
+        type: 'object',
+        required: ['allowed', 'reason', 'indexedBlock'],
+        properties: {
+          allowed: { const: false },
+          reason: { enum: Object.keys(DENIAL_REASONS) },
+          indexedBlock: { type: nullable('integer') },
+        },
+      },
+    ],
+  },
+};
+
+// --- Parameters ----------------------------------------------------------------------------------
+
+const addressQuery = (name: string, required: boolean, description: string): Parameter => ({
+  name,
+  in: 'query',
+  required,
+  description,
+  schema: schema('Address'),
+  example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+});
+
+const waitQuery: Parameter = {
+  name: 'wait',
+  in: 'query',
+  description: 'true: answer 201 once the transaction is mined (up to 30 s); otherwise 202 once stored.',
+  schema: { type: 'string', enum: ['true', 'false'] },
+};
+
+const tileLevel: Parameter = {
+  name: 'L',
+  in: 'path',
+  required: true,
+  description: 'Tile level, 0..63.',
+  schema: { type: 'string', pattern: '^(0|[1-9][0-9]?)$' },
+  example: '0',
+};
+const tileIndex: Parameter = {
+  name: 'N',
+  in: 'path',
+  required: true,
+  description:
+    'Tile index in 3-digit groups, all but the last prefixed by x (1234067 → x001/x234/067). It may contain "/", which plain path templating cannot express: clients insert it verbatim.',
+  schema: { type: 'string', pattern: '^(x[0-9]{3}/)*[0-9]{3}$' },
+  example: 'x001/234',
+};
+const tileWidth: Parameter = {
+  name: 'W',
+  in: 'path',
+  required: true,
+  description: 'Width of a partial tile, 1..255.',
+  schema: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+  example: '17',
+};
+
+function tileOperation(kind: 'hashes' | 'entries', partial: boolean): Operation {
+  const what =
+    kind === 'hashes'
+      ? 'A Merkle tree tile: up to 256 hashes of 32 bytes (c2sp.org/tlog-tiles "Merkle Tree").'
+      : 'An entry bundle: up to 256 entries, each a big-endian uint16 length and the entry (c2sp.org/tlog-tiles "Log Entries").';
+  return {
+    operationId: `getLog${kind === 'hashes' ? 'Tile' : 'EntryBundle'}${partial ? 'Partial' : ''}`,
+    summary: `${kind === 'hashes' ? 'Hash tile' : 'Entry bundle'}${partial ? ' (partial)' : ''}`,
+    description: `${what} ${
+      partial
+        ? 'A partial tile of width W, at the right edge of the tree; replaced by wider ones as the log grows.'
+        : 'A full tile (width 256): immutable, cacheable forever.'
+    }`,
+    tags: ['log'],
+    parameters: [...(kind === 'hashes' ? [tileLevel] : []), tileIndex, ...(partial ? [tileWidth] : [])],
+    responses: {
+      '200': {
+        description: 'The tile bytes.',
+        headers: {
+          'Cache-Control': {
+            schema: {
+              type: 'string',
+              examples: [partial ? 'public, max-age=1' : 'public, max-age=31536000, immutable'],
+            },
+          },
+        },
+        content: { [OCTETS]: { schema: { type: 'string', contentMediaType: OCTETS } } },
+      },
+      '400': text('Malformed tile path.'),
+      '404': text('The tile is not (yet) in the tree.'),
+      '500': logErrorResponse('Internal error'),
+      '503': logErrorResponse('The log storage is unavailable'),
+    },
+  };
+}
+
+// --- The document --------------------------------------------------------------------------------
+
+export const openApiDocument: OpenApiDocument = {
+  openapi: '3.1.0',
+  jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+  info: {
+    title: 'CareLedger member node API',
+    version: '0.1.0',
+    description:
+      'The HTTP API of one CareLedger member node: patient-signed consent relayed to the consortium ledger and answered from the node’s ledger index; the node’s transparency log (C2SP tlog-tiles, tlog-proof) and its witness for the other members’ logs (C2SP tlog-witness); operator endpoints. Errors are FHIR OperationOutcome. Guide: docs/api.md.',
+  },
+  tags: [
+    { name: 'node', description: 'Health, status and this document.' },
+    { name: 'consent', description: 'Patient-signed consent on the ledger.' },
+    { name: 'ledger', description: 'Members, sync and transactions from this node’s view of the ledger.' },
+    { name: 'log', description: 'The node’s transparency log, https://c2sp.org/tlog-tiles.' },
+    { name: 'witness', description: 'https://c2sp.org/tlog-witness for the other members’ logs.' },
+    { name: 'admin', description: 'Operator endpoints; bearer token from the node’s folder.' },
+  ],
+  paths: {
+    '/health': {
+      get: {
+        operationId: 'getHealth',
+        summary: 'Liveness',
+        tags: ['node'],
+        responses: {
+          '200': {
+            description: 'The process answers.',
+            content: json({ type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }),
+          },
+        },
+      },
+    },
+    '/status': {
+      get: {
+        operationId: 'getStatus',
+        summary: 'Node identity, chain and contracts, sync lag, outbox and log state',
+        description: 'chain.chainId and chain.contracts.consentRegistry make the EIP-712 domain for consent.',
+        tags: ['node'],
+        responses: {
+          '200': { description: 'Status.', content: json(schema('NodeStatus')) },
+          ...errors('Unavailable'),
+        },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'getOpenApi',
+        summary: 'This document',
+        tags: ['node'],
+        responses: { '200': { description: 'OpenAPI 3.1.', content: json({ type: 'object' }) } },
+      },
+    },
+    '/ledger/members': {
+      get: {
+        operationId: 'listMembers',
+        summary: 'Consortium members, from the ledger index',
+        tags: ['ledger'],
+        responses: {
+          '200': {
+            description: 'Members, active and removed.',
+            content: json({
+              type: 'object',
+              required: ['members'],
+              properties: { members: { type: 'array', items: schema('Member') } },
+            }),
+          },
+          ...errors('Unavailable'),
+        },
+      },
+    },
+    '/ledger/sync': {
+      get: {
+        operationId: 'getSync',
+        summary: 'How far the ledger index has followed the chain',
+        tags: ['ledger'],
+        responses: {
+          '200': { description: 'Sync status.', content: json(schema('SyncStatus')) },
+          ...errors('Unavailable'),
+        },
+      },
+    },
+    '/ledger/transactions/{hash}': {
+      get: {
+        operationId: 'getTransaction',
+        summary: 'A transaction this node sent',
+        tags: ['ledger'],
+        parameters: [
+          {
+            name: 'hash',
+            in: 'path',
+            required: true,
+            schema: schema('Bytes32'),
+            example: `0x${'ab'.repeat(32)}`,
+          },
+        ],
+        responses: {
+          '200': { description: 'The outbox entry.', content: json(schema('OutboxTransaction')) },
+          ...errors('BadRequest', 'NotFound', 'Unavailable'),
+        },
+      },
+    },
+    '/ledger/consent/grants': {
+      post: {
+        operationId: 'relayGrant',
+        summary: 'Relay a patient-signed grant to the ledger',
+        description:
+          'Checked before anything is sent (fields, window, known bits, signature recovers to grant.patient), simulated against the chain, signed by this node and stored; the relay is recorded in the node’s transparency log before the answer.',
+        tags: ['consent'],
+        parameters: [waitQuery],
+        requestBody: { required: true, content: json(schema('SignedGrant')) },
+        responses: {
+          '201': { description: 'Mined (wait=true).', content: json(schema('RelayReceipt')) },
+          '202': { description: 'Stored in the outbox and sent.', content: json(schema('RelayReceipt')) },
+          ...errors('BadRequest', 'Forbidden', 'Conflict', 'PayloadTooLarge', 'Unprocessable', 'Unavailable'),
+        },
+      },
+      get: {
+        operationId: 'listGrants',
+        summary: 'Grants of a patient or to a grantee, from the ledger index',
+        tags: ['consent'],
+        parameters: [
+          addressQuery('patient', false, 'Give patient, grantee or both.'),
+          addressQuery('grantee', false, 'Give patient, grantee or both.'),
+        ],
+        responses: {
+          '200': {
+            description: 'Grants, revoked ones included.',
+            content: json({
+              type: 'object',
+              required: ['grants'],
+              properties: { grants: { type: 'array', items: schema('GrantRecord') } },
+            }),
+          },
+          ...errors('BadRequest', 'Unavailable'),
+        },
+      },
+    },
+    '/ledger/consent/revocations': {
+      post: {
+        operationId: 'relayRevocation',
+        summary: 'Relay a patient-signed revocation to the ledger',
+        tags: ['consent'],
+        parameters: [waitQuery],
+        requestBody: { required: true, content: json(schema('SignedRevoke')) },
+        responses: {
+          '201': { description: 'Mined (wait=true).', content: json(schema('RelayReceipt')) },
+          '202': { description: 'Stored in the outbox and sent.', content: json(schema('RelayReceipt')) },
+          ...errors('BadRequest', 'Forbidden', 'Conflict', 'PayloadTooLarge', 'Unprocessable', 'Unavailable'),
+        },
+      },
+    },
+    '/ledger/consent/grants/{grantId}': {
+      get: {
+        operationId: 'getGrant',
+        summary: 'One grant, from the ledger index',
+        tags: ['consent'],
+        parameters: [
+          {
+            name: 'grantId',
+            in: 'path',
+            required: true,
+            description: 'The EIP-712 digest of the grant (what the patient signed).',
+            schema: schema('Bytes32'),
+            example: `0x${'cd'.repeat(32)}`,
+          },
+        ],
+        responses: {
+          '200': { description: 'The grant.', content: json(schema('GrantRecord')) },
+          ...errors('NotFound', 'Unavailable'),
+        },
+      },
+    },
+    '/ledger/consent/check': {
+      get: {
+        operationId: 'checkConsent',
+        summary: 'May the grantee see these categories for these purposes, for this patient, at this time?',
+        description:
+          'Allowed when one grant covers every category and purpose asked, to the grantee itself or to the active member organization that attests the grantee as a practitioner. An empty category or purpose list is never covered.',
+        tags: ['consent'],
+        parameters: [
+          addressQuery('patient', true, 'The patient.'),
+          addressQuery('grantee', true, 'The organization or practitioner asking.'),
+          {
+            name: 'category',
+            in: 'query',
+            required: true,
+            description: 'Comma-separated category names.',
+            style: 'form',
+            explode: false,
+            schema: { type: 'array', items: schema('DataCategory') },
+            example: 'laboratory',
+          },
+          {
+            name: 'purpose',
+            in: 'query',
+            required: true,
+            description: 'Comma-separated purpose of use codes.',
+            style: 'form',
+            explode: false,
+            schema: { type: 'array', items: schema('PurposeOfUse') },
+            example: 'TREAT',
+          },
+          {
+            name: 'at',
+            in: 'query',
+            description: 'Unix seconds; default now.',
+            schema: { type: 'integer', minimum: 0 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The decision (a denial is a value, not an error).',
+            content: json(schema('ConsentDecision')),
+          },
+          ...errors('BadRequest', 'Unavailable'),
+        },
+      },
+    },
+    '/log/checkpoint': {
+      get: {
+        operationId: 'getLogCheckpoint',
+        summary: 'The latest checkpoint',
+        description:
+          'A C2SP signed note (c2sp.org/tlog-checkpoint) with the node’s signature and the witness cosignatures gathered so far.',
+        tags: ['log'],
+        responses: {
+          '200': {
+            ...text('The signed checkpoint note.'),
+            headers: { 'Cache-Control': { schema: { const: 'no-cache' } } },
+          },
+          '404': text('No checkpoint yet.'),
+        },
+      },
+    },
+    '/log/tile/{L}/{N}': { get: tileOperation('hashes', false) },
+    '/log/tile/{L}/{N}.p/{W}': { get: tileOperation('hashes', true) },
+    '/log/tile/entries/{N}': { get: tileOperation('entries', false) },
+    '/log/tile/entries/{N}.p/{W}': { get: tileOperation('entries', true) },
+    '/log/proof/{index}': {
+      get: {
+        operationId: 'getLogProof',
+        summary: 'An offline-verifiable proof that an entry is in the log',
+        description:
+          'A C2SP tlog-proof (c2sp.org/tlog-proof): the entry as extra data, its index, the inclusion proof and the latest (cosigned) checkpoint that contains it.',
+        tags: ['log'],
+        parameters: [
+          {
+            name: 'index',
+            in: 'path',
+            required: true,
+            description: 'Entry index, decimal, no leading zeros.',
+            schema: { type: 'string', pattern: '^(0|[1-9][0-9]*)$' },
+            example: '42',
+          },
+        ],
+        responses: {
+          '200': {
+            ...text('The tlog-proof, starting "c2sp.org/tlog-proof@v1".'),
+            headers: {
+              'Content-Disposition': {
+                schema: { type: 'string', examples: ['attachment; filename="entry-42.tlog-proof"'] },
+              },
+            },
+          },
+          '400': text('Not a decimal entry index.'),
+          '404': text('The entry is not in a checkpoint yet.'),
+          '422': logErrorResponse('The stored log does not verify'),
+          '500': logErrorResponse('Internal error'),
+          '503': logErrorResponse('The log storage is unavailable'),
+        },
+      },
+    },
+    '/witness/add-checkpoint': {
+      post: {
+        operationId: 'addCheckpoint',
+        summary: 'Ask this node to cosign another member’s checkpoint (c2sp.org/tlog-witness)',
+        description:
+          'Only logs of active consortium members are witnessed, with the keys the ledger publishes. The body is "old <size>", the consistency proof lines (base64), an empty line and the signed checkpoint.',
+        tags: ['witness'],
+        requestBody: {
+          required: true,
+          content: {
+            [TEXT]: {
+              schema: { type: 'string', maxLength: MAX_ADD_CHECKPOINT_BODY },
+              example: 'old 0\n\nexample.org/log\n1\n<base64 root>\n\n— example.org/log <base64 signature>\n',
+            },
+          },
+        },
+        responses: {
+          '200': text('The cosignature line(s) (c2sp.org/tlog-cosignature).'),
+          '400': text('Malformed request, or old size beyond the checkpoint.'),
+          '403': text('The checkpoint is not signed by a trusted key of that log.'),
+          '404': text('Unknown log origin.'),
+          '409': {
+            description:
+              'text/x.tlog.size: old is not the size this witness last cosigned (the body is that size); text/plain: a different root at the size last cosigned.',
+            content: {
+              [TLOG_SIZE_CONTENT_TYPE]: {
+                schema: { type: 'string', pattern: '^[0-9]+\\n$' },
+                example: '1\n',
+              },
+              [TEXT]: { schema: { type: 'string' } },
+            },
+          },
+          '413': text(`The body is larger than ${MAX_ADD_CHECKPOINT_BODY} bytes.`),
+          '422': text('The consistency proof does not verify.'),
+          '500': text('Internal error.'),
+        },
+      },
+    },
+    '/admin/members/proposals': {
+      post: {
+        operationId: 'proposeMember',
+        summary: 'Propose (and vote for) the admission of an organization',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        requestBody: { required: true, content: json(schema('MemberCandidate')) },
+        responses: {
+          '201': { description: 'Mined.', content: json(schema('ProposalReceipt')) },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'NotFound',
+            'Conflict',
+            'PayloadTooLarge',
+            'Unprocessable',
+            'Unavailable',
+          ),
+        },
+      },
+    },
+    '/admin/members/proposals/{id}/votes': {
+      post: {
+        operationId: 'voteOnProposal',
+        summary: 'Vote for a pending admission proposal',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', pattern: '^[0-9]{1,20}$' },
+            example: '3',
+          },
+        ],
+        responses: {
+          '201': { description: 'Mined.', content: json(schema('OutboxTransaction')) },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'NotFound',
+            'Conflict',
+            'Unprocessable',
+            'Unavailable',
+          ),
+        },
+      },
+    },
+    '/admin/practitioners': {
+      post: {
+        operationId: 'attestPractitioner',
+        summary: 'Attest a practitioner key as staff of this member',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        requestBody: { required: true, content: json(schema('PractitionerAttestation')) },
+        responses: {
+          '201': { description: 'Mined.', content: json(schema('OutboxTransaction')) },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'Conflict',
+            'PayloadTooLarge',
+            'Unprocessable',
+            'Unavailable',
+          ),
+        },
+      },
+    },
+  },
+  components: {
+    schemas,
+    responses: Object.fromEntries(
+      (Object.keys(ERROR_RESPONSES) as ErrorResponseName[]).map((name) => [name, errorResponse(name)]),
+    ),
+    securitySchemes: {
+      operatorToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'The node operator token, a random secret kept (mode 0600) in the node’s folder.',
+      },
+    },
+  },
+};
+
+/** Serves the document at GET /openapi.json; mount with `app.route('/', createOpenApiRoute())`. */
+export function createOpenApiRoute(): Hono {
+  const app = new Hono();
+  app.get('/openapi.json', (c) => c.json(openApiDocument));
+  return app;
+}

@@ -26,6 +26,12 @@ export interface LogAppendBatch {
   readonly leafHashes: readonly Uint8Array[];
   /** Node hashes completed by this batch, at levels 8, 16, ... */
   readonly nodeHashes: readonly StoredNodeHash[];
+  /**
+   * Writes that must be durable together with these entries, or not at all (e.g. the record version
+   * that an AuditEvent entry describes). They run inside the storage transaction, synchronously; if
+   * one throws, the whole batch is rolled back. Callers make them conflict-free beforehand.
+   */
+  readonly withinCommit?: readonly (() => void)[];
 }
 
 /** A checkpoint this log signed. */

@@ -40,6 +40,8 @@ export class MemoryLogStorage implements LogStorage {
   async appendBatch(batch: LogAppendBatch): Promise<void> {
     this.#open();
     checkAppendBatch(batch, this.#entries.length, (level) => this.#nodes.get(level)?.length ?? 0);
+    // Run first: if one throws, nothing of the batch is appended (the in-memory "rollback").
+    for (const write of batch.withinCommit ?? []) write();
     for (const [i, entry] of batch.entries.entries()) {
       this.#entries.push(entry.slice());
       this.#leafHashes.push((batch.leafHashes[i] as Uint8Array).slice());

@@ -72,9 +72,17 @@ export interface StartCheckpointingOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+export interface AppendOptions {
+  /** A synchronous write committed in the same storage transaction as the entries (see LogAppendBatch). */
+  readonly withinCommit?: () => void;
+}
+
 interface PendingAppend {
   readonly entry: Uint8Array;
   readonly leafHash: Uint8Array;
+  /** False for every entry of an appendAll group but its last. */
+  readonly groupEnd: boolean;
+  readonly withinCommit?: () => void;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -371,31 +379,58 @@ export class TransparencyLog {
    * Appends an entry; resolves with its index once it is durably stored. Appends made while a write is
    * in flight are group-committed: one storage transaction for up to `maxBatchSize` of them.
    */
-  append(entry: Uint8Array): Promise<AppendResult> {
+  append(entry: Uint8Array, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.appendAll([entry], options).then((results) => results[0] as AppendResult);
+  }
+
+  /**
+   * Appends several entries that commit together, in one storage transaction, with the caller's
+   * `withinCommit` write (e.g. a record version and the AuditEvent describing it): all of them are
+   * durable when this resolves, or none is.
+   */
+  appendAll(entries: readonly Uint8Array[], options: AppendOptions = {}): Promise<AppendResult[]> {
     if (this.#closed) return Promise.reject(logError('ERR_LOG_UNAVAILABLE', 'closed', 'log is closed'));
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
-    if (!(entry instanceof Uint8Array))
-      return Promise.reject(logError('ERR_INVALID_INPUT', 'entry', 'entry must be bytes'));
-    // c2sp.org/tlog-tiles entry bundles prefix each entry with a uint16 length.
-    if (entry.length > MAX_ENTRY_SIZE)
-      return Promise.reject(
-        logError('ERR_INVALID_INPUT', 'entry-too-large', 'entry is larger than 65535 bytes'),
-      );
-    const copy = entry.slice();
-    const leafHash = hashLeaf(copy);
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.#queue.push({ entry: copy, leafHash, resolve, reject });
-      if (this.#flushing === undefined) {
-        // Start on a microtask, so appends issued in the same tick share the first transaction too.
-        this.#flushing = Promise.resolve().then(() => this.#flushLoop());
-      }
+    if (entries.length === 0) return Promise.reject(logError('ERR_INVALID_INPUT', 'entry', 'no entries'));
+    for (const entry of entries) {
+      if (!(entry instanceof Uint8Array))
+        return Promise.reject(logError('ERR_INVALID_INPUT', 'entry', 'entry must be bytes'));
+      // c2sp.org/tlog-tiles entry bundles prefix each entry with a uint16 length.
+      if (entry.length > MAX_ENTRY_SIZE)
+        return Promise.reject(
+          logError('ERR_INVALID_INPUT', 'entry-too-large', 'entry is larger than 65535 bytes'),
+        );
+    }
+    const promises = entries.map((entry, i) => {
+      const copy = entry.slice();
+      const leafHash = hashLeaf(copy);
+      const last = i === entries.length - 1;
+      return new Promise<AppendResult>((resolve, reject) => {
+        this.#queue.push({
+          entry: copy,
+          leafHash,
+          resolve,
+          reject,
+          groupEnd: last,
+          ...(last && options.withinCommit !== undefined ? { withinCommit: options.withinCommit } : {}),
+        });
+      });
     });
+    if (this.#flushing === undefined) {
+      // Start on a microtask, so appends issued in the same tick share the first transaction too.
+      this.#flushing = Promise.resolve().then(() => this.#flushLoop());
+    }
+    return Promise.all(promises);
   }
 
   async #flushLoop(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
+        // A group (appendAll) is never split across transactions.
+        while (batch.length > 0 && batch[batch.length - 1]?.groupEnd === false && this.#queue.length > 0) {
+          batch.push(this.#queue.shift() as PendingAppend);
+        }
         await this.#writeBatch(batch);
       }
     } finally {
@@ -429,6 +464,7 @@ export class TransparencyLog {
         entries: batch.map((p) => p.entry),
         leafHashes: batch.map((p) => p.leafHash),
         nodeHashes,
+        withinCommit: batch.flatMap((p) => (p.withinCommit === undefined ? [] : [p.withinCommit])),
       });
     } catch (cause) {
       const error = logError(

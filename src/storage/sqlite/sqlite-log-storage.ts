@@ -169,6 +169,8 @@ export class SqliteLogStorage implements LogStorage {
           this.#stmt.insertLeaf.run(batch.startIndex + i, batch.leafHashes[i], entry);
         });
         for (const node of batch.nodeHashes) this.#stmt.insertNode.run(node.level, node.index, node.hash);
+        // Same connection, same transaction: these commit with the entries or roll back with them.
+        for (const write of batch.withinCommit ?? []) write();
       })(),
     );
   }

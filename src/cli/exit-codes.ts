@@ -19,6 +19,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   ERR_INVALID_INPUT: EXIT.dataErr,
   ERR_CONFIG: EXIT.config,
   ERR_NOT_FOUND: EXIT.noInput,
+  ERR_PRECONDITION_FAILED: EXIT.dataErr,
   ERR_CHAIN_UNAVAILABLE: EXIT.unavailable,
   ERR_CHAIN_REVERTED: EXIT.dataErr,
   ERR_SIGNATURE_INVALID: EXIT.dataErr,

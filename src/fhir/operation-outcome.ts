@@ -13,6 +13,7 @@ export const OUTCOME_BY_ERROR_CODE: Readonly<
   ERR_INVALID_INPUT: { code: 'invalid', severity: 'error' },
   ERR_CONFIG: { code: 'exception', severity: 'fatal' },
   ERR_NOT_FOUND: { code: 'not-found', severity: 'error' },
+  ERR_PRECONDITION_FAILED: { code: 'conflict', severity: 'error' },
   ERR_CHAIN_UNAVAILABLE: { code: 'transient', severity: 'fatal' },
   ERR_CHAIN_REVERTED: { code: 'processing', severity: 'error' },
   ERR_SIGNATURE_INVALID: { code: 'security', severity: 'error' },

@@ -73,8 +73,11 @@ export interface StartCheckpointingOptions {
 }
 
 export interface AppendOptions {
-  /** A synchronous write committed in the same storage transaction as the entries (see LogAppendBatch). */
-  readonly withinCommit?: () => void;
+  /**
+   * A synchronous write committed in the same storage transaction as the entries (see LogAppendBatch).
+   * It receives the log index of the group's first entry, so the write can point at its entries.
+   */
+  readonly withinCommit?: (firstIndex: number) => void;
 }
 
 interface PendingAppend {
@@ -82,7 +85,9 @@ interface PendingAppend {
   readonly leafHash: Uint8Array;
   /** False for every entry of an appendAll group but its last. */
   readonly groupEnd: boolean;
-  readonly withinCommit?: () => void;
+  /** Entries in this entry's appendAll group. */
+  readonly groupSize: number;
+  readonly withinCommit?: (firstIndex: number) => void;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -412,6 +417,7 @@ export class TransparencyLog {
           resolve,
           reject,
           groupEnd: last,
+          groupSize: entries.length,
           ...(last && options.withinCommit !== undefined ? { withinCommit: options.withinCommit } : {}),
         });
       });
@@ -464,7 +470,12 @@ export class TransparencyLog {
         entries: batch.map((p) => p.entry),
         leafHashes: batch.map((p) => p.leafHash),
         nodeHashes,
-        withinCommit: batch.flatMap((p) => (p.withinCommit === undefined ? [] : [p.withinCommit])),
+        withinCommit: batch.flatMap((p, i) => {
+          const write = p.withinCommit;
+          if (write === undefined) return [];
+          const firstIndex = startIndex + i - (p.groupSize - 1);
+          return [() => write(firstIndex)];
+        }),
       });
     } catch (cause) {
       const error = logError(

@@ -1,0 +1,143 @@
+import type { RecordStorage, StoredVersion } from '../../vault/record-storage.js';
+import type { Migration, SqliteDatabase } from './open-database.js';
+
+export const recordMigrations: Migration[] = [
+  {
+    id: 'records-001',
+    sql: `
+      CREATE TABLE vault_records (
+        resource_type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version_id INTEGER NOT NULL,
+        patient_id TEXT NOT NULL,
+        last_updated TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        format INTEGER,
+        key_version INTEGER,
+        nonce BLOB,
+        ciphertext BLOB,
+        version_hash TEXT NOT NULL,
+        log_index INTEGER NOT NULL,
+        commitment_salt BLOB,
+        is_current INTEGER NOT NULL,
+        PRIMARY KEY (resource_type, id, version_id)
+      );
+      CREATE UNIQUE INDEX vault_records_current ON vault_records (resource_type, id) WHERE is_current = 1;
+      CREATE INDEX vault_records_patient ON vault_records (resource_type, patient_id) WHERE is_current = 1;
+    `,
+  },
+];
+
+interface Row {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  patient_id: string;
+  last_updated: string;
+  deleted: number;
+  format: number | null;
+  key_version: number | null;
+  nonce: Buffer | null;
+  ciphertext: Buffer | null;
+  version_hash: string;
+  log_index: number;
+  commitment_salt: Buffer | null;
+}
+
+function toVersion(row: Row): StoredVersion {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: row.version_id,
+    patientId: row.patient_id,
+    lastUpdated: row.last_updated,
+    deleted: row.deleted === 1,
+    sealed:
+      row.ciphertext === null || row.nonce === null
+        ? null
+        : {
+            format: 1,
+            keyVersion: row.key_version ?? 0,
+            nonce: new Uint8Array(row.nonce),
+            ciphertext: new Uint8Array(row.ciphertext),
+          },
+    versionHash: row.version_hash,
+    logIndex: row.log_index,
+    commitmentSalt: row.commitment_salt === null ? null : new Uint8Array(row.commitment_salt),
+  };
+}
+
+export class SqliteRecordStorage implements RecordStorage {
+  private readonly sql;
+
+  constructor(db: SqliteDatabase) {
+    this.sql = {
+      retire: db.prepare(
+        'UPDATE vault_records SET is_current = 0 WHERE resource_type = ? AND id = ? AND is_current = 1',
+      ),
+      insert: db.prepare(
+        `INSERT INTO vault_records (resource_type, id, version_id, patient_id, last_updated, deleted, format, key_version,
+           nonce, ciphertext, version_hash, log_index, commitment_salt, is_current)
+         VALUES (@resourceType, @id, @versionId, @patientId, @lastUpdated, @deleted, @format, @keyVersion,
+           @nonce, @ciphertext, @versionHash, @logIndex, @commitmentSalt, 1)`,
+      ),
+      current: db.prepare(
+        'SELECT * FROM vault_records WHERE resource_type = ? AND id = ? AND is_current = 1',
+      ),
+      version: db.prepare(
+        'SELECT * FROM vault_records WHERE resource_type = ? AND id = ? AND version_id = ?',
+      ),
+      history: db.prepare(
+        'SELECT * FROM vault_records WHERE resource_type = ? AND id = ? ORDER BY version_id DESC',
+      ),
+      listType: db.prepare(
+        'SELECT * FROM vault_records WHERE resource_type = ? AND is_current = 1 AND deleted = 0 ORDER BY last_updated, id',
+      ),
+      listPatient: db.prepare(
+        `SELECT * FROM vault_records WHERE resource_type = ? AND patient_id = ? AND is_current = 1 AND deleted = 0
+         ORDER BY last_updated, id`,
+      ),
+    };
+  }
+
+  insertVersion(version: StoredVersion): void {
+    this.sql.retire.run(version.resourceType, version.id);
+    this.sql.insert.run({
+      resourceType: version.resourceType,
+      id: version.id,
+      versionId: version.versionId,
+      patientId: version.patientId,
+      lastUpdated: version.lastUpdated,
+      deleted: version.deleted ? 1 : 0,
+      format: version.sealed?.format ?? null,
+      keyVersion: version.sealed?.keyVersion ?? null,
+      nonce: version.sealed === null ? null : Buffer.from(version.sealed.nonce),
+      ciphertext: version.sealed === null ? null : Buffer.from(version.sealed.ciphertext),
+      versionHash: version.versionHash,
+      logIndex: version.logIndex,
+      commitmentSalt: version.commitmentSalt === null ? null : Buffer.from(version.commitmentSalt),
+    });
+  }
+
+  async current(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    const row = this.sql.current.get(resourceType, id) as Row | undefined;
+    return row === undefined ? undefined : toVersion(row);
+  }
+
+  async version(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    const row = this.sql.version.get(resourceType, id, versionId) as Row | undefined;
+    return row === undefined ? undefined : toVersion(row);
+  }
+
+  async history(resourceType: string, id: string): Promise<StoredVersion[]> {
+    return (this.sql.history.all(resourceType, id) as Row[]).map(toVersion);
+  }
+
+  async listCurrent(resourceType: string, filter: { patientId?: string } = {}): Promise<StoredVersion[]> {
+    const rows =
+      filter.patientId === undefined
+        ? this.sql.listType.all(resourceType)
+        : this.sql.listPatient.all(resourceType, filter.patientId);
+    return (rows as Row[]).map(toVersion);
+  }
+}

@@ -1,0 +1,390 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { AuditEvent, Resource } from '@medplum/fhirtypes';
+import { type AccessContext, createAuditEvent, type FhirInteraction } from '../audit/create-audit-event.js';
+import { CareLedgerError } from '../errors/index.js';
+import { canonicalJson } from '../fhir/canonical-json.js';
+import { parseResource } from '../fhir/validate-resource.js';
+import type { TransparencyLog } from '../log/index.js';
+import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
+import type { RecordStorage, StoredVersion } from './record-storage.js';
+import type { VaultCrypto } from './vault-crypto.js';
+
+export interface FhirRepositoryOptions {
+  readonly storage: RecordStorage;
+  readonly crypto: VaultCrypto;
+  readonly log: TransparencyLog;
+  /** The node as AuditEvent observer. */
+  readonly observer: { readonly display: string; readonly origin: string };
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+}
+
+/** An AuditEvent as the vault keeps it, with what a patient needs to check it against the log. */
+export interface AuditRecord {
+  readonly auditEvent: AuditEvent;
+  readonly logIndex: number;
+  /** The salt of the log commitment: entry = {"t":"audit","c":hex(SHA-256(salt ‖ canonical JSON))}. */
+  readonly salt: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The log entry for a record version: only its keyed hash (ARCHITECTURE §2: no PHI in the log). */
+export function formatVersionEntry(versionHash: string): Uint8Array {
+  return encoder.encode(JSON.stringify({ t: 'version', h: versionHash }));
+}
+
+/**
+ * The log entry for an AuditEvent: a salted commitment. Tiles are public (mirrors, auditors), so the
+ * entry must not reveal who read whose record; the patient, given the AuditEvent and the salt, can
+ * recompute it and check the inclusion proof.
+ */
+export function formatAuditEntry(auditEvent: AuditEvent, salt: Uint8Array): Uint8Array {
+  const digest = createHash('sha256').update(salt).update(canonicalJson(auditEvent)).digest('hex');
+  return encoder.encode(JSON.stringify({ t: 'audit', c: digest }));
+}
+
+/** The patient whose compartment a resource is in, or '' for none (Organization, Practitioner, …). */
+export function compartmentPatient(resource: Resource): string {
+  if (resource.resourceType === 'Patient') return resource.id ?? '';
+  const r = resource as unknown as Record<string, { reference?: string } | undefined>;
+  for (const field of ['patient', 'subject', 'beneficiary']) {
+    const reference = r[field]?.reference;
+    if (typeof reference === 'string' && reference.startsWith('Patient/'))
+      return reference.slice('Patient/'.length);
+  }
+  if (resource.resourceType === 'AuditEvent') {
+    const patient = resource.entity?.find((e) => e.role?.code === '1')?.what?.reference;
+    if (patient?.startsWith('Patient/')) return patient.slice('Patient/'.length);
+  }
+  return NODE_KEY_PATIENT_ID;
+}
+
+/**
+ * AuditEvents are sealed under the node's key, not the patient's: erasing a patient's records must
+ * not erase the record of who accessed them (audit retention outlives the data).
+ */
+function keyOwner(resourceType: string, patientId: string): string {
+  return resourceType === 'AuditEvent' ? NODE_KEY_PATIENT_ID : patientId;
+}
+
+/**
+ * The FHIR vault: versioned resources sealed with per-patient keys, every version's keyed hash and an
+ * AuditEvent for every interaction in the transparency log, each written in the same transaction as
+ * the data it describes. Access decisions are the caller's (policy); this layer records them.
+ */
+export class FhirRepository {
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: FhirRepositoryOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  async create(input: unknown, context: AccessContext): Promise<Resource> {
+    const resource = parseResource(input);
+    const id = this.newId();
+    return this.withLock(`${resource.resourceType}/${id}`, () =>
+      this.writeVersion({ ...resource, id } as Resource, 1, 'create', context),
+    );
+  }
+
+  /** Update, or create with a client-chosen id (FHIR update-as-create). `ifMatch` is a versionId. */
+  async update(
+    input: unknown,
+    context: AccessContext,
+    options: { ifMatch?: string } = {},
+  ): Promise<{ resource: Resource; created: boolean }> {
+    const resource = parseResource(input);
+    if (resource.id === undefined)
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'an update needs the resource id');
+    return this.withLock(`${resource.resourceType}/${resource.id}`, async () => {
+      const current = await this.options.storage.current(resource.resourceType, resource.id as string);
+      if (options.ifMatch !== undefined && String(current?.versionId ?? '') !== options.ifMatch) {
+        throw new CareLedgerError(
+          'ERR_PRECONDITION_FAILED',
+          'the resource has changed since that version (If-Match)',
+          {
+            details: { currentVersion: current?.versionId ?? 0 },
+          },
+        );
+      }
+      const versionId = (current?.versionId ?? 0) + 1;
+      const interaction = current === undefined ? 'create' : 'update';
+      return {
+        resource: await this.writeVersion(resource, versionId, interaction, context),
+        created: current === undefined,
+      };
+    });
+  }
+
+  async delete(resourceType: string, id: string, context: AccessContext): Promise<void> {
+    await this.withLock(`${resourceType}/${id}`, async () => {
+      const current = await this.options.storage.current(resourceType, id);
+      if (current === undefined || current.deleted) return; // FHIR: deleting a deleted resource succeeds
+      const versionId = current.versionId + 1;
+      const versionHash = this.versionHash(resourceType, id, versionId, '');
+      const lastUpdated = this.now().toISOString();
+      const version: Omit<StoredVersion, 'logIndex'> = {
+        resourceType,
+        id,
+        versionId,
+        patientId: current.patientId,
+        lastUpdated,
+        deleted: true,
+        sealed: null,
+        versionHash,
+        commitmentSalt: null,
+      };
+      await this.commit([version], {
+        interaction: 'delete',
+        context,
+        entity: `${resourceType}/${id}/_history/${versionId}`,
+        patient: current.patientId,
+      });
+    });
+  }
+
+  async read(resourceType: string, id: string, context: AccessContext): Promise<Resource> {
+    const current = await this.options.storage.current(resourceType, id);
+    return this.readVersion(current, 'read', context, resourceType, id);
+  }
+
+  async vread(
+    resourceType: string,
+    id: string,
+    versionId: number,
+    context: AccessContext,
+  ): Promise<Resource> {
+    const version = await this.options.storage.version(resourceType, id, versionId);
+    return this.readVersion(version, 'vread', context, resourceType, id);
+  }
+
+  /** Versions newest first; a deleted version is `{ deleted: true }` with its metadata. */
+  async history(
+    resourceType: string,
+    id: string,
+    context: AccessContext,
+  ): Promise<{ versionId: number; lastUpdated: string; resource?: Resource; deleted: boolean }[]> {
+    const versions = await this.options.storage.history(resourceType, id);
+    if (versions.length === 0)
+      throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
+    const result = [];
+    for (const version of versions) {
+      result.push({
+        versionId: version.versionId,
+        lastUpdated: version.lastUpdated,
+        deleted: version.deleted,
+        ...(version.deleted ? {} : { resource: await this.open(version) }),
+      });
+    }
+    await this.commit([], {
+      interaction: 'history-instance',
+      context,
+      entity: `${resourceType}/${id}`,
+      patient: versions[0]?.patientId ?? '',
+    });
+    return result;
+  }
+
+  /** Records a refused access (the policy's decision) in the log, with its reason. */
+  async recordDenied(
+    interaction: FhirInteraction,
+    context: AccessContext,
+    target: { entity?: string; patient?: string; reason: string },
+  ): Promise<void> {
+    await this.commit([], {
+      interaction,
+      context,
+      ...(target.entity === undefined ? {} : { entity: target.entity }),
+      patient: target.patient ?? '',
+      outcome: 'denied',
+      outcomeDescription: target.reason,
+    });
+  }
+
+  /** A patient's AuditEvents, oldest first, each with its log index and commitment salt. */
+  async auditTrail(patientId: string): Promise<AuditRecord[]> {
+    const versions = await this.options.storage.listCurrent('AuditEvent', { patientId });
+    const records: AuditRecord[] = [];
+    for (const version of versions.sort((a, b) => a.logIndex - b.logIndex)) {
+      records.push({
+        auditEvent: (await this.open(version)) as AuditEvent,
+        logIndex: version.logIndex,
+        salt: version.commitmentSalt ?? new Uint8Array(),
+      });
+    }
+    return records;
+  }
+
+  private async readVersion(
+    version: StoredVersion | undefined,
+    interaction: 'read' | 'vread',
+    context: AccessContext,
+    resourceType: string,
+    id: string,
+  ): Promise<Resource> {
+    if (version === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
+    if (version.deleted) {
+      throw new CareLedgerError('ERR_GONE', `${resourceType}/${id} was deleted`, {
+        details: { reason: 'deleted', versionId: version.versionId },
+      });
+    }
+    const resource = await this.open(version);
+    await this.commit([], {
+      interaction,
+      context,
+      entity: `${resourceType}/${id}/_history/${version.versionId}`,
+      patient: version.patientId,
+    });
+    return resource;
+  }
+
+  private async open(version: StoredVersion): Promise<Resource> {
+    if (version.sealed === null) throw new CareLedgerError('ERR_GONE', 'the version has no content');
+    const plaintext = await this.options.crypto.decrypt(
+      {
+        resourceType: version.resourceType,
+        id: version.id,
+        versionId: String(version.versionId),
+        patientId: keyOwner(version.resourceType, version.patientId),
+      },
+      version.sealed,
+    );
+    return JSON.parse(decoder.decode(plaintext)) as Resource;
+  }
+
+  private versionHash(resourceType: string, id: string, versionId: number, canonical: string): string {
+    const contentHash = createHash('sha256').update(canonical).digest('hex');
+    return Buffer.from(
+      this.options.crypto.keyedHash(`version\n${resourceType}\n${id}\n${versionId}\n${contentHash}`),
+    ).toString('hex');
+  }
+
+  private async writeVersion(
+    resource: Resource,
+    versionId: number,
+    interaction: 'create' | 'update',
+    context: AccessContext,
+  ): Promise<Resource> {
+    const id = resource.id as string;
+    const lastUpdated = this.now().toISOString();
+    const stored = {
+      ...resource,
+      meta: { ...resource.meta, versionId: String(versionId), lastUpdated },
+    } as Resource;
+    const canonical = canonicalJson(stored);
+    const patientId = compartmentPatient(stored);
+    const sealed = await this.options.crypto.encrypt(
+      {
+        resourceType: stored.resourceType,
+        id,
+        versionId: String(versionId),
+        patientId: keyOwner(stored.resourceType, patientId),
+      },
+      encoder.encode(canonical),
+    );
+    await this.commit(
+      [
+        {
+          resourceType: stored.resourceType,
+          id,
+          versionId,
+          patientId,
+          lastUpdated,
+          deleted: false,
+          sealed,
+          versionHash: this.versionHash(stored.resourceType, id, versionId, canonical),
+          commitmentSalt: null,
+        },
+      ],
+      {
+        interaction,
+        context,
+        entity: `${stored.resourceType}/${id}/_history/${versionId}`,
+        patient: patientId,
+      },
+    );
+    return stored;
+  }
+
+  /**
+   * Writes record versions and the interaction's AuditEvent: their log entries (the versions' keyed
+   * hashes, then the AuditEvent's commitment) and their rows commit in one transaction. Resolves only
+   * once all of it is durable; if the log cannot append, nothing is stored and ERR_LOG_UNAVAILABLE
+   * propagates (the HTTP layer answers 503 and serves nothing).
+   */
+  private async commit(
+    versions: Omit<StoredVersion, 'logIndex'>[],
+    audit: {
+      interaction: FhirInteraction;
+      context: AccessContext;
+      entity?: string;
+      patient: string;
+      outcome?: 'success' | 'denied' | 'failed';
+      outcomeDescription?: string;
+    },
+  ): Promise<void> {
+    const auditEvent = createAuditEvent({
+      interaction: audit.interaction,
+      context: audit.context,
+      ...(audit.entity === undefined ? {} : { entity: audit.entity }),
+      ...(audit.patient === '' ? {} : { patient: `Patient/${audit.patient}` }),
+      outcome: audit.outcome ?? 'success',
+      ...(audit.outcomeDescription === undefined ? {} : { outcomeDescription: audit.outcomeDescription }),
+      observer: this.options.observer,
+      recorded: this.now().toISOString(),
+    });
+    const auditId = this.newId();
+    const storedAudit = {
+      ...auditEvent,
+      id: auditId,
+      meta: { versionId: '1', lastUpdated: auditEvent.recorded },
+    };
+    const salt = new Uint8Array(randomBytes(16));
+    const auditSealed = await this.options.crypto.encrypt(
+      { resourceType: 'AuditEvent', id: auditId, versionId: '1', patientId: NODE_KEY_PATIENT_ID },
+      encoder.encode(canonicalJson(storedAudit)),
+    );
+    const entries = [
+      ...versions.map((v) => formatVersionEntry(v.versionHash)),
+      formatAuditEntry(storedAudit as AuditEvent, salt),
+    ];
+    await this.options.log.appendAll(entries, {
+      withinCommit: (firstIndex) => {
+        versions.forEach((v, i) => {
+          this.options.storage.insertVersion({ ...v, logIndex: firstIndex + i });
+        });
+        this.options.storage.insertVersion({
+          resourceType: 'AuditEvent',
+          id: auditId,
+          versionId: 1,
+          patientId: audit.patient,
+          lastUpdated: auditEvent.recorded as string,
+          deleted: false,
+          sealed: auditSealed,
+          versionHash: this.versionHash('AuditEvent', auditId, 1, canonicalJson(storedAudit)),
+          logIndex: firstIndex + versions.length,
+          commitmentSalt: salt,
+        });
+      },
+    });
+  }
+
+  /** Serialises writes to one resource, so a version number checked is still free at commit. */
+  private async withLock<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const tail = run.catch(() => undefined);
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { SealedRecord } from './record-cipher.js';
+
+/** One stored version of a FHIR resource: metadata in the clear, the resource itself sealed. */
+export interface StoredVersion {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly versionId: number;
+  /** The compartment's patient id ('' for records of no patient, sealed under the node key). */
+  readonly patientId: string;
+  /** FHIR instant of the version. */
+  readonly lastUpdated: string;
+  /** A delete is stored as a version with no content. */
+  readonly deleted: boolean;
+  readonly sealed: SealedRecord | null;
+  /** Hex keyed hash of the version, as logged. */
+  readonly versionHash: string;
+  /** Index of the version's entry in the node's transparency log. */
+  readonly logIndex: number;
+  /** For AuditEvents: the random salt of the log commitment (see audit entries in fhir-repository). */
+  readonly commitmentSalt: Uint8Array | null;
+}
+
+/**
+ * What the vault needs from storage. `insertVersion` is synchronous on purpose: it runs inside the
+ * transparency log's commit (TransparencyLog.appendAll withinCommit), so a version is stored exactly
+ * when its log entries are.
+ */
+export interface RecordStorage {
+  insertVersion(version: StoredVersion): void;
+  current(resourceType: string, id: string): Promise<StoredVersion | undefined>;
+  version(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
+  /** Versions of one resource, newest first. */
+  history(resourceType: string, id: string): Promise<StoredVersion[]>;
+  /** Current, not deleted versions of a type, optionally of one patient's compartment. */
+  listCurrent(resourceType: string, filter?: { patientId?: string }): Promise<StoredVersion[]>;
+}

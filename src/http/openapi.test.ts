@@ -16,6 +16,7 @@ import {
   type Parameter,
 } from './openapi.js';
 import { type AdminRouteDeps, createAdminRoutes } from './routes/admin-routes.js';
+import { createFhirRoutes, type FhirRouteDeps } from './routes/fhir-routes.js';
 import { createLedgerRoutes, type LedgerRouteDeps } from './routes/ledger-routes.js';
 import { createLogRoutes, type LogRoutesSource } from './routes/log-routes.js';
 import { createWitnessRoutes } from './routes/witness-routes.js';
@@ -59,6 +60,13 @@ const SUB_APPS: Record<string, () => Hono> = {
   'logServices.logRoutes': () => createLogRoutes({} as LogRoutesSource),
   'logServices.witnessRoutes': () => createWitnessRoutes({ addCheckpoint: async () => ({}) as never }),
   createOpenApiRoute,
+  createFhirRoutes: () =>
+    createFhirRoutes({
+      repository: {} as FhirRouteDeps['repository'],
+      software: { name: 'listing-only', version: '0' },
+      devIdentityHeader: false,
+      organization: 'listing-only',
+    }),
 };
 
 /**

@@ -22,6 +22,7 @@ import {
 } from '../ledger/index.js';
 import { MAX_ADD_CHECKPOINT_BODY, TLOG_SIZE_CONTENT_TYPE } from '../log/witness.js';
 import { HTTP_STATUS } from './error-response.js';
+import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
 
 // --- A typed subset of OpenAPI 3.1 (only what this document uses) ---------------------------------
 
@@ -141,6 +142,29 @@ const FHIR_JSON = 'application/fhir+json';
 const schema = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const response = (name: string): Reference => ({ $ref: `#/components/responses/${name}` });
 const json = (body: JsonSchema) => ({ [JSON_TYPE]: { schema: body } });
+const fhirJson = {
+  'application/fhir+json': {
+    schema: {
+      type: 'object',
+      required: ['resourceType'],
+      properties: { resourceType: { type: 'string' } },
+    } as JsonSchema,
+  },
+};
+const fhirType = {
+  name: 'type',
+  in: 'path' as const,
+  required: true,
+  schema: { enum: [...SUPPORTED_RESOURCE_TYPES] },
+  example: 'Observation',
+};
+const fhirId = {
+  name: 'id',
+  in: 'path' as const,
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' } as JsonSchema,
+  example: 'example-1',
+};
 const text = (description: string): Response => ({
   description,
   content: { [TEXT]: { schema: { type: 'string' } } },
@@ -162,6 +186,7 @@ export const ERROR_RESPONSES = {
   NotFound: 404,
   Conflict: 409,
   Gone: 410,
+  PreconditionFailed: 412,
   PayloadTooLarge: 413,
   Unprocessable: 422,
   InternalError: 500,
@@ -180,6 +205,7 @@ const ERROR_TEXT: Record<ErrorResponseName, string> = {
   Unprocessable: 'Well-formed, but the chain reverted it or a log object does not verify.',
   InternalError: 'An unexpected failure; the node logged the details.',
   Unavailable: 'The chain, the storage or the transparency log is unavailable for now; retry.',
+  PreconditionFailed: 'If-Match named a version that is no longer the current one.',
 };
 
 const outcomeContent = { [FHIR_JSON]: { schema: schema('OperationOutcome') } };
@@ -743,6 +769,11 @@ export const openApiDocument: OpenApiDocument = {
   },
   tags: [
     { name: 'node', description: 'Health, status and this document.' },
+    {
+      name: 'fhir',
+      description:
+        'FHIR R4 REST over the encrypted vault; GET /fhir/metadata is the authoritative description.',
+    },
     { name: 'consent', description: 'Patient-signed consent on the ledger.' },
     { name: 'ledger', description: 'Members, sync and transactions from this node’s view of the ledger.' },
     { name: 'log', description: 'The node’s transparency log, https://c2sp.org/tlog-tiles.' },
@@ -750,6 +781,102 @@ export const openApiDocument: OpenApiDocument = {
     { name: 'admin', description: 'Operator endpoints; bearer token from the node’s folder.' },
   ],
   paths: {
+    '/fhir/metadata': {
+      get: {
+        operationId: 'fhirCapabilities',
+        summary: 'FHIR R4 CapabilityStatement (the FHIR API is described there, per FHIR convention)',
+        tags: ['fhir'],
+        responses: { '200': { description: 'CapabilityStatement.', content: fhirJson } },
+      },
+    },
+    '/fhir/{type}': {
+      post: {
+        operationId: 'fhirCreate',
+        summary: 'FHIR create (validated, encrypted, audited)',
+        tags: ['fhir'],
+        parameters: [fhirType],
+        requestBody: { required: true, content: fhirJson },
+        responses: {
+          '201': { description: 'The stored resource, with Location and ETag.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'PayloadTooLarge', 'Unavailable'),
+        },
+      },
+    },
+    '/fhir/{type}/{id}': {
+      get: {
+        operationId: 'fhirRead',
+        summary: 'FHIR read (audited)',
+        tags: ['fhir'],
+        parameters: [fhirType, fhirId],
+        responses: {
+          '200': { description: 'The current version, with ETag.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Gone', 'Unavailable'),
+        },
+      },
+      put: {
+        operationId: 'fhirUpdate',
+        summary: 'FHIR update, or create with this id; If-Match: W/"<versionId>" for optimistic locking',
+        tags: ['fhir'],
+        parameters: [fhirType, fhirId],
+        requestBody: { required: true, content: fhirJson },
+        responses: {
+          '200': { description: 'The new version.', content: fhirJson },
+          '201': { description: 'Created with the given id.', content: fhirJson },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'NotFound',
+            'PreconditionFailed',
+            'Unavailable',
+          ),
+        },
+      },
+      delete: {
+        operationId: 'fhirDelete',
+        summary: 'FHIR delete (a new, empty version; history is kept)',
+        tags: ['fhir'],
+        parameters: [fhirType, fhirId],
+        responses: {
+          '204': { description: 'Deleted (or already deleted).' },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+        },
+      },
+    },
+    '/fhir/{type}/{id}/_history': {
+      get: {
+        operationId: 'fhirHistoryInstance',
+        summary: 'FHIR instance history, newest first',
+        tags: ['fhir'],
+        parameters: [fhirType, fhirId],
+        responses: {
+          '200': { description: 'A history Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+        },
+      },
+    },
+    '/fhir/{type}/{id}/_history/{vid}': {
+      get: {
+        operationId: 'fhirVread',
+        summary: 'FHIR vread',
+        tags: ['fhir'],
+        parameters: [
+          fhirType,
+          fhirId,
+          {
+            name: 'vid',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', pattern: '^[1-9][0-9]{0,9}$' },
+            example: '1',
+          },
+        ],
+        responses: {
+          '200': { description: 'That version.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Gone', 'Unavailable'),
+        },
+      },
+    },
     '/health': {
       get: {
         operationId: 'getHealth',

@@ -21,6 +21,11 @@ export interface NodeConfig {
   readonly deploymentFile: string;
   /** Transparency log policy; defaults: majority of the other members as witnesses, anchor every 10 s. */
   readonly log?: { readonly witnessQuorum?: number; readonly anchorIntervalMs?: number };
+  /**
+   * Accept the development identity header (`X-CareLedger-Identity`) on the FHIR API. Off unless set:
+   * it trusts the client's word for who it is, so it is for demos and tests only.
+   */
+  readonly devIdentityHeader?: boolean;
 }
 
 export interface NodePaths {

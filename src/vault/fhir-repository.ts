@@ -3,6 +3,16 @@ import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import { type AccessContext, createAuditEvent, type FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { canonicalJson } from '../fhir/canonical-json.js';
+import {
+  extractSearchIndexEntries,
+  isSearchableResourceType,
+  type KeyedHash,
+  matchesSearch,
+  planSearch,
+  type SearchHandling,
+  type SearchIndexEntry,
+  sortResources,
+} from '../fhir/search/index.js';
 import { parseResource } from '../fhir/validate-resource.js';
 import type { TransparencyLog } from '../log/index.js';
 import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
@@ -79,9 +89,81 @@ export class FhirRepository {
   private readonly newId: () => string;
   private readonly locks = new Map<string, Promise<unknown>>();
 
+  private readonly searchHash: KeyedHash;
+
   constructor(private readonly options: FhirRepositoryOptions) {
     this.now = options.now ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
+    // Blind-index hashes: the node's keyed hash, so equal values are findable but not readable.
+    this.searchHash = (value) => Buffer.from(options.crypto.keyedHash(value)).toString('hex');
+  }
+
+  /**
+   * FHIR search (R4 §3.1.1): the blind index narrows candidates in SQL, the rest of the query is
+   * evaluated on the decrypted candidates, then sorted and paged. Each patient whose data is returned
+   * gets an AuditEvent naming the query's parameters (never their values).
+   */
+  async search(
+    resourceType: string,
+    query: URLSearchParams,
+    context: AccessContext,
+    options: { handling: SearchHandling },
+  ): Promise<{
+    resources: Resource[];
+    total?: number;
+    ignored: readonly string[];
+    offset: number;
+    count: number;
+  }> {
+    const plan = planSearch(resourceType, query, this.searchHash, {
+      handling: options.handling,
+      now: this.now().getTime(),
+    });
+    const ignored = [...plan.ignored];
+    if (plan.include.length > 0 || plan.revinclude.length > 0) {
+      if (options.handling === 'strict') {
+        throw new CareLedgerError('ERR_INVALID_INPUT', '_include and _revinclude are not supported yet', {
+          details: { parameter: plan.include.length > 0 ? '_include' : '_revinclude' },
+        });
+      }
+      ignored.push(
+        ...(plan.include.length > 0 ? ['_include'] : []),
+        ...(plan.revinclude.length > 0 ? ['_revinclude'] : []),
+      );
+    }
+    const candidates = await this.options.storage.searchCandidates(resourceType, plan.indexFilters, plan.id);
+    const matches: { resource: Resource; patientId: string }[] = [];
+    for (const candidate of candidates) {
+      const resource = await this.open(candidate);
+      if (matchesSearch(resource, plan)) matches.push({ resource, patientId: candidate.patientId });
+    }
+    const sorted =
+      plan.sort.length === 0
+        ? matches.map((m) => m.resource)
+        : sortResources(
+            matches.map((m) => m.resource),
+            plan.sort,
+          );
+    const page = sorted.slice(plan.offset, plan.offset + plan.count);
+    const patientOf = new Map(matches.map((m) => [m.resource, m.patientId]));
+    const patients = new Set(page.map((r) => patientOf.get(r) ?? ''));
+    const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
+    for (const patient of patients.size === 0 ? [''] : patients) {
+      await this.commit([], { interaction: 'search-type', context, entity, patient });
+    }
+    return {
+      resources: page,
+      ...(plan.total === 'accurate' ? { total: sorted.length } : {}),
+      ignored,
+      offset: plan.offset,
+      count: plan.count,
+    };
+  }
+
+  private indexEntries(resource: Resource): SearchIndexEntry[] {
+    return isSearchableResourceType(resource.resourceType)
+      ? extractSearchIndexEntries(resource, this.searchHash)
+      : [];
   }
 
   async create(input: unknown, context: AccessContext): Promise<Resource> {
@@ -308,6 +390,7 @@ export class FhirRepository {
         entity: `${stored.resourceType}/${id}/_history/${versionId}`,
         patient: patientId,
       },
+      this.indexEntries(stored),
     );
     return stored;
   }
@@ -328,6 +411,7 @@ export class FhirRepository {
       outcome?: 'success' | 'denied' | 'failed';
       outcomeDescription?: string;
     },
+    searchIndex: readonly SearchIndexEntry[] = [],
   ): Promise<void> {
     const auditEvent = createAuditEvent({
       interaction: audit.interaction,
@@ -350,6 +434,7 @@ export class FhirRepository {
       { resourceType: 'AuditEvent', id: auditId, versionId: '1', patientId: NODE_KEY_PATIENT_ID },
       encoder.encode(canonicalJson(storedAudit)),
     );
+    const auditIndex = this.indexEntries(storedAudit as Resource);
     const entries = [
       ...versions.map((v) => formatVersionEntry(v.versionHash)),
       formatAuditEntry(storedAudit as AuditEvent, salt),
@@ -357,20 +442,23 @@ export class FhirRepository {
     await this.options.log.appendAll(entries, {
       withinCommit: (firstIndex) => {
         versions.forEach((v, i) => {
-          this.options.storage.insertVersion({ ...v, logIndex: firstIndex + i });
+          this.options.storage.insertVersion({ ...v, logIndex: firstIndex + i }, searchIndex);
         });
-        this.options.storage.insertVersion({
-          resourceType: 'AuditEvent',
-          id: auditId,
-          versionId: 1,
-          patientId: audit.patient,
-          lastUpdated: auditEvent.recorded as string,
-          deleted: false,
-          sealed: auditSealed,
-          versionHash: this.versionHash('AuditEvent', auditId, 1, canonicalJson(storedAudit)),
-          logIndex: firstIndex + versions.length,
-          commitmentSalt: salt,
-        });
+        this.options.storage.insertVersion(
+          {
+            resourceType: 'AuditEvent',
+            id: auditId,
+            versionId: 1,
+            patientId: audit.patient,
+            lastUpdated: auditEvent.recorded as string,
+            deleted: false,
+            sealed: auditSealed,
+            versionHash: this.versionHash('AuditEvent', auditId, 1, canonicalJson(storedAudit)),
+            logIndex: firstIndex + versions.length,
+            commitmentSalt: salt,
+          },
+          auditIndex,
+        );
       },
     });
   }

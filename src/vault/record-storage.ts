@@ -1,3 +1,4 @@
+import type { IndexFilter, SearchIndexEntry } from '../fhir/search/index.js';
 import type { SealedRecord } from './record-cipher.js';
 
 /** One stored version of a FHIR resource: metadata in the clear, the resource itself sealed. */
@@ -26,7 +27,17 @@ export interface StoredVersion {
  * when its log entries are.
  */
 export interface RecordStorage {
-  insertVersion(version: StoredVersion): void;
+  /** Stores a version; for a current, non-deleted version, `index` replaces the resource's blind index rows. */
+  insertVersion(version: StoredVersion, index?: readonly SearchIndexEntry[]): void;
+  /**
+   * Current, non-deleted versions of a type having, for every filter, an index row (param, hash) with
+   * one of the filter's hashes: the SQL stage of a search (src/fhir/search). Hashes only; no values.
+   */
+  searchCandidates(
+    resourceType: string,
+    filters: readonly IndexFilter[],
+    ids?: readonly string[],
+  ): Promise<StoredVersion[]>;
   current(resourceType: string, id: string): Promise<StoredVersion | undefined>;
   version(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
   /** Versions of one resource, newest first. */

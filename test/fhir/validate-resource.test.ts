@@ -11,9 +11,10 @@ import {
   parseResource,
   validateResource,
 } from '../../src/fhir/index.js';
+import { SHARED_DATA } from '../support/shared-data.js';
 
 // Synthetic test data described in shared/data/SOURCE.md (Synthea bundles, SMART bulk export).
-const DATA = join(import.meta.dirname, '../../../shared/data');
+const DATA = SHARED_DATA;
 const SYNTHEA = join(DATA, 'synthea-r4');
 const BULK = join(DATA, 'bulk-10-patients');
 // The official R4 examples, npm package hl7.fhir.r4.examples@4.0.1 (CC0).

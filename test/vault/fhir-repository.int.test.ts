@@ -24,17 +24,9 @@ import { recordMigrations, SqliteRecordStorage } from '../../src/storage/sqlite/
 import { FhirRepository, formatAuditEntry } from '../../src/vault/fhir-repository.js';
 import { createLocalKeystore, MIN_SCRYPT_COST } from '../../src/vault/local-keystore-key-provider.js';
 import { VaultCrypto } from '../../src/vault/vault-crypto.js';
+import { SYNTHEA_DIR } from '../support/shared-data.js';
 
-const SYNTHEA = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'synthea-r4',
-  'Andy_Schaden_d630c6ca-046c-470a-8f3a-4dbc3850e7ae.json',
-);
+const SYNTHEA = join(SYNTHEA_DIR, 'Andy_Schaden_d630c6ca-046c-470a-8f3a-4dbc3850e7ae.json');
 const MARKER = 'Zzyzxmarkerfamily';
 const clinician: AccessContext = {
   who: 'Practitioner/dr-1',
@@ -190,6 +182,72 @@ describe('the FHIR vault', () => {
       .get() as { n: number };
     // Every log entry is either a version (one per record row) or an AuditEvent (one per audit row).
     expect(rows.n + audits.n).toBe(log.size);
+  });
+
+  it('searches through the blind index and the decrypted candidates, and audits the search', async () => {
+    const byFamily = await repo.search(
+      'Patient',
+      new URLSearchParams({ family: MARKER.slice(0, 5) }),
+      clinician,
+      {
+        handling: 'strict',
+      },
+    );
+    expect(byFamily.resources.map((r) => r.id)).toEqual([patient.id]);
+    const all = await repo.search(
+      'Observation',
+      new URLSearchParams({
+        subject: `Patient/${patient.id}`,
+        _total: 'accurate',
+        _count: '5',
+        _sort: '-_lastUpdated',
+      }),
+      clinician,
+      { handling: 'strict' },
+    );
+    expect(all.total).toBe(41);
+    expect(all.resources).toHaveLength(5);
+    const coding = observation.code.coding?.[0];
+    const byCode = await repo.search(
+      'Observation',
+      new URLSearchParams({ code: `${coding?.system}|${coding?.code}`, patient: patient.id as string }),
+      clinician,
+      { handling: 'strict' },
+    );
+    expect(byCode.resources.map((r) => r.id)).toContain(observation.id);
+    expect(
+      (
+        await repo.search('Observation', new URLSearchParams({ code: 'no-such-code' }), clinician, {
+          handling: 'strict',
+        })
+      ).resources,
+    ).toEqual([]);
+    await expect(
+      repo.search('Observation', new URLSearchParams({ colour: 'blue' }), clinician, { handling: 'strict' }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT', details: { parameter: 'colour' } });
+    const lenient = await repo.search('Observation', new URLSearchParams({ colour: 'blue' }), clinician, {
+      handling: 'lenient',
+    });
+    expect(lenient.ignored).toEqual(['colour']);
+    const trail = await repo.auditTrail(patient.id as string);
+    expect(trail.map((r) => r.auditEvent.subtype?.[0]?.code)).toContain('search-type');
+    const searches = trail.filter((r) => r.auditEvent.subtype?.[0]?.code === 'search-type');
+    expect(searches.map((r) => r.auditEvent.entity?.[0]?.what?.reference)).toEqual(
+      expect.arrayContaining([
+        'Patient?family',
+        'Observation?_count,_sort,_total,subject',
+        'Observation?code,patient',
+      ]),
+    );
+    const audits = await repo.search(
+      'AuditEvent',
+      new URLSearchParams({ patient: patient.id as string }),
+      clinician,
+      {
+        handling: 'strict',
+      },
+    );
+    expect(audits.resources.length).toBeGreaterThan(0);
   });
 
   it('crypto-shreds a patient: reads answer 410 Gone, the audit trail and every proof remain', async () => {

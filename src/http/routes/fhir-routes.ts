@@ -159,6 +159,59 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     return send(c, created, 201);
   });
 
+  /** Search (R4 §3.1.1): `Prefer: handling=strict` refuses unknown parameters; lenient (default) ignores them. */
+  app.get('/:type', async (c) => {
+    const type = resourceType(c);
+    const context = accessContext(c, deps);
+    const prefer = c.req.header('prefer') ?? '';
+    const handling = /\bhandling=strict\b/.test(prefer) ? 'strict' : 'lenient';
+    const url = new URL(c.req.url);
+    const result = await deps.repository.search(type, url.searchParams, context, { handling });
+    const base = `${url.origin}${url.pathname}`;
+    const link = (offset: number) => {
+      const params = new URLSearchParams(url.searchParams);
+      params.set('_offset', String(offset));
+      params.set('_count', String(result.count));
+      return `${base}?${params.toString()}`;
+    };
+    const links = [{ relation: 'self', url: url.toString() }];
+    if (result.resources.length === result.count)
+      links.push({ relation: 'next', url: link(result.offset + result.count) });
+    if (result.offset > 0)
+      links.push({ relation: 'previous', url: link(Math.max(0, result.offset - result.count)) });
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      ...(result.total === undefined ? {} : { total: result.total }),
+      link: links,
+      entry: [
+        ...result.resources.map((resource) => ({
+          fullUrl: `${url.origin}${url.pathname}/${resource.id}`,
+          resource,
+          search: { mode: 'match' },
+        })),
+        ...(result.ignored.length === 0
+          ? []
+          : [
+              {
+                resource: {
+                  resourceType: 'OperationOutcome',
+                  issue: [
+                    {
+                      severity: 'warning',
+                      code: 'not-supported',
+                      diagnostics: `ignored search parameters: ${result.ignored.join(', ')}`,
+                    },
+                  ],
+                },
+                search: { mode: 'outcome' },
+              },
+            ]),
+      ],
+    };
+    return c.body(JSON.stringify(bundle), 200, { 'Content-Type': FHIR_JSON });
+  });
+
   app.get('/:type/:id', async (c) =>
     send(c, await deps.repository.read(resourceType(c), resourceId(c), accessContext(c, deps))),
   );

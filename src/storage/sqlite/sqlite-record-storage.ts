@@ -1,3 +1,4 @@
+import type { IndexFilter, SearchIndexEntry } from '../../fhir/search/index.js';
 import type { RecordStorage, StoredVersion } from '../../vault/record-storage.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
@@ -24,6 +25,19 @@ export const recordMigrations: Migration[] = [
       );
       CREATE UNIQUE INDEX vault_records_current ON vault_records (resource_type, id) WHERE is_current = 1;
       CREATE INDEX vault_records_patient ON vault_records (resource_type, patient_id) WHERE is_current = 1;
+    `,
+  },
+  {
+    id: 'records-002',
+    sql: `
+      CREATE TABLE vault_search_index (
+        resource_type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        param TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX vault_search_lookup ON vault_search_index (resource_type, param, hash);
+      CREATE INDEX vault_search_owner ON vault_search_index (resource_type, id);
     `,
   },
 ];
@@ -70,8 +84,10 @@ function toVersion(row: Row): StoredVersion {
 export class SqliteRecordStorage implements RecordStorage {
   private readonly sql;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     this.sql = {
+      dropIndex: db.prepare('DELETE FROM vault_search_index WHERE resource_type = ? AND id = ?'),
+      addIndex: db.prepare('INSERT INTO vault_search_index (resource_type, id, param, hash) VALUES (?, ?, ?, ?)'),
       retire: db.prepare(
         'UPDATE vault_records SET is_current = 0 WHERE resource_type = ? AND id = ? AND is_current = 1',
       ),
@@ -100,7 +116,11 @@ export class SqliteRecordStorage implements RecordStorage {
     };
   }
 
-  insertVersion(version: StoredVersion): void {
+  insertVersion(version: StoredVersion, index: readonly SearchIndexEntry[] = []): void {
+    this.sql.dropIndex.run(version.resourceType, version.id);
+    if (!version.deleted) {
+      for (const entry of index) this.sql.addIndex.run(version.resourceType, version.id, entry.param, entry.hash);
+    }
     this.sql.retire.run(version.resourceType, version.id);
     this.sql.insert.run({
       resourceType: version.resourceType,
@@ -117,6 +137,33 @@ export class SqliteRecordStorage implements RecordStorage {
       logIndex: version.logIndex,
       commitmentSalt: version.commitmentSalt === null ? null : Buffer.from(version.commitmentSalt),
     });
+  }
+
+  async searchCandidates(
+    resourceType: string,
+    filters: readonly IndexFilter[],
+    ids?: readonly string[],
+  ): Promise<StoredVersion[]> {
+    // Bound parameters only: the query text depends on the number of filters and hashes, never on values.
+    const clauses = ['r.resource_type = ?', 'r.is_current = 1', 'r.deleted = 0'];
+    const params: unknown[] = [resourceType];
+    if (ids !== undefined) {
+      if (ids.length === 0) return [];
+      clauses.push(`r.id IN (${ids.map(() => '?').join(', ')})`);
+      params.push(...ids);
+    }
+    for (const filter of filters) {
+      if (filter.hashes.length === 0) return [];
+      clauses.push(
+        `EXISTS (SELECT 1 FROM vault_search_index s WHERE s.resource_type = r.resource_type AND s.id = r.id
+          AND s.param = ? AND s.hash IN (${filter.hashes.map(() => '?').join(', ')}))`,
+      );
+      params.push(filter.param, ...filter.hashes);
+    }
+    const rows = this.db
+      .prepare(`SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')} ORDER BY r.last_updated, r.id`)
+      .all(...params) as Row[];
+    return rows.map(toVersion);
   }
 
   async current(resourceType: string, id: string): Promise<StoredVersion | undefined> {

@@ -12,7 +12,7 @@ import {
 } from '../../../src/fhir/search/index.js';
 
 /** Synthea R4 transaction bundles (synthetichealth/synthea, generated data, no real patients). */
-const SYNTHEA_DIR = '/work/shared/data/synthea-r4';
+import { SYNTHEA_DIR } from '../../support/shared-data.js';
 export const SYNTHEA_BUNDLES = [
   'Dannie_Kshlerin_21177cbf-c2b8-4f55-9765-dc333a5fd5d9.json',
   'Malik_Ward_57df2519-872e-4b5e-8743-264db11d4e5b.json',

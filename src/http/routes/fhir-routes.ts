@@ -2,31 +2,13 @@ import type { Resource } from '@medplum/fhirtypes';
 import { type Context, Hono } from 'hono';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
+import { SEARCHABLE_RESOURCE_TYPES } from '../../fhir/search/index.js';
 import { isPurposeOfUse } from '../../ledger/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import { readJsonBody } from '../read-json-body.js';
 
-/** Resource types this node serves (Core 3). */
-export const SUPPORTED_RESOURCE_TYPES = [
-  'Patient',
-  'Practitioner',
-  'PractitionerRole',
-  'Organization',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'AllergyIntolerance',
-  'MedicationRequest',
-  'MedicationStatement',
-  'Immunization',
-  'Procedure',
-  'DiagnosticReport',
-  'DocumentReference',
-  'CarePlan',
-  'Consent',
-  'AuditEvent',
-  'Provenance',
-] as const;
+/** Resource types this node serves (Core 3): the ones its search index covers. */
+export const SUPPORTED_RESOURCE_TYPES = SEARCHABLE_RESOURCE_TYPES;
 
 const TYPES: ReadonlySet<string> = new Set(SUPPORTED_RESOURCE_TYPES);
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';

@@ -3,23 +3,14 @@
  * FHIR OperationOutcome naming the reason), the log it keeps of relays, and its answer when the chain
  * is down (503 with Retry-After, quickly, never a hang).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedChain } from '../../src/chain/index.js';
-import { deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
+import type { EmbeddedChain } from '../../src/chain/index.js';
 import { parseTlogProof, parseVerifierKey, verifyTlogProof } from '../../src/log/index.js';
-import { nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
-import { loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from '../../src/node/node-keys.js';
-import { createChainClient, type RunningNode, startNode } from '../../src/node/start-node.js';
-import { openDatabase } from '../../src/storage/sqlite/open-database.js';
-import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
+import type { RunningNode } from '../../src/node/start-node.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
-import { findFreePort } from '../support/free-port.js';
+import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'careledger-node-'));
-const origin = 'solo.careledger.test/log';
+let solo: SoloNode;
 let chain: EmbeddedChain;
 let node: RunningNode;
 let logVerifierKey: string;
@@ -27,59 +18,12 @@ const post = (path: string, body: string, contentType = 'application/json') =>
   node.app.request(path, { method: 'POST', headers: { 'content-type': contentType }, body });
 
 beforeAll(async () => {
-  chain = new EmbeddedChain({ dir: join(dir, 'chain'), port: await findFreePort(), restartOnCrash: false });
-  await chain.start();
-  const nodeDir = join(dir, 'solo');
-  const paths = nodePaths(nodeDir);
-  const account = loadOrCreateLedgerKey(paths.ledgerKey);
-  logVerifierKey = loadOrCreateLogSignerKey(paths.logSignerKey, origin).verifierKey;
-  const deployer = new Outbox({
-    storage: new SqliteOutboxStorage(openDatabase(join(dir, 'deployer.db'), outboxMigrations)),
-    account: loadOrCreateLedgerKey(join(dir, 'deployer.key')),
-    client: createChainClient(chain.rpcUrl, 31337),
-    chainId: 31337,
-  });
-  deployer.start(100);
-  const deployment = await deployContracts(
-    deployer,
-    {
-      members: [
-        {
-          account: account.address,
-          name: 'Solo Clinic',
-          role: 'provider',
-          fhirBaseUrl: 'http://127.0.0.1:1/fhir',
-          logOrigin: origin,
-          logVerifierKey,
-          encryptionPublicKey: '0x',
-        },
-      ],
-      threshold: 1,
-    },
-    31337,
-  );
-  await deployer.stop();
-  saveDeployment(join(dir, 'deployment.json'), deployment);
-  saveNodeConfig(nodeDir, {
-    name: 'solo',
-    organization: 'Solo Clinic',
-    role: 'provider',
-    host: '127.0.0.1',
-    port: 0,
-    publicUrl: 'http://127.0.0.1:1',
-    logOrigin: origin,
-    chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
-    deploymentFile: join(dir, 'deployment.json'),
-    log: { anchorIntervalMs: 500 },
-    devIdentityHeader: true,
-  });
-  node = await startNode(nodeDir, { log: () => undefined, port: 0 });
+  solo = await startSoloNode();
+  ({ chain, node, logVerifierKey } = solo);
 });
 
 afterAll(async () => {
-  await node?.close();
-  await chain?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await solo?.stop();
 });
 
 async function grantFor(grantee: `0x${string}`) {

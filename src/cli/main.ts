@@ -3,6 +3,7 @@ import { CareLedgerError } from '../errors/index.js';
 import { startNode } from '../node/start-node.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { DevConsortium } from './commands/dev-consortium.js';
+import { registerImportCommand } from './commands/import.js';
 import { registerLogCommands } from './commands/log-commands.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -101,6 +102,7 @@ export function createProgram(): Command {
     });
 
   registerLogCommands(program);
+  registerImportCommand(program);
   return program;
 }
 

@@ -87,7 +87,9 @@ export class SqliteRecordStorage implements RecordStorage {
   constructor(private readonly db: SqliteDatabase) {
     this.sql = {
       dropIndex: db.prepare('DELETE FROM vault_search_index WHERE resource_type = ? AND id = ?'),
-      addIndex: db.prepare('INSERT INTO vault_search_index (resource_type, id, param, hash) VALUES (?, ?, ?, ?)'),
+      addIndex: db.prepare(
+        'INSERT INTO vault_search_index (resource_type, id, param, hash) VALUES (?, ?, ?, ?)',
+      ),
       retire: db.prepare(
         'UPDATE vault_records SET is_current = 0 WHERE resource_type = ? AND id = ? AND is_current = 1',
       ),
@@ -119,7 +121,8 @@ export class SqliteRecordStorage implements RecordStorage {
   insertVersion(version: StoredVersion, index: readonly SearchIndexEntry[] = []): void {
     this.sql.dropIndex.run(version.resourceType, version.id);
     if (!version.deleted) {
-      for (const entry of index) this.sql.addIndex.run(version.resourceType, version.id, entry.param, entry.hash);
+      for (const entry of index)
+        this.sql.addIndex.run(version.resourceType, version.id, entry.param, entry.hash);
     }
     this.sql.retire.run(version.resourceType, version.id);
     this.sql.insert.run({

@@ -1,0 +1,333 @@
+/**
+ * `careledger import` against one real member node (in-process, on a real port, over a real anvil
+ * chain): Synthea transaction Bundles and bulk-data NDJSON load with their references rewritten, types
+ * the node does not serve are skipped and counted, a re-run sends nothing, an interrupted run resumes
+ * without writing any resource twice, and a malformed resource is reported with its line and FHIRPath.
+ */
+import { execFile, spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ImportOptions, runImport } from '../../src/cli/commands/import.js';
+import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
+import type { RunningNode } from '../../src/node/start-node.js';
+import { BULK_DIR, SYNTHEA_DIR } from '../support/shared-data.js';
+import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
+
+// The shared synthetic test data (see its SOURCE.md): Synthea bundles and a bulk-data export.
+const SYNTHEA = SYNTHEA_DIR;
+const BULK = BULK_DIR;
+const entry = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+
+const dir = mkdtempSync(join(tmpdir(), 'careledger-import-'));
+const served: ReadonlySet<string> = new Set(SUPPORTED_RESOURCE_TYPES);
+const bundles = readdirSync(SYNTHEA)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+let solo: SoloNode;
+let node: RunningNode;
+
+beforeAll(async () => {
+  solo = await startSoloNode();
+  node = solo.node;
+});
+
+afterAll(async () => {
+  await solo?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A folder holding copies of the given files (so each test has its own inputs and state). */
+function inputsFolder(name: string, files: readonly string[]): string {
+  const folder = join(dir, name);
+  mkdirSync(folder, { recursive: true });
+  for (const file of files) copyFileSync(file, join(folder, file.slice(file.lastIndexOf('/') + 1)));
+  return folder;
+}
+
+/** Resource counts per type, counted straight from the input files. */
+function countTypes(files: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const add = (type: string) => {
+    counts[type] = (counts[type] ?? 0) + 1;
+  };
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    if (file.endsWith('.ndjson')) {
+      for (const line of text.split('\n'))
+        if (line.trim() !== '') add((JSON.parse(line) as { resourceType: string }).resourceType);
+    } else {
+      for (const e of (JSON.parse(text) as { entry: { resource: { resourceType: string } }[] }).entry)
+        add(e.resource.resourceType);
+    }
+  }
+  return counts;
+}
+
+function split(counts: Record<string, number>) {
+  const entries = Object.entries(counts);
+  return {
+    total: entries.reduce((n, [, c]) => n + c, 0),
+    supported: entries.filter(([t]) => served.has(t)).reduce((n, [, c]) => n + c, 0),
+    unsupported: Object.fromEntries(entries.filter(([t]) => !served.has(t)).sort()),
+  };
+}
+
+const options = (name: string, inputs: string[], more: Partial<ImportOptions> = {}): ImportOptions => ({
+  inputs,
+  nodeUrl: node.url,
+  reportFile: join(dir, `${name}-report.json`),
+  stateFile: join(dir, `${name}-state.json`),
+  quiet: true,
+  ...more,
+});
+
+async function read(path: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${node.url}/fhir/${path}`, {
+    headers: { 'x-careledger-identity': 'Practitioner/test', 'x-careledger-purpose': 'TREAT' },
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+describe('careledger import', () => {
+  const files = [
+    ...bundles.slice(0, 3).map((f) => join(SYNTHEA, f)),
+    join(BULK, 'Device.000.ndjson'),
+    join(BULK, 'Immunization.000.ndjson'),
+  ];
+
+  it('loads every supported resource of 3 Synthea bundles and 2 NDJSON files, skipping the rest per type', async () => {
+    const folder = inputsFolder('first', files);
+    const expected = split(countTypes(files));
+    const { summary, failures } = await runImport(options('first', [folder]));
+
+    expect(failures).toEqual([]);
+    expect(summary).toMatchObject({
+      files: 5,
+      resources: expected.total,
+      alreadyDone: 0,
+      loaded: expected.supported,
+      created: expected.supported,
+      updated: 0,
+      failed: 0,
+      interrupted: false,
+      unresolvedReferences: 0,
+      skipped: { reason: 'type not served by this node', total: expected.total - expected.supported },
+    });
+    expect(summary.skipped.byType).toEqual(expected.unsupported);
+    expect(Object.keys(summary.skipped.byType)).toEqual(expect.arrayContaining(['Claim', 'Device']));
+    // Immunization lines refer to Location?identifier=…: sent as they are, and counted.
+    expect(summary.conditionalReferences).toBeGreaterThan(0);
+    expect(summary.requests).toBe(expected.supported);
+    expect(JSON.parse(readFileSync(summary.reportFile, 'utf8'))).toMatchObject({ failures: [] });
+
+    // References were rewritten: an Observation of the first bundle points at that bundle's Patient.
+    const bundle = JSON.parse(readFileSync(files[0] as string, 'utf8')) as {
+      entry: { fullUrl: string; resource: { resourceType: string } }[];
+    };
+    const patientId = bundle.entry.find((e) => e.resource.resourceType === 'Patient')?.fullUrl.slice(9);
+    const observationId = bundle.entry
+      .find((e) => e.resource.resourceType === 'Observation')
+      ?.fullUrl.slice('urn:uuid:'.length);
+    const observation = await read(`Observation/${observationId}`);
+    expect(observation.subject).toMatchObject({ reference: `Patient/${patientId}` });
+    expect(JSON.stringify(observation)).not.toContain('urn:uuid:');
+    expect(observation.meta).toMatchObject({ versionId: '1' });
+
+    // A re-run finds everything done in the state file and sends nothing.
+    const again = await runImport(options('first', [folder]));
+    expect(again.summary).toMatchObject({
+      alreadyDone: expected.total,
+      loaded: 0,
+      failed: 0,
+      requests: 0,
+      skipped: { total: 0 },
+    });
+  });
+
+  it('resumes an interrupted import where it stopped, writing no resource twice', async () => {
+    const resumeFiles = bundles.slice(3, 5).map((f) => join(SYNTHEA, f));
+    const folder = inputsFolder('resume', resumeFiles);
+    const expected = split(countTypes(resumeFiles));
+    const stop = new AbortController();
+    const first = await runImport(
+      options('resume', [folder], {
+        signal: stop.signal,
+        checkpointEvery: 50,
+        onSettled: (n) => {
+          if (n === 120) stop.abort();
+        },
+      }),
+    );
+    expect(first.summary.interrupted).toBe(true);
+    const processedFirst = first.summary.loaded + first.summary.skipped.total;
+    // Requests in flight when the signal came are finished and recorded, not abandoned.
+    expect(processedFirst).toBeGreaterThanOrEqual(120);
+    expect(processedFirst).toBeLessThan(expected.total);
+    expect(first.summary.remaining).toBe(expected.total - processedFirst);
+
+    const second = await runImport(options('resume', [folder]));
+    expect(second.summary).toMatchObject({
+      interrupted: false,
+      failed: 0,
+      alreadyDone: processedFirst,
+      // Every PUT of the resumed run created its resource: none existed, so no second version.
+      updated: 0,
+    });
+    expect(first.summary.loaded + second.summary.loaded).toBe(expected.supported);
+    expect(second.summary.requests).toBe(second.summary.loaded);
+
+    const bundle = JSON.parse(readFileSync(resumeFiles[0] as string, 'utf8')) as {
+      entry: { fullUrl: string; resource: { resourceType: string } }[];
+    };
+    const patientId = bundle.entry[0]?.fullUrl.slice('urn:uuid:'.length);
+    expect(await read(`Patient/${patientId}`)).toMatchObject({ meta: { versionId: '1' } });
+  });
+
+  it('retries a 503 (Retry-After) and a connection error, then loads', async () => {
+    const file = join(dir, 'retry.ndjson');
+    writeFileSync(file, `${JSON.stringify({ resourceType: 'Patient', id: 'retry-1', gender: 'female' })}\n`);
+    let puts = 0;
+    const flaky: typeof fetch = async (input, init) => {
+      if (init?.method === 'PUT') {
+        puts++;
+        if (puts === 1)
+          return new Response('{"resourceType":"OperationOutcome","issue":[]}', {
+            status: 503,
+            headers: { 'retry-after': '1' },
+          });
+        if (puts === 2) throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
+      }
+      return fetch(input, init);
+    };
+    const waits: number[] = [];
+    const { summary } = await runImport(
+      options('retry', [file], {
+        fetch: flaky,
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      }),
+    );
+    expect(summary).toMatchObject({ loaded: 1, failed: 0, retries: 2, requests: 3 });
+    expect(waits).toEqual([1000, 500]);
+
+    // --restart ignores the state: the resource is sent again, and the node stores a second version.
+    const again = await runImport(options('retry', [file], { restart: true }));
+    expect(again.summary).toMatchObject({ alreadyDone: 0, loaded: 1, updated: 1, requests: 1 });
+  });
+
+  it('reports a malformed resource with its line and FHIRPath, does not retry it, and exits 65', async () => {
+    const file = join(dir, 'malformed.ndjson');
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({ resourceType: 'Patient', id: 'ok-1' }),
+        '',
+        JSON.stringify({ resourceType: 'Patient', id: 'bad-1', birthDate: '1990-02-30' }),
+        JSON.stringify({ resourceType: 'Patient', id: 'ok-2' }),
+      ].join('\n'),
+    );
+    const dataDir = join(dir, 'cli-data');
+    const { code, stdout, stderr } = await careledger(
+      '--data-dir',
+      dataDir,
+      'import',
+      file,
+      '--node',
+      node.url,
+      '--json',
+      '--quiet',
+    );
+    expect(code).toBe(65);
+    expect(stderr).toMatch(/^careledger: 1 resource\(s\) failed; see .*import-report\.json\n$/);
+    expect(JSON.parse(stdout)).toMatchObject({ loaded: 2, failed: 1, requests: 3 });
+    const report = JSON.parse(readFileSync(join(dataDir, 'import-report.json'), 'utf8')) as {
+      failures: { line: number; resourceType: string; id: string; status: number; issues: unknown[] }[];
+    };
+    expect(report.failures).toEqual([
+      expect.objectContaining({
+        file,
+        line: 3,
+        resourceType: 'Patient',
+        id: 'bad-1',
+        status: 400,
+        issues: expect.arrayContaining([expect.objectContaining({ expression: ['Patient.birthDate'] })]),
+      }),
+    ]);
+    // The report holds no resource content (PHI): not the birth date that was refused.
+    expect(readFileSync(join(dataDir, 'import-report.json'), 'utf8')).not.toContain('1990-02-30');
+  });
+
+  it('on Ctrl-C finishes the requests in flight, saves its state and exits 130; the re-run resumes', async () => {
+    const folder = inputsFolder('sigint', [join(BULK, 'Encounter.000.ndjson')]);
+    const dataDir = join(dir, 'sigint-data');
+    const stateFile = join(dataDir, 'import-state.json');
+    const args = ['--import', 'tsx', entry, '--data-dir', dataDir, 'import', folder, '--node', node.url];
+    const child = spawn(process.execPath, [...args, '--concurrency', '2'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // The state is first saved after 200 resources: interrupt once it exists.
+    while (!existsSync(stateFile) && child.exitCode === null)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).toMatch(/^Interrupted 1 file\(s\)/);
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      files: { count: number; done: number[][] }[];
+    };
+    const done = state.files[0]?.done ?? [];
+    expect(done).toHaveLength(1);
+    const processed = (done[0]?.[1] ?? 0) - (done[0]?.[0] ?? 0);
+    expect(processed).toBeGreaterThanOrEqual(200);
+    expect(processed).toBeLessThan(state.files[0]?.count ?? 0);
+
+    const resumed = await careledger('--data-dir', dataDir, 'import', folder, '--node', node.url, '--json');
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({
+      alreadyDone: processed,
+      loaded: 1215 - processed,
+      updated: 0,
+      failed: 0,
+    });
+  });
+
+  it('has --help with an example', async () => {
+    const { code, stdout } = await careledger('import', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: careledger import/);
+    expect(stdout).toContain('$ careledger import ./synthea-r4 --node http://127.0.0.1:8701');
+  });
+});
+
+/** The real CLI in a child process; asynchronous, since the node it talks to runs in this process. */
+async function careledger(...args: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', entry, ...args],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, CARELEDGER_CHAIN_RPC_URL: '' } },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout: string; stderr: string };
+    return { code: e.code ?? -1, stdout: e.stdout, stderr: e.stderr };
+  }
+}

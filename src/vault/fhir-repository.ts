@@ -55,6 +55,56 @@ export function formatAuditEntry(auditEvent: AuditEvent, salt: Uint8Array): Uint
   return encoder.encode(JSON.stringify({ t: 'audit', c: digest }));
 }
 
+/** The extension CareLedger adds to an AuditEvent it serves: where its commitment is in the log. */
+export const LOG_ENTRY_EXTENSION = 'https://careledger.dev/fhir/StructureDefinition/log-entry';
+
+/**
+ * An AuditEvent as served: with its log index, the path of its tlog-proof and the commitment's salt,
+ * in the LOG_ENTRY_EXTENSION extension. Verifying it: remove that extension, take the canonical JSON,
+ * SHA-256(salt ‖ JSON) must be the `c` of the log entry at that index, and the tlog-proof must verify
+ * (see `verifyAuditEventCommitment`). Other resources are returned as they are.
+ */
+export function withLogEntry(resource: Resource, version: StoredVersion | undefined): Resource {
+  if (resource.resourceType !== 'AuditEvent' || version === undefined || version.commitmentSalt === null)
+    return resource;
+  return {
+    ...resource,
+    extension: [
+      ...(resource.extension ?? []),
+      {
+        url: LOG_ENTRY_EXTENSION,
+        extension: [
+          { url: 'index', valueInteger: version.logIndex },
+          { url: 'proof', valueUrl: `/log/proof/${version.logIndex}` },
+          { url: 'salt', valueBase64Binary: Buffer.from(version.commitmentSalt).toString('base64') },
+        ],
+      },
+    ],
+  } as Resource;
+}
+
+/** Checks a served AuditEvent against the bytes of its log entry; throws ERR_LOG_PROOF_INVALID if not. */
+export function verifyAuditEventCommitment(served: AuditEvent, entry: Uint8Array): void {
+  const ext = served.extension?.find((e) => e.url === LOG_ENTRY_EXTENSION);
+  const salt = ext?.extension?.find((e) => e.url === 'salt')?.valueBase64Binary;
+  if (salt === undefined) {
+    throw new CareLedgerError('ERR_LOG_PROOF_INVALID', 'the AuditEvent carries no log entry', {
+      details: { reason: 'no-log-entry' },
+    });
+  }
+  const rest = (served.extension ?? []).filter((e) => e.url !== LOG_ENTRY_EXTENSION);
+  const { extension: _drop, ...withoutExtensions } = served;
+  const original = (
+    rest.length === 0 ? withoutExtensions : { ...withoutExtensions, extension: rest }
+  ) as AuditEvent;
+  const expected = decoder.decode(formatAuditEntry(original, Buffer.from(salt, 'base64')));
+  if (expected !== decoder.decode(entry)) {
+    throw new CareLedgerError('ERR_LOG_PROOF_INVALID', 'the AuditEvent does not match its log entry', {
+      details: { reason: 'commitment-mismatch' },
+    });
+  }
+}
+
 /** The patient whose compartment a resource is in, or '' for none (Organization, Practitioner, …). */
 export function compartmentPatient(resource: Resource): string {
   if (resource.resourceType === 'Patient') return resource.id ?? '';
@@ -132,10 +182,11 @@ export class FhirRepository {
       );
     }
     const candidates = await this.options.storage.searchCandidates(resourceType, plan.indexFilters, plan.id);
-    const matches: { resource: Resource; patientId: string }[] = [];
+    const matches: { resource: Resource; patientId: string; version: StoredVersion }[] = [];
     for (const candidate of candidates) {
       const resource = await this.open(candidate);
-      if (matchesSearch(resource, plan)) matches.push({ resource, patientId: candidate.patientId });
+      if (matchesSearch(resource, plan))
+        matches.push({ resource, patientId: candidate.patientId, version: candidate });
     }
     const sorted =
       plan.sort.length === 0
@@ -151,8 +202,9 @@ export class FhirRepository {
     for (const patient of patients.size === 0 ? [''] : patients) {
       await this.commit([], { interaction: 'search-type', context, entity, patient });
     }
+    const versionOf = new Map(matches.map((m) => [m.resource, m.version]));
     return {
-      resources: page,
+      resources: page.map((r) => withLogEntry(r, versionOf.get(r))),
       ...(plan.total === 'accurate' ? { total: sorted.length } : {}),
       ignored,
       offset: plan.offset,
@@ -316,7 +368,7 @@ export class FhirRepository {
         details: { reason: 'deleted', versionId: version.versionId },
       });
     }
-    const resource = await this.open(version);
+    const resource = withLogEntry(await this.open(version), version);
     await this.commit([], {
       interaction,
       context,

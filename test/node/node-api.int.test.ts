@@ -3,10 +3,13 @@
  * FHIR OperationOutcome naming the reason), the log it keeps of relays, and its answer when the chain
  * is down (503 with Retry-After, quickly, never a hang).
  */
+
+import type { AuditEvent } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedChain } from '../../src/chain/index.js';
 import { parseTlogProof, parseVerifierKey, verifyTlogProof } from '../../src/log/index.js';
 import type { RunningNode } from '../../src/node/start-node.js';
+import { LOG_ENTRY_EXTENSION, verifyAuditEventCommitment } from '../../src/vault/fhir-repository.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
@@ -164,6 +167,29 @@ describe('a member node', () => {
     expect(outcome.resourceType).toBe('OperationOutcome');
     expect(outcome.issue.some((i) => i.expression?.includes('Patient.birthDate'))).toBe(true);
     expect((await fhir('/Spaceship/1')).status).toBe(404);
+
+    // The patient's access history: each AuditEvent with its log entry, checkable offline.
+    const trail = (await (await fhir(`/AuditEvent?patient=${id}&_count=50`)).json()) as {
+      entry: { resource: AuditEvent }[];
+    };
+    expect(trail.entry.length).toBeGreaterThanOrEqual(2);
+    for (const { resource } of trail.entry) {
+      const ext = resource.extension?.find((e) => e.url === LOG_ENTRY_EXTENSION);
+      const proofPath = ext?.extension?.find((e) => e.url === 'proof')?.valueUrl as string;
+      let proofText = '';
+      for (let tries = 0; tries < 50 && proofText === ''; tries += 1) {
+        const proof = await node.app.request(proofPath);
+        if (proof.status === 200) proofText = await proof.text();
+        else await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const parsed = parseTlogProof(proofText);
+      verifyTlogProof(parsed, { logVerifier: parseVerifierKey(logVerifierKey) });
+      verifyAuditEventCommitment(resource, parsed.extra as Uint8Array);
+      const tampered = { ...resource, purposeOfEvent: [{ coding: [{ code: 'HMARKT' }] }] };
+      expect(() => verifyAuditEventCommitment(tampered, parsed.extra as Uint8Array)).toThrow(
+        /does not match/,
+      );
+    }
 
     expect((await fhir(`/Patient/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await fhir(`/Patient/${id}`)).status).toBe(410);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
+import { type AccessDecision, type AccessScope, evaluateAccess } from '../access/index.js';
 import { type AccessContext, createAuditEvent, type FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { canonicalJson } from '../fhir/canonical-json.js';
@@ -27,6 +28,8 @@ export interface FhirRepositoryOptions {
   readonly observer: { readonly display: string; readonly origin: string };
   readonly now?: () => Date;
   readonly newId?: () => string;
+  /** The access policy (default: the node's interim local policy, src/access). */
+  readonly policy?: (context: AccessContext, interaction: FhirInteraction) => AccessDecision;
 }
 
 /** An AuditEvent as the vault keeps it, with what a patient needs to check it against the log. */
@@ -181,7 +184,11 @@ export class FhirRepository {
         ...(plan.revinclude.length > 0 ? ['_revinclude'] : []),
       );
     }
-    const candidates = await this.options.storage.searchCandidates(resourceType, plan.indexFilters, plan.id);
+    const scope = await this.authorize('search-type', context, { entity: `${resourceType}?` });
+    // A patient's search sees their compartment only: others are dropped before matching and counting.
+    const candidates = (
+      await this.options.storage.searchCandidates(resourceType, plan.indexFilters, plan.id)
+    ).filter((candidate) => scope.kind === 'all' || candidate.patientId === scope.patientId);
     const matches: { resource: Resource; patientId: string; version: StoredVersion }[] = [];
     for (const candidate of candidates) {
       const resource = await this.open(candidate);
@@ -219,6 +226,7 @@ export class FhirRepository {
   }
 
   async create(input: unknown, context: AccessContext): Promise<Resource> {
+    await this.authorize('create', context, {});
     const resource = parseResource(input);
     const id = this.newId();
     return this.withLock(`${resource.resourceType}/${id}`, () =>
@@ -232,6 +240,7 @@ export class FhirRepository {
     context: AccessContext,
     options: { ifMatch?: string } = {},
   ): Promise<{ resource: Resource; created: boolean }> {
+    await this.authorize('update', context, {});
     const resource = parseResource(input);
     if (resource.id === undefined)
       throw new CareLedgerError('ERR_INVALID_INPUT', 'an update needs the resource id');
@@ -256,6 +265,7 @@ export class FhirRepository {
   }
 
   async delete(resourceType: string, id: string, context: AccessContext): Promise<void> {
+    await this.authorize('delete', context, { entity: `${resourceType}/${id}` });
     await this.withLock(`${resourceType}/${id}`, async () => {
       const current = await this.options.storage.current(resourceType, id);
       if (current === undefined || current.deleted) return; // FHIR: deleting a deleted resource succeeds
@@ -306,6 +316,10 @@ export class FhirRepository {
     const versions = await this.options.storage.history(resourceType, id);
     if (versions.length === 0)
       throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
+    await this.authorize('history-instance', context, {
+      entity: `${resourceType}/${id}`,
+      patient: versions[0]?.patientId ?? '',
+    });
     const result = [];
     for (const version of versions) {
       result.push({
@@ -322,6 +336,36 @@ export class FhirRepository {
       patient: versions[0]?.patientId ?? '',
     });
     return result;
+  }
+
+  /**
+   * Applies the access policy. A refusal is recorded (AuditEvent outcome 4, with the reason) and
+   * answered with ERR_FORBIDDEN; a patient-scoped permit also refuses a target outside that patient.
+   */
+  private async authorize(
+    interaction: FhirInteraction,
+    context: AccessContext,
+    target: { entity?: string; patient?: string },
+  ): Promise<AccessScope> {
+    const decision = (this.options.policy ?? evaluateAccess)(context, interaction);
+    let reason: string | undefined;
+    if (!decision.allowed) reason = decision.reason;
+    else if (
+      decision.scope.kind === 'patient' &&
+      target.patient !== undefined &&
+      target.patient !== decision.scope.patientId
+    ) {
+      reason = "outside the patient's own records";
+    }
+    if (reason !== undefined) {
+      await this.recordDenied(interaction, context, {
+        ...(target.entity === undefined ? {} : { entity: target.entity }),
+        ...(target.patient === undefined ? {} : { patient: target.patient }),
+        reason,
+      });
+      throw new CareLedgerError('ERR_FORBIDDEN', `access refused: ${reason}`, { details: { reason } });
+    }
+    return (decision as { scope: AccessScope }).scope;
   }
 
   /** Records a refused access (the policy's decision) in the log, with its reason. */
@@ -363,6 +407,10 @@ export class FhirRepository {
   ): Promise<Resource> {
     if (version === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
+    await this.authorize(interaction, context, {
+      entity: `${resourceType}/${id}/_history/${version.versionId}`,
+      patient: version.patientId,
+    });
     if (version.deleted) {
       throw new CareLedgerError('ERR_GONE', `${resourceType}/${id} was deleted`, {
         details: { reason: 'deleted', versionId: version.versionId },

@@ -250,6 +250,44 @@ describe('the FHIR vault', () => {
     expect(audits.resources.length).toBeGreaterThan(0);
   });
 
+  it('lets a patient read their own compartment only, refuses the rest with 403, and records the refusals', async () => {
+    const self: AccessContext = { who: `Patient/${patient.id}`, purpose: 'PATRQT' };
+    const other = (await repo.create(
+      { resourceType: 'Patient', name: [{ family: 'Other' }] },
+      clinician,
+    )) as Patient;
+    const stranger: AccessContext = { who: `Patient/${other.id}`, purpose: 'PATRQT' };
+
+    expect((await repo.read('Observation', observation.id as string, self)).id).toBe(observation.id);
+    await expect(repo.read('Observation', observation.id as string, stranger)).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(
+      repo.create({ resourceType: 'Observation', status: 'final', code: { text: 'x' } }, self),
+    ).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' });
+    await expect(
+      repo.read('Patient', patient.id as string, { who: 'Organization/elsewhere', purpose: 'TREAT' }),
+    ).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+
+    // A stranger's search neither returns nor counts this patient's records.
+    const seen = await repo.search('Observation', new URLSearchParams({ _total: 'accurate' }), stranger, {
+      handling: 'strict',
+    });
+    expect(seen.total).toBe(0);
+    const own = await repo.search('Observation', new URLSearchParams({ _total: 'accurate' }), self, {
+      handling: 'strict',
+    });
+    expect(own.total).toBe(41);
+
+    const denied = (await repo.auditTrail(patient.id as string)).filter((r) => r.auditEvent.outcome === '4');
+    expect(denied.map((r) => r.auditEvent.agent?.[0]?.who?.reference)).toEqual(
+      expect.arrayContaining([`Patient/${other.id}`, 'Organization/elsewhere']),
+    );
+    expect(denied.every((r) => typeof r.auditEvent.outcomeDesc === 'string')).toBe(true);
+  });
+
   it('crypto-shreds a patient: reads answer 410 Gone, the audit trail and every proof remain', async () => {
     await crypto.destroyPatientKeys(patient.id as string);
     await expect(repo.read('Observation', observation.id as string, clinician)).rejects.toMatchObject({

@@ -1,0 +1,1 @@
+export { type AccessDecision, type AccessScope, evaluateAccess } from './evaluate-access.js';

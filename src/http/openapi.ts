@@ -863,6 +863,18 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    '/fhir/Patient/{id}/$everything': {
+      get: {
+        operationId: 'fhirPatientEverything',
+        summary: 'Patient $everything: the patient and every resource in their compartment (audited)',
+        tags: ['fhir'],
+        parameters: [fhirId],
+        responses: {
+          '200': { description: 'A searchset Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Gone', 'Unavailable'),
+        },
+      },
+    },
     '/fhir/{type}/{id}/_history': {
       get: {
         operationId: 'fhirHistoryInstance',

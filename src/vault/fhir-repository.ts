@@ -368,6 +368,35 @@ export class FhirRepository {
     return (decision as { scope: AccessScope }).scope;
   }
 
+  /**
+   * Patient/{id}/$everything (R4 §Patient-operation-everything): the patient and every current resource
+   * of the served types in their compartment, audited as one operation.
+   */
+  async everything(patientId: string, context: AccessContext, types: readonly string[]): Promise<Resource[]> {
+    const current = await this.options.storage.current('Patient', patientId);
+    if (current === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
+    await this.authorize('operation', context, {
+      entity: `Patient/${patientId}/$everything`,
+      patient: patientId,
+    });
+    if (current.deleted) throw new CareLedgerError('ERR_GONE', `Patient/${patientId} was deleted`);
+    const resources: Resource[] = [await this.open(current)];
+    for (const type of types) {
+      if (type === 'Patient') continue;
+      for (const version of await this.options.storage.listCurrent(type, { patientId })) {
+        resources.push(withLogEntry(await this.open(version), version));
+      }
+    }
+    await this.commit([], {
+      interaction: 'operation',
+      context,
+      entity: `Patient/${patientId}/$everything`,
+      patient: patientId,
+    });
+    return resources;
+  }
+
   /** Records a refused access (the policy's decision) in the log, with its reason. */
   async recordDenied(
     interaction: FhirInteraction,

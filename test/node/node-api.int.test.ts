@@ -191,6 +191,24 @@ describe('a member node', () => {
       );
     }
 
+    const observation = await fhir('/Observation', {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'pulse' },
+        subject: { reference: `Patient/${id}` },
+      }),
+    });
+    expect(observation.status).toBe(201);
+    const everything = (await (await fhir(`/Patient/${id}/$everything`)).json()) as {
+      entry: { resource: { resourceType: string } }[];
+    };
+    expect(everything.entry.map((e) => e.resource.resourceType)).toEqual(
+      expect.arrayContaining(['Patient', 'Observation', 'AuditEvent']),
+    );
+
     expect((await fhir(`/Patient/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await fhir(`/Patient/${id}`)).status).toBe(410);
     const history = (await (await fhir(`/Patient/${id}/_history`)).json()) as { total: number };

@@ -106,6 +106,12 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
               description:
                 'Requests need an authenticated identity and a purpose of use; every interaction is recorded as an AuditEvent in the node transparency log.',
             },
+            operation: [
+              {
+                name: 'everything',
+                definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+              },
+            ],
             resource: SUPPORTED_RESOURCE_TYPES.map((type) => ({
               type,
               versioning: 'versioned',
@@ -192,6 +198,29 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       ],
     };
     return c.body(JSON.stringify(bundle), 200, { 'Content-Type': FHIR_JSON });
+  });
+
+  app.get('/Patient/:id/$everything', async (c) => {
+    const resources = await deps.repository.everything(
+      resourceId(c),
+      accessContext(c, deps),
+      SUPPORTED_RESOURCE_TYPES,
+    );
+    const origin = new URL(c.req.url).origin;
+    return c.body(
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: resources.length,
+        entry: resources.map((resource) => ({
+          fullUrl: `${origin}/fhir/${resource.resourceType}/${resource.id}`,
+          resource,
+          search: { mode: 'match' },
+        })),
+      }),
+      200,
+      { 'Content-Type': FHIR_JSON },
+    );
   });
 
   app.get('/:type/:id', async (c) =>

@@ -17,6 +17,7 @@ import {
 import { parseResource } from '../fhir/validate-resource.js';
 import type { TransparencyLog } from '../log/index.js';
 import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
+import type { SealedRecord } from './record-cipher.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
 import type { VaultCrypto } from './vault-crypto.js';
 
@@ -30,6 +31,17 @@ export interface FhirRepositoryOptions {
   readonly newId?: () => string;
   /** The access policy (default: the node's interim local policy, src/access). */
   readonly policy?: (context: AccessContext, interaction: FhirInteraction) => AccessDecision;
+}
+
+/** What one AuditEvent of a commit records. */
+interface AuditSpec {
+  readonly interaction: FhirInteraction;
+  readonly context: AccessContext;
+  readonly entity?: string;
+  /** The patient concerned, '' for none. */
+  readonly patient: string;
+  readonly outcome?: 'success' | 'denied' | 'failed';
+  readonly outcomeDescription?: string;
 }
 
 /** An AuditEvent as the vault keeps it, with what a patient needs to check it against the log. */
@@ -532,62 +544,92 @@ export class FhirRepository {
    */
   private async commit(
     versions: Omit<StoredVersion, 'logIndex'>[],
-    audit: {
-      interaction: FhirInteraction;
-      context: AccessContext;
-      entity?: string;
-      patient: string;
-      outcome?: 'success' | 'denied' | 'failed';
-      outcomeDescription?: string;
-    },
+    audit: AuditSpec,
     searchIndex: readonly SearchIndexEntry[] = [],
   ): Promise<void> {
-    const auditEvent = createAuditEvent({
-      interaction: audit.interaction,
-      context: audit.context,
-      ...(audit.entity === undefined ? {} : { entity: audit.entity }),
-      ...(audit.patient === '' ? {} : { patient: `Patient/${audit.patient}` }),
-      outcome: audit.outcome ?? 'success',
-      ...(audit.outcomeDescription === undefined ? {} : { outcomeDescription: audit.outcomeDescription }),
-      observer: this.options.observer,
-      recorded: this.now().toISOString(),
-    });
-    const auditId = this.newId();
-    const storedAudit = {
-      ...auditEvent,
-      id: auditId,
-      meta: { versionId: '1', lastUpdated: auditEvent.recorded },
-    };
-    const salt = new Uint8Array(randomBytes(16));
-    const auditSealed = await this.options.crypto.encrypt(
-      { resourceType: 'AuditEvent', id: auditId, versionId: '1', patientId: NODE_KEY_PATIENT_ID },
-      encoder.encode(canonicalJson(storedAudit)),
+    await this.commitMany(
+      versions.map((version) => ({ version, index: searchIndex })),
+      [audit],
     );
-    const auditIndex = this.indexEntries(storedAudit as Resource);
+  }
+
+  /**
+   * The general form: several versions (each with its blind-index rows) and several AuditEvents, all
+   * in one log group and one transaction (a FHIR transaction Bundle is one of these).
+   */
+  private async commitMany(
+    writes: readonly { version: Omit<StoredVersion, 'logIndex'>; index: readonly SearchIndexEntry[] }[],
+    audits: readonly AuditSpec[],
+  ): Promise<void> {
+    const sealedAudits: {
+      patient: string;
+      id: string;
+      recorded: string;
+      salt: Uint8Array;
+      sealed: SealedRecord;
+      versionHash: string;
+      entry: Uint8Array;
+      index: SearchIndexEntry[];
+    }[] = [];
+    for (const audit of audits) {
+      const auditEvent = createAuditEvent({
+        interaction: audit.interaction,
+        context: audit.context,
+        ...(audit.entity === undefined ? {} : { entity: audit.entity }),
+        ...(audit.patient === '' ? {} : { patient: `Patient/${audit.patient}` }),
+        outcome: audit.outcome ?? 'success',
+        ...(audit.outcomeDescription === undefined ? {} : { outcomeDescription: audit.outcomeDescription }),
+        observer: this.options.observer,
+        recorded: this.now().toISOString(),
+      });
+      const id = this.newId();
+      const stored = {
+        ...auditEvent,
+        id,
+        meta: { versionId: '1', lastUpdated: auditEvent.recorded },
+      } as AuditEvent;
+      const canonical = canonicalJson(stored);
+      const salt = new Uint8Array(randomBytes(16));
+      sealedAudits.push({
+        patient: audit.patient,
+        id,
+        recorded: auditEvent.recorded as string,
+        salt,
+        sealed: await this.options.crypto.encrypt(
+          { resourceType: 'AuditEvent', id, versionId: '1', patientId: NODE_KEY_PATIENT_ID },
+          encoder.encode(canonical),
+        ),
+        versionHash: this.versionHash('AuditEvent', id, 1, canonical),
+        entry: formatAuditEntry(stored, salt),
+        index: this.indexEntries(stored),
+      });
+    }
     const entries = [
-      ...versions.map((v) => formatVersionEntry(v.versionHash)),
-      formatAuditEntry(storedAudit as AuditEvent, salt),
+      ...writes.map((w) => formatVersionEntry(w.version.versionHash)),
+      ...sealedAudits.map((a) => a.entry),
     ];
     await this.options.log.appendAll(entries, {
       withinCommit: (firstIndex) => {
-        versions.forEach((v, i) => {
-          this.options.storage.insertVersion({ ...v, logIndex: firstIndex + i }, searchIndex);
+        writes.forEach((w, i) => {
+          this.options.storage.insertVersion({ ...w.version, logIndex: firstIndex + i }, w.index);
         });
-        this.options.storage.insertVersion(
-          {
-            resourceType: 'AuditEvent',
-            id: auditId,
-            versionId: 1,
-            patientId: audit.patient,
-            lastUpdated: auditEvent.recorded as string,
-            deleted: false,
-            sealed: auditSealed,
-            versionHash: this.versionHash('AuditEvent', auditId, 1, canonicalJson(storedAudit)),
-            logIndex: firstIndex + versions.length,
-            commitmentSalt: salt,
-          },
-          auditIndex,
-        );
+        sealedAudits.forEach((a, i) => {
+          this.options.storage.insertVersion(
+            {
+              resourceType: 'AuditEvent',
+              id: a.id,
+              versionId: 1,
+              patientId: a.patient,
+              lastUpdated: a.recorded,
+              deleted: false,
+              sealed: a.sealed,
+              versionHash: a.versionHash,
+              logIndex: firstIndex + writes.length + i,
+              commitmentSalt: a.salt,
+            },
+            a.index,
+          );
+        });
       },
     });
   }

@@ -10,6 +10,8 @@ export type FhirInteraction =
   | 'history-type'
   | 'create'
   | 'search-type'
+  | 'transaction'
+  | 'batch'
   | 'operation';
 
 /** Who asked, on whose behalf, and why: the access context of one request. */
@@ -50,6 +52,8 @@ const ACTION: Record<FhirInteraction, AuditEvent['action']> = {
   update: 'U',
   delete: 'D',
   'search-type': 'E',
+  transaction: 'E',
+  batch: 'E',
   operation: 'E',
 };
 

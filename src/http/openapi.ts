@@ -781,6 +781,18 @@ export const openApiDocument: OpenApiDocument = {
     { name: 'admin', description: 'Operator endpoints; bearer token from the node’s folder.' },
   ],
   paths: {
+    '/fhir': {
+      post: {
+        operationId: 'fhirTransaction',
+        summary: 'FHIR transaction (atomic) or batch Bundle; urn:uuid references are rewritten',
+        tags: ['fhir'],
+        requestBody: { required: true, content: fhirJson },
+        responses: {
+          '200': { description: 'A transaction-response or batch-response Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'PayloadTooLarge', 'Unavailable'),
+        },
+      },
+    },
     '/fhir/metadata': {
       get: {
         operationId: 'fhirCapabilities',

@@ -3,6 +3,7 @@ import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import { type AccessDecision, type AccessScope, evaluateAccess } from '../access/index.js';
 import { type AccessContext, createAuditEvent, type FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
+import { rewriteBundleReferences } from '../fhir/bundle/index.js';
 import { canonicalJson } from '../fhir/canonical-json.js';
 import {
   extractSearchIndexEntries,
@@ -409,6 +410,155 @@ export class FhirRepository {
     return resources;
   }
 
+  /**
+   * A FHIR transaction Bundle (R4 §3.1.0.11.2): every entry is validated and the bundle's `urn:uuid:`
+   * references are rewritten (a POST entry keeps its urn:uuid as its id, so a re-sent transaction
+   * rewrites the same resources); then all versions and one AuditEvent per patient concerned commit
+   * in one transaction, or nothing does. Entries: POST and PUT of a resource, DELETE of `Type/id`.
+   */
+  async transaction(
+    input: unknown,
+    context: AccessContext,
+  ): Promise<{ type: string; id: string; versionId: number; created: boolean; deleted: boolean }[]> {
+    const bundle = input as { resourceType?: unknown; type?: unknown; entry?: unknown };
+    if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'expected a Bundle of type transaction');
+    }
+    await this.authorize('transaction', context, {});
+    const entries = (Array.isArray(bundle.entry) ? bundle.entry : []) as {
+      fullUrl?: string;
+      resource?: unknown;
+      request?: { method?: string; url?: string };
+    }[];
+    const rewritten = rewriteBundleReferences({
+      entry: entries.filter((e) => e.request?.method !== 'DELETE'),
+    });
+    if (rewritten.unresolvedReferences.length > 0) {
+      const first = rewritten.unresolvedReferences[0];
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        'the transaction has references to entries it does not contain',
+        {
+          details: { reason: 'broken-reference', expression: first?.path ?? '' },
+        },
+      );
+    }
+    if (rewritten.unusable.length > 0) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a transaction entry has no resource', {
+        details: { entry: rewritten.unusable[0]?.index ?? 0 },
+      });
+    }
+    const writes: { type: string; id: string; resource?: Resource }[] = [];
+    for (const entry of rewritten.entries) {
+      const original = entries.filter((e) => e.request?.method !== 'DELETE')[entry.index];
+      const method = original?.request?.method ?? 'POST';
+      if (method !== 'POST' && method !== 'PUT') {
+        throw new CareLedgerError(
+          'ERR_INVALID_INPUT',
+          `transaction entries may be POST, PUT or DELETE, not ${method}`,
+        );
+      }
+      let resource: Resource;
+      try {
+        resource = parseResource(entry.resource);
+      } catch (error) {
+        if (error instanceof CareLedgerError) {
+          throw new CareLedgerError(
+            'ERR_INVALID_INPUT',
+            `transaction entry ${entry.index} is invalid: nothing was written`,
+            {
+              details: { ...error.details, entry: entry.index },
+            },
+          );
+        }
+        throw error;
+      }
+      const id = method === 'PUT' ? (original?.request?.url?.split('/')[1] ?? entry.id) : entry.id;
+      writes.push({ type: entry.resourceType, id, resource: { ...resource, id } as Resource });
+    }
+    for (const entry of entries.filter((e) => e.request?.method === 'DELETE')) {
+      const [type, id] = (entry.request?.url ?? '').split('/');
+      if (type === undefined || id === undefined || type === '' || id === '') {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'a DELETE entry needs request.url Type/id');
+      }
+      writes.push({ type, id });
+    }
+    const keys = [...new Set(writes.map((w) => `${w.type}/${w.id}`))].sort();
+    if (keys.length !== writes.length) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a transaction may touch each resource once');
+    }
+    return this.withLocks(keys, async () => {
+      const now = this.now().toISOString();
+      const staged: { version: Omit<StoredVersion, 'logIndex'>; index: SearchIndexEntry[] }[] = [];
+      const results = [];
+      const patients = new Set<string>();
+      for (const w of writes) {
+        const current = await this.options.storage.current(w.type, w.id);
+        const versionId = (current?.versionId ?? 0) + 1;
+        if (w.resource === undefined) {
+          if (current === undefined || current.deleted) continue;
+          patients.add(current.patientId);
+          staged.push({
+            version: {
+              resourceType: w.type,
+              id: w.id,
+              versionId,
+              patientId: current.patientId,
+              lastUpdated: now,
+              deleted: true,
+              sealed: null,
+              versionHash: this.versionHash(w.type, w.id, versionId, ''),
+              commitmentSalt: null,
+            },
+            index: [],
+          });
+          results.push({ type: w.type, id: w.id, versionId, created: false, deleted: true });
+          continue;
+        }
+        const stored = {
+          ...w.resource,
+          meta: { ...w.resource.meta, versionId: String(versionId), lastUpdated: now },
+        } as Resource;
+        const canonical = canonicalJson(stored);
+        const patientId = compartmentPatient(stored);
+        patients.add(patientId);
+        staged.push({
+          version: {
+            resourceType: w.type,
+            id: w.id,
+            versionId,
+            patientId,
+            lastUpdated: now,
+            deleted: false,
+            sealed: await this.options.crypto.encrypt(
+              {
+                resourceType: w.type,
+                id: w.id,
+                versionId: String(versionId),
+                patientId: keyOwner(w.type, patientId),
+              },
+              encoder.encode(canonical),
+            ),
+            versionHash: this.versionHash(w.type, w.id, versionId, canonical),
+            commitmentSalt: null,
+          },
+          index: this.indexEntries(stored),
+        });
+        results.push({ type: w.type, id: w.id, versionId, created: current === undefined, deleted: false });
+      }
+      await this.commitMany(
+        staged,
+        [...(patients.size === 0 ? [''] : patients)].map((patient) => ({
+          interaction: 'transaction' as const,
+          context,
+          entity: `Bundle/transaction(${staged.length})`,
+          patient,
+        })),
+      );
+      return results;
+    });
+  }
+
   /** Records a refused access (the policy's decision) in the log, with its reason. */
   async recordDenied(
     interaction: FhirInteraction,
@@ -632,6 +782,13 @@ export class FhirRepository {
         });
       },
     });
+  }
+
+  /** Takes several resource locks, in sorted order (so two transactions cannot deadlock). */
+  private withLocks<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const [first, ...rest] = keys;
+    if (first === undefined) return task();
+    return this.withLock(first, () => this.withLocks(rest, task));
   }
 
   /** Serialises writes to one resource, so a version number checked is still free at commit. */

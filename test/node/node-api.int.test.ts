@@ -4,13 +4,17 @@
  * is down (503 with Retry-After, quickly, never a hang).
  */
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedChain } from '../../src/chain/index.js';
+import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
 import { parseTlogProof, parseVerifierKey, verifyTlogProof } from '../../src/log/index.js';
 import type { RunningNode } from '../../src/node/start-node.js';
 import { LOG_ENTRY_EXTENSION, verifyAuditEventCommitment } from '../../src/vault/fhir-repository.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
+import { SYNTHEA_DIR } from '../support/shared-data.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
 let solo: SoloNode;
@@ -213,6 +217,57 @@ describe('a member node', () => {
     expect((await fhir(`/Patient/${id}`)).status).toBe(410);
     const history = (await (await fhir(`/Patient/${id}/_history`)).json()) as { total: number };
     expect(history.total).toBe(2);
+  });
+
+  it('applies a Synthea transaction Bundle atomically, with its urn:uuid references rewritten', async () => {
+    const headers = {
+      'x-careledger-identity': 'Practitioner/dr-1',
+      'content-type': 'application/fhir+json',
+    };
+    const source = JSON.parse(
+      readFileSync(join(SYNTHEA_DIR, 'Andy_Schaden_d630c6ca-046c-470a-8f3a-4dbc3850e7ae.json'), 'utf8'),
+    ) as { entry: { resource: { resourceType: string } }[] };
+    // Only the types this node serves; CarePlan goes too, as it points at Goals (not served).
+    const served = new Set<string>(SUPPORTED_RESOURCE_TYPES.filter((t) => t !== 'CarePlan'));
+    const bundle = { ...source, entry: source.entry.filter((e) => served.has(e.resource.resourceType)) };
+    const response = await node.app.request('/fhir', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(bundle),
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    const result = (await response.json()) as {
+      type: string;
+      entry: { response: { status: string; location: string } }[];
+    };
+    expect(result.type).toBe('transaction-response');
+    expect(result.entry).toHaveLength(bundle.entry.length);
+    expect(result.entry.every((e) => e.response.status === '201 Created')).toBe(true);
+    const observationAt = result.entry.find((e) => e.response.location.startsWith('Observation/'))?.response
+      .location;
+    const read = (await (
+      await node.app.request(`/fhir/${observationAt?.split('/_history')[0]}`, { headers })
+    ).json()) as { subject: { reference: string } };
+    expect(read.subject.reference).toMatch(/^Patient\/[0-9a-f-]{36}$/);
+
+    // One bad entry: nothing of the transaction is written.
+    const before = node.app.request('/fhir/Observation?_total=accurate&_count=1', { headers });
+    const total = ((await (await before).json()) as { total: number }).total;
+    const broken = structuredClone(bundle) as { entry: { resource: Record<string, unknown> }[] };
+    const target = broken.entry.find((e) => e.resource.resourceType === 'Observation');
+    if (target !== undefined) target.resource.status = 'not-a-status';
+    const refused = await node.app.request('/fhir', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(broken),
+    });
+    expect(refused.status).toBe(400);
+    const after = (await (
+      await node.app.request('/fhir/Observation?_total=accurate&_count=1', { headers })
+    ).json()) as {
+      total: number;
+    };
+    expect(after.total).toBe(total);
   });
 
   it('answers 503 with Retry-After, quickly, when the chain is down', async () => {

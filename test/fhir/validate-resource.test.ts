@@ -11,6 +11,7 @@ import {
   parseResource,
   validateResource,
 } from '../../src/fhir/index.js';
+import { SEARCHABLE_RESOURCE_TYPES } from '../../src/fhir/search/index.js';
 import { SHARED_DATA } from '../support/shared-data.js';
 
 // Synthetic test data described in shared/data/SOURCE.md (Synthea bundles, SMART bulk export).
@@ -79,26 +80,8 @@ describe('bulk export NDJSON (10 patients): every line is valid', () => {
   });
 });
 
-const EXAMPLE_TYPES = [
-  'Patient',
-  'Practitioner',
-  'PractitionerRole',
-  'Organization',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'AllergyIntolerance',
-  'MedicationRequest',
-  'MedicationStatement',
-  'Immunization',
-  'Procedure',
-  'DiagnosticReport',
-  'DocumentReference',
-  'CarePlan',
-  'Consent',
-  'AuditEvent',
-  'Provenance',
-];
+/** The official examples of every type the node serves. */
+const EXAMPLE_TYPES: readonly string[] = SEARCHABLE_RESOURCE_TYPES;
 
 /**
  * Official examples that do not validate, with the reason. Each stays listed only while it still

@@ -14,7 +14,7 @@ import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { consentRegistryAbi } from '../../src/ledger/index.js';
 import { createChainClient } from '../../src/node/start-node.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
-import { findFreePort } from '../support/free-port.js';
+import { findFreePorts } from '../support/free-port.js';
 
 const GRANTS = Number(process.env.CARELEDGER_CRASH_GRANTS ?? 120);
 const dataDir = mkdtempSync(join(tmpdir(), 'careledger-crash-'));
@@ -22,10 +22,12 @@ const lines: string[] = [];
 let dev: DevConsortium;
 
 beforeAll(async () => {
+  // Four distinct ports, found together: the chain's and the three nodes'.
+  const [chainPort, ...nodePorts] = await findFreePorts(4);
   dev = new DevConsortium({
     dataDir,
-    chainPort: await findFreePort(),
-    basePort: await findFreePort(),
+    chainPort: chainPort as number,
+    nodePorts,
     log: (line) => lines.push(line),
   });
   await dev.start();

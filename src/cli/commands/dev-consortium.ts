@@ -47,6 +47,8 @@ export interface DevConsortiumOptions {
   readonly dataDir: string;
   readonly chainPort?: number;
   readonly basePort?: number;
+  /** Explicit ports of the three nodes (tests pick free ones); default basePort, +1, +2. */
+  readonly nodePorts?: readonly number[];
   readonly log?: (line: string) => void;
   /** Restart a node process that dies on its own (default true). */
   readonly superviseNodes?: boolean;
@@ -57,6 +59,8 @@ export interface DevNode {
   readonly url: string;
   readonly dir: string;
   process: ChildProcess | undefined;
+  /** The last line the node printed (shown if it dies during start-up). */
+  lastLine?: string;
 }
 
 /**
@@ -130,7 +134,7 @@ export class DevConsortium {
       `${JSON.stringify({ rpcUrl: this.chain.rpcUrl, chainId: CHAIN_ID }, null, 2)}\n`,
     );
     const members = DEMO_MEMBERS.map((member, i) =>
-      this.prepareNode(member, (this.options.basePort ?? 8701) + i),
+      this.prepareNode(member, this.options.nodePorts?.[i] ?? (this.options.basePort ?? 8701) + i),
     );
     await this.deployIfNeeded(members);
     for (const node of this.nodes) await this.spawnNode(node);
@@ -218,7 +222,11 @@ export class DevConsortium {
     );
     node.process = child;
     const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') this.log(line);
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim() === '') continue;
+        node.lastLine = line;
+        this.log(line);
+      }
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
@@ -243,7 +251,10 @@ export class DevConsortium {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new CareLedgerError('ERR_CONFIG', `the ${node.name} node exited during start-up`);
+        throw new CareLedgerError(
+          'ERR_CONFIG',
+          `the ${node.name} node exited during start-up${node.lastLine === undefined ? '' : `: ${node.lastLine}`}`,
+        );
       }
       try {
         await requestJson(`${node.url}/health`, { timeoutMs: 1_000 });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only limits,log,chain,consent] [--json]`
+ * `npm run bench [-- --quick] [--only limits,log,chain,consent,fhir] [--json]`
  *
  * Measures CareLedger's figures beside this machine's raw limits from the same run, prints a table
  * (or JSON with --json; progress always goes to stderr) and writes bench/results/. A group that
@@ -10,13 +10,14 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chainGroup } from './groups/chain.js';
 import { consentGroup } from './groups/consent.js';
+import { fhirGroup } from './groups/fhir.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
 import { formatNumber } from './measure.js';
 import { formatTable, type GroupError, writeResults } from './report.js';
 import type { ChartSpec, Figure, Group, GroupContext } from './types.js';
 
-const GROUPS: readonly Group[] = [limitsGroup, logGroup, chainGroup, consentGroup];
+const GROUPS: readonly Group[] = [limitsGroup, logGroup, chainGroup, consentGroup, fhirGroup];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 interface Args {

@@ -247,6 +247,28 @@ export class FhirRepository {
     );
   }
 
+  /**
+   * Conditional create (R4 §3.1.0.8, `If-None-Exist`): no match creates, one match returns it unchanged,
+   * several are a 412. Conditional creates of one type are serialised, so two identical requests cannot
+   * both create.
+   */
+  async conditionalCreate(
+    input: unknown,
+    condition: URLSearchParams,
+    context: AccessContext,
+  ): Promise<{ resource: Resource; created: boolean }> {
+    const resource = parseResource(input);
+    return this.withLock(`conditional-create:${resource.resourceType}`, async () => {
+      const found = await this.search(resource.resourceType, condition, context, { handling: 'strict' });
+      if (found.resources.length > 1) {
+        throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'If-None-Exist matches more than one resource');
+      }
+      const existing = found.resources[0];
+      if (existing !== undefined) return { resource: existing, created: false };
+      return { resource: await this.create(input, context), created: true };
+    });
+  }
+
   /** Update, or create with a client-chosen id (FHIR update-as-create). `ifMatch` is a versionId. */
   async update(
     input: unknown,

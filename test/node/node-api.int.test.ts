@@ -155,6 +155,24 @@ describe('a member node', () => {
       '1970-02-28',
     );
 
+    // Conditional create: a second identical request finds the first instead of creating again.
+    const withIdentifier = { ...patient, identifier: [{ system: 'urn:test:mrn', value: 'MRN-42' }] };
+    const conditional = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, () =>
+          fhir('/Patient', {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/fhir+json',
+              'if-none-exist': 'identifier=urn:test:mrn|MRN-42',
+            },
+            body: JSON.stringify(withIdentifier),
+          }),
+        ),
+      );
+    const statuses = (await conditional(3)).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 201]);
+
     const stale = await fhir(`/Patient/${id}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/fhir+json', 'if-match': 'W/"7"' },

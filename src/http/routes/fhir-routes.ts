@@ -119,7 +119,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
               versioning: 'versioned',
               readHistory: true,
               updateCreate: true,
-              conditionalCreate: false,
+              conditionalCreate: true,
               conditionalUpdate: false,
               conditionalDelete: 'not-supported',
               interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'create'].map(
@@ -141,12 +141,22 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     if (body.resourceType !== type) {
       throw new CareLedgerError('ERR_INVALID_INPUT', `the body's resourceType must be ${type}`);
     }
-    const created = await deps.repository.create(body, context);
+    const condition = c.req.header('if-none-exist');
+    const { resource, created } =
+      condition === undefined
+        ? { resource: await deps.repository.create(body, context), created: true }
+        : // R4 §3.1.0.8: the header holds the query part of a search URL.
+          await deps.repository.conditionalCreate(
+            body,
+            new URLSearchParams(condition.replace(/^[^?]*\?/, '')),
+            context,
+          );
+    if (!created) return send(c, resource, 200);
     c.header(
       'Location',
-      `${new URL(c.req.url).origin}${c.req.path}/${created.id}/_history/${created.meta?.versionId}`,
+      `${new URL(c.req.url).origin}${c.req.path}/${resource.id}/_history/${resource.meta?.versionId}`,
     );
-    return send(c, created, 201);
+    return send(c, resource, 201);
   });
 
   /** Transaction and batch Bundles (R4 §3.1.0.11): a transaction is atomic; batch entries stand alone. */

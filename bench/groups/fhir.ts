@@ -90,7 +90,10 @@ function loadBundle(): string {
   };
   // Only the types the node serves; CarePlan goes too, as it points at Goals (not served).
   const served = new Set<string>(SUPPORTED_RESOURCE_TYPES.filter((t) => t !== 'CarePlan'));
-  return JSON.stringify({ ...source, entry: source.entry.filter((e) => served.has(e.resource.resourceType)) });
+  return JSON.stringify({
+    ...source,
+    entry: source.entry.filter((e) => served.has(e.resource.resourceType)),
+  });
 }
 
 export const fhirGroup: Group = {
@@ -233,7 +236,8 @@ export const fhirGroup: Group = {
         charts: [
           {
             file: 'fhir-rate.svg',
-            title: 'FHIR requests/s by operation and concurrency, beside the raw SQLite commit rate (log scale)',
+            title:
+              'FHIR requests/s by operation and concurrency, beside the raw SQLite commit rate (log scale)',
             unit: '/s',
             figureIds: rateIds,
             referenceIds: ['limits.sqlite.commit'],

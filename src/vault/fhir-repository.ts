@@ -5,8 +5,10 @@ import { type AccessContext, createAuditEvent, type FhirInteraction } from '../a
 import { CareLedgerError } from '../errors/index.js';
 import { rewriteBundleReferences } from '../fhir/bundle/index.js';
 import { canonicalJson } from '../fhir/canonical-json.js';
+import { evaluateSearchParam, extractReferences } from '../fhir/search/extract-search-values.js';
 import {
   extractSearchIndexEntries,
+  getSearchParam,
   isSearchableResourceType,
   type KeyedHash,
   matchesSearch,
@@ -176,6 +178,8 @@ export class FhirRepository {
     options: { handling: SearchHandling },
   ): Promise<{
     resources: Resource[];
+    /** `_include` / `_revinclude` results (search mode "include"), within the requester's scope. */
+    included: Resource[];
     total?: number;
     ignored: readonly string[];
     offset: number;
@@ -186,16 +190,16 @@ export class FhirRepository {
       now: this.now().getTime(),
     });
     const ignored = [...plan.ignored];
-    if (plan.include.length > 0 || plan.revinclude.length > 0) {
+    if (
+      plan.include.some((t) => t.modifier !== undefined) ||
+      plan.revinclude.some((t) => t.modifier !== undefined)
+    ) {
       if (options.handling === 'strict') {
-        throw new CareLedgerError('ERR_INVALID_INPUT', '_include and _revinclude are not supported yet', {
-          details: { parameter: plan.include.length > 0 ? '_include' : '_revinclude' },
+        throw new CareLedgerError('ERR_INVALID_INPUT', ':iterate is not supported', {
+          details: { parameter: '_include' },
         });
       }
-      ignored.push(
-        ...(plan.include.length > 0 ? ['_include'] : []),
-        ...(plan.revinclude.length > 0 ? ['_revinclude'] : []),
-      );
+      ignored.push(':iterate');
     }
     const scope = await this.authorize('search-type', context, { entity: `${resourceType}?` });
     // A patient's search sees their compartment only: others are dropped before matching and counting.
@@ -217,7 +221,11 @@ export class FhirRepository {
           );
     const page = sorted.slice(plan.offset, plan.offset + plan.count);
     const patientOf = new Map(matches.map((m) => [m.resource, m.patientId]));
-    const patients = new Set(page.map((r) => patientOf.get(r) ?? ''));
+    const included = await this.resolveIncludes(page, plan, scope);
+    for (const { resource, patientId } of included) patientOf.set(resource, patientId);
+    const patients = new Set(
+      [...page, ...included.map((i) => i.resource)].map((r) => patientOf.get(r) ?? ''),
+    );
     const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
     for (const patient of patients.size === 0 ? [''] : patients) {
       await this.commit([], { interaction: 'search-type', context, entity, patient });
@@ -225,11 +233,63 @@ export class FhirRepository {
     const versionOf = new Map(matches.map((m) => [m.resource, m.version]));
     return {
       resources: page.map((r) => withLogEntry(r, versionOf.get(r))),
+      included: included.map((i) => i.resource),
       ...(plan.total === 'accurate' ? { total: sorted.length } : {}),
       ignored,
       offset: plan.offset,
       count: plan.count,
     };
+  }
+
+  /**
+   * `_include` (the resources the page's references point to, through the named search parameter) and
+   * `_revinclude` (resources of another type whose parameter points at a page resource), each filtered
+   * by the requester's scope like the page itself. Not iterated (`:iterate` is refused).
+   */
+  private async resolveIncludes(
+    page: readonly Resource[],
+    plan: ReturnType<typeof planSearch>,
+    scope: AccessScope,
+  ): Promise<{ resource: Resource; patientId: string }[]> {
+    const seen = new Set(page.map((r) => `${r.resourceType}/${r.id}`));
+    const out: { resource: Resource; patientId: string }[] = [];
+    const add = async (version: StoredVersion | undefined) => {
+      if (version === undefined || version.deleted) return;
+      if (scope.kind === 'patient' && version.patientId !== scope.patientId) return;
+      const key = `${version.resourceType}/${version.id}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      out.push({ resource: withLogEntry(await this.open(version), version), patientId: version.patientId });
+    };
+    for (const target of plan.include) {
+      const param = getSearchParam(target.resourceType, target.searchParam);
+      if (param === undefined) continue;
+      for (const resource of page.filter((r) => r.resourceType === target.resourceType)) {
+        for (const ref of extractReferences(evaluateSearchParam(resource, param))) {
+          const [type, id] = ref.normalized.split('/');
+          if (type === undefined || id === undefined || ref.id === undefined) continue;
+          if (target.targetType !== undefined && target.targetType !== type) continue;
+          await add(await this.options.storage.current(type, id));
+        }
+      }
+    }
+    for (const target of plan.revinclude) {
+      for (const resource of page) {
+        const reverse = planSearch(
+          target.resourceType,
+          new URLSearchParams({ [target.searchParam]: `${resource.resourceType}/${resource.id}` }),
+          this.searchHash,
+          { handling: 'lenient', now: plan.now },
+        );
+        for (const candidate of await this.options.storage.searchCandidates(
+          target.resourceType,
+          reverse.indexFilters,
+        )) {
+          if (matchesSearch(await this.open(candidate), reverse)) await add(candidate);
+        }
+      }
+    }
+    return out;
   }
 
   private indexEntries(resource: Resource): SearchIndexEntry[] {

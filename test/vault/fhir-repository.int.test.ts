@@ -222,6 +222,21 @@ describe('the FHIR vault', () => {
         })
       ).resources,
     ).toEqual([]);
+    const withPatient = await repo.search(
+      'Observation',
+      new URLSearchParams({ _id: observation.id as string, _include: 'Observation:subject' }),
+      clinician,
+      { handling: 'strict' },
+    );
+    expect(withPatient.resources.map((r) => r.id)).toEqual([observation.id]);
+    expect(withPatient.included.map((r) => `${r.resourceType}/${r.id}`)).toEqual([`Patient/${patient.id}`]);
+    const reverse = await repo.search(
+      'Patient',
+      new URLSearchParams({ _id: patient.id as string, _revinclude: 'Observation:subject' }),
+      clinician,
+      { handling: 'strict' },
+    );
+    expect(reverse.included.filter((r) => r.resourceType === 'Observation')).toHaveLength(41);
     await expect(
       repo.search('Observation', new URLSearchParams({ colour: 'blue' }), clinician, { handling: 'strict' }),
     ).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT', details: { parameter: 'colour' } });

@@ -276,6 +276,11 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
           resource,
           search: { mode: 'match' },
         })),
+        ...result.included.map((resource) => ({
+          fullUrl: `${url.origin}/fhir/${resource.resourceType}/${resource.id}`,
+          resource,
+          search: { mode: 'include' },
+        })),
         ...(result.ignored.length === 0
           ? []
           : [

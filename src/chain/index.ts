@@ -1,4 +1,5 @@
 export { resolveAnvilBinary } from './anvil-binary.js';
+export { createChainClient } from './create-chain-client.js';
 export {
   type ChainSnapshotInfo,
   EmbeddedChain,

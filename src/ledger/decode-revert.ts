@@ -38,7 +38,8 @@ export function decodeRevert(error: unknown): DecodedRevert | undefined {
   }
 }
 
-function isConnectionFailure(error: unknown): boolean {
+/** True when the error says the chain could not be reached (as opposed to a refusal by the chain). */
+export function isChainUnreachable(error: unknown): boolean {
   const text = error instanceof BaseError ? `${error.shortMessage} ${error.details}` : String(error);
   return /fetch failed|ECONNREFUSED|ECONNRESET|socket|timed? ?out|HTTP request failed/i.test(text);
 }
@@ -60,7 +61,7 @@ export function toLedgerError(error: unknown, action: string): CareLedgerError {
       },
     );
   }
-  if (isConnectionFailure(error)) {
+  if (isChainUnreachable(error)) {
     return new CareLedgerError('ERR_CHAIN_UNAVAILABLE', `the chain is unreachable (${action}); retry later`, {
       cause: error,
       details: { action },

@@ -1,6 +1,6 @@
 import { type Address, type Hex, keccak256, type PrivateKeyAccount, type PublicClient } from 'viem';
 import { CareLedgerError } from '../errors/index.js';
-import { toLedgerError } from './decode-revert.js';
+import { isChainUnreachable, toLedgerError } from './decode-revert.js';
 import type { OutboxEntry, OutboxStorage } from './outbox-storage.js';
 
 export interface OutboxRequest {
@@ -207,7 +207,7 @@ export class Outbox {
         await this.send(entry);
       } catch (error) {
         const text = error instanceof Error ? error.message : String(error);
-        if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(text)) return; // chain down: next tick
+        if (isChainUnreachable(error)) return; // chain down: next tick
         this.options.onLog?.(
           `outbox: re-send of ${entry.label} (nonce ${entry.nonce}) failed: ${text.split('\n')[0]}`,
         );
@@ -230,8 +230,7 @@ export class Outbox {
       let present = checked.get(number);
       if (present === undefined) {
         const block = await client.getBlock({ blockNumber: BigInt(number) }).catch((error: unknown) => {
-          const text = error instanceof Error ? error.message : String(error);
-          if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(text)) throw error;
+          if (isChainUnreachable(error)) throw error;
           return undefined;
         });
         // A block the chain no longer has although it is below the head was pruned from history

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createPublicClient, defineChain, http, type PublicClient } from 'viem';
+import { createChainClient } from '../chain/index.js';
 import { createNodeApp } from '../http/create-node-app.js';
 import { createOpenApiRoute } from '../http/openapi.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
@@ -37,21 +37,6 @@ export interface StartNodeOptions {
   readonly log?: (line: string) => void;
   /** Listen on this port instead of the configured one (0 = any free port). */
   readonly port?: number;
-}
-
-export function createChainClient(rpcUrl: string, chainId: number): PublicClient {
-  const chain = defineChain({
-    id: chainId,
-    name: `careledger-${chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  });
-  // No transport retries: the outbox and the indexer retry on their own ticks, visibly.
-  return createPublicClient({
-    chain,
-    transport: http(rpcUrl, { retryCount: 0, timeout: 10_000 }),
-    pollingInterval: 250,
-  });
 }
 
 /** The composition root of one member node: storage, keys, ledger, chain sync and HTTP. */

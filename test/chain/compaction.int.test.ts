@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { encodeFunctionData } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EmbeddedChain } from '../../src/chain/index.js';
+import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
 import { consortiumRegistryAbi, deployContracts, Outbox } from '../../src/ledger/index.js';
-import { createChainClient } from '../../src/node/start-node.js';
 import { openDatabase } from '../../src/storage/sqlite/open-database.js';
 import {
   chainIndexMigrations,

@@ -10,7 +10,7 @@ import { Hono } from 'hono';
 import { type PublicClient, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedChain } from '../../src/chain/index.js';
+import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
 import {
   type AuditLogOptions,
   auditLog,
@@ -29,7 +29,6 @@ import { Outbox } from '../../src/ledger/outbox.js';
 import { createSignerKey, hashLeaf } from '../../src/log/index.js';
 import { MemoryLogStorage } from '../../src/log/memory-log-storage.js';
 import { TransparencyLog } from '../../src/log/transparency-log.js';
-import { createChainClient } from '../../src/node/start-node.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/open-database.js';
 import { logMigrations, SqliteLogStorage } from '../../src/storage/sqlite/sqlite-log-storage.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChainClient } from '../../src/chain/index.js';
 import { readChainStatus } from '../../src/cli/commands/chain-status.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { consentRegistryAbi } from '../../src/ledger/index.js';
-import { createChainClient } from '../../src/node/start-node.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
 import { findFreePorts } from '../support/free-port.js';
 

@@ -6,11 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedChain } from '../../src/chain/index.js';
+import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
 import { deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
 import { type NodeConfig, nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
 import { loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from '../../src/node/node-keys.js';
-import { createChainClient, type RunningNode, startNode } from '../../src/node/start-node.js';
+import { type RunningNode, startNode } from '../../src/node/start-node.js';
 import { openDatabase } from '../../src/storage/sqlite/open-database.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
 import { findFreePort } from './free-port.js';

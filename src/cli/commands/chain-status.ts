@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { Address } from 'viem';
+import { createChainClient } from '../../chain/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { consortiumRegistryAbi, loadDeployment, parseMemberRole } from '../../ledger/index.js';
-import { createChainClient } from '../../node/start-node.js';
-import { chainInfoFile, deploymentFile } from '../data-dir.js';
+import { deploymentFile, resolveRpcUrl } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
 
 export interface ChainStatus {
@@ -30,16 +29,7 @@ export interface ChainStatus {
 /** Reads the consortium from the chain itself (not from a node's index) and asks each node its sync lag. */
 export async function readChainStatus(dataDir: string, rpcOverride?: string): Promise<ChainStatus> {
   const deployment = loadDeployment(deploymentFile(dataDir));
-  const info = existsSync(chainInfoFile(dataDir))
-    ? (JSON.parse(readFileSync(chainInfoFile(dataDir), 'utf8')) as { rpcUrl: string; chainId: number })
-    : undefined;
-  const rpcUrl = rpcOverride ?? process.env.CARELEDGER_CHAIN_RPC_URL ?? info?.rpcUrl;
-  if (rpcUrl === undefined || rpcUrl === '') {
-    throw new CareLedgerError(
-      'ERR_CONFIG',
-      'no chain RPC URL: pass --rpc-url or set CARELEDGER_CHAIN_RPC_URL',
-    );
-  }
+  const rpcUrl = resolveRpcUrl(dataDir, rpcOverride);
   const client = createChainClient(rpcUrl, deployment.chainId);
   const registry = { address: deployment.contracts.consortiumRegistry, abi: consortiumRegistryAbi } as const;
   let blockNumber: bigint;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EmbeddedChain, terminate } from '../../chain/index.js';
+import { createChainClient, EmbeddedChain, terminate } from '../../chain/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import {
   type Deployment,
@@ -19,7 +19,6 @@ import {
   loadOrCreateLedgerKey,
   loadOrCreateLogSignerKey,
 } from '../../node/node-keys.js';
-import { createChainClient } from '../../node/start-node.js';
 import { openDatabase } from '../../storage/sqlite/open-database.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../../storage/sqlite/sqlite-outbox-storage.js';
 import { writeFileDurably } from '../../storage/write-file-durably.js';

@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import {
   type Address,
   getAbiItem,
@@ -9,6 +8,7 @@ import {
   toBytes,
   zeroAddress,
 } from 'viem';
+import { createChainClient } from '../../chain/index.js';
 import { CareLedgerError, type ErrorCode, isCareLedgerError } from '../../errors/index.js';
 import { checkpointAnchorAbi, consortiumRegistryAbi } from '../../ledger/contracts.generated.js';
 import { type Deployment, loadDeployment } from '../../ledger/deployment.js';
@@ -31,8 +31,7 @@ import {
   verifyEntryBundle,
   verifyNote,
 } from '../../log/index.js';
-import { createChainClient } from '../../node/start-node.js';
-import { chainInfoFile, deploymentFile } from '../data-dir.js';
+import { deploymentFile, resolveRpcUrl } from '../data-dir.js';
 import { createProgressBar, type ProgressBar, type ProgressStream } from '../progress-bar.js';
 import type { CommandOutput } from './proof-verify.js';
 
@@ -558,22 +557,6 @@ export interface LogAuditCommandOptions {
 }
 
 /** Resolves the chain RPC URL: the option, then $CARELEDGER_CHAIN_RPC_URL, then the data dir's chain.json. */
-export function resolveRpcUrl(dataDir: string, option?: string): string {
-  let rpcUrl = option ?? process.env.CARELEDGER_CHAIN_RPC_URL;
-  if ((rpcUrl === undefined || rpcUrl === '') && existsSync(chainInfoFile(dataDir))) {
-    try {
-      rpcUrl = (JSON.parse(readFileSync(chainInfoFile(dataDir), 'utf8')) as { rpcUrl?: string }).rpcUrl;
-    } catch (cause) {
-      throw new CareLedgerError('ERR_CONFIG', `${chainInfoFile(dataDir)} is not valid JSON`, { cause });
-    }
-  }
-  if (rpcUrl === undefined || rpcUrl === '')
-    throw new CareLedgerError(
-      'ERR_CONFIG',
-      'no chain RPC URL: pass --rpc-url or set CARELEDGER_CHAIN_RPC_URL',
-    );
-  return rpcUrl;
-}
 
 /**
  * `careledger log audit <node-url>`: prints the report (text or JSON) on `stdout`, the progress on

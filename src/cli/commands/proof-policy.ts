@@ -1,10 +1,9 @@
 import type { Address } from 'viem';
+import { createChainClient } from '../../chain/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { consortiumRegistryAbi, loadDeployment } from '../../ledger/index.js';
-import { createChainClient } from '../../node/start-node.js';
 import { deriveWitnessVerifierKey, witnessName } from '../../node/witness-keys.js';
-import { deploymentFile } from '../data-dir.js';
-import { resolveRpcUrl } from './log-audit.js';
+import { deploymentFile, resolveRpcUrl } from '../data-dir.js';
 
 export interface ProofPolicyOptions {
   readonly dataDir: string;

@@ -1,1 +1,15 @@
-export { type AccessDecision, type AccessScope, evaluateAccess } from './evaluate-access.js';
+export {
+  AccessPolicy,
+  type AccessPolicyOptions,
+  type InteractionDecision,
+  isStaffRole,
+  parseRequester,
+  type Requester,
+  type ResourceDecision,
+  type ResourceFacts,
+  STAFF_ROLES,
+  type StaffRole,
+} from './access-policy.js';
+export { type BreakGlassSession, type BreakGlassStore, MemoryBreakGlassStore } from './break-glass.js';
+export { categorizeResource, SENSITIVE_CATEGORIES } from './categorize-resource.js';
+export { LEDGER_ADDRESS_SYSTEM, patientLedgerAddress } from './patient-ledger-address.js';

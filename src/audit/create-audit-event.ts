@@ -26,6 +26,10 @@ export interface AccessContext {
   readonly breakGlass?: boolean;
   /** Network address of the client (IHE BALP agent.network). */
   readonly address?: string;
+  /** Staff roles at this node (clinician, registrar, privacy-officer), for a Practitioner. */
+  readonly roles?: readonly string[];
+  /** For another member's system (`Organization/...`): its ledger address, the grantee of consents. */
+  readonly member?: `0x${string}`;
 }
 
 export interface AuditEventInput {
@@ -38,6 +42,10 @@ export interface AuditEventInput {
   readonly outcome: 'success' | 'denied' | 'failed';
   /** Why it was denied or failed (no PHI). */
   readonly outcomeDescription?: string;
+  /** The requester's own words for the purpose (a break-glass reason); sealed with the AuditEvent. */
+  readonly purposeText?: string;
+  /** DICOM 110128 (Emergency Override Stopped) instead of 110127, for the end or review of one. */
+  readonly breakGlassStopped?: boolean;
   /** The observing node: its organization display name and log origin. */
   readonly observer: { readonly display: string; readonly origin: string };
   readonly recorded: string;
@@ -89,6 +97,7 @@ export function createAuditEvent(input: AuditEventInput): AuditEvent {
   const purposeOfUse = [
     {
       coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: input.context.purpose }],
+      ...(input.purposeText === undefined ? {} : { text: input.purposeText }),
     },
   ];
   return {
@@ -114,11 +123,17 @@ export function createAuditEvent(input: AuditEventInput): AuditEvent {
               type: {
                 coding: [
                   // DICOM 110127 "Emergency Override Started" marks access under break-glass.
-                  {
-                    system: 'http://dicom.nema.org/resources/ontology/DCM',
-                    code: '110127',
-                    display: 'Emergency Override Started',
-                  },
+                  input.breakGlassStopped === true
+                    ? {
+                        system: 'http://dicom.nema.org/resources/ontology/DCM',
+                        code: '110128',
+                        display: 'Emergency Override Stopped',
+                      }
+                    : {
+                        system: 'http://dicom.nema.org/resources/ontology/DCM',
+                        code: '110127',
+                        display: 'Emergency Override Started',
+                      },
                 ],
               },
             }

@@ -16,6 +16,7 @@ import {
   type Parameter,
 } from './openapi.js';
 import { type AdminRouteDeps, createAdminRoutes } from './routes/admin-routes.js';
+import { createBreakGlassRoutes } from './routes/break-glass-routes.js';
 import { createFhirRoutes, type FhirRouteDeps } from './routes/fhir-routes.js';
 import { createLedgerRoutes, type LedgerRouteDeps } from './routes/ledger-routes.js';
 import { createLogRoutes, type LogRoutesSource } from './routes/log-routes.js';
@@ -64,8 +65,12 @@ const SUB_APPS: Record<string, () => Hono> = {
     createFhirRoutes({
       repository: {} as FhirRouteDeps['repository'],
       software: { name: 'listing-only', version: '0' },
-      devIdentityHeader: false,
-      organization: 'listing-only',
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+    }),
+  createBreakGlassRoutes: () =>
+    createBreakGlassRoutes({
+      repository: {} as FhirRouteDeps['repository'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
     }),
 };
 

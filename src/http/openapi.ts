@@ -887,6 +887,94 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    '/fhir/{type}/_history': {
+      get: {
+        operationId: 'fhirHistoryType',
+        summary: 'FHIR type history, newest first, of the versions the requester may see; _since, _count',
+        tags: ['fhir'],
+        parameters: [fhirType],
+        responses: {
+          '200': { description: 'A history Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+        },
+      },
+    },
+    '/fhir/Patient/{id}/$break-glass': {
+      post: {
+        operationId: 'fhirBreakGlass',
+        summary:
+          'Declare an emergency for one patient (clinician, purpose ETREAT, second factor): a Parameters body with reason and optional minutes (default 60); every access in the window is marked DICOM 110127',
+        tags: ['fhir'],
+        parameters: [fhirId],
+        requestBody: { required: true, content: fhirJson },
+        responses: {
+          '200': { description: 'Parameters: session, patient, start, end, auditEvent.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+        },
+      },
+    },
+    '/break-glass': {
+      get: {
+        operationId: 'listBreakGlass',
+        summary:
+          'Break-glass sessions: all for the privacy officer, their own for a patient; ?unreviewed=true lists ended sessions still awaiting review',
+        tags: ['fhir'],
+        parameters: [
+          {
+            name: 'unreviewed',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: ['true', 'false'] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: '{ sessions: [...] }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('Unauthorized', 'Forbidden'),
+        },
+      },
+    },
+    '/break-glass/{id}/review': {
+      post: {
+        operationId: 'reviewBreakGlass',
+        summary: 'Complete the review of a break-glass session (privacy officer): { outcome, note }',
+        tags: ['fhir'],
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' }, example: 'f1c2…' },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['outcome', 'note'],
+                properties: {
+                  outcome: { type: 'string', enum: ['justified', 'not-justified'] },
+                  note: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: '{ session }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'NotFound',
+            'PreconditionFailed',
+            'Unavailable',
+          ),
+        },
+      },
+    },
     '/fhir/{type}/{id}/_history': {
       get: {
         operationId: 'fhirHistoryInstance',

@@ -1,13 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { AccessPolicy } from '../access/index.js';
 import { createChainClient } from '../chain/index.js';
+import { evaluateConsent } from '../consent/index.js';
+import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
 import { createOpenApiRoute } from '../http/openapi.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
+import { createBreakGlassRoutes } from '../http/routes/break-glass-routes.js';
 import { createFhirRoutes } from '../http/routes/fhir-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { ConsortiumLedger, type Deployment, loadDeployment, Outbox } from '../ledger/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
+import { breakGlassMigrations, SqliteBreakGlassStore } from '../storage/sqlite/sqlite-break-glass-store.js';
 import {
   chainIndexMigrations,
   SqliteChainIndexStorage,
@@ -54,6 +59,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...logMigrations,
     ...keyStoreMigrations,
     ...recordMigrations,
+    ...breakGlassMigrations,
   ]);
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
   const now = () => Date.now();
@@ -87,13 +93,24 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...(config.log?.anchorIntervalMs === undefined ? {} : { anchorIntervalMs: config.log.anchorIntervalMs }),
   });
 
+  const breakGlass = new SqliteBreakGlassStore(db);
   const repository = new FhirRepository({
     storage: new SqliteRecordStorage(db),
     crypto: await openVault(dir, db),
     log: logServices.log,
     observer: { display: config.organization, origin: config.logOrigin },
+    breakGlass,
+    policy: new AccessPolicy({
+      consent: (query) => evaluateConsent(index, query),
+      nodeAddress: account.address,
+      breakGlass,
+    }),
   });
 
+  const authenticate = createAuthenticator({
+    organization: config.organization,
+    devIdentityHeader: config.devIdentityHeader === true,
+  });
   const app = createNodeApp({
     onError: (error) => log(`[${config.name}] internal error: ${(error as Error).stack}`),
   });
@@ -118,13 +135,9 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   );
   app.route(
     '/fhir',
-    createFhirRoutes({
-      repository,
-      software: { name: 'CareLedger', version: '0.1.0' },
-      devIdentityHeader: config.devIdentityHeader === true,
-      organization: config.organization,
-    }),
+    createFhirRoutes({ repository, software: { name: 'CareLedger', version: '0.1.0' }, authenticate }),
   );
+  app.route('/break-glass', createBreakGlassRoutes({ repository, authenticate }));
   app.route('/log', logServices.logRoutes);
   app.route('/witness', logServices.witnessRoutes);
   app.route('/admin', createAdminRoutes({ ledger, adminToken, client }));

@@ -1,6 +1,15 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
-import { type AccessDecision, type AccessScope, evaluateAccess } from '../access/index.js';
+import type { Address } from 'viem';
+import {
+  type AccessPolicy,
+  type BreakGlassSession,
+  type BreakGlassStore,
+  parseRequester,
+  patientLedgerAddress,
+  type Requester,
+  type ResourceDecision,
+} from '../access/index.js';
 import { type AccessContext, createAuditEvent, type FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { rewriteBundleReferences } from '../fhir/bundle/index.js';
@@ -32,9 +41,14 @@ export interface FhirRepositoryOptions {
   readonly observer: { readonly display: string; readonly origin: string };
   readonly now?: () => Date;
   readonly newId?: () => string;
-  /** The access policy (default: the node's interim local policy, src/access). */
-  readonly policy?: (context: AccessContext, interaction: FhirInteraction) => AccessDecision;
+  /** The access policy (src/access): staff roles, ledger consent, sensitivity labels, break-glass. */
+  readonly policy: AccessPolicy;
+  /** Break-glass sessions (the same store the policy reads). */
+  readonly breakGlass: BreakGlassStore;
 }
+
+/** Per-request memo of patients' ledger addresses (each Patient is decrypted once per request). */
+type AddressMemo = Map<string, Promise<Address | undefined>>;
 
 /** What one AuditEvent of a commit records. */
 interface AuditSpec {
@@ -45,6 +59,12 @@ interface AuditSpec {
   readonly patient: string;
   readonly outcome?: 'success' | 'denied' | 'failed';
   readonly outcomeDescription?: string;
+  /** The access used a break-glass window: the AuditEvent is marked (DICOM 110127). */
+  readonly breakGlass?: boolean;
+  readonly breakGlassStopped?: boolean;
+  readonly purposeText?: string;
+  /** A preset AuditEvent id (when another row written in the same commit refers to it). */
+  readonly id?: string;
 }
 
 /** An AuditEvent as the vault keeps it, with what a patient needs to check it against the log. */
@@ -201,15 +221,28 @@ export class FhirRepository {
       }
       ignored.push(':iterate');
     }
-    const scope = await this.authorize('search-type', context, { entity: `${resourceType}?` });
-    // A patient's search sees their compartment only: others are dropped before matching and counting.
-    const candidates = (
-      await this.options.storage.searchCandidates(resourceType, plan.indexFilters, plan.id)
-    ).filter((candidate) => scope.kind === 'all' || candidate.patientId === scope.patientId);
+    const requester = await this.admit('search-type', context, { entity: `${resourceType}?` });
+    const memo: AddressMemo = new Map();
+    const breakGlassPatients = new Set<string>();
+    // Refused resources are dropped before matching is counted: neither they nor their number leak.
+    const visible = async (version: StoredVersion, resource: Resource): Promise<boolean> => {
+      const decision = await this.decide(
+        requester,
+        context,
+        'search-type',
+        version.patientId,
+        resource,
+        memo,
+      );
+      if (decision.allowed && decision.breakGlass) breakGlassPatients.add(version.patientId);
+      return decision.allowed;
+    };
+    const candidates = await this.options.storage.searchCandidates(resourceType, plan.indexFilters, plan.id);
     const matches: { resource: Resource; patientId: string; version: StoredVersion }[] = [];
     for (const candidate of candidates) {
+      if (requester.kind === 'patient' && candidate.patientId !== requester.patientId) continue;
       const resource = await this.open(candidate);
-      if (matchesSearch(resource, plan))
+      if (matchesSearch(resource, plan) && (await visible(candidate, resource)))
         matches.push({ resource, patientId: candidate.patientId, version: candidate });
     }
     const sorted =
@@ -221,14 +254,20 @@ export class FhirRepository {
           );
     const page = sorted.slice(plan.offset, plan.offset + plan.count);
     const patientOf = new Map(matches.map((m) => [m.resource, m.patientId]));
-    const included = await this.resolveIncludes(page, plan, scope);
+    const included = await this.resolveIncludes(page, plan, visible);
     for (const { resource, patientId } of included) patientOf.set(resource, patientId);
     const patients = new Set(
       [...page, ...included.map((i) => i.resource)].map((r) => patientOf.get(r) ?? ''),
     );
     const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
     for (const patient of patients.size === 0 ? [''] : patients) {
-      await this.commit([], { interaction: 'search-type', context, entity, patient });
+      await this.commit([], {
+        interaction: 'search-type',
+        context,
+        entity,
+        patient,
+        breakGlass: breakGlassPatients.has(patient),
+      });
     }
     const versionOf = new Map(matches.map((m) => [m.resource, m.version]));
     return {
@@ -249,17 +288,18 @@ export class FhirRepository {
   private async resolveIncludes(
     page: readonly Resource[],
     plan: ReturnType<typeof planSearch>,
-    scope: AccessScope,
+    visible: (version: StoredVersion, resource: Resource) => Promise<boolean>,
   ): Promise<{ resource: Resource; patientId: string }[]> {
     const seen = new Set(page.map((r) => `${r.resourceType}/${r.id}`));
     const out: { resource: Resource; patientId: string }[] = [];
     const add = async (version: StoredVersion | undefined) => {
       if (version === undefined || version.deleted) return;
-      if (scope.kind === 'patient' && version.patientId !== scope.patientId) return;
       const key = `${version.resourceType}/${version.id}`;
       if (seen.has(key)) return;
       seen.add(key);
-      out.push({ resource: withLogEntry(await this.open(version), version), patientId: version.patientId });
+      const resource = await this.open(version);
+      if (!(await visible(version, resource))) return;
+      out.push({ resource: withLogEntry(resource, version), patientId: version.patientId });
     };
     for (const target of plan.include) {
       const param = getSearchParam(target.resourceType, target.searchParam);
@@ -299,11 +339,11 @@ export class FhirRepository {
   }
 
   async create(input: unknown, context: AccessContext): Promise<Resource> {
-    await this.authorize('create', context, {});
-    const resource = parseResource(input);
-    const id = this.newId();
-    return this.withLock(`${resource.resourceType}/${id}`, () =>
-      this.writeVersion({ ...resource, id } as Resource, 1, 'create', context),
+    const requester = await this.admit('create', context, {});
+    const resource = { ...parseResource(input), id: this.newId() } as Resource;
+    const breakGlass = await this.admitWrite(requester, context, 'create', resource);
+    return this.withLock(`${resource.resourceType}/${resource.id}`, () =>
+      this.writeVersion(resource, 1, 'create', context, breakGlass),
     );
   }
 
@@ -335,12 +375,17 @@ export class FhirRepository {
     context: AccessContext,
     options: { ifMatch?: string } = {},
   ): Promise<{ resource: Resource; created: boolean }> {
-    await this.authorize('update', context, {});
+    const requester = await this.admit('update', context, {});
     const resource = parseResource(input);
     if (resource.id === undefined)
       throw new CareLedgerError('ERR_INVALID_INPUT', 'an update needs the resource id');
     return this.withLock(`${resource.resourceType}/${resource.id}`, async () => {
       const current = await this.options.storage.current(resource.resourceType, resource.id as string);
+      // Both the version replaced and the new one must be the requester's to write.
+      if (current !== undefined && !current.deleted) {
+        await this.admitWrite(requester, context, 'update', await this.open(current), current.patientId);
+      }
+      const breakGlass = await this.admitWrite(requester, context, 'update', resource);
       if (options.ifMatch !== undefined && String(current?.versionId ?? '') !== options.ifMatch) {
         throw new CareLedgerError(
           'ERR_PRECONDITION_FAILED',
@@ -353,17 +398,24 @@ export class FhirRepository {
       const versionId = (current?.versionId ?? 0) + 1;
       const interaction = current === undefined ? 'create' : 'update';
       return {
-        resource: await this.writeVersion(resource, versionId, interaction, context),
+        resource: await this.writeVersion(resource, versionId, interaction, context, breakGlass),
         created: current === undefined,
       };
     });
   }
 
   async delete(resourceType: string, id: string, context: AccessContext): Promise<void> {
-    await this.authorize('delete', context, { entity: `${resourceType}/${id}` });
+    const requester = await this.admit('delete', context, { entity: `${resourceType}/${id}` });
     await this.withLock(`${resourceType}/${id}`, async () => {
       const current = await this.options.storage.current(resourceType, id);
       if (current === undefined || current.deleted) return; // FHIR: deleting a deleted resource succeeds
+      const breakGlass = await this.admitWrite(
+        requester,
+        context,
+        'delete',
+        await this.open(current),
+        current.patientId,
+      );
       const versionId = current.versionId + 1;
       const versionHash = this.versionHash(resourceType, id, versionId, '');
       const lastUpdated = this.now().toISOString();
@@ -383,6 +435,7 @@ export class FhirRepository {
         context,
         entity: `${resourceType}/${id}/_history/${versionId}`,
         patient: current.patientId,
+        breakGlass,
       });
     });
   }
@@ -411,56 +464,186 @@ export class FhirRepository {
     const versions = await this.options.storage.history(resourceType, id);
     if (versions.length === 0)
       throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
-    await this.authorize('history-instance', context, {
-      entity: `${resourceType}/${id}`,
-      patient: versions[0]?.patientId ?? '',
-    });
+    const patient = versions[0]?.patientId ?? '';
+    const entity = `${resourceType}/${id}`;
+    const requester = await this.admit('history-instance', context, { entity, patient });
+    const memo: AddressMemo = new Map();
     const result = [];
+    let refused: string | undefined;
+    let breakGlass = false;
     for (const version of versions) {
+      if (version.deleted) {
+        if (this.seesCompartment(requester, version.patientId)) {
+          result.push({ versionId: version.versionId, lastUpdated: version.lastUpdated, deleted: true });
+        }
+        continue;
+      }
+      const resource = await this.open(version);
+      const decision = await this.decide(requester, context, 'history-instance', patient, resource, memo);
+      if (!decision.allowed) {
+        refused ??= decision.reason;
+        continue;
+      }
+      breakGlass ||= decision.breakGlass;
       result.push({
         versionId: version.versionId,
         lastUpdated: version.lastUpdated,
-        deleted: version.deleted,
-        ...(version.deleted ? {} : { resource: await this.open(version) }),
+        deleted: false,
+        resource,
       });
     }
-    await this.commit([], {
-      interaction: 'history-instance',
-      context,
-      entity: `${resourceType}/${id}`,
-      patient: versions[0]?.patientId ?? '',
-    });
+    if (refused !== undefined && !result.some((r) => !r.deleted)) {
+      await this.refuse('history-instance', context, { entity, patient, reason: refused });
+    }
+    await this.commit([], { interaction: 'history-instance', context, entity, patient, breakGlass });
     return result;
   }
 
   /**
-   * Applies the access policy. A refusal is recorded (AuditEvent outcome 4, with the reason) and
-   * answered with ERR_FORBIDDEN; a patient-scoped permit also refuses a target outside that patient.
+   * Type history (R4 §3.1.0.10.1): every version of every resource of a type the requester may see,
+   * newest first, at most `count`, optionally only versions after `since`. Audited once per patient.
    */
-  private async authorize(
+  async typeHistory(
+    resourceType: string,
+    context: AccessContext,
+    options: { since?: string; count: number },
+  ): Promise<
+    { id: string; versionId: number; lastUpdated: string; resource?: Resource; deleted: boolean }[]
+  > {
+    const requester = await this.admit('history-type', context, { entity: `${resourceType}/_history` });
+    const memo: AddressMemo = new Map();
+    const result = [];
+    const patients = new Map<string, boolean>();
+    for await (const version of this.typeHistoryVersions(resourceType, options.since)) {
+      if (result.length >= options.count) break;
+      if (!this.seesCompartment(requester, version.patientId)) continue;
+      let resource: Resource | undefined;
+      let breakGlass = false;
+      if (!version.deleted) {
+        resource = await this.open(version);
+        const decision = await this.decide(
+          requester,
+          context,
+          'history-type',
+          version.patientId,
+          resource,
+          memo,
+        );
+        if (!decision.allowed) continue;
+        breakGlass = decision.breakGlass;
+      }
+      patients.set(version.patientId, (patients.get(version.patientId) ?? false) || breakGlass);
+      result.push({
+        id: version.id,
+        versionId: version.versionId,
+        lastUpdated: version.lastUpdated,
+        deleted: version.deleted,
+        ...(resource === undefined ? {} : { resource: withLogEntry(resource, version) }),
+      });
+    }
+    for (const [patient, breakGlass] of patients.size === 0 ? [['', false] as const] : patients) {
+      await this.commit([], {
+        interaction: 'history-type',
+        context,
+        entity: `${resourceType}/_history`,
+        patient,
+        breakGlass,
+      });
+    }
+    return result;
+  }
+
+  /** Pages through a type's versions newest first (no open cursor across the awaits of decryption). */
+  private async *typeHistoryVersions(resourceType: string, since?: string): AsyncGenerator<StoredVersion> {
+    let before: number | undefined;
+    for (;;) {
+      const page = await this.options.storage.typeHistory(resourceType, {
+        ...(since === undefined ? {} : { since }),
+        ...(before === undefined ? {} : { beforeLogIndex: before }),
+        limit: 200,
+      });
+      yield* page;
+      if (page.length < 200) return;
+      before = page.at(-1)?.logIndex;
+    }
+  }
+
+  /**
+   * The first question of every request: may this requester attempt the interaction at all? A refusal
+   * is recorded (AuditEvent outcome 4, with the reason) and answered with ERR_FORBIDDEN.
+   */
+  private async admit(
     interaction: FhirInteraction,
     context: AccessContext,
     target: { entity?: string; patient?: string },
-  ): Promise<AccessScope> {
-    const decision = (this.options.policy ?? evaluateAccess)(context, interaction);
-    let reason: string | undefined;
-    if (!decision.allowed) reason = decision.reason;
-    else if (
-      decision.scope.kind === 'patient' &&
-      target.patient !== undefined &&
-      target.patient !== decision.scope.patientId
-    ) {
-      reason = "outside the patient's own records";
-    }
-    if (reason !== undefined) {
-      await this.recordDenied(interaction, context, {
-        ...(target.entity === undefined ? {} : { entity: target.entity }),
-        ...(target.patient === undefined ? {} : { patient: target.patient }),
-        reason,
+  ): Promise<Requester> {
+    const decision = this.options.policy.evaluateInteraction(context, interaction);
+    if (!decision.allowed) return this.refuse(interaction, context, { ...target, reason: decision.reason });
+    return decision.requester;
+  }
+
+  /** The second question, for one resource: may the requester see (or write) it? */
+  private decide(
+    requester: Requester,
+    context: AccessContext,
+    interaction: FhirInteraction,
+    patientId: string,
+    resource: Resource,
+    memo: AddressMemo,
+  ): Promise<ResourceDecision> {
+    return this.options.policy.evaluateResource(requester, context, interaction, {
+      resource,
+      patientId,
+      patientAddress: () => {
+        let address = memo.get(patientId);
+        if (address === undefined) {
+          address = this.options.storage
+            .current('Patient', patientId)
+            .then(async (v) =>
+              v === undefined || v.deleted ? undefined : patientLedgerAddress(await this.open(v)),
+            );
+          memo.set(patientId, address);
+        }
+        return address;
+      },
+    });
+  }
+
+  /** A write (or the version it replaces) the requester may not make is refused and audited; returns the break-glass mark. */
+  private async admitWrite(
+    requester: Requester,
+    context: AccessContext,
+    interaction: FhirInteraction,
+    resource: Resource,
+    patientId: string = compartmentPatient(resource),
+  ): Promise<boolean> {
+    const decision = await this.decide(requester, context, interaction, patientId, resource, new Map());
+    if (!decision.allowed) {
+      await this.refuse(interaction, context, {
+        entity: `${resource.resourceType}/${resource.id ?? ''}`,
+        patient: patientId,
+        reason: decision.reason,
       });
-      throw new CareLedgerError('ERR_FORBIDDEN', `access refused: ${reason}`, { details: { reason } });
     }
-    return (decision as { scope: AccessScope }).scope;
+    return decision.allowed && decision.breakGlass;
+  }
+
+  /** Whether the requester may know that versions of this compartment exist (deleted versions have no content to judge). */
+  private seesCompartment(requester: Requester, patientId: string): boolean {
+    if (requester.kind === 'patient') return patientId === requester.patientId;
+    return requester.kind === 'staff';
+  }
+
+  /** Records a refusal and throws ERR_FORBIDDEN with its reason. */
+  private async refuse(
+    interaction: FhirInteraction,
+    context: AccessContext,
+    target: { entity?: string; patient?: string; reason: string },
+  ): Promise<never> {
+    await this.recordDenied(interaction, context, target);
+    throw new CareLedgerError('ERR_FORBIDDEN', `access refused: ${target.reason}`, {
+      details: { reason: target.reason },
+    });
   }
 
   /**
@@ -471,24 +654,27 @@ export class FhirRepository {
     const current = await this.options.storage.current('Patient', patientId);
     if (current === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
-    await this.authorize('operation', context, {
-      entity: `Patient/${patientId}/$everything`,
-      patient: patientId,
-    });
+    const entity = `Patient/${patientId}/$everything`;
+    const requester = await this.admit('operation', context, { entity, patient: patientId });
     if (current.deleted) throw new CareLedgerError('ERR_GONE', `Patient/${patientId} was deleted`);
-    const resources: Resource[] = [await this.open(current)];
+    const memo: AddressMemo = new Map();
+    const patient = await this.open(current);
+    const first = await this.decide(requester, context, 'operation', patientId, patient, memo);
+    if (!first.allowed)
+      await this.refuse('operation', context, { entity, patient: patientId, reason: first.reason });
+    let breakGlass = first.allowed && first.breakGlass;
+    const resources: Resource[] = [patient];
     for (const type of types) {
       if (type === 'Patient') continue;
       for (const version of await this.options.storage.listCurrent(type, { patientId })) {
-        resources.push(withLogEntry(await this.open(version), version));
+        const resource = await this.open(version);
+        const decision = await this.decide(requester, context, 'operation', patientId, resource, memo);
+        if (!decision.allowed) continue;
+        breakGlass ||= decision.breakGlass;
+        resources.push(withLogEntry(resource, version));
       }
     }
-    await this.commit([], {
-      interaction: 'operation',
-      context,
-      entity: `Patient/${patientId}/$everything`,
-      patient: patientId,
-    });
+    await this.commit([], { interaction: 'operation', context, entity, patient: patientId, breakGlass });
     return resources;
   }
 
@@ -506,7 +692,7 @@ export class FhirRepository {
     if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'expected a Bundle of type transaction');
     }
-    await this.authorize('transaction', context, {});
+    const requester = await this.admit('transaction', context, {});
     const entries = (Array.isArray(bundle.entry) ? bundle.entry : []) as {
       fullUrl?: string;
       resource?: unknown;
@@ -574,8 +760,22 @@ export class FhirRepository {
       const staged: { version: Omit<StoredVersion, 'logIndex'>; index: SearchIndexEntry[] }[] = [];
       const results = [];
       const patients = new Set<string>();
+      const breakGlassPatients = new Set<string>();
       for (const w of writes) {
         const current = await this.options.storage.current(w.type, w.id);
+        // Every entry is the requester's to write, or the whole transaction is refused (and audited).
+        for (const [resource, patient] of [
+          ...(current === undefined || current.deleted
+            ? []
+            : [[await this.open(current), current.patientId] as const]),
+          ...(w.resource === undefined ? [] : [[w.resource, compartmentPatient(w.resource)] as const]),
+        ]) {
+          const interaction =
+            w.resource === undefined ? 'delete' : current === undefined ? 'create' : 'update';
+          if (await this.admitWrite(requester, context, interaction, resource, patient)) {
+            breakGlassPatients.add(patient);
+          }
+        }
         const versionId = (current?.versionId ?? 0) + 1;
         if (w.resource === undefined) {
           if (current === undefined || current.deleted) continue;
@@ -635,10 +835,140 @@ export class FhirRepository {
           context,
           entity: `Bundle/transaction(${staged.length})`,
           patient,
+          breakGlass: breakGlassPatients.has(patient),
         })),
       );
       return results;
     });
+  }
+
+  /**
+   * Break-glass (ARCHITECTURE §4): a clinician declares an emergency for one patient, with a reason and
+   * purpose ETREAT. The declaration is an AuditEvent marked DICOM 110127 carrying the reason (sealed),
+   * and the session row commits with it; for `minutes`, every access by this clinician to this patient
+   * is permitted and marked. The caller checks the second factor first.
+   */
+  async declareBreakGlass(
+    patientId: string,
+    reason: string,
+    context: AccessContext,
+    minutes = 60,
+  ): Promise<BreakGlassSession> {
+    const entity = `Patient/${patientId}/$break-glass`;
+    const requester = await this.admit('operation', context, { entity, patient: patientId });
+    const refuse = (why: string) =>
+      this.refuse('operation', context, { entity, patient: patientId, reason: why });
+    if (requester.kind !== 'staff' || !requester.roles.includes('clinician')) {
+      return refuse('only a clinician may declare an emergency');
+    }
+    if (context.purpose !== 'ETREAT') return refuse('break-glass needs the purpose of use ETREAT');
+    const text = reason.trim();
+    if (text.length < 10 || text.length > 1000) {
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        'a break-glass reason of 10 to 1000 characters is required',
+      );
+    }
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 24 * 60) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a break-glass window is 1 to 1440 minutes');
+    }
+    const current = await this.options.storage.current('Patient', patientId);
+    if (current === undefined || current.deleted) {
+      throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
+    }
+    const started = this.now();
+    const session: BreakGlassSession = {
+      id: this.newId(),
+      who: requester.who,
+      patientId,
+      startedAt: started.toISOString(),
+      expiresAt: new Date(started.getTime() + minutes * 60_000).toISOString(),
+      auditEventId: this.newId(),
+    };
+    await this.commitMany(
+      [],
+      [
+        {
+          interaction: 'operation',
+          context,
+          entity,
+          patient: patientId,
+          breakGlass: true,
+          purposeText: text,
+          id: session.auditEventId,
+        },
+      ],
+      () => this.options.breakGlass.insert(session),
+    );
+    return session;
+  }
+
+  /**
+   * The review every break-glass session needs afterwards, by a privacy officer: recorded as an
+   * AuditEvent marked DICOM 110128 with the officer's note, committed with the review.
+   */
+  async reviewBreakGlass(
+    sessionId: string,
+    review: { outcome: 'justified' | 'not-justified'; note: string },
+    context: AccessContext,
+  ): Promise<BreakGlassSession> {
+    const session = this.options.breakGlass.get(sessionId);
+    if (session === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such break-glass session');
+    const entity = `Patient/${session.patientId}/$break-glass-review`;
+    const requester = await this.admit('operation', context, { entity, patient: session.patientId });
+    if (requester.kind !== 'staff' || !requester.roles.includes('privacy-officer')) {
+      return this.refuse('operation', context, {
+        entity,
+        patient: session.patientId,
+        reason: 'only a privacy officer may review a break-glass session',
+      });
+    }
+    if (session.review !== undefined) {
+      throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'this session has already been reviewed');
+    }
+    const note = review.note.trim();
+    if (note.length === 0 || note.length > 2000) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a review note of 1 to 2000 characters is required');
+    }
+    const done = {
+      reviewedAt: this.now().toISOString(),
+      reviewer: requester.who,
+      auditEventId: this.newId(),
+      outcome: review.outcome,
+    } as const;
+    await this.commitMany(
+      [],
+      [
+        {
+          interaction: 'operation',
+          context,
+          entity,
+          patient: session.patientId,
+          breakGlass: true,
+          breakGlassStopped: true,
+          purposeText: `${review.outcome}: ${note}`,
+          id: done.auditEventId,
+        },
+      ],
+      () => this.options.breakGlass.recordReview(sessionId, done),
+    );
+    return { ...session, review: done };
+  }
+
+  /** Break-glass sessions, for the privacy officer (all) or a patient (their own). */
+  listBreakGlass(context: AccessContext, filter: { unreviewed?: boolean }): BreakGlassSession[] {
+    const requester = parseRequester(context);
+    const at = this.now().toISOString();
+    if (requester.kind === 'patient') {
+      return this.options.breakGlass.list({ ...filter, at, patientId: requester.patientId });
+    }
+    if (requester.kind === 'staff' && requester.roles.includes('privacy-officer')) {
+      return this.options.breakGlass.list({ ...filter, at });
+    }
+    throw new CareLedgerError(
+      'ERR_FORBIDDEN',
+      'access refused: break-glass sessions are shown to the patient and the privacy officer',
+    );
   }
 
   /** Records a refused access (the policy's decision) in the log, with its reason. */
@@ -680,23 +1010,37 @@ export class FhirRepository {
   ): Promise<Resource> {
     if (version === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
-    await this.authorize(interaction, context, {
-      entity: `${resourceType}/${id}/_history/${version.versionId}`,
-      patient: version.patientId,
-    });
+    const entity = `${resourceType}/${id}/_history/${version.versionId}`;
+    const requester = await this.admit(interaction, context, { entity, patient: version.patientId });
     if (version.deleted) {
+      if (!this.seesCompartment(requester, version.patientId)) {
+        await this.refuse(interaction, context, {
+          entity,
+          patient: version.patientId,
+          reason: "outside the requester's records",
+        });
+      }
       throw new CareLedgerError('ERR_GONE', `${resourceType}/${id} was deleted`, {
         details: { reason: 'deleted', versionId: version.versionId },
       });
     }
-    const resource = withLogEntry(await this.open(version), version);
+    const opened = await this.open(version);
+    const decision = await this.decide(requester, context, interaction, version.patientId, opened, new Map());
+    if (!decision.allowed) {
+      await this.refuse(interaction, context, {
+        entity,
+        patient: version.patientId,
+        reason: decision.reason,
+      });
+    }
     await this.commit([], {
       interaction,
       context,
-      entity: `${resourceType}/${id}/_history/${version.versionId}`,
+      entity,
       patient: version.patientId,
+      breakGlass: decision.allowed && decision.breakGlass,
     });
-    return resource;
+    return withLogEntry(opened, version);
   }
 
   private async open(version: StoredVersion): Promise<Resource> {
@@ -725,6 +1069,7 @@ export class FhirRepository {
     versionId: number,
     interaction: 'create' | 'update',
     context: AccessContext,
+    breakGlass = false,
   ): Promise<Resource> {
     const id = resource.id as string;
     const lastUpdated = this.now().toISOString();
@@ -762,6 +1107,7 @@ export class FhirRepository {
         context,
         entity: `${stored.resourceType}/${id}/_history/${versionId}`,
         patient: patientId,
+        breakGlass,
       },
       this.indexEntries(stored),
     );
@@ -792,6 +1138,7 @@ export class FhirRepository {
   private async commitMany(
     writes: readonly { version: Omit<StoredVersion, 'logIndex'>; index: readonly SearchIndexEntry[] }[],
     audits: readonly AuditSpec[],
+    alsoWithinCommit?: () => void,
   ): Promise<void> {
     const sealedAudits: {
       patient: string;
@@ -806,7 +1153,9 @@ export class FhirRepository {
     for (const audit of audits) {
       const auditEvent = createAuditEvent({
         interaction: audit.interaction,
-        context: audit.context,
+        context: audit.breakGlass === true ? { ...audit.context, breakGlass: true } : audit.context,
+        ...(audit.purposeText === undefined ? {} : { purposeText: audit.purposeText }),
+        ...(audit.breakGlassStopped === true ? { breakGlassStopped: true } : {}),
         ...(audit.entity === undefined ? {} : { entity: audit.entity }),
         ...(audit.patient === '' ? {} : { patient: `Patient/${audit.patient}` }),
         outcome: audit.outcome ?? 'success',
@@ -814,7 +1163,7 @@ export class FhirRepository {
         observer: this.options.observer,
         recorded: this.now().toISOString(),
       });
-      const id = this.newId();
+      const id = audit.id ?? this.newId();
       const stored = {
         ...auditEvent,
         id,
@@ -862,6 +1211,7 @@ export class FhirRepository {
             a.index,
           );
         });
+        alsoWithinCommit?.();
       },
     });
   }

@@ -42,6 +42,14 @@ export interface RecordStorage {
   version(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
   /** Versions of one resource, newest first. */
   history(resourceType: string, id: string): Promise<StoredVersion[]>;
+  /**
+   * Versions of every resource of a type, newest (highest log index) first, below `beforeLogIndex`,
+   * updated after `since` (FHIR instant), at most `limit`: a page of type history.
+   */
+  typeHistory(
+    resourceType: string,
+    page: { since?: string; beforeLogIndex?: number; limit: number },
+  ): Promise<StoredVersion[]>;
   /** Current, not deleted versions of a type, optionally of one patient's compartment. */
   listCurrent(resourceType: string, filter?: { patientId?: string }): Promise<StoredVersion[]>;
 }

@@ -191,7 +191,11 @@ describe('a member node', () => {
     expect((await fhir('/Spaceship/1')).status).toBe(404);
 
     // The patient's access history: each AuditEvent with its log entry, checkable offline.
-    const trail = (await (await fhir(`/AuditEvent?patient=${id}&_count=50`)).json()) as {
+    const trail = (await (
+      await fhir(`/AuditEvent?patient=${id}&_count=50`, {
+        headers: { 'x-careledger-identity': `Patient/${id}` },
+      })
+    ).json()) as {
       entry: { resource: AuditEvent }[];
     };
     expect(trail.entry.length).toBeGreaterThanOrEqual(2);
@@ -227,7 +231,13 @@ describe('a member node', () => {
     const everything = (await (await fhir(`/Patient/${id}/$everything`)).json()) as {
       entry: { resource: { resourceType: string } }[];
     };
-    expect(everything.entry.map((e) => e.resource.resourceType)).toEqual(
+    // A clinician's $everything has the clinical record, not the audit trail (the patient's and the
+    // privacy officer's to see).
+    expect(everything.entry.map((e) => e.resource.resourceType)).toEqual(['Patient', 'Observation']);
+    const own = (await (
+      await fhir(`/Patient/${id}/$everything`, { headers: { 'x-careledger-identity': `Patient/${id}` } })
+    ).json()) as { entry: { resource: { resourceType: string } }[] };
+    expect(own.entry.map((e) => e.resource.resourceType)).toEqual(
       expect.arrayContaining(['Patient', 'Observation', 'AuditEvent']),
     );
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessPolicy, MemoryBreakGlassStore } from '../../src/access/index.js';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
 import { canonicalJson } from '../../src/fhir/canonical-json.js';
 import {
@@ -24,6 +25,7 @@ import { recordMigrations, SqliteRecordStorage } from '../../src/storage/sqlite/
 import { FhirRepository, formatAuditEntry } from '../../src/vault/fhir-repository.js';
 import { createLocalKeystore, MIN_SCRYPT_COST } from '../../src/vault/local-keystore-key-provider.js';
 import { VaultCrypto } from '../../src/vault/vault-crypto.js';
+import { GrantList } from '../support/grant-list.js';
 import { SYNTHEA_DIR } from '../support/shared-data.js';
 
 const SYNTHEA = join(SYNTHEA_DIR, 'Andy_Schaden_d630c6ca-046c-470a-8f3a-4dbc3850e7ae.json');
@@ -33,6 +35,10 @@ const clinician: AccessContext = {
   organization: 'Riverside General Hospital',
   purpose: 'TREAT',
 };
+
+const NODE_ADDRESS = '0x00000000000000000000000000000000000000aa';
+const grants = new GrantList();
+const breakGlass = new MemoryBreakGlassStore();
 
 let dir: string;
 let dbPath: string;
@@ -63,6 +69,12 @@ beforeAll(async () => {
     crypto,
     log,
     observer: { display: 'Riverside General Hospital', origin: 'test.example/log' },
+    breakGlass,
+    policy: new AccessPolicy({
+      consent: grants.decide,
+      nodeAddress: NODE_ADDRESS,
+      breakGlass,
+    }),
   });
   const bundle = JSON.parse(readFileSync(SYNTHEA, 'utf8')) as Bundle;
   const source = bundle.entry?.map((e) => e.resource).filter((r): r is Resource => r !== undefined) ?? [];
@@ -257,7 +269,7 @@ describe('the FHIR vault', () => {
     const audits = await repo.search(
       'AuditEvent',
       new URLSearchParams({ patient: patient.id as string }),
-      clinician,
+      { ...clinician, who: 'Practitioner/po-1', roles: ['privacy-officer'] },
       {
         handling: 'strict',
       },

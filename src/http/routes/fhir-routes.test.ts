@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createAuthenticator } from '../authenticate-request.js';
 import { createNodeApp } from '../create-node-app.js';
 import { createFhirRoutes, type FhirRouteDeps } from './fhir-routes.js';
 
@@ -10,8 +11,7 @@ describe('FHIR routes without authentication', () => {
       createFhirRoutes({
         repository: {} as FhirRouteDeps['repository'],
         software: { name: 'CareLedger', version: 'test' },
-        devIdentityHeader: false,
-        organization: 'Test Clinic',
+        authenticate: createAuthenticator({ organization: 'Test Clinic', devIdentityHeader: false }),
       }),
     );
     const response = await app.request('/fhir/Patient/123', {

@@ -1,10 +1,11 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { type Context, Hono } from 'hono';
+import type { BreakGlassSession } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { SEARCHABLE_RESOURCE_TYPES } from '../../fhir/search/index.js';
-import { isPurposeOfUse } from '../../ledger/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
+import type { Authenticate } from '../authenticate-request.js';
 import { toErrorResponse } from '../error-response.js';
 import { readJsonBody } from '../read-json-body.js';
 
@@ -19,12 +20,12 @@ export interface FhirRouteDeps {
   readonly repository: FhirRepository;
   readonly fhirVersion?: string;
   readonly software: { readonly name: string; readonly version: string };
-  /**
-   * Development identity: `X-CareLedger-Identity: Practitioner/123` (and `X-CareLedger-Purpose`).
-   * Off unless the node is configured with `devIdentityHeader: true`; SMART on FHIR replaces it.
-   */
-  readonly devIdentityHeader: boolean;
-  readonly organization: string;
+  /** Who is asking and why (SMART bearer tokens; development headers when the operator allows them). */
+  readonly authenticate: Authenticate;
+  /** Checks the second factor a break-glass declaration needs (Core 4: TOTP); throws if it fails. */
+  readonly verifySecondFactor?: (c: Context, context: AccessContext) => Promise<void>;
+  /** Called once a break-glass session is committed (notifications to the patient and privacy officer). */
+  readonly onBreakGlass?: (session: BreakGlassSession) => Promise<void>;
 }
 
 function resourceType(c: Context): string {
@@ -42,28 +43,6 @@ function resourceId(c: Context): string {
   const id = c.req.param('id') ?? '';
   if (!ID.test(id)) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id');
   return id;
-}
-
-/**
- * Who is asking and why. Until SMART on FHIR authentication exists (Core 4), the only way in is the
- * development header, and only when the operator switched it on; otherwise every request is 401.
- */
-function accessContext(c: Context, deps: FhirRouteDeps): AccessContext {
-  if (!deps.devIdentityHeader) {
-    c.header('WWW-Authenticate', 'Bearer realm="careledger"');
-    throw new CareLedgerError('ERR_UNAUTHENTICATED', 'authentication is required');
-  }
-  const who = c.req.header('x-careledger-identity') ?? '';
-  if (!/^(Practitioner|Patient|Organization)\/[A-Za-z0-9\-.]{1,64}$/.test(who)) {
-    c.header('WWW-Authenticate', 'Bearer realm="careledger"');
-    throw new CareLedgerError(
-      'ERR_UNAUTHENTICATED',
-      'X-CareLedger-Identity must be Practitioner/<id>, Patient/<id> or Organization/<id>',
-    );
-  }
-  const purpose = c.req.header('x-careledger-purpose') ?? 'TREAT';
-  if (!isPurposeOfUse(purpose)) throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown purpose of use');
-  return { who, organization: deps.organization, purpose };
 }
 
 function send(c: Context, resource: Resource, status: 200 | 201 = 200): Response {
@@ -122,9 +101,16 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
               conditionalCreate: true,
               conditionalUpdate: false,
               conditionalDelete: 'not-supported',
-              interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'create'].map(
-                (code) => ({ code }),
-              ),
+              interaction: [
+                'read',
+                'vread',
+                'update',
+                'delete',
+                'history-instance',
+                'history-type',
+                'create',
+                'search-type',
+              ].map((code) => ({ code })),
             })),
           },
         ],
@@ -136,7 +122,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
 
   app.post('/:type', async (c) => {
     const type = resourceType(c);
-    const context = accessContext(c, deps);
+    const context = await deps.authenticate(c);
     const body = (await readJsonBody(c)) as { resourceType?: unknown };
     if (body.resourceType !== type) {
       throw new CareLedgerError('ERR_INVALID_INPUT', `the body's resourceType must be ${type}`);
@@ -161,7 +147,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
 
   /** Transaction and batch Bundles (R4 §3.1.0.11): a transaction is atomic; batch entries stand alone. */
   app.post('/', async (c) => {
-    const context = accessContext(c, deps);
+    const context = await deps.authenticate(c);
     const bundle = (await readJsonBody(c)) as { resourceType?: unknown; type?: unknown; entry?: unknown };
     if (bundle.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'batch')) {
       throw new CareLedgerError(
@@ -248,7 +234,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
   /** Search (R4 §3.1.1): `Prefer: handling=strict` refuses unknown parameters; lenient (default) ignores them. */
   app.get('/:type', async (c) => {
     const type = resourceType(c);
-    const context = accessContext(c, deps);
+    const context = await deps.authenticate(c);
     const prefer = c.req.header('prefer') ?? '';
     const handling = /\bhandling=strict\b/.test(prefer) ? 'strict' : 'lenient';
     const url = new URL(c.req.url);
@@ -306,7 +292,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
   app.get('/Patient/:id/$everything', async (c) => {
     const resources = await deps.repository.everything(
       resourceId(c),
-      accessContext(c, deps),
+      await deps.authenticate(c),
       SUPPORTED_RESOURCE_TYPES,
     );
     const origin = new URL(c.req.url).origin;
@@ -326,8 +312,92 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     );
   });
 
+  /** Type history (R4 §3.1.0.10.1): `_since` and `_count` (default 50, at most 500). */
+  app.get('/:type/_history', async (c) => {
+    const type = resourceType(c);
+    const context = await deps.authenticate(c);
+    const since = c.req.query('_since');
+    if (since !== undefined && Number.isNaN(Date.parse(since))) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', '_since must be a FHIR instant', {
+        details: { parameter: '_since' },
+      });
+    }
+    const countText = c.req.query('_count') ?? '50';
+    if (!/^[0-9]{1,4}$/.test(countText)) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', '_count must be a whole number', {
+        details: { parameter: '_count' },
+      });
+    }
+    const versions = await deps.repository.typeHistory(type, context, {
+      ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
+      count: Math.min(500, Number(countText)),
+    });
+    const origin = new URL(c.req.url).origin;
+    return c.body(
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'history',
+        link: [{ relation: 'self', url: c.req.url }],
+        entry: versions.map((v) => ({
+          fullUrl: `${origin}/fhir/${type}/${v.id}`,
+          ...(v.resource === undefined ? {} : { resource: v.resource }),
+          request: {
+            method: v.deleted ? 'DELETE' : v.versionId === 1 ? 'POST' : 'PUT',
+            url: v.versionId === 1 && !v.deleted ? type : `${type}/${v.id}`,
+          },
+          response: {
+            status: v.deleted ? '204' : v.versionId === 1 ? '201' : '200',
+            lastModified: v.lastUpdated,
+            etag: `W/"${v.versionId}"`,
+          },
+        })),
+      }),
+      200,
+      { 'Content-Type': FHIR_JSON },
+    );
+  });
+
+  /**
+   * Break-glass: `POST /fhir/Patient/{id}/$break-glass` with a Parameters resource (`reason`, and
+   * optionally `minutes`, default 60), purpose ETREAT. Answers the session as Parameters.
+   */
+  app.post('/Patient/:id/$break-glass', async (c) => {
+    const id = resourceId(c);
+    const context = await deps.authenticate(c);
+    if (deps.verifySecondFactor !== undefined) await deps.verifySecondFactor(c, context);
+    const body = (await readJsonBody(c)) as { resourceType?: unknown; parameter?: unknown };
+    if (body.resourceType !== 'Parameters' || !Array.isArray(body.parameter)) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'the body must be a Parameters resource');
+    }
+    const parameters = body.parameter as { name?: string; valueString?: unknown; valueInteger?: unknown }[];
+    const reason = parameters.find((p) => p.name === 'reason')?.valueString;
+    const minutes = parameters.find((p) => p.name === 'minutes')?.valueInteger;
+    if (typeof reason !== 'string') {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a reason (valueString) is required');
+    }
+    if (minutes !== undefined && typeof minutes !== 'number') {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'minutes must be a valueInteger');
+    }
+    const session = await deps.repository.declareBreakGlass(id, reason, context, minutes ?? 60);
+    await deps.onBreakGlass?.(session);
+    return c.body(
+      JSON.stringify({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'session', valueId: session.id },
+          { name: 'patient', valueReference: { reference: `Patient/${session.patientId}` } },
+          { name: 'start', valueInstant: session.startedAt },
+          { name: 'end', valueInstant: session.expiresAt },
+          { name: 'auditEvent', valueReference: { reference: `AuditEvent/${session.auditEventId}` } },
+        ],
+      }),
+      200,
+      { 'Content-Type': FHIR_JSON },
+    );
+  });
+
   app.get('/:type/:id', async (c) =>
-    send(c, await deps.repository.read(resourceType(c), resourceId(c), accessContext(c, deps))),
+    send(c, await deps.repository.read(resourceType(c), resourceId(c), await deps.authenticate(c))),
   );
 
   app.get('/:type/:id/_history/:vid', async (c) => {
@@ -335,14 +405,14 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     if (!/^[1-9][0-9]{0,9}$/.test(vid)) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a version id');
     return send(
       c,
-      await deps.repository.vread(resourceType(c), resourceId(c), Number(vid), accessContext(c, deps)),
+      await deps.repository.vread(resourceType(c), resourceId(c), Number(vid), await deps.authenticate(c)),
     );
   });
 
   app.get('/:type/:id/_history', async (c) => {
     const type = resourceType(c);
     const id = resourceId(c);
-    const versions = await deps.repository.history(type, id, accessContext(c, deps));
+    const versions = await deps.repository.history(type, id, await deps.authenticate(c));
     const base = new URL(c.req.url).origin + c.req.path.replace(/\/_history$/, '');
     return c.body(
       JSON.stringify({
@@ -371,7 +441,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
   app.put('/:type/:id', async (c) => {
     const type = resourceType(c);
     const id = resourceId(c);
-    const context = accessContext(c, deps);
+    const context = await deps.authenticate(c);
     const body = (await readJsonBody(c)) as { resourceType?: unknown; id?: unknown };
     if (body.resourceType !== type || body.id !== id) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'the body must have the resourceType and id of the URL');
@@ -386,7 +456,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
   });
 
   app.delete('/:type/:id', async (c) => {
-    await deps.repository.delete(resourceType(c), resourceId(c), accessContext(c, deps));
+    await deps.repository.delete(resourceType(c), resourceId(c), await deps.authenticate(c));
     return c.body(null, 204);
   });
 

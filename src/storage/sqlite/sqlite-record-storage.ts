@@ -40,6 +40,11 @@ export const recordMigrations: Migration[] = [
       CREATE INDEX vault_search_owner ON vault_search_index (resource_type, id);
     `,
   },
+  {
+    id: 'records-003',
+    // Type history pages newest first by log index.
+    sql: 'CREATE INDEX vault_records_type_log ON vault_records (resource_type, log_index);',
+  },
 ];
 
 interface Row {
@@ -108,6 +113,10 @@ export class SqliteRecordStorage implements RecordStorage {
       history: db.prepare(
         'SELECT * FROM vault_records WHERE resource_type = ? AND id = ? ORDER BY version_id DESC',
       ),
+      typeHistory: db.prepare(
+        `SELECT * FROM vault_records WHERE resource_type = @resourceType AND log_index < @before AND last_updated > @since
+         ORDER BY log_index DESC LIMIT @limit`,
+      ),
       listType: db.prepare(
         'SELECT * FROM vault_records WHERE resource_type = ? AND is_current = 1 AND deleted = 0 ORDER BY last_updated, id',
       ),
@@ -116,6 +125,20 @@ export class SqliteRecordStorage implements RecordStorage {
          ORDER BY last_updated, id`,
       ),
     };
+  }
+
+  async typeHistory(
+    resourceType: string,
+    page: { since?: string; beforeLogIndex?: number; limit: number },
+  ): Promise<StoredVersion[]> {
+    return (
+      this.sql.typeHistory.all({
+        resourceType,
+        before: page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER,
+        since: page.since ?? '',
+        limit: page.limit,
+      }) as Row[]
+    ).map(toVersion);
   }
 
   insertVersion(version: StoredVersion, index: readonly SearchIndexEntry[] = []): void {

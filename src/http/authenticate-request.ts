@@ -1,0 +1,77 @@
+import type { Context } from 'hono';
+import { getAddress, isAddress } from 'viem';
+import type { AccessContext } from '../audit/create-audit-event.js';
+import { CareLedgerError } from '../errors/index.js';
+import { isPurposeOfUse } from '../ledger/index.js';
+
+/** Resolves who is asking and why, or throws ERR_UNAUTHENTICATED (401 with WWW-Authenticate). */
+export type Authenticate = (c: Context) => Promise<AccessContext>;
+
+export interface AuthenticatorOptions {
+  /** This node's organization display name (AuditEvent agent). */
+  readonly organization: string;
+  /**
+   * Development identity headers (`X-CareLedger-Identity`, `-Purpose`, `-Roles`): on only when the
+   * operator set `devIdentityHeader: true` (the demo consortium does); SMART tokens otherwise.
+   */
+  readonly devIdentityHeader: boolean;
+  /** Bearer-token authentication (SMART on FHIR), tried first when a request carries a token. */
+  readonly bearer?: (token: string, c: Context) => Promise<AccessContext>;
+}
+
+function unauthenticated(c: Context, message: string, error?: string): never {
+  c.header(
+    'WWW-Authenticate',
+    error === undefined ? 'Bearer realm="careledger"' : `Bearer realm="careledger", error="${error}"`,
+  );
+  throw new CareLedgerError('ERR_UNAUTHENTICATED', message);
+}
+
+/** `X-CareLedger-Identity: Practitioner/dr-1`, `Patient/p-1` or `Organization/0x…` (another member). */
+function devIdentity(c: Context, organization: string): AccessContext {
+  const who = c.req.header('x-careledger-identity') ?? '';
+  if (!/^(Practitioner|Patient|Organization)\/[A-Za-z0-9\-.]{1,64}$/.test(who)) {
+    unauthenticated(
+      c,
+      'X-CareLedger-Identity must be Practitioner/<id>, Patient/<id> or Organization/<address>',
+    );
+  }
+  const purpose = c.req.header('x-careledger-purpose') ?? 'TREAT';
+  if (!isPurposeOfUse(purpose)) throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown purpose of use');
+  const roles = (c.req.header('x-careledger-roles') ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  const id = who.slice(who.indexOf('/') + 1);
+  return {
+    who,
+    organization,
+    purpose,
+    ...(roles.length === 0 ? {} : { roles }),
+    ...(who.startsWith('Organization/') && isAddress(id, { strict: false })
+      ? { member: getAddress(id) }
+      : {}),
+  };
+}
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticate {
+  return async (c) => {
+    const authorization = c.req.header('authorization');
+    if (authorization !== undefined) {
+      const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization.trim());
+      if (match === null || options.bearer === undefined) {
+        unauthenticated(c, 'the Authorization header must be a Bearer token', 'invalid_request');
+      }
+      try {
+        return await options.bearer(match[1] as string, c);
+      } catch (error) {
+        if (error instanceof CareLedgerError && error.code === 'ERR_UNAUTHENTICATED') {
+          unauthenticated(c, error.message, 'invalid_token');
+        }
+        throw error;
+      }
+    }
+    if (options.devIdentityHeader) return devIdentity(c, options.organization);
+    return unauthenticated(c, 'authentication is required');
+  };
+}

@@ -1,0 +1,52 @@
+import type { Address, Hex } from 'viem';
+import { type ConsentDecision, type ConsentQuery, isGrantEffective } from '../../src/consent/index.js';
+import { encodeCategories, encodePurposes } from '../../src/ledger/index.js';
+import type { IndexedGrant } from '../../src/sync/index.js';
+
+/**
+ * Grants as the ledger index would hold them, for vault tests that need consent decisions without a
+ * chain: the decision is the real rule (isGrantEffective), only the storage is a list.
+ */
+export class GrantList {
+  private readonly grants: IndexedGrant[] = [];
+
+  add(grant: {
+    patient: Address;
+    grantee: Address;
+    categories: string[];
+    purposes: string[];
+    notBefore?: number;
+    notAfter?: number;
+  }): Hex {
+    const grantId = `0x${(this.grants.length + 1).toString(16).padStart(64, '0')}` as Hex;
+    this.grants.push({
+      grantId,
+      patient: grant.patient,
+      grantee: grant.grantee,
+      categories: encodeCategories(grant.categories),
+      purposes: encodePurposes(grant.purposes),
+      notBefore: grant.notBefore ?? 0,
+      notAfter: grant.notAfter ?? 2 ** 40,
+      nonce: 0n,
+      revokedAt: null,
+      blockNumber: 1,
+      txHash: grantId,
+    });
+    return grantId;
+  }
+
+  revoke(grantId: Hex): void {
+    const index = this.grants.findIndex((g) => g.grantId === grantId);
+    const grant = this.grants[index];
+    if (grant !== undefined) this.grants[index] = { ...grant, revokedAt: 1 };
+  }
+
+  readonly decide = async (query: ConsentQuery): Promise<ConsentDecision> => {
+    const candidates = this.grants.filter(
+      (g) => g.patient.toLowerCase() === query.patient.toLowerCase() && g.grantee === query.grantee,
+    );
+    const grant = candidates.find((g) => isGrantEffective(g, query));
+    if (grant !== undefined) return { allowed: true, grantId: grant.grantId, via: 'grantee' };
+    return { allowed: false, reason: candidates.length === 0 ? 'no-grant' : 'not-covered' };
+  };
+}

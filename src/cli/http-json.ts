@@ -24,11 +24,20 @@ export async function requestJson<T>(
   const body = text === '' ? undefined : (JSON.parse(text) as unknown);
   if (!response.ok) {
     const issue = (body as { issue?: { diagnostics?: string }[] } | undefined)?.issue?.[0]?.diagnostics;
-    throw new CareLedgerError(
-      response.status === 503 ? 'ERR_CHAIN_UNAVAILABLE' : 'ERR_INVALID_INPUT',
-      `${new URL(url).pathname}: ${issue ?? `HTTP ${response.status}`}`,
-      { details: { status: response.status } },
-    );
+    const code =
+      (
+        {
+          401: 'ERR_UNAUTHENTICATED',
+          403: 'ERR_FORBIDDEN',
+          404: 'ERR_NOT_FOUND',
+          410: 'ERR_GONE',
+          412: 'ERR_PRECONDITION_FAILED',
+          503: 'ERR_CHAIN_UNAVAILABLE',
+        } as const
+      )[response.status as 401] ?? 'ERR_INVALID_INPUT';
+    throw new CareLedgerError(code, `${new URL(url).pathname}: ${issue ?? `HTTP ${response.status}`}`, {
+      details: { status: response.status },
+    });
   }
   return body as T;
 }

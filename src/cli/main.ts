@@ -5,6 +5,7 @@ import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { DevConsortium } from './commands/dev-consortium.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerLogCommands } from './commands/log-commands.js';
+import { registerPatientCommands } from './commands/patient-erase.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -103,6 +104,7 @@ export function createProgram(): Command {
 
   registerLogCommands(program);
   registerImportCommand(program);
+  registerPatientCommands(program);
   return program;
 }
 

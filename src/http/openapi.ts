@@ -781,6 +781,23 @@ export const openApiDocument: OpenApiDocument = {
     { name: 'admin', description: 'Operator endpoints; bearer token from the node’s folder.' },
   ],
   paths: {
+    '/admin/patients/{id}/erase': {
+      post: {
+        operationId: 'erasePatient',
+        summary:
+          "Crypto-shred a patient's records (operator token): their data keys are destroyed, reads answer 410 Gone, every log proof still verifies",
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, example: 'p-1' }],
+        responses: {
+          '200': {
+            description: '{ patient, erasedAt, keyVersions, alreadyErased }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Unauthorized', 'NotFound', 'Unavailable'),
+        },
+      },
+    },
     '/fhir': {
       post: {
         operationId: 'fhirTransaction',

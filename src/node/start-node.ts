@@ -140,7 +140,20 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   app.route('/break-glass', createBreakGlassRoutes({ repository, authenticate }));
   app.route('/log', logServices.logRoutes);
   app.route('/witness', logServices.witnessRoutes);
-  app.route('/admin', createAdminRoutes({ ledger, adminToken, client }));
+  app.route(
+    '/admin',
+    createAdminRoutes({
+      ledger,
+      adminToken,
+      client,
+      erasePatient: (id) =>
+        repository.erasePatient(id, {
+          who: 'Device/node-operator',
+          organization: config.organization,
+          purpose: 'PATRQT',
+        }),
+    }),
+  );
   app.route('/', createOpenApiRoute());
 
   outbox.start(250);

@@ -241,7 +241,8 @@ export class FhirRepository {
     const matches: { resource: Resource; patientId: string; version: StoredVersion }[] = [];
     for (const candidate of candidates) {
       if (requester.kind === 'patient' && candidate.patientId !== requester.patientId) continue;
-      const resource = await this.open(candidate);
+      const resource = await this.openUnlessErased(candidate);
+      if (resource === undefined) continue;
       if (matchesSearch(resource, plan) && (await visible(candidate, resource)))
         matches.push({ resource, patientId: candidate.patientId, version: candidate });
     }
@@ -297,8 +298,8 @@ export class FhirRepository {
       const key = `${version.resourceType}/${version.id}`;
       if (seen.has(key)) return;
       seen.add(key);
-      const resource = await this.open(version);
-      if (!(await visible(version, resource))) return;
+      const resource = await this.openUnlessErased(version);
+      if (resource === undefined || !(await visible(version, resource))) return;
       out.push({ resource: withLogEntry(resource, version), patientId: version.patientId });
     };
     for (const target of plan.include) {
@@ -325,7 +326,8 @@ export class FhirRepository {
           target.resourceType,
           reverse.indexFilters,
         )) {
-          if (matchesSearch(await this.open(candidate), reverse)) await add(candidate);
+          const resource = await this.openUnlessErased(candidate);
+          if (resource !== undefined && matchesSearch(resource, reverse)) await add(candidate);
         }
       }
     }
@@ -520,7 +522,8 @@ export class FhirRepository {
       let resource: Resource | undefined;
       let breakGlass = false;
       if (!version.deleted) {
-        resource = await this.open(version);
+        resource = await this.openUnlessErased(version);
+        if (resource === undefined) continue;
         const decision = await this.decide(
           requester,
           context,
@@ -600,7 +603,7 @@ export class FhirRepository {
           address = this.options.storage
             .current('Patient', patientId)
             .then(async (v) =>
-              v === undefined || v.deleted ? undefined : patientLedgerAddress(await this.open(v)),
+              v === undefined || v.deleted ? undefined : patientLedgerAddress(await this.openUnlessErased(v)),
             );
           memo.set(patientId, address);
         }
@@ -971,6 +974,38 @@ export class FhirRepository {
     );
   }
 
+  /**
+   * Crypto-shredding (GDPR Art. 17, on the operator's authority): destroys every data key of the
+   * patient, so each of their record versions becomes unreadable (reads answer 410 Gone) while the
+   * log, its proofs and the AuditEvents (sealed under the node key) stay intact. The blind-index rows
+   * of the erased records go too: they are keyed hashes of the erased values. The erasure itself is
+   * audited. Idempotent: erasing an erased patient reports the first erasure.
+   */
+  async erasePatient(
+    patientId: string,
+    context: AccessContext,
+  ): Promise<{ erasedAt: string; keyVersions: number; alreadyErased: boolean }> {
+    if (patientId === NODE_KEY_PATIENT_ID) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a patient id');
+    const current = await this.options.storage.current('Patient', patientId);
+    if (current === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
+    const before = await this.options.crypto.erasedAt(patientId);
+    if (before !== undefined) {
+      return { erasedAt: new Date(before).toISOString(), keyVersions: 0, alreadyErased: true };
+    }
+    const destroyed = await this.options.crypto.destroyPatientKeys(patientId);
+    await this.commitMany(
+      [],
+      [{ interaction: 'operation', context, entity: `Patient/${patientId}/$erase`, patient: patientId }],
+      () => this.options.storage.dropSearchIndex(patientId),
+    );
+    return {
+      erasedAt: new Date(destroyed.destroyedAt).toISOString(),
+      keyVersions: destroyed.deletedVersions,
+      alreadyErased: false,
+    };
+  }
+
   /** Records a refused access (the policy's decision) in the log, with its reason. */
   async recordDenied(
     interaction: FhirInteraction,
@@ -1041,6 +1076,16 @@ export class FhirRepository {
       breakGlass: decision.allowed && decision.breakGlass,
     });
     return withLogEntry(opened, version);
+  }
+
+  /** Opens a version, or undefined if its patient was erased (lists skip erased records). */
+  private async openUnlessErased(version: StoredVersion): Promise<Resource | undefined> {
+    try {
+      return await this.open(version);
+    } catch (error) {
+      if (error instanceof CareLedgerError && error.code === 'ERR_GONE') return undefined;
+      throw error;
+    }
   }
 
   private async open(version: StoredVersion): Promise<Resource> {

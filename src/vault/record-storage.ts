@@ -50,6 +50,8 @@ export interface RecordStorage {
     resourceType: string,
     page: { since?: string; beforeLogIndex?: number; limit: number },
   ): Promise<StoredVersion[]>;
+  /** Drops the blind-index rows of a patient's records (not of AuditEvents about them): erasure. */
+  dropSearchIndex(patientId: string): void;
   /** Current, not deleted versions of a type, optionally of one patient's compartment. */
   listCurrent(resourceType: string, filter?: { patientId?: string }): Promise<StoredVersion[]>;
 }

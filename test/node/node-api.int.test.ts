@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedChain } from '../../src/chain/index.js';
+import { erasePatient } from '../../src/cli/commands/patient-erase.js';
 import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
 import { parseTlogProof, parseVerifierKey, verifyTlogProof } from '../../src/log/index.js';
 import type { RunningNode } from '../../src/node/start-node.js';
@@ -296,6 +297,83 @@ describe('a member node', () => {
       total: number;
     };
     expect(after.total).toBe(total);
+  });
+
+  it("crypto-shreds a patient on the operator's word: 410 Gone, out of every search, the audit trail and proofs intact", async () => {
+    const clinicianHeaders = {
+      'x-careledger-identity': 'Practitioner/dr-1',
+      'content-type': 'application/fhir+json',
+    };
+    const create = async (resource: object) =>
+      (await (
+        await node.app.request(`/fhir/${(resource as { resourceType: string }).resourceType}`, {
+          method: 'POST',
+          headers: clinicianHeaders,
+          body: JSON.stringify(resource),
+        })
+      ).json()) as { id: string };
+    const { id } = await create({ resourceType: 'Patient', name: [{ family: 'Erasable' }] });
+    const obs = await create({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'pulse' },
+      subject: { reference: `Patient/${id}` },
+    });
+    const get = (path: string, who = 'Practitioner/dr-1', roles?: string) =>
+      node.app.request(`/fhir${path}`, {
+        headers: {
+          'x-careledger-identity': who,
+          ...(roles === undefined ? {} : { 'x-careledger-roles': roles }),
+        },
+      });
+    expect((await get(`/Observation/${obs.id}`)).status).toBe(200);
+
+    const tokenFile = join(solo.dir, 'solo', 'admin.token');
+    const erased = await erasePatient(id, { dataDir: solo.dir, node: 'solo', url: node.url, tokenFile });
+    expect(erased).toMatchObject({ patient: `Patient/${id}`, alreadyErased: false });
+    expect(erased.keyVersions).toBeGreaterThanOrEqual(1);
+
+    const gone = await get(`/Patient/${id}`);
+    expect(gone.status).toBe(410);
+    expect(((await gone.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+    expect((await get(`/Observation/${obs.id}`)).status).toBe(410);
+    const search = (await (await get(`/Observation?subject=Patient/${id}&_total=accurate`)).json()) as {
+      total: number;
+    };
+    expect(search.total).toBe(0);
+    expect(
+      ((await (await get('/Patient?family=Erasable&_total=accurate')).json()) as { total: number }).total,
+    ).toBe(0);
+
+    // Who accessed the records stays visible to the privacy officer, each entry still proven in the log.
+    const trail = (await (
+      await get(`/AuditEvent?patient=${id}&_count=100`, 'Practitioner/po-1', 'privacy-officer')
+    ).json()) as {
+      entry: { resource: AuditEvent }[];
+    };
+    const subtypes = trail.entry.map((e) => e.resource.entity?.[0]?.what?.reference ?? '');
+    expect(subtypes).toContain(`Patient/${id}/$erase`);
+    const last = trail.entry.at(-1)?.resource as AuditEvent;
+    const index = last.extension
+      ?.find((e) => e.url === LOG_ENTRY_EXTENSION)
+      ?.extension?.find((e) => e.url === 'index')?.valueInteger as number;
+    await node.app.request('/admin/log/checkpoint', { method: 'POST' }).catch(() => undefined);
+    let proof: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      proof = await node.app.request(`/log/proof/${index}`);
+      if (proof.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const parsed = parseTlogProof(await (proof as Response).text());
+    verifyTlogProof(parsed, { logVerifier: parseVerifierKey(logVerifierKey) });
+    verifyAuditEventCommitment(last, parsed.extra);
+
+    expect(
+      (await erasePatient(id, { dataDir: solo.dir, node: 'solo', url: node.url, tokenFile })).alreadyErased,
+    ).toBe(true);
+    await expect(
+      erasePatient('no-such-patient', { dataDir: solo.dir, node: 'solo', url: node.url, tokenFile }),
+    ).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
   });
 
   it('answers 503 with Retry-After, quickly, when the chain is down', async () => {

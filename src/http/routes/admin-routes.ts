@@ -16,6 +16,10 @@ export interface AdminRouteDeps {
   /** The node operator's bearer token (a random secret in the node's folder, mode 0600). */
   readonly adminToken: string;
   readonly client: PublicClient;
+  /** Crypto-shreds a patient's records (FhirRepository.erasePatient, as the operator). */
+  readonly erasePatient?: (
+    patientId: string,
+  ) => Promise<{ erasedAt: string; keyVersions: number; alreadyErased: boolean }>;
 }
 
 function field(body: Record<string, unknown>, name: string): string {
@@ -125,6 +129,15 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
       ),
     );
     return c.json(entryJson(entry), 201);
+  });
+
+  /** Crypto-shredding: the patient's data keys are destroyed; reads answer 410 Gone from then on. */
+  app.post('/patients/:id/erase', async (c) => {
+    const id = c.req.param('id');
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id))
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id');
+    if (deps.erasePatient === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no vault');
+    return c.json({ patient: `Patient/${id}`, ...(await deps.erasePatient(id)) });
   });
 
   return app;

@@ -27,6 +27,9 @@ export function openDatabase(path: string, migrations: readonly Migration[] = []
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+  // Deleted rows are overwritten, not left in free pages: crypto-shredding and index erasure must
+  // not leave the bytes they remove readable in the file.
+  db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
   applyMigrations(db, migrations);
   return db;

@@ -117,6 +117,10 @@ export class SqliteRecordStorage implements RecordStorage {
         `SELECT * FROM vault_records WHERE resource_type = @resourceType AND log_index < @before AND last_updated > @since
          ORDER BY log_index DESC LIMIT @limit`,
       ),
+      dropPatientIndex: db.prepare(
+        `DELETE FROM vault_search_index WHERE resource_type <> 'AuditEvent' AND (resource_type, id) IN
+           (SELECT resource_type, id FROM vault_records WHERE patient_id = ? AND resource_type <> 'AuditEvent')`,
+      ),
       listType: db.prepare(
         'SELECT * FROM vault_records WHERE resource_type = ? AND is_current = 1 AND deleted = 0 ORDER BY last_updated, id',
       ),
@@ -139,6 +143,10 @@ export class SqliteRecordStorage implements RecordStorage {
         limit: page.limit,
       }) as Row[]
     ).map(toVersion);
+  }
+
+  dropSearchIndex(patientId: string): void {
+    this.sql.dropPatientIndex.run(patientId);
   }
 
   insertVersion(version: StoredVersion, index: readonly SearchIndexEntry[] = []): void {

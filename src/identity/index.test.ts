@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import * as identity from './index.js';
+
+// Pins the identity module's public face (viem style): adding or removing an export is a deliberate
+// change. The GF(2^8) helpers, the scrypt wrapper and decryptKeystoreCiphertext stay internal.
+describe('identity', () => {
+  it('exports', () => {
+    expect(Object.keys(identity).sort()).toMatchInlineSnapshot(`
+    [
+      "DEFAULT_PATIENT_KEYSTORE_N",
+      "MAX_PASSWORD_LENGTH",
+      "MAX_SECRET_SIZE",
+      "MIN_PASSWORD_LENGTH",
+      "MIN_PATIENT_KEYSTORE_N",
+      "TOTP_PERIOD_SECONDS",
+      "combineShares",
+      "createPasswordHash",
+      "createPatientKey",
+      "createPatientKeystore",
+      "createTotpSecret",
+      "createTotpUri",
+      "encodeBase32",
+      "formatShare",
+      "generateTotp",
+      "openPatientKeystore",
+      "parseBase32",
+      "parsePasswordHash",
+      "parsePatientKeystore",
+      "parseShare",
+      "splitSecret",
+      "isPasswordCorrect",
+      "evaluateTotp",
+    ]
+  `);
+  });
+});

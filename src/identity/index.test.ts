@@ -6,31 +6,31 @@ import * as identity from './index.js';
 describe('identity', () => {
   it('exports', () => {
     expect(Object.keys(identity).sort()).toMatchInlineSnapshot(`
-    [
-      "DEFAULT_PATIENT_KEYSTORE_N",
-      "MAX_PASSWORD_LENGTH",
-      "MAX_SECRET_SIZE",
-      "MIN_PASSWORD_LENGTH",
-      "MIN_PATIENT_KEYSTORE_N",
-      "TOTP_PERIOD_SECONDS",
-      "combineShares",
-      "createPasswordHash",
-      "createPatientKey",
-      "createPatientKeystore",
-      "createTotpSecret",
-      "createTotpUri",
-      "encodeBase32",
-      "formatShare",
-      "generateTotp",
-      "openPatientKeystore",
-      "parseBase32",
-      "parsePasswordHash",
-      "parsePatientKeystore",
-      "parseShare",
-      "splitSecret",
-      "isPasswordCorrect",
-      "evaluateTotp",
-    ]
-  `);
+      [
+        "DEFAULT_PATIENT_KEYSTORE_N",
+        "MAX_PASSWORD_LENGTH",
+        "MAX_SECRET_SIZE",
+        "MIN_PASSWORD_LENGTH",
+        "MIN_PATIENT_KEYSTORE_N",
+        "TOTP_PERIOD_SECONDS",
+        "combineShares",
+        "createPasswordHash",
+        "createPatientKey",
+        "createPatientKeystore",
+        "createTotpSecret",
+        "createTotpUri",
+        "encodeBase32",
+        "evaluateTotp",
+        "formatShare",
+        "generateTotp",
+        "isPasswordCorrect",
+        "openPatientKeystore",
+        "parseBase32",
+        "parsePasswordHash",
+        "parsePatientKeystore",
+        "parseShare",
+        "splitSecret",
+      ]
+    `);
   });
 });

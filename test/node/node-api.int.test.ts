@@ -357,7 +357,6 @@ describe('a member node', () => {
     const index = last.extension
       ?.find((e) => e.url === LOG_ENTRY_EXTENSION)
       ?.extension?.find((e) => e.url === 'index')?.valueInteger as number;
-    await node.app.request('/admin/log/checkpoint', { method: 'POST' }).catch(() => undefined);
     let proof: Response | undefined;
     for (let i = 0; i < 50; i++) {
       proof = await node.app.request(`/log/proof/${index}`);
@@ -366,7 +365,7 @@ describe('a member node', () => {
     }
     const parsed = parseTlogProof(await (proof as Response).text());
     verifyTlogProof(parsed, { logVerifier: parseVerifierKey(logVerifierKey) });
-    verifyAuditEventCommitment(last, parsed.extra);
+    verifyAuditEventCommitment(last, parsed.extra ?? new Uint8Array());
 
     expect(
       (await erasePatient(id, { dataDir: solo.dir, node: 'solo', url: node.url, tokenFile })).alreadyErased,

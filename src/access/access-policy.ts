@@ -3,6 +3,12 @@ import type { Address, Hex } from 'viem';
 import type { AccessContext, FhirInteraction } from '../audit/create-audit-event.js';
 import type { ConsentDecision, ConsentQuery } from '../consent/index.js';
 import { type DataCategory, encodeCategories, encodePurposes, isPurposeOfUse } from '../ledger/index.js';
+import {
+  createScopeFilter,
+  evaluateScopes,
+  type ScopeContext,
+  type ScopePermission,
+} from '../smart/index.js';
 import type { BreakGlassStore } from './break-glass.js';
 import { categorizeResource, SENSITIVE_CATEGORIES } from './categorize-resource.js';
 
@@ -68,6 +74,72 @@ const READS: ReadonlySet<FhirInteraction> = new Set([
  */
 const STAFF_PURPOSES: ReadonlySet<string> = new Set(['TREAT', 'ETREAT', 'HOPERAT']);
 
+const SCOPE_PERMISSION: Record<FhirInteraction, ScopePermission | undefined> = {
+  create: 'c',
+  read: 'r',
+  vread: 'r',
+  'history-instance': 'r',
+  operation: 'r',
+  update: 'u',
+  delete: 'd',
+  'search-type': 's',
+  'history-type': 's',
+  // Checked entry by entry, as the creates, updates and deletes they are.
+  transaction: undefined,
+  batch: undefined,
+};
+
+/** The SMART contexts a token's scopes may act in for this resource (SMART App Launch §3). */
+function scopeContexts(context: AccessContext, patientId: string | undefined): ScopeContext[] {
+  const contexts: ScopeContext[] = [];
+  const kind = context.who.split('/')[0];
+  if (kind === 'Organization' || kind === 'Device') contexts.push('system');
+  else contexts.push('user');
+  const inContext =
+    context.launchPatient ?? (kind === 'Patient' ? context.who.slice('Patient/'.length) : undefined);
+  // patient/ scopes reach the patient in context only; an undefined patientId is a type-level check.
+  if (inContext !== undefined && (patientId === undefined || patientId === inContext))
+    contexts.push('patient');
+  return contexts;
+}
+
+/**
+ * What the token's scopes allow, on top of what the person may do: a SMART app gets at most the
+ * intersection. `resource` undefined asks whether the interaction on the type is in scope at all.
+ */
+export function evaluateTokenScopes(
+  context: AccessContext,
+  interaction: FhirInteraction,
+  resourceType: string,
+  target?: { resource: Resource; patientId: string },
+): { allowed: true } | { allowed: false; reason: string } {
+  if (context.scopes === undefined) return { allowed: true };
+  const permission = SCOPE_PERMISSION[interaction];
+  if (permission === undefined) return { allowed: true };
+  for (const scopeContext of scopeContexts(context, target?.patientId)) {
+    const filter = createScopeFilter(context.scopes, {
+      context: scopeContext,
+      resourceType,
+      interaction: permission,
+    });
+    if (target === undefined) {
+      if (filter.allowed) return { allowed: true };
+    } else if (permission === 's') {
+      if (filter.matches(target.resource)) return { allowed: true };
+    } else if (
+      evaluateScopes(context.scopes, {
+        context: scopeContext,
+        resourceType,
+        interaction: permission,
+        resource: target.resource,
+      }).allowed
+    ) {
+      return { allowed: true };
+    }
+  }
+  return { allowed: false, reason: `insufficient scope for ${permission} on ${resourceType}` };
+}
+
 export function parseRequester(context: AccessContext): Requester {
   const [type, id] = context.who.split('/');
   if (type === 'Practitioner' && id !== undefined && id !== '') {
@@ -129,6 +201,8 @@ export class AccessPolicy {
   ): Promise<ResourceDecision> {
     const write = !READS.has(interaction);
     const type = facts.resource.resourceType;
+    const scoped = evaluateTokenScopes(context, interaction, type, facts);
+    if (!scoped.allowed) return scoped;
     if (type === 'AuditEvent') {
       if (write) return { allowed: false, reason: 'AuditEvents are written by the node only' };
       if (requester.kind === 'patient' && facts.patientId === requester.patientId) {

@@ -1,6 +1,7 @@
 export {
   AccessPolicy,
   type AccessPolicyOptions,
+  evaluateTokenScopes,
   type InteractionDecision,
   isStaffRole,
   parseRequester,

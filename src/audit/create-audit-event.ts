@@ -1,4 +1,5 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
+import type { Scope } from '../smart/index.js';
 
 /** FHIR RESTful interactions we audit (http://hl7.org/fhir/R4/valueset-type-restful-interaction.html). */
 export type FhirInteraction =
@@ -30,6 +31,12 @@ export interface AccessContext {
   readonly roles?: readonly string[];
   /** For another member's system (`Organization/...`): its ledger address, the grantee of consents. */
   readonly member?: `0x${string}`;
+  /** SMART scopes of the access token; undefined for a request not made with a token (development). */
+  readonly scopes?: readonly Scope[];
+  /** The patient in context of the token (SMART `patient`), which `patient/` scopes are limited to. */
+  readonly launchPatient?: string;
+  /** The OAuth client the request came through. */
+  readonly clientId?: string;
 }
 
 export interface AuditEventInput {

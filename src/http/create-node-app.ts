@@ -34,6 +34,10 @@ export function createNodeApp(options: NodeAppOptions = {}): Hono {
       'content-type': 'application/fhir+json; charset=utf-8',
       // A transient failure (chain or log unavailable): tell the client when to try again (RFC 9110 §10.2.3).
       ...(status === 503 ? { 'retry-after': '2' } : {}),
+      // RFC 6750 §3.1: a token that lacks the scope for the request.
+      ...(error instanceof CareLedgerError && error.details.oauth === 'insufficient_scope'
+        ? { 'www-authenticate': 'Bearer realm="careledger", error="insufficient_scope"' }
+        : {}),
     });
   });
   app.notFound((c) => {

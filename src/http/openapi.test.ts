@@ -15,11 +15,13 @@ import {
   type Operation,
   type Parameter,
 } from './openapi.js';
+import { createAccountRoutes } from './routes/account-routes.js';
 import { type AdminRouteDeps, createAdminRoutes } from './routes/admin-routes.js';
 import { createBreakGlassRoutes } from './routes/break-glass-routes.js';
 import { createFhirRoutes, type FhirRouteDeps } from './routes/fhir-routes.js';
 import { createLedgerRoutes, type LedgerRouteDeps } from './routes/ledger-routes.js';
 import { createLogRoutes, type LogRoutesSource } from './routes/log-routes.js';
+import { createOAuthRoutes, type OAuthRouteDeps } from './routes/oauth-routes.js';
 import { createWitnessRoutes } from './routes/witness-routes.js';
 
 const source = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
@@ -65,6 +67,18 @@ const SUB_APPS: Record<string, () => Hono> = {
     createFhirRoutes({
       repository: {} as FhirRouteDeps['repository'],
       software: { name: 'listing-only', version: '0' },
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+    }),
+  createOAuthRoutes: () =>
+    createOAuthRoutes({
+      server: {} as OAuthRouteDeps['server'],
+      users: {} as OAuthRouteDeps['users'],
+      organization: 'listing-only',
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+    }),
+  createAccountRoutes: () =>
+    createAccountRoutes({
+      store: {} as Parameters<typeof createAccountRoutes>[0]['store'],
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
     }),
   createBreakGlassRoutes: () =>

@@ -779,6 +779,15 @@ export const openApiDocument: OpenApiDocument = {
     { name: 'log', description: 'The node’s transparency log, https://c2sp.org/tlog-tiles.' },
     { name: 'witness', description: 'https://c2sp.org/tlog-witness for the other members’ logs.' },
     { name: 'admin', description: 'Operator endpoints; bearer token from the node’s folder.' },
+    {
+      name: 'oauth',
+      description:
+        'OAuth 2.0 / OpenID Connect for SMART App Launch v2 (authorization code + PKCE S256) and SMART Backend Services (client credentials, private_key_jwt). Errors follow RFC 6749 §5.2, not OperationOutcome.',
+    },
+    {
+      name: 'account',
+      description: 'The signed-in user’s notifications and, for a patient, their encrypted consent keystore.',
+    },
   ],
   paths: {
     '/admin/patients/{id}/erase': {
@@ -1023,6 +1032,266 @@ export const openApiDocument: OpenApiDocument = {
         responses: {
           '200': { description: 'That version.', content: fhirJson },
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Gone', 'Unavailable'),
+        },
+      },
+    },
+    '/.well-known/smart-configuration': {
+      get: {
+        operationId: 'smartConfiguration',
+        summary: 'SMART App Launch discovery (also at /fhir/.well-known/smart-configuration)',
+        tags: ['oauth'],
+        responses: {
+          '200': {
+            description: 'SMART configuration.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/fhir/.well-known/smart-configuration': {
+      get: {
+        operationId: 'fhirSmartConfiguration',
+        summary: 'SMART App Launch discovery under the FHIR base, where SMART clients look',
+        tags: ['oauth'],
+        responses: {
+          '200': {
+            description: 'SMART configuration.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/.well-known/openid-configuration': {
+      get: {
+        operationId: 'openIdConfiguration',
+        summary: 'OpenID Connect discovery',
+        tags: ['oauth'],
+        responses: {
+          '200': {
+            description: 'OpenID provider metadata.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/oauth/jwks': {
+      get: {
+        operationId: 'jwks',
+        summary: "The node's token-signing public keys (JWK Set)",
+        tags: ['oauth'],
+        responses: {
+          '200': { description: 'JWK Set.', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
+      },
+    },
+    '/oauth/authorize': {
+      get: {
+        operationId: 'authorize',
+        summary:
+          'Authorization endpoint: validates the request (PKCE S256, aud, state) and shows the sign-in page (password and TOTP)',
+        tags: ['oauth'],
+        responses: {
+          '200': {
+            description: 'The sign-in page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '302': { description: 'Back to the app with an error (RFC 6749 §4.1.2.1).' },
+          '400': {
+            description: 'Unknown client or unregistered redirect URI (never redirected).',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+        },
+      },
+      post: {
+        operationId: 'authorizePost',
+        summary: 'Authorization by POST (SMART authorize-post) and the sign-in form: redirects with the code',
+        tags: ['oauth'],
+        requestBody: {
+          required: true,
+          content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } },
+        },
+        responses: {
+          '200': {
+            description: 'The sign-in page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '302': { description: 'Back to the app with code and state, or an error.' },
+          '400': {
+            description: 'Unknown client or unregistered redirect URI.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '401': {
+            description: 'Wrong credentials: the sign-in page again, with the reason.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    '/oauth/token': {
+      post: {
+        operationId: 'token',
+        summary:
+          'Token endpoint: authorization_code (PKCE), refresh_token (rotated; reuse revokes the grant), client_credentials (private_key_jwt)',
+        tags: ['oauth'],
+        requestBody: {
+          required: true,
+          content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } },
+        },
+        responses: {
+          '200': {
+            description:
+              'access_token (ES256 JWT), token_type, expires_in, scope, refresh_token, id_token, patient.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          '400': {
+            description: 'RFC 6749 §5.2 error (invalid_grant, invalid_scope, …).',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          '401': {
+            description: 'invalid_client.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/oauth/revoke': {
+      post: {
+        operationId: 'revoke',
+        summary: 'RFC 7009 revocation of a refresh token (and its grant) or an access token',
+        tags: ['oauth'],
+        requestBody: {
+          required: true,
+          content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } },
+        },
+        responses: { '200': { description: 'Revoked (or nothing to revoke).' } },
+      },
+    },
+    '/oauth/introspect': {
+      post: {
+        operationId: 'introspect',
+        summary: 'RFC 7662 token introspection',
+        tags: ['oauth'],
+        requestBody: {
+          required: true,
+          content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } },
+        },
+        responses: {
+          '200': {
+            description: '{ active, … }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/oauth/register': {
+      post: {
+        operationId: 'register',
+        summary: 'RFC 7591 dynamic registration of a public SMART app (PKCE, no secret)',
+        tags: ['oauth'],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '201': {
+            description: 'The client, with its client_id.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          '400': {
+            description: 'invalid_client_metadata or invalid_redirect_uri.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/oauth/userinfo': {
+      get: {
+        operationId: 'userinfo',
+        summary: 'OpenID Connect userinfo: sub and fhirUser of the token',
+        tags: ['oauth'],
+        responses: {
+          '200': { description: 'Claims.', content: { 'application/json': { schema: { type: 'object' } } } },
+          ...errors('Unauthorized'),
+        },
+      },
+    },
+    '/notifications': {
+      get: {
+        operationId: 'listNotifications',
+        summary:
+          'Notifications for the signed-in user (break-glass on their record; for a privacy officer, every break-glass)',
+        tags: ['account'],
+        responses: {
+          '200': {
+            description: '{ notifications }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('Unauthorized'),
+        },
+      },
+    },
+    '/notifications/{id}/read': {
+      post: {
+        operationId: 'readNotification',
+        summary: 'Marks a notification read',
+        tags: ['account'],
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, example: 'n-1' }],
+        responses: { '204': { description: 'Marked.' }, ...errors('Unauthorized', 'NotFound') },
+      },
+    },
+    '/patient/keystore': {
+      get: {
+        operationId: 'getPatientKeystore',
+        summary:
+          "The signed-in patient's encrypted consent keystore (Web3 Secret Storage; the node cannot open it)",
+        tags: ['account'],
+        responses: {
+          '200': {
+            description: 'The keystore.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('Unauthorized', 'Forbidden', 'NotFound'),
+        },
+      },
+      put: {
+        operationId: 'putPatientKeystore',
+        summary: 'Replaces the keystore (new passphrase, or after recovery by guardians); same address only',
+        tags: ['account'],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '204': { description: 'Stored.' },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden'),
+        },
+      },
+    },
+    '/admin/users': {
+      post: {
+        operationId: 'createUser',
+        summary:
+          'Enrol a user (practitioner with attested ledger address, or patient): answers the TOTP secret once',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '201': {
+            description: 'The user, totpSecret and otpauthUri.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Unauthorized', 'PreconditionFailed'),
+        },
+      },
+    },
+    '/admin/clients': {
+      post: {
+        operationId: 'createClient',
+        summary:
+          'Register an OAuth client: a SMART app, or another member system (jwks, memberAddress) for Backend Services',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '201': {
+            description: 'The client.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Unauthorized', 'PreconditionFailed'),
         },
       },
     },

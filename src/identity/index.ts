@@ -1,12 +1,12 @@
 export { type Base32Options, encodeBase32, parseBase32 } from './base32.js';
 export {
   createPasswordHash,
+  isPasswordCorrect,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
   type PasswordHash,
   type PasswordHashOptions,
   parsePasswordHash,
-  isPasswordCorrect,
 } from './password-hash.js';
 export {
   type CreatePatientKeystoreOptions,
@@ -34,12 +34,12 @@ export {
 export {
   createTotpSecret,
   createTotpUri,
+  type EvaluateTotpOptions,
+  evaluateTotp,
   generateTotp,
   TOTP_PERIOD_SECONDS,
   type TotpAlgorithm,
   type TotpOptions,
   type TotpUriInput,
   type TotpVerification,
-  type EvaluateTotpOptions,
-  evaluateTotp,
 } from './totp.js';

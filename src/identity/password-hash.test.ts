@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPasswordHash, parsePasswordHash, isPasswordCorrect } from './password-hash.js';
+import { createPasswordHash, isPasswordCorrect, parsePasswordHash } from './password-hash.js';
 
 // Small costs keep the suite fast; the default cost is exercised once.
 const FAST = { N: 2 ** 10 };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeBase32, parseBase32 } from './base32.js';
-import { createTotpSecret, createTotpUri, generateTotp, type TotpAlgorithm, evaluateTotp } from './totp.js';
+import { createTotpSecret, createTotpUri, evaluateTotp, generateTotp, type TotpAlgorithm } from './totp.js';
 
 // RFC 6238 Appendix B; see the SOURCE.md beside the file.
 const FILE = join(import.meta.dirname, '../../test/vectors/rfc6238/totp-vectors.json');

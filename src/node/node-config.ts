@@ -26,6 +26,8 @@ export interface NodeConfig {
    * it trusts the client's word for who it is, so it is for demos and tests only.
    */
   readonly devIdentityHeader?: boolean;
+  /** Break-glass and other notifications are also POSTed here (JSON, no PHI), if set. */
+  readonly notifications?: { readonly webhookUrl?: string };
 }
 
 export interface NodePaths {
@@ -35,6 +37,7 @@ export interface NodePaths {
   readonly ledgerKey: string;
   readonly logSignerKey: string;
   readonly adminToken: string;
+  readonly tokenSigningKey: string;
 }
 
 export function nodePaths(dir: string): NodePaths {
@@ -45,6 +48,7 @@ export function nodePaths(dir: string): NodePaths {
     ledgerKey: join(dir, 'ledger.key'),
     logSignerKey: join(dir, 'log-signer.key'),
     adminToken: join(dir, 'admin.token'),
+    tokenSigningKey: join(dir, 'token-signing.jwk.json'),
   };
 }
 

@@ -4,6 +4,7 @@ import { type Hex, isHex } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { CareLedgerError } from '../errors/index.js';
 import { createSignerKey, formatVerifierKey, parseSignerKey } from '../log/index.js';
+import { createSigningKey, type Jwk } from '../smart/index.js';
 import { writeFileDurably } from '../storage/write-file-durably.js';
 
 /**
@@ -34,4 +35,10 @@ export function loadOrCreateLogSignerKey(
 export function loadOrCreateAdminToken(path: string): string {
   if (!existsSync(path)) writeFileDurably(path, `${randomBytes(32).toString('base64url')}\n`, 0o600);
   return readFileSync(path, 'utf8').trim();
+}
+
+/** The ES256 key the node signs its OAuth access and ID tokens with (JWK, mode 0600). */
+export function loadOrCreateTokenSigningKey(path: string): { privateJwk: Jwk; publicJwk: Jwk } {
+  if (!existsSync(path)) writeFileDurably(path, `${JSON.stringify(createSigningKey('ES256'))}\n`, 0o600);
+  return JSON.parse(readFileSync(path, 'utf8')) as { privateJwk: Jwk; publicJwk: Jwk };
 }

@@ -1,17 +1,31 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { AccessPolicy } from '../access/index.js';
+import { cors } from 'hono/cors';
+import { AccessPolicy, type BreakGlassSession } from '../access/index.js';
+import type { AccessContext } from '../audit/create-audit-event.js';
+import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
 import { evaluateConsent } from '../consent/index.js';
+import { CareLedgerError } from '../errors/index.js';
 import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
 import { createOpenApiRoute } from '../http/openapi.js';
+import { createAccountRoutes } from '../http/routes/account-routes.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
 import { createBreakGlassRoutes } from '../http/routes/break-glass-routes.js';
 import { createFhirRoutes } from '../http/routes/fhir-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
-import { ConsortiumLedger, type Deployment, loadDeployment, Outbox } from '../ledger/index.js';
+import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
+import {
+  ConsortiumLedger,
+  type Deployment,
+  isPurposeOfUse,
+  loadDeployment,
+  Outbox,
+} from '../ledger/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
+import { authMigrations, SqliteAuthStore } from '../storage/sqlite/sqlite-auth-store.js';
 import { breakGlassMigrations, SqliteBreakGlassStore } from '../storage/sqlite/sqlite-break-glass-store.js';
 import {
   chainIndexMigrations,
@@ -25,7 +39,12 @@ import { ChainIndexer } from '../sync/index.js';
 import { FhirRepository } from '../vault/fhir-repository.js';
 import { type LogServices, startLogServices } from './log-services.js';
 import { loadNodeConfig, type NodeConfig, nodePaths } from './node-config.js';
-import { loadOrCreateAdminToken, loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from './node-keys.js';
+import {
+  loadOrCreateAdminToken,
+  loadOrCreateLedgerKey,
+  loadOrCreateLogSignerKey,
+  loadOrCreateTokenSigningKey,
+} from './node-keys.js';
 import { openVault } from './open-vault.js';
 
 export interface RunningNode {
@@ -60,6 +79,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...keyStoreMigrations,
     ...recordMigrations,
     ...breakGlassMigrations,
+    ...authMigrations,
   ]);
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
   const now = () => Date.now();
@@ -94,9 +114,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   });
 
   const breakGlass = new SqliteBreakGlassStore(db);
+  const crypto = await openVault(dir, db);
   const repository = new FhirRepository({
     storage: new SqliteRecordStorage(db),
-    crypto: await openVault(dir, db),
+    crypto,
     log: logServices.log,
     observer: { display: config.organization, origin: config.logOrigin },
     breakGlass,
@@ -107,10 +128,112 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     }),
   });
 
+  // Users' TOTP secrets are sealed under the node key, bound to the user id (AES-GCM associated data).
+  const secretRef = (userId: string) => ({
+    resourceType: 'UserSecret',
+    id: userId,
+    versionId: '1',
+    patientId: '',
+  });
+  const seal = async (userId: string, secret: string) => {
+    const sealed = await crypto.encrypt(secretRef(userId), new TextEncoder().encode(secret));
+    return JSON.stringify({
+      u: userId,
+      k: sealed.keyVersion,
+      f: sealed.format,
+      n: Buffer.from(sealed.nonce).toString('base64'),
+      c: Buffer.from(sealed.ciphertext).toString('base64'),
+    });
+  };
+  const openSecret = async (text: string) => {
+    const s = JSON.parse(text) as { u: string; k: number; f: 1; n: string; c: string };
+    const plain = await crypto.decrypt(secretRef(s.u), {
+      format: s.f,
+      keyVersion: s.k,
+      nonce: Buffer.from(s.n, 'base64'),
+      ciphertext: Buffer.from(s.c, 'base64'),
+    });
+    return new TextDecoder().decode(plain);
+  };
+  const authStore = new SqliteAuthStore(db);
+  const issuer = config.publicUrl.replace(/\/$/, '');
+  const authServer = new AuthorizationServer({
+    store: authStore,
+    issuer,
+    fhirBaseUrl: `${issuer}/fhir`,
+    signingKey: loadOrCreateTokenSigningKey(paths.tokenSigningKey),
+    openSecret,
+    isPractitionerAttested: async (address) => {
+      const practitioner = await index.practitioner(address);
+      return (
+        practitioner !== undefined &&
+        practitioner.organization === account.address &&
+        !practitioner.revoked &&
+        practitioner.expiresAt > Math.floor(Date.now() / 1000)
+      );
+    },
+  });
+  const users = new UserDirectory({ store: authStore, seal, issuer });
   const authenticate = createAuthenticator({
     organization: config.organization,
     devIdentityHeader: config.devIdentityHeader === true,
+    bearer: async (token, c) => {
+      const purpose = c.req.header('x-careledger-purpose');
+      if (purpose !== undefined && !isPurposeOfUse(purpose)) {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown purpose of use');
+      }
+      return authServer.accessContext(authServer.verifyAccessToken(token), purpose, config.organization);
+    },
   });
+  /** Break-glass needs a signed-in clinician's second factor: a fresh TOTP code in X-CareLedger-TOTP. */
+  const verifySecondFactor = async (
+    c: { req: { header(name: string): string | undefined } },
+    context: AccessContext,
+  ) => {
+    const user = authStore.userByFhirUser(context.who);
+    if (user === undefined) {
+      throw new CareLedgerError(
+        'ERR_FORBIDDEN',
+        'break-glass needs a signed-in clinician with a second factor',
+      );
+    }
+    try {
+      await authServer.checkSecondFactor(user, c.req.header('x-careledger-totp') ?? '');
+    } catch {
+      throw new CareLedgerError(
+        'ERR_FORBIDDEN',
+        'break-glass needs a valid one-time code (X-CareLedger-TOTP)',
+        {
+          details: { reason: 'second-factor' },
+        },
+      );
+    }
+  };
+  const onBreakGlass = async (session: BreakGlassSession) => {
+    const message = `${session.who} opened break-glass access to Patient/${session.patientId} until ${session.expiresAt}`;
+    for (const recipient of [`Patient/${session.patientId}`, 'role:privacy-officer']) {
+      authStore.insertNotification({
+        id: randomUUID(),
+        recipient,
+        kind: 'break-glass',
+        message,
+        subject: `break-glass/${session.id}`,
+        createdAt: new Date().toISOString(),
+      });
+    }
+    const webhook = config.notifications?.webhookUrl;
+    if (webhook !== undefined) {
+      // Best effort and bounded: the notification is stored either way; the webhook carries ids only.
+      await fetch(webhook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'break-glass', node: config.name, ...session }),
+        signal: AbortSignal.timeout(2000),
+      }).catch((error: unknown) =>
+        log(`[${config.name}] break-glass webhook failed: ${(error as Error).message}`),
+      );
+    }
+  };
   const app = createNodeApp({
     onError: (error) => log(`[${config.name}] internal error: ${(error as Error).stack}`),
   });
@@ -133,10 +256,30 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     '/ledger',
     createLedgerRoutes({ ledger, index, indexer, now, audit: (entry) => logServices.log.append(entry) }),
   );
+  // Browser SMART apps call the FHIR API, the token endpoint and discovery from their own origin.
+  for (const path of ['/fhir/*', '/oauth/token', '/oauth/revoke', '/oauth/userinfo', '/.well-known/*']) {
+    app.use(
+      path,
+      cors({ origin: '*', exposeHeaders: ['Location', 'ETag', 'Last-Modified', 'WWW-Authenticate'] }),
+    );
+  }
+  // Before /fhir: SMART discovery lives at /fhir/.well-known/smart-configuration too.
+  app.route(
+    '/',
+    createOAuthRoutes({ server: authServer, users, organization: config.organization, authenticate }),
+  );
   app.route(
     '/fhir',
-    createFhirRoutes({ repository, software: { name: 'CareLedger', version: '0.1.0' }, authenticate }),
+    createFhirRoutes({
+      repository,
+      software: { name: 'CareLedger', version: '0.1.0' },
+      authenticate,
+      verifySecondFactor,
+      onBreakGlass,
+      smart: authServer.smartConfiguration(),
+    }),
   );
+  app.route('/', createAccountRoutes({ store: authStore, authenticate }));
   app.route('/break-glass', createBreakGlassRoutes({ repository, authenticate }));
   app.route('/log', logServices.logRoutes);
   app.route('/witness', logServices.witnessRoutes);
@@ -146,6 +289,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       ledger,
       adminToken,
       client,
+      users,
       erasePatient: (id) =>
         repository.erasePatient(id, {
           who: 'Device/node-operator',

@@ -5,6 +5,7 @@ import {
   type AccessPolicy,
   type BreakGlassSession,
   type BreakGlassStore,
+  evaluateTokenScopes,
   parseRequester,
   patientLedgerAddress,
   type Requester,
@@ -221,7 +222,7 @@ export class FhirRepository {
       }
       ignored.push(':iterate');
     }
-    const requester = await this.admit('search-type', context, { entity: `${resourceType}?` });
+    const requester = await this.admit('search-type', context, { entity: `${resourceType}?`, resourceType });
     const memo: AddressMemo = new Map();
     const breakGlassPatients = new Set<string>();
     // Refused resources are dropped before matching is counted: neither they nor their number leak.
@@ -341,8 +342,9 @@ export class FhirRepository {
   }
 
   async create(input: unknown, context: AccessContext): Promise<Resource> {
-    const requester = await this.admit('create', context, {});
-    const resource = { ...parseResource(input), id: this.newId() } as Resource;
+    const parsed = parseResource(input);
+    const requester = await this.admit('create', context, { resourceType: parsed.resourceType });
+    const resource = { ...parsed, id: this.newId() } as Resource;
     const breakGlass = await this.admitWrite(requester, context, 'create', resource);
     return this.withLock(`${resource.resourceType}/${resource.id}`, () =>
       this.writeVersion(resource, 1, 'create', context, breakGlass),
@@ -377,8 +379,8 @@ export class FhirRepository {
     context: AccessContext,
     options: { ifMatch?: string } = {},
   ): Promise<{ resource: Resource; created: boolean }> {
-    const requester = await this.admit('update', context, {});
     const resource = parseResource(input);
+    const requester = await this.admit('update', context, { resourceType: resource.resourceType });
     if (resource.id === undefined)
       throw new CareLedgerError('ERR_INVALID_INPUT', 'an update needs the resource id');
     return this.withLock(`${resource.resourceType}/${resource.id}`, async () => {
@@ -407,7 +409,7 @@ export class FhirRepository {
   }
 
   async delete(resourceType: string, id: string, context: AccessContext): Promise<void> {
-    const requester = await this.admit('delete', context, { entity: `${resourceType}/${id}` });
+    const requester = await this.admit('delete', context, { entity: `${resourceType}/${id}`, resourceType });
     await this.withLock(`${resourceType}/${id}`, async () => {
       const current = await this.options.storage.current(resourceType, id);
       if (current === undefined || current.deleted) return; // FHIR: deleting a deleted resource succeeds
@@ -468,7 +470,7 @@ export class FhirRepository {
       throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
     const patient = versions[0]?.patientId ?? '';
     const entity = `${resourceType}/${id}`;
-    const requester = await this.admit('history-instance', context, { entity, patient });
+    const requester = await this.admit('history-instance', context, { entity, patient, resourceType });
     const memo: AddressMemo = new Map();
     const result = [];
     let refused: string | undefined;
@@ -512,7 +514,10 @@ export class FhirRepository {
   ): Promise<
     { id: string; versionId: number; lastUpdated: string; resource?: Resource; deleted: boolean }[]
   > {
-    const requester = await this.admit('history-type', context, { entity: `${resourceType}/_history` });
+    const requester = await this.admit('history-type', context, {
+      entity: `${resourceType}/_history`,
+      resourceType,
+    });
     const memo: AddressMemo = new Map();
     const result = [];
     const patients = new Map<string, boolean>();
@@ -578,10 +583,14 @@ export class FhirRepository {
   private async admit(
     interaction: FhirInteraction,
     context: AccessContext,
-    target: { entity?: string; patient?: string },
+    target: { entity?: string; patient?: string; resourceType?: string },
   ): Promise<Requester> {
     const decision = this.options.policy.evaluateInteraction(context, interaction);
     if (!decision.allowed) return this.refuse(interaction, context, { ...target, reason: decision.reason });
+    if (target.resourceType !== undefined) {
+      const scoped = evaluateTokenScopes(context, interaction, target.resourceType);
+      if (!scoped.allowed) return this.refuse(interaction, context, { ...target, reason: scoped.reason });
+    }
     return decision.requester;
   }
 
@@ -645,7 +654,10 @@ export class FhirRepository {
   ): Promise<never> {
     await this.recordDenied(interaction, context, target);
     throw new CareLedgerError('ERR_FORBIDDEN', `access refused: ${target.reason}`, {
-      details: { reason: target.reason },
+      details: {
+        reason: target.reason,
+        ...(target.reason.startsWith('insufficient scope') ? { oauth: 'insufficient_scope' } : {}),
+      },
     });
   }
 
@@ -658,7 +670,11 @@ export class FhirRepository {
     if (current === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
     const entity = `Patient/${patientId}/$everything`;
-    const requester = await this.admit('operation', context, { entity, patient: patientId });
+    const requester = await this.admit('operation', context, {
+      entity,
+      patient: patientId,
+      resourceType: 'Patient',
+    });
     if (current.deleted) throw new CareLedgerError('ERR_GONE', `Patient/${patientId} was deleted`);
     const memo: AddressMemo = new Map();
     const patient = await this.open(current);
@@ -1046,7 +1062,11 @@ export class FhirRepository {
     if (version === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
     const entity = `${resourceType}/${id}/_history/${version.versionId}`;
-    const requester = await this.admit(interaction, context, { entity, patient: version.patientId });
+    const requester = await this.admit(interaction, context, {
+      entity,
+      patient: version.patientId,
+      resourceType,
+    });
     if (version.deleted) {
       if (!this.seesCompartment(requester, version.patientId)) {
         await this.refuse(interaction, context, {

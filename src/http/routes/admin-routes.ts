@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { getAddress, type Hex, isAddress, isHex, type PublicClient, parseEventLogs } from 'viem';
+import type { UserDirectory } from '../../auth/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import {
   type ConsortiumLedger,
@@ -16,6 +17,8 @@ export interface AdminRouteDeps {
   /** The node operator's bearer token (a random secret in the node's folder, mode 0600). */
   readonly adminToken: string;
   readonly client: PublicClient;
+  /** Enrolment of users and OAuth clients. */
+  readonly users?: UserDirectory;
   /** Crypto-shreds a patient's records (FhirRepository.erasePatient, as the operator). */
   readonly erasePatient?: (
     patientId: string,
@@ -129,6 +132,48 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
       ),
     );
     return c.json(entryJson(entry), 201);
+  });
+
+  /** Enrols a user: the answer carries the TOTP secret once, for their authenticator app. */
+  app.post('/users', async (c) => {
+    if (deps.users === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
+    const body = (await readJsonBody(c)) as Record<string, unknown>;
+    const { user, totpSecret, otpauthUri } = await deps.users.createUser({
+      username: body.username as string,
+      password: typeof body.password === 'string' ? body.password : '',
+      fhirUser: body.fhirUser as string,
+      ...(Array.isArray(body.roles) ? { roles: body.roles.map(String) } : {}),
+      ...(typeof body.ledgerAddress === 'string' ? { ledgerAddress: body.ledgerAddress } : {}),
+      ...(body.keystore === undefined ? {} : { keystore: body.keystore }),
+    });
+    return c.json(
+      {
+        id: user.id,
+        username: user.username,
+        fhirUser: user.fhirUser,
+        roles: user.roles,
+        totpSecret,
+        otpauthUri,
+      },
+      201,
+    );
+  });
+
+  /** Registers an OAuth client: a SMART app, or a backend service (another member's system, private_key_jwt). */
+  app.post('/clients', async (c) => {
+    if (deps.users === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
+    const body = (await readJsonBody(c)) as Record<string, unknown>;
+    const client = deps.users.createClient({
+      name: String(body.name ?? ''),
+      ...(Array.isArray(body.redirectUris) ? { redirectUris: body.redirectUris.map(String) } : {}),
+      ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
+      ...(typeof body.memberAddress === 'string' ? { memberAddress: body.memberAddress } : {}),
+      ...(typeof body.allowedScopes === 'string' ? { allowedScopes: body.allowedScopes } : {}),
+      ...(typeof body.clientId === 'string' ? { clientId: body.clientId } : {}),
+    });
+    return c.json(client, 201);
   });
 
   /** Crypto-shredding: the patient's data keys are destroyed; reads answer 410 Gone from then on. */

@@ -24,6 +24,8 @@ export interface FhirRouteDeps {
   readonly authenticate: Authenticate;
   /** Checks the second factor a break-glass declaration needs (Core 4: TOTP); throws if it fails. */
   readonly verifySecondFactor?: (c: Context, context: AccessContext) => Promise<void>;
+  /** The SMART configuration, advertised in the CapabilityStatement's security (SMART App Launch §2.0.3). */
+  readonly smart?: Record<string, unknown>;
   /** Called once a break-glass session is committed (notifications to the patient and privacy officer). */
   readonly onBreakGlass?: (session: BreakGlassSession) => Promise<void>;
 }
@@ -83,6 +85,32 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
           {
             mode: 'server',
             security: {
+              cors: true,
+              service: [
+                {
+                  coding: [
+                    {
+                      system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                      code: 'SMART-on-FHIR',
+                    },
+                  ],
+                },
+              ],
+              ...(deps.smart === undefined
+                ? {}
+                : {
+                    extension: [
+                      {
+                        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+                        extension: [
+                          { url: 'authorize', valueUri: deps.smart.authorization_endpoint },
+                          { url: 'token', valueUri: deps.smart.token_endpoint },
+                          { url: 'revoke', valueUri: deps.smart.revocation_endpoint },
+                          { url: 'register', valueUri: deps.smart.registration_endpoint },
+                        ],
+                      },
+                    ],
+                  }),
               description:
                 'Requests need an authenticated identity and a purpose of use; every interaction is recorded as an AuditEvent in the node transparency log.',
             },

@@ -1,0 +1,626 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { AccessContext } from '../audit/create-audit-event.js';
+import { CareLedgerError } from '../errors/index.js';
+import { evaluateTotp, isPasswordCorrect } from '../identity/index.js';
+import {
+  formatScopes,
+  type Jwk,
+  narrowScopes,
+  parsePkceChallenge,
+  parseScopes,
+  type Scope,
+  signJwt,
+  verifyClientAssertion,
+  verifyJwt,
+  verifyPkce,
+} from '../smart/index.js';
+import type { AuthStore, OAuthClient, UserAccount } from './auth-store.js';
+
+/** RFC 6749 §5.2 / RFC 6750 §3.1 error codes, carried in CareLedgerError details as `oauth`. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'invalid_token';
+
+export function oauthError(
+  oauth: OAuthErrorCode,
+  message: string,
+  code: 'ERR_INVALID_INPUT' | 'ERR_UNAUTHENTICATED' | 'ERR_FORBIDDEN' = 'ERR_INVALID_INPUT',
+): CareLedgerError {
+  return new CareLedgerError(code, message, { details: { oauth } });
+}
+
+/** A validated authorization request (SMART App Launch §2.0.6 "obtain authorization code"). */
+export interface AuthorizeRequest {
+  readonly client: OAuthClient;
+  readonly redirectUri: string;
+  readonly state: string;
+  readonly scope: readonly Scope[];
+  readonly codeChallenge: string;
+  readonly nonce?: string;
+  readonly aud: string;
+}
+
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly scope: string;
+  readonly refresh_token?: string;
+  readonly id_token?: string;
+  readonly patient?: string;
+  readonly need_patient_banner?: boolean;
+}
+
+/** The claims of a CareLedger access token (a JWT the node signs for itself: RFC 9068 shape). */
+export interface AccessClaims {
+  readonly iss: string;
+  readonly aud: string;
+  readonly sub: string;
+  readonly client_id: string;
+  readonly scope: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly fhirUser?: string;
+  readonly patient?: string;
+  readonly roles?: readonly string[];
+  readonly member?: `0x${string}`;
+}
+
+export interface AuthorizationServerOptions {
+  readonly store: AuthStore;
+  /** The node's base URL, the issuer (`iss`). */
+  readonly issuer: string;
+  /** The FHIR base URL, the audience (`aud`) of every access token. */
+  readonly fhirBaseUrl: string;
+  readonly signingKey: { readonly privateJwk: Jwk; readonly publicJwk: Jwk };
+  /** Opens a sealed TOTP secret (sealed under the node key by the caller). */
+  readonly openSecret: (sealed: string) => Promise<string>;
+  /**
+   * Whether a practitioner's ledger address is attested by this member and in force (the ledger
+   * index): a practitioner signs in only while their credential is attested.
+   */
+  readonly isPractitionerAttested?: (address: `0x${string}`) => Promise<boolean>;
+  /** Milliseconds since the epoch. */
+  readonly now?: () => number;
+  readonly accessTokenSeconds?: number;
+  readonly refreshTokenSeconds?: number;
+}
+
+/** What any user may be granted; the access policy decides what each request may actually do. */
+const USER_SCOPES = parseScopes(
+  'openid fhirUser profile launch/patient offline_access online_access patient/*.cruds user/*.cruds',
+);
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const opaque = () => randomBytes(32).toString('base64url');
+const CODE_SECONDS = 60;
+
+/** RFC 8252 §7.3: a loopback redirect URI matches whatever port the native app picked. */
+function isRegisteredRedirect(client: OAuthClient, uri: string): boolean {
+  if (client.redirectUris.includes(uri)) return true;
+  let given: URL;
+  try {
+    given = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (given.hostname !== '127.0.0.1' && given.hostname !== '[::1]') return false;
+  return client.redirectUris.some((registered) => {
+    const r = new URL(registered);
+    return r.hostname === given.hostname && r.pathname === given.pathname && r.protocol === given.protocol;
+  });
+}
+
+/**
+ * The node as an OAuth 2.0 / OpenID Connect authorization server for its own users and for the other
+ * members' systems: SMART App Launch v2 (authorization code with PKCE S256, v2 scopes, refresh tokens
+ * rotated on every use and revocable) and SMART Backend Services (client credentials with
+ * private_key_jwt). Access tokens are ES256 JWTs the node verifies itself; revocation is checked on
+ * every request.
+ */
+export class AuthorizationServer {
+  private readonly now: () => number;
+  readonly tokenEndpoint: string;
+
+  constructor(private readonly options: AuthorizationServerOptions) {
+    this.now = options.now ?? Date.now;
+    this.tokenEndpoint = `${options.issuer}/oauth/token`;
+  }
+
+  private seconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  /** `/.well-known/smart-configuration` (SMART App Launch §2.0.4). */
+  smartConfiguration(): Record<string, unknown> {
+    const base = this.options.issuer;
+    return {
+      issuer: base,
+      jwks_uri: `${base}/oauth/jwks`,
+      authorization_endpoint: `${base}/oauth/authorize`,
+      token_endpoint: this.tokenEndpoint,
+      revocation_endpoint: `${base}/oauth/revoke`,
+      introspection_endpoint: `${base}/oauth/introspect`,
+      registration_endpoint: `${base}/oauth/register`,
+      userinfo_endpoint: `${base}/oauth/userinfo`,
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384', 'ES256'],
+      scopes_supported: [
+        'openid',
+        'fhirUser',
+        'profile',
+        'launch/patient',
+        'offline_access',
+        'online_access',
+        'patient/*.cruds',
+        'user/*.cruds',
+        'system/*.rs',
+      ],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      capabilities: [
+        'launch-standalone',
+        'client-public',
+        'client-confidential-asymmetric',
+        'context-standalone-patient',
+        'permission-offline',
+        'permission-online',
+        'permission-patient',
+        'permission-user',
+        'permission-v2',
+        'permission-v1',
+        'sso-openid-connect',
+        'authorize-post',
+      ],
+    };
+  }
+
+  openIdConfiguration(): Record<string, unknown> {
+    const smart = this.smartConfiguration();
+    return {
+      ...smart,
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['ES256'],
+      claims_supported: ['sub', 'fhirUser', 'name', 'iss', 'aud', 'exp', 'iat', 'nonce'],
+    };
+  }
+
+  jwks(): { keys: Jwk[] } {
+    return { keys: [this.options.signingKey.publicJwk] };
+  }
+
+  /**
+   * Validates an authorization request. Errors about the client or redirect URI are shown to the user
+   * (never redirected to an unverified URI, RFC 6749 §4.1.2.1); the rest go back to the client.
+   */
+  parseAuthorizeRequest(params: URLSearchParams): AuthorizeRequest {
+    const clientId = params.get('client_id') ?? '';
+    const client = this.options.store.client(clientId);
+    if (client === undefined) throw oauthError('invalid_client', 'unknown client_id');
+    const redirectUri = params.get('redirect_uri') ?? '';
+    if (!isRegisteredRedirect(client, redirectUri)) {
+      throw oauthError('invalid_request', 'redirect_uri is not registered for this client');
+    }
+    if (params.get('response_type') !== 'code') {
+      throw oauthError('unsupported_response_type', 'response_type must be code');
+    }
+    const state = params.get('state') ?? '';
+    if (state === '') throw oauthError('invalid_request', 'state is required (SMART App Launch)');
+    // SMART: aud names the FHIR server the app wants a token for; a token for another server is refused.
+    const aud = (params.get('aud') ?? '').replace(/\/$/, '');
+    if (aud !== this.options.fhirBaseUrl) {
+      throw oauthError('invalid_request', `aud must be this FHIR server, ${this.options.fhirBaseUrl}`);
+    }
+    const { challenge } = parsePkceChallenge(
+      params.get('code_challenge'),
+      params.get('code_challenge_method'),
+    );
+    const requested = parseScopes(params.get('scope') ?? '');
+    const scope = narrowScopes(requested, this.allowedFor(client));
+    const nonce = params.get('nonce');
+    return {
+      client,
+      redirectUri,
+      state,
+      scope,
+      codeChallenge: challenge,
+      aud,
+      ...(nonce === null ? {} : { nonce }),
+    };
+  }
+
+  private allowedFor(client: OAuthClient): Scope[] {
+    return narrowScopes(USER_SCOPES, parseScopes(client.allowedScopes));
+  }
+
+  /**
+   * Password, then TOTP (RFC 6238, a code never accepted twice), then for a practitioner the ledger
+   * attestation of their credential. One vague message for a wrong username or password.
+   */
+  async authenticateUser(username: string, password: string, totp: string): Promise<UserAccount> {
+    const user = this.options.store.userByUsername(username);
+    // Hash even for an unknown user, so timing does not reveal which usernames exist.
+    const passwordOk = await isPasswordCorrect(
+      password,
+      user?.passwordHash ??
+        '$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    ).catch(() => false);
+    if (user === undefined || !passwordOk || user.disabled) {
+      throw oauthError('access_denied', 'wrong username or password', 'ERR_UNAUTHENTICATED');
+    }
+    await this.checkSecondFactor(user, totp);
+    if (user.fhirUser.startsWith('Practitioner/')) {
+      const attested =
+        user.ledgerAddress !== undefined &&
+        (await (this.options.isPractitionerAttested?.(user.ledgerAddress) ?? Promise.resolve(false)));
+      if (!attested) {
+        throw oauthError(
+          'access_denied',
+          "this practitioner's credential is not attested on the ledger by this member",
+          'ERR_FORBIDDEN',
+        );
+      }
+    }
+    return user;
+  }
+
+  /** Checks a TOTP code for the user and consumes its time step (a replayed code fails). */
+  async checkSecondFactor(user: UserAccount, code: string): Promise<void> {
+    if (user.totpSealed === undefined) {
+      throw oauthError(
+        'access_denied',
+        'a second factor is required and none is enrolled',
+        'ERR_UNAUTHENTICATED',
+      );
+    }
+    const secret = await this.options.openSecret(user.totpSealed);
+    const result = evaluateTotp(code.trim(), secret, this.now(), {
+      ...(user.totpLastStep === undefined ? {} : { lastUsedStep: user.totpLastStep }),
+    });
+    if (!result.valid) {
+      throw oauthError(
+        'access_denied',
+        'the one-time code is wrong, expired or already used',
+        'ERR_UNAUTHENTICATED',
+      );
+    }
+    this.options.store.updateUser(user.id, { totpLastStep: result.step });
+  }
+
+  /** Issues an authorization code for a signed-in user; returns the redirect URL (RFC 6749 §4.1.2). */
+  issueCode(request: AuthorizeRequest, user: UserAccount, launchPatient?: string): string {
+    const wantsPatient = request.scope.some((s) => s.kind === 'named' && s.name === 'launch/patient');
+    let patient: string | undefined;
+    if (user.fhirUser.startsWith('Patient/')) patient = user.fhirUser.slice('Patient/'.length);
+    else if (wantsPatient) {
+      if (launchPatient === undefined || !/^[A-Za-z0-9\-.]{1,64}$/.test(launchPatient)) {
+        throw oauthError('invalid_request', 'choose the patient for this app (launch/patient)');
+      }
+      patient = launchPatient;
+    }
+    const code = opaque();
+    this.options.store.insertCode({
+      codeHash: sha256(code),
+      clientId: request.client.clientId,
+      userId: user.id,
+      redirectUri: request.redirectUri,
+      codeChallenge: request.codeChallenge,
+      scope: formatScopes(request.scope),
+      expiresAt: this.seconds() + CODE_SECONDS,
+      ...(patient === undefined ? {} : { patient }),
+      ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
+    });
+    const url = new URL(request.redirectUri);
+    url.searchParams.set('code', code);
+    url.searchParams.set('state', request.state);
+    return url.toString();
+  }
+
+  /** The token endpoint (RFC 6749 §3.2): authorization_code, refresh_token, client_credentials. */
+  async token(form: URLSearchParams): Promise<TokenResponse> {
+    const grantType = form.get('grant_type');
+    if (grantType === 'authorization_code') return this.redeemCode(form);
+    if (grantType === 'refresh_token') return this.refresh(form);
+    if (grantType === 'client_credentials') return this.clientCredentials(form);
+    throw oauthError(
+      'unsupported_grant_type',
+      'grant_type must be authorization_code, refresh_token or client_credentials',
+    );
+  }
+
+  /** Client authentication: private_key_jwt when an assertion is sent, else a public client by id. */
+  private authenticateClient(form: URLSearchParams): OAuthClient {
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+        throw oauthError('invalid_client', 'client_assertion_type must be jwt-bearer', 'ERR_UNAUTHENTICATED');
+      }
+      let clientId: string;
+      try {
+        ({ clientId } = verifyClientAssertion(assertion, {
+          tokenEndpoint: this.tokenEndpoint,
+          now: this.seconds(),
+          clientJwks: (id) => this.options.store.client(id)?.jwks,
+          seenJti: (id, jti, exp) => this.options.store.seenAssertion(id, jti, exp),
+        }));
+      } catch (error) {
+        const reason = error instanceof CareLedgerError ? String(error.details.reason ?? '') : '';
+        throw oauthError(
+          'invalid_client',
+          `client authentication failed (${reason || 'invalid assertion'})`,
+          'ERR_UNAUTHENTICATED',
+        );
+      }
+      const client = this.options.store.client(clientId);
+      if (client === undefined) throw oauthError('invalid_client', 'unknown client', 'ERR_UNAUTHENTICATED');
+      return client;
+    }
+    const client = this.options.store.client(form.get('client_id') ?? '');
+    if (client === undefined) throw oauthError('invalid_client', 'unknown client_id', 'ERR_UNAUTHENTICATED');
+    if (client.jwks !== undefined) {
+      throw oauthError(
+        'invalid_client',
+        'this client must authenticate with private_key_jwt',
+        'ERR_UNAUTHENTICATED',
+      );
+    }
+    return client;
+  }
+
+  private async redeemCode(form: URLSearchParams): Promise<TokenResponse> {
+    const client = this.authenticateClient(form);
+    const codeHash = sha256(form.get('code') ?? '');
+    const code = this.options.store.code(codeHash);
+    if (code === undefined || code.clientId !== client.clientId) {
+      throw oauthError('invalid_grant', 'unknown authorization code');
+    }
+    if (code.usedAt !== undefined) {
+      // RFC 6749 §4.1.2: a code used twice is an attack; revoke what it issued.
+      if (code.family !== undefined) this.options.store.revokeFamily(code.family, this.seconds());
+      throw oauthError('invalid_grant', 'the authorization code was already used');
+    }
+    if (code.expiresAt < this.seconds()) throw oauthError('invalid_grant', 'the authorization code expired');
+    if ((form.get('redirect_uri') ?? '') !== code.redirectUri) {
+      throw oauthError('invalid_grant', 'redirect_uri differs from the authorization request');
+    }
+    try {
+      verifyPkce(form.get('code_verifier'), code.codeChallenge, 'S256');
+    } catch {
+      throw oauthError('invalid_grant', 'the PKCE code_verifier does not match the code_challenge');
+    }
+    const user = this.options.store.userById(code.userId);
+    if (user === undefined || user.disabled)
+      throw oauthError('invalid_grant', 'the user is no longer active');
+    const family = randomUUID();
+    if (!this.options.store.redeemCode(codeHash, this.seconds(), family)) {
+      throw oauthError('invalid_grant', 'the authorization code was already used');
+    }
+    return this.issueTokens(client, user, code.scope, code.patient, family, code.nonce);
+  }
+
+  private async refresh(form: URLSearchParams): Promise<TokenResponse> {
+    const client = this.authenticateClient(form);
+    const tokenHash = sha256(form.get('refresh_token') ?? '');
+    const token = this.options.store.refreshToken(tokenHash);
+    const now = this.seconds();
+    if (token === undefined || token.clientId !== client.clientId)
+      throw oauthError('invalid_grant', 'unknown refresh token');
+    if (token.revokedAt !== undefined) throw oauthError('invalid_grant', 'the refresh token was revoked');
+    if (token.expiresAt < now) throw oauthError('invalid_grant', 'the refresh token expired');
+    if (token.rotatedAt !== undefined || !this.options.store.rotateRefreshToken(tokenHash, now)) {
+      // OAuth 2.0 Security BCP §4.14.2: reuse of a rotated refresh token revokes the whole grant.
+      this.options.store.revokeFamily(token.family, now);
+      throw oauthError('invalid_grant', 'the refresh token was already used; the grant is revoked');
+    }
+    let scope = token.scope;
+    const asked = form.get('scope');
+    if (asked !== null) {
+      const requested = parseScopes(asked);
+      const granted = parseScopes(token.scope);
+      const narrowed = narrowScopes(requested, granted);
+      if (formatScopes(narrowed).split(' ').length < requested.length) {
+        this.options.store.revokeFamily(token.family, now);
+        throw oauthError('invalid_scope', 'a refresh cannot widen the scope granted');
+      }
+      scope = formatScopes(narrowed);
+    }
+    const user = this.options.store.userById(token.userId);
+    if (user === undefined || user.disabled)
+      throw oauthError('invalid_grant', 'the user is no longer active');
+    return this.issueTokens(client, user, scope, token.patient, token.family);
+  }
+
+  private async clientCredentials(form: URLSearchParams): Promise<TokenResponse> {
+    if (form.get('client_assertion') === null) {
+      throw oauthError(
+        'invalid_client',
+        'client_credentials needs private_key_jwt client authentication',
+        'ERR_UNAUTHENTICATED',
+      );
+    }
+    const client = this.authenticateClient(form);
+    const requested = parseScopes(form.get('scope') ?? '');
+    const granted = narrowScopes(requested, parseScopes(client.allowedScopes));
+    if (granted.length === 0)
+      throw oauthError('invalid_scope', 'none of the requested scopes is allowed to this client');
+    const now = this.seconds();
+    const expiresIn = Math.min(300, this.options.accessTokenSeconds ?? 300);
+    const claims: AccessClaims = {
+      iss: this.options.issuer,
+      aud: this.options.fhirBaseUrl,
+      sub: client.clientId,
+      client_id: client.clientId,
+      scope: formatScopes(granted),
+      jti: randomUUID(),
+      iat: now,
+      exp: now + expiresIn,
+      ...(client.memberAddress === undefined ? {} : { member: client.memberAddress }),
+    };
+    return {
+      access_token: signJwt({ ...claims }, this.options.signingKey.privateJwk),
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      scope: claims.scope,
+    };
+  }
+
+  private issueTokens(
+    client: OAuthClient,
+    user: UserAccount,
+    scope: string,
+    patient: string | undefined,
+    family: string,
+    nonce?: string,
+  ): TokenResponse {
+    const now = this.seconds();
+    const expiresIn = this.options.accessTokenSeconds ?? 3600;
+    const scopes = parseScopes(scope);
+    const named = new Set(scopes.filter((s) => s.kind === 'named').map((s) => (s as { name: string }).name));
+    const claims: AccessClaims = {
+      iss: this.options.issuer,
+      aud: this.options.fhirBaseUrl,
+      sub: user.id,
+      client_id: client.clientId,
+      scope,
+      jti: randomUUID(),
+      iat: now,
+      exp: now + expiresIn,
+      fhirUser: user.fhirUser,
+      ...(patient === undefined ? {} : { patient }),
+      ...(user.roles.length === 0 ? {} : { roles: user.roles }),
+    };
+    let refresh: string | undefined;
+    if (named.has('offline_access') || named.has('online_access')) {
+      refresh = opaque();
+      this.options.store.insertRefreshToken({
+        tokenHash: sha256(refresh),
+        family,
+        clientId: client.clientId,
+        userId: user.id,
+        scope,
+        expiresAt: now + (this.options.refreshTokenSeconds ?? 30 * 24 * 3600),
+        ...(patient === undefined ? {} : { patient }),
+      });
+    }
+    const idToken = named.has('openid')
+      ? signJwt(
+          {
+            iss: this.options.issuer,
+            sub: user.id,
+            aud: client.clientId,
+            iat: now,
+            exp: now + expiresIn,
+            ...(named.has('fhirUser') ? { fhirUser: `${this.options.fhirBaseUrl}/${user.fhirUser}` } : {}),
+            ...(nonce === undefined ? {} : { nonce }),
+          },
+          this.options.signingKey.privateJwk,
+        )
+      : undefined;
+    return {
+      access_token: signJwt({ ...claims }, this.options.signingKey.privateJwk),
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      scope,
+      ...(refresh === undefined ? {} : { refresh_token: refresh }),
+      ...(idToken === undefined ? {} : { id_token: idToken }),
+      ...(patient === undefined
+        ? {}
+        : { patient, need_patient_banner: !user.fhirUser.startsWith('Patient/') }),
+    };
+  }
+
+  /** Verifies an access token: signature, issuer, audience, expiry, not revoked, user still active. */
+  verifyAccessToken(token: string): AccessClaims {
+    let payload: Record<string, unknown>;
+    try {
+      payload = verifyJwt(token, {
+        keys: [this.options.signingKey.publicJwk],
+        algorithms: ['ES256'],
+        now: this.seconds(),
+        issuer: this.options.issuer,
+        audience: this.options.fhirBaseUrl,
+        clockToleranceSeconds: 0,
+        requireClaims: ['exp', 'jti', 'sub', 'scope'],
+      }).payload as Record<string, unknown>;
+    } catch (error) {
+      const reason = error instanceof CareLedgerError ? String(error.details.reason ?? 'invalid') : 'invalid';
+      throw new CareLedgerError('ERR_UNAUTHENTICATED', `the access token is not valid (${reason})`, {
+        details: { oauth: 'invalid_token', reason },
+      });
+    }
+    const claims = payload as unknown as AccessClaims;
+    if (this.options.store.isAccessTokenRevoked(claims.jti)) {
+      throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the access token was revoked', {
+        details: { oauth: 'invalid_token', reason: 'revoked' },
+      });
+    }
+    if (claims.fhirUser !== undefined) {
+      const user = this.options.store.userById(claims.sub);
+      if (user === undefined || user.disabled) {
+        throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the user is no longer active', {
+          details: { oauth: 'invalid_token', reason: 'user-disabled' },
+        });
+      }
+    }
+    return claims;
+  }
+
+  /** The AccessContext of a verified token: who, their roles, the token's scopes and patient context. */
+  accessContext(claims: AccessClaims, purpose: string | undefined, organization: string): AccessContext {
+    const who =
+      claims.fhirUser ??
+      (claims.member === undefined ? `Device/${claims.sub}` : `Organization/${claims.member}`);
+    const defaultPurpose = who.startsWith('Patient/') ? 'PATRQT' : 'TREAT';
+    return {
+      who,
+      organization,
+      purpose: purpose ?? defaultPurpose,
+      scopes: parseScopes(claims.scope),
+      ...(claims.roles === undefined ? {} : { roles: claims.roles }),
+      ...(claims.member === undefined ? {} : { member: claims.member }),
+      ...(claims.patient === undefined ? {} : { launchPatient: claims.patient }),
+      clientId: claims.client_id,
+    };
+  }
+
+  /** RFC 7009: revokes a refresh token (and its grant) or an access token; unknown tokens are fine. */
+  revoke(form: URLSearchParams): void {
+    const token = form.get('token') ?? '';
+    const now = this.seconds();
+    const refresh = this.options.store.refreshToken(sha256(token));
+    if (refresh !== undefined) {
+      this.options.store.revokeFamily(refresh.family, now);
+      return;
+    }
+    try {
+      const claims = verifyJwt(token, {
+        keys: [this.options.signingKey.publicJwk],
+        algorithms: ['ES256'],
+        now,
+        issuer: this.options.issuer,
+        audience: this.options.fhirBaseUrl,
+      }).payload as unknown as AccessClaims;
+      this.options.store.revokeAccessToken(claims.jti, claims.exp);
+    } catch {
+      // RFC 7009 §2.2: an invalid token needs no revocation.
+    }
+  }
+
+  /** RFC 7662 token introspection. */
+  introspect(token: string): Record<string, unknown> {
+    try {
+      const claims = this.verifyAccessToken(token);
+      return { active: true, ...claims };
+    } catch {
+      return { active: false };
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { type Address, getAddress, isAddress } from 'viem';
+import { isStaffRole } from '../access/index.js';
+import { CareLedgerError } from '../errors/index.js';
+import {
+  createPasswordHash,
+  createTotpSecret,
+  createTotpUri,
+  parsePatientKeystore,
+} from '../identity/index.js';
+import type { AuthStore, OAuthClient, UserAccount } from './auth-store.js';
+
+export interface NewUser {
+  readonly username: string;
+  readonly password: string;
+  /** `Practitioner/<id>` or `Patient/<id>`. */
+  readonly fhirUser: string;
+  readonly roles?: readonly string[];
+  readonly ledgerAddress?: string;
+  /** A patient's encrypted keystore (Web3 Secret Storage JSON), made on the patient's side. */
+  readonly keystore?: unknown;
+}
+
+/** Enrolment of the node's users and OAuth clients (operator actions; the patient portal uses it too). */
+export class UserDirectory {
+  constructor(
+    private readonly options: {
+      store: AuthStore;
+      /** Seals a TOTP secret under the node key. */
+      seal: (userId: string, secret: string) => Promise<string>;
+      issuer: string;
+      now?: () => Date;
+    },
+  ) {}
+
+  /** Creates a user with a fresh TOTP secret; returns the secret once, for the authenticator app. */
+  async createUser(input: NewUser): Promise<{ user: UserAccount; totpSecret: string; otpauthUri: string }> {
+    if (typeof input.username !== 'string' || !/^[A-Za-z0-9._@-]{3,64}$/.test(input.username)) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'username: 3 to 64 letters, digits or ._@-');
+    }
+    if (
+      typeof input.fhirUser !== 'string' ||
+      !/^(Practitioner|Patient)\/[A-Za-z0-9\-.]{1,64}$/.test(input.fhirUser)
+    ) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'fhirUser must be Practitioner/<id> or Patient/<id>');
+    }
+    const isPatient = input.fhirUser.startsWith('Patient/');
+    const roles = isPatient ? [] : [...(input.roles ?? ['clinician'])];
+    if (!roles.every(isStaffRole)) throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown staff role');
+    let ledgerAddress: Address | undefined;
+    if (input.ledgerAddress !== undefined) {
+      if (!isAddress(input.ledgerAddress, { strict: false })) {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'ledgerAddress is not an address');
+      }
+      ledgerAddress = getAddress(input.ledgerAddress);
+    }
+    if (!isPatient && ledgerAddress === undefined) {
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        'a practitioner needs the ledger address their credential is attested under',
+      );
+    }
+    let keystore: string | undefined;
+    if (input.keystore !== undefined) {
+      if (!isPatient) throw new CareLedgerError('ERR_INVALID_INPUT', 'only a patient has a consent keystore');
+      const parsed = parsePatientKeystore(input.keystore);
+      if (ledgerAddress !== undefined && getAddress(`0x${parsed.address}`) !== ledgerAddress) {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'the keystore is not for the given ledger address');
+      }
+      ledgerAddress ??= getAddress(`0x${parsed.address}`);
+      keystore = JSON.stringify(parsed);
+    }
+    if (this.options.store.userByUsername(input.username) !== undefined) {
+      throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'that username is taken');
+    }
+    if (this.options.store.userByFhirUser(input.fhirUser) !== undefined) {
+      throw new CareLedgerError('ERR_PRECONDITION_FAILED', `${input.fhirUser} already has an account`);
+    }
+    const id = randomUUID();
+    const totpSecret = createTotpSecret();
+    const user: UserAccount = {
+      id,
+      username: input.username,
+      passwordHash: await createPasswordHash(input.password),
+      totpSealed: await this.options.seal(id, totpSecret),
+      fhirUser: input.fhirUser,
+      roles,
+      ...(ledgerAddress === undefined ? {} : { ledgerAddress }),
+      ...(keystore === undefined ? {} : { keystore }),
+      createdAt: (this.options.now?.() ?? new Date()).toISOString(),
+      disabled: false,
+    };
+    this.options.store.insertUser(user);
+    return {
+      user,
+      totpSecret,
+      otpauthUri: createTotpUri({
+        secret: totpSecret,
+        issuer: new URL(this.options.issuer).host,
+        account: input.username,
+      }),
+    };
+  }
+
+  /**
+   * Registers an OAuth client. Public SMART apps (PKCE, no secret) may register themselves (RFC 7591);
+   * backend services with keys (private_key_jwt) and other members' systems are registered by the
+   * operator.
+   */
+  createClient(input: {
+    name: string;
+    redirectUris?: readonly string[];
+    jwks?: unknown;
+    memberAddress?: string;
+    allowedScopes?: string;
+    clientId?: string;
+  }): OAuthClient {
+    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 200) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'client_name is required');
+    }
+    const redirectUris = [...(input.redirectUris ?? [])];
+    for (const uri of redirectUris) {
+      let url: URL;
+      try {
+        url = new URL(uri);
+      } catch {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'a redirect URI is not a URL');
+      }
+      if (
+        url.hash !== '' ||
+        (url.protocol !== 'https:' && url.hostname !== '127.0.0.1' && url.hostname !== 'localhost')
+      ) {
+        throw new CareLedgerError(
+          'ERR_INVALID_INPUT',
+          'redirect URIs must be https, or http on the loopback interface',
+        );
+      }
+    }
+    let jwks: OAuthClient['jwks'];
+    if (input.jwks !== undefined) {
+      const keys = (input.jwks as { keys?: unknown }).keys;
+      if (
+        !Array.isArray(keys) ||
+        keys.length === 0 ||
+        keys.some((k) => typeof k !== 'object' || k === null || 'd' in k)
+      ) {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'jwks must be a JWK Set of public keys');
+      }
+      jwks = keys;
+    }
+    if (jwks === undefined && redirectUris.length === 0) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a public client needs at least one redirect URI');
+    }
+    let memberAddress: Address | undefined;
+    if (input.memberAddress !== undefined) {
+      if (!isAddress(input.memberAddress, { strict: false })) {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'memberAddress is not an address');
+      }
+      memberAddress = getAddress(input.memberAddress);
+    }
+    const client: OAuthClient = {
+      clientId: input.clientId ?? randomUUID(),
+      name: input.name.trim(),
+      redirectUris,
+      ...(jwks === undefined ? {} : { jwks }),
+      ...(memberAddress === undefined ? {} : { memberAddress }),
+      allowedScopes:
+        input.allowedScopes ??
+        (jwks !== undefined && redirectUris.length === 0
+          ? 'system/*.rs'
+          : 'openid fhirUser profile launch/patient offline_access online_access patient/*.cruds user/*.cruds'),
+      createdAt: (this.options.now?.() ?? new Date()).toISOString(),
+    };
+    if (this.options.store.client(client.clientId) !== undefined) {
+      throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'that client_id is taken');
+    }
+    this.options.store.insertClient(client);
+    return client;
+  }
+}

@@ -1,0 +1,204 @@
+import { type Context, Hono } from 'hono';
+import {
+  type AuthorizationServer,
+  type AuthorizeRequest,
+  renderLoginPage,
+  type UserDirectory,
+} from '../../auth/index.js';
+import { CareLedgerError } from '../../errors/index.js';
+import { formatScopes } from '../../smart/index.js';
+import type { Authenticate } from '../authenticate-request.js';
+
+export interface OAuthRouteDeps {
+  readonly server: AuthorizationServer;
+  readonly users: UserDirectory;
+  readonly organization: string;
+  readonly authenticate: Authenticate;
+}
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** RFC 6749 §5.2: `{ error, error_description }`, 401 for client authentication, else 400. */
+function oauthErrorResponse(c: Context, error: unknown): Response {
+  if (!(error instanceof CareLedgerError) || typeof error.details.oauth !== 'string') throw error;
+  const status = error.details.oauth === 'invalid_client' ? 401 : 400;
+  if (status === 401) c.header('WWW-Authenticate', 'Basic realm="careledger"');
+  return c.json({ error: error.details.oauth, error_description: error.message }, status, NO_STORE);
+}
+
+async function readForm(c: Context): Promise<URLSearchParams> {
+  const type = c.req.header('content-type') ?? '';
+  if (!type.startsWith('application/x-www-form-urlencoded')) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'the body must be application/x-www-form-urlencoded', {
+      details: { oauth: 'invalid_request' },
+    });
+  }
+  return new URLSearchParams(await c.req.text());
+}
+
+/**
+ * OAuth 2.0 / OpenID Connect endpoints for SMART App Launch and SMART Backend Services, and the
+ * discovery documents (under the node and under its FHIR base, where SMART clients look).
+ */
+export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
+  const app = new Hono();
+  const { server } = deps;
+
+  const smart = (c: Context) => c.json(server.smartConfiguration(), 200, { 'cache-control': 'max-age=300' });
+  app.get('/.well-known/smart-configuration', smart);
+  app.get('/fhir/.well-known/smart-configuration', smart);
+  app.get('/.well-known/openid-configuration', (c) => c.json(server.openIdConfiguration()));
+  app.get('/oauth/jwks', (c) => c.json(server.jwks()));
+
+  const loginPage = (c: Context, request: AuthorizeRequest, params: URLSearchParams, error?: string) =>
+    c.html(
+      renderLoginPage({
+        organization: deps.organization,
+        clientName: request.client.name,
+        scopes: formatScopes(request.scope)
+          .split(' ')
+          .filter((s) => s !== ''),
+        params,
+        askPatient: request.scope.some((s) => s.kind === 'named' && s.name === 'launch/patient'),
+        ...(error === undefined ? {} : { error }),
+      }),
+      error === undefined ? 200 : 401,
+      {
+        ...NO_STORE,
+        'x-frame-options': 'DENY',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+      },
+    );
+
+  /**
+   * Validates the request; problems with the client or redirect URI are shown here (never redirected
+   * to an unverified URI), the rest are redirected back to the app (RFC 6749 §4.1.2.1).
+   */
+  const parseRequest = (c: Context, params: URLSearchParams): AuthorizeRequest | Response => {
+    try {
+      return server.parseAuthorizeRequest(params);
+    } catch (error) {
+      if (!(error instanceof CareLedgerError)) throw error;
+      const clientKnown =
+        error.details.oauth !== 'invalid_client' && !error.message.startsWith('redirect_uri');
+      if (clientKnown) {
+        const url = new URL(params.get('redirect_uri') ?? '');
+        url.searchParams.set('error', String(error.details.oauth ?? 'invalid_request'));
+        url.searchParams.set('error_description', error.message);
+        if (params.get('state') !== null) url.searchParams.set('state', params.get('state') as string);
+        return c.redirect(url.toString(), 302);
+      }
+      return c.html(
+        `<!doctype html><title>Sign-in refused</title><p>${error.message.replace(/[<>&]/g, '')}</p>`,
+        400,
+      );
+    }
+  };
+
+  app.get('/oauth/authorize', (c) => {
+    const params = new URL(c.req.url).searchParams;
+    const request = parseRequest(c, params);
+    return request instanceof Response ? request : loginPage(c, request, params);
+  });
+
+  /** SMART `authorize-post`, and the sign-in form's submission. */
+  app.post('/oauth/authorize', async (c) => {
+    const params = await readForm(c);
+    const request = parseRequest(c, params);
+    if (request instanceof Response) return request;
+    if (params.get('username') === null) return loginPage(c, request, params);
+    try {
+      const user = await server.authenticateUser(
+        params.get('username') ?? '',
+        params.get('password') ?? '',
+        params.get('totp') ?? '',
+      );
+      const patient = params.get('patient');
+      return c.redirect(
+        server.issueCode(request, user, patient === null || patient === '' ? undefined : patient),
+        302,
+      );
+    } catch (error) {
+      if (error instanceof CareLedgerError && typeof error.details.oauth === 'string') {
+        return loginPage(c, request, params, error.message);
+      }
+      throw error;
+    }
+  });
+
+  app.post('/oauth/token', async (c) => {
+    try {
+      return c.json(await server.token(await readForm(c)), 200, NO_STORE);
+    } catch (error) {
+      return oauthErrorResponse(c, error);
+    }
+  });
+
+  app.post('/oauth/revoke', async (c) => {
+    try {
+      server.revoke(await readForm(c));
+      return c.body(null, 200);
+    } catch (error) {
+      return oauthErrorResponse(c, error);
+    }
+  });
+
+  app.post('/oauth/introspect', async (c) => {
+    try {
+      const form = await readForm(c);
+      return c.json(server.introspect(form.get('token') ?? ''), 200, NO_STORE);
+    } catch (error) {
+      return oauthErrorResponse(c, error);
+    }
+  });
+
+  /** RFC 7591 dynamic registration, for public SMART apps (PKCE, no secret) only. */
+  app.post('/oauth/register', async (c) => {
+    let body: Record<string, unknown>;
+    try {
+      body = (await c.req.json()) as Record<string, unknown>;
+    } catch {
+      return c.json({ error: 'invalid_client_metadata', error_description: 'the body is not JSON' }, 400);
+    }
+    if ((body.token_endpoint_auth_method ?? 'none') !== 'none') {
+      return c.json(
+        {
+          error: 'invalid_client_metadata',
+          error_description: 'only public clients register themselves; ask the operator for private_key_jwt',
+        },
+        400,
+      );
+    }
+    try {
+      const client = deps.users.createClient({
+        name: String(body.client_name ?? ''),
+        redirectUris: Array.isArray(body.redirect_uris) ? body.redirect_uris.map(String) : [],
+        ...(typeof body.scope === 'string' ? { allowedScopes: body.scope } : {}),
+      });
+      return c.json(
+        {
+          client_id: client.clientId,
+          client_name: client.name,
+          redirect_uris: client.redirectUris,
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          scope: client.allowedScopes,
+        },
+        201,
+      );
+    } catch (error) {
+      if (error instanceof CareLedgerError && error.code === 'ERR_INVALID_INPUT') {
+        return c.json({ error: 'invalid_redirect_uri', error_description: error.message }, 400);
+      }
+      throw error;
+    }
+  });
+
+  app.get('/oauth/userinfo', async (c) => {
+    const context = await deps.authenticate(c);
+    return c.json({ sub: context.who, fhirUser: context.who });
+  });
+
+  return app;
+}

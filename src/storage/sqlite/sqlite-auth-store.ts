@@ -1,0 +1,219 @@
+import type {
+  AuthorizationCode,
+  AuthStore,
+  Notification,
+  OAuthClient,
+  RefreshToken,
+  UserAccount,
+} from '../../auth/auth-store.js';
+import type { Migration, SqliteDatabase } from './open-database.js';
+
+export const authMigrations: Migration[] = [
+  {
+    id: 'auth-001',
+    sql: `
+      CREATE TABLE auth_users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        fhir_user TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL
+      );
+      CREATE TABLE auth_clients (client_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+      CREATE TABLE auth_codes (code_hash TEXT PRIMARY KEY, body TEXT NOT NULL, used_at INTEGER, family TEXT);
+      CREATE TABLE auth_refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        family TEXT NOT NULL,
+        body TEXT NOT NULL,
+        rotated_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE INDEX auth_refresh_family ON auth_refresh_tokens (family);
+      CREATE TABLE auth_revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+      CREATE TABLE auth_seen_assertions (
+        client_id TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+      CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        read_at TEXT
+      );
+      CREATE INDEX notifications_recipient ON notifications (recipient, created_at);
+    `,
+  },
+];
+
+type Row = { body: string };
+
+/** The authorization server's tables; secrets are stored as hashes, TOTP secrets sealed. */
+export class SqliteAuthStore implements AuthStore {
+  private readonly sql;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.sql = {
+      insertUser: db.prepare('INSERT INTO auth_users (id, username, fhir_user, body) VALUES (?, ?, ?, ?)'),
+      userById: db.prepare('SELECT body FROM auth_users WHERE id = ?'),
+      userByUsername: db.prepare('SELECT body FROM auth_users WHERE username = ?'),
+      userByFhirUser: db.prepare('SELECT body FROM auth_users WHERE fhir_user = ?'),
+      updateUser: db.prepare('UPDATE auth_users SET body = ? WHERE id = ?'),
+      listUsers: db.prepare('SELECT body FROM auth_users ORDER BY username'),
+      insertClient: db.prepare('INSERT INTO auth_clients (client_id, body) VALUES (?, ?)'),
+      client: db.prepare('SELECT body FROM auth_clients WHERE client_id = ?'),
+      insertCode: db.prepare('INSERT INTO auth_codes (code_hash, body) VALUES (?, ?)'),
+      code: db.prepare('SELECT body, used_at, family FROM auth_codes WHERE code_hash = ?'),
+      redeemCode: db.prepare(
+        'UPDATE auth_codes SET used_at = ?, family = ? WHERE code_hash = ? AND used_at IS NULL',
+      ),
+      insertRefresh: db.prepare(
+        'INSERT INTO auth_refresh_tokens (token_hash, family, body) VALUES (?, ?, ?)',
+      ),
+      refresh: db.prepare(
+        'SELECT body, rotated_at, revoked_at FROM auth_refresh_tokens WHERE token_hash = ?',
+      ),
+      rotate: db.prepare(
+        'UPDATE auth_refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL',
+      ),
+      revokeFamily: db.prepare(
+        'UPDATE auth_refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL',
+      ),
+      revokeAccess: db.prepare('INSERT OR IGNORE INTO auth_revoked_tokens (jti, expires_at) VALUES (?, ?)'),
+      isRevoked: db.prepare('SELECT 1 FROM auth_revoked_tokens WHERE jti = ?'),
+      pruneRevoked: db.prepare('DELETE FROM auth_revoked_tokens WHERE expires_at < ?'),
+      seen: db.prepare(
+        'INSERT OR IGNORE INTO auth_seen_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)',
+      ),
+      pruneSeen: db.prepare('DELETE FROM auth_seen_assertions WHERE expires_at < ?'),
+      insertNotification: db.prepare(
+        'INSERT INTO notifications (id, recipient, body, created_at) VALUES (?, ?, ?, ?)',
+      ),
+      markRead: db.prepare('UPDATE notifications SET read_at = ? WHERE id = ? AND recipient = ?'),
+    };
+  }
+
+  insertUser(user: UserAccount): void {
+    this.sql.insertUser.run(user.id, user.username, user.fhirUser, JSON.stringify(user));
+  }
+
+  private user(row: Row | undefined): UserAccount | undefined {
+    return row === undefined ? undefined : (JSON.parse(row.body) as UserAccount);
+  }
+
+  userById(id: string): UserAccount | undefined {
+    return this.user(this.sql.userById.get(id) as Row | undefined);
+  }
+
+  userByUsername(username: string): UserAccount | undefined {
+    return this.user(this.sql.userByUsername.get(username) as Row | undefined);
+  }
+
+  userByFhirUser(fhirUser: string): UserAccount | undefined {
+    return this.user(this.sql.userByFhirUser.get(fhirUser) as Row | undefined);
+  }
+
+  updateUser(id: string, changes: Partial<UserAccount>): void {
+    const current = this.userById(id);
+    if (current !== undefined) this.sql.updateUser.run(JSON.stringify({ ...current, ...changes }), id);
+  }
+
+  listUsers(): UserAccount[] {
+    return (this.sql.listUsers.all() as Row[]).map((row) => JSON.parse(row.body) as UserAccount);
+  }
+
+  insertClient(client: OAuthClient): void {
+    this.sql.insertClient.run(client.clientId, JSON.stringify(client));
+  }
+
+  client(clientId: string): OAuthClient | undefined {
+    const row = this.sql.client.get(clientId) as Row | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.body) as OAuthClient);
+  }
+
+  insertCode(code: AuthorizationCode): void {
+    this.sql.insertCode.run(code.codeHash, JSON.stringify(code));
+  }
+
+  code(codeHash: string): AuthorizationCode | undefined {
+    const row = this.sql.code.get(codeHash) as
+      | (Row & { used_at: number | null; family: string | null })
+      | undefined;
+    if (row === undefined) return undefined;
+    return {
+      ...(JSON.parse(row.body) as AuthorizationCode),
+      ...(row.used_at === null ? {} : { usedAt: row.used_at }),
+      ...(row.family === null ? {} : { family: row.family }),
+    };
+  }
+
+  redeemCode(codeHash: string, at: number, family: string | undefined): boolean {
+    return this.sql.redeemCode.run(at, family ?? null, codeHash).changes === 1;
+  }
+
+  insertRefreshToken(token: RefreshToken): void {
+    this.sql.insertRefresh.run(token.tokenHash, token.family, JSON.stringify(token));
+  }
+
+  refreshToken(tokenHash: string): RefreshToken | undefined {
+    const row = this.sql.refresh.get(tokenHash) as
+      | (Row & { rotated_at: number | null; revoked_at: number | null })
+      | undefined;
+    if (row === undefined) return undefined;
+    return {
+      ...(JSON.parse(row.body) as RefreshToken),
+      ...(row.rotated_at === null ? {} : { rotatedAt: row.rotated_at }),
+      ...(row.revoked_at === null ? {} : { revokedAt: row.revoked_at }),
+    };
+  }
+
+  rotateRefreshToken(tokenHash: string, at: number): boolean {
+    return this.sql.rotate.run(at, tokenHash).changes === 1;
+  }
+
+  revokeFamily(family: string, at: number): void {
+    this.sql.revokeFamily.run(at, family);
+  }
+
+  revokeAccessToken(jti: string, expiresAt: number): void {
+    this.sql.pruneRevoked.run(Math.floor(Date.now() / 1000) - 3600);
+    this.sql.revokeAccess.run(jti, expiresAt);
+  }
+
+  isAccessTokenRevoked(jti: string): boolean {
+    return this.sql.isRevoked.get(jti) !== undefined;
+  }
+
+  seenAssertion(clientId: string, jti: string, expiresAt: number): boolean {
+    this.sql.pruneSeen.run(Math.floor(Date.now() / 1000) - 3600);
+    return this.sql.seen.run(clientId, jti, expiresAt).changes === 0;
+  }
+
+  insertNotification(notification: Notification): void {
+    this.sql.insertNotification.run(
+      notification.id,
+      notification.recipient,
+      JSON.stringify(notification),
+      notification.createdAt,
+    );
+  }
+
+  notifications(recipients: readonly string[]): Notification[] {
+    if (recipients.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT body, read_at FROM notifications WHERE recipient IN (${recipients.map(() => '?').join(',')})
+         ORDER BY created_at DESC LIMIT 200`,
+      )
+      .all(...recipients) as (Row & { read_at: string | null })[];
+    return rows.map((row) => ({
+      ...(JSON.parse(row.body) as Notification),
+      ...(row.read_at === null ? {} : { readAt: row.read_at }),
+    }));
+  }
+
+  markNotificationRead(id: string, recipients: readonly string[], at: string): boolean {
+    return recipients.some((recipient) => this.sql.markRead.run(at, id, recipient).changes === 1);
+  }
+}

@@ -4,6 +4,7 @@ import { CareLedgerError } from '../errors/index.js';
 import { evaluateTotp, isPasswordCorrect } from '../identity/index.js';
 import {
   formatScopes,
+  isScopeSubset,
   type Jwk,
   narrowScopes,
   parsePkceChallenge,
@@ -415,7 +416,7 @@ export class AuthorizationServer {
       throw oauthError('invalid_grant', 'unknown refresh token');
     if (token.revokedAt !== undefined) throw oauthError('invalid_grant', 'the refresh token was revoked');
     if (token.expiresAt < now) throw oauthError('invalid_grant', 'the refresh token expired');
-    if (token.rotatedAt !== undefined || !this.options.store.rotateRefreshToken(tokenHash, now)) {
+    if (token.rotatedAt !== undefined) {
       // OAuth 2.0 Security BCP §4.14.2: reuse of a rotated refresh token revokes the whole grant.
       this.options.store.revokeFamily(token.family, now);
       throw oauthError('invalid_grant', 'the refresh token was already used; the grant is revoked');
@@ -425,16 +426,21 @@ export class AuthorizationServer {
     if (asked !== null) {
       const requested = parseScopes(asked);
       const granted = parseScopes(token.scope);
-      const narrowed = narrowScopes(requested, granted);
-      if (formatScopes(narrowed).split(' ').length < requested.length) {
-        this.options.store.revokeFamily(token.family, now);
+      // RFC 6749 §6: the scope asked on refresh must not include any scope not originally granted.
+      if (!isScopeSubset(requested, granted)) {
         throw oauthError('invalid_scope', 'a refresh cannot widen the scope granted');
       }
+      const narrowed = narrowScopes(requested, granted);
       scope = formatScopes(narrowed);
     }
     const user = this.options.store.userById(token.userId);
     if (user === undefined || user.disabled)
       throw oauthError('invalid_grant', 'the user is no longer active');
+    // Rotation (OAuth 2.0 Security BCP §4.14.2): this token is spent; a concurrent second use loses.
+    if (!this.options.store.rotateRefreshToken(tokenHash, now)) {
+      this.options.store.revokeFamily(token.family, now);
+      throw oauthError('invalid_grant', 'the refresh token was already used; the grant is revoked');
+    }
     return this.issueTokens(client, user, scope, token.patient, token.family);
   }
 

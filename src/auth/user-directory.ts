@@ -96,7 +96,7 @@ export class UserDirectory {
       totpSecret,
       otpauthUri: createTotpUri({
         secret: totpSecret,
-        issuer: new URL(this.options.issuer).host,
+        issuer: `CareLedger ${new URL(this.options.issuer).hostname}`,
         account: input.username,
       }),
     };

@@ -61,6 +61,8 @@ export interface StartNodeOptions {
   readonly log?: (line: string) => void;
   /** Listen on this port instead of the configured one (0 = any free port). */
   readonly port?: number;
+  /** The authorization server's clock (ms since the epoch): tests move it to get fresh TOTP steps. */
+  readonly authClock?: () => number;
 }
 
 /** The composition root of one member node: storage, keys, ledger, chain sync and HTTP. */
@@ -163,6 +165,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     fhirBaseUrl: `${issuer}/fhir`,
     signingKey: loadOrCreateTokenSigningKey(paths.tokenSigningKey),
     openSecret,
+    ...(options.authClock === undefined ? {} : { now: options.authClock }),
     isPractitionerAttested: async (address) => {
       const practitioner = await index.practitioner(address);
       return (

@@ -4,6 +4,7 @@ import {
   computeGrantId,
   createConsentDomain,
   createGrantTypedData,
+  createRevokeTypedData,
   encodeCategories,
   encodePurposes,
 } from '../../src/ledger/index.js';
@@ -12,6 +13,8 @@ export interface SignedGrantRequest {
   readonly grantId: Hex;
   readonly patient: Address;
   readonly body: string;
+  /** The same patient signs the revocation of this grant (nonce 1), as a relay body. */
+  revoke(): Promise<string>;
 }
 
 /** A fresh patient key signs one grant (nonce 0), as a patient wallet would. */
@@ -38,9 +41,15 @@ export async function signGrantForNewPatient(options: {
   const json = Object.fromEntries(
     Object.entries(grant).map(([key, value]) => [key, typeof value === 'bigint' ? value.toString() : value]),
   );
+  const grantId = computeGrantId(domain, grant);
   return {
-    grantId: computeGrantId(domain, grant),
+    grantId,
     patient: patient.address,
     body: JSON.stringify({ grant: json, signature }),
+    async revoke() {
+      const revoke = { patient: patient.address, grantId, nonce: 1n };
+      const revokeSignature = await patient.signTypedData(createRevokeTypedData(domain, revoke));
+      return JSON.stringify({ revoke: { ...revoke, nonce: '1' }, signature: revokeSignature });
+    },
   };
 }

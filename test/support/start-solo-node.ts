@@ -24,7 +24,10 @@ export interface SoloNode {
   stop(): Promise<void>;
 }
 
-export async function startSoloNode(overrides: Partial<NodeConfig> = {}): Promise<SoloNode> {
+export async function startSoloNode(
+  overrides: Partial<NodeConfig> = {},
+  options: { authClock?: () => number } = {},
+): Promise<SoloNode> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-solo-'));
   const logOrigin = 'solo.careledger.test/log';
   const chain = new EmbeddedChain({
@@ -80,7 +83,7 @@ export async function startSoloNode(overrides: Partial<NodeConfig> = {}): Promis
     devIdentityHeader: true,
     ...overrides,
   });
-  const node = await startNode(nodeDir, { log: () => undefined, port: 0 });
+  const node = await startNode(nodeDir, { log: () => undefined, port: overrides.port ?? 0, ...options });
   return {
     dir,
     chain,

@@ -5,6 +5,16 @@ export {
   isGrantEffective,
 } from './evaluate-consent.js';
 export {
+  CONSENT_GRANT_SYSTEM,
+  type ConsentLedgerCheck,
+  DATA_CATEGORY_SYSTEM,
+  LEDGER_CONSENT_EXTENSION,
+  ledgerConsentValue,
+  toLedgerGrant,
+  withLedgerConsentValues,
+} from './fhir-consent.js';
+export { FhirConsentService } from './fhir-consent-service.js';
+export {
   parseSignedGrant,
   parseSignedRevoke,
   type SignedGrant,

@@ -819,6 +819,49 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    '/fhir/Consent': {
+      post: {
+        operationId: 'fhirConsentCreate',
+        summary:
+          "Create a Consent; with the ledger-consent extension (nonce, the patient's EIP-712 signature) it is validated, relayed to ConsentRegistry and stored with its grant id and transaction hash",
+        tags: ['fhir'],
+        requestBody: { required: true, content: fhirJson },
+        responses: {
+          '200': { description: 'Already relayed and stored (idempotent retry).', content: fhirJson },
+          '201': { description: 'The stored Consent.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'Unavailable'),
+        },
+      },
+    },
+    '/fhir/Consent/{id}/$revoke': {
+      post: {
+        operationId: 'fhirConsentRevoke',
+        summary:
+          "Revoke a ledger Consent: Parameters with the patient's signed revocation (nonce, signature)",
+        tags: ['fhir'],
+        parameters: [fhirId],
+        requestBody: { required: true, content: fhirJson },
+        responses: {
+          '200': {
+            description: 'The Consent, now inactive, with the revocation transaction.',
+            content: fhirJson,
+          },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+        },
+      },
+    },
+    '/fhir/Consent/{id}/$verify': {
+      get: {
+        operationId: 'fhirConsentVerify',
+        summary: 'Cross-check a Consent against its grant on the ledger: grantId, onLedger, matches, revoked',
+        tags: ['fhir'],
+        parameters: [fhirId],
+        responses: {
+          '200': { description: 'Parameters.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound'),
+        },
+      },
+    },
     '/fhir/metadata': {
       get: {
         operationId: 'fhirCapabilities',

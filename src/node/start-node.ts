@@ -6,7 +6,7 @@ import { AccessPolicy, type BreakGlassSession } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
-import { evaluateConsent } from '../consent/index.js';
+import { evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
@@ -19,6 +19,7 @@ import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
 import {
   ConsortiumLedger,
+  createConsentDomain,
   type Deployment,
   isPurposeOfUse,
   loadDeployment,
@@ -280,6 +281,14 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       verifySecondFactor,
       onBreakGlass,
       smart: authServer.smartConfiguration(),
+      consent: new FhirConsentService({
+        repository,
+        index,
+        domain: () => createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry),
+        relayGrant: (grant, signature) => ledger.relayGrant(grant, signature),
+        relayRevoke: (revoke, signature) => ledger.relayRevoke(revoke, signature),
+        syncIndex: () => indexer.sync(),
+      }),
     }),
   );
   app.route('/', createAccountRoutes({ store: authStore, authenticate }));

@@ -4,6 +4,7 @@ import { CareLedgerError } from '../../errors/index.js';
 import { loadNodeConfig, nodePaths } from '../../node/node-config.js';
 import { nodeDir, resolveDataDir } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
+import { registerPatientKeyCommands } from './patient-key.js';
 
 export interface EraseOptions {
   readonly dataDir: string;
@@ -85,4 +86,5 @@ Example:
         );
       },
     );
+  registerPatientKeyCommands(patient);
 }

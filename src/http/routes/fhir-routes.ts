@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { type Context, Hono } from 'hono';
 import type { BreakGlassSession } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
+import { type FhirConsentService, LEDGER_CONSENT_EXTENSION } from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { SEARCHABLE_RESOURCE_TYPES } from '../../fhir/search/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
@@ -24,6 +25,8 @@ export interface FhirRouteDeps {
   readonly authenticate: Authenticate;
   /** Checks the second factor a break-glass declaration needs (Core 4: TOTP); throws if it fails. */
   readonly verifySecondFactor?: (c: Context, context: AccessContext) => Promise<void>;
+  /** Consent through FHIR with the patient's signature, relayed to the ledger (Core 4). */
+  readonly consent?: FhirConsentService;
   /** The SMART configuration, advertised in the CapabilityStatement's security (SMART App Launch §2.0.3). */
   readonly smart?: Record<string, unknown>;
   /** Called once a break-glass session is committed (notifications to the patient and privacy officer). */
@@ -147,6 +150,72 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       { 'Content-Type': FHIR_JSON },
     ),
   );
+
+  /**
+   * A Consent carrying the ledger-consent extension (nonce and the patient's EIP-712 signature) is
+   * relayed to ConsentRegistry and stored with its grant id and transaction; others are plain creates.
+   */
+  app.post('/Consent', async (c, next) => {
+    const body = (await readJsonBody(c)) as { resourceType?: unknown; extension?: { url?: string }[] };
+    const onLedger = body.extension?.some((e) => e.url === LEDGER_CONSENT_EXTENSION) === true;
+    if (!onLedger || deps.consent === undefined) return next();
+    const context = await deps.authenticate(c);
+    const { resource, created } = await deps.consent.create(body, context);
+    if (created) {
+      c.header(
+        'Location',
+        `${new URL(c.req.url).origin}/fhir/Consent/${resource.id}/_history/${resource.meta?.versionId}`,
+      );
+    }
+    return send(c, resource, created ? 201 : 200);
+  });
+
+  /** `$revoke`: a Parameters body with the patient's signed revocation (`nonce`, `signature`). */
+  app.post('/Consent/:id/$revoke', async (c) => {
+    if (deps.consent === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'this node relays no consent');
+    const id = resourceId(c);
+    const context = await deps.authenticate(c);
+    const body = (await readJsonBody(c)) as {
+      resourceType?: unknown;
+      parameter?: { name?: string; valueString?: string }[];
+    };
+    const value = (name: string) => body.parameter?.find((p) => p.name === name)?.valueString;
+    const nonce = value('nonce');
+    const signature = value('signature');
+    if (body.resourceType !== 'Parameters' || nonce === undefined || signature === undefined) {
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        'a Parameters body with nonce and signature (valueString) is required',
+      );
+    }
+    return send(c, await deps.consent.revoke(id, { nonce, signature }, context));
+  });
+
+  /** `$verify`: the stored Consent cross-checked against its grant on the ledger. */
+  app.get('/Consent/:id/$verify', async (c) => {
+    if (deps.consent === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'this node relays no consent');
+    const check = await deps.consent.verify(resourceId(c), await deps.authenticate(c));
+    return c.body(
+      JSON.stringify({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'grantId', valueString: check.grantId },
+          { name: 'onLedger', valueBoolean: check.onLedger },
+          { name: 'matches', valueBoolean: check.matches },
+          { name: 'revoked', valueBoolean: check.revoked },
+          ...(check.transaction === undefined
+            ? []
+            : [{ name: 'transaction', valueString: check.transaction }]),
+          ...(check.blockNumber === undefined
+            ? []
+            : [{ name: 'blockNumber', valueInteger: check.blockNumber }]),
+          ...(check.reason === undefined ? [] : [{ name: 'reason', valueString: check.reason }]),
+        ],
+      }),
+      200,
+      { 'Content-Type': FHIR_JSON },
+    );
+  });
 
   app.post('/:type', async (c) => {
     const type = resourceType(c);

@@ -1,0 +1,236 @@
+/**
+ * Consent through FHIR across members (Core 4 item 3): a patient's FHIR Consent with their EIP-712
+ * signature, posted to the hospital, lands on the ledger and is enforced by the lab's node (another
+ * process, answering from its own ledger index) for the hospital's reads; the patient's signed
+ * revocation, posted the same way, shuts the hospital out again. Bad consents are 400 with the reason.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Address, Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
+import { readChainStatus } from '../../src/cli/commands/chain-status.js';
+import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { DATA_CATEGORY_SYSTEM, LEDGER_CONSENT_EXTENSION } from '../../src/consent/index.js';
+import {
+  createConsentDomain,
+  createGrantTypedData,
+  createRevokeTypedData,
+  encodeCategories,
+  encodePurposes,
+  loadDeployment,
+  PURPOSE_OF_USE_SYSTEM,
+} from '../../src/ledger/index.js';
+import { findFreePorts } from '../support/free-port.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'careledger-consent-'));
+let dev: DevConsortium;
+let hospital: { url: string; address: Address };
+let lab: { url: string; address: Address };
+let domain: ReturnType<typeof createConsentDomain>;
+const patientKey = privateKeyToAccount(generatePrivateKey());
+let hospitalPatient: string;
+let labPatient: string;
+
+const clinician = { 'x-careledger-identity': 'Practitioner/dr-1', 'content-type': 'application/fhir+json' };
+async function fhir(
+  base: string,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+) {
+  const response = await fetch(`${base}/fhir${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: { ...clinician, ...init.headers },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
+}
+
+function consent(overrides: { nonce?: number; start?: string; end?: string; signature?: Hex } = {}) {
+  return {
+    resourceType: 'Consent',
+    status: 'active',
+    scope: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+    },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${hospitalPatient}` },
+    // R4 ppc-1: a policy or policy rule; OPTIN is the basis of a patient's opt-in grant.
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+    provision: {
+      type: 'permit',
+      period: {
+        start: overrides.start ?? '2026-01-01T00:00:00Z',
+        end: overrides.end ?? '2030-01-01T00:00:00Z',
+      },
+      actor: [
+        {
+          role: {
+            coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }],
+          },
+          reference: { identifier: { system: LEDGER_ADDRESS_SYSTEM, value: hospital.address } },
+        },
+      ],
+      purpose: [{ system: PURPOSE_OF_USE_SYSTEM, code: 'TREAT' }],
+      class: [
+        { system: DATA_CATEGORY_SYSTEM, code: 'laboratory' },
+        { system: DATA_CATEGORY_SYSTEM, code: 'demographics' },
+      ],
+    },
+    extension: [
+      {
+        url: LEDGER_CONSENT_EXTENSION,
+        extension: [
+          { url: 'nonce', valueString: String(overrides.nonce ?? 0) },
+          { url: 'signature', valueString: overrides.signature ?? '0x' },
+        ],
+      },
+    ],
+  };
+}
+
+async function signed(
+  overrides: { nonce?: number; start?: string; end?: string; key?: typeof patientKey } = {},
+) {
+  const start = overrides.start ?? '2026-01-01T00:00:00Z';
+  const end = overrides.end ?? '2030-01-01T00:00:00Z';
+  const signature = await (overrides.key ?? patientKey).signTypedData(
+    createGrantTypedData(domain, {
+      patient: patientKey.address,
+      grantee: hospital.address,
+      categories: encodeCategories(['demographics', 'laboratory']),
+      purposes: encodePurposes(['TREAT']),
+      notBefore: BigInt(Date.parse(start) / 1000),
+      notAfter: BigInt(Date.parse(end) / 1000),
+      nonce: BigInt(overrides.nonce ?? 0),
+    }),
+  );
+  return consent({ ...overrides, signature });
+}
+
+beforeAll(async () => {
+  const [chainPort, ...nodePorts] = await findFreePorts(4);
+  dev = new DevConsortium({ dataDir, chainPort: chainPort as number, nodePorts, log: () => undefined });
+  await dev.start();
+  const status = await readChainStatus(dataDir, dev.chain.rpcUrl);
+  const member = (name: string) => {
+    const m = status.members.find((x) => x.name.toLowerCase().includes(name));
+    const node = dev.nodes.find((n) => n.name === name);
+    return { url: node?.url as string, address: m?.address as Address };
+  };
+  hospital = member('hospital');
+  lab = member('lab');
+  const deployment = loadDeployment(join(dataDir, 'chain', 'deployment.json'));
+  domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
+  const patient = {
+    resourceType: 'Patient',
+    identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: patientKey.address }],
+    name: [{ family: 'Consenting' }],
+  };
+  hospitalPatient = (await fhir(hospital.url, '/Patient', { body: patient })).body.id as string;
+  labPatient = (await fhir(lab.url, '/Patient', { body: patient })).body.id as string;
+  await fhir(lab.url, '/Observation', {
+    body: {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' },
+          ],
+        },
+      ],
+      code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] },
+      subject: { reference: `Patient/${labPatient}` },
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await dev?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** The hospital's system reading at the lab, as another member (its ledger address). */
+const asHospital = () => ({ 'x-careledger-identity': `Organization/${hospital.address}` });
+async function hospitalSeesAtLab(): Promise<number> {
+  const found = await fhir(lab.url, `/Observation?subject=Patient/${labPatient}&_total=accurate`, {
+    headers: asHospital(),
+  });
+  return found.body.total as number;
+}
+async function waitFor(predicate: () => Promise<boolean>): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < 200; i++) {
+    if (await predicate()) return performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the condition did not hold within 10 s');
+}
+
+describe('consent through FHIR', () => {
+  it('refuses a wrong signer, an empty window and a missing signature with 400 naming the reason', async () => {
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    const wrongKey = await fhir(hospital.url, '/Consent', { body: await signed({ key: stranger }) });
+    expect(wrongKey.status).toBe(400);
+    expect(JSON.stringify(wrongKey.body)).toContain("the signature was not made by the patient's key");
+    const window = await fhir(hospital.url, '/Consent', {
+      body: await signed({ start: '2030-01-01T00:00:00Z', end: '2029-01-01T00:00:00Z' }),
+    });
+    expect(window.status).toBe(400);
+    expect(JSON.stringify(window.body)).toContain('notAfter must be later than notBefore');
+    const unsigned = await fhir(hospital.url, '/Consent', { body: consent() });
+    expect(unsigned.status).toBe(400);
+  });
+
+  it("puts the grant on the ledger and the lab's node enforces it; the signed revocation shuts the hospital out", async () => {
+    expect(await hospitalSeesAtLab()).toBe(0);
+    const created = await fhir(hospital.url, '/Consent', { body: await signed() });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const stored = created.body as {
+      id: string;
+      identifier: { system: string; value: string }[];
+      extension: unknown[];
+    };
+    expect(JSON.stringify(stored.extension)).toMatch(/"transaction"/);
+    const enforcedAfter = await waitFor(async () => (await hospitalSeesAtLab()) === 1);
+    console.log(`grant relayed at the hospital, enforced at the lab after ${Math.round(enforcedAfter)} ms`);
+
+    const replay = await fhir(hospital.url, '/Consent', { body: await signed() });
+    expect(replay.status, JSON.stringify(replay.body)).toBe(200); // the same signed consent again: already relayed, already stored
+    const reused = await fhir(hospital.url, '/Consent', {
+      body: await signed({ end: '2031-01-01T00:00:00Z' }),
+    });
+    expect(reused.status).toBe(400);
+    expect(JSON.stringify(reused.body)).toMatch(/nonce/);
+
+    const check = await fhir(hospital.url, `/Consent/${stored.id}/$verify`);
+    const param = (name: string) =>
+      (check.body.parameter as { name: string; valueBoolean?: boolean }[]).find((p) => p.name === name)
+        ?.valueBoolean;
+    expect(param('onLedger')).toBe(true);
+    expect(param('matches')).toBe(true);
+    expect(param('revoked')).toBe(false);
+
+    const grantId = stored.identifier.find((i) => i.system.endsWith('consent-grant'))?.value as Hex;
+    const revokeSignature = await patientKey.signTypedData(
+      createRevokeTypedData(domain, { patient: patientKey.address, grantId, nonce: 1n }),
+    );
+    const revoked = await fhir(hospital.url, `/Consent/${stored.id}/$revoke`, {
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'nonce', valueString: '1' },
+          { name: 'signature', valueString: revokeSignature },
+        ],
+      },
+    });
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
+    expect(revoked.body.status).toBe('inactive');
+    const revokedAfter = await waitFor(async () => (await hospitalSeesAtLab()) === 0);
+    console.log(`revocation enforced at the lab after ${Math.round(revokedAfter)} ms`);
+  });
+});

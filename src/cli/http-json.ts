@@ -3,7 +3,13 @@ import { CareLedgerError } from '../errors/index.js';
 /** Calls a node's JSON API; a non-2xx answer becomes an error carrying the node's diagnostics. */
 export async function requestJson<T>(
   url: string,
-  init: { method?: string; body?: unknown; token?: string; timeoutMs?: number } = {},
+  init: {
+    method?: string;
+    body?: unknown;
+    token?: string;
+    timeoutMs?: number;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<T> {
   let response: Response;
   try {
@@ -13,6 +19,7 @@ export async function requestJson<T>(
         accept: 'application/json',
         ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(init.token === undefined ? {} : { authorization: `Bearer ${init.token}` }),
+        ...init.headers,
       },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: AbortSignal.timeout(init.timeoutMs ?? 60_000),

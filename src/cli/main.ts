@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { CareLedgerError } from '../errors/index.js';
 import { startNode } from '../node/start-node.js';
@@ -64,6 +65,17 @@ export function createProgram(): Command {
           '',
           formatChainStatus(status),
           '',
+          ...(dev.demoUsers === undefined
+            ? []
+            : [
+                `SMART on FHIR sign-in at ${dev.demoUsers.fhirBaseUrl} (client_id ${dev.demoUsers.smartClient.clientId}):`,
+                ...dev.demoUsers.accounts.map(
+                  (a) =>
+                    `  ${a.username.padEnd(16)} ${a.fhirUser.padEnd(48)} ${a.roles.join(', ') || 'patient'}`,
+                ),
+                `  passwords and TOTP secrets: ${join(dataDir, 'demo-users.json')}`,
+                '',
+              ]),
           'Try: careledger chain status    (Ctrl-C stops everything; state is kept for the next start)',
           '',
         ].join('\n'),

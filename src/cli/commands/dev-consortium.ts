@@ -24,6 +24,7 @@ import { outboxMigrations, SqliteOutboxStorage } from '../../storage/sqlite/sqli
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { chainDir, chainInfoFile, deploymentFile, nodeDir, runFile } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
+import { type DemoUsers, enrolDemoUsers } from './demo-users.js';
 
 export interface DemoMember {
   readonly name: string;
@@ -107,6 +108,8 @@ function cliEntry(): { file: string; execArgv: string[] } {
 export class DevConsortium {
   readonly chain: EmbeddedChain;
   readonly nodes: DevNode[] = [];
+  /** Demo sign-in accounts at the hospital (SMART on FHIR), enrolled on the first start. */
+  demoUsers: DemoUsers | undefined;
   deployment: Deployment | undefined;
   private deployerOutbox: Outbox | undefined;
   private closeDeployerDb: (() => void) | undefined;
@@ -138,6 +141,12 @@ export class DevConsortium {
     await this.deployIfNeeded(members);
     for (const node of this.nodes) await this.spawnNode(node);
     await this.admitByVote(members);
+    const hospital = this.nodes[0] as DevNode;
+    this.demoUsers = await enrolDemoUsers(
+      this.options.dataDir,
+      { name: hospital.name, url: hospital.url, adminToken: this.adminToken(hospital) },
+      (line) => this.log(line),
+    );
     await this.chain.snapshot({ force: true });
     this.writeRunFile();
   }
@@ -156,7 +165,8 @@ export class DevConsortium {
       logOrigin: `${member.name}.careledger.test/log`,
       chain: { rpcUrl: this.chain.rpcUrl, chainId: CHAIN_ID },
       deploymentFile: deploymentFile(this.options.dataDir),
-      // The demo has no SMART sign-in yet (Core 4): it accepts the development identity header.
+      // The demo also accepts the development identity header (curl tours, tests); SMART sign-in works
+      // alongside it with the accounts in demo-users.json. A production node leaves this off.
       devIdentityHeader: true,
     };
     if (!existsSync(paths.config)) saveNodeConfig(dir, config);

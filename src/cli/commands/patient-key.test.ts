@@ -540,9 +540,12 @@ describe('careledger patient key (child process)', () => {
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
   }
 
-  test('create, address, recover with 2 of 3, and the failures a patient meets', async () => {
-    const out = fresh('keystore.json');
-    const sharesDir = fresh('shares');
+  const out = fresh('keystore.json');
+  const sharesDir = fresh('shares');
+  const share = (g: number) => join(sharesDir, `guardian-${g}.share`);
+  let address = '';
+
+  beforeAll(() => {
     const created = careledger(
       { CARELEDGER_PASSPHRASE: PASSPHRASE },
       'create',
@@ -557,23 +560,33 @@ describe('careledger patient key (child process)', () => {
     );
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
-    const address = /^ledger address: (0x[0-9a-fA-F]{40})$/m.exec(created.stdout)?.[1] ?? '';
-    expect(address).not.toBe('');
-    expect(JSON.parse(readFileSync(out, 'utf8')).crypto.kdfparams.n).toBe(2 ** 17);
-    if (posix) expect(statSync(out).mode & 0o777).toBe(0o600);
+    address = /^ledger address: (0x[0-9a-fA-F]{40})$/m.exec(created.stdout)?.[1] ?? '';
+  });
 
+  test('create wrote a default-strength keystore, mode 0600, and printed its address', async () => {
+    expect(address).not.toBe('');
+    const keystore = readFileSync(out, 'utf8');
+    expect(JSON.parse(keystore).crypto.kdfparams.n).toBe(2 ** 17);
+    expect(privateKeyToAccount(await openPatientKeystore(keystore, PASSPHRASE)).address).toBe(address);
+    if (posix) expect(statSync(out).mode & 0o777).toBe(0o600);
+  });
+
+  test('address, without a passphrase', () => {
     expect(careledger({}, 'address', out, '--json')).toEqual({
       code: 0,
       stdout: `${JSON.stringify({ address })}\n`,
       stderr: '',
     });
+  });
 
-    const noPassphrase = careledger({}, 'create', '--out', fresh('k.json'));
-    expect(noPassphrase.code).toBe(78);
-    expect(noPassphrase.stderr).toMatch(/^careledger: no passphrase: set CARELEDGER_PASSPHRASE/);
+  test('no $CARELEDGER_PASSPHRASE and no terminal: exit 78', () => {
+    const result = careledger({}, 'create', '--out', fresh('k.json'));
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/^careledger: no passphrase: set CARELEDGER_PASSPHRASE/);
+  });
 
-    const share = (g: number) => join(sharesDir, `guardian-${g}.share`);
-    const wrong = careledger(
+  test('recover against another address: exit 65', () => {
+    const result = careledger(
       { CARELEDGER_PASSPHRASE: NEW_PASSPHRASE },
       'recover',
       '--out',
@@ -583,11 +596,13 @@ describe('careledger patient key (child process)', () => {
       share(1),
       share(2),
     );
-    expect(wrong.code).toBe(65);
-    expect(wrong.stderr).toBe(`careledger: these shares do not recover the key of ${bundle.address}\n`);
+    expect(result.code).toBe(65);
+    expect(result.stderr).toBe(`careledger: these shares do not recover the key of ${bundle.address}\n`);
+  });
 
+  test('recover with guardians 2 and 3 under a new passphrase', async () => {
     const recoveredFile = fresh('recovered.json');
-    const recovered = careledger(
+    const result = careledger(
       { CARELEDGER_PASSPHRASE: NEW_PASSPHRASE },
       'recover',
       '--out',
@@ -598,8 +613,8 @@ describe('careledger patient key (child process)', () => {
       share(3),
       '--json',
     );
-    expect(recovered.code).toBe(0);
-    expect(JSON.parse(recovered.stdout)).toEqual({ address, keystore: recoveredFile });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ address, keystore: recoveredFile });
     expect(await openPatientKeystore(readFileSync(recoveredFile, 'utf8'), NEW_PASSPHRASE)).toBe(
       await openPatientKeystore(readFileSync(out, 'utf8'), PASSPHRASE),
     );

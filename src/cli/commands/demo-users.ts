@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LEDGER_ADDRESS_SYSTEM } from '../../access/index.js';
+import { createPatientKey, createPatientKeystore } from '../../identity/index.js';
+import { writeFileDurably } from '../../storage/write-file-durably.js';
+import { requestJson } from '../http-json.js';
+
+export interface DemoAccount {
+  readonly username: string;
+  readonly password: string;
+  /** Base32 TOTP secret: add it to an authenticator app, or compute codes with any RFC 6238 tool. */
+  readonly totpSecret: string;
+  readonly fhirUser: string;
+  readonly roles: readonly string[];
+}
+
+export interface DemoUsers {
+  readonly node: string;
+  readonly fhirBaseUrl: string;
+  readonly accounts: readonly DemoAccount[];
+  /** A public SMART app registered for the demo: any loopback redirect port works (RFC 8252). */
+  readonly smartClient: { readonly clientId: string; readonly redirectUri: string };
+  /** The demo patient's consent keystore passphrase (the keystore is stored at the node). */
+  readonly patientKeystorePassphrase: string;
+}
+
+export function demoUsersFile(dataDir: string): string {
+  return join(dataDir, 'demo-users.json');
+}
+
+/**
+ * Enrols the demo's people at the hospital node, once: a clinician and a privacy officer (each with
+ * a ledger key the hospital attests on the ledger, without which they cannot sign in), a patient with
+ * a Patient record, a ledger key and its keystore, and a public SMART app. The credentials go to
+ * `demo-users.json` (mode 0600) in the data folder: demo secrets, never a production practice.
+ */
+export async function enrolDemoUsers(
+  dataDir: string,
+  hospital: { name: string; url: string; adminToken: string },
+  log: (line: string) => void,
+): Promise<DemoUsers> {
+  const file = demoUsersFile(dataDir);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoUsers;
+  const admin = <T>(path: string, body: unknown) =>
+    requestJson<T>(`${hospital.url}/admin${path}`, { body, token: hospital.adminToken });
+  const password = () => randomBytes(12).toString('base64url');
+  const accounts: DemoAccount[] = [];
+  for (const [username, fhirUser, roles] of [
+    ['dr.grey', 'Practitioner/dr-grey', ['clinician']],
+    ['privacy.officer', 'Practitioner/privacy-officer', ['privacy-officer']],
+  ] as const) {
+    const key = createPatientKey(); // a secp256k1 key, here the practitioner's ledger identity
+    await admin('/practitioners', {
+      practitioner: key.address,
+      credentialHash: `0x${randomBytes(32).toString('hex')}`,
+      qualificationCode: roles[0] === 'clinician' ? 'MD' : 'PRIVACY',
+      expiresAt: Math.floor(Date.now() / 1000) + 365 * 86_400,
+    });
+    const secret = password();
+    const created = await admin<{ totpSecret: string }>('/users', {
+      username,
+      password: secret,
+      fhirUser,
+      roles,
+      ledgerAddress: key.address,
+    });
+    accounts.push({ username, password: secret, totpSecret: created.totpSecret, fhirUser, roles });
+  }
+  const patientKey = createPatientKey();
+  const passphrase = password();
+  const patient = await requestJson<{ id: string }>(`${hospital.url}/fhir/Patient`, {
+    body: {
+      resourceType: 'Patient',
+      identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: patientKey.address }],
+      name: [{ family: 'Rivera', given: ['Maria'] }],
+      gender: 'female',
+      birthDate: '1984-07-12',
+    },
+    headers: { 'x-careledger-identity': 'Practitioner/registrar', 'x-careledger-roles': 'registrar' },
+  });
+  const patientSecret = password();
+  const created = await admin<{ totpSecret: string }>('/users', {
+    username: 'maria.rivera',
+    password: patientSecret,
+    fhirUser: `Patient/${patient.id}`,
+    keystore: await createPatientKeystore(patientKey.privateKey, passphrase),
+  });
+  accounts.push({
+    username: 'maria.rivera',
+    password: patientSecret,
+    totpSecret: created.totpSecret,
+    fhirUser: `Patient/${patient.id}`,
+    roles: [],
+  });
+  const client = await admin<{ clientId: string }>('/clients', {
+    name: 'CareLedger demo SMART app',
+    clientId: 'careledger-demo-app',
+    redirectUris: ['http://127.0.0.1/callback'],
+  });
+  const users: DemoUsers = {
+    node: hospital.name,
+    fhirBaseUrl: `${hospital.url}/fhir`,
+    accounts,
+    smartClient: { clientId: client.clientId, redirectUri: 'http://127.0.0.1/callback' },
+    patientKeystorePassphrase: passphrase,
+  };
+  writeFileDurably(file, `${JSON.stringify(users, null, 2)}\n`, 0o600);
+  log(`[${hospital.name}] enrolled the demo users (credentials in ${file})`);
+  return users;
+}

@@ -408,9 +408,13 @@ export class AuthorizationServer {
   }
 
   private async refresh(form: URLSearchParams): Promise<TokenResponse> {
-    const client = this.authenticateClient(form);
     const tokenHash = sha256(form.get('refresh_token') ?? '');
     const token = this.options.store.refreshToken(tokenHash);
+    // RFC 6749 §6: a public client may refresh without client_id (fhirclient does); the token names it.
+    if (form.get('client_id') === null && form.get('client_assertion') === null && token !== undefined) {
+      form.set('client_id', token.clientId);
+    }
+    const client = this.authenticateClient(form);
     const now = this.seconds();
     if (token === undefined || token.clientId !== client.clientId)
       throw oauthError('invalid_grant', 'unknown refresh token');

@@ -1,5 +1,5 @@
 /** The sign-in page of the authorization endpoint: plain HTML, no script, no external assets. */
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
@@ -15,14 +15,14 @@ export function renderLoginPage(input: {
 }): string {
   const hidden = [...input.params.entries()]
     .filter(([name]) => !['username', 'password', 'totp', 'patient'].includes(name))
-    .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('\n      ');
   return `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Sign in · ${escape(input.organization)}</title>
+  <title>Sign in · ${escapeHtml(input.organization)}</title>
   <style>
     body { font: 16px/1.5 system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem; color: #1b1b1b; }
     label { display: block; margin-top: 1rem; font-weight: 600; }
@@ -35,10 +35,10 @@ export function renderLoginPage(input: {
 </head>
 <body>
   <main>
-    <h1>Sign in to ${escape(input.organization)}</h1>
-    <p><strong>${escape(input.clientName)}</strong> asks for access to:</p>
-    <ul>${input.scopes.map((s) => `<li><code>${escape(s)}</code></li>`).join('')}</ul>
-    ${input.error === undefined ? '' : `<p class="error" role="alert">${escape(input.error)}</p>`}
+    <h1>Sign in to ${escapeHtml(input.organization)}</h1>
+    <p><strong>${escapeHtml(input.clientName)}</strong> asks for access to:</p>
+    <ul>${input.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>
+    ${input.error === undefined ? '' : `<p class="error" role="alert">${escapeHtml(input.error)}</p>`}
     <form method="post" action="/oauth/authorize">
       ${hidden}
       <label for="username">Username</label>

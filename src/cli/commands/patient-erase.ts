@@ -41,7 +41,9 @@ export async function erasePatient(
 }
 
 export function registerPatientCommands(program: Command): void {
-  const patient = program.command('patient').description("a patient's records at a member node, and their ledger key");
+  const patient = program
+    .command('patient')
+    .description("a patient's records at a member node, and their ledger key");
   patient
     .command('erase')
     .description(

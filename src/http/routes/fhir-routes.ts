@@ -4,7 +4,7 @@ import type { BreakGlassSession } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { type FhirConsentService, LEDGER_CONSENT_EXTENSION } from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';
-import { SEARCHABLE_RESOURCE_TYPES } from '../../fhir/search/index.js';
+import { loadSearchParameters, SEARCHABLE_RESOURCE_TYPES } from '../../fhir/search/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { toErrorResponse } from '../error-response.js';
@@ -132,6 +132,14 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
               conditionalCreate: true,
               conditionalUpdate: false,
               conditionalDelete: 'not-supported',
+              // SMART clients (fhirclient's patient.request) find the patient parameter here.
+              searchParam: [
+                { name: '_id', type: 'token' },
+                { name: '_lastUpdated', type: 'date' },
+                ...[...(loadSearchParameters().get(type)?.values() ?? [])]
+                  .filter((p) => p.type !== 'composite' && p.type !== 'special')
+                  .map((p) => ({ name: p.code, type: p.type })),
+              ],
               interaction: [
                 'read',
                 'vread',

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only limits,log,chain,consent,fhir] [--json]`
+ * `npm run bench [-- --quick] [--only limits,log,chain,consent,fhir] [--json] [--profile]`
  *
  * Measures CareLedger's figures beside this machine's raw limits from the same run, prints a table
  * (or JSON with --json; progress always goes to stderr) and writes bench/results/. A group that
@@ -22,21 +22,24 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 interface Args {
   readonly quick: boolean;
+  readonly profile: boolean;
   readonly json: boolean;
   readonly only: readonly string[];
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json]
+const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json] [--profile]
 groups: ${GROUPS.map((g) => `${g.name} (${g.description})`).join('; ')}`;
 
 function parseArgs(argv: readonly string[]): Args {
   let quick = false;
   let json = false;
+  let profile = false;
   let only: string[] = GROUPS.map((g) => g.name);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--quick') quick = true;
     else if (arg === '--json') json = true;
+    else if (arg === '--profile') profile = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
       if (value === undefined || value === '')
@@ -49,7 +52,7 @@ function parseArgs(argv: readonly string[]): Args {
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
-  return { quick, json, only };
+  return { quick, json, profile, only };
 }
 
 async function main(): Promise<number> {
@@ -79,7 +82,8 @@ async function main(): Promise<number> {
 
   const limits = new Map<string, Figure>();
   const ctx: GroupContext = {
-    options: { quick: args.quick },
+    options: { quick: args.quick, profile: args.profile },
+    resultsDir: RESULTS_DIR,
     progress,
     async limit(id) {
       let figure = limits.get(id);

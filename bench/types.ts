@@ -48,10 +48,14 @@ export interface GroupResult {
 
 export interface BenchOptions {
   readonly quick: boolean;
+  /** Record CPU profiles where a group supports it (slower: figures from such a run are not comparable). */
+  readonly profile: boolean;
 }
 
 export interface GroupContext {
   readonly options: BenchOptions;
+  /** bench/results: where a group may write extra files (CPU profiles). */
+  readonly resultsDir: string;
   /** One progress line (stderr). */
   progress(message: string): void;
   /** A raw limit of this machine, measured once per run (on first use if the limits group did not run). */

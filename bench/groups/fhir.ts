@@ -1,86 +1,72 @@
 /**
- * The FHIR API of one member node over real HTTP: create, read, search and a Synthea transaction
- * Bundle under 1, 16 (and 64 in full mode) concurrent keep-alive connections, with encryption,
- * validation, the access check and durable audit all on.
+ * The FHIR API of one member node over real HTTP (issue "Core 3"): create, read, search and transaction
+ * import at 1 and 16 keep-alive connections, with encryption, validation, the access check (and, for
+ * another member's reads, the ledger consent check) and durable audit all on; beside a bare node:http
+ * server on the same machine (the ceiling of any HTTP API here) and the run's raw SQLite commit rates.
+ *
+ * The node runs on this thread; the requests come from a worker thread (bench/http-load.ts), so the
+ * client's own work does not take the server's event-loop time. Each figure's details give the
+ * server thread's event-loop utilisation over the window, which says whether the server was saturated.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
+import { signGrantForNewPatient } from '../../test/support/consent-signer.js';
 import { SYNTHEA_DIR } from '../../test/support/shared-data.js';
-import { startSoloNode } from '../../test/support/start-solo-node.js';
-import { costRatio, formatNumber, percentile, rateRatio } from '../measure.js';
-import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
+import { type SoloNode, startSoloNode } from '../../test/support/start-solo-node.js';
+import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
+import { type HttpLoad, type LoadJob, type MeasuredLoad, startHttpLoad } from '../http-load.js';
+import { costRatio, formatNumber, percentile, rateRatio, sleep } from '../measure.js';
+import type { Figure, Group, GroupContext, GroupResult, Ratio } from '../types.js';
 
 const SYNTHEA_FILE = 'Andy_Schaden_d630c6ca-046c-470a-8f3a-4dbc3850e7ae.json';
-const HEADERS = {
-  'x-careledger-identity': 'Practitioner/bench',
+/** LOINC 2339-0 Glucose: ten Observations in that Synthea record. */
+const CODE = 'http://loinc.org|2339-0';
+const CHAIN_ID = 31337;
+const STAFF = {
+  'x-careledger-identity': 'Practitioner/dr-1',
+  'x-careledger-roles': 'clinician',
   'x-careledger-purpose': 'TREAT',
-  connection: 'keep-alive',
 };
-const JSON_HEADERS = { ...HEADERS, 'content-type': 'application/fhir+json' };
+const FHIR_JSON = { 'content-type': 'application/fhir+json' };
 const ON_NOTE = 'encryption, validation, the access check and durable audit all on';
+const LEVELS = [1, 16] as const;
 
-interface Request {
-  readonly path: string;
-  readonly init?: RequestInit;
+interface Operation {
+  readonly key: string;
+  readonly label: string;
+  readonly job: Omit<LoadJob, 'connections' | 'warmupMs' | 'durationMs'>;
+  /** A counted job instead of a timed window: requests per connection at a given number of connections. */
+  readonly requestsPerConnection?: (connections: number) => number;
+  readonly levels?: readonly number[];
+  /** Entries per request (transaction Bundles), for entries/s. */
+  readonly entries?: number;
+  /** Matches of a search, for the details. */
+  readonly matches?: number;
+  readonly onResult?: (result: MeasuredLoad) => void;
 }
 
-interface LoadResult {
-  readonly ok: number;
-  readonly errors: number;
-  readonly seconds: number;
-  /** Latencies of successful requests, ms. */
-  readonly latencies: number[];
-  /** Bodies of successful answers (only when `keep` is set). */
-  readonly bodies: string[];
-  readonly firstError?: string;
-}
-
-/** `workers` loops each sending `next(i)` until the deadline; a non-2xx answer is an error. */
-async function runLoad(
-  base: string,
-  workers: number,
-  durationMs: number,
-  next: (i: number) => Request,
-  keep = false,
-): Promise<LoadResult> {
-  const latencies: number[] = [];
-  const bodies: string[] = [];
-  let issued = 0;
-  let ok = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  const start = performance.now();
-  const deadline = start + durationMs;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      const request = next(issued++);
-      const t0 = performance.now();
-      try {
-        const response = await fetch(`${base}${request.path}`, request.init);
-        const body = await response.text(); // read fully so that the connection is reused
-        if (response.status >= 200 && response.status < 300) {
-          latencies.push(performance.now() - t0);
-          ok += 1;
-          if (keep) bodies.push(body);
-        } else {
-          errors += 1;
-          firstError ??= `${request.init?.method ?? 'GET'} ${request.path}: ${response.status} ${body.slice(0, 300)}`;
-        }
-      } catch (error) {
-        errors += 1;
-        firstError ??= `${request.init?.method ?? 'GET'} ${request.path}: ${(error as Error).message}`;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: workers }, worker));
+/** A bare node:http server answering 200 "ok": the most any HTTP API can answer on this machine. */
+async function startHttpFloor(): Promise<{ origin: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
   return {
-    ok,
-    errors,
-    seconds: (performance.now() - start) / 1000,
-    latencies,
-    bodies,
-    ...(firstError === undefined ? {} : { firstError }),
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -96,140 +82,401 @@ function loadBundle(): string {
   });
 }
 
+async function request(
+  url: string,
+  init: RequestInit & { expect: number },
+): Promise<{ status: number; text: string; headers: Headers }> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  if (response.status !== init.expect) {
+    throw new Error(
+      `${init.method ?? 'GET'} ${url}: expected ${init.expect}, got ${response.status} ${text.slice(0, 300)}`,
+    );
+  }
+  return { status: response.status, text, headers: response.headers };
+}
+
+async function createResource(base: string, resource: Record<string, unknown>): Promise<string> {
+  const { text } = await request(`${base}/fhir/${resource.resourceType as string}`, {
+    method: 'POST',
+    headers: { ...STAFF, ...FHIR_JSON },
+    body: JSON.stringify(resource),
+    expect: 201,
+  });
+  return (JSON.parse(text) as { id: string }).id;
+}
+
+async function searchTotal(base: string, query: string): Promise<number> {
+  const { text } = await request(`${base}/fhir/Observation?${query}&_total=accurate&_count=1`, {
+    headers: STAFF,
+    expect: 200,
+  });
+  return (JSON.parse(text) as { total: number }).total;
+}
+
+/**
+ * A fresh patient signs a grant to `grantee` for laboratory and demographics, for TREAT; the node
+ * relays it (waiting for the block) and the benchmark waits until the node's ledger index allows it.
+ */
+async function grantConsent(
+  solo: SoloNode,
+  grantee: `0x${string}`,
+): Promise<{ patient: `0x${string}`; seconds: number }> {
+  const t0 = performance.now();
+  const grant = await signGrantForNewPatient({
+    chainId: CHAIN_ID,
+    consentRegistry: solo.node.deployment.contracts.consentRegistry,
+    grantee,
+    categories: ['laboratory', 'demographics'],
+    purposes: ['TREAT'],
+    nowSeconds: Math.floor(Date.now() / 1000),
+  });
+  await request(`${solo.node.url}/ledger/consent/grants?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: grant.body,
+    expect: 201,
+  });
+  const check = `${solo.node.url}/ledger/consent/check?patient=${grant.patient}&grantee=${grantee}&category=laboratory&purpose=TREAT`;
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    const { text } = await request(check, { expect: 200 });
+    if ((JSON.parse(text) as { allowed: boolean }).allowed)
+      return { patient: grant.patient, seconds: (performance.now() - t0) / 1000 };
+    await sleep(100);
+  }
+  throw new Error('the node did not index the consent grant within 30 s');
+}
+
+/** The status of one request, for the checks that show the consent check is really made. */
+async function statusOf(url: string, headers: Record<string, string>): Promise<number> {
+  const response = await fetch(url, { headers });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+function round(value: number, digits = 3): number {
+  return Number(value.toFixed(digits));
+}
+
 export const fhirGroup: Group = {
   name: 'fhir',
-  description: 'FHIR API over HTTP: create, read, search, transaction (all protections on)',
+  description: 'FHIR API over HTTP at 1 and 16 connections (all protections on) beside a bare HTTP server',
   async run(ctx: GroupContext): Promise<GroupResult> {
     const { quick } = ctx.options;
     const commit = await ctx.limit('limits.sqlite.commit');
+    const batched = await ctx.limit('limits.sqlite.batched');
     const durationMs = quick ? 1000 : 4000;
-    const levels = quick ? [1, 16] : [1, 16, 64];
+    const warmupMs = quick ? 200 : 500;
     const figures: Figure[] = [];
     const notes: string[] = [];
+    const loadBefore = loadavg()[0] as number;
     const bundle = loadBundle();
     const bundleEntries = (JSON.parse(bundle) as { entry: unknown[] }).entry.length;
 
-    ctx.progress('fhir: starting a solo node (embedded chain, contracts, FHIR API)');
-    const solo = await startSoloNode();
-    const release = ctx.onInterrupt(() => solo.stop());
+    const cleanups: (() => Promise<void>)[] = [];
+    const cleanup = async (): Promise<void> => {
+      for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+    };
+    const release = ctx.onInterrupt(cleanup);
     try {
-      const base = `${solo.node.url}/fhir`;
-      const patient = await fetch(`${base}/Patient`, {
-        method: 'POST',
-        headers: JSON_HEADERS,
-        body: JSON.stringify({
-          resourceType: 'Patient',
-          name: [{ family: 'Bench', given: ['Ada'] }],
-          birthDate: '1970-01-01',
-        }),
+      const load: HttpLoad = await startHttpLoad();
+      cleanups.push(() => load.close());
+      const floor = await startHttpFloor();
+      cleanups.push(() => floor.close());
+      ctx.progress('fhir: starting a solo node (embedded chain, contracts, FHIR API)');
+      const solo = await startSoloNode();
+      cleanups.push(() => solo.stop());
+      const origin = solo.node.url;
+
+      ctx.progress('fhir: consent grant to another member, relayed and indexed');
+      const lab = privateKeyToAccount(generatePrivateKey()).address;
+      const MEMBER = {
+        'x-careledger-identity': `Organization/${lab}`,
+        'x-careledger-purpose': 'TREAT',
+      };
+      const consent = await grantConsent(solo, lab);
+      const consentPatient = await createResource(origin, {
+        resourceType: 'Patient',
+        identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: consent.patient }],
+        name: [{ family: 'Bench', given: ['Consenting'] }],
+        birthDate: '1970-01-01',
       });
-      const patientBody = await patient.text();
-      if (patient.status !== 201) throw new Error(`creating the Patient: ${patient.status} ${patientBody}`);
-      const patientId = (JSON.parse(patientBody) as { id: string }).id;
+
+      ctx.progress('fhir: importing the Synthea record once for the searches');
+      const imported = await request(`${origin}/fhir`, {
+        method: 'POST',
+        headers: { ...STAFF, ...FHIR_JSON },
+        body: bundle,
+        expect: 200,
+      });
+      const syntheaPatient = (
+        JSON.parse(imported.text) as { entry: { response: { location: string } }[] }
+      ).entry
+        .map((e) => e.response.location)
+        .find((l) => l.startsWith('Patient/'))
+        ?.split('/')[1];
+      if (syntheaPatient === undefined) throw new Error('the imported Synthea record has no Patient');
+      const subjectQuery = `subject=Patient/${syntheaPatient}&_count=10`;
+      const codeQuery = `code=${encodeURIComponent(CODE)}&_count=10`;
+      const subjectMatches = await searchTotal(origin, `subject=Patient/${syntheaPatient}`);
+      const codeMatches = await searchTotal(origin, `code=${encodeURIComponent(CODE)}`);
+
+      const observationIds: string[] = [];
       const observation = JSON.stringify({
         resourceType: 'Observation',
         status: 'final',
         code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
-        subject: { reference: `Patient/${patientId}` },
+        subject: { reference: `Patient/${consentPatient}` },
         valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
       });
+      const patient = JSON.stringify({
+        resourceType: 'Patient',
+        name: [{ family: 'Bench', given: ['Ada'] }],
+        gender: 'female',
+        birthDate: '1980-02-03',
+      });
+      const readPaths = (): string[] => observationIds.map((id) => `/fhir/Observation/${id}`);
 
-      const operations: {
-        key: string;
-        label: string;
-        request: (ids: readonly string[]) => (i: number) => Request;
-        keep?: boolean;
-      }[] = [
+      const operations: Operation[] = [
+        {
+          key: 'floor',
+          label: 'HTTP floor: bare node:http server answering 200 "ok"',
+          job: { origin: floor.origin, method: 'GET', paths: ['/'], headers: {} },
+        },
+        {
+          key: 'health',
+          label: 'node GET /health (HTTP stack, no FHIR work)',
+          job: { origin, method: 'GET', paths: ['/health'], headers: {} },
+        },
+        {
+          key: 'create-patient',
+          label: 'create Patient (POST /fhir/Patient)',
+          job: {
+            origin,
+            method: 'POST',
+            paths: ['/fhir/Patient'],
+            headers: { ...STAFF, ...FHIR_JSON },
+            body: patient,
+          },
+        },
         {
           key: 'create',
-          label: 'FHIR create (POST Observation)',
-          request: () => () => ({
-            path: '/Observation',
-            init: { method: 'POST', headers: JSON_HEADERS, body: observation },
-          }),
-          keep: true,
+          label: 'create Observation (POST /fhir/Observation)',
+          job: {
+            origin,
+            method: 'POST',
+            paths: ['/fhir/Observation'],
+            headers: { ...STAFF, ...FHIR_JSON },
+            body: observation,
+            collectLocations: true,
+          },
+          onResult: (result) => {
+            for (const location of result.locations) {
+              const id = /\/Observation\/([^/]+)\/_history\//.exec(location)?.[1];
+              if (id !== undefined) observationIds.push(id);
+            }
+          },
         },
         {
           key: 'read',
-          label: 'FHIR read (GET Observation/<id>)',
-          request: (ids) => (i) => ({
-            path: `/Observation/${ids[i % ids.length]}`,
-            init: { headers: HEADERS },
-          }),
+          label: 'read Observation (GET by id, own clinician)',
+          job: { origin, method: 'GET', paths: [], headers: STAFF },
         },
         {
-          key: 'search',
-          label: 'FHIR search (Observation?subject=…&_count=10)',
-          request: () => () => ({
-            path: `/Observation?subject=Patient/${patientId}&_count=10`,
-            init: { headers: HEADERS },
-          }),
+          key: 'read-member',
+          label: 'read Observation (other member, consent checked)',
+          job: { origin, method: 'GET', paths: [], headers: MEMBER },
+        },
+        {
+          key: 'search-subject',
+          label: `search Observation?subject= (${subjectMatches} matches, _count=10)`,
+          job: { origin, method: 'GET', paths: [`/fhir/Observation?${subjectQuery}`], headers: STAFF },
+          matches: subjectMatches,
+        },
+        {
+          key: 'search-code',
+          label: `search Observation?code= (${codeMatches} matches, _count=10)`,
+          job: { origin, method: 'GET', paths: [`/fhir/Observation?${codeQuery}`], headers: STAFF },
+          matches: codeMatches,
         },
         {
           key: 'transaction',
-          label: `FHIR transaction (Synthea Bundle, ${bundleEntries} entries)`,
-          request: () => () => ({ path: '', init: { method: 'POST', headers: JSON_HEADERS, body: bundle } }),
+          label: `transaction import (Synthea Bundle, ${bundleEntries} entries)`,
+          job: {
+            origin,
+            method: 'POST',
+            paths: ['/fhir'],
+            headers: { ...STAFF, ...FHIR_JSON },
+            body: bundle,
+            freshUuids: true,
+          },
+          // At 16 connections the Bundles progress together and answer in bursts seconds apart.
+          requestsPerConnection: (connections) => (connections === 1 ? (quick ? 4 : 20) : quick ? 1 : 2),
+          entries: bundleEntries,
         },
       ];
 
-      const ids: string[] = [];
       const rateIds: string[] = [];
       const latencyIds: string[] = [];
+      const floors = new Map<number, Figure>();
       for (const op of operations) {
-        for (const concurrency of levels) {
-          ctx.progress(`fhir: ${op.key}, ${concurrency} concurrent for ${durationMs / 1000} s`);
-          const result = await runLoad(base, concurrency, durationMs, op.request(ids), op.keep);
-          if (op.key === 'create') {
-            for (const body of result.bodies) ids.push((JSON.parse(body) as { id: string }).id);
-            if (ids.length === 0) throw new Error(`no Observation was created: ${result.firstError}`);
+        for (const connections of op.levels ?? LEVELS) {
+          const perConnection = op.requestsPerConnection?.(connections);
+          let job: LoadJob = {
+            ...op.job,
+            connections,
+            warmupMs,
+            durationMs,
+            ...(perConnection === undefined ? {} : { requestsPerConnection: perConnection }),
+          };
+          if (op.key === 'read' || op.key === 'read-member') {
+            if (observationIds.length === 0) throw new Error('no Observation was created to read');
+            job = { ...job, paths: readPaths() };
           }
-          if (result.errors > 0)
+          if (op.key === 'read-member' && connections === 1) {
+            // The consent check is really made: allowed with the grant, refused without one.
+            const allowed = await statusOf(`${origin}${readPaths()[0]}`, MEMBER);
+            const otherPurpose = await statusOf(`${origin}${readPaths()[0]}`, {
+              ...MEMBER,
+              'x-careledger-purpose': 'HRESCH',
+            });
+            const synthea = /Observation\/([^/]+)\//.exec(
+              (JSON.parse(imported.text) as { entry: { response: { location: string } }[] }).entry
+                .map((e) => e.response.location)
+                .find((l) => l.startsWith('Observation/')) ?? '',
+            )?.[1];
+            const ungranted = await statusOf(`${origin}/fhir/Observation/${synthea}`, MEMBER);
             notes.push(
-              `${op.key} at ${concurrency} concurrent: ${result.errors} non-2xx/failed request(s); first: ${result.firstError}`,
+              `Consent check: another member (Organization/<address>) reading an Observation of the patient ` +
+                `who granted it laboratory + demographics for TREAT got ${allowed}; with purpose HRESCH ` +
+                `${otherPurpose}; an Observation of a patient without a grant ${ungranted}. The grant was ` +
+                `relayed, mined and indexed ${formatNumber(consent.seconds)} s after signing.`,
+            );
+            if (allowed !== 200 || otherPurpose !== 403 || ungranted !== 403)
+              throw new Error(
+                `the consent check did not answer as expected: ${allowed}, ${otherPurpose}, ${ungranted}`,
+              );
+          }
+          ctx.progress(
+            `fhir: ${op.key}, ${connections} connection(s), ` +
+              (perConnection === undefined
+                ? `${job.durationMs / 1000} s`
+                : `${perConnection} request(s) each`),
+          );
+          const profiling = ctx.options.profile && connections === 16;
+          const stopProfile = profiling ? await startCpuProfile() : undefined;
+          const result = await load.run(job);
+          if (stopProfile !== undefined) {
+            const profile = await stopProfile();
+            const file = `fhir-${op.key}-c${connections}.cpuprofile`;
+            mkdirSync(ctx.resultsDir, { recursive: true });
+            writeFileSync(join(ctx.resultsDir, file), JSON.stringify(profile));
+            const summary = summarizeCpuProfile(profile);
+            notes.push(
+              `Profile of the server thread, ${op.key} at ${connections} conn. (${file}, ` +
+                `${formatNumber(summary.wallMs / 1000)} s incl. warm-up); by module: ` +
+                `${formatProfileShares(summary.modules)}; top functions (self): ${formatProfileShares(summary.functions)}.`,
+            );
+          }
+          op.onResult?.(result);
+          if (result.ok === 0)
+            throw new Error(`${op.key}: no request succeeded; first: ${result.firstError}`);
+          if (result.errors > 0 || result.firstError !== undefined)
+            notes.push(
+              `${op.key} at ${connections} connection(s): ${result.errors} non-2xx/failed request(s) in the window; first: ${result.firstError}`,
             );
           const rate = result.ok / result.seconds;
           const p50 = percentile(result.latencies, 50);
           const p99 = percentile(result.latencies, 99);
-          const extra = {
+          const extra: Record<string, number> = {
             requests: result.ok,
             errors: result.errors,
-            seconds: Number(result.seconds.toFixed(3)),
-            ...(op.key === 'transaction' ? { entriesPerSecond: rate * bundleEntries } : {}),
+            seconds: round(result.seconds),
+            serverElu: round(result.serverElu, 2),
+            clientElu: round(result.clientElu, 2),
+            processCores: round(result.processCores, 2),
+            machineBusy: round(result.machineBusy, 2),
+            ...(result.serverOnCpu === undefined ? {} : { serverOnCpu: round(result.serverOnCpu, 2) }),
+            ...(result.serverRunQueue === undefined
+              ? {}
+              : { serverRunQueue: round(result.serverRunQueue, 2) }),
+            ...(result.serverCpuSeconds === undefined
+              ? {}
+              : {
+                  serverCpuMsPerRequest: round(
+                    (result.serverCpuSeconds * 1000) / (result.ok + result.errors),
+                    3,
+                  ),
+                }),
+            ...(result.serverSystemShare === undefined
+              ? {}
+              : { serverSystemShare: round(result.serverSystemShare, 2) }),
+            ...(op.entries === undefined ? {} : { entriesPerSecond: rate * op.entries }),
+            ...(op.matches === undefined ? {} : { matches: op.matches }),
           };
-          const rateId = `fhir.${op.key}.c${concurrency}`;
-          const latencyId = `fhir.${op.key}.latency.c${concurrency}`;
+          const floorFigure = floors.get(connections);
+          const ratios: Ratio[] = [
+            ...(floorFigure === undefined || op.key === 'floor'
+              ? []
+              : [rateRatio(rate, floorFigure, `bare HTTP floor at ${connections} conn.`)]),
+            ...(op.key === 'floor' || op.key === 'health'
+              ? []
+              : [rateRatio(rate, commit, 'raw SQLite single-commit rate')]),
+            ...(op.entries === undefined
+              ? []
+              : [rateRatio(rate * op.entries, batched, 'raw SQLite batched rate, entries/s vs rows/s')]),
+          ];
+          const rateId = `fhir.${op.key}.c${connections}`;
+          const latencyId = `fhir.${op.key}.latency.c${connections}`;
+          const note = op.key === 'floor' || op.key === 'health' ? 'no FHIR work' : ON_NOTE;
+          const rateFigure: Figure = {
+            group: 'fhir',
+            id: rateId,
+            label: `${op.label}, ${connections} conn.`,
+            value: rate,
+            unit: 'requests/s',
+            extra,
+            ratios,
+            note,
+          };
+          if (op.key === 'floor') floors.set(connections, rateFigure);
           rateIds.push(rateId);
           latencyIds.push(latencyId);
-          figures.push(
-            {
-              group: 'fhir',
-              id: rateId,
-              label: `${op.label}, ${concurrency} concurrent`,
-              value: rate,
-              unit: 'requests/s',
-              extra,
-              ratios: [rateRatio(rate, commit, 'raw SQLite single-commit rate')],
-              note: `${ON_NOTE}; ${result.errors} error(s)`,
-            },
-            {
-              group: 'fhir',
-              id: latencyId,
-              label: `${op.label} latency, ${concurrency} concurrent`,
-              value: p50,
-              unit: 'ms',
-              p99,
-              extra,
-              ratios: [costRatio(p50 / 1000, commit, 'SQLite single-commit time')],
-              note: `${ON_NOTE}; ${result.errors} error(s)`,
-            },
-          );
+          figures.push(rateFigure, {
+            group: 'fhir',
+            id: latencyId,
+            label: `${op.label} latency, ${connections} conn.`,
+            value: p50,
+            unit: 'ms',
+            p99,
+            extra,
+            ratios: [costRatio(p50 / 1000, commit, 'SQLite single-commit time')],
+            note,
+          });
         }
       }
       notes.push(
-        `All FHIR figures are over real HTTP (keep-alive) to one node with ${ON_NOTE}; ` +
-          `${formatNumber(ids.length)} Observations were created and then read; the transaction ` +
-          `Bundle is ${SYNTHEA_FILE} filtered to the served types minus CarePlan (${bundleEntries} entries, ` +
-          `${formatNumber(bundle.length / 1024)} KiB).`,
+        `All FHIR figures are over real HTTP to one node (in this process, its own thread) with ${ON_NOTE}. ` +
+          'Requests come from a worker thread over node:http keep-alive connections, one request at a time ' +
+          `each; after a ${warmupMs} ms warm-up, the answers arriving within ${durationMs / 1000} s are ` +
+          'counted. Transactions are counted jobs instead (a fixed number per connection, all counted, rate = ' +
+          'answers / time to the last one). Staff requests are Practitioner/dr-1, role clinician, purpose ' +
+          'TREAT; member reads are Organization/<lab address>, purpose TREAT. ' +
+          `${formatNumber(observationIds.length)} Observations were created and then read; searches run over ` +
+          `one import of ${SYNTHEA_FILE}; transaction Bundles are that file filtered to the served types ` +
+          `minus CarePlan (${bundleEntries} entries, ${formatNumber(bundle.length / 1024)} KiB) with fresh ` +
+          'urn:uuid ids on every POST, so each creates new resources.',
+        "Details: serverElu is the event-loop utilisation of the server's thread over the window (1 = never " +
+          'idle); serverOnCpu and serverRunQueue the share of the window it ran on a core and waited for one ' +
+          '(Linux schedstat), so serverElu minus both is time blocked in system calls such as fsync; ' +
+          'serverCpuMsPerRequest its CPU time per answer and serverSystemShare the kernel share of that time; processCores the CPU of the process (server and ' +
+          'client threads); machineBusy the share of all cores busy (anvil and any other process included). ' +
+          `1-minute load average ${formatNumber(loadBefore)} before the group, ` +
+          `${formatNumber(loadavg()[0] as number)} after.` +
+          (ctx.options.profile
+            ? ' CPU profiles were recorded in this run: its figures are slowed by them.'
+            : ''),
       );
       return {
         figures,
@@ -237,7 +484,7 @@ export const fhirGroup: Group = {
           {
             file: 'fhir-rate.svg',
             title:
-              'FHIR requests/s by operation and concurrency, beside the raw SQLite commit rate (log scale)',
+              'FHIR requests/s by operation and connections, beside the raw SQLite commit rate (log scale)',
             unit: '/s',
             figureIds: rateIds,
             referenceIds: ['limits.sqlite.commit'],
@@ -256,7 +503,7 @@ export const fhirGroup: Group = {
       };
     } finally {
       release();
-      await solo.stop();
+      await cleanup();
     }
   },
 };

@@ -34,7 +34,6 @@ let officerSecret: string;
 let patientAddress: `0x${string}`;
 let clientId: string;
 let grantBody: string;
-let grantId: `0x${string}`;
 
 const request = (path: string, init: RequestInit = {}) => solo.node.app.request(path, init);
 const admin = async (path: string, body: unknown) => {
@@ -473,7 +472,7 @@ describe('SMART on FHIR', () => {
       }),
     });
     grantBody = signed.body;
-    grantId = signed.grantId;
+
     const relayed = await request('/ledger/consent/grants?wait=true', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -25,6 +25,28 @@ contract ConsentRegistry {
         uint256 nonce;
     }
 
+    /// @notice A patient's signed appointment of someone who may sign consent for them (a healthcare
+    ///         proxy). Guardians of minors are attested by a member instead (attestGuardian).
+    struct Delegation {
+        address patient;
+        address delegate;
+        uint64 notBefore;
+        uint64 notAfter;
+        uint256 nonce;
+    }
+
+    struct DelegationRecord {
+        address patient;
+        address delegate;
+        /// 1: healthcare proxy, signed by the patient; 2: guardian of a minor, attested by a member.
+        uint8 kind;
+        uint64 notBefore;
+        uint64 notAfter;
+        /// The member that attested a guardian (zero for a proxy).
+        address attestedBy;
+        bool revoked;
+    }
+
     struct GrantRecord {
         Grant grant;
         address relayer;
@@ -44,6 +66,10 @@ contract ConsentRegistry {
     error GrantNotFound(bytes32 grantId);
     error NotGrantPatient(bytes32 grantId, address patient);
     error AlreadyRevoked(bytes32 grantId);
+    error InvalidDelegate(address delegate);
+    error DelegationNotFound(bytes32 delegationId);
+    error DelegationExists(bytes32 delegationId);
+    error NotDelegationAttester(bytes32 delegationId, address account);
 
     event ConsentGranted(
         bytes32 indexed grantId,
@@ -60,11 +86,26 @@ contract ConsentRegistry {
         bytes32 indexed grantId, address indexed patient, uint64 revokedAt, uint256 nonce, address relayer
     );
 
+    event DelegationRegistered(
+        bytes32 indexed delegationId,
+        address indexed patient,
+        address indexed delegate,
+        uint8 kind,
+        uint64 notBefore,
+        uint64 notAfter,
+        address attestedBy
+    );
+    event DelegationRevoked(bytes32 indexed delegationId, address indexed patient, address indexed delegate);
+    /// @notice Emitted beside ConsentGranted / ConsentRevoked when a delegate, not the patient, signed.
+    event SignedByDelegate(bytes32 indexed consentId, address indexed patient, address indexed delegate);
+
     // EIP-712 §"Definition of hashStruct": typeHash = keccak256(encodeType(T)).
     bytes32 public constant GRANT_TYPEHASH = keccak256(
         "Grant(address patient,address grantee,uint256 categories,uint256 purposes,uint64 notBefore,uint64 notAfter,uint256 nonce)"
     );
     bytes32 public constant REVOKE_TYPEHASH = keccak256("Revoke(address patient,bytes32 grantId,uint256 nonce)");
+    bytes32 public constant DELEGATION_TYPEHASH =
+        keccak256("Delegation(address patient,address delegate,uint64 notBefore,uint64 notAfter,uint256 nonce)");
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     string private constant NAME = "CareLedger ConsentRegistry";
@@ -83,6 +124,10 @@ contract ConsentRegistry {
 
     mapping(bytes32 => GrantRecord) private _grants;
     mapping(address => bytes32[]) private _grantsOf;
+
+    mapping(bytes32 => DelegationRecord) private _delegations;
+    /// @notice The latest delegation of `patient` to `delegate` (a new one replaces the old).
+    mapping(address => mapping(address => bytes32)) public delegationOf;
 
     modifier onlyActiveMember() {
         if (!registry.isActiveMember(msg.sender)) revert NotActiveMember(msg.sender);
@@ -108,7 +153,7 @@ contract ConsentRegistry {
         if (g.grantee == address(0) || g.grantee == g.patient) revert InvalidGrantee(g.grantee);
         _useNonce(g.patient, g.nonce);
         grantId = hashGrant(g);
-        _verifySignature(grantId, signature, g.patient);
+        _verifyPatientOrDelegate(grantId, signature, g.patient);
 
         GrantRecord storage rec = _grants[grantId];
         rec.grant = g;
@@ -127,14 +172,76 @@ contract ConsentRegistry {
         if (rec.grant.patient != r.patient) revert NotGrantPatient(r.grantId, r.patient);
         if (rec.revoked) revert AlreadyRevoked(r.grantId);
         _useNonce(r.patient, r.nonce);
-        _verifySignature(hashRevoke(r), signature, r.patient);
+        _verifyPatientOrDelegate(r.grantId, _recover(hashRevoke(r), signature), r.patient);
 
         rec.revoked = true;
         rec.revokedAt = uint64(block.timestamp);
         emit ConsentRevoked(r.grantId, r.patient, uint64(block.timestamp), r.nonce, msg.sender);
     }
 
+    /// @notice Records a patient-signed appointment of a healthcare proxy, who may then sign grants and
+    ///         revocations for the patient within [notBefore, notAfter). Uses the patient's nonce.
+    function relayDelegation(Delegation calldata d, bytes calldata signature)
+        external
+        onlyActiveMember
+        returns (bytes32 delegationId)
+    {
+        if (d.notAfter <= d.notBefore) revert InvalidValidity(d.notBefore, d.notAfter);
+        if (d.delegate == address(0) || d.delegate == d.patient) revert InvalidDelegate(d.delegate);
+        _useNonce(d.patient, d.nonce);
+        delegationId = hashDelegation(d);
+        _verifySignature(delegationId, signature, d.patient);
+        _storeDelegation(delegationId, d.patient, d.delegate, 1, d.notBefore, d.notAfter, address(0));
+    }
+
+    /// @notice A member attests that `guardian` is the legal guardian of the minor `patient` (who cannot
+    ///         sign), valid within [notBefore, notAfter) and while the member stays active.
+    function attestGuardian(address patient, address guardian, uint64 notBefore, uint64 notAfter)
+        external
+        onlyActiveMember
+        returns (bytes32 delegationId)
+    {
+        if (notAfter <= notBefore) revert InvalidValidity(notBefore, notAfter);
+        if (guardian == address(0) || guardian == patient || patient == address(0)) revert InvalidDelegate(guardian);
+        delegationId = keccak256(abi.encode("guardian", patient, guardian, msg.sender, notBefore, notAfter));
+        if (_delegations[delegationId].patient != address(0)) revert DelegationExists(delegationId);
+        _storeDelegation(delegationId, patient, guardian, 2, notBefore, notAfter, msg.sender);
+    }
+
+    /// @notice Ends a delegation: a guardianship by the member that attested it; a proxy by the patient's
+    ///         signed Revoke naming the delegation id (relayed by any member).
+    function revokeDelegation(bytes32 delegationId, Revoke calldata r, bytes calldata signature) external onlyActiveMember {
+        DelegationRecord storage rec = _delegations[delegationId];
+        if (rec.patient == address(0)) revert DelegationNotFound(delegationId);
+        if (rec.revoked) revert AlreadyRevoked(delegationId);
+        if (rec.kind == 2) {
+            if (rec.attestedBy != msg.sender) revert NotDelegationAttester(delegationId, msg.sender);
+        } else {
+            if (r.grantId != delegationId) revert DelegationNotFound(r.grantId);
+            if (r.patient != rec.patient) revert NotGrantPatient(delegationId, r.patient);
+            _useNonce(r.patient, r.nonce);
+            _verifySignature(hashRevoke(r), signature, r.patient);
+        }
+        rec.revoked = true;
+        emit DelegationRevoked(delegationId, rec.patient, rec.delegate);
+    }
+
     // ------------------------------------------------------------------ views
+
+    /// @notice Whether `delegate` may sign consent for `patient` at `timestamp`: a proxy appointed by the
+    ///         patient, or a guardian attested by a member that is still active; not revoked, in its window.
+    function isDelegate(address patient, address delegate, uint64 timestamp) public view returns (bool) {
+        DelegationRecord storage rec = _delegations[delegationOf[patient][delegate]];
+        if (rec.patient == address(0) || rec.revoked) return false;
+        if (timestamp < rec.notBefore || timestamp >= rec.notAfter) return false;
+        return rec.kind != 2 || registry.isActiveMember(rec.attestedBy);
+    }
+
+    function getDelegation(bytes32 delegationId) external view returns (DelegationRecord memory) {
+        DelegationRecord memory rec = _delegations[delegationId];
+        if (rec.patient == address(0)) revert DelegationNotFound(delegationId);
+        return rec;
+    }
 
     /// @notice True iff some unrevoked grant of `patient` covers every bit of `category` and
     ///         `purpose`, is valid at `timestamp` (notBefore <= timestamp < notAfter), and was given either to
@@ -179,6 +286,12 @@ contract ConsentRegistry {
             abi.encode(GRANT_TYPEHASH, g.patient, g.grantee, g.categories, g.purposes, g.notBefore, g.notAfter, g.nonce)
         );
         return _toTypedDataHash(structHash);
+    }
+
+    function hashDelegation(Delegation calldata d) public view returns (bytes32) {
+        return _toTypedDataHash(
+            keccak256(abi.encode(DELEGATION_TYPEHASH, d.patient, d.delegate, d.notBefore, d.notAfter, d.nonce))
+        );
     }
 
     function hashRevoke(Revoke calldata r) public view returns (bytes32) {
@@ -226,16 +339,45 @@ contract ConsentRegistry {
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
     }
 
+    function _storeDelegation(
+        bytes32 id,
+        address patient,
+        address delegate,
+        uint8 kind,
+        uint64 notBefore,
+        uint64 notAfter,
+        address attestedBy
+    ) private {
+        _delegations[id] = DelegationRecord(patient, delegate, kind, notBefore, notAfter, attestedBy, false);
+        delegationOf[patient][delegate] = id;
+        emit DelegationRegistered(id, patient, delegate, kind, notBefore, notAfter, attestedBy);
+    }
+
+    /// @dev The signer of a consent change must be the patient, or someone who may sign for them now.
+    function _verifyPatientOrDelegate(bytes32 digest, bytes calldata signature, address patient) private {
+        _verifyPatientOrDelegate(digest, _recover(digest, signature), patient);
+    }
+
+    function _verifyPatientOrDelegate(bytes32 consentId, address signer, address patient) private {
+        if (signer == patient) return;
+        if (!isDelegate(patient, signer, uint64(block.timestamp))) revert InvalidSignature();
+        emit SignedByDelegate(consentId, patient, signer);
+    }
+
+    function _verifySignature(bytes32 digest, bytes calldata signature, address expectedSigner) private pure {
+        if (_recover(digest, signature) != expectedSigner) revert InvalidSignature();
+    }
+
     /// @dev ecrecover with the checks OpenZeppelin's ECDSA.tryRecover makes: 65-byte r‖s‖v, v in
     ///      {27, 28}, s in the lower half of the curve order (EIP-2), and a non-zero signer.
-    function _verifySignature(bytes32 digest, bytes calldata signature, address expectedSigner) private pure {
+    function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
         if (signature.length != 65) revert InvalidSignature();
         bytes32 r = bytes32(signature[0:32]);
         bytes32 s = bytes32(signature[32:64]);
         uint8 v = uint8(signature[64]);
         if (uint256(s) > HALF_CURVE_ORDER) revert InvalidSignature();
         if (v != 27 && v != 28) revert InvalidSignature();
-        address signer = ecrecover(digest, v, r, s);
-        if (signer == address(0) || signer != expectedSigner) revert InvalidSignature();
+        signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert InvalidSignature();
     }
 }

@@ -20,7 +20,7 @@ import {
   toSignedGrantBody,
   withLedgerConsentValues,
 } from './fhir-consent.js';
-import { parseSignedGrant, parseSignedRevoke } from './parse-signed-consent.js';
+import { type IsDelegate, parseSignedGrant, parseSignedRevoke } from './parse-signed-consent.js';
 
 export interface FhirConsentServiceOptions {
   readonly repository: FhirRepository;
@@ -28,6 +28,8 @@ export interface FhirConsentServiceOptions {
   readonly domain: () => ConsentDomain;
   readonly relayGrant: (grant: ConsentGrant, signature: Hex) => Promise<OutboxEntry>;
   readonly relayRevoke: (revoke: ConsentRevoke, signature: Hex) => Promise<OutboxEntry>;
+  /** Whether a signer may sign for the patient (a proxy or guardian on the ledger). */
+  readonly isDelegate?: IsDelegate;
   /** Brings the ledger index up to the chain head (a retry may race the index). */
   readonly syncIndex?: () => Promise<void>;
 }
@@ -97,6 +99,7 @@ export class FhirConsentService {
     const signed = await parseSignedGrant(
       toSignedGrantBody(toLedgerGrant(consent, address)),
       this.options.domain(),
+      { ...(this.options.isDelegate === undefined ? {} : { isDelegate: this.options.isDelegate }) },
     );
     let txHash: string | undefined = (await this.options.index.grant(signed.grantId))?.txHash;
     if (txHash === undefined) {
@@ -142,6 +145,7 @@ export class FhirConsentService {
     const signed = await parseSignedRevoke(
       { revoke: { patient: address, grantId, nonce: input.nonce }, signature: input.signature },
       this.options.domain(),
+      { ...(this.options.isDelegate === undefined ? {} : { isDelegate: this.options.isDelegate }) },
     );
     const entry = await this.options.relayRevoke(signed.revoke, signed.signature).catch(asBadRequest);
     const { resource } = await this.options.repository.update(

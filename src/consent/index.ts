@@ -15,6 +15,7 @@ export {
 } from './fhir-consent.js';
 export { FhirConsentService } from './fhir-consent-service.js';
 export {
+  type IsDelegate,
   parseSignedGrant,
   parseSignedRevoke,
   type SignedGrant,

@@ -69,7 +69,17 @@ export interface SignedRevoke {
  * a validity window that is not empty, only known category and purpose bits, and a signature that
  * recovers to the patient. Throws ERR_INVALID_INPUT or ERR_SIGNATURE_INVALID naming the reason.
  */
-export async function parseSignedGrant(body: unknown, domain: ConsentDomain): Promise<SignedGrant> {
+/**
+ * Whether `signer` may sign consent for `patient` now (a proxy the patient appointed, or a guardian a
+ * member attested, on the ledger: ConsentRegistry.isDelegate). Without it only the patient may sign.
+ */
+export type IsDelegate = (patient: Address, signer: Address) => Promise<boolean>;
+
+export async function parseSignedGrant(
+  body: unknown,
+  domain: ConsentDomain,
+  options: { isDelegate?: IsDelegate } = {},
+): Promise<SignedGrant> {
   const root = asObject(body, 'body');
   const g = asObject(root.grant, 'grant');
   const grant: ConsentGrant = {
@@ -92,11 +102,15 @@ export async function parseSignedGrant(body: unknown, domain: ConsentDomain): Pr
     throw invalid('unknown purpose of use bits', 'grant.purposes');
   if (grant.grantee === grant.patient) throw invalid('a patient cannot grant to themselves', 'grant.grantee');
   const signature = parseSignature(root.signature);
-  await verifySigner(createGrantTypedData(domain, grant), signature, grant.patient);
+  await verifySigner(createGrantTypedData(domain, grant), signature, grant.patient, options.isDelegate);
   return { grant, signature, grantId: computeGrantId(domain, grant) };
 }
 
-export async function parseSignedRevoke(body: unknown, domain: ConsentDomain): Promise<SignedRevoke> {
+export async function parseSignedRevoke(
+  body: unknown,
+  domain: ConsentDomain,
+  options: { isDelegate?: IsDelegate } = {},
+): Promise<SignedRevoke> {
   const root = asObject(body, 'body');
   const r = asObject(root.revoke, 'revoke');
   if (typeof r.grantId !== 'string' || !isHex(r.grantId) || r.grantId.length !== 66) {
@@ -108,7 +122,7 @@ export async function parseSignedRevoke(body: unknown, domain: ConsentDomain): P
     nonce: parseUint(r.nonce, 'revoke.nonce'),
   };
   const signature = parseSignature(root.signature);
-  await verifySigner(createRevokeTypedData(domain, revoke), signature, revoke.patient);
+  await verifySigner(createRevokeTypedData(domain, revoke), signature, revoke.patient, options.isDelegate);
   return { revoke, signature };
 }
 
@@ -118,6 +132,7 @@ async function verifySigner(
     : never,
   signature: Hex,
   expected: Address,
+  isDelegate?: IsDelegate,
 ): Promise<void> {
   let signer: Address;
   try {
@@ -127,7 +142,7 @@ async function verifySigner(
   } catch (cause) {
     throw new CareLedgerError('ERR_SIGNATURE_INVALID', 'the signature is malformed', { cause });
   }
-  if (signer !== expected) {
+  if (signer !== expected && (isDelegate === undefined || !(await isDelegate(expected, signer)))) {
     throw new CareLedgerError('ERR_SIGNATURE_INVALID', "the signature was not made by the patient's key", {
       details: { reason: 'wrong-signer' },
     });

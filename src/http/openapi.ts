@@ -819,6 +819,40 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    '/ledger/consent/delegations': {
+      post: {
+        operationId: 'relayDelegation',
+        summary:
+          'Relay a patient-signed appointment of a healthcare proxy (EIP-712 Delegation), who may then sign grants and revocations for the patient; ?wait=true answers once mined',
+        tags: ['consent'],
+        parameters: [
+          { name: 'wait', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '201': { description: 'Mined.', content: { 'application/json': { schema: { type: 'object' } } } },
+          '202': {
+            description: 'Stored and sent.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Conflict', 'Unavailable'),
+        },
+      },
+    },
+    '/admin/guardians': {
+      post: {
+        operationId: 'attestGuardian',
+        summary:
+          'Attest the guardian of a minor patient on the ledger (operator token): { patient, guardian, notBefore?, notAfter }',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '201': { description: 'Mined.', content: { 'application/json': { schema: { type: 'object' } } } },
+          ...errors('BadRequest', 'Unauthorized', 'Unavailable'),
+        },
+      },
+    },
     '/fhir/Consent': {
       post: {
         operationId: 'fhirConsentCreate',

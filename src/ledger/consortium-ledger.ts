@@ -1,7 +1,7 @@
 import { type Address, encodeFunctionData, type Hex } from 'viem';
 import { checkpointAnchorAbi, consentRegistryAbi, consortiumRegistryAbi } from './contracts.generated.js';
 import { type Deployment, type GenesisMember, toMemberInput } from './deployment.js';
-import type { ConsentGrant, ConsentRevoke } from './eip712.js';
+import type { ConsentDelegation, ConsentGrant, ConsentRevoke } from './eip712.js';
 import type { Outbox } from './outbox.js';
 import type { OutboxEntry } from './outbox-storage.js';
 
@@ -40,6 +40,37 @@ export class ConsortiumLedger {
         abi: consentRegistryAbi,
         functionName: 'relayRevoke',
         args: [revoke, signature],
+      }),
+    });
+  }
+
+  /** Relays a patient-signed appointment of a healthcare proxy. */
+  relayDelegation(delegation: ConsentDelegation, signature: Hex): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'relayDelegation',
+      to: this.deployment.contracts.consentRegistry,
+      data: encodeFunctionData({
+        abi: consentRegistryAbi,
+        functionName: 'relayDelegation',
+        args: [delegation, signature],
+      }),
+    });
+  }
+
+  /** This member attests the guardian of a minor patient, who may then sign consent for them. */
+  attestGuardian(
+    patient: Address,
+    guardian: Address,
+    notBefore: bigint,
+    notAfter: bigint,
+  ): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'attestGuardian',
+      to: this.deployment.contracts.consentRegistry,
+      data: encodeFunctionData({
+        abi: consentRegistryAbi,
+        functionName: 'attestGuardian',
+        args: [patient, guardian, notBefore, notAfter],
       }),
     });
   }

@@ -114,6 +114,19 @@ const CONTRACT_ERRORS = {
     code: 'ERR_INVALID_INPUT',
     describe: (a) => `consent grant ${arg(a, 0)} was already revoked`,
   },
+  InvalidDelegate: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `${arg(a, 0)} cannot be a delegate (zero address, or the patient themself)`,
+  },
+  DelegationNotFound: { code: 'ERR_NOT_FOUND', describe: (a) => `delegation ${arg(a, 0)} does not exist` },
+  DelegationExists: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `delegation ${arg(a, 0)} already exists`,
+  },
+  NotDelegationAttester: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `only the member that attested guardianship ${arg(a, 0)} may end it, not ${arg(a, 1)}`,
+  },
   // CheckpointAnchor
   NotOriginOwner: {
     code: 'ERR_FORBIDDEN',

@@ -81,3 +81,33 @@ export function computeGrantId(domain: ConsentDomain, grant: ConsentGrant): Hex 
 export function computeRevokeDigest(domain: ConsentDomain, revoke: ConsentRevoke): Hex {
   return hashTypedData(createRevokeTypedData(domain, revoke));
 }
+
+/** A patient's appointment of a healthcare proxy who may sign consent for them (ConsentRegistry.Delegation). */
+export interface ConsentDelegation {
+  readonly patient: Address;
+  readonly delegate: Address;
+  /** Unix seconds, inclusive. */
+  readonly notBefore: bigint;
+  /** Unix seconds, exclusive. */
+  readonly notAfter: bigint;
+  readonly nonce: bigint;
+}
+
+export const delegationTypes = {
+  Delegation: [
+    { name: 'patient', type: 'address' },
+    { name: 'delegate', type: 'address' },
+    { name: 'notBefore', type: 'uint64' },
+    { name: 'notAfter', type: 'uint64' },
+    { name: 'nonce', type: 'uint256' },
+  ],
+} as const;
+
+export function createDelegationTypedData(domain: ConsentDomain, delegation: ConsentDelegation) {
+  return { domain, types: delegationTypes, primaryType: 'Delegation', message: { ...delegation } } as const;
+}
+
+/** The delegation id of a proxy appointment: its EIP-712 digest, as ConsentRegistry.hashDelegation. */
+export function computeDelegationId(domain: ConsentDomain, delegation: ConsentDelegation): Hex {
+  return hashTypedData(createDelegationTypedData(domain, delegation));
+}

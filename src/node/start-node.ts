@@ -19,6 +19,7 @@ import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
 import {
   ConsortiumLedger,
+  consentRegistryAbi,
   createConsentDomain,
   type Deployment,
   isPurposeOfUse,
@@ -116,6 +117,14 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...(config.log?.anchorIntervalMs === undefined ? {} : { anchorIntervalMs: config.log.anchorIntervalMs }),
   });
 
+  /** Proxies and guardians sign for a patient while ConsentRegistry says so (read from the chain). */
+  const isDelegate = async (patient: `0x${string}`, signer: `0x${string}`) =>
+    client.readContract({
+      address: deployment.contracts.consentRegistry,
+      abi: consentRegistryAbi,
+      functionName: 'isDelegate',
+      args: [patient, signer, BigInt(Math.floor(Date.now() / 1000))],
+    });
   const breakGlass = new SqliteBreakGlassStore(db);
   const crypto = await openVault(dir, db);
   const repository = new FhirRepository({
@@ -258,7 +267,14 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   );
   app.route(
     '/ledger',
-    createLedgerRoutes({ ledger, index, indexer, now, audit: (entry) => logServices.log.append(entry) }),
+    createLedgerRoutes({
+      ledger,
+      index,
+      indexer,
+      now,
+      isDelegate,
+      audit: (entry) => logServices.log.append(entry),
+    }),
   );
   // Browser SMART apps call the FHIR API, the token endpoint and discovery from their own origin.
   for (const path of ['/fhir/*', '/oauth/token', '/oauth/revoke', '/oauth/userinfo', '/.well-known/*']) {
@@ -288,6 +304,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
         relayGrant: (grant, signature) => ledger.relayGrant(grant, signature),
         relayRevoke: (revoke, signature) => ledger.relayRevoke(revoke, signature),
         syncIndex: () => indexer.sync(),
+        isDelegate,
       }),
     }),
   );

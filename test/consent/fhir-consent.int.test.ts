@@ -4,7 +4,7 @@
  * process, answering from its own ledger index) for the hospital's reads; the patient's signed
  * revocation, posted the same way, shuts the hospital out again. Bad consents are 400 with the reason.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
@@ -16,6 +16,7 @@ import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { DATA_CATEGORY_SYSTEM, LEDGER_CONSENT_EXTENSION } from '../../src/consent/index.js';
 import {
   createConsentDomain,
+  createDelegationTypedData,
   createGrantTypedData,
   createRevokeTypedData,
   encodeCategories,
@@ -232,5 +233,76 @@ describe('consent through FHIR', () => {
     expect(revoked.body.status).toBe('inactive');
     const revokedAfter = await waitFor(async () => (await hospitalSeesAtLab()) === 0);
     console.log(`revocation enforced at the lab after ${Math.round(revokedAfter)} ms`);
+  });
+
+  it('accepts consent signed by a proxy the patient appointed, or by a guardian a member attested for a minor', async () => {
+    const adminToken = readFileSync(join(dataDir, 'nodes', 'hospital', 'admin.token'), 'utf8').trim();
+    const proxy = privateKeyToAccount(generatePrivateKey());
+    const delegation = {
+      patient: patientKey.address,
+      delegate: proxy.address,
+      notBefore: 0n,
+      notAfter: BigInt(Date.parse('2030-01-01T00:00:00Z') / 1000),
+      nonce: 2n,
+    };
+    const appointed = await fetch(`${hospital.url}/ledger/consent/delegations?wait=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        delegation: Object.fromEntries(Object.entries(delegation).map(([k, v]) => [k, String(v)])),
+        signature: await patientKey.signTypedData(createDelegationTypedData(domain, delegation)),
+      }),
+    });
+    expect(appointed.status, await appointed.clone().text()).toBe(201);
+    const byProxy = await fhir(hospital.url, '/Consent', { body: await signed({ nonce: 3, key: proxy }) });
+    expect(byProxy.status, JSON.stringify(byProxy.body)).toBe(201);
+    await waitFor(async () => (await hospitalSeesAtLab()) === 1);
+
+    // A minor: no key of their own signs; the hospital attests the guardian on the ledger.
+    const minor = privateKeyToAccount(generatePrivateKey());
+    const guardian = privateKeyToAccount(generatePrivateKey());
+    const attested = await fetch(`${hospital.url}/admin/guardians`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        patient: minor.address,
+        guardian: guardian.address,
+        notBefore: 0,
+        notAfter: 1_900_000_000,
+      }),
+    });
+    expect(attested.status, await attested.clone().text()).toBe(201);
+    const minorId = (
+      await fhir(hospital.url, '/Patient', {
+        body: {
+          resourceType: 'Patient',
+          identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: minor.address }],
+          birthDate: '2015-03-01',
+        },
+      })
+    ).body.id as string;
+    const forMinor = async (key: typeof guardian) => {
+      const body = consent({
+        signature: await key.signTypedData(
+          createGrantTypedData(domain, {
+            patient: minor.address,
+            grantee: hospital.address,
+            categories: encodeCategories(['demographics', 'laboratory']),
+            purposes: encodePurposes(['TREAT']),
+            notBefore: BigInt(Date.parse('2026-01-01T00:00:00Z') / 1000),
+            notAfter: BigInt(Date.parse('2030-01-01T00:00:00Z') / 1000),
+            nonce: 0n,
+          }),
+        ),
+      });
+      return fhir(hospital.url, '/Consent', {
+        body: { ...body, patient: { reference: `Patient/${minorId}` } },
+      });
+    };
+    const stranger = await forMinor(privateKeyToAccount(generatePrivateKey()));
+    expect(stranger.status).toBe(400);
+    expect(JSON.stringify(stranger.body)).toContain("the signature was not made by the patient's key");
+    const byGuardian = await forMinor(guardian);
+    expect(byGuardian.status, JSON.stringify(byGuardian.body)).toBe(201);
   });
 });

@@ -7,9 +7,11 @@ import { consentRegistryAbi, consortiumRegistryAbi } from '../../src/ledger/cont
 import {
   type ConsentDomain,
   type ConsentGrant,
+  computeDelegationId,
   computeGrantId,
   computeRevokeDigest,
   createConsentDomain,
+  createDelegationTypedData,
   createGrantTypedData,
   createRevokeTypedData,
 } from '../../src/ledger/eip712.js';
@@ -445,5 +447,134 @@ describe('ConsentRegistry isPermitted matches a reference model', () => {
       ),
       { numRuns: 30, seed: 20261121 },
     );
+  });
+});
+
+describe('ConsentRegistry delegates', () => {
+  const PROXY = anvilAccount(5);
+  const GUARDIAN = anvilAccount(6);
+  const FAR = 10n ** 12n;
+
+  it('lets a healthcare proxy the patient appointed sign grants and revocations, until the patient ends it', async () => {
+    const { domain, read, write, revert } = await setup();
+    const delegation = {
+      patient: PATIENT.address,
+      delegate: PROXY.address,
+      notBefore: 0n,
+      notAfter: FAR,
+      nonce: 0n,
+    };
+    const byStranger = await MALLORY.signTypedData(createDelegationTypedData(domain, delegation));
+    expect(await revert(ORG_A, 'relayDelegation', [delegation, byStranger])).toEqual({
+      name: 'InvalidSignature',
+      args: [],
+    });
+    const receipt = await write(ORG_A, 'relayDelegation', [
+      delegation,
+      await PATIENT.signTypedData(createDelegationTypedData(domain, delegation)),
+    ]);
+    const delegationId = computeDelegationId(domain, delegation);
+    expect(
+      parseEventLogs({ abi, logs: receipt.logs, eventName: 'DelegationRegistered' })[0]?.args,
+    ).toMatchObject({
+      delegationId,
+      patient: PATIENT.address,
+      delegate: PROXY.address,
+      kind: 1,
+    });
+    expect(await read('isDelegate', [PATIENT.address, PROXY.address, 100n])).toBe(true);
+
+    // The proxy signs a grant in the patient's name, with the patient's next nonce.
+    const grant = grantOf({ notBefore: 0n, notAfter: FAR, nonce: 1n });
+    const signed = await write(ORG_B, 'relayGrant', [grant, await signGrant(domain, grant, PROXY)]);
+    const grantId = computeGrantId(domain, grant);
+    expect(parseEventLogs({ abi, logs: signed.logs, eventName: 'SignedByDelegate' })[0]?.args).toEqual({
+      consentId: grantId,
+      patient: PATIENT.address,
+      delegate: PROXY.address,
+    });
+    const grant2 = grantOf({ notBefore: 0n, notAfter: FAR, nonce: 2n });
+    expect(await revert(ORG_B, 'relayGrant', [grant2, await signGrant(domain, grant2, MALLORY)])).toEqual({
+      name: 'InvalidSignature',
+      args: [],
+    });
+
+    // The patient ends the appointment (a signed Revoke naming the delegation); the proxy can no longer sign.
+    const end = { patient: PATIENT.address, grantId: delegationId, nonce: 2n };
+    await write(ORG_A, 'revokeDelegation', [
+      delegationId,
+      end,
+      await PATIENT.signTypedData(createRevokeTypedData(domain, end)),
+    ]);
+    expect(await read('isDelegate', [PATIENT.address, PROXY.address, 100n])).toBe(false);
+    const grant3 = grantOf({ notBefore: 0n, notAfter: FAR, nonce: 3n });
+    expect(await revert(ORG_B, 'relayGrant', [grant3, await signGrant(domain, grant3, PROXY)])).toEqual({
+      name: 'InvalidSignature',
+      args: [],
+    });
+    // The grant the proxy made stands until revoked, by the patient or a proxy.
+    const revoke = { patient: PATIENT.address, grantId, nonce: 3n };
+    await write(ORG_B, 'relayRevoke', [
+      revoke,
+      await PATIENT.signTypedData(createRevokeTypedData(domain, revoke)),
+    ]);
+    expect(await read('getGrant', [grantId])).toMatchObject({ revoked: true });
+  });
+
+  it('lets a member attest the guardian of a minor, who signs for them while the member stays active and the window holds', async () => {
+    const { domain, read, write, revert } = await setup();
+    const minor = OTHER_PATIENT.address;
+    expect(await revert(OUTSIDER, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR])).toEqual({
+      name: 'NotActiveMember',
+      args: [OUTSIDER.address],
+    });
+    expect(await revert(ORG_A, 'attestGuardian', [minor, minor, 0n, FAR])).toEqual({
+      name: 'InvalidDelegate',
+      args: [minor],
+    });
+    const receipt = await write(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR]);
+    const delegationId = parseEventLogs({ abi, logs: receipt.logs, eventName: 'DelegationRegistered' })[0]
+      ?.args.delegationId as Hex;
+    expect(await read('getDelegation', [delegationId])).toMatchObject({
+      kind: 2,
+      attestedBy: ORG_A.address,
+      revoked: false,
+    });
+    expect(await revert(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR])).toEqual({
+      name: 'DelegationExists',
+      args: [delegationId],
+    });
+
+    const grant = grantOf({ patient: minor, notBefore: 0n, notAfter: FAR, nonce: 0n });
+    await write(ORG_B, 'relayGrant', [grant, await signGrant(domain, grant, GUARDIAN)]);
+    expect(
+      await read('isPermitted', [
+        minor,
+        ORG_B.address,
+        encodeCategories(['medications']),
+        encodePurposes(['TREAT']),
+        100n,
+      ]),
+    ).toBe(true);
+
+    // Only the attesting member ends a guardianship.
+    const none = { patient: minor, grantId: delegationId, nonce: 0n };
+    expect(await revert(ORG_B, 'revokeDelegation', [delegationId, none, '0x'])).toEqual({
+      name: 'NotDelegationAttester',
+      args: [delegationId, ORG_B.address],
+    });
+    await write(ORG_A, 'revokeDelegation', [delegationId, none, '0x']);
+    expect(await read('isDelegate', [minor, GUARDIAN.address, 100n])).toBe(false);
+    const grant2 = grantOf({ patient: minor, notBefore: 0n, notAfter: FAR, nonce: 1n });
+    expect(await revert(ORG_B, 'relayGrant', [grant2, await signGrant(domain, grant2, GUARDIAN)])).toEqual({
+      name: 'InvalidSignature',
+      args: [],
+    });
+    // A window that has not begun does not count either.
+    await write(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, FAR - 1n, FAR]);
+    expect(await revert(ORG_B, 'relayGrant', [grant2, await signGrant(domain, grant2, GUARDIAN)])).toEqual({
+      name: 'InvalidSignature',
+      args: [],
+    });
   });
 });

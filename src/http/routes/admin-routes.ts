@@ -134,6 +134,30 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     return c.json(entryJson(entry), 201);
   });
 
+  /** This member attests the guardian of a minor patient: the guardian may then sign consent for them. */
+  app.post('/guardians', async (c) => {
+    const body = (await readJsonBody(c)) as Record<string, unknown>;
+    const patient = field(body, 'patient');
+    const guardian = field(body, 'guardian');
+    if (!isAddress(patient, { strict: false }) || !isAddress(guardian, { strict: false })) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'patient and guardian must be addresses');
+    }
+    const notBefore = Number(body.notBefore ?? Math.floor(Date.now() / 1000));
+    const notAfter = Number(body.notAfter);
+    if (!Number.isSafeInteger(notBefore) || !Number.isSafeInteger(notAfter) || notAfter <= notBefore) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'notAfter must be unix seconds later than notBefore');
+    }
+    const entry = await confirm(
+      await deps.ledger.attestGuardian(
+        getAddress(patient),
+        getAddress(guardian),
+        BigInt(notBefore),
+        BigInt(notAfter),
+      ),
+    );
+    return c.json(entryJson(entry), 201);
+  });
+
   /** Enrols a user: the answer carries the TOTP secret once, for their authenticator app. */
   app.post('/users', async (c) => {
     if (deps.users === undefined)

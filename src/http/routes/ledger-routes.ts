@@ -1,10 +1,17 @@
 import { Hono } from 'hono';
-import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
-import { evaluateConsent, parseSignedGrant, parseSignedRevoke } from '../../consent/index.js';
+import { type Address, getAddress, type Hex, isAddress, isHex, recoverTypedDataAddress } from 'viem';
+import {
+  evaluateConsent,
+  type IsDelegate,
+  parseSignedGrant,
+  parseSignedRevoke,
+} from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import {
   type ConsortiumLedger,
+  computeDelegationId,
   createConsentDomain,
+  createDelegationTypedData,
   decodeCategories,
   decodePurposes,
   encodeCategories,
@@ -19,6 +26,8 @@ export interface LedgerRouteDeps {
   readonly index: ChainIndexStorage;
   readonly indexer: ChainIndexer;
   readonly now: () => number;
+  /** Whether a signer may sign consent for a patient (ConsentRegistry.isDelegate, read from the chain). */
+  readonly isDelegate?: IsDelegate;
   /** Appends an entry to the node's transparency log; resolves once durable. */
   readonly audit: (entry: Uint8Array) => Promise<{ index: number }>;
 }
@@ -121,7 +130,54 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   const domain = () =>
     createConsentDomain(deps.ledger.deployment.chainId, deps.ledger.deployment.contracts.consentRegistry);
 
+  const delegates = () => (deps.isDelegate === undefined ? {} : { isDelegate: deps.isDelegate });
+
   app.get('/members', async (c) => c.json({ members: await deps.index.members() }));
+
+  /**
+   * A patient's signed appointment of a healthcare proxy (EIP-712 Delegation: patient, delegate,
+   * notBefore, notAfter, nonce); the proxy may then sign grants and revocations for the patient.
+   */
+  app.post('/consent/delegations', async (c) => {
+    const body = (await readJsonBody(c)) as { delegation?: Record<string, unknown>; signature?: unknown };
+    const d = body.delegation ?? {};
+    for (const field of ['patient', 'delegate'] as const) {
+      if (typeof d[field] !== 'string' || !isAddress(d[field] as string, { strict: false })) {
+        throw new CareLedgerError('ERR_INVALID_INPUT', `delegation.${field} must be an address`);
+      }
+    }
+    const uint = (field: string) => {
+      const v = d[field];
+      if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(v)) {
+        throw new CareLedgerError('ERR_INVALID_INPUT', `delegation.${field} must be a decimal string`);
+      }
+      return BigInt(v);
+    };
+    const delegation = {
+      patient: getAddress(d.patient as string),
+      delegate: getAddress(d.delegate as string),
+      notBefore: uint('notBefore'),
+      notAfter: uint('notAfter'),
+      nonce: uint('nonce'),
+    };
+    if (delegation.notAfter <= delegation.notBefore) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'notAfter must be later than notBefore');
+    }
+    if (typeof body.signature !== 'string' || !isHex(body.signature)) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'signature must be hex');
+    }
+    const signer = await recoverTypedDataAddress({
+      ...createDelegationTypedData(domain(), delegation),
+      signature: body.signature,
+    }).catch(() => undefined);
+    if (signer !== delegation.patient) {
+      throw new CareLedgerError('ERR_SIGNATURE_INVALID', "the signature was not made by the patient's key");
+    }
+    const delegationId = computeDelegationId(domain(), delegation);
+    const entry = await deps.ledger.relayDelegation(delegation, body.signature);
+    const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', { delegationId });
+    return c.json(answer.body, answer.status);
+  });
 
   app.get('/sync', async (c) => c.json(await deps.indexer.status()));
 
@@ -137,7 +193,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   });
 
   app.post('/consent/grants', async (c) => {
-    const signed = await parseSignedGrant(await readJsonBody(c), domain());
+    const signed = await parseSignedGrant(await readJsonBody(c), domain(), delegates());
     const entry = await deps.ledger.relayGrant(signed.grant, signed.signature);
     const logged = await logRelay(
       deps,
@@ -151,7 +207,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   });
 
   app.post('/consent/revocations', async (c) => {
-    const signed = await parseSignedRevoke(await readJsonBody(c), domain());
+    const signed = await parseSignedRevoke(await readJsonBody(c), domain(), delegates());
     const entry = await deps.ledger.relayRevoke(signed.revoke, signed.signature);
     const logged = await logRelay(
       deps,

@@ -200,7 +200,7 @@ describe('search over the blind index (Synthea R4)', () => {
       ),
       { numRuns: 120 },
     );
-  });
+  }, 180_000); // a property over every date of 25 patients: ~20 s alone, more on a busy CI
 
   it('combined queries with _sort and paging: the page is the brute-force page', () => {
     fc.assert(

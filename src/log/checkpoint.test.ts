@@ -1,17 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CareLedgerError } from '../errors/index.js';
+import { reasonOf } from '../../test/support/reason-of.js';
 import { formatCheckpoint, parseCheckpoint } from './checkpoint.js';
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CareLedgerError) return `${e.code}:${String(e.details.reason)}`;
-    throw e;
-  }
-  return 'ok';
-}
 
 // The example body from c2sp.org/tlog-checkpoint.
 const EXAMPLE = 'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { reasonOf } from '../../test/support/reason-of.js';
 import { CareLedgerError } from '../errors/index.js';
 import {
   addNoteSignatures,
@@ -23,16 +24,6 @@ const VECTORS = JSON.parse(
 };
 const GO = VECTORS['go-sumdb-note-example'];
 const SPEC = VECTORS['c2sp-signed-note-example'];
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CareLedgerError) return `${e.code}:${String(e.details.reason)}`;
-    throw e;
-  }
-  return 'ok';
-}
 
 const TEXT = 'careledger.example/log\n42\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
 

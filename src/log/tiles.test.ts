@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CareLedgerError } from '../errors/index.js';
+import { reasonOf } from '../../test/support/reason-of.js';
 import { CompactRange } from './compact-range.js';
 import { createInclusionProof, createMemoryHashReader, rootAt } from './create-proof.js';
 import { hashLeaf } from './merkle-hash.js';
@@ -17,16 +17,6 @@ import {
   tilesForSize,
   verifyEntryBundle,
 } from './tiles.js';
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CareLedgerError) return `${e.code}:${String(e.details.reason)}`;
-    throw e;
-  }
-  return 'ok';
-}
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

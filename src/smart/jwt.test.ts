@@ -2,7 +2,8 @@ import { createHmac, generateKeyPairSync, type JsonWebKey, sign } from 'node:cry
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CareLedgerError } from '../errors/index.js';
+import { reasonOf } from '../../test/support/reason-of.js';
+import type { CareLedgerError } from '../errors/index.js';
 import { encodeBase64url } from './base64url.js';
 import {
   computeJwkThumbprint,
@@ -28,16 +29,6 @@ const rfc7638 = JSON.parse(readFileSync(join(VECTORS, 'rfc7638/rsa-section-3-1.j
   jwk: Jwk;
   thumbprint: string;
 };
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CareLedgerError) return `${e.code}:${String(e.details.reason)}`;
-    throw e;
-  }
-  return 'ok';
-}
 
 function publicOf({ d: _d, ...rest }: Jwk): Jwk {
   return rest;

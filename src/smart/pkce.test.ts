@@ -2,22 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CareLedgerError } from '../errors/index.js';
+import { reasonOf } from '../../test/support/reason-of.js';
 import { createPkceChallenge, parsePkceChallenge, verifyPkce } from './pkce.js';
 
 const vector = JSON.parse(
   readFileSync(join(import.meta.dirname, '../../test/vectors/rfc7636/appendix-b.json'), 'utf8'),
 ) as { codeVerifier: string; codeChallenge: string; codeChallengeMethod: string };
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CareLedgerError) return `${e.code}:${String(e.details.reason)}`;
-    throw e;
-  }
-  return 'ok';
-}
 
 const UNRESERVED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~';
 const verifierArb = fc

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CareLedgerError } from '../errors/index.js';
+import { reasonOf } from '../../test/support/reason-of.js';
+import type { CareLedgerError } from '../errors/index.js';
 import {
   createScopeFilter,
   evaluateScopes,
@@ -14,16 +15,6 @@ import {
   type Scope,
   type ScopeRequest,
 } from './smart-scopes.js';
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CareLedgerError) return `${e.code}:${String(e.details.reason)}`;
-    throw e;
-  }
-  return 'ok';
-}
 
 const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const LAB_SCOPE = `patient/Observation.rs?category=${CATEGORY}|laboratory`;

@@ -50,6 +50,28 @@ function resourceId(c: Context): string {
   return id;
 }
 
+/** One entry of a history Bundle (R4 §3.1.0.10): the version, and the interaction that made it. */
+function historyEntry(
+  fullUrl: string,
+  type: string,
+  id: string,
+  v: { versionId: number; lastUpdated: string; deleted: boolean; resource?: Resource },
+) {
+  return {
+    fullUrl,
+    ...(v.resource === undefined ? {} : { resource: v.resource }),
+    request: {
+      method: v.deleted ? 'DELETE' : v.versionId === 1 ? 'POST' : 'PUT',
+      url: v.versionId === 1 && !v.deleted ? type : `${type}/${id}`,
+    },
+    response: {
+      status: v.deleted ? '204' : v.versionId === 1 ? '201' : '200',
+      lastModified: v.lastUpdated,
+      etag: `W/"${v.versionId}"`,
+    },
+  };
+}
+
 function send(c: Context, resource: Resource, status: 200 | 201 = 200): Response {
   const versionId = resource.meta?.versionId;
   if (versionId !== undefined) c.header('ETag', `W/"${versionId}"`);
@@ -443,19 +465,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
         resourceType: 'Bundle',
         type: 'history',
         link: [{ relation: 'self', url: c.req.url }],
-        entry: versions.map((v) => ({
-          fullUrl: `${origin}/fhir/${type}/${v.id}`,
-          ...(v.resource === undefined ? {} : { resource: v.resource }),
-          request: {
-            method: v.deleted ? 'DELETE' : v.versionId === 1 ? 'POST' : 'PUT',
-            url: v.versionId === 1 && !v.deleted ? type : `${type}/${v.id}`,
-          },
-          response: {
-            status: v.deleted ? '204' : v.versionId === 1 ? '201' : '200',
-            lastModified: v.lastUpdated,
-            etag: `W/"${v.versionId}"`,
-          },
-        })),
+        entry: versions.map((v) => historyEntry(`${origin}/fhir/${type}/${v.id}`, type, v.id, v)),
       }),
       200,
       { 'Content-Type': FHIR_JSON },
@@ -524,19 +534,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
         resourceType: 'Bundle',
         type: 'history',
         total: versions.length,
-        entry: versions.map((v) => ({
-          fullUrl: base,
-          ...(v.resource === undefined ? {} : { resource: v.resource }),
-          request: {
-            method: v.deleted ? 'DELETE' : v.versionId === 1 ? 'POST' : 'PUT',
-            url: `${type}/${id}`,
-          },
-          response: {
-            status: v.deleted ? '204' : v.versionId === 1 ? '201' : '200',
-            lastModified: v.lastUpdated,
-            etag: `W/"${v.versionId}"`,
-          },
-        })),
+        entry: versions.map((v) => historyEntry(base, type, id, v)),
       }),
       200,
       { 'Content-Type': FHIR_JSON },

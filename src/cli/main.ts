@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CareLedgerError } from '../errors/index.js';
 import { startNode } from '../node/start-node.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
+import { registerDemoCommands } from './commands/demo-token.js';
 import { DevConsortium } from './commands/dev-consortium.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerLogCommands } from './commands/log-commands.js';
@@ -117,6 +118,7 @@ export function createProgram(): Command {
   registerLogCommands(program);
   registerImportCommand(program);
   registerPatientCommands(program);
+  registerDemoCommands(program);
   return program;
 }
 

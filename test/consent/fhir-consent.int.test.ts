@@ -12,6 +12,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { readChainStatus } from '../../src/cli/commands/chain-status.js';
+import { fetchDemoToken } from '../../src/cli/commands/demo-token.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { DATA_CATEGORY_SYSTEM, LEDGER_CONSENT_EXTENSION } from '../../src/consent/index.js';
 import {
@@ -304,5 +305,26 @@ describe('consent through FHIR', () => {
     expect(JSON.stringify(stranger.body)).toContain("the signature was not made by the patient's key");
     const byGuardian = await forMinor(guardian);
     expect(byGuardian.status, JSON.stringify(byGuardian.body)).toBe(201);
+  });
+
+  it("signs the demo's accounts in through SMART (careledger demo token), scoped as each may", async () => {
+    const users = dev.demoUsers;
+    if (users === undefined) throw new Error('the demo enrolled no users');
+    const clinician = await fetchDemoToken(users, 'dr.grey', 'openid fhirUser user/*.cruds');
+    const bearer = { authorization: `Bearer ${clinician.access_token}` };
+    const patients = await fetch(`${hospital.url}/fhir/Patient?_total=accurate`, { headers: bearer });
+    expect(patients.status).toBe(200);
+    const patient = await fetchDemoToken(users, 'maria.rivera', 'launch/patient patient/*.rs');
+    expect(patient.patient).toBe(
+      users.accounts.find((a) => a.username === 'maria.rivera')?.fhirUser.slice(8),
+    );
+    const own = await fetch(`${hospital.url}/fhir/Patient/${patient.patient}`, {
+      headers: { authorization: `Bearer ${patient.access_token}` },
+    });
+    expect(own.status).toBe(200);
+    const other = await fetch(`${hospital.url}/fhir/Patient/${hospitalPatient}`, {
+      headers: { authorization: `Bearer ${patient.access_token}` },
+    });
+    expect(other.status).toBe(403);
   });
 });

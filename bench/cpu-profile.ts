@@ -34,7 +34,7 @@ export interface ProfileShare {
 
 export interface ProfileSummary {
   readonly wallMs: number;
-  /** By module of the innermost JavaScript frame (`src/vault`, `better-sqlite3`, `node:internal/crypto`, ...). */
+  /** By module of the innermost JavaScript frame: `src/vault`, `better-sqlite3`, `node:internal/crypto`... */
   readonly modules: ProfileShare[];
   /** By function (self time); native functions with the JavaScript function that called them. */
   readonly functions: ProfileShare[];
@@ -49,7 +49,7 @@ function moduleOf(url: string): string {
   return url;
 }
 
-/** `src/vault/fhir-repository.ts`, `node_modules/better-sqlite3/lib/methods/transaction.js` → `better-sqlite3/…/transaction.js`. */
+/** Our files from `src/` on (`src/vault/fhir-repository.ts`); a dependency's as `better-sqlite3/…/transaction.js`. */
 function fileOf(url: string): string {
   const own = /\/((?:src|bench|test)\/.+)$/.exec(url);
   if (own !== null && !url.includes('/node_modules/')) return own[1] as string;

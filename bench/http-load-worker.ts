@@ -99,6 +99,7 @@ async function runJob(
   const latencies: number[] = [];
   const locations: string[] = [];
   let issued = 0;
+  let answered = 0;
   let ok = 0;
   let errors = 0;
   let firstError: string | undefined;
@@ -139,6 +140,7 @@ async function runJob(
         failure = (error as Error).message;
       }
       const end = performance.now();
+      answered += 1;
       if (failure !== undefined) firstError ??= `${job.method} ${path}: ${failure}`;
       if (end >= windowStart && end <= deadline) {
         lastEnd = Math.max(lastEnd, end);
@@ -163,6 +165,7 @@ async function runJob(
     ok,
     errors,
     seconds: counted === undefined ? job.durationMs / 1000 : (lastEnd - start) / 1000,
+    answered,
     latencies,
     locations,
     clientElu: clientElu ?? 0,

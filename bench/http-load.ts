@@ -44,6 +44,8 @@ export interface LoadResult {
   readonly errors: number;
   /** Length of the measured window (counted jobs: from the first request to the last answer). */
   readonly seconds: number;
+  /** Every answer of the job, warm-up and after the window included. */
+  readonly answered: number;
   /** Latency of each counted 2xx answer, ms. */
   readonly latencies: number[];
   readonly locations: string[];
@@ -81,7 +83,8 @@ type FromWorker =
   | { readonly type: 'failed'; readonly id: number; readonly message: string };
 
 export interface HttpLoad {
-  run(job: LoadJob): Promise<MeasuredLoad>;
+  /** `onWindow` is called on this thread as the measured window opens and closes (for extra probes). */
+  run(job: LoadJob, onWindow?: (edge: 'window-start' | 'window-end') => void): Promise<MeasuredLoad>;
   close(): Promise<void>;
 }
 
@@ -202,13 +205,16 @@ export async function startHttpLoad(): Promise<HttpLoad> {
   });
 
   return {
-    run(job) {
+    run(job, onWindow) {
       const id = nextId++;
       const edges = new Map<'window-start' | 'window-end', Snapshot>();
       return new Promise<MeasuredLoad>((resolve, reject) => {
         pending.set(id, {
           // The window as this thread sees it: from the worker's window-start message to its window-end.
-          onWindow: (edge) => edges.set(edge, takeSnapshot()),
+          onWindow: (edge) => {
+            edges.set(edge, takeSnapshot());
+            onWindow?.(edge);
+          },
           resolve: (result) => {
             const start = edges.get('window-start');
             const end = edges.get('window-end');

@@ -23,6 +23,7 @@ import { SYNTHEA_DIR } from '../../test/support/shared-data.js';
 import { type SoloNode, startSoloNode } from '../../test/support/start-solo-node.js';
 import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
 import { type HttpLoad, type LoadJob, type MeasuredLoad, startHttpLoad } from '../http-load.js';
+import { type LogCommitCounts, startLogCommitProbe } from '../log-commit-probe.js';
 import { costRatio, formatNumber, percentile, rateRatio, sleep } from '../measure.js';
 import type { Figure, Group, GroupContext, GroupResult, Ratio } from '../types.js';
 
@@ -187,6 +188,8 @@ export const fhirGroup: Group = {
     try {
       const load: HttpLoad = await startHttpLoad();
       cleanups.push(() => load.close());
+      const commits = startLogCommitProbe();
+      cleanups.push(async () => commits.restore());
       const floor = await startHttpFloor();
       cleanups.push(() => floor.close());
       ctx.progress('fhir: starting a solo node (embedded chain, contracts, FHIR API)');
@@ -381,7 +384,11 @@ export const fhirGroup: Group = {
           );
           const profiling = ctx.options.profile && connections === 16;
           const stopProfile = profiling ? await startCpuProfile() : undefined;
-          const result = await load.run(job);
+          const probeAt = new Map<string, LogCommitCounts>([['job-start', commits.read()]]);
+          const result = await load.run(job, (edge) => probeAt.set(edge, commits.read()));
+          probeAt.set('job-end', commits.read());
+          const opened = probeAt.get('window-start');
+          const closed = probeAt.get('window-end');
           if (stopProfile !== undefined) {
             const profile = await stopProfile();
             const file = `fhir-${op.key}-c${connections}.cpuprofile`;
@@ -404,10 +411,33 @@ export const fhirGroup: Group = {
           const rate = result.ok / result.seconds;
           const p50 = percentile(result.latencies, 50);
           const p99 = percentile(result.latencies, 99);
+          const logged =
+            opened === undefined || closed === undefined || closed.commits === opened.commits
+              ? undefined
+              : {
+                  commits: closed.commits - opened.commits,
+                  commitMs: closed.commitMs - opened.commitMs,
+                  insertMs: closed.insertMs - opened.insertMs,
+                  indexRows: closed.indexRows - opened.indexRows,
+                };
           const extra: Record<string, number> = {
             requests: result.ok,
             errors: result.errors,
             seconds: round(result.seconds),
+            ...(logged === undefined
+              ? {}
+              : {
+                  // Over the whole job: every request has been answered by its end, none was in flight at its start.
+                  logCommitsPerAnswer: round(
+                    ((probeAt.get('job-end')?.commits ?? 0) - (probeAt.get('job-start')?.commits ?? 0)) /
+                      result.answered,
+                    2,
+                  ),
+                  logCommitMs: round(logged.commitMs / logged.commits),
+                  logCommitShare: round(logged.commitMs / 1000 / result.seconds, 2),
+                  versionInsertMsPerCommit: round(logged.insertMs / logged.commits),
+                  indexRowsPerCommit: round(logged.indexRows / logged.commits, 1),
+                }),
             serverElu: round(result.serverElu, 2),
             clientElu: round(result.clientElu, 2),
             processCores: round(result.processCores, 2),
@@ -486,8 +516,12 @@ export const fhirGroup: Group = {
         "Details: serverElu is the event-loop utilisation of the server's thread over the window (1 = never " +
           'idle); serverOnCpu and serverRunQueue the share of the window it ran on a core and waited for one ' +
           '(Linux schedstat), so serverElu minus both is time blocked in system calls such as fsync; ' +
-          'serverCpuMsPerRequest its CPU time per answer and serverSystemShare the kernel share of that time; processCores the CPU of the process (server and ' +
-          'client threads); machineBusy the share of all cores busy (anvil and any other process included). ' +
+          'serverCpuMsPerRequest its CPU time per answer and serverSystemShare the kernel share of that ' +
+          'time; processCores the CPU of the process (server and client threads); machineBusy the share of all cores busy (anvil and any other process included); ' +
+          'logCommitsPerAnswer the durable log transactions (SqliteLogStorage.appendBatch: log entries, record ' +
+          'versions and AuditEvents in one SQLite transaction) per answer, logCommitMs the time each held the ' +
+          "node's thread (COMMIT and fsync included), logCommitShare their share of the window, " +
+          'versionInsertMsPerCommit and indexRowsPerCommit the record and blind-index rows inside them. ' +
           `1-minute load average ${formatNumber(loadBefore)} before the group, ` +
           `${formatNumber(loadavg()[0] as number)} after.` +
           (ctx.options.profile

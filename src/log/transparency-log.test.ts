@@ -122,11 +122,24 @@ describe('group commit', () => {
     const { storage, counts } = instrument(new MemoryLogStorage());
     const log = await TransparencyLog.open({ storage, signerKey: keys.signerKey, maxBatchSize: 100 });
     const first = log.append(entry(0));
-    await Promise.resolve(); // the first flush has started
+    await new Promise((resolve) => setImmediate(resolve)); // the first flush has started
     const rest = Array.from({ length: 250 }, (_, i) => log.append(entry(i + 1)));
     const all = await Promise.all([first, ...rest]);
     expect(new Set(all.map((r) => r.index)).size).toBe(251);
     expect(counts.batchSizes).toEqual([1, 100, 100, 50]);
+  });
+
+  test('appends from one turn of the event loop share one commit', async () => {
+    const { storage, counts } = instrument(new MemoryLogStorage());
+    const log = await TransparencyLog.open({ storage, signerKey: keys.signerKey });
+    // Two requests whose handlers reach the log after some awaits of their own, in the same I/O phase.
+    const request = async (i: number) => {
+      await Promise.resolve();
+      await Promise.resolve();
+      return log.append(entry(i));
+    };
+    await Promise.all([request(0), request(1), request(2)]);
+    expect(counts.batchSizes).toEqual([3]);
   });
 
   test('a failed storage write rejects the whole batch with ERR_LOG_UNAVAILABLE and writes nothing', async () => {

@@ -423,8 +423,10 @@ export class TransparencyLog {
       });
     });
     if (this.#flushing === undefined) {
-      // Start on a microtask, so appends issued in the same tick share the first transaction too.
-      this.#flushing = Promise.resolve().then(() => this.#flushLoop());
+      // Start after the event loop's current I/O phase (setImmediate), not on a microtask: requests that
+      // arrived together each reach their append first, and share one durable commit (group commit).
+      // The commit itself is synchronous, so without this every request paid a commit of its own.
+      this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flushLoop());
     }
     return Promise.all(promises);
   }

@@ -175,7 +175,8 @@ export class Outbox {
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    await this.pumping;
+    // A pass that failed (the chain went away) is the pump's to retry on the next start, not stop's.
+    await this.pumping?.catch(() => undefined);
   }
 
   /** One reconciliation pass; concurrent callers share it. */

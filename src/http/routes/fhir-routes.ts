@@ -187,7 +187,12 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
    */
   app.post('/Consent', async (c, next) => {
     const body = (await readJsonBody(c)) as { resourceType?: unknown; extension?: { url?: string }[] };
-    const onLedger = body.extension?.some((e) => e.url === LEDGER_CONSENT_EXTENSION) === true;
+    const onLedger =
+      Array.isArray(body.extension) &&
+      body.extension.some(
+        (e) =>
+          typeof e === 'object' && e !== null && (e as { url?: unknown }).url === LEDGER_CONSENT_EXTENSION,
+      );
     if (!onLedger || deps.consent === undefined) return next();
     const context = await deps.authenticate(c);
     const { resource, created } = await deps.consent.create(body, context);
@@ -209,7 +214,8 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       resourceType?: unknown;
       parameter?: { name?: string; valueString?: string }[];
     };
-    const value = (name: string) => body.parameter?.find((p) => p.name === name)?.valueString;
+    const value = (name: string) =>
+      (Array.isArray(body.parameter) ? body.parameter : []).find((p) => p?.name === name)?.valueString;
     const nonce = value('nonce');
     const signature = value('signature');
     if (body.resourceType !== 'Parameters' || nonce === undefined || signature === undefined) {
@@ -319,8 +325,9 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     const responses = [];
     for (const entry of entries) {
       try {
-        const method = entry.request?.method;
-        const [type, id] = (entry.request?.url ?? '').split('/');
+        const method = entry?.request?.method;
+        const url = entry?.request?.url;
+        const [type, id] = (typeof url === 'string' ? url : '').split('/');
         if (method === 'POST') {
           const created = await deps.repository.create(entry.resource, context);
           responses.push({
@@ -485,8 +492,8 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'the body must be a Parameters resource');
     }
     const parameters = body.parameter as { name?: string; valueString?: unknown; valueInteger?: unknown }[];
-    const reason = parameters.find((p) => p.name === 'reason')?.valueString;
-    const minutes = parameters.find((p) => p.name === 'minutes')?.valueInteger;
+    const reason = parameters.find((p) => p?.name === 'reason')?.valueString;
+    const minutes = parameters.find((p) => p?.name === 'minutes')?.valueInteger;
     if (typeof reason !== 'string') {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'a reason (valueString) is required');
     }

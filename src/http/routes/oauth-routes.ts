@@ -160,6 +160,12 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
     } catch {
       return c.json({ error: 'invalid_client_metadata', error_description: 'the body is not JSON' }, 400);
     }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return c.json(
+        { error: 'invalid_client_metadata', error_description: 'the body must be a JSON object' },
+        400,
+      );
+    }
     if ((body.token_endpoint_auth_method ?? 'none') !== 'none') {
       return c.json(
         {

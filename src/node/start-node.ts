@@ -8,6 +8,7 @@ import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
 import { evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { CareLedgerError } from '../errors/index.js';
+import { loadSearchParameters } from '../fhir/search/index.js';
 import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
 import { createOpenApiRoute } from '../http/openapi.js';
@@ -328,6 +329,14 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     }),
   );
   app.route('/', createOpenApiRoute());
+
+  // Load the R4 definitions and search parameters before listening: lazily, the first FHIR request
+  // after a (re)start blocked the event loop for about a second, long enough to fail health probes.
+  const definitionsStarted = performance.now();
+  loadSearchParameters();
+  log(
+    `[${config.name}] FHIR R4 definitions loaded in ${Math.round(performance.now() - definitionsStarted)} ms`,
+  );
 
   outbox.start(250);
   indexer.start(250);

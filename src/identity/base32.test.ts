@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/reason-of.js';
 import { encodeBase32, parseBase32 } from './base32.js';
 
 // RFC 4648 §10, "Test Vectors", BASE32 rows.
@@ -14,15 +15,6 @@ const RFC4648_VECTORS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 const ascii = (text: string) => new Uint8Array(Buffer.from(text, 'ascii'));
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('base32 (RFC 4648 §6)', () => {
   it.each(RFC4648_VECTORS)('BASE32("%s") = "%s" (RFC 4648 §10)', (input, output) => {

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/reason-of.js';
 import { createPasswordHash, isPasswordCorrect, parsePasswordHash } from './password-hash.js';
 
 // Small costs keep the suite fast; the default cost is exercised once.
 const FAST = { N: 2 ** 10 };
 const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64').replace(/=+$/, '');
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('createPasswordHash and isPasswordCorrect', () => {
   it('round-trips, with a fresh salt each time', async () => {

@@ -5,6 +5,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/reason-of.js';
 import { deriveScryptKey } from './derive-scrypt-key.js';
 import {
   createPatientKey,
@@ -44,15 +45,6 @@ const addressOf = (privateKey: Hex) => privateKeyToAccount(privateKey).address.s
 const PASSPHRASE = 'correct horse battery staple';
 const KEY: Hex = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
 const FAST = { n: MIN_PATIENT_KEYSTORE_N };
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 /** A counter as "randomness", so created keystores are reproducible. */
 function counterRandom(): (size: number) => Uint8Array {

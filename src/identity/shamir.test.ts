@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/reason-of.js';
 import {
   combineShares,
   formatShare,
@@ -11,15 +12,6 @@ import {
   type Share,
   splitSecret,
 } from './shamir.js';
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 /** Deterministic "randomness" for tests: the given bytes, which must be exactly what is asked for. */
 const fixed =

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/support/reason-of.js';
 import { encodeBase32, parseBase32 } from './base32.js';
 import { createTotpSecret, createTotpUri, evaluateTotp, generateTotp, type TotpAlgorithm } from './totp.js';
 
@@ -24,15 +25,6 @@ const rfc6238 = JSON.parse(readFileSync(FILE, 'utf8')) as {
 };
 const seed = (mode: TotpAlgorithm) => new Uint8Array(Buffer.from(rfc6238.seeds[mode], 'ascii'));
 const SECRET = seed('SHA1');
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('RFC 6238 Appendix B vectors', () => {
   it('holds all 18 rows: six times, three hashes, 20/32/64-byte seeds', () => {

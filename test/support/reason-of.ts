@@ -10,3 +10,13 @@ export function reasonOf(fn: () => unknown): string {
   }
   return 'ok';
 }
+
+/** What `fn` throws; fails the test if it returns. */
+export function errorOf(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}

@@ -6,6 +6,12 @@
  * that every such AuditEvent names a version that exists. A write stored whose 201 never reached the
  * client (killed between commit and reply) is legitimate: it is counted, not failed.
  *
+ * Every third kill (the phase seeded) also SIGKILLs the chain at the same moment; writes do not need
+ * the chain, so they keep being acknowledged while the supervisor restarts it from its snapshot.
+ * After the load, the log must recompute to its signed checkpoints: `log audit` over HTTP against the
+ * ledger (served tiles, current checkpoint, every anchor), and every checkpoint the node ever signed,
+ * read from its database, against the stored leaves; no size was ever signed with two roots.
+ *
  * Small in CI; CARELEDGER_CRASH_KILLS (default 5), CARELEDGER_CRASH_WRITERS (default 8),
  * CARELEDGER_CRASH_SEED and CARELEDGER_CRASH_LOAD_MS (the load's time bound) make it larger.
  */
@@ -14,8 +20,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChainClient } from '../../src/chain/index.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { auditLog, createChainLogLedger } from '../../src/cli/commands/log-audit.js';
+import { nodeDir } from '../../src/cli/data-dir.js';
 import { findFreePorts } from '../support/free-port.js';
+import { findCheckpointProblems, loadLogHistory } from './log-history.js';
 
 const KILLS = Number(process.env.CARELEDGER_CRASH_KILLS ?? 5);
 const WRITERS = Number(process.env.CARELEDGER_CRASH_WRITERS ?? 8);
@@ -207,6 +217,9 @@ describe('FHIR writes survive SIGKILL of the node that stores them', () => {
       const load = Promise.all(Array.from({ length: WRITERS }, (_, i) => writer(i)));
 
       const random = createRandom(SEED);
+      // Every third kill takes the chain down too, starting at a seeded one of the first three.
+      const chainPhase = Math.floor(random() * 3);
+      let chainKills = 0;
       const loadDeadline = started + LOAD_BOUND_MS;
       let kills = 0;
       const acknowledged = () => attempts.filter((a) => a.outcome === 'acknowledged').length;
@@ -216,6 +229,12 @@ describe('FHIR writes survive SIGKILL of the node that stores them', () => {
         while (kills < KILLS && Date.now() < loadDeadline) {
           await sleep(300 + random() * 1200);
           const pid = hospital.process?.pid;
+          const chainStarts = dev.chain.starts;
+          const withChain = kills % 3 === chainPhase;
+          if (withChain) {
+            dev.chain.kill();
+            chainKills += 1;
+          }
           dev.killNode('hospital');
           kills += 1;
           // The supervisor spawns a new process (node.process is then a child with another pid).
@@ -224,6 +243,15 @@ describe('FHIR writes survive SIGKILL of the node that stores them', () => {
             await sleep(50);
           }
           await dev.waitForNode('hospital');
+          if (withChain) {
+            // The supervisor relaunches anvil once it sees the exit; `starts` counts launches.
+            while (dev.chain.starts === chainStarts) {
+              if (Date.now() > started + LOAD_BOUND_MS + 60_000)
+                throw new Error('the chain was not restarted');
+              await sleep(50);
+            }
+            await dev.chain.whenReady();
+          }
         }
         // Some writes after the last restart too.
         const before = acknowledged();
@@ -328,19 +356,63 @@ describe('FHIR writes survive SIGKILL of the node that stores them', () => {
         if (checkpointSize <= maxIndex) await sleep(250);
       }
 
+      // The log recomputes to its signed checkpoints: the served one and every anchor on the ledger,
+      // checked by `log audit` from the tiles alone ...
+      const deployment = dev.deployment;
+      if (deployment === undefined) throw new Error('no deployment');
+      const ledger = createChainLogLedger(
+        createChainClient(dev.chain.rpcUrl, deployment.chainId),
+        deployment,
+      );
+      const origin = 'hospital.careledger.test/log';
+      // The node anchors its latest cosigned checkpoint every 10 s (log services), a timer each restart
+      // starts over: wait for one anchor after the load so the audit has an anchor to check.
+      const anchorDeadline = Date.now() + 30_000;
+      while ((await ledger.anchorsOf(origin)).length === 0 && Date.now() < anchorDeadline) await sleep(500);
+      const audit = await auditLog({ nodeUrl: hospital.url, ledger });
+      // ... and every checkpoint it ever signed, read from its database, against the stored leaves.
+      const owner = await ledger.ownerOf(origin);
+      const history = loadLogHistory(join(nodeDir(dataDir, 'hospital'), 'node.db'));
+      const historyProblems =
+        owner === undefined
+          ? ['no log owner']
+          : findCheckpointProblems(history, origin, owner.logVerifierKey);
+      const signedSizes = history.checkpoints.map((c) => c.size);
+      const anchors = await ledger.anchorsOf(origin);
+      const anchorRoots = new Map<number, string>();
+      const anchorConflicts: number[] = [];
+      for (const anchor of anchors) {
+        const root = Buffer.from(anchor.rootHash).toString('hex');
+        if ((anchorRoots.get(anchor.treeSize) ?? root) !== root) anchorConflicts.push(anchor.treeSize);
+        anchorRoots.set(anchor.treeSize, root);
+      }
+      // An anchored size is one the node signed, with the same root.
+      const signedRoots = new Map(
+        history.checkpoints.map((c) => [c.size, Buffer.from(c.rootHash).toString('hex')]),
+      );
+      const anchorsUnsigned = [...anchorRoots]
+        .filter(([size, root]) => signedRoots.get(size) !== root)
+        .map(([size]) => size);
+
       const restarts = lines.filter((l) => l.startsWith('[hospital] exited')).length;
       console.log(
-        `fhir-write-crash: seed ${SEED}, ${WRITERS} writers, ${kills} kills (${restarts} restarts), ` +
+        `fhir-write-crash: seed ${SEED}, ${WRITERS} writers, ${kills} kills (${restarts} restarts, ` +
+          `${chainKills} with the chain, ${dev.chain.starts} chain starts), ` +
           `${attempts.length} attempts: ${acked.length} acknowledged, ${storedUnacknowledged} stored but ` +
           `unacknowledged, ${attempts.length - acked.length - storedUnacknowledged} failed and not stored; ` +
           `${creates.length} create AuditEvents (${testCreates} of test resources) of ${auditEvents.length}; ` +
-          `checkpoint ${checkpointSize}; answers ${JSON.stringify(Object.fromEntries(answers))}; ` +
+          `checkpoint ${checkpointSize}; audit of size ${audit.size}: ${audit.entriesChecked} entries, ` +
+          `${audit.anchorsChecked} anchors, ${audit.problems.length} problems; ${signedSizes.length} ` +
+          `checkpoints signed (sizes ${signedSizes[0]}..${signedSizes.at(-1)}); answers ${JSON.stringify(Object.fromEntries(answers))}; ` +
           `load ${Math.round(loadMs / 1000)} s, elapsed ${Math.round((Date.now() - started) / 1000)} s`,
       );
 
       expect(clientErrors.map((a) => `${a.type} ${a.answer}`)).toEqual([]);
       expect(kills).toBeGreaterThan(0);
       expect(restarts).toBe(kills);
+      // With three kills or more, at least one took the chain down too.
+      if (kills >= 3) expect(chainKills).toBeGreaterThan(0);
+      expect(dev.chain.starts).toBe(1 + chainKills);
       expect(acked.length).toBeGreaterThan(0);
       expect(neverSent).toEqual([]);
       expect(duplicateMarkers).toEqual([]);
@@ -356,6 +428,16 @@ describe('FHIR writes survive SIGKILL of the node that stores them', () => {
       expect(checkpointSize).toBeGreaterThan(maxIndex);
       // Each write is two log entries: its version's keyed hash and its AuditEvent's commitment.
       expect(checkpointSize).toBeGreaterThanOrEqual(2 * creates.length);
+      expect(audit.problems).toEqual([]);
+      expect(audit.ok).toBe(true);
+      expect(audit.origin).toBe(origin);
+      expect(audit.anchorsChecked).toBeGreaterThan(0);
+      expect(audit.size).toBeGreaterThanOrEqual(checkpointSize);
+      expect(history.conflictingSizes).toEqual([]);
+      expect(historyProblems).toEqual([]);
+      expect(signedSizes.at(-1)).toBeGreaterThanOrEqual(audit.size ?? 0);
+      expect(anchorConflicts).toEqual([]);
+      expect(anchorsUnsigned).toEqual([]);
     },
     LOAD_BOUND_MS + 240_000,
   );

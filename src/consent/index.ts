@@ -16,8 +16,10 @@ export {
 export { FhirConsentService } from './fhir-consent-service.js';
 export {
   type IsDelegate,
+  parseSignedDelegation,
   parseSignedGrant,
   parseSignedRevoke,
+  type SignedDelegation,
   type SignedGrant,
   type SignedRevoke,
 } from './parse-signed-consent.js';

@@ -7,10 +7,13 @@ import {
   encodePurposes,
 } from '../ledger/codes.js';
 import {
+  type ConsentDelegation,
   type ConsentDomain,
   type ConsentGrant,
   type ConsentRevoke,
+  computeDelegationId,
   computeGrantId,
+  createDelegationTypedData,
   createGrantTypedData,
   createRevokeTypedData,
 } from '../ledger/eip712.js';
@@ -124,6 +127,35 @@ export async function parseSignedRevoke(
   const signature = parseSignature(root.signature);
   await verifySigner(createRevokeTypedData(domain, revoke), signature, revoke.patient, options.isDelegate);
   return { revoke, signature };
+}
+
+export interface SignedDelegation {
+  readonly delegation: ConsentDelegation;
+  readonly signature: Hex;
+  readonly delegationId: Hex;
+}
+
+/**
+ * Parses a patient-signed appointment of a healthcare proxy (`{ delegation, signature }`): only the
+ * patient may sign it, never a delegate. Throws ERR_INVALID_INPUT or ERR_SIGNATURE_INVALID.
+ */
+export async function parseSignedDelegation(body: unknown, domain: ConsentDomain): Promise<SignedDelegation> {
+  const root = asObject(body, 'body');
+  const d = asObject(root.delegation, 'delegation');
+  const delegation: ConsentDelegation = {
+    patient: parseAddress(d.patient, 'delegation.patient'),
+    delegate: parseAddress(d.delegate, 'delegation.delegate'),
+    notBefore: parseUint(d.notBefore, 'delegation.notBefore', UINT64_MAX),
+    notAfter: parseUint(d.notAfter, 'delegation.notAfter', UINT64_MAX),
+    nonce: parseUint(d.nonce, 'delegation.nonce'),
+  };
+  if (delegation.notAfter <= delegation.notBefore)
+    throw invalid('notAfter must be later than notBefore', 'delegation.notAfter');
+  if (delegation.delegate === delegation.patient)
+    throw invalid('a patient cannot be their own delegate', 'delegation.delegate');
+  const signature = parseSignature(root.signature);
+  await verifySigner(createDelegationTypedData(domain, delegation), signature, delegation.patient);
+  return { delegation, signature, delegationId: computeDelegationId(domain, delegation) };
 }
 
 async function verifySigner(

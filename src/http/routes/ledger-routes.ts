@@ -1,17 +1,16 @@
 import { Hono } from 'hono';
-import { type Address, getAddress, type Hex, isAddress, isHex, recoverTypedDataAddress } from 'viem';
+import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
 import {
   evaluateConsent,
   type IsDelegate,
+  parseSignedDelegation,
   parseSignedGrant,
   parseSignedRevoke,
 } from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import {
   type ConsortiumLedger,
-  computeDelegationId,
   createConsentDomain,
-  createDelegationTypedData,
   decodeCategories,
   decodePurposes,
   encodeCategories,
@@ -139,42 +138,11 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
    * notBefore, notAfter, nonce); the proxy may then sign grants and revocations for the patient.
    */
   app.post('/consent/delegations', async (c) => {
-    const body = (await readJsonBody(c)) as { delegation?: Record<string, unknown>; signature?: unknown };
-    const d = body.delegation ?? {};
-    for (const field of ['patient', 'delegate'] as const) {
-      if (typeof d[field] !== 'string' || !isAddress(d[field] as string, { strict: false })) {
-        throw new CareLedgerError('ERR_INVALID_INPUT', `delegation.${field} must be an address`);
-      }
-    }
-    const uint = (field: string) => {
-      const v = d[field];
-      if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(v)) {
-        throw new CareLedgerError('ERR_INVALID_INPUT', `delegation.${field} must be a decimal string`);
-      }
-      return BigInt(v);
-    };
-    const delegation = {
-      patient: getAddress(d.patient as string),
-      delegate: getAddress(d.delegate as string),
-      notBefore: uint('notBefore'),
-      notAfter: uint('notAfter'),
-      nonce: uint('nonce'),
-    };
-    if (delegation.notAfter <= delegation.notBefore) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'notAfter must be later than notBefore');
-    }
-    if (typeof body.signature !== 'string' || !isHex(body.signature)) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'signature must be hex');
-    }
-    const signer = await recoverTypedDataAddress({
-      ...createDelegationTypedData(domain(), delegation),
-      signature: body.signature,
-    }).catch(() => undefined);
-    if (signer !== delegation.patient) {
-      throw new CareLedgerError('ERR_SIGNATURE_INVALID', "the signature was not made by the patient's key");
-    }
-    const delegationId = computeDelegationId(domain(), delegation);
-    const entry = await deps.ledger.relayDelegation(delegation, body.signature);
+    const { delegation, signature, delegationId } = await parseSignedDelegation(
+      await readJsonBody(c),
+      domain(),
+    );
+    const entry = await deps.ledger.relayDelegation(delegation, signature);
     const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', { delegationId });
     return c.json(answer.body, answer.status);
   });

@@ -2,7 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { DATA_CATEGORIES, type DataCategory } from '../ledger/index.js';
 
 /** HL7 v3 ActCode (confidentiality and sensitivity labels in `meta.security`). */
-const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 
 /** Sensitivity code (PSY, ETH, HIV, GDIS, SEX) → the ledger category a consent must name. */
 const SENSITIVE_BY_CODE: ReadonlyMap<string, DataCategory> = new Map(
@@ -12,6 +12,11 @@ const SENSITIVE_BY_CODE: ReadonlyMap<string, DataCategory> = new Map(
 );
 
 export const SENSITIVE_CATEGORIES: ReadonlySet<DataCategory> = new Set(SENSITIVE_BY_CODE.values());
+
+/** The ledger category of a v3 ActCode sensitivity code (PSY, ETH, HIV, GDIS, SEX), or undefined. */
+export function sensitiveCategoryOf(code: string | undefined): DataCategory | undefined {
+  return SENSITIVE_BY_CODE.get(code ?? '');
+}
 
 /** Resource types that are not a patient's clinical data and fall in no category (the node's directory). */
 const DIRECTORY_TYPES: ReadonlySet<string> = new Set([
@@ -81,7 +86,7 @@ export function categorizeResource(resource: Resource): DataCategory[] {
   }
   for (const label of resource.meta?.security ?? []) {
     if (label.system !== undefined && label.system !== ACT_CODE_SYSTEM) continue;
-    const sensitive = SENSITIVE_BY_CODE.get(label.code ?? '');
+    const sensitive = sensitiveCategoryOf(label.code);
     if (sensitive !== undefined) categories.add(sensitive);
   }
   return [...categories];

@@ -12,5 +12,10 @@ export {
   type StaffRole,
 } from './access-policy.js';
 export { type BreakGlassSession, type BreakGlassStore, MemoryBreakGlassStore } from './break-glass.js';
-export { categorizeResource, SENSITIVE_CATEGORIES } from './categorize-resource.js';
+export {
+  ACT_CODE_SYSTEM,
+  categorizeResource,
+  SENSITIVE_CATEGORIES,
+  sensitiveCategoryOf,
+} from './categorize-resource.js';
 export { LEDGER_ADDRESS_SYSTEM, patientLedgerAddress } from './patient-ledger-address.js';

@@ -1,5 +1,6 @@
 import type { Consent } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
+import { ACT_CODE_SYSTEM, sensitiveCategoryOf } from '../access/categorize-resource.js';
 import { LEDGER_ADDRESS_SYSTEM } from '../access/patient-ledger-address.js';
 import { CareLedgerError } from '../errors/index.js';
 import {
@@ -16,7 +17,6 @@ export const LEDGER_CONSENT_EXTENSION = 'https://careledger.dev/fhir/StructureDe
 export const DATA_CATEGORY_SYSTEM = 'https://careledger.dev/fhir/CodeSystem/data-category';
 /** Consent.identifier system of the ledger grant id. */
 export const CONSENT_GRANT_SYSTEM = 'https://careledger.dev/fhir/sid/consent-grant';
-const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 
 function invalid(message: string, expression: string): CareLedgerError {
   return new CareLedgerError('ERR_INVALID_INPUT', message, { details: { reason: message, expression } });
@@ -38,12 +38,6 @@ export function withLedgerConsentValues(consent: Consent, values: Record<string,
   ];
   return { ...consent, extension: [...others, { url: LEDGER_CONSENT_EXTENSION, extension: merged }] };
 }
-
-const SENSITIVE_BY_CODE = new Map(
-  (Object.entries(DATA_CATEGORIES) as [DataCategory, { sensitivityCode?: string }][])
-    .filter(([, info]) => info.sensitivityCode !== undefined)
-    .map(([name, info]) => [info.sensitivityCode as string, name]),
-);
 
 /**
  * The ledger form of a FHIR Consent (what the patient signs, EIP-712 Grant): the grantee from
@@ -93,7 +87,7 @@ export function toLedgerGrant(
     categories.add(coding.code as DataCategory);
   }
   for (const label of provision.securityLabel ?? []) {
-    const category = label.system === ACT_CODE_SYSTEM ? SENSITIVE_BY_CODE.get(label.code ?? '') : undefined;
+    const category = label.system === ACT_CODE_SYSTEM ? sensitiveCategoryOf(label.code) : undefined;
     if (category === undefined) {
       throw invalid(
         'provision.securityLabel must be v3 ActCode PSY, ETH, HIV, GDIS or SEX',

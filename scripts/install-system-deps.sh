@@ -3,7 +3,8 @@
 # Idempotent: does nothing on a machine that already has them.
 set -euo pipefail
 need=()
-# (more servers join this list as the project needs them: postgresql, chromium)
+# Debian's chromium drives the portal's end-to-end tests (playwright-core, test/portal).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)

@@ -37,6 +37,10 @@ export interface AccessContext {
   readonly launchPatient?: string;
   /** The OAuth client the request came through. */
   readonly clientId?: string;
+  /** The person a member system acts for (`Practitioner/0x…`, RFC 8693 `act`), audited as an agent. */
+  readonly onBehalfOf?: string;
+  /** Serve record versions with their version proof (another member always gets them). */
+  readonly versionProofs?: boolean;
 }
 
 export interface AuditEventInput {
@@ -149,6 +153,24 @@ export function createAuditEvent(input: AuditEventInput): AuditEvent {
           ? {}
           : { network: { address: input.context.address, type: '2' as const } }),
       },
+      // A member system acting for one of its practitioners (IHE BALP: the user as a second agent).
+      ...(input.context.onBehalfOf === undefined
+        ? []
+        : [
+            {
+              who: { reference: input.context.onBehalfOf },
+              requestor: false,
+              type: {
+                coding: [
+                  {
+                    system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+                    code: 'IRCP',
+                    display: 'information recipient',
+                  },
+                ],
+              },
+            },
+          ]),
     ],
     source: {
       observer: { display: input.observer.display },

@@ -1,7 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { getAddress, isAddress } from 'viem';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { evaluateTotp, isPasswordCorrect } from '../identity/index.js';
+import { isPurposeOfUse } from '../ledger/codes.js';
+import { verifyAddressJwt } from '../smart/address-jwt.js';
 import {
   formatScopes,
   isScopeSubset,
@@ -16,6 +19,8 @@ import {
   verifyPkce,
 } from '../smart/index.js';
 import type { AuthStore, OAuthClient, UserAccount } from './auth-store.js';
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** RFC 6749 §5.2 / RFC 6750 §3.1 error codes, carried in CareLedgerError details as `oauth`. */
 export type OAuthErrorCode =
@@ -73,6 +78,12 @@ export interface AccessClaims {
   readonly patient?: string;
   readonly roles?: readonly string[];
   readonly member?: `0x${string}`;
+  /** HL7 v3 PurposeOfUse the token is limited to (a member's request on behalf of a practitioner). */
+  readonly purpose?: string;
+  /** RFC 8693 §4.1 actor: the practitioner a member system acts for (`Practitioner/0x…`). */
+  readonly act?: { readonly sub: string };
+  /** How the subject authenticated: `patient-key` for a patient's own ledger-key assertion. */
+  readonly amr?: readonly string[];
 }
 
 export interface AuthorizationServerOptions {
@@ -89,6 +100,20 @@ export interface AuthorizationServerOptions {
    * index): a practitioner signs in only while their credential is attested.
    */
   readonly isPractitionerAttested?: (address: `0x${string}`) => Promise<boolean>;
+  /**
+   * Whether an address is an active consortium member (the ledger index). A member authenticates to
+   * SMART Backend Services with an ES256K client assertion signed by its ledger key, no registration.
+   */
+  readonly isActiveMember?: (address: `0x${string}`) => Promise<boolean>;
+  /**
+   * A practitioner's attestation on the ledger (which member attests them, until when), so a member
+   * may act on behalf of a practitioner only it attests.
+   */
+  readonly practitionerAttestation?: (
+    address: `0x${string}`,
+  ) => Promise<{ organization: string; revoked: boolean; expiresAt: number } | undefined>;
+  /** This node's Patient with the given ledger-address identifier (RFC 7523 patient assertions). */
+  readonly patientByLedgerAddress?: (address: `0x${string}`) => Promise<string | undefined>;
   /** Milliseconds since the epoch. */
   readonly now?: () => number;
   readonly accessTokenSeconds?: number;
@@ -151,9 +176,14 @@ export class AuthorizationServer {
       introspection_endpoint: `${base}/oauth/introspect`,
       registration_endpoint: `${base}/oauth/register`,
       userinfo_endpoint: `${base}/oauth/userinfo`,
-      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types_supported: [
+        'authorization_code',
+        'refresh_token',
+        'client_credentials',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      ],
       token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
-      token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384', 'ES256'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384', 'ES256', 'ES256K'],
       scopes_supported: [
         'openid',
         'fhirUser',
@@ -331,9 +361,10 @@ export class AuthorizationServer {
     if (grantType === 'authorization_code') return this.redeemCode(form);
     if (grantType === 'refresh_token') return this.refresh(form);
     if (grantType === 'client_credentials') return this.clientCredentials(form);
+    if (grantType === JWT_BEARER) return this.patientAssertion(form);
     throw oauthError(
       'unsupported_grant_type',
-      'grant_type must be authorization_code, refresh_token or client_credentials',
+      'grant_type must be authorization_code, refresh_token, client_credentials or jwt-bearer',
     );
   }
 
@@ -448,6 +479,138 @@ export class AuthorizationServer {
     return this.issueTokens(client, user, scope, token.patient, token.family);
   }
 
+  /**
+   * RFC 7523 §2.1 authorization grant: a patient's assertion signed with their ledger key (ES256K,
+   * see `createPatientAssertion`). The patient is this node's Patient carrying that ledger address;
+   * the token reads only that patient's compartment, for PATRQT (the patient's own request).
+   */
+  private async patientAssertion(form: URLSearchParams): Promise<TokenResponse> {
+    const assertion = form.get('assertion') ?? '';
+    const now = this.seconds();
+    let address: string;
+    let jti: string;
+    let exp: number;
+    try {
+      const verified = verifyAddressJwt(assertion, { audience: this.tokenEndpoint, now });
+      address = verified.address;
+      jti = verified.claims.jti as string;
+      exp = verified.claims.exp as number;
+    } catch (error) {
+      const reason = error instanceof CareLedgerError ? String(error.details.reason ?? '') : '';
+      throw oauthError('invalid_grant', `the assertion is not valid (${reason || 'invalid'})`);
+    }
+    if (this.options.store.seenAssertion(`patient:${address}`, jti, exp))
+      throw oauthError('invalid_grant', 'the assertion was already used (jti replay)');
+    const patient = await this.options.patientByLedgerAddress?.(address as `0x${string}`);
+    if (patient === undefined)
+      throw oauthError('invalid_grant', 'no patient at this member holds that ledger address');
+    const requested = parseScopes(form.get('scope') ?? 'patient/*.rs');
+    const granted = narrowScopes(requested, parseScopes('patient/*.rs'));
+    if (granted.length === 0)
+      throw oauthError('invalid_scope', 'a patient assertion grants patient/*.rs only');
+    const expiresIn = Math.min(300, this.options.accessTokenSeconds ?? 300);
+    const claims: AccessClaims = {
+      iss: this.options.issuer,
+      aud: this.options.fhirBaseUrl,
+      sub: address,
+      client_id: `patient:${address}`,
+      scope: formatScopes(granted),
+      jti: randomUUID(),
+      iat: now,
+      exp: now + expiresIn,
+      fhirUser: `Patient/${patient}`,
+      patient,
+      purpose: 'PATRQT',
+      amr: ['patient-key'],
+    };
+    return {
+      access_token: signJwt({ ...claims }, this.options.signingKey.privateJwk),
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      scope: claims.scope,
+      patient,
+    };
+  }
+
+  /**
+   * A consortium member's client assertion (ES256K, signed by its ledger key): the member is the
+   * client, known from the ledger, so no member registers at every other member.
+   */
+  private async authenticateMember(form: URLSearchParams): Promise<OAuthClient | undefined> {
+    const assertion = form.get('client_assertion');
+    if (assertion === null || this.options.isActiveMember === undefined) return undefined;
+    let alg: unknown;
+    try {
+      alg = JSON.parse(Buffer.from(assertion.split('.')[0] ?? '', 'base64url').toString('utf8')).alg;
+    } catch {
+      return undefined;
+    }
+    if (alg !== 'ES256K') return undefined;
+    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+      throw oauthError('invalid_client', 'client_assertion_type must be jwt-bearer', 'ERR_UNAUTHENTICATED');
+    }
+    let verified: ReturnType<typeof verifyAddressJwt>;
+    try {
+      verified = verifyAddressJwt(assertion, { audience: this.tokenEndpoint, now: this.seconds() });
+    } catch (error) {
+      const reason = error instanceof CareLedgerError ? String(error.details.reason ?? '') : '';
+      throw oauthError('invalid_client', `client authentication failed (${reason})`, 'ERR_UNAUTHENTICATED');
+    }
+    const member = getAddress(verified.address);
+    if (!(await this.options.isActiveMember(member)))
+      throw oauthError(
+        'invalid_client',
+        'the signer is not an active consortium member',
+        'ERR_UNAUTHENTICATED',
+      );
+    if (
+      this.options.store.seenAssertion(member, verified.claims.jti as string, verified.claims.exp as number)
+    )
+      throw oauthError('invalid_client', 'client authentication failed (jti replay)', 'ERR_UNAUTHENTICATED');
+    return {
+      clientId: member,
+      name: 'consortium member',
+      redirectUris: [],
+      allowedScopes: 'system/*.rs',
+      memberAddress: member,
+      createdAt: new Date(0).toISOString(),
+    };
+  }
+
+  /**
+   * On whose behalf and why a member asks (IHE IUA-style token request parameters): `purpose_of_use`
+   * (an HL7 v3 PurposeOfUse code) and `practitioner` (the ledger address of a practitioner the
+   * requesting member attests on the ledger).
+   */
+  private async memberActor(
+    form: URLSearchParams,
+    member: string,
+  ): Promise<{ purpose?: string; act?: { sub: string } }> {
+    const purpose = form.get('purpose_of_use') ?? undefined;
+    if (purpose !== undefined && !isPurposeOfUse(purpose))
+      throw oauthError('invalid_request', 'purpose_of_use is not an HL7 v3 PurposeOfUse code');
+    const practitioner = form.get('practitioner') ?? undefined;
+    if (practitioner === undefined) return purpose === undefined ? {} : { purpose };
+    if (!isAddress(practitioner, { strict: false }))
+      throw oauthError('invalid_request', 'practitioner must be a ledger address');
+    const attestation = await this.options.practitionerAttestation?.(getAddress(practitioner));
+    if (
+      attestation === undefined ||
+      attestation.revoked ||
+      attestation.organization.toLowerCase() !== member.toLowerCase() ||
+      attestation.expiresAt <= this.seconds()
+    ) {
+      throw oauthError(
+        'invalid_grant',
+        'the practitioner is not attested on the ledger by the requesting member',
+      );
+    }
+    return {
+      ...(purpose === undefined ? {} : { purpose }),
+      act: { sub: `Practitioner/${getAddress(practitioner)}` },
+    };
+  }
+
   private async clientCredentials(form: URLSearchParams): Promise<TokenResponse> {
     if (form.get('client_assertion') === null) {
       throw oauthError(
@@ -456,7 +619,9 @@ export class AuthorizationServer {
         'ERR_UNAUTHENTICATED',
       );
     }
-    const client = this.authenticateClient(form);
+    const client = (await this.authenticateMember(form)) ?? this.authenticateClient(form);
+    const actor =
+      client.memberAddress === undefined ? {} : await this.memberActor(form, client.memberAddress);
     const requested = parseScopes(form.get('scope') ?? '');
     const granted = narrowScopes(requested, parseScopes(client.allowedScopes));
     if (granted.length === 0)
@@ -473,6 +638,7 @@ export class AuthorizationServer {
       iat: now,
       exp: now + expiresIn,
       ...(client.memberAddress === undefined ? {} : { member: client.memberAddress }),
+      ...actor,
     };
     return {
       access_token: signJwt({ ...claims }, this.options.signingKey.privateJwk),
@@ -572,7 +738,7 @@ export class AuthorizationServer {
         details: { oauth: 'invalid_token', reason: 'revoked' },
       });
     }
-    if (claims.fhirUser !== undefined) {
+    if (claims.fhirUser !== undefined && !claims.amr?.includes('patient-key')) {
       const user = this.options.store.userById(claims.sub);
       if (user === undefined || user.disabled) {
         throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the user is no longer active', {
@@ -592,7 +758,9 @@ export class AuthorizationServer {
     return {
       who,
       organization,
-      purpose: purpose ?? defaultPurpose,
+      // A token limited to a purpose keeps it: the request cannot pick another one.
+      purpose: claims.purpose ?? purpose ?? defaultPurpose,
+      ...(claims.act === undefined ? {} : { onBehalfOf: claims.act.sub }),
       scopes: parseScopes(claims.scope),
       ...(claims.roles === undefined ? {} : { roles: claims.roles }),
       ...(claims.member === undefined ? {} : { member: claims.member }),

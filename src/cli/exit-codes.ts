@@ -40,6 +40,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   ERR_CONSENT_DENIED: EXIT.noPerm,
   ERR_UNAUTHENTICATED: EXIT.noPerm,
   ERR_FORBIDDEN: EXIT.noPerm,
+  ERR_UPSTREAM: EXIT.unavailable,
   ERR_INTERNAL: EXIT.software,
 };
 

@@ -8,6 +8,7 @@ import { DevConsortium } from './commands/dev-consortium.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerLogCommands } from './commands/log-commands.js';
 import { registerPatientCommands } from './commands/patient-erase.js';
+import { registerSummaryCommands } from './commands/summary-verify.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -118,6 +119,7 @@ export function createProgram(): Command {
   registerLogCommands(program);
   registerImportCommand(program);
   registerPatientCommands(program);
+  registerSummaryCommands(program);
   registerDemoCommands(program);
   return program;
 }

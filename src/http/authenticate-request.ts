@@ -55,6 +55,15 @@ function devIdentity(c: Context, organization: string): AccessContext {
 }
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticate {
+  const resolve = resolveIdentity(options);
+  return async (c) => {
+    const context = await resolve(c);
+    // A reader who will check what it receives against the log asks for each version's proof.
+    return c.req.header('x-careledger-version-proof') === '1' ? { ...context, versionProofs: true } : context;
+  };
+}
+
+function resolveIdentity(options: AuthenticatorOptions): Authenticate {
   return async (c) => {
     const authorization = c.req.header('authorization');
     if (authorization !== undefined) {

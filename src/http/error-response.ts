@@ -27,6 +27,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   ERR_CONSENT_DENIED: 403,
   ERR_UNAUTHENTICATED: 401,
   ERR_FORBIDDEN: 403,
+  ERR_UPSTREAM: 502,
   ERR_INTERNAL: 500,
 };
 

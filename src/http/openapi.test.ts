@@ -18,6 +18,11 @@ import {
 import { createAccountRoutes } from './routes/account-routes.js';
 import { type AdminRouteDeps, createAdminRoutes } from './routes/admin-routes.js';
 import { createBreakGlassRoutes } from './routes/break-glass-routes.js';
+import {
+  createExchangeFhirRoutes,
+  createPatientViewRoutes,
+  type ExchangeRoutesOptions,
+} from './routes/exchange-routes.js';
 import { createFhirRoutes, type FhirRouteDeps } from './routes/fhir-routes.js';
 import { createLedgerRoutes, type LedgerRouteDeps } from './routes/ledger-routes.js';
 import { createLogRoutes, type LogRoutesSource } from './routes/log-routes.js';
@@ -57,6 +62,12 @@ function resolve(ref: string): unknown {
 }
 
 /** The sub-apps the composition root mounts, built with fake dependencies only to list their routes. */
+const exchangeListing = {
+  exchange: {} as ExchangeRoutesOptions['exchange'],
+  repository: {} as ExchangeRoutesOptions['repository'],
+  authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+  practitionerAddress: () => undefined,
+};
 const SUB_APPS: Record<string, () => Hono> = {
   createLedgerRoutes: () => createLedgerRoutes({} as LedgerRouteDeps),
   createAdminRoutes: () => createAdminRoutes({ adminToken: 'listing-only' } as AdminRouteDeps),
@@ -81,6 +92,8 @@ const SUB_APPS: Record<string, () => Hono> = {
       store: {} as Parameters<typeof createAccountRoutes>[0]['store'],
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
     }),
+  createExchangeFhirRoutes: () => createExchangeFhirRoutes(exchangeListing),
+  createPatientViewRoutes: () => createPatientViewRoutes(exchangeListing),
   createBreakGlassRoutes: () =>
     createBreakGlassRoutes({
       repository: {} as FhirRouteDeps['repository'],

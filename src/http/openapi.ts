@@ -190,6 +190,7 @@ export const ERROR_RESPONSES = {
   PayloadTooLarge: 413,
   Unprocessable: 422,
   InternalError: 500,
+  BadGateway: 502,
   Unavailable: 503,
 } as const;
 type ErrorResponseName = keyof typeof ERROR_RESPONSES;
@@ -204,6 +205,7 @@ const ERROR_TEXT: Record<ErrorResponseName, string> = {
   PayloadTooLarge: 'The request body is larger than the node accepts.',
   Unprocessable: 'Well-formed, but the chain reverted it or a log object does not verify.',
   InternalError: 'An unexpected failure; the node logged the details.',
+  BadGateway: 'Another member node failed or could not be reached.',
   Unavailable: 'The chain, the storage or the transparency log is unavailable for now; retry.',
   PreconditionFailed: 'If-Match named a version that is no longer the current one.',
 };
@@ -522,6 +524,10 @@ const schemas: Record<string, JsonSchema> = {
               consortiumRegistry: schema('Address'),
               consentRegistry: { ...schema('Address'), description: 'The EIP-712 domain verifyingContract.' },
               checkpointAnchor: schema('Address'),
+              recordLocator: {
+                ...schema('Address'),
+                description: 'Absent for deployments made before RecordLocator existed.',
+              },
             },
           },
         },
@@ -990,6 +996,29 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    '/fhir/Patient/{id}/$summary': {
+      get: {
+        operationId: 'fhirPatientSummary',
+        summary:
+          "International Patient Summary (IPS 1.1 $summary) of what $everything shows the requester, signed by the member: a document Bundle whose Bundle.signature is a detached ES256K JWS by the member's ledger address (audited as $everything)",
+        tags: ['fhir'],
+        parameters: [fhirId],
+        responses: {
+          '200': { description: 'A signed IPS document Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Gone', 'Unavailable'),
+        },
+      },
+      post: {
+        operationId: 'fhirPatientSummaryPost',
+        summary: 'The same as GET $summary (no body, no operation parameters)',
+        tags: ['fhir'],
+        parameters: [fhirId],
+        responses: {
+          '200': { description: 'A signed IPS document Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Gone', 'Unavailable'),
+        },
+      },
+    },
     '/fhir/{type}/_history': {
       get: {
         operationId: 'fhirHistoryType',
@@ -1289,6 +1318,65 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    '/fhir/Patient/{id}/$fetch-from-members': {
+      post: {
+        operationId: 'fetchFromMembers',
+        summary:
+          "Pull a patient's records from the other members holding some (record locator on the ledger)",
+        description:
+          "For a practitioner of this member: finds the members holding records of the patient's ledger address (RecordLocator), asks each with SMART Backend Services (an ES256K client assertion signed by this member's ledger key, purpose_of_use and the practitioner's ledger address), verifies every version received against that member's log (version proof, tlog-proof signed by the member's registered log key, consistent with its latest anchor on the ledger), keeps what verifies with meta.source and one Provenance per member, and reports what each member refused or what failed verification, with the reason.",
+        tags: ['fhir'],
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          {
+            name: 'purpose',
+            in: 'query',
+            required: false,
+            description: 'HL7 v3 PurposeOfUse (default: the request purpose, TREAT).',
+            schema: { type: 'string', examples: ['TREAT'] },
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              '{ patient, members: [{ member, name, status: ok|refused|error, error?, received, kept, unchanged, refused: [{ reference, reason, message }], provenance? }] }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('Unauthorized', 'Forbidden', 'NotFound', 'PreconditionFailed', 'Unavailable'),
+        },
+      },
+    },
+    '/patient/everywhere': {
+      get: {
+        operationId: 'listPatientAudiences',
+        summary:
+          "The members holding the signed-in patient's records, and the audience to sign an assertion for at each",
+        tags: ['account'],
+        responses: {
+          '200': {
+            description: '{ patient: ledger address, members: [{ address, name, audience }] }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('Unauthorized', 'Forbidden', 'PreconditionFailed'),
+        },
+      },
+      post: {
+        operationId: 'collectPatientView',
+        summary: "The patient's records and access history from every member, each with its proof status",
+        description:
+          "Body { assertions: [{ member, assertion }] }: one RFC 7523 JWT per member, signed ES256K with the patient's ledger key (iss = sub = the address, aud = that member's token endpoint, exp within 5 minutes, a fresh jti). Each member exchanges its assertion for a token limited to that patient (PATRQT) and serves $everything and the AuditEvents; each item is checked against the member's anchored log.",
+        tags: ['account'],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '200': {
+            description:
+              '{ members: [{ address, name, status, error? }], records: [{ member, memberName, resource, verification }], accessHistory: [{ member, memberName, auditEvent, tlogProof?, verification }] }; verification is { status: verified, index, checkpoint, anchoredSize } or { status: failed, reason, message }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'PreconditionFailed'),
+        },
+      },
+    },
     '/notifications': {
       get: {
         operationId: 'listNotifications',
@@ -1420,6 +1508,51 @@ export const openApiDocument: OpenApiDocument = {
             }),
           },
           ...errors('Unavailable'),
+        },
+      },
+    },
+    '/ledger/locations/{patient}': {
+      get: {
+        operationId: 'getRecordLocations',
+        summary: 'Which members hold records of a patient, from the ledger index (RecordLocator)',
+        description:
+          'A member node announces a pointer (patient ledger address → member) when it stores a Patient carrying that address, and withdraws it when the patient is erased there. Only active members are listed, in the order they announced. The patient is named by their pseudonymous ledger address only.',
+        tags: ['ledger'],
+        parameters: [
+          {
+            name: 'patient',
+            in: 'path',
+            required: true,
+            description: 'The patient’s ledger address.',
+            schema: schema('Address'),
+            example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The members holding records of the patient (possibly none).',
+            content: json({
+              type: 'object',
+              required: ['patient', 'members'],
+              properties: {
+                patient: schema('Address'),
+                members: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['address', 'name', 'fhirBaseUrl', 'role'],
+                    properties: {
+                      address: schema('Address'),
+                      name: { type: 'string' },
+                      fhirBaseUrl: { type: 'string' },
+                      role: schema('MemberRole'),
+                    },
+                  },
+                },
+              },
+            }),
+          },
+          ...errors('BadRequest', 'Unavailable'),
         },
       },
     },
@@ -1591,6 +1724,50 @@ export const openApiDocument: OpenApiDocument = {
     '/log/tile/{L}/{N}.p/{W}': { get: tileOperation('hashes', true) },
     '/log/tile/entries/{N}': { get: tileOperation('entries', false) },
     '/log/tile/entries/{N}.p/{W}': { get: tileOperation('entries', true) },
+    '/log/consistency': {
+      get: {
+        operationId: 'getLogConsistency',
+        summary: 'RFC 9162 consistency proof between two checkpointed sizes',
+        description:
+          'One base64 hash per line (the tlog-witness body format). How a reader brings a checkpoint anchored on the ledger up to the one a proof was served with.',
+        tags: ['log'],
+        parameters: [
+          {
+            name: 'old',
+            in: 'query',
+            required: true,
+            schema: { type: 'string', pattern: '^(0|[1-9][0-9]*)$' },
+          },
+          {
+            name: 'new',
+            in: 'query',
+            required: true,
+            schema: { type: 'string', pattern: '^(0|[1-9][0-9]*)$' },
+          },
+        ],
+        responses: {
+          '200': text('The proof hashes, one base64 line each.'),
+          '400': text('old and new must be decimal sizes, old <= new.'),
+          '404': text('new is beyond the latest checkpoint.'),
+        },
+      },
+    },
+    '/ledger/anchors': {
+      get: {
+        operationId: 'listAnchors',
+        summary: "A member log's checkpoints anchored on CheckpointAnchor, from this node's index",
+        tags: ['ledger'],
+        parameters: [{ name: 'origin', in: 'query', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description:
+              '{ origin, anchors: [{ origin, treeSize, rootHash, noteHash, member, anchoredAt, blockNumber, txHash }] }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest'),
+        },
+      },
+    },
     '/log/proof/{index}': {
       get: {
         operationId: 'getLogProof',

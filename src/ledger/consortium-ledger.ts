@@ -1,5 +1,11 @@
-import { type Address, encodeFunctionData, type Hex } from 'viem';
-import { checkpointAnchorAbi, consentRegistryAbi, consortiumRegistryAbi } from './contracts.generated.js';
+import { type Address, encodeFunctionData, getAddress, type Hex, type PublicClient } from 'viem';
+import { CareLedgerError } from '../errors/index.js';
+import {
+  checkpointAnchorAbi,
+  consentRegistryAbi,
+  consortiumRegistryAbi,
+  recordLocatorAbi,
+} from './contracts.generated.js';
 import { type Deployment, type GenesisMember, toMemberInput } from './deployment.js';
 import type { ConsentDelegation, ConsentGrant, ConsentRevoke } from './eip712.js';
 import type { Outbox } from './outbox.js';
@@ -14,6 +20,8 @@ export class ConsortiumLedger {
   constructor(
     readonly deployment: Deployment,
     readonly outbox: Outbox,
+    /** For the few reads made straight from the chain (`recordLocations`); writes need only the outbox. */
+    private readonly client?: PublicClient,
   ) {}
 
   get address(): Address {
@@ -146,5 +154,54 @@ export class ConsortiumLedger {
         args: [origin, treeSize, rootHash, noteHash],
       }),
     });
+  }
+
+  /**
+   * Announces on RecordLocator that this member holds records of `patient` (their pseudonymous ledger
+   * address). Idempotent on chain: announcing twice is a no-op, so retries are safe.
+   */
+  announceRecords(patient: Address): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'announceRecords',
+      to: this.recordLocator(),
+      data: encodeFunctionData({ abi: recordLocatorAbi, functionName: 'announce', args: [patient] }),
+    });
+  }
+
+  /** Removes this member's RecordLocator pointer for `patient` (erased here); a no-op if absent. */
+  withdrawRecords(patient: Address): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'withdrawRecords',
+      to: this.recordLocator(),
+      data: encodeFunctionData({ abi: recordLocatorAbi, functionName: 'withdraw', args: [patient] }),
+    });
+  }
+
+  /**
+   * The members holding records of `patient`, read from the chain (RecordLocator.locationsOf). Nodes
+   * answer this from their index instead (`ChainIndexStorage.recordLocations`); this is for tools.
+   */
+  async recordLocations(patient: Address): Promise<Address[]> {
+    if (this.client === undefined) {
+      throw new CareLedgerError('ERR_CONFIG', 'this ledger handle was made without a chain client');
+    }
+    const members = await this.client.readContract({
+      address: this.recordLocator(),
+      abi: recordLocatorAbi,
+      functionName: 'locationsOf',
+      args: [patient],
+    });
+    return members.map((member) => getAddress(member));
+  }
+
+  private recordLocator(): Address {
+    const address = this.deployment.contracts.recordLocator;
+    if (address === undefined) {
+      throw new CareLedgerError(
+        'ERR_CONFIG',
+        'the deployment record names no RecordLocator contract (deployed before it existed)',
+      );
+    }
+    return address;
   }
 }

@@ -7,9 +7,14 @@ import {
   describeContractError,
   isContractErrorName,
 } from './contract-errors.js';
-import { checkpointAnchorAbi, consentRegistryAbi, consortiumRegistryAbi } from './contracts.generated.js';
+import {
+  checkpointAnchorAbi,
+  consentRegistryAbi,
+  consortiumRegistryAbi,
+  recordLocatorAbi,
+} from './contracts.generated.js';
 
-const abis: Abi[] = [consortiumRegistryAbi, consentRegistryAbi, checkpointAnchorAbi];
+const abis: Abi[] = [consortiumRegistryAbi, consentRegistryAbi, checkpointAnchorAbi, recordLocatorAbi];
 const abiErrorNames = [
   ...new Set(abis.flatMap((abi) => abi.filter((item) => item.type === 'error').map((item) => item.name))),
 ].sort();

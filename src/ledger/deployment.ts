@@ -10,6 +10,8 @@ import {
   consentRegistryBytecode,
   consortiumRegistryAbi,
   consortiumRegistryBytecode,
+  recordLocatorAbi,
+  recordLocatorBytecode,
 } from './contracts.generated.js';
 import type { Outbox } from './outbox.js';
 
@@ -20,6 +22,8 @@ export interface Deployment {
     readonly consortiumRegistry: Address;
     readonly consentRegistry: Address;
     readonly checkpointAnchor: Address;
+    /** Absent in deployment records written before the record locator existed: the feature is then off. */
+    readonly recordLocator?: Address;
   };
   readonly deployBlock: number;
   readonly deployedAt: string;
@@ -48,8 +52,8 @@ export function toMemberInput(member: GenesisMember) {
 }
 
 /**
- * Deploys the three contracts through the outbox (so a crash mid-deployment re-sends, never
- * duplicates: addresses follow from the deployer's nonces) and waits for all three.
+ * Deploys the four contracts through the outbox (so a crash mid-deployment re-sends, never
+ * duplicates: addresses follow from the deployer's nonces) and waits for all four.
  */
 export async function deployContracts(
   outbox: Outbox,
@@ -67,7 +71,7 @@ export async function deployContracts(
     data: registryData,
   });
   const registry = getContractAddress({ from: outbox.address, nonce: BigInt(registryEntry.nonce) });
-  // The next two constructors read nothing from the registry, so they can be signed before it is mined.
+  // The next three constructors read nothing from the registry, so they can be signed before it is mined.
   const consentEntry = await submitDeploy(
     outbox,
     'deploy ConsentRegistry',
@@ -86,8 +90,17 @@ export async function deployContracts(
       args: [registry],
     }),
   );
+  const locatorEntry = await submitDeploy(
+    outbox,
+    'deploy RecordLocator',
+    encodeDeployData({
+      abi: recordLocatorAbi,
+      bytecode: recordLocatorBytecode,
+      args: [registry],
+    }),
+  );
   let deployBlock = Number.MAX_SAFE_INTEGER;
-  for (const entry of [registryEntry, consentEntry, anchorEntry]) {
+  for (const entry of [registryEntry, consentEntry, anchorEntry, locatorEntry]) {
     const done = await outbox.waitForConfirmation(entry.id, 120_000);
     if (done.receiptStatus !== 'success' || done.contractAddress === null) {
       throw new CareLedgerError('ERR_CHAIN_REVERTED', `${entry.label} failed on the chain`);
@@ -103,6 +116,9 @@ export async function deployContracts(
       ),
       checkpointAnchor: getAddress(
         getContractAddress({ from: outbox.address, nonce: BigInt(anchorEntry.nonce) }),
+      ),
+      recordLocator: getAddress(
+        getContractAddress({ from: outbox.address, nonce: BigInt(locatorEntry.nonce) }),
       ),
     },
     deployBlock,

@@ -2,19 +2,23 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { cors } from 'hono/cors';
+import { bytesToHex, hexToBytes } from 'viem';
 import { AccessPolicy, type BreakGlassSession } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
 import { evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { CareLedgerError } from '../errors/index.js';
+import { ExchangeService } from '../exchange/index.js';
 import { loadSearchParameters } from '../fhir/search/index.js';
 import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
 import { createOpenApiRoute } from '../http/openapi.js';
+import { createAccessRequestRoutes } from '../http/routes/access-request-routes.js';
 import { createAccountRoutes } from '../http/routes/account-routes.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
 import { createBreakGlassRoutes } from '../http/routes/break-glass-routes.js';
+import { createExchangeFhirRoutes, createPatientViewRoutes } from '../http/routes/exchange-routes.js';
 import { createFhirRoutes } from '../http/routes/fhir-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
@@ -27,6 +31,7 @@ import {
   loadDeployment,
   Outbox,
 } from '../ledger/index.js';
+import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
 import { authMigrations, SqliteAuthStore } from '../storage/sqlite/sqlite-auth-store.js';
 import { breakGlassMigrations, SqliteBreakGlassStore } from '../storage/sqlite/sqlite-break-glass-store.js';
@@ -49,6 +54,7 @@ import {
   loadOrCreateTokenSigningKey,
 } from './node-keys.js';
 import { openVault } from './open-vault.js';
+import { RecordLocatorAnnouncer } from './record-locator-announcer.js';
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -96,7 +102,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     chainId: config.chain.chainId,
     onLog: (line) => log(`[${config.name}] ${line}`),
   });
-  const ledger = new ConsortiumLedger(deployment, outbox);
+  const ledger = new ConsortiumLedger(deployment, outbox, client);
   const index = new SqliteChainIndexStorage(db);
   const indexer = new ChainIndexer({
     client,
@@ -128,7 +134,18 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     });
   const breakGlass = new SqliteBreakGlassStore(db);
   const crypto = await openVault(dir, db);
+  // Patients stored here are announced on RecordLocator (off for deployments that predate it).
+  const locator =
+    deployment.contracts.recordLocator === undefined
+      ? undefined
+      : new RecordLocatorAnnouncer({ ledger, index, log: (line) => log(`[${config.name}] ${line}`) });
   const repository = new FhirRepository({
+    ...(locator === undefined
+      ? {}
+      : {
+          onStored: (resources) => locator.noteStored(resources),
+          onPatientErased: (_patientId, address) => locator.noteErased(address),
+        }),
     storage: new SqliteRecordStorage(db),
     crypto,
     log: logServices.log,
@@ -177,6 +194,9 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     signingKey: loadOrCreateTokenSigningKey(paths.tokenSigningKey),
     openSecret,
     ...(options.authClock === undefined ? {} : { now: options.authClock }),
+    isActiveMember: async (address) => (await index.member(address))?.status === 'active',
+    practitionerAttestation: (address) => index.practitioner(address),
+    patientByLedgerAddress: (address) => repository.patientIdByLedgerAddress(address),
     isPractitionerAttested: async (address) => {
       const practitioner = await index.practitioner(address);
       return (
@@ -188,6 +208,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     },
   });
   const users = new UserDirectory({ store: authStore, seal, issuer });
+  const portalClient = registerPortalClient(users, authStore, issuer);
+  if (!portalClient.registered) log(`[${config.name}] portal sign-in unavailable: ${portalClient.reason}`);
   const authenticate = createAuthenticator({
     organization: config.organization,
     devIdentityHeader: config.devIdentityHeader === true,
@@ -284,6 +306,25 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       cors({ origin: '*', exposeHeaders: ['Location', 'ETag', 'Last-Modified', 'WWW-Authenticate'] }),
     );
   }
+  // Records between members (Core 5): a clinician's pull, and the patient's view across members.
+  const exchange = new ExchangeService({
+    self: {
+      address: account.address,
+      name: config.organization,
+      sign: async (hash) => hexToBytes(await account.sign({ hash: bytesToHex(hash) })),
+    },
+    index,
+    repository,
+  });
+  const exchangeOptions = {
+    exchange,
+    repository,
+    authenticate,
+    practitionerAddress: (context: AccessContext) => authStore.userByFhirUser(context.who)?.ledgerAddress,
+  };
+  app.route('/fhir', createExchangeFhirRoutes(exchangeOptions));
+  app.use('/patient/everywhere', cors({ origin: '*' }));
+  app.route('/patient/everywhere', createPatientViewRoutes(exchangeOptions));
   // Before /fhir: SMART discovery lives at /fhir/.well-known/smart-configuration too.
   app.route(
     '/',
@@ -297,6 +338,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       authenticate,
       verifySecondFactor,
       onBreakGlass,
+      summary: { organization: config.organization, signer: account },
       smart: authServer.smartConfiguration(),
       consent: new FhirConsentService({
         repository,
@@ -311,6 +353,18 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   );
   app.route('/', createAccountRoutes({ store: authStore, authenticate }));
   app.route('/break-glass', createBreakGlassRoutes({ repository, authenticate }));
+  app.route(
+    '/access-requests',
+    createAccessRequestRoutes({
+      repository,
+      authenticate,
+      organization: config.organization,
+      organizationAddress: account.address,
+      // The stored notification is JSON; auth-store's kind union does not list 'access-request' yet.
+      notify: (n) =>
+        authStore.insertNotification(n as unknown as Parameters<typeof authStore.insertNotification>[0]),
+    }),
+  );
   app.route('/log', logServices.logRoutes);
   app.route('/witness', logServices.witnessRoutes);
   app.route(
@@ -329,6 +383,19 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     }),
   );
   app.route('/', createOpenApiRoute());
+  app.route(
+    '/portal',
+    createPortalRoutes({
+      consentNonce: (patient) =>
+        client.readContract({
+          address: deployment.contracts.consentRegistry,
+          abi: consentRegistryAbi,
+          functionName: 'nonces',
+          args: [patient],
+        }),
+    }),
+  );
+  app.get('/', (c) => c.redirect('/portal/', 302));
 
   // Load the R4 definitions and search parameters before listening: lazily, the first FHIR request
   // after a (re)start blocked the event loop for about a second, long enough to fail health probes.
@@ -341,6 +408,18 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   outbox.start(250);
   indexer.start(250);
   void outbox.pump().catch(() => undefined);
+  // Patients stored before a crash (or before this feature) are announced now; refusals retry.
+  const locatorRetry = setInterval(() => void locator?.retry(), 5_000);
+  locatorRetry.unref();
+  const locatorSweep =
+    locator === undefined
+      ? undefined
+      : repository
+          .patientLedgerAddresses()
+          .then((addresses) => locator.announceAll(addresses))
+          .catch((error: unknown) =>
+            log(`[${config.name}] record locator sweep failed: ${(error as Error).message}`),
+          );
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: options.port ?? config.port });
   await new Promise<void>((resolve, reject) => {
@@ -360,6 +439,9 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     app,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearInterval(locatorRetry);
+      await locatorSweep;
+      await locator?.idle();
       await logServices.stop();
       await outbox.stop();
       await indexer.stop();

@@ -3,6 +3,7 @@ import {
   checkpointAnchorAbi,
   consentRegistryAbi,
   consortiumRegistryAbi,
+  recordLocatorAbi,
 } from '../ledger/contracts.generated.js';
 import type { Deployment } from '../ledger/deployment.js';
 import type { BlockRef, ChainIndexStorage, IndexedEvent } from './index-storage.js';
@@ -56,6 +57,10 @@ export class ChainIndexer {
       { address: contracts.consortiumRegistry, contract: 'registry', abi: consortiumRegistryAbi },
       { address: contracts.consentRegistry, contract: 'consent', abi: consentRegistryAbi },
       { address: contracts.checkpointAnchor, contract: 'anchor', abi: checkpointAnchorAbi },
+      // Absent from deployments made before RecordLocator existed.
+      ...(contracts.recordLocator === undefined
+        ? []
+        : [{ address: contracts.recordLocator, contract: 'locator' as const, abi: recordLocatorAbi }]),
     ];
     this.now = options.now ?? Date.now;
   }

@@ -6,7 +6,7 @@ export interface IndexedEvent {
   readonly blockHash: Hex;
   readonly logIndex: number;
   readonly txHash: Hex;
-  readonly contract: 'registry' | 'consent' | 'anchor';
+  readonly contract: 'registry' | 'consent' | 'anchor' | 'locator';
   readonly name: string;
   readonly args: Readonly<Record<string, string | number | boolean>>;
 }
@@ -88,5 +88,10 @@ export interface ChainIndexStorage {
   grant(grantId: Hex): Promise<IndexedGrant | undefined>;
   practitioner(address: Address): Promise<IndexedPractitioner | undefined>;
   anchors(origin: string): Promise<IndexedAnchor[]>;
+  /**
+   * The members with a RecordLocator pointer for `patient` (a pseudonymous ledger address), in the
+   * order they announced it; removed members included (callers check membership when it matters).
+   */
+  recordLocations(patient: Address): Promise<Address[]>;
   eventCount(): Promise<number>;
 }

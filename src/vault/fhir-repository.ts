@@ -1,11 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
-import type { Address } from 'viem';
+import { type Address, getAddress } from 'viem';
 import {
   type AccessPolicy,
   type BreakGlassSession,
   type BreakGlassStore,
   evaluateTokenScopes,
+  LEDGER_ADDRESS_SYSTEM,
   parseRequester,
   patientLedgerAddress,
   type Requester,
@@ -33,6 +34,7 @@ import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
 import type { SealedRecord } from './record-cipher.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
 import type { VaultCrypto } from './vault-crypto.js';
+import { computeVersionHash, formatVersionEntry, withVersionProof } from './version-proof.js';
 
 export interface FhirRepositoryOptions {
   readonly storage: RecordStorage;
@@ -46,6 +48,13 @@ export interface FhirRepositoryOptions {
   readonly policy: AccessPolicy;
   /** Break-glass sessions (the same store the policy reads). */
   readonly breakGlass: BreakGlassStore;
+  /**
+   * Told, after a create, update or transaction has committed, which resources it stored (the node
+   * announces patients on the ledger's RecordLocator). A throw is caught: the write has succeeded.
+   */
+  readonly onStored?: (resources: readonly Resource[]) => void;
+  /** Told, after an erasure has committed, the ledger address the erased Patient carried (if any). */
+  readonly onPatientErased?: (patientId: string, ledgerAddress: Address | undefined) => void;
 }
 
 /** Per-request memo of patients' ledger addresses (each Patient is decrypted once per request). */
@@ -79,10 +88,7 @@ export interface AuditRecord {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The log entry for a record version: only its keyed hash (ARCHITECTURE §2: no PHI in the log). */
-export function formatVersionEntry(versionHash: string): Uint8Array {
-  return encoder.encode(JSON.stringify({ t: 'version', h: versionHash }));
-}
+export { formatVersionEntry } from './version-proof.js';
 
 /**
  * The log entry for an AuditEvent: a salted commitment. Tiles are public (mirrors, auditors), so the
@@ -152,6 +158,11 @@ export function compartmentPatient(resource: Resource): string {
     const reference = r[field]?.reference;
     if (typeof reference === 'string' && reference.startsWith('Patient/'))
       return reference.slice('Patient/'.length);
+  }
+  if (resource.resourceType === 'Provenance') {
+    // R4 Provenance compartment: `patient` is the target that is a Patient.
+    const target = resource.target.find((t) => t.reference?.startsWith('Patient/'))?.reference;
+    if (target !== undefined) return target.slice('Patient/'.length);
   }
   if (resource.resourceType === 'AuditEvent') {
     const patient = resource.entity?.find((e) => e.role?.code === '1')?.what?.reference;
@@ -225,6 +236,8 @@ export class FhirRepository {
     const requester = await this.admit('search-type', context, { entity: `${resourceType}?`, resourceType });
     const memo: AddressMemo = new Map();
     const breakGlassPatients = new Set<string>();
+    /** Another member's refused search still leaves a denial in the patient's own history. */
+    const refusedPatients = new Map<string, string>();
     // Refused resources are dropped before matching is counted: neither they nor their number leak.
     const visible = async (version: StoredVersion, resource: Resource): Promise<boolean> => {
       const decision = await this.decide(
@@ -236,6 +249,8 @@ export class FhirRepository {
         memo,
       );
       if (decision.allowed && decision.breakGlass) breakGlassPatients.add(version.patientId);
+      if (!decision.allowed && context.member !== undefined && !refusedPatients.has(version.patientId))
+        refusedPatients.set(version.patientId, decision.reason);
       return decision.allowed;
     };
     const candidates = await this.options.storage.searchCandidates(resourceType, plan.indexFilters, plan.id);
@@ -256,12 +271,23 @@ export class FhirRepository {
           );
     const page = sorted.slice(plan.offset, plan.offset + plan.count);
     const patientOf = new Map(matches.map((m) => [m.resource, m.patientId]));
-    const included = await this.resolveIncludes(page, plan, visible);
+    const included = await this.resolveIncludes(page, plan, visible, context);
     for (const { resource, patientId } of included) patientOf.set(resource, patientId);
     const patients = new Set(
       [...page, ...included.map((i) => i.resource)].map((r) => patientOf.get(r) ?? ''),
     );
     const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
+    for (const [patient, reason] of refusedPatients) {
+      if (patients.has(patient)) continue;
+      await this.commit([], {
+        interaction: 'search-type',
+        context,
+        entity,
+        patient,
+        outcome: 'denied',
+        outcomeDescription: reason,
+      });
+    }
     for (const patient of patients.size === 0 ? [''] : patients) {
       await this.commit([], {
         interaction: 'search-type',
@@ -273,7 +299,7 @@ export class FhirRepository {
     }
     const versionOf = new Map(matches.map((m) => [m.resource, m.version]));
     return {
-      resources: page.map((r) => withLogEntry(r, versionOf.get(r))),
+      resources: page.map((r) => this.served(r, versionOf.get(r), context)),
       included: included.map((i) => i.resource),
       ...(plan.total === 'accurate' ? { total: sorted.length } : {}),
       ignored,
@@ -291,6 +317,7 @@ export class FhirRepository {
     page: readonly Resource[],
     plan: ReturnType<typeof planSearch>,
     visible: (version: StoredVersion, resource: Resource) => Promise<boolean>,
+    context: AccessContext,
   ): Promise<{ resource: Resource; patientId: string }[]> {
     const seen = new Set(page.map((r) => `${r.resourceType}/${r.id}`));
     const out: { resource: Resource; patientId: string }[] = [];
@@ -301,7 +328,7 @@ export class FhirRepository {
       seen.add(key);
       const resource = await this.openUnlessErased(version);
       if (resource === undefined || !(await visible(version, resource))) return;
-      out.push({ resource: withLogEntry(resource, version), patientId: version.patientId });
+      out.push({ resource: this.served(resource, version, context), patientId: version.patientId });
     };
     for (const target of plan.include) {
       const param = getSearchParam(target.resourceType, target.searchParam);
@@ -546,7 +573,7 @@ export class FhirRepository {
         versionId: version.versionId,
         lastUpdated: version.lastUpdated,
         deleted: version.deleted,
-        ...(resource === undefined ? {} : { resource: withLogEntry(resource, version) }),
+        ...(resource === undefined ? {} : { resource: this.served(resource, version, context) }),
       });
     }
     for (const [patient, breakGlass] of patients.size === 0 ? [['', false] as const] : patients) {
@@ -682,7 +709,7 @@ export class FhirRepository {
     if (!first.allowed)
       await this.refuse('operation', context, { entity, patient: patientId, reason: first.reason });
     let breakGlass = first.allowed && first.breakGlass;
-    const resources: Resource[] = [patient];
+    const resources: Resource[] = [this.served(patient, current, context)];
     for (const type of types) {
       if (type === 'Patient') continue;
       for (const version of await this.options.storage.listCurrent(type, { patientId })) {
@@ -690,7 +717,7 @@ export class FhirRepository {
         const decision = await this.decide(requester, context, 'operation', patientId, resource, memo);
         if (!decision.allowed) continue;
         breakGlass ||= decision.breakGlass;
-        resources.push(withLogEntry(resource, version));
+        resources.push(this.served(resource, version, context));
       }
     }
     await this.commit([], { interaction: 'operation', context, entity, patient: patientId, breakGlass });
@@ -780,6 +807,7 @@ export class FhirRepository {
       const results = [];
       const patients = new Set<string>();
       const breakGlassPatients = new Set<string>();
+      const storedResources: Resource[] = [];
       for (const w of writes) {
         const current = await this.options.storage.current(w.type, w.id);
         // Every entry is the requester's to write, or the whole transaction is refused (and audited).
@@ -845,6 +873,7 @@ export class FhirRepository {
           },
           index: this.indexEntries(stored),
         });
+        storedResources.push(stored);
         results.push({ type: w.type, id: w.id, versionId, created: current === undefined, deleted: false });
       }
       await this.commitMany(
@@ -857,6 +886,7 @@ export class FhirRepository {
           breakGlass: breakGlassPatients.has(patient),
         })),
       );
+      this.notifyStored(storedResources);
       return results;
     });
   }
@@ -1009,12 +1039,22 @@ export class FhirRepository {
     if (before !== undefined) {
       return { erasedAt: new Date(before).toISOString(), keyVersions: 0, alreadyErased: true };
     }
+    // Read before the keys go: afterwards nothing can tell which ledger address this patient had.
+    const ledgerAddress =
+      this.options.onPatientErased === undefined || current.deleted
+        ? undefined
+        : patientLedgerAddress(await this.openUnlessErased(current));
     const destroyed = await this.options.crypto.destroyPatientKeys(patientId);
     await this.commitMany(
       [],
       [{ interaction: 'operation', context, entity: `Patient/${patientId}/$erase`, patient: patientId }],
       () => this.options.storage.dropSearchIndex(patientId),
     );
+    try {
+      this.options.onPatientErased?.(patientId, ledgerAddress);
+    } catch {
+      // The erasure has committed; the listener's failure is its own to report.
+    }
     return {
       erasedAt: new Date(destroyed.destroyedAt).toISOString(),
       keyVersions: destroyed.deletedVersions,
@@ -1095,7 +1135,7 @@ export class FhirRepository {
       patient: version.patientId,
       breakGlass: decision.allowed && decision.breakGlass,
     });
-    return withLogEntry(opened, version);
+    return this.served(opened, version, context);
   }
 
   /** Opens a version, or undefined if its patient was erased (lists skip erased records). */
@@ -1123,10 +1163,59 @@ export class FhirRepository {
   }
 
   private versionHash(resourceType: string, id: string, versionId: number, canonical: string): string {
-    const contentHash = createHash('sha256').update(canonical).digest('hex');
-    return Buffer.from(
-      this.options.crypto.keyedHash(`version\n${resourceType}\n${id}\n${versionId}\n${contentHash}`),
-    ).toString('hex');
+    return computeVersionHash(
+      this.versionKey(resourceType, id, versionId),
+      resourceType,
+      id,
+      versionId,
+      canonical,
+    );
+  }
+
+  /** The per-version key of the logged keyed hash (see version-proof.ts), derived from the node key. */
+  private versionKey(resourceType: string, id: string, versionId: number): Uint8Array {
+    return this.options.crypto.keyedHash(`version-key\n${resourceType}\n${id}\n${versionId}`);
+  }
+
+  /**
+   * A version as served: AuditEvents with their log commitment; other records, for a reader who asks
+   * for them (another member, always; `X-CareLedger-Version-Proof`), with their version proof.
+   */
+  private served(resource: Resource, version: StoredVersion | undefined, context: AccessContext): Resource {
+    if (resource.resourceType === 'AuditEvent' || version === undefined)
+      return withLogEntry(resource, version);
+    if (context.versionProofs !== true && context.member === undefined) return resource;
+    return withVersionProof(resource, {
+      index: version.logIndex,
+      key: this.versionKey(version.resourceType, version.id, version.versionId),
+    });
+  }
+
+  /**
+   * This node's current Patient carrying a ledger address (the identifier in LEDGER_ADDRESS_SYSTEM),
+   * found through the blind index: how a patient's own signed assertion names their record here.
+   */
+  async patientIdByLedgerAddress(address: Address): Promise<string | undefined> {
+    const wanted = address.toLowerCase();
+    for (const form of new Set([getAddress(address), wanted])) {
+      const plan = planSearch(
+        'Patient',
+        new URLSearchParams({ identifier: `${LEDGER_ADDRESS_SYSTEM}|${form}` }),
+        this.searchHash,
+        { handling: 'strict', now: this.now().getTime() },
+      );
+      for (const candidate of await this.options.storage.searchCandidates(
+        'Patient',
+        plan.indexFilters,
+        plan.id,
+      )) {
+        if (candidate.deleted) continue;
+        const resource = await this.openUnlessErased(candidate);
+        if (resource !== undefined && patientLedgerAddress(resource)?.toLowerCase() === wanted)
+          return resource.id;
+      }
+    }
+    return undefined;
   }
 
   private async writeVersion(
@@ -1176,7 +1265,30 @@ export class FhirRepository {
       },
       this.indexEntries(stored),
     );
+    this.notifyStored([stored]);
     return stored;
+  }
+
+  private notifyStored(resources: readonly Resource[]): void {
+    if (resources.length === 0) return;
+    try {
+      this.options.onStored?.(resources);
+    } catch {
+      // The write has committed; the listener's failure is its own to report.
+    }
+  }
+
+  /**
+   * The ledger addresses of the current, readable Patients (not deleted, not erased): the node
+   * announces them on RecordLocator at start. Decrypts only Patient resources.
+   */
+  async patientLedgerAddresses(): Promise<Address[]> {
+    const addresses = new Set<Address>();
+    for (const version of await this.options.storage.listCurrent('Patient')) {
+      const address = patientLedgerAddress(await this.openUnlessErased(version));
+      if (address !== undefined) addresses.add(address);
+    }
+    return [...addresses];
   }
 
   /**

@@ -9,6 +9,8 @@ import {
   consentRegistryBytecode,
   consortiumRegistryAbi,
   consortiumRegistryBytecode,
+  recordLocatorAbi,
+  recordLocatorBytecode,
 } from '../../src/ledger/contracts.generated.js';
 import type { TestAnvil } from '../support/test-anvil.js';
 
@@ -59,6 +61,14 @@ export async function deployAnchor(anvil: TestAnvil, deployer: PrivateKeyAccount
   return anvil.deploy(deployer, {
     abi: checkpointAnchorAbi,
     bytecode: checkpointAnchorBytecode,
+    args: [registry],
+  });
+}
+
+export async function deployLocator(anvil: TestAnvil, deployer: PrivateKeyAccount, registry: Address) {
+  return anvil.deploy(deployer, {
+    abi: recordLocatorAbi,
+    bytecode: recordLocatorBytecode,
     args: [registry],
   });
 }

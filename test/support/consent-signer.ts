@@ -25,8 +25,10 @@ export async function signGrantForNewPatient(options: {
   categories?: string[];
   purposes?: string[];
   nowSeconds: number;
+  /** The patient's key (hex); a fresh one by default. */
+  patientKey?: Hex;
 }): Promise<SignedGrantRequest> {
-  const patient = privateKeyToAccount(generatePrivateKey());
+  const patient = privateKeyToAccount(options.patientKey ?? generatePrivateKey());
   const domain = createConsentDomain(options.chainId, options.consentRegistry);
   const grant = {
     patient: patient.address,

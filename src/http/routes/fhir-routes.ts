@@ -1,9 +1,11 @@
-import type { Resource } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import type { Patient, Resource } from '@medplum/fhirtypes';
 import { type Context, Hono } from 'hono';
 import type { BreakGlassSession } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { type FhirConsentService, LEDGER_CONSENT_EXTENSION } from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';
+import { createIpsDocument, type DocumentSigner, signDocument } from '../../fhir/ips/index.js';
 import { loadSearchParameters, SEARCHABLE_RESOURCE_TYPES } from '../../fhir/search/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
@@ -31,6 +33,13 @@ export interface FhirRouteDeps {
   readonly smart?: Record<string, unknown>;
   /** Called once a break-glass session is committed (notifications to the patient and privacy officer). */
   readonly onBreakGlass?: (session: BreakGlassSession) => Promise<void>;
+  /** `$summary`: the member that authors and signs International Patient Summaries (its ledger key). */
+  readonly summary?: {
+    readonly organization: string;
+    readonly signer: DocumentSigner;
+    readonly now?: () => Date;
+    readonly uuid?: () => string;
+  };
 }
 
 function resourceType(c: Context): string {
@@ -145,6 +154,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
                 name: 'everything',
                 definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
               },
+              { name: 'summary', definition: 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary' },
             ],
             resource: SUPPORTED_RESOURCE_TYPES.map((type) => ({
               type,
@@ -445,6 +455,39 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       { 'Content-Type': FHIR_JSON },
     );
   });
+
+  /**
+   * `$summary` (IPS IG 1.1, OperationDefinition/summary): an International Patient Summary document of
+   * what `$everything` shows this requester, signed by the member (src/fhir/ips/sign-document.ts).
+   * Authorization and audit are `$everything`'s: the AuditEvent records the disclosure of everything the
+   * summary was built from. GET, or POST without a body; no operation parameters are supported.
+   */
+  const summary = async (c: Context) => {
+    if (deps.summary === undefined) {
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node does not sign patient summaries');
+    }
+    const id = resourceId(c);
+    const resources = await deps.repository.everything(
+      id,
+      await deps.authenticate(c),
+      SUPPORTED_RESOURCE_TYPES,
+    );
+    const patient = resources.find((r): r is Patient => r.resourceType === 'Patient' && r.id === id);
+    if (patient === undefined) throw new CareLedgerError('ERR_INTERNAL', '$everything returned no Patient');
+    const { organization, signer, now = () => new Date(), uuid = randomUUID } = deps.summary;
+    const document = createIpsDocument({
+      patient,
+      resources,
+      author: { name: organization, address: signer.address },
+      now,
+      uuid,
+    });
+    return c.body(JSON.stringify(await signDocument(document, signer, { now })), 200, {
+      'Content-Type': FHIR_JSON,
+    });
+  };
+  app.get('/Patient/:id/$summary', summary);
+  app.post('/Patient/:id/$summary', summary);
 
   /** Type history (R4 §3.1.0.10.1): `_since` and `_count` (default 50, at most 500). */
   app.get('/:type/_history', async (c) => {

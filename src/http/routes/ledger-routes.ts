@@ -16,6 +16,7 @@ import {
   encodeCategories,
   encodePurposes,
   type OutboxEntry,
+  parseMemberRole,
 } from '../../ledger/index.js';
 import type { ChainIndexer, ChainIndexStorage, IndexedGrant } from '../../sync/index.js';
 import { readJsonBody } from '../read-json-body.js';
@@ -133,6 +134,13 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
 
   app.get('/members', async (c) => c.json({ members: await deps.index.members() }));
 
+  /** A member log's checkpoints anchored on CheckpointAnchor, oldest first, from this node's index. */
+  app.get('/anchors', async (c) => {
+    const origin = c.req.query('origin');
+    if (origin === undefined || origin === '') throw new CareLedgerError('ERR_INVALID_INPUT', 'give origin');
+    return c.json({ origin, anchors: await deps.index.anchors(origin) });
+  });
+
   /**
    * A patient's signed appointment of a healthcare proxy (EIP-712 Delegation: patient, delegate,
    * notBefore, notAfter, nonce); the proxy may then sign grants and revocations for the patient.
@@ -148,6 +156,32 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   });
 
   app.get('/sync', async (c) => c.json(await deps.indexer.status()));
+
+  /**
+   * Which active members hold records of a patient (RecordLocator pointers), from the local index.
+   * The path names only the patient's pseudonymous ledger address; nothing about them is on chain.
+   */
+  app.get('/locations/:patient', async (c) => {
+    const text = c.req.param('patient');
+    if (!isAddress(text, { strict: false })) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'the patient must be a ledger address (0x + 40 hex)', {
+        details: { field: 'patient' },
+      });
+    }
+    const patient = getAddress(text);
+    const [located, members] = await Promise.all([deps.index.recordLocations(patient), deps.index.members()]);
+    const active = new Map(members.filter((m) => m.status === 'active').map((m) => [m.address, m]));
+    return c.json({
+      patient,
+      members: located.flatMap((address) => {
+        const member = active.get(address);
+        if (member === undefined) return [];
+        return [
+          { address, name: member.name, fhirBaseUrl: member.fhirBaseUrl, role: parseMemberRole(member.role) },
+        ];
+      }),
+    });
+  });
 
   app.get('/transactions/:hash', async (c) => {
     const hash = c.req.param('hash');

@@ -13,7 +13,10 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=1';
 
 /** What the routes need from the log. */
-export type LogRoutesSource = Pick<TransparencyLog, 'latestCheckpoint' | 'readTile' | 'createTlogProof'>;
+export type LogRoutesSource = Pick<
+  TransparencyLog,
+  'latestCheckpoint' | 'readTile' | 'createTlogProof' | 'createConsistencyProof' | 'latestCheckpointRecord'
+>;
 
 /**
  * C2SP tlog-tiles (https://c2sp.org/tlog-tiles) read API of the node's log, plus `GET /proof/<index>`
@@ -46,6 +49,25 @@ export function createLogRoutes(log: LogRoutesSource): Hono {
       const { status, body } = toErrorResponse(error);
       return c.json(body, status as 500);
     }
+  });
+
+  /**
+   * RFC 9162 §2.1.4 consistency proof between two checkpointed sizes, one base64 hash per line (the
+   * body format of the C2SP tlog-witness protocol): how a reader brings an anchored checkpoint up to
+   * the one a proof was served with, without fetching tiles.
+   */
+  app.get('/consistency', async (c) => {
+    const oldSize = parseDecimal(c.req.query('old') ?? '');
+    const newSize = parseDecimal(c.req.query('new') ?? '');
+    if (oldSize === undefined || newSize === undefined || oldSize > newSize)
+      return c.text('old and new must be decimal tree sizes with old <= new\n', 400);
+    const checkpointed = log.latestCheckpointRecord()?.size ?? 0;
+    if (newSize > checkpointed) return c.text('new is beyond the latest checkpoint\n', 404);
+    const proof = await log.createConsistencyProof(oldSize, newSize);
+    return c.body(proof.map((h) => `${Buffer.from(h).toString('base64')}\n`).join(''), 200, {
+      'Content-Type': TEXT,
+      'Cache-Control': IMMUTABLE,
+    });
   });
 
   app.get('/proof/:index', async (c) => {

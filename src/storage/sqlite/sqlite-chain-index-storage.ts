@@ -72,6 +72,19 @@ export const chainIndexMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // RecordLocator pointers: which members hold records of a (pseudonymous) patient address.
+    id: 'chain-index-002',
+    sql: `
+      CREATE TABLE idx_record_locations (
+        patient TEXT NOT NULL,
+        member TEXT NOT NULL,
+        block_number INTEGER NOT NULL,
+        log_index INTEGER NOT NULL,
+        PRIMARY KEY (patient, member)
+      );
+    `,
+  },
 ];
 
 interface GrantRow {
@@ -159,6 +172,11 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
          VALUES (?, ?, ?, ?, ?, 0)`,
       ),
       revokePractitioner: db.prepare('UPDATE idx_practitioners SET revoked = 1 WHERE address = ?'),
+      locate: db.prepare(
+        `INSERT OR IGNORE INTO idx_record_locations (patient, member, block_number, log_index)
+         VALUES (?, ?, ?, ?)`,
+      ),
+      unlocate: db.prepare('DELETE FROM idx_record_locations WHERE patient = ? AND member = ?'),
       anchor: db.prepare(
         `INSERT OR REPLACE INTO idx_anchors (origin, tree_size, root_hash, note_hash, member, anchored_at, block_number, tx_hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -219,6 +237,12 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
             event.txHash,
           );
           break;
+        case 'RecordsLocated':
+          s.locate.run(a.patient, a.member, event.blockNumber, event.logIndex);
+          break;
+        case 'RecordsWithdrawn':
+          s.unlocate.run(a.patient, a.member);
+          break;
         default:
           // ProposalCreated, VoteCast: kept in chain_events for the governance view; nothing derived.
           break;
@@ -273,7 +297,13 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM chain_events WHERE block_number > ?').run(keep);
       this.db.prepare('DELETE FROM chain_blocks WHERE number > ?').run(keep);
-      for (const table of ['idx_members', 'idx_grants', 'idx_practitioners', 'idx_anchors']) {
+      for (const table of [
+        'idx_members',
+        'idx_grants',
+        'idx_practitioners',
+        'idx_anchors',
+        'idx_record_locations',
+      ]) {
         this.db.prepare(`DELETE FROM ${table}`).run();
       }
       // .all(), not .iterate(): better-sqlite3 allows no other statement while an iterator is open.
@@ -394,6 +424,13 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
       blockNumber: row.block_number,
       txHash: row.tx_hash as Hex,
     }));
+  }
+
+  async recordLocations(patient: Address): Promise<Address[]> {
+    const rows = this.db
+      .prepare('SELECT member FROM idx_record_locations WHERE patient = ? ORDER BY block_number, log_index')
+      .all(patient) as { member: string }[];
+    return rows.map((row) => row.member as Address);
   }
 
   async eventCount(): Promise<number> {

@@ -1,0 +1,100 @@
+/** Calls to this node's API with the signed-in user's token; errors carry the OperationOutcome's words. */
+import { refreshSession, session } from './session.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly issues: readonly string[],
+    readonly code: string | undefined,
+  ) {
+    super(issues.join('; ') || `HTTP ${status}`);
+    this.name = 'ApiError';
+  }
+}
+
+interface Issue {
+  severity?: string;
+  diagnostics?: string;
+  details?: { text?: string; coding?: { system?: string; code?: string }[] };
+  expression?: string[];
+}
+
+async function toApiError(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  let issues: string[] = [];
+  let code: string | undefined;
+  try {
+    const body = JSON.parse(text) as { resourceType?: string; issue?: Issue[]; error_description?: string };
+    if (body.resourceType === 'OperationOutcome' && Array.isArray(body.issue)) {
+      issues = body.issue.map((i) => {
+        const where = i.expression?.length ? ` (${i.expression.join(', ')})` : '';
+        return `${i.diagnostics ?? i.details?.text ?? 'error'}${where}`;
+      });
+      code =
+        body.issue[0]?.details?.coding?.find((c) => c.system === 'urn:careledger:error-code')?.code ??
+        body.issue[0]?.details?.text;
+    } else if (typeof body.error_description === 'string') issues = [body.error_description];
+  } catch {
+    if (text.length > 0 && text.length < 300) issues = [text];
+  }
+  return new ApiError(response.status, issues, code);
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  /** JSON body; FHIR resources go as application/fhir+json. */
+  readonly body?: unknown;
+  readonly fhir?: boolean;
+  readonly headers?: Record<string, string>;
+  /** Admin endpoints: the operator token instead of the user's. */
+  readonly bearer?: string;
+}
+
+export async function request(path: string, options: RequestOptions = {}, retried = false): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/fhir+json, application/json;q=0.9, */*;q=0.5', ...options.headers };
+  const token = options.bearer ?? session()?.accessToken;
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  if (options.body !== undefined) {
+    headers['content-type'] = options.fhir === false ? 'application/json' : 'application/fhir+json';
+  }
+  const response = await fetch(path, {
+    method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+    headers,
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+  if (response.status === 401 && options.bearer === undefined && !retried && (await refreshSession())) {
+    return request(path, options, true);
+  }
+  if (!response.ok) throw await toApiError(response);
+  return response;
+}
+
+export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  return (await (await request(path, options)).json()) as T;
+}
+
+export async function sendJson<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
+  const response = await request(path, { ...options, body });
+  const text = await response.text();
+  return (text === '' ? {} : JSON.parse(text)) as T;
+}
+
+/** Every resource of a FHIR searchset Bundle, following `next` links up to `maxPages`. */
+export async function searchAll<T>(path: string, options: RequestOptions = {}, maxPages = 10): Promise<T[]> {
+  const out: T[] = [];
+  let next: string | undefined = path;
+  for (let page = 0; next !== undefined && page < maxPages; page++) {
+    const bundle: { entry?: { resource?: T; search?: { mode?: string } }[]; link?: { relation: string; url: string }[] } =
+      await getJson(next, options);
+    for (const e of bundle.entry ?? []) if (e.resource !== undefined && e.search?.mode !== 'outcome') out.push(e.resource);
+    const link = bundle.link?.find((l) => l.relation === 'next')?.url;
+    // Same origin only: follow the path, whatever host the server wrote.
+    next = link === undefined || (bundle.entry ?? []).length === 0 ? undefined : new URL(link).pathname + new URL(link).search;
+  }
+  return out;
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return `${error.message}${error.status >= 400 ? ` (HTTP ${error.status})` : ''}`;
+  return (error as Error).message ?? String(error);
+}

@@ -1,0 +1,154 @@
+/** The portal's entry: finishes a sign-in if this is the SMART redirect, then routes on the URL hash. */
+import { errorText } from './api.js';
+import { fhirBaseUrl, nodeStatus, setUnlockedKey } from './context.js';
+import { h, message, replace } from './dom.js';
+import { completeSignIn, isPatient, type Session, session, signOut, startSignIn } from './session.js';
+import { renderAccessHistory } from './views/access-history.js';
+import { renderAdmin } from './views/admin.js';
+import { renderChart, renderPatientSearch } from './views/clinician.js';
+import { renderConsent } from './views/consent.js';
+import { renderDownloads } from './views/downloads.js';
+import { renderKey } from './views/key.js';
+import { renderNotifications } from './views/notifications.js';
+import { renderRecords } from './views/records.js';
+import { renderReview } from './views/review.js';
+
+interface Route {
+  readonly path: string;
+  readonly label: string;
+  readonly render: (main: HTMLElement, param: string) => Promise<void>;
+  readonly inNav: (s: Session | undefined) => boolean;
+}
+
+const patientOnly = (s: Session | undefined) => isPatient(s);
+const staffOnly = (s: Session | undefined) => s !== undefined && !isPatient(s);
+
+const ROUTES: Route[] = [
+  { path: 'records', label: 'My records', render: renderRecords, inNav: patientOnly },
+  { path: 'consent', label: 'Sharing', render: renderConsent, inNav: patientOnly },
+  { path: 'access', label: 'Access history', render: renderAccessHistory, inNav: patientOnly },
+  { path: 'downloads', label: 'Downloads', render: renderDownloads, inNav: patientOnly },
+  { path: 'key', label: 'Key and guardians', render: renderKey, inNav: patientOnly },
+  { path: 'patients', label: 'Patients', render: renderPatientSearch, inNav: staffOnly },
+  { path: 'chart', label: 'Chart', render: renderChart, inNav: () => false },
+  {
+    path: 'review',
+    label: 'Review queue',
+    render: renderReview,
+    inNav: (s) => s?.roles.includes('privacy-officer') === true,
+  },
+  { path: 'notifications', label: 'Notifications', render: renderNotifications, inNav: (s) => s !== undefined },
+  { path: 'admin', label: 'Administration', render: renderAdmin, inNav: () => true },
+];
+
+function currentRoute(): { route: Route | undefined; param: string } {
+  const [path = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/');
+  return { route: ROUTES.find((r) => r.path === path), param: decodeURIComponent(rest.join('/')) };
+}
+
+function homePath(s: Session | undefined): string {
+  if (s === undefined) return '';
+  return isPatient(s) ? 'records' : s.roles.includes('privacy-officer') ? 'review' : 'patients';
+}
+
+function renderNav(s: Session | undefined, active: string): void {
+  const nav = document.getElementById('nav');
+  if (nav === null) return;
+  const links = ROUTES.filter((r) => r.inNav(s)).map((r) =>
+    h('li', {}, h('a', { href: `#/${r.path}`, 'aria-current': r.path === active ? 'page' : undefined }, r.label)),
+  );
+  const account =
+    s === undefined
+      ? h('li', {}, h('button', { type: 'button', class: 'link-button', onclick: () => void signIn() }, 'Sign in'))
+      : h(
+          'li',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'link-button',
+              onclick: async () => {
+                setUnlockedKey(undefined);
+                await signOut();
+                location.hash = '#/';
+                await render();
+              },
+            },
+            'Sign out',
+          ),
+        );
+  replace(nav, h('ul', {}, links, account));
+}
+
+async function signIn(): Promise<void> {
+  await startSignIn(await fhirBaseUrl());
+}
+
+async function renderHome(main: HTMLElement, notice?: string): Promise<void> {
+  const status = await nodeStatus().catch(() => undefined);
+  replace(
+    main,
+    h('h1', { tabindex: '-1' }, `Welcome to ${status?.organization ?? 'CareLedger'}`),
+    notice === undefined ? null : message('error', notice),
+    h(
+      'p',
+      {},
+      'See your health records from every member of the consortium, decide who may see them, and check every access to them with a cryptographic proof.',
+    ),
+    h(
+      'p',
+      {},
+      h('button', { type: 'button', class: 'primary', id: 'sign-in', onclick: () => void signIn() }, 'Sign in'),
+    ),
+    h(
+      'p',
+      { class: 'hint' },
+      'Patients and staff sign in with their username, password and a one-time code from their authenticator app. Node operators: ',
+      h('a', { href: '#/admin' }, 'administration'),
+      '.',
+    ),
+  );
+}
+
+let notice: string | undefined;
+
+async function render(): Promise<void> {
+  const main = document.getElementById('main') as HTMLElement;
+  const s = session();
+  let { route, param } = currentRoute();
+  if (route === undefined || (!route.inNav(s) && route.path !== 'chart')) {
+    const home = homePath(s);
+    if (home !== '' && location.hash !== `#/${home}`) {
+      location.replace(`#/${home}`);
+      return;
+    }
+    route = undefined;
+  }
+  if (route?.path === 'chart' && !staffOnly(s)) route = undefined;
+  renderNav(s, route?.path ?? '');
+  document.title = `${route?.label ?? 'Welcome'} · CareLedger portal`;
+  try {
+    if (route === undefined) await renderHome(main, notice);
+    else await route.render(main, param);
+    notice = undefined;
+  } catch (error) {
+    replace(main, h('h1', { tabindex: '-1' }, route?.label ?? 'Error'), message('error', errorText(error)));
+  }
+  main.querySelector<HTMLElement>('h1')?.focus({ preventScroll: false });
+}
+
+async function boot(): Promise<void> {
+  document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+    event.preventDefault();
+    (document.querySelector<HTMLElement>('main h1') ?? document.getElementById('main'))?.focus();
+  });
+  notice = await completeSignIn();
+  const status = await nodeStatus().catch(() => undefined);
+  const org = document.getElementById('org');
+  if (org !== null && status !== undefined) org.textContent = status.organization;
+  window.addEventListener('hashchange', () => void render());
+  await render();
+}
+
+void boot();

@@ -1,0 +1,44 @@
+/** The patient's consent key, unlocked in the browser from the keystore the node keeps (it cannot open it). */
+import { errorText, getJson } from '../api.js';
+import { setUnlockedKey, unlockedKey } from '../context.js';
+import { announce, field, h, message, replace } from '../dom.js';
+import { type BrowserKeystore, openKeystoreInBrowser } from '../verify/patient-keystore.js';
+
+/** A form asking the keystore passphrase; calls `onUnlocked` once the key is open in memory. */
+export function keyUnlockForm(onUnlocked: () => void | Promise<void>, purpose: string): HTMLElement {
+  const existing = unlockedKey();
+  if (existing !== undefined) {
+    return h('p', { class: 'meta' }, `Your consent key (${existing.address}) is unlocked in this tab.`);
+  }
+  const passphrase = h('input', { type: 'password', id: 'keystore-passphrase', autocomplete: 'current-password', required: true });
+  const status = h('div', {});
+  const form = h(
+    'form',
+    {
+      class: 'card',
+      onsubmit: async (event: Event) => {
+        event.preventDefault();
+        const button = form.querySelector('button') as HTMLButtonElement;
+        button.disabled = true;
+        replace(status, message('info', 'Unlocking your key in this browser (this takes a few seconds)…'));
+        try {
+          const keystore = await getJson<BrowserKeystore>('/patient/keystore');
+          const privateKey = await openKeystoreInBrowser(keystore, passphrase.value);
+          setUnlockedKey({ privateKey, address: `0x${keystore.address}` });
+          passphrase.value = '';
+          announce('Your consent key is unlocked.');
+          await onUnlocked();
+        } catch (error) {
+          replace(status, message('error', `Could not unlock your key: ${errorText(error)}`));
+          button.disabled = false;
+        }
+      },
+    },
+    h('h3', {}, 'Unlock your consent key'),
+    h('p', { class: 'hint' }, `${purpose} Your key is opened here, in your browser; your passphrase and key never leave it.`),
+    field('Keystore passphrase', passphrase),
+    h('button', { type: 'submit', class: 'primary' }, 'Unlock key'),
+    status,
+  );
+  return form;
+}

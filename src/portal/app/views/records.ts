@@ -1,0 +1,111 @@
+/** The patient's timeline: this node's records ($everything) and, on request, every other member's. */
+import { createPatientAssertion } from '../../../identity/patient-assertion.js';
+import { ApiError, errorText, getJson, sendJson } from '../api.js';
+import { nodeStatus, unlockedKey } from '../context.js';
+import { h, message, replace } from '../dom.js';
+import { type Resource, timelineSections } from '../fhir-display.js';
+import { patientId, session } from '../session.js';
+import { keyUnlockForm } from './key-unlock.js';
+
+interface EverywhereMembers {
+  members: { address: string; name: string; audience: string }[];
+}
+interface EverywhereAnswer {
+  records: { member: string; memberName: string; resource: Resource; verification: { status: 'verified' | 'failed'; reason?: string } }[];
+  members: { address: string; name: string; status: 'ok' | 'error'; error?: string }[];
+}
+
+export async function loadEverything(patient: string, headers?: Record<string, string>): Promise<Resource[]> {
+  const bundle = await getJson<{ entry?: { resource: Resource }[] }>(`/fhir/Patient/${encodeURIComponent(patient)}/$everything`, headers === undefined ? {} : { headers });
+  return (bundle.entry ?? []).map((e) => e.resource);
+}
+
+export async function renderRecords(main: HTMLElement): Promise<void> {
+  const id = patientId(session());
+  const status = await nodeStatus();
+  replace(main, h('h1', { tabindex: '-1' }, 'My records'), message('info', 'Loading your records…'));
+  const resources = await loadEverything(id);
+  const patient = resources.find((r) => r.resourceType === 'Patient') as
+    | (Resource & { name?: { given?: string[]; family?: string }[]; birthDate?: string })
+    | undefined;
+  const name = patient?.name?.[0];
+  const sections = timelineSections(resources);
+  const everywhere = h('section', { 'aria-labelledby': 'everywhere-h' });
+  replace(
+    main,
+    h('h1', { tabindex: '-1' }, 'My records'),
+    h(
+      'p',
+      { class: 'meta', id: 'patient-banner' },
+      `${[name?.given?.join(' '), name?.family].filter(Boolean).join(' ')}${patient?.birthDate ? `, born ${patient.birthDate}` : ''} · records held by ${status.organization}`,
+    ),
+    sections.length === 0 ? message('info', `${status.organization} holds no clinical records for you yet.`) : sections,
+    everywhere,
+  );
+  renderEverywhere(everywhere);
+}
+
+function renderEverywhere(section: HTMLElement): void {
+  const out = h('div', { id: 'everywhere-result' });
+  replace(
+    section,
+    h('h2', { id: 'everywhere-h' }, 'Records from other members'),
+    h('p', {}, 'Other members of the consortium keep their own records about you. Your browser signs one request per member with your consent key; each answer is checked against that member’s transparency log.'),
+    h('button', { type: 'button', id: 'fetch-everywhere', onclick: () => void fetchEverywhere(out) }, 'Get my records from every member'),
+    out,
+  );
+}
+
+async function fetchEverywhere(out: HTMLElement): Promise<void> {
+  replace(out, message('info', 'Asking this node which members to contact…'));
+  let members: EverywhereMembers;
+  try {
+    members = await getJson<EverywhereMembers>('/patient/everywhere');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      replace(out, message('error', 'This node cannot fetch records from other members yet (it has no /patient/everywhere service). Your records from this member are shown above.'));
+      return;
+    }
+    replace(out, message('error', errorText(error)));
+    return;
+  }
+  const key = unlockedKey();
+  if (key === undefined) {
+    replace(out, keyUnlockForm(() => fetchEverywhere(out), 'Each member needs a request signed with your consent key.'));
+    return;
+  }
+  replace(out, message('info', `Signing ${members.members.length} request(s) and fetching…`));
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const assertions = await Promise.all(
+      members.members.map(async (m) => ({
+        member: m.address,
+        assertion: await createPatientAssertion(key.privateKey, { audience: m.audience, nowSeconds: now, jti: crypto.randomUUID() }),
+      })),
+    );
+    const answer = await sendJson<EverywhereAnswer>('/patient/everywhere', { assertions }, { fhir: false });
+    const byResource = new Map(answer.records.map((r) => [r.resource, r]));
+    const extra = {
+      header: 'From',
+      cell: (r: Resource) => {
+        const rec = byResource.get(r);
+        if (rec === undefined) return '';
+        const ok = rec.verification.status === 'verified';
+        return h('span', {}, `${rec.memberName} `, h('span', { class: `badge ${ok ? 'badge-ok' : 'badge-bad'}` }, ok ? 'verified' : `not verified: ${rec.verification.reason ?? 'unknown'}`));
+      },
+    };
+    replace(
+      out,
+      h(
+        'ul',
+        { class: 'cards' },
+        answer.members.map((m) =>
+          h('li', { class: 'card' }, h('strong', {}, m.name), ' ', m.status === 'ok' ? h('span', { class: 'badge badge-ok' }, 'answered') : h('span', { class: 'badge badge-bad' }, `unavailable: ${m.error ?? 'error'}`)),
+        ),
+      ),
+      answer.records.length === 0 ? message('info', 'No other member holds records about you that you can see.') : timelineSections(answer.records.map((r) => r.resource), extra),
+    );
+  } catch (error) {
+    replace(out, message('error', errorText(error)));
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Helpers for the portal's browser tests: Debian's chromium through playwright-core, sign-in through
+ * the node's own SMART sign-in page with a TOTP code, records seeded through the FHIR API.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { generateTotp, TOTP_PERIOD_SECONDS } from '../../src/identity/totp.js';
+
+export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'portal');
+
+export async function launchChromium(): Promise<Browser> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`no chromium at ${executablePath}: run scripts/install-system-deps.sh`);
+  return chromium.launch({
+    executablePath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * One TOTP code per time step and user: the node refuses a step it already accepted (RFC 6238 §5.2)
+ * and accepts one step either side of now, so a second code in the same step is the next step's.
+ */
+const lastStep = new Map<string, number>();
+export function nextTotp(secret: string, now = Date.now()): string {
+  const current = Math.floor(now / 1000 / TOTP_PERIOD_SECONDS);
+  const step = Math.max(current, (lastStep.get(secret) ?? -1) + 1);
+  if (step > current + 1) throw new Error('no fresh TOTP step left for this user in this 30 s window');
+  lastStep.set(secret, step);
+  return generateTotp(secret, step * TOTP_PERIOD_SECONDS * 1000);
+}
+
+export interface Account {
+  readonly username: string;
+  readonly password: string;
+  readonly totpSecret: string;
+}
+
+/** Opens the portal, signs in through the node's sign-in page and waits for the signed-in home. */
+export async function signIn(page: Page, base: string, account: Account): Promise<void> {
+  await page.goto(`${base}/portal/`);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).first().click();
+  await page.waitForURL(/\/oauth\/authorize/, { timeout: 15_000 });
+  await page.getByLabel('Username').fill(account.username);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByLabel('One-time code').fill(nextTotp(account.totpSecret));
+  await page.getByRole('button', { name: 'Sign in and allow' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 15_000 });
+}
+
+/** FHIR calls with the demo's development identity header (a clinician, for seeding). */
+export async function fhirAs<T = Record<string, unknown>>(
+  base: string,
+  who: string,
+  path: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<T> {
+  const response = await fetch(`${base}/fhir${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'x-careledger-identity': who, 'content-type': 'application/fhir+json', ...extraHeaders },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+const LAB = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] };
+
+/** A small chart for the demo patient: three glucose results, a condition, a medication, an immunization, a note. */
+export async function seedRecords(base: string, patientId: string): Promise<void> {
+  const who = 'Practitioner/dr-grey';
+  const subject = { reference: `Patient/${patientId}` };
+  for (const [date, value] of [
+    ['2026-01-10T08:00:00Z', 112],
+    ['2026-04-12T08:00:00Z', 104],
+    ['2026-07-15T08:00:00Z', 97],
+  ] as const) {
+    await fhirAs(base, who, '/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [LAB],
+      code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose [Mass/volume] in Serum or Plasma' }] },
+      subject,
+      effectiveDateTime: date,
+      valueQuantity: { value, unit: 'mg/dL', system: 'http://unitsofmeasure.org', code: 'mg/dL' },
+    });
+  }
+  await fhirAs(base, who, '/Condition', {
+    resourceType: 'Condition',
+    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+    code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Type 2 diabetes mellitus' }] },
+    subject,
+    recordedDate: '2026-01-10',
+  });
+  await fhirAs(base, who, '/MedicationRequest', {
+    resourceType: 'MedicationRequest',
+    status: 'active',
+    intent: 'order',
+    medicationCodeableConcept: { text: 'Metformin 500 mg oral tablet' },
+    subject,
+    authoredOn: '2026-01-10',
+    dosageInstruction: [{ text: 'One tablet twice a day with meals' }],
+  });
+  await fhirAs(base, who, '/Immunization', {
+    resourceType: 'Immunization',
+    status: 'completed',
+    vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '141', display: 'Influenza, seasonal' }] },
+    patient: subject,
+    occurrenceDateTime: '2025-10-01',
+  });
+  await fhirAs(base, who, '/DocumentReference', {
+    resourceType: 'DocumentReference',
+    status: 'current',
+    type: { coding: [{ system: 'http://loinc.org', code: '11506-3', display: 'Progress note' }] },
+    subject,
+    date: '2026-07-15T09:00:00Z',
+    description: 'Diabetes follow-up',
+    content: [{ attachment: { contentType: 'text/plain', data: Buffer.from('Glucose improving on metformin.').toString('base64') } }],
+  });
+}

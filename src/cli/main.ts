@@ -8,6 +8,7 @@ import { DevConsortium } from './commands/dev-consortium.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerLogCommands } from './commands/log-commands.js';
 import { registerPatientCommands } from './commands/patient-erase.js';
+import { registerExchangeCommands } from './commands/records-exchange.js';
 import { registerSummaryCommands } from './commands/summary-verify.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -50,6 +51,7 @@ export function createProgram(): Command {
         dataDir,
         chainPort: Number(options.chainPort),
         basePort: Number(options.basePort),
+        seedDemoRecords: true,
       });
       waitForShutdown(() => dev.stop());
       const started = performance.now();
@@ -76,6 +78,17 @@ export function createProgram(): Command {
                     `  ${a.username.padEnd(16)} ${a.fhirUser.padEnd(48)} ${a.roles.join(', ') || 'patient'}`,
                 ),
                 `  passwords and TOTP secrets: ${join(dataDir, 'demo-users.json')}`,
+                '',
+              ]),
+          ...(dev.demoRecords === undefined
+            ? []
+            : [
+                "The demo patient's records are spread over the members (the story: README, 'Records between members'):",
+                ...Object.entries(dev.demoRecords.patientIds).map(
+                  ([member, id]) =>
+                    `  ${member.padEnd(9)} Patient/${id}  (${dev.demoRecords?.counts[member as 'lab']} records)`,
+                ),
+                `  portal: ${dev.nodes[0]?.url}/portal/`,
                 '',
               ]),
           'Try: careledger chain status    (Ctrl-C stops everything; state is kept for the next start)',
@@ -119,6 +132,7 @@ export function createProgram(): Command {
   registerLogCommands(program);
   registerImportCommand(program);
   registerPatientCommands(program);
+  registerExchangeCommands(program);
   registerSummaryCommands(program);
   registerDemoCommands(program);
   return program;

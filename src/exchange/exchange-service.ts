@@ -193,7 +193,7 @@ export class ExchangeService {
         return {
           ...base,
           status: 'refused',
-          error: `${member.name} returned no patient record (no consent, or none held)`,
+          error: `${member.name} refused: no consent in force for this member, purpose and data (the refusal is in the patient's access history there)`,
         };
       }
       sourcePatient = patient.id;
@@ -230,10 +230,7 @@ export class ExchangeService {
         to: `Patient/${patientId}`,
       });
       try {
-        const held = await this.options.repository
-          .read(copy.resourceType, copy.id as string, context)
-          .catch(() => undefined);
-        if (held?.meta?.source === source) {
+        if ((await this.options.repository.currentSource(copy.resourceType, copy.id as string)) === source) {
           unchanged++;
           continue;
         }
@@ -345,8 +342,31 @@ export class ExchangeService {
       }
     }
     accessHistory.sort((a, b) => (b.auditEvent.recorded ?? '').localeCompare(a.auditEvent.recorded ?? ''));
-    return { members, records, accessHistory };
+    return {
+      members,
+      records: mergeCopies(records, await this.holders(address, { includeSelf: true })),
+      accessHistory,
+    };
   }
+}
+
+/**
+ * One entry per record: a copy a member received from another (meta.source naming that member's
+ * version) is dropped when the original is in the view too, so the patient sees each result once, from
+ * the member that produced it.
+ */
+function mergeCopies(records: RecordView[], members: readonly IndexedMember[]): RecordView[] {
+  const originals = new Set<string>();
+  for (const r of records) {
+    const base = members.find((m) => m.address === r.member)?.fhirBaseUrl.replace(/\/$/, '');
+    if (base !== undefined)
+      originals.add(
+        `${base}/${r.resource.resourceType}/${r.resource.id}/_history/${r.resource.meta?.versionId}`,
+      );
+  }
+  return records.filter(
+    (r) => r.resource.meta?.source === undefined || !originals.has(r.resource.meta.source),
+  );
 }
 
 function parseVersionProofOrSelf(resource: Resource): Resource {

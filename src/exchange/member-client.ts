@@ -143,6 +143,15 @@ export class MemberClient {
   async readLog(path: string): Promise<string> {
     const response = await this.request(`${this.base}${path}`, {});
     const text = await response.text();
+    if (response.status === 404 && path.startsWith('/log/proof/')) {
+      throw new CareLedgerError(
+        'ERR_LOG_PROOF_INVALID',
+        "the entry is newer than the member's latest checkpoint; ask again in a few seconds",
+        {
+          details: { reason: 'not-yet-checkpointed', member: this.options.member.address },
+        },
+      );
+    }
     if (!response.ok) throw this.upstream(`${this.options.member.name}'s log answered ${response.status}`);
     return text;
   }

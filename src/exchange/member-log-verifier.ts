@@ -32,7 +32,8 @@ export type ProofStatus =
 /**
  * The closed list of failure reasons, so a portal or an auditor can switch on them.
  * - `no-version-proof` / `no-log-entry`: the member served no proof reference;
- * - `proof-unavailable`: the member would not serve a proof (not yet checkpointed, or an error);
+ * - `not-yet-checkpointed`: the entry is newer than the member's latest checkpoint (seconds old);
+ * - `proof-unavailable`: the member would not serve a proof;
  * - `version-mismatch` / `commitment-mismatch`: the content is not what the log holds (altered);
  * - `origin-mismatch`: a proof for another log; `bad-signature`: not signed by the member's log key;
  * - `inclusion`: the entry is not in the checkpoint;
@@ -44,6 +45,7 @@ export const PROOF_FAILURE_REASONS = [
   'no-version-proof',
   'no-log-entry',
   'proof-unavailable',
+  'not-yet-checkpointed',
   'version-mismatch',
   'commitment-mismatch',
   'not-a-version-entry',
@@ -108,6 +110,7 @@ export class MemberLogVerifier {
     try {
       return await this.options.fetchLog(`/log/proof/${index}`);
     } catch (cause) {
+      if (isCareLedgerError(cause) && cause.details.reason === 'not-yet-checkpointed') throw cause;
       throw new CareLedgerError('ERR_LOG_PROOF_INVALID', 'the member did not serve a proof for the entry', {
         cause,
         details: { reason: 'proof-unavailable' },

@@ -4,5 +4,5 @@
  * The browser code lives in `src/portal/app/` and is bundled by `scripts/build-portal.ts` into
  * `dist/portal/public/`; this module only serves those files with the portal's security headers.
  */
-export { createPortalRoutes, type PortalRouteDeps, PORTAL_SECURITY_HEADERS } from './portal-routes.js';
+export { createPortalRoutes, PORTAL_SECURITY_HEADERS, type PortalRouteDeps } from './portal-routes.js';
 export { PORTAL_CLIENT_ID, registerPortalClient } from './register-portal-client.js';

@@ -130,6 +130,15 @@ export function withLogEntry(resource: Resource, version: StoredVersion | undefi
 
 /** Checks a served AuditEvent against the bytes of its log entry; throws ERR_LOG_PROOF_INVALID if not. */
 export function verifyAuditEventCommitment(served: AuditEvent, entry: Uint8Array): void {
+  if (decoder.decode(auditEntryOf(served)) !== decoder.decode(entry)) {
+    throw new CareLedgerError('ERR_LOG_PROOF_INVALID', 'the AuditEvent does not match its log entry', {
+      details: { reason: 'commitment-mismatch' },
+    });
+  }
+}
+
+/** The log entry a served AuditEvent commits to, recomputed from its content and salt. */
+export function auditEntryOf(served: AuditEvent): Uint8Array {
   const ext = served.extension?.find((e) => e.url === LOG_ENTRY_EXTENSION);
   const salt = ext?.extension?.find((e) => e.url === 'salt')?.valueBase64Binary;
   if (salt === undefined) {
@@ -142,12 +151,7 @@ export function verifyAuditEventCommitment(served: AuditEvent, entry: Uint8Array
   const original = (
     rest.length === 0 ? withoutExtensions : { ...withoutExtensions, extension: rest }
   ) as AuditEvent;
-  const expected = decoder.decode(formatAuditEntry(original, Buffer.from(salt, 'base64')));
-  if (expected !== decoder.decode(entry)) {
-    throw new CareLedgerError('ERR_LOG_PROOF_INVALID', 'the AuditEvent does not match its log entry', {
-      details: { reason: 'commitment-mismatch' },
-    });
-  }
+  return formatAuditEntry(original, Buffer.from(salt, 'base64'));
 }
 
 /** The patient whose compartment a resource is in, or '' for none (Organization, Practitioner, …). */
@@ -1189,6 +1193,16 @@ export class FhirRepository {
       index: version.logIndex,
       key: this.versionKey(version.resourceType, version.id, version.versionId),
     });
+  }
+
+  /**
+   * `meta.source` of a resource's current version, read by the node itself (no requester, so no
+   * AuditEvent): how a pull from another member knows it already holds that member's version.
+   */
+  async currentSource(resourceType: string, id: string): Promise<string | undefined> {
+    const current = await this.options.storage.current(resourceType, id);
+    if (current === undefined || current.deleted) return undefined;
+    return (await this.openUnlessErased(current))?.meta?.source;
   }
 
   /**

@@ -93,6 +93,17 @@ export function parseVersionProof(served: Resource): { resource: Resource; proof
   return { resource, proof: { index, key: Buffer.from(key, 'base64') } };
 }
 
+/** The log entry a served version commits to, recomputed from its content and disclosed key. */
+export function versionEntryOf(served: Resource): Uint8Array {
+  const { resource, proof } = parseVersionProof(served);
+  const versionId = Number(resource.meta?.versionId);
+  if (resource.id === undefined || !Number.isSafeInteger(versionId))
+    throw invalid('version-mismatch', 'the record has no id or version');
+  return formatVersionEntry(
+    computeVersionHash(proof.key, resource.resourceType, resource.id, versionId, canonicalJson(resource)),
+  );
+}
+
 /**
  * Checks a served version against the bytes of its log entry: the keyed hash recomputed from the
  * content and the disclosed version key must be the entry's `h`. Throws ERR_LOG_PROOF_INVALID with

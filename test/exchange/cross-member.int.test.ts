@@ -273,7 +273,7 @@ describe('records between members', () => {
     const statuses = body.records.map((r) => r.verification.status);
     expect(statuses).toContain('verified');
     for (const r of body.records.filter((x) => x.verification.status === 'failed'))
-      expect(r.verification.reason).toBe('proof-unavailable');
+      expect(r.verification.reason).toBe('not-yet-checkpointed');
     // The lab's refusal of the hospital is in the patient's history, with its proof status.
     const refusals = body.accessHistory.filter(
       (a) => a.member === lab.address && a.auditEvent.outcome === '4',

@@ -12,7 +12,8 @@ export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts',
 export async function launchChromium(): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) throw new Error(`no chromium at ${executablePath}: run scripts/install-system-deps.sh`);
+  if (!existsSync(executablePath))
+    throw new Error(`no chromium at ${executablePath}: run scripts/install-system-deps.sh`);
   return chromium.launch({
     executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -72,7 +73,9 @@ export async function fhirAs<T = Record<string, unknown>>(
   return JSON.parse(text) as T;
 }
 
-const LAB = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] };
+const LAB = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }],
+};
 
 /** A small chart for the demo patient: three glucose results, a condition, a medication, an immunization, a note. */
 export async function seedRecords(base: string, patientId: string): Promise<void> {
@@ -87,7 +90,11 @@ export async function seedRecords(base: string, patientId: string): Promise<void
       resourceType: 'Observation',
       status: 'final',
       category: [LAB],
-      code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose [Mass/volume] in Serum or Plasma' }] },
+      code: {
+        coding: [
+          { system: 'http://loinc.org', code: '2345-7', display: 'Glucose [Mass/volume] in Serum or Plasma' },
+        ],
+      },
       subject,
       effectiveDateTime: date,
       valueQuantity: { value, unit: 'mg/dL', system: 'http://unitsofmeasure.org', code: 'mg/dL' },
@@ -95,8 +102,12 @@ export async function seedRecords(base: string, patientId: string): Promise<void
   }
   await fhirAs(base, who, '/Condition', {
     resourceType: 'Condition',
-    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
-    code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Type 2 diabetes mellitus' }] },
+    clinicalStatus: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }],
+    },
+    code: {
+      coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Type 2 diabetes mellitus' }],
+    },
     subject,
     recordedDate: '2026-01-10',
   });
@@ -112,7 +123,9 @@ export async function seedRecords(base: string, patientId: string): Promise<void
   await fhirAs(base, who, '/Immunization', {
     resourceType: 'Immunization',
     status: 'completed',
-    vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '141', display: 'Influenza, seasonal' }] },
+    vaccineCode: {
+      coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '141', display: 'Influenza, seasonal' }],
+    },
     patient: subject,
     occurrenceDateTime: '2025-10-01',
   });
@@ -123,6 +136,13 @@ export async function seedRecords(base: string, patientId: string): Promise<void
     subject,
     date: '2026-07-15T09:00:00Z',
     description: 'Diabetes follow-up',
-    content: [{ attachment: { contentType: 'text/plain', data: Buffer.from('Glucose improving on metformin.').toString('base64') } }],
+    content: [
+      {
+        attachment: {
+          contentType: 'text/plain',
+          data: Buffer.from('Glucose improving on metformin.').toString('base64'),
+        },
+      },
+    ],
   });
 }

@@ -24,6 +24,7 @@ import { outboxMigrations, SqliteOutboxStorage } from '../../storage/sqlite/sqli
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { chainDir, chainInfoFile, deploymentFile, nodeDir, runFile } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
+import { type DemoRecordsResult, seedDemoRecords } from './demo-records.js';
 import { type DemoUsers, enrolDemoUsers } from './demo-users.js';
 
 export interface DemoMember {
@@ -52,6 +53,8 @@ export interface DevConsortiumOptions {
   readonly log?: (line: string) => void;
   /** Restart a node process that dies on its own (default true). */
   readonly superviseNodes?: boolean;
+  /** Seed the demo patient's records across the members and three more patients (`careledger dev`). */
+  readonly seedDemoRecords?: boolean;
 }
 
 export interface DevNode {
@@ -110,6 +113,8 @@ export class DevConsortium {
   readonly nodes: DevNode[] = [];
   /** Demo sign-in accounts at the hospital (SMART on FHIR), enrolled on the first start. */
   demoUsers: DemoUsers | undefined;
+  /** The demo patient's records as seeded (ids at each member). */
+  demoRecords: DemoRecordsResult | undefined;
   deployment: Deployment | undefined;
   private deployerOutbox: Outbox | undefined;
   private closeDeployerDb: (() => void) | undefined;
@@ -147,6 +152,18 @@ export class DevConsortium {
       { name: hospital.name, url: hospital.url, adminToken: this.adminToken(hospital) },
       (line) => this.log(line),
     );
+    if (this.options.seedDemoRecords === true) {
+      const patient = this.demoUsers.accounts.find((a) => a.username === 'maria.rivera')?.fhirUser;
+      const url = (name: string) => this.nodes.find((n) => n.name === name)?.url as string;
+      if (patient !== undefined) {
+        this.demoRecords = await seedDemoRecords(
+          this.options.dataDir,
+          { hospital: url('hospital'), lab: url('lab'), pharmacy: url('pharmacy') },
+          patient,
+          (line) => this.log(line),
+        );
+      }
+    }
     await this.chain.snapshot({ force: true });
     this.writeRunFile();
   }

@@ -63,6 +63,10 @@ export function registerLogCommands(program: Command, io: LogCommandsIo = {}): v
     .argument('<file>', 'the .tlog-proof file')
     .requiredOption('--policy <file>', 'the trust policy: log and witness keys, quorum (format below)')
     .option('--entry <file>', "check these entry bytes instead of the proof's unauthenticated extra data")
+    .option(
+      '--record <file.json>',
+      'check the entry recomputed from a served AuditEvent or record version (as `patient view --save` keeps them)',
+    )
     .option('--json', 'print { ok, step?, reason?, origin, index, size, witnesses } as JSON')
     .addHelpText(
       'after',
@@ -78,12 +82,13 @@ Example:
   quorum 1
   $ careledger proof verify entry-42.tlog-proof --policy policy.txt`,
     )
-    .action((file: string, options: { policy: string; entry?: string; json?: boolean }) => {
+    .action((file: string, options: { policy: string; entry?: string; record?: string; json?: boolean }) => {
       runProofVerify(
         {
           proofFile: file,
           policyFile: options.policy,
           ...(options.entry === undefined ? {} : { entryFile: options.entry }),
+          ...(options.record === undefined ? {} : { recordFile: options.record }),
           json: options.json === true,
         },
         stdout(),

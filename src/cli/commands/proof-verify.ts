@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Resource } from '@medplum/fhirtypes';
 import { CareLedgerError, isCareLedgerError } from '../../errors/index.js';
 import {
   type NoteVerifier,
@@ -11,6 +12,8 @@ import {
   verifyNote,
   verifyTlogProof,
 } from '../../log/index.js';
+import { auditEntryOf } from '../../vault/fhir-repository.js';
+import { versionEntryOf } from '../../vault/version-proof.js';
 
 /**
  * Offline verification of a C2SP tlog-proof (https://c2sp.org/tlog-proof) against a trust policy.
@@ -228,7 +231,24 @@ export interface ProofVerifyOptions {
   readonly proofFile: string;
   readonly policyFile: string;
   readonly entryFile?: string;
+  /**
+   * A record as a member served it (an AuditEvent with its log-entry extension, or a record version
+   * with its version proof): the entry is recomputed from its content, so the proof is checked
+   * against what the reader actually holds, not the proof's own extra data.
+   */
+  readonly recordFile?: string;
   readonly json?: boolean;
+}
+
+/** The log entry a served record commits to (see version-proof.ts and withLogEntry). */
+export function entryOfServedRecord(json: string): Uint8Array {
+  let resource: Resource;
+  try {
+    resource = JSON.parse(json) as Resource;
+  } catch (cause) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'the record file is not JSON', { cause });
+  }
+  return resource.resourceType === 'AuditEvent' ? auditEntryOf(resource) : versionEntryOf(resource);
 }
 
 export interface CommandOutput {
@@ -247,7 +267,11 @@ export function runProofVerify(
   const policy = parseProofPolicy(readInput(options.policyFile, 'policy').toString('utf8'));
   const proofBytes = readInput(options.proofFile, 'proof');
   const entry =
-    options.entryFile === undefined ? undefined : new Uint8Array(readInput(options.entryFile, 'entry'));
+    options.recordFile !== undefined
+      ? entryOfServedRecord(readInput(options.recordFile, 'record').toString('utf8'))
+      : options.entryFile === undefined
+        ? undefined
+        : new Uint8Array(readInput(options.entryFile, 'entry'));
   const report = evaluateTlogProof(new Uint8Array(proofBytes), policy, entry);
   if (options.json === true) stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else if (report.ok) stdout.write(`${formatProofVerifyReport(report)}\n`);

@@ -50,8 +50,15 @@ export interface RequestOptions {
   readonly bearer?: string;
 }
 
-export async function request(path: string, options: RequestOptions = {}, retried = false): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'application/fhir+json, application/json;q=0.9, */*;q=0.5', ...options.headers };
+export async function request(
+  path: string,
+  options: RequestOptions = {},
+  retried = false,
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    accept: 'application/fhir+json, application/json;q=0.9, */*;q=0.5',
+    ...options.headers,
+  };
   const token = options.bearer ?? session()?.accessToken;
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) {
@@ -84,17 +91,24 @@ export async function searchAll<T>(path: string, options: RequestOptions = {}, m
   const out: T[] = [];
   let next: string | undefined = path;
   for (let page = 0; next !== undefined && page < maxPages; page++) {
-    const bundle: { entry?: { resource?: T; search?: { mode?: string } }[]; link?: { relation: string; url: string }[] } =
-      await getJson(next, options);
-    for (const e of bundle.entry ?? []) if (e.resource !== undefined && e.search?.mode !== 'outcome') out.push(e.resource);
+    const bundle: {
+      entry?: { resource?: T; search?: { mode?: string } }[];
+      link?: { relation: string; url: string }[];
+    } = await getJson(next, options);
+    for (const e of bundle.entry ?? [])
+      if (e.resource !== undefined && e.search?.mode !== 'outcome') out.push(e.resource);
     const link = bundle.link?.find((l) => l.relation === 'next')?.url;
     // Same origin only: follow the path, whatever host the server wrote.
-    next = link === undefined || (bundle.entry ?? []).length === 0 ? undefined : new URL(link).pathname + new URL(link).search;
+    next =
+      link === undefined || (bundle.entry ?? []).length === 0
+        ? undefined
+        : new URL(link).pathname + new URL(link).search;
   }
   return out;
 }
 
 export function errorText(error: unknown): string {
-  if (error instanceof ApiError) return `${error.message}${error.status >= 400 ? ` (HTTP ${error.status})` : ''}`;
+  if (error instanceof ApiError)
+    return `${error.message}${error.status >= 400 ? ` (HTTP ${error.status})` : ''}`;
   return (error as Error).message ?? String(error);
 }

@@ -34,7 +34,8 @@ export async function nodeStatus(refresh = false): Promise<NodeStatus> {
 }
 
 export async function consortiumMembers(refresh = false): Promise<Member[]> {
-  if (members === undefined || refresh) members = (await getJson<{ members: Member[] }>('/ledger/members')).members;
+  if (members === undefined || refresh)
+    members = (await getJson<{ members: Member[] }>('/ledger/members')).members;
   return members;
 }
 

@@ -25,13 +25,20 @@ export function append(parent: Node, children: readonly Child[]): void {
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
     if (Array.isArray(child)) append(parent, child);
-    else parent.appendChild(typeof child === 'object' ? (child as Node) : document.createTextNode(String(child)));
+    else
+      parent.appendChild(
+        typeof child === 'object' ? (child as Node) : document.createTextNode(String(child)),
+      );
   }
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-export function svg(tag: string, attrs: Record<string, string | number> = {}, ...children: Child[]): SVGElement {
+export function svg(
+  tag: string,
+  attrs: Record<string, string | number> = {},
+  ...children: Child[]
+): SVGElement {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
   append(el, children);

@@ -1,11 +1,28 @@
 /** Plain-language rendering of the FHIR R4 resources the timeline and chart show. */
-import { formatDate, formatDateTime, h } from './dom.js';
-import { trendChart } from './chart.js';
 
-export type Resource = Record<string, unknown> & { resourceType: string; id?: string; meta?: { lastUpdated?: string } };
-interface Coding { system?: string; code?: string; display?: string }
-interface CodeableConcept { text?: string; coding?: Coding[] }
-interface Quantity { value?: number; unit?: string; code?: string; comparator?: string }
+import { trendChart } from './chart.js';
+import { formatDate, formatDateTime, h } from './dom.js';
+
+export type Resource = Record<string, unknown> & {
+  resourceType: string;
+  id?: string;
+  meta?: { lastUpdated?: string };
+};
+interface Coding {
+  system?: string;
+  code?: string;
+  display?: string;
+}
+interface CodeableConcept {
+  text?: string;
+  coding?: Coding[];
+}
+interface Quantity {
+  value?: number;
+  unit?: string;
+  code?: string;
+  comparator?: string;
+}
 
 export const LOINC = 'http://loinc.org';
 
@@ -16,7 +33,7 @@ export function conceptText(c: CodeableConcept | undefined): string {
 
 export function quantityText(q: Quantity | undefined): string {
   if (q?.value === undefined) return '';
-  return `${q.comparator ?? ''}${q.value}${q.unit ?? q.code ? ` ${q.unit ?? q.code}` : ''}`;
+  return `${q.comparator ?? ''}${q.value}${(q.unit ?? q.code) ? ` ${q.unit ?? q.code}` : ''}`;
 }
 
 function observationValue(o: Resource): string {
@@ -33,9 +50,14 @@ function observationValue(o: Resource): string {
 }
 
 function effective(r: Resource): string | undefined {
-  return (r.effectiveDateTime ?? r.issued ?? r.authoredOn ?? r.occurrenceDateTime ?? r.recordedDate ?? r.onsetDateTime ?? r.date ?? r.meta?.lastUpdated) as
-    | string
-    | undefined;
+  return (r.effectiveDateTime ??
+    r.issued ??
+    r.authoredOn ??
+    r.occurrenceDateTime ??
+    r.recordedDate ??
+    r.onsetDateTime ??
+    r.date ??
+    r.meta?.lastUpdated) as string | undefined;
 }
 
 function categoryCodes(r: Resource): string[] {
@@ -55,7 +77,17 @@ export interface Groups {
 }
 
 export function groupRecords(resources: readonly Resource[]): Groups {
-  const g: Groups = { labs: [], vitals: [], otherObservations: [], medications: [], conditions: [], immunizations: [], allergies: [], documents: [], other: [] };
+  const g: Groups = {
+    labs: [],
+    vitals: [],
+    otherObservations: [],
+    medications: [],
+    conditions: [],
+    immunizations: [],
+    allergies: [],
+    documents: [],
+    other: [],
+  };
   for (const r of resources) {
     switch (r.resourceType) {
       case 'Observation': {
@@ -109,9 +141,27 @@ function table(caption: string, headers: string[], rows: (Node | string)[][]): H
     h(
       'table',
       {},
-      h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
-      h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))),
+      h('caption', { class: 'visually-hidden' }, caption),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headers.map((x) => h('th', { scope: 'col' }, x)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((cells) =>
+          h(
+            'tr',
+            {},
+            cells.map((c) => h('td', {}, c)),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -124,7 +174,10 @@ export function observationSection(title: string, observations: Resource[], extr
     conceptText(o.code as CodeableConcept) || o.resourceType,
     observationValue(o),
     conceptText(((o.interpretation ?? []) as CodeableConcept[])[0]) ||
-      ((o.referenceRange as { text?: string; low?: Quantity; high?: Quantity }[] | undefined)?.map((rr) => rr.text ?? `${quantityText(rr.low)}–${quantityText(rr.high)}`).join('; ') ?? ''),
+      ((o.referenceRange as { text?: string; low?: Quantity; high?: Quantity }[] | undefined)
+        ?.map((rr) => rr.text ?? `${quantityText(rr.low)}–${quantityText(rr.high)}`)
+        .join('; ') ??
+        ''),
     ...(extra === undefined ? [] : [extra.cell(o)]),
   ]);
   const charts: HTMLElement[] = [];
@@ -134,7 +187,11 @@ export function observationSection(title: string, observations: Resource[], extr
     const q = o.valueQuantity as Quantity | undefined;
     const at = effective(o);
     if (coding?.code === undefined || typeof q?.value !== 'number' || at === undefined) continue;
-    const entry = byCode.get(coding.code) ?? { label: conceptText(o.code as CodeableConcept), unit: q.unit ?? q.code ?? '', points: [] };
+    const entry = byCode.get(coding.code) ?? {
+      label: conceptText(o.code as CodeableConcept),
+      unit: q.unit ?? q.code ?? '',
+      points: [],
+    };
     entry.points.push({ at, value: q.value });
     byCode.set(coding.code, entry);
   }
@@ -145,18 +202,31 @@ export function observationSection(title: string, observations: Resource[], extr
         'figure',
         { class: 'trend' },
         trendChart(series.points, `${series.label} (LOINC ${code})`, series.unit),
-        h('figcaption', { class: 'meta' }, `${series.label} (LOINC ${code}), ${series.points.length} results`),
+        h(
+          'figcaption',
+          { class: 'meta' },
+          `${series.label} (LOINC ${code}), ${series.points.length} results`,
+        ),
       ),
     );
   }
   return [
     h('h2', {}, title),
-    table(title, ['Date', 'Test', 'Result', 'Range or interpretation', ...(extra === undefined ? [] : [extra.header])], rows),
+    table(
+      title,
+      ['Date', 'Test', 'Result', 'Range or interpretation', ...(extra === undefined ? [] : [extra.header])],
+      rows,
+    ),
     ...charts,
   ];
 }
 
-function listSection(title: string, items: Resource[], describe: (r: Resource) => [string, string], extra?: Extra): HTMLElement[] {
+function listSection(
+  title: string,
+  items: Resource[],
+  describe: (r: Resource) => [string, string],
+  extra?: Extra,
+): HTMLElement[] {
   if (items.length === 0) return [];
   return [
     h('h2', {}, title),
@@ -185,25 +255,81 @@ function decodeAttachment(data: string | undefined): string {
 export function timelineSections(resources: readonly Resource[], extra?: Extra): HTMLElement[] {
   const g = groupRecords(resources);
   return [
-    ...observationSection('Lab results', g.labs.filter((r) => r.resourceType === 'Observation'), extra),
-    ...listSection('Lab reports', g.labs.filter((r) => r.resourceType === 'DiagnosticReport'), (r) => [conceptText(r.code as CodeableConcept), String(r.conclusion ?? r.status ?? '')], extra),
+    ...observationSection(
+      'Lab results',
+      g.labs.filter((r) => r.resourceType === 'Observation'),
+      extra,
+    ),
+    ...listSection(
+      'Lab reports',
+      g.labs.filter((r) => r.resourceType === 'DiagnosticReport'),
+      (r) => [conceptText(r.code as CodeableConcept), String(r.conclusion ?? r.status ?? '')],
+      extra,
+    ),
     ...observationSection('Vital signs', g.vitals, extra),
     ...observationSection('Other observations', g.otherObservations, extra),
-    ...listSection('Medications', g.medications, (r) => [
-      conceptText(r.medicationCodeableConcept as CodeableConcept) || String((r.medicationReference as { display?: string } | undefined)?.display ?? 'Medication'),
-      [String(r.status ?? ''), ((r.dosageInstruction ?? r.dosage ?? []) as { text?: string }[]).map((d) => d.text).filter(Boolean).join('; ')].filter(Boolean).join(' · '),
-    ], extra),
-    ...listSection('Conditions', g.conditions, (r) => [
-      conceptText(r.code as CodeableConcept),
-      conceptText(r.clinicalStatus as CodeableConcept),
-    ], extra),
-    ...listSection('Allergies', g.allergies, (r) => [conceptText(r.code as CodeableConcept), String(r.criticality ?? '')], extra),
-    ...listSection('Immunizations', g.immunizations, (r) => [conceptText(r.vaccineCode as CodeableConcept), String(r.status ?? '')], extra),
-    ...listSection('Documents and notes', g.documents, (r) => {
-      const content = (r.content as { attachment?: { title?: string; contentType?: string; data?: string } }[] | undefined)?.[0]?.attachment;
-      const text = content?.contentType?.startsWith('text/') ? decodeAttachment(content.data) : '';
-      return [String(r.description ?? r.title ?? content?.title ?? conceptText(r.type as CodeableConcept) ?? 'Document'), text.length > 400 ? `${text.slice(0, 400)}…` : text];
-    }, extra),
-    ...listSection('Other records', g.other, (r) => [r.resourceType, conceptText((r.code ?? r.type) as CodeableConcept)], extra),
+    ...listSection(
+      'Medications',
+      g.medications,
+      (r) => [
+        conceptText(r.medicationCodeableConcept as CodeableConcept) ||
+          String((r.medicationReference as { display?: string } | undefined)?.display ?? 'Medication'),
+        [
+          String(r.status ?? ''),
+          ((r.dosageInstruction ?? r.dosage ?? []) as { text?: string }[])
+            .map((d) => d.text)
+            .filter(Boolean)
+            .join('; '),
+        ]
+          .filter(Boolean)
+          .join(' · '),
+      ],
+      extra,
+    ),
+    ...listSection(
+      'Conditions',
+      g.conditions,
+      (r) => [conceptText(r.code as CodeableConcept), conceptText(r.clinicalStatus as CodeableConcept)],
+      extra,
+    ),
+    ...listSection(
+      'Allergies',
+      g.allergies,
+      (r) => [conceptText(r.code as CodeableConcept), String(r.criticality ?? '')],
+      extra,
+    ),
+    ...listSection(
+      'Immunizations',
+      g.immunizations,
+      (r) => [conceptText(r.vaccineCode as CodeableConcept), String(r.status ?? '')],
+      extra,
+    ),
+    ...listSection(
+      'Documents and notes',
+      g.documents,
+      (r) => {
+        const content = (
+          r.content as { attachment?: { title?: string; contentType?: string; data?: string } }[] | undefined
+        )?.[0]?.attachment;
+        const text = content?.contentType?.startsWith('text/') ? decodeAttachment(content.data) : '';
+        return [
+          String(
+            r.description ??
+              r.title ??
+              content?.title ??
+              conceptText(r.type as CodeableConcept) ??
+              'Document',
+          ),
+          text.length > 400 ? `${text.slice(0, 400)}…` : text,
+        ];
+      },
+      extra,
+    ),
+    ...listSection(
+      'Other records',
+      g.other,
+      (r) => [r.resourceType, conceptText((r.code ?? r.type) as CodeableConcept)],
+      extra,
+    ),
   ];
 }

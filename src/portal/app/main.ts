@@ -37,7 +37,12 @@ const ROUTES: Route[] = [
     render: renderReview,
     inNav: (s) => s?.roles.includes('privacy-officer') === true,
   },
-  { path: 'notifications', label: 'Notifications', render: renderNotifications, inNav: (s) => s !== undefined },
+  {
+    path: 'notifications',
+    label: 'Notifications',
+    render: renderNotifications,
+    inNav: (s) => s !== undefined,
+  },
   { path: 'admin', label: 'Administration', render: renderAdmin, inNav: () => true },
 ];
 
@@ -55,11 +60,19 @@ function renderNav(s: Session | undefined, active: string): void {
   const nav = document.getElementById('nav');
   if (nav === null) return;
   const links = ROUTES.filter((r) => r.inNav(s)).map((r) =>
-    h('li', {}, h('a', { href: `#/${r.path}`, 'aria-current': r.path === active ? 'page' : undefined }, r.label)),
+    h(
+      'li',
+      {},
+      h('a', { href: `#/${r.path}`, 'aria-current': r.path === active ? 'page' : undefined }, r.label),
+    ),
   );
   const account =
     s === undefined
-      ? h('li', {}, h('button', { type: 'button', class: 'link-button', onclick: () => void signIn() }, 'Sign in'))
+      ? h(
+          'li',
+          {},
+          h('button', { type: 'button', class: 'link-button', onclick: () => void signIn() }, 'Sign in'),
+        )
       : h(
           'li',
           {},
@@ -99,7 +112,11 @@ async function renderHome(main: HTMLElement, notice?: string): Promise<void> {
     h(
       'p',
       {},
-      h('button', { type: 'button', class: 'primary', id: 'sign-in', onclick: () => void signIn() }, 'Sign in'),
+      h(
+        'button',
+        { type: 'button', class: 'primary', id: 'sign-in', onclick: () => void signIn() },
+        'Sign in',
+      ),
     ),
     h(
       'p',
@@ -135,8 +152,13 @@ async function render(): Promise<void> {
   } catch (error) {
     replace(main, h('h1', { tabindex: '-1' }, route?.label ?? 'Error'), message('error', errorText(error)));
   }
-  main.querySelector<HTMLElement>('h1')?.focus({ preventScroll: false });
+  // After a navigation, focus goes to the new page's heading (screen readers announce it); on the first
+  // load it stays at the top, so the first Tab reaches the skip link.
+  if (rendered) main.querySelector<HTMLElement>('h1')?.focus();
+  rendered = true;
 }
+
+let rendered = false;
 
 async function boot(): Promise<void> {
   document.querySelector('.skip-link')?.addEventListener('click', (event) => {

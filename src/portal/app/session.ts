@@ -99,7 +99,8 @@ async function tokenRequest(form: Record<string, string>): Promise<Record<string
     body: new URLSearchParams(form).toString(),
   });
   const body = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(String(body.error_description ?? body.error ?? `HTTP ${response.status}`));
+  if (!response.ok)
+    throw new Error(String(body.error_description ?? body.error ?? `HTTP ${response.status}`));
   return body;
 }
 
@@ -113,10 +114,12 @@ export async function completeSignIn(): Promise<string | undefined> {
   history.replaceState(null, '', `${location.pathname}${location.hash}`);
   const pending = sessionStorage.getItem(PKCE_KEY);
   sessionStorage.removeItem(PKCE_KEY);
-  if (params.has('error')) return `Sign-in refused: ${params.get('error_description') ?? params.get('error')}`;
+  if (params.has('error'))
+    return `Sign-in refused: ${params.get('error_description') ?? params.get('error')}`;
   if (pending === null) return 'Sign-in could not be completed in this tab; please sign in again.';
   const { verifier, state } = JSON.parse(pending) as { verifier: string; state: string };
-  if (params.get('state') !== state) return 'Sign-in could not be completed (state mismatch); please sign in again.';
+  if (params.get('state') !== state)
+    return 'Sign-in could not be completed (state mismatch); please sign in again.';
   try {
     const body = await tokenRequest({
       grant_type: 'authorization_code',
@@ -137,7 +140,15 @@ export async function refreshSession(): Promise<boolean> {
   const s = session();
   if (s?.refreshToken === undefined) return false;
   try {
-    save(fromTokenResponse(await tokenRequest({ grant_type: 'refresh_token', refresh_token: s.refreshToken, client_id: PORTAL_CLIENT_ID })));
+    save(
+      fromTokenResponse(
+        await tokenRequest({
+          grant_type: 'refresh_token',
+          refresh_token: s.refreshToken,
+          client_id: PORTAL_CLIENT_ID,
+        }),
+      ),
+    );
     return true;
   } catch {
     save(undefined);

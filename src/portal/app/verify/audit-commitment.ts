@@ -37,7 +37,9 @@ export function readLogEntry(auditEvent: { extension?: Extension[] }): LogEntryR
 }
 
 /** The log entry bytes the served AuditEvent must match. */
-export function createAuditEntry(auditEvent: Record<string, unknown> & { extension?: Extension[] }): Uint8Array {
+export function createAuditEntry(
+  auditEvent: Record<string, unknown> & { extension?: Extension[] },
+): Uint8Array {
   const reference = readLogEntry(auditEvent);
   if (reference === undefined) {
     throw new ProofVerificationError('commitment', 'no-log-entry', 'the AuditEvent carries no log entry');

@@ -26,7 +26,13 @@ export function splitSecretInBrowser(
   threshold: number,
   random: (size: number) => Uint8Array = (size) => crypto.getRandomValues(new Uint8Array(size)),
 ): { x: number; y: Uint8Array }[] {
-  if (!Number.isInteger(threshold) || !Number.isInteger(shares) || threshold < 2 || threshold > shares || shares > 255) {
+  if (
+    !Number.isInteger(threshold) ||
+    !Number.isInteger(shares) ||
+    threshold < 2 ||
+    threshold > shares ||
+    shares > 255
+  ) {
     throw new Error('need 2 ≤ threshold ≤ shares ≤ 255');
   }
   const degree = threshold - 1;
@@ -46,13 +52,21 @@ export function splitSecretInBrowser(
 }
 
 /** `careledger-share-v1:<id>:<threshold>:<x>:<hex y>:<first 4 bytes of SHA-256 of the rest>`. */
-export function formatShareInBrowser(share: { x: number; y: Uint8Array }, label: { id: string; threshold: number }): string {
+export function formatShareInBrowser(
+  share: { x: number; y: Uint8Array },
+  label: { id: string; threshold: number },
+): string {
   const body = `careledger-share-v1:${label.id}:${label.threshold}:${share.x}:${toHex(share.y)}`;
   return `${body}:${toHex(sha256(utf8.encode(body)).slice(0, 4))}`;
 }
 
 /** The guardian's file, as `careledger patient key create` writes it (comment lines, then the share). */
-export function formatShareFileInBrowser(share: string, guardian: number, guardians: number, threshold: number): string {
+export function formatShareFileInBrowser(
+  share: string,
+  guardian: number,
+  guardians: number,
+  threshold: number,
+): string {
   return [
     `# CareLedger guardian share ${guardian} of ${guardians}. Any ${threshold} of these shares together recover a patient's ledger key.`,
     '# This share alone reveals nothing about the key. Keep it private and offline; hand it back only to help the patient recover.',

@@ -16,7 +16,13 @@ export interface BrowserKeystore {
     readonly ciphertext: string;
     readonly cipherparams: { readonly iv: string };
     readonly kdf: string;
-    readonly kdfparams: { readonly dklen: number; readonly n: number; readonly p: number; readonly r: number; readonly salt: string };
+    readonly kdfparams: {
+      readonly dklen: number;
+      readonly n: number;
+      readonly p: number;
+      readonly r: number;
+      readonly salt: string;
+    };
     readonly mac: string;
   };
 }
@@ -58,7 +64,9 @@ export async function openKeystoreInBrowser(
     derived.fill(0);
     throw new KeystoreError('wrong passphrase or damaged keystore');
   }
-  const key = await globalThis.crypto.subtle.importKey('raw', derived.slice(0, 16), 'AES-CTR', false, ['decrypt']);
+  const key = await globalThis.crypto.subtle.importKey('raw', derived.slice(0, 16), 'AES-CTR', false, [
+    'decrypt',
+  ]);
   derived.fill(0);
   const plain = new Uint8Array(
     await globalThis.crypto.subtle.decrypt(
@@ -75,15 +83,32 @@ export async function openKeystoreInBrowser(
 }
 
 /** A new keystore for the same key under a new passphrase (Web3 Secret Storage v3, scrypt n = 2^17). */
-export async function createKeystoreInBrowser(privateKey: Uint8Array, passphrase: string, n = 2 ** 17): Promise<Record<string, unknown>> {
+export async function createKeystoreInBrowser(
+  privateKey: Uint8Array,
+  passphrase: string,
+  n = 2 ** 17,
+): Promise<Record<string, unknown>> {
   const salt = crypto.getRandomValues(new Uint8Array(32));
   const iv = crypto.getRandomValues(new Uint8Array(16));
   const id = crypto.getRandomValues(new Uint8Array(16));
   id[6] = ((id[6] ?? 0) & 0x0f) | 0x40;
   id[8] = ((id[8] ?? 0) & 0x3f) | 0x80;
-  const derived = await scryptAsync(new TextEncoder().encode(passphrase), salt, { N: n, r: 8, p: 1, dkLen: 32 });
-  const key = await globalThis.crypto.subtle.importKey('raw', derived.slice(0, 16), 'AES-CTR', false, ['encrypt']);
-  const ciphertext = new Uint8Array(await globalThis.crypto.subtle.encrypt({ name: 'AES-CTR', counter: iv, length: 128 }, key, privateKey as Uint8Array<ArrayBuffer>));
+  const derived = await scryptAsync(new TextEncoder().encode(passphrase), salt, {
+    N: n,
+    r: 8,
+    p: 1,
+    dkLen: 32,
+  });
+  const key = await globalThis.crypto.subtle.importKey('raw', derived.slice(0, 16), 'AES-CTR', false, [
+    'encrypt',
+  ]);
+  const ciphertext = new Uint8Array(
+    await globalThis.crypto.subtle.encrypt(
+      { name: 'AES-CTR', counter: iv, length: 128 },
+      key,
+      privateKey as Uint8Array<ArrayBuffer>,
+    ),
+  );
   const mac = keccak_256(concatBytes(derived.slice(16, 32), ciphertext));
   derived.fill(0);
   const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');

@@ -65,6 +65,9 @@ export function rootFromInclusionProof(
     fail('inclusion', 'invalid-size', 'the index or tree size is not a non-negative integer');
   }
   if (index >= size) fail('inclusion', 'index-out-of-range', 'the entry is not below the tree size');
+  if (leafHash.length !== HASH_SIZE || proof.some((h) => h.length !== HASH_SIZE)) {
+    fail('inclusion', 'hash-length', 'a hash in the proof is not 32 bytes');
+  }
   const inner = bitLength(xor(index, size - 1));
   const border = onesCount(shiftRight(index, inner));
   if (proof.length !== inner + border) {
@@ -110,7 +113,8 @@ export function parseVerifierKey(text: string): NoteVerifier {
   const name = text.slice(0, first);
   const idHex = text.slice(first + 1, second);
   const blob = decodeBase64(text.slice(second + 1));
-  if (blob === undefined || blob.length !== 33) fail('parse', 'key-encoding', 'the verifier key is malformed');
+  if (blob === undefined || blob.length !== 33)
+    fail('parse', 'key-encoding', 'the verifier key is malformed');
   const type = (blob as Uint8Array)[0];
   if (type !== ED25519 && type !== COSIGNATURE_V1) fail('parse', 'key-type', 'unsupported key type');
   const publicKey = (blob as Uint8Array).slice(1);
@@ -135,21 +139,25 @@ export function witnessVerifierOf(logVerifierKey: string, logOrigin: string): No
 /** c2sp.org/signed-note "Format": text, blank line, `— <name> <base64(keyID || sig)>` lines. */
 export function parseSignedNote(message: string): { text: string; signatures: NoteSignature[] } {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject.
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(message)) fail('parse', 'control-character', 'the note has a control character');
+  if (/[\u0000-\u0009\u000b-\u001f]/.test(message))
+    fail('parse', 'control-character', 'the note has a control character');
   const split = message.lastIndexOf('\n\n');
   if (split < 0) fail('parse', 'missing-signature-block', 'the checkpoint has no signatures');
   const text = message.slice(0, split + 1);
   const block = message.slice(split + 2);
-  if (block.length === 0 || !block.endsWith('\n')) fail('parse', 'malformed-signature-line', 'the signature block is malformed');
+  if (block.length === 0 || !block.endsWith('\n'))
+    fail('parse', 'malformed-signature-line', 'the signature block is malformed');
   const signatures = block
     .slice(0, -1)
     .split('\n')
     .map((line) => {
-      if (!line.startsWith(EM_DASH_PREFIX)) fail('parse', 'malformed-signature-line', 'a signature line is malformed');
+      if (!line.startsWith(EM_DASH_PREFIX))
+        fail('parse', 'malformed-signature-line', 'a signature line is malformed');
       const rest = line.slice(EM_DASH_PREFIX.length);
       const space = rest.indexOf(' ');
       const blob = space < 0 ? undefined : decodeBase64(rest.slice(space + 1));
-      if (blob === undefined || blob.length < 5) fail('parse', 'malformed-signature', 'a signature is not valid base64');
+      if (blob === undefined || blob.length < 5)
+        fail('parse', 'malformed-signature', 'a signature is not valid base64');
       const bytes = blob as Uint8Array;
       return { name: rest.slice(0, space), keyId: bytes.slice(0, 4), signature: bytes.slice(4) };
     });
@@ -180,7 +188,8 @@ export interface TlogProof {
 export function parseTlogProof(text: string): TlogProof {
   const lines = text.split('\n');
   let i = 0;
-  if (lines[i++] !== TLOG_PROOF_HEADER) fail('parse', 'header', `the first line must be ${TLOG_PROOF_HEADER}`);
+  if (lines[i++] !== TLOG_PROOF_HEADER)
+    fail('parse', 'header', `the first line must be ${TLOG_PROOF_HEADER}`);
   let line = lines[i++];
   let extra: Uint8Array | undefined;
   if (line?.startsWith('extra ')) {
@@ -189,11 +198,13 @@ export function parseTlogProof(text: string): TlogProof {
     line = lines[i++];
   }
   const indexText = line?.startsWith('index ') ? line.slice('index '.length) : '';
-  if (!/^(?:0|[1-9][0-9]*)$/.test(indexText)) fail('parse', 'index', 'the index line is missing or malformed');
+  if (!/^(?:0|[1-9][0-9]*)$/.test(indexText))
+    fail('parse', 'index', 'the index line is missing or malformed');
   const proof: Uint8Array[] = [];
   for (line = lines[i++]; line !== undefined && line !== ''; line = lines[i++]) {
     const h = decodeBase64(line);
-    if (h === undefined || h.length !== HASH_SIZE) fail('parse', 'proof-hash', 'a proof line is not a 32-byte hash');
+    if (h === undefined || h.length !== HASH_SIZE)
+      fail('parse', 'proof-hash', 'a proof line is not a 32-byte hash');
     proof.push(h as Uint8Array);
   }
   if (line === undefined) fail('parse', 'truncated', 'the proof has no checkpoint');
@@ -213,7 +224,9 @@ function signatureValid(text: string, sig: NoteSignature, verifier: NoteVerifier
       const message = utf8.encode(`cosignature/v1\ntime ${timestamp}\n${text}`);
       return ed25519.verify(sig.signature.slice(8), message, verifier.publicKey);
     }
-    return sig.signature.length === 64 && ed25519.verify(sig.signature, utf8.encode(text), verifier.publicKey);
+    return (
+      sig.signature.length === 64 && ed25519.verify(sig.signature, utf8.encode(text), verifier.publicKey)
+    );
   } catch {
     return false;
   }
@@ -273,7 +286,11 @@ export function verifyTlogProof(text: string, options: VerifyTlogProofOptions): 
   const witnesses = verifiedSigners(note.text, note.signatures, options.witnesses ?? [], 'cosignatures');
   const threshold = options.witnessThreshold ?? 0;
   if (witnesses.length < threshold) {
-    fail('cosignatures', 'insufficient-signatures', `${witnesses.length} of the ${threshold} witness cosignatures required`);
+    fail(
+      'cosignatures',
+      'insufficient-signatures',
+      `${witnesses.length} of the ${threshold} witness cosignatures required`,
+    );
   }
   const root = rootFromInclusionProof(hashLeaf(options.entry), proof.index, checkpoint.size, proof.proof);
   if (!bytesEqual(root, checkpoint.rootHash)) {

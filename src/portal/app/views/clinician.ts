@@ -15,7 +15,9 @@ interface Patient extends Resource {
   identifier?: { system?: string; value?: string }[];
 }
 
-const nameOf = (p: Patient) => p.name?.[0]?.text ?? ([p.name?.[0]?.given?.join(' '), p.name?.[0]?.family].filter(Boolean).join(' ') || 'Unnamed patient');
+const nameOf = (p: Patient) =>
+  p.name?.[0]?.text ??
+  ([p.name?.[0]?.given?.join(' '), p.name?.[0]?.family].filter(Boolean).join(' ') || 'Unnamed patient');
 
 /** Break-glass windows this clinician opened in this tab: reads in them go with purpose ETREAT. */
 const emergency = new Map<string, string>();
@@ -47,10 +49,49 @@ export async function renderPatientSearch(main: HTMLElement, query = ''): Promis
             h('p', {}, `${found.length} patient${found.length === 1 ? '' : 's'} found.`),
             found.length === 0
               ? null
-              : h('div', { class: 'table-wrap' }, h('table', {}, h('caption', {}, 'Patients'),
-                  h('thead', {}, h('tr', {}, ['Name', 'Born', 'Gender', ''].map((x) => h('th', { scope: 'col' }, x)))),
-                  h('tbody', {}, found.map((p) => h('tr', {}, h('td', {}, nameOf(p)), h('td', {}, p.birthDate ?? ''), h('td', {}, p.gender ?? ''),
-                    h('td', {}, h('a', { href: `#/chart/${encodeURIComponent(p.id ?? '')}`, 'aria-label': `Open the chart of ${nameOf(p)}` }, 'Open chart'))))))),
+              : h(
+                  'div',
+                  { class: 'table-wrap' },
+                  h(
+                    'table',
+                    {},
+                    h('caption', {}, 'Patients'),
+                    h(
+                      'thead',
+                      {},
+                      h(
+                        'tr',
+                        {},
+                        ['Name', 'Born', 'Gender', ''].map((x) => h('th', { scope: 'col' }, x)),
+                      ),
+                    ),
+                    h(
+                      'tbody',
+                      {},
+                      found.map((p) =>
+                        h(
+                          'tr',
+                          {},
+                          h('td', {}, nameOf(p)),
+                          h('td', {}, p.birthDate ?? ''),
+                          h('td', {}, p.gender ?? ''),
+                          h(
+                            'td',
+                            {},
+                            h(
+                              'a',
+                              {
+                                href: `#/chart/${encodeURIComponent(p.id ?? '')}`,
+                                'aria-label': `Open the chart of ${nameOf(p)}`,
+                              },
+                              'Open chart',
+                            ),
+                          ),
+                        ),
+                      ),
+                    ),
+                  ),
+                ),
           );
           announce(`${found.length} patients found.`);
         } catch (error) {
@@ -70,7 +111,10 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
   let resources: Resource[] = [];
   let refused: string | undefined;
   try {
-    const bundle = await getJson<{ entry?: { resource: Resource }[] }>(`/fhir/Patient/${encodeURIComponent(patientId)}/$everything`, { headers: purposeHeaders(patientId) });
+    const bundle = await getJson<{ entry?: { resource: Resource }[] }>(
+      `/fhir/Patient/${encodeURIComponent(patientId)}/$everything`,
+      { headers: purposeHeaders(patientId) },
+    );
     resources = (bundle.entry ?? []).map((e) => e.resource);
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 403) throw error;
@@ -80,10 +124,30 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
   const rerender = () => renderChart(main, patientId);
   replace(
     main,
-    h('h1', { tabindex: '-1' }, patient === undefined ? `Chart of Patient/${patientId}` : `Chart: ${nameOf(patient)}`),
-    patient === undefined ? null : h('p', { class: 'meta', id: 'patient-banner' }, `Born ${formatDate(patient.birthDate)} · ${patient.gender ?? ''} · Patient/${patientId}`),
-    emergency.has(patientId) ? message('error', `Emergency access is open until ${new Date(emergency.get(patientId) ?? '').toLocaleTimeString()}: every access is recorded and will be reviewed.`) : null,
-    refused === undefined ? null : message('error', `The chart was refused: ${refused}. Ask the patient for access, or use emergency access if this is an emergency.`),
+    h(
+      'h1',
+      { tabindex: '-1' },
+      patient === undefined ? `Chart of Patient/${patientId}` : `Chart: ${nameOf(patient)}`,
+    ),
+    patient === undefined
+      ? null
+      : h(
+          'p',
+          { class: 'meta', id: 'patient-banner' },
+          `Born ${formatDate(patient.birthDate)} · ${patient.gender ?? ''} · Patient/${patientId}`,
+        ),
+    emergency.has(patientId)
+      ? message(
+          'error',
+          `Emergency access is open until ${new Date(emergency.get(patientId) ?? '').toLocaleTimeString()}: every access is recorded and will be reviewed.`,
+        )
+      : null,
+    refused === undefined
+      ? null
+      : message(
+          'error',
+          `The chart was refused: ${refused}. Ask the patient for access, or use emergency access if this is an emergency.`,
+        ),
     resources.length === 0 ? null : timelineSections(resources),
     h('h2', {}, 'Record'),
     observationForm(patientId, rerender),
@@ -96,7 +160,12 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
 }
 
 /** Common vital signs and labs with their LOINC codes and UCUM units (the unit is not free text). */
-const OBSERVATION_CODES: { code: string; display: string; unit: string; category: 'vital-signs' | 'laboratory' }[] = [
+const OBSERVATION_CODES: {
+  code: string;
+  display: string;
+  unit: string;
+  category: 'vital-signs' | 'laboratory';
+}[] = [
   { code: '8867-4', display: 'Heart rate', unit: '/min', category: 'vital-signs' },
   { code: '8480-6', display: 'Systolic blood pressure', unit: 'mm[Hg]', category: 'vital-signs' },
   { code: '8462-4', display: 'Diastolic blood pressure', unit: 'mm[Hg]', category: 'vital-signs' },
@@ -104,14 +173,30 @@ const OBSERVATION_CODES: { code: string; display: string; unit: string; category
   { code: '29463-7', display: 'Body weight', unit: 'kg', category: 'vital-signs' },
   { code: '8302-2', display: 'Body height', unit: 'cm', category: 'vital-signs' },
   { code: '59408-5', display: 'Oxygen saturation (pulse oximetry)', unit: '%', category: 'vital-signs' },
-  { code: '2345-7', display: 'Glucose [Mass/volume] in Serum or Plasma', unit: 'mg/dL', category: 'laboratory' },
+  {
+    code: '2345-7',
+    display: 'Glucose [Mass/volume] in Serum or Plasma',
+    unit: 'mg/dL',
+    category: 'laboratory',
+  },
   { code: '4548-4', display: 'Hemoglobin A1c/Hemoglobin.total in Blood', unit: '%', category: 'laboratory' },
-  { code: '2160-0', display: 'Creatinine [Mass/volume] in Serum or Plasma', unit: 'mg/dL', category: 'laboratory' },
+  {
+    code: '2160-0',
+    display: 'Creatinine [Mass/volume] in Serum or Plasma',
+    unit: 'mg/dL',
+    category: 'laboratory',
+  },
   { code: '718-7', display: 'Hemoglobin [Mass/volume] in Blood', unit: 'g/dL', category: 'laboratory' },
 ];
 
 /** A form whose submit POSTs `build()`; the server's OperationOutcome issues are shown beside it. */
-function resourceForm(id: string, title: string, fields: HTMLElement[], build: () => Resource, done: () => Promise<void>): HTMLFormElement {
+function resourceForm(
+  id: string,
+  title: string,
+  fields: HTMLElement[],
+  build: () => Resource,
+  done: () => Promise<void>,
+): HTMLFormElement {
   const out = h('div', { id: `${id}-result` });
   const form = h(
     'form',
@@ -132,8 +217,20 @@ function resourceForm(id: string, title: string, fields: HTMLElement[], build: (
           if (again !== null) replace(again, message('ok', `Saved ${created.resourceType}/${created.id}.`));
           announce(`Saved ${created.resourceType}.`);
         } catch (error) {
-          const issues = error instanceof ApiError && error.issues.length > 0 ? error.issues : [errorText(error)];
-          replace(out, message('error', h('p', {}, `Not saved${error instanceof ApiError ? ` (HTTP ${error.status})` : ''}:`), h('ul', { class: 'issues' }, issues.map((i) => h('li', {}, i)))));
+          const issues =
+            error instanceof ApiError && error.issues.length > 0 ? error.issues : [errorText(error)];
+          replace(
+            out,
+            message(
+              'error',
+              h('p', {}, `Not saved${error instanceof ApiError ? ` (HTTP ${error.status})` : ''}:`),
+              h(
+                'ul',
+                { class: 'issues' },
+                issues.map((i) => h('li', {}, i)),
+              ),
+            ),
+          );
           button.disabled = false;
         }
       },
@@ -147,47 +244,93 @@ function resourceForm(id: string, title: string, fields: HTMLElement[], build: (
 }
 
 function observationForm(patientId: string, done: () => Promise<void>): HTMLElement {
-  const code = h('select', { id: 'obs-code' }, OBSERVATION_CODES.map((c) => h('option', { value: c.code }, `${c.display} (${c.unit})`)));
+  const code = h(
+    'select',
+    { id: 'obs-code' },
+    OBSERVATION_CODES.map((c) => h('option', { value: c.code }, `${c.display} (${c.unit})`)),
+  );
   const value = h('input', { type: 'text', inputmode: 'decimal', id: 'obs-value', required: true });
-  const when = h('input', { type: 'datetime-local', id: 'obs-when', value: new Date(Date.now() - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16) });
-  return resourceForm('observation-form', 'Observation', [field('What', code), field('Value', value, 'A number, in the unit shown.'), field('When', when)], () => {
-    const c = OBSERVATION_CODES.find((x) => x.code === code.value) ?? (OBSERVATION_CODES[0] as (typeof OBSERVATION_CODES)[number]);
-    const number = Number(value.value.replace(',', '.'));
-    return {
-      resourceType: 'Observation',
-      status: 'final',
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: c.category }] }],
-      code: { coding: [{ system: 'http://loinc.org', code: c.code, display: c.display }], text: c.display },
-      subject: { reference: `Patient/${patientId}` },
-      effectiveDateTime: new Date(when.value).toISOString(),
-      performer: [{ reference: session()?.fhirUser ?? '' }],
-      // A non-number goes to the server as is, so its validation (OperationOutcome) is what the user sees.
-      valueQuantity: { value: Number.isFinite(number) && value.value.trim() !== '' ? number : (value.value as unknown as number), unit: c.unit, system: 'http://unitsofmeasure.org', code: c.unit },
-    };
-  }, done);
+  const when = h('input', {
+    type: 'datetime-local',
+    id: 'obs-when',
+    value: new Date(Date.now() - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16),
+  });
+  return resourceForm(
+    'observation-form',
+    'Observation',
+    [field('What', code), field('Value', value, 'A number, in the unit shown.'), field('When', when)],
+    () => {
+      const c =
+        OBSERVATION_CODES.find((x) => x.code === code.value) ??
+        (OBSERVATION_CODES[0] as (typeof OBSERVATION_CODES)[number]);
+      const number = Number(value.value.replace(',', '.'));
+      return {
+        resourceType: 'Observation',
+        status: 'final',
+        category: [
+          {
+            coding: [
+              { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: c.category },
+            ],
+          },
+        ],
+        code: { coding: [{ system: 'http://loinc.org', code: c.code, display: c.display }], text: c.display },
+        subject: { reference: `Patient/${patientId}` },
+        effectiveDateTime: new Date(when.value).toISOString(),
+        performer: [{ reference: session()?.fhirUser ?? '' }],
+        // A non-number goes to the server as is, so its validation (OperationOutcome) is what the user sees.
+        valueQuantity: {
+          value:
+            Number.isFinite(number) && value.value.trim() !== ''
+              ? number
+              : (value.value as unknown as number),
+          unit: c.unit,
+          system: 'http://unitsofmeasure.org',
+          code: c.unit,
+        },
+      };
+    },
+    done,
+  );
 }
 
 function medicationForm(patientId: string, done: () => Promise<void>): HTMLElement {
   const medication = h('input', { type: 'text', id: 'med-name', required: true, autocomplete: 'off' });
   const rxnorm = h('input', { type: 'text', id: 'med-rxnorm', inputmode: 'numeric', autocomplete: 'off' });
   const dosage = h('input', { type: 'text', id: 'med-dosage', autocomplete: 'off' });
-  return resourceForm('medication-form', 'Medication request', [
-    field('Medication', medication, 'For example “Metformin 500 mg oral tablet”.'),
-    field('RxNorm code (optional)', rxnorm),
-    field('Dosage instructions', dosage, 'For example “1 tablet twice a day with meals”.'),
-  ], () => ({
-    resourceType: 'MedicationRequest',
-    status: 'active',
-    intent: 'order',
-    medicationCodeableConcept: {
-      text: medication.value.trim(),
-      ...(rxnorm.value.trim() === '' ? {} : { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: rxnorm.value.trim(), display: medication.value.trim() }] }),
-    },
-    subject: { reference: `Patient/${patientId}` },
-    authoredOn: new Date().toISOString(),
-    requester: { reference: session()?.fhirUser ?? '' },
-    ...(dosage.value.trim() === '' ? {} : { dosageInstruction: [{ text: dosage.value.trim() }] }),
-  }), done);
+  return resourceForm(
+    'medication-form',
+    'Medication request',
+    [
+      field('Medication', medication, 'For example “Metformin 500 mg oral tablet”.'),
+      field('RxNorm code (optional)', rxnorm),
+      field('Dosage instructions', dosage, 'For example “1 tablet twice a day with meals”.'),
+    ],
+    () => ({
+      resourceType: 'MedicationRequest',
+      status: 'active',
+      intent: 'order',
+      medicationCodeableConcept: {
+        text: medication.value.trim(),
+        ...(rxnorm.value.trim() === ''
+          ? {}
+          : {
+              coding: [
+                {
+                  system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+                  code: rxnorm.value.trim(),
+                  display: medication.value.trim(),
+                },
+              ],
+            }),
+      },
+      subject: { reference: `Patient/${patientId}` },
+      authoredOn: new Date().toISOString(),
+      requester: { reference: session()?.fhirUser ?? '' },
+      ...(dosage.value.trim() === '' ? {} : { dosageInstruction: [{ text: dosage.value.trim() }] }),
+    }),
+    done,
+  );
 }
 
 /**
@@ -198,26 +341,58 @@ function medicationForm(patientId: string, done: () => Promise<void>): HTMLEleme
 function noteForm(patientId: string, done: () => Promise<void>): HTMLElement {
   const title = h('input', { type: 'text', id: 'note-title', autocomplete: 'off', required: true });
   const text = h('textarea', { id: 'note-text', required: true });
-  return resourceForm('note-form', 'Clinical note', [field('Title', title), field('Note', text)], () => {
-    const bytes = new TextEncoder().encode(text.value);
-    let binary = '';
-    for (const b of bytes) binary += String.fromCharCode(b);
-    return {
-      resourceType: 'DocumentReference',
-      status: 'current',
-      type: { coding: [{ system: 'http://loinc.org', code: '11506-3', display: 'Progress note' }] },
-      category: [{ coding: [{ system: 'http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category', code: 'clinical-note', display: 'Clinical Note' }] }],
-      subject: { reference: `Patient/${patientId}` },
-      date: new Date().toISOString(),
-      author: [{ reference: session()?.fhirUser ?? '' }],
-      description: title.value.trim(),
-      content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: btoa(binary), title: title.value.trim() } }],
-    };
-  }, done);
+  return resourceForm(
+    'note-form',
+    'Clinical note',
+    [field('Title', title), field('Note', text)],
+    () => {
+      const bytes = new TextEncoder().encode(text.value);
+      let binary = '';
+      for (const b of bytes) binary += String.fromCharCode(b);
+      return {
+        resourceType: 'DocumentReference',
+        status: 'current',
+        type: { coding: [{ system: 'http://loinc.org', code: '11506-3', display: 'Progress note' }] },
+        category: [
+          {
+            coding: [
+              {
+                system: 'http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category',
+                code: 'clinical-note',
+                display: 'Clinical Note',
+              },
+            ],
+          },
+        ],
+        subject: { reference: `Patient/${patientId}` },
+        date: new Date().toISOString(),
+        author: [{ reference: session()?.fhirUser ?? '' }],
+        description: title.value.trim(),
+        content: [
+          {
+            attachment: {
+              contentType: 'text/plain; charset=utf-8',
+              data: btoa(binary),
+              title: title.value.trim(),
+            },
+          },
+        ],
+      };
+    },
+    done,
+  );
 }
 
 function accessRequestForm(patientId: string): HTMLElement {
-  const purpose = h('select', { id: 'request-purpose' }, [['TREAT', 'Treatment'], ['HPAYMT', 'Payment'], ['HOPERAT', 'Healthcare operations']].map(([v, l]) => h('option', { value: v as string }, l as string)));
+  const purpose = h(
+    'select',
+    { id: 'request-purpose' },
+    [
+      ['TREAT', 'Treatment'],
+      ['HPAYMT', 'Payment'],
+      ['HOPERAT', 'Healthcare operations'],
+    ].map(([v, l]) => h('option', { value: v as string }, l as string)),
+  );
   const out = h('div', {});
   return h(
     'form',
@@ -228,14 +403,21 @@ function accessRequestForm(patientId: string): HTMLElement {
         event.preventDefault();
         try {
           await sendJson('/access-requests', { patient: patientId, purpose: purpose.value }, { fhir: false });
-          replace(out, message('ok', 'Request sent. The patient is notified and can grant access from their portal.'));
+          replace(
+            out,
+            message('ok', 'Request sent. The patient is notified and can grant access from their portal.'),
+          );
         } catch (error) {
           replace(out, message('error', errorText(error)));
         }
       },
     },
     h('h3', {}, 'Ask the patient for access'),
-    h('p', { class: 'hint' }, 'For records the patient must grant (sensitive categories, or records held by other members).'),
+    h(
+      'p',
+      { class: 'hint' },
+      'For records the patient must grant (sensitive categories, or records held by other members).',
+    ),
     field('Purpose', purpose),
     h('button', { type: 'submit' }, 'Send request to the patient'),
     out,
@@ -244,7 +426,14 @@ function accessRequestForm(patientId: string): HTMLElement {
 
 function breakGlassForm(patientId: string, done: () => Promise<void>): HTMLElement {
   const reason = h('textarea', { id: 'bg-reason', required: true, minlength: 10, maxlength: 1000 });
-  const totp = h('input', { type: 'text', id: 'bg-totp', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6,8}', required: true });
+  const totp = h('input', {
+    type: 'text',
+    id: 'bg-totp',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    pattern: '[0-9]{6,8}',
+    required: true,
+  });
   const out = h('div', { id: 'bg-result' });
   return h(
     'form',
@@ -270,7 +459,11 @@ function breakGlassForm(patientId: string, done: () => Promise<void>): HTMLEleme
       },
     },
     h('h3', {}, 'Emergency access (break-glass)'),
-    h('p', { class: 'hint' }, 'Only in an emergency. Access opens for 60 minutes; the patient and the privacy officer are notified and the privacy officer reviews it.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Only in an emergency. Access opens for 60 minutes; the patient and the privacy officer are notified and the privacy officer reviews it.',
+    ),
     field('Reason', reason, 'At least 10 characters: what the emergency is and why you need the record.'),
     field('One-time code from your authenticator app', totp),
     h('button', { type: 'submit', class: 'danger' }, 'Open emergency access'),

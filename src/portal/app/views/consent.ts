@@ -6,7 +6,13 @@
  */
 import { type Hex, hashTypedData } from 'viem';
 import { signTypedData } from 'viem/accounts';
-import { DATA_CATEGORIES, encodeCategories, encodePurposes, PURPOSE_OF_USE_SYSTEM, PURPOSES_OF_USE } from '../../../ledger/codes.js';
+import {
+  DATA_CATEGORIES,
+  encodeCategories,
+  encodePurposes,
+  PURPOSE_OF_USE_SYSTEM,
+  PURPOSES_OF_USE,
+} from '../../../ledger/codes.js';
 import { createConsentDomain, createGrantTypedData, createRevokeTypedData } from '../../../ledger/eip712.js';
 import { errorText, getJson, searchAll, sendJson } from '../api.js';
 import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } from '../context.js';
@@ -49,12 +55,15 @@ interface ConsentResource extends Resource {
 async function patientAddress(): Promise<string | undefined> {
   const key = unlockedKey();
   if (key !== undefined) return key.address;
-  const patient = await getJson<{ identifier?: { system?: string; value?: string }[] }>(`/fhir/Patient/${encodeURIComponent(patientId(session()))}`);
+  const patient = await getJson<{ identifier?: { system?: string; value?: string }[] }>(
+    `/fhir/Patient/${encodeURIComponent(patientId(session()))}`,
+  );
   return patient.identifier?.find((i) => i.system === LEDGER_ADDRESS_SYSTEM)?.value;
 }
 
 function grantStatus(g: LedgerGrant, now: number): { text: string; active: boolean } {
-  if (g.revokedAt !== null) return { text: `revoked ${formatDate(new Date(g.revokedAt * 1000).toISOString())}`, active: false };
+  if (g.revokedAt !== null)
+    return { text: `revoked ${formatDate(new Date(g.revokedAt * 1000).toISOString())}`, active: false };
   if (now >= g.notAfter) return { text: 'expired', active: false };
   if (now < g.notBefore) return { text: 'not yet in force', active: true };
   return { text: 'in force', active: true };
@@ -74,16 +83,24 @@ export async function renderConsent(main: HTMLElement): Promise<void> {
   const [address, members, consents] = await Promise.all([
     patientAddress(),
     consortiumMembers(),
-    searchAll<ConsentResource>(`/fhir/Consent?patient=${encodeURIComponent(patientId(session()))}&_count=100`),
+    searchAll<ConsentResource>(
+      `/fhir/Consent?patient=${encodeURIComponent(patientId(session()))}&_count=100`,
+    ),
   ]);
   const grants =
-    address === undefined ? [] : (await getJson<{ grants: LedgerGrant[] }>(`/ledger/consent/grants?patient=${address}`)).grants;
+    address === undefined
+      ? []
+      : (await getJson<{ grants: LedgerGrant[] }>(`/ledger/consent/grants?patient=${address}`)).grants;
   const status = h('div', { id: 'consent-status' });
   const rerender = () => renderConsent(main);
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Sharing'),
-    h('p', {}, 'You decide which members of the consortium may see which parts of your records, for what purpose and until when. Each decision is signed with your own key in this browser and recorded on the consortium ledger; no member can forge or change it.'),
+    h(
+      'p',
+      {},
+      'You decide which members of the consortium may see which parts of your records, for what purpose and until when. Each decision is signed with your own key in this browser and recorded on the consortium ledger; no member can forge or change it.',
+    ),
     status,
     requestsSection(consents, members, status, rerender),
     grantsSection(grants, consents, members, address, status, rerender),
@@ -91,7 +108,12 @@ export async function renderConsent(main: HTMLElement): Promise<void> {
   );
 }
 
-function requestsSection(consents: ConsentResource[], members: Member[], status: HTMLElement, rerender: () => Promise<void>): HTMLElement | null {
+function requestsSection(
+  consents: ConsentResource[],
+  members: Member[],
+  status: HTMLElement,
+  rerender: () => Promise<void>,
+): HTMLElement | null {
   const proposals = consents.filter((c) => c.status === 'proposed');
   if (proposals.length === 0) return null;
   return h(
@@ -107,33 +129,62 @@ function requestsSection(consents: ConsentResource[], members: Member[], status:
         return h(
           'li',
           { class: 'card' },
-          h('p', {}, `${who} at ${memberName(grantee, members)} asks to see your records for ${(p.provision?.purpose ?? []).map((x) => PURPOSES_OF_USE[x.code as keyof typeof PURPOSES_OF_USE]?.display ?? x.code).join(', ') || 'treatment'}.`),
-          h('button', {
-            type: 'button',
-            onclick: () => {
-              const form = document.getElementById('grant-form') as HTMLFormElement | null;
-              if (form === null) return;
-              (form.querySelector('#grantee') as HTMLSelectElement).value = grantee;
-              for (const box of form.querySelectorAll<HTMLInputElement>('input[name=purpose]')) box.checked = (p.provision?.purpose ?? []).some((x) => x.code === box.value);
-              const classes = (p.provision?.class ?? []).map((x) => x.code);
-              if (classes.length > 0) for (const box of form.querySelectorAll<HTMLInputElement>('input[name=category]')) box.checked = classes.includes(box.value);
-              form.querySelector<HTMLElement>('legend, select')?.focus();
-              announce('The grant form below is filled in from the request. Review it and sign.');
-              void status;
-              void rerender;
+          h(
+            'p',
+            {},
+            `${who} at ${memberName(grantee, members)} asks to see your records for ${(p.provision?.purpose ?? []).map((x) => PURPOSES_OF_USE[x.code as keyof typeof PURPOSES_OF_USE]?.display ?? x.code).join(', ') || 'treatment'}.`,
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              onclick: () => {
+                const form = document.getElementById('grant-form') as HTMLFormElement | null;
+                if (form === null) return;
+                (form.querySelector('#grantee') as HTMLSelectElement).value = grantee;
+                for (const box of form.querySelectorAll<HTMLInputElement>('input[name=purpose]'))
+                  box.checked = (p.provision?.purpose ?? []).some((x) => x.code === box.value);
+                const classes = (p.provision?.class ?? []).map((x) => x.code);
+                if (classes.length > 0)
+                  for (const box of form.querySelectorAll<HTMLInputElement>('input[name=category]'))
+                    box.checked = classes.includes(box.value);
+                form.querySelector<HTMLElement>('legend, select')?.focus();
+                announce('The grant form below is filled in from the request. Review it and sign.');
+                void status;
+                void rerender;
+              },
             },
-          }, 'Review and grant'),
+            'Review and grant',
+          ),
         );
       }),
     ),
   );
 }
 
-function grantsSection(grants: LedgerGrant[], consents: ConsentResource[], members: Member[], address: string | undefined, status: HTMLElement, rerender: () => Promise<void>): HTMLElement {
+function grantsSection(
+  grants: LedgerGrant[],
+  consents: ConsentResource[],
+  members: Member[],
+  address: string | undefined,
+  status: HTMLElement,
+  rerender: () => Promise<void>,
+): HTMLElement {
   const now = Math.floor(Date.now() / 1000);
-  const consentOf = (grantId: string) => consents.find((c) => c.identifier?.some((i) => i.system === CONSENT_GRANT_SYSTEM && i.value?.toLowerCase() === grantId.toLowerCase()));
+  const consentOf = (grantId: string) =>
+    consents.find((c) =>
+      c.identifier?.some(
+        (i) => i.system === CONSENT_GRANT_SYSTEM && i.value?.toLowerCase() === grantId.toLowerCase(),
+      ),
+    );
   const onLedger = new Set(grants.map((g) => g.grantId.toLowerCase()));
-  const waiting = consents.filter((c) => c.status === 'active' && !c.identifier?.some((i) => i.system === CONSENT_GRANT_SYSTEM && onLedger.has((i.value ?? '').toLowerCase())));
+  const waiting = consents.filter(
+    (c) =>
+      c.status === 'active' &&
+      !c.identifier?.some(
+        (i) => i.system === CONSENT_GRANT_SYSTEM && onLedger.has((i.value ?? '').toLowerCase()),
+      ),
+  );
   const rows = grants
     .sort((a, b) => b.blockNumber - a.blockNumber)
     .map((g) => {
@@ -142,15 +193,44 @@ function grantsSection(grants: LedgerGrant[], consents: ConsentResource[], membe
         'tr',
         { 'data-grant-id': g.grantId },
         h('td', {}, memberName(g.grantee, members)),
-        h('td', {}, g.categories.map((c) => DATA_CATEGORIES[c as keyof typeof DATA_CATEGORIES]?.display ?? c).join(', ')),
-        h('td', {}, g.purposes.map((p) => PURPOSES_OF_USE[p as keyof typeof PURPOSES_OF_USE]?.display ?? p).join(', ')),
-        h('td', {}, `${formatDate(new Date(g.notBefore * 1000).toISOString())} – ${formatDate(new Date(g.notAfter * 1000).toISOString())}`),
-        h('td', {}, h('span', { class: `badge ${s.active ? 'badge-ok' : 'badge-muted'}` }, s.text), h('br'), h('span', { class: 'meta' }, `on the ledger, block ${g.blockNumber}`)),
+        h(
+          'td',
+          {},
+          g.categories
+            .map((c) => DATA_CATEGORIES[c as keyof typeof DATA_CATEGORIES]?.display ?? c)
+            .join(', '),
+        ),
+        h(
+          'td',
+          {},
+          g.purposes.map((p) => PURPOSES_OF_USE[p as keyof typeof PURPOSES_OF_USE]?.display ?? p).join(', '),
+        ),
+        h(
+          'td',
+          {},
+          `${formatDate(new Date(g.notBefore * 1000).toISOString())} – ${formatDate(new Date(g.notAfter * 1000).toISOString())}`,
+        ),
+        h(
+          'td',
+          {},
+          h('span', { class: `badge ${s.active ? 'badge-ok' : 'badge-muted'}` }, s.text),
+          h('br'),
+          h('span', { class: 'meta' }, `on the ledger, block ${g.blockNumber}`),
+        ),
         h(
           'td',
           {},
           g.revokedAt === null && now < g.notAfter
-            ? h('button', { type: 'button', class: 'small danger', 'aria-label': `Revoke the grant to ${memberName(g.grantee, members)}`, onclick: () => void revoke(g, consentOf(g.grantId), address, status, rerender) }, 'Revoke')
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'small danger',
+                  'aria-label': `Revoke the grant to ${memberName(g.grantee, members)}`,
+                  onclick: () => void revoke(g, consentOf(g.grantId), address, status, rerender),
+                },
+                'Revoke',
+              )
             : '',
         ),
       );
@@ -159,36 +239,73 @@ function grantsSection(grants: LedgerGrant[], consents: ConsentResource[], membe
     'section',
     { 'aria-labelledby': 'grants-h' },
     h('h2', { id: 'grants-h' }, 'Your grants'),
-    waiting.length === 0 ? null : message('info', `${waiting.length} grant(s) signed and sent, waiting for the ledger to record them.`),
+    waiting.length === 0
+      ? null
+      : message('info', `${waiting.length} grant(s) signed and sent, waiting for the ledger to record them.`),
     grants.length === 0
-      ? h('p', {}, 'You have not granted access to anyone yet. Members’ own clinicians still see ordinary records for your treatment; sensitive records need your grant.')
+      ? h(
+          'p',
+          {},
+          'You have not granted access to anyone yet. Members’ own clinicians still see ordinary records for your treatment; sensitive records need your grant.',
+        )
       : h(
           'div',
           { class: 'table-wrap' },
-          h('table', { id: 'grants-table' }, h('caption', {}, 'Your grants on the consortium ledger'), h('thead', {}, h('tr', {}, ['Who', 'What', 'Purpose', 'Valid', 'Status', ''].map((x) => h('th', { scope: 'col' }, x)))), h('tbody', {}, rows)),
+          h(
+            'table',
+            { id: 'grants-table' },
+            h('caption', {}, 'Your grants on the consortium ledger'),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Who', 'What', 'Purpose', 'Valid', 'Status', ''].map((x) => h('th', { scope: 'col' }, x)),
+              ),
+            ),
+            h('tbody', {}, rows),
+          ),
         ),
   );
 }
 
 async function withKey(status: HTMLElement, purpose: string, then: () => Promise<void>): Promise<boolean> {
   if (unlockedKey() !== undefined) return true;
-  replace(status, keyUnlockForm(async () => {
-    replace(status);
-    await then();
-  }, purpose));
+  replace(
+    status,
+    keyUnlockForm(async () => {
+      replace(status);
+      await then();
+    }, purpose),
+  );
   status.querySelector('input')?.focus();
   return false;
 }
 
-async function revoke(g: LedgerGrant, consent: ConsentResource | undefined, address: string | undefined, status: HTMLElement, rerender: () => Promise<void>): Promise<void> {
-  if (!(await withKey(status, 'Revoking needs your signature.', () => revoke(g, consent, address, status, rerender)))) return;
+async function revoke(
+  g: LedgerGrant,
+  consent: ConsentResource | undefined,
+  address: string | undefined,
+  status: HTMLElement,
+  rerender: () => Promise<void>,
+): Promise<void> {
+  if (
+    !(await withKey(status, 'Revoking needs your signature.', () =>
+      revoke(g, consent, address, status, rerender),
+    ))
+  )
+    return;
   const key = unlockedKey();
   if (key === undefined || address === undefined) return;
   replace(status, message('info', 'Signing the revocation in your browser and sending it…'));
   try {
     const nonce = await nextNonce(key.address);
     const revokeMessage = { patient: key.address as Hex, grantId: g.grantId, nonce };
-    const signature = await signTypedData({ privateKey: `0x${toHex(key.privateKey)}`, ...createRevokeTypedData(await domain(), revokeMessage) });
+    const signature = await signTypedData({
+      privateKey: `0x${toHex(key.privateKey)}`,
+      ...createRevokeTypedData(await domain(), revokeMessage),
+    });
     if (consent?.id !== undefined) {
       await sendJson(`/fhir/Consent/${consent.id}/$revoke`, {
         resourceType: 'Parameters',
@@ -198,18 +315,35 @@ async function revoke(g: LedgerGrant, consent: ConsentResource | undefined, addr
         ],
       });
     } else {
-      await sendJson('/ledger/consent/revocations?wait=true', { revoke: { ...revokeMessage, nonce: nonce.toString() }, signature }, { fhir: false });
+      await sendJson(
+        '/ledger/consent/revocations?wait=true',
+        { revoke: { ...revokeMessage, nonce: nonce.toString() }, signature },
+        { fhir: false },
+      );
     }
+    await waitForLedger(key.address, g.grantId, true);
     await rerender();
     const done = document.getElementById('consent-status');
-    if (done !== null) replace(done, message('ok', `Revoked the grant to ${memberName(g.grantee)}. Access stops as soon as each member's node sees the revocation on the ledger.`));
+    if (done !== null)
+      replace(
+        done,
+        message(
+          'ok',
+          `Revoked the grant to ${memberName(g.grantee)}. Access stops as soon as each member's node sees the revocation on the ledger.`,
+        ),
+      );
     announce('Grant revoked.');
   } catch (error) {
     replace(status, message('error', `The revocation was not accepted: ${errorText(error)}`));
   }
 }
 
-function checkboxes(name: string, legend: string, options: [string, string][], checked: string[]): HTMLFieldSetElement {
+function checkboxes(
+  name: string,
+  legend: string,
+  options: [string, string][],
+  checked: string[],
+): HTMLFieldSetElement {
   return h(
     'fieldset',
     {},
@@ -219,16 +353,39 @@ function checkboxes(name: string, legend: string, options: [string, string][], c
       { class: 'checks' },
       options.map(([value, label]) => {
         const id = uid(name);
-        return h('label', { for: id }, h('input', { type: 'checkbox', id, name, value, checked: checked.includes(value) }), label);
+        return h(
+          'label',
+          { for: id },
+          h('input', { type: 'checkbox', id, name, value, checked: checked.includes(value) }),
+          label,
+        );
       }),
     ),
   );
 }
 
 function grantForm(members: Member[], status: HTMLElement, rerender: () => Promise<void>): HTMLElement {
-  const grantee = h('select', { id: 'grantee', required: true }, members.filter((m) => m.status === 'active').map((m) => h('option', { value: m.address }, m.name)), h('option', { value: 'other' }, 'Someone else (ledger address)…'));
-  const other = h('input', { type: 'text', id: 'grantee-other', inputmode: 'text', autocomplete: 'off', pattern: '0x[0-9a-fA-F]{40}', placeholder: '0x…' });
-  const until = h('input', { type: 'date', id: 'not-after', required: true, value: new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10), min: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) });
+  const grantee = h(
+    'select',
+    { id: 'grantee', required: true },
+    members.filter((m) => m.status === 'active').map((m) => h('option', { value: m.address }, m.name)),
+    h('option', { value: 'other' }, 'Someone else (ledger address)…'),
+  );
+  const other = h('input', {
+    type: 'text',
+    id: 'grantee-other',
+    inputmode: 'text',
+    autocomplete: 'off',
+    pattern: '0x[0-9a-fA-F]{40}',
+    placeholder: '0x…',
+  });
+  const until = h('input', {
+    type: 'date',
+    id: 'not-after',
+    required: true,
+    value: new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10),
+    min: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+  });
   const out = h('div', {});
   const form: HTMLFormElement = h(
     'form',
@@ -241,21 +398,44 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
       },
     },
     h('h2', { id: 'grant-h' }, 'Give access'),
-    field('Who may see your records', grantee, 'A member organization of the consortium, or a practitioner’s ledger address.'),
+    field(
+      'Who may see your records',
+      grantee,
+      'A member organization of the consortium, or a practitioner’s ledger address.',
+    ),
     field('Ledger address (if someone else)', other),
-    checkboxes('category', 'Which records', Object.entries(DATA_CATEGORIES).map(([k, v]) => [k, v.display]), ['laboratory']),
-    checkboxes('purpose', 'For what purpose', Object.entries(PURPOSES_OF_USE).map(([k, v]) => [k, v.display]), ['TREAT']),
+    checkboxes(
+      'category',
+      'Which records',
+      Object.entries(DATA_CATEGORIES).map(([k, v]) => [k, v.display]),
+      ['laboratory'],
+    ),
+    checkboxes(
+      'purpose',
+      'For what purpose',
+      Object.entries(PURPOSES_OF_USE).map(([k, v]) => [k, v.display]),
+      ['TREAT'],
+    ),
     field('Until (inclusive)', until),
     h('button', { type: 'submit', class: 'primary', id: 'grant-submit' }, 'Sign and grant access'),
     out,
   );
 
   async function submit(): Promise<void> {
-    const categories = [...form.querySelectorAll<HTMLInputElement>('input[name=category]:checked')].map((b) => b.value);
-    const purposes = [...form.querySelectorAll<HTMLInputElement>('input[name=purpose]:checked')].map((b) => b.value);
+    const categories = [...form.querySelectorAll<HTMLInputElement>('input[name=category]:checked')].map(
+      (b) => b.value,
+    );
+    const purposes = [...form.querySelectorAll<HTMLInputElement>('input[name=purpose]:checked')].map(
+      (b) => b.value,
+    );
     const to = grantee.value === 'other' ? other.value.trim() : grantee.value;
-    if (!/^0x[0-9a-fA-F]{40}$/.test(to)) return replace(out, message('error', 'Choose a member or give a ledger address (0x and 40 hex digits).'));
-    if (categories.length === 0 || purposes.length === 0) return replace(out, message('error', 'Choose at least one kind of record and one purpose.'));
+    if (!/^0x[0-9a-fA-F]{40}$/.test(to))
+      return replace(
+        out,
+        message('error', 'Choose a member or give a ledger address (0x and 40 hex digits).'),
+      );
+    if (categories.length === 0 || purposes.length === 0)
+      return replace(out, message('error', 'Choose at least one kind of record and one purpose.'));
     if (!(await withKey(out, 'Granting needs your signature.', submit))) return;
     const key = unlockedKey();
     if (key === undefined) return;
@@ -266,7 +446,15 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
       const notBefore = BigInt(Math.floor(Date.now() / 1000) - 60);
       const notAfter = BigInt(Math.floor(Date.parse(`${until.value}T23:59:59Z`) / 1000));
       const nonce = await nextNonce(key.address);
-      const grant = { patient: key.address as Hex, grantee: to as Hex, categories: encodeCategories(categories), purposes: encodePurposes(purposes), notBefore, notAfter, nonce };
+      const grant = {
+        patient: key.address as Hex,
+        grantee: to as Hex,
+        categories: encodeCategories(categories),
+        purposes: encodePurposes(purposes),
+        notBefore,
+        notAfter,
+        nonce,
+      };
       const typed = createGrantTypedData(await domain(), grant);
       const signature = await signTypedData({ privateKey: `0x${toHex(key.privateKey)}`, ...typed });
       const grantId = hashTypedData(typed);
@@ -274,18 +462,32 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
       const consent = {
         resourceType: 'Consent',
         status: 'active',
-        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        scope: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+        },
         category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
         patient: { reference: `Patient/${patientId(session())}` },
         dateTime: new Date().toISOString(),
-        policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+        policyRule: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }],
+        },
         provision: {
           type: 'permit',
-          period: { start: new Date(Number(notBefore) * 1000).toISOString(), end: new Date(Number(notAfter) * 1000).toISOString() },
+          period: {
+            start: new Date(Number(notBefore) * 1000).toISOString(),
+            end: new Date(Number(notAfter) * 1000).toISOString(),
+          },
           actor: [
             {
-              role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
-              reference: { identifier: { system: LEDGER_ADDRESS_SYSTEM, value: to }, display: memberName(to, memberList) },
+              role: {
+                coding: [
+                  { system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' },
+                ],
+              },
+              reference: {
+                identifier: { system: LEDGER_ADDRESS_SYSTEM, value: to },
+                display: memberName(to, memberList),
+              },
             },
           ],
           purpose: purposes.map((code) => ({ system: PURPOSE_OF_USE_SYSTEM, code })),
@@ -305,7 +507,14 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
       await waitForLedger(key.address, grantId);
       await rerender();
       const done = document.getElementById('consent-status');
-      if (done !== null) replace(done, message('ok', `Access granted to ${memberName(to, memberList)} and recorded on the ledger (grant ${grantId.slice(0, 10)}…).`));
+      if (done !== null)
+        replace(
+          done,
+          message(
+            'ok',
+            `Access granted to ${memberName(to, memberList)} and recorded on the ledger (grant ${grantId.slice(0, 10)}…).`,
+          ),
+        );
       announce('Access granted.');
     } catch (error) {
       replace(out, message('error', `The grant was not accepted: ${errorText(error)}`));
@@ -316,11 +525,12 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
   return form;
 }
 
-/** The node indexes the grant once its block is mined (about a second); wait a little for it, bounded. */
-async function waitForLedger(address: string, grantId: string): Promise<void> {
+/** The node indexes a grant (or its revocation) once its block is mined (about a second): wait for it, bounded. */
+async function waitForLedger(address: string, grantId: string, revoked = false): Promise<void> {
   for (let i = 0; i < 20; i++) {
     const { grants } = await getJson<{ grants: LedgerGrant[] }>(`/ledger/consent/grants?patient=${address}`);
-    if (grants.some((g) => g.grantId.toLowerCase() === grantId.toLowerCase())) return;
+    const grant = grants.find((g) => g.grantId.toLowerCase() === grantId.toLowerCase());
+    if (grant !== undefined && (!revoked || grant.revokedAt !== null)) return;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

@@ -10,7 +10,12 @@ export function keyUnlockForm(onUnlocked: () => void | Promise<void>, purpose: s
   if (existing !== undefined) {
     return h('p', { class: 'meta' }, `Your consent key (${existing.address}) is unlocked in this tab.`);
   }
-  const passphrase = h('input', { type: 'password', id: 'keystore-passphrase', autocomplete: 'current-password', required: true });
+  const passphrase = h('input', {
+    type: 'password',
+    id: 'keystore-passphrase',
+    autocomplete: 'current-password',
+    required: true,
+  });
   const status = h('div', {});
   const form = h(
     'form',
@@ -35,7 +40,11 @@ export function keyUnlockForm(onUnlocked: () => void | Promise<void>, purpose: s
       },
     },
     h('h3', {}, 'Unlock your consent key'),
-    h('p', { class: 'hint' }, `${purpose} Your key is opened here, in your browser; your passphrase and key never leave it.`),
+    h(
+      'p',
+      { class: 'hint' },
+      `${purpose} Your key is opened here, in your browser; your passphrase and key never leave it.`,
+    ),
     field('Keystore passphrase', passphrase),
     h('button', { type: 'submit', class: 'primary' }, 'Unlock key'),
     status,

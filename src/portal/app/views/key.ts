@@ -7,7 +7,11 @@ import { errorText, request } from '../api.js';
 import { unlockedKey } from '../context.js';
 import { announce, download, field, h, message, replace } from '../dom.js';
 import { toHex } from '../verify/bytes.js';
-import { formatShareFileInBrowser, formatShareInBrowser, splitSecretInBrowser } from '../verify/guardian-shares.js';
+import {
+  formatShareFileInBrowser,
+  formatShareInBrowser,
+  splitSecretInBrowser,
+} from '../verify/guardian-shares.js';
 import { createKeystoreInBrowser } from '../verify/patient-keystore.js';
 import { keyUnlockForm } from './key-unlock.js';
 
@@ -16,13 +20,26 @@ export async function renderKey(main: HTMLElement): Promise<void> {
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Key and guardians'),
-    h('p', {}, 'Your consent key signs every grant and revocation. This node keeps it only encrypted with your passphrase, which it never sees.'),
-    key === undefined ? keyUnlockForm(() => renderKey(main), 'To change your passphrase or set up guardians, unlock your key first.') : unlockedViews(key),
+    h(
+      'p',
+      {},
+      'Your consent key signs every grant and revocation. This node keeps it only encrypted with your passphrase, which it never sees.',
+    ),
+    key === undefined
+      ? keyUnlockForm(
+          () => renderKey(main),
+          'To change your passphrase or set up guardians, unlock your key first.',
+        )
+      : unlockedViews(key),
   );
 }
 
 function unlockedViews(key: { privateKey: Uint8Array; address: string }): HTMLElement[] {
-  return [h('p', {}, 'Your ledger address: ', h('code', {}, key.address)), passphraseForm(key), guardianForm(key)];
+  return [
+    h('p', {}, 'Your ledger address: ', h('code', {}, key.address)),
+    passphraseForm(key),
+    guardianForm(key),
+  ];
 }
 
 function passphraseForm(key: { privateKey: Uint8Array }): HTMLElement {
@@ -35,7 +52,8 @@ function passphraseForm(key: { privateKey: Uint8Array }): HTMLElement {
       class: 'card',
       onsubmit: async (event: Event) => {
         event.preventDefault();
-        if (first.value !== second.value) return replace(out, message('error', 'The two passphrases differ.'));
+        if (first.value !== second.value)
+          return replace(out, message('error', 'The two passphrases differ.'));
         if ([...first.value].length < 8) return replace(out, message('error', 'Use at least 8 characters.'));
         replace(out, message('info', 'Encrypting your key under the new passphrase in this browser…'));
         try {
@@ -43,7 +61,13 @@ function passphraseForm(key: { privateKey: Uint8Array }): HTMLElement {
           await request('/patient/keystore', { method: 'PUT', body: keystore, fhir: false });
           first.value = '';
           second.value = '';
-          replace(out, message('ok', 'Passphrase changed. Use the new one from now on; your guardians’ shares stay valid.'));
+          replace(
+            out,
+            message(
+              'ok',
+              'Passphrase changed. Use the new one from now on; your guardians’ shares stay valid.',
+            ),
+          );
         } catch (error) {
           replace(out, message('error', errorText(error)));
         }
@@ -59,8 +83,22 @@ function passphraseForm(key: { privateKey: Uint8Array }): HTMLElement {
 }
 
 function guardianForm(key: { privateKey: Uint8Array }): HTMLElement {
-  const guardians = h('input', { type: 'number', min: 2, max: 10, value: 3, required: true, id: 'guardian-count' });
-  const threshold = h('input', { type: 'number', min: 2, max: 10, value: 2, required: true, id: 'guardian-threshold' });
+  const guardians = h('input', {
+    type: 'number',
+    min: 2,
+    max: 10,
+    value: 3,
+    required: true,
+    id: 'guardian-count',
+  });
+  const threshold = h('input', {
+    type: 'number',
+    min: 2,
+    max: 10,
+    value: 2,
+    required: true,
+    id: 'guardian-threshold',
+  });
   const out = h('div', { id: 'guardian-out' });
   return h(
     'form',
@@ -70,7 +108,11 @@ function guardianForm(key: { privateKey: Uint8Array }): HTMLElement {
         event.preventDefault();
         const n = Number(guardians.value);
         const k = Number(threshold.value);
-        if (!(k >= 2 && k <= n && n <= 10)) return replace(out, message('error', 'Choose 2 to 10 guardians, and how many of them (2 or more) are needed.'));
+        if (!(k >= 2 && k <= n && n <= 10))
+          return replace(
+            out,
+            message('error', 'Choose 2 to 10 guardians, and how many of them (2 or more) are needed.'),
+          );
         const id = toHex(crypto.getRandomValues(new Uint8Array(8)));
         const shares = splitSecretInBrowser(key.privateKey, n, k).map((s, i) => {
           const text = formatShareFileInBrowser(formatShareInBrowser(s, { id, threshold: k }), i + 1, n, k);
@@ -79,12 +121,27 @@ function guardianForm(key: { privateKey: Uint8Array }): HTMLElement {
         });
         replace(
           out,
-          message('ok', `${n} shares made in your browser. Give one file to each guardian; any ${k} of them recover your key with “careledger patient key recover”. This page does not keep them.`),
+          message(
+            'ok',
+            `${n} shares made in your browser. Give one file to each guardian; any ${k} of them recover your key with “careledger patient key recover”. This page does not keep them.`,
+          ),
           h(
             'ul',
             {},
             shares.map((text, i) =>
-              h('li', {}, h('button', { type: 'button', class: 'small', onclick: () => download(`guardian-${i + 1}.share`, text, 'text/plain') }, `Download share for guardian ${i + 1}`)),
+              h(
+                'li',
+                {},
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'small',
+                    onclick: () => download(`guardian-${i + 1}.share`, text, 'text/plain'),
+                  },
+                  `Download share for guardian ${i + 1}`,
+                ),
+              ),
             ),
           ),
         );
@@ -92,7 +149,11 @@ function guardianForm(key: { privateKey: Uint8Array }): HTMLElement {
       },
     },
     h('h2', {}, 'Guardians for key recovery'),
-    h('p', { class: 'hint' }, 'If you lose your passphrase, people you trust can together restore your key. No single guardian can.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'If you lose your passphrase, people you trust can together restore your key. No single guardian can.',
+    ),
     field('Number of guardians', guardians),
     field('Guardians needed to recover', threshold),
     h('button', { type: 'submit' }, 'Make guardian shares'),

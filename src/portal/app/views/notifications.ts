@@ -3,44 +3,112 @@ import { errorText, getJson, request } from '../api.js';
 import { formatDateTime, h, message, replace } from '../dom.js';
 import { isPatient, session } from '../session.js';
 
-interface Notification { id: string; kind: string; message: string; subject: string; createdAt: string; readAt?: string }
-interface BreakGlassSession { id: string; who: string; patientId: string; startedAt: string; expiresAt: string; review?: { outcome: string; reviewedAt: string } }
+interface Notification {
+  id: string;
+  kind: string;
+  message: string;
+  subject: string;
+  createdAt: string;
+  readAt?: string;
+}
+interface BreakGlassSession {
+  id: string;
+  who: string;
+  patientId: string;
+  startedAt: string;
+  expiresAt: string;
+  review?: { outcome: string; reviewedAt: string };
+}
 
-const KIND: Record<string, string> = { 'break-glass': 'Emergency access', 'break-glass-review': 'Emergency access reviewed', 'access-request': 'Request for access' };
+const KIND: Record<string, string> = {
+  'break-glass': 'Emergency access',
+  'break-glass-review': 'Emergency access reviewed',
+  'access-request': 'Request for access',
+};
 
 export async function renderNotifications(main: HTMLElement): Promise<void> {
   const { notifications } = await getJson<{ notifications: Notification[] }>('/notifications');
-  const sessions = isPatient(session()) ? (await getJson<{ sessions: BreakGlassSession[] }>('/break-glass').catch(() => ({ sessions: [] as BreakGlassSession[] }))).sessions : [];
+  const sessions = isPatient(session())
+    ? (
+        await getJson<{ sessions: BreakGlassSession[] }>('/break-glass').catch(() => ({
+          sessions: [] as BreakGlassSession[],
+        }))
+      ).sessions
+    : [];
   notifications.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Notifications'),
     notifications.length === 0
       ? message('info', 'No notifications.')
-      : h('ul', { class: 'cards', id: 'notification-list' }, notifications.map((n) => {
-          const status = h('span', { class: `badge ${n.readAt === undefined ? 'badge-bad' : 'badge-muted'}` }, n.readAt === undefined ? 'new' : 'read');
-          return h('li', { class: 'card' },
-            h('h2', {}, `${KIND[n.kind] ?? n.kind} · ${formatDateTime(n.createdAt)} `, status),
-            h('p', {}, n.message),
-            n.kind === 'access-request' ? h('p', {}, h('a', { href: '#/consent' }, 'Answer this request in Sharing')) : null,
-            n.readAt === undefined
-              ? h('button', { type: 'button', class: 'small', onclick: async (event: Event) => {
-                  try {
-                    await request(`/notifications/${encodeURIComponent(n.id)}/read`, { method: 'POST' });
-                    status.textContent = 'read';
-                    status.className = 'badge badge-muted';
-                    (event.target as HTMLButtonElement).remove();
-                  } catch (error) {
-                    status.textContent = errorText(error);
-                  }
-                } }, 'Mark as read')
-              : null);
-        })),
-    sessions.length === 0 ? null : [
-      h('h2', {}, 'Emergency (break-glass) access to your records'),
-      h('ul', { class: 'cards' }, sessions.map((s) => h('li', { class: 'card' },
-        h('p', {}, `${s.who} opened emergency access from ${formatDateTime(s.startedAt)} to ${formatDateTime(s.expiresAt)}.`),
-        h('p', { class: 'meta' }, s.review === undefined ? 'Awaiting review by the privacy officer.' : `Reviewed ${formatDateTime(s.review.reviewedAt)}: ${s.review.outcome}.`)))),
-    ],
+      : h(
+          'ul',
+          { class: 'cards', id: 'notification-list' },
+          notifications.map((n) => {
+            const status = h(
+              'span',
+              { class: `badge ${n.readAt === undefined ? 'badge-bad' : 'badge-muted'}` },
+              n.readAt === undefined ? 'new' : 'read',
+            );
+            return h(
+              'li',
+              { class: 'card' },
+              h('h2', {}, `${KIND[n.kind] ?? n.kind} · ${formatDateTime(n.createdAt)} `, status),
+              h('p', {}, n.message),
+              n.kind === 'access-request'
+                ? h('p', {}, h('a', { href: '#/consent' }, 'Answer this request in Sharing'))
+                : null,
+              n.readAt === undefined
+                ? h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'small',
+                      onclick: async (event: Event) => {
+                        try {
+                          await request(`/notifications/${encodeURIComponent(n.id)}/read`, {
+                            method: 'POST',
+                          });
+                          status.textContent = 'read';
+                          status.className = 'badge badge-muted';
+                          (event.target as HTMLButtonElement).remove();
+                        } catch (error) {
+                          status.textContent = errorText(error);
+                        }
+                      },
+                    },
+                    'Mark as read',
+                  )
+                : null,
+            );
+          }),
+        ),
+    sessions.length === 0
+      ? null
+      : [
+          h('h2', {}, 'Emergency (break-glass) access to your records'),
+          h(
+            'ul',
+            { class: 'cards' },
+            sessions.map((s) =>
+              h(
+                'li',
+                { class: 'card' },
+                h(
+                  'p',
+                  {},
+                  `${s.who} opened emergency access from ${formatDateTime(s.startedAt)} to ${formatDateTime(s.expiresAt)}.`,
+                ),
+                h(
+                  'p',
+                  { class: 'meta' },
+                  s.review === undefined
+                    ? 'Awaiting review by the privacy officer.'
+                    : `Reviewed ${formatDateTime(s.review.reviewedAt)}: ${s.review.outcome}.`,
+                ),
+              ),
+            ),
+          ),
+        ],
   );
 }

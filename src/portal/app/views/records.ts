@@ -10,13 +10,28 @@ import { keyUnlockForm } from './key-unlock.js';
 interface EverywhereMembers {
   members: { address: string; name: string; audience: string }[];
 }
-interface EverywhereAnswer {
-  records: { member: string; memberName: string; resource: Resource; verification: { status: 'verified' | 'failed'; reason?: string } }[];
+export interface EverywhereAnswer {
+  accessHistory: {
+    member: string;
+    memberName: string;
+    auditEvent: Resource;
+    tlogProof?: string;
+    verification: { status: 'verified' | 'failed'; reason?: string };
+  }[];
+  records: {
+    member: string;
+    memberName: string;
+    resource: Resource;
+    verification: { status: 'verified' | 'failed'; reason?: string };
+  }[];
   members: { address: string; name: string; status: 'ok' | 'error'; error?: string }[];
 }
 
 export async function loadEverything(patient: string, headers?: Record<string, string>): Promise<Resource[]> {
-  const bundle = await getJson<{ entry?: { resource: Resource }[] }>(`/fhir/Patient/${encodeURIComponent(patient)}/$everything`, headers === undefined ? {} : { headers });
+  const bundle = await getJson<{ entry?: { resource: Resource }[] }>(
+    `/fhir/Patient/${encodeURIComponent(patient)}/$everything`,
+    headers === undefined ? {} : { headers },
+  );
   return (bundle.entry ?? []).map((e) => e.resource);
 }
 
@@ -39,7 +54,9 @@ export async function renderRecords(main: HTMLElement): Promise<void> {
       { class: 'meta', id: 'patient-banner' },
       `${[name?.given?.join(' '), name?.family].filter(Boolean).join(' ')}${patient?.birthDate ? `, born ${patient.birthDate}` : ''} · records held by ${status.organization}`,
     ),
-    sections.length === 0 ? message('info', `${status.organization} holds no clinical records for you yet.`) : sections,
+    sections.length === 0
+      ? message('info', `${status.organization} holds no clinical records for you yet.`)
+      : sections,
     everywhere,
   );
   renderEverywhere(everywhere);
@@ -50,29 +67,50 @@ function renderEverywhere(section: HTMLElement): void {
   replace(
     section,
     h('h2', { id: 'everywhere-h' }, 'Records from other members'),
-    h('p', {}, 'Other members of the consortium keep their own records about you. Your browser signs one request per member with your consent key; each answer is checked against that member’s transparency log.'),
-    h('button', { type: 'button', id: 'fetch-everywhere', onclick: () => void fetchEverywhere(out) }, 'Get my records from every member'),
+    h(
+      'p',
+      {},
+      'Other members of the consortium keep their own records about you. Your browser signs one request per member with your consent key; each answer is checked against that member’s transparency log.',
+    ),
+    h(
+      'button',
+      { type: 'button', id: 'fetch-everywhere', onclick: () => void fetchEverywhere(out) },
+      'Get my records from every member',
+    ),
     out,
   );
 }
 
-async function fetchEverywhere(out: HTMLElement): Promise<void> {
+/**
+ * Asks every member holding the patient's records, with one assertion per member signed here with the
+ * patient's key. Renders why not into `out` (no such service, key locked, an error) and returns undefined.
+ */
+export async function collectEverywhere(
+  out: HTMLElement,
+  retry: () => Promise<void>,
+): Promise<EverywhereAnswer | undefined> {
   replace(out, message('info', 'Asking this node which members to contact…'));
   let members: EverywhereMembers;
   try {
     members = await getJson<EverywhereMembers>('/patient/everywhere');
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
-      replace(out, message('error', 'This node cannot fetch records from other members yet (it has no /patient/everywhere service). Your records from this member are shown above.'));
-      return;
+      replace(
+        out,
+        message(
+          'error',
+          'This node cannot fetch records from other members yet (it has no /patient/everywhere service). Your records from this member are shown above.',
+        ),
+      );
+      return undefined;
     }
     replace(out, message('error', errorText(error)));
-    return;
+    return undefined;
   }
   const key = unlockedKey();
   if (key === undefined) {
-    replace(out, keyUnlockForm(() => fetchEverywhere(out), 'Each member needs a request signed with your consent key.'));
-    return;
+    replace(out, keyUnlockForm(retry, 'Each member needs a request signed with your consent key.'));
+    return undefined;
   }
   replace(out, message('info', `Signing ${members.members.length} request(s) and fetching…`));
   try {
@@ -80,10 +118,24 @@ async function fetchEverywhere(out: HTMLElement): Promise<void> {
     const assertions = await Promise.all(
       members.members.map(async (m) => ({
         member: m.address,
-        assertion: await createPatientAssertion(key.privateKey, { audience: m.audience, nowSeconds: now, jti: crypto.randomUUID() }),
+        assertion: await createPatientAssertion(key.privateKey, {
+          audience: m.audience,
+          nowSeconds: now,
+          jti: crypto.randomUUID(),
+        }),
       })),
     );
-    const answer = await sendJson<EverywhereAnswer>('/patient/everywhere', { assertions }, { fhir: false });
+    return await sendJson<EverywhereAnswer>('/patient/everywhere', { assertions }, { fhir: false });
+  } catch (error) {
+    replace(out, message('error', errorText(error)));
+    return undefined;
+  }
+}
+
+async function fetchEverywhere(out: HTMLElement): Promise<void> {
+  const answer = await collectEverywhere(out, () => fetchEverywhere(out));
+  if (answer === undefined) return;
+  try {
     const byResource = new Map(answer.records.map((r) => [r.resource, r]));
     const extra = {
       header: 'From',
@@ -91,7 +143,16 @@ async function fetchEverywhere(out: HTMLElement): Promise<void> {
         const rec = byResource.get(r);
         if (rec === undefined) return '';
         const ok = rec.verification.status === 'verified';
-        return h('span', {}, `${rec.memberName} `, h('span', { class: `badge ${ok ? 'badge-ok' : 'badge-bad'}` }, ok ? 'verified' : `not verified: ${rec.verification.reason ?? 'unknown'}`));
+        return h(
+          'span',
+          {},
+          `${rec.memberName} `,
+          h(
+            'span',
+            { class: `badge ${ok ? 'badge-ok' : 'badge-bad'}` },
+            ok ? 'verified' : `not verified: ${rec.verification.reason ?? 'unknown'}`,
+          ),
+        );
       },
     };
     replace(
@@ -100,10 +161,23 @@ async function fetchEverywhere(out: HTMLElement): Promise<void> {
         'ul',
         { class: 'cards' },
         answer.members.map((m) =>
-          h('li', { class: 'card' }, h('strong', {}, m.name), ' ', m.status === 'ok' ? h('span', { class: 'badge badge-ok' }, 'answered') : h('span', { class: 'badge badge-bad' }, `unavailable: ${m.error ?? 'error'}`)),
+          h(
+            'li',
+            { class: 'card' },
+            h('strong', {}, m.name),
+            ' ',
+            m.status === 'ok'
+              ? h('span', { class: 'badge badge-ok' }, 'answered')
+              : h('span', { class: 'badge badge-bad' }, `unavailable: ${m.error ?? 'error'}`),
+          ),
         ),
       ),
-      answer.records.length === 0 ? message('info', 'No other member holds records about you that you can see.') : timelineSections(answer.records.map((r) => r.resource), extra),
+      answer.records.length === 0
+        ? message('info', 'No other member holds records about you that you can see.')
+        : timelineSections(
+            answer.records.map((r) => r.resource),
+            extra,
+          ),
     );
   } catch (error) {
     replace(out, message('error', errorText(error)));

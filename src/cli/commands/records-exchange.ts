@@ -1,0 +1,396 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Command } from 'commander';
+import { type Address, getAddress, type Hex, hexToBytes, isAddress } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { createChainClient } from '../../chain/index.js';
+import { CareLedgerError } from '../../errors/index.js';
+import type { PatientView, PullReport } from '../../exchange/index.js';
+import { openPatientKeystore } from '../../identity/index.js';
+import { createPatientAssertion } from '../../identity/patient-assertion.js';
+import {
+  computeGrantId,
+  consentRegistryAbi,
+  createConsentDomain,
+  createGrantTypedData,
+  createRevokeTypedData,
+  encodeCategories,
+  encodePurposes,
+  loadDeployment,
+} from '../../ledger/index.js';
+import { deploymentFile, resolveDataDir, resolveRpcUrl } from '../data-dir.js';
+import { requestJson } from '../http-json.js';
+import { type DemoUsers, demoUsersFile } from './demo-users.js';
+
+interface Io {
+  readonly stdout?: { write(text: string): unknown };
+}
+
+const DEFAULT_NODE = 'http://127.0.0.1:8701';
+
+function tokenOf(option: string | undefined): string {
+  const token = option ?? process.env.CARELEDGER_TOKEN;
+  if (token === undefined || token === '') {
+    throw new CareLedgerError(
+      'ERR_UNAUTHENTICATED',
+      'give --token (or $CARELEDGER_TOKEN): e.g. TOKEN=$(careledger demo token --user dr.grey)',
+    );
+  }
+  return token;
+}
+
+function loadDemoUsers(dataDir: string): DemoUsers {
+  const file = demoUsersFile(dataDir);
+  if (!existsSync(file))
+    throw new CareLedgerError('ERR_CONFIG', `no ${file}: start the demo with \`npm start\` first`);
+  return JSON.parse(readFileSync(file, 'utf8')) as DemoUsers;
+}
+
+/**
+ * The patient's ledger key: from a keystore file and a passphrase, or for the demo patient, the
+ * keystore the node keeps for her and the passphrase in demo-users.json. Opened here, on the patient's
+ * side; the node never sees the key.
+ */
+async function patientKey(
+  options: { keystore?: string; passphraseFile?: string; demo?: boolean; node: string; token: string },
+  dataDir: string,
+): Promise<Hex> {
+  if (options.keystore !== undefined) {
+    const passphrase =
+      options.passphraseFile !== undefined
+        ? readFileSync(options.passphraseFile, 'utf8').replace(/\r?\n$/, '')
+        : process.env.CARELEDGER_KEYSTORE_PASSPHRASE;
+    if (passphrase === undefined)
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        'give --passphrase-file or $CARELEDGER_KEYSTORE_PASSPHRASE',
+      );
+    return openPatientKeystore(JSON.parse(readFileSync(options.keystore, 'utf8')), passphrase);
+  }
+  if (options.demo !== true)
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'give --keystore <file>, or --demo');
+  const users = loadDemoUsers(dataDir);
+  const keystore = await requestJson<unknown>(`${options.node}/patient/keystore`, { token: options.token });
+  return openPatientKeystore(keystore, users.patientKeystorePassphrase);
+}
+
+async function resolveMember(
+  dataDir: string,
+  node: string,
+  name: string,
+): Promise<{ address: Address; name: string }> {
+  const { members } = await requestJson<{ members: { address: Address; name: string; status: string }[] }>(
+    `${node}/ledger/members`,
+  );
+  const found = isAddress(name, { strict: false })
+    ? members.find((m) => m.address.toLowerCase() === name.toLowerCase())
+    : members.find((m) => m.name.toLowerCase().includes(name.toLowerCase()));
+  if (found === undefined) {
+    throw new CareLedgerError(
+      'ERR_NOT_FOUND',
+      `no member ${name} (have: ${members.map((m) => m.name).join(', ')}; data dir ${dataDir})`,
+    );
+  }
+  return found;
+}
+
+function formatPull(report: PullReport): string {
+  const lines = [`records of ${report.patient} at the other members:`];
+  if (report.members.length === 0)
+    lines.push('  no other member has announced records of this patient on the ledger');
+  for (const m of report.members) {
+    lines.push(
+      `  ${m.name}: ${m.status}${m.error === undefined ? '' : ` (${m.error})`}; received ${m.received}, kept ${m.kept}, already held ${m.unchanged}, refused ${m.refused.length}`,
+    );
+    for (const r of m.refused) lines.push(`    refused ${r.reference}: ${r.reason} (${r.message})`);
+    if (m.provenance !== undefined) lines.push(`    provenance ${m.provenance}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function describe(resource: Resource): string {
+  const r = resource as Resource & {
+    code?: { text?: string; coding?: { display?: string }[] };
+    medicationCodeableConcept?: { text?: string; coding?: { display?: string }[] };
+    vaccineCode?: { text?: string; coding?: { display?: string }[] };
+    valueQuantity?: { value?: number; unit?: string };
+  };
+  const concept = r.code ?? r.medicationCodeableConcept ?? r.vaccineCode;
+  const label = concept?.text ?? concept?.coding?.[0]?.display ?? '';
+  const value =
+    r.valueQuantity === undefined ? '' : ` = ${r.valueQuantity.value} ${r.valueQuantity.unit ?? ''}`;
+  return `${resource.resourceType}${label === '' ? '' : ` ${label}`}${value}`;
+}
+
+function formatView(view: PatientView, save: string | undefined): string {
+  const lines: string[] = [];
+  for (const m of view.members)
+    lines.push(`${m.name}: ${m.status}${m.error === undefined ? '' : ` (${m.error})`}`);
+  const verified = (s: { status: string }) => s.status === 'verified';
+  lines.push(
+    '',
+    `records: ${view.records.length} (${view.records.filter((r) => verified(r.verification)).length} verified)`,
+  );
+  const byMember = new Map<string, number>();
+  for (const r of view.records) byMember.set(r.memberName, (byMember.get(r.memberName) ?? 0) + 1);
+  for (const [name, count] of byMember) lines.push(`  ${name}: ${count}`);
+  for (const r of view.records.filter((x) => !verified(x.verification)).slice(0, 10)) {
+    const v = r.verification as { reason?: string; message?: string };
+    lines.push(`  NOT VERIFIED ${r.memberName} ${describe(r.resource)}: ${v.reason} (${v.message})`);
+  }
+  lines.push('', `access history: ${view.accessHistory.length} entries, newest first`);
+  for (const [i, a] of view.accessHistory.entries()) {
+    if (i >= 25) {
+      lines.push(
+        `  … ${view.accessHistory.length - 25} more${save === undefined ? '' : ` (all in ${save})`}`,
+      );
+      break;
+    }
+    const e = a.auditEvent;
+    const who =
+      e.agent
+        ?.map((g) => g.who?.reference)
+        .filter(Boolean)
+        .join(' for ') ?? '?';
+    const purpose = e.purposeOfEvent?.[0]?.coding?.[0]?.code ?? '';
+    const outcome = e.outcome === '0' ? 'permitted' : e.outcome === '4' ? 'REFUSED' : 'failed';
+    const action = e.subtype?.[0]?.code ?? e.action ?? '';
+    const proof =
+      a.verification.status === 'verified'
+        ? 'proof verified'
+        : `proof FAILED: ${(a.verification as { reason: string }).reason}`;
+    lines.push(`  ${e.recorded} ${a.memberName}: ${outcome} ${action} by ${who} (${purpose}); ${proof}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Saves each access entry as <member>-<index>.json and .tlog-proof, for `careledger proof verify`. */
+function saveView(view: PatientView, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const a of view.accessHistory) {
+    if (a.tlogProof === undefined || a.verification.status !== 'verified') continue;
+    const base = join(dir, `${a.memberName.split(' ')[0]?.toLowerCase()}-${a.verification.index}`);
+    writeFileSync(`${base}.json`, `${JSON.stringify(a.auditEvent, null, 2)}\n`);
+    writeFileSync(`${base}.tlog-proof`, a.tlogProof);
+  }
+  writeFileSync(join(dir, 'view.json'), `${JSON.stringify(view, null, 2)}\n`);
+}
+
+export function registerExchangeCommands(program: Command, io: Io = {}): void {
+  const out = () => io.stdout ?? process.stdout;
+  const dataDir = () => resolveDataDir(program.opts<{ dataDir?: string }>().dataDir);
+
+  const records = program.command('records').description("records between members: a clinician's pull");
+  records
+    .command('pull')
+    .description(
+      "fetch a patient's records from the other members holding some (ledger record locator), verified against their anchored logs",
+    )
+    .argument('<patient-id>', 'the Patient id at your node')
+    .option('--node <url>', 'your member node', DEFAULT_NODE)
+    .option('--token <token>', 'a clinician access token (default $CARELEDGER_TOKEN)')
+    .option('--purpose <code>', 'HL7 v3 PurposeOfUse', 'TREAT')
+    .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 when every member answered (even with a refusal, which is reported), 69 if a node is unreachable.
+
+Example:
+  $ TOKEN=$(careledger demo token --user dr.grey)
+  $ careledger records pull 1c0e… --token "$TOKEN"`,
+    )
+    .action(
+      async (
+        patientId: string,
+        options: { node: string; token?: string; purpose: string; json?: boolean },
+      ) => {
+        const report = await requestJson<PullReport>(
+          `${options.node}/fhir/Patient/${encodeURIComponent(patientId)}/$fetch-from-members?purpose=${encodeURIComponent(options.purpose)}`,
+          { method: 'POST', token: tokenOf(options.token), timeoutMs: 120_000 },
+        );
+        out().write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatPull(report));
+      },
+    );
+
+  const patient = program.commands.find((c) => c.name() === 'patient') ?? program.command('patient');
+  const consent = patient
+    .command('consent')
+    .description("the patient's consent on the ledger, signed with their key");
+  const keyOptions = (command: Command) =>
+    command
+      .option('--keystore <file>', "the patient's keystore (Web3 Secret Storage JSON)")
+      .option('--passphrase-file <file>', 'its passphrase (default $CARELEDGER_KEYSTORE_PASSPHRASE)')
+      .option(
+        '--demo',
+        "the demo patient's keystore, kept at the node, and her passphrase from demo-users.json",
+      )
+      .option(
+        '--node <url>',
+        'the member node that relays (and, with --demo, keeps the keystore)',
+        DEFAULT_NODE,
+      )
+      .option('--token <token>', "the patient's access token, with --demo (default $CARELEDGER_TOKEN)");
+
+  keyOptions(
+    consent
+      .command('grant')
+      .description('sign a grant (EIP-712) and have the node relay it to the ledger')
+      .requiredOption('--to <member>', 'the grantee: a member name (hospital, lab, pharmacy) or its address')
+      .option(
+        '--categories <list>',
+        'data categories, comma-separated',
+        'demographics,laboratory,medications',
+      )
+      .option('--purposes <list>', 'purposes of use, comma-separated', 'TREAT')
+      .option('--days <n>', 'how long it holds', '30')
+      .option('--json', 'print { grantId, transaction } as JSON'),
+  ).action(
+    async (options: {
+      to: string;
+      categories: string;
+      purposes: string;
+      days: string;
+      keystore?: string;
+      passphraseFile?: string;
+      demo?: boolean;
+      node: string;
+      token?: string;
+      json?: boolean;
+    }) => {
+      const dir = dataDir();
+      const key = await patientKey(
+        { ...options, token: options.demo === true ? tokenOf(options.token) : '' },
+        dir,
+      );
+      const account = privateKeyToAccount(key);
+      const grantee = await resolveMember(dir, options.node, options.to);
+      const deployment = loadDeployment(deploymentFile(dir));
+      const domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
+      const client = createChainClient(resolveRpcUrl(dir), deployment.chainId);
+      const nonce = await client.readContract({
+        address: deployment.contracts.consentRegistry,
+        abi: consentRegistryAbi,
+        functionName: 'nonces',
+        args: [account.address],
+      });
+      const now = BigInt(Math.floor(Date.now() / 1000));
+      const grant = {
+        patient: account.address,
+        grantee: grantee.address,
+        categories: encodeCategories(options.categories.split(',').map((s) => s.trim())),
+        purposes: encodePurposes(options.purposes.split(',').map((s) => s.trim())),
+        notBefore: now - 60n,
+        notAfter: now + BigInt(Math.round(Number(options.days) * 86_400)),
+        nonce,
+      };
+      const signature = await account.signTypedData(createGrantTypedData(domain, grant));
+      const body = {
+        grant: Object.fromEntries(
+          Object.entries(grant).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]),
+        ),
+        signature,
+      };
+      const relayed = await requestJson<Record<string, unknown>>(
+        `${options.node}/ledger/consent/grants?wait=true`,
+        {
+          body,
+          timeoutMs: 60_000,
+        },
+      );
+      const grantId = computeGrantId(domain, grant);
+      out().write(
+        options.json === true
+          ? `${JSON.stringify({ grantId, ...relayed }, null, 2)}\n`
+          : `granted ${grantee.name} ${options.categories} for ${options.purposes}, ${options.days} days\ngrant ${grantId}\n`,
+      );
+    },
+  );
+
+  keyOptions(
+    consent
+      .command('revoke')
+      .description('sign the revocation of a grant and have the node relay it')
+      .argument('<grant-id>', 'the grant id (0x…)'),
+  ).action(
+    async (
+      grantId: string,
+      options: { keystore?: string; passphraseFile?: string; demo?: boolean; node: string; token?: string },
+    ) => {
+      const dir = dataDir();
+      const key = await patientKey(
+        { ...options, token: options.demo === true ? tokenOf(options.token) : '' },
+        dir,
+      );
+      const account = privateKeyToAccount(key);
+      const deployment = loadDeployment(deploymentFile(dir));
+      const domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
+      const client = createChainClient(resolveRpcUrl(dir), deployment.chainId);
+      const nonce = await client.readContract({
+        address: deployment.contracts.consentRegistry,
+        abi: consentRegistryAbi,
+        functionName: 'nonces',
+        args: [account.address],
+      });
+      const revoke = { patient: account.address, grantId: grantId as Hex, nonce };
+      const signature = await account.signTypedData(createRevokeTypedData(domain, revoke));
+      await requestJson(`${options.node}/ledger/consent/revocations?wait=true`, {
+        body: { revoke: { ...revoke, nonce: nonce.toString() }, signature },
+        timeoutMs: 60_000,
+      });
+      out().write(`revoked ${grantId}\n`);
+    },
+  );
+
+  keyOptions(
+    patient
+      .command('view')
+      .description(
+        'your records and access history from every member, each checked against its anchored log (signed with your key, here)',
+      )
+      .option(
+        '--save <dir>',
+        'keep each access entry and its .tlog-proof there, for `careledger proof verify`',
+      )
+      .option('--json', 'print the whole view as JSON'),
+  ).action(
+    async (options: {
+      keystore?: string;
+      passphraseFile?: string;
+      demo?: boolean;
+      node: string;
+      token?: string;
+      save?: string;
+      json?: boolean;
+    }) => {
+      const token = tokenOf(options.token);
+      const key = await patientKey({ ...options, token }, dataDir());
+      const audiences = await requestJson<{ members: { address: string; audience: string }[] }>(
+        `${options.node}/patient/everywhere`,
+        { token },
+      );
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      const assertions = await Promise.all(
+        audiences.members.map(async (m) => ({
+          member: getAddress(m.address),
+          assertion: await createPatientAssertion(hexToBytes(key), {
+            audience: m.audience,
+            nowSeconds,
+            jti: randomUUID(),
+          }),
+        })),
+      );
+      const view = await requestJson<PatientView>(`${options.node}/patient/everywhere`, {
+        body: { assertions },
+        token,
+        timeoutMs: 120_000,
+      });
+      if (options.save !== undefined) saveView(view, options.save);
+      out().write(
+        options.json === true ? `${JSON.stringify(view, null, 2)}\n` : formatView(view, options.save),
+      );
+    },
+  );
+}

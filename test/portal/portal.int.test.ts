@@ -1,0 +1,341 @@
+/**
+ * The portal in a real browser (Debian's chromium through playwright-core) against the demo
+ * consortium started in-process, as `npm start` runs it: the patient walkthrough (sign-in with TOTP,
+ * the timeline, consent granted and revoked with the patient's key in the browser, access history
+ * verified in the browser, a tampered proof refused), the clinician's (search, chart, an Observation
+ * from the form, a request for access, break-glass with its reason), the privacy officer's review
+ * queue and the administration page. Screenshots go to test-artifacts/portal/.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPortal, PORTAL_JS_BUDGET_BYTES } from '../../scripts/build-portal.js';
+import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
+import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { findFreePorts } from '../support/free-port.js';
+import { launchChromium, nextTotp, screenshot, seedRecords, signIn } from './portal-harness.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'careledger-portal-'));
+let dev: DevConsortium;
+let users: DemoUsers;
+let browser: Browser;
+let hospital: string;
+let lab: string;
+let patientPage: Page;
+let patientId: string;
+let patientAddress: string;
+let labAddress: string;
+
+const account = (name: string) => users.accounts.find((a) => a.username === name) as DemoAccount;
+/** Evaluated in the page: the focused element's text (a string, so this file needs no DOM types). */
+const ACTIVE_TEXT = 'document.activeElement?.textContent';
+const getJson = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
+
+beforeAll(async () => {
+  await buildPortal({ quiet: true });
+  const [chainPort, ...nodePorts] = await findFreePorts(4);
+  dev = new DevConsortium({ dataDir, chainPort: chainPort as number, nodePorts, log: () => undefined });
+  await dev.start();
+  users = dev.demoUsers as DemoUsers;
+  hospital = dev.node('hospital').url;
+  lab = dev.node('lab').url;
+  patientId = account('maria.rivera').fhirUser.slice('Patient/'.length);
+  await seedRecords(hospital, patientId);
+  const members = await getJson<{ members: { name: string; address: string }[] }>(
+    `${hospital}/ledger/members`,
+  );
+  labAddress = members.members.find((m) => m.name.includes('Laboratory'))?.address as string;
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await dev?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the portal, served by each node', () => {
+  it('is served on the API origin with a strict CSP, and its JavaScript is under 200 KB gzipped', async () => {
+    const root = await fetch(`${hospital}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/portal/');
+    const page = await fetch(`${hospital}/portal/`);
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    const html = await page.text();
+    expect(html).toContain('<html lang="en">');
+    expect(html).not.toMatch(/<script>(?!<\/script>)/); // no inline script
+    const scripts = [...html.matchAll(/src="(\/portal\/assets\/[^"]+\.js)"/g)].map((m) => m[1] as string);
+    expect(scripts.length).toBeGreaterThan(0);
+    let gzipped = 0;
+    for (const src of scripts) {
+      const js = new Uint8Array(await (await fetch(`${hospital}${src}`)).arrayBuffer());
+      gzipped += gzipSync(js, { level: 9 }).length;
+    }
+    console.log(`portal JavaScript on first load: ${(gzipped / 1024).toFixed(1)} KB gzipped`);
+    expect(gzipped).toBeLessThan(PORTAL_JS_BUDGET_BYTES);
+  });
+});
+
+describe('the patient walkthrough', () => {
+  it('signs in with a TOTP code and sees the timeline: labs as a table and a trend chart, medications, conditions, immunizations, documents', async () => {
+    patientPage = await browser.newPage();
+    const errors: string[] = [];
+    patientPage.on('pageerror', (e) => errors.push(e.message));
+    await signIn(patientPage, hospital, account('maria.rivera'));
+    await patientPage.getByRole('heading', { name: 'My records', level: 1 }).waitFor();
+    await patientPage.getByRole('heading', { name: 'Lab results', level: 2 }).waitFor({ timeout: 15_000 });
+    const labs = patientPage.getByRole('table', { name: 'Lab results' });
+    expect(await labs.getByRole('row').count()).toBe(4); // header + three glucose results
+    await expect.poll(() => labs.textContent()).toContain('112 mg/dL');
+    const chart = patientPage.getByRole('img', { name: /Glucose .* trend/ });
+    expect(await chart.count()).toBe(1);
+    for (const heading of ['Medications', 'Conditions', 'Immunizations', 'Documents and notes']) {
+      await patientPage.getByRole('heading', { name: heading, level: 2 }).waitFor();
+    }
+    expect(await patientPage.locator('main').textContent()).toContain('Glucose improving on metformin.');
+    expect(errors).toEqual([]);
+    // The tokens are in this tab's sessionStorage, never in localStorage.
+    expect(await patientPage.evaluate<number>('localStorage.length')).toBe(0);
+    await screenshot(patientPage, 'patient-records');
+  });
+
+  it('lays the timeline out for a 375 px wide phone', async () => {
+    await patientPage.setViewportSize({ width: 375, height: 800 });
+    const overflow = await patientPage.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(patientPage, 'patient-records-375px');
+    await patientPage.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('grants access signed in the browser; the grant is on the ledger and the lab enforces it; then revokes it', async () => {
+    await patientPage.getByRole('link', { name: 'Sharing' }).click();
+    await patientPage.locator('#grant-form').waitFor({ timeout: 15_000 });
+    await patientPage.getByRole('combobox', { name: 'Who may see your records' }).selectOption(labAddress);
+    await patientPage.getByRole('button', { name: 'Sign and grant access' }).click();
+    // The key is opened here with the keystore passphrase (scrypt in the browser), then the grant is signed.
+    await patientPage.getByLabel('Keystore passphrase').fill(users.patientKeystorePassphrase);
+    await patientPage.getByRole('button', { name: 'Unlock key' }).click();
+    const granted = patientPage.locator('#consent-status .msg-ok');
+    await granted.waitFor({ timeout: 45_000 });
+    expect(await granted.textContent()).toContain('Access granted to Northside Clinical Laboratory');
+    const row = patientPage.locator('#grants-table tbody tr').first();
+    expect(await row.textContent()).toContain('in force');
+    await screenshot(patientPage, 'patient-consent-granted');
+
+    const grants = await getJson<{
+      grants: { patient: string; grantee: string; revokedAt: number | null }[];
+    }>(`${hospital}/ledger/consent/grants?grantee=${labAddress}`);
+    patientAddress = grants.grants[0]?.patient as string;
+    expect(patientAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    const check = () =>
+      getJson<{ allowed: boolean; reason?: string }>(
+        `${lab}/ledger/consent/check?patient=${patientAddress}&grantee=${labAddress}&category=laboratory&purpose=TREAT`,
+      );
+    await expect.poll(async () => (await check()).allowed, { timeout: 15_000 }).toBe(true);
+
+    await row.getByRole('button', { name: /Revoke/ }).click();
+    await patientPage
+      .getByText(/Revoked the grant to Northside Clinical Laboratory/)
+      .waitFor({ timeout: 45_000 });
+    await expect.poll(async () => (await check()).reason, { timeout: 15_000 }).toBe('revoked');
+    expect(await patientPage.locator('#grants-table tbody tr').first().textContent()).toContain('revoked');
+    await screenshot(patientPage, 'patient-consent-revoked');
+  });
+
+  it('verifies an access-history entry in the browser, and reports a tampered proof as failed with the reason', async () => {
+    await patientPage.getByRole('link', { name: 'Access history' }).click();
+    const list = patientPage.locator('#access-list');
+    await list.waitFor({ timeout: 15_000 });
+    expect(await list.locator('> li').count()).toBeGreaterThan(3);
+    const oldest = list.locator('> li').last();
+    await oldest.getByRole('button', { name: 'Verify' }).click();
+    const verified = oldest.locator('.verify-result');
+    await verified.waitFor({ timeout: 15_000 });
+    expect(await verified.textContent()).toMatch(/^Verified/);
+    expect(await verified.textContent()).toContain('cosigned by 1 witness');
+    await oldest.getByRole('button', { name: /Download \.tlog-proof/ }).waitFor();
+
+    // A byte of the proof changed on the wire: the browser's own check must catch it.
+    await patientPage.route('**/log/proof/**', async (route) => {
+      const response = await route.fetch();
+      const lines = (await response.text()).split('\n');
+      const at = lines.findIndex((l) => l.startsWith('index ')) + 1;
+      const line = lines[at] as string;
+      lines[at] = `${line[0] === 'A' ? 'B' : 'A'}${line.slice(1)}`;
+      await route.fulfill({ response, body: lines.join('\n') });
+    });
+    const other = list.locator('> li').nth(-2);
+    await other.getByRole('button', { name: 'Verify' }).click();
+    const failed = other.locator('.verify-result');
+    await failed.waitFor({ timeout: 15_000 });
+    expect(await failed.textContent()).toMatch(/^Failed/);
+    expect(await failed.textContent()).toContain('inclusion step (root-mismatch)');
+    await patientPage.unroute('**/log/proof/**');
+    await screenshot(patientPage, 'patient-access-history');
+  });
+
+  it('fetches records from the other members with assertions signed in the browser', async () => {
+    await patientPage.getByRole('link', { name: 'My records' }).click();
+    await patientPage.getByRole('button', { name: 'Get my records from every member' }).click();
+    const result = patientPage.locator('#everywhere-result');
+    // The key was unlocked in this tab by the consent test; a node without the service says so.
+    await result.locator('.cards, .msg-error').first().waitFor({ timeout: 30_000 });
+    const text = await result.textContent();
+    expect(text).toMatch(/answered|cannot fetch records from other members/);
+    expect(text).not.toMatch(/unavailable: /);
+    if (/answered/.test(text)) {
+      // The other members' access history, each entry checkable here against that member's log key.
+      await patientPage.getByRole('link', { name: 'Access history' }).click();
+      await patientPage.getByRole('button', { name: 'Show access at other members' }).click();
+      const others = patientPage.locator('#other-members-access');
+      await others
+        .locator('.cards, .msg-error')
+        .or(others.getByText('No access to your records is recorded at the other members.'))
+        .first()
+        .waitFor({ timeout: 30_000 });
+      const first = others.locator('.cards > li').first();
+      if ((await others.locator('.cards > li').count()) > 0) {
+        await first.getByRole('button', { name: 'Verify' }).click();
+        await first.locator('.verify-result').waitFor({ timeout: 15_000 });
+        console.log(
+          `another member's entry, verified in the browser: ${await first.locator('.verify-result').textContent()}`,
+        );
+      }
+      await screenshot(patientPage, 'patient-access-other-members');
+    }
+  });
+
+  it('is usable with the keyboard alone: skip link, navigation, and Verify', async () => {
+    await patientPage.bringToFront();
+    await patientPage.goto(`${hospital}/portal/#/records`);
+    await patientPage.reload(); // a fresh document: focus starts at the top
+    await patientPage.getByRole('heading', { name: 'My records', level: 1 }).waitFor({ timeout: 15_000 });
+    await patientPage.keyboard.press('Tab');
+    expect(await patientPage.evaluate<string>(ACTIVE_TEXT)).toBe('Skip to main content');
+    const outline = await patientPage.evaluate<string>(
+      'getComputedStyle(document.activeElement).outlineStyle',
+    );
+    expect(outline).not.toBe('none');
+    await patientPage.keyboard.press('Enter');
+    expect(await patientPage.evaluate<string>('document.activeElement?.tagName')).toBe('H1');
+    // From the skip link on: Tab through the navigation to "Access history" and open it with Enter.
+    await patientPage.getByRole('link', { name: 'Skip to main content' }).focus();
+    let reached = false;
+    for (let i = 0; i < 12 && !reached; i++) {
+      await patientPage.keyboard.press('Tab');
+      reached = (await patientPage.evaluate<string>(ACTIVE_TEXT)) === 'Access history';
+    }
+    expect(reached).toBe(true);
+    await patientPage.keyboard.press('Enter');
+    await patientPage.locator('#access-list').waitFor({ timeout: 15_000 });
+    let onVerify = false;
+    for (let i = 0; i < 12 && !onVerify; i++) {
+      await patientPage.keyboard.press('Tab');
+      onVerify = (await patientPage.evaluate<string>(ACTIVE_TEXT)) === 'Verify';
+    }
+    expect(onVerify).toBe(true);
+    await patientPage.keyboard.press('Enter');
+    await patientPage.locator('#access-list .verify-result').first().waitFor({ timeout: 15_000 });
+    expect(await patientPage.locator('#access-list .verify-result').first().textContent()).toMatch(
+      /^Verified/,
+    );
+  });
+});
+
+describe('the clinician, the privacy officer and the operator', () => {
+  let clinician: Page;
+
+  it('a clinician searches, opens the chart, records an Observation, sees a server refusal beside the form, asks for access and opens break-glass', async () => {
+    clinician = await browser.newPage();
+    await signIn(clinician, hospital, account('dr.grey'));
+    await clinician.getByRole('searchbox', { name: 'Name' }).fill('Rivera');
+    await clinician.getByRole('button', { name: 'Search' }).click();
+    await clinician.getByRole('link', { name: 'Open the chart of Maria Rivera' }).click();
+    await clinician
+      .getByRole('heading', { name: 'Chart: Maria Rivera', level: 1 })
+      .waitFor({ timeout: 15_000 });
+
+    await clinician.getByRole('combobox', { name: 'What' }).selectOption('8867-4');
+    await clinician.getByRole('textbox', { name: 'Value' }).fill('72');
+    await clinician.getByRole('button', { name: 'Save observation' }).click();
+    await clinician.locator('#observation-form-result .msg-ok').waitFor({ timeout: 15_000 });
+    expect(await clinician.locator('main').textContent()).toContain('72 /min');
+
+    await clinician.getByRole('textbox', { name: 'Value' }).fill('seventy');
+    await clinician.getByRole('button', { name: 'Save observation' }).click();
+    const refusal = clinician.locator('#observation-form-result .msg-error');
+    await refusal.waitFor({ timeout: 15_000 });
+    expect(await refusal.textContent()).toContain('HTTP 400');
+    expect(await refusal.textContent()).toContain('Observation.value');
+
+    await clinician.getByRole('button', { name: 'Send request to the patient' }).click();
+    await clinician.getByText('Request sent.').waitFor({ timeout: 15_000 });
+
+    await clinician
+      .getByRole('textbox', { name: 'Reason' })
+      .fill('Unconscious on arrival in the emergency department');
+    await clinician
+      .getByRole('textbox', { name: 'One-time code from your authenticator app' })
+      .fill(nextTotp(account('dr.grey').totpSecret));
+    await clinician.getByRole('button', { name: 'Open emergency access' }).click();
+    await clinician.getByText(/Emergency access is open until/).waitFor({ timeout: 15_000 });
+    await screenshot(clinician, 'clinician-chart');
+  });
+
+  it('the privacy officer reviews the break-glass session from the queue', async () => {
+    const officer = await browser.newPage();
+    await signIn(officer, hospital, account('privacy.officer'));
+    const card = officer.locator('#review-list > li').first();
+    await card.waitFor({ timeout: 15_000 });
+    expect(await card.textContent()).toContain('Practitioner/dr-grey');
+    await card.getByRole('radio', { name: 'Justified', exact: true }).check();
+    await card.getByRole('textbox', { name: 'Review note' }).fill('Emergency confirmed by the ED record.');
+    await card.getByRole('button', { name: 'Record review' }).click();
+    await officer.locator('#review-status .msg-ok').waitFor({ timeout: 15_000 });
+    expect(await officer.locator('main').textContent()).toContain('justified');
+    await screenshot(officer, 'privacy-officer-review');
+    await officer.close();
+  });
+
+  it('the patient is notified of the break-glass access and the request, and answers the request from Sharing', async () => {
+    await patientPage.getByRole('link', { name: 'Notifications' }).click();
+    const list = patientPage.locator('#notification-list');
+    await list.waitFor({ timeout: 15_000 });
+    const text = await list.textContent();
+    expect(text).toContain('Emergency access');
+    expect(text).toContain('Request for access');
+    await patientPage.getByRole('link', { name: 'Sharing' }).first().click();
+    await patientPage.getByRole('heading', { name: 'Requests for access' }).waitFor({ timeout: 15_000 });
+    await patientPage.getByRole('button', { name: 'Review and grant' }).first().click();
+    expect(await patientPage.getByRole('combobox', { name: 'Who may see your records' }).inputValue()).toBe(
+      (await getJson<{ address: string }>(`${hospital}/status`)).address,
+    );
+    await screenshot(patientPage, 'patient-notifications-request');
+  });
+
+  it('the administration page lists the members from the ledger and the log health', async () => {
+    const admin = await browser.newPage();
+    await admin.goto(`${hospital}/portal/#/admin`);
+    const members = admin.getByRole('table', { name: 'Consortium members (from the ledger)' });
+    await members.waitFor({ timeout: 15_000 });
+    expect(await members.locator('tbody tr').count()).toBe(3);
+    expect(await admin.locator('main').textContent()).toContain('hospital.careledger.test/log');
+    const token = readFileSync(join(dataDir, 'nodes', 'hospital', 'admin.token'), 'utf8').trim();
+    await admin.getByLabel('Admin token').fill(token);
+    await admin.getByRole('button', { name: 'Use token' }).click();
+    await admin.locator('#practitioner-form').waitFor();
+    await screenshot(admin, 'admin');
+    await admin.close();
+  });
+});

@@ -1327,7 +1327,13 @@ export const openApiDocument: OpenApiDocument = {
           "For a practitioner of this member: finds the members holding records of the patient's ledger address (RecordLocator), asks each with SMART Backend Services (an ES256K client assertion signed by this member's ledger key, purpose_of_use and the practitioner's ledger address), verifies every version received against that member's log (version proof, tlog-proof signed by the member's registered log key, consistent with its latest anchor on the ledger), keeps what verifies with meta.source and one Provenance per member, and reports what each member refused or what failed verification, with the reason.",
         tags: ['fhir'],
         parameters: [
-          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            example: '0b6e2f7a-3c1d-4f4e-9a55-5d2e7c1b8a90',
+          },
           {
             name: 'purpose',
             in: 'query',
@@ -1343,6 +1349,100 @@ export const openApiDocument: OpenApiDocument = {
             content: { 'application/json': { schema: { type: 'object' } } },
           },
           ...errors('Unauthorized', 'Forbidden', 'NotFound', 'PreconditionFailed', 'Unavailable'),
+        },
+      },
+    },
+    '/': {
+      get: {
+        operationId: 'root',
+        summary: 'Redirects to the portal',
+        tags: ['portal'],
+        responses: { '302': { description: 'Location: /portal/' } },
+      },
+    },
+    '/portal': {
+      get: {
+        operationId: 'portalPage',
+        summary: 'The patient, clinician and administrator web portal (one page; strict CSP)',
+        tags: ['portal'],
+        responses: {
+          '200': {
+            description: 'The portal page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '503': { description: 'The portal bundle is not built (run npm run build).' },
+        },
+      },
+    },
+    '/portal/*': {
+      get: {
+        operationId: 'portalDeepLink',
+        summary: 'A portal page by path (the same single page), or 404',
+        tags: ['portal'],
+        description:
+          'Any path under /portal/ ending in / or /index.html serves the page; anything else is 404.',
+        responses: {
+          '200': {
+            description: 'The portal page.',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          ...errors('NotFound'),
+        },
+      },
+    },
+    '/portal/assets/{file}': {
+      get: {
+        operationId: 'portalAsset',
+        summary: "The portal's content-hashed scripts and styles (cached forever)",
+        tags: ['portal'],
+        parameters: [
+          { name: 'file', in: 'path', required: true, schema: { type: 'string' }, example: 'portal-0000.js' },
+        ],
+        responses: {
+          '200': {
+            description: 'The asset.',
+            content: { 'text/javascript': { schema: { type: 'string' } } },
+          },
+          ...errors('NotFound'),
+        },
+      },
+    },
+    '/portal/api/consent-nonce': {
+      get: {
+        operationId: 'consentNonce',
+        summary: "A patient's next consent nonce on ConsentRegistry (what the browser signs next)",
+        tags: ['portal'],
+        parameters: [{ name: 'patient', in: 'query', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description: '{ patient, nonce } (nonce as a decimal string)',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Unavailable'),
+        },
+      },
+    },
+    '/access-requests': {
+      post: {
+        operationId: 'requestAccess',
+        summary:
+          'A practitioner asks a patient for access: a proposed Consent, and a notification to the patient',
+        tags: ['account'],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'object', description: '{ patient: FHIR id, purpose?: TREAT }' },
+            },
+          },
+        },
+        responses: {
+          '201': {
+            description:
+              'The proposed Consent (status proposed); nothing is granted until the patient signs.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound'),
         },
       },
     },

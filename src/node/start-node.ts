@@ -360,9 +360,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       authenticate,
       organization: config.organization,
       organizationAddress: account.address,
-      // The stored notification is JSON; auth-store's kind union does not list 'access-request' yet.
-      notify: (n) =>
-        authStore.insertNotification(n as unknown as Parameters<typeof authStore.insertNotification>[0]),
+      notify: (n) => authStore.insertNotification(n),
     }),
   );
   app.route('/log', logServices.logRoutes);

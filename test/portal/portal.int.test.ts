@@ -191,7 +191,7 @@ describe('the patient walkthrough', () => {
     const result = patientPage.locator('#everywhere-result');
     // The key was unlocked in this tab by the consent test; a node without the service says so.
     await result.locator('.cards, .msg-error').first().waitFor({ timeout: 30_000 });
-    const text = await result.textContent();
+    const text = (await result.textContent()) ?? '';
     expect(text).toMatch(/answered|cannot fetch records from other members/);
     expect(text).not.toMatch(/unavailable: /);
     if (/answered/.test(text)) {

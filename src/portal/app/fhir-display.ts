@@ -6,7 +6,11 @@ import { formatDate, formatDateTime, h } from './dom.js';
 export type Resource = Record<string, unknown> & {
   resourceType: string;
   id?: string;
-  meta?: { lastUpdated?: string };
+  meta?: {
+    lastUpdated?: string;
+    source?: string;
+    tag?: { system?: string; code?: string; display?: string }[];
+  };
 };
 interface Coding {
   system?: string;
@@ -25,6 +29,28 @@ interface Quantity {
 }
 
 export const LOINC = 'http://loinc.org';
+/** The meta.tag a member puts on records it received (and verified) from another member. */
+export const RECEIVED_FROM_SYSTEM = 'https://careledger.dev/fhir/CodeSystem/received-from';
+
+/** The name of the member a record was received from (its received-from tag), if any. */
+export function receivedFrom(r: Resource): string | undefined {
+  const tag = r.meta?.tag?.find((t) => t.system === RECEIVED_FROM_SYSTEM);
+  if (tag === undefined) return undefined;
+  return tag.display ?? tag.code ?? r.meta?.source ?? 'another member';
+}
+
+/** `text`, then "from <member>" when the record came from another member. */
+function withOrigin(r: Resource, text: string): Node | string {
+  const from = receivedFrom(r);
+  if (from === undefined) return text;
+  return h(
+    'span',
+    {},
+    text,
+    ' ',
+    h('span', { class: 'badge badge-muted received-from', title: r.meta?.source ?? '' }, `from ${from}`),
+  );
+}
 
 export function conceptText(c: CodeableConcept | undefined): string {
   if (c === undefined) return '';
@@ -171,7 +197,7 @@ export function observationSection(title: string, observations: Resource[], extr
   if (observations.length === 0) return [];
   const rows = observations.map((o) => [
     formatDateTime(effective(o)),
-    conceptText(o.code as CodeableConcept) || o.resourceType,
+    withOrigin(o, conceptText(o.code as CodeableConcept) || o.resourceType),
     observationValue(o),
     conceptText(((o.interpretation ?? []) as CodeableConcept[])[0]) ||
       ((o.referenceRange as { text?: string; low?: Quantity; high?: Quantity }[] | undefined)
@@ -235,7 +261,12 @@ function listSection(
       ['Date', 'Item', 'Details', ...(extra === undefined ? [] : [extra.header])],
       items.map((r) => {
         const [what, details] = describe(r);
-        return [formatDate(effective(r)), what, details, ...(extra === undefined ? [] : [extra.cell(r)])];
+        return [
+          formatDate(effective(r)),
+          withOrigin(r, what),
+          details,
+          ...(extra === undefined ? [] : [extra.cell(r)]),
+        ];
       }),
     ),
   ];

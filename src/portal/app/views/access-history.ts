@@ -44,7 +44,18 @@ const ACTIONS: Record<string, string> = {
 };
 const BREAK_GLASS = '110127';
 
-function describe(e: AuditEvent): {
+/** `Organization/0x…` of a consortium member, by its name on the ledger (the reference kept beside it). */
+function memberNamed(reference: string | undefined, members: readonly Member[]): string | undefined {
+  if (reference === undefined || !reference.startsWith('Organization/0x')) return undefined;
+  const address = reference.slice('Organization/'.length).toLowerCase();
+  const member = members.find((m) => m.address.toLowerCase() === address);
+  return member === undefined ? undefined : `${member.name} (${reference})`;
+}
+
+function describe(
+  e: AuditEvent,
+  members: readonly Member[],
+): {
   who: string;
   what: string;
   why: string;
@@ -53,10 +64,13 @@ function describe(e: AuditEvent): {
 } {
   const requestor = e.agent?.find((a) => a.requestor) ?? e.agent?.[0];
   const reference = requestor?.who?.reference;
-  const who =
+  // A member asking for one of its practitioners names them as a second agent (IHE BALP).
+  const onBehalfOf = e.agent?.find((a) => a !== requestor && a.requestor === false)?.who?.reference;
+  const requester =
     reference !== undefined && reference === session()?.fhirUser
       ? 'You'
-      : (requestor?.who?.display ?? reference ?? 'unknown');
+      : (requestor?.who?.display ?? memberNamed(reference, members) ?? reference ?? 'unknown');
+  const who = onBehalfOf === undefined ? requester : `${requester} for ${onBehalfOf}`;
   const subject =
     e.entity?.find((x) => x.role?.code !== '1')?.what?.reference ?? e.entity?.[0]?.what?.reference ?? '';
   const searched = e.subtype?.some((c) => c.code === 'search-type') === true;
@@ -64,10 +78,11 @@ function describe(e: AuditEvent): {
   const what = `${searched ? 'searched' : (ACTIONS[e.action ?? ''] ?? 'accessed')} ${target}`.trim();
   const purposes = (e.purposeOfEvent ?? []).flatMap((p) => p.coding?.map((c) => c.code ?? '') ?? []);
   const why = [purposes.join(', '), e.purposeOfEvent?.find((p) => p.text)?.text].filter(Boolean).join(' — ');
+  // AuditEvent.outcome: 0 success, 4 minor failure (a refusal here), 8 and 12 failures of the server.
   const outcome =
     e.outcome === '0' || e.outcome === undefined
       ? 'allowed'
-      : `refused${e.outcomeDesc ? `: ${e.outcomeDesc}` : ''}`;
+      : `${e.outcome === '4' ? 'refused' : 'failed'}${e.outcomeDesc ? `: ${e.outcomeDesc}` : ''}`;
   const breakGlass =
     JSON.stringify(e.type ?? '').includes(BREAK_GLASS) ||
     JSON.stringify(e.subtype ?? '').includes(BREAK_GLASS) ||
@@ -177,8 +192,13 @@ function resultView(result: VerificationResult): HTMLElement {
 type Verify = () => Promise<{ result: VerificationResult; proof?: string }>;
 
 /** One access, with its Verify button (and, once verified, the .tlog-proof to download). */
-function entryCard(event: AuditEvent, verify: Verify, memberName?: string): HTMLElement {
-  const d = describe(event);
+function entryCard(
+  event: AuditEvent,
+  verify: Verify,
+  members: readonly Member[],
+  memberName?: string,
+): HTMLElement {
+  const d = describe(event, members);
   const reference = readLogEntry(event);
   const out = h('div', {});
   const headingId = `ae-${memberName === undefined ? '' : 'x-'}${event.id}-h`;
@@ -214,7 +234,7 @@ function entryCard(event: AuditEvent, verify: Verify, memberName?: string): HTML
   );
   return h(
     'li',
-    { class: 'card', 'data-audit-id': event.id ?? '' },
+    { class: 'card', 'data-audit-id': event.id ?? '', 'data-outcome': event.outcome ?? '' },
     h(
       'h3',
       { id: headingId },
@@ -274,6 +294,7 @@ export async function renderAccessHistory(main: HTMLElement): Promise<void> {
                               },
                       }
                     : verifyWithProof(a.auditEvent as AuditEvent, a.tlogProof, members),
+                members,
                 a.memberName,
               ),
             ),
@@ -293,7 +314,7 @@ export async function renderAccessHistory(main: HTMLElement): Promise<void> {
       : h(
           'ul',
           { class: 'cards', id: 'access-list' },
-          events.map((event) => entryCard(event, () => verifyAuditEvent(event, members))),
+          events.map((event) => entryCard(event, () => verifyAuditEvent(event, members), members)),
         ),
     h('h2', {}, 'At the other members'),
     h('p', {}, 'Other members keep their own logs of who accessed what they hold about you.'),

@@ -19,6 +19,23 @@ const nameOf = (p: Patient) =>
   p.name?.[0]?.text ??
   ([p.name?.[0]?.given?.join(' '), p.name?.[0]?.family].filter(Boolean).join(' ') || 'Unnamed patient');
 
+/** `POST /fhir/Patient/{id}/$fetch-from-members`: one line per other member holding the patient's records. */
+interface MemberPullReport {
+  member: string;
+  name: string;
+  status: 'ok' | 'refused' | 'error';
+  error?: string;
+  received: number;
+  kept: number;
+  unchanged: number;
+  refused: { reference: string; reason: string; message: string }[];
+  provenance?: string;
+}
+interface PullReport {
+  patient: string;
+  members: MemberPullReport[];
+}
+
 /** Break-glass windows this clinician opened in this tab: reads in them go with purpose ETREAT. */
 const emergency = new Map<string, string>();
 
@@ -122,6 +139,7 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
   }
   const patient = resources.find((r) => r.resourceType === 'Patient') as Patient | undefined;
   const rerender = () => renderChart(main, patientId);
+  const fetchSection = fetchFromMembersSection(patientId, rerender);
   replace(
     main,
     h(
@@ -148,6 +166,7 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
           'error',
           `The chart was refused: ${refused}. Ask the patient for access, or use emergency access if this is an emergency.`,
         ),
+    fetchSection,
     resources.length === 0 ? null : timelineSections(resources),
     h('h2', {}, 'Record'),
     observationForm(patientId, rerender),
@@ -156,6 +175,103 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
     h('h2', {}, 'Access'),
     accessRequestForm(patientId),
     breakGlassForm(patientId, rerender),
+  );
+}
+
+/**
+ * The "fetch from other members" section, kept across re-renders of the chart for the same patient
+ * (the live region with the last report, and the focus on its button, survive the chart's refresh).
+ */
+let fetchSectionOf: { patientId: string; element: HTMLElement } | undefined;
+
+function fetchFromMembersSection(patientId: string, refresh: () => Promise<void>): HTMLElement {
+  if (fetchSectionOf?.patientId === patientId) return fetchSectionOf.element;
+  const out = h('div', { id: 'fetch-members-result', 'aria-live': 'polite' });
+  const button: HTMLButtonElement = h(
+    'button',
+    {
+      type: 'button',
+      id: 'fetch-from-members',
+      onclick: async () => {
+        button.disabled = true;
+        replace(out, h('p', { class: 'meta', role: 'status' }, 'Asking the other members…'));
+        try {
+          const report = await getJson<PullReport>(
+            `/fhir/Patient/${encodeURIComponent(patientId)}/$fetch-from-members?purpose=TREAT`,
+            { method: 'POST' },
+          );
+          replace(out, pullReportView(report));
+          const kept = report.members.reduce((n, m) => n + m.kept, 0);
+          announce(
+            report.members.length === 0
+              ? 'No other member holds records for this patient.'
+              : `${report.members.map((m) => `${m.name}: ${m.status}`).join('; ')}. ${kept} record(s) kept.`,
+          );
+          await refresh();
+        } catch (error) {
+          replace(out, message('error', `The request failed: ${errorText(error)}`));
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    'Fetch records from other members',
+  );
+  const element = h(
+    'section',
+    { 'aria-labelledby': 'fetch-members-h', id: 'fetch-members' },
+    h('h2', { id: 'fetch-members-h' }, 'Records at other members'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Asks the members that hold records for this patient (from the ledger’s record locator), for treatment. Each member answers from the patient’s consent on the ledger; every version received is checked against that member’s transparency log before it is kept.',
+    ),
+    button,
+    out,
+  );
+  fetchSectionOf = { patientId, element };
+  return element;
+}
+
+function pullReportView(report: PullReport): HTMLElement {
+  if (report.members.length === 0)
+    return message('info', 'No other member holds records for this patient (record locator).');
+  return h(
+    'ul',
+    { class: 'cards', id: 'fetch-members-report' },
+    report.members.map((m) =>
+      h(
+        'li',
+        { class: 'card', 'data-member': m.member, 'data-status': m.status },
+        h('h3', {}, m.name),
+        h(
+          'p',
+          {},
+          h(
+            'span',
+            { class: `badge ${m.status === 'ok' ? 'badge-ok' : 'badge-bad'}` },
+            m.status === 'ok' ? 'ok' : m.status === 'refused' ? 'refused' : 'error',
+          ),
+          ` received ${m.received}, kept ${m.kept}, already held ${m.unchanged}, refused ${m.refused.length}`,
+        ),
+        m.error === undefined ? null : h('p', { class: 'meta' }, m.error),
+        m.refused.length === 0
+          ? null
+          : h(
+              'details',
+              { open: true },
+              h('summary', {}, `${m.refused.length} version(s) refused`),
+              h(
+                'ul',
+                { class: 'issues' },
+                m.refused.map((r) => h('li', {}, `${r.reference}: ${r.reason} (${r.message})`)),
+              ),
+            ),
+        m.provenance === undefined
+          ? null
+          : h('p', { class: 'meta' }, 'Provenance: ', h('code', {}, m.provenance)),
+      ),
+    ),
   );
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only limits,log,chain,consent,fhir] [--json] [--profile]`
+ * `npm run bench [-- --quick] [--only limits,log,chain,consent,fhir,exchange] [--json] [--profile]`
  *
  * Measures CareLedger's figures beside this machine's raw limits from the same run, prints a table
  * (or JSON with --json; progress always goes to stderr) and writes bench/results/. A group that
@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chainGroup } from './groups/chain.js';
 import { consentGroup } from './groups/consent.js';
+import { exchangeGroup } from './groups/exchange.js';
 import { fhirGroup } from './groups/fhir.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
@@ -17,7 +18,7 @@ import { formatNumber } from './measure.js';
 import { formatTable, type GroupError, writeResults } from './report.js';
 import type { ChartSpec, Figure, Group, GroupContext } from './types.js';
 
-const GROUPS: readonly Group[] = [limitsGroup, logGroup, chainGroup, consentGroup, fhirGroup];
+const GROUPS: readonly Group[] = [limitsGroup, logGroup, chainGroup, consentGroup, fhirGroup, exchangeGroup];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 interface Args {

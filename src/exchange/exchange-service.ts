@@ -127,8 +127,8 @@ export class ExchangeService {
     });
   }
 
-  /** The ledger address of a Patient here, or ERR_PRECONDITION_FAILED if it has none. */
-  private async ledgerAddressOf(patientId: string, context: AccessContext): Promise<Address> {
+  /** The ledger address of a Patient here (read as `context`), or ERR_PRECONDITION_FAILED if it has none. */
+  async ledgerAddressOf(patientId: string, context: AccessContext): Promise<Address> {
     const patient = await this.options.repository.read('Patient', patientId, context);
     const address = patientLedgerAddress(patient);
     if (address === undefined) {
@@ -213,9 +213,12 @@ export class ExchangeService {
     const sources: string[] = [];
     let unchanged = 0;
     let checkpoint: { origin: string; size: number } | undefined;
-    for (const served of resources) {
+    const verifications = await mapConcurrently(resources, VERIFY_CONCURRENCY, (r) =>
+      verifier.verifyVersion(r),
+    );
+    for (const [i, served] of resources.entries()) {
       const reference = `${served.resourceType}/${served.id}/_history/${served.meta?.versionId ?? '?'}`;
-      const verification = await verifier.verifyVersion(served);
+      const verification = verifications[i] as ProofStatus;
       if (verification.status === 'failed') {
         refused.push({ reference, reason: verification.reason, message: verification.message });
         continue;
@@ -307,22 +310,30 @@ export class ExchangeService {
       try {
         const { accessToken, patient } = await client.patientToken(assertion);
         const everything = await client.readFhir<Bundle>(`Patient/${patient}/$everything`, accessToken);
-        for (const resource of (everything.entry ?? []).map((e) => e.resource)) {
-          if (resource === undefined || resource.resourceType === 'AuditEvent') continue;
+        const served = (everything.entry ?? [])
+          .map((e) => e.resource)
+          .filter((r): r is Resource => r !== undefined && r.resourceType !== 'AuditEvent');
+        const statuses = await mapConcurrently(served, VERIFY_CONCURRENCY, (r) => verifier.verifyVersion(r));
+        for (const [i, resource] of served.entries()) {
           records.push({
             member: member.address,
             memberName: member.name,
             resource: parseVersionProofOrSelf(resource),
-            verification: await verifier.verifyVersion(resource),
+            verification: statuses[i] as ProofStatus,
           });
         }
         const audits = await client.readFhir<Bundle>(
           `AuditEvent?patient=Patient/${patient}&_count=1000&_sort=-date`,
           accessToken,
         );
-        for (const resource of (audits.entry ?? []).map((e) => e.resource)) {
-          if (resource?.resourceType !== 'AuditEvent') continue;
-          const verification = await verifier.verifyAuditEvent(resource);
+        const events = (audits.entry ?? [])
+          .map((e) => e.resource)
+          .filter((r): r is AuditEvent => r?.resourceType === 'AuditEvent');
+        const checked = await mapConcurrently(events, VERIFY_CONCURRENCY, (r) =>
+          verifier.verifyAuditEvent(r),
+        );
+        for (const [i, resource] of events.entries()) {
+          const verification = checked[i] as ProofStatus;
           const tlogProof =
             verification.status === 'verified'
               ? await verifier.proofText(verification.index).catch(() => undefined)
@@ -367,6 +378,26 @@ function mergeCopies(records: RecordView[], members: readonly IndexedMember[]): 
   return records.filter(
     (r) => r.resource.meta?.source === undefined || !originals.has(r.resource.meta.source),
   );
+}
+
+/** Proof fetches in flight per member: round trips overlap, the member is not flooded. */
+const VERIFY_CONCURRENCY = 8;
+
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 function parseVersionProofOrSelf(resource: Resource): Resource {

@@ -105,10 +105,17 @@ export class MemberLogVerifier {
     });
   }
 
+  /** Proofs fetched by this verifier, by entry index (one request per entry, also for the patient's copy). */
+  private readonly proofs = new Map<number, string>();
+
   /** The tlog-proof text for an entry, as the member serves it (for the patient to keep). */
   async proofText(index: number): Promise<string> {
+    const known = this.proofs.get(index);
+    if (known !== undefined) return known;
     try {
-      return await this.options.fetchLog(`/log/proof/${index}`);
+      const text = await this.options.fetchLog(`/log/proof/${index}`);
+      this.proofs.set(index, text);
+      return text;
     } catch (cause) {
       if (isCareLedgerError(cause) && cause.details.reason === 'not-yet-checkpointed') throw cause;
       throw new CareLedgerError('ERR_LOG_PROOF_INVALID', 'the member did not serve a proof for the entry', {

@@ -59,6 +59,31 @@ async function waitForIndexes(allowed: boolean): Promise<void> {
     .toBe(allowed);
 }
 
+/**
+ * The hospital keeps a version only if its proof extends the sender's checkpoint anchored on the
+ * ledger; a member anchors its first cosigned checkpoint some seconds after start (every 10 s), and
+ * until then every version is refused as not-anchored. Waits (bounded) for the hospital's index to
+ * hold an anchor of each member's log.
+ */
+async function waitForAnchors(): Promise<void> {
+  const { members } = await getJson<{ members: { name: string; logOrigin: string }[] }>(
+    `${hospital}/ledger/members`,
+  );
+  for (const member of members) {
+    await expect
+      .poll(
+        async () =>
+          (
+            await getJson<{ anchors: unknown[] }>(
+              `${hospital}/ledger/anchors?origin=${encodeURIComponent(member.logOrigin)}`,
+            )
+          ).anchors.length,
+        { timeout: 60_000, interval: 500, message: `an anchored checkpoint of ${member.name}'s log` },
+      )
+      .toBeGreaterThan(0);
+  }
+}
+
 interface MemberLine {
   status: string;
   text: string;
@@ -173,7 +198,7 @@ describe('the demo story in the browser: records between members', () => {
     await maria.getByRole('combobox', { name: 'Who may see your records' }).selectOption({ label: HOSPITAL });
     for (const category of ['Demographics', 'Laboratory results', 'Medications'])
       await maria.getByRole('checkbox', { name: category, exact: true }).check();
-    expect(await maria.getByRole('checkbox', { name: 'Treatment', exact: true }).isChecked()).toBe(true);
+    expect(await maria.getByRole('checkbox', { name: 'treatment', exact: true }).isChecked()).toBe(true);
     await maria.getByRole('button', { name: 'Sign and grant access' }).click();
     await maria.getByLabel('Keystore passphrase').fill(users.patientKeystorePassphrase);
     await maria.getByRole('button', { name: 'Unlock key' }).click();
@@ -187,6 +212,7 @@ describe('the demo story in the browser: records between members', () => {
     patientAddress = grants.grants.find((g) => g.revokedAt === null)?.patient as string;
     expect(patientAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
     await waitForIndexes(true);
+    await waitForAnchors();
     await screenshot(maria, 'walkthrough-2-patient-granted');
   }, 150_000);
 

@@ -96,6 +96,18 @@ async function resolveMember(
   return found;
 }
 
+/** The patient's next consent nonce on ConsentRegistry (grants and revocations share one sequence). */
+async function readConsentNonce(dataDir: string, patient: Address): Promise<bigint> {
+  const deployment = loadDeployment(deploymentFile(dataDir));
+  const client = createChainClient(resolveRpcUrl(dataDir), deployment.chainId);
+  return client.readContract({
+    address: deployment.contracts.consentRegistry,
+    abi: consentRegistryAbi,
+    functionName: 'nonces',
+    args: [patient],
+  });
+}
+
 function formatPull(report: PullReport): string {
   const lines = [`records of ${report.patient} at the other members:`];
   if (report.members.length === 0)
@@ -269,13 +281,7 @@ Example:
       const grantee = await resolveMember(dir, options.node, options.to);
       const deployment = loadDeployment(deploymentFile(dir));
       const domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
-      const client = createChainClient(resolveRpcUrl(dir), deployment.chainId);
-      const nonce = await client.readContract({
-        address: deployment.contracts.consentRegistry,
-        abi: consentRegistryAbi,
-        functionName: 'nonces',
-        args: [account.address],
-      });
+      const nonce = await readConsentNonce(dir, account.address);
       const now = BigInt(Math.floor(Date.now() / 1000));
       const grant = {
         patient: account.address,
@@ -327,13 +333,7 @@ Example:
       const account = privateKeyToAccount(key);
       const deployment = loadDeployment(deploymentFile(dir));
       const domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
-      const client = createChainClient(resolveRpcUrl(dir), deployment.chainId);
-      const nonce = await client.readContract({
-        address: deployment.contracts.consentRegistry,
-        abi: consentRegistryAbi,
-        functionName: 'nonces',
-        args: [account.address],
-      });
+      const nonce = await readConsentNonce(dir, account.address);
       const revoke = { patient: account.address, grantId: grantId as Hex, nonce };
       const signature = await account.signTypedData(createRevokeTypedData(domain, revoke));
       await requestJson(`${options.node}/ledger/consent/revocations?wait=true`, {

@@ -1,7 +1,6 @@
 import { Hono } from 'hono';
 import type { Address } from 'viem';
 import { getAddress, isAddress } from 'viem';
-import { patientLedgerAddress } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import type { ExchangeService } from '../../exchange/index.js';
@@ -57,15 +56,7 @@ export function createPatientViewRoutes(options: ExchangeRoutesOptions): Hono {
   const patientAddress = async (context: AccessContext): Promise<Address> => {
     if (!context.who.startsWith('Patient/'))
       throw new CareLedgerError('ERR_FORBIDDEN', 'this view is for a signed-in patient');
-    const patient = await options.repository.read('Patient', context.who.slice('Patient/'.length), context);
-    const address = patientLedgerAddress(patient);
-    if (address === undefined) {
-      throw new CareLedgerError(
-        'ERR_PRECONDITION_FAILED',
-        'your record has no ledger address yet: create your patient key first',
-      );
-    }
-    return address;
+    return options.exchange.ledgerAddressOf(context.who.slice('Patient/'.length), context);
   };
   app.get('/', async (c) => {
     const address = await patientAddress(await options.authenticate(c));

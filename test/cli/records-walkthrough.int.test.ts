@@ -450,4 +450,28 @@ describe('README walkthrough: records between members, through the CLI', () => {
     expect(`${failed.stdout}${failed.stderr}`).toMatch(/FAILED/);
     expect(existsSync(`${base}.json`)).toBe(true);
   });
+  it('9. `records verify` checks a lab result as the lab served it, with keys and anchor from the chain; altered, it does not', async () => {
+    const search = await getJson<{ entry: { resource: Record<string, unknown> }[] }>(
+      `${lab.url}/fhir/Observation?category=laboratory&_count=1`,
+      {
+        'x-careledger-identity': 'Practitioner/dr-1',
+        'x-careledger-roles': 'clinician',
+        'x-careledger-version-proof': '1',
+      },
+    );
+    const served = search.entry[0]?.resource as Record<string, unknown>;
+    const file = join(root, 'served.json');
+    writeFileSync(file, JSON.stringify(served));
+    const verified = await careledger('records', 'verify', file, '--from', 'lab');
+    expect(verified.code, `${verified.stdout}${verified.stderr}`).toBe(0);
+    expect(verified.stdout).toMatch(/^OK: entry \d+ of lab\.careledger\.test\/log/);
+    const altered = join(root, 'served-altered.json');
+    writeFileSync(altered, JSON.stringify({ ...served, status: 'amended' }));
+    const failed = await careledger('records', 'verify', altered, '--from', 'lab');
+    expect(failed.code).toBe(65);
+    expect(failed.stderr).toMatch(/NOT VERIFIED: version-mismatch/);
+    // The lab's record, claimed to be from the pharmacy: not in the pharmacy's log.
+    const elsewhere = await careledger('records', 'verify', file, '--from', 'pharmacy');
+    expect(elsewhere.code).toBe(65);
+  });
 });

@@ -2,12 +2,35 @@
  * Helpers for the portal's browser tests: Debian's chromium through playwright-core, sign-in through
  * the node's own SMART sign-in page with a TOTP code, records seeded through the FHIR API.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { buildPortal, portalPublicDir } from '../../scripts/build-portal.js';
 import { generateTotp, TOTP_PERIOD_SECONDS } from '../../src/identity/totp.js';
 
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'portal');
+
+/** The newest modification time of the files under `dir` (0 when there are none). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds the portal unless `dist/portal/public` is newer than every source of the browser app. A
+ * build empties the folder first, so two test files building at once could serve a half-written
+ * portal to each other's nodes: a file that only needs a current build should call this.
+ */
+export async function ensurePortalBuilt(): Promise<void> {
+  const index = join(portalPublicDir, 'index.html');
+  const sources = join(import.meta.dirname, '..', '..', 'src', 'portal', 'app');
+  if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(sources)) return;
+  await buildPortal({ quiet: true });
+}
 
 export async function launchChromium(): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });

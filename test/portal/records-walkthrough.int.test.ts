@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPortal } from '../../scripts/build-portal.js';
 import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { findFreePorts } from '../support/free-port.js';
-import { launchChromium, screenshot, signIn } from './portal-harness.js';
+import { ARTIFACTS, ensurePortalBuilt, launchChromium, screenshot, signIn } from './portal-harness.js';
 
 const HOSPITAL = 'Riverside General Hospital';
 const LAB = 'Northside Clinical Laboratory';
@@ -135,7 +134,7 @@ async function newPage(): Promise<Page> {
 const pageErrors = (page: Page) => (page as Page & { errors?: string[] }).errors ?? [];
 
 beforeAll(async () => {
-  await buildPortal({ quiet: true });
+  await ensurePortalBuilt();
   const [chainPort, ...nodePorts] = await findFreePorts(4);
   dev = new DevConsortium({
     dataDir,
@@ -256,6 +255,10 @@ describe('the demo story in the browser: records between members', () => {
     await maria.bringToFront();
     await maria.getByRole('link', { name: 'My records' }).click();
     await maria.getByRole('heading', { name: 'My records', level: 1 }).waitFor({ timeout: 20_000 });
+    // What the hospital kept from the lab in step 3 is in her timeline here too, with its source.
+    const ownLabs = maria.getByRole('table', { name: 'Lab results' }).first();
+    await ownLabs.waitFor({ timeout: 20_000 });
+    expect(await ownLabs.textContent()).toContain(`from ${LAB}`);
     const result = maria.locator('#everywhere-result');
     let text = '';
     await retryUntil('every record verified', 60_000, async () => {
@@ -275,6 +278,9 @@ describe('the demo story in the browser: records between members', () => {
     expect(text).not.toContain('not verified');
     expect(pageErrors(maria)).toEqual([]);
     await screenshot(maria, 'walkthrough-5-patient-records-everywhere');
+    await result
+      .locator('.cards')
+      .screenshot({ path: join(ARTIFACTS, 'walkthrough-5-members-answered.png') });
 
     await maria.getByRole('link', { name: 'Access history' }).click();
     await maria.getByRole('button', { name: 'Show access at other members' }).waitFor({ timeout: 20_000 });
@@ -303,5 +309,6 @@ describe('the demo story in the browser: records between members', () => {
     expect(verified).toContain(`signed by ${LAB}`);
     expect(pageErrors(maria)).toEqual([]);
     await screenshot(maria, 'walkthrough-5-patient-access-other-members');
+    await refusals.last().screenshot({ path: join(ARTIFACTS, 'walkthrough-5-lab-refusal-verified.png') });
   }, 240_000);
 });

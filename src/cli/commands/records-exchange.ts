@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import type { Command } from 'commander';
 import { type Address, getAddress, type Hex, hexToBytes, isAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createChainClient } from '../../chain/index.js';
 import { CareLedgerError } from '../../errors/index.js';
-import type { PatientView, PullReport } from '../../exchange/index.js';
+import {
+  MemberClient,
+  MemberLogVerifier,
+  type PatientView,
+  type ProofStatus,
+  type PullReport,
+} from '../../exchange/index.js';
 import { openPatientKeystore } from '../../identity/index.js';
 import { createPatientAssertion } from '../../identity/patient-assertion.js';
 import {
+  checkpointAnchorAbi,
   computeGrantId,
   consentRegistryAbi,
+  consortiumRegistryAbi,
   createConsentDomain,
   createGrantTypedData,
   createRevokeTypedData,
@@ -94,6 +102,64 @@ async function resolveMember(
     );
   }
   return found;
+}
+
+/** Verifies a served resource against its member's log, with the member's keys and anchor from the chain. */
+async function verifyServedRecord(
+  dataDir: string,
+  file: string,
+  from: string,
+  rpcUrl?: string,
+): Promise<ProofStatus> {
+  const deployment = loadDeployment(deploymentFile(dataDir));
+  const client = createChainClient(resolveRpcUrl(dataDir, rpcUrl), deployment.chainId);
+  const registry = { address: deployment.contracts.consortiumRegistry, abi: consortiumRegistryAbi } as const;
+  const addresses = await client.readContract({ ...registry, functionName: 'memberAddresses' });
+  const members = await Promise.all(
+    addresses.map(async (address) => ({
+      address,
+      ...(await client.readContract({ ...registry, functionName: 'getMember', args: [address] })),
+    })),
+  );
+  const wanted = from.replace(/\/+$/, '').toLowerCase();
+  const member = members.find(
+    (m) =>
+      m.address.toLowerCase() === wanted ||
+      m.fhirBaseUrl.replace(/\/fhir\/?$/, '').toLowerCase() === wanted ||
+      m.name.toLowerCase().includes(wanted),
+  );
+  if (member === undefined)
+    throw new CareLedgerError('ERR_NOT_FOUND', `no member of the consortium matches ${from}`);
+  let resource: Resource;
+  try {
+    resource = JSON.parse(readFileSync(file, 'utf8')) as Resource;
+  } catch (cause) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', `${file} is not a readable JSON resource`, { cause });
+  }
+  const memberClient = new MemberClient({
+    member: { address: member.address, name: member.name, fhirBaseUrl: member.fhirBaseUrl },
+  });
+  const verifier = new MemberLogVerifier({
+    member: {
+      address: member.address,
+      name: member.name,
+      logOrigin: member.logOrigin,
+      logVerifierKey: member.logVerifierKey,
+    },
+    latestAnchor: async () => {
+      const [treeSize, rootHash] = await client.readContract({
+        address: deployment.contracts.checkpointAnchor,
+        abi: checkpointAnchorAbi,
+        functionName: 'latest',
+        args: [member.logOrigin],
+      });
+      return treeSize === 0n ? undefined : { treeSize: Number(treeSize), rootHash };
+    },
+    fetchLog: (path) => memberClient.readLog(path),
+  });
+  return resource.resourceType === 'AuditEvent'
+    ? verifier.verifyAuditEvent(resource as AuditEvent)
+    : verifier.verifyVersion(resource);
 }
 
 /** The patient's next consent nonce on ConsentRegistry (grants and revocations share one sequence). */
@@ -226,6 +292,50 @@ Example:
         out().write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatPull(report));
       },
     );
+
+  records
+    .command('verify')
+    .description(
+      "check a record or AuditEvent as a member served it against that member's log, trusting only the chain",
+    )
+    .argument('<file.json>', 'the served resource (with its version-proof or log-entry extension)')
+    .requiredOption('--from <member>', 'the member that served it: a name (lab), an address, or its node URL')
+    .option('--rpc-url <url>', 'chain RPC URL (default: $CARELEDGER_CHAIN_RPC_URL or the demo chain)')
+    .option('--json', 'print the status as JSON')
+    .addHelpText(
+      'after',
+      `
+The member's log key and origin come from ConsortiumRegistry and its latest anchor from CheckpointAnchor,
+read from the chain; only the proofs are fetched from the member (/log/proof, /log/consistency).
+Exit status: 0 verified, 65 not verified (the reason is printed: version-mismatch, commitment-mismatch,
+origin-mismatch, bad-signature, inclusion, stale-checkpoint, anchor-mismatch, inconsistent-with-anchor,
+not-yet-checkpointed, …).
+
+Example:
+  $ curl -s -H 'X-CareLedger-Version-Proof: 1' -H "Authorization: Bearer $TOKEN" \\
+      http://127.0.0.1:8702/fhir/Observation/… > obs.json
+  $ careledger records verify obs.json --from lab`,
+    )
+    .action(async (file: string, options: { from: string; rpcUrl?: string; json?: boolean }) => {
+      const dir = dataDir();
+      const status = await verifyServedRecord(dir, file, options.from, options.rpcUrl);
+      out().write(
+        options.json === true
+          ? `${JSON.stringify(status, null, 2)}\n`
+          : status.status === 'verified'
+            ? `OK: entry ${status.index} of ${status.checkpoint.origin} at size ${status.checkpoint.size}, consistent with the anchor at size ${status.anchoredSize}\n`
+            : '',
+      );
+      if (status.status === 'failed') {
+        throw new CareLedgerError(
+          'ERR_LOG_PROOF_INVALID',
+          `NOT VERIFIED: ${status.reason} (${status.message})`,
+          {
+            details: { reason: status.reason },
+          },
+        );
+      }
+    });
 
   const patient = program.commands.find((c) => c.name() === 'patient') ?? program.command('patient');
   const consent = patient

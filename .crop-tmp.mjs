@@ -1,0 +1,10 @@
+import { chromium } from 'playwright-core';
+import { writeFileSync } from 'node:fs';
+const [file, y, h, out] = process.argv.slice(2);
+writeFileSync('/tmp/crop.html', `<body style="margin:0"><img id=i src="file://${file}" style="display:block;margin-top:-${y}px"></body>`);
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless','--no-sandbox'] });
+const p = await b.newPage({ viewport: { width: 1280, height: Number(h) } });
+await p.goto('file:///tmp/crop.html');
+await p.waitForFunction(() => document.getElementById('i').complete);
+await p.screenshot({ path: out });
+await b.close();

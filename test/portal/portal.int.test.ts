@@ -12,11 +12,18 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPortal, PORTAL_JS_BUDGET_BYTES } from '../../scripts/build-portal.js';
+import { PORTAL_JS_BUDGET_BYTES } from '../../scripts/build-portal.js';
 import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { findFreePorts } from '../support/free-port.js';
-import { launchChromium, nextTotp, screenshot, seedRecords, signIn } from './portal-harness.js';
+import {
+  ensurePortalBuilt,
+  launchChromium,
+  nextTotp,
+  screenshot,
+  seedRecords,
+  signIn,
+} from './portal-harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'careledger-portal-'));
 let dev: DevConsortium;
@@ -35,7 +42,7 @@ const ACTIVE_TEXT = 'document.activeElement?.textContent';
 const getJson = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
 
 beforeAll(async () => {
-  await buildPortal({ quiet: true });
+  await ensurePortalBuilt();
   const [chainPort, ...nodePorts] = await findFreePorts(4);
   dev = new DevConsortium({ dataDir, chainPort: chainPort as number, nodePorts, log: () => undefined });
   await dev.start();

@@ -163,9 +163,34 @@ export class DevConsortium {
           (line) => this.log(line),
         );
       }
+      await this.waitForAnchors(url('hospital'));
     }
     await this.chain.snapshot({ force: true });
     this.writeRunFile();
+  }
+
+  /**
+   * Every member anchors its log on the ledger on a timer (10 s); until a member's first anchor, the
+   * others refuse what it serves (`not-anchored`), so the demo is ready once each has one.
+   */
+  private async waitForAnchors(nodeUrl: string): Promise<void> {
+    const { members } = await requestJson<{ members: { name: string; logOrigin: string }[] }>(
+      `${nodeUrl}/ledger/members`,
+    );
+    const deadline = Date.now() + 60_000;
+    for (const member of members) {
+      for (;;) {
+        const { anchors } = await requestJson<{ anchors: unknown[] }>(
+          `${nodeUrl}/ledger/anchors?origin=${encodeURIComponent(member.logOrigin)}`,
+        );
+        if (anchors.length > 0) break;
+        if (Date.now() > deadline) {
+          this.log(`[${member.name}] no checkpoint anchored yet; records it serves are refused until one is`);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   }
 
   private prepareNode(member: DemoMember, port: number): GenesisMember {

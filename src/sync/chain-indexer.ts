@@ -46,6 +46,8 @@ export class ChainIndexer {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private again: Promise<void> | undefined;
+  private stopped = false;
   private head: number | null = null;
   private indexedTimestamp: number | null = null;
   private lastError: string | null = null;
@@ -67,6 +69,7 @@ export class ChainIndexer {
 
   start(intervalMs = 250): void {
     if (this.timer !== undefined) return;
+    this.stopped = false;
     this.timer = setInterval(() => void this.sync(), intervalMs);
     this.timer.unref();
   }
@@ -74,12 +77,22 @@ export class ChainIndexer {
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    this.stopped = true;
     await this.running;
+    await this.again;
   }
 
   /** Indexes up to the current head (several batches if needed). Never throws: errors go to status. */
   sync(): Promise<void> {
-    if (this.running !== undefined) return this.running;
+    if (this.running !== undefined) {
+      // The sync in flight may have read the head before the caller's transaction was mined: the caller
+      // gets one more sync after it (shared by everyone who asks meanwhile), so "sync, then read" holds.
+      this.again ??= this.running.then(() => {
+        this.again = undefined;
+        return this.stopped ? undefined : this.sync();
+      });
+      return this.again;
+    }
     this.running = this.syncToHead()
       .then(() => {
         this.lastError = null;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent, Bundle, Provenance, Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Extension, Provenance, Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress } from 'viem';
 import { patientLedgerAddress } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
@@ -124,6 +124,7 @@ export class ExchangeService {
         return anchors.at(-1);
       },
       fetchLog: (path) => client.readLog(path),
+      fetchProofs: (indices) => client.readProofs(indices),
     });
   }
 
@@ -213,6 +214,7 @@ export class ExchangeService {
     const sources: string[] = [];
     let unchanged = 0;
     let checkpoint: { origin: string; size: number } | undefined;
+    await verifier.prefetch(resources.map(servedIndex).filter((i) => i !== undefined));
     const verifications = await mapConcurrently(resources, VERIFY_CONCURRENCY, (r) =>
       verifier.verifyVersion(r),
     );
@@ -313,6 +315,7 @@ export class ExchangeService {
         const served = (everything.entry ?? [])
           .map((e) => e.resource)
           .filter((r): r is Resource => r !== undefined && r.resourceType !== 'AuditEvent');
+        await verifier.prefetch(served.map(servedIndex).filter((i) => i !== undefined));
         const statuses = await mapConcurrently(served, VERIFY_CONCURRENCY, (r) => verifier.verifyVersion(r));
         for (const [i, resource] of served.entries()) {
           records.push({
@@ -329,6 +332,7 @@ export class ExchangeService {
         const events = (audits.entry ?? [])
           .map((e) => e.resource)
           .filter((r): r is AuditEvent => r?.resourceType === 'AuditEvent');
+        await verifier.prefetch(events.map(servedIndex).filter((i) => i !== undefined));
         const checked = await mapConcurrently(events, VERIFY_CONCURRENCY, (r) =>
           verifier.verifyAuditEvent(r),
         );
@@ -378,6 +382,20 @@ function mergeCopies(records: RecordView[], members: readonly IndexedMember[]): 
   return records.filter(
     (r) => r.resource.meta?.source === undefined || !originals.has(r.resource.meta.source),
   );
+}
+
+/** The log index a served record or AuditEvent names (version-proof or log-entry extension). */
+function servedIndex(resource: Resource): number | undefined {
+  const extensions = [
+    ...(resource.meta?.extension ?? []),
+    ...((resource as { extension?: Extension[] }).extension ?? []),
+  ];
+  for (const e of extensions) {
+    if (!e.url.endsWith('/version-proof') && !e.url.endsWith('/log-entry')) continue;
+    const index = e.extension?.find((x) => x.url === 'index')?.valueInteger;
+    if (typeof index === 'number') return index;
+  }
+  return undefined;
 }
 
 /** Proof fetches in flight per member: round trips overlap, the member is not flooded. */

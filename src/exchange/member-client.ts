@@ -156,6 +156,29 @@ export class MemberClient {
     return text;
   }
 
+  /**
+   * Many tlog-proofs in one request (`POST /log/proofs`): index → proof text, or null where no
+   * checkpoint covers the entry yet. Undefined if the member does not offer it (then ask one by one).
+   */
+  async readProofs(indices: readonly number[]): Promise<Map<number, string | null> | undefined> {
+    const out = new Map<number, string | null>();
+    for (let start = 0; start < indices.length; start += 1000) {
+      const response = await this.request(`${this.base}/log/proofs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ indices: indices.slice(start, start + 1000) }),
+      });
+      if (response.status === 404 || response.status === 405) return undefined;
+      const body = (await response.json().catch(() => undefined)) as
+        | { proofs?: Record<string, string | null> }
+        | undefined;
+      if (!response.ok || body?.proofs === undefined)
+        throw this.upstream(`${this.options.member.name}'s log answered ${response.status}`);
+      for (const [index, proof] of Object.entries(body.proofs)) out.set(Number(index), proof);
+    }
+    return out;
+  }
+
   private async request(url: string, init: RequestInit): Promise<Response> {
     try {
       return await this.fetch(url, {

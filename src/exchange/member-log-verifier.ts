@@ -65,6 +65,8 @@ export interface MemberLogVerifierOptions {
   readonly latestAnchor: () => Promise<Anchor | undefined>;
   /** GETs a path of the member's log (`/log/proof/12`, `/log/consistency?old=…`): text, or throws. */
   readonly fetchLog: (path: string) => Promise<string>;
+  /** Many proofs in one request, if the member offers it (index → text, null = not checkpointed). */
+  readonly fetchProofs?: (indices: readonly number[]) => Promise<Map<number, string | null> | undefined>;
 }
 
 function fail(reason: (typeof PROOF_FAILURE_REASONS)[number], message: string): never {
@@ -107,6 +109,17 @@ export class MemberLogVerifier {
 
   /** Proofs fetched by this verifier, by entry index (one request per entry, also for the patient's copy). */
   private readonly proofs = new Map<number, string>();
+
+  /**
+   * Fetches the proofs of many entries in one request where the member offers it; later checks of
+   * those entries use them. Best effort: anything missing is fetched one by one as before.
+   */
+  async prefetch(indices: readonly number[]): Promise<void> {
+    const wanted = indices.filter((i) => !this.proofs.has(i));
+    if (wanted.length === 0 || this.options.fetchProofs === undefined) return;
+    const fetched = await this.options.fetchProofs(wanted).catch(() => undefined);
+    for (const [index, text] of fetched ?? []) if (text !== null) this.proofs.set(index, text);
+  }
 
   /** The tlog-proof text for an entry, as the member serves it (for the patient to keep). */
   async proofText(index: number): Promise<string> {

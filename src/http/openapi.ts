@@ -1611,6 +1611,128 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    '/ledger/proposals': {
+      get: {
+        operationId: 'listProposals',
+        summary: 'Admission and removal proposals with their votes, from the ledger index',
+        description:
+          'Folded from the ConsortiumRegistry ProposalCreated and VoteCast events, oldest first. threshold is the effective threshold (min(k, active members)) when the latest vote was cast. Names come from the indexed members: the subject of an admission not yet executed has none.',
+        tags: ['ledger'],
+        responses: {
+          '200': {
+            description: 'Every proposal, executed, pending or expired.',
+            content: json({
+              type: 'object',
+              required: ['proposals'],
+              properties: {
+                proposals: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: [
+                      'id',
+                      'kind',
+                      'status',
+                      'subject',
+                      'subjectName',
+                      'proposer',
+                      'proposerName',
+                      'votes',
+                      'threshold',
+                      'executed',
+                      'expiresAt',
+                      'voters',
+                      'blockNumber',
+                      'txHash',
+                    ],
+                    properties: {
+                      id: { type: 'string', pattern: '^[0-9]+$' },
+                      kind: { enum: ['admission', 'removal'] },
+                      status: { enum: ['executed', 'pending', 'expired'] },
+                      subject: schema('Address'),
+                      subjectName: { type: nullable('string') },
+                      proposer: schema('Address'),
+                      proposerName: { type: nullable('string') },
+                      votes: { type: 'integer' },
+                      threshold: { type: 'integer' },
+                      executed: { type: 'boolean' },
+                      expiresAt: { type: 'integer', description: 'Unix seconds.' },
+                      voters: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          required: ['address', 'name'],
+                          properties: { address: schema('Address'), name: { type: nullable('string') } },
+                        },
+                      },
+                      blockNumber: { type: 'integer', description: 'The block of ProposalCreated.' },
+                      txHash: schema('Bytes32'),
+                    },
+                  },
+                },
+              },
+            }),
+          },
+          ...errors('Unavailable'),
+        },
+      },
+    },
+    '/ledger/practitioners': {
+      get: {
+        operationId: 'listPractitioners',
+        summary: 'Practitioners attested on the ledger, from the ledger index',
+        description:
+          'Revoked and expired attestations included. credentialHash is a keyed hash of the credential, never the credential. valid is ConsortiumRegistry.practitionerStatus now: not revoked, not expired, attested by an active member.',
+        tags: ['ledger'],
+        parameters: [
+          {
+            name: 'organization',
+            in: 'query',
+            required: false,
+            description: 'Only the practitioners attested by this member.',
+            schema: schema('Address'),
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The attested practitioners (possibly none).',
+            content: json({
+              type: 'object',
+              required: ['practitioners'],
+              properties: {
+                practitioners: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: [
+                      'address',
+                      'organization',
+                      'credentialHash',
+                      'qualificationCode',
+                      'expiresAt',
+                      'revoked',
+                      'expired',
+                      'valid',
+                    ],
+                    properties: {
+                      address: schema('Address'),
+                      organization: schema('Address'),
+                      credentialHash: schema('Bytes32'),
+                      qualificationCode: { type: 'string' },
+                      expiresAt: { type: 'integer', description: 'Unix seconds.' },
+                      revoked: { type: 'boolean' },
+                      expired: { type: 'boolean' },
+                      valid: { type: 'boolean' },
+                    },
+                  },
+                },
+              },
+            }),
+          },
+          ...errors('BadRequest', 'Unavailable'),
+        },
+      },
+    },
     '/ledger/locations/{patient}': {
       get: {
         operationId: 'getRecordLocations',
@@ -1824,6 +1946,26 @@ export const openApiDocument: OpenApiDocument = {
     '/log/tile/{L}/{N}.p/{W}': { get: tileOperation('hashes', true) },
     '/log/tile/entries/{N}': { get: tileOperation('entries', false) },
     '/log/tile/entries/{N}.p/{W}': { get: tileOperation('entries', true) },
+    '/log/proofs': {
+      post: {
+        operationId: 'getLogProofs',
+        summary: 'Many tlog-proofs in one request',
+        description:
+          'Body { indices: [ … ] } (at most 1,000 non-negative integers). Answers { proofs: { "<index>": "<tlog-proof>" | null } }: each proof exactly as GET /log/proof/{index} serves it, null for an entry no checkpoint covers yet. One round trip for a whole record.',
+        tags: ['log'],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['indices'] } } },
+        },
+        responses: {
+          '200': {
+            description: '{ proofs }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Unavailable'),
+        },
+      },
+    },
     '/log/consistency': {
       get: {
         operationId: 'getLogConsistency',

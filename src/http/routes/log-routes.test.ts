@@ -86,4 +86,52 @@ describe('log routes (c2sp.org/tlog-tiles)', () => {
     expect((await app.request('/log/proof/042')).status).toBe(400);
     expect((await app.request('/log/proof/-1')).status).toBe(400);
   });
+  test('POST /proofs: many tlog-proofs in one request, each as GET /proof serves it; consistency between sizes', async () => {
+    const { log, app } = await setup(40);
+    const early = await log.checkpoint();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(entry(40 + i))));
+    const late = await log.checkpoint();
+    await log.append(entry(50)); // not checkpointed yet
+    const res = await app.request('/log/proofs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ indices: [0, 17, 49, 50, 17] }),
+    });
+    expect(res.status).toBe(200);
+    const { proofs } = (await res.json()) as { proofs: Record<string, string | null> };
+    expect(Object.keys(proofs).sort()).toEqual(['0', '17', '49', '50']);
+    expect(proofs['50']).toBeNull();
+    for (const index of [0, 17, 49]) {
+      const one = await (await app.request(`/log/proof/${index}`)).text();
+      expect(proofs[String(index)]).toBe(one);
+      const verified = verifyTlogProof(one, {
+        logVerifier: parseVerifierKey(keys.verifierKey),
+        entry: entry(index),
+      });
+      expect(verified.index).toBe(index);
+    }
+    for (const body of [
+      '{"indices":[-1]}',
+      '{"indices":"3"}',
+      'not json',
+      JSON.stringify({ indices: Array.from({ length: 1001 }, (_, i) => i) }),
+    ]) {
+      const bad = await app.request('/log/proofs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(bad.status, body.slice(0, 30)).toBe(400);
+    }
+    const consistency = await app.request(`/log/consistency?old=${early.size}&new=${late.size}`);
+    expect(consistency.status).toBe(200);
+    const hashes = (await consistency.text())
+      .trim()
+      .split('\n')
+      .map((l) => Buffer.from(l, 'base64'));
+    const { verifyConsistencyProof } = await import('../../log/verify-proof.js');
+    verifyConsistencyProof(early.size, late.size, hashes, early.rootHash, late.rootHash);
+    expect((await app.request(`/log/consistency?old=${late.size}&new=${early.size}`)).status).toBe(400);
+    expect((await app.request(`/log/consistency?old=0&new=${late.size + 5}`)).status).toBe(404);
+  });
 });

@@ -1,11 +1,17 @@
 import { Hono } from 'hono';
-import { isCareLedgerError } from '../../errors/index.js';
+import { CareLedgerError, isCareLedgerError } from '../../errors/index.js';
 import { parseDecimal } from '../../log/base64.js';
 import { parseTilePath } from '../../log/tiles.js';
 import type { TransparencyLog } from '../../log/transparency-log.js';
 import { toErrorResponse } from '../error-response.js';
 
 const TEXT = 'text/plain; charset=utf-8';
+/** Proofs per `POST /proofs` request: a patient's whole record in one or a few requests. */
+export const MAX_BATCH_PROOFS = 1000;
+
+function badRequest(message: string) {
+  return toErrorResponse(new CareLedgerError('ERR_INVALID_INPUT', message)).body;
+}
 const OCTETS = 'application/octet-stream';
 /** c2sp.org/tlog-tiles: full tiles never change, so they may be cached forever. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -68,6 +74,43 @@ export function createLogRoutes(log: LogRoutesSource): Hono {
       'Content-Type': TEXT,
       'Cache-Control': IMMUTABLE,
     });
+  });
+
+  /**
+   * Many tlog-proofs in one request: `{ "indices": [3, 17, …] }` (at most MAX_BATCH_PROOFS) answers
+   * `{ "proofs": { "3": "<tlog-proof>", "17": null, … } }`, null for an entry no checkpoint covers yet.
+   * Each proof is exactly what `GET /proof/<index>` serves; a reader checking a patient's whole record
+   * pays one round trip instead of one per version.
+   */
+  app.post('/proofs', async (c) => {
+    let indices: unknown;
+    try {
+      indices = ((await c.req.json()) as { indices?: unknown }).indices;
+    } catch {
+      return c.json(badRequest('the body must be JSON: { "indices": [ … ] }'), 400);
+    }
+    if (
+      !Array.isArray(indices) ||
+      indices.length > MAX_BATCH_PROOFS ||
+      !indices.every((i) => Number.isSafeInteger(i) && (i as number) >= 0)
+    ) {
+      return c.json(badRequest(`indices must be at most ${MAX_BATCH_PROOFS} non-negative integers`), 400);
+    }
+    const proofs: Record<string, string | null> = {};
+    try {
+      for (const index of new Set(indices as number[])) {
+        try {
+          proofs[String(index)] = await log.createTlogProof(index);
+        } catch (error) {
+          if (isCareLedgerError(error) && error.code === 'ERR_NOT_FOUND') proofs[String(index)] = null;
+          else throw error;
+        }
+      }
+    } catch (error) {
+      const { status, body } = toErrorResponse(error);
+      return c.json(body, status as 500);
+    }
+    return c.json({ proofs }, 200, { 'Cache-Control': 'no-cache' });
   });
 
   app.get('/proof/:index', async (c) => {

@@ -51,6 +51,29 @@ export interface IndexedPractitioner {
   readonly revoked: boolean;
 }
 
+/**
+ * A ConsortiumRegistry admission or removal proposal, folded from its ProposalCreated and VoteCast
+ * events (the index keeps both in chain_events; no chain read is needed).
+ */
+export interface IndexedProposal {
+  /** The proposal id, decimal. */
+  readonly id: string;
+  readonly kind: 'admission' | 'removal';
+  readonly proposer: Address;
+  /** The account to admit or remove. */
+  readonly subject: Address;
+  /** Unix seconds after which no more votes are accepted. */
+  readonly expiresAt: number;
+  readonly votes: number;
+  /** The effective threshold (min(k, active members)) when the latest vote was cast. */
+  readonly threshold: number;
+  readonly executed: boolean;
+  /** The members who voted, in the order they voted (the proposer first). */
+  readonly voters: readonly Address[];
+  readonly blockNumber: number;
+  readonly txHash: Hex;
+}
+
 export interface IndexedAnchor {
   readonly origin: string;
   readonly treeSize: number;
@@ -87,6 +110,10 @@ export interface ChainIndexStorage {
   }): Promise<IndexedGrant[]>;
   grant(grantId: Hex): Promise<IndexedGrant | undefined>;
   practitioner(address: Address): Promise<IndexedPractitioner | undefined>;
+  /** Attested practitioners (revoked and expired included), optionally of one organization. */
+  practitioners(filter?: { organization?: Address }): Promise<IndexedPractitioner[]>;
+  /** Every admission and removal proposal, oldest first. */
+  proposals(): Promise<IndexedProposal[]>;
   anchors(origin: string): Promise<IndexedAnchor[]>;
   /**
    * The members with a RecordLocator pointer for `patient` (a pseudonymous ledger address), in the

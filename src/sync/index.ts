@@ -7,4 +7,5 @@ export type {
   IndexedGrant,
   IndexedMember,
   IndexedPractitioner,
+  IndexedProposal,
 } from './index-storage.js';

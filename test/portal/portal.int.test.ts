@@ -331,13 +331,66 @@ describe('the clinician, the privacy officer and the operator', () => {
     await screenshot(patientPage, 'patient-notifications-request');
   });
 
-  it('the administration page lists the members from the ledger and the log health', async () => {
+  it('the administration page lists the members, proposals and votes, practitioners, log health, anchors and chain sync', async () => {
+    // Every member anchors its log on a 10 s timer: wait until the hospital's index has one of each.
+    const { members: ledgerMembers } = await getJson<{ members: { logOrigin: string }[] }>(
+      `${hospital}/ledger/members`,
+    );
+    for (const { logOrigin } of ledgerMembers) {
+      await expect
+        .poll(
+          async () =>
+            (
+              await getJson<{ anchors: unknown[] }>(
+                `${hospital}/ledger/anchors?origin=${encodeURIComponent(logOrigin)}`,
+              )
+            ).anchors.length,
+          { timeout: 30_000, interval: 250 },
+        )
+        .toBeGreaterThan(0);
+    }
     const admin = await browser.newPage();
     await admin.goto(`${hospital}/portal/#/admin`);
     const members = admin.getByRole('table', { name: 'Consortium members (from the ledger)' });
     await members.waitFor({ timeout: 15_000 });
     expect(await members.locator('tbody tr').count()).toBe(3);
     expect(await admin.locator('main').textContent()).toContain('hospital.careledger.test/log');
+    // The demo admits the lab and then the pharmacy by vote: two executed admission proposals.
+    const proposals = admin.getByRole('table', {
+      name: 'Membership proposals and their votes (from the ledger)',
+    });
+    const proposalRows = proposals.locator('tbody tr');
+    expect(await proposalRows.count()).toBe(2);
+    for (const [i, name] of ['Laboratory', 'Pharmacy'].entries()) {
+      const text = (await proposalRows.nth(i).textContent()) ?? '';
+      expect(text).toContain('admission');
+      expect(text).toContain('executed');
+      expect(text.toLowerCase()).toContain(name.toLowerCase());
+    }
+    expect(await proposals.locator('th[scope="col"]').count()).toBe(7);
+    // dr.grey (MD) and the privacy officer (PRIVACY), attested by the hospital, both valid.
+    const practitioners = admin.getByRole('table', { name: /^Practitioners attested by / });
+    const practitionerRows = practitioners.locator('tbody tr');
+    expect(await practitionerRows.count()).toBe(2);
+    const practitionerText = (await practitioners.locator('tbody').textContent()) ?? '';
+    expect(practitionerText).toContain('MD');
+    expect(practitionerText).toContain('PRIVACY');
+    expect(practitionerText).not.toContain('revoked');
+    expect((await practitionerRows.allTextContents()).every((row) => row.includes('valid'))).toBe(true);
+    // One anchoring row per member, each naming the member's log.
+    const anchors = admin.getByRole('table', { name: /^Latest anchored checkpoint of each member/ });
+    const anchorRows = anchors.locator('tbody tr');
+    expect(await anchorRows.count()).toBe(3);
+    const anchorText = await anchorRows.allTextContents();
+    for (const origin of ['hospital', 'lab', 'pharmacy']) {
+      expect(anchorText.some((row) => row.includes(`${origin}.careledger.test/log`))).toBe(true);
+    }
+    // The demo is ready once every member has anchored a checkpoint (DevConsortium.waitForAnchors).
+    for (const row of anchorText) expect(row).toMatch(/\d+ (s|min|h|d) ago/);
+    // Log health and chain sync.
+    const main = (await admin.locator('main').textContent()) ?? '';
+    expect(main).toContain('Latest checkpoint age');
+    expect(main).toContain('Indexed block');
     const token = readFileSync(join(dataDir, 'nodes', 'hospital', 'admin.token'), 'utf8').trim();
     await admin.getByLabel('Admin token').fill(token);
     await admin.getByRole('button', { name: 'Use token' }).click();

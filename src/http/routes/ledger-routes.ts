@@ -134,6 +134,58 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
 
   app.get('/members', async (c) => c.json({ members: await deps.index.members() }));
 
+  /**
+   * Admission and removal proposals with their votes, oldest first, folded from the registry's
+   * ProposalCreated and VoteCast events in this node's index. Names are those of the index's members:
+   * the subject of an admission still pending is not a member yet, so its name is null.
+   */
+  app.get('/proposals', async (c) => {
+    const [proposals, members] = await Promise.all([deps.index.proposals(), deps.index.members()]);
+    const names = new Map(members.map((m) => [m.address, m.name]));
+    const nowSeconds = Math.floor(deps.now() / 1000);
+    return c.json({
+      proposals: proposals.map((p) => ({
+        id: p.id,
+        kind: p.kind,
+        status: p.executed ? 'executed' : nowSeconds >= p.expiresAt ? 'expired' : 'pending',
+        subject: p.subject,
+        subjectName: names.get(p.subject) ?? null,
+        proposer: p.proposer,
+        proposerName: names.get(p.proposer) ?? null,
+        votes: p.votes,
+        threshold: p.threshold,
+        executed: p.executed,
+        expiresAt: p.expiresAt,
+        voters: p.voters.map((address) => ({ address, name: names.get(address) ?? null })),
+        blockNumber: p.blockNumber,
+        txHash: p.txHash,
+      })),
+    });
+  });
+
+  /**
+   * Practitioners attested on ConsortiumRegistry (keyed credential hashes and qualification codes,
+   * no PHI), revoked and expired ones included, optionally of one organization.
+   */
+  app.get('/practitioners', async (c) => {
+    const organization = c.req.query('organization');
+    const [list, members] = await Promise.all([
+      deps.index.practitioners(
+        organization === undefined ? {} : { organization: queryAddress(organization, 'organization') },
+      ),
+      deps.index.members(),
+    ]);
+    const active = new Set(members.filter((m) => m.status === 'active').map((m) => m.address));
+    const nowSeconds = Math.floor(deps.now() / 1000);
+    return c.json({
+      practitioners: list.map((p) => {
+        const expired = nowSeconds >= p.expiresAt;
+        // ConsortiumRegistry.practitionerStatus: not revoked, not expired, attested by an active member.
+        return { ...p, expired, valid: !p.revoked && !expired && active.has(p.organization) };
+      }),
+    });
+  });
+
   /** A member log's checkpoints anchored on CheckpointAnchor, oldest first, from this node's index. */
   app.get('/anchors', async (c) => {
     const origin = c.req.query('origin');

@@ -7,6 +7,7 @@ import type {
   IndexedGrant,
   IndexedMember,
   IndexedPractitioner,
+  IndexedProposal,
 } from '../../sync/index-storage.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
@@ -112,6 +113,26 @@ interface MemberRow {
   status: 'active' | 'removed';
   admitted_block: number;
 }
+
+interface PractitionerRow {
+  address: string;
+  organization: string;
+  credential_hash: string;
+  qualification_code: string;
+  expires_at: number;
+  revoked: number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const toPractitioner = (row: PractitionerRow): IndexedPractitioner => ({
+  address: row.address as Address,
+  organization: row.organization as Address,
+  credentialHash: row.credential_hash as Hex,
+  qualificationCode: row.qualification_code,
+  expiresAt: row.expires_at,
+  revoked: row.revoked === 1,
+});
 
 const toGrant = (row: GrantRow): IndexedGrant => ({
   grantId: row.grant_id as Hex,
@@ -381,24 +402,58 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
 
   async practitioner(address: Address): Promise<IndexedPractitioner | undefined> {
     const row = this.db.prepare('SELECT * FROM idx_practitioners WHERE address = ?').get(address) as
-      | {
-          address: string;
-          organization: string;
-          credential_hash: string;
-          qualification_code: string;
-          expires_at: number;
-          revoked: number;
-        }
+      | PractitionerRow
       | undefined;
-    if (row === undefined) return undefined;
-    return {
-      address: row.address as Address,
-      organization: row.organization as Address,
-      credentialHash: row.credential_hash as Hex,
-      qualificationCode: row.qualification_code,
-      expiresAt: row.expires_at,
-      revoked: row.revoked === 1,
-    };
+    return row === undefined ? undefined : toPractitioner(row);
+  }
+
+  async practitioners(filter: { organization?: Address } = {}): Promise<IndexedPractitioner[]> {
+    const rows = (
+      filter.organization === undefined
+        ? this.db.prepare('SELECT * FROM idx_practitioners ORDER BY organization, address').all()
+        : this.db
+            .prepare('SELECT * FROM idx_practitioners WHERE organization = ? ORDER BY address')
+            .all(filter.organization)
+    ) as PractitionerRow[];
+    return rows.map(toPractitioner);
+  }
+
+  async proposals(): Promise<IndexedProposal[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT block_number, tx_hash, name, args FROM chain_events
+         WHERE contract = 'registry' AND name IN ('ProposalCreated', 'VoteCast')
+         ORDER BY block_number, log_index`,
+      )
+      .all() as { block_number: number; tx_hash: string; name: string; args: string }[];
+    const byId = new Map<string, Mutable<IndexedProposal> & { voters: Address[] }>();
+    for (const row of rows) {
+      const a = JSON.parse(row.args) as IndexedEvent['args'];
+      const id = String(a.proposalId);
+      if (row.name === 'ProposalCreated') {
+        byId.set(id, {
+          id,
+          kind: Number(a.kind) === 2 ? 'removal' : 'admission',
+          proposer: a.proposer as Address,
+          subject: a.subject as Address,
+          expiresAt: Number(a.expiresAt),
+          votes: 0,
+          threshold: 0,
+          executed: false,
+          voters: [],
+          blockNumber: row.block_number,
+          txHash: row.tx_hash as Hex,
+        });
+        continue;
+      }
+      const proposal = byId.get(id);
+      if (proposal === undefined) continue; // a vote's proposal is always created first, in an earlier log
+      proposal.voters.push(a.voter as Address);
+      proposal.votes = Number(a.votes);
+      proposal.threshold = Number(a.threshold);
+      proposal.executed = proposal.executed || a.executed === true;
+    }
+    return [...byId.values()];
   }
 
   async anchors(origin: string): Promise<IndexedAnchor[]> {

@@ -309,6 +309,8 @@ export async function renderAccessHistory(main: HTMLElement): Promise<void> {
       {},
       'Every access to your records at this member, allowed or refused, is recorded in its transparency log. “Verify” checks in your browser that the record is in the log, signed with the key the consortium ledger publishes and cosigned by other members.',
     ),
+    // Each entry is an h3 card: under this h2, the outline skips no level (WCAG 1.3.1).
+    h('h2', {}, 'At this member'),
     events.length === 0
       ? message('info', 'No access has been recorded yet.')
       : h(

@@ -3,7 +3,7 @@
  * witnesses, anchoring and chain sync. The operator pastes the node's admin token; it is kept in this
  * module's memory only (gone on reload), never stored.
  */
-import { errorText, request, sendJson } from '../api.js';
+import { errorText, getJson, request, sendJson } from '../api.js';
 import { consortiumMembers, nodeStatus } from '../context.js';
 import { field, h, message, replace } from '../dom.js';
 
@@ -16,10 +16,110 @@ function facts(entries: [string, unknown][]): HTMLElement {
     { class: 'facts' },
     entries.flatMap(([k, v]) => [
       h('dt', {}, k),
-      h('dd', {}, typeof v === 'object' ? JSON.stringify(v) : String(v ?? '')),
+      h('dd', {}, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '')),
     ]),
   );
 }
+
+interface Proposal {
+  readonly id: string;
+  readonly kind: 'admission' | 'removal';
+  readonly status: 'executed' | 'pending' | 'expired';
+  readonly subject: string;
+  readonly subjectName: string | null;
+  readonly proposer: string;
+  readonly proposerName: string | null;
+  readonly votes: number;
+  readonly threshold: number;
+  readonly expiresAt: number;
+  readonly voters: readonly { address: string; name: string | null }[];
+  readonly blockNumber: number;
+}
+
+interface Practitioner {
+  readonly address: string;
+  readonly qualificationCode: string;
+  readonly credentialHash: string;
+  readonly expiresAt: number;
+  readonly revoked: boolean;
+  readonly expired: boolean;
+  readonly valid: boolean;
+}
+
+interface Anchor {
+  readonly treeSize: number;
+  readonly anchoredAt: number;
+  readonly blockNumber: number;
+  readonly txHash: string;
+}
+
+/** "42 s ago", "3 min ago", "5 h ago", "2 d ago" from unix seconds. */
+function ago(unixSeconds: number | undefined): string {
+  if (unixSeconds === undefined || !Number.isFinite(unixSeconds)) return 'unknown';
+  const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7_200) return `${Math.round(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.round(s / 3_600)} h ago`;
+  return `${Math.round(s / 86_400)} d ago`;
+}
+
+function dateOf(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+type Cell = Node | string;
+
+/** An accessible table: a caption naming it, column headers with scope, the first cell a row header. */
+function table(id: string, caption: string, headers: string[], rows: Cell[][], empty: string): HTMLElement {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { id },
+      h('caption', {}, caption),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headers.map((x) => h('th', { scope: 'col' }, x)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.length === 0
+          ? h('tr', {}, h('td', { colspan: String(headers.length) }, empty))
+          : rows.map(([first, ...rest]) =>
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'row' }, first),
+                rest.map((cell) => h('td', {}, cell)),
+              ),
+            ),
+      ),
+    ),
+  );
+}
+
+/** The cosignature/v1 timestamps (c2sp.org/tlog-cosignature: key hash, 8-byte big-endian seconds, signature). */
+function cosignatureTimes(signatureLines: readonly string[]): number[] {
+  return signatureLines.flatMap((line) => {
+    try {
+      const bytes = Uint8Array.from(atob(line.split(' ')[2] ?? ''), (ch) => ch.charCodeAt(0));
+      if (bytes.length !== 4 + 8 + 64) return []; // a plain Ed25519 note signature has no timestamp
+      return [Number(new DataView(bytes.buffer).getBigUint64(4))];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const unavailable = <T>(promise: Promise<T>): Promise<T | Error> =>
+  promise.catch((error: unknown) => new Error(errorText(error)));
 
 export async function renderAdmin(main: HTMLElement): Promise<void> {
   const [status, members, checkpoint] = await Promise.all([
@@ -29,12 +129,45 @@ export async function renderAdmin(main: HTMLElement): Promise<void> {
       .then((r) => r.text())
       .catch(() => ''),
   ]);
-  const cosigners = checkpoint
-    .split('\n')
-    .filter((l) => l.startsWith('\u2014 '))
-    .map((l) => l.slice(2).split(' ')[0] ?? '');
+  const [proposals, practitioners, anchors] = await Promise.all([
+    unavailable(getJson<{ proposals: Proposal[] }>('/ledger/proposals').then((r) => r.proposals)),
+    unavailable(
+      getJson<{ practitioners: Practitioner[] }>(
+        `/ledger/practitioners?organization=${encodeURIComponent(status.address)}`,
+      ).then((r) => r.practitioners),
+    ),
+    Promise.all(
+      members.map((m) =>
+        unavailable(
+          getJson<{ anchors: Anchor[] }>(`/ledger/anchors?origin=${encodeURIComponent(m.logOrigin)}`).then(
+            (r) => r.anchors.at(-1),
+          ),
+        ),
+      ),
+    ),
+  ]);
+  const signatureLines = checkpoint.split('\n').filter((l) => l.startsWith('\u2014 '));
+  const cosigners = signatureLines.map((l) => l.slice(2).split(' ')[0] ?? '');
+  const cosignedAt = cosignatureTimes(signatureLines);
   const [origin, size] = checkpoint.split('\n');
-  const log = (status.log ?? {}) as Record<string, unknown>;
+  const log = (status.log ?? {}) as {
+    size?: number;
+    checkpointSize?: number | null;
+    cosignedSize?: number | null;
+    witnesses?: { total?: number; quorum?: number };
+    anchoredSize?: number | null;
+    lastAnchorError?: string | null;
+  };
+  const sync = (status.sync ?? {}) as {
+    headBlock?: number | null;
+    indexedBlock?: number | null;
+    lagBlocks?: number | null;
+    lagSeconds?: number | null;
+    lastError?: string | null;
+    reorgs?: number;
+    events?: number;
+  };
+  const failed = (what: string, error: Error) => message('error', `Could not load ${what}: ${error.message}`);
   const forms = h('div', { id: 'admin-forms' });
   replace(
     main,
@@ -51,57 +184,113 @@ export async function renderAdmin(main: HTMLElement): Promise<void> {
           .join(', '),
       ],
     ]),
-    h('h2', {}, 'Chain sync and outbox'),
-    facts(
-      Object.entries({
-        ...(status.sync ?? {}),
-        ...Object.fromEntries(Object.entries(status.outbox ?? {}).map(([k, v]) => [`outbox ${k}`, v])),
-      }),
-    ),
-    h('h2', {}, 'Transparency log'),
+    h('h2', { id: 'chain-sync' }, 'Chain sync and outbox'),
+    facts([
+      ['Indexed block', sync.indexedBlock ?? 'none yet'],
+      ['Chain head', sync.headBlock ?? 'unknown'],
+      [
+        'Lag',
+        sync.lagBlocks === null || sync.lagBlocks === undefined
+          ? 'unknown'
+          : `${sync.lagBlocks} blocks${
+              typeof sync.lagSeconds === 'number'
+                ? `, newest indexed block ${Math.round(sync.lagSeconds)} s old`
+                : ''
+            }`,
+      ],
+      ['Last sync error', sync.lastError ?? 'none'],
+      ['Re-orgs handled', sync.reorgs ?? 0],
+      ['Events indexed', sync.events ?? 0],
+      ...Object.entries(status.outbox ?? {}).map(([k, v]): [string, unknown] => [`Outbox ${k}`, v]),
+    ]),
+    h('h2', { id: 'log-health' }, 'Transparency log'),
     facts([
       ['Origin', origin ?? status.logOrigin],
-      ['Signed size', size ?? ''],
+      ['Entries', log.size ?? ''],
+      ['Latest checkpoint size', size ?? log.checkpointSize ?? 'none yet'],
+      [
+        'Latest checkpoint age',
+        cosignedAt.length === 0 ? 'not cosigned yet' : `cosigned ${ago(Math.max(...cosignedAt))}`,
+      ],
+      ['Latest cosigned size', log.cosignedSize ?? 'none yet'],
+      [
+        'Witnesses',
+        `${cosignedAt.length} cosignatures on the latest checkpoint; ${
+          log.witnesses?.total ?? 0
+        } witnesses, quorum ${log.witnesses?.quorum ?? 0}`,
+      ],
       ['Signatures on the latest checkpoint', cosigners.join(', ') || 'none'],
-      ...Object.entries(log),
+      ['Anchored size', log.anchoredSize ?? 'none yet'],
+      ['Last anchoring error', log.lastAnchorError ?? 'none'],
     ]),
-    h('h2', {}, 'Members'),
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { id: 'members-table' },
-        h('caption', {}, 'Consortium members (from the ledger)'),
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ['Name', 'Role', 'Status', 'Address', 'Log', 'Admitted at block'].map((x) =>
-              h('th', { scope: 'col' }, x),
-            ),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          members.map((m) =>
-            h(
-              'tr',
-              {},
-              h('td', {}, m.name),
-              h('td', {}, ROLES[m.role] ?? String(m.role)),
-              h('td', {}, m.status),
-              h('td', {}, h('code', {}, m.address)),
-              h('td', {}, m.logOrigin),
-              h('td', {}, String(m.admittedBlock ?? '')),
-            ),
-          ),
-        ),
-      ),
+    h('h2', { id: 'anchoring' }, 'Anchoring'),
+    table(
+      'anchors-table',
+      'Latest anchored checkpoint of each member’s log (CheckpointAnchor)',
+      ['Member', 'Log origin', 'Anchored size', 'Anchored', 'Block'],
+      members.map((m, i) => {
+        const anchor = anchors[i];
+        if (anchor instanceof Error) return [m.name, m.logOrigin, anchor.message, '', ''];
+        if (anchor === undefined) return [m.name, m.logOrigin, 'not anchored yet', '', ''];
+        return [
+          m.name,
+          m.logOrigin,
+          String(anchor.treeSize),
+          h('time', { datetime: new Date(anchor.anchoredAt * 1000).toISOString() }, ago(anchor.anchoredAt)),
+          String(anchor.blockNumber),
+        ];
+      }),
+      'No members.',
     ),
+    h('h2', { id: 'members' }, 'Members'),
+    table(
+      'members-table',
+      'Consortium members (from the ledger)',
+      ['Name', 'Role', 'Status', 'Address', 'Log', 'Admitted at block'],
+      members.map((m) => [
+        m.name,
+        ROLES[m.role] ?? String(m.role),
+        m.status,
+        h('code', {}, m.address),
+        m.logOrigin,
+        String(m.admittedBlock ?? ''),
+      ]),
+      'No members indexed yet.',
+    ),
+    h('h2', { id: 'proposals' }, 'Admission and removal votes'),
+    proposals instanceof Error
+      ? failed('the proposals', proposals)
+      : table(
+          'proposals-table',
+          'Membership proposals and their votes (from the ledger)',
+          ['Proposal', 'Kind', 'Member', 'Proposed by', 'Votes', 'Voted', 'Status'],
+          proposals.map((p) => [
+            p.id,
+            p.kind,
+            h('span', {}, p.subjectName ?? '', ' ', h('code', {}, p.subject)),
+            p.proposerName ?? p.proposer,
+            `${p.votes} of ${p.threshold}`,
+            p.voters.map((v) => v.name ?? v.address).join(', '),
+            p.status === 'pending' ? `pending until ${dateOf(p.expiresAt)}` : p.status,
+          ]),
+          'No proposals yet.',
+        ),
+    h('h2', { id: 'practitioners' }, 'Practitioner credentials'),
+    practitioners instanceof Error
+      ? failed('the practitioners', practitioners)
+      : table(
+          'practitioners-table',
+          `Practitioners attested by ${status.organization} (from the ledger)`,
+          ['Practitioner', 'Qualification', 'Credential hash (keyed)', 'Expires', 'Status'],
+          practitioners.map((p) => [
+            h('code', {}, p.address),
+            p.qualificationCode,
+            h('code', {}, `${p.credentialHash.slice(0, 10)}…`),
+            h('time', { datetime: new Date(p.expiresAt * 1000).toISOString() }, dateOf(p.expiresAt)),
+            p.revoked ? 'revoked' : p.expired ? 'expired' : p.valid ? 'valid' : 'not valid',
+          ]),
+          'No practitioners attested by this member.',
+        ),
     forms,
   );
   renderForms(forms);

@@ -4,8 +4,15 @@ import { setUnlockedKey, unlockedKey } from '../context.js';
 import { announce, field, h, message, replace } from '../dom.js';
 import { type BrowserKeystore, openKeystoreInBrowser } from '../verify/patient-keystore.js';
 
-/** A form asking the keystore passphrase; calls `onUnlocked` once the key is open in memory. */
-export function keyUnlockForm(onUnlocked: () => void | Promise<void>, purpose: string): HTMLElement {
+/**
+ * A form asking the keystore passphrase; calls `onUnlocked` once the key is open in memory. Its heading
+ * is an h3 inside a page's section, an h2 where it stands right under the page's h1 (no skipped level).
+ */
+export function keyUnlockForm(
+  onUnlocked: () => void | Promise<void>,
+  purpose: string,
+  headingLevel: 'h2' | 'h3' = 'h3',
+): HTMLElement {
   const existing = unlockedKey();
   if (existing !== undefined) {
     return h('p', { class: 'meta' }, `Your consent key (${existing.address}) is unlocked in this tab.`);
@@ -39,7 +46,7 @@ export function keyUnlockForm(onUnlocked: () => void | Promise<void>, purpose: s
         }
       },
     },
-    h('h3', {}, 'Unlock your consent key'),
+    h(headingLevel, {}, 'Unlock your consent key'),
     h(
       'p',
       { class: 'hint' },

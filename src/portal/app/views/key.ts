@@ -29,6 +29,7 @@ export async function renderKey(main: HTMLElement): Promise<void> {
       ? keyUnlockForm(
           () => renderKey(main),
           'To change your passphrase or set up guardians, unlock your key first.',
+          'h2',
         )
       : unlockedViews(key),
   );

@@ -23,8 +23,8 @@ import { join } from 'node:path';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
-import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
-import { findFreePorts } from '../support/free-port.js';
+import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { startDemoConsortium } from '../support/start-demo-consortium.js';
 
 const entry = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const root = mkdtempSync(join(tmpdir(), 'careledger-walkthrough-'));
@@ -163,15 +163,7 @@ let mariaToken: string;
 let grantId: string;
 
 beforeAll(async () => {
-  const [chainPort, ...nodePorts] = await findFreePorts(4);
-  dev = new DevConsortium({
-    dataDir,
-    chainPort: chainPort as number,
-    nodePorts,
-    log: () => undefined,
-    seedDemoRecords: true,
-  });
-  await dev.start();
+  dev = await startDemoConsortium(dataDir, { seedDemoRecords: true });
   const first = dev.nodes[0]?.url as string;
   const { members } = await getJson<{ members: Member[] }>(`${first}/ledger/members`);
   const member = (name: string): Member => {

@@ -16,8 +16,8 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
-import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
-import { findFreePorts } from '../support/free-port.js';
+import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { startDemoConsortium } from '../support/start-demo-consortium.js';
 import { ensurePortalBuilt, launchChromium, screenshot, signIn } from './portal-harness.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -330,15 +330,7 @@ async function newPage(): Promise<Page> {
 
 beforeAll(async () => {
   await ensurePortalBuilt();
-  const [chainPort, ...nodePorts] = await findFreePorts(4);
-  dev = new DevConsortium({
-    dataDir,
-    chainPort: chainPort as number,
-    nodePorts,
-    log: () => undefined,
-    seedDemoRecords: true,
-  });
-  await dev.start();
+  dev = await startDemoConsortium(dataDir, { seedDemoRecords: true });
   users = dev.demoUsers as DemoUsers;
   hospital = dev.node('hospital').url;
   patientId = account('maria.rivera').fhirUser.slice('Patient/'.length);

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
-import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
-import { findFreePorts } from '../support/free-port.js';
+import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { startDemoConsortium } from '../support/start-demo-consortium.js';
 import { ARTIFACTS, ensurePortalBuilt, launchChromium, screenshot, signIn } from './portal-harness.js';
 
 const HOSPITAL = 'Riverside General Hospital';
@@ -135,15 +135,7 @@ const pageErrors = (page: Page) => (page as Page & { errors?: string[] }).errors
 
 beforeAll(async () => {
   await ensurePortalBuilt();
-  const [chainPort, ...nodePorts] = await findFreePorts(4);
-  dev = new DevConsortium({
-    dataDir,
-    chainPort: chainPort as number,
-    nodePorts,
-    log: () => undefined,
-    seedDemoRecords: true,
-  });
-  await dev.start();
+  dev = await startDemoConsortium(dataDir, { seedDemoRecords: true });
   users = JSON.parse(readFileSync(join(dataDir, 'demo-users.json'), 'utf8')) as DemoUsers;
   const records = JSON.parse(readFileSync(join(dataDir, 'demo-records.json'), 'utf8')) as {
     patientIds: { hospital: string; lab: string; pharmacy: string };

@@ -1,0 +1,22 @@
+import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { findFreePorts } from './free-port.js';
+
+/**
+ * The demo consortium of `careledger dev` on free ports of 127.0.0.1, quiet: the chain and three
+ * member node processes under `dataDir`, optionally with the demo story's records seeded.
+ */
+export async function startDemoConsortium(
+  dataDir: string,
+  options: { seedDemoRecords?: boolean } = {},
+): Promise<DevConsortium> {
+  const [chainPort, ...nodePorts] = await findFreePorts(4);
+  const dev = new DevConsortium({
+    dataDir,
+    chainPort: chainPort as number,
+    nodePorts,
+    log: () => undefined,
+    seedDemoRecords: options.seedDemoRecords === true,
+  });
+  await dev.start();
+  return dev;
+}

@@ -39,8 +39,8 @@ export class RecordLocatorAnnouncer {
   }
 
   /** For FhirRepository's `onPatientErased`. */
-  noteErased(ledgerAddress: Address | undefined): void {
-    if (ledgerAddress !== undefined) void this.enqueue(ledgerAddress, 'withdraw');
+  noteErased(ledgerAddress: Address | undefined): Promise<void> {
+    return ledgerAddress === undefined ? Promise.resolve() : this.enqueue(ledgerAddress, 'withdraw');
   }
 
   /** Announces each address not yet announced by this member (the start-up sweep). */

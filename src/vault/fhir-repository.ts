@@ -54,7 +54,13 @@ export interface FhirRepositoryOptions {
    */
   readonly onStored?: (resources: readonly Resource[]) => void;
   /** Told, after an erasure has committed, the ledger address the erased Patient carried (if any). */
-  readonly onPatientErased?: (patientId: string, ledgerAddress: Address | undefined) => void;
+  /**
+   * Called, and awaited, before a patient's keys are destroyed (the address cannot be read after):
+   * the record locator puts its withdrawal in the durable outbox first, so a crash during the erasure
+   * cannot leave the pointer behind (an erasure cut short is re-run; the start-up sweep re-announces a
+   * patient whose records are still there).
+   */
+  readonly onPatientErased?: (patientId: string, ledgerAddress: Address | undefined) => void | Promise<void>;
 }
 
 /** Per-request memo of patients' ledger addresses (each Patient is decrypted once per request). */
@@ -1048,17 +1054,17 @@ export class FhirRepository {
       this.options.onPatientErased === undefined || current.deleted
         ? undefined
         : patientLedgerAddress(await this.openUnlessErased(current));
+    try {
+      await this.options.onPatientErased?.(patientId, ledgerAddress);
+    } catch {
+      // The listener's failure is its own to report; erasure does not wait on the ledger.
+    }
     const destroyed = await this.options.crypto.destroyPatientKeys(patientId);
     await this.commitMany(
       [],
       [{ interaction: 'operation', context, entity: `Patient/${patientId}/$erase`, patient: patientId }],
       () => this.options.storage.dropSearchIndex(patientId),
     );
-    try {
-      this.options.onPatientErased?.(patientId, ledgerAddress);
-    } catch {
-      // The erasure has committed; the listener's failure is its own to report.
-    }
     return {
       erasedAt: new Date(destroyed.destroyedAt).toISOString(),
       keyVersions: destroyed.deletedVersions,

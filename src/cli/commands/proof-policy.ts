@@ -20,7 +20,10 @@ export interface ProofPolicyOptions {
  */
 export async function createProofPolicy(options: ProofPolicyOptions): Promise<string> {
   const deployment = loadDeployment(deploymentFile(options.dataDir));
-  const client = createChainClient(resolveRpcUrl(options.dataDir, options.rpcUrl), deployment.chainId);
+  // A person waits at the terminal: a loaded machine's chain gets longer than a node's 10 s.
+  const client = createChainClient(resolveRpcUrl(options.dataDir, options.rpcUrl), deployment.chainId, {
+    timeoutMs: 30_000,
+  });
   const registry = { address: deployment.contracts.consortiumRegistry, abi: consortiumRegistryAbi } as const;
   let block: bigint;
   let members: {
@@ -57,9 +60,11 @@ export async function createProofPolicy(options: ProofPolicyOptions): Promise<st
       }),
     );
   } catch (cause) {
+    const why =
+      cause instanceof Error ? ((cause as { shortMessage?: string }).shortMessage ?? cause.message) : '';
     throw new CareLedgerError(
       'ERR_CHAIN_UNAVAILABLE',
-      'the chain does not answer; is the consortium running?',
+      `the chain does not answer; is the consortium running? (${why.split('\n')[0]})`,
       { cause },
     );
   }

@@ -112,7 +112,7 @@ async function verifyServedRecord(
   rpcUrl?: string,
 ): Promise<ProofStatus> {
   const deployment = loadDeployment(deploymentFile(dataDir));
-  const client = createChainClient(resolveRpcUrl(dataDir, rpcUrl), deployment.chainId);
+  const client = createChainClient(resolveRpcUrl(dataDir, rpcUrl), deployment.chainId, { timeoutMs: 30_000 });
   const registry = { address: deployment.contracts.consortiumRegistry, abi: consortiumRegistryAbi } as const;
   const addresses = await client.readContract({ ...registry, functionName: 'memberAddresses' });
   const members = await Promise.all(
@@ -165,7 +165,7 @@ async function verifyServedRecord(
 /** The patient's next consent nonce on ConsentRegistry (grants and revocations share one sequence). */
 async function readConsentNonce(dataDir: string, patient: Address): Promise<bigint> {
   const deployment = loadDeployment(deploymentFile(dataDir));
-  const client = createChainClient(resolveRpcUrl(dataDir), deployment.chainId);
+  const client = createChainClient(resolveRpcUrl(dataDir), deployment.chainId, { timeoutMs: 30_000 });
   return client.readContract({
     address: deployment.contracts.consentRegistry,
     abi: consentRegistryAbi,

@@ -83,7 +83,7 @@ export function createProgram(): Command {
           ...(dev.demoRecords === undefined
             ? []
             : [
-                "The demo patient's records are spread over the members (the story: README, 'Records between members'):",
+                "The demo patient's records are spread over the members (the story: README, 'The demo story'):",
                 ...Object.entries(dev.demoRecords.patientIds).map(
                   ([member, id]) =>
                     `  ${member.padEnd(9)} Patient/${id}  (${dev.demoRecords?.counts[member as 'lab']} records)`,

@@ -194,7 +194,8 @@ export class ExchangeService {
         return {
           ...base,
           status: 'refused',
-          error: `${member.name} refused: no consent in force for this member, purpose and data (the refusal is in the patient's access history there)`,
+          error:
+            "no consent in force for this member, purpose and data (the refusal is in the patient's access history there)",
         };
       }
       sourcePatient = patient.id;

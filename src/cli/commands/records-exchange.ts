@@ -218,14 +218,7 @@ function formatView(view: PatientView, save: string | undefined): string {
     const v = r.verification as { reason?: string; message?: string };
     lines.push(`  NOT VERIFIED ${r.memberName} ${describe(r.resource)}: ${v.reason} (${v.message})`);
   }
-  lines.push('', `access history: ${view.accessHistory.length} entries, newest first`);
-  for (const [i, a] of view.accessHistory.entries()) {
-    if (i >= 25) {
-      lines.push(
-        `  … ${view.accessHistory.length - 25} more${save === undefined ? '' : ` (all in ${save})`}`,
-      );
-      break;
-    }
+  const line = (a: PatientView['accessHistory'][number]): string => {
     const e = a.auditEvent;
     const who =
       e.agent
@@ -237,19 +230,41 @@ function formatView(view: PatientView, save: string | undefined): string {
     const action = e.subtype?.[0]?.code ?? e.action ?? '';
     const proof =
       a.verification.status === 'verified'
-        ? 'proof verified'
-        : `proof FAILED: ${(a.verification as { reason: string }).reason}`;
-    lines.push(`  ${e.recorded} ${a.memberName}: ${outcome} ${action} by ${who} (${purpose}); ${proof}`);
+        ? `proof verified${save === undefined || a.tlogProof === undefined ? '' : ` (${savedBase(save, a)}.tlog-proof)`}`
+        : a.verification.reason === 'not-yet-checkpointed'
+          ? 'proof pending: newer than the latest checkpoint'
+          : `proof FAILED: ${a.verification.reason}`;
+    return `  ${e.recorded} ${a.memberName}: ${outcome} ${action} by ${who} (${purpose}); ${proof}`;
+  };
+  const NEWEST = 25;
+  lines.push('', `access history: ${view.accessHistory.length} entries, newest first`);
+  for (const a of view.accessHistory.slice(0, NEWEST)) lines.push(line(a));
+  if (view.accessHistory.length > NEWEST) {
+    lines.push(
+      `  … ${view.accessHistory.length - NEWEST} more${save === undefined ? '' : ` (all in ${save})`}`,
+    );
+  }
+  // Refusals and failures matter most to a patient: every one of them, however old.
+  const older = view.accessHistory.slice(NEWEST).filter((a) => a.auditEvent.outcome !== '0');
+  if (older.length > 0) {
+    lines.push('', `older refusals and failures: ${older.length}`);
+    for (const a of older) lines.push(line(a));
   }
   return `${lines.join('\n')}\n`;
 }
 
 /** Saves each access entry as <member>-<index>.json and .tlog-proof, for `careledger proof verify`. */
+/** Where `--save` keeps an access entry: <dir>/<member's first word>-<log index>(.json|.tlog-proof). */
+function savedBase(dir: string, a: PatientView['accessHistory'][number]): string {
+  const index = a.verification.status === 'verified' ? a.verification.index : 'unverified';
+  return join(dir, `${a.memberName.split(' ')[0]?.toLowerCase()}-${index}`);
+}
+
 function saveView(view: PatientView, dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const a of view.accessHistory) {
     if (a.tlogProof === undefined || a.verification.status !== 'verified') continue;
-    const base = join(dir, `${a.memberName.split(' ')[0]?.toLowerCase()}-${a.verification.index}`);
+    const base = savedBase(dir, a);
     writeFileSync(`${base}.json`, `${JSON.stringify(a.auditEvent, null, 2)}\n`);
     writeFileSync(`${base}.tlog-proof`, a.tlogProof);
   }

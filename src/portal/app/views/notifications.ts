@@ -1,5 +1,6 @@
 /** Notifications (break-glass on the patient's record, access requests; for a privacy officer, reviews). */
 import { errorText, getJson, request } from '../api.js';
+import type { BreakGlassSession } from '../break-glass-session.js';
 import { formatDateTime, h, message, replace } from '../dom.js';
 import { isPatient, session } from '../session.js';
 
@@ -10,14 +11,6 @@ interface Notification {
   subject: string;
   createdAt: string;
   readAt?: string;
-}
-interface BreakGlassSession {
-  id: string;
-  who: string;
-  patientId: string;
-  startedAt: string;
-  expiresAt: string;
-  review?: { outcome: string; reviewedAt: string };
 }
 
 const KIND: Record<string, string> = {

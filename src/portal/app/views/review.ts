@@ -1,16 +1,7 @@
 /** The privacy officer's review queue: every break-glass session still without its review. */
 import { errorText, getJson, sendJson } from '../api.js';
+import type { BreakGlassSession } from '../break-glass-session.js';
 import { announce, field, formatDateTime, h, message, replace, uid } from '../dom.js';
-
-interface BreakGlassSession {
-  id: string;
-  who: string;
-  patientId: string;
-  startedAt: string;
-  expiresAt: string;
-  auditEventId: string;
-  review?: { outcome: string; reviewedAt: string; reviewer: string };
-}
 
 export async function renderReview(main: HTMLElement): Promise<void> {
   const { sessions } = await getJson<{ sessions: BreakGlassSession[] }>('/break-glass');

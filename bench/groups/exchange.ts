@@ -6,12 +6,12 @@
  * three, each verified), in versions verified per second, beside this machine's Ed25519 verify and
  * SHA-256 rates measured in the same run.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hexToBytes } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { DemoUsers } from '../../src/cli/commands/demo-users.js';
+import { loadDemoUsers } from '../../src/cli/commands/demo-users.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { openPatientKeystore } from '../../src/identity/index.js';
 import { createPatientAssertion } from '../../src/identity/patient-assertion.js';
@@ -65,7 +65,7 @@ export const exchangeGroup: Group = {
       const url = (name: string) => dev.nodes.find((n) => n.name === name)?.url as string;
       const hospital = url('hospital');
       const records = dev.demoRecords;
-      const users = JSON.parse(readFileSync(join(dataDir, 'demo-users.json'), 'utf8')) as DemoUsers;
+      const users = loadDemoUsers(dataDir);
       if (records === undefined) throw new Error('the demo records were not seeded');
       const patientId = records.patientIds.hospital;
       const { members } = await json<{ members: { address: string; name: string; logOrigin: string }[] }>(

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
+import { type DemoAccount, type DemoUsers, loadDemoUsers } from '../../src/cli/commands/demo-users.js';
 import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { startDemoConsortium } from '../support/start-demo-consortium.js';
 import { ARTIFACTS, ensurePortalBuilt, launchChromium, screenshot, signIn } from './portal-harness.js';
@@ -136,7 +136,7 @@ const pageErrors = (page: Page) => (page as Page & { errors?: string[] }).errors
 beforeAll(async () => {
   await ensurePortalBuilt();
   dev = await startDemoConsortium(dataDir, { seedDemoRecords: true });
-  users = JSON.parse(readFileSync(join(dataDir, 'demo-users.json'), 'utf8')) as DemoUsers;
+  users = loadDemoUsers(dataDir);
   const records = JSON.parse(readFileSync(join(dataDir, 'demo-records.json'), 'utf8')) as {
     patientIds: { hospital: string; lab: string; pharmacy: string };
   };

@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CareLedgerError } from '../../errors/index.js';
 import { generateTotp } from '../../identity/index.js';
 import { resolveDataDir } from '../data-dir.js';
-import { type DemoUsers, demoUsersFile } from './demo-users.js';
+import { type DemoUsers, loadDemoUsers } from './demo-users.js';
 
 /**
  * A SMART App Launch run end to end for a demo account, as an app would: authorize with PKCE, sign in
@@ -94,11 +93,7 @@ Examples:
   $ careledger demo token --user maria.rivera --scope 'launch/patient patient/*.rs' --json`,
     )
     .action(async (options: { user: string; scope: string; json?: boolean }) => {
-      const file = demoUsersFile(resolveDataDir(program.opts<{ dataDir?: string }>().dataDir));
-      if (!existsSync(file)) {
-        throw new CareLedgerError('ERR_CONFIG', `no ${file}: start the demo with \`npm start\` first`);
-      }
-      const users = JSON.parse(readFileSync(file, 'utf8')) as DemoUsers;
+      const users = loadDemoUsers(resolveDataDir(program.opts<{ dataDir?: string }>().dataDir));
       const body = await fetchDemoToken(users, options.user, options.scope);
       process.stdout.write(
         options.json === true ? `${JSON.stringify(body, null, 2)}\n` : `${String(body.access_token)}\n`,

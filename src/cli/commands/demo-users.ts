@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LEDGER_ADDRESS_SYSTEM } from '../../access/index.js';
+import { CareLedgerError } from '../../errors/index.js';
 import { createPatientKey, createPatientKeystore } from '../../identity/index.js';
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { requestJson } from '../http-json.js';
@@ -27,6 +28,15 @@ export interface DemoUsers {
 
 export function demoUsersFile(dataDir: string): string {
   return join(dataDir, 'demo-users.json');
+}
+
+/** The demo accounts `careledger dev` enrolled, or ERR_CONFIG if the demo never ran in `dataDir`. */
+export function loadDemoUsers(dataDir: string): DemoUsers {
+  const file = demoUsersFile(dataDir);
+  if (!existsSync(file)) {
+    throw new CareLedgerError('ERR_CONFIG', `no ${file}: start the demo with \`npm start\` first`);
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as DemoUsers;
 }
 
 /**

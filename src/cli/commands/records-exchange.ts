@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import type { Command } from 'commander';
@@ -30,7 +30,7 @@ import {
 } from '../../ledger/index.js';
 import { deploymentFile, resolveDataDir, resolveRpcUrl } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
-import { type DemoUsers, demoUsersFile } from './demo-users.js';
+import { loadDemoUsers } from './demo-users.js';
 
 interface Io {
   readonly stdout?: { write(text: string): unknown };
@@ -47,13 +47,6 @@ function tokenOf(option: string | undefined): string {
     );
   }
   return token;
-}
-
-function loadDemoUsers(dataDir: string): DemoUsers {
-  const file = demoUsersFile(dataDir);
-  if (!existsSync(file))
-    throw new CareLedgerError('ERR_CONFIG', `no ${file}: start the demo with \`npm start\` first`);
-  return JSON.parse(readFileSync(file, 'utf8')) as DemoUsers;
 }
 
 /**

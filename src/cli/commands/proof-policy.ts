@@ -14,40 +14,40 @@ export interface ProofPolicyOptions {
   readonly quorum?: number;
 }
 
+/** A member as ConsortiumRegistry holds it, read from the chain. */
+export interface LedgerMember {
+  readonly address: Address;
+  readonly name: string;
+  readonly logOrigin: string;
+  readonly logVerifierKey: string;
+  readonly fhirBaseUrl: string;
+  readonly active: boolean;
+}
+
 /**
- * Writes a `careledger proof verify` policy from the ledger, the one source both sides trust: the
- * log's key as the consortium admitted it, and the witness keys of the other active members.
+ * Every member of the consortium as the chain says now, for CLI checks that trust the ledger
+ * and nothing the nodes say: the deployment, a chain client, the head before reading, the members.
+ * ERR_CHAIN_UNAVAILABLE (with the reason) if the chain does not answer.
  */
-export async function createProofPolicy(options: ProofPolicyOptions): Promise<string> {
-  const deployment = loadDeployment(deploymentFile(options.dataDir));
+export async function readLedgerMembers(dataDir: string, rpcUrl?: string) {
+  const deployment = loadDeployment(deploymentFile(dataDir));
   // A person waits at the terminal: a loaded machine's chain gets longer than a node's 10 s.
-  const client = createChainClient(resolveRpcUrl(options.dataDir, options.rpcUrl), deployment.chainId, {
+  const client = createChainClient(resolveRpcUrl(dataDir, rpcUrl), deployment.chainId, {
     timeoutMs: 30_000,
   });
   const registry = { address: deployment.contracts.consortiumRegistry, abi: consortiumRegistryAbi } as const;
-  let block: bigint;
-  let members: {
-    address: Address;
-    name: string;
-    logOrigin: string;
-    logVerifierKey: string;
-    fhirBaseUrl: string;
-    active: boolean;
-  }[];
   try {
-    block = await client.getBlockNumber();
-    const addresses = await client.readContract({
-      ...registry,
-      functionName: 'memberAddresses',
-      blockNumber: block,
-    });
-    members = await Promise.all(
+    // Read at the latest state, not pinned to `block`: the embedded anvil runs with --prune-history
+    // and keeps no state for older blocks, so a call pinned to the head it just named fails whenever
+    // a block is mined in between ("Invalid parameters"; seen in CI as a `proof policy` exit 69).
+    const block = await client.getBlockNumber();
+    const addresses = await client.readContract({ ...registry, functionName: 'memberAddresses' });
+    const members: LedgerMember[] = await Promise.all(
       addresses.map(async (address) => {
         const m = await client.readContract({
           ...registry,
           functionName: 'getMember',
           args: [address],
-          blockNumber: block,
         });
         return {
           address,
@@ -59,6 +59,7 @@ export async function createProofPolicy(options: ProofPolicyOptions): Promise<st
         };
       }),
     );
+    return { deployment, client, block, members };
   } catch (cause) {
     const why =
       cause instanceof Error ? ((cause as { shortMessage?: string }).shortMessage ?? cause.message) : '';
@@ -68,6 +69,14 @@ export async function createProofPolicy(options: ProofPolicyOptions): Promise<st
       { cause },
     );
   }
+}
+
+/**
+ * Writes a `careledger proof verify` policy from the ledger, the one source both sides trust: the
+ * log's key as the consortium admitted it, and the witness keys of the other active members.
+ */
+export async function createProofPolicy(options: ProofPolicyOptions): Promise<string> {
+  const { deployment, block, members } = await readLedgerMembers(options.dataDir, options.rpcUrl);
   const wanted = options.log.replace(/\/+$/, '');
   const owner = members.find(
     (m) => m.logOrigin === wanted || m.fhirBaseUrl.replace(/\/fhir\/?$/, '') === wanted,
@@ -82,7 +91,7 @@ export async function createProofPolicy(options: ProofPolicyOptions): Promise<st
   }
   return [
     `# careledger proof verify policy for ${owner.logOrigin} (${owner.name})`,
-    `# read from ConsortiumRegistry ${deployment.contracts.consortiumRegistry} on chain ${deployment.chainId} at block ${block}`,
+    `# read from ConsortiumRegistry ${deployment.contracts.consortiumRegistry} on chain ${deployment.chainId} after block ${block}`,
     `log ${owner.logVerifierKey}`,
     ...witnesses.flatMap((m) => [
       `# witness: ${m.name} (${witnessName(m.logOrigin)})`,

@@ -20,7 +20,6 @@ import {
   checkpointAnchorAbi,
   computeGrantId,
   consentRegistryAbi,
-  consortiumRegistryAbi,
   createConsentDomain,
   createGrantTypedData,
   createRevokeTypedData,
@@ -31,6 +30,7 @@ import {
 import { deploymentFile, resolveDataDir, resolveRpcUrl } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
 import { loadDemoUsers } from './demo-users.js';
+import { readLedgerMembers } from './proof-policy.js';
 
 interface Io {
   readonly stdout?: { write(text: string): unknown };
@@ -104,16 +104,7 @@ async function verifyServedRecord(
   from: string,
   rpcUrl?: string,
 ): Promise<ProofStatus> {
-  const deployment = loadDeployment(deploymentFile(dataDir));
-  const client = createChainClient(resolveRpcUrl(dataDir, rpcUrl), deployment.chainId, { timeoutMs: 30_000 });
-  const registry = { address: deployment.contracts.consortiumRegistry, abi: consortiumRegistryAbi } as const;
-  const addresses = await client.readContract({ ...registry, functionName: 'memberAddresses' });
-  const members = await Promise.all(
-    addresses.map(async (address) => ({
-      address,
-      ...(await client.readContract({ ...registry, functionName: 'getMember', args: [address] })),
-    })),
-  );
+  const { deployment, client, members } = await readLedgerMembers(dataDir, rpcUrl);
   const wanted = from.replace(/\/+$/, '').toLowerCase();
   const member = members.find(
     (m) =>

@@ -10,18 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hexToBytes } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { loadDemoUsers } from '../../src/cli/commands/demo-users.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { openPatientKeystore } from '../../src/identity/index.js';
 import { createPatientAssertion } from '../../src/identity/patient-assertion.js';
-import {
-  createConsentDomain,
-  createGrantTypedData,
-  encodeCategories,
-  encodePurposes,
-  loadDeployment,
-} from '../../src/ledger/index.js';
+import { loadDeployment } from '../../src/ledger/index.js';
+import { signGrantForNewPatient } from '../../test/support/consent-signer.js';
 import { findFreePorts } from '../../test/support/free-port.js';
 import { costRatio, percentile } from '../measure.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
@@ -71,18 +65,7 @@ export const exchangeGroup: Group = {
       const { members } = await json<{ members: { address: string; name: string; logOrigin: string }[] }>(
         `${hospital}/ledger/members`,
       );
-      for (const m of members) {
-        await waitFor(
-          `${m.name} anchored`,
-          async () =>
-            (
-              await json<{ anchors: unknown[] }>(
-                `${hospital}/ledger/anchors?origin=${encodeURIComponent(m.logOrigin)}`,
-              )
-            ).anchors.length > 0,
-          90,
-        );
-      }
+      // DevConsortium.start has waited for every member's first anchor (records verify only after it).
       // The patient's grant to the hospital, signed with her key (kept at the node, encrypted).
       const patient = users.accounts.find((a) => a.username === 'maria.rivera');
       const asPatient = { 'x-careledger-identity': patient?.fhirUser ?? '' };
@@ -96,29 +79,20 @@ export const exchangeGroup: Group = {
       if (key === undefined)
         throw new Error('the demo patient keystore is not readable with the dev identity');
       const hospitalAddress = members.find((m) => m.name.includes('Hospital'))?.address as string;
-      const account = privateKeyToAccount(key);
       const deployment = loadDeployment(join(dataDir, 'chain', 'deployment.json'));
-      const domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
-      const now = BigInt(Math.floor(Date.now() / 1000));
-      const grant = {
-        patient: account.address,
+      const grant = await signGrantForNewPatient({
+        chainId: deployment.chainId,
+        consentRegistry: deployment.contracts.consentRegistry,
         grantee: hospitalAddress as `0x${string}`,
-        categories: encodeCategories(['demographics', 'laboratory', 'medications']),
-        purposes: encodePurposes(['TREAT']),
-        notBefore: now - 60n,
-        notAfter: now + 86_400n,
-        nonce: 0n,
-      };
-      const signature = await account.signTypedData(createGrantTypedData(domain, grant));
+        categories: ['demographics', 'laboratory', 'medications'],
+        purposes: ['TREAT'],
+        nowSeconds: Math.floor(Date.now() / 1000),
+        patientKey: key,
+      });
       await json(`${hospital}/ledger/consent/grants?wait=true`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          grant: Object.fromEntries(
-            Object.entries(grant).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]),
-          ),
-          signature,
-        }),
+        body: grant.body,
       });
       for (const name of ['lab', 'pharmacy']) {
         await waitFor(
@@ -126,7 +100,7 @@ export const exchangeGroup: Group = {
           async () =>
             (
               await json<{ allowed: boolean }>(
-                `${url(name)}/ledger/consent/check?patient=${account.address}&grantee=${hospitalAddress}&category=demographics&purpose=TREAT`,
+                `${url(name)}/ledger/consent/check?patient=${grant.patient}&grantee=${hospitalAddress}&category=demographics&purpose=TREAT`,
               )
             ).allowed,
           30,

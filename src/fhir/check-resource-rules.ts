@@ -57,6 +57,8 @@ const PRIMITIVE_JSON_TYPES: Readonly<Record<string, 'string' | 'number' | 'boole
   url: 'string',
   uuid: 'string',
   xhtml: 'string',
+  // Element.id, Extension.url and the like are typed with FHIRPath system types in R4.
+  'http://hl7.org/fhirpath/System.String': 'string',
 };
 
 /** R4 §2.24.0.1 integer: "a signed integer in the range −2,147,483,648..2,147,483,647 (32-bit)". */
@@ -77,9 +79,17 @@ const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 /** An absolute RESTful reference: its last `Type/id[/_history/vid]` names the target type. */
 const ABSOLUTE_RESTFUL_TYPE = new RegExp(`/([A-Z][A-Za-z]+)/${ID}(?:/_history/${ID})?$`);
 const HL7_PROFILE = 'http://hl7.org/fhir/StructureDefinition/';
+/** What an element name can look like (a JSON key may be anything; only these are echoed). */
+const ELEMENT_NAME = /^_?[A-Za-z][A-Za-z0-9]{0,63}$/;
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function jsonTypeOf(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  return typeof value;
 }
 
 function capitalize(word: string): string {
@@ -148,13 +158,22 @@ class RuleWalker {
   ): void {
     const index = indexOf(schema);
     const choiceKeys = new Map<string, string>();
-    for (const [key, value] of Object.entries(object)) {
+    const keys = Object.keys(object);
+    // R4 json.html §2.6.2 and ele-1: an element has a value or children other than `id`.
+    if (!isResource && keys.every((key) => key === 'id')) {
+      this.report('structure', path, 'Empty element: it needs a value or children other than id (ele-1)');
+    }
+    for (const key of keys) {
       if (key === 'resourceType' && isResource) continue;
+      const value = object[key];
       const primitiveExtension = key.startsWith('_');
       const jsonName = primitiveExtension ? key.slice(1) : key;
+      // A Map, not the schema's plain object: `toString`, `constructor`, `__proto__` are no elements.
       const resolved = index.get(jsonName);
-      // Unknown elements are reported by Medplum's structural pass.
-      if (resolved === undefined || resolved.typeCode === undefined) continue;
+      if (resolved === undefined) {
+        this.reportUnknown(path, key);
+        continue;
+      }
       const elementPath = `${path}.${resolved.name}`;
       if (resolved.name !== jsonName) {
         // R4 formats.html#choice: one choice element has one type; `valueX` and `_valueX` must agree.
@@ -168,33 +187,92 @@ class RuleWalker {
         }
         choiceKeys.set(resolved.name, jsonName);
       }
+      if (resolved.typeCode === undefined) continue;
+      const isPrimitive = PRIMITIVE_JSON_TYPES[resolved.typeCode] !== undefined;
+      if (primitiveExtension && !isPrimitive) {
+        // R4 json.html §2.6.2.1: only primitive elements carry their id and extensions in `_name`.
+        this.reportUnknown(path, key);
+        continue;
+      }
+      if (Array.isArray(value) && value.length === 0) {
+        // R4 json.html §2.6.2: arrays are never empty; an absent element is left out.
+        this.report('structure', elementPath, 'Empty array: leave the element out instead');
+        continue;
+      }
+      const partner = object[primitiveExtension ? jsonName : `_${jsonName}`];
+      if (Array.isArray(value) && Array.isArray(partner) && value.length !== partner.length) {
+        // R4 json.html §2.6.2.1: the value and `_` arrays are aligned item by item, nulls filling gaps.
+        this.report('structure', elementPath, `${key} and its partner array have different lengths`);
+      }
       const values = Array.isArray(value) ? value : [value];
       values.forEach((item, i) => {
         const itemPath = Array.isArray(value) ? `${elementPath}[${i}]` : elementPath;
-        if (item === null || item === undefined) return;
-        if (primitiveExtension) {
-          const elementSchema = schemaOf('Element');
-          if (isObject(item) && elementSchema !== undefined)
-            this.walkObject(item, elementSchema, itemPath, false);
+        if (item === null || item === undefined) {
+          // R4 json.html §2.6.2.1: null only as a placeholder in an array of primitives whose partner
+          // array has something at the same index.
+          const held = Array.isArray(value) && isPrimitive && Array.isArray(partner) ? partner[i] : undefined;
+          if (held === null || held === undefined)
+            this.report('structure', itemPath, 'null is not allowed here');
           return;
         }
-        const typeCode = isResource && resolved.name === 'id' ? 'id' : (resolved.typeCode as string);
-        this.checkValue(item, typeCode, resolved.element, itemPath);
+        if (primitiveExtension) {
+          const elementSchema = schemaOf('Element');
+          if (!isObject(item)) {
+            this.report('structure', itemPath, 'A primitive extension (_element) must be a JSON object');
+          } else if (elementSchema !== undefined) {
+            const primitiveValue = Array.isArray(partner) ? partner[i] : partner;
+            const hasValue = primitiveValue !== null && primitiveValue !== undefined;
+            // With a value the `_` object may hold just an id; without one it needs an extension.
+            if (hasValue && Object.keys(item).length === 0) {
+              this.report('structure', itemPath, 'Empty element: it needs a value or children (ele-1)');
+            } else if (hasValue) {
+              this.walkPrimitiveExtension(item, elementSchema, itemPath);
+            } else {
+              this.walkObject(item, elementSchema, itemPath, false);
+            }
+          }
+          return;
+        }
+        const typeCode = isResource && resolved.name === 'id' ? 'id' : resolved.typeCode;
+        this.checkValue(item, typeCode as string, resolved.element, itemPath);
       });
     }
+  }
+
+  /** The `_name` object of a primitive that has a value: `id` alone satisfies ele-1 there. */
+  private walkPrimitiveExtension(object: JsonObject, schema: InternalTypeSchema, path: string): void {
+    if (Object.keys(object).every((key) => key === 'id')) {
+      const id = object.id;
+      if (typeof id !== 'string') this.report('value', `${path}.id`, 'Invalid JSON type: expected string');
+      else if (id === '') this.report('value', `${path}.id`, 'Empty string');
+      return;
+    }
+    this.walkObject(object, schema, path, false);
+  }
+
+  /** Unknown element: named in the expression when it looks like an element name, else the parent. */
+  private reportUnknown(path: string, key: string): void {
+    if (ELEMENT_NAME.test(key)) this.report('structure', `${path}.${key}`, `Unknown element "${key}"`);
+    else this.report('structure', path, 'Unknown element, with a name that is no FHIR element name');
   }
 
   private checkValue(value: unknown, typeCode: string, element: InternalSchemaElement, path: string): void {
     const jsonType = PRIMITIVE_JSON_TYPES[typeCode];
     if (jsonType !== undefined) {
-      // Wrong JSON types are reported by Medplum.
-      if (typeof value === 'string' && jsonType === 'string')
-        this.checkString(value, typeCode, element, path);
-      else if (typeof value === 'number' && jsonType === 'number') this.checkNumber(value, typeCode, path);
+      if (typeof value !== jsonType) {
+        // R4 json.html §2.6.2: a primitive's value is a JSON string, number or boolean, never an object
+        // (its id and extensions go in `_name`).
+        this.report('value', path, `Invalid JSON type: expected ${jsonType}, but got ${jsonTypeOf(value)}`);
+      } else if (typeof value === 'string') this.checkString(value, typeCode, element, path);
+      else if (typeof value === 'number') this.checkNumber(value, typeCode, path);
       return;
     }
-    if (!isObject(value)) return;
-    if (typeCode === 'Resource') {
+    if (!isObject(value)) {
+      this.report('structure', path, `Invalid JSON type: expected object, but got ${jsonTypeOf(value)}`);
+      return;
+    }
+    // Medplum types Bundle.entry.response.outcome as OperationOutcome rather than Resource.
+    if (typeCode === 'Resource' || this.definitions.resourceTypes.has(typeCode)) {
       this.checkContainedResource(value, path);
       return;
     }

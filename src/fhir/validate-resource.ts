@@ -94,6 +94,12 @@ const REPLACED_BY_OWN_CHECKS = [
   'Conflicting choice of type properties',
   'Type of primitive extension does not match',
   'Invalid base64Binary format',
+  // Ours walks the same tree with an own-keys index; Medplum's `in` test lets `toString` and
+  // `constructor` through, and its message quotes whatever key was sent.
+  'Invalid additional property',
+  // Ours also catches `{}` and `{"id":"x"}` (ele-1), at the same element.
+  'Invalid empty non-primitive value',
+  'Invalid empty value',
 ];
 
 /**

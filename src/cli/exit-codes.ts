@@ -40,10 +40,19 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   ERR_CONSENT_DENIED: EXIT.noPerm,
   ERR_UNAUTHENTICATED: EXIT.noPerm,
   ERR_FORBIDDEN: EXIT.noPerm,
+  ERR_RATE_LIMITED: EXIT.tempFail,
   ERR_UPSTREAM: EXIT.unavailable,
   ERR_INTERNAL: EXIT.software,
 };
 
 export function exitCodeFor(error: unknown): number {
   return error instanceof CareLedgerError ? EXIT_CODES[error.code] : EXIT.software;
+}
+
+/**
+ * A command given without something it needs (an argument, an option, a demo folder to default to):
+ * printed as one line that says what to add, exit 64 (EX_USAGE).
+ */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
 }

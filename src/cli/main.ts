@@ -11,7 +11,7 @@ import { registerPatientCommands } from './commands/patient-erase.js';
 import { registerExchangeCommands } from './commands/records-exchange.js';
 import { registerSummaryCommands } from './commands/summary-verify.js';
 import { resolveDataDir } from './data-dir.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT, exitCodeFor, UsageError } from './exit-codes.js';
 
 function waitForShutdown(stop: () => Promise<void>): void {
   let stopping = false;
@@ -37,7 +37,6 @@ export function createProgram(): Command {
     .description('CareLedger: medical records for a healthcare consortium, on a verifiable ledger')
     .version('0.1.0')
     .option('--data-dir <dir>', 'folder holding all state (default: $CARELEDGER_DATA_DIR or ./.careledger)')
-    .showHelpAfterError()
     .exitOverride();
 
   program
@@ -135,7 +134,36 @@ export function createProgram(): Command {
   registerExchangeCommands(program);
   registerSummaryCommands(program);
   registerDemoCommands(program);
+  configureUsageErrors(program);
   return program;
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Commander's usage errors as one line: the command, what went wrong (which names what to add) and
+ * its usage, instead of the whole help burying the error.
+ */
+function configureUsageErrors(command: Command): void {
+  command.showHelpAfterError(false).configureOutput({
+    outputError: (message, write) => {
+      const what = message
+        .replace(/^error: /, '')
+        .replace(/\s*\n\s*/g, ' ')
+        .trim();
+      const path = commandPath(command);
+      write(
+        command.commands.length > 0
+          ? `${path}: ${what} (\`${path} --help\` lists the commands)\n`
+          : `${path}: ${what}; usage: ${path} ${command.usage()}\n`,
+      );
+    },
+  });
+  for (const sub of command.commands) configureUsageErrors(sub);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -147,6 +175,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // --help and --version exit 0; usage errors were already printed by commander.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`careledger: ${error.message}\n`);
+      return EXIT.usage;
     }
     const message =
       error instanceof CareLedgerError ? error.message : ((error as Error).stack ?? String(error));

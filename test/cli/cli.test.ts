@@ -52,9 +52,25 @@ describe('careledger', () => {
     );
   });
 
-  it('exits 64 when a required argument is missing', () => {
+  it('exits 64 when a required argument is missing, in one line with the usage', () => {
     const { code, stderr } = careledger('proof', 'verify', '--policy', 'policy.txt');
     expect(code).toBe(64);
-    expect(stderr).toContain("missing required argument 'file'");
+    expect(stderr).toBe(
+      "careledger proof verify: missing required argument 'file'; usage: careledger proof verify [options] <file>\n",
+    );
+  });
+
+  it.each([
+    [['import', 'bundle.json'], /^careledger: no demo data folder at .*: add --node <url> /],
+    [['records', 'pull', 'p-1'], /^careledger: no demo data folder at .*: add --node <url> /],
+    [['chain', 'status', '--bogus'], /^careledger chain status: unknown option '--bogus'; usage: /],
+    [['chain', 'statu'], /^careledger chain: unknown command 'statu' \(Did you mean status\?\) /],
+    [['patient', 'erase', 'p-1'], /^careledger: erasure cannot be undone: add --yes to confirm\n$/],
+  ])('answers the usage error of %j with one line that says what to add, exit 64', (args, line) => {
+    const { code, stdout, stderr } = careledger(...args);
+    expect(code).toBe(64);
+    expect(stdout).toBe('');
+    expect(stderr.split('\n').filter(Boolean), stderr).toHaveLength(1);
+    expect(stderr).toMatch(line);
   });
 });

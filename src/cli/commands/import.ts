@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CareLedgerError } from '../../errors/index.js';
-import { resolveDataDir } from '../data-dir.js';
+import { resolveDataDir, resolveNodeUrl } from '../data-dir.js';
 import { createProgressBar, formatDuration, type ProgressStream } from '../progress-bar.js';
 import {
   countImportItems,
@@ -511,7 +511,10 @@ export function registerImportCommand(program: Command, io: ImportCommandIo = {}
     .command('import')
     .description('load FHIR resources (transaction Bundles, bulk-data NDJSON) into a member node')
     .argument('<paths...>', 'files, or folders whose *.json and *.ndjson files are all imported')
-    .requiredOption('--node <url>', 'the member node, e.g. http://127.0.0.1:8701 (FHIR under /fhir)')
+    .option(
+      '--node <url>',
+      "the member node, e.g. http://127.0.0.1:8701 (FHIR under /fhir); default: the demo's hospital",
+    )
     .option('--concurrency <n>', 'requests in flight', '8')
     .option('--identity <who>', 'X-CareLedger-Identity (development authentication)', 'Practitioner/importer')
     .option('--purpose <code>', 'X-CareLedger-Purpose', 'TREAT')
@@ -542,7 +545,7 @@ Example:
       async (
         paths: string[],
         options: {
-          node: string;
+          node?: string;
           concurrency: string;
           identity: string;
           purpose: string;
@@ -553,6 +556,7 @@ Example:
         },
       ) => {
         const dataDir = resolveDataDir(program.opts<{ dataDir?: string }>().dataDir);
+        const nodeUrl = resolveNodeUrl(dataDir, options.node);
         const soft = new AbortController();
         const hard = new AbortController();
         const onSignal = () => {
@@ -568,7 +572,7 @@ Example:
         try {
           result = await runImport({
             inputs: paths,
-            nodeUrl: options.node,
+            nodeUrl,
             concurrency: parseConcurrency(options.concurrency),
             identity: options.identity,
             purpose: options.purpose,

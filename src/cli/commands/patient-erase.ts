@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CareLedgerError } from '../../errors/index.js';
 import { loadNodeConfig, nodePaths } from '../../node/node-config.js';
 import { nodeDir, resolveDataDir } from '../data-dir.js';
+import { UsageError } from '../exit-codes.js';
 import { requestJson } from '../http-json.js';
 import { registerPatientKeyCommands } from './patient-key.js';
 
@@ -71,7 +72,7 @@ Example:
         options: { node: string; url?: string; tokenFile?: string; yes?: boolean; json?: boolean },
       ) => {
         if (options.yes !== true) {
-          throw new CareLedgerError('ERR_INVALID_INPUT', 'erasure cannot be undone: pass --yes to confirm');
+          throw new UsageError('erasure cannot be undone: add --yes to confirm');
         }
         const result = await erasePatient(id, {
           dataDir: resolveDataDir(program.opts<{ dataDir?: string }>().dataDir),

@@ -27,7 +27,8 @@ import {
   encodePurposes,
   loadDeployment,
 } from '../../ledger/index.js';
-import { deploymentFile, resolveDataDir, resolveRpcUrl } from '../data-dir.js';
+import { deploymentFile, resolveDataDir, resolveNodeUrl, resolveRpcUrl } from '../data-dir.js';
+import { UsageError } from '../exit-codes.js';
 import { requestJson } from '../http-json.js';
 import { loadDemoUsers } from './demo-users.js';
 import { readLedgerMembers } from './proof-policy.js';
@@ -36,14 +37,11 @@ interface Io {
   readonly stdout?: { write(text: string): unknown };
 }
 
-const DEFAULT_NODE = 'http://127.0.0.1:8701';
-
 function tokenOf(option: string | undefined): string {
   const token = option ?? process.env.CARELEDGER_TOKEN;
   if (token === undefined || token === '') {
-    throw new CareLedgerError(
-      'ERR_UNAUTHENTICATED',
-      'give --token (or $CARELEDGER_TOKEN): e.g. TOKEN=$(careledger demo token --user dr.grey)',
+    throw new UsageError(
+      'add --token <token> (or set $CARELEDGER_TOKEN): e.g. --token "$(careledger demo token --user dr.grey)"',
     );
   }
   return token;
@@ -64,14 +62,11 @@ async function patientKey(
         ? readFileSync(options.passphraseFile, 'utf8').replace(/\r?\n$/, '')
         : process.env.CARELEDGER_KEYSTORE_PASSPHRASE;
     if (passphrase === undefined)
-      throw new CareLedgerError(
-        'ERR_INVALID_INPUT',
-        'give --passphrase-file or $CARELEDGER_KEYSTORE_PASSPHRASE',
-      );
+      throw new UsageError('add --passphrase-file <file> (or set $CARELEDGER_KEYSTORE_PASSPHRASE)');
     return openPatientKeystore(JSON.parse(readFileSync(options.keystore, 'utf8')), passphrase);
   }
   if (options.demo !== true)
-    throw new CareLedgerError('ERR_INVALID_INPUT', 'give --keystore <file>, or --demo');
+    throw new UsageError('add --keystore <file> (with its passphrase), or --demo for the demo patient');
   const users = loadDemoUsers(dataDir);
   const keystore = await requestJson<unknown>(`${options.node}/patient/keystore`, { token: options.token });
   return openPatientKeystore(keystore, users.patientKeystorePassphrase);
@@ -266,7 +261,7 @@ export function registerExchangeCommands(program: Command, io: Io = {}): void {
       "fetch a patient's records from the other members holding some (ledger record locator), verified against their anchored logs",
     )
     .argument('<patient-id>', 'the Patient id at your node')
-    .option('--node <url>', 'your member node', DEFAULT_NODE)
+    .option('--node <url>', "your member node (default: the demo's hospital)")
     .option('--token <token>', 'a clinician access token (default $CARELEDGER_TOKEN)')
     .option('--purpose <code>', 'HL7 v3 PurposeOfUse', 'TREAT')
     .option('--json', 'print the report as JSON')
@@ -282,10 +277,11 @@ Example:
     .action(
       async (
         patientId: string,
-        options: { node: string; token?: string; purpose: string; json?: boolean },
+        options: { node?: string; token?: string; purpose: string; json?: boolean },
       ) => {
+        const node = resolveNodeUrl(dataDir(), options.node);
         const report = await requestJson<PullReport>(
-          `${options.node}/fhir/Patient/${encodeURIComponent(patientId)}/$fetch-from-members?purpose=${encodeURIComponent(options.purpose)}`,
+          `${node}/fhir/Patient/${encodeURIComponent(patientId)}/$fetch-from-members?purpose=${encodeURIComponent(options.purpose)}`,
           { method: 'POST', token: tokenOf(options.token), timeoutMs: 120_000 },
         );
         out().write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatPull(report));
@@ -350,8 +346,7 @@ Example:
       )
       .option(
         '--node <url>',
-        'the member node that relays (and, with --demo, keeps the keystore)',
-        DEFAULT_NODE,
+        "the member node that relays (and, with --demo, keeps the keystore); default: the demo's hospital",
       )
       .option('--token <token>', "the patient's access token, with --demo (default $CARELEDGER_TOKEN)");
 
@@ -377,17 +372,18 @@ Example:
       keystore?: string;
       passphraseFile?: string;
       demo?: boolean;
-      node: string;
+      node?: string;
       token?: string;
       json?: boolean;
     }) => {
       const dir = dataDir();
+      const node = resolveNodeUrl(dir, options.node);
       const key = await patientKey(
-        { ...options, token: options.demo === true ? tokenOf(options.token) : '' },
+        { ...options, node, token: options.demo === true ? tokenOf(options.token) : '' },
         dir,
       );
       const account = privateKeyToAccount(key);
-      const grantee = await resolveMember(dir, options.node, options.to);
+      const grantee = await resolveMember(dir, node, options.to);
       const deployment = loadDeployment(deploymentFile(dir));
       const domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
       const nonce = await readConsentNonce(dir, account.address);
@@ -408,13 +404,10 @@ Example:
         ),
         signature,
       };
-      const relayed = await requestJson<Record<string, unknown>>(
-        `${options.node}/ledger/consent/grants?wait=true`,
-        {
-          body,
-          timeoutMs: 60_000,
-        },
-      );
+      const relayed = await requestJson<Record<string, unknown>>(`${node}/ledger/consent/grants?wait=true`, {
+        body,
+        timeoutMs: 60_000,
+      });
       const grantId = computeGrantId(domain, grant);
       out().write(
         options.json === true
@@ -432,11 +425,12 @@ Example:
   ).action(
     async (
       grantId: string,
-      options: { keystore?: string; passphraseFile?: string; demo?: boolean; node: string; token?: string },
+      options: { keystore?: string; passphraseFile?: string; demo?: boolean; node?: string; token?: string },
     ) => {
       const dir = dataDir();
+      const node = resolveNodeUrl(dir, options.node);
       const key = await patientKey(
-        { ...options, token: options.demo === true ? tokenOf(options.token) : '' },
+        { ...options, node, token: options.demo === true ? tokenOf(options.token) : '' },
         dir,
       );
       const account = privateKeyToAccount(key);
@@ -445,7 +439,7 @@ Example:
       const nonce = await readConsentNonce(dir, account.address);
       const revoke = { patient: account.address, grantId: grantId as Hex, nonce };
       const signature = await account.signTypedData(createRevokeTypedData(domain, revoke));
-      await requestJson(`${options.node}/ledger/consent/revocations?wait=true`, {
+      await requestJson(`${node}/ledger/consent/revocations?wait=true`, {
         body: { revoke: { ...revoke, nonce: nonce.toString() }, signature },
         timeoutMs: 60_000,
       });
@@ -469,15 +463,16 @@ Example:
       keystore?: string;
       passphraseFile?: string;
       demo?: boolean;
-      node: string;
+      node?: string;
       token?: string;
       save?: string;
       json?: boolean;
     }) => {
       const token = tokenOf(options.token);
-      const key = await patientKey({ ...options, token }, dataDir());
+      const node = resolveNodeUrl(dataDir(), options.node);
+      const key = await patientKey({ ...options, node, token }, dataDir());
       const audiences = await requestJson<{ members: { address: string; audience: string }[] }>(
-        `${options.node}/patient/everywhere`,
+        `${node}/patient/everywhere`,
         { token },
       );
       const nowSeconds = Math.floor(Date.now() / 1000);
@@ -491,7 +486,7 @@ Example:
           }),
         })),
       );
-      const view = await requestJson<PatientView>(`${options.node}/patient/everywhere`, {
+      const view = await requestJson<PatientView>(`${node}/patient/everywhere`, {
         body: { assertions },
         token,
         timeoutMs: 120_000,

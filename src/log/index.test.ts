@@ -34,6 +34,7 @@ test('exports', () => {
       "emptyRoot",
       "encodeEntryBundle",
       "encodeTile",
+      "evaluateWitnessFloor",
       "formatAddCheckpointRequest",
       "formatCheckpoint",
       "formatSignedNote",

@@ -82,6 +82,7 @@ export {
 export {
   type AppendResult,
   type Clock,
+  type LogFloor,
   type OpenTransparencyLogOptions,
   type Scheduler,
   type StartCheckpointingOptions,
@@ -113,3 +114,4 @@ export {
   type WitnessPolicyEntry,
   type WitnessResponse,
 } from './witness.js';
+export { evaluateWitnessFloor, type WitnessFloorDecision } from './witness-floor.js';

@@ -56,6 +56,19 @@ export interface OpenTransparencyLogOptions {
   readonly verify?: 'full' | 'fast';
 }
 
+/**
+ * A state of this log that others hold and that the log must never fall behind: its latest anchor on
+ * the ledger, or the size a witness last cosigned. A node restored from an older copy of its database
+ * has a shorter log; appending there would re-use indices (a fork), so the log fences itself instead.
+ */
+export interface LogFloor {
+  /** Who holds it, as the fence reason names it: `anchor`, `witness <name>`. */
+  readonly source: string;
+  readonly size: number;
+  /** The root at `size`, when the holder tells it (an anchor does; a witness's 409 gives the size only). */
+  readonly rootHash?: Uint8Array;
+}
+
 export interface AppendResult {
   readonly index: number;
   readonly leafHash: Uint8Array;
@@ -238,6 +251,9 @@ export class TransparencyLog {
   #closed = false;
   #checkpointChain: Promise<unknown> = Promise.resolve();
   #checkpointing: CheckpointingState | undefined;
+  /** Per source, the highest floor seen, and whether its root was found in this tree. */
+  readonly #floors = new Map<string, { floor: LogFloor; rootChecked: boolean }>();
+  #fence: string | undefined;
 
   private constructor(
     options: OpenTransparencyLogOptions,
@@ -396,6 +412,7 @@ export class TransparencyLog {
   appendAll(entries: readonly Uint8Array[], options: AppendOptions = {}): Promise<AppendResult[]> {
     if (this.#closed) return Promise.reject(logError('ERR_LOG_UNAVAILABLE', 'closed', 'log is closed'));
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    if (this.#fence !== undefined) return Promise.reject(this.#fencedError());
     if (entries.length === 0) return Promise.reject(logError('ERR_INVALID_INPUT', 'entry', 'no entries'));
     for (const entry of entries) {
       if (!(entry instanceof Uint8Array))
@@ -447,8 +464,9 @@ export class TransparencyLog {
   }
 
   async #writeBatch(batch: PendingAppend[]): Promise<void> {
-    if (this.#failed !== undefined) {
-      for (const p of batch) p.reject(this.#failed);
+    if (this.#failed !== undefined || this.#fence !== undefined) {
+      const error = this.#failed ?? this.#fencedError();
+      for (const p of batch) p.reject(error);
       return;
     }
     const startIndex = this.#range.size;
@@ -576,6 +594,7 @@ export class TransparencyLog {
   async #checkpointNow(): Promise<StoredCheckpoint> {
     const size = this.#range.size;
     const rootHash = this.#range.root();
+    await this.#verifyAboveFloors(size, rootHash);
     const last = this.#lastCheckpoint;
     if (last !== undefined) {
       if (size < last.size)
@@ -616,6 +635,59 @@ export class TransparencyLog {
     await this.#storage.saveCheckpoint(record);
     this.#lastCheckpoint = record;
     return record;
+  }
+
+  /**
+   * Records a state of this log that an anchor or a witness holds, and fences the log when it is behind
+   * it (a smaller size) or beside it (another root at that size). A fenced log appends nothing and signs
+   * no checkpoint until it is reopened over storage that is not behind. Returns the fence reason, if any.
+   */
+  async raiseFloor(floor: LogFloor): Promise<string | undefined> {
+    const known = this.#floors.get(floor.source);
+    if (known === undefined || known.floor.size < floor.size)
+      this.#floors.set(floor.source, { floor, rootChecked: false });
+    try {
+      await this.#verifyAboveFloors(this.#range.size, this.#range.root());
+    } catch (error) {
+      if (this.#fence === undefined) throw error;
+    }
+    return this.#fence;
+  }
+
+  /** Fences the log for a reason found outside it (e.g. a witness holding another root at our size). */
+  fenceBecause(reason: string): void {
+    this.#fence ??= reason;
+  }
+
+  /** Why the log refuses to append and sign (`log size 79 is behind anchor 109`), or undefined. */
+  get fence(): string | undefined {
+    return this.#fence;
+  }
+
+  #fencedError(): CareLedgerError {
+    return logError('ERR_LOG_UNAVAILABLE', 'fenced', `log is fenced: ${this.#fence}`, { fence: this.#fence });
+  }
+
+  // Never signs a tree smaller than a floor, or one whose root at a floor's size is not the floor's.
+  async #verifyAboveFloors(size: number, rootHash: Uint8Array): Promise<void> {
+    if (this.#fence !== undefined) throw this.#fencedError();
+    // Sizes first, synchronously, so no append slips in while a root is being read.
+    for (const { floor } of this.#floors.values()) {
+      if (size < floor.size) {
+        this.fenceBecause(`log size ${size} is behind ${floor.source} ${floor.size}`);
+        throw this.#fencedError();
+      }
+    }
+    for (const known of this.#floors.values()) {
+      const { floor } = known;
+      if (floor.rootHash === undefined || known.rootChecked) continue;
+      const root = size === floor.size ? rootHash : await this.rootAt(floor.size);
+      if (!bytesEqual(root, floor.rootHash)) {
+        this.fenceBecause(`log root at size ${floor.size} differs from ${floor.source}`);
+        throw this.#fencedError();
+      }
+      known.rootChecked = true;
+    }
   }
 
   /** The latest signed checkpoint note, with witness cosignatures once they are attached. */

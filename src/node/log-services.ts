@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
-import { type Address, bytesToHex } from 'viem';
+import { type Address, bytesToHex, hexToBytes } from 'viem';
 import { createLogRoutes } from '../http/routes/log-routes.js';
 import { createWitnessRoutes } from '../http/routes/witness-routes.js';
 import type { ConsortiumLedger } from '../ledger/index.js';
 import {
   CosignatureCollector,
+  evaluateWitnessFloor,
   type StoredCheckpoint,
   TransparencyLog,
   type TrustedLog,
@@ -39,6 +40,8 @@ export interface LogServicesStatus {
   readonly witnesses: { readonly total: number; readonly quorum: number };
   readonly anchoredSize: number | null;
   readonly lastAnchorError: string | null;
+  /** `fenced: log size 79 is behind anchor 109` when the log refuses to append and sign, else null. */
+  readonly fence: string | null;
 }
 
 export interface LogServices {
@@ -101,6 +104,58 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
     options.log(`log: ${witnesses.length} witness(es), quorum ${quorum}`);
   };
   await refreshMembers().catch(() => undefined);
+
+  let fenceLogged = false;
+  const reportFence = () => {
+    if (log.fence === undefined || fenceLogged) return;
+    fenceLogged = true;
+    options.log(
+      `log: FENCED, ${log.fence}: this node's database is older than what the ledger or its witnesses hold ` +
+        '(restored from an old copy?). It appends and signs nothing; restore the newest copy of the database.',
+    );
+  };
+  /** The latest anchor of our log on the ledger, from the chain index, as a floor the log must stay above. */
+  const checkAnchorFloor = async () => {
+    const anchors = await options.index.anchors(options.origin);
+    const latest = anchors.reduce<(typeof anchors)[number] | undefined>(
+      (best, a) => (best === undefined || a.treeSize > best.treeSize ? a : best),
+      undefined,
+    );
+    if (latest !== undefined) {
+      await log.raiseFloor({
+        source: 'anchor',
+        size: latest.treeSize,
+        rootHash: hexToBytes(latest.rootHash),
+      });
+    }
+    reportFence();
+  };
+  /** What each witness last cosigned of our log (asked with our latest checkpoint), before we sign more. */
+  const checkWitnessFloors = async () => {
+    const checkpoint = log.latestCheckpointRecord();
+    if (checkpoint === undefined || others.length === 0) return;
+    await Promise.all(
+      others.map(async (m) => {
+        const decision = await evaluateWitnessFloor(
+          {
+            name: witnessName(m.logOrigin),
+            url: `${m.fhirBaseUrl.replace(/\/fhir\/?$/, '')}/witness`,
+            vkey: deriveWitnessVerifierKey(m.logVerifierKey, m.logOrigin),
+          },
+          { checkpoint, log, timeoutMs: 5_000 },
+        );
+        if (decision.kind === 'ahead') await log.raiseFloor(decision.floor);
+        else if (decision.kind === 'conflict') log.fenceBecause(decision.reason);
+      }),
+    );
+    reportFence();
+  };
+  // Before the first checkpoint: a node restored from an old database must not sign over its past.
+  await checkAnchorFloor();
+  await checkWitnessFloors().catch((error: unknown) =>
+    options.log(`log: could not ask the witnesses about our log: ${(error as Error).message}`),
+  );
+
   const membersTimer = setInterval(() => void refreshMembers().catch(() => undefined), 2_000);
   membersTimer.unref();
 
@@ -109,6 +164,15 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
     onCheckpoint: async (checkpoint: StoredCheckpoint) => {
       if (collector === undefined) return;
       const result = await collector.collect(checkpoint);
+      for (const failure of result.failures) {
+        const details = (failure.error as { details?: { reason?: unknown; witnessSize?: unknown } }).details;
+        if (details?.reason === 'witness-ahead' && typeof details.witnessSize === 'number') {
+          await log.raiseFloor({ source: `witness ${failure.name}`, size: details.witnessSize });
+        } else if (details?.reason === 'witness-root-mismatch') {
+          log.fenceBecause(`log root at size ${checkpoint.size} differs from witness ${failure.name}`);
+        }
+      }
+      reportFence();
       if (!result.cosigned) {
         options.log(
           `log: checkpoint ${checkpoint.size} has ${result.witnesses.length} of ${quorum} cosignatures`,
@@ -125,6 +189,8 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
 
   /** Anchors the latest cosigned checkpoint (or the signed one when there is nobody to witness). */
   const anchor = async () => {
+    await checkAnchorFloor();
+    if (log.fence !== undefined) return;
     const record =
       log.latestCosignedCheckpoint() ?? (others.length === 0 ? log.latestCheckpointRecord() : undefined);
     if (record === undefined || record.size === 0) return;
@@ -171,6 +237,7 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
         witnesses: { total: others.length, quorum },
         anchoredSize: await anchoredSize(),
         lastAnchorError,
+        fence: log.fence === undefined ? null : `fenced: ${log.fence}`,
       };
     },
     async stop() {

@@ -8,6 +8,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# SoftHSM2, a real PKCS#11 token: the vault's key-encryption key in an HSM (test/vault/pkcs11-*.int.test.ts).
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== apt-get install ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -185,9 +185,14 @@ export class EmbeddedChain {
       }
       args.push('--load-state', loadPath);
     }
-    const child = spawn(resolveAnvilBinary(), args, {
+    const [command, commandArgs] = withParentDeathSignal(resolveAnvilBinary(), args);
+    const child = spawn(command, commandArgs, {
       env: { ...process.env, HOME: home },
       stdio: ['ignore', 'ignore', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) or a SIGTERM to the
+      // demo's group reaches only the supervisor, which snapshots the chain before it stops anvil.
+      // anvil in the group got the signal itself and exited before the final snapshot (issue 15).
+      detached: true,
     });
     this.child = child;
     this.starts += 1;
@@ -292,6 +297,9 @@ export class EmbeddedChain {
     const child = this.child;
     if (child === undefined) return;
     try {
+      // A periodic snapshot under way may have read the head before the nodes stopped: wait for it,
+      // then take the final one, which holds every block a node could have seen.
+      await this.snapshotting?.catch(() => undefined);
       await this.snapshot({ force: true });
     } catch (error) {
       this.log(`final snapshot failed: ${(error as Error).message}`);
@@ -304,6 +312,19 @@ export class EmbeddedChain {
   private log(line: string): void {
     this.options.onLog?.(line);
   }
+}
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+
+/**
+ * On Linux, util-linux `setpriv --pdeathsig` sets PR_SET_PDEATHSIG (prctl(2)) and then execs the
+ * command in place (same pid): the kernel sends SIGTERM to anvil when the supervisor dies, even by
+ * SIGKILL, which a child in its own process group would otherwise outlive. Without setpriv, the next
+ * start stops a leftover anvil through the run file.
+ */
+function withParentDeathSignal(command: string, args: string[]): [string, string[]] {
+  if (process.platform !== 'linux' || SETPRIV === undefined) return [command, args];
+  return [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', command, ...args]];
 }
 
 export async function terminate(child: ChildProcess, graceMs = 5_000): Promise<void> {

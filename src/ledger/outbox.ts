@@ -179,6 +179,21 @@ export class Outbox {
     await this.pumping?.catch(() => undefined);
   }
 
+  /**
+   * For a planned stop: reconciles until every stored entry is mined, or `timeoutMs` has passed (a
+   * chain that does not answer). Returns how many are still unmined: they stay stored and are re-sent
+   * on the next start, so a short drain loses nothing; it only keeps that replay empty.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      await this.pump().catch(() => undefined);
+      const { sent } = await this.counts();
+      if (sent === 0 || this.now() >= deadline) return sent;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
   /** One reconciliation pass; concurrent callers share it. */
   pump(): Promise<void> {
     if (this.pumping !== undefined) return this.pumping;

@@ -441,6 +441,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       await locatorSweep;
       await locator?.idle();
       await logServices.stop();
+      // A planned stop waits (bounded) for what it signed to be mined, so the chain's final snapshot,
+      // taken after the nodes stop, holds it; anything left is re-sent on the next start.
+      const unmined = await outbox.drain(5_000);
+      if (unmined > 0) log(`[${config.name}] ${unmined} transaction(s) not yet mined; re-sent on the next start`);
       await outbox.stop();
       await indexer.stop();
       db.close();

@@ -40,6 +40,13 @@ export const DEMO_MEMBERS: readonly DemoMember[] = [
   { name: 'pharmacy', organization: 'Harbor Community Pharmacy', role: 'pharmacy' },
 ];
 
+/**
+ * How long a node may take to stop on SIGTERM before it is killed: it drains its outbox (up to
+ * OUTBOX_DRAIN_MS) after finishing the requests under way.
+ */
+const NODE_STOP_GRACE_MS = 20_000;
+const OUTBOX_DRAIN_MS = 5_000;
+
 /** k of the k-of-n admission vote, fixed at genesis. */
 const DEMO_THRESHOLD = 2;
 const CHAIN_ID = 31337;
@@ -119,6 +126,7 @@ export class DevConsortium {
   private deployerOutbox: Outbox | undefined;
   private closeDeployerDb: (() => void) | undefined;
   private stopping = false;
+  private stopped: Promise<void> | undefined;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: DevConsortiumOptions) {
@@ -260,6 +268,9 @@ export class DevConsortium {
   }
 
   private async spawnNode(node: DevNode): Promise<void> {
+    // A signal during start-up: no node is started after the stop began (it would outlive it).
+    if (this.stopping)
+      throw new CareLedgerError('ERR_CONFIG', `stopped before the ${node.name} node started`);
     const entry = cliEntry();
     const child = spawn(
       process.execPath,
@@ -269,6 +280,9 @@ export class DevConsortium {
         // closes and the node shuts down instead of lingering on its port.
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env: { ...process.env, CARELEDGER_CHAIN_RPC_URL: '' },
+        // Its own process group, like the chain's: Ctrl-C reaches only this supervisor, which stops the
+        // nodes first (they drain their outboxes), then snapshots and stops the chain.
+        detached: true,
       },
     );
     node.process = child;
@@ -301,6 +315,8 @@ export class DevConsortium {
   private async waitForHealth(node: DevNode, child: ChildProcess): Promise<void> {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
+      if (this.stopping)
+        throw new CareLedgerError('ERR_CONFIG', `stopped while the ${node.name} node started`);
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new CareLedgerError(
           'ERR_CONFIG',
@@ -422,13 +438,30 @@ export class DevConsortium {
     throw new CareLedgerError('ERR_CONFIG', `the ${name} node did not come back`);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * The ordered stop (Ctrl-C, SIGTERM): the nodes stop taking requests and drain their outboxes, the
+   * deployer's outbox drains, then the chain takes its final snapshot and stops. Every block a node
+   * saw is in that snapshot, so nothing rolls back on the next start.
+   */
+  stop(): Promise<void> {
     this.stopping = true;
+    this.stopped ??= this.stopInOrder();
+    return this.stopped;
+  }
+
+  private async stopInOrder(): Promise<void> {
     await Promise.all(
-      this.nodes.map((node) => (node.process === undefined ? undefined : terminate(node.process))),
+      this.nodes.map((node) =>
+        node.process === undefined ? undefined : terminate(node.process, NODE_STOP_GRACE_MS),
+      ),
     );
-    await this.deployerOutbox?.stop();
+    if (this.deployerOutbox !== undefined) {
+      const left = await this.deployerOutbox.drain(OUTBOX_DRAIN_MS);
+      if (left > 0) this.log(`[deployer] ${left} transaction(s) not yet mined; re-sent on the next start`);
+      await this.deployerOutbox.stop();
+    }
     this.closeDeployerDb?.();
+    this.closeDeployerDb = undefined;
     await this.chain.stop();
   }
 }

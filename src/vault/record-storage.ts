@@ -54,4 +54,19 @@ export interface RecordStorage {
   dropSearchIndex(patientId: string): void;
   /** Current, not deleted versions of a type, optionally of one patient's compartment. */
   listCurrent(resourceType: string, filter?: { patientId?: string }): Promise<StoredVersion[]>;
+  /**
+   * A page of a type's current, not deleted versions in (patientId, id) order after `after`, at most
+   * `limit`, updated in (`since`, `until`]; of the listed patients' compartments, of any patient's
+   * (`'any'`), or all: how bulk export (src/export) reads a type without holding it whole.
+   */
+  pageCurrent(resourceType: string, page: CurrentPage): Promise<StoredVersion[]>;
+}
+
+/** One keyset page of current versions (RecordStorage.pageCurrent). */
+export interface CurrentPage {
+  readonly after?: { readonly patientId: string; readonly id: string };
+  readonly patients?: readonly string[] | 'any';
+  readonly since?: string;
+  readonly until?: string;
+  readonly limit: number;
 }

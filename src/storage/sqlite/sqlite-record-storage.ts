@@ -1,5 +1,5 @@
 import type { IndexFilter, SearchIndexEntry } from '../../fhir/search/index.js';
-import type { RecordStorage, StoredVersion } from '../../vault/record-storage.js';
+import type { CurrentPage, RecordStorage, StoredVersion } from '../../vault/record-storage.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 export const recordMigrations: Migration[] = [
@@ -215,6 +215,35 @@ export class SqliteRecordStorage implements RecordStorage {
 
   async history(resourceType: string, id: string): Promise<StoredVersion[]> {
     return (this.sql.history.all(resourceType, id) as Row[]).map(toVersion);
+  }
+
+  async pageCurrent(resourceType: string, page: CurrentPage): Promise<StoredVersion[]> {
+    // Bound parameters only; the text varies with the number of patients. The (resource_type,
+    // patient_id, id) index of the export migrations makes each page an index range.
+    const clauses = ['resource_type = ?', 'is_current = 1', 'deleted = 0'];
+    const params: unknown[] = [resourceType];
+    if (page.patients === 'any') clauses.push("patient_id <> ''");
+    else if (page.patients !== undefined) {
+      if (page.patients.length === 0) return [];
+      clauses.push(`patient_id IN (${page.patients.map(() => '?').join(', ')})`);
+      params.push(...page.patients);
+    }
+    if (page.after !== undefined) {
+      clauses.push('(patient_id, id) > (?, ?)');
+      params.push(page.after.patientId, page.after.id);
+    }
+    if (page.since !== undefined) {
+      clauses.push('last_updated > ?');
+      params.push(page.since);
+    }
+    if (page.until !== undefined) {
+      clauses.push('last_updated <= ?');
+      params.push(page.until);
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM vault_records WHERE ${clauses.join(' AND ')} ORDER BY patient_id, id LIMIT ?`)
+      .all(...params, page.limit) as Row[];
+    return rows.map(toVersion);
   }
 
   async listCurrent(resourceType: string, filter: { patientId?: string } = {}): Promise<StoredVersion[]> {

@@ -1,0 +1,146 @@
+import { type BreakGlassSession, type BreakGlassStore, parseRequester } from '../access/index.js';
+import type { AccessContext } from '../audit/create-audit-event.js';
+import { CareLedgerError } from '../errors/index.js';
+import type { AccessGate } from './access-gate.js';
+import type { SealedRecordStore } from './sealed-record-store.js';
+
+/**
+ * Break-glass (ARCHITECTURE §4): declaring an emergency, its review by a privacy officer, and the list
+ * of sessions. Each declaration and review is an AuditEvent committed with the session row.
+ */
+export class BreakGlassService {
+  constructor(
+    private readonly store: SealedRecordStore,
+    private readonly gate: AccessGate,
+    private readonly sessions: BreakGlassStore,
+  ) {}
+
+  /**
+   * A clinician declares an emergency for one patient, with a reason and purpose ETREAT. The
+   * declaration is an AuditEvent marked DICOM 110127 carrying the reason (sealed), and the session row
+   * commits with it; for `minutes`, every access by this clinician to this patient is permitted and
+   * marked. The caller checks the second factor first.
+   */
+  async declare(
+    patientId: string,
+    reason: string,
+    context: AccessContext,
+    minutes = 60,
+  ): Promise<BreakGlassSession> {
+    const entity = `Patient/${patientId}/$break-glass`;
+    const requester = await this.gate.admit('operation', context, { entity, patient: patientId });
+    const refuse = (why: string) =>
+      this.gate.refuse('operation', context, { entity, patient: patientId, reason: why });
+    if (requester.kind !== 'staff' || !requester.roles.includes('clinician')) {
+      return refuse('only a clinician may declare an emergency');
+    }
+    if (context.purpose !== 'ETREAT') return refuse('break-glass needs the purpose of use ETREAT');
+    const text = reason.trim();
+    if (text.length < 10 || text.length > 1000) {
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        'a break-glass reason of 10 to 1000 characters is required',
+      );
+    }
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 24 * 60) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a break-glass window is 1 to 1440 minutes');
+    }
+    const current = await this.store.storage.current('Patient', patientId);
+    if (current === undefined || current.deleted) {
+      throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
+    }
+    const started = this.store.now();
+    const session: BreakGlassSession = {
+      id: this.store.newId(),
+      who: requester.who,
+      patientId,
+      startedAt: started.toISOString(),
+      expiresAt: new Date(started.getTime() + minutes * 60_000).toISOString(),
+      auditEventId: this.store.newId(),
+    };
+    await this.store.commitMany(
+      [],
+      [
+        {
+          interaction: 'operation',
+          context,
+          entity,
+          patient: patientId,
+          breakGlass: true,
+          purposeText: text,
+          id: session.auditEventId,
+        },
+      ],
+      () => this.sessions.insert(session),
+    );
+    return session;
+  }
+
+  /**
+   * The review every break-glass session needs afterwards, by a privacy officer: recorded as an
+   * AuditEvent marked DICOM 110128 with the officer's note, committed with the review.
+   */
+  async review(
+    sessionId: string,
+    review: { outcome: 'justified' | 'not-justified'; note: string },
+    context: AccessContext,
+  ): Promise<BreakGlassSession> {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such break-glass session');
+    const entity = `Patient/${session.patientId}/$break-glass-review`;
+    const requester = await this.gate.admit('operation', context, { entity, patient: session.patientId });
+    if (requester.kind !== 'staff' || !requester.roles.includes('privacy-officer')) {
+      return this.gate.refuse('operation', context, {
+        entity,
+        patient: session.patientId,
+        reason: 'only a privacy officer may review a break-glass session',
+      });
+    }
+    if (session.review !== undefined) {
+      throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'this session has already been reviewed');
+    }
+    const note = review.note.trim();
+    if (note.length === 0 || note.length > 2000) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a review note of 1 to 2000 characters is required');
+    }
+    const done = {
+      reviewedAt: this.store.now().toISOString(),
+      reviewer: requester.who,
+      auditEventId: this.store.newId(),
+      outcome: review.outcome,
+    } as const;
+    await this.store.commitMany(
+      [],
+      [
+        {
+          interaction: 'operation',
+          context,
+          entity,
+          patient: session.patientId,
+          breakGlass: true,
+          breakGlassStopped: true,
+          purposeText: `${review.outcome}: ${note}`,
+          id: done.auditEventId,
+        },
+      ],
+      () => this.sessions.recordReview(sessionId, done),
+    );
+    return { ...session, review: done };
+  }
+
+  /** Break-glass sessions, for the privacy officer (all) or a patient (their own). */
+  list(context: AccessContext, filter: { unreviewed?: boolean }): BreakGlassSession[] {
+    const requester = parseRequester(context);
+    const at = this.store.now().toISOString();
+    if (requester.kind === 'patient') {
+      return this.sessions.list({ ...filter, at, patientId: requester.patientId });
+    }
+    if (requester.kind === 'staff' && requester.roles.includes('privacy-officer')) {
+      return this.sessions.list({ ...filter, at });
+    }
+    throw new CareLedgerError(
+      'ERR_FORBIDDEN',
+      'access refused: break-glass sessions are shown to the patient and the privacy officer',
+    );
+  }
+}

@@ -1,7 +1,9 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { CareLedgerError } from '../errors/index.js';
 import { startNode } from '../node/start-node.js';
+import { registerAdminClientCommands } from './commands/admin-clients.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { registerDemoCommands } from './commands/demo-token.js';
 import { DevConsortium } from './commands/dev-consortium.js';
@@ -10,6 +12,7 @@ import { registerLogCommands } from './commands/log-commands.js';
 import { registerPatientCommands } from './commands/patient-erase.js';
 import { registerExchangeCommands } from './commands/records-exchange.js';
 import { registerSummaryCommands } from './commands/summary-verify.js';
+import { registerVaultCommands } from './commands/vault-hsm.js';
 import { resolveDataDir } from './data-dir.js';
 import { EXIT, exitCodeFor, UsageError } from './exit-codes.js';
 
@@ -54,10 +57,13 @@ export function createProgram(): Command {
       });
       waitForShutdown(() => dev.stop());
       const started = performance.now();
+      // A first start that fails leaves no half-made data folder (chain/ without a deployment) behind.
+      const fresh = !existsSync(dataDir) || readdirSync(dataDir).length === 0;
       try {
         await dev.start();
       } catch (error) {
         await dev.stop().catch(() => undefined);
+        if (fresh) rmSync(dataDir, { recursive: true, force: true });
         throw error;
       }
       const status = await readChainStatus(dataDir, dev.chain.rpcUrl);
@@ -131,9 +137,11 @@ export function createProgram(): Command {
   registerLogCommands(program);
   registerImportCommand(program);
   registerPatientCommands(program);
+  registerAdminClientCommands(program);
   registerExchangeCommands(program);
   registerSummaryCommands(program);
   registerDemoCommands(program);
+  registerVaultCommands(program);
   configureUsageErrors(program);
   return program;
 }

@@ -2,8 +2,9 @@
  * The command line as a user meets it: the real `careledger` entry in a child process, its help, its
  * exit codes (sysexits) and its messages.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,21 @@ function careledger(...args: string[]) {
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The same, without blocking the event loop (for a command that talks to a server of the test's). */
+function careledgerAsync(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      env: { ...process.env, CARELEDGER_DATA_DIR: empty, CARELEDGER_CHAIN_RPC_URL: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
 }
 
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
@@ -51,6 +67,26 @@ describe('careledger', () => {
       /^careledger: no deployment record at .*deployment\.json; deploy the contracts first\n$/,
     );
   });
+
+  it('leaves no data folder behind when the first `dev` start fails (the chain port is taken)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const dataDir = join(empty, 'first-start');
+    try {
+      const { code, stderr } = await careledgerAsync(
+        '--data-dir',
+        dataDir,
+        'dev',
+        '--chain-port',
+        String(port),
+      );
+      expect(code, stderr).not.toBe(0);
+      expect(existsSync(dataDir), stderr).toBe(false);
+    } finally {
+      taken.close();
+    }
+  }, 180_000);
 
   it('exits 64 when a required argument is missing, in one line with the usage', () => {
     const { code, stderr } = careledger('proof', 'verify', '--policy', 'policy.txt');

@@ -124,8 +124,14 @@ function parsePull(stdout: string): Map<string, PullLine> {
   }
   return members;
 }
-async function pull(): Promise<{ stdout: string; lab: PullLine; pharmacy: PullLine }> {
-  const stdout = await ok('records', 'pull', hospitalPatient, '--node', hospital.url, '--token', drToken);
+/** `records pull`: exit 0 when some member sent records, 77 (EX_NOPERM) when every member refused. */
+async function pull(expectedCode = 0): Promise<{ stdout: string; lab: PullLine; pharmacy: PullLine }> {
+  const args = ['records', 'pull', hospitalPatient, '--node', hospital.url, '--token', drToken];
+  const run = await careledger(...args);
+  expect(run.code, `careledger ${args.join(' ')}\n${run.stderr}\n${run.stdout.slice(0, 4000)}`).toBe(
+    expectedCode,
+  );
+  const { stdout } = run;
   const members = parsePull(stdout);
   const fromLab = members.get(lab.name);
   const fromPharmacy = members.get(pharmacy.name);
@@ -211,7 +217,7 @@ describe('README walkthrough: records between members, through the CLI', () => {
   });
 
   it('2. without consent, the lab and the pharmacy refuse the pull', async () => {
-    const { stdout, lab: fromLab, pharmacy: fromPharmacy } = await pull();
+    const { stdout, lab: fromLab, pharmacy: fromPharmacy } = await pull(77);
     expect(stdout).toContain(`records of Patient/${hospitalPatient} at the other members:`);
     for (const m of [fromLab, fromPharmacy]) {
       expect(m.status, stdout).toBe('refused');
@@ -289,7 +295,7 @@ describe('README walkthrough: records between members, through the CLI', () => {
     await waitFor('the revocation reached the lab and the pharmacy', async () => {
       return !(await allowedAt(lab, 'laboratory')) && !(await allowedAt(pharmacy, 'medications'));
     });
-    const after = await pull();
+    const after = await pull(77);
     for (const m of [after.lab, after.pharmacy]) {
       expect(m.status, after.stdout).toBe('refused');
       expect(m.kept).toBe(0);

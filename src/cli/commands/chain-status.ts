@@ -83,11 +83,13 @@ export async function readChainStatus(dataDir: string, rpcOverride?: string): Pr
 }
 
 export function formatChainStatus(status: ChainStatus): string {
+  // The contract's effective threshold is min(k, active members) (ConsortiumRegistry).
+  const active = status.members.filter((m) => m.status === 'active').length;
   const lines = [
     `chain        ${status.rpcUrl} (chain id ${status.chainId})`,
     `block        ${status.blockNumber}`,
     ...Object.entries(status.contracts).map(([name, address]) => `${name.padEnd(12)} ${address}`),
-    `admission    ${status.threshold} of n votes`,
+    `admission    ${Math.min(status.threshold, active)} of ${active} active members' votes`,
     '',
     `${'member'.padEnd(32)} ${'role'.padEnd(10)} ${'status'.padEnd(8)} ${'address'.padEnd(42)} sync`,
   ];

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { CareLedgerError } from '../../errors/index.js';
 import { generateTotp } from '../../identity/index.js';
@@ -13,6 +15,7 @@ export async function fetchDemoToken(
   users: DemoUsers,
   username: string,
   scope: string,
+  totpAt: number = Date.now(),
 ): Promise<Record<string, unknown>> {
   const account = users.accounts.find((a) => a.username === username);
   if (account === undefined) {
@@ -42,7 +45,7 @@ export async function fetchDemoToken(
       ...params,
       username: account.username,
       password: account.password,
-      totp: generateTotp(account.totpSecret, Date.now()),
+      totp: generateTotp(account.totpSecret, totpAt),
     }).toString(),
   });
   const location = signIn.headers.get('location');
@@ -72,6 +75,83 @@ export async function fetchDemoToken(
   return body;
 }
 
+const TOTP_STEP_MS = 30_000;
+
+/** The TOTP step (RFC 6238 §4.2, 30 s) holding `at`, in milliseconds since the epoch. */
+function totpStep(at: number): number {
+  return Math.floor(at / TOTP_STEP_MS);
+}
+
+/**
+ * How long to wait before signing in again with a fresh one-time code: a node accepts each TOTP step
+ * once per account (RFC 6238 §5.2), so after a sign-in in the current step the next one waits for the
+ * next step. 0 when no sign-in from here used the current step.
+ */
+export function msUntilUnusedTotpStep(lastUsedStep: number | undefined, now: number): number {
+  if (lastUsedStep === undefined || lastUsedStep < totpStep(now)) return 0;
+  return (lastUsedStep + 1) * TOTP_STEP_MS - now;
+}
+
+export interface DemoSignInClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const systemClock: DemoSignInClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** The TOTP step each demo account last signed in with from this data folder. */
+function usedStepsFile(dataDir: string): string {
+  return join(dataDir, 'run', 'demo-totp-steps.json');
+}
+
+function loadUsedSteps(dataDir: string): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(usedStepsFile(dataDir), 'utf8')) as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
+
+function saveUsedStep(dataDir: string, username: string, step: number): void {
+  const file = usedStepsFile(dataDir);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ ...loadUsedSteps(dataDir), [username]: step })}\n`);
+}
+
+/**
+ * `fetchDemoToken` with a one-time code no earlier sign-in from this data folder used: a second sign-in
+ * of an account within one 30 s step waits for the next step instead of being refused. If the step was
+ * used elsewhere (the portal), the refusal is answered once by waiting for the next step.
+ */
+export async function signInDemoAccount(
+  dataDir: string,
+  users: DemoUsers,
+  username: string,
+  scope: string,
+  clock: DemoSignInClock = systemClock,
+  onWait: (ms: number) => void = () => undefined,
+): Promise<Record<string, unknown>> {
+  const waitForUnusedStep = async () => {
+    const ms = msUntilUnusedTotpStep(loadUsedSteps(dataDir)[username], clock.now());
+    if (ms > 0) {
+      onWait(ms);
+      await clock.sleep(ms);
+    }
+    const at = clock.now();
+    saveUsedStep(dataDir, username, totpStep(at));
+    return at;
+  };
+  try {
+    return await fetchDemoToken(users, username, scope, await waitForUnusedStep());
+  } catch (error) {
+    if (!(error instanceof CareLedgerError && /one-time code/.test(error.message))) throw error;
+    return fetchDemoToken(users, username, scope, await waitForUnusedStep());
+  }
+}
+
 export function registerDemoCommands(program: Command): void {
   const demo = program.command('demo').description('helpers for the demo consortium of `careledger dev`');
   demo
@@ -85,7 +165,7 @@ export function registerDemoCommands(program: Command): void {
     .addHelpText(
       'after',
       `
-A one-time code is used per sign-in, so two sign-ins of one account need 30 s between them.
+A one-time code is good once: a second sign-in of one account within 30 s waits for the next code.
 
 Examples:
   $ TOKEN=$(careledger demo token)
@@ -93,8 +173,13 @@ Examples:
   $ careledger demo token --user maria.rivera --scope 'launch/patient patient/*.rs' --json`,
     )
     .action(async (options: { user: string; scope: string; json?: boolean }) => {
-      const users = loadDemoUsers(resolveDataDir(program.opts<{ dataDir?: string }>().dataDir));
-      const body = await fetchDemoToken(users, options.user, options.scope);
+      const dataDir = resolveDataDir(program.opts<{ dataDir?: string }>().dataDir);
+      const users = loadDemoUsers(dataDir);
+      const body = await signInDemoAccount(dataDir, users, options.user, options.scope, systemClock, (ms) =>
+        process.stderr.write(
+          `careledger: waiting ${Math.ceil(ms / 1000)} s for ${options.user}'s next one-time code (each is good once)\n`,
+        ),
+      );
       process.stdout.write(
         options.json === true ? `${JSON.stringify(body, null, 2)}\n` : `${String(body.access_token)}\n`,
       );

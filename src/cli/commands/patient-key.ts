@@ -530,7 +530,7 @@ Example:
       if (existsSync(options.out)) {
         throw new CareLedgerError(
           'ERR_PRECONDITION_FAILED',
-          `${options.out} already exists; not replacing it`,
+          `${options.out} already exists; not replacing it: give another --out (e.g. --out recovered-key.json)`,
         );
       }
       const sources = files.map((file) => ({ name: file, text: loadTextFile(file, 'share file') }));

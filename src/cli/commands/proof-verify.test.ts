@@ -138,6 +138,11 @@ describe('parseProofPolicy', () => {
     ['a bad quorum', `log ${logKey.verifierKey}\nquorum -1\n`, 'policy line 2: quorum must be'],
     ['a duplicate key', `log ${logKey.verifierKey}\nlog ${logKey.verifierKey}\n`, 'policy line 2: key'],
     ['a malformed key', 'log not-a-key\n', 'policy line 1: not a verifier key'],
+    [
+      'a file that is not a policy',
+      'vm.runInThisContext(code, { filename })\n',
+      'policy line 1: unknown directive "vm.runInThisContext(code" (expected log, witness or quorum; `careledger proof policy <node-url>` writes a policy file)',
+    ],
   ])('rejects %s', (_, text, message) => {
     const error = failure(() => parseProofPolicy(text));
     expect(error.code).toBe('ERR_CONFIG');

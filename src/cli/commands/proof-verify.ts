@@ -69,6 +69,13 @@ export function parseProofPolicy(text: string): ProofPolicy {
     const content = (hash < 0 ? raw : raw.slice(0, hash)).trim();
     if (content === '') return;
     const [directive = '', ...args] = content.split(/\s+/);
+    // The directive first: a file that is not a policy at all says so, not "takes one argument".
+    if (directive !== 'log' && directive !== 'witness' && directive !== 'quorum') {
+      policyError(
+        line,
+        `unknown directive ${JSON.stringify(directive.slice(0, 24))} (expected log, witness or quorum; \`careledger proof policy <node-url>\` writes a policy file)`,
+      );
+    }
     if (args.length !== 1) policyError(line, `${directive} takes exactly one argument`);
     const arg = args[0] as string;
     if (directive === 'log' || directive === 'witness') {
@@ -80,8 +87,6 @@ export function parseProofPolicy(text: string): ProofPolicy {
       if (quorum !== undefined) policyError(line, 'quorum is given twice');
       if (!/^(0|[1-9][0-9]{0,5})$/.test(arg)) policyError(line, 'quorum must be a non-negative integer');
       quorum = Number(arg);
-    } else {
-      policyError(line, `unknown directive "${directive}" (expected log, witness or quorum)`);
     }
   });
   if (logVerifiers.length === 0) policyError(undefined, 'names no log key');

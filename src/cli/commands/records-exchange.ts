@@ -167,6 +167,17 @@ function formatPull(report: PullReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** A pull that got nothing from anyone fails: 77 when every member refused, else 69. */
+function verifySomeMemberAnswered(report: PullReport): void {
+  if (report.members.length === 0 || report.members.some((m) => m.status === 'ok')) return;
+  if (report.members.every((m) => m.status === 'refused'))
+    throw new CareLedgerError(
+      'ERR_CONSENT_DENIED',
+      `every member refused (${report.members.length}); the patient's consent is needed`,
+    );
+  throw new CareLedgerError('ERR_UPSTREAM', 'no member sent records; some could not be reached');
+}
+
 function describe(resource: Resource): string {
   const r = resource as Resource & {
     code?: { text?: string; coding?: { display?: string }[] };
@@ -268,7 +279,8 @@ export function registerExchangeCommands(program: Command, io: Io = {}): void {
     .addHelpText(
       'after',
       `
-Exit status: 0 when every member answered (even with a refusal, which is reported), 69 if a node is unreachable.
+Exit status: 0 when some member sent records (or none holds any), 77 when every member refused,
+69 when none sent records and some could not be reached.
 
 Example:
   $ TOKEN=$(careledger demo token --user dr.grey)
@@ -285,6 +297,7 @@ Example:
           { method: 'POST', token: tokenOf(options.token), timeoutMs: 120_000 },
         );
         out().write(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatPull(report));
+        verifySomeMemberAnswered(report);
       },
     );
 

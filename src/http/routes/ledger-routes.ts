@@ -132,7 +132,12 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
 
   const delegates = () => (deps.isDelegate === undefined ? {} : { isDelegate: deps.isDelegate });
 
-  app.get('/members', async (c) => c.json({ members: await deps.index.members() }));
+  // Roles by name, as `careledger chain status --json` gives them (the index keeps the uint8).
+  app.get('/members', async (c) =>
+    c.json({
+      members: (await deps.index.members()).map((m) => ({ ...m, role: parseMemberRole(m.role) })),
+    }),
+  );
 
   /**
    * Admission and removal proposals with their votes, oldest first, folded from the registry's

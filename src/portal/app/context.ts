@@ -17,7 +17,8 @@ export interface NodeStatus {
 export interface Member {
   readonly address: string;
   readonly name: string;
-  readonly role: number;
+  /** provider, lab, pharmacy, payer, research, manufacturer or distributor. */
+  readonly role: string;
   readonly fhirBaseUrl: string;
   readonly logOrigin: string;
   readonly logVerifierKey: string;

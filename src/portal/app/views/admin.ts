@@ -249,7 +249,7 @@ export async function renderAdmin(main: HTMLElement): Promise<void> {
       ['Name', 'Role', 'Status', 'Address', 'Log', 'Admitted at block'],
       members.map((m) => [
         m.name,
-        ROLES[m.role] ?? String(m.role),
+        m.role,
         m.status,
         h('code', {}, m.address),
         m.logOrigin,

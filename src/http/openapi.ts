@@ -638,10 +638,9 @@ const schemas: Record<string, JsonSchema> = {
       address: schema('Address'),
       name: { type: 'string' },
       role: {
-        type: 'integer',
-        description: `The on-chain role number: ${Object.entries(MEMBER_ROLES)
-          .map(([name, n]) => `${n} = ${name}`)
-          .join(', ')}.`,
+        type: 'string',
+        enum: Object.keys(MEMBER_ROLES),
+        description: 'The member role by name (on chain a uint8 of ConsortiumRegistry).',
       },
       fhirBaseUrl: { type: 'string' },
       logOrigin: { type: 'string' },

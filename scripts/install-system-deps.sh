@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need, from Debian's archive, when they are missing.
 # Idempotent: does nothing on a machine that already has them.
+# With --check (npm test's `pretest`), installs nothing: names what is missing in one line, exits 1.
 set -euo pipefail
 need=()
 # Debian's chromium drives the portal's end-to-end tests (playwright-core, test/portal).
@@ -10,6 +11,13 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # SoftHSM2, a real PKCS#11 token: the vault's key-encryption key in an HSM (test/vault/pkcs11-*.int.test.ts).
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+if [ "${1:-}" = --check ]; then
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "npm test needs Debian packages missing here: ${need[*]}; install them with \`bash scripts/install-system-deps.sh\` (as root)" >&2
+    exit 1
+  fi
+  exit 0
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "== apt-get install ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

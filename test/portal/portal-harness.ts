@@ -10,6 +10,15 @@ import { generateTotp, TOTP_PERIOD_SECONDS } from '../../src/identity/totp.js';
 
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'portal');
 
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Checked when a portal test file loads, before it starts a demo consortium: without chromium each
+// file fails at once with this one line, not after a 23 s start and a stack per test.
+if (!existsSync(CHROMIUM)) {
+  throw new Error(
+    `the portal tests need Debian's chromium, and there is none at ${CHROMIUM}: run \`bash scripts/install-system-deps.sh\` (or set CHROMIUM_PATH)`,
+  );
+}
+
 /** The newest modification time of the files under `dir` (0 when there are none). */
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -34,11 +43,8 @@ export async function ensurePortalBuilt(): Promise<void> {
 
 export async function launchChromium(): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath))
-    throw new Error(`no chromium at ${executablePath}: run scripts/install-system-deps.sh`);
   return chromium.launch({
-    executablePath,
+    executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
 }

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { JWK } from 'jose';
 import { CareLedgerError } from '../errors/index.js';
 import { isMemberRole, type MemberRole } from '../ledger/index.js';
 import { writeFileDurably } from '../storage/write-file-durably.js';
@@ -23,12 +24,63 @@ export interface NodeConfig {
   readonly log?: { readonly witnessQuorum?: number; readonly anchorIntervalMs?: number };
   /**
    * Accept the development identity header (`X-CareLedger-Identity`) on the FHIR API. Off unless set:
-   * it trusts the client's word for who it is, so it is for demos and tests only.
+   * it trusts the client's word for who it is, so it is for demos and tests only. A node with it on
+   * binds to loopback only (it refuses to start otherwise) and accepts the header only from a
+   * loopback peer with a loopback Host.
    */
   readonly devIdentityHeader?: boolean;
+  /**
+   * Origins whose web pages may call the API (CORS). Default: the node's own origin (the portal's,
+   * from `publicUrl`). Never `*`.
+   */
+  readonly cors?: { readonly allowedOrigins?: readonly string[] };
+  /** Break-glass policy: the longest emergency window a clinician may open (default 60 minutes). */
+  readonly breakGlass?: { readonly maxMinutes?: number };
+  /** Overload shedding: requests in flight, queued, and the longest wait in the queue (ms). */
+  readonly http?: {
+    readonly maxInFlight?: number;
+    readonly maxQueued?: number;
+    readonly maxQueueWaitMs?: number;
+  };
+  /**
+   * Dynamic client registration (RFC 7591): public keys (JWK) of publishers whose signed software
+   * statements register an app without the operator's approval. Without one, apps wait for approval.
+   */
+  readonly clientRegistration?: { readonly softwareStatementKeys?: readonly JWK[] };
+  /** Bulk Data `$export`: how long a finished export's files are kept before deletion (default 24 h). */
+  readonly bulkExport?: { readonly fileTtlHours?: number };
   /** Break-glass and other notifications are also POSTed here (JSON, no PHI), if set. */
   readonly notifications?: { readonly webhookUrl?: string };
+  /**
+   * Where the vault's key-encryption key comes from (docs/security-model.md, "Keys at rest"). Never
+   * from the data folder alone: a PKCS#11 token (HSM), or a keystore unlocked by an operator secret
+   * from outside the folder. Without this setting and without CARELEDGER_KEYSTORE_PASSPHRASE the node
+   * runs in demo key mode (the passphrase beside the keystore) and says so loudly.
+   */
+  readonly vaultKeys?: VaultKeysConfig;
 }
+
+export type VaultKeysConfig =
+  | {
+      readonly provider: 'pkcs11';
+      /** The PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`. */
+      readonly module: string;
+      readonly tokenLabel: string;
+      /** Label of the AES-256 KEK in the token (default `careledger-kek`). */
+      readonly keyLabel?: string;
+      /** The user PIN: from this environment variable (default CARELEDGER_HSM_PIN)... */
+      readonly pinEnv?: string;
+      /** ...or from this file, outside the data folder, mode 0600. */
+      readonly pinFile?: string;
+    }
+  | {
+      /** The local keystore, unlocked by CARELEDGER_KEYSTORE_PASSPHRASE or `passphraseFile`. */
+      readonly provider: 'passphrase';
+      /** A file outside the data folder, mode 0600. */
+      readonly passphraseFile?: string;
+    }
+  /** The passphrase beside the keystore: demo only. */
+  | { readonly provider: 'demo' };
 
 export interface NodePaths {
   readonly dir: string;
@@ -73,7 +125,25 @@ export function loadNodeConfig(dir: string): NodeConfig {
   }
   if (!isMemberRole(config.role)) throw new CareLedgerError('ERR_CONFIG', `${path}: unknown role`);
   if (!Number.isInteger(config.port)) throw new CareLedgerError('ERR_CONFIG', `${path}: port is missing`);
+  const maxMinutes = config.breakGlass?.maxMinutes;
+  if (maxMinutes !== undefined && (!Number.isInteger(maxMinutes) || maxMinutes < 1 || maxMinutes > 24 * 60)) {
+    throw new CareLedgerError('ERR_CONFIG', `${path}: breakGlass.maxMinutes must be 1 to 1440`);
+  }
+  if (config.cors?.allowedOrigins?.some((origin) => origin === '*' || !/^https?:\/\/[^/]+$/.test(origin))) {
+    throw new CareLedgerError(
+      'ERR_CONFIG',
+      `${path}: cors.allowedOrigins must be origins (scheme://host[:port]), never *`,
+    );
+  }
   // Production overrides, so one node.json works against any chain (docs/deploy/besu-qbft.md).
   const rpcUrl = process.env.CARELEDGER_CHAIN_RPC_URL;
   return rpcUrl === undefined || rpcUrl === '' ? config : { ...config, chain: { ...config.chain, rpcUrl } };
+}
+
+/** The break-glass window a node allows when node.json does not say (the policy's 60 minutes). */
+export const DEFAULT_BREAK_GLASS_MAX_MINUTES = 60;
+
+/** The origins allowed by CORS: node.json's list, or the node's own (the portal's). */
+export function allowedOrigins(config: NodeConfig): string[] {
+  return [...(config.cors?.allowedOrigins ?? [new URL(config.publicUrl).origin])];
 }

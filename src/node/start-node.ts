@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { cors } from 'hono/cors';
+import type { Context } from 'hono';
 import { bytesToHex, hexToBytes } from 'viem';
 import { AccessPolicy, type BreakGlassSession } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
@@ -10,16 +11,24 @@ import { createChainClient } from '../chain/index.js';
 import { evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import { ExchangeService } from '../exchange/index.js';
+import {
+  type BulkExportModule,
+  createBulkExportModule,
+  createVaultExportSource,
+  createVaultJobKeySealer,
+} from '../export/index.js';
 import { loadSearchParameters } from '../fhir/search/index.js';
 import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
+import { corsPolicy } from '../http/middleware/cors-policy/index.js';
+import { isLoopbackHost, remoteAddress } from '../http/remote-address.js';
 import { createOpenApiRoute } from '../http/openapi.js';
 import { createAccessRequestRoutes } from '../http/routes/access-request-routes.js';
 import { createAccountRoutes } from '../http/routes/account-routes.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
 import { createBreakGlassRoutes } from '../http/routes/break-glass-routes.js';
 import { createExchangeFhirRoutes, createPatientViewRoutes } from '../http/routes/exchange-routes.js';
-import { createFhirRoutes } from '../http/routes/fhir-routes.js';
+import { createFhirRoutes, SUPPORTED_RESOURCE_TYPES } from '../http/routes/fhir-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
 import {
@@ -42,16 +51,24 @@ import {
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
 import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../storage/sqlite/sqlite-outbox-storage.js';
+import { exportJobMigrations, SqliteExportJobStorage } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { recordMigrations, SqliteRecordStorage } from '../storage/sqlite/sqlite-record-storage.js';
 import { ChainIndexer } from '../sync/index.js';
 import { FhirRepository } from '../vault/fhir-repository.js';
 import { type LogServices, startLogServices } from './log-services.js';
-import { loadNodeConfig, type NodeConfig, nodePaths } from './node-config.js';
+import {
+  allowedOrigins,
+  DEFAULT_BREAK_GLASS_MAX_MINUTES,
+  loadNodeConfig,
+  type NodeConfig,
+  nodePaths,
+} from './node-config.js';
 import {
   loadOrCreateAdminToken,
   loadOrCreateLedgerKey,
   loadOrCreateLogSignerKey,
   loadOrCreateTokenSigningKey,
+  restrictFileModes,
 } from './node-keys.js';
 import { openVault } from './open-vault.js';
 import { RecordLocatorAnnouncer } from './record-locator-announcer.js';
@@ -63,6 +80,8 @@ export interface RunningNode {
   readonly ledger: ConsortiumLedger;
   readonly indexer: ChainIndexer;
   readonly app: ReturnType<typeof createNodeApp>;
+  /** Bulk Data `$export` jobs (tests wait on `bulkExport.service.idle()`). */
+  readonly bulkExport: BulkExportModule;
   close(): Promise<void>;
 }
 
@@ -79,16 +98,31 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const config = loadNodeConfig(dir);
   const paths = nodePaths(dir);
+  if (config.devIdentityHeader === true) {
+    // The header trusts the caller's word for who they are: never reachable from another machine.
+    if (!isLoopbackHost(config.host)) {
+      throw new CareLedgerError(
+        'ERR_CONFIG',
+        `devIdentityHeader is on, so the node binds to loopback only; host ${config.host} is not (turn devIdentityHeader off to serve a network)`,
+      );
+    }
+    log(
+      `[${config.name}] WARNING: DEVELOPMENT IDENTITY HEADER ON: any local process can act as any user (X-CareLedger-Identity); loopback only; never in production`,
+    );
+  }
   const deployment = loadDeployment(config.deploymentFile);
   const account = loadOrCreateLedgerKey(paths.ledgerKey);
   const logKey = loadOrCreateLogSignerKey(paths.logSignerKey, config.logOrigin);
   const adminToken = loadOrCreateAdminToken(paths.adminToken);
+  // Owner-only files: database (and so its WAL), keystore, keys (issue 14, item 11).
+  restrictFileModes(dir, paths.database);
   const db: SqliteDatabase = openDatabase(paths.database, [
     ...outboxMigrations,
     ...chainIndexMigrations,
     ...logMigrations,
     ...keyStoreMigrations,
     ...recordMigrations,
+    ...exportJobMigrations,
     ...breakGlassMigrations,
     ...authMigrations,
   ]);
@@ -133,7 +167,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       args: [patient, signer, BigInt(Math.floor(Date.now() / 1000))],
     });
   const breakGlass = new SqliteBreakGlassStore(db);
-  const crypto = await openVault(dir, db);
+  const crypto = await openVault(dir, db, {
+    ...(config.vaultKeys === undefined ? {} : { keys: config.vaultKeys }),
+    log: (line) => log(`[${config.name}] ${line}`),
+  });
   // Patients stored here are announced on RecordLocator (off for deployments that predate it).
   const locator =
     deployment.contracts.recordLocator === undefined
@@ -194,6 +231,29 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     signingKey: loadOrCreateTokenSigningKey(paths.tokenSigningKey),
     openSecret,
     ...(options.authClock === undefined ? {} : { now: options.authClock }),
+    // A lockout is audited like a refused access (a sealed AuditEvent, its salted hash in the log)
+    // and logged for the operator; no one is notified (a notice would tell an attacker the account exists).
+    onLockout: async (lockout) => {
+      log(
+        `[${config.name}] security: sign-in ${lockout.scope} key ${lockout.keyHash.slice(0, 12)} locked ${lockout.until === undefined ? 'until the operator unlocks it' : `until ${lockout.until}`} after ${lockout.failures} failures`,
+      );
+      await repository
+        .recordDenied(
+          'operation',
+          {
+            who: lockout.fhirUser ?? 'Device/unknown-account',
+            organization: config.organization,
+            purpose: 'HOPERAT',
+          },
+          {
+            entity: `Device/authorization-server/throttle/${lockout.scope}/${lockout.keyHash.slice(0, 16)}`,
+            reason: `${lockout.scope} locked after ${lockout.failures} consecutive failures${lockout.until === undefined ? ' (operator unlock needed)' : ` until ${lockout.until}`}`,
+          },
+        )
+        .catch((error: unknown) =>
+          log(`[${config.name}] security: lockout audit failed: ${(error as Error).message}`),
+        );
+    },
     isActiveMember: async (address) => (await index.member(address))?.status === 'active',
     practitionerAttestation: (address) => index.practitioner(address),
     patientByLedgerAddress: (address) => repository.patientIdByLedgerAddress(address),
@@ -222,10 +282,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     },
   });
   /** Break-glass needs a signed-in clinician's second factor: a fresh TOTP code in X-CareLedger-TOTP. */
-  const verifySecondFactor = async (
-    c: { req: { header(name: string): string | undefined } },
-    context: AccessContext,
-  ) => {
+  const verifySecondFactor = async (c: Context, context: AccessContext) => {
     const user = authStore.userByFhirUser(context.who);
     if (user === undefined) {
       throw new CareLedgerError(
@@ -234,8 +291,14 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       );
     }
     try {
-      await authServer.checkSecondFactor(user, c.req.header('x-careledger-totp') ?? '');
-    } catch {
+      const address = remoteAddress(c);
+      await authServer.checkSecondFactor(
+        user,
+        c.req.header('x-careledger-totp') ?? '',
+        address === undefined ? {} : { address },
+      );
+    } catch (error) {
+      if (error instanceof CareLedgerError && error.code === 'ERR_RATE_LIMITED') throw error;
       throw new CareLedgerError(
         'ERR_FORBIDDEN',
         'break-glass needs a valid one-time code (X-CareLedger-TOTP)',
@@ -271,6 +334,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     }
   };
   const app = createNodeApp({
+    ...(config.http === undefined ? {} : { loadShedding: config.http }),
     onError: (error) => log(`[${config.name}] internal error: ${(error as Error).stack}`),
   });
   app.get('/health', (c) => c.json({ status: 'ok' }));
@@ -301,10 +365,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   );
   // Browser SMART apps call the FHIR API, the token endpoint and discovery from their own origin.
   for (const path of ['/fhir/*', '/oauth/token', '/oauth/revoke', '/oauth/userinfo', '/.well-known/*']) {
-    app.use(
-      path,
-      cors({ origin: '*', exposeHeaders: ['Location', 'ETag', 'Last-Modified', 'WWW-Authenticate'] }),
-    );
+    app.use(path, corsPolicy({ allowedOrigins: allowedOrigins(config) }));
   }
   // Records between members (Core 5): a clinician's pull, and the patient's view across members.
   const exchange = new ExchangeService({
@@ -323,12 +384,33 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     practitionerAddress: (context: AccessContext) => authStore.userByFhirUser(context.who)?.ledgerAddress,
   };
   app.route('/fhir', createExchangeFhirRoutes(exchangeOptions));
-  app.use('/patient/everywhere', cors({ origin: '*' }));
+  app.use('/patient/everywhere', corsPolicy({ allowedOrigins: allowedOrigins(config) }));
   app.route('/patient/everywhere', createPatientViewRoutes(exchangeOptions));
+  // Bulk Data $export, before the generic FHIR routes (`/:type/:id` would take `/Patient/$export`).
+  const bulkExport = createBulkExportModule({
+    storage: new SqliteExportJobStorage(db),
+    source: createVaultExportSource(repository),
+    keys: createVaultJobKeySealer(crypto),
+    dir: join(dir, 'exports'),
+    resourceTypes: SUPPORTED_RESOURCE_TYPES,
+    authenticate,
+    baseUrl: issuer,
+    ...(config.bulkExport?.fileTtlHours === undefined
+      ? {}
+      : { fileTtlMs: config.bulkExport.fileTtlHours * 3600 * 1000 }),
+    log: (line) => log(`[${config.name}] ${line}`),
+  });
+  app.route('/fhir', bulkExport.routes);
   // Before /fhir: SMART discovery lives at /fhir/.well-known/smart-configuration too.
   app.route(
     '/',
-    createOAuthRoutes({ server: authServer, users, organization: config.organization, authenticate }),
+    createOAuthRoutes({
+      server: authServer,
+      users,
+      organization: config.organization,
+      authenticate,
+      softwareStatementKeys: config.clientRegistration?.softwareStatementKeys ?? [],
+    }),
   );
   app.route(
     '/fhir',
@@ -337,6 +419,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       software: { name: 'CareLedger', version: '0.1.0' },
       authenticate,
       verifySecondFactor,
+      breakGlassMaxMinutes: config.breakGlass?.maxMinutes ?? DEFAULT_BREAK_GLASS_MAX_MINUTES,
       onBreakGlass,
       summary: { organization: config.organization, signer: account },
       smart: authServer.smartConfiguration(),
@@ -405,6 +488,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
 
   outbox.start(250);
   indexer.start(250);
+  await bulkExport.start();
   void outbox.pump().catch(() => undefined);
   // Patients stored before a crash (or before this feature) are announced now; refusals retry.
   const locatorRetry = setInterval(() => void locator?.retry(), 5_000);
@@ -435,8 +519,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ledger,
     indexer,
     app,
+    bulkExport,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bulkExport.stop();
       clearInterval(locatorRetry);
       await locatorSweep;
       await locator?.idle();

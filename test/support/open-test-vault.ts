@@ -19,6 +19,8 @@ export interface TestVault {
   readonly db: SqliteDatabase;
   readonly log: TransparencyLog;
   readonly repo: FhirRepository;
+  /** The vault's envelope encryption (modules that seal under the node key use it too). */
+  readonly crypto: VaultCrypto;
   readonly grants: GrantList;
   readonly breakGlass: MemoryBreakGlassStore;
   /** The clock the vault and the policy read; tests move it. */
@@ -64,6 +66,7 @@ export async function openTestVault(nodeAddress: Address): Promise<TestVault> {
     db,
     log,
     repo,
+    crypto,
     grants,
     breakGlass,
     clock,

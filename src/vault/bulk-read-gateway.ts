@@ -1,0 +1,148 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { evaluateTokenScopes } from '../access/index.js';
+import type { AccessContext } from '../audit/create-audit-event.js';
+import { CareLedgerError } from '../errors/index.js';
+import { matchesSearch, planSearch, type SearchPlan } from '../fhir/search/index.js';
+import type { AccessGate, AddressMemo } from './access-gate.js';
+import type { StoredVersion } from './record-storage.js';
+import type { SealedRecordStore } from './sealed-record-store.js';
+
+/** A page of a bulk read: one type's current records in keyset order (see RecordStorage.pageCurrent). */
+export interface BulkPageRequest {
+  readonly resourceType: string;
+  /** Search queries (a bulk export's `_typeFilter`): a resource must match one; empty: every resource. */
+  readonly filters: readonly string[];
+  readonly since?: string;
+  readonly until?: string;
+  readonly patients?: readonly string[] | 'any';
+  /** The cursor of the previous page. */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export interface BulkPage {
+  readonly resources: readonly { resource: Resource; patientId: string; breakGlass: boolean }[];
+  readonly next?: string;
+  readonly skipped: readonly { resourceType: string; id: string; reason: string }[];
+}
+
+/** The cursor of a page: the (patient, id) of the last stored record examined. */
+function encodeCursor(version: StoredVersion): string {
+  return Buffer.from(JSON.stringify([version.patientId, version.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { patientId: string; id: string } {
+  try {
+    const [patientId, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof patientId === 'string' && typeof id === 'string') return { patientId, id };
+  } catch {
+    // fall through
+  }
+  throw new CareLedgerError('ERR_INVALID_INPUT', 'not a bulk read cursor');
+}
+
+/**
+ * The gateway bulk `$export` (src/export) reads through: the same admission, per-resource decision
+ * (policy, consent, sensitivity, scopes, break-glass) and search matching as a search, over keyset
+ * pages so an export never holds a whole type; audited once per patient for the whole export
+ * (`recordExport`) rather than once per page, which a search would do.
+ */
+export class BulkReadGateway {
+  constructor(
+    private readonly gate: AccessGate,
+    private readonly store: SealedRecordStore,
+  ) {}
+
+  /** Whether the token's scopes reach the type for reading and searching at all. */
+  inScope(context: AccessContext, resourceType: string): boolean {
+    return (
+      evaluateTokenScopes(context, 'operation', resourceType).allowed &&
+      evaluateTokenScopes(context, 'search-type', resourceType).allowed
+    );
+  }
+
+  /** Kick-off admission for every type (role, purpose, token scopes); a refusal is audited and thrown. */
+  async admit(context: AccessContext, resourceTypes: readonly string[], entity: string): Promise<void> {
+    for (const resourceType of resourceTypes) {
+      await this.gate.admit('operation', context, { entity, resourceType });
+      await this.gate.admit('search-type', context, { entity, resourceType });
+    }
+  }
+
+  async readPage(context: AccessContext, request: BulkPageRequest): Promise<BulkPage> {
+    const requester = await this.gate.admit('search-type', context, { resourceType: request.resourceType });
+    const now = this.store.now().getTime();
+    const plans: SearchPlan[] = request.filters.map((query) =>
+      planSearch(request.resourceType, new URLSearchParams(query), this.store.searchHash, {
+        handling: 'strict',
+        now,
+      }),
+    );
+    const versions = await this.store.storage.pageCurrent(request.resourceType, {
+      ...(request.after === undefined ? {} : { after: decodeCursor(request.after) }),
+      ...(request.patients === undefined ? {} : { patients: request.patients }),
+      ...(request.since === undefined ? {} : { since: request.since }),
+      ...(request.until === undefined ? {} : { until: request.until }),
+      limit: request.limit,
+    });
+    const memo: AddressMemo = new Map();
+    const resources: { resource: Resource; patientId: string; breakGlass: boolean }[] = [];
+    const skipped: { resourceType: string; id: string; reason: string }[] = [];
+    for (const version of versions) {
+      if (requester.kind === 'patient' && version.patientId !== requester.patientId) continue;
+      let resource: Resource | undefined;
+      try {
+        resource = await this.store.openUnlessErased(version);
+      } catch (error) {
+        if (!(error instanceof CareLedgerError) || error.code !== 'ERR_DECRYPT') throw error;
+        skipped.push({
+          resourceType: version.resourceType,
+          id: version.id,
+          reason: 'it failed its integrity check',
+        });
+        continue;
+      }
+      if (resource === undefined) continue;
+      if (plans.length > 0 && !plans.some((plan) => matchesSearch(resource, plan))) continue;
+      const decision = await this.gate.decide(
+        requester,
+        context,
+        'search-type',
+        version.patientId,
+        resource,
+        memo,
+      );
+      if (!decision.allowed) continue;
+      resources.push({
+        resource: this.store.served(resource, version, context),
+        patientId: version.patientId,
+        breakGlass: decision.breakGlass,
+      });
+    }
+    const last = versions.at(-1);
+    return {
+      resources,
+      ...(versions.length < request.limit || last === undefined ? {} : { next: encodeCursor(last) }),
+      skipped,
+    };
+  }
+
+  /** One AuditEvent per patient (IHE BALP, interaction `operation`), all in one log commit. */
+  async recordExport(
+    context: AccessContext,
+    entity: string,
+    patients: readonly { readonly patientId: string; readonly breakGlass: boolean }[],
+  ): Promise<void> {
+    if (patients.length === 0) return;
+    await this.store.commitMany(
+      [],
+      patients.map((p) => ({
+        interaction: 'operation' as const,
+        context,
+        entity,
+        patient: p.patientId,
+        breakGlass: p.breakGlass,
+      })),
+    );
+  }
+}

@@ -1,5 +1,6 @@
 import type { Address } from 'viem';
 import type { Jwk } from '../smart/index.js';
+import type { ThrottleStore } from './sign-in-throttle.js';
 
 /** A person who signs in at this node: one of its staff, or one of its patients. */
 export interface UserAccount {
@@ -35,6 +36,15 @@ export interface OAuthClient {
   /** The most a client may be granted (space-separated SMART scopes). */
   readonly allowedScopes: string;
   readonly createdAt: string;
+  /**
+   * A self-registered app (RFC 7591) waits for the operator's approval before anyone can sign in to
+   * it; undefined means approved (clients the operator registered, and those from before approval).
+   */
+  readonly status?: 'pending' | 'approved';
+  /** How it was registered: by the operator, by the app itself, or with a signed software statement. */
+  readonly registeredVia?: 'operator' | 'self' | 'software-statement';
+  /** RFC 7591 §2 software_id, from a verified software statement. */
+  readonly softwareId?: string;
 }
 
 export interface AuthorizationCode {
@@ -83,7 +93,7 @@ export interface Notification {
  * What the authorization server keeps. Synchronous like the other SQLite adapters' hot paths: every
  * call is one indexed statement.
  */
-export interface AuthStore {
+export interface AuthStore extends ThrottleStore {
   insertUser(user: UserAccount): void;
   userById(id: string): UserAccount | undefined;
   userByUsername(username: string): UserAccount | undefined;
@@ -98,6 +108,9 @@ export interface AuthStore {
 
   insertClient(client: OAuthClient): void;
   client(clientId: string): OAuthClient | undefined;
+  listClients(): OAuthClient[];
+  updateClient(clientId: string, changes: Partial<Pick<OAuthClient, 'status'>>): void;
+  deleteClient(clientId: string): boolean;
 
   insertCode(code: AuthorizationCode): void;
   code(codeHash: string): AuthorizationCode | undefined;
@@ -108,7 +121,9 @@ export interface AuthStore {
   refreshToken(tokenHash: string): RefreshToken | undefined;
   /** Marks a token rotated; false if it already was (a replay). */
   rotateRefreshToken(tokenHash: string, at: number): boolean;
+  /** Revokes every refresh token of a grant, and every access token issued under it (their `fam` claim). */
   revokeFamily(family: string, at: number): void;
+  isFamilyRevoked(family: string): boolean;
 
   /** Revoked access-token ids, kept until they would have expired anyway. */
   revokeAccessToken(jti: string, expiresAt: number): void;

@@ -19,6 +19,7 @@ import {
   verifyPkce,
 } from '../smart/index.js';
 import type { AuthStore, OAuthClient, UserAccount } from './auth-store.js';
+import { SignInThrottle, type ThrottleLockout } from './sign-in-throttle.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -84,6 +85,14 @@ export interface AccessClaims {
   readonly act?: { readonly sub: string };
   /** How the subject authenticated: `patient-key` for a patient's own ledger-key assertion. */
   readonly amr?: readonly string[];
+  /** The grant (refresh-token family) the token was issued under: revoking the grant revokes it. */
+  readonly fam?: string;
+}
+
+/** Where a sign-in or one-time code comes from, for per-client throttling. */
+export interface AttemptSource {
+  /** The TCP peer address (never a forwarded header, which the client chooses). */
+  readonly address?: string;
 }
 
 export interface AuthorizationServerOptions {
@@ -118,6 +127,8 @@ export interface AuthorizationServerOptions {
   readonly now?: () => number;
   readonly accessTokenSeconds?: number;
   readonly refreshTokenSeconds?: number;
+  /** Told of every sign-in or one-time-code lockout, to audit it (no username, no address). */
+  readonly onLockout?: (lockout: ThrottleLockout) => Promise<void> | void;
 }
 
 /** What any user may be granted; the access policy decides what each request may actually do. */
@@ -154,10 +165,17 @@ function isRegisteredRedirect(client: OAuthClient, uri: string): boolean {
 export class AuthorizationServer {
   private readonly now: () => number;
   readonly tokenEndpoint: string;
+  /** Failed passwords and one-time codes: growing delays, then lockout (RFC 4226 §7.3). */
+  readonly throttle: SignInThrottle;
 
   constructor(private readonly options: AuthorizationServerOptions) {
     this.now = options.now ?? Date.now;
     this.tokenEndpoint = `${options.issuer}/oauth/token`;
+    this.throttle = new SignInThrottle({
+      store: options.store,
+      now: () => this.now(),
+      onLockout: (lockout) => options.onLockout?.(lockout),
+    });
   }
 
   private seconds(): number {
@@ -236,6 +254,9 @@ export class AuthorizationServer {
     const clientId = params.get('client_id') ?? '';
     const client = this.options.store.client(clientId);
     if (client === undefined) throw oauthError('invalid_client', 'unknown client_id');
+    if (client.status === 'pending') {
+      throw oauthError('invalid_client', "this app is waiting for the node operator's approval");
+    }
     const redirectUri = params.get('redirect_uri') ?? '';
     if (!isRegisteredRedirect(client, redirectUri)) {
       throw oauthError('invalid_request', 'redirect_uri is not registered for this client');
@@ -274,20 +295,39 @@ export class AuthorizationServer {
 
   /**
    * Password, then TOTP (RFC 6238, a code never accepted twice), then for a practitioner the ledger
-   * attestation of their credential. One vague message for a wrong username or password.
+   * attestation of their credential. One vague message for a wrong username or password. Throttled
+   * per username typed (existing or not) and per source address, before the password is checked.
    */
-  async authenticateUser(username: string, password: string, totp: string): Promise<UserAccount> {
+  async authenticateUser(
+    username: string,
+    password: string,
+    totp: string,
+    source: AttemptSource = {},
+  ): Promise<UserAccount> {
     const user = this.options.store.userByUsername(username);
-    // Hash even for an unknown user, so timing does not reveal which usernames exist.
-    const passwordOk = await isPasswordCorrect(
-      password,
-      user?.passwordHash ??
-        '$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
-    ).catch(() => false);
-    if (user === undefined || !passwordOk || user.disabled) {
-      throw oauthError('access_denied', 'wrong username or password', 'ERR_UNAUTHENTICATED');
+    const attempt = this.throttle.begin(
+      [
+        { scope: 'account', id: username },
+        ...(source.address === undefined ? [] : [{ scope: 'client' as const, id: source.address }]),
+      ],
+      user?.fhirUser,
+    );
+    try {
+      // Hash even for an unknown user, so timing does not reveal which usernames exist.
+      const passwordOk = await isPasswordCorrect(
+        password,
+        user?.passwordHash ??
+          '$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      ).catch(() => false);
+      if (user === undefined || !passwordOk || user.disabled) {
+        throw oauthError('access_denied', 'wrong username or password', 'ERR_UNAUTHENTICATED');
+      }
+      await this.checkSecondFactor(user, totp);
+    } catch (error) {
+      await attempt.failed();
+      throw error;
     }
-    await this.checkSecondFactor(user, totp);
+    attempt.succeeded();
     if (user.fhirUser.startsWith('Practitioner/')) {
       const attested =
         user.ledgerAddress !== undefined &&
@@ -303,8 +343,12 @@ export class AuthorizationServer {
     return user;
   }
 
-  /** Checks a TOTP code for the user and consumes its time step (a replayed code fails). */
-  async checkSecondFactor(user: UserAccount, code: string): Promise<void> {
+  /**
+   * Checks a TOTP code for the user and consumes its time step (a replayed code fails). Throttled per
+   * user wherever the code is checked (sign-in, break-glass) and, given a source, per address: a
+   * 6-digit code falls to a million guesses otherwise (RFC 4226 §7.3, RFC 6238 §5.2).
+   */
+  async checkSecondFactor(user: UserAccount, code: string, source?: AttemptSource): Promise<void> {
     if (user.totpSealed === undefined) {
       throw oauthError(
         'access_denied',
@@ -312,17 +356,26 @@ export class AuthorizationServer {
         'ERR_UNAUTHENTICATED',
       );
     }
+    const attempt = this.throttle.begin(
+      [
+        { scope: 'second-factor', id: user.id },
+        ...(source?.address === undefined ? [] : [{ scope: 'client' as const, id: source.address }]),
+      ],
+      user.fhirUser,
+    );
     const secret = await this.options.openSecret(user.totpSealed);
     const result = evaluateTotp(code.trim(), secret, this.now(), {
       ...(user.totpLastStep === undefined ? {} : { lastUsedStep: user.totpLastStep }),
     });
     if (!result.valid) {
+      await attempt.failed();
       throw oauthError(
         'access_denied',
         'the one-time code is wrong, expired or already used',
         'ERR_UNAUTHENTICATED',
       );
     }
+    attempt.succeeded();
     this.options.store.updateUser(user.id, { totpLastStep: result.step });
   }
 
@@ -392,11 +445,13 @@ export class AuthorizationServer {
         );
       }
       const client = this.options.store.client(clientId);
-      if (client === undefined) throw oauthError('invalid_client', 'unknown client', 'ERR_UNAUTHENTICATED');
+      if (client === undefined || client.status === 'pending')
+        throw oauthError('invalid_client', 'unknown client', 'ERR_UNAUTHENTICATED');
       return client;
     }
     const client = this.options.store.client(form.get('client_id') ?? '');
-    if (client === undefined) throw oauthError('invalid_client', 'unknown client_id', 'ERR_UNAUTHENTICATED');
+    if (client === undefined || client.status === 'pending')
+      throw oauthError('invalid_client', 'unknown client_id', 'ERR_UNAUTHENTICATED');
     if (client.jwks !== undefined) {
       throw oauthError(
         'invalid_client',
@@ -672,6 +727,7 @@ export class AuthorizationServer {
       fhirUser: user.fhirUser,
       ...(patient === undefined ? {} : { patient }),
       ...(user.roles.length === 0 ? {} : { roles: user.roles }),
+      fam: family,
     };
     let refresh: string | undefined;
     if (named.has('offline_access') || named.has('online_access')) {
@@ -733,7 +789,10 @@ export class AuthorizationServer {
       });
     }
     const claims = payload as unknown as AccessClaims;
-    if (this.options.store.isAccessTokenRevoked(claims.jti)) {
+    if (
+      this.options.store.isAccessTokenRevoked(claims.jti) ||
+      (typeof claims.fam === 'string' && this.options.store.isFamilyRevoked(claims.fam))
+    ) {
       throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the access token was revoked', {
         details: { oauth: 'invalid_token', reason: 'revoked' },
       });

@@ -8,6 +8,7 @@ export type {
 } from './auth-store.js';
 export {
   type AccessClaims,
+  type AttemptSource,
   AuthorizationServer,
   type AuthorizationServerOptions,
   type AuthorizeRequest,
@@ -16,4 +17,16 @@ export {
   type TokenResponse,
 } from './authorization-server.js';
 export { renderLoginPage } from './login-page.js';
+export {
+  SignInThrottle,
+  THROTTLE_POLICIES,
+  type ThrottleKey,
+  type ThrottleLockout,
+  type ThrottlePolicy,
+  type ThrottleScope,
+  type ThrottleState,
+  type ThrottleStore,
+  throttleKeyHash,
+} from './sign-in-throttle.js';
+export { type SoftwareStatement, verifySoftwareStatement } from './software-statement.js';
 export { type NewUser, UserDirectory } from './user-directory.js';

@@ -8,6 +8,11 @@ const escapeHtml = (text: string) =>
 export function renderLoginPage(input: {
   organization: string;
   clientName: string;
+  /**
+   * Where the app receives the sign-in (the redirect URI's host and port): a name can be copied by a
+   * look-alike app, the host it returns to cannot.
+   */
+  redirectHost: string;
   scopes: readonly string[];
   params: URLSearchParams;
   askPatient: boolean;
@@ -38,6 +43,7 @@ export function renderLoginPage(input: {
     <h1>Sign in to ${escapeHtml(input.organization)}</h1>
     <p><strong>${escapeHtml(input.clientName)}</strong> asks for access to:</p>
     <ul>${input.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>
+    <p class="redirect">After you sign in, you are sent back to <strong id="redirect-host">${escapeHtml(input.redirectHost)}</strong>. If that is not the app you meant to use, do not sign in.</p>
     ${input.error === undefined ? '' : `<p class="error" role="alert">${escapeHtml(input.error)}</p>`}
     <form method="post" action="/oauth/authorize">
       ${hidden}

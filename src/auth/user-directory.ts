@@ -9,6 +9,7 @@ import {
   parsePatientKeystore,
 } from '../identity/index.js';
 import type { AuthStore, OAuthClient, UserAccount } from './auth-store.js';
+import { throttleKeyHash } from './sign-in-throttle.js';
 
 export interface NewUser {
   readonly username: string;
@@ -19,6 +20,19 @@ export interface NewUser {
   readonly ledgerAddress?: string;
   /** A patient's encrypted keystore (Web3 Secret Storage JSON), made on the patient's side. */
   readonly keystore?: unknown;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * RFC 8252 §7.3 / §8.3 and OAuth 2.0 Security BCP §4.1: `https`, or `http` to the loopback interface
+ * for native apps; never another scheme (`javascript:`, `data:`, even with a loopback "host"), never a
+ * fragment (RFC 6749 §3.1.2) or user info (a host that reads like another).
+ */
+export function isAllowedRedirectUri(url: URL): boolean {
+  if (url.hash !== '' || url.username !== '' || url.password !== '') return false;
+  if (url.protocol === 'https:') return url.hostname !== '';
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
 }
 
 /** Enrolment of the node's users and OAuth clients (operator actions; the patient portal uses it too). */
@@ -114,6 +128,9 @@ export class UserDirectory {
     memberAddress?: string;
     allowedScopes?: string;
     clientId?: string;
+    /** Self-registered apps wait for the operator's approval; the operator's own are approved. */
+    registeredVia?: 'operator' | 'self' | 'software-statement';
+    softwareId?: string;
   }): OAuthClient {
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 200) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'client_name is required');
@@ -126,13 +143,10 @@ export class UserDirectory {
       } catch {
         throw new CareLedgerError('ERR_INVALID_INPUT', 'a redirect URI is not a URL');
       }
-      if (
-        url.hash !== '' ||
-        (url.protocol !== 'https:' && url.hostname !== '127.0.0.1' && url.hostname !== 'localhost')
-      ) {
+      if (!isAllowedRedirectUri(url)) {
         throw new CareLedgerError(
           'ERR_INVALID_INPUT',
-          'redirect URIs must be https, or http on the loopback interface',
+          'redirect URIs must be https, or http on the loopback interface (no fragment, no user info)',
         );
       }
     }
@@ -170,11 +184,49 @@ export class UserDirectory {
           ? 'system/*.rs'
           : 'openid fhirUser profile launch/patient offline_access online_access patient/*.cruds user/*.cruds'),
       createdAt: (this.options.now?.() ?? new Date()).toISOString(),
+      registeredVia: input.registeredVia ?? 'operator',
+      // RFC 7591 §3 lets the server hold a registration for review: an app that registered itself
+      // cannot be signed in to until the operator approves it (look-alike apps, issue 14 item 6).
+      status: (input.registeredVia ?? 'operator') === 'self' ? 'pending' : 'approved',
+      ...(input.softwareId === undefined ? {} : { softwareId: input.softwareId }),
     };
     if (this.options.store.client(client.clientId) !== undefined) {
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'that client_id is taken');
     }
     this.options.store.insertClient(client);
     return client;
+  }
+
+  /** The registered OAuth clients, optionally only those waiting for approval. */
+  listClients(filter: { status?: 'pending' | 'approved' } = {}): OAuthClient[] {
+    return this.options.store
+      .listClients()
+      .filter((client) => filter.status === undefined || (client.status ?? 'approved') === filter.status);
+  }
+
+  /** The operator approves a self-registered app: from now on users can sign in to it. */
+  approveClient(clientId: string): OAuthClient {
+    const client = this.options.store.client(clientId);
+    if (client === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such client');
+    this.options.store.updateClient(clientId, { status: 'approved' });
+    return { ...client, status: 'approved' };
+  }
+
+  /** The operator refuses a pending registration (an approved client is revoked by the same call). */
+  rejectClient(clientId: string): void {
+    if (!this.options.store.deleteClient(clientId))
+      throw new CareLedgerError('ERR_NOT_FOUND', 'no such client');
+  }
+
+  /**
+   * The operator lifts a sign-in lockout (SP 800-63B §5.2.2: after 100 consecutive failures only an
+   * operator can): the username's count and, if it exists, its second factor's.
+   */
+  unlockSignIn(username: string): { unlocked: boolean } {
+    this.options.store.clearThrottleState(throttleKeyHash({ scope: 'account', id: username }));
+    const user = this.options.store.userByUsername(username);
+    if (user !== undefined)
+      this.options.store.clearThrottleState(throttleKeyHash({ scope: 'second-factor', id: user.id }));
+    return { unlocked: true };
   }
 }

@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'ERR_CONSENT_DENIED',
   'ERR_UNAUTHENTICATED',
   'ERR_FORBIDDEN',
+  // too many failed attempts, or the node is shedding load (429 with Retry-After)
+  'ERR_RATE_LIMITED',
   // another member's node failed or is unreachable (cross-member exchange)
   'ERR_UPSTREAM',
   'ERR_INTERNAL',

@@ -34,6 +34,7 @@ export const OUTCOME_BY_ERROR_CODE: Readonly<
   ERR_CONSENT_DENIED: { code: 'forbidden', severity: 'error' },
   ERR_UNAUTHENTICATED: { code: 'login', severity: 'error' },
   ERR_FORBIDDEN: { code: 'forbidden', severity: 'error' },
+  ERR_RATE_LIMITED: { code: 'throttled', severity: 'error' },
   ERR_UPSTREAM: { code: 'transient', severity: 'error' },
   ERR_INTERNAL: { code: 'exception', severity: 'fatal' },
 };

@@ -3,6 +3,7 @@ import { getAddress, isAddress } from 'viem';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { isPurposeOfUse } from '../ledger/index.js';
+import { hasSocket, isLoopbackAddress, isLoopbackHost, remoteAddress } from './remote-address.js';
 
 /** Resolves who is asking and why, or throws ERR_UNAUTHENTICATED (401 with WWW-Authenticate). */
 export type Authenticate = (c: Context) => Promise<AccessContext>;
@@ -27,8 +28,22 @@ function unauthenticated(c: Context, message: string, error?: string): never {
   throw new CareLedgerError('ERR_UNAUTHENTICATED', message);
 }
 
+/**
+ * The development header is believed only from this machine: the TCP peer is loopback (a request made
+ * in-process has none) and the Host is loopback too, so neither another machine nor a web page that
+ * rebinds its DNS name to 127.0.0.1 can claim an identity (CORS keeps the header from other origins).
+ */
+function verifyLoopbackRequest(c: Context): void {
+  const peer = remoteAddress(c);
+  const fromLoopback = hasSocket(c) ? peer !== undefined && isLoopbackAddress(peer) : true;
+  if (!fromLoopback || !isLoopbackHost(new URL(c.req.url).hostname)) {
+    unauthenticated(c, 'the development identity header is accepted only on the loopback interface');
+  }
+}
+
 /** `X-CareLedger-Identity: Practitioner/dr-1`, `Patient/p-1` or `Organization/0x…` (another member). */
 function devIdentity(c: Context, organization: string): AccessContext {
+  verifyLoopbackRequest(c);
   const who = c.req.header('x-careledger-identity') ?? '';
   if (!/^(Practitioner|Patient|Organization)\/[A-Za-z0-9\-.]{1,64}$/.test(who)) {
     unauthenticated(

@@ -2,11 +2,19 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { CareLedgerError } from '../errors/index.js';
 import { toErrorResponse } from './error-response.js';
+import {
+  DEFAULT_LOAD_SHEDDING,
+  type LoadSheddingOptions,
+  loadShedding,
+} from './middleware/load-shedding/index.js';
+import { securityHeaders } from './middleware/security-headers/index.js';
 
 export interface NodeAppOptions {
   /** Request body limit in bytes (413 beyond it). */
   readonly maxBodyBytes?: number;
   readonly onError?: (error: unknown, request: { method: string; path: string }) => void;
+  /** Overload shedding (503 with Retry-After beyond these bounds); `false` turns it off. */
+  readonly loadShedding?: Partial<LoadSheddingOptions> | false;
 }
 
 /**
@@ -15,6 +23,11 @@ export interface NodeAppOptions {
  */
 export function createNodeApp(options: NodeAppOptions = {}): Hono {
   const app = new Hono();
+  // First: a shed request costs nothing more than its answer.
+  if (options.loadShedding !== false) {
+    app.use('*', loadShedding({ ...DEFAULT_LOAD_SHEDDING, ...options.loadShedding }));
+  }
+  app.use('*', securityHeaders());
   app.use(
     '*',
     bodyLimit({
@@ -34,6 +47,10 @@ export function createNodeApp(options: NodeAppOptions = {}): Hono {
       'content-type': 'application/fhir+json; charset=utf-8',
       // A transient failure (chain or log unavailable): tell the client when to try again (RFC 9110 §10.2.3).
       ...(status === 503 ? { 'retry-after': '2' } : {}),
+      // RFC 6585 §4: too many failed attempts; the throttle says when the next one is allowed.
+      ...(status === 429 && error instanceof CareLedgerError && typeof error.details.retryAfter === 'number'
+        ? { 'retry-after': String(error.details.retryAfter) }
+        : {}),
       // RFC 6750 §3.1: a token that lacks the scope for the request.
       ...(error instanceof CareLedgerError && error.details.oauth === 'insufficient_scope'
         ? { 'www-authenticate': 'Bearer realm="careledger", error="insufficient_scope"' }

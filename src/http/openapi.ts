@@ -165,6 +165,124 @@ const fhirId = {
   schema: { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' } as JsonSchema,
   example: 'example-1',
 };
+/** FHIR Bulk Data v2 `$export` (src/export): kick-off at three levels, status, deletion, files. */
+function bulkExportPaths(): Record<string, Record<string, Operation>> {
+  const kickOffParameters: Parameter[] = [
+    { name: 'Prefer', in: 'header', required: true, schema: { type: 'string' }, example: 'respond-async' },
+    {
+      name: '_type',
+      in: 'query',
+      required: false,
+      schema: { type: 'string' },
+      example: 'Patient,Observation',
+    },
+    { name: '_since', in: 'query', required: false, schema: { type: 'string', format: 'date-time' } },
+    {
+      name: '_typeFilter',
+      in: 'query',
+      required: false,
+      description: 'Type?search-query, run as a search; repeated or comma-separated queries are ORed.',
+      schema: { type: 'string' },
+    },
+    {
+      name: '_outputFormat',
+      in: 'query',
+      required: false,
+      schema: { enum: ['application/fhir+ndjson', 'application/ndjson', 'ndjson'] },
+    },
+  ];
+  const kickOff = (operationId: string, level: string, extra: Parameter[] = []): Operation => ({
+    operationId,
+    summary: `Bulk Data $export kick-off, ${level} (Prefer: respond-async); the job runs in the background`,
+    tags: ['fhir'],
+    parameters: [...extra, ...kickOffParameters],
+    responses: {
+      '202': {
+        description: 'Accepted: poll the Content-Location for the status.',
+        headers: { 'Content-Location': { description: 'The status URL.', schema: { type: 'string' } } },
+        content: fhirJson,
+      },
+      ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+    },
+  });
+  const job: Parameter = {
+    name: 'job',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' },
+    example: 'f3c1a2b4-0000-4000-8000-000000000001',
+  };
+  const file: Parameter = {
+    name: 'file',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', pattern: '^[A-Za-z]{1,64}(-[0-9]{1,6})?\\.ndjson$' },
+    example: 'Observation-1.ndjson',
+  };
+  const both = (id: string, level: string, extra: Parameter[] = []) => ({
+    get: kickOff(id, level, extra),
+    post: {
+      ...kickOff(`${id}Post`, `${level}, parameters in a Parameters body`, extra),
+      requestBody: { content: fhirJson },
+    },
+  });
+  return {
+    '/fhir/$export': both('bulkExportSystem', 'every record the requester may read'),
+    '/fhir/Patient/$export': both('bulkExportPatients', "every patient's compartment"),
+    '/fhir/Group/{id}/$export': both('bulkExportGroup', "the compartments of the Group's Patient members", [
+      fhirId,
+    ]),
+    '/fhir/$export-status/{job}': {
+      get: {
+        operationId: 'bulkExportStatus',
+        summary: 'Status of an export job (its requester only)',
+        tags: ['fhir'],
+        parameters: [job],
+        responses: {
+          '200': {
+            description:
+              'Done: the manifest (transactionTime, request, requiresAccessToken, output[], error[]).',
+            content: json({ type: 'object' }),
+          },
+          '202': {
+            description: 'Running: X-Progress says how far, Retry-After when to ask again.',
+            headers: {
+              'X-Progress': { description: 'Progress.', schema: { type: 'string' } },
+              'Retry-After': RETRY_AFTER,
+            },
+          },
+          ...errors('Unauthorized', 'NotFound', 'Gone', 'InternalError'),
+        },
+      },
+      delete: {
+        operationId: 'bulkExportDelete',
+        summary: 'Deletes an export job and its files (stops it if running)',
+        tags: ['fhir'],
+        parameters: [job],
+        responses: {
+          '202': { description: 'Deleted.', content: fhirJson },
+          ...errors('Unauthorized', 'NotFound'),
+        },
+      },
+    },
+    '/fhir/$export-file/{job}/{file}': {
+      get: {
+        operationId: 'bulkExportFile',
+        summary: 'One NDJSON file of a completed export, decrypted as it streams (its requester only)',
+        tags: ['fhir'],
+        parameters: [job, file],
+        responses: {
+          '200': {
+            description: 'FHIR NDJSON.',
+            content: { 'application/fhir+ndjson': { schema: { type: 'string' } } },
+          },
+          ...errors('Unauthorized', 'NotFound', 'Gone', 'InternalError'),
+        },
+      },
+    },
+  };
+}
+
 const text = (description: string): Response => ({
   description,
   content: { [TEXT]: { schema: { type: 'string' } } },
@@ -189,6 +307,7 @@ export const ERROR_RESPONSES = {
   PreconditionFailed: 412,
   PayloadTooLarge: 413,
   Unprocessable: 422,
+  TooManyRequests: 429,
   InternalError: 500,
   BadGateway: 502,
   Unavailable: 503,
@@ -204,6 +323,8 @@ const ERROR_TEXT: Record<ErrorResponseName, string> = {
   Gone: 'The resource existed but was erased.',
   PayloadTooLarge: 'The request body is larger than the node accepts.',
   Unprocessable: 'Well-formed, but the chain reverted it or a log object does not verify.',
+  TooManyRequests:
+    'Too many failed sign-in or one-time-code attempts for this account or client (RFC 4226 §7.3), or the node is shedding load; retry after Retry-After seconds.',
   InternalError: 'An unexpected failure; the node logged the details.',
   BadGateway: 'Another member node failed or could not be reached.',
   Unavailable: 'The chain, the storage or the transparency log is unavailable for now; retry.',
@@ -222,7 +343,7 @@ function errorResponse(name: ErrorResponseName): Response {
   const status = ERROR_RESPONSES[name];
   return {
     description: `${ERROR_TEXT[name]} A FHIR OperationOutcome whose issue[0].details holds the error code (text, and coding with system ${ERROR_CODE_SYSTEM}).${codesFor(status)}`,
-    ...(status === 503 ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+    ...(status === 503 || status === 429 ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
     ...(status === 401
       ? {
           headers: {
@@ -1018,6 +1139,7 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    ...bulkExportPaths(),
     '/fhir/{type}/_history': {
       get: {
         operationId: 'fhirHistoryType',
@@ -1292,15 +1414,17 @@ export const openApiDocument: OpenApiDocument = {
       post: {
         operationId: 'register',
         summary: 'RFC 7591 dynamic registration of a public SMART app (PKCE, no secret)',
+        description:
+          "Redirect URIs must be https, or http on loopback. The app is registered with status pending (nobody can sign in to it until the operator approves it: POST /admin/clients/{id}/approve), unless the body carries a software_statement (RFC 7591 §2.3) signed by a publisher key listed in node.json clientRegistration.softwareStatementKeys; then it is approved at once, under the statement's client_name and redirect_uris.",
         tags: ['oauth'],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
         responses: {
           '201': {
-            description: 'The client, with its client_id.',
+            description: 'The client, with its client_id and status (pending or approved).',
             content: { 'application/json': { schema: { type: 'object' } } },
           },
           '400': {
-            description: 'invalid_client_metadata or invalid_redirect_uri.',
+            description: 'invalid_client_metadata, invalid_redirect_uri or invalid_software_statement.',
             content: { 'application/json': { schema: { type: 'object' } } },
           },
         },
@@ -1556,6 +1680,88 @@ export const openApiDocument: OpenApiDocument = {
             content: { 'application/json': { schema: { type: 'object' } } },
           },
           ...errors('BadRequest', 'Unauthorized', 'PreconditionFailed'),
+        },
+      },
+      get: {
+        operationId: 'listClients',
+        summary:
+          'The registered OAuth clients with their status; ?status=pending lists self-registered apps waiting for approval',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        parameters: [
+          { name: 'status', in: 'query', required: false, schema: { enum: ['pending', 'approved'] } },
+        ],
+        responses: {
+          '200': {
+            description: '{ clients: [{ clientId, name, redirectUris, status, registeredVia, ... }] }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('BadRequest', 'Unauthorized'),
+        },
+      },
+    },
+    '/admin/clients/{id}/approve': {
+      post: {
+        operationId: 'approveClient',
+        summary:
+          'Approve a self-registered app (RFC 7591 registration held for review): users can sign in to it from now on',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            example: 'b7e1c0de-4a5f-4c3e-9d2a-0f1e2d3c4b5a',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The approved client.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('Unauthorized', 'NotFound'),
+        },
+      },
+    },
+    '/admin/clients/{id}': {
+      delete: {
+        operationId: 'deleteClient',
+        summary: 'Reject a pending app, or withdraw an approved one',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            example: 'b7e1c0de-4a5f-4c3e-9d2a-0f1e2d3c4b5a',
+          },
+        ],
+        responses: {
+          '204': { description: 'Removed.' },
+          ...errors('Unauthorized', 'NotFound'),
+        },
+      },
+    },
+    '/admin/users/{username}/unlock': {
+      post: {
+        operationId: 'unlockSignIn',
+        summary:
+          'Lift a sign-in lockout of a username and its one-time codes (after 100 consecutive failures, only the operator can)',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        parameters: [
+          { name: 'username', in: 'path', required: true, schema: { type: 'string' }, example: 'dr.one' },
+        ],
+        responses: {
+          '200': {
+            description: '{ unlocked: true }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('Unauthorized'),
         },
       },
     },

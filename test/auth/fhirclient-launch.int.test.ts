@@ -283,6 +283,12 @@ beforeAll(async () => {
   });
   expect(registered.status).toBe(201);
   clientId = ((await registered.json()) as { client_id: string }).client_id;
+  // A self-registered app waits for the operator's approval (issue 14 item 6).
+  const approved = await fetch(`${base}/admin/clients/${clientId}/approve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  expect(approved.status, await approved.clone().text()).toBe(200);
 }, 120_000);
 
 afterAll(async () => {

@@ -199,6 +199,8 @@ beforeAll(async () => {
   });
   expect(registered.status).toBe(201);
   clientId = ((await registered.json()) as { client_id: string }).client_id;
+  // A self-registered app waits for the operator's approval (issue 14 item 6).
+  await admin(`/clients/${clientId}/approve`, {});
 }, 120_000);
 
 afterAll(async () => {

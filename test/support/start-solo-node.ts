@@ -26,7 +26,7 @@ export interface SoloNode {
 
 export async function startSoloNode(
   overrides: Partial<NodeConfig> = {},
-  options: { authClock?: () => number } = {},
+  options: { authClock?: () => number; log?: (line: string) => void } = {},
 ): Promise<SoloNode> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-solo-'));
   const logOrigin = 'solo.careledger.test/log';

@@ -200,6 +200,38 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     return c.json(client, 201);
   });
 
+  /** The registered OAuth clients; `?status=pending`: self-registered apps waiting for approval. */
+  app.get('/clients', (c) => {
+    if (deps.users === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
+    const status = c.req.query('status');
+    if (status !== undefined && status !== 'pending' && status !== 'approved')
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'status must be pending or approved');
+    return c.json({ clients: deps.users.listClients(status === undefined ? {} : { status }) });
+  });
+
+  /** Approves a self-registered app (RFC 7591 registration held for review). */
+  app.post('/clients/:id/approve', (c) => {
+    if (deps.users === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
+    return c.json(deps.users.approveClient(c.req.param('id')));
+  });
+
+  /** Removes a client: refuses a pending registration, or withdraws an approved one. */
+  app.delete('/clients/:id', (c) => {
+    if (deps.users === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
+    deps.users.rejectClient(c.req.param('id'));
+    return c.body(null, 204);
+  });
+
+  /** Lifts a sign-in lockout of a username (and of its one-time codes). */
+  app.post('/users/:username/unlock', (c) => {
+    if (deps.users === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
+    return c.json(deps.users.unlockSignIn(c.req.param('username')));
+  });
+
   /** Crypto-shredding: the patient's data keys are destroyed; reads answer 410 Gone from then on. */
   app.post('/patients/:id/erase', async (c) => {
     const id = c.req.param('id');

@@ -27,6 +27,8 @@ export interface FhirRouteDeps {
   readonly authenticate: Authenticate;
   /** Checks the second factor a break-glass declaration needs (Core 4: TOTP); throws if it fails. */
   readonly verifySecondFactor?: (c: Context, context: AccessContext) => Promise<void>;
+  /** The node's break-glass policy: the longest window, in minutes (a longer one is refused with 400). */
+  readonly breakGlassMaxMinutes?: number;
   /** Consent through FHIR with the patient's signature, relayed to the ledger (Core 4). */
   readonly consent?: FhirConsentService;
   /** The SMART configuration, advertised in the CapabilityStatement's security (SMART App Launch §2.0.3). */
@@ -110,6 +112,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       JSON.stringify({
         resourceType: 'CapabilityStatement',
         status: 'active',
+        instantiates: ['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data'],
         date: new Date().toISOString(),
         kind: 'instance',
         software: deps.software,
@@ -155,6 +158,11 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
                 definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
               },
               { name: 'summary', definition: 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary' },
+              // Bulk Data v2 (src/export): system, Patient and Group level.
+              ...['export', 'patient-export', 'group-export'].map((name) => ({
+                name,
+                definition: `http://hl7.org/fhir/uv/bulkdata/OperationDefinition/${name}`,
+              })),
             ],
             resource: SUPPORTED_RESOURCE_TYPES.map((type) => ({
               type,
@@ -529,7 +537,6 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
   app.post('/Patient/:id/$break-glass', async (c) => {
     const id = resourceId(c);
     const context = await deps.authenticate(c);
-    if (deps.verifySecondFactor !== undefined) await deps.verifySecondFactor(c, context);
     const body = (await readJsonBody(c)) as { resourceType?: unknown; parameter?: unknown };
     if (body.resourceType !== 'Parameters' || !Array.isArray(body.parameter)) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'the body must be a Parameters resource');
@@ -543,6 +550,17 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     if (minutes !== undefined && typeof minutes !== 'number') {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'minutes must be a valueInteger');
     }
+    // Refused rather than silently shortened: the clinician must know when access ends.
+    const maxMinutes = deps.breakGlassMaxMinutes ?? 60;
+    if (minutes !== undefined && minutes > maxMinutes) {
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        `a break-glass window is at most ${maxMinutes} minutes at this node (asked for ${minutes})`,
+        { details: { parameter: 'minutes', maxMinutes } },
+      );
+    }
+    // The second factor last: a refused request does not spend the clinician's one-time code.
+    if (deps.verifySecondFactor !== undefined) await deps.verifySecondFactor(c, context);
     const session = await deps.repository.declareBreakGlass(id, reason, context, minutes ?? 60);
     await deps.onBreakGlass?.(session);
     return c.body(

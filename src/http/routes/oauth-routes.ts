@@ -1,19 +1,27 @@
 import { type Context, Hono } from 'hono';
+import type { JWK } from 'jose';
 import {
   type AuthorizationServer,
   type AuthorizeRequest,
   renderLoginPage,
   type UserDirectory,
+  verifySoftwareStatement,
 } from '../../auth/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { formatScopes } from '../../smart/index.js';
 import type { Authenticate } from '../authenticate-request.js';
+import { remoteAddress } from '../remote-address.js';
 
 export interface OAuthRouteDeps {
   readonly server: AuthorizationServer;
   readonly users: UserDirectory;
   readonly organization: string;
   readonly authenticate: Authenticate;
+  /**
+   * Public keys of the publishers whose RFC 7591 §2.3 software statements register an app at once;
+   * any other self-registered app waits for the operator's approval.
+   */
+  readonly softwareStatementKeys?: readonly JWK[];
 }
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -50,21 +58,28 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
   app.get('/.well-known/openid-configuration', (c) => c.json(server.openIdConfiguration()));
   app.get('/oauth/jwks', (c) => c.json(server.jwks()));
 
-  const loginPage = (c: Context, request: AuthorizeRequest, params: URLSearchParams, error?: string) =>
+  const loginPage = (
+    c: Context,
+    request: AuthorizeRequest,
+    params: URLSearchParams,
+    error?: { message: string; status: 401 | 429; retryAfter?: number },
+  ) =>
     c.html(
       renderLoginPage({
         organization: deps.organization,
         clientName: request.client.name,
+        redirectHost: new URL(request.redirectUri).host,
         scopes: formatScopes(request.scope)
           .split(' ')
           .filter((s) => s !== ''),
         params,
         askPatient: request.scope.some((s) => s.kind === 'named' && s.name === 'launch/patient'),
-        ...(error === undefined ? {} : { error }),
+        ...(error === undefined ? {} : { error: error.message }),
       }),
-      error === undefined ? 200 : 401,
+      error?.status ?? 200,
       {
         ...NO_STORE,
+        ...(error?.retryAfter === undefined ? {} : { 'retry-after': String(error.retryAfter) }),
         'x-frame-options': 'DENY',
         'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
       },
@@ -108,10 +123,12 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
     if (request instanceof Response) return request;
     if (params.get('username') === null) return loginPage(c, request, params);
     try {
+      const address = remoteAddress(c);
       const user = await server.authenticateUser(
         params.get('username') ?? '',
         params.get('password') ?? '',
         params.get('totp') ?? '',
+        address === undefined ? {} : { address },
       );
       const patient = params.get('patient');
       return c.redirect(
@@ -120,7 +137,13 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
       );
     } catch (error) {
       if (error instanceof CareLedgerError && typeof error.details.oauth === 'string') {
-        return loginPage(c, request, params, error.message);
+        const limited = error.code === 'ERR_RATE_LIMITED';
+        const retryAfter = error.details.retryAfter;
+        return loginPage(c, request, params, {
+          message: error.message,
+          status: limited ? 429 : 401,
+          ...(limited && typeof retryAfter === 'number' ? { retryAfter } : {}),
+        });
       }
       throw error;
     }
@@ -152,7 +175,12 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
     }
   });
 
-  /** RFC 7591 dynamic registration, for public SMART apps (PKCE, no secret) only. */
+  /**
+   * RFC 7591 dynamic registration, for public SMART apps (PKCE, no secret) only. With a software
+   * statement signed by a publisher the operator trusts (§2.3) the app is approved at once, under the
+   * statement's name and redirect URIs; otherwise it is registered pending, and nobody can sign in to
+   * it until the operator approves it (`POST /admin/clients/{id}/approve`).
+   */
   app.post('/oauth/register', async (c) => {
     let body: Record<string, unknown>;
     try {
@@ -175,11 +203,29 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
         400,
       );
     }
+    let statement: Awaited<ReturnType<typeof verifySoftwareStatement>> | undefined;
+    if (body.software_statement !== undefined) {
+      try {
+        statement = await verifySoftwareStatement(
+          String(body.software_statement),
+          deps.softwareStatementKeys ?? [],
+        );
+      } catch (error) {
+        const message = error instanceof CareLedgerError ? error.message : 'invalid software statement';
+        return c.json({ error: 'invalid_software_statement', error_description: message }, 400);
+      }
+    }
     try {
       const client = deps.users.createClient({
-        name: String(body.client_name ?? ''),
-        redirectUris: Array.isArray(body.redirect_uris) ? body.redirect_uris.map(String) : [],
-        ...(typeof body.scope === 'string' ? { allowedScopes: body.scope } : {}),
+        name: statement?.clientName ?? String(body.client_name ?? ''),
+        redirectUris:
+          statement?.redirectUris ??
+          (Array.isArray(body.redirect_uris) ? body.redirect_uris.map(String) : []),
+        ...(typeof (statement?.scope ?? body.scope) === 'string'
+          ? { allowedScopes: (statement?.scope ?? body.scope) as string }
+          : {}),
+        registeredVia: statement === undefined ? 'self' : 'software-statement',
+        ...(statement?.softwareId === undefined ? {} : { softwareId: statement.softwareId }),
       });
       return c.json(
         {
@@ -190,12 +236,19 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
           grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
           scope: client.allowedScopes,
+          // Not an RFC 7591 field: whether the app can be used yet (pending until the operator approves).
+          status: client.status,
+          ...(client.softwareId === undefined ? {} : { software_id: client.softwareId }),
         },
         201,
+        NO_STORE,
       );
     } catch (error) {
       if (error instanceof CareLedgerError && error.code === 'ERR_INVALID_INPUT') {
-        return c.json({ error: 'invalid_redirect_uri', error_description: error.message }, 400);
+        const field = error.message.startsWith('client_name')
+          ? 'invalid_client_metadata'
+          : 'invalid_redirect_uri';
+        return c.json({ error: field, error_description: error.message }, 400);
       }
       throw error;
     }

@@ -6,6 +6,7 @@ import type {
   RefreshToken,
   UserAccount,
 } from '../../auth/auth-store.js';
+import type { ThrottleState } from '../../auth/sign-in-throttle.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 export const authMigrations: Migration[] = [
@@ -45,6 +46,20 @@ export const authMigrations: Migration[] = [
       CREATE INDEX notifications_recipient ON notifications (recipient, created_at);
     `,
   },
+  {
+    // Sign-in throttling survives a restart (keys are SHA-256 hashes: no usernames or addresses);
+    // a revoked grant revokes the access tokens issued under it, with or without refresh tokens.
+    id: 'auth-002',
+    sql: `
+      CREATE TABLE auth_throttle (
+        key_hash TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL,
+        last_failure_at INTEGER NOT NULL
+      );
+      CREATE TABLE auth_revoked_families (family TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
+    `,
+  },
 ];
 
 type Row = { body: string };
@@ -63,6 +78,22 @@ export class SqliteAuthStore implements AuthStore {
       listUsers: db.prepare('SELECT body FROM auth_users ORDER BY username'),
       insertClient: db.prepare('INSERT INTO auth_clients (client_id, body) VALUES (?, ?)'),
       client: db.prepare('SELECT body FROM auth_clients WHERE client_id = ?'),
+      listClients: db.prepare('SELECT body FROM auth_clients ORDER BY client_id'),
+      updateClient: db.prepare('UPDATE auth_clients SET body = ? WHERE client_id = ?'),
+      deleteClient: db.prepare('DELETE FROM auth_clients WHERE client_id = ?'),
+      throttle: db.prepare(
+        'SELECT failures, locked_until, last_failure_at FROM auth_throttle WHERE key_hash = ?',
+      ),
+      saveThrottle: db.prepare(
+        `INSERT INTO auth_throttle (key_hash, failures, locked_until, last_failure_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key_hash) DO UPDATE SET failures = excluded.failures,
+           locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at`,
+      ),
+      clearThrottle: db.prepare('DELETE FROM auth_throttle WHERE key_hash = ?'),
+      revokeFamilyAccess: db.prepare(
+        'INSERT OR IGNORE INTO auth_revoked_families (family, revoked_at) VALUES (?, ?)',
+      ),
+      isFamilyRevoked: db.prepare('SELECT 1 FROM auth_revoked_families WHERE family = ?'),
       insertCode: db.prepare('INSERT INTO auth_codes (code_hash, body) VALUES (?, ?)'),
       code: db.prepare('SELECT body, used_at, family FROM auth_codes WHERE code_hash = ?'),
       redeemCode: db.prepare(
@@ -132,6 +163,37 @@ export class SqliteAuthStore implements AuthStore {
     return row === undefined ? undefined : (JSON.parse(row.body) as OAuthClient);
   }
 
+  listClients(): OAuthClient[] {
+    return (this.sql.listClients.all() as Row[]).map((row) => JSON.parse(row.body) as OAuthClient);
+  }
+
+  updateClient(clientId: string, changes: Partial<Pick<OAuthClient, 'status'>>): void {
+    const current = this.client(clientId);
+    if (current !== undefined)
+      this.sql.updateClient.run(JSON.stringify({ ...current, ...changes }), clientId);
+  }
+
+  deleteClient(clientId: string): boolean {
+    return this.sql.deleteClient.run(clientId).changes === 1;
+  }
+
+  throttleState(keyHash: string): ThrottleState | undefined {
+    const row = this.sql.throttle.get(keyHash) as
+      | { failures: number; locked_until: number; last_failure_at: number }
+      | undefined;
+    return row === undefined
+      ? undefined
+      : { failures: row.failures, lockedUntil: row.locked_until, lastFailureAt: row.last_failure_at };
+  }
+
+  saveThrottleState(keyHash: string, state: ThrottleState): void {
+    this.sql.saveThrottle.run(keyHash, state.failures, state.lockedUntil, state.lastFailureAt);
+  }
+
+  clearThrottleState(keyHash: string): void {
+    this.sql.clearThrottle.run(keyHash);
+  }
+
   insertCode(code: AuthorizationCode): void {
     this.sql.insertCode.run(code.codeHash, JSON.stringify(code));
   }
@@ -173,7 +235,14 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   revokeFamily(family: string, at: number): void {
-    this.sql.revokeFamily.run(at, family);
+    this.db.transaction(() => {
+      this.sql.revokeFamily.run(at, family);
+      this.sql.revokeFamilyAccess.run(family, at);
+    })();
+  }
+
+  isFamilyRevoked(family: string): boolean {
+    return this.sql.isFamilyRevoked.get(family) !== undefined;
   }
 
   revokeAccessToken(jti: string, expiresAt: number): void {

@@ -75,11 +75,11 @@ function hsmInit(tokenLabel: string, dataDir: string): string {
   return out;
 }
 
-const pkcs11 = (tokenLabel: string): VaultKeysConfig => ({
+const pkcs11 = (tokenLabel: string, pin = pinFile): VaultKeysConfig => ({
   provider: 'pkcs11',
   module: MODULE,
   tokenLabel,
-  pinFile,
+  pinFile: pin,
 });
 
 async function openNodeVault(dataDir: string, keys: VaultKeysConfig, log: (line: string) => void = () => {}) {
@@ -170,7 +170,7 @@ describe('the vault KEK in a PKCS#11 token', () => {
     writeFileSync(inside, PIN, { mode: 0o600 });
     await expect(
       openVault(dataDir, openDatabase(join(dataDir, 'node.db'), keyStoreMigrations), {
-        keys: { ...pkcs11('careledger'), pinFile: inside },
+        keys: pkcs11('careledger', inside),
         env: {},
       }),
     ).rejects.toThrow('must be outside the node data folder');
@@ -179,7 +179,7 @@ describe('the vault KEK in a PKCS#11 token', () => {
     chmodSync(open, 0o644);
     await expect(
       openVault(dataDir, openDatabase(join(dataDir, 'node.db'), keyStoreMigrations), {
-        keys: { ...pkcs11('careledger'), pinFile: open },
+        keys: pkcs11('careledger', open),
         env: {},
       }),
     ).rejects.toThrow('must be readable by its owner only');

@@ -1,7 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import type { AccessContext, FhirInteraction } from '../audit/create-audit-event.js';
-import type { ConsentDecision, ConsentQuery } from '../consent/index.js';
 import { type DataCategory, encodeCategories, encodePurposes, isPurposeOfUse } from '../ledger/index.js';
 import {
   createScopeFilter,
@@ -11,6 +10,7 @@ import {
 } from '../smart/index.js';
 import type { BreakGlassStore } from './break-glass.js';
 import { categorizeResource, SENSITIVE_CATEGORIES } from './categorize-resource.js';
+import type { ConsentCheck } from './consent-check.js';
 
 /** Roles a node gives its own staff. */
 export const STAFF_ROLES = ['clinician', 'registrar', 'privacy-officer'] as const;
@@ -51,7 +51,7 @@ export interface ResourceFacts {
 
 export interface AccessPolicyOptions {
   /** Consent decisions from the node's ledger index (evaluateConsent bound to it). */
-  readonly consent: (query: ConsentQuery) => Promise<ConsentDecision>;
+  readonly consent: ConsentCheck;
   /** This node's member address: the grantee of organization-level grants to its staff. */
   readonly nodeAddress: Address;
   readonly breakGlass: BreakGlassStore;

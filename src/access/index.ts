@@ -18,4 +18,5 @@ export {
   SENSITIVE_CATEGORIES,
   sensitiveCategoryOf,
 } from './categorize-resource.js';
+export type { ConsentCheck, ConsentDecision, ConsentQuery } from './consent-check.js';
 export { LEDGER_ADDRESS_SYSTEM, patientLedgerAddress } from './patient-ledger-address.js';

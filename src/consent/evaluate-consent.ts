@@ -1,23 +1,7 @@
-import type { Address } from 'viem';
+import type { ConsentDecision, ConsentQuery } from '../access/consent-check.js';
 import type { ChainIndexStorage, IndexedGrant } from '../sync/index.js';
 
-export interface ConsentQuery {
-  readonly patient: Address;
-  readonly grantee: Address;
-  /** Bitmask (usually one bit) of data categories, see src/ledger/codes.ts. */
-  readonly category: bigint;
-  /** Bitmask (usually one bit) of purposes of use. */
-  readonly purpose: bigint;
-  /** Unix seconds. */
-  readonly at: number;
-}
-
-export type ConsentDecision =
-  | { readonly allowed: true; readonly grantId: `0x${string}`; readonly via: 'grantee' | 'organization' }
-  | {
-      readonly allowed: false;
-      readonly reason: 'no-grant' | 'revoked' | 'not-yet-valid' | 'expired' | 'not-covered';
-    };
+export type { ConsentDecision, ConsentQuery } from '../access/consent-check.js';
 
 /** True when the grant covers every bit of the asked category and purpose at `at`. */
 export function isGrantEffective(

@@ -11,7 +11,6 @@ import {
   type OutboxEntry,
 } from '../ledger/index.js';
 import type { ChainIndexStorage } from '../sync/index.js';
-import type { FhirRepository } from '../vault/fhir-repository.js';
 import {
   CONSENT_GRANT_SYSTEM,
   type ConsentLedgerCheck,
@@ -22,8 +21,23 @@ import {
 } from './fhir-consent.js';
 import { type IsDelegate, parseSignedGrant, parseSignedRevoke } from './parse-signed-consent.js';
 
+/**
+ * The records the consent service needs, declared here and implemented by the vault's gateway
+ * (`FhirRepository`), so consent depends on no vault internals and every call stays access-checked
+ * and audited there.
+ */
+export interface ConsentRecordStore {
+  read(resourceType: string, id: string, context: AccessContext): Promise<Resource>;
+  conditionalCreate(
+    input: unknown,
+    condition: URLSearchParams,
+    context: AccessContext,
+  ): Promise<{ resource: Resource; created: boolean }>;
+  update(input: unknown, context: AccessContext): Promise<{ resource: Resource; created: boolean }>;
+}
+
 export interface FhirConsentServiceOptions {
-  readonly repository: FhirRepository;
+  readonly repository: ConsentRecordStore;
   readonly index: ChainIndexStorage;
   readonly domain: () => ConsentDomain;
   readonly relayGrant: (grant: ConsentGrant, signature: Hex) => Promise<OutboxEntry>;

@@ -13,7 +13,7 @@ export {
   toLedgerGrant,
   withLedgerConsentValues,
 } from './fhir-consent.js';
-export { FhirConsentService } from './fhir-consent-service.js';
+export { type ConsentRecordStore, FhirConsentService } from './fhir-consent-service.js';
 export {
   type IsDelegate,
   parseSignedDelegation,

@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { DATA_CATEGORIES, type DataCategory } from '../ledger/index.js';
+import { RESOURCE_CATEGORIES } from './resource-categories.js';
 
 /** HL7 v3 ActCode (confidentiality and sensitivity labels in `meta.security`). */
 export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
@@ -18,47 +19,6 @@ export function sensitiveCategoryOf(code: string | undefined): DataCategory | un
   return SENSITIVE_BY_CODE.get(code ?? '');
 }
 
-/** Resource types that are not a patient's clinical data and fall in no category (the node's directory). */
-const DIRECTORY_TYPES: ReadonlySet<string> = new Set([
-  'Organization',
-  'Practitioner',
-  'PractitionerRole',
-  'Location',
-  'HealthcareService',
-  'Endpoint',
-  'Medication',
-  'Device',
-]);
-
-/** Category of a type, where one type maps to one category; Observation and DiagnosticReport look closer. */
-const CATEGORY_BY_TYPE: ReadonlyMap<string, DataCategory> = new Map([
-  ['Patient', 'demographics'],
-  ['RelatedPerson', 'demographics'],
-  // A patient's consent directives and the provenance of their records are about the record itself.
-  ['Consent', 'demographics'],
-  ['Provenance', 'demographics'],
-  ['Condition', 'conditions'],
-  ['MedicationRequest', 'medications'],
-  ['MedicationStatement', 'medications'],
-  ['MedicationDispense', 'medications'],
-  ['MedicationAdministration', 'medications'],
-  ['AllergyIntolerance', 'allergies'],
-  ['Immunization', 'immunizations'],
-  ['Specimen', 'laboratory'],
-  ['Procedure', 'procedures'],
-  ['Encounter', 'encounters'],
-  ['DocumentReference', 'clinical-notes'],
-  ['Composition', 'clinical-notes'],
-  ['CarePlan', 'care-plans'],
-  ['Goal', 'care-plans'],
-  ['CareTeam', 'care-plans'],
-  ['ImagingStudy', 'imaging'],
-  ['Claim', 'financial'],
-  ['ClaimResponse', 'financial'],
-  ['ExplanationOfBenefit', 'financial'],
-  ['Coverage', 'financial'],
-]);
-
 function codesOf(resource: Resource, field: string): string[] {
   const value = (resource as unknown as Record<string, unknown>)[field];
   const concepts = (Array.isArray(value) ? value : [value]) as { coding?: { code?: string }[] }[];
@@ -66,11 +26,13 @@ function codesOf(resource: Resource, field: string): string[] {
 }
 
 /**
- * The ledger data categories a resource falls in: one from its type (Observation by its category:
- * vital-signs or laboratory; DiagnosticReport: imaging for radiology, else laboratory), plus one per
+ * The ledger data categories a resource falls in: one from its type (RESOURCE_CATEGORIES, the table
+ * of all R4 types; Observation by its category: vital-signs or laboratory; DiagnosticReport: imaging
+ * for radiology, else laboratory), plus one per
  * sensitivity label in `meta.security` (v3 ActCode PSY, ETH, HIV, GDIS, SEX). A consent must cover
  * every category of a resource for the resource to be shared, so labelling a note HIV keeps it out of
- * a grant for clinical notes alone. An empty list means directory data (Organization, Practitioner…).
+ * a grant for clinical notes alone. An empty list means directory data (Organization, Practitioner…),
+ * unless a sensitivity label gives it a category.
  */
 export function categorizeResource(resource: Resource): DataCategory[] {
   const categories = new Set<DataCategory>();
@@ -80,9 +42,12 @@ export function categorizeResource(resource: Resource): DataCategory[] {
   } else if (type === 'DiagnosticReport') {
     const codes = codesOf(resource, 'category');
     categories.add(codes.includes('RAD') || codes.includes('imaging') ? 'imaging' : 'laboratory');
-  } else if (!DIRECTORY_TYPES.has(type)) {
-    // An unlisted clinical type is treated as a clinical note: never shared under a narrower grant.
-    categories.add(CATEGORY_BY_TYPE.get(type) ?? 'clinical-notes');
+  } else {
+    // A type that is no R4 type is treated as a clinical note: never shared under a narrower grant.
+    const category = Object.hasOwn(RESOURCE_CATEGORIES, type)
+      ? RESOURCE_CATEGORIES[type as keyof typeof RESOURCE_CATEGORIES]
+      : 'clinical-notes';
+    if (category !== null && category !== 'by-content') categories.add(category);
   }
   for (const label of resource.meta?.security ?? []) {
     if (label.system !== undefined && label.system !== ACT_CODE_SYSTEM) continue;

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { CareLedgerError } from '../../errors/index.js';
-import type { FhirIssue } from '../fhir-issue.js';
 import { NODE_KEY_PATIENT_ID } from '../../vault/data-key-store.js';
+import type { FhirIssue } from '../fhir-issue.js';
 import { patientCompartmentsOf } from './patient-compartments.js';
 
 /**

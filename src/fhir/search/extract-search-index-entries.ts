@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { CareLedgerError } from '../../errors/index.js';
 import {
   evaluateSearchParam,
   extractReferences,
@@ -16,11 +17,21 @@ import {
 } from './search-index-entry.js';
 
 /**
+ * Rows one resource may have. Rows grow linearly with its searchable content (at most 3 per coding,
+ * 2 per reference, MAX_PREFIX_LENGTH per word of a string): a Synthea record has 18 on average, the
+ * 5,306 R4 examples 142, the largest of them (a ValueSet expansion of 6,401 codes) 6,649. A resource
+ * past this bound (a whole terminology) is refused rather than indexed in part, since a partial index
+ * would make searches silently miss it.
+ */
+export const MAX_INDEX_ENTRIES_PER_RESOURCE = 20_000;
+
+/**
  * The blind-index rows of one resource (see docs in planSearch for how queries use them). Only
  * token, reference, string and uri parameters are indexed: dates, numbers and quantities are PHI
  * whose order a hash would not keep anyway, so they are decided in memory. `_id` is a plain column.
  * Rows are deduplicated; their order carries no meaning. Resource types outside
- * SEARCHABLE_RESOURCE_TYPES have no rows.
+ * SEARCHABLE_RESOURCE_TYPES (Parameters, OperationOutcome) have no rows. Throws ERR_INVALID_INPUT
+ * for a resource with more than MAX_INDEX_ENTRIES_PER_RESOURCE rows.
  */
 export function extractSearchIndexEntries(resource: Resource, keyedHash: KeyedHash): SearchIndexEntry[] {
   const resourceType = resource.resourceType;
@@ -31,6 +42,7 @@ export function extractSearchIndexEntries(resource: Resource, keyedHash: KeyedHa
   const emit = (param: string, kind: SearchIndexKind, value: string): void => {
     const key = `${param}\u001f${kind}\u001f${value}`;
     if (seen.has(key)) return;
+    if (seen.size >= MAX_INDEX_ENTRIES_PER_RESOURCE) throw tooLarge(resourceType);
     seen.add(key);
     entries.push({ param, kind, hash: hashIndexValue(keyedHash, resourceType, param, kind, value) });
   };
@@ -66,6 +78,14 @@ export function extractSearchIndexEntries(resource: Resource, keyedHash: KeyedHa
     }
   }
   return entries;
+}
+
+function tooLarge(resourceType: string): CareLedgerError {
+  return new CareLedgerError(
+    'ERR_INVALID_INPUT',
+    `the ${resourceType} has more searchable values than the node indexes for one resource (${MAX_INDEX_ENTRIES_PER_RESOURCE})`,
+    { details: { resourceType, limit: MAX_INDEX_ENTRIES_PER_RESOURCE } },
+  );
 }
 
 /** R4 §3.1.1.4.7: string search is starts-with, so each prefix up to MAX_PREFIX_LENGTH is a row. */

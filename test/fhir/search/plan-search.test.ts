@@ -264,8 +264,10 @@ describe('planSearch: rejected input', () => {
     expect(() => plan('Observation', { date: ['2024-02-29', 'ge0001'] })).not.toThrow();
   });
 
-  it('refuses resource types the vault cannot search', () => {
-    expect(invalid(() => plan('Claim', {})).details.parameter).toBe('resourceType');
+  it('refuses resource types the vault does not store', () => {
+    expect(invalid(() => plan('OperationOutcome', {})).details.parameter).toBe('resourceType');
+    expect(invalid(() => plan('Parameters', {})).details.parameter).toBe('resourceType');
+    expect(() => plan('Claim', {})).not.toThrow();
   });
 
   it('SQL metacharacters are just values: they only ever become hashes', () => {

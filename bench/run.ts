@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chainGroup } from './groups/chain.js';
 import { consentGroup } from './groups/consent.js';
 import { exchangeGroup } from './groups/exchange.js';
+import { exportGroup } from './groups/export.js';
 import { fhirGroup } from './groups/fhir.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
@@ -18,7 +19,15 @@ import { formatNumber } from './measure.js';
 import { formatTable, type GroupError, writeResults } from './report.js';
 import type { ChartSpec, Figure, Group, GroupContext } from './types.js';
 
-const GROUPS: readonly Group[] = [limitsGroup, logGroup, chainGroup, consentGroup, fhirGroup, exchangeGroup];
+const GROUPS: readonly Group[] = [
+  limitsGroup,
+  logGroup,
+  chainGroup,
+  consentGroup,
+  fhirGroup,
+  exchangeGroup,
+  exportGroup,
+];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 interface Args {
@@ -26,9 +35,10 @@ interface Args {
   readonly profile: boolean;
   readonly json: boolean;
   readonly only: readonly string[];
+  readonly sizes: Readonly<Record<string, number>>;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json] [--profile]
+const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json] [--profile] [--size <name>=<n>]...
 groups: ${GROUPS.map((g) => `${g.name} (${g.description})`).join('; ')}`;
 
 function parseArgs(argv: readonly string[]): Args {
@@ -36,6 +46,7 @@ function parseArgs(argv: readonly string[]): Args {
   let json = false;
   let profile = false;
   let only: string[] = GROUPS.map((g) => g.name);
+  const sizes: Record<string, number> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--quick') quick = true;
@@ -48,12 +59,18 @@ function parseArgs(argv: readonly string[]): Args {
       only = value.split(',').map((s) => s.trim());
       const unknown = only.filter((name) => !GROUPS.some((g) => g.name === name));
       if (unknown.length > 0) throw new Error(`unknown group(s): ${unknown.join(', ')}`);
+    } else if (arg === '--size' || arg.startsWith('--size=')) {
+      // A group's data size, e.g. `--size export=10000` (patients); each group names its own sizes.
+      const value = arg === '--size' ? argv[++i] : arg.slice('--size='.length);
+      const match = /^([a-z-]+)=([0-9]+)$/.exec(value ?? '');
+      if (match === null) throw new Error('--size needs <name>=<positive integer>');
+      sizes[match[1] as string] = Number(match[2]);
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
-  return { quick, json, profile, only };
+  return { quick, json, profile, only, sizes };
 }
 
 async function main(): Promise<number> {
@@ -83,7 +100,7 @@ async function main(): Promise<number> {
 
   const limits = new Map<string, Figure>();
   const ctx: GroupContext = {
-    options: { quick: args.quick, profile: args.profile },
+    options: { quick: args.quick, profile: args.profile, sizes: args.sizes },
     resultsDir: RESULTS_DIR,
     progress,
     async limit(id) {

@@ -50,6 +50,8 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Record CPU profiles where a group supports it (slower: figures from such a run are not comparable). */
   readonly profile: boolean;
+  /** Data sizes given with `--size <name>=<n>` (e.g. `export` patients); a group has its own default. */
+  readonly sizes?: Readonly<Record<string, number>>;
 }
 
 export interface GroupContext {

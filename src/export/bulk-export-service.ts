@@ -211,6 +211,7 @@ export class BulkExportService {
       running.abort.abort(new CareLedgerError('ERR_STORAGE', 'the node is stopping'));
       await running.done;
     }
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /** Resolves once no job is queued or running (tests and the benchmark wait on it instead of sleeping). */
@@ -324,6 +325,7 @@ export class BulkExportService {
       ],
     }));
     let total = 0;
+    let lastProgress = Number.NEGATIVE_INFINITY;
     const openWriters: SealedNdjsonWriter[] = [];
     const newFile = async (fileName: string) => {
       const writer = await SealedNdjsonWriter.create(
@@ -389,10 +391,14 @@ export class BulkExportService {
             }
             total += page.resources.length;
             after = page.next;
-            await this.options.storage.update(job.id, {
-              progress: `${type} (${typeIndex + 1} of ${types.length} types), ${total} resources`,
-              updatedAt: this.now().toISOString(),
-            });
+            // At most one progress write a second: each is a durable commit.
+            if (performance.now() - lastProgress >= 1000) {
+              lastProgress = performance.now();
+              await this.options.storage.update(job.id, {
+                progress: `${type} (${typeIndex + 1} of ${types.length} types), ${total} resources`,
+                updatedAt: this.now().toISOString(),
+              });
+            }
           } while (after !== undefined);
         }
         await closeFile();

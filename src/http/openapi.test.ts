@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { describe, expect, test } from 'vitest';
 import { CareLedgerError, ERROR_CODES } from '../errors/index.js';
+import { type BulkExportModuleDeps, createBulkExportModule } from '../export/index.js';
 import { ERROR_CODE_SYSTEM } from '../fhir/operation-outcome.js';
 import { ALL_DATA_CATEGORIES, ALL_PURPOSES_OF_USE, consentTypes } from '../ledger/index.js';
 import { parseTilePath } from '../log/tiles.js';
@@ -76,6 +77,16 @@ const SUB_APPS: Record<string, () => Hono> = {
   'logServices.logRoutes': () => createLogRoutes({} as LogRoutesSource),
   'logServices.witnessRoutes': () => createWitnessRoutes({ addCheckpoint: async () => ({}) as never }),
   createOpenApiRoute,
+  'bulkExport.routes': () =>
+    createBulkExportModule({
+      storage: {} as BulkExportModuleDeps['storage'],
+      source: {} as BulkExportModuleDeps['source'],
+      keys: {} as BulkExportModuleDeps['keys'],
+      dir: '/nonexistent',
+      resourceTypes: [],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+      baseUrl: 'http://listing-only',
+    }).routes,
   createFhirRoutes: () =>
     createFhirRoutes({
       repository: {} as FhirRouteDeps['repository'],

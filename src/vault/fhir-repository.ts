@@ -30,6 +30,14 @@ import { type AuditRecord, type DeniedAccess, loadAuditTrail, recordDenied } fro
 import { BreakGlassService } from './break-glass-service.js';
 import { BulkReadGateway } from './bulk-read-gateway.js';
 import { type ErasureResult, erasePatient } from './erase-patient.js';
+import type { GatewayParts } from './operations/gateway-parts.js';
+import {
+  type InstanceHistoryEntry,
+  readInstanceHistory,
+  readTypeHistory,
+  type TypeHistoryEntry,
+} from './operations/history.js';
+import { readPatientEverything } from './operations/patient-everything.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
 import { keyOwner, SealedRecordStore } from './sealed-record-store.js';
 import type { VaultCrypto } from './vault-crypto.js';
@@ -87,6 +95,7 @@ export class FhirRepository {
   private readonly store: SealedRecordStore;
   private readonly gate: AccessGate;
   private readonly breakGlass: BreakGlassService;
+  private readonly parts: GatewayParts;
 
   constructor(private readonly options: FhirRepositoryOptions) {
     this.now = options.now ?? (() => new Date());
@@ -102,6 +111,7 @@ export class FhirRepository {
     this.searchHash = this.store.searchHash;
     this.gate = new AccessGate(options.policy, this.store);
     this.breakGlass = new BreakGlassService(this.store, this.gate, options.breakGlass);
+    this.parts = { store: this.store, gate: this.gate };
   }
 
   /**
@@ -399,169 +409,22 @@ export class FhirRepository {
   }
 
   /** Versions newest first; a deleted version is `{ deleted: true }` with its metadata. */
-  async history(
-    resourceType: string,
-    id: string,
-    context: AccessContext,
-  ): Promise<{ versionId: number; lastUpdated: string; resource?: Resource; deleted: boolean }[]> {
-    const versions = await this.options.storage.history(resourceType, id);
-    if (versions.length === 0)
-      throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
-    const patient = versions[0]?.patientId ?? '';
-    const entity = `${resourceType}/${id}`;
-    const requester = await this.gate.admit('history-instance', context, { entity, patient, resourceType });
-    const memo: AddressMemo = new Map();
-    const result = [];
-    let refused: string | undefined;
-    let breakGlass = false;
-    for (const version of versions) {
-      if (version.deleted) {
-        if (this.gate.seesCompartment(requester, version.patientId)) {
-          result.push({ versionId: version.versionId, lastUpdated: version.lastUpdated, deleted: true });
-        }
-        continue;
-      }
-      const resource = await this.store.open(version);
-      const decision = await this.gate.decide(
-        requester,
-        context,
-        'history-instance',
-        patient,
-        resource,
-        memo,
-      );
-      if (!decision.allowed) {
-        refused ??= decision.reason;
-        continue;
-      }
-      breakGlass ||= decision.breakGlass;
-      result.push({
-        versionId: version.versionId,
-        lastUpdated: version.lastUpdated,
-        deleted: false,
-        resource,
-      });
-    }
-    if (refused !== undefined && !result.some((r) => !r.deleted)) {
-      await this.gate.refuse('history-instance', context, { entity, patient, reason: refused });
-    }
-    await this.store.commit([], { interaction: 'history-instance', context, entity, patient, breakGlass });
-    return result;
+  history(resourceType: string, id: string, context: AccessContext): Promise<InstanceHistoryEntry[]> {
+    return readInstanceHistory(this.parts, resourceType, id, context);
   }
 
-  /**
-   * Type history (R4 §3.1.0.10.1): every version of every resource of a type the requester may see,
-   * newest first, at most `count`, optionally only versions after `since`. Audited once per patient.
-   */
-  async typeHistory(
+  /** Type history (R4 §3.1.0.10.1): see operations/history.ts. */
+  typeHistory(
     resourceType: string,
     context: AccessContext,
     options: { since?: string; count: number },
-  ): Promise<
-    { id: string; versionId: number; lastUpdated: string; resource?: Resource; deleted: boolean }[]
-  > {
-    const requester = await this.gate.admit('history-type', context, {
-      entity: `${resourceType}/_history`,
-      resourceType,
-    });
-    const memo: AddressMemo = new Map();
-    const result = [];
-    const patients = new Map<string, boolean>();
-    for await (const version of this.typeHistoryVersions(resourceType, options.since)) {
-      if (result.length >= options.count) break;
-      if (!this.gate.seesCompartment(requester, version.patientId)) continue;
-      let resource: Resource | undefined;
-      let breakGlass = false;
-      if (!version.deleted) {
-        resource = await this.store.openUnlessErased(version);
-        if (resource === undefined) continue;
-        const decision = await this.gate.decide(
-          requester,
-          context,
-          'history-type',
-          version.patientId,
-          resource,
-          memo,
-        );
-        if (!decision.allowed) continue;
-        breakGlass = decision.breakGlass;
-      }
-      patients.set(version.patientId, (patients.get(version.patientId) ?? false) || breakGlass);
-      result.push({
-        id: version.id,
-        versionId: version.versionId,
-        lastUpdated: version.lastUpdated,
-        deleted: version.deleted,
-        ...(resource === undefined ? {} : { resource: this.store.served(resource, version, context) }),
-      });
-    }
-    for (const [patient, breakGlass] of patients.size === 0 ? [['', false] as const] : patients) {
-      await this.store.commit([], {
-        interaction: 'history-type',
-        context,
-        entity: `${resourceType}/_history`,
-        patient,
-        breakGlass,
-      });
-    }
-    return result;
+  ): Promise<TypeHistoryEntry[]> {
+    return readTypeHistory(this.parts, resourceType, context, options);
   }
 
-  /** Pages through a type's versions newest first (no open cursor across the awaits of decryption). */
-  private async *typeHistoryVersions(resourceType: string, since?: string): AsyncGenerator<StoredVersion> {
-    let before: number | undefined;
-    for (;;) {
-      const page = await this.options.storage.typeHistory(resourceType, {
-        ...(since === undefined ? {} : { since }),
-        ...(before === undefined ? {} : { beforeLogIndex: before }),
-        limit: 200,
-      });
-      yield* page;
-      if (page.length < 200) return;
-      before = page.at(-1)?.logIndex;
-    }
-  }
-
-  /**
-   * Patient/{id}/$everything (R4 §Patient-operation-everything): the patient and every current resource
-   * of the served types in their compartment, audited as one operation.
-   */
-  async everything(patientId: string, context: AccessContext, types: readonly string[]): Promise<Resource[]> {
-    const current = await this.options.storage.current('Patient', patientId);
-    if (current === undefined)
-      throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
-    const entity = `Patient/${patientId}/$everything`;
-    const requester = await this.gate.admit('operation', context, {
-      entity,
-      patient: patientId,
-      resourceType: 'Patient',
-    });
-    if (current.deleted) throw new CareLedgerError('ERR_GONE', `Patient/${patientId} was deleted`);
-    const memo: AddressMemo = new Map();
-    const patient = await this.store.open(current);
-    const first = await this.gate.decide(requester, context, 'operation', patientId, patient, memo);
-    if (!first.allowed)
-      await this.gate.refuse('operation', context, { entity, patient: patientId, reason: first.reason });
-    let breakGlass = first.allowed && first.breakGlass;
-    const resources: Resource[] = [this.store.served(patient, current, context)];
-    for (const type of types) {
-      if (type === 'Patient') continue;
-      for (const version of await this.options.storage.listCurrent(type, { patientId })) {
-        const resource = await this.store.open(version);
-        const decision = await this.gate.decide(requester, context, 'operation', patientId, resource, memo);
-        if (!decision.allowed) continue;
-        breakGlass ||= decision.breakGlass;
-        resources.push(this.store.served(resource, version, context));
-      }
-    }
-    await this.store.commit([], {
-      interaction: 'operation',
-      context,
-      entity,
-      patient: patientId,
-      breakGlass,
-    });
-    return resources;
+  /** Patient/{id}/$everything (R4 §Patient-operation-everything): see operations/patient-everything.ts. */
+  everything(patientId: string, context: AccessContext, types: readonly string[]): Promise<Resource[]> {
+    return readPatientEverything(this.parts, patientId, context, types);
   }
 
   /**

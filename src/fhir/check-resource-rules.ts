@@ -80,7 +80,7 @@ const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 const ABSOLUTE_RESTFUL_TYPE = new RegExp(`/([A-Z][A-Za-z]+)/${ID}(?:/_history/${ID})?$`);
 const HL7_PROFILE = 'http://hl7.org/fhir/StructureDefinition/';
 /** What an element name can look like (a JSON key may be anything; only these are echoed). */
-const ELEMENT_NAME = /^_?[A-Za-z][A-Za-z0-9]{0,63}$/;
+const ELEMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -160,12 +160,14 @@ class RuleWalker {
     const choiceKeys = new Map<string, string>();
     const keys = Object.keys(object);
     // R4 json.html §2.6.2 and ele-1: an element has a value or children other than `id`.
-    if (!isResource && keys.every((key) => key === 'id')) {
+    if (!isResource && keys.every((key) => key === 'id' || object[key] === undefined)) {
       this.report('structure', path, 'Empty element: it needs a value or children other than id (ele-1)');
     }
     for (const key of keys) {
       if (key === 'resourceType' && isResource) continue;
       const value = object[key];
+      // Not JSON: an object built in code may hold `undefined`, which serialisation leaves out.
+      if (value === undefined) continue;
       const primitiveExtension = key.startsWith('_');
       const jsonName = primitiveExtension ? key.slice(1) : key;
       // A Map, not the schema's plain object: `toString`, `constructor`, `__proto__` are no elements.

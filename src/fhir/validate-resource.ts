@@ -162,12 +162,14 @@ function conformanceIssues(
       if (matched.length >= slice.min && matched.length <= slice.max) continue;
       const range = `${slice.min}..${Number.isFinite(slice.max) ? slice.max : '*'}`;
       issues.push(
-        issue(
-          'structure',
-          `${resourceType}.${slicing.element}`,
-          `Slice ${slice.name}: expected ${range} ${slice.resourceType ?? 'resource'}(s) conforming to ${slice.profiles.join(', ') || 'the slice'}, found ${matched.length}`,
+        distinct(
+          issue(
+            'structure',
+            `${resourceType}.${slicing.element}`,
+            `Slice ${slice.name}: expected ${range} ${slice.resourceType ?? 'resource'}(s) conforming to ${slice.profiles.join(', ') || 'the slice'}, found ${matched.length}`,
+          ),
         ),
-        ...failing,
+        ...failing.map(distinct),
       );
     }
   }
@@ -272,10 +274,22 @@ function refineCode(code: string | undefined, text: string): IssueType {
   return code !== undefined && ISSUE_TYPE_SET.has(code) ? (code as IssueType) : 'invalid';
 }
 
+/**
+ * Issues of the profile checks that say something no other issue at that place says (a slice count
+ * next to Medplum's count of the same element): {@link dedupe} keeps them.
+ */
+const DISTINCT = new WeakSet<FhirIssue>();
+
+function distinct(found: FhirIssue): FhirIssue {
+  DISTINCT.add(found);
+  return found;
+}
+
 /** Both passes may flag one element (e.g. a dateTime format); keep the first of each code and place. */
 function dedupe(issues: readonly FhirIssue[]): FhirIssue[] {
   const seen = new Set<string>();
   return issues.filter((found) => {
+    if (DISTINCT.has(found)) return true;
     const key = `${found.severity}|${found.code}|${found.expression.join(',')}`;
     if (seen.has(key)) return false;
     seen.add(key);

@@ -348,6 +348,81 @@ const NEGATIVE_CASES: [string, unknown, FhirIssue['code'], string][] = [
     'invariant',
     'Patient.contact[0]',
   ],
+  // Issue 13 item 4: stored as valid before (R4 json.html §2.6.2, ele-1).
+  ['an object for a primitive', { resourceType: 'Patient', active: { id: '1' } }, 'value', 'Patient.active'],
+  ['an empty array', { resourceType: 'Patient', name: [] }, 'structure', 'Patient.name'],
+  ['an empty object', { resourceType: 'Patient', maritalStatus: {} }, 'structure', 'Patient.maritalStatus'],
+  [
+    'an object with only an id (ele-1)',
+    { resourceType: 'Patient', maritalStatus: { id: 'm' } },
+    'structure',
+    'Patient.maritalStatus',
+  ],
+  [
+    'an empty nested array',
+    { resourceType: 'Patient', name: [{ given: [] }] },
+    'structure',
+    'Patient.name[0].given',
+  ],
+  ['an empty meta', { resourceType: 'Patient', meta: {} }, 'structure', 'Patient.meta'],
+  ['an empty primitive extension', { resourceType: 'Patient', _active: {} }, 'structure', 'Patient.active'],
+  [
+    'a primitive extension holding only an id, without a value',
+    { resourceType: 'Patient', _active: { id: 'a' } },
+    'structure',
+    'Patient.active',
+  ],
+  [
+    'aligned arrays of different lengths',
+    { resourceType: 'Patient', name: [{ given: ['A', 'B'], _given: [{ id: 'g' }] }] },
+    'structure',
+    'Patient.name[0].given',
+  ],
+  [
+    '_element on a complex element',
+    { resourceType: 'Patient', _maritalStatus: { id: 'x' } },
+    'structure',
+    'Patient._maritalStatus',
+  ],
+  [
+    'a primitive extension that is no object',
+    { resourceType: 'Patient', active: true, _active: 'x' },
+    'structure',
+    'Patient.active',
+  ],
+  ['a string for an object', { resourceType: 'Patient', name: ['Jane'] }, 'structure', 'Patient.name[0]'],
+  // Issue 14 item 7: names of Object.prototype were accepted, stored and served.
+  ...(['toString', 'valueOf', 'constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable'].map(
+    (name) => [
+      `prototype name ${name}`,
+      { resourceType: 'Patient', [name]: 'x' },
+      'structure',
+      `Patient.${name}`,
+    ],
+  ) as [string, unknown, FhirIssue['code'], string][]),
+  [
+    'prototype name in a nested element',
+    { resourceType: 'Patient', name: [{ family: 'A', constructor: { prototype: 1 } }] },
+    'structure',
+    'Patient.name[0].constructor',
+  ],
+  [
+    'prototype name in a contained resource',
+    {
+      resourceType: 'Patient',
+      contained: [{ resourceType: 'Organization', id: 'o', name: 'A', toString: 'x' }],
+      managingOrganization: { reference: '#o' },
+    },
+    'structure',
+    'Patient.contained[0].toString',
+  ],
+  [
+    'a __proto__ member (as JSON.parse makes it)',
+    JSON.parse('{"resourceType":"Patient","__proto__":{"active":true}}'),
+    'structure',
+    'Patient.__proto__',
+  ],
+  ['a name that is no element name', { resourceType: 'Patient', 'a b': 1 }, 'structure', 'Patient'],
 ];
 
 describe('invalid resources are rejected with a precise expression', () => {
@@ -418,6 +493,25 @@ describe('valid edge cases are accepted', () => {
     ],
     ['no-break space in a string', { resourceType: 'Patient', name: [{ family: 'A\u00a0B' }] }],
     ['base64 with line breaks', { resourceType: 'Binary', contentType: 'text/plain', data: 'aGVs\nbG8=' }],
+    [
+      'a value with a primitive extension holding only an id',
+      { resourceType: 'Patient', active: true, _active: { id: 'a1' } },
+    ],
+    [
+      'a primitive known only by its extension',
+      {
+        resourceType: 'Patient',
+        _birthDate: {
+          extension: [
+            { url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' },
+          ],
+        },
+      },
+    ],
+    [
+      'aligned arrays with null placeholders',
+      { resourceType: 'Patient', name: [{ given: ['A', 'B'], _given: [{ id: 'g' }, null] }] },
+    ],
   ])('%s', (_name, resource) => {
     expect(errorsOf(resource)).toEqual([]);
   });

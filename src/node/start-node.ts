@@ -31,6 +31,7 @@ import { createExchangeFhirRoutes, createPatientViewRoutes } from '../http/route
 import { createFhirRoutes, SUPPORTED_RESOURCE_TYPES } from '../http/routes/fhir-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
+import { createValidateRoutes } from '../http/routes/validate-routes.js';
 import {
   ConsortiumLedger,
   consentRegistryAbi,
@@ -384,6 +385,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     practitionerAddress: (context: AccessContext) => authStore.userByFhirUser(context.who)?.ledgerAddress,
   };
   app.route('/fhir', createExchangeFhirRoutes(exchangeOptions));
+  // $validate, before the generic FHIR routes.
+  app.route('/fhir', createValidateRoutes({ repository, authenticate }));
   app.use('/patient/everywhere', corsPolicy({ allowedOrigins: allowedOrigins(config) }));
   app.route('/patient/everywhere', createPatientViewRoutes(exchangeOptions));
   // Bulk Data $export, before the generic FHIR routes (`/:type/:id` would take `/Patient/$export`).

@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
 import { CareLedgerError, type ErrorCode } from '../../errors/index.js';
 import type { ProgressStream } from '../progress-bar.js';
@@ -148,7 +149,7 @@ export async function runExport(options: ExportOptions): Promise<ExportResult> {
       throw await failure(response, `download of ${name}`);
     const target = join(options.outDir, name);
     let lines = 0;
-    const counted = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    const counted = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     counted.on('data', (chunk: Buffer) => {
       for (const byte of chunk) if (byte === 0x0a) lines++;
     });

@@ -15,6 +15,14 @@ export function remoteAddress(c: Context): string | undefined {
   return (env?.server?.incoming ?? env?.incoming)?.socket?.remoteAddress;
 }
 
+/** The TCP socket a request came over, or undefined in-process. */
+export function requestSocket(c: Context): object | undefined {
+  const env = c.env as
+    | { incoming?: { socket?: object }; server?: { incoming?: { socket?: object } } }
+    | undefined;
+  return (env?.server?.incoming ?? env?.incoming)?.socket;
+}
+
 /** Whether a request came over a socket at all (false in-process). */
 export function hasSocket(c: Context): boolean {
   const env = c.env as { incoming?: unknown; server?: { incoming?: unknown } } | undefined;

@@ -41,6 +41,8 @@ export interface NodeConfig {
     readonly maxInFlight?: number;
     readonly maxQueued?: number;
     readonly maxQueueWaitMs?: number;
+    /** Shed while the event loop has not come round for this long (synchronous work piling up). */
+    readonly maxEventLoopStallMs?: number;
   };
   /**
    * Dynamic client registration (RFC 7591): public keys (JWK) of publishers whose signed software

@@ -21,8 +21,9 @@ import { loadSearchParameters } from '../fhir/search/index.js';
 import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
 import { corsPolicy } from '../http/middleware/cors-policy/index.js';
-import { isLoopbackHost, remoteAddress } from '../http/remote-address.js';
+import { trackConnectionArrival } from '../http/middleware/load-shedding/index.js';
 import { createOpenApiRoute } from '../http/openapi.js';
+import { isLoopbackHost, remoteAddress } from '../http/remote-address.js';
 import { createAccessRequestRoutes } from '../http/routes/access-request-routes.js';
 import { createAccountRoutes } from '../http/routes/account-routes.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
@@ -49,10 +50,10 @@ import {
   chainIndexMigrations,
   SqliteChainIndexStorage,
 } from '../storage/sqlite/sqlite-chain-index-storage.js';
+import { exportJobMigrations, SqliteExportJobStorage } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
 import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../storage/sqlite/sqlite-outbox-storage.js';
-import { exportJobMigrations, SqliteExportJobStorage } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { recordMigrations, SqliteRecordStorage } from '../storage/sqlite/sqlite-record-storage.js';
 import { ChainIndexer } from '../sync/index.js';
 import { FhirRepository } from '../vault/fhir-repository.js';
@@ -507,6 +508,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
           );
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: options.port ?? config.port });
+  trackConnectionArrival(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -533,7 +535,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       // A planned stop waits (bounded) for what it signed to be mined, so the chain's final snapshot,
       // taken after the nodes stop, holds it; anything left is re-sent on the next start.
       const unmined = await outbox.drain(5_000);
-      if (unmined > 0) log(`[${config.name}] ${unmined} transaction(s) not yet mined; re-sent on the next start`);
+      if (unmined > 0)
+        log(`[${config.name}] ${unmined} transaction(s) not yet mined; re-sent on the next start`);
       await outbox.stop();
       await indexer.stop();
       db.close();

@@ -30,6 +30,8 @@ export interface BulkExportServiceOptions {
   readonly patientsPerPage?: number;
   /** Runs of one job (restarts included) before it is marked failed (default 3). */
   readonly maxAttempts?: number;
+  /** Jobs one requester may have queued or running at once; more are refused with 429 (default 5). */
+  readonly maxActiveJobsPerRequester?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -88,6 +90,19 @@ export class BulkExportService {
    * Group export, stores the job and queues it. Resolves with the stored job.
    */
   async kickOff(request: ExportRequest, requestUrl: string, context: AccessContext): Promise<ExportJob> {
+    const active = (await this.options.storage.listByStatus(['accepted', 'in-progress'])).filter(
+      (j) => ownerOf(j.context) === ownerOf(context),
+    );
+    if (active.length >= (this.options.maxActiveJobsPerRequester ?? 5)) {
+      // export.html#response---error: a server may refuse a kick-off with 429 while others run.
+      throw new CareLedgerError(
+        'ERR_RATE_LIMITED',
+        'too many export jobs under way; wait for one to finish',
+        {
+          details: { retryAfter: 60 },
+        },
+      );
+    }
     const id = this.newId();
     const entity = exportEntity(request, id);
     const types =

@@ -342,6 +342,20 @@ describe('bulk $export', () => {
     await third.stop();
   });
 
+  it('refuses a sixth job under way for one requester with 429', async () => {
+    const queued = mount(newModule()); // never started: its jobs stay queued
+    const headers = {
+      ...KICK_OFF,
+      'x-careledger-identity': 'Practitioner/dr-3',
+      'x-careledger-roles': 'clinician',
+    };
+    for (let i = 0; i < 5; i++)
+      expect((await queued.request('/fhir/$export?_type=Patient', { headers })).status).toBe(202);
+    const refused = await queued.request('/fhir/$export?_type=Patient', { headers });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('60');
+  });
+
   it('deletes expired files and answers 410 after', async () => {
     const { jobId } = await runExport('/fhir/$export?_type=Patient');
     expect(readdirSync(exportsDir)).toContain(jobId);

@@ -1,8 +1,9 @@
 /**
  * `careledger import` against one real member node (in-process, on a real port, over a real anvil
- * chain): Synthea transaction Bundles and bulk-data NDJSON load with their references rewritten, types
- * the node does not serve are skipped and counted, a re-run sends nothing, an interrupted run resumes
- * without writing any resource twice, and a malformed resource is reported with its line and FHIRPath.
+ * chain): Synthea transaction Bundles and bulk-data NDJSON load whole (the node serves every R4 type)
+ * with their references rewritten, conditional references resolved, and every stored reference
+ * resolving; a re-run sends nothing, an interrupted run resumes without writing any resource twice,
+ * and a malformed resource is reported with its line and FHIRPath.
  */
 import { execFile, spawn } from 'node:child_process';
 import {
@@ -93,10 +94,10 @@ const options = (name: string, inputs: string[], more: Partial<ImportOptions> = 
   ...more,
 });
 
+const reader = { 'x-careledger-identity': 'Practitioner/test', 'x-careledger-purpose': 'TREAT' };
+
 async function read(path: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${node.url}/fhir/${path}`, {
-    headers: { 'x-careledger-identity': 'Practitioner/test', 'x-careledger-purpose': 'TREAT' },
-  });
+  const response = await fetch(`${node.url}/fhir/${path}`, { headers: reader });
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, unknown>;
 }
@@ -108,7 +109,7 @@ describe('careledger import', () => {
     join(BULK, 'Immunization.000.ndjson'),
   ];
 
-  it('loads every supported resource of 3 Synthea bundles and 2 NDJSON files, skipping the rest per type', async () => {
+  it('loads every resource of 3 Synthea bundles and 2 NDJSON files, skipping nothing', async () => {
     const folder = inputsFolder('first', files);
     const expected = split(countTypes(files));
     const { summary, failures } = await runImport(options('first', [folder]));
@@ -127,9 +128,12 @@ describe('careledger import', () => {
       skipped: { reason: 'type not served by this node', total: expected.total - expected.supported },
     });
     expect(summary.skipped.byType).toEqual(expected.unsupported);
-    expect(Object.keys(summary.skipped.byType)).toEqual(expect.arrayContaining(['Claim', 'Device']));
-    // Immunization lines refer to Location?identifier=…: sent as they are, and counted.
+    expect(expected.unsupported).toEqual({});
+    expect(summary.skipped.total).toBe(0);
+    // Immunization lines refer to Location?identifier=…, and no Location is imported or stored: those
+    // are sent as they are, and counted.
     expect(summary.conditionalReferences).toBeGreaterThan(0);
+    expect(summary.resolvedConditionalReferences).toBe(0);
     expect(summary.requests).toBe(expected.supported);
     expect(JSON.parse(readFileSync(summary.reportFile, 'utf8'))).toMatchObject({ failures: [] });
 
@@ -155,6 +159,80 @@ describe('careledger import', () => {
       requests: 0,
       skipped: { total: 0 },
     });
+  });
+
+  it('imports a whole Synthea bundle and one patient of a bulk export: nothing skipped, every stored reference resolves', async () => {
+    const bundleFile = join(SYNTHEA, bundles[5] as string);
+    // One patient of the bulk export (the one with fewest records) and the directory its records
+    // name through conditional references (Practitioner?identifier=…, Organization?…, Location?…).
+    const bulk = join(dir, 'one-patient');
+    mkdirSync(bulk, { recursive: true });
+    const patientId = '63ee2253-bdd5-da55-2ad2-b4984d0ad700';
+    const directory = new Set(['Location', 'Organization', 'Practitioner', 'PractitionerRole']);
+    for (const file of readdirSync(BULK).filter((f) => f.endsWith('.000.ndjson'))) {
+      const lines = readFileSync(join(BULK, file), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .filter((line) => {
+          const resource = JSON.parse(line) as { resourceType: string; id: string };
+          if (directory.has(resource.resourceType)) return true;
+          if (resource.resourceType === 'Patient') return resource.id === patientId;
+          return line.includes(`"Patient/${patientId}"`);
+        });
+      if (lines.length > 0) writeFileSync(join(bulk, file), `${lines.join('\n')}\n`);
+    }
+    const inputs = [bundleFile, ...readdirSync(bulk).map((f) => join(bulk, f))];
+    const counts = countTypes(inputs);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const { summary, failures } = await runImport(options('whole', [bundleFile, bulk]));
+    expect(failures).toEqual([]);
+    expect(summary).toMatchObject({
+      resources: total,
+      loaded: total,
+      failed: 0,
+      skipped: { total: 0 },
+      unresolvedReferences: 0,
+      conditionalReferences: 0,
+    });
+    expect(summary.resolvedConditionalReferences).toBeGreaterThan(0);
+    // Types the node refused before it served all of R4.
+    expect(Object.keys(counts)).toEqual(
+      expect.arrayContaining(['Claim', 'ExplanationOfBenefit', 'Location']),
+    );
+
+    // What the node stored, read back by type, and every reference in it.
+    const stored = new Set<string>();
+    const references = new Set<string>();
+    const collect = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(collect);
+      else if (typeof value === 'object' && value !== null)
+        for (const [key, child] of Object.entries(value))
+          if (key === 'reference' && typeof child === 'string') references.add(child);
+          else collect(child);
+    };
+    for (const type of Object.keys(counts)) {
+      let next: string | undefined = `${node.url}/fhir/${type}?_count=1000`;
+      while (next !== undefined) {
+        const response = await fetch(next, { headers: reader });
+        expect(response.status).toBe(200);
+        const searchset = (await response.json()) as {
+          entry?: { resource: { resourceType: string; id: string; contained?: unknown } }[];
+          link?: { relation: string; url: string }[];
+        };
+        for (const { resource } of searchset.entry ?? []) {
+          stored.add(`${resource.resourceType}/${resource.id}`);
+          const { contained: _inside, ...rest } = resource;
+          collect(rest);
+        }
+        next = searchset.link?.find((l) => l.relation === 'next')?.url;
+      }
+    }
+    expect(stored.size).toBeGreaterThanOrEqual(total);
+    const unresolved = [...references].filter(
+      (reference) => !reference.startsWith('#') && !stored.has(reference),
+    );
+    expect(unresolved).toEqual([]);
+    expect(references.size).toBeGreaterThan(100);
   });
 
   it('resumes an interrupted import where it stopped, writing no resource twice', async () => {

@@ -5,6 +5,11 @@ import { CareLedgerError } from '../../errors/index.js';
 import { resolveDataDir, resolveNodeUrl } from '../data-dir.js';
 import { createProgressBar, formatDuration, type ProgressStream } from '../progress-bar.js';
 import {
+  applyResolvedReferences,
+  type LookupConditionalReference,
+  resolveConditionalReferences,
+} from './import-references.js';
+import {
   countImportItems,
   type ImportFile,
   type ImportItem,
@@ -101,7 +106,9 @@ export interface ImportSummary {
   /** PUT requests sent, retries included. */
   readonly requests: number;
   readonly retries: number;
-  /** `Type?identifier=…` references, sent as they are (the node does not resolve them). */
+  /** Conditional references (`Type?identifier=…`) rewritten to `Type/id` before sending. */
+  readonly resolvedConditionalReferences: number;
+  /** Conditional references that matched no resource or several: sent as they are. */
   readonly conditionalReferences: number;
   /** `urn:uuid:` references to no entry of their bundle, sent as they are. */
   readonly unresolvedReferences: number;
@@ -242,6 +249,10 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
   const base = parseFhirBase(options.nodeUrl);
   const { files, ignored } = listImportFiles(options.inputs);
   const served = await readServedTypes(base, doFetch, timeoutMs);
+  const resolvedReferences = await resolveConditionalReferences(
+    files,
+    createNodeLookup(base, doFetch, headers, timeoutMs),
+  );
 
   // Progress per file, from the state when it describes this node and this exact file. --restart
   // forgets these files' progress only; other files' entries stay for their own re-runs.
@@ -296,6 +307,8 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
   const skippedByType: Record<string, number> = {};
   let created = 0;
   let updated = 0;
+  let resolvedConditional = 0;
+  let unresolvedConditional = 0;
   let requests = 0;
   let retries = 0;
   let settled = 0;
@@ -303,6 +316,9 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
 
   async function put(item: ResourceItem): Promise<Outcome> {
     if (!served.has(item.resourceType)) return { kind: 'skipped' };
+    const references = applyResolvedReferences(item.resource, resolvedReferences);
+    resolvedConditional += references.resolved;
+    unresolvedConditional += references.unresolved;
     const url = `${base}/${item.resourceType}/${encodeURIComponent(item.id)}`;
     const body = JSON.stringify(item.resource);
     for (let attempt = 0; ; attempt++) {
@@ -433,7 +449,8 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
     failed: failures.length,
     requests,
     retries,
-    conditionalReferences: notes.conditionalReferences,
+    resolvedConditionalReferences: resolvedConditional,
+    conditionalReferences: unresolvedConditional,
     unresolvedReferences: notes.unresolvedReferences,
     interrupted,
     remaining: interrupted ? resources - alreadyDone - settled : 0,
@@ -445,6 +462,42 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
   mkdirSync(dirname(options.reportFile), { recursive: true });
   writeFileSync(options.reportFile, `${JSON.stringify({ summary, failures }, null, 2)}\n`, { mode: 0o600 });
   return { summary, failures };
+}
+
+/** Asks the node's search for a conditional reference's single match (R4 §3.1.0.11.2). */
+function createNodeLookup(
+  base: string,
+  doFetch: typeof fetch,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): LookupConditionalReference {
+  return async (reference) => {
+    const mark = reference.indexOf('?');
+    const type = reference.slice(0, mark);
+    const query = reference.slice(mark + 1);
+    try {
+      const response = await doFetch(`${base}/${type}?${query}&_count=2`, {
+        headers: withoutContentType(headers),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!response.ok) return undefined;
+      const bundle = (await response.json()) as {
+        entry?: { resource?: { resourceType?: string; id?: string }; search?: { mode?: string } }[];
+      };
+      const matches = (bundle.entry ?? []).filter(
+        (e) => (e.search?.mode ?? 'match') === 'match' && e.resource?.resourceType === type,
+      );
+      return matches.length === 1 ? matches[0]?.resource?.id : undefined;
+    } catch {
+      // Not resolving is not failing: the reference is sent as it is, and counted.
+      return undefined;
+    }
+  };
+}
+
+function withoutContentType(headers: Record<string, string>): Record<string, string> {
+  const { 'content-type': _body, ...rest } = headers;
+  return rest;
 }
 
 function loadStateUnlessRestart(file: string, restart: boolean): ImportState {
@@ -472,9 +525,13 @@ export function formatImportSummary(summary: ImportSummary): string {
   const types = Object.entries(summary.skipped.byType);
   if (types.length > 0)
     lines.push(`skipped: ${summary.skipped.reason}: ${types.map(([t, n]) => `${t} ${n}`).join(', ')}`);
+  if (summary.resolvedConditionalReferences > 0)
+    lines.push(
+      `${summary.resolvedConditionalReferences} conditional reference(s) (Type?identifier=…) resolved to Type/id`,
+    );
   if (summary.conditionalReferences > 0)
     lines.push(
-      `note: ${summary.conditionalReferences} conditional reference(s) (Type?identifier=…) were sent as they are`,
+      `note: ${summary.conditionalReferences} conditional reference(s) (Type?identifier=…) matched no single resource and were sent as they are`,
     );
   if (summary.unresolvedReferences > 0)
     lines.push(
@@ -526,9 +583,10 @@ export function registerImportCommand(program: Command, io: ImportCommandIo = {}
       'after',
       `
 Each resource is written with PUT <node>/fhir/<Type>/<id>, so it keeps its id. In a Bundle, the
-entries' urn:uuid fullUrls become Type/<uuid> and every reference to them is rewritten;
-conditional references (Type?identifier=...) are sent as they are. Resource types the node does not
-serve are skipped and counted per type. A 503 or a connection error is retried up to 5 times.
+entries' urn:uuid fullUrls become Type/<uuid> and every reference to them is rewritten.
+Conditional references (Type?identifier=...) become Type/<id> of the one resource they name, found
+among the imported files or else on the node; one that names none or several is sent as it is and
+counted. Resource types the node does not serve are skipped and counted per type. A 503 or a connection error is retried up to 5 times.
 
 Progress is saved in <data-dir>/import-state.json every 200 resources: run the same command again
 after Ctrl-C or a crash and it resumes. The report lists each failure with its file, line or entry,

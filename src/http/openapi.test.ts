@@ -30,6 +30,7 @@ import { createFhirRoutes, type FhirRouteDeps } from './routes/fhir-routes.js';
 import { createLedgerRoutes, type LedgerRouteDeps } from './routes/ledger-routes.js';
 import { createLogRoutes, type LogRoutesSource } from './routes/log-routes.js';
 import { createOAuthRoutes, type OAuthRouteDeps } from './routes/oauth-routes.js';
+import { createValidateRoutes } from './routes/validate-routes.js';
 import { createWitnessRoutes } from './routes/witness-routes.js';
 
 const source = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
@@ -112,6 +113,11 @@ const SUB_APPS: Record<string, () => Hono> = {
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
     } as unknown as Parameters<typeof createAccessRequestRoutes>[0]),
   createPortalRoutes: () => createPortalRoutes({ publicDir: '/nonexistent' }),
+  createValidateRoutes: () =>
+    createValidateRoutes({
+      repository: {} as Parameters<typeof createValidateRoutes>[0]['repository'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+    }),
   createBreakGlassRoutes: () =>
     createBreakGlassRoutes({
       repository: {} as FhirRouteDeps['repository'],

@@ -1104,6 +1104,42 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    // R4 resource-operation-validate.html (src/http/routes/validate-routes.ts).
+    ...Object.fromEntries(
+      (['/fhir/{type}/$validate', '/fhir/{type}/{id}/$validate'] as const).map((path) => [
+        path,
+        {
+          post: {
+            operationId: path.includes('{id}') ? 'fhirValidateInstance' : 'fhirValidateType',
+            summary:
+              '$validate: the resource (or a Parameters body with resource, mode, profile) checked against R4 and the loaded profiles (IPS 2.0.0, US Core 5.0.1 subset); 200 with the OperationOutcome whether valid or not; nothing is stored. mode=delete (instance) needs no body.',
+            tags: ['fhir'],
+            parameters: [
+              fhirType,
+              ...(path.includes('{id}') ? [fhirId] : []),
+              {
+                name: 'mode',
+                in: 'query' as const,
+                required: false,
+                schema: { enum: ['create', 'update', 'delete', 'profile'] } as JsonSchema,
+              },
+              {
+                name: 'profile',
+                in: 'query' as const,
+                required: false,
+                schema: { type: 'string' } as JsonSchema,
+                example: 'http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips',
+              },
+            ],
+            requestBody: { required: false, content: fhirJson },
+            responses: {
+              '200': { description: 'An OperationOutcome with the issues found.', content: fhirJson },
+              ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+            },
+          },
+        },
+      ]),
+    ),
     '/fhir/Patient/{id}/$everything': {
       get: {
         operationId: 'fhirPatientEverything',
@@ -1156,7 +1192,7 @@ export const openApiDocument: OpenApiDocument = {
       post: {
         operationId: 'fhirBreakGlass',
         summary:
-          'Declare an emergency for one patient (clinician, purpose ETREAT, second factor): a Parameters body with reason and optional minutes (default 60); every access in the window is marked DICOM 110127',
+          'Declare an emergency for one patient (clinician, purpose ETREAT, second factor): a Parameters body with reason and optional minutes (default 60, at most node.json breakGlass.maxMinutes, 60 unless configured; more is refused with 400); every access in the window is marked DICOM 110127',
         tags: ['fhir'],
         parameters: [fhirId],
         requestBody: { required: true, content: fhirJson },

@@ -25,6 +25,8 @@ interface FuzzRequest {
   readonly note?: string;
   /** A finding not fixed yet: the replay is marked `it.fails` so CI stays green while it is open. */
   readonly knownFailure?: string;
+  /** A fixed finding's answer, checked on replay (e.g. 400 where a 201 stored the input before). */
+  readonly expectStatus?: number;
 }
 
 interface Route {
@@ -333,7 +335,8 @@ describe(`every HTTP endpoint under fuzzing (seed ${FUZZ_SEED})`, () => {
   for (const request of loadCorpus<FuzzRequest>('http.json')) {
     const test = request.knownFailure === undefined ? it : it.fails;
     test(`replays corpus: ${request.method} ${request.path.slice(0, 60)} ${request.note ?? ''}`, async () => {
-      await check(request);
+      const status = await check(request);
+      if (request.expectStatus !== undefined) expect(status).toBe(request.expectStatus);
     });
   }
 

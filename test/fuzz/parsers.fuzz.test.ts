@@ -11,9 +11,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSignedGrant } from '../../src/consent/index.js';
 import { CareLedgerError } from '../../src/errors/index.js';
 import { rewriteBundleReferences } from '../../src/fhir/bundle/index.js';
+import { parseStrictJson } from '../../src/fhir/parse-strict-json.js';
 import { planSearch } from '../../src/fhir/search/index.js';
 import { parseResource } from '../../src/fhir/validate-resource.js';
-import { formatShare, parseShare, splitSecret } from '../../src/identity/index.js';
+import { formatShare, parseShare, type Share, splitSecret } from '../../src/identity/index.js';
 import { createConsentDomain } from '../../src/ledger/index.js';
 import {
   createSignerKey,
@@ -37,6 +38,8 @@ interface ParserCase {
   readonly parser: string;
   readonly input: unknown;
   readonly note?: string;
+  /** The parser must refuse this input with a CareLedgerError (a finding that was accepted before). */
+  readonly refused?: boolean;
 }
 
 /** The property every parser must hold: a value or a CareLedgerError, nothing else. */
@@ -75,9 +78,7 @@ const tlogProofText = formatTlogProof({
   extra: new TextEncoder().encode('entry'),
 });
 const shareText = formatShare(
-  splitSecret(new Uint8Array(32).fill(9), { shares: 3, threshold: 2 })[0] as NonNullable<
-    ReturnType<typeof splitSecret>[0]
-  >,
+  (await splitSecret(new Uint8Array(32).fill(9), { shares: 3, threshold: 2 }))[0] as Share,
   { id: 'fuzz-split', threshold: 2 },
 );
 
@@ -137,6 +138,9 @@ const searchValue = fc.oneof(
 
 const parsers: Record<string, (input: unknown) => unknown> = {
   parseResource: (input) => parseResource(input),
+  parseStrictJson: (input) => parseStrictJson(input as string),
+  /** JSON text through the HTTP body parser, then the validator, as POST /fhir/{type} does. */
+  parseResourceText: (input) => parseResource(parseStrictJson(input as string)),
   planSearch: (input) => {
     const { resourceType, query, handling } = input as {
       resourceType: string;
@@ -180,6 +184,10 @@ describe(`parsers under fuzzing (seed ${FUZZ_SEED})`, () => {
       }
       const parser = parsers[entry.parser];
       expect(parser, `unknown parser ${entry.parser} in corpus`).toBeDefined();
+      if (entry.refused === true) {
+        expect(() => parser?.(entry.input)).toThrow(CareLedgerError);
+        return;
+      }
       returnsOrThrowsTyped(() => parser?.(entry.input));
     });
   }
@@ -199,6 +207,63 @@ describe(`parsers under fuzzing (seed ${FUZZ_SEED})`, () => {
         returnsOrThrowsTyped(() => parseResource(input));
       }),
       fuzzOptions(1200),
+    );
+  });
+
+  it('parseStrictJson: random, mutated and truncated JSON text', () => {
+    const text = fc.oneof(
+      fc.jsonValue().map((value) => JSON.stringify(value)),
+      mutatedJson(FHIR_SEEDS, 6).map((value) => JSON.stringify(value)),
+      fc.tuple(fc.constantFrom(...FHIR_SEEDS), fc.nat()).map(([seed, at]) => {
+        const whole = JSON.stringify(seed);
+        return whole.slice(0, at % whole.length);
+      }),
+      mutatedText(
+        FHIR_SEEDS.map((seed) => JSON.stringify(seed)),
+        4,
+      ),
+    );
+    fc.assert(
+      fc.property(text, (input) => {
+        returnsOrThrowsTyped(() => parseStrictJson(input));
+      }),
+      fuzzOptions(1200),
+    );
+  });
+
+  it('a prototype name or a repeated key anywhere in a FHIR resource is always refused', () => {
+    const names = ['toString', 'valueOf', 'constructor', '__proto__', 'hasOwnProperty', 'isPrototypeOf'];
+    /** Every object in the JSON tree, so the injection can land at any depth. */
+    const objectsOf = (value: unknown, into: Record<string, unknown>[] = []) => {
+      if (Array.isArray(value)) for (const item of value) objectsOf(item, into);
+      else if (typeof value === 'object' && value !== null) {
+        into.push(value as Record<string, unknown>);
+        for (const item of Object.values(value)) objectsOf(item, into);
+      }
+      return into;
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...FHIR_SEEDS),
+        fc.nat(),
+        fc.constantFrom(...names),
+        fc.boolean(),
+        (seed, pick, name, duplicate) => {
+          const resource = structuredClone(seed);
+          const objects = objectsOf(resource);
+          const target = objects[pick % objects.length] as Record<string, unknown>;
+          const key = Object.keys(target)[0] as string;
+          const marker = '"__careledger_marker__":0';
+          // A key the target already has, written twice; or a prototype name added to it.
+          target.__careledger_marker__ = 0;
+          const inserted = duplicate
+            ? `${JSON.stringify(key)}:${JSON.stringify(target[key])}`
+            : `"${name}":{"x":1}`;
+          const text = JSON.stringify(resource).replace(marker, inserted);
+          expect(() => parseResource(parseStrictJson(text))).toThrow(CareLedgerError);
+        },
+      ),
+      fuzzOptions(600),
     );
   });
 

@@ -1,17 +1,21 @@
-import { createHash, randomBytes as nodeRandomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { combine, split } from 'shamir-secret-sharing';
 import { CareLedgerError } from '../errors/index.js';
 
 /**
- * Shamir's secret sharing (A. Shamir, "How to Share a Secret", CACM 22(11), 1979), byte by byte
- * over GF(2^8): each secret byte is the constant term of its own random polynomial of degree
- * k - 1, and a share is that polynomial evaluated at a non-zero x.
+ * Shamir's secret sharing (A. Shamir, "How to Share a Secret", CACM 22(11), 1979) through the
+ * audited `shamir-secret-sharing` package (Privy; audited by Cure53 and Zellic, 2024): byte by byte
+ * over GF(2^8) with the AES polynomial, each share at a random distinct non-zero x. We keep only the
+ * `careledger-share-v1` text guardians hold and the checks around it (docs/decisions/0009).
  *
  * Any k shares give the secret back by Lagrange interpolation at x = 0; k - 1 shares say nothing
- * about it (every secret is equally consistent with them). The flip side: combining too few
- * shares, or a share from another split, or a forged one, does not fail. It quietly yields some
- * other byte string. `combineShares` therefore needs k genuine shares of one split, and the caller
- * must check what comes out: for a patient's ledger key, that the recovered key's address is the
- * patient's known ledger address.
+ * about it. The flip side: combining too few shares, or a share from another split, or a forged
+ * one, does not fail. It quietly yields some other byte string. `combineShares` therefore needs k
+ * genuine shares of one split, and the caller must check what comes out: for a patient's ledger
+ * key, that the recovered key's address is the patient's known ledger address.
+ *
+ * Shares made before 0009 (x = 1..n, by our own GF(2^8) code) are in the same field, so they
+ * recombine here unchanged (test/vectors/careledger-shares-v1).
  */
 export interface Share {
   /** The evaluation point, 1 to 255 (x = 0 would be the secret itself). */
@@ -29,69 +33,8 @@ export interface SplitSecretOptions {
 /** Secrets are keys, not documents: bound the sizes we accept from guardians' text. */
 export const MAX_SECRET_SIZE = 1024;
 
-// --- GF(2^8) ---------------------------------------------------------------------------------
-
-/** FIPS-197 §4.2.1: multiplication by x ({02}), reducing by m(x) = x^8 + x^4 + x^3 + x + 1 ({11b}). */
-function xtime(a: number): number {
-  return ((a << 1) ^ (-(a >> 7) & 0x1b)) & 0xff;
-}
-
-/**
- * Log and antilog tables to the generator {03}, which has order 255 in the AES field. Only public
- * values are looked up in them (the x coordinates, in `lagrangeAtZero`): a table indexed by a
- * secret byte leaks it through cache timing, so secret bytes go through `gfMultiply` instead.
- */
-const EXP = new Uint8Array(510);
-const LOG = new Uint8Array(256);
-{
-  let value = 1;
-  for (let i = 0; i < 255; i++) {
-    EXP[i] = value;
-    EXP[i + 255] = value;
-    LOG[value] = i;
-    value ^= xtime(value);
-  }
-}
-
-/** Product in GF(2^8) (FIPS-197 §4.2), without branches or table lookups on the operands. */
-export function gfMultiply(a: number, b: number): number {
-  let product = 0;
-  let x = a & 0xff;
-  let y = b & 0xff;
-  for (let bit = 0; bit < 8; bit++) {
-    product ^= -(y & 1) & x;
-    x = xtime(x);
-    y >>= 1;
-  }
-  return product;
-}
-
-/** Multiplicative inverse of a non-zero element, from the tables: for public values only. */
-export function gfInverse(a: number): number {
-  if (!Number.isInteger(a) || a < 1 || a > 255) {
-    throw new CareLedgerError('ERR_INVALID_INPUT', 'zero has no inverse in GF(2^8)');
-  }
-  return EXP[255 - (LOG[a] ?? 0)] ?? 0;
-}
-
-/** Product from the tables, to cross-check `gfMultiply`; for public values only. */
-export function gfMultiplyByTables(a: number, b: number): number {
-  if (a === 0 || b === 0) return 0;
-  return EXP[(LOG[a] ?? 0) + (LOG[b] ?? 0)] ?? 0;
-}
-
-// --- Splitting and combining ------------------------------------------------------------------
-
-/**
- * Splits `secret` into `shares` shares at x = 1..n, any `threshold` of which recover it.
- * `random(size)` supplies the polynomial coefficients (secret.length · (k - 1) bytes); inject it
- * only in tests.
- */
-export function splitSecret(
-  secret: Uint8Array,
-  options: SplitSecretOptions,
-  random: (size: number) => Uint8Array = nodeRandomBytes,
-): Share[] {
+/** Splits `secret` into `shares` shares (distinct random x), any `threshold` of which recover it. */
+export async function splitSecret(secret: Uint8Array, options: SplitSecretOptions): Promise<Share[]> {
   const { shares: n, threshold: k } = options;
   if (!Number.isInteger(k) || !Number.isInteger(n) || k < 2 || k > n || n > 255) {
     throw new CareLedgerError('ERR_INVALID_INPUT', 'need 2 ≤ threshold ≤ shares ≤ 255', {
@@ -99,24 +42,13 @@ export function splitSecret(
     });
   }
   verifySecretSize(secret, 'secret');
-  const degree = k - 1;
-  const coefficients = random(secret.length * degree);
-  if (!(coefficients instanceof Uint8Array) || coefficients.length !== secret.length * degree) {
-    throw new CareLedgerError('ERR_INVALID_INPUT', `random must return ${secret.length * degree} bytes`);
-  }
-  const result: Share[] = [];
-  for (let x = 1; x <= n; x++) {
-    const y = new Uint8Array(secret.length);
-    for (let i = 0; i < secret.length; i++) {
-      // Horner's rule: f(x) = (((a_{k-1}·x + a_{k-2})·x + …)·x + secret[i].
-      let acc = 0;
-      for (let d = degree; d >= 1; d--) acc = gfMultiply(acc, x) ^ (coefficients[i * degree + d - 1] ?? 0);
-      y[i] = gfMultiply(acc, x) ^ (secret[i] ?? 0);
-    }
-    result.push({ x, y });
-  }
-  coefficients.fill(0);
-  return result;
+  // The package's shares are y || x (one byte of x after the secret-length y).
+  const made = await split(new Uint8Array(secret), n, k);
+  return made.map((bytes) => {
+    const share = { x: bytes[bytes.length - 1] as number, y: bytes.slice(0, -1) };
+    bytes.fill(0);
+    return share;
+  });
 }
 
 export interface CombineSharesOptions {
@@ -128,7 +60,10 @@ export interface CombineSharesOptions {
  * Lagrange interpolation at x = 0. Needs at least k shares of one split (more are fine); with
  * fewer it returns a wrong value without noticing, so check the result (see the module comment).
  */
-export function combineShares(shares: readonly Share[], options: CombineSharesOptions = {}): Uint8Array {
+export async function combineShares(
+  shares: readonly Share[],
+  options: CombineSharesOptions = {},
+): Promise<Uint8Array> {
   if (!Array.isArray(shares) || shares.length < 2 || shares.length > 255) {
     throw new CareLedgerError('ERR_INVALID_INPUT', 'need 2 to 255 shares');
   }
@@ -152,25 +87,17 @@ export function combineShares(shares: readonly Share[], options: CombineSharesOp
     verifySecretSize(share.y, 'share y');
     if (share.y.length !== size) throw new CareLedgerError('ERR_INVALID_INPUT', 'shares differ in length');
   }
-  const weights = lagrangeAtZero(shares.map((share) => share.x));
-  const secret = new Uint8Array(size ?? 0);
-  shares.forEach((share, j) => {
-    const weight = weights[j] ?? 0;
-    for (let i = 0; i < secret.length; i++)
-      secret[i] = (secret[i] ?? 0) ^ gfMultiply(weight, share.y[i] ?? 0);
+  const encoded = shares.map((share) => {
+    const bytes = new Uint8Array(share.y.length + 1);
+    bytes.set(share.y);
+    bytes[share.y.length] = share.x;
+    return bytes;
   });
-  return secret;
-}
-
-/** ℓ_j(0) = Π_{m≠j} x_m / (x_m − x_j); subtraction is XOR in characteristic 2. */
-function lagrangeAtZero(xs: readonly number[]): number[] {
-  return xs.map((xj, j) => {
-    let weight = 1;
-    xs.forEach((xm, m) => {
-      if (m !== j) weight = gfMultiplyByTables(weight, gfMultiplyByTables(xm, gfInverse(xm ^ xj)));
-    });
-    return weight;
-  });
+  try {
+    return await combine(encoded);
+  } finally {
+    for (const bytes of encoded) bytes.fill(0);
+  }
 }
 
 // --- Text for guardians -----------------------------------------------------------------------

@@ -1,10 +1,13 @@
-import { createHmac, randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { HOTP, Secret } from 'otpauth';
 import { CareLedgerError } from '../errors/index.js';
 import { encodeBase32, parseBase32 } from './base32.js';
 
 /**
  * Time-based one-time passwords (RFC 6238) for a second factor: HOTP (RFC 4226) over the number of
- * 30-second steps since the Unix epoch (RFC 6238 §4: X = 30, T0 = 0).
+ * 30-second steps since the Unix epoch (RFC 6238 §4: X = 30, T0 = 0). The HOTP computation and the
+ * constant-time comparison are the `otpauth` package's (docs/decisions/0009); this module keeps our
+ * policy around them: secret sizes, the window, and refusing a step already used (RFC 6238 §5.2).
  */
 export type TotpAlgorithm = 'SHA1' | 'SHA256' | 'SHA512';
 
@@ -40,11 +43,7 @@ const SECRET_SIZE = 20;
 /** ...and requires at least 128 bits. */
 const MIN_SECRET_SIZE = 16;
 const MAX_WINDOW = 10;
-const HMAC_NAMES: Readonly<Record<TotpAlgorithm, string>> = {
-  SHA1: 'sha1',
-  SHA256: 'sha256',
-  SHA512: 'sha512',
-};
+const ALGORITHMS: Readonly<Record<TotpAlgorithm, true>> = { SHA1: true, SHA256: true, SHA512: true };
 
 /** A new shared secret: 20 random bytes as unpadded base32, ready for createTotpUri. */
 export function createTotpSecret(randomBytes: (size: number) => Uint8Array = nodeRandomBytes): string {
@@ -125,31 +124,31 @@ export function evaluateTotp(
     });
   }
   if (typeof code !== 'string' || code.length !== digits || !/^[0-9]+$/.test(code)) return { valid: false };
-  const given = Buffer.from(code, 'ascii');
+  const secretKey = new Secret({ buffer: copyBuffer(key) });
   let matched = -1;
-  // Every candidate is computed and compared in constant time, so the response time does not tell
-  // which step (if any) matched. Of two matching steps the later wins: storing it refuses more.
+  // Every candidate step is checked (otpauth compares in constant time), so the response time does
+  // not tell which step (if any) matched. Of two matching steps the later wins: storing it refuses more.
   for (let step = Math.max(0, current - window); step <= current + window; step++) {
-    const expected = Buffer.from(generateHotp(key, step, algorithm, digits), 'ascii');
-    if (timingSafeEqual(expected, given) && step > lastUsedStep) matched = step;
+    const delta = HOTP.validate({
+      token: code,
+      secret: secretKey,
+      algorithm,
+      digits,
+      counter: step,
+      window: 0,
+    });
+    if (delta === 0 && step > lastUsedStep) matched = step;
   }
   return matched >= 0 ? { valid: true, step: matched } : { valid: false };
 }
 
-/** RFC 4226 §5.3: HMAC over the 8-byte big-endian counter, dynamic truncation, modulo 10^digits. */
+/** RFC 4226 §5.3 (HMAC, dynamic truncation, modulo 10^digits), computed by otpauth. */
 function generateHotp(key: Uint8Array, counter: number, algorithm: TotpAlgorithm, digits: number): string {
-  const message = Buffer.alloc(8);
-  message.writeBigUInt64BE(BigInt(counter));
-  const hs = createHmac(HMAC_NAMES[algorithm], key).update(message).digest();
-  // RFC 4226 §5.3 (DT): the offset is the low 4 bits of the last byte; RFC 6238 §1.2 keeps that
-  // rule for SHA-256 and SHA-512, whose longer digests simply leave more bytes unused.
-  const offset = (hs[hs.length - 1] ?? 0) & 0x0f;
-  const binary =
-    (((hs[offset] ?? 0) & 0x7f) << 24) |
-    ((hs[offset + 1] ?? 0) << 16) |
-    ((hs[offset + 2] ?? 0) << 8) |
-    (hs[offset + 3] ?? 0);
-  return String(binary % 10 ** digits).padStart(digits, '0');
+  return HOTP.generate({ secret: new Secret({ buffer: copyBuffer(key) }), algorithm, digits, counter });
+}
+
+function copyBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer as ArrayBuffer;
 }
 
 /** RFC 6238 §4.2: T = floor((Current Unix time - T0) / X), with T0 = 0. */
@@ -175,7 +174,7 @@ function toSecretBytes(secret: Uint8Array | string): Uint8Array {
 function readOptions(options: TotpOptions): { algorithm: TotpAlgorithm; digits: 6 | 8 } {
   const algorithm = options.algorithm ?? 'SHA1';
   const digits = options.digits ?? 6;
-  if (!Object.hasOwn(HMAC_NAMES, algorithm)) {
+  if (!Object.hasOwn(ALGORITHMS, algorithm)) {
     throw new CareLedgerError('ERR_INVALID_INPUT', 'algorithm must be SHA1, SHA256 or SHA512', {
       details: { field: 'algorithm' },
     });

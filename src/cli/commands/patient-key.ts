@@ -103,7 +103,7 @@ export async function createPatientKeyBundle(
   const secret = new Uint8Array(Buffer.from(privateKey.slice(2), 'hex'));
   try {
     const label = { id: randomBytes(8).toString('hex'), threshold: split.threshold };
-    const shares = splitSecret(secret, { shares: split.guardians, threshold: split.threshold }).map(
+    const shares = (await splitSecret(secret, { shares: split.guardians, threshold: split.threshold })).map(
       (share) => {
         const text = formatShare(share, label);
         share.y.fill(0);
@@ -151,7 +151,7 @@ export function parseShareFile(text: string, name: string): GuardianShare {
  * patient's known `address`. Shamir combining cannot notice a wrong share (too few, another split's,
  * a forged one): it just yields other bytes, so the address is the check (see identity/shamir.ts).
  */
-export function recoverPatientKey(sources: readonly ShareSource[], address: string): Hex {
+export async function recoverPatientKey(sources: readonly ShareSource[], address: string): Promise<Hex> {
   const expected = parseLedgerAddress(address);
   const shares = sources.map((source) => parseShareFile(source.text, source.name));
   const first = shares[0];
@@ -186,7 +186,7 @@ export function recoverPatientKey(sources: readonly ShareSource[], address: stri
     new CareLedgerError('ERR_INVALID_INPUT', `these shares do not recover the key of ${expected}`, {
       details: { address: expected },
     });
-  const secret = combineShares(shares, { threshold: first.threshold });
+  const secret = await combineShares(shares, { threshold: first.threshold });
   for (const share of shares) share.y.fill(0);
   try {
     if (secret.length !== PRIVATE_KEY_SIZE) throw notTheKey();
@@ -210,7 +210,7 @@ export async function recoverPatientKeystore(
   sources: readonly ShareSource[],
   options: RecoverPatientKeystoreOptions,
 ): Promise<{ address: Address; keystore: PatientKeystore }> {
-  const privateKey = recoverPatientKey(sources, options.address);
+  const privateKey = await recoverPatientKey(sources, options.address);
   const keystore = await createPatientKeystore(
     privateKey,
     options.passphrase,
@@ -535,7 +535,7 @@ Example:
       }
       const sources = files.map((file) => ({ name: file, text: loadTextFile(file, 'share file') }));
       // Check the shares before asking for a passphrase the patient would type for nothing.
-      const privateKey = recoverPatientKey(sources, options.address);
+      const privateKey = await recoverPatientKey(sources, options.address);
       const passphrase = await readPassphrase(io, {
         question: 'New passphrase for the recovered keystore: ',
         confirm: true,

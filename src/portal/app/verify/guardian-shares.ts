@@ -1,31 +1,19 @@
 /**
- * Guardian shares made in the browser: Shamir's secret sharing over GF(2^8) and the
- * `careledger-share-v1` text of src/identity/shamir.ts (which uses node:crypto), so the CLI's
- * `careledger patient key recover` combines shares made here. Tested against the Node side.
+ * Guardian shares made in the browser: Shamir's secret sharing by the audited `shamir-secret-sharing`
+ * package (the same one src/identity/shamir.ts uses, docs/decisions/0009) and the
+ * `careledger-share-v1` text, so the CLI's `careledger patient key recover` combines shares made
+ * here. Tested against the Node side.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import { split } from 'shamir-secret-sharing';
 import { toHex, utf8 } from './bytes.js';
 
-/** FIPS-197 §4.2: product in GF(2^8) without branches or table lookups on the (secret) operands. */
-function gfMultiply(a: number, b: number): number {
-  let product = 0;
-  let x = a & 0xff;
-  let y = b & 0xff;
-  for (let i = 0; i < 8; i++) {
-    product ^= -(y & 1) & x;
-    x = ((x << 1) ^ (-(x >> 7) & 0x1b)) & 0xff;
-    y >>= 1;
-  }
-  return product & 0xff;
-}
-
-/** Shares at x = 1..n of `secret`, any `threshold` of which recover it (coefficients from `random`). */
-export function splitSecretInBrowser(
+/** Shares (distinct random x) of `secret`, any `threshold` of which recover it. */
+export async function splitSecretInBrowser(
   secret: Uint8Array,
   shares: number,
   threshold: number,
-  random: (size: number) => Uint8Array = (size) => crypto.getRandomValues(new Uint8Array(size)),
-): { x: number; y: Uint8Array }[] {
+): Promise<{ x: number; y: Uint8Array }[]> {
   if (
     !Number.isInteger(threshold) ||
     !Number.isInteger(shares) ||
@@ -35,20 +23,12 @@ export function splitSecretInBrowser(
   ) {
     throw new Error('need 2 ≤ threshold ≤ shares ≤ 255');
   }
-  const degree = threshold - 1;
-  const coefficients = random(secret.length * degree);
-  const out: { x: number; y: Uint8Array }[] = [];
-  for (let x = 1; x <= shares; x++) {
-    const y = new Uint8Array(secret.length);
-    for (let i = 0; i < secret.length; i++) {
-      let acc = 0;
-      for (let d = degree; d >= 1; d--) acc = gfMultiply(acc, x) ^ (coefficients[i * degree + d - 1] ?? 0);
-      y[i] = gfMultiply(acc, x) ^ (secret[i] ?? 0);
-    }
-    out.push({ x, y });
-  }
-  coefficients.fill(0);
-  return out;
+  // The package's shares are y || x.
+  return (await split(secret, shares, threshold)).map((bytes) => {
+    const share = { x: bytes[bytes.length - 1] as number, y: bytes.slice(0, -1) };
+    bytes.fill(0);
+    return share;
+  });
 }
 
 /** `careledger-share-v1:<id>:<threshold>:<x>:<hex y>:<first 4 bytes of SHA-256 of the rest>`. */

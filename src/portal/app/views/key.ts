@@ -105,7 +105,7 @@ function guardianForm(key: { privateKey: Uint8Array }): HTMLElement {
     'form',
     {
       class: 'card',
-      onsubmit: (event: Event) => {
+      onsubmit: async (event: Event) => {
         event.preventDefault();
         const n = Number(guardians.value);
         const k = Number(threshold.value);
@@ -115,7 +115,7 @@ function guardianForm(key: { privateKey: Uint8Array }): HTMLElement {
             message('error', 'Choose 2 to 10 guardians, and how many of them (2 or more) are needed.'),
           );
         const id = toHex(crypto.getRandomValues(new Uint8Array(8)));
-        const shares = splitSecretInBrowser(key.privateKey, n, k).map((s, i) => {
+        const shares = (await splitSecretInBrowser(key.privateKey, n, k)).map((s, i) => {
           const text = formatShareFileInBrowser(formatShareInBrowser(s, { id, threshold: k }), i + 1, n, k);
           s.y.fill(0);
           return text;

@@ -26,6 +26,7 @@ import {
 import { importBulkNdjson } from '../../test/support/import-bulk-ndjson.js';
 import { openTestVault } from '../../test/support/open-test-vault.js';
 import { BULK_DIR } from '../../test/support/shared-data.js';
+import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
 
 const PATIENTS_PER_COPY = 10;
@@ -83,6 +84,7 @@ export const exportGroup: Group = {
 
       globalThis.gc?.();
       const rssBefore = process.memoryUsage.rss();
+      const stopProfile = ctx.options.profile ? await startCpuProfile() : undefined;
       const rss = sampleRss();
       const t0 = performance.now();
       const kicked = await app.request('/fhir/$export', { headers: { ...HEADERS, prefer: 'respond-async' } });
@@ -97,6 +99,13 @@ export const exportGroup: Group = {
       const exported = manifest.output.reduce((sum, o) => sum + o.count, 0);
       if (exported !== imported) throw new Error(`exported ${exported} of ${imported} resources`);
       const peakExport = rss.stop();
+      const profileNotes: string[] = [];
+      if (stopProfile !== undefined) {
+        const summary = summarizeCpuProfile(await stopProfile());
+        profileNotes.push(
+          `Profile of the export: by module: ${formatProfileShares(summary.modules)}; top functions (self): ${formatProfileShares(summary.functions)}.`,
+        );
+      }
 
       const downloadRss = sampleRss();
       const t1 = performance.now();
@@ -147,6 +156,7 @@ export const exportGroup: Group = {
         figures,
         charts: [],
         notes: [
+          ...profileNotes,
           `export: ${size}; peak RSS ${Math.round(peakExport / MB)} MB during the export (${Math.round(rssBefore / MB)} MB before it)`,
         ],
       };

@@ -4,7 +4,7 @@
  * and Group level; `_type`, `_since`, `_typeFilter`; consent filtering; per-patient AuditEvents;
  * DELETE; errors; restart and expiry. The job queue is awaited (`idle`), never slept on.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import type { Hono } from 'hono';
@@ -340,6 +340,19 @@ describe('bulk $export', () => {
       'interrupted 3 times',
     );
     await third.stop();
+  });
+
+  it('refuses to serve an export file altered at rest', async () => {
+    const { jobId, manifest } = await runExport('/fhir/$export?_type=Patient');
+    const path = join(exportsDir, jobId, 'Patient-1.ndjson');
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] as number) ^ 1;
+    writeFileSync(path, bytes);
+    const file = await app.request(new URL(manifest.output[0]?.url as string).pathname, { headers: STAFF });
+    expect(file.status).toBe(500);
+    expect(((await file.json()) as { issue: { diagnostics: string }[] }).issue[0]?.diagnostics).toBe(
+      'the export file cannot be opened',
+    );
   });
 
   it('refuses a sixth job under way for one requester with 429', async () => {

@@ -49,7 +49,7 @@ const doctor = { 'x-careledger-identity': 'Practitioner/dr-1' };
 
 beforeAll(async () => {
   solo = await startSoloNode({
-    http: { maxInFlight: 4, maxQueued: 8, maxQueueWaitMs: 1_000, maxEventLoopStallMs: 250 },
+    http: { maxInFlight: 4, maxQueued: 8, maxQueueWaitMs: 100, maxEventLoopStallMs: 100 },
   });
   const created = await solo.node.app.request('/fhir/Patient', {
     method: 'POST',

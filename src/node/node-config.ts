@@ -54,6 +54,13 @@ export interface NodeConfig {
   /** Break-glass and other notifications are also POSTed here (JSON, no PHI), if set. */
   readonly notifications?: { readonly webhookUrl?: string };
   /**
+   * FHIR profiles to validate against besides the vendored IPS 2.0.0 and US Core 5.0.1 subset:
+   * folders of StructureDefinitions with snapshots (e.g. an unpacked `hl7.fhir.us.core` package's
+   * `package/`), relative to the node folder. A resource claiming a loaded profile in `meta.profile`
+   * must conform to it; `$validate?profile=` can name it.
+   */
+  readonly fhir?: { readonly profileFolders?: readonly string[] };
+  /**
    * Where the vault's key-encryption key comes from (docs/security-model.md, "Keys at rest"). Never
    * from the data folder alone: a PKCS#11 token (HSM), or a keystore unlocked by an operator secret
    * from outside the folder. Without this setting and without CARELEDGER_KEYSTORE_PASSPHRASE the node

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Context } from 'hono';
 import { bytesToHex, hexToBytes } from 'viem';
@@ -17,6 +17,7 @@ import {
   createVaultExportSource,
   createVaultJobKeySealer,
 } from '../export/index.js';
+import { loadFhirProfiles } from '../fhir/load-fhir-definitions.js';
 import { loadSearchParameters } from '../fhir/search/index.js';
 import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
@@ -100,6 +101,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const config = loadNodeConfig(dir);
   const paths = nodePaths(dir);
+  for (const folder of config.fhir?.profileFolders ?? []) {
+    const loaded = loadFhirProfiles(resolve(dir, folder));
+    log(`[${config.name}] FHIR profiles: ${loaded.length} StructureDefinition(s) from ${folder}`);
+  }
   if (config.devIdentityHeader === true) {
     // The header trusts the caller's word for who they are: never reachable from another machine.
     if (!isLoopbackHost(config.host)) {

@@ -2,7 +2,11 @@
  * `$validate` (R4 resource-operation-validate.html) and the strict JSON body over HTTP, on one real
  * node over a real anvil chain, in-process (`app.request`).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFhirDefinitions } from '../../src/fhir/index.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
 const IPS = 'http://hl7.org/fhir/uv/ips/StructureDefinition';
@@ -25,8 +29,28 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   return { status: response.status, body: (await response.json()) as Outcome & Record<string, unknown> };
 }
 
+/** An operator's own profile (node.json `fhir.profileFolders`): IPS Organization with name required. */
+const OPERATOR_PROFILE = 'http://example.org/fhir/StructureDefinition/operator-organization';
+
+function writeOperatorProfile(): string {
+  const folder = mkdtempSync(join(tmpdir(), 'careledger-operator-profiles-'));
+  const base = loadFhirDefinitions().profiles.get(`${IPS}/Organization-uv-ips`)?.structureDefinition;
+  const element = (base?.snapshot?.element ?? []).map((e) =>
+    e.path === 'Organization.name' ? { ...e, min: 1 } : e,
+  );
+  const sd = {
+    ...base,
+    id: 'operator-organization',
+    url: OPERATOR_PROFILE,
+    name: 'OperatorOrganization',
+    snapshot: { element },
+  };
+  writeFileSync(join(folder, 'StructureDefinition-operator-organization.json'), JSON.stringify(sd));
+  return folder;
+}
+
 beforeAll(async () => {
-  solo = await startSoloNode();
+  solo = await startSoloNode({ fhir: { profileFolders: [writeOperatorProfile()] } });
 });
 
 afterAll(async () => {
@@ -90,6 +114,20 @@ describe('POST /fhir/{type}/$validate', () => {
     expect(wrapped.body.issue).toEqual([
       { severity: 'information', code: 'informational', diagnostics: 'All OK' },
     ]);
+  });
+
+  it('validates against a profile the operator configured (fhir.profileFolders)', async () => {
+    const { status, body } = await post(
+      `/fhir/Organization/$validate?profile=${encodeURIComponent(OPERATOR_PROFILE)}`,
+      {
+        resourceType: 'Organization',
+        identifier: [{ value: 'org-1' }],
+      },
+    );
+    expect(status).toBe(200);
+    expect(body.issue).toContainEqual(
+      expect.objectContaining({ severity: 'error', code: 'required', expression: ['Organization.name'] }),
+    );
   });
 
   it('refuses a profile this node has not loaded with 400', async () => {

@@ -210,11 +210,25 @@ describe('throttling of passwords and one-time codes (RFC 4226 §7.3, SP 800-63B
     expect((await signIn('pw.target', PASSWORD, totp(secrets['pw.target'] as string, 1))).status).toBe(302);
   });
 
-  it('audits each lockout for the operator without the username or the address', async () => {
+  it('audits each lockout (a sealed AuditEvent, and a line for the operator) without the username or the address', async () => {
     const lines = logLines.filter((l) => l.includes('security: sign-in'));
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.join('\n')).not.toMatch(/pw\.target|totp\.target|nobody\.here|127\.0\.0\.1/);
     expect(logLines.join('\n')).not.toContain('lockout audit failed');
+    const audit = await request(
+      '/fhir/AuditEvent?_count=500',
+      dev('Practitioner/po-1', {
+        'x-careledger-roles': 'privacy-officer',
+        'x-careledger-purpose': 'HOPERAT',
+      }),
+    );
+    const text = await audit.text();
+    expect(audit.status).toBe(200);
+    const lockouts = ((JSON.parse(text) as { entry?: { resource: Record<string, unknown> }[] }).entry ?? [])
+      .map((e) => e.resource)
+      .filter((r) => String(r.outcomeDesc ?? '').includes('locked after'));
+    expect(lockouts.length).toBeGreaterThan(0);
+    expect(JSON.stringify(lockouts)).not.toMatch(/pw\.target|totp\.target|nobody\.here/);
   });
 
   it('throttles the break-glass one-time code the same way', async () => {

@@ -22,12 +22,16 @@ export interface LoadSheddingOptions {
   readonly exempt?: (path: string) => boolean;
 }
 
+/**
+ * Lenient enough that a busy but healthy node (a large transaction Bundle, a descheduled process on a
+ * shared machine) does not turn away its ordinary clients; tight enough that nobody waits 25 s.
+ */
 export const DEFAULT_LOAD_SHEDDING: LoadSheddingOptions = {
   maxInFlight: 16,
-  maxQueued: 32,
-  maxQueueWaitMs: 1_000,
+  maxQueued: 64,
+  maxQueueWaitMs: 3_000,
   retryAfterSeconds: 2,
-  maxEventLoopStallMs: 500,
+  maxEventLoopStallMs: 3_000,
   exempt: (path) => path === '/health',
 };
 

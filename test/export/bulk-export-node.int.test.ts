@@ -46,7 +46,7 @@ async function backendToken(scope: string): Promise<{ token: string; scope: stri
       grant_type: 'client_credentials',
       scope,
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: createClientAssertion({
+      client_assertion: await createClientAssertion({
         clientId,
         tokenEndpoint: `${base}/oauth/token`,
         privateJwk: key.privateJwk,

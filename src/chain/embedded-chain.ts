@@ -35,6 +35,8 @@ export interface ChainSnapshotInfo {
 }
 
 const SNAPSHOT_FILE = 'anvil-state.json.gz';
+/** How long anvil may take to answer after a start (loading a large snapshot took 7–20 s loaded). */
+const START_TIMEOUT_MS = 60_000;
 const LOAD_FILE = 'anvil-state.load.json';
 /** Sidecar: the oldest block the snapshot holds and the block it was taken at. */
 const META_FILE = 'anvil-state.meta.json';
@@ -54,13 +56,18 @@ export class EmbeddedChain {
   private readonly options: Required<Omit<EmbeddedChainOptions, 'onLog'>> &
     Pick<EmbeddedChainOptions, 'onLog'>;
   private child: ChildProcess | undefined;
-  private stopping = false;
+  /** Set by stop(): no restart after it. */
+  private closing = false;
+  /** Children this supervisor stops on purpose (compaction, stop, a start-up that timed out). */
+  private readonly expectedExits = new WeakSet<ChildProcess>();
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotting: Promise<ChainSnapshotInfo | undefined> | undefined;
   private lastSnapshotBlock = -1;
   /** The oldest block the running anvil holds (after the last compaction). */
   private oldestBlock = 0;
   private restarting: Promise<void> | undefined;
+  private restartAttempts = 0;
+  private lastRestartError: string | undefined;
   /** Number of times anvil was (re)started by this supervisor. */
   starts = 0;
 
@@ -102,7 +109,7 @@ export class EmbeddedChain {
   }
 
   async start(): Promise<void> {
-    this.stopping = false;
+    this.closing = false;
     mkdirSync(this.options.dir, { recursive: true });
     if (await isRpcUp(this.rpcUrl)) {
       throw new CareLedgerError(
@@ -196,15 +203,17 @@ export class EmbeddedChain {
     });
     this.child = child;
     this.starts += 1;
+    child.once('error', (error) => this.log(`anvil could not be started: ${error.message}`));
     child.stderr?.on('data', (chunk: Buffer) => this.log(`anvil: ${chunk.toString().trim()}`));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      if (this.stopping) return;
+      if (this.closing || this.expectedExits.has(child)) return;
       this.log(`anvil exited unexpectedly (code ${code}, signal ${signal})`);
-      if (this.options.restartOnCrash) {
-        this.restarting = this.launch().catch((error: unknown) =>
-          this.log(`restart failed: ${(error as Error).message}`),
-        );
+      // One restart loop at a time: a child that dies while it starts is the loop's to retry.
+      if (this.options.restartOnCrash && this.restarting === undefined) {
+        this.restarting = this.restartUntilUp().finally(() => {
+          this.restarting = undefined;
+        });
       }
     });
     await this.waitUntilUp(child);
@@ -220,20 +229,73 @@ export class EmbeddedChain {
   }
 
   private async waitUntilUp(child: ChildProcess): Promise<void> {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new CareLedgerError('ERR_CHAIN_UNAVAILABLE', 'anvil exited during start-up');
+        throw new CareLedgerError(
+          'ERR_CHAIN_UNAVAILABLE',
+          `anvil exited during start-up (code ${child.exitCode}, signal ${child.signalCode})`,
+        );
       }
       if (await isRpcUp(this.rpcUrl)) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new CareLedgerError('ERR_CHAIN_UNAVAILABLE', 'anvil did not answer within 30 s of start-up');
+    // Not left running: a late answer from it would race the next attempt for the port.
+    this.expectedExits.add(child);
+    if (this.child === child) this.child = undefined;
+    await terminate(child, 0);
+    throw new CareLedgerError(
+      'ERR_CHAIN_UNAVAILABLE',
+      `anvil did not answer within ${START_TIMEOUT_MS / 1000} s of start-up`,
+    );
   }
 
-  /** Waits for a restart under way (after a crash) to finish. */
-  async whenReady(): Promise<void> {
-    await this.restarting;
+  /**
+   * After a crash: start anvil again until it answers, each attempt bounded (START_TIMEOUT_MS) and
+   * each failure logged, with a growing pause between attempts (1 s, 2 s, 4 s, … 10 s). A restart
+   * that failed once is not the end: the nodes' outboxes wait for the chain, so giving up would
+   * leave every relay waiting forever.
+   */
+  private async restartUntilUp(): Promise<void> {
+    for (let attempt = 1; !this.closing; attempt++) {
+      this.restartAttempts = attempt;
+      try {
+        await this.launch();
+        this.lastRestartError = undefined;
+        return;
+      } catch (error) {
+        this.lastRestartError = (error as Error).message;
+        const pauseMs = Math.min(1_000 * 2 ** (attempt - 1), 10_000);
+        this.log(`restart ${attempt} failed: ${this.lastRestartError}; next attempt in ${pauseMs / 1000} s`);
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
+  }
+
+  /**
+   * Waits for a restart under way (after a crash) to finish, at most `timeoutMs`; then fails, saying
+   * how many attempts were made and why the last one failed.
+   */
+  async whenReady(timeoutMs = 120_000): Promise<void> {
+    const restarting = this.restarting;
+    if (restarting === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const last = this.lastRestartError === undefined ? '' : `; last failure: ${this.lastRestartError}`;
+        reject(
+          new CareLedgerError(
+            'ERR_CHAIN_UNAVAILABLE',
+            `the chain did not come back within ${timeoutMs / 1000} s (${this.restartAttempts} start attempt(s)${last})`,
+          ),
+        );
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([restarting, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async blockNumber(): Promise<number> {
@@ -254,7 +316,8 @@ export class EmbeddedChain {
   }
 
   private async takeSnapshot(force: boolean): Promise<ChainSnapshotInfo | undefined> {
-    if (this.child === undefined) return undefined;
+    // Nothing to take while anvil is down or restarting after a crash (it starts from the last one).
+    if (this.child === undefined || this.restarting !== undefined) return undefined;
     const started = performance.now();
     const head = await this.blockNumber();
     if (!force && head === this.lastSnapshotBlock) return undefined;
@@ -279,20 +342,31 @@ export class EmbeddedChain {
     const child = this.child;
     if (child === undefined) return;
     this.log(`restarting the chain to compact ${this.options.historyBlocks}+ blocks of history`);
-    this.stopping = true;
+    this.expectedExits.add(child);
     await terminate(child);
-    this.stopping = false;
-    await this.launch();
+    this.restarting = this.restartUntilUp().finally(() => {
+      this.restarting = undefined;
+    });
+    await this.restarting;
   }
 
-  /** Simulates a crash: SIGKILL, no snapshot. The supervisor restarts anvil if `restartOnCrash`. */
-  kill(): void {
-    this.child?.kill('SIGKILL');
+  /**
+   * Simulates a crash: SIGKILL, no snapshot. Resolves once the exit is seen, by when a restart (if
+   * `restartOnCrash`) is under way and `whenReady` waits for it.
+   */
+  kill(): Promise<void> {
+    const child = this.child;
+    if (child === undefined) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    return exited;
   }
 
   async stop(): Promise<void> {
     if (this.snapshotTimer !== undefined) clearTimeout(this.snapshotTimer);
     this.snapshotTimer = undefined;
+    // A restart loop under way ends after its current attempt (bounded by START_TIMEOUT_MS).
+    this.closing = true;
     await this.restarting;
     const child = this.child;
     if (child === undefined) return;
@@ -304,7 +378,7 @@ export class EmbeddedChain {
     } catch (error) {
       this.log(`final snapshot failed: ${(error as Error).message}`);
     }
-    this.stopping = true;
+    this.expectedExits.add(child);
     await terminate(child);
     this.child = undefined;
   }

@@ -232,7 +232,7 @@ describe('FHIR writes survive SIGKILL of the node that stores them', () => {
           const chainStarts = dev.chain.starts;
           const withChain = kills % 3 === chainPhase;
           if (withChain) {
-            dev.chain.kill();
+            void dev.chain.kill();
             chainKills += 1;
           }
           dev.killNode('hospital');

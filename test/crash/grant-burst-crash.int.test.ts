@@ -40,6 +40,62 @@ afterAll(async () => {
   if (process.env.CARELEDGER_KEEP_DATA === undefined) rmSync(dataDir, { recursive: true, force: true });
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Every wait in this test is bounded, and a wait that runs out says what it waited for, with the
+ * answers the node gave and the supervisor's last lines: a crash check that only times out hides
+ * whether a restart or a relay never finished.
+ */
+const BURST_BOUND_MS = Number(process.env.CARELEDGER_CRASH_BURST_MS ?? Math.max(120_000, GRANTS * 600));
+const answers = new Map<string, number>();
+
+function report(): string {
+  const tally = [...answers].map(([answer, count]) => `${answer} × ${count}`).join(', ');
+  const hospital = dev.nodes.find((n) => n.name === 'hospital');
+  return [
+    `answers to POST /ledger/consent/grants: ${tally || 'none'}`,
+    `chain starts: ${dev.chain.starts}, chain pid: ${dev.chain.pid ?? 'none'}, hospital pid: ${hospital?.process?.pid ?? 'none'}`,
+    'supervisor log (last 30 lines):',
+    ...lines.slice(-30).map((line) => `  ${line.slice(0, 300)}`),
+  ].join('\n');
+}
+
+async function waitFor(
+  what: string | (() => string),
+  timeoutMs: number,
+  done: () => boolean | Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) {
+      const waitedFor = typeof what === 'string' ? what : what();
+      throw new Error(`gave up after ${timeoutMs / 1000} s waiting for ${waitedFor}\n${report()}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** A promise that fails with a report if `work` takes longer than `timeoutMs`. */
+async function bounded<T>(what: string, timeoutMs: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`gave up after ${timeoutMs / 1000} s waiting for ${what}\n${report()}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function tallyAnswer(answer: string): void {
+  answers.set(answer, (answers.get(answer) ?? 0) + 1);
+}
+
 async function postGrant(url: string, body: string): Promise<'ack' | 'already' | 'retry'> {
   try {
     const response = await fetch(`${url}/ledger/consent/grants`, {
@@ -49,11 +105,21 @@ async function postGrant(url: string, body: string): Promise<'ack' | 'already' |
       signal: AbortSignal.timeout(15_000),
     });
     const text = await response.text();
-    if (response.status === 202) return 'ack';
+    if (response.status === 202) {
+      tallyAnswer('202');
+      return 'ack';
+    }
     // A retry of a grant whose first attempt was stored and mined: it is on the ledger already.
-    if (response.status === 409 && text.includes('NonceAlreadyUsed')) return 'already';
+    if (response.status === 409 && text.includes('NonceAlreadyUsed')) {
+      tallyAnswer('409 NonceAlreadyUsed');
+      return 'already';
+    }
+    const code = /"code"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? text.slice(0, 60);
+    tallyAnswer(`${response.status} ${code}`);
     return 'retry';
-  } catch {
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    tallyAnswer(cause?.code ?? (error as Error).name);
     return 'retry';
   }
 }
@@ -73,90 +139,111 @@ describe('a burst of grants survives SIGKILL of the chain and of a node', () => 
     }
   });
 
-  it(`keeps every acknowledged grant of ${GRANTS}`, async () => {
-    const deployment = dev.deployment;
-    if (deployment === undefined) throw new Error('no deployment');
-    const hospital = dev.node('hospital');
-    const lab = (await (await fetch(`${dev.node('lab').url}/status`)).json()) as { address: Address };
-    const nowSeconds = Math.floor(Date.now() / 1000);
-    const grants = await Promise.all(
-      Array.from({ length: GRANTS }, () =>
-        signGrantForNewPatient({
-          chainId: deployment.chainId,
-          consentRegistry: deployment.contracts.consentRegistry,
-          grantee: lab.address,
-          nowSeconds,
-        }),
-      ),
-    );
+  it(
+    `keeps every acknowledged grant of ${GRANTS}`,
+    async () => {
+      const deployment = dev.deployment;
+      if (deployment === undefined) throw new Error('no deployment');
+      const hospital = dev.node('hospital');
+      const lab = (await (await fetch(`${dev.node('lab').url}/status`)).json()) as { address: Address };
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      const grants = await Promise.all(
+        Array.from({ length: GRANTS }, () =>
+          signGrantForNewPatient({
+            chainId: deployment.chainId,
+            consentRegistry: deployment.contracts.consentRegistry,
+            grantee: lab.address,
+            nowSeconds,
+          }),
+        ),
+      );
 
-    const acknowledged = new Set<Hex>();
-    let next = 0;
-    const worker = async () => {
-      for (;;) {
-        const index = next;
-        next += 1;
-        const grant = grants[index];
-        if (grant === undefined) return;
+      const acknowledged = new Set<Hex>();
+      const burstDeadline = Date.now() + BURST_BOUND_MS;
+      let next = 0;
+      const worker = async () => {
         for (;;) {
-          const outcome = await postGrant(hospital.url, grant.body);
-          if (outcome !== 'retry') {
-            acknowledged.add(grant.grantId);
-            break;
+          const index = next;
+          next += 1;
+          const grant = grants[index];
+          if (grant === undefined) return;
+          while (Date.now() < burstDeadline) {
+            const outcome = await postGrant(hospital.url, grant.body);
+            if (outcome !== 'retry') {
+              acknowledged.add(grant.grantId);
+              break;
+            }
+            await sleep(200);
           }
-          await new Promise((resolve) => setTimeout(resolve, 200));
         }
-      }
-    };
-    const burst = Promise.all(Array.from({ length: 16 }, worker));
-    // Crash both while the burst is running: first the chain, then the relaying node.
-    const crashes = (async () => {
-      while (acknowledged.size < GRANTS / 4) await new Promise((resolve) => setTimeout(resolve, 20));
-      dev.chain.kill();
-      while (acknowledged.size < GRANTS / 2) await new Promise((resolve) => setTimeout(resolve, 20));
-      dev.killNode('hospital');
-      await dev.waitForNode('hospital');
-      await dev.chain.whenReady();
-    })();
-    await Promise.all([burst, crashes]);
-    expect(acknowledged.size).toBe(GRANTS);
-    expect(dev.chain.starts).toBeGreaterThanOrEqual(2);
-
-    // Every grant is on the ledger (read from the contract itself) and in every member's index.
-    const client = createChainClient(dev.chain.rpcUrl, deployment.chainId);
-    const deadline = Date.now() + 90_000;
-    const missing = new Set(grants.map((g) => g.grantId));
-    while (missing.size > 0 && Date.now() < deadline) {
-      for (const grantId of [...missing]) {
-        const onChain = await client
-          .readContract({
-            address: deployment.contracts.consentRegistry,
-            abi: consentRegistryAbi,
-            functionName: 'getGrant',
-            args: [grantId],
-          })
-          .then(() => true)
-          .catch(() => false);
-        if (onChain) missing.delete(grantId);
-      }
-      if (missing.size > 0) await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    expect([...missing]).toEqual([]);
-    for (const node of dev.nodes) {
-      const until = Date.now() + 30_000;
-      let indexed = 0;
-      while (Date.now() < until) {
-        const checks = await Promise.all(
-          grants.map(
-            async (g) => (await fetch(`${node.url}/ledger/consent/grants/${g.grantId}`)).status === 200,
-          ),
+      };
+      const burst = Promise.all(Array.from({ length: 16 }, worker));
+      // Crash both while the burst is running: first the chain, then the relaying node.
+      const crashes = (async () => {
+        await waitFor(
+          `${GRANTS / 4} acknowledged grants before the chain is killed`,
+          BURST_BOUND_MS,
+          () => acknowledged.size >= GRANTS / 4,
         );
-        indexed = checks.filter(Boolean).length;
-        if (indexed === GRANTS) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await dev.chain.kill();
+        await waitFor(
+          `${GRANTS / 2} acknowledged grants before the hospital is killed`,
+          BURST_BOUND_MS,
+          () => acknowledged.size >= GRANTS / 2,
+        );
+        dev.killNode('hospital');
+        await dev.waitForNode('hospital');
+        await bounded('the chain to restart', 60_000, dev.chain.whenReady());
+      })();
+      await Promise.all([burst, crashes]);
+      expect(acknowledged.size, `acknowledged within ${BURST_BOUND_MS / 1000} s\n${report()}`).toBe(GRANTS);
+      expect(dev.chain.starts).toBeGreaterThanOrEqual(2);
+
+      // Every grant is on the ledger (read from the contract itself) and in every member's index.
+      const client = createChainClient(dev.chain.rpcUrl, deployment.chainId);
+      const missing = new Set(grants.map((g) => g.grantId));
+      await waitFor(
+        () => `every grant on the ledger (${missing.size} missing)`,
+        90_000,
+        async () => {
+          await Promise.all(
+            [...missing].map(async (grantId) => {
+              const onChain = await client
+                .readContract({
+                  address: deployment.contracts.consentRegistry,
+                  abi: consentRegistryAbi,
+                  functionName: 'getGrant',
+                  args: [grantId],
+                })
+                .then(() => true)
+                .catch(() => false);
+              if (onChain) missing.delete(grantId);
+            }),
+          );
+          return missing.size === 0;
+        },
+      );
+      for (const node of dev.nodes) {
+        let indexed = 0;
+        await waitFor(
+          () => `${node.name} to index every grant (${indexed} of ${GRANTS} so far)`,
+          30_000,
+          async () => {
+            const checks = await Promise.all(
+              grants.map((g) =>
+                fetch(`${node.url}/ledger/consent/grants/${g.grantId}`, {
+                  signal: AbortSignal.timeout(10_000),
+                })
+                  .then((response) => response.status === 200)
+                  .catch(() => false),
+              ),
+            );
+            indexed = checks.filter(Boolean).length;
+            return indexed === GRANTS;
+          },
+        );
       }
-      const status = indexed === GRANTS ? '' : await (await fetch(`${node.url}/status`)).text();
-      expect(indexed, `${node.name} index ${status}`).toBe(GRANTS);
-    }
-  }, 300_000);
+    },
+    BURST_BOUND_MS + 300_000,
+  );
 });

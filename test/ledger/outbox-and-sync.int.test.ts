@@ -112,8 +112,7 @@ describe('outbox, deployment and chain sync on a real anvil', () => {
     const before = await index.eventCount();
 
     const startsBefore = chain.starts;
-    chain.kill();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await chain.kill();
     await chain.whenReady();
     expect(chain.starts).toBe(startsBefore + 1);
     // The restored chain lacks the three attestations until the outbox re-sends them.

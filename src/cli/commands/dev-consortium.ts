@@ -127,6 +127,8 @@ export class DevConsortium {
   private closeDeployerDb: (() => void) | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
+  /** Consecutive failed starts of each node (for the pause before the next). */
+  private readonly failedStarts = new Map<string, number>();
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: DevConsortiumOptions) {
@@ -300,15 +302,28 @@ export class DevConsortium {
       if (this.stopping) return;
       this.log(`[${node.name}] exited (code ${code}, signal ${signal})`);
       if (this.options.superviseNodes ?? true) {
+        // Restarted as often as it dies, after a pause that grows while starts keep failing (0.5 s,
+        // 1 s, 2 s, … 10 s): a start that fails is retried, never left for good.
+        const failures = this.failedStarts.get(node.name) ?? 0;
+        const pauseMs = Math.min(500 * 2 ** failures, 10_000);
         setTimeout(() => {
           if (!this.stopping)
-            void this.spawnNode(node).catch((error: unknown) =>
-              this.log(`[${node.name}] restart failed: ${(error as Error).message}`),
-            );
-        }, 500);
+            void this.spawnNode(node).catch((error: unknown) => {
+              this.failedStarts.set(node.name, (this.failedStarts.get(node.name) ?? 0) + 1);
+              this.log(`[${node.name}] restart failed: ${(error as Error).message}`);
+            });
+        }, pauseMs);
       }
     });
-    await this.waitForHealth(node, child);
+    try {
+      await this.waitForHealth(node, child);
+    } catch (error) {
+      // A node that does not come up in time is stopped, so its exit restarts it (or ends the demo's
+      // start-up); it is never left half started.
+      await terminate(child, 0);
+      throw error;
+    }
+    this.failedStarts.delete(node.name);
     this.writeRunFile();
   }
 
@@ -421,9 +436,9 @@ export class DevConsortium {
     this.node(name).process?.kill('SIGKILL');
   }
 
-  async waitForNode(name: string): Promise<void> {
+  async waitForNode(name: string, timeoutMs = 60_000): Promise<void> {
     const node = this.node(name);
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (node.process !== undefined) {
         try {
@@ -435,7 +450,12 @@ export class DevConsortium {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new CareLedgerError('ERR_CONFIG', `the ${name} node did not come back`);
+    throw new CareLedgerError(
+      'ERR_CONFIG',
+      `the ${name} node did not come back within ${timeoutMs / 1000} s` +
+        `${node.process === undefined ? ' (no process)' : ` (pid ${node.process.pid})`}` +
+        `${node.lastLine === undefined ? '' : `; its last line: ${node.lastLine}`}`,
+    );
   }
 
   /**

@@ -328,6 +328,7 @@ export class BulkExportService {
     const types = job.request.types ?? [];
     const patientScopes = this.patientScopes(job);
     const exported = new Map<string, boolean>();
+    const refused = new Map<string, string>();
     const output: ExportFile[] = [];
     const issues: OperationOutcome[] = job.request.ignored.map((name) => ({
       resourceType: 'OperationOutcome',
@@ -376,6 +377,8 @@ export class BulkExportService {
               ...(after === undefined ? {} : { after }),
               limit: this.pageSize,
             });
+            for (const { patientId, reason } of page.refused ?? [])
+              if (!refused.has(patientId)) refused.set(patientId, reason);
             for (const skipped of page.skipped ?? []) {
               issues.push({
                 resourceType: 'OperationOutcome',
@@ -426,8 +429,14 @@ export class BulkExportService {
         errors.push({ type: 'OperationOutcome', fileName: ERROR_FILE, count: writer.count });
       }
       if (signal.aborted) throw signal.reason;
-      // IHE BALP: one AuditEvent per patient whose data leaves in this export, naming the job.
-      const patients = [...exported].map(([patientId, breakGlass]) => ({ patientId, breakGlass }));
+      // IHE BALP: one AuditEvent per patient whose data leaves in this export, naming the job; for
+      // another member, a denial for each patient it was refused everything of (as a search records).
+      const patients: { patientId: string; breakGlass: boolean; denied?: string }[] = [
+        ...[...exported].map(([patientId, breakGlass]) => ({ patientId, breakGlass })),
+        ...[...refused]
+          .filter(([patientId]) => !exported.has(patientId))
+          .map(([patientId, denied]) => ({ patientId, breakGlass: false, denied })),
+      ];
       for (let i = 0; i < patients.length; i += 500) {
         await this.options.source.recordExport(
           job.context,

@@ -34,6 +34,8 @@ export interface ExportPage {
   readonly resources: readonly ExportedResource[];
   /** Where the next page starts; undefined when the type is done. */
   readonly next?: string;
+  /** For another member: patients with a refused resource, and why (audited as a refused attempt). */
+  readonly refused?: readonly { readonly patientId: string; readonly reason: string }[];
   /** Stored resources that could not be served (one that fails to open); reported in `error[]`. */
   readonly skipped?: readonly {
     readonly resourceType: string;
@@ -56,11 +58,18 @@ export interface ExportSource {
   /** Whether the requester's token reaches a type at all (a system export leaves the others out). */
   inScope(context: AccessContext, resourceType: string): boolean;
   readPage(context: AccessContext, request: ExportPageRequest): Promise<ExportPage>;
-  /** One AuditEvent per patient whose data the export delivered, naming the job in `entity`. */
+  /**
+   * One AuditEvent per patient whose data the export delivered, naming the job in `entity`; with
+   * `denied`, a refusal for a patient it delivered nothing of (another member without consent).
+   */
   recordExport(
     context: AccessContext,
     entity: string,
-    patients: readonly { readonly patientId: string; readonly breakGlass: boolean }[],
+    patients: readonly {
+      readonly patientId: string;
+      readonly breakGlass: boolean;
+      readonly denied?: string;
+    }[],
   ): Promise<void>;
   /** Reads a Group as an ordinary read (access-checked and audited); ERR_NOT_FOUND if there is none. */
   readGroup(context: AccessContext, groupId: string): Promise<Group>;

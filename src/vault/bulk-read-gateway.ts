@@ -24,6 +24,11 @@ export interface BulkPage {
   readonly resources: readonly { resource: Resource; patientId: string; breakGlass: boolean }[];
   readonly next?: string;
   readonly skipped: readonly { resourceType: string; id: string; reason: string }[];
+  /**
+   * For another member: patients with a resource the policy refused, and why (the first reason). As
+   * for a refused search, the patient's own history shows the refused attempt.
+   */
+  readonly refused: readonly { patientId: string; reason: string }[];
 }
 
 /** The cursor of a page: the (patient, id) of the last stored record examined. */
@@ -88,6 +93,7 @@ export class BulkReadGateway {
     const memo: AddressMemo = new Map();
     const resources: { resource: Resource; patientId: string; breakGlass: boolean }[] = [];
     const skipped: { resourceType: string; id: string; reason: string }[] = [];
+    const refused = new Map<string, string>();
     for (const version of versions) {
       if (requester.kind === 'patient' && version.patientId !== requester.patientId) continue;
       let resource: Resource | undefined;
@@ -112,7 +118,11 @@ export class BulkReadGateway {
         resource,
         memo,
       );
-      if (!decision.allowed) continue;
+      if (!decision.allowed) {
+        if (context.member !== undefined && version.patientId !== '' && !refused.has(version.patientId))
+          refused.set(version.patientId, decision.reason);
+        continue;
+      }
       resources.push({
         resource: this.store.served(resource, version, context),
         patientId: version.patientId,
@@ -124,14 +134,22 @@ export class BulkReadGateway {
       resources,
       ...(versions.length < request.limit || last === undefined ? {} : { next: encodeCursor(last) }),
       skipped,
+      refused: [...refused].map(([patientId, reason]) => ({ patientId, reason })),
     };
   }
 
-  /** One AuditEvent per patient (IHE BALP, interaction `operation`), all in one log commit. */
+  /**
+   * One AuditEvent per patient (IHE BALP, interaction `operation`), all in one log commit: a success,
+   * or a denial (outcome 4 with its reason) for a patient the export delivered nothing of.
+   */
   async recordExport(
     context: AccessContext,
     entity: string,
-    patients: readonly { readonly patientId: string; readonly breakGlass: boolean }[],
+    patients: readonly {
+      readonly patientId: string;
+      readonly breakGlass: boolean;
+      readonly denied?: string;
+    }[],
   ): Promise<void> {
     if (patients.length === 0) return;
     await this.store.commitMany(
@@ -142,6 +160,7 @@ export class BulkReadGateway {
         entity,
         patient: p.patientId,
         breakGlass: p.breakGlass,
+        ...(p.denied === undefined ? {} : { outcome: 'denied' as const, outcomeDescription: p.denied }),
       })),
     );
   }

@@ -258,8 +258,11 @@ describe('bulk $export', () => {
     const { files, jobId } = await runExport('/fhir/$export?_type=Patient,Observation', LAB_MEMBER);
     expect(idsOf(files, 'Patient')).toEqual([annId]);
     expect(idsOf(files, 'Observation')).toEqual([...annObs].sort());
-    expect(await exportAudits(benId, jobId)).toHaveLength(0);
-    expect(await exportAudits(annId, jobId)).toHaveLength(1);
+    expect((await exportAudits(annId, jobId)).map((e) => e.outcome)).toEqual(['0']);
+    // Ben's own history shows the refused attempt, as for a refused search.
+    const refused = await exportAudits(benId, jobId);
+    expect(refused.map((e) => e.outcome)).toEqual(['4']);
+    expect(refused[0]?.outcomeDesc).toMatch(/consent/);
   });
 
   it('refuses bad kick-offs with a 400 OperationOutcome naming the parameter', async () => {

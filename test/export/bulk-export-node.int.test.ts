@@ -11,6 +11,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { runExport } from '../../src/cli/commands/export.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { createClientAssertion, createSigningKey } from '../../src/smart/index.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
 import { findFreePort } from '../support/free-port.js';
@@ -171,6 +172,18 @@ describe('bulk $export on a node', () => {
     });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+    // The CLI says so with exit code 77 (EX_NOPERM); a bad request is 65 (EX_DATAERR).
+    const cli = (types: string[]) =>
+      runExport({
+        nodeUrl: base,
+        level: 'system',
+        types,
+        outDir: join(solo.dir, 'refused'),
+        token: narrow.token,
+        quiet: true,
+      }).then(() => 0, exitCodeFor);
+    expect(await cli(['Observation'])).toBe(77);
+    expect(await cli(['NotAType'])).toBe(65);
   });
 
   it('says so in the CapabilityStatement', async () => {

@@ -107,6 +107,12 @@ function profileIssues(
 
 /** Nested resources are checked against their slices' profiles; deeper than this is refused. */
 const MAX_PROFILE_DEPTH = 3;
+/**
+ * Entries checked against a slice's profile per slice: each check is a full profile validation (about
+ * 10 ms for an IPS Composition), so an 8 MB Bundle of Compositions claiming Bundle-uv-ips would
+ * otherwise cost minutes of CPU. Past this many candidates of the slice's type, the Bundle is refused.
+ */
+const MAX_SLICE_CANDIDATES = 20;
 
 /**
  * Medplum's validation with the profile's snapshot (cardinality, fixed and pattern values, slices
@@ -136,12 +142,15 @@ function conformanceIssues(
       if (slice.min === 0 && !Number.isFinite(slice.max)) continue;
       const matched: number[] = [];
       const failing: FhirIssue[] = [];
+      let candidates = 0;
       list.forEach((item, i) => {
         const nested = (item as { resource?: unknown } | null)?.resource as
           | Record<string, unknown>
           | undefined;
         if (typeof nested !== 'object' || nested === null || nested.resourceType !== slice.resourceType)
           return;
+        candidates += 1;
+        if (candidates > MAX_SLICE_CANDIDATES) return;
         const prefix = `${resourceType}.${slicing.element}[${i}].resource`;
         const errors = slice.profiles.flatMap((url) => {
           const target = registry.get(url);
@@ -159,6 +168,18 @@ function conformanceIssues(
         if (errors.length === 0) matched.push(i);
         else failing.push(...errors);
       });
+      if (candidates > MAX_SLICE_CANDIDATES) {
+        issues.push(
+          distinct(
+            issue(
+              'too-costly',
+              `${resourceType}.${slicing.element}`,
+              `Slice ${slice.name}: more than ${MAX_SLICE_CANDIDATES} ${slice.resourceType ?? 'resource'} entries to check against the slice's profile`,
+            ),
+          ),
+        );
+        continue;
+      }
       if (matched.length >= slice.min && matched.length <= slice.max) continue;
       const range = `${slice.min}..${Number.isFinite(slice.max) ? slice.max : '*'}`;
       issues.push(

@@ -129,6 +129,30 @@ describe('validation against a claimed profile (meta.profile)', () => {
     );
   });
 
+  it('a Bundle with more slice candidates than are worth checking is refused, not validated for minutes', () => {
+    const composition = {
+      resourceType: 'Composition',
+      status: 'final',
+      type: { text: 'summary' },
+      date: '2024-05-01',
+      author: [{ display: 'A' }],
+      title: 'Summary',
+    };
+    const bundle = {
+      resourceType: 'Bundle',
+      meta: { profile: [`${IPS}/Bundle-uv-ips`] },
+      type: 'collection',
+      entry: Array.from({ length: 21 }, (_, i) => ({
+        fullUrl: `urn:uuid:9afe28dc-7ad5-4e90-b6a6-16123eae9${String(i).padStart(3, '0')}`,
+        resource: composition,
+      })),
+    };
+    const issues = validateResource(bundle).issues;
+    expect(issues).toContainEqual(
+      expect.objectContaining({ severity: 'error', code: 'too-costly', expression: ['Bundle.entry'] }),
+    );
+  });
+
   it('an unknown claimed profile is a warning (not checked), never a silent pass', () => {
     const result = validateResource({
       ...ipsPatient,

@@ -97,7 +97,7 @@ export function createProgram(): Command {
                 `  portal: ${dev.nodes[0]?.url}/portal/`,
                 '',
               ]),
-          'Try: careledger chain status    (Ctrl-C stops everything; state is kept for the next start)',
+          'Try, in another terminal: npx careledger chain status    (Ctrl-C stops everything; state is kept for the next start)',
           '',
         ].join('\n'),
       );

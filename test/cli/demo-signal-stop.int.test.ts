@@ -162,59 +162,76 @@ function isAlive(pid: number | undefined): boolean {
 const LOSS = /no longer on the chain|rolling back|anvil exited unexpectedly|snapshot failed/;
 
 describe('careledger dev stopped by a signal to its process group', () => {
-  it(`loses no block over ${ROUNDS} stops (SIGINT and SIGTERM alternately)`, async () => {
-    const ports = await findDemoPorts();
-    let demo = await startDemo(ports);
-    for (let round = 1; round <= ROUNDS; round++) {
-      const signal: NodeJS.Signals = round % 2 === 1 ? 'SIGINT' : 'SIGTERM';
-      const run = JSON.parse(readFileSync(join(dataDir, 'run', 'dev.json'), 'utf8')) as RunFile;
-      const rpcUrl = run.chain.rpcUrl;
-      const hospital = run.nodes.find((n) => n.name === 'hospital') as RunFile['nodes'][number];
-      // A node that indexed the head the moment before the signal: the case that rolled back.
-      const { sync } = (await (await fetch(`${hospital.url}/status`)).json()) as {
-        sync: { indexedBlock: number | null };
-      };
-      const height = Number.parseInt(await rpc<string>(rpcUrl, 'eth_blockNumber'), 16);
-      const hash = await blockHash(rpcUrl, height);
-      const indexed = sync.indexedBlock ?? 0;
-      const indexedHash = await blockHash(rpcUrl, indexed);
-
-      const exit = await demo.stop(signal);
-      const stopOutput = demo.output();
-      expect(exit, `round ${round} (${signal}) exit:\n${tail(stopOutput)}`).toEqual({
-        code: 0,
-        signal: null,
-      });
-      // The chain and every node stopped with the supervisor, none left behind.
-      for (const pid of [run.chain.pid, ...run.nodes.map((n) => n.pid)])
-        expect(isAlive(pid), `round ${round}: pid ${pid} still running`).toBe(false);
-
-      demo = await startDemo(ports);
-      const restartedRun = JSON.parse(readFileSync(join(dataDir, 'run', 'dev.json'), 'utf8')) as RunFile;
-      expect(await blockHash(restartedRun.chain.rpcUrl, height), `round ${round}: block ${height}`).toBe(
-        hash,
-      );
-      expect(await blockHash(restartedRun.chain.rpcUrl, indexed), `round ${round}: block ${indexed}`).toBe(
-        indexedHash,
-      );
-      // The node's index catches up past the old head (a rollback would show in the log by then).
-      const restartedHospital = restartedRun.nodes.find(
-        (n) => n.name === 'hospital',
-      ) as RunFile['nodes'][number];
-      const until = Date.now() + 60_000;
-      for (;;) {
-        const status = (await (await fetch(`${restartedHospital.url}/status`)).json()) as {
+  it(
+    `loses no block over ${ROUNDS} stops (SIGINT and SIGTERM alternately)`,
+    async () => {
+      const ports = await findDemoPorts();
+      const timings: string[] = [];
+      let checkedBlocks = 0;
+      let demo = await startDemo(ports);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const signal: NodeJS.Signals = round % 2 === 1 ? 'SIGINT' : 'SIGTERM';
+        const run = JSON.parse(readFileSync(join(dataDir, 'run', 'dev.json'), 'utf8')) as RunFile;
+        const rpcUrl = run.chain.rpcUrl;
+        const hospital = run.nodes.find((n) => n.name === 'hospital') as RunFile['nodes'][number];
+        // A node that indexed the head the moment before the signal: the case that rolled back.
+        const { sync } = (await (await fetch(`${hospital.url}/status`)).json()) as {
           sync: { indexedBlock: number | null };
         };
-        if ((status.sync.indexedBlock ?? 0) > height) break;
-        if (Date.now() > until) throw new Error(`round ${round}: the hospital did not index past ${height}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        const height = Number.parseInt(await rpc<string>(rpcUrl, 'eth_blockNumber'), 16);
+        const hash = await blockHash(rpcUrl, height);
+        const indexed = sync.indexedBlock ?? 0;
+        const indexedHash = await blockHash(rpcUrl, indexed);
+
+        const stopStarted = performance.now();
+        const exit = await demo.stop(signal);
+        const stopSeconds = (performance.now() - stopStarted) / 1000;
+        const stopOutput = demo.output();
+        expect(exit, `round ${round} (${signal}) exit:\n${tail(stopOutput)}`).toEqual({
+          code: 0,
+          signal: null,
+        });
+        // The chain and every node stopped with the supervisor, none left behind.
+        for (const pid of [run.chain.pid, ...run.nodes.map((n) => n.pid)])
+          expect(isAlive(pid), `round ${round}: pid ${pid} still running`).toBe(false);
+
+        const startStarted = performance.now();
+        demo = await startDemo(ports);
+        timings.push(
+          `${signal} stop ${stopSeconds.toFixed(1)} s, start ${((performance.now() - startStarted) / 1000).toFixed(1)} s`,
+        );
+        const restartedRun = JSON.parse(readFileSync(join(dataDir, 'run', 'dev.json'), 'utf8')) as RunFile;
+        expect(await blockHash(restartedRun.chain.rpcUrl, height), `round ${round}: block ${height}`).toBe(
+          hash,
+        );
+        expect(await blockHash(restartedRun.chain.rpcUrl, indexed), `round ${round}: block ${indexed}`).toBe(
+          indexedHash,
+        );
+        // The node's index catches up past the old head (a rollback would show in the log by then).
+        const restartedHospital = restartedRun.nodes.find(
+          (n) => n.name === 'hospital',
+        ) as RunFile['nodes'][number];
+        const until = Date.now() + 60_000;
+        for (;;) {
+          const status = (await (await fetch(`${restartedHospital.url}/status`)).json()) as {
+            sync: { indexedBlock: number | null };
+          };
+          if ((status.sync.indexedBlock ?? 0) > height) break;
+          if (Date.now() > until)
+            throw new Error(`round ${round}: the hospital did not index past ${height}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        const lossLines = `${stopOutput}\n${demo.output()}`.split('\n').filter((line) => LOSS.test(line));
+        expect(lossLines, `round ${round} (${signal})`).toEqual([]);
+        checkedBlocks = Math.max(checkedBlocks, height);
       }
-      const lossLines = `${stopOutput}\n${demo.output()}`.split('\n').filter((line) => LOSS.test(line));
-      expect(lossLines, `round ${round} (${signal})`).toEqual([]);
-    }
-    const exit = await demo.stop('SIGTERM');
-    expect(exit).toEqual({ code: 0, signal: null });
-    running = undefined;
-  }, 600_000);
+      const exit = await demo.stop('SIGTERM');
+      expect(exit).toEqual({ code: 0, signal: null });
+      running = undefined;
+      console.log(
+        `demo-signal-stop: ${ROUNDS} stops, none lost a block (head up to ${checkedBlocks} checked by hash); ${timings.join('; ')}`,
+      );
+    },
+    Math.max(600_000, (ROUNDS + 1) * 240_000),
+  );
 });

@@ -10,6 +10,11 @@ export const ERROR_CODES = [
   'ERR_CONFIG',
   'ERR_NOT_FOUND',
   'ERR_PRECONDITION_FAILED',
+  // well-formed but cannot be applied (a FHIRPath or JSON Patch that does not fit the resource)
+  'ERR_UNPROCESSABLE',
+  // a representation the server does not produce (Accept, _format) or accept (Content-Type)
+  'ERR_NOT_ACCEPTABLE',
+  'ERR_UNSUPPORTED_MEDIA_TYPE',
   // ledger
   'ERR_CHAIN_UNAVAILABLE',
   'ERR_CHAIN_REVERTED',

@@ -22,6 +22,7 @@ import { loadSearchParameters } from '../fhir/search/index.js';
 import { createAuthenticator } from '../http/authenticate-request.js';
 import { createNodeApp } from '../http/create-node-app.js';
 import { corsPolicy } from '../http/middleware/cors-policy/index.js';
+import { fhirRestConventions } from '../http/middleware/fhir-rest-conventions/index.js';
 import { trackConnectionArrival } from '../http/middleware/load-shedding/index.js';
 import { createOpenApiRoute } from '../http/openapi.js';
 import { isLoopbackHost, remoteAddress } from '../http/remote-address.js';
@@ -30,6 +31,7 @@ import { createAccountRoutes } from '../http/routes/account-routes.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
 import { createBreakGlassRoutes } from '../http/routes/break-glass-routes.js';
 import { createExchangeFhirRoutes, createPatientViewRoutes } from '../http/routes/exchange-routes.js';
+import { createFhirConditionalRoutes } from '../http/routes/fhir-conditional-routes.js';
 import { createFhirRoutes, SUPPORTED_RESOURCE_TYPES } from '../http/routes/fhir-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
@@ -285,7 +287,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       if (purpose !== undefined && !isPurposeOfUse(purpose)) {
         throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown purpose of use');
       }
-      return authServer.accessContext(authServer.verifyAccessToken(token), purpose, config.organization);
+      return authServer.accessContext(await authServer.verifyAccessToken(token), purpose, config.organization);
     },
   });
   /** Break-glass needs a signed-in clinician's second factor: a fresh TOTP code in X-CareLedger-TOTP. */
@@ -374,6 +376,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   for (const path of ['/fhir/*', '/oauth/token', '/oauth/revoke', '/oauth/userinfo', '/.well-known/*']) {
     app.use(path, corsPolicy({ allowedOrigins: allowedOrigins(config) }));
   }
+  // _format, Accept, Content-Type, _pretty, Prefer: return and conditional reads, for every FHIR route.
+  app.use('/fhir/*', fhirRestConventions());
   // Records between members (Core 5): a clinician's pull, and the patient's view across members.
   const exchange = new ExchangeService({
     self: {
@@ -420,6 +424,11 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       authenticate,
       softwareStatementKeys: config.clientRegistration?.softwareStatementKeys ?? [],
     }),
+  );
+  // PATCH and conditional update and delete (`PUT|DELETE|PATCH /Type?search`).
+  app.route(
+    '/fhir',
+    createFhirConditionalRoutes({ repository, authenticate, resourceTypes: SUPPORTED_RESOURCE_TYPES }),
   );
   app.route(
     '/fhir',

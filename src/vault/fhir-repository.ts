@@ -354,6 +354,119 @@ export class FhirRepository {
     });
   }
 
+  /**
+   * The one resource a conditional interaction's search names (R4 §3.1.0.4.3, §3.1.0.7.1): undefined
+   * for none, a 412 for several. The search is strict, so an unknown parameter is a 400, never a
+   * condition silently widened to "everything".
+   */
+  private async matchOne(
+    resourceType: string,
+    condition: URLSearchParams,
+    context: AccessContext,
+  ): Promise<Resource | undefined> {
+    if ([...condition.keys()].filter((k) => !k.startsWith('_') || k === '_id').length === 0) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a conditional interaction needs search criteria', {
+        details: { parameter: 'condition' },
+      });
+    }
+    const found = await this.search(resourceType, condition, context, { handling: 'strict' });
+    if (found.resources.length > 1) {
+      throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'the condition matches more than one resource');
+    }
+    return found.resources[0];
+  }
+
+  /**
+   * Conditional update (R4 §3.1.0.4.3, `PUT Type?search`): no match creates (with the body's id if
+   * it has one), one match is updated (a body id must be that match's), several are a 412.
+   */
+  async conditionalUpdate(
+    input: unknown,
+    condition: URLSearchParams,
+    context: AccessContext,
+    options: { ifMatch?: string } = {},
+  ): Promise<{ resource: Resource; created: boolean }> {
+    const resource = parseResource(input);
+    return this.store.withLock(`conditional-create:${resource.resourceType}`, async () => {
+      const match = await this.matchOne(resource.resourceType, condition, context);
+      if (match === undefined) {
+        if (resource.id !== undefined) return this.update(resource, context, options);
+        return { resource: await this.create(resource, context), created: true };
+      }
+      if (resource.id !== undefined && resource.id !== match.id) {
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'the body id is not the id of the resource the condition matches', {
+          details: { parameter: 'id' },
+        });
+      }
+      return this.update({ ...resource, id: match.id }, context, options);
+    });
+  }
+
+  /** Conditional delete (R4 §3.1.0.7.1, single): deletes the one match; none deletes nothing; several are a 412. */
+  async conditionalDelete(resourceType: string, condition: URLSearchParams, context: AccessContext): Promise<number> {
+    return this.store.withLock(`conditional-create:${resourceType}`, async () => {
+      const match = await this.matchOne(resourceType, condition, context);
+      if (match?.id === undefined) return 0;
+      await this.delete(resourceType, match.id, context);
+      return 1;
+    });
+  }
+
+  /** Conditional patch (R4 §3.1.0.5): patches the one match; none is a 404, several a 412. */
+  async conditionalPatch(
+    resourceType: string,
+    condition: URLSearchParams,
+    apply: (current: Resource) => Resource,
+    context: AccessContext,
+    options: { ifMatch?: string } = {},
+  ): Promise<Resource> {
+    const match = await this.matchOne(resourceType, condition, context);
+    if (match?.id === undefined) {
+      throw new CareLedgerError('ERR_NOT_FOUND', 'the condition matches no resource');
+    }
+    return this.patch(resourceType, match.id, apply, context, options);
+  }
+
+  /**
+   * PATCH (R4 §3.1.0.5): `apply` turns the current version into the next (JSON Patch or FHIRPath
+   * Patch, src/fhir/patch), which is validated and written as an update under the same lock, so the
+   * patch applies to exactly the version it was checked against. `ifMatch` is a versionId.
+   */
+  async patch(
+    resourceType: string,
+    id: string,
+    apply: (current: Resource) => Resource,
+    context: AccessContext,
+    options: { ifMatch?: string } = {},
+  ): Promise<Resource> {
+    const requester = await this.gate.admit('update', context, { resourceType });
+    return this.store.withLock(`${resourceType}/${id}`, async () => {
+      const current = await this.options.storage.current(resourceType, id);
+      if (current === undefined || current.deleted) {
+        throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
+      }
+      const old = await this.store.open(current);
+      await this.gate.admitWrite(requester, context, 'update', old, current.patientId);
+      if (options.ifMatch !== undefined && String(current.versionId) !== options.ifMatch) {
+        throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'the resource has changed since that version (If-Match)', {
+          details: { currentVersion: current.versionId },
+        });
+      }
+      const patched = apply(old) as Resource & { meta?: Record<string, unknown> };
+      if (patched.resourceType !== resourceType || patched.id !== id) {
+        throw new CareLedgerError('ERR_UNPROCESSABLE', 'a patch may not change the resource type or id', {
+          details: { parameter: 'body' },
+        });
+      }
+      // The server owns versionId and lastUpdated; a patch of them is overwritten, not trusted.
+      const { meta: patchedMeta, ...rest } = patched;
+      const { versionId: _v, lastUpdated: _l, ...meta } = patchedMeta ?? {};
+      const resource = parseResource(Object.keys(meta).length === 0 ? rest : { ...rest, meta });
+      const breakGlass = await this.gate.admitWrite(requester, context, 'update', resource);
+      return this.writeVersion(resource, current.versionId + 1, 'update', context, breakGlass);
+    });
+  }
+
   async delete(resourceType: string, id: string, context: AccessContext): Promise<void> {
     const requester = await this.gate.admit('delete', context, {
       entity: `${resourceType}/${id}`,

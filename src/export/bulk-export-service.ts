@@ -197,6 +197,7 @@ export class BulkExportService {
           ),
         );
       } else {
+        this.log(`export job ${job.id} was interrupted; it runs again`);
         await this.options.storage.update(job.id, {
           status: 'accepted',
           progress: 'queued again after a restart',
@@ -284,6 +285,9 @@ export class BulkExportService {
     try {
       const { output, errors } = await this.export(job, signal);
       const at = this.now();
+      this.log(
+        `export job ${id} completed: ${output.reduce((n, f) => n + f.count, 0)} resources in ${output.length} files`,
+      );
       await this.options.storage.update(id, {
         status: 'completed',
         output,
@@ -298,7 +302,10 @@ export class BulkExportService {
         // Deleted: the caller removes the row and files. Stopping: the job stays in progress.
         return;
       }
-      this.log(`export job ${id} failed: ${(error as Error).stack ?? String(error)}`);
+      // Our errors' messages hold no PHI; another error's message might quote data, so only its name.
+      this.log(
+        `export job ${id} failed: ${error instanceof CareLedgerError ? `${error.code}: ${error.message}` : (error as Error)?.name}`,
+      );
       await this.removeFiles(id);
       await this.fail(id, error);
     }

@@ -31,6 +31,7 @@ import { createAccountRoutes } from '../http/routes/account-routes.js';
 import { createAdminRoutes } from '../http/routes/admin-routes.js';
 import { createBreakGlassRoutes } from '../http/routes/break-glass-routes.js';
 import { createExchangeFhirRoutes, createPatientViewRoutes } from '../http/routes/exchange-routes.js';
+import { createFhirBundleRoutes } from '../http/routes/fhir-bundle-routes.js';
 import { createFhirConditionalRoutes } from '../http/routes/fhir-conditional-routes.js';
 import { createFhirRoutes, SUPPORTED_RESOURCE_TYPES } from '../http/routes/fhir-routes.js';
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
@@ -423,6 +424,16 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       organization: config.organization,
       authenticate,
       softwareStatementKeys: config.clientRegistration?.softwareStatementKeys ?? [],
+    }),
+  );
+  // Batch and transaction Bundles; their entries run through these same routes (`app.fetch`).
+  app.route(
+    '/fhir',
+    createFhirBundleRoutes({
+      repository,
+      authenticate,
+      resourceTypes: SUPPORTED_RESOURCE_TYPES,
+      dispatch: async (request) => app.fetch(request),
     }),
   );
   // PATCH and conditional update and delete (`PUT|DELETE|PATCH /Type?search`).

@@ -70,7 +70,10 @@ describe('FHIR REST interactions', () => {
     });
     expect(response.status).toBe(422);
     expect(((await response.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
-    const read = (await (await fhir(`/Patient/${patient.id}`)).json()) as { gender: string; meta: { versionId: string } };
+    const read = (await (await fhir(`/Patient/${patient.id}`)).json()) as {
+      gender: string;
+      meta: { versionId: string };
+    };
     expect(read).toMatchObject({ gender: 'female', meta: { versionId: '1' } });
   });
 
@@ -204,7 +207,11 @@ describe('FHIR REST interactions', () => {
       }),
     });
     expect(second.status).toBe(200);
-    expect((await second.json()) as object).toMatchObject({ id: created.id, gender: 'male', meta: { versionId: '2' } });
+    expect((await second.json()) as object).toMatchObject({
+      id: created.id,
+      gender: 'male',
+      meta: { versionId: '2' },
+    });
 
     await create({ resourceType: 'Patient', identifier: [{ system: identifier, value: '2' }] });
     const several = await fhir(`/Patient?identifier=${encodeURIComponent(`${identifier}|`)}`, {
@@ -223,13 +230,20 @@ describe('FHIR REST interactions', () => {
 
   it('conditional delete removes the one match and refuses several', async () => {
     const identifier = `urn:test:del:${Date.now()}`;
-    const patient = await create({ resourceType: 'Patient', identifier: [{ system: identifier, value: '1' }] });
-    const deleted = await fhir(`/Patient?identifier=${encodeURIComponent(`${identifier}|1`)}`, { method: 'DELETE' });
+    const patient = await create({
+      resourceType: 'Patient',
+      identifier: [{ system: identifier, value: '1' }],
+    });
+    const deleted = await fhir(`/Patient?identifier=${encodeURIComponent(`${identifier}|1`)}`, {
+      method: 'DELETE',
+    });
     expect(deleted.status).toBe(204);
     expect((await fhir(`/Patient/${patient.id}`)).status).toBe(410);
     await create({ resourceType: 'Patient', identifier: [{ system: identifier, value: '2' }] });
     await create({ resourceType: 'Patient', identifier: [{ system: identifier, value: '3' }] });
-    const several = await fhir(`/Patient?identifier=${encodeURIComponent(`${identifier}|`)}`, { method: 'DELETE' });
+    const several = await fhir(`/Patient?identifier=${encodeURIComponent(`${identifier}|`)}`, {
+      method: 'DELETE',
+    });
     expect(several.status).toBe(412);
     const noCriteria = await fhir('/Patient', { method: 'DELETE' });
     expect(noCriteria.status).toBe(400);
@@ -244,9 +258,13 @@ describe('FHIR REST interactions', () => {
     const other = await fhir(`/Patient/${patient.id}`, { headers: { 'if-none-match': 'W/"7"' } });
     expect(other.status).toBe(200);
     const later = new Date(Date.now() + 60_000).toUTCString();
-    expect((await fhir(`/Patient/${patient.id}`, { headers: { 'if-modified-since': later } })).status).toBe(304);
+    expect((await fhir(`/Patient/${patient.id}`, { headers: { 'if-modified-since': later } })).status).toBe(
+      304,
+    );
     const earlier = new Date(Date.now() - 3600_000).toUTCString();
-    expect((await fhir(`/Patient/${patient.id}`, { headers: { 'if-modified-since': earlier } })).status).toBe(200);
+    expect((await fhir(`/Patient/${patient.id}`, { headers: { 'if-modified-since': earlier } })).status).toBe(
+      200,
+    );
   });
 
   it('Prefer: return=minimal and return=OperationOutcome', async () => {
@@ -274,8 +292,12 @@ describe('FHIR REST interactions', () => {
     const xml = await fhir(`/Patient/${patient.id}?_format=xml`);
     expect(xml.status).toBe(406);
     expect(((await xml.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
-    expect((await fhir(`/Patient/${patient.id}`, { headers: { accept: 'application/fhir+xml' } })).status).toBe(406);
-    expect((await fhir(`/Patient/${patient.id}`, { headers: { accept: 'text/html, */*;q=0.8' } })).status).toBe(200);
+    expect(
+      (await fhir(`/Patient/${patient.id}`, { headers: { accept: 'application/fhir+xml' } })).status,
+    ).toBe(406);
+    expect(
+      (await fhir(`/Patient/${patient.id}`, { headers: { accept: 'text/html, */*;q=0.8' } })).status,
+    ).toBe(200);
     const xmlBody = await fhir('/Patient', {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+xml' },
@@ -284,5 +306,154 @@ describe('FHIR REST interactions', () => {
     expect(xmlBody.status).toBe(415);
     const pretty = await fhir(`/Patient/${patient.id}?_pretty=true`);
     expect(await pretty.text()).toContain('\n  "resourceType"');
+  });
+  it('a batch runs every kind of entry on its own: read, search, create, conditional create, update, patch, delete', async () => {
+    const identifier = `urn:test:batch:${Date.now()}`;
+    const existing = await create({
+      resourceType: 'Patient',
+      identifier: [{ system: identifier, value: '1' }],
+    });
+    const patch = Buffer.from(JSON.stringify([{ op: 'add', path: '/gender', value: 'female' }])).toString(
+      'base64',
+    );
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Patient/${existing.id}` } },
+        { request: { method: 'GET', url: `Patient?identifier=${encodeURIComponent(`${identifier}|1`)}` } },
+        { request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', active: true } },
+        {
+          request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${identifier}|1` },
+          resource: { resourceType: 'Patient', identifier: [{ system: identifier, value: '1' }] },
+        },
+        {
+          request: { method: 'PATCH', url: `Patient/${existing.id}` },
+          resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: patch },
+        },
+        { request: { method: 'GET', url: 'Patient/does-not-exist' } },
+        { request: { method: 'DELETE', url: `Patient/${existing.id}` } },
+        { request: { method: 'GET', url: `Patient/${existing.id}/_history/2` } },
+        { request: { method: 'FETCH', url: 'Patient' } },
+      ],
+    };
+    const response = await fhir('', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(bundle) });
+    expect(response.status).toBe(200);
+    const result = (await response.json()) as {
+      type: string;
+      entry: {
+        resource?: { resourceType: string; gender?: string; total?: number };
+        response: { status: string; location?: string };
+      }[];
+    };
+    expect(result.type).toBe('batch-response');
+    const statuses = result.entry.map((e) => e.response.status.split(' ')[0]);
+    expect(statuses).toEqual(['200', '200', '201', '200', '200', '404', '204', '200', '400']);
+    expect(result.entry[1]?.resource).toMatchObject({
+      resourceType: 'Bundle',
+      type: 'searchset',
+      entry: [{ resource: { id: existing.id } }],
+    });
+    expect(result.entry[2]?.response.location).toMatch(/Patient\/[^/]+\/_history\/1$/);
+    expect(result.entry[7]?.resource).toMatchObject({ resourceType: 'Patient', gender: 'female' });
+  });
+
+  it('a transaction resolves ifNoneExist, conditional references and URLs, answers in entry order, and reads last', async () => {
+    const npi = `urn:test:npi:${Date.now()}`;
+    const practitioner = await create({
+      resourceType: 'Practitioner',
+      identifier: [{ system: npi, value: '42' }],
+    });
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { request: { method: 'GET', url: `Practitioner/${practitioner.id}` } },
+        {
+          fullUrl: 'urn:uuid:6b7f1b2e-0000-4000-8000-000000000001',
+          resource: { resourceType: 'Practitioner', identifier: [{ system: npi, value: '42' }] },
+          request: { method: 'POST', url: 'Practitioner', ifNoneExist: `identifier=${npi}|42` },
+        },
+        {
+          fullUrl: 'urn:uuid:6b7f1b2e-0000-4000-8000-000000000002',
+          resource: {
+            resourceType: 'Patient',
+            identifier: [{ system: npi, value: 'p' }],
+            generalPractitioner: [{ reference: 'urn:uuid:6b7f1b2e-0000-4000-8000-000000000001' }],
+          },
+          request: { method: 'PUT', url: `Patient?identifier=${encodeURIComponent(`${npi}|p`)}` },
+        },
+        {
+          fullUrl: 'urn:uuid:6b7f1b2e-0000-4000-8000-000000000003',
+          resource: {
+            resourceType: 'Encounter',
+            status: 'finished',
+            class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+            subject: { reference: 'urn:uuid:6b7f1b2e-0000-4000-8000-000000000002' },
+            participant: [{ individual: { reference: `Practitioner?identifier=${npi}|42` } }],
+          },
+          request: { method: 'POST', url: 'Encounter' },
+        },
+        { request: { method: 'GET', url: `Encounter?subject=Patient/6b7f1b2e-0000-4000-8000-000000000002` } },
+      ],
+    };
+    const response = await fhir('', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(bundle) });
+    const result = (await response.json()) as {
+      type: string;
+      entry: {
+        resource?: {
+          resourceType: string;
+          total?: number;
+          entry?: { resource: { participant: { individual: { reference: string } }[] } }[];
+        };
+        response: { status: string; location?: string };
+      }[];
+    };
+    expect(response.status).toBe(200);
+    expect(result.type).toBe('transaction-response');
+    expect(result.entry.map((e) => e.response.status.split(' ')[0])).toEqual([
+      '200',
+      '200',
+      '201',
+      '201',
+      '200',
+    ]);
+    expect(result.entry[1]?.response.location).toBe(`Practitioner/${practitioner.id}`);
+    const encounters = result.entry[4]?.resource?.entry ?? [];
+    expect(encounters).toHaveLength(1);
+    expect(encounters[0]?.resource.participant[0]?.individual.reference).toBe(
+      `Practitioner/${practitioner.id}`,
+    );
+    const patient = (await (await fhir(`/Patient/6b7f1b2e-0000-4000-8000-000000000002`)).json()) as {
+      generalPractitioner: { reference: string }[];
+    };
+    expect(patient.generalPractitioner[0]?.reference).toBe(`Practitioner/${practitioner.id}`);
+  });
+
+  it('a transaction whose conditional reference finds nothing writes nothing', async () => {
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:6b7f1b2e-0000-4000-8000-0000000000aa',
+          resource: { resourceType: 'Patient', active: true },
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'x' },
+            subject: { reference: 'urn:uuid:6b7f1b2e-0000-4000-8000-0000000000aa' },
+            performer: [{ reference: 'Practitioner?identifier=urn:none|0' }],
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ],
+    };
+    const response = await fhir('', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(bundle) });
+    expect(response.status).toBe(412);
+    expect((await fhir('/Patient/6b7f1b2e-0000-4000-8000-0000000000aa')).status).toBe(404);
   });
 });

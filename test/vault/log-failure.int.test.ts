@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
 import { createAuthenticator } from '../../src/http/authenticate-request.js';
 import { createNodeApp } from '../../src/http/create-node-app.js';
-import { createFhirRoutes } from '../../src/http/routes/fhir-routes.js';
+import { createFhirBundleRoutes } from '../../src/http/routes/fhir-bundle-routes.js';
+import { createFhirRoutes, SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
 import { openTestVault, type TestVault } from '../support/open-test-vault.js';
 
 const clinician: AccessContext = { who: 'Practitioner/dr-1', purpose: 'TREAT', roles: ['clinician'] };
@@ -18,6 +19,16 @@ const headers = { 'x-careledger-identity': 'Practitioner/dr-1', 'content-type': 
 beforeAll(async () => {
   vault = await openTestVault('0x00000000000000000000000000000000000000aa');
   app = createNodeApp();
+  const authenticate = createAuthenticator({ organization: 'Test', devIdentityHeader: true });
+  app.route(
+    '/fhir',
+    createFhirBundleRoutes({
+      repository: vault.repo,
+      authenticate,
+      resourceTypes: SUPPORTED_RESOURCE_TYPES,
+      dispatch: async (request) => app.fetch(request),
+    }),
+  );
   app.route(
     '/fhir',
     createFhirRoutes({

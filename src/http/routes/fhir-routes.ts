@@ -9,7 +9,6 @@ import { createIpsDocument, type DocumentSigner, signDocument } from '../../fhir
 import { loadSearchParameters, SEARCHABLE_RESOURCE_TYPES } from '../../fhir/search/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
-import { toErrorResponse } from '../error-response.js';
 import { readJsonBody } from '../read-json-body.js';
 
 /** Resource types this node serves (Core 3): the ones its search index covers. */
@@ -298,92 +297,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     return send(c, resource, 201);
   });
 
-  /** Transaction and batch Bundles (R4 §3.1.0.11): a transaction is atomic; batch entries stand alone. */
-  app.post('/', async (c) => {
-    const context = await deps.authenticate(c);
-    const bundle = (await readJsonBody(c)) as { resourceType?: unknown; type?: unknown; entry?: unknown };
-    if (bundle.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'batch')) {
-      throw new CareLedgerError(
-        'ERR_INVALID_INPUT',
-        'POST to the base takes a Bundle of type transaction or batch',
-      );
-    }
-    if (bundle.type === 'transaction') {
-      const entries = Array.isArray(bundle.entry)
-        ? (bundle.entry as { resource?: { resourceType?: unknown } }[])
-        : [];
-      const unserved = entries
-        .map((e) => e.resource?.resourceType)
-        .find((t) => typeof t === 'string' && !TYPES.has(t));
-      if (unserved !== undefined) {
-        throw new CareLedgerError(
-          'ERR_INVALID_INPUT',
-          `this server does not serve ${unserved}; the transaction was not applied`,
-        );
-      }
-      const results = await deps.repository.transaction(bundle, context);
-      return c.body(
-        JSON.stringify({
-          resourceType: 'Bundle',
-          type: 'transaction-response',
-          entry: results.map((r) => ({
-            response: {
-              status: r.deleted ? '204 No Content' : r.created ? '201 Created' : '200 OK',
-              location: `${r.type}/${r.id}/_history/${r.versionId}`,
-              etag: `W/"${r.versionId}"`,
-            },
-          })),
-        }),
-        200,
-        { 'Content-Type': FHIR_JSON },
-      );
-    }
-    const entries = (Array.isArray(bundle.entry) ? bundle.entry : []) as {
-      resource?: { resourceType?: string; id?: string };
-      request?: { method?: string; url?: string };
-    }[];
-    const responses = [];
-    for (const entry of entries) {
-      try {
-        const method = entry?.request?.method;
-        const url = entry?.request?.url;
-        const [type, id] = (typeof url === 'string' ? url : '').split('/');
-        if (method === 'POST') {
-          const created = await deps.repository.create(entry.resource, context);
-          responses.push({
-            response: { status: '201 Created', location: `${created.resourceType}/${created.id}/_history/1` },
-          });
-        } else if (method === 'PUT') {
-          const { resource, created } = await deps.repository.update(entry.resource, context);
-          responses.push({
-            response: {
-              status: created ? '201 Created' : '200 OK',
-              location: `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`,
-            },
-          });
-        } else if (method === 'DELETE' && type !== undefined && id !== undefined) {
-          await deps.repository.delete(type, id, context);
-          responses.push({ response: { status: '204 No Content' } });
-        } else if (method === 'GET' && type !== undefined && id !== undefined) {
-          responses.push({
-            resource: await deps.repository.read(type, id, context),
-            response: { status: '200 OK' },
-          });
-        } else {
-          throw new CareLedgerError(
-            'ERR_INVALID_INPUT',
-            'a batch entry needs request.method and request.url',
-          );
-        }
-      } catch (error) {
-        const { status, body } = toErrorResponse(error);
-        responses.push({ response: { status: String(status), outcome: body } });
-      }
-    }
-    return c.body(JSON.stringify({ resourceType: 'Bundle', type: 'batch-response', entry: responses }), 200, {
-      'Content-Type': FHIR_JSON,
-    });
-  });
+  // POST to the base (batch and transaction): src/http/routes/fhir-bundle-routes.ts.
 
   /** Search (R4 §3.1.1): `Prefer: handling=strict` refuses unknown parameters; lenient (default) ignores them. */
   app.get('/:type', async (c) => {

@@ -116,7 +116,8 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
         kind: 'instance',
         software: deps.software,
         fhirVersion: deps.fhirVersion ?? '4.0.1',
-        format: ['json'],
+        format: ['json', 'application/fhir+json'],
+        patchFormat: ['application/json-patch+json', 'application/fhir+json'],
         rest: [
           {
             mode: 'server',
@@ -171,20 +172,27 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
               readHistory: true,
               updateCreate: true,
               conditionalCreate: true,
-              conditionalUpdate: false,
-              conditionalDelete: 'not-supported',
+              conditionalUpdate: true,
+              conditionalDelete: 'single',
+              conditionalRead: 'full-support',
               // SMART clients (fhirclient's patient.request) find the patient parameter here.
+              // Once per parameter: R4 defines _id and _lastUpdated on Resource, which every type inherits.
               searchParam: [
-                { name: '_id', type: 'token' },
-                { name: '_lastUpdated', type: 'date' },
-                ...[...(loadSearchParameters().get(type)?.values() ?? [])]
-                  .filter((p) => p.type !== 'composite' && p.type !== 'special')
-                  .map((p) => ({ name: p.code, type: p.type })),
+                ...new Map(
+                  [
+                    { name: '_id', type: 'token' },
+                    { name: '_lastUpdated', type: 'date' },
+                    ...[...(loadSearchParameters().get(type)?.values() ?? [])]
+                      .filter((p) => p.type !== 'composite' && p.type !== 'special')
+                      .map((p) => ({ name: p.code, type: p.type as string })),
+                  ].map((p) => [p.name, p] as const),
+                ).values(),
               ],
               interaction: [
                 'read',
                 'vread',
                 'update',
+                'patch',
                 'delete',
                 'history-instance',
                 'history-type',

@@ -10,9 +10,9 @@ import {
 } from './client-assertion.js';
 import { createSigningKey, type Jwk, type JwtPayload, signJwt } from './jwt.js';
 
-function reasonOf(fn: () => unknown): string {
+async function reasonOf(fn: () => unknown): Promise<string> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     if (e instanceof CareLedgerError) {
       expect(CLIENT_ASSERTION_FAILURE_REASONS).toContain(e.details.reason);
@@ -74,20 +74,20 @@ describe('verifyClientAssertion', () => {
     ['ES384', es384],
     ['RS384', rs384],
     ['ES256', es256],
-  ])('accepts a %s assertion made by createClientAssertion', (_alg, key) => {
+  ])('accepts a %s assertion made by createClientAssertion', async (_alg, key) => {
     const { options, calls } = setup();
-    const assertion = createClientAssertion({
+    const assertion = await createClientAssertion({
       clientId: CLIENT,
       tokenEndpoint: TOKEN_ENDPOINT,
       privateJwk: key.privateJwk,
       now: NOW,
       jti: 'abc',
     });
-    expect(verifyClientAssertion(assertion, options)).toEqual({ clientId: CLIENT });
+    expect(await verifyClientAssertion(assertion, options)).toEqual({ clientId: CLIENT });
     expect(calls).toEqual([[CLIENT, 'abc', NOW + 240]]);
   });
 
-  test('createClientAssertion makes a random jti by default', () => {
+  test('createClientAssertion makes a random jti by default', async () => {
     const make = () =>
       createClientAssertion({
         clientId: CLIENT,
@@ -96,27 +96,27 @@ describe('verifyClientAssertion', () => {
         now: NOW,
       });
     const { options } = setup();
-    expect(verifyClientAssertion(make(), options)).toEqual({ clientId: CLIENT });
-    expect(verifyClientAssertion(make(), options)).toEqual({ clientId: CLIENT });
+    expect(await verifyClientAssertion(await make(), options)).toEqual({ clientId: CLIENT });
+    expect(await verifyClientAssertion(await make(), options)).toEqual({ clientId: CLIENT });
   });
 
-  test('refuses a replayed jti', () => {
+  test('refuses a replayed jti', async () => {
     const { options } = setup();
-    const assertion = signJwt(claims(), es384.privateJwk);
-    expect(reasonOf(() => verifyClientAssertion(assertion, options))).toBe('ok');
-    expect(reasonOf(() => verifyClientAssertion(assertion, options))).toBe('ERR_UNAUTHENTICATED:replayed');
+    const assertion = await signJwt(claims(), es384.privateJwk);
+    expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe('ok');
+    expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe('ERR_UNAUTHENTICATED:replayed');
     // The same jti from another client is that client's own.
-    const fromC = signJwt(claims({ iss: 'member-c', sub: 'member-c' }), other.privateJwk);
-    expect(reasonOf(() => verifyClientAssertion(fromC, options))).toBe('ok');
+    const fromC = await signJwt(claims({ iss: 'member-c', sub: 'member-c' }), other.privateJwk);
+    expect(await reasonOf(async () => await verifyClientAssertion(fromC, options))).toBe('ok');
   });
 
-  test('accepts aud as an array containing the token endpoint', () => {
+  test('accepts aud as an array containing the token endpoint', async () => {
     const { options } = setup();
-    const assertion = signJwt(
+    const assertion = await signJwt(
       claims({ aud: ['https://elsewhere.example', TOKEN_ENDPOINT] }),
       es384.privateJwk,
     );
-    expect(reasonOf(() => verifyClientAssertion(assertion, options))).toBe('ok');
+    expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe('ok');
   });
 
   test.each<[string, JwtPayload, string]>([
@@ -144,36 +144,36 @@ describe('verifyClientAssertion', () => {
     ['an exp ten minutes ahead', claims({ exp: NOW + 600 }), 'ERR_UNAUTHENTICATED:lifetime-too-long'],
     ['no jti', claims({ jti: undefined }), 'ERR_UNAUTHENTICATED:missing-claim'],
     ['an empty jti', claims({ jti: '' }), 'ERR_UNAUTHENTICATED:malformed'],
-  ])('refuses %s', (_name, payload, expected) => {
+  ])('refuses %s', async (_name, payload, expected) => {
     const { options, calls } = setup();
-    expect(reasonOf(() => verifyClientAssertion(signJwt(payload, es384.privateJwk), options))).toBe(expected);
+    expect(await reasonOf(async () => await verifyClientAssertion(await signJwt(payload, es384.privateJwk), options))).toBe(expected);
     expect(calls).toEqual([]);
   });
 
-  test('allows exp up to five minutes ahead, plus the clock tolerance', () => {
+  test('allows exp up to five minutes ahead, plus the clock tolerance', async () => {
     const { options } = setup();
     const at = (exp: number, jti: string, clockToleranceSeconds?: number) =>
-      reasonOf(() =>
-        verifyClientAssertion(signJwt(claims({ exp, jti }), es384.privateJwk), {
+      reasonOf(async () =>
+        await verifyClientAssertion(await signJwt(claims({ exp, jti }), es384.privateJwk), {
           ...options,
           clockToleranceSeconds,
         }),
       );
-    expect(at(NOW + 300, 'a', 0)).toBe('ok');
-    expect(at(NOW + 301, 'b', 0)).toBe('ERR_UNAUTHENTICATED:lifetime-too-long');
-    expect(at(NOW + 360, 'c')).toBe('ok');
-    expect(at(NOW + 361, 'd')).toBe('ERR_UNAUTHENTICATED:lifetime-too-long');
+    expect(await at(NOW + 300, 'a', 0)).toBe('ok');
+    expect(await at(NOW + 301, 'b', 0)).toBe('ERR_UNAUTHENTICATED:lifetime-too-long');
+    expect(await at(NOW + 360, 'c')).toBe('ok');
+    expect(await at(NOW + 361, 'd')).toBe('ERR_UNAUTHENTICATED:lifetime-too-long');
   });
 
-  test('refuses algorithms SMART Backend Services does not allow, before looking up the client', () => {
+  test('refuses algorithms SMART Backend Services does not allow, before looking up the client', async () => {
     const { options } = setup();
     let looked = false;
     const none = `${encodeBase64url('{"alg":"none","kid":"k"}')}.${encodeBase64url(JSON.stringify(claims()))}.`;
     const hs = `${encodeBase64url('{"alg":"HS256","kid":"k"}')}.${encodeBase64url(JSON.stringify(claims()))}.AAAA`;
     for (const assertion of [none, hs]) {
       expect(
-        reasonOf(() =>
-          verifyClientAssertion(assertion, {
+        await reasonOf(async () =>
+          await verifyClientAssertion(assertion, {
             ...options,
             clientJwks: (id) => {
               looked = true;
@@ -186,39 +186,39 @@ describe('verifyClientAssertion', () => {
     expect(looked).toBe(false);
   });
 
-  test('requires kid in the header', () => {
+  test('requires kid in the header', async () => {
     const { options } = setup();
     const assertion = forge({ alg: 'ES384', typ: 'JWT' }, claims(), es384.privateJwk);
-    expect(reasonOf(() => verifyClientAssertion(assertion, options))).toBe('ERR_UNAUTHENTICATED:malformed');
+    expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe('ERR_UNAUTHENTICATED:malformed');
   });
 
-  test("refuses a key registered to another client, and another client's kid", () => {
+  test("refuses a key registered to another client, and another client's kid", async () => {
     const { options } = setup();
     // member-c's key, claiming to be member-b: its kid is not in member-b's JWK Set.
-    expect(reasonOf(() => verifyClientAssertion(signJwt(claims(), other.privateJwk), options))).toBe(
+    expect(await reasonOf(async () => await verifyClientAssertion(await signJwt(claims(), other.privateJwk), options))).toBe(
       'ERR_UNAUTHENTICATED:unknown-key',
     );
   });
 
-  test('refuses a bad signature without spending the jti', () => {
+  test('refuses a bad signature without spending the jti', async () => {
     const { options, calls } = setup();
     const impostor = { ...createSigningKey('ES384').privateJwk, kid: es384.publicJwk.kid };
-    expect(reasonOf(() => verifyClientAssertion(signJwt(claims(), impostor), options))).toBe(
+    expect(await reasonOf(async () => await verifyClientAssertion(await signJwt(claims(), impostor), options))).toBe(
       'ERR_SIGNATURE_INVALID:bad-signature',
     );
     expect(calls).toEqual([]);
-    expect(reasonOf(() => verifyClientAssertion(signJwt(claims(), es384.privateJwk), options))).toBe('ok');
+    expect(await reasonOf(async () => await verifyClientAssertion(await signJwt(claims(), es384.privateJwk), options))).toBe('ok');
   });
 
-  test('refuses what is not a JWT', () => {
+  test('refuses what is not a JWT', async () => {
     const { options } = setup();
-    expect(reasonOf(() => verifyClientAssertion('not-a-jwt', options))).toBe('ERR_UNAUTHENTICATED:malformed');
+    expect(await reasonOf(async () => await verifyClientAssertion('not-a-jwt', options))).toBe('ERR_UNAUTHENTICATED:malformed');
   });
 });
 
 describe('createClientAssertion', () => {
-  test('sets the claims SMART Backend Services asks for', () => {
-    const assertion = createClientAssertion({
+  test('sets the claims SMART Backend Services asks for', async () => {
+    const assertion = await createClientAssertion({
       clientId: CLIENT,
       tokenEndpoint: TOKEN_ENDPOINT,
       privateJwk: es384.privateJwk,
@@ -247,8 +247,8 @@ describe('createClientAssertion', () => {
     ['an empty client id', { clientId: '' }],
     ['an empty jti', { jti: '' }],
     ['a clock that is not a number', { now: Number.NaN }],
-  ])('refuses %s', (_name, extra) => {
-    expect(() =>
+  ])('refuses %s', async (_name, extra) => {
+    await expect(
       createClientAssertion({
         clientId: CLIENT,
         tokenEndpoint: TOKEN_ENDPOINT,
@@ -256,6 +256,6 @@ describe('createClientAssertion', () => {
         now: NOW,
         ...extra,
       }),
-    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT', details: { reason: 'invalid-options' } }));
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT', details: { reason: 'invalid-options' } });
   });
 });

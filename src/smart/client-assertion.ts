@@ -66,10 +66,10 @@ export interface CreateClientAssertionOptions {
  * `ERR_SIGNATURE_INVALID` for a bad signature) with a reason from `CLIENT_ASSERTION_FAILURE_REASONS`;
  * the token endpoint answers `invalid_client` (RFC 6749 §5.2).
  */
-export function verifyClientAssertion(
+export async function verifyClientAssertion(
   assertion: string,
   options: VerifyClientAssertionOptions,
-): { clientId: string } {
+): Promise<{ clientId: string }> {
   const { header, payload } = parseUnverifiedJwt(assertion);
   if (!(CLIENT_ASSERTION_ALGORITHMS as readonly string[]).includes(header.alg)) {
     fail('unsupported-algorithm', 'client assertions must use RS384, ES384 or ES256');
@@ -84,16 +84,18 @@ export function verifyClientAssertion(
   const keys = options.clientJwks(clientId);
   if (keys === undefined) fail('unknown-client', 'the client is not registered');
 
-  const verified = verifyJwt(assertion, {
-    keys,
-    algorithms: CLIENT_ASSERTION_ALGORITHMS,
-    now: options.now,
-    issuer: clientId,
-    audience: options.tokenEndpoint,
-    // RFC 7523 §3 items 2 and 4 require sub and exp; SMART adds jti and aud.
-    requireClaims: ['iss', 'sub', 'aud', 'exp', 'jti'],
-    clockToleranceSeconds: options.clockToleranceSeconds,
-  }).payload;
+  const verified = (
+    await verifyJwt(assertion, {
+      keys,
+      algorithms: CLIENT_ASSERTION_ALGORITHMS,
+      now: options.now,
+      issuer: clientId,
+      audience: options.tokenEndpoint,
+      // RFC 7523 §3 items 2 and 4 require sub and exp; SMART adds jti and aud.
+      requireClaims: ['iss', 'sub', 'aud', 'exp', 'jti'],
+      clockToleranceSeconds: options.clockToleranceSeconds,
+    })
+  ).payload;
   // RFC 7523 §2.2: for client authentication, sub MUST be the client_id.
   if (verified.sub !== clientId) fail('wrong-subject', 'the client assertion sub is not its iss');
   const exp = verified.exp as number;
@@ -110,7 +112,7 @@ export function verifyClientAssertion(
 }
 
 /** A `client_assertion` for this node's own calls to another member's token endpoint. */
-export function createClientAssertion(options: CreateClientAssertionOptions): string {
+export async function createClientAssertion(options: CreateClientAssertionOptions): Promise<string> {
   const lifetime = options.lifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS;
   if (
     options.clientId === '' ||

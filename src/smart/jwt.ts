@@ -1,22 +1,24 @@
 /**
  * Compact JWS (RFC 7515) JSON Web Tokens (RFC 7519) for the node acting as an authorization server:
  * signing keys as JWKs (RFC 7517), their thumbprints (RFC 7638), signing and verification.
+ * Signing, key import, signature verification and the claim checks are `jose`'s (panva/jose,
+ * docs/decisions/0009); this module keeps our policy in front of it: a strict parse, the algorithm
+ * list the verifier (never the token) chooses, key selection by kid, use and key_ops, RSA ≥ 2048,
+ * and errors with a closed list of reasons.
  * Only asymmetric algorithms exist here (RFC 7518 §3.3, §3.4): a shared-secret HMAC key would let every
  * verifier mint tokens, and SMART Backend Services asks for RS384 or ES384.
  */
 import {
-  constants,
   createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   type JsonWebKey,
   type KeyObject,
-  sign,
-  verify,
 } from 'node:crypto';
+import { importJWK, type JWK, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { CareLedgerError } from '../errors/index.js';
-import { decodeBase64url, encodeBase64url } from './base64url.js';
+import { decodeBase64url } from './base64url.js';
 
 export const JWT_ALGORITHMS = ['ES256', 'ES384', 'RS384'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -104,18 +106,15 @@ export interface UnverifiedJwt {
 
 interface AlgorithmSpec {
   kty: 'EC' | 'RSA';
-  hash: 'sha256' | 'sha384';
   crv?: 'P-256' | 'P-384';
-  /** ECDSA signatures are R || S, each the size of the curve order (RFC 7518 §3.4). */
-  signatureLength?: number;
 }
 
-// RFC 7518 §3.1: ES256 and ES384 are ECDSA over P-256/SHA-256 and P-384/SHA-384 (§3.4); RS384 is
-// RSASSA-PKCS1-v1_5 with SHA-384 (§3.3).
+// RFC 7518 §3.1: ES256 and ES384 are ECDSA over P-256 and P-384 (§3.4); RS384 is RSASSA-PKCS1-v1_5
+// with SHA-384 (§3.3).
 const ALGORITHMS: Readonly<Record<JwtAlgorithm, AlgorithmSpec>> = {
-  ES256: { kty: 'EC', hash: 'sha256', crv: 'P-256', signatureLength: 64 },
-  ES384: { kty: 'EC', hash: 'sha384', crv: 'P-384', signatureLength: 96 },
-  RS384: { kty: 'RSA', hash: 'sha384' },
+  ES256: { kty: 'EC', crv: 'P-256' },
+  ES384: { kty: 'EC', crv: 'P-384' },
+  RS384: { kty: 'RSA' },
 };
 
 // RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used with these algorithms." New keys get
@@ -189,7 +188,7 @@ export function computeJwkThumbprint(jwk: Jwk): string {
 }
 
 /** Compact JWS of `payload`: header `{ alg, typ: 'JWT', kid }` with `alg` taken from the key. */
-export function signJwt(payload: JwtPayload, privateJwk: Jwk): string {
+export async function signJwt(payload: JwtPayload, privateJwk: Jwk): Promise<string> {
   if (!isRecord(payload)) {
     throw new CareLedgerError('ERR_INVALID_INPUT', 'JWT claims must be a JSON object', {
       details: { reason: 'malformed-payload' },
@@ -220,12 +219,10 @@ export function signJwt(payload: JwtPayload, privateJwk: Jwk): string {
       details: { reason: 'key-too-small' },
     });
   }
-  const header = { alg, typ: 'JWT', kid: privateJwk.kid ?? computeJwkThumbprint(privateJwk) };
-  // RFC 7515 §5.1 steps 1-7: the signing input is ASCII(BASE64URL(header) '.' BASE64URL(payload)).
-  const signingInput = `${encodeBase64url(JSON.stringify(header))}.${encodeBase64url(JSON.stringify(payload))}`;
-  const spec = ALGORITHMS[alg];
-  const signature = sign(spec.hash, Buffer.from(signingInput, 'ascii'), signatureOptions(key, spec));
-  return `${signingInput}.${encodeBase64url(signature)}`;
+  const kid = privateJwk.kid ?? computeJwkThumbprint(privateJwk);
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg, typ: 'JWT', kid })
+    .sign(await importJWK(joseJwk(privateJwk), alg));
 }
 
 /**
@@ -264,7 +261,7 @@ export function parseUnverifiedJwt(token: unknown): UnverifiedJwt {
  * claims. Returns the header and claims, or throws `ERR_SIGNATURE_INVALID` (reason `bad-signature`) or
  * `ERR_UNAUTHENTICATED` with a reason from `JWT_FAILURE_REASONS`.
  */
-export function verifyJwt(token: string, options: VerifyJwtOptions): VerifiedJwt {
+export async function verifyJwt(token: string, options: VerifyJwtOptions): Promise<VerifiedJwt> {
   const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   // A NaN clock would make every expiry comparison false, i.e. accept expired tokens.
   if (!Number.isFinite(options.now) || !Number.isFinite(tolerance) || tolerance < 0) {
@@ -272,7 +269,7 @@ export function verifyJwt(token: string, options: VerifyJwtOptions): VerifiedJwt
       details: { reason: 'invalid-options' },
     });
   }
-  const { header, payload, signingInput, signature } = parseUnverifiedJwt(token);
+  const { header } = parseUnverifiedJwt(token);
 
   // RFC 8725 §2.1, §3.1: the verifier, not the token, decides the algorithm. This is where
   // `alg: none` and HMAC-with-a-public-key confusion are refused, before any key is touched.
@@ -280,49 +277,56 @@ export function verifyJwt(token: string, options: VerifyJwtOptions): VerifiedJwt
   if (!isJwtAlgorithm(alg) || !options.algorithms.includes(alg)) {
     fail('unsupported-algorithm', 'the JWT algorithm is not accepted');
   }
-  const spec = ALGORITHMS[alg];
-  const keys = selectVerificationKeys(options.keys, header.kid, alg);
-  const data = Buffer.from(signingInput, 'ascii');
-  const verified =
-    (spec.signatureLength === undefined || signature.length === spec.signatureLength) &&
-    keys.some((key) => verifySignature(spec, key, data, signature));
-  if (!verified) fail('bad-signature', 'the JWT signature does not verify');
-
-  // Claims are only looked at once the signature holds (RFC 7519 §7.2 steps 7-10 before the
-  // claim checks), so nothing below reacts to forged content.
-  for (const claim of options.requireClaims ?? []) {
-    if (payload[claim] === undefined) fail('missing-claim', 'a required claim is missing', { claim });
-  }
-  const { now } = options;
-  // RFC 7519 §4.1.4: the current time MUST be before exp; §4.1.5: not before nbf. Both allow "some
-  // small leeway ... to account for clock skew".
-  if (payload.exp !== undefined && now >= payload.exp + tolerance) fail('expired', 'the JWT has expired');
-  if (payload.nbf !== undefined && now + tolerance < payload.nbf) {
-    fail('not-yet-valid', 'the JWT is not yet valid');
-  }
-  if (options.issuer !== undefined) {
-    if (payload.iss === undefined) fail('missing-claim', 'the JWT lacks iss', { claim: 'iss' });
-    if (payload.iss !== options.issuer) fail('wrong-issuer', 'the JWT is from another issuer');
-  }
-  // RFC 7519 §4.1.3: a principal that does not find itself in a present `aud` MUST reject the JWT,
-  // so a token carrying aud is refused when no audience is configured.
-  if (options.audience !== undefined && payload.aud === undefined) {
-    fail('missing-claim', 'the JWT lacks aud', { claim: 'aud' });
-  }
-  if (payload.aud !== undefined) {
-    const audiences = typeof payload.aud === 'string' ? [payload.aud] : payload.aud;
-    if (options.audience === undefined || !audiences.includes(options.audience)) {
+  const candidates = selectVerificationKeys(options.keys, header.kid, alg);
+  // jose checks the signature first (RFC 7515 §5.2), then the claims (RFC 7519 §7.2, §4.1: exp and
+  // nbf with the leeway for clock skew, iss, aud, the required claims), so nothing reacts to forged
+  // content. Each candidate key is tried in turn: a bad signature under one is not yet a failure.
+  for (const jwk of candidates) {
+    let verified: Awaited<ReturnType<typeof jwtVerify>>;
+    try {
+      verified = await jwtVerify(token, await importJWK(joseJwk(jwk), alg), {
+        algorithms: [alg],
+        currentDate: new Date(options.now * 1000),
+        clockTolerance: tolerance,
+        ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+        ...(options.audience === undefined ? {} : { audience: options.audience }),
+        requiredClaims: [...(options.requireClaims ?? [])],
+      });
+    } catch (error) {
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+      throw fromJoseError(error);
+    }
+    const { payload } = verified;
+    // RFC 7519 §4.1.3: a principal that does not find itself in a present `aud` MUST reject the JWT,
+    // so a token carrying aud is refused when no audience is configured (jose lets it through).
+    if (options.audience === undefined && payload.aud !== undefined) {
       fail('wrong-audience', 'the JWT is meant for another audience');
     }
+    return { header: verified.protectedHeader as JwtHeader, payload: payload as JwtPayload };
   }
-  return { header: header as JwtHeader, payload };
+  fail('bad-signature', 'the JWT signature does not verify');
 }
 
-function selectVerificationKeys(
-  keys: readonly Jwk[],
-  kid: string | undefined,
-  alg: JwtAlgorithm,
-): KeyObject[] {
+/** jose's errors (a closed list of codes) as ours; messages stay ours, so no token text leaks. */
+function fromJoseError(error: unknown): CareLedgerError {
+  if (error instanceof CareLedgerError) return error;
+  if (error instanceof joseErrors.JWTExpired) return failure('expired', 'the JWT has expired');
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') {
+      return failure('missing-claim', 'a required claim is missing', { claim: error.claim });
+    }
+    if (error.claim === 'nbf') return failure('not-yet-valid', 'the JWT is not yet valid');
+    if (error.claim === 'iss') return failure('wrong-issuer', 'the JWT is from another issuer');
+    if (error.claim === 'aud') return failure('wrong-audience', 'the JWT is meant for another audience');
+    return failure('malformed', 'a JWT claim is invalid', { claim: error.claim });
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
+    return failure('unsupported-algorithm', 'the JWT algorithm is not accepted');
+  }
+  return failure('malformed', 'the JWT is malformed');
+}
+
+function selectVerificationKeys(keys: readonly Jwk[], kid: string | undefined, alg: JwtAlgorithm): Jwk[] {
   let candidates: readonly Jwk[];
   if (kid !== undefined) {
     // RFC 7515 §4.1.4: kid names the key. A match that cannot do `alg` is an algorithm-confusion
@@ -334,24 +338,27 @@ function selectVerificationKeys(
   } else {
     candidates = keys.filter((key) => isRecord(key) && isKeyUsableFor(key, alg, 'verify'));
   }
-  const imported = candidates.map(importPublicKey).filter((key) => key !== undefined);
-  if (imported.length === 0) fail('unknown-key', 'no usable key for the JWT');
-  return imported;
+  // Only the public members are handed over, so a JWKS entry that wrongly carries `d` stays inert.
+  const usable = candidates.map(publicMembers).filter(isUsablePublicKey);
+  if (usable.length === 0) fail('unknown-key', 'no usable key for the JWT');
+  return usable;
 }
 
-function verifySignature(spec: AlgorithmSpec, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+function isUsablePublicKey(jwk: Jwk): boolean {
   try {
-    return verify(spec.hash, data, signatureOptions(key, spec), signature);
+    // Node checks that an EC point is on its curve; RSA keys under 2048 bits are refused.
+    return isKeyStrongEnough(createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }));
   } catch {
     return false;
   }
 }
 
-function signatureOptions(key: KeyObject, spec: AlgorithmSpec) {
-  // RFC 7518 §3.4: JWS carries ECDSA signatures as fixed-size R || S, not DER. §3.3: RS* is PKCS#1 v1.5.
-  return spec.kty === 'EC'
-    ? { key, dsaEncoding: 'ieee-p1363' as const }
-    : { key, padding: constants.RSA_PKCS1_PADDING };
+/** The members jose imports: never `use`/`key_ops`/`alg` (already judged above), never `ext`. */
+function joseJwk(jwk: Jwk): JWK {
+  const { kty, crv, x, y, n, e, d, p, q, dp, dq, qi } = jwk;
+  const out: Record<string, unknown> = { kty, crv, x, y, n, e, d, p, q, dp, dq, qi };
+  for (const name of Object.keys(out)) if (out[name] === undefined) delete out[name];
+  return out as JWK;
 }
 
 function algorithmForKey(jwk: Jwk): JwtAlgorithm | undefined {
@@ -372,17 +379,6 @@ function isKeyUsableFor(jwk: Jwk, alg: JwtAlgorithm, operation: 'sign' | 'verify
     return false;
   }
   return true;
-}
-
-function importPublicKey(jwk: Jwk): KeyObject | undefined {
-  try {
-    // Only the public members are handed over, so a JWKS entry that wrongly carries `d` stays inert.
-    // Node checks that an EC point is on its curve.
-    const key = createPublicKey({ key: publicMembers(jwk) as JsonWebKey, format: 'jwk' });
-    return isKeyStrongEnough(key) ? key : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function isKeyStrongEnough(key: KeyObject): boolean {
@@ -442,7 +438,15 @@ function malformed(message: string, claim?: string): never {
 }
 
 function fail(reason: JwtFailureReason, message: string, extra?: Record<string, unknown>): never {
-  throw new CareLedgerError(
+  throw failure(reason, message, extra);
+}
+
+function failure(
+  reason: JwtFailureReason,
+  message: string,
+  extra?: Record<string, unknown>,
+): CareLedgerError {
+  return new CareLedgerError(
     reason === 'bad-signature' ? 'ERR_SIGNATURE_INVALID' : 'ERR_UNAUTHENTICATED',
     message,
     {

@@ -13,19 +13,15 @@ import { CareLedgerError } from '../errors/index.js';
 import { rewriteBundleReferences } from '../fhir/bundle/index.js';
 import { canonicalJson } from '../fhir/canonical-json.js';
 import { compartmentPatient } from '../fhir/compartment/compartment-patient.js';
-import { evaluateSearchParam, extractReferences } from '../fhir/search/extract-search-values.js';
 import {
-  getSearchParam,
   type KeyedHash,
-  matchesSearch,
   planSearch,
   type SearchHandling,
   type SearchIndexEntry,
-  sortResources,
 } from '../fhir/search/index.js';
 import { parseResource } from '../fhir/validate-resource.js';
 import type { TransparencyLog } from '../log/index.js';
-import { AccessGate, type AddressMemo } from './access-gate.js';
+import { AccessGate } from './access-gate.js';
 import { type AuditRecord, type DeniedAccess, loadAuditTrail, recordDenied } from './audit-trail.js';
 import { BreakGlassService } from './break-glass-service.js';
 import { BulkReadGateway } from './bulk-read-gateway.js';
@@ -38,6 +34,7 @@ import {
   type TypeHistoryEntry,
 } from './operations/history.js';
 import { readPatientEverything } from './operations/patient-everything.js';
+import { type SearchTypeResult, searchType } from './operations/search-type.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
 import { keyOwner, SealedRecordStore } from './sealed-record-store.js';
 import type { VaultCrypto } from './vault-crypto.js';
@@ -114,171 +111,14 @@ export class FhirRepository {
     this.parts = { store: this.store, gate: this.gate };
   }
 
-  /**
-   * FHIR search (R4 §3.1.1): the blind index narrows candidates in SQL, the rest of the query is
-   * evaluated on the decrypted candidates, then sorted and paged. Each patient whose data is returned
-   * gets an AuditEvent naming the query's parameters (never their values).
-   */
+  /** FHIR search (R4 §3.1.1): see searchType (src/vault/operations/search-type.ts). */
   async search(
     resourceType: string,
     query: URLSearchParams,
     context: AccessContext,
     options: { handling: SearchHandling },
-  ): Promise<{
-    resources: Resource[];
-    /** `_include` / `_revinclude` results (search mode "include"), within the requester's scope. */
-    included: Resource[];
-    total?: number;
-    ignored: readonly string[];
-    offset: number;
-    count: number;
-  }> {
-    const plan = planSearch(resourceType, query, this.searchHash, {
-      handling: options.handling,
-      now: this.now().getTime(),
-    });
-    const ignored = [...plan.ignored];
-    if (
-      plan.include.some((t) => t.modifier !== undefined) ||
-      plan.revinclude.some((t) => t.modifier !== undefined)
-    ) {
-      if (options.handling === 'strict') {
-        throw new CareLedgerError('ERR_INVALID_INPUT', ':iterate is not supported', {
-          details: { parameter: '_include' },
-        });
-      }
-      ignored.push(':iterate');
-    }
-    const requester = await this.gate.admit('search-type', context, {
-      entity: `${resourceType}?`,
-      resourceType,
-    });
-    const memo: AddressMemo = new Map();
-    const breakGlassPatients = new Set<string>();
-    /** Another member's refused search still leaves a denial in the patient's own history. */
-    const refusedPatients = new Map<string, string>();
-    // Refused resources are dropped before matching is counted: neither they nor their number leak.
-    const visible = async (version: StoredVersion, resource: Resource): Promise<boolean> => {
-      const decision = await this.gate.decide(
-        requester,
-        context,
-        'search-type',
-        version.patientId,
-        resource,
-        memo,
-      );
-      if (decision.allowed && decision.breakGlass) breakGlassPatients.add(version.patientId);
-      if (!decision.allowed && context.member !== undefined && !refusedPatients.has(version.patientId))
-        refusedPatients.set(version.patientId, decision.reason);
-      return decision.allowed;
-    };
-    const candidates = await this.options.storage.searchCandidates(resourceType, plan.indexFilters, plan.id);
-    const matches: { resource: Resource; patientId: string; version: StoredVersion }[] = [];
-    for (const candidate of candidates) {
-      if (requester.kind === 'patient' && candidate.patientId !== requester.patientId) continue;
-      const resource = await this.store.openUnlessErased(candidate);
-      if (resource === undefined) continue;
-      if (matchesSearch(resource, plan) && (await visible(candidate, resource)))
-        matches.push({ resource, patientId: candidate.patientId, version: candidate });
-    }
-    const sorted =
-      plan.sort.length === 0
-        ? matches.map((m) => m.resource)
-        : sortResources(
-            matches.map((m) => m.resource),
-            plan.sort,
-          );
-    const page = sorted.slice(plan.offset, plan.offset + plan.count);
-    const patientOf = new Map(matches.map((m) => [m.resource, m.patientId]));
-    const included = await this.resolveIncludes(page, plan, visible, context);
-    for (const { resource, patientId } of included) patientOf.set(resource, patientId);
-    const patients = new Set(
-      [...page, ...included.map((i) => i.resource)].map((r) => patientOf.get(r) ?? ''),
-    );
-    const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
-    for (const [patient, reason] of refusedPatients) {
-      if (patients.has(patient)) continue;
-      await this.store.commit([], {
-        interaction: 'search-type',
-        context,
-        entity,
-        patient,
-        outcome: 'denied',
-        outcomeDescription: reason,
-      });
-    }
-    for (const patient of patients.size === 0 ? [''] : patients) {
-      await this.store.commit([], {
-        interaction: 'search-type',
-        context,
-        entity,
-        patient,
-        breakGlass: breakGlassPatients.has(patient),
-      });
-    }
-    const versionOf = new Map(matches.map((m) => [m.resource, m.version]));
-    return {
-      resources: page.map((r) => this.store.served(r, versionOf.get(r), context)),
-      included: included.map((i) => i.resource),
-      ...(plan.total === 'accurate' ? { total: sorted.length } : {}),
-      ignored,
-      offset: plan.offset,
-      count: plan.count,
-    };
-  }
-
-  /**
-   * `_include` (the resources the page's references point to, through the named search parameter) and
-   * `_revinclude` (resources of another type whose parameter points at a page resource), each filtered
-   * by the requester's scope like the page itself. Not iterated (`:iterate` is refused).
-   */
-  private async resolveIncludes(
-    page: readonly Resource[],
-    plan: ReturnType<typeof planSearch>,
-    visible: (version: StoredVersion, resource: Resource) => Promise<boolean>,
-    context: AccessContext,
-  ): Promise<{ resource: Resource; patientId: string }[]> {
-    const seen = new Set(page.map((r) => `${r.resourceType}/${r.id}`));
-    const out: { resource: Resource; patientId: string }[] = [];
-    const add = async (version: StoredVersion | undefined) => {
-      if (version === undefined || version.deleted) return;
-      const key = `${version.resourceType}/${version.id}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      const resource = await this.store.openUnlessErased(version);
-      if (resource === undefined || !(await visible(version, resource))) return;
-      out.push({ resource: this.store.served(resource, version, context), patientId: version.patientId });
-    };
-    for (const target of plan.include) {
-      const param = getSearchParam(target.resourceType, target.searchParam);
-      if (param === undefined) continue;
-      for (const resource of page.filter((r) => r.resourceType === target.resourceType)) {
-        for (const ref of extractReferences(evaluateSearchParam(resource, param))) {
-          const [type, id] = ref.normalized.split('/');
-          if (type === undefined || id === undefined || ref.id === undefined) continue;
-          if (target.targetType !== undefined && target.targetType !== type) continue;
-          await add(await this.options.storage.current(type, id));
-        }
-      }
-    }
-    for (const target of plan.revinclude) {
-      for (const resource of page) {
-        const reverse = planSearch(
-          target.resourceType,
-          new URLSearchParams({ [target.searchParam]: `${resource.resourceType}/${resource.id}` }),
-          this.searchHash,
-          { handling: 'lenient', now: plan.now },
-        );
-        for (const candidate of await this.options.storage.searchCandidates(
-          target.resourceType,
-          reverse.indexFilters,
-        )) {
-          const resource = await this.store.openUnlessErased(candidate);
-          if (resource !== undefined && matchesSearch(resource, reverse)) await add(candidate);
-        }
-      }
-    }
-    return out;
+  ): Promise<SearchTypeResult> {
+    return searchType(this.parts, resourceType, query, context, options);
   }
 
   async create(input: unknown, context: AccessContext): Promise<Resource> {

@@ -1,5 +1,8 @@
-import type { Filter } from '@medplum/core';
+import { evalFhirPathTyped, type Filter, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import { loadFhirDefinitions } from '../load-fhir-definitions.js';
+import { isSubsumedBy } from './code-system-hierarchy.js';
+import { getCompositeComponents } from './composite-components.js';
 import {
   evaluateSearchParam,
   extractDateRanges,
@@ -12,7 +15,7 @@ import {
   normalizeReference,
   type SearchQuantity,
 } from './extract-search-values.js';
-import { getSearchParam } from './load-search-parameters.js';
+import { getSearchParam, type SearchParamType } from './load-search-parameters.js';
 import { normalizeSearchString } from './normalize-search-string.js';
 import { type DateRange, parseDateRange } from './parse-date-range.js';
 import type { SearchPlan } from './plan-search.js';
@@ -32,8 +35,18 @@ import {
  * in the ways test/fhir/search/matches-search.test.ts pins (string contains, date ranges, prefixes,
  * number and quantity, reference forms, token text). Never throws.
  */
-export function matchesSearch(resource: Resource, plan: Pick<SearchPlan, 'residual' | 'now'>): boolean {
+export function matchesSearch(
+  resource: Resource,
+  plan: Pick<SearchPlan, 'residual' | 'now'> & Partial<Pick<SearchPlan, 'referenceIn' | 'idIn'>>,
+): boolean {
   if (resource.resourceType !== plan.residual.resourceType) return false;
+  if (plan.idIn !== undefined && !plan.idIn.has(resource.id ?? '')) return false;
+  for (const join of plan.referenceIn ?? []) {
+    const param = getSearchParam(resource.resourceType, join.param);
+    if (param === undefined) return false;
+    const references = extractReferences(evaluateSearchParam(resource, param));
+    if (!references.some((reference) => join.references.has(reference.normalized))) return false;
+  }
   return (plan.residual.filters ?? []).every((filter) => matchesFilter(resource, filter, plan.now));
 }
 
@@ -43,7 +56,41 @@ function matchesFilter(resource: Resource, filter: Filter, now: number): boolean
   const values = evaluateSearchParam(resource, param);
   if (filter.operator === 'missing') return (values.length === 0) === (filter.value === 'true');
   const alternatives = splitEscaped(filter.value, ',');
-  switch (param.type) {
+  if (param.type === 'composite') {
+    const components = getCompositeComponents(resource.resourceType, param.code);
+    return (
+      components !== undefined &&
+      alternatives.some((query) => {
+        const parts = splitEscaped(query, '$');
+        if (parts.length !== components.length) return false;
+        // R4 §3.1.1.4.11: every component must match within one value of the composite's expression.
+        return values.some((value) =>
+          components.every((component, i) =>
+            matchesValues(
+              component.type,
+              'eq',
+              [parts[i] as string],
+              evalFhirPathTyped(component.expression, [value]),
+              now,
+            ),
+          ),
+        );
+      })
+    );
+  }
+  return matchesValues(param.type, filter.operator, alternatives, values, now);
+}
+
+/** One parameter of `type` with `operator` over the FHIRPath values of one resource (or composite part). */
+function matchesValues(
+  type: SearchParamType,
+  operator: Filter['operator'],
+  alternatives: readonly string[],
+  values: TypedValue[],
+  now: number,
+): boolean {
+  const filter = { operator };
+  switch (type) {
     case 'token': {
       if (filter.operator === 'text') {
         const texts = extractTokenTexts(values).map(normalizeSearchString);
@@ -51,7 +98,30 @@ function matchesFilter(resource: Resource, filter: Filter, now: number): boolean
           texts.some((text) => startsWithWord(text, normalizedQuery(query))),
         );
       }
+      if (filter.operator === 'of-type') return alternatives.some((query) => matchesOfType(values, query));
       const tokens = extractTokens(values);
+      if (filter.operator === 'in' || filter.operator === 'not-in') {
+        const inSet = alternatives.some((url) => {
+          const codings = expansionOf(unescapeSearchValue(url));
+          return tokens.some(
+            (token) => token.system !== undefined && codings.has(`${token.system}|${token.code}`),
+          );
+        });
+        return filter.operator === 'in' ? inSet : !inSet;
+      }
+      if (filter.operator === 'above' || filter.operator === 'below') {
+        return alternatives.some((query) => {
+          const { system, code } = splitToken(query);
+          if (system === undefined || system === '') return false;
+          return tokens.some(
+            (token) =>
+              token.system === system.toLowerCase() &&
+              (filter.operator === 'below'
+                ? isSubsumedBy(system, token.code, code)
+                : isSubsumedBy(system, code, token.code)),
+          );
+        });
+      }
       const found = alternatives.some((query) => {
         const { system, code } = splitToken(query);
         const wantCode = code.toLowerCase();
@@ -82,6 +152,8 @@ function matchesFilter(resource: Resource, filter: Filter, now: number): boolean
       );
     }
     case 'reference': {
+      if (filter.operator === 'identifier')
+        return alternatives.some((query) => matchesIdentifier(values, query));
       const references = extractReferences(values);
       return alternatives.some((query) => {
         const wanted = normalizeReference(unescapeSearchValue(query)).normalized;
@@ -90,7 +162,13 @@ function matchesFilter(resource: Resource, filter: Filter, now: number): boolean
     }
     case 'uri': {
       const uris = extractUris(values);
-      return alternatives.some((query) => uris.includes(unescapeSearchValue(query)));
+      return alternatives.some((query) => {
+        const wanted = unescapeSearchValue(query);
+        // R4 §3.1.1.5.6: `:below` the URI and everything under it, `:above` the URI and its parents.
+        if (filter.operator === 'below') return uris.some((uri) => uri.startsWith(wanted));
+        if (filter.operator === 'above') return uris.some((uri) => wanted.startsWith(uri));
+        return uris.includes(wanted);
+      });
     }
     case 'date': {
       const ranges = extractDateRanges(values);
@@ -107,8 +185,7 @@ function matchesFilter(resource: Resource, filter: Filter, now: number): boolean
       const quantities = extractQuantities(values);
       return alternatives.some((query) => {
         const split = splitPrefix(query);
-        const search =
-          split === undefined ? undefined : parseSearchNumber(split.value, param.type === 'quantity');
+        const search = split === undefined ? undefined : parseSearchNumber(split.value, type === 'quantity');
         if (split === undefined || search === undefined) return false;
         const prefix = split.prefix ?? (filter.operator as SearchPrefix);
         return quantities.some((target) => matchesNumber(prefix, search, target));
@@ -117,6 +194,49 @@ function matchesFilter(resource: Resource, filter: Filter, now: number): boolean
     default:
       return false;
   }
+}
+
+const lowercasedExpansions = new Map<string, ReadonlySet<string>>();
+
+/** The lowercased `system|code` pairs of a ValueSet planSearch has already found expandable. */
+function expansionOf(url: string): ReadonlySet<string> {
+  let codings = lowercasedExpansions.get(url);
+  if (codings === undefined) {
+    const expansion = loadFhirDefinitions().valueSets.expand(url);
+    codings = new Set([...(expansion?.codings ?? [])].map((coding) => coding.toLowerCase()));
+    lowercasedExpansions.set(url, codings);
+  }
+  return codings;
+}
+
+/** R4 §3.1.1.5.9 `:of-type`: `type-system|type-code|value` against Identifier.type and Identifier.value. */
+function matchesOfType(values: readonly TypedValue[], query: string): boolean {
+  const parts = splitEscaped(query, '|').map(unescapeSearchValue);
+  if (parts.length !== 3) return false;
+  const [system, code, wanted] = parts.map((part) => part.toLowerCase()) as [string, string, string];
+  return values.some(({ value }) => {
+    const identifier = value as { type?: { coding?: { system?: string; code?: string }[] }; value?: unknown };
+    if (typeof identifier?.value !== 'string' || identifier.value.toLowerCase() !== wanted) return false;
+    return (identifier.type?.coding ?? []).some(
+      (coding) =>
+        (system === '' || coding.system?.toLowerCase() === system) && coding.code?.toLowerCase() === code,
+    );
+  });
+}
+
+/** R4 §3.1.1.4.9 `:identifier`: a token (`system|value`) against Reference.identifier. */
+function matchesIdentifier(values: readonly TypedValue[], query: string): boolean {
+  const identifiers = values.flatMap(({ value }) => {
+    const identifier = (value as { identifier?: unknown } | null)?.identifier;
+    return identifier === undefined ? [] : [{ type: 'Identifier', value: identifier }];
+  });
+  const { system, code } = splitToken(query);
+  return extractTokens(identifiers).some(
+    (token) =>
+      token.code === code.toLowerCase() &&
+      (system === undefined ||
+        (system === '' ? token.system === undefined : token.system === system.toLowerCase())),
+  );
 }
 
 function normalizedQuery(query: string): string {

@@ -1,5 +1,8 @@
 import type { Filter, IncludeTarget, SearchRequest, SortRule } from '@medplum/core';
 import { CareLedgerError } from '../../errors/index.js';
+import { loadFhirDefinitions } from '../load-fhir-definitions.js';
+import { isKnownCodeSystem } from './code-system-hierarchy.js';
+import { getCompositeComponents } from './composite-components.js';
 import { normalizeReference } from './extract-search-values.js';
 import {
   getSearchParam,
@@ -33,6 +36,41 @@ export interface IndexFilter {
   readonly hashes: readonly string[];
 }
 
+/**
+ * A chained (`subject:Patient.name=x`, R4 §3.1.1.4.13) or reverse-chained (`_has:Observation:patient:code=x`,
+ * §3.1.1.4.14) parameter, left for the gateway: it needs the resources of another type the requester
+ * may see, which only the gateway can decide. `inner` is the query on `targetTypes` (chain) or on
+ * `sourceType` (`_has`); it may itself chain.
+ */
+export type SearchJoin =
+  | {
+      readonly kind: 'chain';
+      readonly key: string;
+      readonly value: string;
+      /** The reference parameter of the searched type. */
+      readonly param: string;
+      readonly targetTypes: readonly string[];
+      readonly inner: readonly [string, string][];
+    }
+  | {
+      readonly kind: 'has';
+      readonly key: string;
+      readonly value: string;
+      readonly sourceType: string;
+      /** The reference parameter of `sourceType` that points at the searched type. */
+      readonly param: string;
+      readonly inner: readonly [string, string][];
+    };
+
+/** A parameter not honoured (lenient handling): its name, and why, for the Bundle's OperationOutcome. */
+export interface SearchIssue {
+  readonly parameter: string;
+  readonly reason: string;
+}
+
+/** R4 §3.1.1.5.8 `_summary`. */
+export type SearchSummary = 'true' | 'text' | 'data' | 'count' | 'false';
+
 export interface SearchPlan {
   readonly resourceType: string;
   /** SQL stage: a candidate has, for every filter, a row `(param, hash)` with hash in `hashes`. */
@@ -51,6 +89,19 @@ export interface SearchPlan {
   readonly lastUpdated?: readonly { readonly prefix: SearchPrefix; readonly value: string }[];
   /** Lenient handling only: the parameters ignored, as sent. */
   readonly ignored: readonly string[];
+  /** Why each ignored parameter was ignored (names only, never values). */
+  readonly issues: readonly SearchIssue[];
+  /** The parameters honoured, as sent, in order: what the self link may claim (R4 §3.1.1.4). */
+  readonly applied: readonly (readonly [string, string])[];
+  /** Chained and `_has` parameters, resolved by the gateway (withJoinResults). */
+  readonly joins: readonly SearchJoin[];
+  /** Resolved chains: a match has, for each, a reference through `param` to one of `references`. */
+  readonly referenceIn?: readonly { readonly param: string; readonly references: ReadonlySet<string> }[];
+  /** Resolved `_has`: a match's id is one of these. */
+  readonly idIn?: ReadonlySet<string>;
+  readonly summary?: SearchSummary;
+  /** R4 §3.1.1.5.9 `_elements`: the top-level elements to return (plus id, meta and mandatory ones). */
+  readonly elements?: readonly string[];
   /** Epoch ms the `ap` prefix measures its 10% gap from (R4 §3.1.1.4.2). */
   readonly now: number;
 }
@@ -68,10 +119,11 @@ export const MAX_SEARCH_COUNT = 1000;
 const TRANSPORT_PARAMS = new Set(['_format', '_pretty']);
 
 const SUPPORTED_MODIFIERS: Readonly<Record<string, readonly string[]>> = {
-  token: ['not', 'text'],
+  token: ['not', 'text', 'of-type', 'in', 'not-in', 'above', 'below'],
   string: ['exact', 'contains'],
-  reference: [],
-  uri: [],
+  reference: ['identifier'],
+  uri: ['above', 'below'],
+  composite: [],
   date: [],
   number: [],
   quantity: [],
@@ -112,8 +164,17 @@ export function planSearch(
     id: undefined,
     lastUpdated: [],
     ignored: [],
+    issues: [],
+    applied: [],
+    joins: [],
+    summary: undefined,
+    elements: undefined,
   };
-  for (const [key, value] of queryPairs(query)) planParameter(state, key, value);
+  for (const [key, value] of queryPairs(query)) {
+    const before = state.ignored.length;
+    planParameter(state, key, value);
+    if (state.ignored.length === before) state.applied.push([key, value]);
+  }
   return {
     resourceType,
     indexFilters: state.indexFilters,
@@ -136,7 +197,80 @@ export function planSearch(
     ...(state.id === undefined ? {} : { id: state.id }),
     ...(state.lastUpdated.length === 0 ? {} : { lastUpdated: state.lastUpdated }),
     ignored: state.ignored,
+    issues: state.issues,
+    applied: state.applied,
+    joins: state.joins,
+    ...(state.summary === undefined ? {} : { summary: state.summary }),
+    ...(state.elements === undefined ? {} : { elements: state.elements }),
     now: options.now ?? Date.now(),
+  };
+}
+
+/** What the gateway found for each join of a plan: the references (chain) or ids (`_has`) it allows. */
+export type JoinResult =
+  | { readonly join: SearchJoin; readonly matches: ReadonlySet<string> }
+  | { readonly join: SearchJoin; readonly ignored: readonly SearchIssue[] };
+
+/**
+ * Above this many references a resolved join narrows in memory only: the SQL stage binds one
+ * parameter per hash, and SQLite allows 32,766 in all.
+ */
+export const MAX_JOIN_HASHES = 5_000;
+
+/**
+ * The plan with its joins resolved: a chain becomes an ANDed index filter on the reference parameter
+ * (the keyed hashes of the allowed references) and a memory check; a `_has` narrows the ids. A join
+ * whose inner query was not honoured (lenient) is ignored as a whole and reported, never half applied.
+ */
+export function withJoinResults(
+  plan: SearchPlan,
+  results: readonly JoinResult[],
+  keyedHash: KeyedHash,
+): SearchPlan {
+  const indexFilters = [...plan.indexFilters];
+  const referenceIn = [...(plan.referenceIn ?? [])];
+  let id = plan.id;
+  let idIn = plan.idIn;
+  const ignored = [...plan.ignored];
+  const issues = [...plan.issues];
+  const dropped = new Set<SearchJoin>();
+  for (const result of results) {
+    const { join } = result;
+    if (!('matches' in result)) {
+      ignored.push(join.key);
+      issues.push(...result.ignored.map((issue) => ({ parameter: join.key, reason: issue.reason })));
+      dropped.add(join);
+      continue;
+    }
+    if (join.kind === 'chain') {
+      referenceIn.push({ param: join.param, references: result.matches });
+      if (result.matches.size <= MAX_JOIN_HASHES) {
+        indexFilters.push({
+          param: join.param,
+          hashes: [...result.matches].map((reference) =>
+            hashIndexValue(keyedHash, plan.resourceType, join.param, 'reference', reference),
+          ),
+        });
+      }
+    } else {
+      const ids = [...result.matches];
+      idIn = idIn === undefined ? result.matches : new Set(ids.filter((value) => idIn?.has(value)));
+      if (ids.length <= MAX_JOIN_HASHES)
+        id = id === undefined ? ids : id.filter((value) => result.matches.has(value));
+    }
+  }
+  const applied = plan.applied.filter(
+    ([key, value]) => ![...dropped].some((join) => join.key === key && join.value === value),
+  );
+  return {
+    ...plan,
+    indexFilters,
+    referenceIn,
+    ...(id === undefined ? {} : { id }),
+    ...(idIn === undefined ? {} : { idIn }),
+    ignored,
+    issues,
+    applied,
   };
 }
 
@@ -155,6 +289,11 @@ interface PlanState {
   id: string[] | undefined;
   readonly lastUpdated: { prefix: SearchPrefix; value: string }[];
   readonly ignored: string[];
+  readonly issues: SearchIssue[];
+  readonly applied: [string, string][];
+  readonly joins: SearchJoin[];
+  summary: SearchSummary | undefined;
+  elements: string[] | undefined;
 }
 
 function queryPairs(
@@ -181,6 +320,7 @@ function invalidValue(key: string, reason: string): CareLedgerError {
 function unsupported(state: PlanState, key: string, reason: string): void {
   if (state.handling === 'strict') throw invalidValue(key, reason);
   state.ignored.push(key);
+  state.issues.push({ parameter: key, reason });
 }
 
 function planParameter(state: PlanState, key: string, value: string): void {
@@ -201,12 +341,31 @@ function planParameter(state: PlanState, key: string, value: string): void {
       state.total = value === 'none' ? 'none' : 'accurate';
       return;
     case '_summary':
-      if (modifier === '' && value === 'count') {
+      if (modifier !== '' || !['true', 'text', 'data', 'count', 'false'].includes(value))
+        throw invalidValue(key, 'expected true, text, data, count or false');
+      state.summary = value as SearchSummary;
+      if (value === 'count') {
         state.count = 0;
         state.total = 'accurate';
-      } else if (!(modifier === '' && value === 'false')) {
-        unsupported(state, key, 'only _summary=count is supported');
       }
+      return;
+    case '_elements': {
+      if (modifier !== '') throw invalidValue(key, 'no modifier is allowed');
+      const names = value.split(',').map((name) => name.trim());
+      if (names.some((name) => !/^[a-z][A-Za-z0-9]*$/.test(name)))
+        throw invalidValue(key, 'expected element names separated by commas');
+      state.elements = [...(state.elements ?? []), ...names];
+      return;
+    }
+    case '_contained':
+      if (modifier !== '' || !['true', 'false', 'both'].includes(value))
+        throw invalidValue(key, 'expected true, false or both');
+      // Contained resources have no blind-index rows: searching them means decrypting every record.
+      if (value !== 'false') unsupported(state, key, 'searching contained resources is not supported');
+      return;
+    case '_containedType':
+      if (modifier !== '' || !['container', 'contained'].includes(value))
+        throw invalidValue(key, 'expected container or contained');
       return;
     case '_sort':
       if (modifier !== '') throw invalidValue(key, 'no modifier is allowed');
@@ -217,13 +376,13 @@ function planParameter(state: PlanState, key: string, value: string): void {
       planInclude(state, key, code, modifier, value);
       return;
     case '_has':
-      unsupported(state, key, 'reverse chained search (_has) is not supported');
+      planHas(state, key, value);
       return;
     default:
       break;
   }
-  if (code.includes('.') || modifier.includes('.')) {
-    unsupported(state, key, 'chained search is not supported');
+  if (key.includes('.')) {
+    planChain(state, key, value);
     return;
   }
   const param = getSearchParam(state.resourceType, code);
@@ -231,8 +390,8 @@ function planParameter(state: PlanState, key: string, value: string): void {
     unsupported(state, key, `unknown search parameter for ${state.resourceType}`);
     return;
   }
-  if (param.type === 'composite' || param.type === 'special') {
-    unsupported(state, key, `${param.type} search parameters are not supported`);
+  if (param.type === 'special') {
+    unsupported(state, key, 'special search parameters are not supported');
     return;
   }
   if (value === '') {
@@ -261,10 +420,23 @@ function planParameter(state: PlanState, key: string, value: string): void {
       planString(state, param, modifier, value);
       return;
     case 'reference':
+      if (modifier === 'identifier') {
+        // Logical references (Reference.identifier) have no index rows: decided in memory.
+        state.filters.push({ code, operator: 'identifier', value });
+        return;
+      }
       planReference(state, key, param, referenceType, value);
       return;
+    case 'composite':
+      planComposite(state, key, param, value);
+      return;
     case 'uri':
-      state.filters.push({ code, operator: 'eq', value });
+      state.filters.push({
+        code,
+        operator: modifier === '' ? 'eq' : (modifier as Filter['operator']),
+        value,
+      });
+      if (modifier !== '') return;
       addIndexFilter(
         state,
         param,
@@ -306,6 +478,36 @@ function addIndexFilter(state: PlanState, param: SearchParam, kind: SearchIndexK
 }
 
 function planToken(state: PlanState, key: string, param: SearchParam, modifier: string, value: string): void {
+  const items = splitEscaped(value, ',');
+  if (modifier === 'in' || modifier === 'not-in') {
+    // R4 §3.1.1.5.10: the value is a ValueSet canonical, expanded from the shipped R4 definitions.
+    const definitions = loadFhirDefinitions();
+    if (items.some((item) => definitions.valueSets.expand(unescapeSearchValue(item)) === undefined)) {
+      unsupported(state, key, 'the ValueSet cannot be expanded here');
+      return;
+    }
+  }
+  if (modifier === 'above' || modifier === 'below') {
+    const systems = items.map((item) => splitToken(item).system);
+    if (systems.some((system) => system === undefined || !isKnownCodeSystem(system))) {
+      unsupported(state, key, 'subsumption needs system|code of a code system whose hierarchy is known here');
+      return;
+    }
+  }
+  if (modifier === 'of-type') {
+    const parts = items.map((item) => splitEscaped(item, '|'));
+    if (parts.some((part) => part.length !== 3 || part[1] === '' || part[2] === ''))
+      throw invalidValue(key, 'expected type-system|type-code|value');
+    state.filters.push({ code: param.code, operator: 'of-type', value });
+    // The identifier's value is indexed as a code without system.
+    addIndexFilter(
+      state,
+      param,
+      'token',
+      parts.map((part) => unescapeSearchValue(part[2] as string).toLowerCase()),
+    );
+    return;
+  }
   state.filters.push({
     code: param.code,
     operator: modifier === '' ? 'eq' : (modifier as Filter['operator']),
@@ -359,6 +561,116 @@ function planString(state: PlanState, param: SearchParam, modifier: string, valu
       queries.map((words) => prefix(words[0] as string)),
     );
   }
+}
+
+/**
+ * R4 §3.1.1.4.11: `code$value` per comma alternative, each part matched as its component's type. When
+ * the first component is a token whose own parameter is indexed, its codes narrow in SQL.
+ */
+function planComposite(state: PlanState, key: string, param: SearchParam, value: string): void {
+  const components = getCompositeComponents(state.resourceType, param.code);
+  if (components === undefined) {
+    unsupported(state, key, 'the composite parameter has no usable component definitions');
+    return;
+  }
+  const alternatives = splitEscaped(value, ',').map((item) => splitEscaped(item, '$'));
+  if (alternatives.some((parts) => parts.length !== components.length))
+    throw invalidValue(key, `expected ${components.length} values joined by $`);
+  for (const parts of alternatives) {
+    components.forEach((component, i) => {
+      const part = parts[i] as string;
+      if (component.type === 'date' || component.type === 'number' || component.type === 'quantity') {
+        const split = splitPrefix(part);
+        const valid =
+          split !== undefined &&
+          (component.type === 'date'
+            ? parseDateRange(split.value) !== undefined
+            : parseSearchNumber(split.value, component.type === 'quantity') !== undefined);
+        if (!valid) throw invalidValue(key, `component ${i + 1} is not a valid ${component.type}`);
+      }
+    });
+  }
+  state.filters.push({ code: param.code, operator: 'eq', value });
+  const first = components[0];
+  const firstParam = first?.code === undefined ? undefined : getSearchParam(state.resourceType, first.code);
+  if (first?.type === 'token' && firstParam !== undefined) {
+    addIndexFilter(
+      state,
+      firstParam,
+      'token',
+      alternatives.map((parts) => tokenIndexValue(splitToken(parts[0] as string))),
+    );
+  }
+}
+
+function tokenIndexValue({ system, code }: { system: string | undefined; code: string }): string {
+  const lowerCode = code.toLowerCase();
+  if (system === undefined || system === '') return system === '' && code === '' ? '|' : lowerCode;
+  return `${system.toLowerCase()}|${lowerCode}`;
+}
+
+/** Chains deeper than this are refused: each level is a search of its own. */
+const MAX_JOIN_DEPTH = 4;
+
+function joinDepth(key: string): number {
+  return (key.match(/\./g)?.length ?? 0) + (key.match(/_has:/g)?.length ?? 0);
+}
+
+/** R4 §3.1.1.4.13 chained parameters: `subject.name=x`, `subject:Patient.name=x`, `subject.organization.name=x`. */
+function planChain(state: PlanState, key: string, value: string): void {
+  const dot = key.indexOf('.');
+  const head = key.slice(0, dot);
+  const innerKey = key.slice(dot + 1);
+  const [code = '', typeModifier, ...rest] = head.split(':');
+  if (joinDepth(key) > MAX_JOIN_DEPTH) {
+    unsupported(state, key, `chains deeper than ${MAX_JOIN_DEPTH} levels are not supported`);
+    return;
+  }
+  const param = getSearchParam(state.resourceType, code);
+  if (param === undefined || param.type !== 'reference' || rest.length > 0 || innerKey === '') {
+    unsupported(state, key, 'a chain must start with a reference parameter of the searched type');
+    return;
+  }
+  const candidates = typeModifier === undefined ? param.target : [typeModifier];
+  const innerCode = innerKey.split(/[.:]/)[0] as string;
+  const targetTypes = candidates.filter(
+    (type) =>
+      param.target.includes(type) &&
+      isSearchableResourceType(type) &&
+      (innerCode === '_has' || getSearchParam(type, innerCode) !== undefined),
+  );
+  if (targetTypes.length === 0) {
+    unsupported(state, key, 'no target type of the reference has the chained parameter');
+    return;
+  }
+  state.joins.push({ kind: 'chain', key, value, param: param.code, targetTypes, inner: [[innerKey, value]] });
+}
+
+/** R4 §3.1.1.4.14 reverse chaining: `_has:Observation:patient:code=1234-5` on Patient. */
+function planHas(state: PlanState, key: string, value: string): void {
+  const [, sourceType = '', paramCode = '', ...rest] = key.split(':');
+  const innerKey = rest.join(':');
+  if (joinDepth(key) > MAX_JOIN_DEPTH) {
+    unsupported(state, key, `chains deeper than ${MAX_JOIN_DEPTH} levels are not supported`);
+    return;
+  }
+  if (!isSearchableResourceType(sourceType) || innerKey === '') {
+    unsupported(state, key, 'expected _has:Type:reference-parameter:parameter');
+    return;
+  }
+  const param = getSearchParam(sourceType, paramCode);
+  if (
+    param?.type !== 'reference' ||
+    (param.target.length > 0 && !param.target.includes(state.resourceType))
+  ) {
+    unsupported(
+      state,
+      key,
+      `not a reference parameter of ${sourceType} that points to ${state.resourceType}`,
+    );
+    return;
+  }
+  state.joins.push({ kind: 'has', key, value, sourceType, param: param.code, inner: [[innerKey, value]] });
 }
 
 /** R4 §3.1.1.4.9: `subject:Patient=123` means `subject=Patient/123`. */
@@ -447,6 +759,16 @@ function planInclude(state: PlanState, key: string, code: string, modifier: stri
   }
   const parts = value.split(':');
   const [sourceType, paramCode, targetType] = parts;
+  if (value === '*' || (parts.length === 2 && paramCode === '*')) {
+    planIncludeWildcard(
+      state,
+      key,
+      code,
+      modifier,
+      value === '*' ? state.resourceType : (sourceType as string),
+    );
+    return;
+  }
   if (parts.length < 2 || parts.length > 3 || sourceType === undefined || paramCode === undefined) {
     throw invalidValue(key, 'expected ResourceType:parameter[:TargetType]');
   }
@@ -467,4 +789,39 @@ function planInclude(state: PlanState, key: string, code: string, modifier: stri
     ...(modifier === 'iterate' ? { modifier: 'iterate' as const } : {}),
   };
   (code === '_include' ? state.include : state.revinclude).push(target);
+}
+
+/**
+ * R4 §3.1.1.5.4: `*` (or `Type:*`) includes through every reference parameter of the type; for
+ * `_revinclude`, every reference parameter of that type that may point at the searched type.
+ */
+function planIncludeWildcard(
+  state: PlanState,
+  key: string,
+  code: string,
+  modifier: string,
+  sourceType: string,
+): void {
+  const params = isSearchableResourceType(sourceType) ? loadSearchParameters().get(sourceType) : undefined;
+  const iterate = modifier === 'iterate';
+  if (params === undefined || (code === '_include' && sourceType !== state.resourceType && !iterate)) {
+    unsupported(state, key, 'not a type whose references can be included here');
+    return;
+  }
+  for (const param of params.values()) {
+    if (param.type !== 'reference') continue;
+    if (
+      code === '_revinclude' &&
+      !iterate &&
+      param.target.length > 0 &&
+      !param.target.includes(state.resourceType)
+    )
+      continue;
+    const target: IncludeTarget = {
+      resourceType: sourceType,
+      searchParam: param.code,
+      ...(iterate ? { modifier: 'iterate' as const } : {}),
+    };
+    (code === '_include' ? state.include : state.revinclude).push(target);
+  }
 }

@@ -10,6 +10,7 @@ import { loadSearchParameters, SEARCHABLE_RESOURCE_TYPES } from '../../fhir/sear
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
+import { formatSearchBundle, searchHandling } from './search-bundle.js';
 
 /** Resource types this node serves (Core 3): the ones its search index covers. */
 export const SUPPORTED_RESOURCE_TYPES = SEARCHABLE_RESOURCE_TYPES;
@@ -307,62 +308,39 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
 
   // POST to the base (batch and transaction): src/http/routes/fhir-bundle-routes.ts.
 
-  /** Search (R4 §3.1.1): `Prefer: handling=strict` refuses unknown parameters; lenient (default) ignores them. */
+  /**
+   * Search (R4 §3.1.1): `Prefer: handling=strict` refuses what cannot be honoured; lenient (default)
+   * leaves it out of the self link and names it in an OperationOutcome entry.
+   */
   app.get('/:type', async (c) => {
     const type = resourceType(c);
     const context = await deps.authenticate(c);
-    const prefer = c.req.header('prefer') ?? '';
-    const handling = /\bhandling=strict\b/.test(prefer) ? 'strict' : 'lenient';
     const url = new URL(c.req.url);
+    const handling = searchHandling(c.req.header('prefer'));
     const result = await deps.repository.search(type, url.searchParams, context, { handling });
-    const base = `${url.origin}${url.pathname}`;
-    const link = (offset: number) => {
-      const params = new URLSearchParams(url.searchParams);
-      params.set('_offset', String(offset));
-      params.set('_count', String(result.count));
-      return `${base}?${params.toString()}`;
-    };
-    const links = [{ relation: 'self', url: url.toString() }];
-    if (result.resources.length === result.count)
-      links.push({ relation: 'next', url: link(result.offset + result.count) });
-    if (result.offset > 0)
-      links.push({ relation: 'previous', url: link(Math.max(0, result.offset - result.count)) });
-    const bundle = {
-      resourceType: 'Bundle',
-      type: 'searchset',
-      ...(result.total === undefined ? {} : { total: result.total }),
-      link: links,
-      entry: [
-        ...result.resources.map((resource) => ({
-          fullUrl: `${url.origin}${url.pathname}/${resource.id}`,
-          resource,
-          search: { mode: 'match' },
-        })),
-        ...result.included.map((resource) => ({
-          fullUrl: `${url.origin}/fhir/${resource.resourceType}/${resource.id}`,
-          resource,
-          search: { mode: 'include' },
-        })),
-        ...(result.ignored.length === 0
-          ? []
-          : [
-              {
-                resource: {
-                  resourceType: 'OperationOutcome',
-                  issue: [
-                    {
-                      severity: 'warning',
-                      code: 'not-supported',
-                      diagnostics: `ignored search parameters: ${result.ignored.join(', ')}`,
-                    },
-                  ],
-                },
-                search: { mode: 'outcome' },
-              },
-            ]),
-      ],
-    };
-    return c.body(JSON.stringify(bundle), 200, { 'Content-Type': FHIR_JSON });
+    return c.body(JSON.stringify(formatSearchBundle(result, url.origin, url.pathname)), 200, {
+      'Content-Type': FHIR_JSON,
+    });
+  });
+
+  /** R4 §3.1.1 search by POST: form parameters in the body, added to those of the URL. */
+  app.post('/:type/_search', async (c) => {
+    const type = resourceType(c);
+    const context = await deps.authenticate(c);
+    const url = new URL(c.req.url);
+    if (!(c.req.header('content-type') ?? '').startsWith('application/x-www-form-urlencoded'))
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        'a search by POST has an application/x-www-form-urlencoded body',
+      );
+    const params = new URLSearchParams(url.searchParams);
+    for (const [key, value] of new URLSearchParams(await c.req.text())) params.append(key, value);
+    const handling = searchHandling(c.req.header('prefer'));
+    const result = await deps.repository.search(type, params, context, { handling });
+    const path = url.pathname.replace(/\/_search$/, '');
+    return c.body(JSON.stringify(formatSearchBundle(result, url.origin, path)), 200, {
+      'Content-Type': FHIR_JSON,
+    });
   });
 
   app.get('/Patient/:id/$everything', async (c) => {

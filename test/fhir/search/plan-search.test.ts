@@ -191,15 +191,15 @@ describe('planSearch: rejected input', () => {
     ['Observation', '_text', { _text: 'x' }],
     ['Observation', '_content', { _content: 'x' }],
     ['Observation', '_filter', { _filter: 'x' }],
-    ['Observation', '_elements', { _elements: 'id' }],
-    ['Observation', '_summary', { _summary: 'true' }],
+    ['Observation', '_contained', { _contained: 'true' }],
+    ['Location', 'near', { near: '42.2|-83.7|10|km' }],
     ['Observation', '_has:Observation:patient:code', { '_has:Observation:patient:code': '1234' }],
-    ['Observation', 'subject.name', { 'subject.name': 'peter' }],
-    ['Observation', 'subject:Patient.name', { 'subject:Patient.name': 'peter' }],
-    ['Observation', 'code-value-quantity', { 'code-value-quantity': 'x$5' }],
+    ['Observation', 'subject.colour', { 'subject.colour': 'peter' }],
+    ['Observation', 'status.name', { 'status.name': 'peter' }],
+    ['Observation', 'subject:Patient.a.b.c.d', { 'subject:Patient.a.b.c.d': 'peter' }],
     ['Observation', 'code:below', { 'code:below': 'x' }],
     ['Observation', 'code:in', { 'code:in': 'http://vs' }],
-    ['Observation', 'subject:identifier', { 'subject:identifier': 'a|b' }],
+    ['Observation', 'subject:above', { 'subject:above': 'a|b' }],
     ['Observation', 'subject:Organization', { 'subject:Organization': '1' }],
     ['Observation', 'status:exact', { 'status:exact': 'final' }],
     ['Patient', 'name:text', { 'name:text': 'x' }],
@@ -220,10 +220,36 @@ describe('planSearch: rejected input', () => {
     },
   );
 
-  it('chained search says so', () => {
-    expect(invalid(() => plan('Observation', { 'subject.name': 'peter' })).message).toContain(
-      'chained search is not supported',
+  it('a chain no target type can follow says so', () => {
+    expect(invalid(() => plan('Observation', { 'subject.colour': 'peter' })).message).toContain(
+      'no target type of the reference has the chained parameter',
     );
+  });
+
+  it('chained, _has and composite parameters are planned, not ignored', () => {
+    const result = plan('Observation', {
+      'subject:Patient.organization.name': 'acme',
+      'code-value-quantity': 'http://loinc.org|8480-6$gt100',
+    });
+    expect(result.ignored).toEqual([]);
+    expect(result.joins).toEqual([
+      expect.objectContaining({
+        kind: 'chain',
+        param: 'subject',
+        targetTypes: ['Patient'],
+        inner: [['organization.name', 'acme']],
+      }),
+    ]);
+    expect(result.indexFilters.map((f) => f.param)).toEqual(['code']);
+    const has = plan('Patient', { '_has:Observation:patient:_has:Provenance:target:agent': 'x' });
+    expect(has.joins).toEqual([
+      expect.objectContaining({
+        kind: 'has',
+        sourceType: 'Observation',
+        param: 'patient',
+        inner: [['_has:Provenance:target:agent', 'x']],
+      }),
+    ]);
   });
 
   const badValues: [string, string, Record<string, string>][] = [

@@ -1,0 +1,66 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { SearchTypeResult } from '../../vault/operations/search-type.js';
+
+/** R4 §3.1.1.2: `Prefer: handling=strict` refuses what the server cannot honour; lenient is the default. */
+export function searchHandling(prefer: string | undefined): 'strict' | 'lenient' {
+  return /\bhandling=strict\b/.test(prefer ?? '') ? 'strict' : 'lenient';
+}
+
+/**
+ * The searchset Bundle of one search (R4 §3.1.1.4): the self link carries only the parameters the
+ * server honoured, and each one it did not is named, with the reason, in an OperationOutcome entry
+ * (search.mode = outcome). `origin` is the server's origin, `path` the type's search URL path.
+ */
+export function formatSearchBundle(
+  result: SearchTypeResult,
+  origin: string,
+  path: string,
+): Record<string, unknown> {
+  const base = `${origin}${path}`;
+  const url = (extra: Record<string, string>): string => {
+    const params = new URLSearchParams(
+      result.applied.filter(([key]) => !(key in extra)) as [string, string][],
+    );
+    for (const [key, value] of Object.entries(extra)) params.set(key, value);
+    const text = params.toString();
+    return text === '' ? base : `${base}?${text}`;
+  };
+  const links = [{ relation: 'self', url: url({}) }];
+  const page = (offset: number) => url({ _offset: String(offset), _count: String(result.count) });
+  if (result.resources.length === result.count && result.count > 0)
+    links.push({ relation: 'next', url: page(result.offset + result.count) });
+  if (result.offset > 0)
+    links.push({ relation: 'previous', url: page(Math.max(0, result.offset - result.count)) });
+  const outcome = (resource: Resource) => ({ resource, search: { mode: 'outcome' } });
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(result.total === undefined ? {} : { total: result.total }),
+    link: links,
+    entry: [
+      ...result.resources.map((resource) => ({
+        fullUrl: `${base}/${resource.id}`,
+        resource,
+        search: { mode: 'match' },
+      })),
+      ...result.included.map((resource) => ({
+        fullUrl: `${origin}/fhir/${resource.resourceType}/${resource.id}`,
+        resource,
+        search: { mode: 'include' },
+      })),
+      ...(result.issues.length === 0
+        ? []
+        : [
+            outcome({
+              resourceType: 'OperationOutcome',
+              issue: result.issues.map((issue) => ({
+                severity: 'warning',
+                code: 'not-supported',
+                diagnostics: `search parameter ${JSON.stringify(issue.parameter)} ignored: ${issue.reason}`,
+                expression: [issue.parameter],
+              })),
+            }),
+          ]),
+    ],
+  };
+}

@@ -1,0 +1,301 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { Requester } from '../../access/index.js';
+import type { AccessContext } from '../../audit/create-audit-event.js';
+import { evaluateSearchParam, extractReferences } from '../../fhir/search/extract-search-values.js';
+import {
+  getSearchParam,
+  matchesSearch,
+  planSearch,
+  type SearchHandling,
+  sortResources,
+} from '../../fhir/search/index.js';
+import {
+  type JoinResult,
+  type SearchIssue,
+  type SearchJoin,
+  type SearchPlan,
+  withJoinResults,
+} from '../../fhir/search/plan-search.js';
+import { selectElements, summarizeResource } from '../../fhir/search/subset-resource.js';
+import type { AddressMemo } from '../access-gate.js';
+import type { StoredVersion } from '../record-storage.js';
+import type { GatewayParts } from './gateway-parts.js';
+
+export interface SearchTypeResult {
+  readonly resources: Resource[];
+  /** `_include` / `_revinclude` results (search mode "include"), within the requester's scope. */
+  readonly included: Resource[];
+  readonly total?: number;
+  /** Parameters not honoured (lenient handling), by name. */
+  readonly ignored: readonly string[];
+  /** Why each was not honoured (names and reasons only). */
+  readonly issues: readonly SearchIssue[];
+  /** The parameters honoured, as sent: all the self link may carry (R4 §3.1.1.4). */
+  readonly applied: readonly (readonly [string, string])[];
+  readonly offset: number;
+  readonly count: number;
+}
+
+/** `_include:iterate` stops after this many rounds or included resources (R4 leaves the bound to the server). */
+const MAX_INCLUDE_ROUNDS = 8;
+const MAX_INCLUDED = 1_000;
+
+/** Per search: the requester, their access decisions so far, and what must be audited. */
+interface SearchScope {
+  readonly parts: GatewayParts;
+  readonly requester: Requester;
+  readonly context: AccessContext;
+  readonly handling: SearchHandling;
+  readonly now: number;
+  readonly memo: AddressMemo;
+  readonly breakGlassPatients: Set<string>;
+  /** Another member's refused search still leaves a denial in the patient's own history. */
+  readonly refusedPatients: Map<string, string>;
+}
+
+/**
+ * FHIR search (R4 §3.1.1): the blind index narrows candidates in SQL, the rest of the query is
+ * evaluated on the decrypted candidates the requester may see, then sorted and paged. Chained and
+ * `_has` parameters are searches of their own over what the requester may see, turned into reference
+ * or id conditions of the outer search. Each patient whose data is returned gets an AuditEvent naming
+ * the query's parameters (never their values).
+ */
+export async function searchType(
+  parts: GatewayParts,
+  resourceType: string,
+  query: URLSearchParams,
+  context: AccessContext,
+  options: { handling: SearchHandling },
+): Promise<SearchTypeResult> {
+  const now = parts.store.now().getTime();
+  const planned = planSearch(resourceType, query, parts.store.searchHash, {
+    handling: options.handling,
+    now,
+  });
+  const requester = await parts.gate.admit('search-type', context, {
+    entity: `${resourceType}?`,
+    resourceType,
+  });
+  const scope: SearchScope = {
+    parts,
+    requester,
+    context,
+    handling: options.handling,
+    now,
+    memo: new Map(),
+    breakGlassPatients: new Set(),
+    refusedPatients: new Map(),
+  };
+  const plan = await resolveJoins(scope, planned, 0);
+  // R4 §3.1.1.6: with no `_sort` and no total asked for, the index order (last updated, id) is the
+  // order, so only the first offset + count matches need decrypting.
+  const limit = plan.sort.length === 0 && plan.total === 'none' ? plan.offset + plan.count : Infinity;
+  const matches = await findMatches(scope, plan, limit);
+  const byResource = new Map(matches.map((m) => [m.resource, m]));
+  const sorted =
+    plan.sort.length === 0
+      ? matches
+      : sortResources(
+          matches.map((m) => m.resource),
+          plan.sort,
+        ).map((resource) => byResource.get(resource) as Match);
+  const page = sorted.slice(plan.offset, plan.offset + plan.count);
+  const included = await resolveIncludes(scope, page, plan);
+  const patients = new Set([...page, ...included].map((m) => m.version.patientId));
+  const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
+  for (const [patient, reason] of scope.refusedPatients) {
+    if (patients.has(patient)) continue;
+    await parts.store.commit([], {
+      interaction: 'search-type',
+      context,
+      entity,
+      patient,
+      outcome: 'denied',
+      outcomeDescription: reason,
+    });
+  }
+  for (const patient of patients.size === 0 ? [''] : patients) {
+    await parts.store.commit([], {
+      interaction: 'search-type',
+      context,
+      entity,
+      patient,
+      breakGlass: scope.breakGlassPatients.has(patient),
+    });
+  }
+  return {
+    resources: page.map((m) => shape(plan, parts.store.served(m.resource, m.version, context))),
+    included: included.map((m) => parts.store.served(m.resource, m.version, context)),
+    ...(plan.total === 'accurate' ? { total: sorted.length } : {}),
+    ignored: plan.ignored,
+    issues: plan.issues,
+    applied: plan.applied,
+    offset: plan.offset,
+    count: plan.count,
+  };
+}
+
+interface Match {
+  readonly resource: Resource;
+  readonly version: StoredVersion;
+}
+
+/** `_elements` wins over `_summary` (R4 lists no combination; the narrower request is kept). */
+function shape(plan: SearchPlan, resource: Resource): Resource {
+  if (plan.elements !== undefined) return selectElements(resource, plan.elements);
+  if (plan.summary !== undefined) return summarizeResource(resource, plan.summary);
+  return resource;
+}
+
+/** Refused resources are dropped before matching is counted: neither they nor their number leak. */
+async function isVisible(scope: SearchScope, version: StoredVersion, resource: Resource): Promise<boolean> {
+  const decision = await scope.parts.gate.decide(
+    scope.requester,
+    scope.context,
+    'search-type',
+    version.patientId,
+    resource,
+    scope.memo,
+  );
+  if (decision.allowed && decision.breakGlass) scope.breakGlassPatients.add(version.patientId);
+  if (
+    !decision.allowed &&
+    scope.context.member !== undefined &&
+    !scope.refusedPatients.has(version.patientId)
+  )
+    scope.refusedPatients.set(version.patientId, decision.reason);
+  return decision.allowed;
+}
+
+/** The visible current resources matching a resolved plan, in index order, at most `limit`. */
+async function findMatches(scope: SearchScope, plan: SearchPlan, limit: number): Promise<Match[]> {
+  const { storage } = scope.parts.store;
+  const candidates = await storage.searchCandidates(plan.resourceType, plan.indexFilters, plan.id);
+  const matches: Match[] = [];
+  for (const candidate of candidates) {
+    if (matches.length >= limit) break;
+    if (scope.requester.kind === 'patient' && candidate.patientId !== scope.requester.patientId) continue;
+    const resource = await scope.parts.store.openUnlessErased(candidate);
+    if (resource === undefined) continue;
+    if (matchesSearch(resource, plan) && (await isVisible(scope, candidate, resource)))
+      matches.push({ resource, version: candidate });
+  }
+  return matches;
+}
+
+/** Resolves every chained and `_has` parameter of `plan` by searching what the requester may see. */
+async function resolveJoins(scope: SearchScope, plan: SearchPlan, depth: number): Promise<SearchPlan> {
+  if (plan.joins.length === 0) return plan;
+  const results: JoinResult[] = [];
+  for (const join of plan.joins) results.push(await resolveJoin(scope, plan.resourceType, join, depth));
+  return withJoinResults(plan, results, scope.parts.store.searchHash);
+}
+
+async function resolveJoin(
+  scope: SearchScope,
+  resourceType: string,
+  join: SearchJoin,
+  depth: number,
+): Promise<JoinResult> {
+  const innerTypes = join.kind === 'chain' ? join.targetTypes : [join.sourceType];
+  const found = new Set<string>();
+  for (const innerType of innerTypes) {
+    const inner = planSearch(
+      innerType,
+      new URLSearchParams(join.inner as [string, string][]),
+      scope.parts.store.searchHash,
+      {
+        handling: scope.handling,
+        now: scope.now,
+      },
+    );
+    if (inner.ignored.length > 0) return { join, ignored: inner.issues };
+    const resolved = await resolveJoins(scope, inner, depth + 1);
+    if (resolved.ignored.length > 0) return { join, ignored: resolved.issues };
+    for (const { resource } of await findMatches(scope, resolved, Infinity)) {
+      if (join.kind === 'chain') {
+        found.add(`${innerType}/${resource.id}`);
+        continue;
+      }
+      const param = getSearchParam(innerType, join.param);
+      if (param === undefined) continue;
+      for (const reference of extractReferences(evaluateSearchParam(resource, param))) {
+        if (reference.id !== undefined && reference.normalized === `${resourceType}/${reference.id}`)
+          found.add(reference.id);
+      }
+    }
+  }
+  return { join, matches: found };
+}
+
+/**
+ * `_include` (the resources the page's references point to, through the named search parameter) and
+ * `_revinclude` (resources of another type whose parameter points at a page resource), each filtered
+ * by the requester's scope like the page itself. `:iterate` targets are applied again to what the last
+ * round included (R4 §3.1.1.5.4), until nothing new is found or the bounds are reached.
+ */
+async function resolveIncludes(
+  scope: SearchScope,
+  page: readonly Match[],
+  plan: SearchPlan,
+): Promise<Match[]> {
+  const { store } = scope.parts;
+  const seen = new Set(page.map((m) => `${m.resource.resourceType}/${m.resource.id}`));
+  const out: Match[] = [];
+  const add = async (version: StoredVersion | undefined, into: Match[], opened?: Resource): Promise<void> => {
+    if (version === undefined || version.deleted || out.length >= MAX_INCLUDED) return;
+    const key = `${version.resourceType}/${version.id}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (scope.requester.kind === 'patient' && version.patientId !== scope.requester.patientId) return;
+    const resource = opened ?? (await store.openUnlessErased(version));
+    if (resource === undefined || !(await isVisible(scope, version, resource))) return;
+    const match = { resource, version };
+    out.push(match);
+    into.push(match);
+  };
+  let frontier: readonly Match[] = page;
+  for (let round = 0; round < MAX_INCLUDE_ROUNDS && frontier.length > 0; round++) {
+    const next: Match[] = [];
+    const iterating = round > 0;
+    for (const target of plan.include) {
+      if (iterating && target.modifier !== 'iterate') continue;
+      const param = getSearchParam(target.resourceType, target.searchParam);
+      if (param === undefined) continue;
+      for (const { resource } of frontier.filter((m) => m.resource.resourceType === target.resourceType)) {
+        for (const ref of extractReferences(evaluateSearchParam(resource, param))) {
+          const [type, id] = ref.normalized.split('/');
+          if (type === undefined || id === undefined || ref.id === undefined) continue;
+          if (target.targetType !== undefined && target.targetType !== type) continue;
+          await add(await store.storage.current(type, id), next);
+        }
+      }
+    }
+    for (const target of plan.revinclude) {
+      if (iterating && target.modifier !== 'iterate') continue;
+      const param = getSearchParam(target.resourceType, target.searchParam);
+      for (const { resource } of frontier) {
+        if (param === undefined || (param.target.length > 0 && !param.target.includes(resource.resourceType)))
+          continue;
+        const reverse = planSearch(
+          target.resourceType,
+          new URLSearchParams({ [target.searchParam]: `${resource.resourceType}/${resource.id}` }),
+          store.searchHash,
+          { handling: 'lenient', now: plan.now },
+        );
+        for (const candidate of await store.storage.searchCandidates(
+          target.resourceType,
+          reverse.indexFilters,
+        )) {
+          if (seen.has(`${candidate.resourceType}/${candidate.id}`)) continue;
+          if (scope.requester.kind === 'patient' && candidate.patientId !== scope.requester.patientId)
+            continue;
+          const opened = await store.openUnlessErased(candidate);
+          if (opened !== undefined && matchesSearch(opened, reverse)) await add(candidate, next, opened);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return out;
+}

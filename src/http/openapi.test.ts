@@ -26,6 +26,8 @@ import {
   createPatientViewRoutes,
   type ExchangeRoutesOptions,
 } from './routes/exchange-routes.js';
+import { createFhirBundleRoutes } from './routes/fhir-bundle-routes.js';
+import { createFhirConditionalRoutes } from './routes/fhir-conditional-routes.js';
 import { createFhirRoutes, type FhirRouteDeps } from './routes/fhir-routes.js';
 import { createLedgerRoutes, type LedgerRouteDeps } from './routes/ledger-routes.js';
 import { createLogRoutes, type LogRoutesSource } from './routes/log-routes.js';
@@ -88,6 +90,19 @@ const SUB_APPS: Record<string, () => Hono> = {
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
       baseUrl: 'http://listing-only',
     }).routes,
+  createFhirBundleRoutes: () =>
+    createFhirBundleRoutes({
+      repository: {} as FhirRouteDeps['repository'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+      resourceTypes: [],
+      dispatch: async () => new Response(null),
+    }),
+  createFhirConditionalRoutes: () =>
+    createFhirConditionalRoutes({
+      repository: {} as FhirRouteDeps['repository'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+      resourceTypes: [],
+    }),
   createFhirRoutes: () =>
     createFhirRoutes({
       repository: {} as FhirRouteDeps['repository'],

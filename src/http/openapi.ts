@@ -303,9 +303,11 @@ export const ERROR_RESPONSES = {
   Forbidden: 403,
   NotFound: 404,
   Conflict: 409,
+  NotAcceptable: 406,
   Gone: 410,
   PreconditionFailed: 412,
   PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
   Unprocessable: 422,
   TooManyRequests: 429,
   InternalError: 500,
@@ -320,18 +322,32 @@ const ERROR_TEXT: Record<ErrorResponseName, string> = {
   Forbidden: 'Refused: not a member, not permitted, or consent denied.',
   NotFound: 'No such resource (or no such route).',
   Conflict: 'Conflicts with ledger or log state, e.g. a consent nonce already used or out of order.',
+  NotAcceptable: 'Only JSON is served (_format or Accept named XML or another format).',
   Gone: 'The resource existed but was erased.',
+  UnsupportedMediaType: 'The body is not JSON (FHIR XML is not read), or a PATCH body of another type.',
   PayloadTooLarge: 'The request body is larger than the node accepts.',
-  Unprocessable: 'Well-formed, but the chain reverted it or a log object does not verify.',
+  Unprocessable:
+    'Well-formed, but the chain reverted it, a log object does not verify, or a patch does not fit the resource.',
   TooManyRequests:
     'Too many failed sign-in or one-time-code attempts for this account or client (RFC 4226 §7.3), or the node is shedding load; retry after Retry-After seconds.',
   InternalError: 'An unexpected failure; the node logged the details.',
   BadGateway: 'Another member node failed or could not be reached.',
   Unavailable: 'The chain, the storage or the transparency log is unavailable for now; retry.',
-  PreconditionFailed: 'If-Match named a version that is no longer the current one.',
+  PreconditionFailed:
+    'If-Match named a version that is no longer the current one, or a conditional interaction matched several resources.',
 };
 
 const outcomeContent = { [FHIR_JSON]: { schema: schema('OperationOutcome') } };
+/** A PATCH body: an RFC 6902 JSON Patch, or a FHIRPath Patch (a Parameters resource). */
+const patchContent = {
+  'application/json-patch+json': { schema: { type: 'array', items: { type: 'object' } } as JsonSchema },
+  [FHIR_JSON]: {
+    schema: {
+      type: 'object',
+      description: 'A FHIRPath Patch: a Parameters resource of operations.',
+    } as JsonSchema,
+  },
+};
 
 const RETRY_AFTER: Header = {
   description: 'Seconds to wait before retrying (RFC 9110 §10.2.3).',
@@ -1051,6 +1067,64 @@ export const openApiDocument: OpenApiDocument = {
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
         },
       },
+      put: {
+        operationId: 'fhirConditionalUpdate',
+        summary:
+          'FHIR conditional update (R4 §3.1.0.4.3): the query names the resource; no match creates, one is updated, several are a 412',
+        tags: ['fhir'],
+        parameters: [fhirType],
+        requestBody: { required: true, content: fhirJson },
+        responses: {
+          '200': { description: 'The new version of the one match.', content: fhirJson },
+          '201': { description: 'Created: nothing matched.', content: fhirJson },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'NotFound',
+            'PreconditionFailed',
+            'Unavailable',
+          ),
+        },
+      },
+      patch: {
+        operationId: 'fhirConditionalPatch',
+        summary:
+          'FHIR conditional patch: the one resource the query names, patched (JSON Patch or FHIRPath Patch)',
+        tags: ['fhir'],
+        parameters: [fhirType],
+        requestBody: { required: true, content: patchContent },
+        responses: {
+          '200': { description: 'The new version.', content: fhirJson },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'NotFound',
+            'PreconditionFailed',
+            'UnsupportedMediaType',
+            'Unprocessable',
+            'Unavailable',
+          ),
+        },
+      },
+      delete: {
+        operationId: 'fhirConditionalDelete',
+        summary: 'FHIR conditional delete (single): the one resource the query names; several are a 412',
+        tags: ['fhir'],
+        parameters: [fhirType],
+        responses: {
+          '204': { description: 'Deleted, or nothing matched.' },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'NotFound',
+            'PreconditionFailed',
+            'Unavailable',
+          ),
+        },
+      },
       post: {
         operationId: 'fhirCreate',
         summary: 'FHIR create (validated, encrypted, audited)',
@@ -1060,6 +1134,23 @@ export const openApiDocument: OpenApiDocument = {
         responses: {
           '201': { description: 'The stored resource, with Location and ETag.', content: fhirJson },
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'PayloadTooLarge', 'Unavailable'),
+        },
+      },
+    },
+    '/fhir/{type}/_search': {
+      post: {
+        operationId: 'fhirSearchByPost',
+        summary:
+          'FHIR search by POST (R4 §3.1.1): form parameters in an application/x-www-form-urlencoded body, added to those of the URL',
+        tags: ['fhir'],
+        parameters: [fhirType],
+        requestBody: {
+          required: true,
+          content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } as JsonSchema } },
+        },
+        responses: {
+          '200': { description: 'A searchset Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
         },
       },
     },
@@ -1089,6 +1180,27 @@ export const openApiDocument: OpenApiDocument = {
             'Forbidden',
             'NotFound',
             'PreconditionFailed',
+            'Unavailable',
+          ),
+        },
+      },
+      patch: {
+        operationId: 'fhirPatch',
+        summary:
+          'FHIR patch (R4 §3.1.0.5): application/json-patch+json (RFC 6902) or a FHIRPath Patch Parameters resource; validated like an update, atomic; If-Match: W/"<versionId>"',
+        tags: ['fhir'],
+        parameters: [fhirType, fhirId],
+        requestBody: { required: true, content: patchContent },
+        responses: {
+          '200': { description: 'The new version.', content: fhirJson },
+          ...errors(
+            'BadRequest',
+            'Unauthorized',
+            'Forbidden',
+            'NotFound',
+            'PreconditionFailed',
+            'UnsupportedMediaType',
+            'Unprocessable',
             'Unavailable',
           ),
         },

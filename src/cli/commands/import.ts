@@ -191,14 +191,21 @@ async function readServedTypes(
   base: string,
   doFetch: typeof fetch,
   timeoutMs: number,
+  wait: (attempt: number, retryAfter: string | null) => Promise<void>,
 ): Promise<ReadonlySet<string>> {
   let response: Response;
   let body: unknown;
   try {
-    response = await doFetch(`${base}/metadata`, {
-      headers: { accept: 'application/fhir+json' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    for (let attempt = 0; ; attempt++) {
+      response = await doFetch(`${base}/metadata`, {
+        headers: { accept: 'application/fhir+json' },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      // A node shedding load (503) or asking to slow down (429) is asked again, as a PUT would be.
+      if ((response.status !== 503 && response.status !== 429) || attempt >= MAX_RETRIES) break;
+      await response.body?.cancel();
+      await wait(attempt, response.headers.get('retry-after'));
+    }
     body = await response.json();
   } catch (cause) {
     throw new CareLedgerError('ERR_CHAIN_UNAVAILABLE', `${new URL(base).origin} does not answer`, {
@@ -248,10 +255,15 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
   const started = clock.now();
   const base = parseFhirBase(options.nodeUrl);
   const { files, ignored } = listImportFiles(options.inputs);
-  const served = await readServedTypes(base, doFetch, timeoutMs);
+  const waitToRetry = (attempt: number, retryAfter: string | null): Promise<void> =>
+    sleep(
+      Math.min(RETRY_CAP_MS, parseRetryAfter(retryAfter, clock.now()) ?? RETRY_BASE_MS * 2 ** attempt),
+      stopping,
+    );
+  const served = await readServedTypes(base, doFetch, timeoutMs, waitToRetry);
   const resolvedReferences = await resolveConditionalReferences(
     files,
-    createNodeLookup(base, doFetch, headers, timeoutMs),
+    createNodeLookup(base, doFetch, headers, timeoutMs, waitToRetry),
   );
 
   // Progress per file, from the state when it describes this node and this exact file. --restart
@@ -470,24 +482,32 @@ function createNodeLookup(
   doFetch: typeof fetch,
   headers: Record<string, string>,
   timeoutMs: number,
+  wait: (attempt: number, retryAfter: string | null) => Promise<void>,
 ): LookupConditionalReference {
   return async (reference) => {
     const mark = reference.indexOf('?');
     const type = reference.slice(0, mark);
     const query = reference.slice(mark + 1);
     try {
-      const response = await doFetch(`${base}/${type}?${query}&_count=2`, {
-        headers: withoutContentType(headers),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      if (!response.ok) return undefined;
-      const bundle = (await response.json()) as {
-        entry?: { resource?: { resourceType?: string; id?: string }; search?: { mode?: string } }[];
-      };
-      const matches = (bundle.entry ?? []).filter(
-        (e) => (e.search?.mode ?? 'match') === 'match' && e.resource?.resourceType === type,
-      );
-      return matches.length === 1 ? matches[0]?.resource?.id : undefined;
+      for (let attempt = 0; ; attempt++) {
+        const response = await doFetch(`${base}/${type}?${query}&_count=2`, {
+          headers: withoutContentType(headers),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        if ((response.status === 503 || response.status === 429) && attempt < MAX_RETRIES) {
+          await response.body?.cancel();
+          await wait(attempt, response.headers.get('retry-after'));
+          continue;
+        }
+        if (!response.ok) return undefined;
+        const bundle = (await response.json()) as {
+          entry?: { resource?: { resourceType?: string; id?: string }; search?: { mode?: string } }[];
+        };
+        const matches = (bundle.entry ?? []).filter(
+          (e) => (e.search?.mode ?? 'match') === 'match' && e.resource?.resourceType === type,
+        );
+        return matches.length === 1 ? matches[0]?.resource?.id : undefined;
+      }
     } catch {
       // Not resolving is not failing: the reference is sent as it is, and counted.
       return undefined;

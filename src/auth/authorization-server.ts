@@ -422,7 +422,7 @@ export class AuthorizationServer {
   }
 
   /** Client authentication: private_key_jwt when an assertion is sent, else a public client by id. */
-  private authenticateClient(form: URLSearchParams): OAuthClient {
+  private async authenticateClient(form: URLSearchParams): Promise<OAuthClient> {
     const assertion = form.get('client_assertion');
     if (assertion !== null) {
       if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
@@ -430,7 +430,7 @@ export class AuthorizationServer {
       }
       let clientId: string;
       try {
-        ({ clientId } = verifyClientAssertion(assertion, {
+        ({ clientId } = await verifyClientAssertion(assertion, {
           tokenEndpoint: this.tokenEndpoint,
           now: this.seconds(),
           clientJwks: (id) => this.options.store.client(id)?.jwks,
@@ -463,7 +463,7 @@ export class AuthorizationServer {
   }
 
   private async redeemCode(form: URLSearchParams): Promise<TokenResponse> {
-    const client = this.authenticateClient(form);
+    const client = await this.authenticateClient(form);
     const codeHash = sha256(form.get('code') ?? '');
     const code = this.options.store.code(codeHash);
     if (code === undefined || code.clientId !== client.clientId) {
@@ -490,7 +490,7 @@ export class AuthorizationServer {
     if (!this.options.store.redeemCode(codeHash, this.seconds(), family)) {
       throw oauthError('invalid_grant', 'the authorization code was already used');
     }
-    return this.issueTokens(client, user, code.scope, code.patient, family, code.nonce);
+    return await this.issueTokens(client, user, code.scope, code.patient, family, code.nonce);
   }
 
   private async refresh(form: URLSearchParams): Promise<TokenResponse> {
@@ -500,7 +500,7 @@ export class AuthorizationServer {
     if (form.get('client_id') === null && form.get('client_assertion') === null && token !== undefined) {
       form.set('client_id', token.clientId);
     }
-    const client = this.authenticateClient(form);
+    const client = await this.authenticateClient(form);
     const now = this.seconds();
     if (token === undefined || token.clientId !== client.clientId)
       throw oauthError('invalid_grant', 'unknown refresh token');
@@ -531,7 +531,7 @@ export class AuthorizationServer {
       this.options.store.revokeFamily(token.family, now);
       throw oauthError('invalid_grant', 'the refresh token was already used; the grant is revoked');
     }
-    return this.issueTokens(client, user, scope, token.patient, token.family);
+    return await this.issueTokens(client, user, scope, token.patient, token.family);
   }
 
   /**
@@ -546,7 +546,7 @@ export class AuthorizationServer {
     let jti: string;
     let exp: number;
     try {
-      const verified = verifyAddressJwt(assertion, { audience: this.tokenEndpoint, now });
+      const verified = await verifyAddressJwt(assertion, { audience: this.tokenEndpoint, now });
       address = verified.address;
       jti = verified.claims.jti as string;
       exp = verified.claims.exp as number;
@@ -579,7 +579,7 @@ export class AuthorizationServer {
       amr: ['patient-key'],
     };
     return {
-      access_token: signJwt({ ...claims }, this.options.signingKey.privateJwk),
+      access_token: await signJwt({ ...claims }, this.options.signingKey.privateJwk),
       token_type: 'Bearer',
       expires_in: expiresIn,
       scope: claims.scope,
@@ -606,7 +606,7 @@ export class AuthorizationServer {
     }
     let verified: ReturnType<typeof verifyAddressJwt>;
     try {
-      verified = verifyAddressJwt(assertion, { audience: this.tokenEndpoint, now: this.seconds() });
+      verified = await verifyAddressJwt(assertion, { audience: this.tokenEndpoint, now: this.seconds() });
     } catch (error) {
       const reason = error instanceof CareLedgerError ? String(error.details.reason ?? '') : '';
       throw oauthError('invalid_client', `client authentication failed (${reason})`, 'ERR_UNAUTHENTICATED');
@@ -674,7 +674,7 @@ export class AuthorizationServer {
         'ERR_UNAUTHENTICATED',
       );
     }
-    const client = (await this.authenticateMember(form)) ?? this.authenticateClient(form);
+    const client = (await this.authenticateMember(form)) ?? (await this.authenticateClient(form));
     const actor =
       client.memberAddress === undefined ? {} : await this.memberActor(form, client.memberAddress);
     const requested = parseScopes(form.get('scope') ?? '');
@@ -696,21 +696,21 @@ export class AuthorizationServer {
       ...actor,
     };
     return {
-      access_token: signJwt({ ...claims }, this.options.signingKey.privateJwk),
+      access_token: await signJwt({ ...claims }, this.options.signingKey.privateJwk),
       token_type: 'Bearer',
       expires_in: expiresIn,
       scope: claims.scope,
     };
   }
 
-  private issueTokens(
+  private async issueTokens(
     client: OAuthClient,
     user: UserAccount,
     scope: string,
     patient: string | undefined,
     family: string,
     nonce?: string,
-  ): TokenResponse {
+  ): Promise<TokenResponse> {
     const now = this.seconds();
     const expiresIn = this.options.accessTokenSeconds ?? 3600;
     const scopes = parseScopes(scope);
@@ -743,7 +743,7 @@ export class AuthorizationServer {
       });
     }
     const idToken = named.has('openid')
-      ? signJwt(
+      ? await signJwt(
           {
             iss: this.options.issuer,
             sub: user.id,
@@ -757,7 +757,7 @@ export class AuthorizationServer {
         )
       : undefined;
     return {
-      access_token: signJwt({ ...claims }, this.options.signingKey.privateJwk),
+      access_token: await signJwt({ ...claims }, this.options.signingKey.privateJwk),
       token_type: 'Bearer',
       expires_in: expiresIn,
       scope,
@@ -770,18 +770,20 @@ export class AuthorizationServer {
   }
 
   /** Verifies an access token: signature, issuer, audience, expiry, not revoked, user still active. */
-  verifyAccessToken(token: string): AccessClaims {
+  async verifyAccessToken(token: string): Promise<AccessClaims> {
     let payload: Record<string, unknown>;
     try {
-      payload = verifyJwt(token, {
-        keys: [this.options.signingKey.publicJwk],
-        algorithms: ['ES256'],
-        now: this.seconds(),
-        issuer: this.options.issuer,
-        audience: this.options.fhirBaseUrl,
-        clockToleranceSeconds: 0,
-        requireClaims: ['exp', 'jti', 'sub', 'scope'],
-      }).payload as Record<string, unknown>;
+      payload = (
+        await verifyJwt(token, {
+          keys: [this.options.signingKey.publicJwk],
+          algorithms: ['ES256'],
+          now: this.seconds(),
+          issuer: this.options.issuer,
+          audience: this.options.fhirBaseUrl,
+          clockToleranceSeconds: 0,
+          requireClaims: ['exp', 'jti', 'sub', 'scope'],
+        })
+      ).payload as Record<string, unknown>;
     } catch (error) {
       const reason = error instanceof CareLedgerError ? String(error.details.reason ?? 'invalid') : 'invalid';
       throw new CareLedgerError('ERR_UNAUTHENTICATED', `the access token is not valid (${reason})`, {
@@ -829,7 +831,7 @@ export class AuthorizationServer {
   }
 
   /** RFC 7009: revokes a refresh token (and its grant) or an access token; unknown tokens are fine. */
-  revoke(form: URLSearchParams): void {
+  async revoke(form: URLSearchParams): Promise<void> {
     const token = form.get('token') ?? '';
     const now = this.seconds();
     const refresh = this.options.store.refreshToken(sha256(token));
@@ -838,13 +840,15 @@ export class AuthorizationServer {
       return;
     }
     try {
-      const claims = verifyJwt(token, {
-        keys: [this.options.signingKey.publicJwk],
-        algorithms: ['ES256'],
-        now,
-        issuer: this.options.issuer,
-        audience: this.options.fhirBaseUrl,
-      }).payload as unknown as AccessClaims;
+      const claims = (
+        await verifyJwt(token, {
+          keys: [this.options.signingKey.publicJwk],
+          algorithms: ['ES256'],
+          now,
+          issuer: this.options.issuer,
+          audience: this.options.fhirBaseUrl,
+        })
+      ).payload as unknown as AccessClaims;
       this.options.store.revokeAccessToken(claims.jti, claims.exp);
     } catch {
       // RFC 7009 §2.2: an invalid token needs no revocation.
@@ -852,9 +856,9 @@ export class AuthorizationServer {
   }
 
   /** RFC 7662 token introspection. */
-  introspect(token: string): Record<string, unknown> {
+  async introspect(token: string): Promise<Record<string, unknown>> {
     try {
-      const claims = this.verifyAccessToken(token);
+      const claims = await this.verifyAccessToken(token);
       return { active: true, ...claims };
     } catch {
       return { active: false };

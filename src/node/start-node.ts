@@ -288,7 +288,11 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       if (purpose !== undefined && !isPurposeOfUse(purpose)) {
         throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown purpose of use');
       }
-      return authServer.accessContext(await authServer.verifyAccessToken(token), purpose, config.organization);
+      return authServer.accessContext(
+        await authServer.verifyAccessToken(token),
+        purpose,
+        config.organization,
+      );
     },
   });
   /** Break-glass needs a signed-in clinician's second factor: a fresh TOTP code in X-CareLedger-TOTP. */

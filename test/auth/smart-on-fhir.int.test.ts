@@ -342,9 +342,9 @@ describe('SMART on FHIR', () => {
     >;
     const now = Math.floor(clock() / 1000);
     const forged = {
-      expired: signJwt({ ...claims, exp: now - 10 }, key.privateJwk),
-      'wrong audience': signJwt({ ...claims, aud: 'https://elsewhere.example/fhir' }, key.privateJwk),
-      'another key': signJwt(claims, createSigningKey('ES256').privateJwk),
+      expired: await signJwt({ ...claims, exp: now - 10 }, key.privateJwk),
+      'wrong audience': await signJwt({ ...claims, aud: 'https://elsewhere.example/fhir' }, key.privateJwk),
+      'another key': await signJwt(claims, createSigningKey('ES256').privateJwk),
       garbage: 'not.a.token',
     };
     for (const [label, bad] of Object.entries(forged)) {
@@ -440,7 +440,7 @@ describe('SMART on FHIR', () => {
           client_assertion: a,
         }),
       );
-    const once = assertion('jti-1');
+    const once = await assertion('jti-1');
     const issued = await tokenRequest(once);
     expect(issued.status, await issued.clone().text()).toBe(200);
     const { access_token: token, scope } = (await issued.json()) as Record<string, string>;

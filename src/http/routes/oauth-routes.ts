@@ -159,7 +159,7 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
 
   app.post('/oauth/revoke', async (c) => {
     try {
-      server.revoke(await readForm(c));
+      await server.revoke(await readForm(c));
       return c.body(null, 200);
     } catch (error) {
       return oauthErrorResponse(c, error);
@@ -169,7 +169,7 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
   app.post('/oauth/introspect', async (c) => {
     try {
       const form = await readForm(c);
-      return c.json(server.introspect(form.get('token') ?? ''), 200, NO_STORE);
+      return c.json(await server.introspect(form.get('token') ?? ''), 200, NO_STORE);
     } catch (error) {
       return oauthErrorResponse(c, error);
     }

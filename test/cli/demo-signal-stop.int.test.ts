@@ -225,8 +225,18 @@ describe('careledger dev stopped by a signal to its process group', () => {
         expect(lossLines, `round ${round} (${signal})`).toEqual([]);
         checkedBlocks = Math.max(checkedBlocks, height);
       }
-      const exit = await demo.stop('SIGTERM');
-      expect(exit).toEqual({ code: 0, signal: null });
+      // Last, the supervisor alone is killed (SIGKILL, no ordered stop): the chain (parent-death signal)
+      // and the nodes (their IPC channel closes) must not outlive it.
+      const run = JSON.parse(readFileSync(join(dataDir, 'run', 'dev.json'), 'utf8')) as RunFile;
+      const children = [run.chain.pid, ...run.nodes.map((n) => n.pid)];
+      process.kill(demo.child.pid as number, 'SIGKILL');
+      await demo.exited;
+      const until = Date.now() + 60_000;
+      while (children.some(isAlive)) {
+        if (Date.now() > until)
+          throw new Error(`still running 60 s after the supervisor was killed: ${children.filter(isAlive)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
       running = undefined;
       console.log(
         `demo-signal-stop: ${ROUNDS} stops, none lost a block (head up to ${checkedBlocks} checked by hash); ${timings.join('; ')}`,

@@ -3,7 +3,10 @@
  * FHIRPath Patch), conditional update and delete, conditional reads (304), Prefer: return, _format
  * and content negotiation, batch with every kind of entry.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYNTHEA_DIR } from '../support/shared-data.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
 const who = { 'x-careledger-identity': 'Practitioner/dr-1', 'x-careledger-purpose': 'TREAT' };
@@ -455,5 +458,36 @@ describe('FHIR REST interactions', () => {
     const response = await fhir('', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(bundle) });
     expect(response.status).toBe(412);
     expect((await fhir('/Patient/6b7f1b2e-0000-4000-8000-0000000000aa')).status).toBe(404);
+  });
+  it('a Synthea transaction Bundle POSTed as it is stores every entry, and every reference resolves', async () => {
+    const file = readdirSync(SYNTHEA_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort()[0] as string;
+    const bundle = JSON.parse(readFileSync(join(SYNTHEA_DIR, file), 'utf8')) as { entry: unknown[] };
+    const response = await fhir('', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(bundle) });
+    expect(response.status).toBe(200);
+    const result = (await response.json()) as { entry: { response: { status: string; location: string } }[] };
+    expect(result.entry).toHaveLength(bundle.entry.length);
+    expect(result.entry.every((e) => e.response.status.startsWith('201'))).toBe(true);
+    const stored = await Promise.all(
+      result.entry.map(async (e) => {
+        const [type, id] = e.response.location.split('/');
+        return (await (await fhir(`/${type}/${id}`)).json()) as Record<string, unknown>;
+      }),
+    );
+    const references = new Set<string>();
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node !== null && typeof node === 'object') {
+        for (const [key, value] of Object.entries(node)) {
+          if (key === 'reference' && typeof value === 'string') references.add(value);
+          else walk(value);
+        }
+      }
+    };
+    stored.forEach(walk);
+    const known = new Set(stored.map((r) => `${r.resourceType}/${r.id}`));
+    // '#id' points at a contained resource of the same resource.
+    expect([...references].filter((r) => !r.startsWith('#') && !known.has(r))).toEqual([]);
   });
 });

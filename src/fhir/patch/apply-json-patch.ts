@@ -56,5 +56,25 @@ export function applyJsonPatch(resource: Resource, body: unknown): Resource {
       details: { parameter: 'body' },
     });
   }
-  return copy as unknown as Resource;
+  return pruneEmpty(copy) as unknown as Resource;
+}
+
+/**
+ * Drops the arrays and objects a patch left empty (removing the last `given` leaves `given: []`,
+ * which R4 JSON forbids, ele-1): JSON Patch has no way to say "remove the list with its last item".
+ */
+function pruneEmpty(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(pruneEmpty).filter((item) => !isEmpty(item));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    const pruned = pruneEmpty(value);
+    if (!isEmpty(pruned)) out[key] = pruned;
+  }
+  return out;
+}
+
+function isEmpty(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length === 0;
+  return value !== null && typeof value === 'object' && Object.keys(value).length === 0;
 }

@@ -224,8 +224,11 @@ export class AccessPolicy {
         }
         return { allowed: true, basis: 'own-record', breakGlass: false };
       case 'member': {
-        if (categories.length === 0 || facts.patientId === '') {
-          return { allowed: true, basis: 'directory', breakGlass: false };
+        if (categories.length === 0) return { allowed: true, basis: 'directory', breakGlass: false };
+        // A clinical record tied to no patient (a Group of patients, a Binary) has no patient whose
+        // grant could cover it: it stays with the node's own staff.
+        if (facts.patientId === '') {
+          return { allowed: false, reason: "a record of no patient is kept for the node's own staff" };
         }
         return this.byConsent(requester.address, context, categories, facts);
       }

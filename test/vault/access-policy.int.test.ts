@@ -147,6 +147,27 @@ describe('the access policy', () => {
     expect(await ids('Observation', {}, lab)).toEqual([]);
   });
 
+  it('keeps a clinical record of no patient (a Group of patients) from other members, even with a grant', async () => {
+    const group = await vault.repo.create(
+      {
+        resourceType: 'Group',
+        type: 'person',
+        actual: true,
+        member: [{ entity: { reference: `Patient/${annId}` } }],
+      } as Resource,
+      clinician,
+    );
+    const grant = vault.grants.add({
+      patient: ann,
+      grantee: LAB,
+      categories: ['demographics', 'laboratory'],
+      purposes: ['TREAT'],
+    });
+    expect(await ids('Group', {}, lab)).toEqual([]);
+    expect(await ids('Group', {}, clinician)).toContain(group.id);
+    vault.grants.revoke(grant);
+  });
+
   it('never includes a resource the requester may not see through _include or _revinclude', async () => {
     const grant = vault.grants.add({
       patient: ben,

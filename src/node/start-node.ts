@@ -197,6 +197,21 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     crypto,
     log: logServices.log,
     observer: { display: config.organization, origin: config.logOrigin },
+    // Issue 14 item 8: a record that fails its integrity check alerts the operator and the privacy officer (ids only).
+    onIntegrityFailure: (failure) => {
+      const subject = `${failure.resourceType}/${failure.id}/_history/${failure.versionId}`;
+      log(`[${config.name}] integrity alert: ${subject} failed its integrity check`);
+      for (const recipient of ['role:operator', 'role:privacy-officer']) {
+        authStore.insertNotification({
+          id: randomUUID(),
+          recipient,
+          kind: 'integrity-alert',
+          message: `${subject} failed its integrity check and was left out of a search`,
+          subject,
+          createdAt: new Date().toISOString(),
+        });
+      }
+    },
     breakGlass,
     policy: new AccessPolicy({
       consent: (query) => evaluateConsent(index, query),

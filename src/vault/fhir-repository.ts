@@ -34,7 +34,7 @@ import {
   type TypeHistoryEntry,
 } from './operations/history.js';
 import { readPatientEverything } from './operations/patient-everything.js';
-import { type SearchTypeResult, searchType } from './operations/search-type.js';
+import { type IntegrityFailure, type SearchTypeResult, searchType } from './operations/search-type.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
 import { keyOwner, SealedRecordStore } from './sealed-record-store.js';
 import type { VaultCrypto } from './vault-crypto.js';
@@ -76,6 +76,8 @@ export interface FhirRepositoryOptions {
    * patient whose records are still there).
    */
   readonly onPatientErased?: (patientId: string, ledgerAddress: Address | undefined) => void | Promise<void>;
+  /** Told of a stored record that failed its integrity check during a search (ids only; audited too). */
+  readonly onIntegrityFailure?: (failure: IntegrityFailure) => void;
 }
 
 const encoder = new TextEncoder();
@@ -118,7 +120,12 @@ export class FhirRepository {
     context: AccessContext,
     options: { handling: SearchHandling },
   ): Promise<SearchTypeResult> {
-    return searchType(this.parts, resourceType, query, context, options);
+    return searchType(this.parts, resourceType, query, context, {
+      ...options,
+      ...(this.options.onIntegrityFailure === undefined
+        ? {}
+        : { onIntegrityFailure: this.options.onIntegrityFailure }),
+    });
   }
 
   async create(input: unknown, context: AccessContext): Promise<Resource> {

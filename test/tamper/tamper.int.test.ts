@@ -150,8 +150,25 @@ describe('tampered vault rows (real SQLite vault, FHIR routes in-process)', () =
     for (const path of [`/fhir/Patient/${patientId}`, `/fhir/Patient?family=${MARKER}`]) {
       const response = await app.request(path, { headers });
       const text = await response.text();
-      expect(text, path).not.toContain(MARKER);
+      // A searchset's links echo the query the requester sent; nothing else may hold the marker.
+      expect(text.replace(/"link":\[[^\]]*\]/, ''), path).not.toContain(MARKER);
       const body = JSON.parse(text) as { resourceType: string; issue: { details: { text: ErrorCode } }[] };
+      if (body.resourceType === 'Bundle' && path.includes('?')) {
+        // Issue 14 item 8: a search serves what verifies and reports, without PHI, what did not.
+        const entries = (
+          body as unknown as {
+            entry: { search: { mode: string }; resource: { issue?: { severity: string }[] } }[];
+          }
+        ).entry;
+        expect(
+          entries.filter((e) => e.search.mode === 'match'),
+          path,
+        ).toEqual([]);
+        expect(entries.find((e) => e.search.mode === 'outcome')?.resource.issue?.[0]?.severity, path).toBe(
+          'error',
+        );
+        continue;
+      }
       expect(body.resourceType, path).toBe('OperationOutcome');
       const code = body.issue[0]?.details.text as ErrorCode;
       expect(codes, path).toContain(code);

@@ -48,6 +48,20 @@ export function formatSearchBundle(
         resource,
         search: { mode: 'include' },
       })),
+      ...(result.unverified === 0
+        ? []
+        : [
+            outcome({
+              resourceType: 'OperationOutcome',
+              issue: [
+                {
+                  severity: 'error',
+                  code: 'processing',
+                  diagnostics: `${result.unverified} stored record(s) failed their integrity check and were left out; the operator has been alerted`,
+                },
+              ],
+            }),
+          ]),
       ...(result.issues.length === 0
         ? []
         : [

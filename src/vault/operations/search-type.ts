@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Requester } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
+import { CareLedgerError } from '../../errors/index.js';
 import { evaluateSearchParam, extractReferences } from '../../fhir/search/extract-search-values.js';
 import {
   getSearchParam,
@@ -34,6 +35,22 @@ export interface SearchTypeResult {
   readonly applied: readonly (readonly [string, string])[];
   readonly offset: number;
   readonly count: number;
+  /** Candidates that failed their integrity check (ERR_DECRYPT) and were left out; no ids, no PHI. */
+  readonly unverified: number;
+}
+
+/** A stored version that did not verify: what the operator and the privacy officer are told (ids only). */
+export interface IntegrityFailure {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly versionId: number;
+  readonly patientId: string;
+}
+
+export interface SearchTypeOptions {
+  readonly handling: SearchHandling;
+  /** Told of every record that failed its integrity check; a throw is caught (the search answers). */
+  readonly onIntegrityFailure?: (failure: IntegrityFailure) => void;
 }
 
 /** `_include:iterate` stops after this many rounds or included resources (R4 leaves the bound to the server). */
@@ -51,6 +68,22 @@ interface SearchScope {
   readonly breakGlassPatients: Set<string>;
   /** Another member's refused search still leaves a denial in the patient's own history. */
   readonly refusedPatients: Map<string, string>;
+  /** Versions that failed their integrity check, by `Type/id/version`. */
+  readonly unverified: Map<string, StoredVersion>;
+}
+
+/**
+ * Opens a candidate; one that does not verify (a flipped byte, a swapped ciphertext) is noted and
+ * skipped rather than failing the whole search: the rest is served, the failure reported and audited.
+ */
+async function openVerified(scope: SearchScope, version: StoredVersion): Promise<Resource | undefined> {
+  try {
+    return await scope.parts.store.openUnlessErased(version);
+  } catch (error) {
+    if (!(error instanceof CareLedgerError) || error.code !== 'ERR_DECRYPT') throw error;
+    scope.unverified.set(`${version.resourceType}/${version.id}/${version.versionId}`, version);
+    return undefined;
+  }
 }
 
 /**
@@ -65,7 +98,7 @@ export async function searchType(
   resourceType: string,
   query: URLSearchParams,
   context: AccessContext,
-  options: { handling: SearchHandling },
+  options: SearchTypeOptions,
 ): Promise<SearchTypeResult> {
   const now = parts.store.now().getTime();
   const planned = planSearch(resourceType, query, parts.store.searchHash, {
@@ -85,6 +118,7 @@ export async function searchType(
     memo: new Map(),
     breakGlassPatients: new Set(),
     refusedPatients: new Map(),
+    unverified: new Map(),
   };
   const plan = await resolveJoins(scope, planned, 0);
   // R4 §3.1.1.6: with no `_sort` and no total asked for, the index order (last updated, id) is the
@@ -114,6 +148,26 @@ export async function searchType(
       outcomeDescription: reason,
     });
   }
+  for (const version of scope.unverified.values()) {
+    await parts.store.commit([], {
+      interaction: 'search-type',
+      context,
+      entity: `${version.resourceType}/${version.id}`,
+      patient: version.patientId,
+      outcome: 'failed',
+      outcomeDescription: 'integrity check failed: the stored version does not decrypt',
+    });
+    try {
+      options.onIntegrityFailure?.({
+        resourceType: version.resourceType,
+        id: version.id,
+        versionId: version.versionId,
+        patientId: version.patientId,
+      });
+    } catch {
+      // The alert's failure is its own to report; the search still answers.
+    }
+  }
   for (const patient of patients.size === 0 ? [''] : patients) {
     await parts.store.commit([], {
       interaction: 'search-type',
@@ -132,6 +186,7 @@ export async function searchType(
     applied: plan.applied,
     offset: plan.offset,
     count: plan.count,
+    unverified: scope.unverified.size,
   };
 }
 
@@ -175,7 +230,7 @@ async function findMatches(scope: SearchScope, plan: SearchPlan, limit: number):
   for (const candidate of candidates) {
     if (matches.length >= limit) break;
     if (scope.requester.kind === 'patient' && candidate.patientId !== scope.requester.patientId) continue;
-    const resource = await scope.parts.store.openUnlessErased(candidate);
+    const resource = await openVerified(scope, candidate);
     if (resource === undefined) continue;
     if (matchesSearch(resource, plan) && (await isVisible(scope, candidate, resource)))
       matches.push({ resource, version: candidate });
@@ -248,7 +303,7 @@ async function resolveIncludes(
     if (seen.has(key)) return;
     seen.add(key);
     if (scope.requester.kind === 'patient' && version.patientId !== scope.requester.patientId) return;
-    const resource = opened ?? (await store.openUnlessErased(version));
+    const resource = opened ?? (await openVerified(scope, version));
     if (resource === undefined || !(await isVisible(scope, version, resource))) return;
     const match = { resource, version };
     out.push(match);
@@ -290,7 +345,7 @@ async function resolveIncludes(
           if (seen.has(`${candidate.resourceType}/${candidate.id}`)) continue;
           if (scope.requester.kind === 'patient' && candidate.patientId !== scope.requester.patientId)
             continue;
-          const opened = await store.openUnlessErased(candidate);
+          const opened = await openVerified(scope, candidate);
           if (opened !== undefined && matchesSearch(opened, reverse)) await add(candidate, next, opened);
         }
       }

@@ -241,16 +241,24 @@ export class FhirRepository {
         return { resource: await this.create(resource, context), created: true };
       }
       if (resource.id !== undefined && resource.id !== match.id) {
-        throw new CareLedgerError('ERR_INVALID_INPUT', 'the body id is not the id of the resource the condition matches', {
-          details: { parameter: 'id' },
-        });
+        throw new CareLedgerError(
+          'ERR_INVALID_INPUT',
+          'the body id is not the id of the resource the condition matches',
+          {
+            details: { parameter: 'id' },
+          },
+        );
       }
       return this.update({ ...resource, id: match.id }, context, options);
     });
   }
 
   /** Conditional delete (R4 §3.1.0.7.1, single): deletes the one match; none deletes nothing; several are a 412. */
-  async conditionalDelete(resourceType: string, condition: URLSearchParams, context: AccessContext): Promise<number> {
+  async conditionalDelete(
+    resourceType: string,
+    condition: URLSearchParams,
+    context: AccessContext,
+  ): Promise<number> {
     return this.store.withLock(`conditional-create:${resourceType}`, async () => {
       const match = await this.matchOne(resourceType, condition, context);
       if (match?.id === undefined) return 0;
@@ -295,9 +303,13 @@ export class FhirRepository {
       const old = await this.store.open(current);
       await this.gate.admitWrite(requester, context, 'update', old, current.patientId);
       if (options.ifMatch !== undefined && String(current.versionId) !== options.ifMatch) {
-        throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'the resource has changed since that version (If-Match)', {
-          details: { currentVersion: current.versionId },
-        });
+        throw new CareLedgerError(
+          'ERR_PRECONDITION_FAILED',
+          'the resource has changed since that version (If-Match)',
+          {
+            details: { currentVersion: current.versionId },
+          },
+        );
       }
       const patched = apply(old) as Resource & { meta?: Record<string, unknown> };
       if (patched.resourceType !== resourceType || patched.id !== id) {
@@ -615,22 +627,32 @@ export class FhirRepository {
     resourceType: string,
     id: string,
   ): Promise<Resource> {
-    if (version === undefined)
-      throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
-    const entity = `${resourceType}/${id}/_history/${version.versionId}`;
+    const notFound = () => new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
+    // Admitted first, so a requester refused outright gets 403 whether or not the record exists.
     const requester = await this.gate.admit(interaction, context, {
-      entity,
-      patient: version.patientId,
+      entity:
+        version === undefined
+          ? `${resourceType}/${id}`
+          : `${resourceType}/${id}/_history/${version.versionId}`,
+      ...(version === undefined ? {} : { patient: version.patientId }),
       resourceType,
     });
+    if (version === undefined) throw notFound();
+    const entity = `${resourceType}/${id}/_history/${version.versionId}`;
+    /**
+     * Issue 14 item 5 (docs/decisions/0005-access-policy.md): only the node's own staff may learn that a
+     * record they may not read exists (403); another member or a patient gets the answer a record that
+     * does not exist gets (404). The denial is audited in the patient's history either way.
+     */
+    const refuse = async (reason: string): Promise<never> => {
+      if (requester.kind === 'staff')
+        return this.gate.refuse(interaction, context, { entity, patient: version.patientId, reason });
+      await recordDenied(this.store, interaction, context, { entity, patient: version.patientId, reason });
+      throw notFound();
+    };
     if (version.deleted) {
-      if (!this.gate.seesCompartment(requester, version.patientId)) {
-        await this.gate.refuse(interaction, context, {
-          entity,
-          patient: version.patientId,
-          reason: "outside the requester's records",
-        });
-      }
+      if (!this.gate.seesCompartment(requester, version.patientId))
+        await refuse("outside the requester's records");
       throw new CareLedgerError('ERR_GONE', `${resourceType}/${id} was deleted`, {
         details: { reason: 'deleted', versionId: version.versionId },
       });
@@ -644,13 +666,7 @@ export class FhirRepository {
       opened,
       new Map(),
     );
-    if (!decision.allowed) {
-      await this.gate.refuse(interaction, context, {
-        entity,
-        patient: version.patientId,
-        reason: decision.reason,
-      });
-    }
+    if (!decision.allowed) await refuse(decision.reason);
     await this.store.commit([], {
       interaction,
       context,

@@ -449,7 +449,8 @@ describe('SMART on FHIR', () => {
     expect(replay.status).toBe(401);
     expect(((await replay.json()) as { error: string }).error).toBe('invalid_client');
 
-    expect((await request(`/fhir/Patient/${patientId}`, bearer(token as string))).status).toBe(403);
+    // Issue 14 item 5: a member without a grant is told nothing more than for a made-up id.
+    expect((await request(`/fhir/Patient/${patientId}`, bearer(token as string))).status).toBe(404);
     // The patient signs a grant to the lab for demographics; any member relays it to the ledger.
     const signed = await signGrantForNewPatient({
       chainId: 31337,
@@ -500,7 +501,7 @@ describe('SMART on FHIR', () => {
     });
     expect(revoked.status, await revoked.clone().text()).toBe(201);
     await solo.node.indexer.sync();
-    expect((await request(`/fhir/Patient/${patientId}`, bearer(token as string))).status).toBe(403);
+    expect((await request(`/fhir/Patient/${patientId}`, bearer(token as string))).status).toBe(404);
   });
 
   it('opens break-glass only with a fresh second factor, and tells the patient and the privacy officer', async () => {

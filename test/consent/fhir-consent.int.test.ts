@@ -325,6 +325,6 @@ describe('consent through FHIR', () => {
     const other = await fetch(`${hospital.url}/fhir/Patient/${hospitalPatient}`, {
       headers: { authorization: `Bearer ${patient.access_token}` },
     });
-    expect(other.status).toBe(403);
+    expect(other.status).toBe(404); // issue 14 item 5: another patient's record is not said to exist
   });
 });

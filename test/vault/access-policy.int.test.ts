@@ -75,8 +75,8 @@ async function refusal(task: Promise<unknown>): Promise<string> {
   const error = (await task.then(
     () => undefined,
     (e: unknown) => e,
-  )) as { code?: string; details?: { reason?: string } } | undefined;
-  return `${error?.code}: ${error?.details?.reason}`;
+  )) as { code?: string; message?: string; details?: { reason?: string } } | undefined;
+  return `${error?.code}: ${error?.details?.reason ?? error?.message}`;
 }
 
 beforeAll(async () => {
@@ -115,8 +115,20 @@ describe('the access policy', () => {
   it('lets another member read exactly the categories the patient granted it, until revoked', async () => {
     expect(await ids('Observation', {}, lab)).toEqual([]);
     expect(await total('Observation', {}, lab)).toBe(0);
+    // Issue 14 item 5: another member learns nothing of a record it may not read: the same 404 as a
+    // made-up id, for read and vread; the denial is still in the patient's history.
     expect(await refusal(vault.repo.read('Patient', annId, lab))).toBe(
-      'ERR_FORBIDDEN: no consent in force (no-grant)',
+      `ERR_NOT_FOUND: Patient/${annId} does not exist`,
+    );
+    expect(await refusal(vault.repo.vread('Patient', annId, 1, lab))).toBe(
+      `ERR_NOT_FOUND: Patient/${annId} does not exist`,
+    );
+    expect(await refusal(vault.repo.read('Patient', 'no-such-patient', lab))).toBe(
+      'ERR_NOT_FOUND: Patient/no-such-patient does not exist',
+    );
+    const denials = (await vault.repo.auditTrail(annId)).filter((r) => r.auditEvent.outcome === '4');
+    expect(denials.map((r) => r.auditEvent.subtype?.[0]?.code)).toEqual(
+      expect.arrayContaining(['read', 'vread']),
     );
     const grant = vault.grants.add({
       patient: ann,
@@ -129,7 +141,7 @@ describe('the access policy', () => {
     expect(await ids('Condition', {}, lab)).toEqual([]);
     expect((await vault.repo.read('Patient', annId, lab)).id).toBe(annId);
     expect(await refusal(vault.repo.read('Patient', benId, lab))).toBe(
-      'ERR_FORBIDDEN: no consent in force (no-grant)',
+      `ERR_NOT_FOUND: Patient/${benId} does not exist`,
     );
     // Another purpose is not covered.
     expect(await ids('Observation', {}, { ...lab, purpose: 'HPAYMT' })).toEqual([]);
@@ -198,7 +210,7 @@ describe('the access policy', () => {
     expect(await ids('Observation', {}, ann_)).toEqual([labObs, hivObs].sort());
     expect(await total('Observation', {}, ann_)).toBe(2);
     expect(await refusal(vault.repo.read('Observation', benHivObs, ann_))).toBe(
-      "ERR_FORBIDDEN: outside the patient's own records",
+      `ERR_NOT_FOUND: Observation/${benHivObs} does not exist`,
     );
     expect(
       (await vault.repo.search('AuditEvent', new URLSearchParams(), ann_, lenient)).resources.length,

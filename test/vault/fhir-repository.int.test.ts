@@ -277,7 +277,7 @@ describe('the FHIR vault', () => {
     expect(audits.resources.length).toBeGreaterThan(0);
   });
 
-  it('lets a patient read their own compartment only, refuses the rest with 403, and records the refusals', async () => {
+  it('lets a patient read their own compartment only, answers the rest 404 (403 before admission), and records the refusals', async () => {
     const self: AccessContext = { who: `Patient/${patient.id}`, purpose: 'PATRQT' };
     const other = (await repo.create(
       { resourceType: 'Patient', name: [{ family: 'Other' }] },
@@ -286,8 +286,9 @@ describe('the FHIR vault', () => {
     const stranger: AccessContext = { who: `Patient/${other.id}`, purpose: 'PATRQT' };
 
     expect((await repo.read('Observation', observation.id as string, self)).id).toBe(observation.id);
+    // Issue 14 item 5: another patient is not told the record exists.
     await expect(repo.read('Observation', observation.id as string, stranger)).rejects.toMatchObject({
-      code: 'ERR_FORBIDDEN',
+      code: 'ERR_NOT_FOUND',
     });
     await expect(
       repo.create({ resourceType: 'Observation', status: 'final', code: { text: 'x' } }, self),

@@ -104,7 +104,9 @@ describe('verifyClientAssertion', () => {
     const { options } = setup();
     const assertion = await signJwt(claims(), es384.privateJwk);
     expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe('ok');
-    expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe('ERR_UNAUTHENTICATED:replayed');
+    expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe(
+      'ERR_UNAUTHENTICATED:replayed',
+    );
     // The same jti from another client is that client's own.
     const fromC = await signJwt(claims({ iss: 'member-c', sub: 'member-c' }), other.privateJwk);
     expect(await reasonOf(async () => await verifyClientAssertion(fromC, options))).toBe('ok');
@@ -146,18 +148,23 @@ describe('verifyClientAssertion', () => {
     ['an empty jti', claims({ jti: '' }), 'ERR_UNAUTHENTICATED:malformed'],
   ])('refuses %s', async (_name, payload, expected) => {
     const { options, calls } = setup();
-    expect(await reasonOf(async () => await verifyClientAssertion(await signJwt(payload, es384.privateJwk), options))).toBe(expected);
+    expect(
+      await reasonOf(
+        async () => await verifyClientAssertion(await signJwt(payload, es384.privateJwk), options),
+      ),
+    ).toBe(expected);
     expect(calls).toEqual([]);
   });
 
   test('allows exp up to five minutes ahead, plus the clock tolerance', async () => {
     const { options } = setup();
     const at = (exp: number, jti: string, clockToleranceSeconds?: number) =>
-      reasonOf(async () =>
-        await verifyClientAssertion(await signJwt(claims({ exp, jti }), es384.privateJwk), {
-          ...options,
-          clockToleranceSeconds,
-        }),
+      reasonOf(
+        async () =>
+          await verifyClientAssertion(await signJwt(claims({ exp, jti }), es384.privateJwk), {
+            ...options,
+            clockToleranceSeconds,
+          }),
       );
     expect(await at(NOW + 300, 'a', 0)).toBe('ok');
     expect(await at(NOW + 301, 'b', 0)).toBe('ERR_UNAUTHENTICATED:lifetime-too-long');
@@ -172,14 +179,15 @@ describe('verifyClientAssertion', () => {
     const hs = `${encodeBase64url('{"alg":"HS256","kid":"k"}')}.${encodeBase64url(JSON.stringify(claims()))}.AAAA`;
     for (const assertion of [none, hs]) {
       expect(
-        await reasonOf(async () =>
-          await verifyClientAssertion(assertion, {
-            ...options,
-            clientJwks: (id) => {
-              looked = true;
-              return registered[id];
-            },
-          }),
+        await reasonOf(
+          async () =>
+            await verifyClientAssertion(assertion, {
+              ...options,
+              clientJwks: (id) => {
+                looked = true;
+                return registered[id];
+              },
+            }),
         ),
       ).toBe('ERR_UNAUTHENTICATED:unsupported-algorithm');
     }
@@ -189,30 +197,40 @@ describe('verifyClientAssertion', () => {
   test('requires kid in the header', async () => {
     const { options } = setup();
     const assertion = forge({ alg: 'ES384', typ: 'JWT' }, claims(), es384.privateJwk);
-    expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe('ERR_UNAUTHENTICATED:malformed');
+    expect(await reasonOf(async () => await verifyClientAssertion(assertion, options))).toBe(
+      'ERR_UNAUTHENTICATED:malformed',
+    );
   });
 
   test("refuses a key registered to another client, and another client's kid", async () => {
     const { options } = setup();
     // member-c's key, claiming to be member-b: its kid is not in member-b's JWK Set.
-    expect(await reasonOf(async () => await verifyClientAssertion(await signJwt(claims(), other.privateJwk), options))).toBe(
-      'ERR_UNAUTHENTICATED:unknown-key',
-    );
+    expect(
+      await reasonOf(
+        async () => await verifyClientAssertion(await signJwt(claims(), other.privateJwk), options),
+      ),
+    ).toBe('ERR_UNAUTHENTICATED:unknown-key');
   });
 
   test('refuses a bad signature without spending the jti', async () => {
     const { options, calls } = setup();
     const impostor = { ...createSigningKey('ES384').privateJwk, kid: es384.publicJwk.kid };
-    expect(await reasonOf(async () => await verifyClientAssertion(await signJwt(claims(), impostor), options))).toBe(
-      'ERR_SIGNATURE_INVALID:bad-signature',
-    );
+    expect(
+      await reasonOf(async () => await verifyClientAssertion(await signJwt(claims(), impostor), options)),
+    ).toBe('ERR_SIGNATURE_INVALID:bad-signature');
     expect(calls).toEqual([]);
-    expect(await reasonOf(async () => await verifyClientAssertion(await signJwt(claims(), es384.privateJwk), options))).toBe('ok');
+    expect(
+      await reasonOf(
+        async () => await verifyClientAssertion(await signJwt(claims(), es384.privateJwk), options),
+      ),
+    ).toBe('ok');
   });
 
   test('refuses what is not a JWT', async () => {
     const { options } = setup();
-    expect(await reasonOf(async () => await verifyClientAssertion('not-a-jwt', options))).toBe('ERR_UNAUTHENTICATED:malformed');
+    expect(await reasonOf(async () => await verifyClientAssertion('not-a-jwt', options))).toBe(
+      'ERR_UNAUTHENTICATED:malformed',
+    );
   });
 });
 

@@ -6,8 +6,8 @@ import { applyFhirPathPatch, applyJsonPatch } from '../../fhir/patch/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
+import { FHIR_JSON, parseIfMatch, sendResource } from './fhir-response.js';
 
-const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export interface FhirConditionalRouteDeps {
@@ -15,15 +15,6 @@ export interface FhirConditionalRouteDeps {
   readonly authenticate: Authenticate;
   /** The resource types this node serves. */
   readonly resourceTypes: readonly string[];
-}
-
-/** `If-Match: W/"3"` → "3". */
-function parseIfMatch(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const match = /^(?:W\/)?"([0-9]+)"$/.exec(value.trim());
-  if (match === null)
-    throw new CareLedgerError('ERR_INVALID_INPUT', 'If-Match must be an ETag such as W/"1"');
-  return match[1];
 }
 
 /**
@@ -46,14 +37,6 @@ export async function readPatch(c: Context): Promise<(current: Resource) => Reso
     'a PATCH body is application/json-patch+json (JSON Patch) or application/fhir+json (FHIRPath Patch)',
     { details: { parameter: 'Content-Type' } },
   );
-}
-
-function send(c: Context, resource: Resource): Response {
-  const versionId = resource.meta?.versionId;
-  if (versionId !== undefined) c.header('ETag', `W/"${versionId}"`);
-  if (resource.meta?.lastUpdated !== undefined)
-    c.header('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
-  return c.body(JSON.stringify(resource), 200, { 'Content-Type': FHIR_JSON });
 }
 
 /** The search part of a conditional URL (`PUT /Patient?identifier=...`); empty is a 400. */
@@ -94,7 +77,7 @@ export function createFhirConditionalRoutes(deps: FhirConditionalRouteDeps): Hon
     const context = await deps.authenticate(c);
     const apply = await readPatch(c);
     const ifMatch = parseIfMatch(c.req.header('if-match'));
-    return send(
+    return sendResource(
       c,
       await deps.repository.patch(type, id, apply, context, ifMatch === undefined ? {} : { ifMatch }),
     );
@@ -106,7 +89,7 @@ export function createFhirConditionalRoutes(deps: FhirConditionalRouteDeps): Hon
     const where = condition(c);
     const apply = await readPatch(c);
     const ifMatch = parseIfMatch(c.req.header('if-match'));
-    return send(
+    return sendResource(
       c,
       await deps.repository.conditionalPatch(
         type,
@@ -143,7 +126,7 @@ export function createFhirConditionalRoutes(deps: FhirConditionalRouteDeps): Hon
         ETag: `W/"${resource.meta?.versionId}"`,
       });
     }
-    return send(c, resource);
+    return sendResource(c, resource);
   });
 
   app.delete('/:type', async (c) => {

@@ -10,13 +10,13 @@ import { loadSearchParameters, SEARCHABLE_RESOURCE_TYPES } from '../../fhir/sear
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
+import { FHIR_JSON, parseIfMatch, sendResource } from './fhir-response.js';
 import { formatSearchBundle, searchHandling } from './search-bundle.js';
 
 /** Resource types this node serves (Core 3): the ones its search index covers. */
 export const SUPPORTED_RESOURCE_TYPES = SEARCHABLE_RESOURCE_TYPES;
 
 const TYPES: ReadonlySet<string> = new Set(SUPPORTED_RESOURCE_TYPES);
-const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export interface FhirRouteDeps {
@@ -81,23 +81,6 @@ function historyEntry(
       etag: `W/"${v.versionId}"`,
     },
   };
-}
-
-function send(c: Context, resource: Resource, status: 200 | 201 = 200): Response {
-  const versionId = resource.meta?.versionId;
-  if (versionId !== undefined) c.header('ETag', `W/"${versionId}"`);
-  if (resource.meta?.lastUpdated !== undefined)
-    c.header('Last-Modified', new Date(resource.meta.lastUpdated).toUTCString());
-  return c.body(JSON.stringify(resource), status, { 'Content-Type': FHIR_JSON });
-}
-
-/** `If-Match: W/"3"` → "3". */
-function parseIfMatch(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const match = /^(?:W\/)?"([0-9]+)"$/.exec(value.trim());
-  if (match === null)
-    throw new CareLedgerError('ERR_INVALID_INPUT', 'If-Match must be an ETag such as W/"1"');
-  return match[1];
 }
 
 /**
@@ -230,7 +213,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
         `${new URL(c.req.url).origin}/fhir/Consent/${resource.id}/_history/${resource.meta?.versionId}`,
       );
     }
-    return send(c, resource, created ? 201 : 200);
+    return sendResource(c, resource, created ? 201 : 200);
   });
 
   /** `$revoke`: a Parameters body with the patient's signed revocation (`nonce`, `signature`). */
@@ -252,7 +235,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
         'a Parameters body with nonce and signature (valueString) is required',
       );
     }
-    return send(c, await deps.consent.revoke(id, { nonce, signature }, context));
+    return sendResource(c, await deps.consent.revoke(id, { nonce, signature }, context));
   });
 
   /** `$verify`: the stored Consent cross-checked against its grant on the ledger. */
@@ -298,12 +281,12 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
             new URLSearchParams(condition.replace(/^[^?]*\?/, '')),
             context,
           );
-    if (!created) return send(c, resource, 200);
+    if (!created) return sendResource(c, resource, 200);
     c.header(
       'Location',
       `${new URL(c.req.url).origin}${c.req.path}/${resource.id}/_history/${resource.meta?.versionId}`,
     );
-    return send(c, resource, 201);
+    return sendResource(c, resource, 201);
   });
 
   // POST to the base (batch and transaction): src/http/routes/fhir-bundle-routes.ts.
@@ -482,13 +465,13 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
   });
 
   app.get('/:type/:id', async (c) =>
-    send(c, await deps.repository.read(resourceType(c), resourceId(c), await deps.authenticate(c))),
+    sendResource(c, await deps.repository.read(resourceType(c), resourceId(c), await deps.authenticate(c))),
   );
 
   app.get('/:type/:id/_history/:vid', async (c) => {
     const vid = c.req.param('vid');
     if (!/^[1-9][0-9]{0,9}$/.test(vid)) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a version id');
-    return send(
+    return sendResource(
       c,
       await deps.repository.vread(resourceType(c), resourceId(c), Number(vid), await deps.authenticate(c)),
     );
@@ -525,7 +508,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       context,
       ifMatch === undefined ? {} : { ifMatch },
     );
-    return send(c, resource, created ? 201 : 200);
+    return sendResource(c, resource, created ? 201 : 200);
   });
 
   app.delete('/:type/:id', async (c) => {

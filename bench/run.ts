@@ -15,6 +15,7 @@ import { exportGroup } from './groups/export.js';
 import { fhirGroup } from './groups/fhir.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
+import { searchGroup } from './groups/search.js';
 import { formatNumber } from './measure.js';
 import { formatTable, type GroupError, writeResults } from './report.js';
 import type { ChartSpec, Figure, Group, GroupContext } from './types.js';
@@ -27,6 +28,7 @@ const GROUPS: readonly Group[] = [
   fhirGroup,
   exchangeGroup,
   exportGroup,
+  searchGroup,
 ];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 

@@ -54,6 +54,7 @@ export async function request(
   path: string,
   options: RequestOptions = {},
   retried = false,
+  sheddingRetries = 0,
 ): Promise<Response> {
   const headers: Record<string, string> = {
     accept: 'application/fhir+json, application/json;q=0.9, */*;q=0.5',
@@ -72,9 +73,21 @@ export async function request(
   if (response.status === 401 && options.bearer === undefined && !retried && (await refreshSession())) {
     return request(path, options, true);
   }
+  // A busy node sheds a request before any work with 503 and Retry-After (RFC 9110 §10.2.3): wait
+  // as it asks, a few times, rather than show the person an error for a moment's load.
+  if (response.status === 503 && sheddingRetries < MAX_SHED_RETRIES) {
+    const seconds = Number(response.headers.get('retry-after'));
+    if (Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_SHED_WAIT_SECONDS) {
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      return request(path, options, retried, sheddingRetries + 1);
+    }
+  }
   if (!response.ok) throw await toApiError(response);
   return response;
 }
+
+const MAX_SHED_RETRIES = 3;
+const MAX_SHED_WAIT_SECONDS = 5;
 
 export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
   return (await (await request(path, options)).json()) as T;

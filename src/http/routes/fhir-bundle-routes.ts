@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Resource } from '@medplum/fhirtypes';
 import { type Context, Hono } from 'hono';
 import type { AccessContext } from '../../audit/create-audit-event.js';
@@ -14,25 +15,6 @@ import { toErrorResponse } from '../error-response.js';
 import { readJsonBody } from '../read-json-body.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
-const REASON: Readonly<Record<number, string>> = {
-  200: 'OK',
-  201: 'Created',
-  204: 'No Content',
-  304: 'Not Modified',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  406: 'Not Acceptable',
-  409: 'Conflict',
-  410: 'Gone',
-  412: 'Precondition Failed',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 export interface FhirBundleRouteDeps {
   readonly repository: FhirRepository;
@@ -46,8 +28,9 @@ export interface FhirBundleRouteDeps {
   readonly dispatch: (request: Request) => Promise<Response>;
 }
 
+/** `201 Created`: the status line of a Bundle response entry (R4 Bundle.entry.response.status). */
 function status(code: number): string {
-  return `${code} ${REASON[code] ?? ''}`.trim();
+  return `${code} ${STATUS_CODES[code] ?? ''}`.trim();
 }
 
 /** The credentials of the Bundle's request, which every entry is made with (R4 §3.1.0.11). */

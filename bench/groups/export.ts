@@ -9,23 +9,12 @@
  */
 import { rmSync } from 'node:fs';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
-import {
-  type BulkExportModule,
-  createBulkExportModule,
-  createVaultExportSource,
-  createVaultJobKeySealer,
-} from '../../src/export/index.js';
-import { createAuthenticator } from '../../src/http/authenticate-request.js';
+import type { BulkExportModule } from '../../src/export/index.js';
 import { createNodeApp } from '../../src/http/create-node-app.js';
-import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
-import { applyMigrations } from '../../src/storage/sqlite/open-database.js';
-import {
-  exportJobMigrations,
-  SqliteExportJobStorage,
-} from '../../src/storage/sqlite/sqlite-export-job-storage.js';
 import { importBulkNdjson } from '../../test/support/import-bulk-ndjson.js';
 import { openTestVault } from '../../test/support/open-test-vault.js';
 import { BULK_DIR } from '../../test/support/shared-data.js';
+import { addExportJobTable, createVaultExportModule } from '../../test/support/vault-export-module.js';
 import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
 
@@ -59,7 +48,7 @@ export const exportGroup: Group = {
     const cleanup = ctx.onInterrupt(() => vault.close());
     let module: BulkExportModule | undefined;
     try {
-      applyMigrations(vault.db, exportJobMigrations);
+      addExportJobTable(vault);
       let imported = 0;
       const importStart = performance.now();
       for (let copy = 0; copy < copies; copy++) {
@@ -68,16 +57,7 @@ export const exportGroup: Group = {
         ctx.progress(`export: imported copy ${copy + 1} of ${copies} (${imported} resources)`);
       }
       const importSeconds = (performance.now() - importStart) / 1000;
-      module = createBulkExportModule({
-        storage: new SqliteExportJobStorage(vault.db),
-        source: createVaultExportSource(vault.repo),
-        keys: createVaultJobKeySealer(vault.crypto),
-        dir: `${vault.dir}/exports`,
-        resourceTypes: SUPPORTED_RESOURCE_TYPES,
-        authenticate: createAuthenticator({ organization: 'Bench', devIdentityHeader: true }),
-        baseUrl: 'http://bench.test',
-        now: () => vault.clock.now,
-      });
+      module = createVaultExportModule(vault, { baseUrl: 'http://bench.test' });
       await module.start();
       const app = createNodeApp();
       app.route('/fhir', module.routes);

@@ -13,21 +13,11 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
-import {
-  type BulkExportModule,
-  createBulkExportModule,
-  createVaultExportSource,
-  createVaultJobKeySealer,
-} from '../../src/export/index.js';
-import { createAuthenticator } from '../../src/http/authenticate-request.js';
+import type { BulkExportModule } from '../../src/export/index.js';
 import { createNodeApp } from '../../src/http/create-node-app.js';
-import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
-import { applyMigrations } from '../../src/storage/sqlite/open-database.js';
-import {
-  exportJobMigrations,
-  SqliteExportJobStorage,
-} from '../../src/storage/sqlite/sqlite-export-job-storage.js';
+import { SqliteExportJobStorage } from '../../src/storage/sqlite/sqlite-export-job-storage.js';
 import { openTestVault, type TestVault } from '../support/open-test-vault.js';
+import { addExportJobTable, createVaultExportModule } from '../support/vault-export-module.js';
 
 const HOSPITAL = '0x00000000000000000000000000000000000000Aa' as const;
 const LAB = '0x00000000000000000000000000000000000000bB' as const;
@@ -47,18 +37,8 @@ let annId: string;
 let benId: string;
 
 function newModule(): BulkExportModule {
-  return createBulkExportModule({
-    storage: new SqliteExportJobStorage(vault.db),
-    source: createVaultExportSource(vault.repo),
-    keys: createVaultJobKeySealer(vault.crypto),
+  return createVaultExportModule(vault, {
     dir: exportsDir,
-    resourceTypes: SUPPORTED_RESOURCE_TYPES,
-    authenticate: createAuthenticator({
-      organization: 'Riverside General Hospital',
-      devIdentityHeader: true,
-    }),
-    baseUrl: 'http://node.test',
-    now: () => vault.clock.now,
     // Small pages, so paging and file boundaries are exercised by a handful of records.
     pageSize: 3,
     maxResourcesPerFile: 4,
@@ -152,7 +132,7 @@ let orgId: string;
 
 beforeAll(async () => {
   vault = await openTestVault(HOSPITAL);
-  applyMigrations(vault.db, exportJobMigrations);
+  addExportJobTable(vault);
   exportsDir = join(vault.dir, 'exports');
   annId = (await vault.repo.create(patient(ann, 'Ann'), clinician)).id as string;
   benId = (await vault.repo.create(patient(ben, 'Ben'), clinician)).id as string;

@@ -5,23 +5,12 @@
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
-import {
-  type BulkExportModule,
-  createBulkExportModule,
-  createVaultExportSource,
-  createVaultJobKeySealer,
-} from '../../src/export/index.js';
-import { createAuthenticator } from '../../src/http/authenticate-request.js';
+import type { BulkExportModule } from '../../src/export/index.js';
 import { createNodeApp } from '../../src/http/create-node-app.js';
-import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
-import { applyMigrations } from '../../src/storage/sqlite/open-database.js';
-import {
-  exportJobMigrations,
-  SqliteExportJobStorage,
-} from '../../src/storage/sqlite/sqlite-export-job-storage.js';
 import { importBulkNdjson } from '../support/import-bulk-ndjson.js';
 import { openTestVault, type TestVault } from '../support/open-test-vault.js';
 import { BULK_DIR } from '../support/shared-data.js';
+import { addExportJobTable, createVaultExportModule } from '../support/vault-export-module.js';
 
 const clinician: AccessContext = { who: 'Practitioner/dr-1', purpose: 'TREAT', roles: ['clinician'] };
 let vault: TestVault;
@@ -31,18 +20,9 @@ let imported: Map<string, number>;
 
 beforeAll(async () => {
   vault = await openTestVault('0x00000000000000000000000000000000000000Aa');
-  applyMigrations(vault.db, exportJobMigrations);
+  addExportJobTable(vault);
   imported = await importBulkNdjson(vault.repo, BULK_DIR, clinician);
-  module = createBulkExportModule({
-    storage: new SqliteExportJobStorage(vault.db),
-    source: createVaultExportSource(vault.repo),
-    keys: createVaultJobKeySealer(vault.crypto),
-    dir: `${vault.dir}/exports`,
-    resourceTypes: SUPPORTED_RESOURCE_TYPES,
-    authenticate: createAuthenticator({ organization: 'Riverside', devIdentityHeader: true }),
-    baseUrl: 'http://node.test',
-    now: () => vault.clock.now,
-  });
+  module = createVaultExportModule(vault);
   await module.start();
   app = createNodeApp();
   app.route('/fhir', module.routes);

@@ -10,15 +10,7 @@ import {
 } from '../access/index.js';
 import type { AccessContext, FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
-import { rewriteBundleReferences } from '../fhir/bundle/index.js';
-import { canonicalJson } from '../fhir/canonical-json.js';
-import { compartmentPatient } from '../fhir/compartment/compartment-patient.js';
-import {
-  type KeyedHash,
-  planSearch,
-  type SearchHandling,
-  type SearchIndexEntry,
-} from '../fhir/search/index.js';
+import { type KeyedHash, planSearch, type SearchHandling } from '../fhir/search/index.js';
 import { parseResource } from '../fhir/validate-resource.js';
 import type { TransparencyLog } from '../log/index.js';
 import { AccessGate } from './access-gate.js';
@@ -35,8 +27,9 @@ import {
 } from './operations/history.js';
 import { readPatientEverything } from './operations/patient-everything.js';
 import { type IntegrityFailure, type SearchTypeResult, searchType } from './operations/search-type.js';
+import { runTransaction, type TransactionResult } from './operations/transaction.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
-import { keyOwner, SealedRecordStore } from './sealed-record-store.js';
+import { SealedRecordStore } from './sealed-record-store.js';
 import type { VaultCrypto } from './vault-crypto.js';
 
 export { compartmentPatient } from '../fhir/compartment/compartment-patient.js';
@@ -79,8 +72,6 @@ export interface FhirRepositoryOptions {
   /** Told of a stored record that failed its integrity check during a search (ids only; audited too). */
   readonly onIntegrityFailure?: (failure: IntegrityFailure) => void;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * The FHIR vault: versioned resources sealed with per-patient keys, every version's keyed hash and an
@@ -399,171 +390,13 @@ export class FhirRepository {
     return readPatientEverything(this.parts, patientId, context, types);
   }
 
-  /**
-   * A FHIR transaction Bundle (R4 §3.1.0.11.2): every entry is validated and the bundle's `urn:uuid:`
-   * references are rewritten (a POST entry keeps its urn:uuid as its id, so a re-sent transaction
-   * rewrites the same resources); then all versions and one AuditEvent per patient concerned commit
-   * in one transaction, or nothing does. Entries: POST and PUT of a resource, DELETE of `Type/id`.
-   */
-  async transaction(
-    input: unknown,
-    context: AccessContext,
-  ): Promise<{ type: string; id: string; versionId: number; created: boolean; deleted: boolean }[]> {
-    const bundle = input as { resourceType?: unknown; type?: unknown; entry?: unknown };
-    if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'expected a Bundle of type transaction');
-    }
-    const requester = await this.gate.admit('transaction', context, {});
-    const entries = (Array.isArray(bundle.entry) ? bundle.entry : []) as {
-      fullUrl?: string;
-      resource?: unknown;
-      request?: { method?: string; url?: string };
-    }[];
-    const rewritten = rewriteBundleReferences({
-      entry: entries.filter((e) => e.request?.method !== 'DELETE'),
-    });
-    if (rewritten.unresolvedReferences.length > 0) {
-      const first = rewritten.unresolvedReferences[0];
-      throw new CareLedgerError(
-        'ERR_INVALID_INPUT',
-        'the transaction has references to entries it does not contain',
-        {
-          details: { reason: 'broken-reference', expression: first?.path ?? '' },
-        },
-      );
-    }
-    if (rewritten.unusable.length > 0) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'a transaction entry has no resource', {
-        details: { entry: rewritten.unusable[0]?.index ?? 0 },
-      });
-    }
-    const writes: { type: string; id: string; resource?: Resource }[] = [];
-    for (const entry of rewritten.entries) {
-      const original = entries.filter((e) => e.request?.method !== 'DELETE')[entry.index];
-      const method = original?.request?.method ?? 'POST';
-      if (method !== 'POST' && method !== 'PUT') {
-        throw new CareLedgerError(
-          'ERR_INVALID_INPUT',
-          `transaction entries may be POST, PUT or DELETE, not ${method}`,
-        );
-      }
-      let resource: Resource;
-      try {
-        resource = parseResource(entry.resource);
-      } catch (error) {
-        if (error instanceof CareLedgerError) {
-          throw new CareLedgerError(
-            'ERR_INVALID_INPUT',
-            `transaction entry ${entry.index} is invalid: nothing was written`,
-            {
-              details: { ...error.details, entry: entry.index },
-            },
-          );
-        }
-        throw error;
-      }
-      const id = method === 'PUT' ? (original?.request?.url?.split('/')[1] ?? entry.id) : entry.id;
-      writes.push({ type: entry.resourceType, id, resource: { ...resource, id } as Resource });
-    }
-    for (const entry of entries.filter((e) => e.request?.method === 'DELETE')) {
-      const [type, id] = (entry.request?.url ?? '').split('/');
-      if (type === undefined || id === undefined || type === '' || id === '') {
-        throw new CareLedgerError('ERR_INVALID_INPUT', 'a DELETE entry needs request.url Type/id');
-      }
-      writes.push({ type, id });
-    }
-    const keys = [...new Set(writes.map((w) => `${w.type}/${w.id}`))].sort();
-    if (keys.length !== writes.length) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'a transaction may touch each resource once');
-    }
-    return this.store.withLocks(keys, async () => {
-      const now = this.now().toISOString();
-      const staged: { version: Omit<StoredVersion, 'logIndex'>; index: SearchIndexEntry[] }[] = [];
-      const results = [];
-      const patients = new Set<string>();
-      const breakGlassPatients = new Set<string>();
-      const storedResources: Resource[] = [];
-      for (const w of writes) {
-        const current = await this.options.storage.current(w.type, w.id);
-        // Every entry is the requester's to write, or the whole transaction is refused (and audited).
-        for (const [resource, patient] of [
-          ...(current === undefined || current.deleted
-            ? []
-            : [[await this.store.open(current), current.patientId] as const]),
-          ...(w.resource === undefined ? [] : [[w.resource, compartmentPatient(w.resource)] as const]),
-        ]) {
-          const interaction =
-            w.resource === undefined ? 'delete' : current === undefined ? 'create' : 'update';
-          if (await this.gate.admitWrite(requester, context, interaction, resource, patient)) {
-            breakGlassPatients.add(patient);
-          }
-        }
-        const versionId = (current?.versionId ?? 0) + 1;
-        if (w.resource === undefined) {
-          if (current === undefined || current.deleted) continue;
-          patients.add(current.patientId);
-          staged.push({
-            version: {
-              resourceType: w.type,
-              id: w.id,
-              versionId,
-              patientId: current.patientId,
-              lastUpdated: now,
-              deleted: true,
-              sealed: null,
-              versionHash: this.store.versionHash(w.type, w.id, versionId, ''),
-              commitmentSalt: null,
-            },
-            index: [],
-          });
-          results.push({ type: w.type, id: w.id, versionId, created: false, deleted: true });
-          continue;
-        }
-        const stored = {
-          ...w.resource,
-          meta: { ...w.resource.meta, versionId: String(versionId), lastUpdated: now },
-        } as Resource;
-        const canonical = canonicalJson(stored);
-        const patientId = compartmentPatient(stored);
-        patients.add(patientId);
-        staged.push({
-          version: {
-            resourceType: w.type,
-            id: w.id,
-            versionId,
-            patientId,
-            lastUpdated: now,
-            deleted: false,
-            sealed: await this.options.crypto.encrypt(
-              {
-                resourceType: w.type,
-                id: w.id,
-                versionId: String(versionId),
-                patientId: keyOwner(w.type, patientId),
-              },
-              encoder.encode(canonical),
-            ),
-            versionHash: this.store.versionHash(w.type, w.id, versionId, canonical),
-            commitmentSalt: null,
-          },
-          index: this.store.indexEntries(stored),
-        });
-        storedResources.push(stored);
-        results.push({ type: w.type, id: w.id, versionId, created: current === undefined, deleted: false });
-      }
-      await this.store.commitMany(
-        staged,
-        [...(patients.size === 0 ? [''] : patients)].map((patient) => ({
-          interaction: 'transaction' as const,
-          context,
-          entity: `Bundle/transaction(${staged.length})`,
-          patient,
-          breakGlass: breakGlassPatients.has(patient),
-        })),
-      );
-      this.notifyStored(storedResources);
-      return results;
-    });
+  /** A FHIR transaction Bundle (R4 §3.1.0.11.2): see operations/transaction.ts. */
+  transaction(input: unknown, context: AccessContext): Promise<TransactionResult[]> {
+    return runTransaction(
+      { ...this.parts, crypto: this.options.crypto, notifyStored: (stored) => this.notifyStored(stored) },
+      input,
+      context,
+    );
   }
 
   /** Break-glass: see BreakGlassService.declare. */

@@ -1,0 +1,218 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { AccessContext } from '../../audit/create-audit-event.js';
+import { CareLedgerError } from '../../errors/index.js';
+import { rewriteBundleReferences } from '../../fhir/bundle/index.js';
+import { canonicalJson } from '../../fhir/canonical-json.js';
+import { compartmentPatient } from '../../fhir/compartment/compartment-patient.js';
+import { parseResource } from '../../fhir/validate-resource.js';
+import { keyOwner, type VersionWrite } from '../sealed-record-store.js';
+import type { VaultCrypto } from '../vault-crypto.js';
+import type { GatewayParts } from './gateway-parts.js';
+import { verifyLedgerAddressWrite } from './link-ledger-address.js';
+
+/** What a transaction did to one resource, in the order the vault wrote them. */
+export interface TransactionResult {
+  readonly type: string;
+  readonly id: string;
+  readonly versionId: number;
+  readonly created: boolean;
+  readonly deleted: boolean;
+}
+
+export interface TransactionDeps extends GatewayParts {
+  /** Seals each version under its patient's data key. */
+  readonly crypto: VaultCrypto;
+  /** Told, once the transaction has committed, which resources it stored. */
+  readonly notifyStored: (resources: readonly Resource[]) => void;
+}
+
+interface TransactionEntry {
+  fullUrl?: string;
+  resource?: unknown;
+  request?: { method?: string; url?: string };
+}
+
+/** One entry to write: a resource for POST and PUT, none for DELETE. */
+interface PlannedWrite {
+  readonly type: string;
+  readonly id: string;
+  readonly resource?: Resource;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A FHIR transaction Bundle (R4 §3.1.0.11.2): every entry is validated and the bundle's `urn:uuid:`
+ * references are rewritten (a POST entry keeps its urn:uuid as its id, so a re-sent transaction
+ * rewrites the same resources); then all versions and one AuditEvent per patient concerned commit
+ * in one transaction, or nothing does. Entries: POST and PUT of a resource, DELETE of `Type/id`.
+ */
+export async function runTransaction(
+  deps: TransactionDeps,
+  input: unknown,
+  context: AccessContext,
+): Promise<TransactionResult[]> {
+  const bundle = input as { resourceType?: unknown; type?: unknown; entry?: unknown };
+  if (bundle?.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'expected a Bundle of type transaction');
+  }
+  const requester = await deps.gate.admit('transaction', context, {});
+  const entries = (Array.isArray(bundle.entry) ? bundle.entry : []) as TransactionEntry[];
+  const writes = planWrites(entries);
+  const keys = [...new Set(writes.map((w) => `${w.type}/${w.id}`))].sort();
+  if (keys.length !== writes.length) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'a transaction may touch each resource once');
+  }
+  return deps.store.withLocks(keys, async () => {
+    const now = deps.store.now().toISOString();
+    const staged: VersionWrite[] = [];
+    const results: TransactionResult[] = [];
+    const patients = new Set<string>();
+    const breakGlassPatients = new Set<string>();
+    const storedResources: Resource[] = [];
+    for (const w of writes) {
+      const current = await deps.store.storage.current(w.type, w.id);
+      // Every entry is the requester's to write, or the whole transaction is refused (and audited).
+      for (const [resource, patient] of [
+        ...(current === undefined || current.deleted
+          ? []
+          : [[await deps.store.open(current), current.patientId] as const]),
+        ...(w.resource === undefined ? [] : [[w.resource, compartmentPatient(w.resource)] as const]),
+      ]) {
+        const interaction = w.resource === undefined ? 'delete' : current === undefined ? 'create' : 'update';
+        if (await deps.gate.admitWrite(requester, context, interaction, resource, patient)) {
+          breakGlassPatients.add(patient);
+        }
+      }
+      // Issue 14 item 12: a Patient's ledger key changes only through key enrolment.
+      if (w.resource?.resourceType === 'Patient') {
+        const replaced = current === undefined || current.deleted ? undefined : await deps.store.open(current);
+        await verifyLedgerAddressWrite(deps, 'transaction', context, replaced, w.resource);
+      }
+      const versionId = (current?.versionId ?? 0) + 1;
+      if (w.resource === undefined) {
+        if (current === undefined || current.deleted) continue;
+        patients.add(current.patientId);
+        staged.push({
+          version: {
+            resourceType: w.type,
+            id: w.id,
+            versionId,
+            patientId: current.patientId,
+            lastUpdated: now,
+            deleted: true,
+            sealed: null,
+            versionHash: deps.store.versionHash(w.type, w.id, versionId, ''),
+            commitmentSalt: null,
+          },
+          index: [],
+        });
+        results.push({ type: w.type, id: w.id, versionId, created: false, deleted: true });
+        continue;
+      }
+      const stored = {
+        ...w.resource,
+        meta: { ...w.resource.meta, versionId: String(versionId), lastUpdated: now },
+      } as Resource;
+      const canonical = canonicalJson(stored);
+      const patientId = compartmentPatient(stored);
+      patients.add(patientId);
+      staged.push({
+        version: {
+          resourceType: w.type,
+          id: w.id,
+          versionId,
+          patientId,
+          lastUpdated: now,
+          deleted: false,
+          sealed: await deps.crypto.encrypt(
+            {
+              resourceType: w.type,
+              id: w.id,
+              versionId: String(versionId),
+              patientId: keyOwner(w.type, patientId),
+            },
+            encoder.encode(canonical),
+          ),
+          versionHash: deps.store.versionHash(w.type, w.id, versionId, canonical),
+          commitmentSalt: null,
+        },
+        index: deps.store.indexEntries(stored),
+      });
+      storedResources.push(stored);
+      results.push({ type: w.type, id: w.id, versionId, created: current === undefined, deleted: false });
+    }
+    await deps.store.commitMany(
+      staged,
+      [...(patients.size === 0 ? [''] : patients)].map((patient) => ({
+        interaction: 'transaction' as const,
+        context,
+        entity: `Bundle/transaction(${staged.length})`,
+        patient,
+        breakGlass: breakGlassPatients.has(patient),
+      })),
+    );
+    deps.notifyStored(storedResources);
+    return results;
+  });
+}
+
+/**
+ * The entries as writes, every resource validated and every `urn:uuid:` reference rewritten, before
+ * anything is locked or read: the POST and PUT entries in order, then the DELETEs.
+ */
+function planWrites(entries: readonly TransactionEntry[]): PlannedWrite[] {
+  const notDeletes = entries.filter((e) => e.request?.method !== 'DELETE');
+  const rewritten = rewriteBundleReferences({ entry: notDeletes });
+  if (rewritten.unresolvedReferences.length > 0) {
+    const first = rewritten.unresolvedReferences[0];
+    throw new CareLedgerError(
+      'ERR_INVALID_INPUT',
+      'the transaction has references to entries it does not contain',
+      {
+        details: { reason: 'broken-reference', expression: first?.path ?? '' },
+      },
+    );
+  }
+  if (rewritten.unusable.length > 0) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'a transaction entry has no resource', {
+      details: { entry: rewritten.unusable[0]?.index ?? 0 },
+    });
+  }
+  const writes: PlannedWrite[] = [];
+  for (const entry of rewritten.entries) {
+    const original = notDeletes[entry.index];
+    const method = original?.request?.method ?? 'POST';
+    if (method !== 'POST' && method !== 'PUT') {
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        `transaction entries may be POST, PUT or DELETE, not ${method}`,
+      );
+    }
+    let resource: Resource;
+    try {
+      resource = parseResource(entry.resource);
+    } catch (error) {
+      if (error instanceof CareLedgerError) {
+        throw new CareLedgerError(
+          'ERR_INVALID_INPUT',
+          `transaction entry ${entry.index} is invalid: nothing was written`,
+          {
+            details: { ...error.details, entry: entry.index },
+          },
+        );
+      }
+      throw error;
+    }
+    const id = method === 'PUT' ? (original?.request?.url?.split('/')[1] ?? entry.id) : entry.id;
+    writes.push({ type: entry.resourceType, id, resource: { ...resource, id } as Resource });
+  }
+  for (const entry of entries.filter((e) => e.request?.method === 'DELETE')) {
+    const [type, id] = (entry.request?.url ?? '').split('/');
+    if (type === undefined || id === undefined || type === '' || id === '') {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a DELETE entry needs request.url Type/id');
+    }
+    writes.push({ type, id });
+  }
+  return writes;
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
+import { auditEventIndexEntries } from '../audit/audit-event-index.js';
 import { type AccessContext, createAuditEvent, type FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { canonicalJson } from '../fhir/canonical-json.js';
@@ -261,7 +262,8 @@ export class SealedRecordStore {
         ),
         versionHash: this.versionHash('AuditEvent', id, 1, canonical),
         entry: formatAuditEntry(stored, salt),
-        index: this.indexEntries(stored),
+        // A fixed set of rows built without FHIRPath (issue 16 item 2; src/audit/audit-event-index.ts).
+        index: auditEventIndexEntries(stored, this.searchHash),
       });
     }
     const entries = [

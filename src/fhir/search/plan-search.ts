@@ -4,6 +4,7 @@ import { loadFhirDefinitions } from '../load-fhir-definitions.js';
 import { isKnownCodeSystem } from './code-system-hierarchy.js';
 import { getCompositeComponents } from './composite-components.js';
 import { normalizeReference } from './extract-search-values.js';
+import { isIndexedSearchParam } from './indexed-search-params.js';
 import {
   getSearchParam,
   isSearchableResourceType,
@@ -244,7 +245,7 @@ export function withJoinResults(
     }
     if (join.kind === 'chain') {
       referenceIn.push({ param: join.param, references: result.matches });
-      if (result.matches.size <= MAX_JOIN_HASHES) {
+      if (result.matches.size <= MAX_JOIN_HASHES && isIndexedSearchParam(plan.resourceType, join.param)) {
         indexFilters.push({
           param: join.param,
           hashes: [...result.matches].map((reference) =>
@@ -469,6 +470,8 @@ function parseNonNegativeInteger(key: string, modifier: string, value: string): 
 }
 
 function addIndexFilter(state: PlanState, param: SearchParam, kind: SearchIndexKind, values: string[]): void {
+  // A parameter without index rows for this type (AuditEvent's unindexed ones) is decided in memory.
+  if (!isIndexedSearchParam(state.resourceType, param.code)) return;
   const hashes = [
     ...new Set(
       values.map((value) => hashIndexValue(state.keyedHash, state.resourceType, param.code, kind, value)),

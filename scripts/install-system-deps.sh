@@ -11,6 +11,12 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # SoftHSM2, a real PKCS#11 token: the vault's key-encryption key in an HSM (test/vault/pkcs11-*.int.test.ts).
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+# PostgreSQL, the production storage adapter: the storage contract, crash and FHIR suites run on a
+# throw-away cluster too (test/support/test-postgres.ts). Debian keeps initdb off PATH, under
+# /usr/lib/postgresql/<major>/bin.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  need+=(postgresql)
+fi
 if [ "${1:-}" = --check ]; then
   if [ ${#need[@]} -gt 0 ]; then
     echo "npm test needs Debian packages missing here: ${need[*]}; install them with \`bash scripts/install-system-deps.sh\` (as root)" >&2

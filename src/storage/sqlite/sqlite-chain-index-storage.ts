@@ -86,14 +86,34 @@ export const chainIndexMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // Decision 0013: a grant on chain carries a commitment to its terms, no category or purpose bits.
+    // Grants of the earlier contract are not carried over: that contract is replaced, not upgraded.
+    id: 'chain-index-003',
+    sql: `
+      DROP TABLE idx_grants;
+      CREATE TABLE idx_grants (
+        grant_id TEXT PRIMARY KEY,
+        patient TEXT NOT NULL,
+        grantee TEXT NOT NULL,
+        terms_hash TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        nonce TEXT NOT NULL,
+        revoked_at INTEGER,
+        block_number INTEGER NOT NULL,
+        tx_hash TEXT NOT NULL
+      );
+      CREATE INDEX idx_grants_patient ON idx_grants (patient, grantee);
+    `,
+  },
 ];
 
-interface GrantRow {
+export interface GrantRow {
   grant_id: string;
   patient: string;
   grantee: string;
-  categories: string;
-  purposes: string;
+  terms_hash: string;
   not_before: number;
   not_after: number;
   nonce: string;
@@ -102,7 +122,7 @@ interface GrantRow {
   tx_hash: string;
 }
 
-interface MemberRow {
+export interface MemberRow {
   address: string;
   name: string;
   role: number;
@@ -134,12 +154,11 @@ const toPractitioner = (row: PractitionerRow): IndexedPractitioner => ({
   revoked: row.revoked === 1,
 });
 
-const toGrant = (row: GrantRow): IndexedGrant => ({
+export const toGrant = (row: GrantRow): IndexedGrant => ({
   grantId: row.grant_id as Hex,
   patient: row.patient as Address,
   grantee: row.grantee as Address,
-  categories: BigInt(row.categories),
-  purposes: BigInt(row.purposes),
+  termsHash: row.terms_hash as Hex,
   notBefore: row.not_before,
   notAfter: row.not_after,
   nonce: BigInt(row.nonce),
@@ -148,7 +167,7 @@ const toGrant = (row: GrantRow): IndexedGrant => ({
   txHash: row.tx_hash as Hex,
 });
 
-const toMember = (row: MemberRow): IndexedMember => ({
+export const toMember = (row: MemberRow): IndexedMember => ({
   address: row.address as Address,
   name: row.name,
   role: row.role,
@@ -159,6 +178,40 @@ const toMember = (row: MemberRow): IndexedMember => ({
   status: row.status,
   admittedBlock: row.admitted_block,
 });
+
+/** Folds ProposalCreated and VoteCast events, oldest first, into proposals (shared with PostgreSQL). */
+export function proposalsFromEvents(
+  rows: readonly { block_number: number; tx_hash: string; name: string; args: string }[],
+): IndexedProposal[] {
+  const byId = new Map<string, Mutable<IndexedProposal> & { voters: Address[] }>();
+  for (const row of rows) {
+    const a = JSON.parse(row.args) as IndexedEvent['args'];
+    const id = String(a.proposalId);
+    if (row.name === 'ProposalCreated') {
+      byId.set(id, {
+        id,
+        kind: Number(a.kind) === 2 ? 'removal' : 'admission',
+        proposer: a.proposer as Address,
+        subject: a.subject as Address,
+        expiresAt: Number(a.expiresAt),
+        votes: 0,
+        threshold: 0,
+        executed: false,
+        voters: [],
+        blockNumber: row.block_number,
+        txHash: row.tx_hash as Hex,
+      });
+      continue;
+    }
+    const proposal = byId.get(id);
+    if (proposal === undefined) continue; // a vote's proposal is always created first, in an earlier log
+    proposal.voters.push(a.voter as Address);
+    proposal.votes = Number(a.votes);
+    proposal.threshold = Number(a.threshold);
+    proposal.executed = proposal.executed || a.executed === true;
+  }
+  return [...byId.values()];
+}
 
 export class SqliteChainIndexStorage implements ChainIndexStorage {
   private readonly applyEvent: (event: IndexedEvent) => void;
@@ -184,8 +237,8 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
         'UPDATE idx_members SET fhir_base_url = ?, log_verifier_key = ?, encryption_public_key = ? WHERE address = ?',
       ),
       grant: db.prepare(
-        `INSERT OR REPLACE INTO idx_grants (grant_id, patient, grantee, categories, purposes, not_before, not_after, nonce, revoked_at, block_number, tx_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+        `INSERT OR REPLACE INTO idx_grants (grant_id, patient, grantee, terms_hash, not_before, not_after, nonce, revoked_at, block_number, tx_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
       ),
       revoke: db.prepare('UPDATE idx_grants SET revoked_at = ? WHERE grant_id = ?'),
       attest: db.prepare(
@@ -222,8 +275,7 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
             a.grantId,
             a.patient,
             a.grantee,
-            a.categories,
-            a.purposes,
+            a.termsHash,
             Number(a.notBefore),
             Number(a.notAfter),
             a.nonce,
@@ -426,34 +478,7 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
          ORDER BY block_number, log_index`,
       )
       .all() as { block_number: number; tx_hash: string; name: string; args: string }[];
-    const byId = new Map<string, Mutable<IndexedProposal> & { voters: Address[] }>();
-    for (const row of rows) {
-      const a = JSON.parse(row.args) as IndexedEvent['args'];
-      const id = String(a.proposalId);
-      if (row.name === 'ProposalCreated') {
-        byId.set(id, {
-          id,
-          kind: Number(a.kind) === 2 ? 'removal' : 'admission',
-          proposer: a.proposer as Address,
-          subject: a.subject as Address,
-          expiresAt: Number(a.expiresAt),
-          votes: 0,
-          threshold: 0,
-          executed: false,
-          voters: [],
-          blockNumber: row.block_number,
-          txHash: row.tx_hash as Hex,
-        });
-        continue;
-      }
-      const proposal = byId.get(id);
-      if (proposal === undefined) continue; // a vote's proposal is always created first, in an earlier log
-      proposal.voters.push(a.voter as Address);
-      proposal.votes = Number(a.votes);
-      proposal.threshold = Number(a.threshold);
-      proposal.executed = proposal.executed || a.executed === true;
-    }
-    return [...byId.values()];
+    return proposalsFromEvents(rows);
   }
 
   async anchors(origin: string): Promise<IndexedAnchor[]> {

@@ -38,7 +38,7 @@ export const exportJobMigrations: Migration[] = [
   },
 ];
 
-interface Row {
+export interface ExportJobRow {
   id: string;
   status: ExportJobStatus;
   request: string;
@@ -58,7 +58,7 @@ interface Row {
   attempts: number;
 }
 
-function toJob(row: Row): ExportJob {
+export function toJob(row: ExportJobRow): ExportJob {
   return {
     id: row.id,
     status: row.status,
@@ -81,7 +81,7 @@ function toJob(row: Row): ExportJob {
 }
 
 /** Columns an update may set, with how each value is stored. */
-const COLUMNS: Record<string, { column: string; encode: (value: unknown) => unknown }> = {
+export const EXPORT_JOB_COLUMNS: Record<string, { column: string; encode: (value: unknown) => unknown }> = {
   status: { column: 'status', encode: (v) => v },
   requestUrl: { column: 'request_url', encode: (v) => v },
   patientIds: { column: 'patient_ids', encode: (v) => JSON.stringify(v) },
@@ -140,7 +140,7 @@ export class SqliteExportJobStorage implements ExportJobStorage {
   }
 
   async get(id: string): Promise<ExportJob | undefined> {
-    const row = this.sql.get.get(id) as Row | undefined;
+    const row = this.sql.get.get(id) as ExportJobRow | undefined;
     return row === undefined ? undefined : toJob(row);
   }
 
@@ -148,7 +148,7 @@ export class SqliteExportJobStorage implements ExportJobStorage {
     const sets: string[] = [];
     const values: unknown[] = [];
     for (const [key, value] of Object.entries(patch)) {
-      const column = COLUMNS[key];
+      const column = EXPORT_JOB_COLUMNS[key];
       if (column === undefined || value === undefined) continue;
       sets.push(`${column.column} = ?`);
       values.push(column.encode(value));
@@ -168,11 +168,11 @@ export class SqliteExportJobStorage implements ExportJobStorage {
       .prepare(
         `SELECT * FROM export_jobs WHERE status IN (${statuses.map(() => '?').join(', ')}) ORDER BY created_at, id`,
       )
-      .all(...statuses) as Row[];
+      .all(...statuses) as ExportJobRow[];
     return rows.map(toJob);
   }
 
   async listExpired(now: string): Promise<ExportJob[]> {
-    return (this.sql.expired.all(now) as Row[]).map(toJob);
+    return (this.sql.expired.all(now) as ExportJobRow[]).map(toJob);
   }
 }

@@ -35,7 +35,7 @@ export const outboxMigrations: Migration[] = [
   },
 ];
 
-interface Row {
+export interface OutboxRow {
   id: number;
   label: string;
   sender: string;
@@ -53,7 +53,7 @@ interface Row {
   send_attempts: number;
 }
 
-function toEntry(row: Row): OutboxEntry {
+export function toEntry(row: OutboxRow): OutboxEntry {
   return {
     id: row.id,
     label: row.label,
@@ -103,25 +103,25 @@ export class SqliteOutboxStorage implements OutboxStorage {
   }
 
   async insert(entry: NewOutboxEntry): Promise<OutboxEntry> {
-    return toEntry(this.statements.insert.get(entry) as Row);
+    return toEntry(this.statements.insert.get(entry) as OutboxRow);
   }
 
   async get(id: number): Promise<OutboxEntry | undefined> {
-    const row = this.statements.get.get(id) as Row | undefined;
+    const row = this.statements.get.get(id) as OutboxRow | undefined;
     return row === undefined ? undefined : toEntry(row);
   }
 
   async getByHash(txHash: Hex): Promise<OutboxEntry | undefined> {
-    const row = this.statements.getByHash.get(txHash) as Row | undefined;
+    const row = this.statements.getByHash.get(txHash) as OutboxRow | undefined;
     return row === undefined ? undefined : toEntry(row);
   }
 
   async listUnconfirmed(from: Address): Promise<OutboxEntry[]> {
-    return (this.statements.unconfirmed.all(from) as Row[]).map(toEntry);
+    return (this.statements.unconfirmed.all(from) as OutboxRow[]).map(toEntry);
   }
 
   async listConfirmedFromTop(from: Address, limit: number): Promise<OutboxEntry[]> {
-    return (this.statements.confirmedTop.all(from, limit) as Row[]).map(toEntry);
+    return (this.statements.confirmedTop.all(from, limit) as OutboxRow[]).map(toEntry);
   }
 
   async highestNonce(from: Address): Promise<number | undefined> {

@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExportJobStorage } from '../../export/export-job.js';
+import type { OutboxStorage } from '../../ledger/outbox-storage.js';
+import type { CommitGroup, LogStorage } from '../../log/log-storage.js';
+import type { ChainIndexStorage } from '../../sync/index-storage.js';
+import { PostgresChainIndexStorage } from '../postgres/postgres-chain-index-storage.js';
+import { openPostgresDatabase, type PostgresDatabase } from '../postgres/postgres-database.js';
+import { PostgresExportJobStorage } from '../postgres/postgres-export-job-storage.js';
+import { PostgresLogStorage } from '../postgres/postgres-log-storage.js';
+import { migratePostgres } from '../postgres/postgres-migrations.js';
+import { PostgresOutboxStorage } from '../postgres/postgres-outbox-storage.js';
+import { POSTGRES_MIGRATIONS } from '../postgres/postgres-schema.js';
+import { openDatabase, type SqliteDatabase } from '../sqlite/open-database.js';
+import { chainIndexMigrations, SqliteChainIndexStorage } from '../sqlite/sqlite-chain-index-storage.js';
+import { exportJobMigrations, SqliteExportJobStorage } from '../sqlite/sqlite-export-job-storage.js';
+import { logMigrations, SqliteLogStorage } from '../sqlite/sqlite-log-storage.js';
+import { outboxMigrations, SqliteOutboxStorage } from '../sqlite/sqlite-outbox-storage.js';
+import { recordMigrations } from '../sqlite/sqlite-record-storage.js';
+
+/**
+ * One freshly created, empty set of a node's stores on one adapter. The contract tests
+ * (src/storage/contract-tests/*-contract.ts) run the same expectations against each.
+ */
+export interface StorageUnderTest {
+  readonly outbox: OutboxStorage;
+  readonly exportJobs: ExportJobStorage;
+  readonly chainIndex: ChainIndexStorage;
+  /** A log storage whose commit writes are recorded in `applied` (a test's stand-in for the vault). */
+  log(options?: { failOnKind?: string }): LogStorage;
+  /** The commit groups applied so far, in order. */
+  readonly applied: CommitGroup[];
+  close(): Promise<void>;
+}
+
+export interface StorageAdapter {
+  readonly name: 'sqlite' | 'postgres';
+  open(): Promise<StorageUnderTest>;
+}
+
+function failing(kind: string | undefined, group: CommitGroup): void {
+  if (kind !== undefined && group.writes.some((w) => w.kind === kind)) throw new Error(`refused ${kind}`);
+}
+
+export function sqliteAdapter(): StorageAdapter {
+  return {
+    name: 'sqlite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'careledger-contract-'));
+      const db: SqliteDatabase = openDatabase(join(dir, 'node.db'), [
+        ...outboxMigrations,
+        ...chainIndexMigrations,
+        ...logMigrations,
+        ...recordMigrations,
+        ...exportJobMigrations,
+      ]);
+      const applied: CommitGroup[] = [];
+      return {
+        outbox: new SqliteOutboxStorage(db),
+        exportJobs: new SqliteExportJobStorage(db),
+        chainIndex: new SqliteChainIndexStorage(db),
+        applied,
+        log: (options = {}) =>
+          new SqliteLogStorage(db, {
+            applyCommitGroup: (group) => {
+              failing(options.failOnKind, group);
+              applied.push(group);
+            },
+          }),
+        async close() {
+          db.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
+/** `createDatabase` makes a new empty database on the test server (test/support/test-postgres.ts). */
+export function postgresAdapter(createDatabase: (name: string) => Promise<string>): StorageAdapter {
+  let n = 0;
+  return {
+    name: 'postgres',
+    async open() {
+      n += 1;
+      const url = await createDatabase(`contract_${process.pid}_${n}`);
+      const db: PostgresDatabase = openPostgresDatabase(url);
+      await migratePostgres(db, POSTGRES_MIGRATIONS);
+      const applied: CommitGroup[] = [];
+      return {
+        outbox: new PostgresOutboxStorage(db),
+        exportJobs: new PostgresExportJobStorage(db),
+        chainIndex: new PostgresChainIndexStorage(db),
+        applied,
+        log: (options = {}) =>
+          new PostgresLogStorage(db, {
+            applyCommitGroup: async (tx, group) => {
+              // A real statement on the transaction's client, so a refusal below rolls it back too.
+              await tx.execute('SELECT 1');
+              failing(options.failOnKind, group);
+              applied.push(group);
+            },
+          }),
+        close: () => db.close(),
+      };
+    },
+  };
+}

@@ -1,0 +1,254 @@
+import type { PgMigration } from './postgres-migrations.js';
+
+/**
+ * The node's PostgreSQL schema: the same tables as the SQLite adapters (src/storage/sqlite), in
+ * PostgreSQL types. BIGINT for milliseconds, counts and log indices; BYTEA for hashes and ciphertext.
+ * Append a new version for any change; never edit a released one.
+ */
+export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    name: 'node tables',
+    sql: `
+      CREATE TABLE outbox (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        label TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT,
+        nonce BIGINT NOT NULL,
+        raw_tx TEXT NOT NULL,
+        tx_hash TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('sent', 'confirmed', 'failed')),
+        block_number BIGINT,
+        block_hash TEXT,
+        receipt_status TEXT,
+        contract_address TEXT,
+        error TEXT,
+        created_at BIGINT NOT NULL,
+        send_attempts INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (sender, nonce)
+      );
+      CREATE INDEX outbox_status ON outbox (sender, status, nonce);
+      CREATE INDEX outbox_block ON outbox (sender, status, block_number);
+
+      CREATE TABLE chain_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), block_number BIGINT NOT NULL, block_hash TEXT NOT NULL);
+      CREATE TABLE chain_blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL);
+      CREATE TABLE chain_events (
+        block_number BIGINT NOT NULL,
+        log_index INTEGER NOT NULL,
+        block_hash TEXT NOT NULL,
+        tx_hash TEXT NOT NULL,
+        contract TEXT NOT NULL,
+        name TEXT NOT NULL,
+        args TEXT NOT NULL,
+        PRIMARY KEY (block_number, log_index)
+      );
+      CREATE TABLE idx_members (
+        address TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role INTEGER NOT NULL,
+        fhir_base_url TEXT NOT NULL DEFAULT '',
+        log_origin TEXT NOT NULL,
+        log_verifier_key TEXT NOT NULL DEFAULT '',
+        encryption_public_key TEXT NOT NULL DEFAULT '0x',
+        status TEXT NOT NULL,
+        admitted_block BIGINT NOT NULL
+      );
+      CREATE TABLE idx_grants (
+        grant_id TEXT PRIMARY KEY,
+        patient TEXT NOT NULL,
+        grantee TEXT NOT NULL,
+        terms_hash TEXT NOT NULL,
+        not_before BIGINT NOT NULL,
+        not_after BIGINT NOT NULL,
+        nonce TEXT NOT NULL,
+        revoked_at BIGINT,
+        block_number BIGINT NOT NULL,
+        tx_hash TEXT NOT NULL
+      );
+      CREATE INDEX idx_grants_patient ON idx_grants (patient, grantee);
+      CREATE TABLE idx_practitioners (
+        address TEXT PRIMARY KEY,
+        organization TEXT NOT NULL,
+        credential_hash TEXT NOT NULL,
+        qualification_code TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked BOOLEAN NOT NULL
+      );
+      CREATE TABLE idx_anchors (
+        origin TEXT NOT NULL,
+        tree_size BIGINT NOT NULL,
+        root_hash TEXT NOT NULL,
+        note_hash TEXT NOT NULL,
+        member TEXT NOT NULL,
+        anchored_at BIGINT NOT NULL,
+        block_number BIGINT NOT NULL,
+        tx_hash TEXT NOT NULL,
+        PRIMARY KEY (origin, tree_size)
+      );
+      CREATE TABLE idx_record_locations (
+        patient TEXT NOT NULL,
+        member TEXT NOT NULL,
+        block_number BIGINT NOT NULL,
+        log_index INTEGER NOT NULL,
+        PRIMARY KEY (patient, member)
+      );
+
+      CREATE TABLE log_leaves (
+        idx BIGINT PRIMARY KEY,
+        leaf_hash BYTEA NOT NULL CHECK (length(leaf_hash) = 32),
+        entry BYTEA NOT NULL
+      );
+      CREATE TABLE log_nodes (
+        level INTEGER NOT NULL CHECK (level >= 8 AND level % 8 = 0),
+        idx BIGINT NOT NULL,
+        hash BYTEA NOT NULL CHECK (length(hash) = 32),
+        PRIMARY KEY (level, idx)
+      );
+      CREATE TABLE log_checkpoints (
+        size BIGINT PRIMARY KEY,
+        root_hash BYTEA NOT NULL CHECK (length(root_hash) = 32),
+        note TEXT NOT NULL,
+        cosigned_note TEXT,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE log_witness_state (
+        origin TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        root_hash BYTEA NOT NULL CHECK (length(root_hash) = 32),
+        checkpoint TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      -- Leaves and node hashes are append-only, as in SQLite: only someone bypassing the node can
+      -- change history, and TransparencyLog.open's start-up audit catches that.
+      CREATE FUNCTION careledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;
+      CREATE TRIGGER log_leaves_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON log_leaves
+        FOR EACH STATEMENT EXECUTE FUNCTION careledger_append_only();
+      CREATE TRIGGER log_nodes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON log_nodes
+        FOR EACH STATEMENT EXECUTE FUNCTION careledger_append_only();
+
+      CREATE TABLE vault_data_keys (
+        patient_id TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        kek_id TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        nonce BYTEA NOT NULL,
+        wrapped BYTEA NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (patient_id, version)
+      );
+      CREATE INDEX vault_data_keys_kek ON vault_data_keys (kek_id);
+      CREATE TABLE vault_erased_patients (
+        patient_hash BYTEA PRIMARY KEY,
+        destroyed_at BIGINT NOT NULL
+      );
+
+      -- COLLATE "C": byte order, as SQLite compares TEXT, whatever the database's locale; keyset
+      -- pages of (patient_id, id) and the (last_updated, id) order must not depend on the server.
+      CREATE TABLE vault_records (
+        resource_type TEXT COLLATE "C" NOT NULL,
+        id TEXT COLLATE "C" NOT NULL,
+        version_id INTEGER NOT NULL,
+        patient_id TEXT COLLATE "C" NOT NULL,
+        last_updated TEXT COLLATE "C" NOT NULL,
+        deleted BOOLEAN NOT NULL,
+        format INTEGER,
+        key_version INTEGER,
+        nonce BYTEA,
+        ciphertext BYTEA,
+        version_hash TEXT NOT NULL,
+        log_index BIGINT NOT NULL,
+        commitment_salt BYTEA,
+        is_current BOOLEAN NOT NULL,
+        PRIMARY KEY (resource_type, id, version_id)
+      );
+      CREATE UNIQUE INDEX vault_records_current ON vault_records (resource_type, id) WHERE is_current;
+      CREATE INDEX vault_records_patient ON vault_records (resource_type, patient_id) WHERE is_current;
+      CREATE INDEX vault_records_type_log ON vault_records (resource_type, log_index);
+      CREATE INDEX vault_records_export ON vault_records (resource_type, patient_id, id) WHERE is_current;
+      CREATE TABLE vault_search_index (
+        resource_type TEXT COLLATE "C" NOT NULL,
+        id TEXT COLLATE "C" NOT NULL,
+        param TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX vault_search_lookup ON vault_search_index (resource_type, param, hash);
+      CREATE INDEX vault_search_owner ON vault_search_index (resource_type, id);
+
+      CREATE TABLE export_jobs (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        request TEXT NOT NULL,
+        request_url TEXT NOT NULL,
+        context TEXT NOT NULL,
+        patient_ids TEXT,
+        transaction_time TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        completed_at TEXT,
+        expires_at TEXT,
+        progress TEXT NOT NULL,
+        sealed_key TEXT NOT NULL,
+        output TEXT NOT NULL,
+        errors TEXT NOT NULL,
+        failure TEXT,
+        attempts INTEGER NOT NULL
+      );
+      CREATE INDEX export_jobs_status ON export_jobs (status, created_at);
+
+      CREATE TABLE break_glass_sessions (
+        id TEXT PRIMARY KEY,
+        who TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        audit_event_id TEXT NOT NULL,
+        reviewed_at TEXT,
+        reviewer TEXT,
+        review_audit_event_id TEXT,
+        review_outcome TEXT
+      );
+      CREATE INDEX break_glass_by_who ON break_glass_sessions (who, patient_id, expires_at);
+
+      CREATE TABLE auth_users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        fhir_user TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL
+      );
+      CREATE TABLE auth_clients (client_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+      CREATE TABLE auth_codes (code_hash TEXT PRIMARY KEY, body TEXT NOT NULL, used_at BIGINT, family TEXT);
+      CREATE TABLE auth_refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        family TEXT NOT NULL,
+        body TEXT NOT NULL,
+        rotated_at BIGINT,
+        revoked_at BIGINT
+      );
+      CREATE INDEX auth_refresh_family ON auth_refresh_tokens (family);
+      CREATE TABLE auth_revoked_tokens (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
+      CREATE TABLE auth_seen_assertions (
+        client_id TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+      CREATE TABLE auth_throttle (
+        key_hash TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        locked_until BIGINT NOT NULL,
+        last_failure_at BIGINT NOT NULL
+      );
+      CREATE TABLE auth_revoked_families (family TEXT PRIMARY KEY, revoked_at BIGINT NOT NULL);
+      CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        read_at TEXT
+      );
+      CREATE INDEX notifications_recipient ON notifications (recipient, created_at);
+    `,
+  },
+];

@@ -1,0 +1,41 @@
+/**
+ * One contract, two adapters: every store of a node behaves the same on SQLite (the embedded default)
+ * and on PostgreSQL (a throw-away cluster from Debian's package; the file fails, never skips, if it
+ * cannot start).
+ */
+import { afterAll, beforeAll, describe } from 'vitest';
+import { describeChainIndexStorageContract } from '../../src/storage/contract-tests/chain-index-storage-contract.js';
+import { describeExportJobStorageContract } from '../../src/storage/contract-tests/export-job-storage-contract.js';
+import { describeLogStorageContract } from '../../src/storage/contract-tests/log-storage-contract.js';
+import { describeOutboxStorageContract } from '../../src/storage/contract-tests/outbox-storage-contract.js';
+import {
+  postgresAdapter,
+  type StorageAdapter,
+  sqliteAdapter,
+} from '../../src/storage/contract-tests/storage-adapter.js';
+import { startTestPostgres, type TestPostgres } from '../support/test-postgres.js';
+
+let server: TestPostgres | undefined;
+beforeAll(async () => {
+  server = await startTestPostgres();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const adapters: StorageAdapter[] = [
+  sqliteAdapter(),
+  postgresAdapter(async (name) => {
+    if (server === undefined) throw new Error('the PostgreSQL test server did not start');
+    return server.createDatabase(name);
+  }),
+];
+
+for (const adapter of adapters) {
+  describe(adapter.name, () => {
+    describeOutboxStorageContract(adapter);
+    describeExportJobStorageContract(adapter);
+    describeChainIndexStorageContract(adapter);
+    describeLogStorageContract(adapter);
+  });
+}

@@ -19,4 +19,17 @@ export {
   sensitiveCategoryOf,
 } from './categorize-resource.js';
 export type { ConsentCheck, ConsentDecision, ConsentQuery } from './consent-check.js';
-export { LEDGER_ADDRESS_SYSTEM, patientLedgerAddress } from './patient-ledger-address.js';
+export {
+  isLedgerAddressUnchanged,
+  LEDGER_ADDRESS_SYSTEM,
+  LEDGER_ADDRESS_WRITE_REFUSED,
+  ledgerAddressIdentifiers,
+  patientLedgerAddress,
+  withLedgerAddress,
+} from './patient-ledger-address.js';
+export {
+  type CompartmentScope,
+  type GrantIndex,
+  type GrantingPatients,
+  listGrantingPatients,
+} from './visible-compartments.js';

@@ -1,5 +1,13 @@
 export { type Base32Options, encodeBase32, parseBase32 } from './base32.js';
 export {
+  createLedgerKeyProofTypedData,
+  LEDGER_KEY_PROOF_DOMAIN,
+  type LedgerKeyChallenge,
+  type LedgerKeyProofFailure,
+  ledgerKeyProofError,
+  verifyLedgerKeyProof,
+} from './ledger-key-proof.js';
+export {
   createPasswordHash,
   isPasswordCorrect,
   MAX_PASSWORD_LENGTH,

@@ -37,6 +37,11 @@ import { createFhirRoutes, SUPPORTED_RESOURCE_TYPES } from '../http/routes/fhir-
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
 import { createValidateRoutes } from '../http/routes/validate-routes.js';
+import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
+import {
+  ledgerKeyChallengeMigrations,
+  SqliteLedgerKeyChallengeStore,
+} from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
 import {
   ConsortiumLedger,
   consentRegistryAbi,
@@ -135,6 +140,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...exportJobMigrations,
     ...breakGlassMigrations,
     ...authMigrations,
+    ...ledgerKeyChallengeMigrations,
   ]);
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
   const now = () => Date.now();
@@ -417,6 +423,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   app.route('/fhir', createExchangeFhirRoutes(exchangeOptions));
   // $validate, before the generic FHIR routes.
   app.route('/fhir', createValidateRoutes({ repository, authenticate }));
+  // Patient key enrolment (issue 14 item 12), before the generic FHIR routes.
+  const enrolment = new LedgerKeyEnrolment({
+    repository,
+    challenges: new SqliteLedgerKeyChallengeStore(db),
+    node: issuer,
+  });
+  app.route('/fhir', createLedgerKeyEnrolmentRoutes({ enrolment, authenticate }));
   app.use('/patient/everywhere', corsPolicy({ allowedOrigins: allowedOrigins(config) }));
   app.route('/patient/everywhere', createPatientViewRoutes(exchangeOptions));
   // Bulk Data $export, before the generic FHIR routes (`/:type/:id` would take `/Patient/$export`).

@@ -25,6 +25,12 @@ import {
   readTypeHistory,
   type TypeHistoryEntry,
 } from './operations/history.js';
+import {
+  type LedgerKeyLinkResult,
+  type LedgerKeyProof,
+  linkLedgerAddress,
+  verifyLedgerAddressWrite,
+} from './operations/link-ledger-address.js';
 import { readPatientEverything } from './operations/patient-everything.js';
 import { type IntegrityFailure, type SearchTypeResult, searchType } from './operations/search-type.js';
 import { runTransaction, type TransactionResult } from './operations/transaction.js';
@@ -124,6 +130,7 @@ export class FhirRepository {
     const requester = await this.gate.admit('create', context, { resourceType: parsed.resourceType });
     const resource = { ...parsed, id: this.newId() } as Resource;
     const breakGlass = await this.gate.admitWrite(requester, context, 'create', resource);
+    await verifyLedgerAddressWrite(this.parts, 'create', context, undefined, resource);
     return this.store.withLock(`${resource.resourceType}/${resource.id}`, () =>
       this.writeVersion(resource, 1, 'create', context, breakGlass),
     );
@@ -163,17 +170,13 @@ export class FhirRepository {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'an update needs the resource id');
     return this.store.withLock(`${resource.resourceType}/${resource.id}`, async () => {
       const current = await this.options.storage.current(resource.resourceType, resource.id as string);
+      const replaced = current === undefined || current.deleted ? undefined : await this.store.open(current);
       // Both the version replaced and the new one must be the requester's to write.
-      if (current !== undefined && !current.deleted) {
-        await this.gate.admitWrite(
-          requester,
-          context,
-          'update',
-          await this.store.open(current),
-          current.patientId,
-        );
+      if (current !== undefined && replaced !== undefined) {
+        await this.gate.admitWrite(requester, context, 'update', replaced, current.patientId);
       }
       const breakGlass = await this.gate.admitWrite(requester, context, 'update', resource);
+      await verifyLedgerAddressWrite(this.parts, 'update', context, replaced, resource);
       if (options.ifMatch !== undefined && String(current?.versionId ?? '') !== options.ifMatch) {
         throw new CareLedgerError(
           'ERR_PRECONDITION_FAILED',
@@ -313,6 +316,7 @@ export class FhirRepository {
       const { versionId: _v, lastUpdated: _l, ...meta } = patchedMeta ?? {};
       const resource = parseResource(Object.keys(meta).length === 0 ? rest : { ...rest, meta });
       const breakGlass = await this.gate.admitWrite(requester, context, 'update', resource);
+      await verifyLedgerAddressWrite(this.parts, 'update', context, old, resource);
       return this.writeVersion(resource, current.versionId + 1, 'update', context, breakGlass);
     });
   }
@@ -446,6 +450,20 @@ export class FhirRepository {
   /** A patient's AuditEvents, oldest first, each with its log index and commitment salt. */
   auditTrail(patientId: string): Promise<AuditRecord[]> {
     return loadAuditTrail(this.store, patientId);
+  }
+
+  /**
+   * Key enrolment (issue 14 item 12): links the key `proof` proves possession of to the Patient, or
+   * with no proof unlinks it (privacy officer); see operations/link-ledger-address.ts.
+   */
+  async linkLedgerAddress(
+    patientId: string,
+    proof: LedgerKeyProof | undefined,
+    context: AccessContext,
+  ): Promise<LedgerKeyLinkResult> {
+    const result = await linkLedgerAddress(this.parts, patientId, proof, context);
+    if (result.changed) this.notifyStored([result.patient]);
+    return result;
   }
 
   /** The gateway bulk `$export` (src/export) reads through: this vault's access gate and sealed store. */

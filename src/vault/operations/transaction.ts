@@ -9,6 +9,7 @@ import { keyOwner, type VersionWrite } from '../sealed-record-store.js';
 import type { VaultCrypto } from '../vault-crypto.js';
 import type { GatewayParts } from './gateway-parts.js';
 import { verifyLedgerAddressWrite } from './link-ledger-address.js';
+import { verifyLedgerAddressWrite } from './link-ledger-address.js';
 
 /** What a transaction did to one resource, in the order the vault wrote them. */
 export interface TransactionResult {
@@ -83,6 +84,11 @@ export async function runTransaction(
         if (await deps.gate.admitWrite(requester, context, interaction, resource, patient)) {
           breakGlassPatients.add(patient);
         }
+      }
+      // Issue 14 item 12: a Patient's ledger key changes only through key enrolment.
+      if (w.resource?.resourceType === 'Patient') {
+        const replaced = current === undefined || current.deleted ? undefined : await deps.store.open(current);
+        await verifyLedgerAddressWrite(deps, 'transaction', context, replaced, w.resource);
       }
       // Issue 14 item 12: a Patient's ledger key changes only through key enrolment.
       if (w.resource?.resourceType === 'Patient') {

@@ -10,6 +10,7 @@ import { DevConsortium } from './commands/dev-consortium.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerLogCommands } from './commands/log-commands.js';
+import { registerNetworkCommands } from './commands/network-commands.js';
 import { registerPatientCommands } from './commands/patient-erase.js';
 import { registerExchangeCommands } from './commands/records-exchange.js';
 import { registerSummaryCommands } from './commands/summary-verify.js';
@@ -108,8 +109,17 @@ export function createProgram(): Command {
     .command('start')
     .description('start a member node from its folder (node.json, keys, database)')
     .requiredOption('--dir <dir>', 'the node folder')
-    .action(async (options: { dir: string }) => {
-      const running = await startNode(options.dir);
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .action(async (options: { dir: string; tlsCert?: string; tlsKey?: string }) => {
+      if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
+        throw new UsageError('node start: give --tls-cert and --tls-key together');
+      const running = await startNode(
+        options.dir,
+        options.tlsCert === undefined || options.tlsKey === undefined
+          ? {}
+          : { tls: { certFile: options.tlsCert, keyFile: options.tlsKey } },
+      );
       waitForShutdown(() => running.close());
       // Started by `careledger dev`: stop when the supervisor goes away, however it went.
       if (process.send !== undefined) {
@@ -136,6 +146,7 @@ export function createProgram(): Command {
     });
 
   registerLogCommands(program);
+  registerNetworkCommands(program);
   registerImportCommand(program);
   registerExportCommand(program);
   registerPatientCommands(program);

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { type Address, encodeDeployData, getAddress, getContractAddress, isAddress } from 'viem';
+import { type Address, encodeDeployData, type Hex, getAddress, getContractAddress, isAddress } from 'viem';
 import { CareLedgerError } from '../errors/index.js';
 import { writeFileDurably } from '../storage/write-file-durably.js';
 import { MEMBER_ROLES, type MemberRole, parseMemberRole } from './codes.js';
@@ -27,6 +27,11 @@ export interface Deployment {
   };
   readonly deployBlock: number;
   readonly deployedAt: string;
+  /**
+   * keccak256 of each contract's runtime code as deployed (`careledger chain deploy` records it): a node
+   * refuses a chain whose code at these addresses differs. Absent in records of the embedded demo chain.
+   */
+  readonly codeHashes?: Readonly<Record<string, Hex>>;
 }
 
 export interface GenesisMember {

@@ -15,7 +15,10 @@ export interface OutboxOptions {
   readonly account: PrivateKeyAccount;
   readonly client: PublicClient;
   readonly chainId: number;
-  /** 0 on anvil and on a zero-gas-price Besu network. */
+  /**
+   * A fixed gas price. Without it each signing prices from the latest block's base fee: 0 on the
+   * embedded anvil and on a zero-base-fee Besu network, the going price on a chain with a base fee.
+   */
   readonly gasPrice?: bigint;
   readonly now?: () => number;
   readonly onLog?: (line: string) => void;
@@ -72,6 +75,7 @@ export class Outbox {
     }
     // State may change between the estimate and inclusion; gas is free on this chain, so be generous.
     const gasLimit = (gas * 3n) / 2n + 50_000n;
+    const gasPrice = await this.gasPrice(request.label);
     const entry = await this.serialize(async () => {
       const nonce = await this.takeNonce();
       const rawTransaction = await account.signTransaction({
@@ -81,7 +85,7 @@ export class Outbox {
         to: request.to ?? undefined,
         data: request.data,
         gas: gasLimit,
-        gasPrice: this.options.gasPrice ?? 0n,
+        gasPrice,
         value: 0n,
       });
       return this.options.storage.insert({
@@ -96,6 +100,24 @@ export class Outbox {
     });
     void this.send(entry).catch(() => undefined);
     return entry;
+  }
+
+  /**
+   * A legacy transaction pays one price, which EIP-1559 requires to be at least the block's base fee:
+   * twice the latest base fee leaves room for it to rise before inclusion. A zero base fee (the
+   * embedded anvil, a zero-gas Besu network) gives 0, so no account needs a balance. Not eth_gasPrice:
+   * clients add a suggested tip to it (anvil answers 1 gwei even with --gas-price 0).
+   */
+  private async gasPrice(label: string): Promise<bigint> {
+    if (this.options.gasPrice !== undefined) return this.options.gasPrice;
+    try {
+      const block = await this.options.client.getBlock({ blockTag: 'latest' });
+      // A chain before London has no base fee: its own price suggestion is the going rate.
+      if (block.baseFeePerGas === null) return await this.options.client.getGasPrice();
+      return block.baseFeePerGas * 2n;
+    } catch (error) {
+      throw toLedgerError(error, label);
+    }
   }
 
   private serialize<T>(task: () => Promise<T>): Promise<T> {

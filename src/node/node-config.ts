@@ -54,6 +54,11 @@ export interface NodeConfig {
   /** Break-glass and other notifications are also POSTed here (JSON, no PHI), if set. */
   readonly notifications?: { readonly webhookUrl?: string };
   /**
+   * Serve HTTPS with this PEM certificate chain and key (`node start --tls-cert/--tls-key` override
+   * it). Without it the node speaks plain HTTP, for a TLS-terminating proxy in front (docs/deploy).
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /**
    * FHIR profiles to validate against besides the vendored IPS 2.0.0 and US Core 5.0.1 subset:
    * folders of StructureDefinitions with snapshots (e.g. an unpacked `hl7.fhir.us.core` package's
    * `package/`), relative to the node folder. A resource claiming a loaded profile in `meta.profile`

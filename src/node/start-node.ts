@@ -51,6 +51,8 @@ import {
   loadDeployment,
   Outbox,
 } from '../ledger/index.js';
+import { httpsServerOptions } from '../network/https-server-options.js';
+import { checkChainAtStart } from '../network/verify-deployment.js';
 import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
 import { authMigrations, SqliteAuthStore } from '../storage/sqlite/sqlite-auth-store.js';
@@ -102,6 +104,8 @@ export interface StartNodeOptions {
   readonly port?: number;
   /** The authorization server's clock (ms since the epoch): tests move it to get fresh TOTP steps. */
   readonly authClock?: () => number;
+  /** Serve HTTPS with these PEM files (`node start --tls-cert/--tls-key`), instead of node.json's `tls`. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /** The composition root of one member node: storage, keys, ledger, chain sync and HTTP. */
@@ -126,6 +130,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     );
   }
   const deployment = loadDeployment(config.deploymentFile);
+  // Issue 17 item 4: never run against a chain whose id or contract code differs from the record.
+  await checkChainAtStart(
+    createChainClient(config.chain.rpcUrl, config.chain.chainId),
+    deployment,
+    config.chain.chainId,
+    (line) => log(`[${config.name}] ${line}`),
+  );
   const account = loadOrCreateLedgerKey(paths.ledgerKey);
   const logKey = loadOrCreateLogSignerKey(paths.logSignerKey, config.logOrigin);
   const adminToken = loadOrCreateAdminToken(paths.adminToken);
@@ -564,14 +575,20 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
             log(`[${config.name}] record locator sweep failed: ${(error as Error).message}`),
           );
 
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: options.port ?? config.port });
+  const tls = options.tls ?? config.tls;
+  const server = serve({
+    fetch: app.fetch,
+    hostname: config.host,
+    port: options.port ?? config.port,
+    ...(tls === undefined ? {} : httpsServerOptions(tls)),
+  });
   trackConnectionArrival(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${config.host}:${address.port}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://${config.host}:${address.port}`;
   log(`[${config.name}] listening on ${url} as ${account.address}`);
 
   return {

@@ -13,6 +13,7 @@ import { consentGroup } from './groups/consent.js';
 import { exchangeGroup } from './groups/exchange.js';
 import { exportGroup } from './groups/export.js';
 import { fhirGroup } from './groups/fhir.js';
+import { importGroup } from './groups/import.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
 import { searchGroup } from './groups/search.js';
@@ -29,6 +30,7 @@ const GROUPS: readonly Group[] = [
   exchangeGroup,
   exportGroup,
   searchGroup,
+  importGroup,
 ];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 

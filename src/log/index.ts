@@ -16,6 +16,9 @@ export {
   subtreeHash,
 } from './create-proof.js';
 export type {
+  ApplyCommitGroup,
+  CommitGroup,
+  CommitWrite,
   LogAppendBatch,
   LogStorage,
   StoredCheckpoint,

@@ -18,6 +18,29 @@ export interface StoredNodeHash {
   readonly hash: Uint8Array;
 }
 
+/**
+ * A write that must be durable together with log entries, or not at all (e.g. the record version an
+ * AuditEvent entry describes). Plain, structured-clonable data, never a closure: it may come from
+ * another process (a worker handing its writes to the one sequencer) and is applied by the storage
+ * adapter inside its own transaction, synchronously (SQLite) or not (PostgreSQL). The log never reads
+ * it; the domain that writes it declares its kinds (the vault: src/vault/commit-writes.ts).
+ */
+export interface CommitWrite {
+  readonly kind: string;
+}
+
+/** The commit writes of one appendAll group, with the log index of the group's first entry. */
+export interface CommitGroup {
+  readonly firstIndex: number;
+  readonly writes: readonly CommitWrite[];
+}
+
+/**
+ * How a storage adapter applies commit writes inside the transaction of an append. It is given to the
+ * adapter by the composition root; it throws to roll the whole batch back.
+ */
+export type ApplyCommitGroup = (group: CommitGroup) => void;
+
 /** One group-committed write. `startIndex` must equal the stored size, or the write is refused. */
 export interface LogAppendBatch {
   readonly startIndex: number;
@@ -27,11 +50,11 @@ export interface LogAppendBatch {
   /** Node hashes completed by this batch, at levels 8, 16, ... */
   readonly nodeHashes: readonly StoredNodeHash[];
   /**
-   * Writes that must be durable together with these entries, or not at all (e.g. the record version
-   * that an AuditEvent entry describes). They run inside the storage transaction, synchronously; if
-   * one throws, the whole batch is rolled back. Callers make them conflict-free beforehand.
+   * Writes that must be durable together with these entries, per appendAll group, in append order.
+   * The adapter applies them inside the storage transaction; if one fails, the whole batch is rolled
+   * back. Callers make them conflict-free beforehand.
    */
-  readonly withinCommit?: readonly (() => void)[];
+  readonly withinCommit?: readonly CommitGroup[];
 }
 
 /** A checkpoint this log signed. */
@@ -95,6 +118,11 @@ export interface LogStorage extends WitnessStateStorage {
 
   close(): Promise<void>;
 }
+
+/** The applier an adapter was not given: a batch with commit writes is refused, never half-applied. */
+export const refuseCommitWrites: ApplyCommitGroup = () => {
+  storageError('no-commit-applier', 'this log storage was not given a way to apply commit writes');
+};
 
 function storageError(reason: string, message: string): never {
   throw new CareLedgerError('ERR_STORAGE', message, { details: { reason } });

@@ -1,8 +1,10 @@
 import { CareLedgerError } from '../errors/index.js';
 import {
+  type ApplyCommitGroup,
   checkAppendBatch,
   type LogAppendBatch,
   type LogStorage,
+  refuseCommitWrites,
   type StoredCheckpoint,
   type StoredNodeHash,
   type WitnessLogState,
@@ -26,7 +28,13 @@ export class MemoryLogStorage implements LogStorage {
   readonly #nodes = new Map<number, Uint8Array[]>();
   readonly #checkpoints: StoredCheckpoint[] = [];
   readonly #witness = new Map<string, WitnessLogState>();
+  readonly #applyCommitGroup: ApplyCommitGroup;
   #closed = false;
+
+  /** `applyCommitGroup` applies the batches' commit writes (default: batches with any are refused). */
+  constructor(options: { applyCommitGroup?: ApplyCommitGroup } = {}) {
+    this.#applyCommitGroup = options.applyCommitGroup ?? refuseCommitWrites;
+  }
 
   #open(): void {
     if (this.#closed) storageError('closed', 'storage is closed');
@@ -41,7 +49,7 @@ export class MemoryLogStorage implements LogStorage {
     this.#open();
     checkAppendBatch(batch, this.#entries.length, (level) => this.#nodes.get(level)?.length ?? 0);
     // Run first: if one throws, nothing of the batch is appended (the in-memory "rollback").
-    for (const write of batch.withinCommit ?? []) write();
+    for (const group of batch.withinCommit ?? []) this.#applyCommitGroup(group);
     for (const [i, entry] of batch.entries.entries()) {
       this.#entries.push(entry.slice());
       this.#leafHashes.push((batch.leafHashes[i] as Uint8Array).slice());

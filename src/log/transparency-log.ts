@@ -8,7 +8,13 @@ import {
   nodeHash,
   rootAt,
 } from './create-proof.js';
-import type { LogStorage, StoredCheckpoint, StoredNodeHash } from './log-storage.js';
+import type {
+  CommitGroup,
+  CommitWrite,
+  LogStorage,
+  StoredCheckpoint,
+  StoredNodeHash,
+} from './log-storage.js';
 import { bytesEqual, HASH_SIZE, hashLeaf } from './merkle-hash.js';
 import {
   type NoteSigner,
@@ -87,10 +93,11 @@ export interface StartCheckpointingOptions {
 
 export interface AppendOptions {
   /**
-   * A synchronous write committed in the same storage transaction as the entries (see LogAppendBatch).
-   * It receives the log index of the group's first entry, so the write can point at its entries.
+   * Writes committed in the same storage transaction as the entries, as data (see CommitWrite); the
+   * storage adapter applies them with the log index of the group's first entry, so a write can point
+   * at its entries.
    */
-  readonly withinCommit?: (firstIndex: number) => void;
+  readonly withinCommit?: readonly CommitWrite[];
 }
 
 interface PendingAppend {
@@ -100,7 +107,7 @@ interface PendingAppend {
   readonly groupEnd: boolean;
   /** Entries in this entry's appendAll group. */
   readonly groupSize: number;
-  readonly withinCommit?: (firstIndex: number) => void;
+  readonly withinCommit?: readonly CommitWrite[];
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -490,11 +497,9 @@ export class TransparencyLog {
         entries: batch.map((p) => p.entry),
         leafHashes: batch.map((p) => p.leafHash),
         nodeHashes,
-        withinCommit: batch.flatMap((p, i) => {
-          const write = p.withinCommit;
-          if (write === undefined) return [];
-          const firstIndex = startIndex + i - (p.groupSize - 1);
-          return [() => write(firstIndex)];
+        withinCommit: batch.flatMap((p, i): CommitGroup[] => {
+          if (p.withinCommit === undefined || p.withinCommit.length === 0) return [];
+          return [{ firstIndex: startIndex + i - (p.groupSize - 1), writes: p.withinCommit }];
         }),
       });
     } catch (cause) {

@@ -5,6 +5,7 @@ import { createLogRoutes } from '../http/routes/log-routes.js';
 import { createWitnessRoutes } from '../http/routes/witness-routes.js';
 import type { ConsortiumLedger } from '../ledger/index.js';
 import {
+  type ApplyCommitGroup,
   CosignatureCollector,
   evaluateWitnessFloor,
   type StoredCheckpoint,
@@ -20,6 +21,8 @@ import { deriveWitnessSignerKey, deriveWitnessVerifierKey, witnessName } from '.
 
 export interface LogServicesOptions {
   readonly db: SqliteDatabase;
+  /** Applies the writes that commit with log entries (the vault's rows), in the append's transaction. */
+  readonly applyCommitGroup?: ApplyCommitGroup;
   readonly origin: string;
   readonly signerKey: string;
   readonly self: Address;
@@ -63,7 +66,9 @@ function memberSetKey(members: readonly IndexedMember[]): string {
  * Who the others are, and their keys, come from the ledger index, never from configuration.
  */
 export async function startLogServices(options: LogServicesOptions): Promise<LogServices> {
-  const storage = new SqliteLogStorage(options.db);
+  const storage = new SqliteLogStorage(options.db, {
+    ...(options.applyCommitGroup === undefined ? {} : { applyCommitGroup: options.applyCommitGroup }),
+  });
   const log = await TransparencyLog.open({ storage, signerKey: options.signerKey, origin: options.origin });
   const witnessSigner = deriveWitnessSignerKey(options.signerKey, options.origin);
 

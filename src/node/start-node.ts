@@ -61,6 +61,7 @@ import {
   chainIndexMigrations,
   SqliteChainIndexStorage,
 } from '../storage/sqlite/sqlite-chain-index-storage.js';
+import { createSqliteCommitApplier } from '../storage/sqlite/sqlite-commit-applier.js';
 import { exportJobMigrations, SqliteExportJobStorage } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
 import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
@@ -173,8 +174,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   });
 
   await indexer.sync();
+  const breakGlass = new SqliteBreakGlassStore(db);
   const logServices: LogServices = await startLogServices({
     db,
+    applyCommitGroup: createSqliteCommitApplier(db, { breakGlass }),
     origin: config.logOrigin,
     signerKey: logKey.signerKey,
     self: account.address,
@@ -193,7 +196,6 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       functionName: 'isDelegate',
       args: [patient, signer, BigInt(Math.floor(Date.now() / 1000))],
     });
-  const breakGlass = new SqliteBreakGlassStore(db);
   const crypto = await openVault(dir, db, {
     ...(config.vaultKeys === undefined ? {} : { keys: config.vaultKeys }),
     log: (line) => log(`[${config.name}] ${line}`),

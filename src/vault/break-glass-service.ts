@@ -71,7 +71,7 @@ export class BreakGlassService {
           id: session.auditEventId,
         },
       ],
-      () => this.sessions.insert(session),
+      [{ kind: 'open-break-glass', session }],
     );
     return session;
   }
@@ -123,7 +123,7 @@ export class BreakGlassService {
           id: done.auditEventId,
         },
       ],
-      () => this.sessions.recordReview(sessionId, done),
+      [{ kind: 'review-break-glass', sessionId, review: done }],
     );
     return { ...session, review: done };
   }

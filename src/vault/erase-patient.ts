@@ -54,7 +54,7 @@ export async function erasePatient(
   await store.commitMany(
     [],
     [{ interaction: 'operation', context, entity: `Patient/${patientId}/$erase`, patient: patientId }],
-    () => store.storage.dropSearchIndex(patientId),
+    [{ kind: 'drop-search-index', patientId }],
   );
   return {
     erasedAt: new Date(destroyed.destroyedAt).toISOString(),

@@ -13,6 +13,7 @@ import {
 } from '../fhir/search/index.js';
 import type { TransparencyLog } from '../log/index.js';
 import { formatAuditEntry, withLogEntry } from './audit-log-entry.js';
+import type { VaultCommitWrite } from './commit-writes.js';
 import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
 import type { SealedRecord } from './record-cipher.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
@@ -218,7 +219,7 @@ export class SealedRecordStore {
   async commitMany(
     writes: readonly VersionWrite[],
     audits: readonly AuditSpec[],
-    alsoWithinCommit?: () => void,
+    alsoWithinCommit: readonly VaultCommitWrite[] = [],
   ): Promise<void> {
     const sealedAudits: {
       patient: string;
@@ -270,31 +271,36 @@ export class SealedRecordStore {
       ...writes.map((w) => formatVersionEntry(w.version.versionHash)),
       ...sealedAudits.map((a) => a.entry),
     ];
-    await this.options.log.appendAll(entries, {
-      withinCommit: (firstIndex) => {
-        writes.forEach((w, i) => {
-          this.options.storage.insertVersion({ ...w.version, logIndex: firstIndex + i }, w.index);
-        });
-        sealedAudits.forEach((a, i) => {
-          this.options.storage.insertVersion(
-            {
-              resourceType: 'AuditEvent',
-              id: a.id,
-              versionId: 1,
-              patientId: a.patient,
-              lastUpdated: a.recorded,
-              deleted: false,
-              sealed: a.sealed,
-              versionHash: a.versionHash,
-              logIndex: firstIndex + writes.length + i,
-              commitmentSalt: a.salt,
-            },
-            a.index,
-          );
-        });
-        alsoWithinCommit?.();
-      },
-    });
+    const withinCommit: VaultCommitWrite[] = [
+      ...writes.map(
+        (w, i): VaultCommitWrite => ({
+          kind: 'version',
+          version: w.version,
+          index: w.index,
+          entryOffset: i,
+        }),
+      ),
+      ...sealedAudits.map(
+        (a, i): VaultCommitWrite => ({
+          kind: 'version',
+          version: {
+            resourceType: 'AuditEvent',
+            id: a.id,
+            versionId: 1,
+            patientId: a.patient,
+            lastUpdated: a.recorded,
+            deleted: false,
+            sealed: a.sealed,
+            versionHash: a.versionHash,
+            commitmentSalt: a.salt,
+          },
+          index: a.index,
+          entryOffset: writes.length + i,
+        }),
+      ),
+      ...alsoWithinCommit,
+    ];
+    await this.options.log.appendAll(entries, { withinCommit });
   }
 
   /** Takes several resource locks, in sorted order (so two transactions cannot deadlock). */

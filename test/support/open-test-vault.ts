@@ -6,6 +6,7 @@ import { AccessPolicy, MemoryBreakGlassStore } from '../../src/access/index.js';
 import { createSignerKey, TransparencyLog } from '../../src/log/index.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/open-database.js';
 import { breakGlassMigrations } from '../../src/storage/sqlite/sqlite-break-glass-store.js';
+import { createSqliteCommitApplier } from '../../src/storage/sqlite/sqlite-commit-applier.js';
 import { createSqliteKeyStore, keyStoreMigrations } from '../../src/storage/sqlite/sqlite-key-store.js';
 import { logMigrations, SqliteLogStorage } from '../../src/storage/sqlite/sqlite-log-storage.js';
 import { recordMigrations, SqliteRecordStorage } from '../../src/storage/sqlite/sqlite-record-storage.js';
@@ -44,12 +45,12 @@ export async function openTestVault(nodeAddress: Address): Promise<TestVault> {
     keyProvider: provider,
     dataKeys: await createSqliteKeyStore(db, provider),
   });
+  const breakGlass = new MemoryBreakGlassStore();
   const log = await TransparencyLog.open({
-    storage: new SqliteLogStorage(db),
+    storage: new SqliteLogStorage(db, { applyCommitGroup: createSqliteCommitApplier(db, { breakGlass }) }),
     signerKey: createSignerKey('test.example/log').signerKey,
   });
   const grants = new GrantList();
-  const breakGlass = new MemoryBreakGlassStore();
   const clock = { now: new Date('2026-11-21T10:00:00Z') };
   const now = () => clock.now;
   const repo = new FhirRepository({

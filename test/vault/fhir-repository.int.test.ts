@@ -19,6 +19,7 @@ import {
   verifyInclusionProof,
 } from '../../src/log/index.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/open-database.js';
+import { createSqliteCommitApplier } from '../../src/storage/sqlite/sqlite-commit-applier.js';
 import { createSqliteKeyStore, keyStoreMigrations } from '../../src/storage/sqlite/sqlite-key-store.js';
 import { logMigrations, SqliteLogStorage } from '../../src/storage/sqlite/sqlite-log-storage.js';
 import { recordMigrations, SqliteRecordStorage } from '../../src/storage/sqlite/sqlite-record-storage.js';
@@ -61,7 +62,7 @@ beforeAll(async () => {
     dataKeys: await createSqliteKeyStore(db, provider),
   });
   log = await TransparencyLog.open({
-    storage: new SqliteLogStorage(db),
+    storage: new SqliteLogStorage(db, { applyCommitGroup: createSqliteCommitApplier(db, { breakGlass }) }),
     signerKey: createSignerKey('test.example/log').signerKey,
   });
   repo = new FhirRepository({

@@ -1,8 +1,10 @@
 import { CareLedgerError } from '../../errors/index.js';
 import {
+  type ApplyCommitGroup,
   checkAppendBatch,
   type LogAppendBatch,
   type LogStorage,
+  refuseCommitWrites,
   type StoredCheckpoint,
   type WitnessLogState,
 } from '../../log/log-storage.js';
@@ -102,10 +104,19 @@ export class SqliteLogStorage implements LogStorage {
   readonly #db: SqliteDatabase;
   readonly #ownsDb: boolean;
   readonly #stmt;
+  readonly #applyCommitGroup: ApplyCommitGroup;
 
-  constructor(db: SqliteDatabase, options: { closeDatabase?: boolean } = {}) {
+  /**
+   * `applyCommitGroup` applies a batch's commit writes on this same connection, inside the batch's
+   * transaction (the vault's: createSqliteCommitApplier); without it, a batch with any is refused.
+   */
+  constructor(
+    db: SqliteDatabase,
+    options: { closeDatabase?: boolean; applyCommitGroup?: ApplyCommitGroup } = {},
+  ) {
     this.#db = db;
     this.#ownsDb = options.closeDatabase ?? false;
+    this.#applyCommitGroup = options.applyCommitGroup ?? refuseCommitWrites;
     this.#stmt = {
       size: db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM log_leaves'),
       nodeCount: db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM log_nodes WHERE level = ?'),
@@ -170,7 +181,7 @@ export class SqliteLogStorage implements LogStorage {
         });
         for (const node of batch.nodeHashes) this.#stmt.insertNode.run(node.level, node.index, node.hash);
         // Same connection, same transaction: these commit with the entries or roll back with them.
-        for (const write of batch.withinCommit ?? []) write();
+        for (const group of batch.withinCommit ?? []) this.#applyCommitGroup(group);
       })(),
     );
   }

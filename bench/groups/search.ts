@@ -8,11 +8,20 @@
  */
 import { rmSync } from 'node:fs';
 import type { Resource } from '@medplum/fhirtypes';
+import { privateKeyToAccount } from 'viem/accounts';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
+import { enrolPatientKey } from '../../test/support/enrol-patient-key.js';
 import { openTestVault } from '../../test/support/open-test-vault.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
 
 const clinician: AccessContext = { who: 'Practitioner/dr-1', purpose: 'TREAT', roles: ['clinician'] };
+const LAB = '0x00000000000000000000000000000000000000Cc' as const;
+const OTHER = '0x00000000000000000000000000000000000000Dd' as const;
+const member: AccessContext = { who: `Organization/${LAB}`, purpose: 'TREAT', member: LAB };
+const memberWithoutGrant: AccessContext = { who: `Organization/${OTHER}`, purpose: 'TREAT', member: OTHER };
+/** Issue 16: a patient with 174 Observations, searched by subject with `_count=10`. */
+const BUSY_MATCHES = 174;
+const BUSY_KEY = `0x${'17'.repeat(32)}` as const;
 const TARGET_CODE = '99999-9';
 const BATCH = 250;
 
@@ -71,9 +80,31 @@ export const searchGroup: Group = {
           clinician,
         );
       }
-      let stored = 22;
+      const busy = await vault.repo.create(
+        { resourceType: 'Patient', name: [{ family: 'Busy' }] },
+        clinician,
+      );
+      await enrolPatientKey(vault.repo, busy.id as string, BUSY_KEY);
+      await vault.repo.transaction(
+        {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: Array.from({ length: BUSY_MATCHES }, () => ({
+            resource: observation(`Patient/${busy.id}`, '2345-7'),
+            request: { method: 'POST', url: 'Observation' },
+          })),
+        },
+        clinician,
+      );
+      vault.grants.add({
+        patient: privateKeyToAccount(BUSY_KEY).address,
+        grantee: LAB,
+        categories: ['laboratory', 'demographics'],
+        purposes: ['TREAT'],
+      });
+      let stored = 23 + BUSY_MATCHES;
       let filler = 0;
-      const queries: { id: string; label: string; type: string; query: string }[] = [
+      const queries: { id: string; label: string; type: string; query: string; who?: AccessContext }[] = [
         {
           id: 'chain',
           label: 'Observation?subject:Patient.name=<family>',
@@ -92,6 +123,26 @@ export const searchGroup: Group = {
             'Observation?subject=<id>&_include=Observation:subject&_include:iterate=Patient:general-practitioner',
           type: 'Observation',
           query: `subject=Patient/${target.id}&_include=Observation:subject&_include:iterate=Patient:general-practitioner`,
+        },
+        {
+          id: 'subject174',
+          label: `Observation?subject=<id>&_count=10 (${BUSY_MATCHES} matches), clinician`,
+          type: 'Observation',
+          query: `subject=Patient/${busy.id}&_count=10`,
+        },
+        {
+          id: 'subject174member',
+          label: `Observation?subject=<id>&_count=10 (${BUSY_MATCHES} matches), another member with a grant`,
+          type: 'Observation',
+          query: `subject=Patient/${busy.id}&_count=10`,
+          who: member,
+        },
+        {
+          id: 'subject174nogrant',
+          label: `Observation?subject=<id>&_count=10 (${BUSY_MATCHES} matches), another member without a grant`,
+          type: 'Observation',
+          query: `subject=Patient/${busy.id}&_count=10`,
+          who: memberWithoutGrant,
         },
       ];
       const figures: Figure[] = [];
@@ -124,7 +175,7 @@ export const searchGroup: Group = {
           let matches = 0;
           for (let round = 0; round < rounds; round++) {
             const t0 = performance.now();
-            const found = await vault.repo.search(q.type, new URLSearchParams(q.query), clinician, {
+            const found = await vault.repo.search(q.type, new URLSearchParams(q.query), q.who ?? clinician, {
               handling: 'strict',
             });
             times.push(performance.now() - t0);
@@ -141,7 +192,7 @@ export const searchGroup: Group = {
             value: p50,
             p99: percentile(times, 99),
             unit: 'ms',
-            extra: { matches, stored },
+            extra: { matches, stored, reqPerSecond: Math.round(1000 / p50) },
             ratios: [
               {
                 value: p50 / base,

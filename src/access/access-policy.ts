@@ -11,6 +11,11 @@ import {
 import type { BreakGlassStore } from './break-glass.js';
 import { categorizeResource, SENSITIVE_CATEGORIES } from './categorize-resource.js';
 import type { ConsentCheck } from './consent-check.js';
+import {
+  type CompartmentScope,
+  evaluateVisibleCompartments,
+  type GrantingPatients,
+} from './visible-compartments.js';
 
 /** Roles a node gives its own staff. */
 export const STAFF_ROLES = ['clinician', 'registrar', 'privacy-officer'] as const;
@@ -52,6 +57,8 @@ export interface ResourceFacts {
 export interface AccessPolicyOptions {
   /** Consent decisions from the node's ledger index (evaluateConsent bound to it). */
   readonly consent: ConsentCheck;
+  /** The patients with a grant to a grantee, from the same index: bounds a member's search before any record is read. */
+  readonly grantingPatients?: GrantingPatients;
   /** This node's member address: the grantee of organization-level grants to its staff. */
   readonly nodeAddress: Address;
   readonly breakGlass: BreakGlassStore;
@@ -191,6 +198,21 @@ export class AccessPolicy {
       default:
         return { allowed: false, reason: 'the requester is not staff, a patient or a member' };
     }
+  }
+
+  /** Whose records of a type the requester may possibly see, before any is touched (visible-compartments.ts). */
+  evaluateCompartments(
+    requester: Requester,
+    context: AccessContext,
+    resourceType: string,
+  ): Promise<CompartmentScope> {
+    return evaluateVisibleCompartments(requester, context, resourceType, {
+      consent: this.options.consent,
+      ...(this.options.grantingPatients === undefined
+        ? {}
+        : { grantingPatients: this.options.grantingPatients }),
+      now: this.now(),
+    });
   }
 
   async evaluateResource(

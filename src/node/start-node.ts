@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Context } from 'hono';
 import { bytesToHex, hexToBytes } from 'viem';
-import { AccessPolicy, type BreakGlassSession } from '../access/index.js';
+import { AccessPolicy, type BreakGlassSession, listGrantingPatients } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
@@ -234,6 +234,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     breakGlass,
     policy: new AccessPolicy({
       consent: (query) => evaluateConsent(index, query),
+      // Issue 14 item 5, issue 16: a member's search touches only the patients that granted it something.
+      grantingPatients: (grantee, at) => listGrantingPatients(index, grantee, at),
       nodeAddress: account.address,
       breakGlass,
     }),

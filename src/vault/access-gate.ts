@@ -1,8 +1,9 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { Address } from 'viem';
+import { type Address, getAddress } from 'viem';
 import {
   type AccessPolicy,
   evaluateTokenScopes,
+  LEDGER_ADDRESS_SYSTEM,
   patientLedgerAddress,
   type Requester,
   type ResourceDecision,
@@ -10,11 +11,23 @@ import {
 import type { AccessContext, FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { compartmentPatient } from '../fhir/compartment/compartment-patient.js';
+import { planSearch } from '../fhir/search/index.js';
 import { type DeniedAccess, recordDenied } from './audit-trail.js';
 import type { SealedRecordStore } from './sealed-record-store.js';
 
 /** Per-request memo of patients' ledger addresses (each Patient is decrypted once per request). */
 export type AddressMemo = Map<string, Promise<Address | undefined>>;
+
+/**
+ * The compartments a search may touch, decided before any candidate is: every one, or these patient
+ * ids ('' standing for records of no patient).
+ */
+export type VisibleCompartments =
+  | { readonly all: true }
+  | { readonly all: false; readonly patients: ReadonlySet<string> };
+
+/** Ledger addresses looked up per blind-index query (two hashes each: checksummed and lower case). */
+const ADDRESS_BATCH = 200;
 
 /**
  * The gateway's checkpoints, in the manner of HAPI FHIR's AuthorizationInterceptor and
@@ -73,6 +86,36 @@ export class AccessGate {
         return address;
       },
     });
+  }
+
+  /**
+   * Issue 14 item 5, issue 16: whose records of a type the requester may possibly see, from the policy
+   * and the ledger index, and the blind index for the Patients carrying a consenting ledger address:
+   * no record is decrypted, so the work depends only on what the requester may see.
+   */
+  async visibleCompartments(
+    requester: Requester,
+    context: AccessContext,
+    resourceType: string,
+  ): Promise<VisibleCompartments> {
+    const scope = await this.policy.evaluateCompartments(requester, context, resourceType);
+    if (scope.all) return { all: true };
+    const patients = new Set(scope.patientIds);
+    if (scope.noPatient) patients.add('');
+    for (let i = 0; i < scope.ledgerAddresses.length; i += ADDRESS_BATCH) {
+      // The identifier as written is matched exactly by its keyed hash: the checksummed and the
+      // lower-case forms are the two a Patient carries (patientIdByLedgerAddress looks up the same).
+      const forms = scope.ledgerAddresses
+        .slice(i, i + ADDRESS_BATCH)
+        .flatMap((address) => [getAddress(address), address.toLowerCase()])
+        .map((form) => `${LEDGER_ADDRESS_SYSTEM}|${form}`);
+      const plan = planSearch('Patient', { identifier: forms.join(',') }, this.store.searchHash, {
+        handling: 'strict',
+      });
+      for (const patient of await this.store.storage.searchCandidates('Patient', plan.indexFilters))
+        patients.add(patient.id);
+    }
+    return { all: false, patients };
   }
 
   /** A write (or the version it replaces) the requester may not make is refused and audited; returns the break-glass mark. */

@@ -32,11 +32,14 @@ export interface RecordStorage {
   /**
    * Current, non-deleted versions of a type having, for every filter, an index row (param, hash) with
    * one of the filter's hashes: the SQL stage of a search (src/fhir/search). Hashes only; no values.
+   * In (last updated, id) order, `descending` reversing the first key only; of the listed
+   * `compartments` only ('' for records of no patient) when given (CandidateScope).
    */
   searchCandidates(
     resourceType: string,
     filters: readonly IndexFilter[],
     ids?: readonly string[],
+    scope?: CandidateScope,
   ): Promise<StoredVersion[]>;
   current(resourceType: string, id: string): Promise<StoredVersion | undefined>;
   version(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
@@ -60,6 +63,14 @@ export interface RecordStorage {
    * (`'any'`), or all: how bulk export (src/export) reads a type without holding it whole.
    */
   pageCurrent(resourceType: string, page: CurrentPage): Promise<StoredVersion[]>;
+}
+
+/** Which candidates a search may touch and in what order (RecordStorage.searchCandidates). */
+export interface CandidateScope {
+  /** Patient ids (compartments) whose records may be candidates; '' stands for records of no patient. */
+  readonly compartments?: readonly string[];
+  /** Newest first by last updated (ties still by id ascending, as a stable sort leaves them). */
+  readonly descending?: boolean;
 }
 
 /** One keyset page of current versions (RecordStorage.pageCurrent). */

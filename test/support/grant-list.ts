@@ -1,4 +1,5 @@
 import type { Address, Hex } from 'viem';
+import { listGrantingPatients } from '../../src/access/index.js';
 import { type ConsentDecision, type ConsentQuery, isGrantEffective } from '../../src/consent/index.js';
 import { encodeCategories, encodePurposes } from '../../src/ledger/index.js';
 import type { IndexedGrant } from '../../src/sync/index.js';
@@ -49,4 +50,16 @@ export class GrantList {
     if (grant !== undefined) return { allowed: true, grantId: grant.grantId, via: 'grantee' };
     return { allowed: false, reason: candidates.length === 0 ? 'no-grant' : 'not-covered' };
   };
+
+  /** The patients with a grant to `grantee` in force at `at` (the policy's `grantingPatients`). */
+  readonly granting = (grantee: Address, at: number): Promise<Address[]> =>
+    listGrantingPatients(
+      {
+        grants: async (filter) => this.grants.filter((g) => g.grantee === filter.grantee),
+        practitioner: async () => undefined,
+        member: async () => undefined,
+      },
+      grantee,
+      at,
+    );
 }

@@ -60,7 +60,13 @@ export async function openTestVault(nodeAddress: Address): Promise<TestVault> {
     observer: { display: 'Riverside General Hospital', origin: 'test.example/log' },
     now,
     breakGlass,
-    policy: new AccessPolicy({ consent: grants.decide, nodeAddress, breakGlass, now }),
+    policy: new AccessPolicy({
+      consent: grants.decide,
+      grantingPatients: grants.granting,
+      nodeAddress,
+      breakGlass,
+      now,
+    }),
   });
   return {
     dir,

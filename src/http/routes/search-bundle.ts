@@ -27,7 +27,8 @@ export function formatSearchBundle(
   };
   const links = [{ relation: 'self', url: url({}) }];
   const page = (offset: number) => url({ _offset: String(offset), _count: String(result.count) });
-  if (result.resources.length === result.count && result.count > 0)
+  // `more` is known when the search looked one match past the page; otherwise a full page may go on.
+  if (result.more ?? (result.resources.length === result.count && result.count > 0))
     links.push({ relation: 'next', url: page(result.offset + result.count) });
   if (result.offset > 0)
     links.push({ relation: 'previous', url: page(Math.max(0, result.offset - result.count)) });

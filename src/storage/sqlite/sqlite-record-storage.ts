@@ -1,5 +1,10 @@
 import type { IndexFilter, SearchIndexEntry } from '../../fhir/search/index.js';
-import type { CurrentPage, RecordStorage, StoredVersion } from '../../vault/record-storage.js';
+import type {
+  CandidateScope,
+  CurrentPage,
+  RecordStorage,
+  StoredVersion,
+} from '../../vault/record-storage.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 export const recordMigrations: Migration[] = [
@@ -177,10 +182,17 @@ export class SqliteRecordStorage implements RecordStorage {
     resourceType: string,
     filters: readonly IndexFilter[],
     ids?: readonly string[],
+    scope: CandidateScope = {},
   ): Promise<StoredVersion[]> {
     // Bound parameters only: the query text depends on the number of filters and hashes, never on values.
     const clauses = ['r.resource_type = ?', 'r.is_current = 1', 'r.deleted = 0'];
     const params: unknown[] = [resourceType];
+    if (scope.compartments !== undefined) {
+      if (scope.compartments.length === 0) return [];
+      // One JSON parameter, however many patients a requester may see (no limit on bound variables).
+      clauses.push('r.patient_id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(scope.compartments));
+    }
     if (ids !== undefined) {
       if (ids.length === 0) return [];
       clauses.push(`r.id IN (${ids.map(() => '?').join(', ')})`);
@@ -198,7 +210,10 @@ export class SqliteRecordStorage implements RecordStorage {
       params.push(resourceType, filter.param, ...filter.hashes);
     }
     const rows = this.db
-      .prepare(`SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')} ORDER BY r.last_updated, r.id`)
+      .prepare(
+        `SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')}
+         ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id`,
+      )
       .all(...params) as Row[];
     return rows.map(toVersion);
   }

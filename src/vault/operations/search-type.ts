@@ -1,7 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { Requester } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
-import { CareLedgerError } from '../../errors/index.js';
 import { evaluateSearchParam, extractReferences } from '../../fhir/search/extract-search-values.js';
 import {
   getSearchParam,
@@ -10,6 +8,7 @@ import {
   type SearchHandling,
   sortResources,
 } from '../../fhir/search/index.js';
+import { indexOrder } from '../../fhir/search/index-order.js';
 import {
   type JoinResult,
   type SearchIssue,
@@ -18,9 +17,17 @@ import {
   withJoinResults,
 } from '../../fhir/search/plan-search.js';
 import { selectElements, summarizeResource } from '../../fhir/search/subset-resource.js';
-import type { AddressMemo } from '../access-gate.js';
 import type { StoredVersion } from '../record-storage.js';
+import type { AuditSpec } from '../sealed-record-store.js';
 import type { GatewayParts } from './gateway-parts.js';
+import {
+  candidatesOf,
+  isVisible,
+  mayTouch,
+  noteRefusedByName,
+  openVerified,
+  type SearchScope,
+} from './search-scope.js';
 
 export interface SearchTypeResult {
   readonly resources: Resource[];
@@ -35,6 +42,8 @@ export interface SearchTypeResult {
   readonly applied: readonly (readonly [string, string])[];
   readonly offset: number;
   readonly count: number;
+  /** Whether a match follows this page (the next link); absent when unknown. */
+  readonly more?: boolean;
   /** Candidates that failed their integrity check (ERR_DECRYPT) and were left out; no ids, no PHI. */
   readonly unverified: number;
 }
@@ -56,35 +65,6 @@ export interface SearchTypeOptions {
 /** `_include:iterate` stops after this many rounds or included resources (R4 leaves the bound to the server). */
 const MAX_INCLUDE_ROUNDS = 8;
 const MAX_INCLUDED = 1_000;
-
-/** Per search: the requester, their access decisions so far, and what must be audited. */
-interface SearchScope {
-  readonly parts: GatewayParts;
-  readonly requester: Requester;
-  readonly context: AccessContext;
-  readonly handling: SearchHandling;
-  readonly now: number;
-  readonly memo: AddressMemo;
-  readonly breakGlassPatients: Set<string>;
-  /** Another member's refused search still leaves a denial in the patient's own history. */
-  readonly refusedPatients: Map<string, string>;
-  /** Versions that failed their integrity check, by `Type/id/version`. */
-  readonly unverified: Map<string, StoredVersion>;
-}
-
-/**
- * Opens a candidate; one that does not verify (a flipped byte, a swapped ciphertext) is noted and
- * skipped rather than failing the whole search: the rest is served, the failure reported and audited.
- */
-async function openVerified(scope: SearchScope, version: StoredVersion): Promise<Resource | undefined> {
-  try {
-    return await scope.parts.store.openUnlessErased(version);
-  } catch (error) {
-    if (!(error instanceof CareLedgerError) || error.code !== 'ERR_DECRYPT') throw error;
-    scope.unverified.set(`${version.resourceType}/${version.id}/${version.versionId}`, version);
-    return undefined;
-  }
-}
 
 /**
  * FHIR search (R4 §3.1.1): the blind index narrows candidates in SQL, the rest of the query is
@@ -116,18 +96,22 @@ export async function searchType(
     handling: options.handling,
     now,
     memo: new Map(),
+    visible: new Map(),
     breakGlassPatients: new Set(),
     refusedPatients: new Map(),
     unverified: new Map(),
   };
   const plan = await resolveJoins(scope, planned, 0);
-  // R4 §3.1.1.6: with no `_sort` and no total asked for, the index order (last updated, id) is the
-  // order, so only the first offset + count matches need decrypting.
-  const limit = plan.sort.length === 0 && plan.total === 'none' ? plan.offset + plan.count : Infinity;
+  await noteRefusedByName(scope, plan);
+  // R4 §3.1.1.6: when the storage gives the order (none asked, or `_lastUpdated`) and no total is
+  // asked for, only the first offset + count matches need decrypting, and one more says whether a
+  // next page exists: `_count` bounds the work (issue 16).
+  const order = indexOrder(plan);
+  const limit = order !== undefined && plan.total === 'none' ? plan.offset + plan.count + 1 : Infinity;
   const matches = await findMatches(scope, plan, limit);
   const byResource = new Map(matches.map((m) => [m.resource, m]));
   const sorted =
-    plan.sort.length === 0
+    order !== undefined
       ? matches
       : sortResources(
           matches.map((m) => m.resource),
@@ -137,26 +121,8 @@ export async function searchType(
   const included = await resolveIncludes(scope, page, plan);
   const patients = new Set([...page, ...included].map((m) => m.version.patientId));
   const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
-  for (const [patient, reason] of scope.refusedPatients) {
-    if (patients.has(patient)) continue;
-    await parts.store.commit([], {
-      interaction: 'search-type',
-      context,
-      entity,
-      patient,
-      outcome: 'denied',
-      outcomeDescription: reason,
-    });
-  }
+  await parts.store.commitMany([], searchAudits(scope, entity, patients));
   for (const version of scope.unverified.values()) {
-    await parts.store.commit([], {
-      interaction: 'search-type',
-      context,
-      entity: `${version.resourceType}/${version.id}`,
-      patient: version.patientId,
-      outcome: 'failed',
-      outcomeDescription: 'integrity check failed: the stored version does not decrypt',
-    });
     try {
       options.onIntegrityFailure?.({
         resourceType: version.resourceType,
@@ -168,15 +134,6 @@ export async function searchType(
       // The alert's failure is its own to report; the search still answers.
     }
   }
-  for (const patient of patients.size === 0 ? [''] : patients) {
-    await parts.store.commit([], {
-      interaction: 'search-type',
-      context,
-      entity,
-      patient,
-      breakGlass: scope.breakGlassPatients.has(patient),
-    });
-  }
   return {
     resources: page.map((m) => shape(plan, parts.store.served(m.resource, m.version, context))),
     included: included.map((m) => parts.store.served(m.resource, m.version, context)),
@@ -186,8 +143,39 @@ export async function searchType(
     applied: plan.applied,
     offset: plan.offset,
     count: plan.count,
+    more: plan.count > 0 && sorted.length > plan.offset + plan.count,
     unverified: scope.unverified.size,
   };
+}
+
+/**
+ * The search's AuditEvents, written in one log commit: one per patient whose data is returned, a
+ * denial (outcome 4) per patient refused and returned nothing (another member's), a failure (outcome
+ * 8) per record that did not verify, and one with no patient when none of these applies. A refused
+ * patient's denial stands in for the search's own entry, so the entries a member's search leaves do
+ * not tell an existing refused patient from a made-up one.
+ */
+function searchAudits(scope: SearchScope, entity: string, patients: ReadonlySet<string>): AuditSpec[] {
+  const base = { interaction: 'search-type', context: scope.context } as const;
+  const audits: AuditSpec[] = [];
+  for (const [patient, reason] of scope.refusedPatients) {
+    if (!patients.has(patient))
+      audits.push({ ...base, entity, patient, outcome: 'denied', outcomeDescription: reason });
+  }
+  for (const version of scope.unverified.values()) {
+    audits.push({
+      ...base,
+      entity: `${version.resourceType}/${version.id}`,
+      patient: version.patientId,
+      outcome: 'failed',
+      outcomeDescription: 'integrity check failed: the stored version does not decrypt',
+    });
+  }
+  for (const patient of patients)
+    audits.push({ ...base, entity, patient, breakGlass: scope.breakGlassPatients.has(patient) });
+  if (patients.size === 0 && audits.every((a) => a.outcome !== 'denied'))
+    audits.push({ ...base, entity, patient: '', breakGlass: false });
+  return audits;
 }
 
 interface Match {
@@ -202,34 +190,18 @@ function shape(plan: SearchPlan, resource: Resource): Resource {
   return resource;
 }
 
-/** Refused resources are dropped before matching is counted: neither they nor their number leak. */
-async function isVisible(scope: SearchScope, version: StoredVersion, resource: Resource): Promise<boolean> {
-  const decision = await scope.parts.gate.decide(
-    scope.requester,
-    scope.context,
-    'search-type',
-    version.patientId,
-    resource,
-    scope.memo,
-  );
-  if (decision.allowed && decision.breakGlass) scope.breakGlassPatients.add(version.patientId);
-  if (
-    !decision.allowed &&
-    scope.context.member !== undefined &&
-    !scope.refusedPatients.has(version.patientId)
-  )
-    scope.refusedPatients.set(version.patientId, decision.reason);
-  return decision.allowed;
-}
-
 /** The visible current resources matching a resolved plan, in index order, at most `limit`. */
 async function findMatches(scope: SearchScope, plan: SearchPlan, limit: number): Promise<Match[]> {
-  const { storage } = scope.parts.store;
-  const candidates = await storage.searchCandidates(plan.resourceType, plan.indexFilters, plan.id);
+  const candidates = await candidatesOf(
+    scope,
+    plan.resourceType,
+    plan.indexFilters,
+    plan.id,
+    indexOrder(plan) === 'descending',
+  );
   const matches: Match[] = [];
   for (const candidate of candidates) {
     if (matches.length >= limit) break;
-    if (scope.requester.kind === 'patient' && candidate.patientId !== scope.requester.patientId) continue;
     const resource = await openVerified(scope, candidate);
     if (resource === undefined) continue;
     if (matchesSearch(resource, plan) && (await isVisible(scope, candidate, resource)))
@@ -302,7 +274,7 @@ async function resolveIncludes(
     const key = `${version.resourceType}/${version.id}`;
     if (seen.has(key)) return;
     seen.add(key);
-    if (scope.requester.kind === 'patient' && version.patientId !== scope.requester.patientId) return;
+    if (!(await mayTouch(scope, version))) return;
     const resource = opened ?? (await openVerified(scope, version));
     if (resource === undefined || !(await isVisible(scope, version, resource))) return;
     const match = { resource, version };
@@ -338,13 +310,8 @@ async function resolveIncludes(
           store.searchHash,
           { handling: 'lenient', now: plan.now },
         );
-        for (const candidate of await store.storage.searchCandidates(
-          target.resourceType,
-          reverse.indexFilters,
-        )) {
+        for (const candidate of await candidatesOf(scope, target.resourceType, reverse.indexFilters)) {
           if (seen.has(`${candidate.resourceType}/${candidate.id}`)) continue;
-          if (scope.requester.kind === 'patient' && candidate.patientId !== scope.requester.patientId)
-            continue;
           const opened = await openVerified(scope, candidate);
           if (opened !== undefined && matchesSearch(opened, reverse)) await add(candidate, next, opened);
         }

@@ -1,0 +1,147 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { Requester } from '../../access/index.js';
+import type { AccessContext } from '../../audit/create-audit-event.js';
+import { CareLedgerError } from '../../errors/index.js';
+import { type IndexFilter, normalizeReference, type SearchHandling } from '../../fhir/search/index.js';
+import type { SearchPlan } from '../../fhir/search/plan-search.js';
+import type { AddressMemo, VisibleCompartments } from '../access-gate.js';
+import type { StoredVersion } from '../record-storage.js';
+import type { GatewayParts } from './gateway-parts.js';
+
+/** Per search: the requester, their access decisions so far, and what must be audited. */
+export interface SearchScope {
+  readonly parts: GatewayParts;
+  readonly requester: Requester;
+  readonly context: AccessContext;
+  readonly handling: SearchHandling;
+  readonly now: number;
+  readonly memo: AddressMemo;
+  /** Per resource type: the compartments the requester may possibly see (decided before any candidate). */
+  readonly visible: Map<string, Promise<VisibleCompartments>>;
+  readonly breakGlassPatients: Set<string>;
+  /** Another member's refused search still leaves a denial in the patient's own history. */
+  readonly refusedPatients: Map<string, string>;
+  /** Versions that failed their integrity check, by `Type/id/version`. */
+  readonly unverified: Map<string, StoredVersion>;
+}
+
+/** Why a patient the query names is not searched for another member (no record was looked at). */
+const NOT_CONSENTED = 'no consent in force for this member, purpose and data';
+
+/** The compartments the requester may see for a type, asked once per search and type. */
+export function visibleOf(scope: SearchScope, resourceType: string): Promise<VisibleCompartments> {
+  let visible = scope.visible.get(resourceType);
+  if (visible === undefined) {
+    visible = scope.parts.gate.visibleCompartments(scope.requester, scope.context, resourceType);
+    scope.visible.set(resourceType, visible);
+  }
+  return visible;
+}
+
+/** Whether a stored version lies in a compartment the requester may see (checked before it is opened). */
+export async function mayTouch(scope: SearchScope, version: StoredVersion): Promise<boolean> {
+  const visible = await visibleOf(scope, version.resourceType);
+  return visible.all || visible.patients.has(version.patientId);
+}
+
+/**
+ * The SQL stage of a search, restricted to the compartments the requester may see: a requester with
+ * no right to a patient touches none of that patient's records, exactly as for a patient that does
+ * not exist. `descending` asks the storage for newest first (see indexOrder).
+ */
+export async function candidatesOf(
+  scope: SearchScope,
+  resourceType: string,
+  filters: readonly IndexFilter[],
+  ids?: readonly string[],
+  descending = false,
+): Promise<StoredVersion[]> {
+  const visible = await visibleOf(scope, resourceType);
+  if (!visible.all && visible.patients.size === 0) return [];
+  return scope.parts.store.storage.searchCandidates(resourceType, filters, ids, {
+    ...(visible.all ? {} : { compartments: [...visible.patients] }),
+    ...(descending ? { descending } : {}),
+  });
+}
+
+/**
+ * Opens a candidate; one that does not verify (a flipped byte, a swapped ciphertext) is noted and
+ * skipped rather than failing the whole search: the rest is served, the failure reported and audited.
+ */
+export async function openVerified(
+  scope: SearchScope,
+  version: StoredVersion,
+): Promise<Resource | undefined> {
+  try {
+    return await scope.parts.store.openUnlessErased(version);
+  } catch (error) {
+    if (!(error instanceof CareLedgerError) || error.code !== 'ERR_DECRYPT') throw error;
+    scope.unverified.set(`${version.resourceType}/${version.id}/${version.versionId}`, version);
+    return undefined;
+  }
+}
+
+/** Refused resources are dropped before matching is counted: neither they nor their number leak. */
+export async function isVisible(
+  scope: SearchScope,
+  version: StoredVersion,
+  resource: Resource,
+): Promise<boolean> {
+  const decision = await scope.parts.gate.decide(
+    scope.requester,
+    scope.context,
+    'search-type',
+    version.patientId,
+    resource,
+    scope.memo,
+  );
+  if (decision.allowed && decision.breakGlass) scope.breakGlassPatients.add(version.patientId);
+  if (
+    !decision.allowed &&
+    scope.context.member !== undefined &&
+    !scope.refusedPatients.has(version.patientId)
+  )
+    scope.refusedPatients.set(version.patientId, decision.reason);
+  return decision.allowed;
+}
+
+/** Reference parameters whose value names the patient a search is about. */
+const PATIENT_PARAMS = new Set(['subject', 'patient']);
+
+/**
+ * Another member's search that names a patient outside what it may see (`Patient?identifier=`,
+ * `Patient?_id=`, `?subject=Patient/x`, `?patient=x`) leaves a denial in that patient's own history,
+ * as a refused read does (decision 0005). The patient is found by metadata and blind index only, and
+ * the denial takes the place of the search's own AuditEvent (searchAudits), so a named patient that
+ * exists costs the same log entries as one that does not, and no record is decrypted either way.
+ */
+export async function noteRefusedByName(scope: SearchScope, plan: SearchPlan): Promise<void> {
+  if (scope.requester.kind !== 'member') return;
+  const visible = await visibleOf(scope, plan.resourceType);
+  if (visible.all) return;
+  const { storage } = scope.parts.store;
+  const named = new Set<string>();
+  if (plan.resourceType === 'Patient') {
+    if (plan.indexFilters.length > 0 || plan.id !== undefined)
+      for (const patient of await storage.searchCandidates('Patient', plan.indexFilters, plan.id))
+        named.add(patient.id);
+  } else {
+    for (const filter of plan.residual.filters ?? []) {
+      if (!PATIENT_PARAMS.has(filter.code) || filter.operator !== 'eq') continue;
+      for (const value of filter.value.split(',')) {
+        const reference = normalizeReference(value);
+        const id = value.includes('/')
+          ? reference.normalized.startsWith('Patient/')
+            ? reference.id
+            : undefined
+          : value;
+        if (id === undefined || !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) continue;
+        const current = await storage.current('Patient', id);
+        if (current !== undefined && !current.deleted) named.add(id);
+      }
+    }
+  }
+  for (const patient of named)
+    if (!visible.patients.has(patient) && !scope.refusedPatients.has(patient))
+      scope.refusedPatients.set(patient, NOT_CONSENTED);
+}

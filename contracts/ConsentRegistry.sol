@@ -6,14 +6,21 @@ import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
 /// @title ConsentRegistry: patient-signed consent grants and revocations.
 /// @notice A patient signs a Grant or a Revoke as EIP-712 typed data; any active consortium member
 ///         may relay it. No member can forge or alter a consent: the contract checks the patient's
-///         signature. Categories and purposes are bitmasks defined in src/ledger/codes.ts.
-/// @dev No PHI: the patient is a pseudonymous address; terms are bitmasks and timestamps.
+///         signature. The grant's terms (data categories, purposes of use) never reach the chain: the
+///         patient signs them as the nested EIP-712 struct
+///         Terms(uint256 categories,uint256 purposes,bytes32 salt), and the relayer sends only its
+///         struct hash, a salted commitment (decision 0013). The opening (terms, salt, signature) goes
+///         off chain to the members that enforce the grant, who check it against this commitment.
+/// @dev No PHI and nothing that reveals a condition: a pseudonymous patient address, a grantee, a
+///      validity window, a nonce and a 32-byte commitment, the same size for every grant.
 contract ConsentRegistry {
+    /// @notice What is relayed and stored: the patient's signed Grant with its Terms replaced by their
+    ///         EIP-712 struct hash (termsHash = hashStruct(Terms)), which is exactly how EIP-712 encodes
+    ///         a nested struct, so the patient's signature over the full terms verifies against it.
     struct Grant {
         address patient;
         address grantee;
-        uint256 categories;
-        uint256 purposes;
+        bytes32 termsHash;
         uint64 notBefore;
         uint64 notAfter;
         uint256 nonce;
@@ -60,8 +67,7 @@ contract ConsentRegistry {
     error NonceAlreadyUsed(uint256 expected, uint256 got);
     error NonceOutOfOrder(uint256 expected, uint256 got);
     error InvalidValidity(uint64 notBefore, uint64 notAfter);
-    error EmptyCategories();
-    error EmptyPurposes();
+    error EmptyTerms();
     error InvalidGrantee(address grantee);
     error GrantNotFound(bytes32 grantId);
     error NotGrantPatient(bytes32 grantId, address patient);
@@ -75,8 +81,7 @@ contract ConsentRegistry {
         bytes32 indexed grantId,
         address indexed patient,
         address indexed grantee,
-        uint256 categories,
-        uint256 purposes,
+        bytes32 termsHash,
         uint64 notBefore,
         uint64 notAfter,
         uint256 nonce,
@@ -99,9 +104,10 @@ contract ConsentRegistry {
     /// @notice Emitted beside ConsentGranted / ConsentRevoked when a delegate, not the patient, signed.
     event SignedByDelegate(bytes32 indexed consentId, address indexed patient, address indexed delegate);
 
-    // EIP-712 §"Definition of hashStruct": typeHash = keccak256(encodeType(T)).
+    // EIP-712 §"Definition of hashStruct": typeHash = keccak256(encodeType(T)); §"Definition of
+    // encodeType": referenced struct types are appended, sorted by name.
     bytes32 public constant GRANT_TYPEHASH = keccak256(
-        "Grant(address patient,address grantee,uint256 categories,uint256 purposes,uint64 notBefore,uint64 notAfter,uint256 nonce)"
+        "Grant(address patient,address grantee,Terms terms,uint64 notBefore,uint64 notAfter,uint256 nonce)Terms(uint256 categories,uint256 purposes,bytes32 salt)"
     );
     bytes32 public constant REVOKE_TYPEHASH = keccak256("Revoke(address patient,bytes32 grantId,uint256 nonce)");
     bytes32 public constant DELEGATION_TYPEHASH =
@@ -148,8 +154,7 @@ contract ConsentRegistry {
     ///         consumed, and anyone can recompute it off chain (src/ledger/eip712.ts computeGrantId).
     function relayGrant(Grant calldata g, bytes calldata signature) external onlyActiveMember returns (bytes32 grantId) {
         if (g.notAfter <= g.notBefore) revert InvalidValidity(g.notBefore, g.notAfter);
-        if (g.categories == 0) revert EmptyCategories();
-        if (g.purposes == 0) revert EmptyPurposes();
+        if (g.termsHash == bytes32(0)) revert EmptyTerms();
         if (g.grantee == address(0) || g.grantee == g.patient) revert InvalidGrantee(g.grantee);
         _useNonce(g.patient, g.nonce);
         grantId = hashGrant(g);
@@ -160,9 +165,7 @@ contract ConsentRegistry {
         rec.relayer = msg.sender;
         rec.grantedAt = uint64(block.timestamp);
         _grantsOf[g.patient].push(grantId);
-        emit ConsentGranted(
-            grantId, g.patient, g.grantee, g.categories, g.purposes, g.notBefore, g.notAfter, g.nonce, msg.sender
-        );
+        emit ConsentGranted(grantId, g.patient, g.grantee, g.termsHash, g.notBefore, g.notAfter, g.nonce, msg.sender);
     }
 
     /// @notice Records a patient-signed revocation; it takes effect from this block on.
@@ -243,30 +246,19 @@ contract ConsentRegistry {
         return rec;
     }
 
-    /// @notice True iff some unrevoked grant of `patient` covers every bit of `category` and
-    ///         `purpose`, is valid at `timestamp` (notBefore <= timestamp < notAfter), and was given either to
-    ///         `grantee` itself or to the organization that attests `grantee` as a practitioner valid
-    ///         at `timestamp`. A zero mask is never permitted.
-    /// @dev Revocation is read as it is now (a revoked grant never permits, whatever `timestamp`). The loop
-    ///      is over the patient's grants; nodes decide access from their own event index and use this
-    ///      view to cross-check.
-    function isPermitted(address patient, address grantee, uint256 category, uint256 purpose, uint64 timestamp)
-        external
-        view
-        returns (bool)
-    {
-        if (category == 0 || purpose == 0) return false;
+    /// @notice True iff grant `grantId` is recorded, unrevoked, valid at `timestamp` (notBefore <= timestamp
+    ///         < notAfter), and was given either to `grantee` itself or to the organization that attests
+    ///         `grantee` as a practitioner valid at `timestamp`. What it covers is not on chain: the
+    ///         enforcing member checks the request against the grant's opening (decision 0013).
+    /// @dev Revocation is read as it is now (a revoked grant is never in force, whatever `timestamp`).
+    function isGrantInForce(bytes32 grantId, address grantee, uint64 timestamp) external view returns (bool) {
+        GrantRecord storage rec = _grants[grantId];
+        Grant storage g = rec.grant;
+        if (g.patient == address(0) || rec.revoked) return false;
+        if (timestamp < g.notBefore || timestamp >= g.notAfter) return false;
+        if (g.grantee == grantee) return true;
         (bool practitionerValid, address organization) = registry.practitionerStatus(grantee, timestamp);
-        bytes32[] storage ids = _grantsOf[patient];
-        for (uint256 i = 0; i < ids.length; i++) {
-            GrantRecord storage rec = _grants[ids[i]];
-            if (rec.revoked) continue;
-            Grant storage g = rec.grant;
-            if (timestamp < g.notBefore || timestamp >= g.notAfter) continue;
-            if (g.categories & category != category || g.purposes & purpose != purpose) continue;
-            if (g.grantee == grantee || (practitionerValid && g.grantee == organization)) return true;
-        }
-        return false;
+        return practitionerValid && g.grantee == organization;
     }
 
     function getGrant(bytes32 grantId) external view returns (GrantRecord memory) {
@@ -280,10 +272,11 @@ contract ConsentRegistry {
         return _grantsOf[patient];
     }
 
-    /// @notice The EIP-712 digest of a grant, which is also its grantId.
+    /// @notice The EIP-712 digest of a grant, which is also its grantId. The nested Terms struct is
+    ///         encoded as its hashStruct (EIP-712 §"Definition of encodeData"), i.e. g.termsHash.
     function hashGrant(Grant calldata g) public view returns (bytes32) {
         bytes32 structHash = keccak256(
-            abi.encode(GRANT_TYPEHASH, g.patient, g.grantee, g.categories, g.purposes, g.notBefore, g.notAfter, g.nonce)
+            abi.encode(GRANT_TYPEHASH, g.patient, g.grantee, g.termsHash, g.notBefore, g.notAfter, g.nonce)
         );
         return _toTypedDataHash(structHash);
     }

@@ -9,6 +9,7 @@ import { resolveDataDir } from '../src/cli/data-dir.js';
 import {
   computeGrantId,
   createConsentDomain,
+  createGrantSalt,
   createGrantTypedData,
   encodeCategories,
   encodePurposes,
@@ -27,6 +28,7 @@ const grant = {
   grantee: lab.address,
   categories: encodeCategories(['laboratory']),
   purposes: encodePurposes(['TREAT']),
+  salt: createGrantSalt(),
   notBefore: now - 60n,
   notAfter: now + 30n * 86_400n,
   nonce: 0n,

@@ -5,10 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { getAddress, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { evaluateConsent } from '../../src/consent/index.js';
+import { evaluateConsent, MemoryConsentOpeningStore } from '../../src/consent/index.js';
 import {
   type ConsentGrant,
+  computeGrantId,
   createConsentDomain,
+  createGrantSalt,
   createGrantTypedData,
   DATA_CATEGORIES,
   PURPOSES_OF_USE,
@@ -39,6 +41,7 @@ export const consentGroup: Group = {
         const domain = createConsentDomain(CHAIN_ID, fixture.deployment.contracts.consentRegistry);
         const category = 1n << BigInt(DATA_CATEGORIES.conditions.bit);
         const purpose = 1n << BigInt(PURPOSES_OF_USE.TREAT.bit);
+        const openings = new MemoryConsentOpeningStore();
         for (let i = 0; i < grants; i++) {
           const patient = privateKeyToAccount(generatePrivateKey());
           // Checksummed: the index stores event addresses as viem decodes them (EIP-55).
@@ -50,16 +53,19 @@ export const consentGroup: Group = {
             grantee,
             categories: category,
             purposes: purpose,
+            salt: createGrantSalt(),
             notBefore: BigInt(now - 60),
             notAfter: BigInt(now + 3600),
             nonce: 0n,
           };
           const signature = await patient.signTypedData(createGrantTypedData(domain, grant));
+          // Decision 0013: the relaying node keeps the opening; the chain holds its commitment.
+          await openings.save({ grant, signature, grantId: computeGrantId(domain, grant) });
           await fixture.ledger.relayGrant(grant, signature);
           relay.push(performance.now() - t0);
           const deadline = t0 + 30_000;
           for (;;) {
-            const decision = await evaluateConsent(storage, {
+            const decision = await evaluateConsent(storage, openings, {
               patient: patient.address,
               grantee,
               category,

@@ -19,7 +19,16 @@ export type ConsentDecision =
   | { readonly allowed: true; readonly grantId: `0x${string}`; readonly via: 'grantee' | 'organization' }
   | {
       readonly allowed: false;
-      readonly reason: 'no-grant' | 'revoked' | 'not-yet-valid' | 'expired' | 'not-covered';
+      readonly reason:
+        | 'no-grant'
+        | 'revoked'
+        | 'not-yet-valid'
+        | 'expired'
+        | 'not-covered'
+        /** Decision 0013: the grant's terms are on chain only as a commitment, and this node holds no opening of it. */
+        | 'opening-missing'
+        /** The opening this node holds does not match the grant's on-chain commitment. */
+        | 'opening-mismatch';
     };
 
 /** Consent decisions from the node's ledger index (`evaluateConsent` bound to it). */

@@ -1,31 +1,41 @@
 import type { ConsentDecision, ConsentQuery } from '../access/consent-check.js';
+import type { ConsentGrant } from '../ledger/eip712.js';
 import type { ChainIndexStorage, IndexedGrant } from '../sync/index.js';
+import { type ConsentOpeningStore, evaluateOpening, type OpeningFault } from './consent-opening.js';
 
 export type { ConsentDecision, ConsentQuery } from '../access/consent-check.js';
 
-/** True when the grant covers every bit of the asked category and purpose at `at`. */
+/** What a grant covers, from its opening (the chain holds only a commitment to it). */
+export type GrantTerms = Pick<ConsentGrant, 'categories' | 'purposes'>;
+
+/** True when the grant, with these terms, covers every bit of the asked category and purpose at `at`. */
 export function isGrantEffective(
   grant: IndexedGrant,
+  terms: GrantTerms,
   query: Omit<ConsentQuery, 'patient' | 'grantee'>,
 ): boolean {
   return (
     grant.revokedAt === null &&
     query.category !== 0n &&
     query.purpose !== 0n &&
-    (grant.categories & query.category) === query.category &&
-    (grant.purposes & query.purpose) === query.purpose &&
+    (terms.categories & query.category) === query.category &&
+    (terms.purposes & query.purpose) === query.purpose &&
     grant.notBefore <= query.at &&
     query.at < grant.notAfter
   );
 }
 
 /**
- * Decides from the node's ledger index, the same rule as ConsentRegistry.isPermitted: a grant to the
- * grantee itself, or to the organization that attests the grantee as a practitioner (valid at `at`,
- * not revoked, organization still an active member). Returns the most telling reason on denial.
+ * Decides from the node's ledger index and the openings it holds: a grant to the grantee itself, or to
+ * the organization that attests the grantee as a practitioner (valid at `at`, not revoked, organization
+ * still an active member), whose opening matches its on-chain commitment (decision 0013) and covers
+ * the request. A grant whose opening this node lacks, or whose opening does not match, grants nothing
+ * (fail closed); when nothing else decides, the denial names that fault. Returns the most telling
+ * reason on denial.
  */
 export async function evaluateConsent(
   index: ChainIndexStorage,
+  openings: ConsentOpeningStore,
   query: ConsentQuery,
 ): Promise<ConsentDecision> {
   const candidates: { grant: IndexedGrant; via: 'grantee' | 'organization' }[] = (
@@ -43,16 +53,27 @@ export async function evaluateConsent(
       }
     }
   }
-  for (const { grant, via } of candidates) {
-    if (isGrantEffective(grant, query)) return { allowed: true, grantId: grant.grantId, via };
-  }
   if (candidates.length === 0) return { allowed: false, reason: 'no-grant' };
-  const covering = candidates.filter(
-    ({ grant }) =>
-      (grant.categories & query.category) === query.category &&
-      (grant.purposes & query.purpose) === query.purpose,
+  const opened: { grant: IndexedGrant; terms: GrantTerms; via: 'grantee' | 'organization' }[] = [];
+  const faults: OpeningFault[] = [];
+  for (const { grant, via } of candidates) {
+    const opening = await openings.load(grant.grantId);
+    const fault = evaluateOpening(grant, opening);
+    if (fault !== undefined || opening === undefined) faults.push(fault ?? 'opening-missing');
+    else opened.push({ grant, terms: opening.grant, via });
+  }
+  for (const { grant, terms, via } of opened) {
+    if (isGrantEffective(grant, terms, query)) return { allowed: true, grantId: grant.grantId, via };
+  }
+  const covering = opened.filter(
+    ({ terms }) =>
+      (terms.categories & query.category) === query.category &&
+      (terms.purposes & query.purpose) === query.purpose,
   );
   if (covering.length === 0 || query.category === 0n || query.purpose === 0n) {
+    // A grant this node cannot open might have covered the request: say so rather than "not covered".
+    if (faults.includes('opening-mismatch')) return { allowed: false, reason: 'opening-mismatch' };
+    if (faults.length > 0) return { allowed: false, reason: 'opening-missing' };
     return { allowed: false, reason: 'not-covered' };
   }
   if (covering.every(({ grant }) => grant.revokedAt !== null)) return { allowed: false, reason: 'revoked' };

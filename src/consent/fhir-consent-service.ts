@@ -8,9 +8,12 @@ import {
   type ConsentGrant,
   type ConsentRevoke,
   computeGrantId,
+  computeTermsHash,
   type OutboxEntry,
 } from '../ledger/index.js';
 import type { ChainIndexStorage } from '../sync/index.js';
+import type { ConsentOpeningStore } from './consent-opening.js';
+import type { DeliverOpening } from './deliver-opening.js';
 import {
   CONSENT_GRANT_SYSTEM,
   type ConsentLedgerCheck,
@@ -46,6 +49,10 @@ export interface FhirConsentServiceOptions {
   readonly isDelegate?: IsDelegate;
   /** Brings the ledger index up to the chain head (a retry may race the index). */
   readonly syncIndex?: () => Promise<void>;
+  /** This node keeps the opening of every grant it relays (it holds the patient's records). */
+  readonly openings: ConsentOpeningStore;
+  /** Sends the opening to the other members that must enforce the grant (decision 0013). */
+  readonly deliverOpening?: DeliverOpening;
 }
 
 /** The ledger's reasons for refusing a patient's signed change are the client's to fix: 400, named. */
@@ -115,6 +122,8 @@ export class FhirConsentService {
       this.options.domain(),
       { ...(this.options.isDelegate === undefined ? {} : { isDelegate: this.options.isDelegate }) },
     );
+    // The chain gets only the commitment; the opening stays here, and goes to the other enforcers.
+    await this.options.openings.save(signed);
     let txHash: string | undefined = (await this.options.index.grant(signed.grantId))?.txHash;
     if (txHash === undefined) {
       try {
@@ -126,6 +135,7 @@ export class FhirConsentService {
         if (txHash === undefined) asBadRequest(error);
       }
     }
+    await this.options.deliverOpening?.(signed);
     const stored = withLedgerConsentValues(
       {
         ...consent,
@@ -193,8 +203,7 @@ export class FhirConsentService {
       claimed === grantId &&
       onChain.patient === form.grant.patient &&
       onChain.grantee.toLowerCase() === form.grant.grantee.toLowerCase() &&
-      onChain.categories === form.grant.categories &&
-      onChain.purposes === form.grant.purposes &&
+      onChain.termsHash.toLowerCase() === computeTermsHash(form.grant).toLowerCase() &&
       BigInt(onChain.notBefore) === form.grant.notBefore &&
       BigInt(onChain.notAfter) === form.grant.notAfter;
     return {

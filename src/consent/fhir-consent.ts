@@ -44,7 +44,8 @@ export function withLedgerConsentValues(consent: Consent, values: Record<string,
  * `provision.actor` (an identifier in the ledger-address system), the data categories from
  * `provision.class` (CareLedger category codes) and `provision.securityLabel` (v3 PSY, ETH, HIV, GDIS,
  * SEX), purposes from `provision.purpose` (v3 ActReason), the window from `provision.period`, the
- * nonce from the ledger-consent extension. Throws ERR_INVALID_INPUT naming what is missing.
+ * nonce and the terms' salt (decision 0013: the chain sees only a salted commitment to the terms) from
+ * the ledger-consent extension. Throws ERR_INVALID_INPUT naming what is missing.
  */
 export function toLedgerGrant(
   consent: Consent,
@@ -55,6 +56,7 @@ export function toLedgerGrant(
     grantee: Address;
     categories: bigint;
     purposes: bigint;
+    salt: Hex;
     notBefore: bigint;
     notAfter: bigint;
     nonce: bigint;
@@ -117,6 +119,13 @@ export function toLedgerGrant(
   if (end <= start) throw invalid('notAfter must be later than notBefore', 'Consent.provision.period');
   const nonce = ledgerConsentValue(consent, 'nonce');
   const signature = ledgerConsentValue(consent, 'signature');
+  const salt = ledgerConsentValue(consent, 'salt');
+  if (salt === undefined || !/^0x[0-9a-fA-F]{64}$/.test(salt)) {
+    throw invalid(
+      "the ledger-consent extension needs the salt of the grant's terms (32 random bytes, hex)",
+      'Consent.extension',
+    );
+  }
   if (nonce === undefined || !/^(0|[1-9][0-9]{0,19})$/.test(nonce)) {
     throw invalid('the ledger-consent extension needs the nonce the patient signed', 'Consent.extension');
   }
@@ -129,6 +138,7 @@ export function toLedgerGrant(
       grantee: grantees[0]?.value as Address,
       categories: encodeCategories([...categories]),
       purposes: encodePurposes(purposes),
+      salt: salt as Hex,
       notBefore: BigInt(Math.floor(start / 1000)),
       notAfter: BigInt(Math.floor(end / 1000)),
       nonce: BigInt(nonce),

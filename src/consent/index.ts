@@ -1,7 +1,22 @@
 export {
+  type ConsentOpening,
+  type ConsentOpeningStore,
+  evaluateOpening,
+  MemoryConsentOpeningStore,
+  type OpeningFault,
+} from './consent-opening.js';
+export {
+  createOpeningDelivery,
+  type DeliverOpening,
+  type OpeningDelivery,
+  openingBody,
+  openingRecipients,
+} from './deliver-opening.js';
+export {
   type ConsentDecision,
   type ConsentQuery,
   evaluateConsent,
+  type GrantTerms,
   isGrantEffective,
 } from './evaluate-consent.js';
 export {
@@ -14,8 +29,10 @@ export {
   withLedgerConsentValues,
 } from './fhir-consent.js';
 export { type ConsentRecordStore, FhirConsentService } from './fhir-consent-service.js';
+export { createOpeningFanOut, type OpeningFanOutOptions } from './opening-fan-out.js';
 export {
   type IsDelegate,
+  parseConsentOpening,
   parseSignedDelegation,
   parseSignedGrant,
   parseSignedRevoke,

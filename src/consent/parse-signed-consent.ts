@@ -43,6 +43,14 @@ function parseUint(value: unknown, field: string, max = 2n ** 256n - 1n): bigint
   return parsed;
 }
 
+/** The salt of a grant's terms: 32 bytes, not all zero (a zero salt would make the commitment guessable). */
+function parseSalt(value: unknown, field: string): Hex {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(value) || /^0x0{64}$/.test(value)) {
+    throw invalid(`${field} must be 32 random bytes as hex (0x + 64 hex digits)`, field);
+  }
+  return value.toLowerCase() as Hex;
+}
+
 function parseSignature(value: unknown): Hex {
   if (typeof value !== 'string' || !isHex(value) || value.length !== 132) {
     throw invalid('signature must be a 65-byte hex string', 'signature');
@@ -68,28 +76,36 @@ export interface SignedRevoke {
 }
 
 /**
- * Parses and checks a patient-signed grant before anything is sent to the chain: well-formed fields,
- * a validity window that is not empty, only known category and purpose bits, and a signature that
- * recovers to the patient. Throws ERR_INVALID_INPUT or ERR_SIGNATURE_INVALID naming the reason.
- */
-/**
  * Whether `signer` may sign consent for `patient` now (a proxy the patient appointed, or a guardian a
  * member attested, on the ledger: ConsentRegistry.isDelegate). Without it only the patient may sign.
  */
 export type IsDelegate = (patient: Address, signer: Address) => Promise<boolean>;
 
+/**
+ * Parses and checks a patient-signed grant (its full terms with their salt: the opening of its
+ * on-chain commitment) before anything is sent to the chain or stored: well-formed fields, a validity
+ * window that is not empty, only known category and purpose bits, and a signature that recovers to
+ * the patient. Throws ERR_INVALID_INPUT or ERR_SIGNATURE_INVALID naming the reason.
+ */
 export async function parseSignedGrant(
   body: unknown,
   domain: ConsentDomain,
   options: { isDelegate?: IsDelegate } = {},
 ): Promise<SignedGrant> {
   const root = asObject(body, 'body');
-  const g = asObject(root.grant, 'grant');
+  const grant = parseGrantFields(asObject(root.grant, 'grant'));
+  const signature = parseSignature(root.signature);
+  await verifySigner(createGrantTypedData(domain, grant), signature, grant.patient, options.isDelegate);
+  return { grant, signature, grantId: computeGrantId(domain, grant) };
+}
+
+function parseGrantFields(g: Record<string, unknown>): ConsentGrant {
   const grant: ConsentGrant = {
     patient: parseAddress(g.patient, 'grant.patient'),
     grantee: parseAddress(g.grantee, 'grant.grantee'),
     categories: parseUint(g.categories, 'grant.categories'),
     purposes: parseUint(g.purposes, 'grant.purposes'),
+    salt: parseSalt(g.salt, 'grant.salt'),
     notBefore: parseUint(g.notBefore, 'grant.notBefore', UINT64_MAX),
     notAfter: parseUint(g.notAfter, 'grant.notAfter', UINT64_MAX),
     nonce: parseUint(g.nonce, 'grant.nonce'),
@@ -104,9 +120,32 @@ export async function parseSignedGrant(
   if ((grant.purposes & ~KNOWN_PURPOSE_BITS) !== 0n)
     throw invalid('unknown purpose of use bits', 'grant.purposes');
   if (grant.grantee === grant.patient) throw invalid('a patient cannot grant to themselves', 'grant.grantee');
-  const signature = parseSignature(root.signature);
-  await verifySigner(createGrantTypedData(domain, grant), signature, grant.patient, options.isDelegate);
-  return { grant, signature, grantId: computeGrantId(domain, grant) };
+  return grant;
+}
+
+/**
+ * Parses an opening delivered by another member (`{ grantId, grant, signature }`): a signed grant, as
+ * parseSignedGrant checks it, whose terms must hash to the commitment of the grant it names. A wrong
+ * salt or term gives another grant id (and a signature that no longer recovers to the patient), so a
+ * forged opening is refused: ERR_INVALID_INPUT with reason `opening-mismatch`, or ERR_SIGNATURE_INVALID.
+ */
+export async function parseConsentOpening(
+  body: unknown,
+  domain: ConsentDomain,
+  options: { isDelegate?: IsDelegate } = {},
+): Promise<SignedGrant> {
+  const root = asObject(body, 'body');
+  const claimed = root.grantId;
+  if (typeof claimed !== 'string' || !isHex(claimed) || claimed.length !== 66) {
+    throw invalid('grantId must be a 32-byte hex string', 'grantId');
+  }
+  const digest = computeGrantId(domain, parseGrantFields(asObject(root.grant, 'grant')));
+  if (digest.toLowerCase() !== claimed.toLowerCase()) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', "the terms do not open the grant's commitment", {
+      details: { field: 'grant', reason: 'opening-mismatch' },
+    });
+  }
+  return parseSignedGrant(root, domain, options);
 }
 
 export async function parseSignedRevoke(

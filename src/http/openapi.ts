@@ -430,6 +430,8 @@ const DENIAL_REASONS: Record<Extract<ConsentDecision, { allowed: false }>['reaso
   'not-yet-valid': true,
   expired: true,
   'not-covered': true,
+  'opening-missing': true,
+  'opening-mismatch': true,
 };
 const DECISION_VIA: Record<Extract<ConsentDecision, { allowed: true }>['via'], true> = {
   grantee: true,

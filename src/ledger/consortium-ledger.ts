@@ -7,7 +7,12 @@ import {
   recordLocatorAbi,
 } from './contracts.generated.js';
 import { type Deployment, type GenesisMember, toMemberInput } from './deployment.js';
-import type { ConsentDelegation, ConsentGrant, ConsentRevoke } from './eip712.js';
+import {
+  type ConsentDelegation,
+  type ConsentGrant,
+  type ConsentRevoke,
+  toGrantCommitment,
+} from './eip712.js';
 import type { Outbox } from './outbox.js';
 import type { OutboxEntry } from './outbox-storage.js';
 
@@ -28,6 +33,10 @@ export class ConsortiumLedger {
     return this.outbox.address;
   }
 
+  /**
+   * Relays a patient-signed grant. Only its commitment goes into the transaction (calldata is public
+   * forever): the terms and their salt stay off chain, with the members that enforce them.
+   */
   relayGrant(grant: ConsentGrant, signature: Hex): Promise<OutboxEntry> {
     return this.outbox.submit({
       label: 'relayGrant',
@@ -35,7 +44,7 @@ export class ConsortiumLedger {
       data: encodeFunctionData({
         abi: consentRegistryAbi,
         functionName: 'relayGrant',
-        args: [grant, signature],
+        args: [toGrantCommitment(grant), signature],
       }),
     });
   }

@@ -99,8 +99,7 @@ const CONTRACT_ERRORS = {
     describe: (a) =>
       `the consent validity window is empty: not-after ${arg(a, 1)} must be later than not-before ${arg(a, 0)}`,
   },
-  EmptyCategories: { code: 'ERR_INVALID_INPUT', describe: () => 'the consent covers no data category' },
-  EmptyPurposes: { code: 'ERR_INVALID_INPUT', describe: () => 'the consent covers no purpose of use' },
+  EmptyTerms: { code: 'ERR_INVALID_INPUT', describe: () => 'the consent commits to no terms' },
   InvalidGrantee: {
     code: 'ERR_INVALID_INPUT',
     describe: (a) => `grantee ${arg(a, 0)} is not allowed (zero address or the patient themself)`,

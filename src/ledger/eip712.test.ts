@@ -15,6 +15,7 @@ import {
   type ConsentGrant,
   computeGrantId,
   computeRevokeDigest,
+  computeTermsHash,
   consentTypes,
   createConsentDomain,
   createGrantTypedData,
@@ -29,13 +30,16 @@ const grant: ConsentGrant = {
   grantee: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
   categories: encodeCategories(['medications', 'allergies']),
   purposes: encodePurposes(['TREAT', 'ETREAT']),
+  salt: '0x1111111111111111111111111111111111111111111111111111111111111111',
   notBefore: 1_700_000_000n,
   notAfter: 1_800_000_000n,
   nonce: 0n,
 };
 
 function encodeTypeString(primaryType: keyof typeof consentTypes): string {
-  return `${primaryType}(${consentTypes[primaryType].map((f) => `${f.type} ${f.name}`).join(',')})`;
+  const own = `${primaryType}(${consentTypes[primaryType].map((f) => `${f.type} ${f.name}`).join(',')})`;
+  // EIP-712 encodeType: referenced struct types follow, sorted by name.
+  return primaryType === 'Grant' ? own + encodeTypeString('Terms') : own;
 }
 
 describe('consent EIP-712 definitions', () => {
@@ -56,6 +60,13 @@ describe('consent EIP-712 definitions', () => {
   });
 
   it('computes the grant id as keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(grant)) (EIP-712)', () => {
+    const termsHash = keccak256(
+      encodeAbiParameters(
+        [{ type: 'bytes32' }, { type: 'uint256' }, { type: 'uint256' }, { type: 'bytes32' }],
+        [keccak256(toHex(encodeTypeString('Terms'))), grant.categories, grant.purposes, grant.salt],
+      ),
+    );
+    expect(computeTermsHash(grant)).toBe(termsHash);
     const typeHash = keccak256(toHex(encodeTypeString('Grant')));
     const structHash = keccak256(
       encodeAbiParameters(
@@ -63,22 +74,12 @@ describe('consent EIP-712 definitions', () => {
           { type: 'bytes32' },
           { type: 'address' },
           { type: 'address' },
-          { type: 'uint256' },
-          { type: 'uint256' },
+          { type: 'bytes32' },
           { type: 'uint64' },
           { type: 'uint64' },
           { type: 'uint256' },
         ],
-        [
-          typeHash,
-          grant.patient,
-          grant.grantee,
-          grant.categories,
-          grant.purposes,
-          grant.notBefore,
-          grant.notAfter,
-          grant.nonce,
-        ],
+        [typeHash, grant.patient, grant.grantee, termsHash, grant.notBefore, grant.notAfter, grant.nonce],
       ),
     );
     const expected = keccak256(concat(['0x1901', domainSeparator({ domain }), structHash]));
@@ -90,6 +91,8 @@ describe('consent EIP-712 definitions', () => {
     const variants = [
       computeGrantId(domain, { ...grant, nonce: 1n }),
       computeGrantId(domain, { ...grant, categories: grant.categories | 1n }),
+      computeGrantId(domain, { ...grant, purposes: grant.purposes | 4n }),
+      computeGrantId(domain, { ...grant, salt: `0x${'22'.repeat(32)}` }),
       computeGrantId(domain, { ...grant, notAfter: grant.notAfter + 1n }),
       computeGrantId(createConsentDomain(1, domain.verifyingContract), grant),
       computeGrantId(createConsentDomain(31337, '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512'), grant),

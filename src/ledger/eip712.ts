@@ -1,8 +1,12 @@
 /**
  * EIP-712 typed data for patient consent, as ConsentRegistry.sol defines it. A patient's wallet signs
  * `Grant` or `Revoke` messages with viem's signTypedData; any member relays them.
+ *
+ * A Grant nests its terms (categories, purposes, a random salt) as the struct `Terms`. EIP-712 encodes a
+ * nested struct as its hashStruct, so the chain receives only that hash, a salted commitment, while the
+ * patient's wallet shows and signs the full terms (decision 0013).
  */
-import { type Address, type Hex, hashTypedData, type TypedDataDomain } from 'viem';
+import { type Address, type Hex, hashStruct, hashTypedData, type TypedDataDomain } from 'viem';
 
 export const CONSENT_DOMAIN_NAME = 'CareLedger ConsentRegistry';
 export const CONSENT_DOMAIN_VERSION = '1';
@@ -12,11 +16,15 @@ export const consentTypes = {
   Grant: [
     { name: 'patient', type: 'address' },
     { name: 'grantee', type: 'address' },
-    { name: 'categories', type: 'uint256' },
-    { name: 'purposes', type: 'uint256' },
+    { name: 'terms', type: 'Terms' },
     { name: 'notBefore', type: 'uint64' },
     { name: 'notAfter', type: 'uint64' },
     { name: 'nonce', type: 'uint256' },
+  ],
+  Terms: [
+    { name: 'categories', type: 'uint256' },
+    { name: 'purposes', type: 'uint256' },
+    { name: 'salt', type: 'bytes32' },
   ],
   Revoke: [
     { name: 'patient', type: 'address' },
@@ -25,14 +33,31 @@ export const consentTypes = {
   ],
 } as const;
 
+/**
+ * A grant as the patient signs it: the full terms, held only by the patient and the members that
+ * enforce the grant (its opening). The chain sees its `GrantCommitment`.
+ */
 export interface ConsentGrant {
   readonly patient: Address;
   readonly grantee: Address;
   readonly categories: bigint;
   readonly purposes: bigint;
+  /** 32 random bytes, fresh per grant: without it the few possible terms could be hashed and compared. */
+  readonly salt: Hex;
   /** Unix seconds, inclusive. */
   readonly notBefore: bigint;
   /** Unix seconds, exclusive. */
+  readonly notAfter: bigint;
+  readonly nonce: bigint;
+}
+
+/** A grant as ConsentRegistry.relayGrant takes and records it: the terms only as their commitment. */
+export interface GrantCommitment {
+  readonly patient: Address;
+  readonly grantee: Address;
+  /** hashStruct(Terms(categories, purposes, salt)), EIP-712. */
+  readonly termsHash: Hex;
+  readonly notBefore: bigint;
   readonly notAfter: bigint;
   readonly nonce: bigint;
 }
@@ -61,7 +86,51 @@ export function createConsentDomain(chainId: number | bigint, verifyingContract:
 
 /** The argument for viem's signTypedData / verifyTypedData for a grant. */
 export function createGrantTypedData(domain: ConsentDomain, grant: ConsentGrant) {
-  return { domain, types: consentTypes, primaryType: 'Grant', message: { ...grant } } as const;
+  return {
+    domain,
+    types: consentTypes,
+    primaryType: 'Grant',
+    message: {
+      patient: grant.patient,
+      grantee: grant.grantee,
+      terms: { categories: grant.categories, purposes: grant.purposes, salt: grant.salt },
+      notBefore: grant.notBefore,
+      notAfter: grant.notAfter,
+      nonce: grant.nonce,
+    },
+  } as const;
+}
+
+/**
+ * A fresh salt for a grant's terms: 32 bytes from the platform's CSPRNG (Web Crypto, in browsers and
+ * Node alike). A new one for every grant, or equal terms would give equal commitments.
+ */
+export function createGrantSalt(
+  random: (bytes: Uint8Array) => Uint8Array = (b) => globalThis.crypto.getRandomValues(b),
+): Hex {
+  const bytes = random(new Uint8Array(32));
+  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** The salted commitment to a grant's terms: EIP-712 hashStruct(Terms), what the chain records. */
+export function computeTermsHash(grant: Pick<ConsentGrant, 'categories' | 'purposes' | 'salt'>): Hex {
+  return hashStruct({
+    types: consentTypes,
+    primaryType: 'Terms',
+    data: { categories: grant.categories, purposes: grant.purposes, salt: grant.salt },
+  });
+}
+
+/** What is relayed to the chain for a signed grant: everything but the terms, and their commitment. */
+export function toGrantCommitment(grant: ConsentGrant): GrantCommitment {
+  return {
+    patient: grant.patient,
+    grantee: grant.grantee,
+    termsHash: computeTermsHash(grant),
+    notBefore: grant.notBefore,
+    notAfter: grant.notAfter,
+    nonce: grant.nonce,
+  };
 }
 
 /** The argument for viem's signTypedData / verifyTypedData for a revocation. */

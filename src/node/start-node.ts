@@ -4,11 +4,18 @@ import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Context } from 'hono';
 import { bytesToHex, hexToBytes } from 'viem';
+import { ConsentDecisionCache } from '../access/consent-decision-cache.js';
 import { AccessPolicy, type BreakGlassSession, listGrantingPatients } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
-import { evaluateConsent, FhirConsentService } from '../consent/index.js';
+import {
+  createOpeningDelivery,
+  createOpeningFanOut,
+  evaluateConsent,
+  FhirConsentService,
+} from '../consent/index.js';
+import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import { ExchangeService } from '../exchange/index.js';
 import {
@@ -37,11 +44,6 @@ import { createFhirRoutes, SUPPORTED_RESOURCE_TYPES } from '../http/routes/fhir-
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
 import { createValidateRoutes } from '../http/routes/validate-routes.js';
-import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
-import {
-  ledgerKeyChallengeMigrations,
-  SqliteLedgerKeyChallengeStore,
-} from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
 import {
   ConsortiumLedger,
   consentRegistryAbi,
@@ -62,14 +64,25 @@ import {
   SqliteChainIndexStorage,
 } from '../storage/sqlite/sqlite-chain-index-storage.js';
 import { createSqliteCommitApplier } from '../storage/sqlite/sqlite-commit-applier.js';
+import {
+  consentOpeningMigrations,
+  SqliteConsentOpeningStore,
+} from '../storage/sqlite/sqlite-consent-opening-store.js';
 import { exportJobMigrations, SqliteExportJobStorage } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
+import {
+  ledgerKeyChallengeMigrations,
+  SqliteLedgerKeyChallengeStore,
+} from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../storage/sqlite/sqlite-outbox-storage.js';
 import { recordMigrations, SqliteRecordStorage } from '../storage/sqlite/sqlite-record-storage.js';
 import { ChainIndexer } from '../sync/index.js';
+import { reportIndexedEvents } from '../sync/report-indexed-events.js';
 import { FhirRepository } from '../vault/fhir-repository.js';
 import { type LogServices, startLogServices } from './log-services.js';
+import type { LogAppender } from './workers/follower-log.js';
+import type { NodeBroadcast } from './workers/node-broadcast.js';
 import {
   allowedOrigins,
   DEFAULT_BREAK_GLASS_MAX_MINUTES,
@@ -96,6 +109,11 @@ export interface RunningNode {
   readonly app: ReturnType<typeof createNodeApp>;
   /** Bulk Data `$export` jobs (tests wait on `bulkExport.service.idle()`). */
   readonly bulkExport: BulkExportModule;
+  /** The log this process sequences, for its workers (decision 0014); undefined in a worker. */
+  readonly sequencer?: {
+    readonly log: TransparencyLog;
+    currentVersion(resourceType: string, id: string): Promise<number>;
+  };
   close(): Promise<void>;
 }
 
@@ -105,6 +123,14 @@ export interface StartNodeOptions {
   readonly port?: number;
   /** The authorization server's clock (ms since the epoch): tests move it to get fresh TOTP steps. */
   readonly authClock?: () => number;
+  /**
+   * Run as one of several HTTP processes of this member (`node start --workers N`, decision 0014):
+   * appends go to the member's one sequencer; chain sync, the outbox, checkpoints, anchoring and
+   * export jobs run in the primary, not here.
+   */
+  readonly worker?: { readonly appender: LogAppender; readonly broadcast: NodeBroadcast };
+  /** The primary of a multi-process member: serves no HTTP, tells its workers through this. */
+  readonly primary?: { readonly broadcast: NodeBroadcast };
   /** Serve HTTPS with these PEM files (`node start --tls-cert/--tls-key`), instead of node.json's `tls`. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
@@ -146,6 +172,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const db: SqliteDatabase = openDatabase(paths.database, [
     ...outboxMigrations,
     ...chainIndexMigrations,
+    ...consentOpeningMigrations,
     ...logMigrations,
     ...keyStoreMigrations,
     ...recordMigrations,
@@ -166,18 +193,40 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   });
   const ledger = new ConsortiumLedger(deployment, outbox, client);
   const index = new SqliteChainIndexStorage(db);
+  // Decision 0013: set once the openings store is open; the indexer's first sync needs none.
+  let openingFanOut: ReturnType<typeof createOpeningFanOut> | undefined;
+  // Consent decisions kept between requests, dropped by this indexer's batches (decision 0017).
+  const consentDecisions = new ConsentDecisionCache((query) => evaluateConsent(index, openings, query));
   const indexer = new ChainIndexer({
     client,
-    storage: index,
+    storage: reportIndexedEvents(index, {
+      onEvents: (events) => {
+        consentDecisions.noteIndexed(events);
+        options.primary?.broadcast.publish({ topic: 'chain-indexed', events: [...events] });
+        openingFanOut?.noteIndexed(events);
+      },
+      onRollback: () => {
+        consentDecisions.clear();
+        options.primary?.broadcast.publish({ topic: 'chain-rollback' });
+      },
+    }),
     deployment,
     onLog: (line) => log(`[${config.name}] ${line}`),
   });
 
-  await indexer.sync();
+  // Decision 0014: only the primary syncs the chain; a worker reads the index it keeps, and hears of
+  // indexed events through the member's broadcast.
+  if (options.worker === undefined) await indexer.sync();
+  options.worker?.broadcast.subscribe((event) => {
+    if (event.topic === 'chain-indexed')
+      consentDecisions.noteIndexed(event.events as Parameters<typeof consentDecisions.noteIndexed>[0]);
+    else if (event.topic === 'chain-rollback') consentDecisions.clear();
+  });
   const breakGlass = new SqliteBreakGlassStore(db);
   const logServices: LogServices = await startLogServices({
     db,
     applyCommitGroup: createSqliteCommitApplier(db, { breakGlass }),
+    ...(options.worker === undefined ? {} : { follower: options.worker.appender }),
     origin: config.logOrigin,
     signerKey: logKey.signerKey,
     self: account.address,
@@ -200,9 +249,62 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...(config.vaultKeys === undefined ? {} : { keys: config.vaultKeys }),
     log: (line) => log(`[${config.name}] ${line}`),
   });
+  // Decision 0013: grant terms are on chain only as a commitment; the openings this node enforces
+  // are sealed under its node key, bound to their grant id.
+  const openingRef = (grantId: string) => ({
+    resourceType: 'ConsentOpening',
+    id: grantId,
+    versionId: '1',
+    patientId: '',
+  });
+  const openingStore = new SqliteConsentOpeningStore(db, {
+    seal: async (grantId, plaintext) => {
+      const sealed = await crypto.encrypt(openingRef(grantId), plaintext);
+      return JSON.stringify({
+        k: sealed.keyVersion,
+        f: sealed.format,
+        n: Buffer.from(sealed.nonce).toString('base64'),
+        c: Buffer.from(sealed.ciphertext).toString('base64'),
+      });
+    },
+    open: async (grantId, text) => {
+      const s = JSON.parse(text) as { k: number; f: 1; n: string; c: string };
+      return crypto.decrypt(openingRef(grantId), {
+        format: s.f,
+        keyVersion: s.k,
+        nonce: Buffer.from(s.n, 'base64'),
+        ciphertext: Buffer.from(s.c, 'base64'),
+      });
+    },
+  });
+  const openings = {
+    load: (grantId: `0x${string}`) => openingStore.load(grantId),
+    grantIdsOf: (patient: `0x${string}`) => openingStore.grantIdsOf(patient),
+    // A new opening can turn a remembered denial of its patient into a permit.
+    save: async (opening: Parameters<typeof openingStore.save>[0]) => {
+      await openingStore.save(opening);
+      consentDecisions.noteIndexed([
+        { contract: 'consent', name: 'ConsentGranted', args: { patient: opening.grant.patient } },
+      ]);
+    },
+  };
+  const sendOpening = createOpeningDelivery({ index, self: account.address });
+  // Failures are logged by grant id and member only (no terms); the patient's portal can send again.
+  const deliverOpening = async (opening: Parameters<typeof sendOpening>[0]) => {
+    const deliveries = await sendOpening(opening);
+    for (const d of deliveries.filter((x) => !x.delivered)) {
+      log(`[${config.name}] consent opening ${opening.grantId} not delivered to ${d.member}: ${d.error}`);
+    }
+    return deliveries;
+  };
+  openingFanOut = createOpeningFanOut({
+    openings,
+    deliver: deliverOpening,
+    log: (line) => log(`[${config.name}] ${line}`),
+  });
   // Patients stored here are announced on RecordLocator (off for deployments that predate it).
   const locator =
-    deployment.contracts.recordLocator === undefined
+    deployment.contracts.recordLocator === undefined || options.worker !== undefined
       ? undefined
       : new RecordLocatorAnnouncer({ ledger, index, log: (line) => log(`[${config.name}] ${line}`) });
   const repository = new FhirRepository({
@@ -233,7 +335,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     },
     breakGlass,
     policy: new AccessPolicy({
-      consent: (query) => evaluateConsent(index, query),
+      consent: consentDecisions.check,
       // Issue 14 item 5, issue 16: a member's search touches only the patients that granted it something.
       grantingPatients: (grantee, at) => listGrantingPatients(index, grantee, at),
       nodeAddress: account.address,
@@ -411,6 +513,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       now,
       isDelegate,
       audit: (entry) => logServices.log.append(entry),
+      openings,
+      deliverOpening,
     }),
   );
   // Browser SMART apps call the FHIR API, the token endpoint and discovery from their own origin.
@@ -507,6 +611,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
         relayRevoke: (revoke, signature) => ledger.relayRevoke(revoke, signature),
         syncIndex: () => indexer.sync(),
         isDelegate,
+        openings,
+        deliverOpening,
       }),
     }),
   );
@@ -562,10 +668,12 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     `[${config.name}] FHIR R4 definitions loaded in ${Math.round(performance.now() - definitionsStarted)} ms`,
   );
 
-  outbox.start(250);
-  indexer.start(250);
-  await bulkExport.start();
-  void outbox.pump().catch(() => undefined);
+  if (options.worker === undefined) {
+    outbox.start(250);
+    indexer.start(250);
+    await bulkExport.start();
+    void outbox.pump().catch(() => undefined);
+  }
   // Patients stored before a crash (or before this feature) are announced now; refusals retry.
   const locatorRetry = setInterval(() => void locator?.retry(), 5_000);
   locatorRetry.unref();
@@ -580,20 +688,28 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
           );
 
   const tls = options.tls ?? config.tls;
-  const server = serve({
-    fetch: app.fetch,
-    hostname: config.host,
-    port: options.port ?? config.port,
-    ...(tls === undefined ? {} : httpsServerOptions(tls)),
-  });
-  trackConnectionArrival(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const address = server.address() as AddressInfo;
-  const url = `${tls === undefined ? 'http' : 'https'}://${config.host}:${address.port}`;
-  log(`[${config.name}] listening on ${url} as ${account.address}`);
+  // The primary of a multi-process member serves no HTTP: its workers do, on the member's port.
+  const server =
+    options.primary === undefined
+      ? serve({
+          fetch: app.fetch,
+          hostname: config.host,
+          port: options.port ?? config.port,
+          ...(tls === undefined ? {} : httpsServerOptions(tls)),
+        })
+      : undefined;
+  let url = '';
+  if (server !== undefined) {
+    trackConnectionArrival(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    const address = server.address() as AddressInfo;
+    url = `${tls === undefined ? 'http' : 'https'}://${config.host}:${address.port}`;
+    log(`[${config.name}] listening on ${url} as ${account.address}`);
+  }
+  const versions = new SqliteRecordStorage(db);
 
   return {
     config,
@@ -603,8 +719,17 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     indexer,
     app,
     bulkExport,
+    ...(logServices.sequencer === undefined
+      ? {}
+      : {
+          sequencer: {
+            log: logServices.sequencer,
+            currentVersion: async (resourceType: string, id: string) =>
+              (await versions.current(resourceType, id))?.versionId ?? 0,
+          },
+        }),
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
       await bulkExport.stop();
       clearInterval(locatorRetry);
       await locatorSweep;

@@ -32,8 +32,11 @@ export interface IndexedGrant {
   readonly grantId: Hex;
   readonly patient: Address;
   readonly grantee: Address;
-  readonly categories: bigint;
-  readonly purposes: bigint;
+  /**
+   * The salted commitment to the grant's terms (EIP-712 hashStruct of Terms: categories, purposes,
+   * salt). What the grant covers is known only from its opening (decision 0013).
+   */
+  readonly termsHash: Hex;
   readonly notBefore: number;
   readonly notAfter: number;
   readonly nonce: bigint;

@@ -18,6 +18,7 @@ import { DATA_CATEGORY_SYSTEM, LEDGER_CONSENT_EXTENSION } from '../../src/consen
 import {
   createConsentDomain,
   createDelegationTypedData,
+  createGrantSalt,
   createGrantTypedData,
   createRevokeTypedData,
   encodeCategories,
@@ -25,6 +26,7 @@ import {
   loadDeployment,
   PURPOSE_OF_USE_SYSTEM,
 } from '../../src/ledger/index.js';
+import { enrolPatientKeyOverHttp } from '../support/enrol-patient-key.js';
 import { findFreePorts } from '../support/free-port.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'careledger-consent-'));
@@ -35,6 +37,8 @@ let domain: ReturnType<typeof createConsentDomain>;
 const patientKey = privateKeyToAccount(generatePrivateKey());
 let hospitalPatient: string;
 let labPatient: string;
+/** The salt of the grants' terms: the ledger holds only their salted commitment (decision 0013). */
+const salt = createGrantSalt();
 
 const clinician = { 'x-careledger-identity': 'Practitioner/dr-1', 'content-type': 'application/fhir+json' };
 async function fhir(
@@ -87,6 +91,7 @@ function consent(overrides: { nonce?: number; start?: string; end?: string; sign
         url: LEDGER_CONSENT_EXTENSION,
         extension: [
           { url: 'nonce', valueString: String(overrides.nonce ?? 0) },
+          { url: 'salt', valueString: salt },
           { url: 'signature', valueString: overrides.signature ?? '0x' },
         ],
       },
@@ -105,6 +110,7 @@ async function signed(
       grantee: hospital.address,
       categories: encodeCategories(['demographics', 'laboratory']),
       purposes: encodePurposes(['TREAT']),
+      salt,
       notBefore: BigInt(Date.parse(start) / 1000),
       notAfter: BigInt(Date.parse(end) / 1000),
       nonce: BigInt(overrides.nonce ?? 0),
@@ -127,13 +133,12 @@ beforeAll(async () => {
   lab = member('lab');
   const deployment = loadDeployment(join(dataDir, 'chain', 'deployment.json'));
   domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
-  const patient = {
-    resourceType: 'Patient',
-    identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: patientKey.address }],
-    name: [{ family: 'Consenting' }],
-  };
+  const patient = { resourceType: 'Patient', name: [{ family: 'Consenting' }] };
   hospitalPatient = (await fhir(hospital.url, '/Patient', { body: patient })).body.id as string;
   labPatient = (await fhir(lab.url, '/Patient', { body: patient })).body.id as string;
+  // The patient's ledger key is linked by enrolment (proof of possession), at each member.
+  await enrolPatientKeyOverHttp(`${hospital.url}/fhir`, hospitalPatient, patientKey);
+  await enrolPatientKeyOverHttp(`${lab.url}/fhir`, labPatient, patientKey);
   await fhir(lab.url, '/Observation', {
     body: {
       resourceType: 'Observation',
@@ -274,14 +279,9 @@ describe('consent through FHIR', () => {
     });
     expect(attested.status, await attested.clone().text()).toBe(201);
     const minorId = (
-      await fhir(hospital.url, '/Patient', {
-        body: {
-          resourceType: 'Patient',
-          identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: minor.address }],
-          birthDate: '2015-03-01',
-        },
-      })
+      await fhir(hospital.url, '/Patient', { body: { resourceType: 'Patient', birthDate: '2015-03-01' } })
     ).body.id as string;
+    await enrolPatientKeyOverHttp(`${hospital.url}/fhir`, minorId, minor);
     const forMinor = async (key: typeof guardian) => {
       const body = consent({
         signature: await key.signTypedData(
@@ -290,6 +290,7 @@ describe('consent through FHIR', () => {
             grantee: hospital.address,
             categories: encodeCategories(['demographics', 'laboratory']),
             purposes: encodePurposes(['TREAT']),
+            salt,
             notBefore: BigInt(Date.parse('2026-01-01T00:00:00Z') / 1000),
             notAfter: BigInt(Date.parse('2030-01-01T00:00:00Z') / 1000),
             nonce: 0n,

@@ -14,6 +14,7 @@ import {
   createDelegationTypedData,
   createGrantTypedData,
   createRevokeTypedData,
+  toGrantCommitment,
 } from '../../src/ledger/eip712.js';
 import { anvilAccount, captureRevert, startTestAnvil, type TestAnvil } from '../support/test-anvil.js';
 import { deployConsent, deployRegistry, memberInput } from './fixtures.js';
@@ -59,14 +60,55 @@ async function setup() {
   const consent = await deployConsent(anvil, ORG_A, registry);
   const domain = createConsentDomain(anvil.chain.id, consent);
   const read = <T>(functionName: string, args: readonly unknown[] = []) =>
-    anvil.publicClient.readContract({ address: consent, abi, functionName, args } as never) as Promise<T>;
+    anvil.publicClient.readContract({
+      address: consent,
+      abi,
+      functionName,
+      args: onChain(args),
+    } as never) as Promise<T>;
   const write = (account: PrivateKeyAccount, functionName: string, args: readonly unknown[]) =>
-    anvil.write(account, { address: consent, abi, functionName, args } as never);
+    anvil.write(account, { address: consent, abi, functionName, args: onChain(args) } as never);
   const revert = (account: PrivateKeyAccount, functionName: string, args: readonly unknown[]) =>
     captureRevert(() =>
-      anvil.publicClient.simulateContract({ account, address: consent, abi, functionName, args } as never),
+      anvil.publicClient.simulateContract({
+        account,
+        address: consent,
+        abi,
+        functionName,
+        args: onChain(args),
+      } as never),
     );
   return { consent, domain, read, write, revert };
+}
+
+/** A signed grant goes to the chain as its commitment (decision 0013): terms replaced by their hash. */
+function onChain(args: readonly unknown[]): readonly unknown[] {
+  return args.map((arg) =>
+    typeof arg === 'object' && arg !== null && 'categories' in arg && 'salt' in arg
+      ? toGrantCommitment(arg as ConsentGrant)
+      : arg,
+  );
+}
+
+/**
+ * Whether a grant of the patient permits the request: on chain, the grant is in force for the grantee
+ * (ConsentRegistry.isGrantInForce); off chain, its opening's terms cover every asked bit. This is how a
+ * node decides (src/consent/evaluate-consent.ts), split where decision 0013 splits it.
+ */
+async function permitted(
+  read: <T>(functionName: string, args?: readonly unknown[]) => Promise<T>,
+  opened: readonly { grantId: Hex; categories: bigint; purposes: bigint }[],
+  grantee: Address,
+  category: bigint,
+  purpose: bigint,
+  at: bigint,
+): Promise<boolean> {
+  if (category === 0n || purpose === 0n) return false;
+  for (const g of opened) {
+    if ((g.categories & category) !== category || (g.purposes & purpose) !== purpose) continue;
+    if (await read<boolean>('isGrantInForce', [g.grantId, grantee, at])) return true;
+  }
+  return false;
 }
 
 function grantOf(overrides: Partial<ConsentGrant> = {}): ConsentGrant {
@@ -75,6 +117,7 @@ function grantOf(overrides: Partial<ConsentGrant> = {}): ConsentGrant {
     grantee: ORG_B.address,
     categories: encodeCategories(['medications', 'allergies']),
     purposes: encodePurposes(['TREAT']),
+    salt: `0x${'5a'.repeat(32)}`,
     notBefore: 1_000n,
     notAfter: 2_000n,
     nonce: 0n,
@@ -123,7 +166,7 @@ describe('ConsentRegistry EIP-712', () => {
       address: consent,
       abi,
       functionName: 'relayGrant',
-      args: [grant, signature],
+      args: [toGrantCommitment(grant), signature],
     });
     expect(result).toBe(expectedId);
 
@@ -131,9 +174,9 @@ describe('ConsentRegistry EIP-712', () => {
     const block = await anvil.publicClient.getBlock({ blockNumber: receipt.blockNumber });
     expect(
       parseEventLogs({ abi, logs: receipt.logs, eventName: 'ConsentGranted' }).map((l) => l.args),
-    ).toEqual([{ grantId: expectedId, ...grant, relayer: ORG_A.address }]);
+    ).toEqual([{ grantId: expectedId, ...toGrantCommitment(grant), relayer: ORG_A.address }]);
     expect(await read('getGrant', [expectedId])).toEqual({
-      grant,
+      grant: toGrantCommitment(grant),
       relayer: ORG_A.address,
       grantedAt: block.timestamp,
       revoked: false,
@@ -179,8 +222,12 @@ describe('ConsentRegistry relay rules', () => {
       name: 'InvalidValidity',
       args: [6n, 5n],
     });
-    expect(await check(grantOf({ categories: 0n }))).toEqual({ name: 'EmptyCategories', args: [] });
-    expect(await check(grantOf({ purposes: 0n }))).toEqual({ name: 'EmptyPurposes', args: [] });
+    // Empty masks are refused off chain (parseSignedGrant): the chain sees only the commitment.
+    const empty = { ...toGrantCommitment(grantOf()), termsHash: `0x${'00'.repeat(32)}` };
+    expect(await revert(ORG_A, 'relayGrant', [empty, await signGrant(domain, grantOf())])).toEqual({
+      name: 'EmptyTerms',
+      args: [],
+    });
     expect(await check(grantOf({ grantee: zeroAddress }))).toEqual({
       name: 'InvalidGrantee',
       args: [zeroAddress],
@@ -224,9 +271,7 @@ describe('ConsentRegistry relay rules', () => {
     const grant = grantOf({ grantee: ORG_B.address, notBefore: 0n, notAfter: 10n ** 12n });
     await write(ORG_A, 'relayGrant', [grant, await signGrant(domain, grant)]);
     const grantId = computeGrantId(domain, grant);
-    const category = encodeCategories(['medications']);
-    const purpose = encodePurposes(['TREAT']);
-    expect(await read('isPermitted', [PATIENT.address, ORG_B.address, category, purpose, 100n])).toBe(true);
+    expect(await read('isGrantInForce', [grantId, ORG_B.address, 100n])).toBe(true);
 
     const revoke = { patient: PATIENT.address, grantId, nonce: 1n };
     expect(await read('hashRevoke', [revoke])).toBe(computeRevokeDigest(domain, revoke));
@@ -254,7 +299,7 @@ describe('ConsentRegistry relay rules', () => {
       { grantId, patient: PATIENT.address, revokedAt: block.timestamp, nonce: 1n, relayer: ORG_B.address },
     ]);
     expect(await read('getGrant', [grantId])).toMatchObject({ revoked: true, revokedAt: block.timestamp });
-    expect(await read('isPermitted', [PATIENT.address, ORG_B.address, category, purpose, 100n])).toBe(false);
+    expect(await read('isGrantInForce', [grantId, ORG_B.address, 100n])).toBe(false);
 
     const again = { ...revoke, nonce: 2n };
     expect(await revert(ORG_B, 'relayRevoke', [again, await signRevoke(domain, grantId, 2n)])).toEqual({
@@ -286,7 +331,7 @@ describe('ConsentRegistry relay rules', () => {
   });
 });
 
-describe('ConsentRegistry isPermitted', () => {
+describe("ConsentRegistry isGrantInForce, with the opening's terms", () => {
   it('honours the validity window, every mask bit, and zero masks', async () => {
     const { domain, write, read } = await setup();
     const grant = grantOf({
@@ -296,8 +341,9 @@ describe('ConsentRegistry isPermitted', () => {
       notAfter: 2_000n,
     });
     await write(ORG_A, 'relayGrant', [grant, await signGrant(domain, grant)]);
+    const opened = [{ ...grant, grantId: computeGrantId(domain, grant) }];
     const ask = (category: bigint, purpose: bigint, at: bigint, grantee: Address = ORG_B.address) =>
-      read<boolean>('isPermitted', [PATIENT.address, grantee, category, purpose, at]);
+      permitted(read, opened, grantee, category, purpose, at);
     const meds = encodeCategories(['medications']);
     const treat = encodePurposes(['TREAT']);
     expect(await ask(meds, treat, 999n)).toBe(false);
@@ -312,17 +358,16 @@ describe('ConsentRegistry isPermitted', () => {
     expect(await ask(0n, treat, 1_500n)).toBe(false);
     expect(await ask(meds, 0n, 1_500n)).toBe(false);
     expect(await ask(meds, treat, 1_500n, ORG_A.address)).toBe(false);
-    expect(await read('isPermitted', [OTHER_PATIENT.address, ORG_B.address, meds, treat, 1_500n])).toBe(
-      false,
-    );
+    expect(await read('isGrantInForce', [`0x${'42'.repeat(32)}`, ORG_B.address, 1_500n])).toBe(false);
   });
 
   it('extends a grant to an organization to the practitioners it attests, while the attestation holds', async () => {
     const { domain, write, read } = await setup();
     const grant = grantOf({ grantee: ORG_A.address, notBefore: 0n, notAfter: practitionerExpiresAt + DAY });
     await write(ORG_B, 'relayGrant', [grant, await signGrant(domain, grant)]);
+    const opened = [{ ...grant, grantId: computeGrantId(domain, grant) }];
     const ask = (grantee: Address, at: bigint) =>
-      read<boolean>('isPermitted', [PATIENT.address, grantee, grant.categories, grant.purposes, at]);
+      permitted(read, opened, grantee, grant.categories, grant.purposes, at);
     expect(await ask(PRACTITIONER.address, 100n)).toBe(true);
     expect(await ask(PRACTITIONER.address, practitionerExpiresAt - 1n)).toBe(true);
     expect(await ask(PRACTITIONER.address, practitionerExpiresAt)).toBe(false);
@@ -342,7 +387,7 @@ interface ModelGrant {
   revoked: boolean;
 }
 
-/** The reference semantics of ConsentRegistry.isPermitted, written as plainly as possible. */
+/** The reference semantics of a consent decision, written as plainly as possible. */
 function modelIsPermitted(
   grants: readonly ModelGrant[],
   grantee: Address,
@@ -364,7 +409,7 @@ function modelIsPermitted(
   );
 }
 
-describe('ConsentRegistry isPermitted matches a reference model', () => {
+describe('ConsentRegistry isGrantInForce with openings matches a reference model', () => {
   const GRANTEES = [ORG_A.address, ORG_B.address, PRACTITIONER.address, MALLORY.address];
   const BASE = 10_000n;
 
@@ -431,15 +476,10 @@ describe('ConsentRegistry isPermitted matches a reference model', () => {
           expect(await read('grantsOf', [PATIENT.address])).toEqual(ids);
           for (const q of queries) {
             const grantee = GRANTEES[q.grantee] as Address;
-            const onChain = await read<boolean>('isPermitted', [
-              PATIENT.address,
-              grantee,
-              q.category,
-              q.purpose,
-              q.at,
-            ]);
+            const opened = model.map((g, i) => ({ ...g, grantId: ids[i] as Hex }));
+            const decided = await permitted(read, opened, grantee, q.category, q.purpose, q.at);
             expect(
-              onChain,
+              decided,
               JSON.stringify(q, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
             ).toBe(modelIsPermitted(model, grantee, q.category, q.purpose, q.at));
           }
@@ -547,15 +587,7 @@ describe('ConsentRegistry delegates', () => {
 
     const grant = grantOf({ patient: minor, notBefore: 0n, notAfter: FAR, nonce: 0n });
     await write(ORG_B, 'relayGrant', [grant, await signGrant(domain, grant, GUARDIAN)]);
-    expect(
-      await read('isPermitted', [
-        minor,
-        ORG_B.address,
-        encodeCategories(['medications']),
-        encodePurposes(['TREAT']),
-        100n,
-      ]),
-    ).toBe(true);
+    expect(await read('isGrantInForce', [computeGrantId(domain, grant), ORG_B.address, 100n])).toBe(true);
 
     // Only the attesting member ends a guardianship.
     const none = { patient: minor, grantId: delegationId, nonce: 0n };

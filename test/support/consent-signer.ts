@@ -3,6 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
   computeGrantId,
   createConsentDomain,
+  createGrantSalt,
   createGrantTypedData,
   createRevokeTypedData,
   encodeCategories,
@@ -35,6 +36,7 @@ export async function signGrantForNewPatient(options: {
     grantee: options.grantee,
     categories: encodeCategories(options.categories ?? ['laboratory']),
     purposes: encodePurposes(options.purposes ?? ['TREAT']),
+    salt: createGrantSalt(),
     notBefore: BigInt(options.nowSeconds - 60),
     notAfter: BigInt(options.nowSeconds + 86_400),
     nonce: 0n,

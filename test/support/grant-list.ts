@@ -1,15 +1,17 @@
 import type { Address, Hex } from 'viem';
 import { listGrantingPatients } from '../../src/access/index.js';
 import { type ConsentDecision, type ConsentQuery, isGrantEffective } from '../../src/consent/index.js';
-import { encodeCategories, encodePurposes } from '../../src/ledger/index.js';
+import { type ConsentGrant, encodeCategories, encodePurposes } from '../../src/ledger/index.js';
 import type { IndexedGrant } from '../../src/sync/index.js';
 
 /**
- * Grants as the ledger index would hold them, for vault tests that need consent decisions without a
- * chain: the decision is the real rule (isGrantEffective), only the storage is a list.
+ * Grants as the ledger index would hold them, each with the terms its opening would carry (decision
+ * 0013), for vault tests that need consent decisions without a chain: the decision is the real rule
+ * (isGrantEffective), only the storage is a list.
  */
 export class GrantList {
   private readonly grants: IndexedGrant[] = [];
+  private readonly terms = new Map<Hex, Pick<ConsentGrant, 'categories' | 'purposes'>>();
 
   add(grant: {
     patient: Address;
@@ -24,14 +26,17 @@ export class GrantList {
       grantId,
       patient: grant.patient,
       grantee: grant.grantee,
-      categories: encodeCategories(grant.categories),
-      purposes: encodePurposes(grant.purposes),
+      termsHash: grantId,
       notBefore: grant.notBefore ?? 0,
       notAfter: grant.notAfter ?? 2 ** 40,
       nonce: 0n,
       revokedAt: null,
       blockNumber: 1,
       txHash: grantId,
+    });
+    this.terms.set(grantId, {
+      categories: encodeCategories(grant.categories),
+      purposes: encodePurposes(grant.purposes),
     });
     return grantId;
   }
@@ -46,7 +51,10 @@ export class GrantList {
     const candidates = this.grants.filter(
       (g) => g.patient.toLowerCase() === query.patient.toLowerCase() && g.grantee === query.grantee,
     );
-    const grant = candidates.find((g) => isGrantEffective(g, query));
+    const grant = candidates.find((g) => {
+      const terms = this.terms.get(g.grantId);
+      return terms !== undefined && isGrantEffective(g, terms, query);
+    });
     if (grant !== undefined) return { allowed: true, grantId: grant.grantId, via: 'grantee' };
     return { allowed: false, reason: candidates.length === 0 ? 'no-grant' : 'not-covered' };
   };

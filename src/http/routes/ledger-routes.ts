@@ -1,8 +1,12 @@
 import { Hono } from 'hono';
 import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
 import {
+  type ConsentOpeningStore,
+  type DeliverOpening,
   evaluateConsent,
+  evaluateOpening,
   type IsDelegate,
+  parseConsentOpening,
   parseSignedDelegation,
   parseSignedGrant,
   parseSignedRevoke,
@@ -11,8 +15,6 @@ import { CareLedgerError } from '../../errors/index.js';
 import {
   type ConsortiumLedger,
   createConsentDomain,
-  decodeCategories,
-  decodePurposes,
   encodeCategories,
   encodePurposes,
   type OutboxEntry,
@@ -30,6 +32,10 @@ export interface LedgerRouteDeps {
   readonly isDelegate?: IsDelegate;
   /** Appends an entry to the node's transparency log; resolves once durable. */
   readonly audit: (entry: Uint8Array) => Promise<{ index: number }>;
+  /** The openings of grant commitments this node enforces, sealed at rest (decision 0013). */
+  readonly openings: ConsentOpeningStore;
+  /** Sends a relayed grant's opening to the other members that must enforce it. */
+  readonly deliverOpening?: DeliverOpening;
 }
 
 /**
@@ -65,13 +71,17 @@ function describeEntry(entry: OutboxEntry) {
   };
 }
 
+/**
+ * A grant as the ledger shows it to every member: no terms, only their commitment (decision 0013).
+ * What it covers is not served here even when this node holds its opening; the patient reads it in
+ * their FHIR Consent, the enforcing members in their own store.
+ */
 function describeGrant(grant: IndexedGrant) {
   return {
     grantId: grant.grantId,
     patient: grant.patient,
     grantee: grant.grantee,
-    categories: decodeCategories(grant.categories),
-    purposes: decodePurposes(grant.purposes),
+    termsHash: grant.termsHash,
     notBefore: grant.notBefore,
     notAfter: grant.notAfter,
     nonce: grant.nonce.toString(),
@@ -251,18 +261,44 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
     return c.json(describeEntry(entry));
   });
 
+  /**
+   * Relays a patient-signed grant: the chain gets only its commitment; this node keeps the opening
+   * (terms, salt, signature) and sends it to the other members that must enforce it.
+   */
   app.post('/consent/grants', async (c) => {
     const signed = await parseSignedGrant(await readJsonBody(c), domain(), delegates());
+    await deps.openings.save(signed);
     const entry = await deps.ledger.relayGrant(signed.grant, signed.signature);
     const logged = await logRelay(
       deps,
       relayEntry('grant', signed.grantId, entry, deps.ledger.address, deps.now()),
     );
+    const deliveries = (await deps.deliverOpening?.(signed)) ?? [];
     const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', {
       grantId: signed.grantId,
       ...logged,
+      openingDelivered: deliveries.filter((d) => d.delivered).map((d) => d.member),
+      openingUndelivered: deliveries.filter((d) => !d.delivered).map((d) => d.member),
     });
     return c.json(answer.body, answer.status);
+  });
+
+  /**
+   * Receives the opening of a grant this node must enforce (decision 0013), from the relaying member,
+   * the patient or the grantee. It is kept only if the patient's signature verifies over it and it
+   * opens the commitment of the grant it names; once that grant is indexed, the commitment on chain
+   * must match too. Anything else is refused with its reason, and nothing is stored.
+   */
+  app.post('/consent/openings', async (c) => {
+    const opening = await parseConsentOpening(await readJsonBody(c), domain(), delegates());
+    const onChain = await deps.index.grant(opening.grantId);
+    if (onChain !== undefined && evaluateOpening(onChain, opening) !== undefined) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', "the terms do not open the grant's commitment", {
+        details: { field: 'grant', reason: 'opening-mismatch' },
+      });
+    }
+    await deps.openings.save(opening);
+    return c.json({ grantId: opening.grantId, onLedger: onChain !== undefined }, 201);
   });
 
   app.post('/consent/revocations', async (c) => {
@@ -311,7 +347,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
     const at = atText === undefined ? Math.floor(deps.now() / 1000) : Number(atText);
     if (!Number.isSafeInteger(at) || at < 0)
       throw new CareLedgerError('ERR_INVALID_INPUT', 'at must be unix seconds');
-    const decision = await evaluateConsent(deps.index, {
+    const decision = await evaluateConsent(deps.index, deps.openings, {
       patient: queryAddress(c.req.query('patient'), 'patient'),
       grantee: queryAddress(c.req.query('grantee'), 'grantee'),
       category: encodeCategories(category.split(',').filter((s) => s !== '')),

@@ -2,7 +2,8 @@
  * The consent manager: who may see which categories of the patient's records, for which purposes,
  * until when. Grants and revocations are EIP-712 messages signed in this browser with the patient's
  * key (src/ledger/eip712.ts) and relayed by the node (POST /fhir/Consent, $revoke); the list is read
- * from the node's index of the ledger.
+ * from the node's index of the ledger. The ledger holds only a salted commitment to each grant's terms
+ * (decision 0013): what a grant covers is shown from the patient's own FHIR Consent.
  */
 import { type Hex, hashTypedData } from 'viem';
 import { signTypedData } from 'viem/accounts';
@@ -13,7 +14,12 @@ import {
   PURPOSE_OF_USE_SYSTEM,
   PURPOSES_OF_USE,
 } from '../../../ledger/codes.js';
-import { createConsentDomain, createGrantTypedData, createRevokeTypedData } from '../../../ledger/eip712.js';
+import {
+  createConsentDomain,
+  createGrantSalt,
+  createGrantTypedData,
+  createRevokeTypedData,
+} from '../../../ledger/eip712.js';
 import { errorText, getJson, searchAll, sendJson } from '../api.js';
 import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } from '../context.js';
 import { announce, field, formatDate, h, message, replace, uid } from '../dom.js';
@@ -30,8 +36,7 @@ const CONSENT_GRANT_SYSTEM = 'https://careledger.dev/fhir/sid/consent-grant';
 interface LedgerGrant {
   grantId: Hex;
   grantee: string;
-  categories: string[];
-  purposes: string[];
+  termsHash: Hex;
   notBefore: number;
   notAfter: number;
   revokedAt: number | null;
@@ -177,6 +182,9 @@ function grantsSection(
         (i) => i.system === CONSENT_GRANT_SYSTEM && i.value?.toLowerCase() === grantId.toLowerCase(),
       ),
     );
+  // The ledger shows only a commitment to the terms; the patient's own Consent holds them.
+  const termsOf = (g: LedgerGrant, part: 'class' | 'purpose') =>
+    consentOf(g.grantId)?.provision?.[part]?.map((c) => c.code ?? '');
   const onLedger = new Set(grants.map((g) => g.grantId.toLowerCase()));
   const waiting = consents.filter(
     (c) =>
@@ -196,14 +204,16 @@ function grantsSection(
         h(
           'td',
           {},
-          g.categories
-            .map((c) => DATA_CATEGORIES[c as keyof typeof DATA_CATEGORIES]?.display ?? c)
-            .join(', '),
+          termsOf(g, 'class')
+            ?.map((c) => DATA_CATEGORIES[c as keyof typeof DATA_CATEGORIES]?.display ?? c)
+            .join(', ') ?? 'kept off the ledger',
         ),
         h(
           'td',
           {},
-          g.purposes.map((p) => PURPOSES_OF_USE[p as keyof typeof PURPOSES_OF_USE]?.display ?? p).join(', '),
+          termsOf(g, 'purpose')
+            ?.map((p) => PURPOSES_OF_USE[p as keyof typeof PURPOSES_OF_USE]?.display ?? p)
+            .join(', ') ?? 'kept off the ledger',
         ),
         h(
           'td',
@@ -451,6 +461,7 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
         grantee: to as Hex,
         categories: encodeCategories(categories),
         purposes: encodePurposes(purposes),
+        salt: createGrantSalt(),
         notBefore,
         notAfter,
         nonce,
@@ -498,6 +509,8 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
             url: LEDGER_CONSENT_EXTENSION,
             extension: [
               { url: 'nonce', valueString: nonce.toString() },
+              // Opens the ledger's commitment to these terms; kept by this node and the enforcing members.
+              { url: 'salt', valueString: grant.salt },
               { url: 'signature', valueString: signature },
             ],
           },

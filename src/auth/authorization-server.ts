@@ -18,6 +18,7 @@ import {
   verifyJwt,
   verifyPkce,
 } from '../smart/index.js';
+import { JwtVerificationCache } from '../smart/jwt-verification-cache.js';
 import type { AuthStore, OAuthClient, UserAccount } from './auth-store.js';
 import { SignInThrottle, type ThrottleLockout } from './sign-in-throttle.js';
 
@@ -167,6 +168,8 @@ export class AuthorizationServer {
   readonly tokenEndpoint: string;
   /** Failed passwords and one-time codes: growing delays, then lockout (RFC 4226 §7.3). */
   readonly throttle: SignInThrottle;
+  /** Access tokens' signatures and claims, verified once (revocation is still checked each time). */
+  private readonly verifiedTokens = new JwtVerificationCache();
 
   constructor(private readonly options: AuthorizationServerOptions) {
     this.now = options.now ?? Date.now;
@@ -774,7 +777,7 @@ export class AuthorizationServer {
     let payload: Record<string, unknown>;
     try {
       payload = (
-        await verifyJwt(token, {
+        await this.verifiedTokens.verify(token, {
           keys: [this.options.signingKey.publicJwk],
           algorithms: ['ES256'],
           now: this.seconds(),

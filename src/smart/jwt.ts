@@ -284,7 +284,7 @@ export async function verifyJwt(token: string, options: VerifyJwtOptions): Promi
   for (const jwk of candidates) {
     let verified: Awaited<ReturnType<typeof jwtVerify>>;
     try {
-      verified = await jwtVerify(token, await importJWK(joseJwk(jwk), alg), {
+      verified = await jwtVerify(token, await importVerificationKey(jwk, alg), {
         algorithms: [alg],
         currentDate: new Date(options.now * 1000),
         clockTolerance: tolerance,
@@ -344,7 +344,37 @@ function selectVerificationKeys(keys: readonly Jwk[], kid: string | undefined, a
   return usable;
 }
 
+// Imported public keys by algorithm and key material (issue 16 item 2: importing the JWK again on every
+// verification was a large part of checking a bearer token). Public keys only, so nothing secret is
+// held; a small bound, since a verifier knows few keys; cleared whole when full.
+const MAX_IMPORTED_KEYS = 256;
+const importedKeys = new Map<string, Promise<Awaited<ReturnType<typeof importJWK>>>>();
+const usableKeys = new Map<string, boolean>();
+
+function importVerificationKey(jwk: Jwk, alg: JwtAlgorithm): ReturnType<typeof importJWK> {
+  const id = `${alg}\u001f${JSON.stringify(joseJwk(jwk))}`;
+  let key = importedKeys.get(id);
+  if (key === undefined) {
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.clear();
+    key = importJWK(joseJwk(jwk), alg);
+    // A failed import is not remembered.
+    key.catch(() => importedKeys.delete(id));
+    importedKeys.set(id, key);
+  }
+  return key;
+}
+
 function isUsablePublicKey(jwk: Jwk): boolean {
+  const id = JSON.stringify(jwk);
+  const known = usableKeys.get(id);
+  if (known !== undefined) return known;
+  if (usableKeys.size >= MAX_IMPORTED_KEYS) usableKeys.clear();
+  const usable = checkPublicKey(jwk);
+  usableKeys.set(id, usable);
+  return usable;
+}
+
+function checkPublicKey(jwk: Jwk): boolean {
   try {
     // Node checks that an EC point is on its curve; RSA keys under 2048 bits are refused.
     return isKeyStrongEnough(createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }));

@@ -51,6 +51,7 @@ export async function erasePatient(
     // The listener's failure is its own to report; erasure does not wait on the ledger.
   }
   const destroyed = await crypto.destroyPatientKeys(patientId);
+  store.forgetDecrypted(patientId);
   await store.commitMany(
     [],
     [{ interaction: 'operation', context, entity: `Patient/${patientId}/$erase`, patient: patientId }],

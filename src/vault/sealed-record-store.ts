@@ -15,6 +15,7 @@ import type { TransparencyLog } from '../log/index.js';
 import { formatAuditEntry, withLogEntry } from './audit-log-entry.js';
 import type { VaultCommitWrite } from './commit-writes.js';
 import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
+import { DecryptedVersionCache } from './decrypted-version-cache.js';
 import type { SealedRecord } from './record-cipher.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
 import type { VaultCrypto } from './vault-crypto.js';
@@ -77,6 +78,8 @@ export class SealedRecordStore {
   /** Blind-index hashes: the node's keyed hash, so equal values are findable but not readable. */
   readonly searchHash: KeyedHash;
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Plaintext of recently opened versions, checked against the row and erasure (decision 0017). */
+  private readonly decrypted = new DecryptedVersionCache();
 
   constructor(private readonly options: SealedRecordStoreOptions) {
     this.storage = options.storage;
@@ -103,6 +106,13 @@ export class SealedRecordStore {
 
   async open(version: StoredVersion): Promise<Resource> {
     if (version.sealed === null) throw new CareLedgerError('ERR_GONE', 'the version has no content');
+    const cached = this.decrypted.get(version);
+    // A cached plaintext is used only while its patient is not erased (decision 0017).
+    if (
+      cached !== undefined &&
+      (await this.options.crypto.erasedAt(keyOwner(version.resourceType, version.patientId))) === undefined
+    )
+      return JSON.parse(cached) as Resource;
     const plaintext = await this.options.crypto.decrypt(
       {
         resourceType: version.resourceType,
@@ -112,7 +122,14 @@ export class SealedRecordStore {
       },
       version.sealed,
     );
-    return JSON.parse(decoder.decode(plaintext)) as Resource;
+    const text = decoder.decode(plaintext);
+    this.decrypted.set(version, text);
+    return JSON.parse(text) as Resource;
+  }
+
+  /** Drops the patient's decrypted records from memory (their keys were just destroyed). */
+  forgetDecrypted(patientId: string): void {
+    this.decrypted.forgetPatient(patientId);
   }
 
   versionHash(resourceType: string, id: string, versionId: number, canonical: string): string {

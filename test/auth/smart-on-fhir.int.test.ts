@@ -359,6 +359,30 @@ describe('SMART on FHIR', () => {
     expect(await revoked.text()).toContain('revoked');
   });
 
+  it('sees a revoked refresh family and an expired token on the very next request, though the token was verified before (issue 16)', async () => {
+    const path = `/fhir/Observation?subject=Patient/${patientId}`;
+    const { body } = await launch(
+      'smart.patient',
+      patientSecret,
+      'launch/patient offline_access patient/Observation.rs',
+    );
+    const token = body.access_token as string;
+    expect((await request(path, bearer(token))).status).toBe(200);
+    expect((await request(path, bearer(token))).status).toBe(200); // its signature and claims now come from the cache
+    // Revoking the refresh token revokes its grant (the `fam` claim of the access token).
+    expect((await request('/oauth/revoke', form({ token: body.refresh_token as string }))).status).toBe(200);
+    const revoked = await request(path, bearer(token));
+    expect(revoked.status).toBe(401);
+    expect(await revoked.text()).toContain('revoked');
+
+    const fresh = await launch('smart.patient', patientSecret, 'launch/patient patient/Observation.rs');
+    expect((await request(path, bearer(fresh.body.access_token as string))).status).toBe(200);
+    clockOffset += Number(fresh.body.expires_in) * 1000;
+    const expired = await request(path, bearer(fresh.body.access_token as string));
+    expect(expired.status).toBe(401);
+    expect(await expired.text()).toContain('expired');
+  });
+
   it('refuses a wrong password, a replayed one-time code, a wrong PKCE verifier and an unregistered redirect', async () => {
     const params = {
       response_type: 'code',

@@ -1,0 +1,1 @@
+export { LruCache, type LruCacheOptions } from './lru-cache.js';

@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { generatePrivateKey } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { generateTotp } from '../../src/identity/index.js';
+import { enrolPatientKeyOverHttp } from '../support/enrol-patient-key.js';
 import { findFreePorts } from '../support/free-port.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
@@ -242,16 +242,12 @@ beforeAll(async () => {
       'x-careledger-roles': 'registrar',
       'content-type': 'application/fhir+json',
     },
-    body: JSON.stringify({
-      resourceType: 'Patient',
-      identifier: [
-        { system: LEDGER_ADDRESS_SYSTEM, value: privateKeyToAccount(generatePrivateKey()).address },
-      ],
-      name: [{ family: 'Launch', given: ['Fhirclient'] }],
-    }),
+    body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Launch', given: ['Fhirclient'] }] }),
   });
   expect(created.status).toBe(201);
   patientId = ((await created.json()) as { id: string }).id;
+  // The patient's ledger key, enrolled with their proof of possession (issue 14 item 12).
+  await enrolPatientKeyOverHttp(`${base}/fhir`, patientId, generatePrivateKey());
   for (const text of ['pulse', 'body temperature']) {
     const observation = await fetch(`${base}/fhir/Observation`, {
       method: 'POST',

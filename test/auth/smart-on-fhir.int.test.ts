@@ -12,10 +12,10 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { generateTotp } from '../../src/identity/index.js';
 import { createClientAssertion, createSigningKey, type Jwk, signJwt } from '../../src/smart/index.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
+import { enrolPatientKeyInApp } from '../support/enrol-patient-key.js';
 import { findFreePort } from '../support/free-port.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
@@ -32,6 +32,7 @@ let patientSecret: string;
 let doctorSecret: string;
 let officerSecret: string;
 let patientAddress: `0x${string}`;
+const patientKey = generatePrivateKey();
 let clientId: string;
 let grantBody: string;
 
@@ -131,7 +132,7 @@ beforeAll(async () => {
   await solo.node.indexer.sync();
 
   // A patient with a ledger key, registered through the development header (the registrar's desk).
-  patientAddress = privateKeyToAccount(generatePrivateKey()).address;
+  patientAddress = privateKeyToAccount(patientKey).address;
   const created = await request('/fhir/Patient', {
     method: 'POST',
     headers: {
@@ -139,13 +140,11 @@ beforeAll(async () => {
       'x-careledger-roles': 'registrar',
       'content-type': 'application/fhir+json',
     },
-    body: JSON.stringify({
-      resourceType: 'Patient',
-      identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: patientAddress }],
-      name: [{ family: 'Smart' }],
-    }),
+    body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Smart' }] }),
   });
   patientId = ((await created.json()) as { id: string }).id;
+  // The patient proves possession of the key at the desk (issue 14 item 12).
+  await enrolPatientKeyInApp(solo.node.app, patientId, patientKey);
   for (const type of ['Observation', 'Condition']) {
     await request(`/fhir/${type}`, {
       method: 'POST',
@@ -483,20 +482,7 @@ describe('SMART on FHIR', () => {
       categories: ['demographics'],
       purposes: ['TREAT'],
       nowSeconds: Math.floor(Date.now() / 1000) - 60,
-    });
-    // This test's patient key is the signer's: point the Patient at it.
-    const patient = (await (
-      await request(`/fhir/Patient/${patientId}`, {
-        headers: { 'x-careledger-identity': 'Practitioner/dr-1' },
-      })
-    ).json()) as Record<string, unknown>;
-    await request(`/fhir/Patient/${patientId}`, {
-      method: 'PUT',
-      headers: { 'x-careledger-identity': 'Practitioner/dr-1', 'content-type': 'application/fhir+json' },
-      body: JSON.stringify({
-        ...patient,
-        identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: signed.patient }],
-      }),
+      patientKey, // the key enrolled for this Patient
     });
     grantBody = signed.body;
 

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { runExport } from '../../src/cli/commands/export.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { createClientAssertion, createSigningKey } from '../../src/smart/index.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
+import { enrolPatientKeyInApp } from '../support/enrol-patient-key.js';
 import { findFreePort } from '../support/free-port.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
@@ -86,7 +86,9 @@ beforeAll(async () => {
   clientId = ((await client.json()) as { clientId: string }).clientId;
 
   // One patient grants the lab their demographics on the ledger; the other grants nothing.
+  const grantingKey = generatePrivateKey();
   const signed = await signGrantForNewPatient({
+    patientKey: grantingKey,
     chainId: 31337,
     consentRegistry: solo.node.deployment.contracts.consentRegistry,
     grantee: LAB.address,
@@ -94,16 +96,11 @@ beforeAll(async () => {
     purposes: ['TREAT'],
     nowSeconds: Math.floor(Date.now() / 1000) - 60,
   });
-  granted = await create({
-    resourceType: 'Patient',
-    identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: signed.patient }],
-    name: [{ family: 'Granted' }],
-  });
-  other = await create({
-    resourceType: 'Patient',
-    identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: privateKeyToAccount(generatePrivateKey()).address }],
-    name: [{ family: 'Other' }],
-  });
+  // Each patient's ledger key is enrolled with their proof of possession (issue 14 item 12).
+  granted = await create({ resourceType: 'Patient', name: [{ family: 'Granted' }] });
+  await enrolPatientKeyInApp(solo.node.app, granted, grantingKey);
+  other = await create({ resourceType: 'Patient', name: [{ family: 'Other' }] });
+  await enrolPatientKeyInApp(solo.node.app, other, generatePrivateKey());
   for (const subject of [granted, other]) {
     await create({
       resourceType: 'Observation',

@@ -11,11 +11,11 @@ import type { Hono } from 'hono';
 import { getAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
 import type { BulkExportModule } from '../../src/export/index.js';
 import { createNodeApp } from '../../src/http/create-node-app.js';
 import { SqliteExportJobStorage } from '../../src/storage/sqlite/sqlite-export-job-storage.js';
+import { createEnrolledPatient } from '../support/enrol-patient-key.js';
 import { openTestVault, type TestVault } from '../support/open-test-vault.js';
 import { addExportJobTable, createVaultExportModule } from '../support/vault-export-module.js';
 
@@ -31,8 +31,9 @@ let vault: TestVault;
 let exportsDir: string;
 let module: BulkExportModule;
 let app: Hono;
-const ann = privateKeyToAccount(generatePrivateKey()).address;
-const ben = privateKeyToAccount(generatePrivateKey()).address;
+const annKey = privateKeyToAccount(generatePrivateKey());
+const benKey = privateKeyToAccount(generatePrivateKey());
+const ann = annKey.address;
 let annId: string;
 let benId: string;
 
@@ -52,12 +53,9 @@ function mount(m: BulkExportModule): Hono {
   return a;
 }
 
-function patient(address: string, family: string): Resource {
-  return {
-    resourceType: 'Patient',
-    identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: address }],
-    name: [{ family }],
-  };
+/** A Patient without its ledger key: the key is linked by enrolment, with its proof of possession. */
+function patient(family: string): Resource {
+  return { resourceType: 'Patient', name: [{ family }] };
 }
 
 function observation(patientId: string, code: string): Resource {
@@ -134,8 +132,8 @@ beforeAll(async () => {
   vault = await openTestVault(HOSPITAL);
   addExportJobTable(vault);
   exportsDir = join(vault.dir, 'exports');
-  annId = (await vault.repo.create(patient(ann, 'Ann'), clinician)).id as string;
-  benId = (await vault.repo.create(patient(ben, 'Ben'), clinician)).id as string;
+  annId = await createEnrolledPatient(vault.repo, patient('Ann'), annKey, clinician);
+  benId = await createEnrolledPatient(vault.repo, patient('Ben'), benKey, clinician);
   for (const code of ['2345-7', '2345-7', '718-7', '2339-0', '718-7'])
     annObs.push((await vault.repo.create(observation(annId, code), clinician)).id as string);
   for (const code of ['2345-7', '718-7'])

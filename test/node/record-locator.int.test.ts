@@ -1,17 +1,18 @@
 /**
- * The record locator end to end, one member node over a real embedded chain: storing a Patient that
- * carries a ledger address (by create, update or transaction) announces a pointer on RecordLocator
+ * The record locator end to end, one member node over a real embedded chain: a Patient whose ledger
+ * key is enrolled (after a create or a transaction stored it) is announced as a pointer on RecordLocator
  * exactly once, which the node's index serves at /ledger/locations/{address}; erasing the patient
  * withdraws it. With the chain down the FHIR write still succeeds, and the next start announces
  * what was stored meanwhile.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Address } from 'viem';
+import type { Address, LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
+import { enrolPatientKeyInApp } from '../support/enrol-patient-key.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
 let solo: SoloNode;
@@ -19,15 +20,30 @@ let node: RunningNode;
 
 const clinician = { 'x-careledger-identity': 'Practitioner/dr-1', 'x-careledger-purpose': 'TREAT' };
 
-const newAddress = (): Address => privateKeyToAccount(generatePrivateKey()).address;
+const newKey = (): LocalAccount => privateKeyToAccount(generatePrivateKey());
 
-const patient = (address: Address, id?: string) => ({
+const patient = (address?: Address, id?: string) => ({
   resourceType: 'Patient',
   ...(id === undefined ? {} : { id }),
-  identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: address.toLowerCase() }],
+  ...(address === undefined
+    ? {}
+    : { identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: address.toLowerCase() }] }),
   name: [{ family: 'Locator', given: ['Test'] }],
   birthDate: '1980-04-01',
 });
+
+/** Links the patient's key the way the node allows: the patient signs the node's challenge (issue 14 item 12). */
+async function enrol(id: string, key: LocalAccount): Promise<void> {
+  await enrolPatientKeyInApp(node.app, id, key, clinician);
+}
+
+/** POSTs a Patient and enrols its key; returns the created Patient. */
+async function createEnrolled(key: LocalAccount) {
+  const created = await fhir('POST', '/Patient', patient());
+  expect(created.status).toBe(201);
+  await enrol(created.body.id as string, key);
+  return created;
+}
 
 async function fhir(method: string, path: string, body: unknown) {
   const response = await node.app.request(`/fhir${path}`, {
@@ -80,11 +96,11 @@ afterAll(async () => {
 
 describe('the record locator', () => {
   it('announces a stored Patient with a ledger address once, and serves it at /ledger/locations', async () => {
-    const address = newAddress();
+    const key = newKey();
+    const address = key.address;
     expect(await locations(address)).toEqual({ status: 200, body: { patient: address, members: [] } });
 
-    const created = await fhir('POST', '/Patient', patient(address));
-    expect(created.status).toBe(201);
+    const created = await createEnrolled(key);
     const members = await waitForLocations(address, (m) => m.length > 0);
     expect(members).toEqual([
       {
@@ -103,21 +119,24 @@ describe('the record locator', () => {
     expect(await outboxCount('announceRecords')).toBe(1);
   });
 
-  it('announces Patients stored by a transaction Bundle', async () => {
-    const address = newAddress();
+  it('announces a Patient a transaction Bundle stored, once its key is enrolled', async () => {
+    const key = newKey();
     const bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
         {
           fullUrl: 'urn:uuid:6f1c1d1e-0a8b-4c55-9a43-2b1b4c2a9e10',
-          resource: patient(address),
+          resource: patient(),
           request: { method: 'POST', url: 'Patient' },
         },
       ],
     };
-    expect((await fhir('POST', '', bundle)).status).toBe(200);
-    await waitForLocations(address, (m) => m.length === 1);
+    const stored = await fhir('POST', '', bundle);
+    expect(stored.status).toBe(200);
+    const location = (stored.body.entry as { response: { location: string } }[])[0]?.response.location ?? '';
+    await enrol(/Patient\/([^/]+)/.exec(location)?.[1] ?? '', key);
+    await waitForLocations(key.address, (m) => m.length === 1);
   });
 
   it('answers 400 with an OperationOutcome for a malformed address', async () => {
@@ -129,8 +148,9 @@ describe('the record locator', () => {
   });
 
   it('withdraws the pointer when the patient is erased', async () => {
-    const address = newAddress();
-    const created = await fhir('POST', '/Patient', patient(address));
+    const key = newKey();
+    const address = key.address;
+    const created = await createEnrolled(key);
     await waitForLocations(address, (m) => m.length === 1);
     const token = readFileSync(join(solo.dir, 'solo', 'admin.token'), 'utf8').trim();
     const erased = await node.app.request(`/admin/patients/${created.body.id as string}/erase`, {
@@ -142,18 +162,20 @@ describe('the record locator', () => {
   });
 
   it('stores while the chain is down, and announces once it is back', async () => {
-    const address = newAddress();
+    const key = newKey();
+    const address = key.address;
     await solo.chain.stop();
     // The FHIR write does not wait for the ledger: the outbox refuses, the announce is deferred.
-    expect((await fhir('POST', '/Patient', patient(address))).status).toBe(201);
+    await createEnrolled(key);
     await solo.chain.start();
     await waitForLocations(address, (m) => m.length === 1);
   });
 
   it('announces at start what a previous run stored but did not announce', async () => {
-    const address = newAddress();
+    const key = newKey();
+    const address = key.address;
     await solo.chain.stop();
-    expect((await fhir('POST', '/Patient', patient(address))).status).toBe(201);
+    await createEnrolled(key);
     await solo.chain.start();
     // Closing forgets the deferred announce, as a crash would; the start-up sweep must find it.
     await node.close();

@@ -79,3 +79,20 @@ export async function enrolPatientKeyOverHttp(
 ): Promise<void> {
   await enrolLedgerKeyOverHttp({ fhirBaseUrl, patientId, account: asAccount(key), headers });
 }
+
+/** Enrols `key` for Patient `patientId` at a node tested in-process (`node.app.request`), over its API. */
+export async function enrolPatientKeyInApp(
+  app: { request: (input: string, init?: RequestInit) => Response | Promise<Response> },
+  patientId: string,
+  key: Hex | LocalAccount,
+  headers: Record<string, string> = REGISTRAR_HEADERS,
+): Promise<void> {
+  await enrolLedgerKeyOverHttp({
+    // Loopback: the development identity header is accepted only there.
+    fhirBaseUrl: 'http://127.0.0.1/fhir',
+    patientId,
+    account: asAccount(key),
+    headers,
+    fetch: async (url, init) => app.request(String(url), init),
+  });
+}

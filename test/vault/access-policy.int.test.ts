@@ -6,8 +6,8 @@
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
+import { createEnrolledPatient } from '../support/enrol-patient-key.js';
 import { openTestVault, type TestVault } from '../support/open-test-vault.js';
 
 const HOSPITAL = '0x00000000000000000000000000000000000000Aa' as const;
@@ -19,8 +19,10 @@ const officer: AccessContext = { who: 'Practitioner/po-1', purpose: 'HOPERAT', r
 const lab: AccessContext = { who: `Organization/${LAB}`, purpose: 'TREAT', member: LAB };
 
 let vault: TestVault;
-const ann = privateKeyToAccount(generatePrivateKey()).address;
-const ben = privateKeyToAccount(generatePrivateKey()).address;
+const annKey = privateKeyToAccount(generatePrivateKey());
+const benKey = privateKeyToAccount(generatePrivateKey());
+const ann = annKey.address;
+const ben = benKey.address;
 let annId: string;
 let benId: string;
 let labObs: string;
@@ -29,12 +31,9 @@ let benHivObs: string;
 
 const lenient = { handling: 'lenient' } as const;
 
-function patient(address: string, family: string): Resource {
-  return {
-    resourceType: 'Patient',
-    identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: address }],
-    name: [{ family }],
-  };
+/** A Patient without its ledger key: the key is linked by enrolment, with its proof of possession. */
+function patient(family: string): Resource {
+  return { resourceType: 'Patient', name: [{ family }] };
 }
 
 function observation(patientId: string, hiv = false): Resource {
@@ -81,8 +80,8 @@ async function refusal(task: Promise<unknown>): Promise<string> {
 
 beforeAll(async () => {
   vault = await openTestVault(HOSPITAL);
-  annId = (await vault.repo.create(patient(ann, 'Ann'), clinician)).id as string;
-  benId = (await vault.repo.create(patient(ben, 'Ben'), clinician)).id as string;
+  annId = await createEnrolledPatient(vault.repo, patient('Ann'), annKey, clinician);
+  benId = await createEnrolledPatient(vault.repo, patient('Ben'), benKey, clinician);
   labObs = (await vault.repo.create(observation(annId), clinician)).id as string;
   hivObs = (await vault.repo.create(observation(annId, true), clinician)).id as string;
   benHivObs = (await vault.repo.create(observation(benId, true), clinician)).id as string;

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
-import { LEDGER_ADDRESS_SYSTEM } from '../../access/index.js';
+import type { LocalAccount } from 'viem';
+import { LEDGER_ADDRESS_SYSTEM, withLedgerAddress } from '../../access/index.js';
+import { enrolLedgerKeyOverHttp } from '../../enrolment/index.js';
 import { isSearchableResourceType } from '../../fhir/search/index.js';
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { requestJson } from '../http-json.js';
@@ -130,6 +132,8 @@ export async function seedDemoRecords(
   nodes: Readonly<Record<DemoHolder, string>>,
   demoPatient: string,
   log: (line: string) => void,
+  /** The demo patient's ledger key: she enrols it at the lab and the pharmacy too (issue 14 item 12). */
+  patientKey?: LocalAccount,
 ): Promise<DemoRecordsResult | undefined> {
   const marker = join(dataDir, 'demo-records.json');
   if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as DemoRecordsResult;
@@ -142,7 +146,8 @@ export async function seedDemoRecords(
   };
   const hospitalPatient = await requestJson<Patient>(`${nodes.hospital}/fhir/${demoPatient}`, { headers });
   const address = hospitalPatient.identifier?.find((i) => i.system === LEDGER_ADDRESS_SYSTEM)?.value;
-  const { id: _id, meta: _meta, ...demographics } = hospitalPatient;
+  // Each member links her key to its own Patient record only with her proof of possession.
+  const { id: _id, meta: _meta, ...demographics } = withLedgerAddress(hospitalPatient, undefined);
   const counts: Record<DemoHolder, number> = { hospital: 0, lab: 0, pharmacy: 0 };
   const patientIds: Record<DemoHolder, string> = {
     hospital: hospitalPatient.id as string,
@@ -164,6 +169,14 @@ export async function seedDemoRecords(
     if (holder !== 'hospital') {
       const location = result.entry?.[0]?.response?.location ?? '';
       patientIds[holder] = /Patient\/([^/]+)/.exec(location)?.[1] ?? '';
+      if (patientKey !== undefined && patientIds[holder] !== '') {
+        await enrolLedgerKeyOverHttp({
+          fhirBaseUrl: `${nodes[holder]}/fhir`,
+          patientId: patientIds[holder],
+          account: patientKey,
+          headers: { 'x-careledger-identity': 'Practitioner/registrar', 'x-careledger-roles': 'registrar' },
+        });
+      }
     }
     log(
       `[${holder}] stored ${counts[holder]} of the demo patient's records${address === undefined ? '' : ` (ledger address ${address})`}`,

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LEDGER_ADDRESS_SYSTEM } from '../../access/index.js';
+import { privateKeyToAccount } from 'viem/accounts';
+import { enrolLedgerKeyOverHttp } from '../../enrolment/index.js';
 import { CareLedgerError } from '../../errors/index.js';
-import { createPatientKey, createPatientKeystore } from '../../identity/index.js';
+import { createPatientKey, createPatientKeystore, type PatientKeystore } from '../../identity/index.js';
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { requestJson } from '../http-json.js';
 
@@ -24,6 +25,8 @@ export interface DemoUsers {
   readonly smartClient: { readonly clientId: string; readonly redirectUri: string };
   /** The demo patient's consent keystore passphrase (the keystore is stored at the node). */
   readonly patientKeystorePassphrase: string;
+  /** The demo patient's consent keystore (encrypted under that passphrase), to enrol her key at the other members. */
+  readonly patientKeystore?: PatientKeystore;
 }
 
 export function demoUsersFile(dataDir: string): string {
@@ -79,22 +82,30 @@ export async function enrolDemoUsers(
   }
   const patientKey = createPatientKey();
   const passphrase = password();
+  const registrar = { 'x-careledger-identity': 'Practitioner/registrar', 'x-careledger-roles': 'registrar' };
   const patient = await requestJson<{ id: string }>(`${hospital.url}/fhir/Patient`, {
     body: {
       resourceType: 'Patient',
-      identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: patientKey.address }],
       name: [{ family: 'Rivera', given: ['Maria'] }],
       gender: 'female',
       birthDate: '1984-07-12',
     },
-    headers: { 'x-careledger-identity': 'Practitioner/registrar', 'x-careledger-roles': 'registrar' },
+    headers: registrar,
   });
+  // At the desk: the registrar asks for a challenge, Maria signs it with her key (issue 14 item 12).
+  await enrolLedgerKeyOverHttp({
+    fhirBaseUrl: `${hospital.url}/fhir`,
+    patientId: patient.id,
+    account: privateKeyToAccount(patientKey.privateKey),
+    headers: registrar,
+  });
+  const keystore = await createPatientKeystore(patientKey.privateKey, passphrase);
   const patientSecret = password();
   const created = await admin<{ totpSecret: string }>('/users', {
     username: 'maria.rivera',
     password: patientSecret,
     fhirUser: `Patient/${patient.id}`,
-    keystore: await createPatientKeystore(patientKey.privateKey, passphrase),
+    keystore,
   });
   accounts.push({
     username: 'maria.rivera',
@@ -114,6 +125,7 @@ export async function enrolDemoUsers(
     accounts,
     smartClient: { clientId: client.clientId, redirectUri: 'http://127.0.0.1/callback' },
     patientKeystorePassphrase: passphrase,
+    patientKeystore: keystore,
   };
   writeFileDurably(file, `${JSON.stringify(users, null, 2)}\n`, 0o600);
   log(`[${hospital.name}] enrolled the demo users (credentials in ${file})`);

@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { privateKeyToAccount } from 'viem/accounts';
 import { createChainClient, EmbeddedChain, terminate } from '../../chain/index.js';
 import { CareLedgerError } from '../../errors/index.js';
+import { openPatientKeystore } from '../../identity/index.js';
 import {
   type Deployment,
   deployContracts,
@@ -166,11 +168,15 @@ export class DevConsortium {
       const patient = this.demoUsers.accounts.find((a) => a.username === 'maria.rivera')?.fhirUser;
       const url = (name: string) => this.nodes.find((n) => n.name === name)?.url as string;
       if (patient !== undefined) {
+        const { patientKeystore, patientKeystorePassphrase } = this.demoUsers;
         this.demoRecords = await seedDemoRecords(
           this.options.dataDir,
           { hospital: url('hospital'), lab: url('lab'), pharmacy: url('pharmacy') },
           patient,
           (line) => this.log(line),
+          patientKeystore === undefined
+            ? undefined
+            : privateKeyToAccount(await openPatientKeystore(patientKeystore, patientKeystorePassphrase)),
         );
       }
       await this.waitForAnchors(url('hospital'));

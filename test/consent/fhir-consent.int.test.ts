@@ -161,6 +161,13 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+function ledgerConsentValueOf(resource: { extension: unknown[] }, name: string): string | undefined {
+  const ext = (
+    resource.extension as { url: string; extension?: { url: string; valueString?: string }[] }[]
+  ).find((e) => e.url === LEDGER_CONSENT_EXTENSION);
+  return ext?.extension?.find((e) => e.url === name)?.valueString;
+}
+
 /** The hospital's system reading at the lab, as another member (its ledger address). */
 const asHospital = () => ({ 'x-careledger-identity': `Organization/${hospital.address}` });
 async function hospitalSeesAtLab(): Promise<number> {
@@ -205,6 +212,28 @@ describe('consent through FHIR', () => {
     expect(JSON.stringify(stored.extension)).toMatch(/"transaction"/);
     const enforcedAfter = await waitFor(async () => (await hospitalSeesAtLab()) === 1);
     console.log(`grant relayed at the hospital, enforced at the lab after ${Math.round(enforcedAfter)} ms`);
+
+    // The lab got the opening from the hospital; a forged one (another salt) is refused with the reason.
+    const forged = await fetch(`${lab.url}/ledger/consent/openings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        grantId: stored.identifier.find((i) => i.system.endsWith('consent-grant'))?.value,
+        grant: {
+          patient: patientKey.address,
+          grantee: hospital.address,
+          categories: encodeCategories(['demographics', 'laboratory', 'hiv']).toString(),
+          purposes: encodePurposes(['TREAT']).toString(),
+          salt,
+          notBefore: String(Date.parse('2026-01-01T00:00:00Z') / 1000),
+          notAfter: String(Date.parse('2030-01-01T00:00:00Z') / 1000),
+          nonce: '0',
+        },
+        signature: ledgerConsentValueOf(stored, 'signature'),
+      }),
+    });
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).toContain("the terms do not open the grant's commitment");
 
     const replay = await fhir(hospital.url, '/Consent', { body: await signed() });
     expect(replay.status, JSON.stringify(replay.body)).toBe(200); // the same signed consent again: already relayed, already stored

@@ -31,6 +31,9 @@ export interface BulkPage {
   readonly refused: readonly { patientId: string; reason: string }[];
 }
 
+/** Why another member's export left out a patient it holds no grant from (no record was opened). */
+const NOT_VISIBLE = 'no consent in force for this member, purpose and data';
+
 /** The cursor of a page: the (patient, id) of the last stored record examined. */
 function encodeCursor(version: StoredVersion): string {
   return Buffer.from(JSON.stringify([version.patientId, version.id])).toString('base64url');
@@ -94,8 +97,15 @@ export class BulkReadGateway {
     const resources: { resource: Resource; patientId: string; breakGlass: boolean }[] = [];
     const skipped: { resourceType: string; id: string; reason: string }[] = [];
     const refused = new Map<string, string>();
+    // Decided before any record is opened (as for a search): a record outside the compartments the
+    // requester may see is never decrypted; another member's attempt is still recorded as refused.
+    const visible = await this.gate.visibleCompartments(requester, context, request.resourceType);
     for (const version of versions) {
-      if (requester.kind === 'patient' && version.patientId !== requester.patientId) continue;
+      if (!visible.all && !visible.patients.has(version.patientId)) {
+        if (requester.kind === 'member' && version.patientId !== '' && !refused.has(version.patientId))
+          refused.set(version.patientId, NOT_VISIBLE);
+        continue;
+      }
       let resource: Resource | undefined;
       try {
         resource = await this.store.openUnlessErased(version);

@@ -1,14 +1,15 @@
 /**
  * Issue 14 item 5 (existence oracles, search half) and issue 16 over a real vault: a search decides
  * whose records the requester may see before it touches any candidate, and `_count` bounds the work
- * when the storage gives the order. Work is observed by counting the vault's decryptions (the real
- * VaultCrypto, counted), never by timing.
+ * when the storage gives the order. Work is observed by counting the records the vault opens (the
+ * real store, counted), never by timing.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
 import { formatSearchBundle } from '../../src/http/routes/search-bundle.js';
+import type { StoredVersion } from '../../src/vault/record-storage.js';
 import { enrolPatientKey } from '../support/enrol-patient-key.js';
 import { openTestVault, type TestVault } from '../support/open-test-vault.js';
 
@@ -24,8 +25,8 @@ const strict = { handling: 'strict' } as const;
 let vault: TestVault;
 let busyId: string;
 let quietId: string;
-/** `Type/id` of every record decrypted since the last reset. */
-let decrypted: string[] = [];
+/** `Type/id` of every record opened (decrypted or taken from the cache) since the last reset. */
+let opened: string[] = [];
 
 function observation(patientId: string, value: number): Resource {
   return {
@@ -55,7 +56,7 @@ function search(type: string, query: Record<string, string>, who: AccessContext)
   return vault.repo.search(type, new URLSearchParams(query), who, strict);
 }
 
-const observationsDecrypted = () => decrypted.filter((ref) => ref.startsWith('Observation/')).length;
+const observationsOpened = () => opened.filter((ref) => ref.startsWith('Observation/')).length;
 
 beforeAll(async () => {
   vault = await openTestVault(HOSPITAL);
@@ -74,25 +75,28 @@ beforeAll(async () => {
     categories: ['laboratory', 'demographics'],
     purposes: ['TREAT'],
   });
-  const decrypt = vault.crypto.decrypt.bind(vault.crypto);
-  vault.crypto.decrypt = async (ref, sealed) => {
-    decrypted.push(`${ref.resourceType}/${ref.id}`);
-    return decrypt(ref, sealed);
+  // Every record the vault opens, whether it decrypts it or finds it in its cache of decrypted
+  // versions (decision 0017): the work a search does on records, counted where it happens.
+  const store = (vault.repo as unknown as { store: { open: (v: StoredVersion) => Promise<Resource> } }).store;
+  const openRecord = store.open.bind(store);
+  store.open = (version) => {
+    opened.push(`${version.resourceType}/${version.id}`);
+    return openRecord(version);
   };
 }, 300_000);
 
 afterAll(() => vault?.close());
 
 beforeEach(() => {
-  decrypted = [];
+  opened = [];
 });
 
 describe('_count bounds the work when the storage gives the order (issue 16)', () => {
-  it('decrypts at most the page and one more of 174 matches, and says a next page exists', async () => {
+  it('opens at most the page and one more of 174 matches, and says a next page exists', async () => {
     const found = await search('Observation', { subject: `Patient/${busyId}`, _count: '10' }, clinician);
     expect(found.resources).toHaveLength(10);
     expect(found.more).toBe(true);
-    expect(observationsDecrypted()).toBeLessThanOrEqual(11);
+    expect(observationsOpened()).toBeLessThanOrEqual(11);
     const bundle = formatSearchBundle(found, 'https://node.example', '/fhir/Observation') as {
       link: { relation: string }[];
     };
@@ -102,8 +106,8 @@ describe('_count bounds the work when the storage gives the order (issue 16)', (
   it('another member with a grant: the same bound, the Patient opened once for its ledger address', async () => {
     const found = await search('Observation', { subject: `Patient/${busyId}`, _count: '10' }, lab);
     expect(found.resources).toHaveLength(10);
-    expect(observationsDecrypted()).toBeLessThanOrEqual(11);
-    expect(decrypted.filter((ref) => ref.startsWith('Patient/'))).toEqual([`Patient/${busyId}`]);
+    expect(observationsOpened()).toBeLessThanOrEqual(11);
+    expect(opened.filter((ref) => ref.startsWith('Patient/'))).toEqual([`Patient/${busyId}`]);
   });
 
   it('_sort=-_lastUpdated is the index order reversed: the page is the newest, bounded the same way', async () => {
@@ -113,7 +117,7 @@ describe('_count bounds the work when the storage gives the order (issue 16)', (
       clinician,
     );
     expect(all.total).toBe(MATCHES);
-    decrypted = [];
+    opened = [];
     const newest = await search(
       'Observation',
       { subject: `Patient/${busyId}`, _sort: '-_lastUpdated', _count: '10', _offset: '5' },
@@ -125,10 +129,10 @@ describe('_count bounds the work when the storage gives the order (issue 16)', (
         .reverse()
         .slice(5, 15),
     );
-    expect(observationsDecrypted()).toBeLessThanOrEqual(16);
+    expect(observationsOpened()).toBeLessThanOrEqual(16);
   });
 
-  it('a parameter decided after decryption: decrypts until the page is full, no further', async () => {
+  it('a parameter decided after decryption: opens records until the page is full, no further', async () => {
     const found = await search(
       'Observation',
       { subject: `Patient/${busyId}`, 'value-quantity': 'gt100', _count: '10' },
@@ -139,7 +143,7 @@ describe('_count bounds the work when the storage gives the order (issue 16)', (
       found.resources.every((r) => (r as { valueQuantity: { value: number } }).valueQuantity.value > 100),
     ).toBe(true);
     // Every other record matches: 21 records hold 11 matches.
-    expect(observationsDecrypted()).toBeLessThanOrEqual(22);
+    expect(observationsOpened()).toBeLessThanOrEqual(22);
   });
 
   it('the last page has no next link', async () => {
@@ -154,16 +158,16 @@ describe('_count bounds the work when the storage gives the order (issue 16)', (
 });
 
 describe('a requester with no right to a patient gets what a made-up patient gets (issue 14 item 5)', () => {
-  it('another member without a grant: empty, nothing decrypted, whether the patient exists or not', async () => {
+  it('another member without a grant: empty, nothing opened, whether the patient exists or not', async () => {
     const logBefore = vault.log.size;
     const existing = await search('Observation', { subject: `Patient/${busyId}`, _count: '10' }, other);
     const existingEntries = vault.log.size - logBefore;
-    const existingDecrypted = decrypted.length;
+    const existingOpened = opened.length;
     const madeUp = await search('Observation', { subject: 'Patient/no-such-patient', _count: '10' }, other);
     expect(existing.resources).toEqual([]);
     expect(madeUp.resources).toEqual([]);
-    expect(existingDecrypted).toBe(0);
-    expect(decrypted).toEqual([]);
+    expect(existingOpened).toBe(0);
+    expect(opened).toEqual([]);
     // The same number of log entries: the denial in the patient's history replaces the search's own.
     expect(vault.log.size - logBefore - existingEntries).toBe(existingEntries);
     const denials = (await vault.repo.auditTrail(busyId)).filter(
@@ -177,17 +181,26 @@ describe('a requester with no right to a patient gets what a made-up patient get
     expect((await search('Observation', {}, other)).resources).toEqual([]);
     expect((await search('Patient', {}, other)).resources).toEqual([]);
     expect((await search('Patient', { _id: busyId }, other)).resources).toEqual([]);
-    expect(decrypted).toEqual([]);
+    expect(opened).toEqual([]);
   });
 
   it('another member with a grant for one patient touches only that patient', async () => {
     const found = await search('Observation', { _count: '1000' }, lab);
     expect(found.resources).toHaveLength(MATCHES);
-    expect(decrypted.filter((ref) => ref.startsWith('Patient/'))).toEqual([`Patient/${busyId}`]);
-    expect(observationsDecrypted()).toBe(MATCHES);
-    decrypted = [];
+    expect(opened.filter((ref) => ref.startsWith('Patient/'))).toEqual([`Patient/${busyId}`]);
+    expect(observationsOpened()).toBe(MATCHES);
+    opened = [];
     expect((await search('Observation', { subject: `Patient/${quietId}` }, lab)).resources).toEqual([]);
-    expect(decrypted).toEqual([]);
+    expect(opened).toEqual([]);
+  });
+
+  it('a bulk read (export) by another member without a grant opens nothing, and notes the refusal', async () => {
+    const page = await vault.repo
+      .bulkReadGateway()
+      .readPage(other, { resourceType: 'Observation', filters: [], limit: 1000 });
+    expect(page.resources).toEqual([]);
+    expect(page.refused.map((r) => r.patientId).sort()).toEqual([busyId, quietId].sort());
+    expect(opened).toEqual([]);
   });
 
   it("a patient's search touches only their own compartment", async () => {
@@ -197,6 +210,6 @@ describe('a requester with no right to a patient gets what a made-up patient get
       { who: `Patient/${quietId}`, purpose: 'TREAT' },
     );
     expect(found.resources).toHaveLength(1);
-    expect(decrypted).toHaveLength(1);
+    expect(opened).toHaveLength(1);
   });
 });

@@ -6,8 +6,12 @@
  * indexes and seals a transaction in slices (src/vault/operations/transaction.ts), so a read waits for
  * a slice, not for the Bundle; the target is a p99 during the import within 2 × the idle p99.
  */
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DEFAULT_IMPORT_BATCH } from '../../src/cli/commands/import-batch.js';
 import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
 import { SYNTHEA_DIR } from '../../test/support/shared-data.js';
 import { startSoloNode } from '../../test/support/start-solo-node.js';
@@ -52,6 +56,57 @@ export function loadTransactionBundle(entries = TRANSACTION_ENTRIES): string {
   return JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: kept });
 }
 
+const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+
+/**
+ * `careledger import` of some Synthea Bundles, in its own process as a user runs it: the resources/s it
+ * reports (loaded resources over its elapsed time, from reading the files to the last answer).
+ */
+async function runCliImport(
+  origin: string,
+  files: readonly string[],
+  batch: number,
+): Promise<{ loaded: number; requests: number; seconds: number; rate: number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'careledger-bench-import-'));
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CLI,
+        '--data-dir',
+        dataDir,
+        'import',
+        ...files,
+        '--node',
+        origin,
+        '--batch',
+        String(batch),
+        '--json',
+        '--quiet',
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    const summary = JSON.parse(stdout) as {
+      loaded: number;
+      failed: number;
+      requests: number;
+      elapsedMs: number;
+      resourcesPerSecond: number;
+    };
+    if (summary.failed > 0) throw new Error(`careledger import: ${summary.failed} resource(s) failed`);
+    return {
+      loaded: summary.loaded,
+      requests: summary.requests,
+      seconds: summary.elapsedMs / 1000,
+      rate: summary.resourcesPerSecond,
+    };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 function latencyFigure(id: string, label: string, result: MeasuredLoad, note?: string): Figure {
   return {
     group: 'import',
@@ -73,7 +128,8 @@ function latencyFigure(id: string, label: string, result: MeasuredLoad, note?: s
 
 export const importGroup: Group = {
   name: 'import',
-  description: 'single-read p99 idle and during a loop of 105-entry Synthea transactions',
+  description:
+    'single-read p99 idle and during a loop of 105-entry Synthea transactions; careledger import resources/s',
   async run(ctx: GroupContext): Promise<GroupResult> {
     const quick = ctx.options.quick;
     const warmupMs = quick ? 300 : 1_000;
@@ -142,6 +198,29 @@ export const importGroup: Group = {
       if (idle.errors + during.errors + imported.errors > 0)
         throw new Error(`requests failed: ${idle.firstError ?? during.firstError ?? imported.firstError}`);
 
+      // careledger import, one PUT per resource (as before issue 16) and in transaction Bundles, each
+      // over other Synthea files (so both create every resource), the first two sizes alike.
+      const synthea = readdirSync(SYNTHEA_DIR)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .map((f) => join(SYNTHEA_DIR, f));
+      const perRun = quick ? 1 : 3;
+      const cliFigures: Figure[] = [];
+      for (const [i, batch] of [1, DEFAULT_IMPORT_BATCH].entries()) {
+        const files = synthea.slice(i * perRun, (i + 1) * perRun);
+        ctx.progress(`import: careledger import of ${files.length} Synthea Bundle(s), --batch ${batch}`);
+        const run = await runCliImport(origin, files, batch);
+        cliFigures.push({
+          group: 'import',
+          id: `import.cli.batch${batch}`,
+          label: `careledger import, ${files.length} Synthea Bundle(s), ${batch === 1 ? 'one PUT per resource' : `transaction Bundles of ${batch}`}`,
+          value: run.rate,
+          unit: 'resources/s',
+          extra: { resources: run.loaded, requests: run.requests, seconds: Number(run.seconds.toFixed(1)) },
+          ratios: [],
+        });
+      }
+
       const idleP99 = percentile(idle.latencies, 99);
       const duringP99 = percentile(during.latencies, 99);
       const transactionMs = percentile(imported.latencies, 50);
@@ -174,6 +253,7 @@ export const importGroup: Group = {
           },
           ratios: [],
         },
+        ...cliFigures,
       ];
       return {
         figures,

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { CareLedgerError } from '../../errors/index.js';
 import { resolveDataDir, resolveNodeUrl } from '../data-dir.js';
 import { createProgressBar, formatDuration, type ProgressStream } from '../progress-bar.js';
+import { type BatchSender, DEFAULT_IMPORT_BATCH, sendBatch } from './import-batch.js';
 import {
   applyResolvedReferences,
   type LookupConditionalReference,
@@ -38,6 +39,11 @@ export interface ImportOptions {
   readonly reportFile: string;
   readonly stateFile: string;
   readonly concurrency?: number;
+  /**
+   * Resources per transaction Bundle (default 100): one request and one commit for each group of
+   * resources; 1 sends each resource with its own PUT.
+   */
+  readonly batchSize?: number;
   /** `X-CareLedger-Identity` (development authentication). */
   readonly identity?: string;
   /** `X-CareLedger-Purpose`. */
@@ -103,7 +109,7 @@ export interface ImportSummary {
     readonly byType: Record<string, number>;
   };
   readonly failed: number;
-  /** PUT requests sent, retries included. */
+  /** HTTP requests sent (transaction Bundles and single PUTs), retries included. */
   readonly requests: number;
   readonly retries: number;
   /** Conditional references (`Type?identifier=…`) rewritten to `Type/id` before sending. */
@@ -242,6 +248,7 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
   const clock = options.clock ?? { now: () => Date.now() };
   const timeoutMs = options.timeoutMs ?? 60_000;
   const concurrency = options.concurrency ?? 8;
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_IMPORT_BATCH);
   const checkpointEvery = options.checkpointEvery ?? 200;
   const soft = options.signal ?? new AbortController().signal;
   const hard = options.hardSignal ?? new AbortController().signal;
@@ -327,10 +334,6 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
   let sinceCheckpoint = 0;
 
   async function put(item: ResourceItem): Promise<Outcome> {
-    if (!served.has(item.resourceType)) return { kind: 'skipped' };
-    const references = applyResolvedReferences(item.resource, resolvedReferences);
-    resolvedConditional += references.resolved;
-    unresolvedConditional += references.unresolved;
     const url = `${base}/${item.resourceType}/${encodeURIComponent(item.id)}`;
     const body = JSON.stringify(item.resource);
     for (let attempt = 0; ; attempt++) {
@@ -404,6 +407,87 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
     }
   };
 
+  type Pending = { entry: (typeof progress)[number]; item: ImportItem };
+  const sender: BatchSender = {
+    doFetch,
+    headers,
+    timeoutMs,
+    maxRetries: MAX_RETRIES,
+    wait: waitToRetry,
+    hard,
+    soft,
+    count: (what) => {
+      if (what === 'request') requests++;
+      else retries++;
+    },
+  };
+
+  /**
+   * Writes one group of items: the resources of served types go together in one transaction Bundle;
+   * if the node refuses the Bundle (one invalid resource refuses all), each is sent on its own with
+   * PUT, so every failure is reported as its own and the rest still load.
+   */
+  async function load(group: readonly Pending[]): Promise<void> {
+    const together: { entry: Pending['entry']; item: ResourceItem }[] = [];
+    for (const { entry, item } of group) {
+      if ('invalid' in item) {
+        settle(entry, item, { kind: 'failed', status: 0, issues: [{ diagnostics: item.invalid }] });
+        continue;
+      }
+      if (!served.has(item.resourceType)) {
+        settle(entry, item, { kind: 'skipped' });
+        continue;
+      }
+      const references = applyResolvedReferences(item.resource, resolvedReferences);
+      resolvedConditional += references.resolved;
+      unresolvedConditional += references.unresolved;
+      // A conditional reference left unresolved would fail a whole transaction (R4 §3.1.0.11.2: the
+      // server must resolve it there); sent alone with PUT it is stored as it is.
+      if (references.unresolved > 0) settle(entry, item, await put(item));
+      else together.push({ entry, item });
+    }
+    if (together.length === 1) {
+      const [only] = together as [(typeof together)[number]];
+      settle(only.entry, only.item, await put(only.item));
+      return;
+    }
+    if (together.length === 0) return;
+    const outcome = await sendBatch(
+      sender,
+      base,
+      together.map((t) => t.item),
+    );
+    if (outcome.kind === 'stored') {
+      together.forEach((t, i) => {
+        settle(t.entry, t.item, { kind: 'loaded', created: outcome.created[i] === true });
+      });
+    } else if (outcome.kind === 'refused') {
+      for (const t of together) settle(t.entry, t.item, await put(t.item));
+    } else if (outcome.kind === 'failed') {
+      for (const t of together) {
+        settle(t.entry, t.item, {
+          kind: 'failed',
+          status: outcome.status,
+          issues: [{ diagnostics: outcome.diagnostics }],
+        });
+      }
+    }
+    // Interrupted: nothing settled; a re-run sends these again.
+  }
+
+  /** The items in groups of `batchSize`, each group contiguous in its file (so progress stays compact). */
+  async function* groups(): AsyncGenerator<Pending[]> {
+    let group: Pending[] = [];
+    for await (const pending of everything()) {
+      group.push(pending);
+      if (group.length >= batchSize) {
+        yield group;
+        group = [];
+      }
+    }
+    if (group.length > 0) yield group;
+  }
+
   async function* everything(): AsyncGenerator<{ entry: (typeof progress)[number]; item: ImportItem }> {
     for (const entry of progress) {
       if (entry.done.countBelow(entry.count) === entry.count) continue;
@@ -414,12 +498,12 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
     }
   }
 
-  const source = everything();
+  const source = groups();
   const broken = new AbortController();
   const worker = async (): Promise<void> => {
     for (;;) {
       if (stopping.aborted || broken.signal.aborted) return;
-      let next: IteratorResult<{ entry: (typeof progress)[number]; item: ImportItem }>;
+      let next: IteratorResult<Pending[]>;
       try {
         next = await source.next();
       } catch (error) {
@@ -427,12 +511,7 @@ export async function runImport(options: ImportOptions): Promise<ImportResult> {
         throw error;
       }
       if (next.done === true) return;
-      const { entry, item } = next.value;
-      const outcome: Outcome =
-        'invalid' in item
-          ? { kind: 'failed', status: 0, issues: [{ diagnostics: item.invalid }] }
-          : await put(item);
-      settle(entry, item, outcome);
+      await load(next.value);
     }
   };
 
@@ -582,6 +661,12 @@ function parseConcurrency(value: string): number {
   return Number(value);
 }
 
+function parseBatchSize(value: string): number {
+  if (!/^[1-9][0-9]{0,3}$/.test(value) || Number(value) > 1000)
+    throw new CareLedgerError('ERR_INVALID_INPUT', '--batch must be an integer from 1 to 1000');
+  return Number(value);
+}
+
 /** Adds `careledger import`. */
 export function registerImportCommand(program: Command, io: ImportCommandIo = {}): void {
   program
@@ -593,6 +678,7 @@ export function registerImportCommand(program: Command, io: ImportCommandIo = {}
       "the member node, e.g. http://127.0.0.1:8701 (FHIR under /fhir); default: the demo's hospital",
     )
     .option('--concurrency <n>', 'requests in flight', '8')
+    .option('--batch <n>', 'resources per transaction Bundle (1: one PUT per resource)', '100')
     .option('--identity <who>', 'X-CareLedger-Identity (development authentication)', 'Practitioner/importer')
     .option('--purpose <code>', 'X-CareLedger-Purpose', 'TREAT')
     .option('--report <file>', 'the failure report (default: <data-dir>/import-report.json)')
@@ -602,7 +688,9 @@ export function registerImportCommand(program: Command, io: ImportCommandIo = {}
     .addHelpText(
       'after',
       `
-Each resource is written with PUT <node>/fhir/<Type>/<id>, so it keeps its id. In a Bundle, the
+Resources are written as PUT <Type>/<id> entries of transaction Bundles (--batch at a time, one
+commit each), so each keeps its id; if the node refuses a Bundle, its resources are sent one by one
+with PUT <node>/fhir/<Type>/<id>, so each failure is reported on its own. In a Bundle, the
 entries' urn:uuid fullUrls become Type/<uuid> and every reference to them is rewritten.
 Conditional references (Type?identifier=...) become Type/<id> of the one resource they name, found
 among the imported files or else on the node; one that names none or several is sent as it is and
@@ -625,6 +713,7 @@ Example:
         options: {
           node?: string;
           concurrency: string;
+          batch: string;
           identity: string;
           purpose: string;
           report?: string;
@@ -652,6 +741,7 @@ Example:
             inputs: paths,
             nodeUrl,
             concurrency: parseConcurrency(options.concurrency),
+            batchSize: parseBatchSize(options.batch),
             identity: options.identity,
             purpose: options.purpose,
             reportFile: options.report ?? join(dataDir, 'import-report.json'),

@@ -100,7 +100,8 @@ export interface TestAnvil {
   stop(): Promise<void>;
 }
 
-export async function startTestAnvil(): Promise<TestAnvil> {
+/** `args`: more anvil options (another chain id, a base fee, interval mining) for tests of chain independence. */
+export async function startTestAnvil(options: { args?: readonly string[] } = {}): Promise<TestAnvil> {
   const home = mkdtempSync(join(tmpdir(), 'careledger-anvil-'));
   let child: ChildProcess | undefined;
   let url = '';
@@ -108,10 +109,14 @@ export async function startTestAnvil(): Promise<TestAnvil> {
   for (let attempt = 0; attempt < 5 && child === undefined; attempt++) {
     const port = await findFreePort();
     url = `http://127.0.0.1:${port}`;
-    const candidate = spawn(ANVIL_BIN, ['--host', '127.0.0.1', '--port', String(port), '--silent'], {
-      env: { ...process.env, HOME: home },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const candidate = spawn(
+      ANVIL_BIN,
+      ['--host', '127.0.0.1', '--port', String(port), '--silent', ...(options.args ?? [])],
+      {
+        env: { ...process.env, HOME: home },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     // Keep the last few KB of stderr for the error message; an unread pipe could fill and block anvil.
     candidate.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-4096);

@@ -8,7 +8,7 @@ import {
   type ScopeContext,
   type ScopePermission,
 } from '../smart/index.js';
-import type { BreakGlassStore } from './break-glass.js';
+import type { BreakGlassReader } from './break-glass.js';
 import { categorizeResource, SENSITIVE_CATEGORIES } from './categorize-resource.js';
 import type { ConsentCheck } from './consent-check.js';
 import {
@@ -61,7 +61,7 @@ export interface AccessPolicyOptions {
   readonly grantingPatients?: GrantingPatients;
   /** This node's member address: the grantee of organization-level grants to its staff. */
   readonly nodeAddress: Address;
-  readonly breakGlass: BreakGlassStore;
+  readonly breakGlass: BreakGlassReader;
   readonly now?: () => Date;
 }
 
@@ -271,7 +271,7 @@ export class AccessPolicy {
     const session =
       facts.patientId === ''
         ? undefined
-        : this.options.breakGlass.active(requester.who, facts.patientId, this.now().toISOString());
+        : await this.options.breakGlass.active(requester.who, facts.patientId, this.now().toISOString());
     const breakGlass = session !== undefined && requester.roles.includes('clinician');
     const directory = categories.length === 0 || facts.patientId === '';
     let decision: ResourceDecision;

@@ -22,13 +22,21 @@ export interface BreakGlassSession {
   };
 }
 
-export interface BreakGlassStore {
-  insert(session: BreakGlassSession): void;
+/**
+ * What the policy and the vault read. Asynchronous, so any adapter serves it (SQLite, PostgreSQL);
+ * sessions are written as commit writes with their AuditEvents (src/vault/commit-writes.ts).
+ */
+export interface BreakGlassReader {
   /** The latest session of `who` for this patient still open at `at` (ISO instant). */
-  active(who: string, patientId: string, at: string): BreakGlassSession | undefined;
-  get(id: string): BreakGlassSession | undefined;
+  active(who: string, patientId: string, at: string): Promise<BreakGlassSession | undefined>;
+  get(id: string): Promise<BreakGlassSession | undefined>;
   /** Sessions, newest first; `unreviewed` keeps those whose window ended without a review. */
-  list(filter: { unreviewed?: boolean; at: string; patientId?: string }): BreakGlassSession[];
+  list(filter: { unreviewed?: boolean; at: string; patientId?: string }): Promise<BreakGlassSession[]>;
+}
+
+/** A store that also writes synchronously, inside a SQLite transaction (or in memory). */
+export interface BreakGlassStore extends BreakGlassReader {
+  insert(session: BreakGlassSession): void;
   recordReview(id: string, review: NonNullable<BreakGlassSession['review']>): void;
 }
 
@@ -40,17 +48,17 @@ export class MemoryBreakGlassStore implements BreakGlassStore {
     this.sessions.push(session);
   }
 
-  active(who: string, patientId: string, at: string): BreakGlassSession | undefined {
+  async active(who: string, patientId: string, at: string): Promise<BreakGlassSession | undefined> {
     return this.sessions
       .filter((s) => s.who === who && s.patientId === patientId && s.startedAt <= at && at < s.expiresAt)
       .at(-1);
   }
 
-  get(id: string): BreakGlassSession | undefined {
+  async get(id: string): Promise<BreakGlassSession | undefined> {
     return this.sessions.find((s) => s.id === id);
   }
 
-  list(filter: { unreviewed?: boolean; at: string; patientId?: string }): BreakGlassSession[] {
+  async list(filter: { unreviewed?: boolean; at: string; patientId?: string }): Promise<BreakGlassSession[]> {
     return this.sessions
       .filter((s) => filter.patientId === undefined || s.patientId === filter.patientId)
       .filter((s) => filter.unreviewed !== true || (s.review === undefined && s.expiresAt <= filter.at))

@@ -11,7 +11,12 @@ export {
   STAFF_ROLES,
   type StaffRole,
 } from './access-policy.js';
-export { type BreakGlassSession, type BreakGlassStore, MemoryBreakGlassStore } from './break-glass.js';
+export {
+  type BreakGlassReader,
+  type BreakGlassSession,
+  type BreakGlassStore,
+  MemoryBreakGlassStore,
+} from './break-glass.js';
 export {
   ACT_CODE_SYSTEM,
   categorizeResource,

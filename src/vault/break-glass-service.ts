@@ -1,4 +1,4 @@
-import { type BreakGlassSession, type BreakGlassStore, parseRequester } from '../access/index.js';
+import { type BreakGlassReader, type BreakGlassSession, parseRequester } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import type { AccessGate } from './access-gate.js';
@@ -12,7 +12,7 @@ export class BreakGlassService {
   constructor(
     private readonly store: SealedRecordStore,
     private readonly gate: AccessGate,
-    private readonly sessions: BreakGlassStore,
+    private readonly sessions: BreakGlassReader,
   ) {}
 
   /**
@@ -85,7 +85,7 @@ export class BreakGlassService {
     review: { outcome: 'justified' | 'not-justified'; note: string },
     context: AccessContext,
   ): Promise<BreakGlassSession> {
-    const session = this.sessions.get(sessionId);
+    const session = await this.sessions.get(sessionId);
     if (session === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such break-glass session');
     const entity = `Patient/${session.patientId}/$break-glass-review`;
     const requester = await this.gate.admit('operation', context, { entity, patient: session.patientId });
@@ -129,7 +129,7 @@ export class BreakGlassService {
   }
 
   /** Break-glass sessions, for the privacy officer (all) or a patient (their own). */
-  list(context: AccessContext, filter: { unreviewed?: boolean }): BreakGlassSession[] {
+  async list(context: AccessContext, filter: { unreviewed?: boolean }): Promise<BreakGlassSession[]> {
     const requester = parseRequester(context);
     const at = this.store.now().toISOString();
     if (requester.kind === 'patient') {

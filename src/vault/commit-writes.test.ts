@@ -66,7 +66,7 @@ describe('vault commit writes', () => {
     ]);
     expect(t.versions[0]?.sealed?.ciphertext).toEqual(new Uint8Array([1, 2]));
     expect(t.dropped).toEqual(['p0']);
-    expect(t.breakGlass.get('s1')?.patientId).toBe('p1');
+    expect((await t.breakGlass.get('s1'))?.patientId).toBe('p1');
   });
 
   test('an unknown kind rolls the batch back', async () => {

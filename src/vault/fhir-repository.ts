@@ -4,7 +4,7 @@ import { type Address, getAddress } from 'viem';
 import {
   type AccessPolicy,
   type BreakGlassSession,
-  type BreakGlassStore,
+  type BreakGlassReader,
   LEDGER_ADDRESS_SYSTEM,
   patientLedgerAddress,
 } from '../access/index.js';
@@ -53,7 +53,7 @@ export { formatVersionEntry } from './version-proof.js';
 export interface FhirRepositoryOptions {
   readonly storage: RecordStorage;
   readonly crypto: VaultCrypto;
-  readonly log: TransparencyLog;
+  readonly log: Pick<TransparencyLog, 'appendAll'>;
   /** The node as AuditEvent observer. */
   readonly observer: { readonly display: string; readonly origin: string };
   readonly now?: () => Date;
@@ -61,7 +61,7 @@ export interface FhirRepositoryOptions {
   /** The access policy (src/access): staff roles, ledger consent, sensitivity labels, break-glass. */
   readonly policy: AccessPolicy;
   /** Break-glass sessions (the same store the policy reads). */
-  readonly breakGlass: BreakGlassStore;
+  readonly breakGlass: BreakGlassReader;
   /**
    * Told, after a create, update or transaction has committed, which resources it stored (the node
    * announces patients on the ledger's RecordLocator). A throw is caught: the write has succeeded.
@@ -423,7 +423,7 @@ export class FhirRepository {
   }
 
   /** Break-glass sessions, for the privacy officer (all) or a patient (their own). */
-  listBreakGlass(context: AccessContext, filter: { unreviewed?: boolean }): BreakGlassSession[] {
+  listBreakGlass(context: AccessContext, filter: { unreviewed?: boolean }): Promise<BreakGlassSession[]> {
     return this.breakGlass.list(context, filter);
   }
 

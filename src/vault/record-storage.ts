@@ -22,13 +22,12 @@ export interface StoredVersion {
 }
 
 /**
- * What the vault needs from storage. `insertVersion` is synchronous on purpose: it runs inside the
- * transparency log's commit (TransparencyLog.appendAll withinCommit), so a version is stored exactly
- * when its log entries are.
+ * What the vault reads from storage. It writes nothing here: versions and erasure's index drops go as
+ * data (commit-writes.ts) to the transparency log's append, and each storage adapter applies them
+ * inside that transaction (SQLite synchronously, PostgreSQL on the transaction's client), so a
+ * version is stored exactly when its log entries are.
  */
 export interface RecordStorage {
-  /** Stores a version; for a current, non-deleted version, `index` replaces the resource's blind index rows. */
-  insertVersion(version: StoredVersion, index?: readonly SearchIndexEntry[]): void;
   /**
    * Current, non-deleted versions of a type having, for every filter, an index row (param, hash) with
    * one of the filter's hashes: the SQL stage of a search (src/fhir/search). Hashes only; no values.
@@ -53,8 +52,6 @@ export interface RecordStorage {
     resourceType: string,
     page: { since?: string; beforeLogIndex?: number; limit: number },
   ): Promise<StoredVersion[]>;
-  /** Drops the blind-index rows of a patient's records (not of AuditEvents about them): erasure. */
-  dropSearchIndex(patientId: string): void;
   /** Current, not deleted versions of a type, optionally of one patient's compartment. */
   listCurrent(resourceType: string, filter?: { patientId?: string }): Promise<StoredVersion[]>;
   /**

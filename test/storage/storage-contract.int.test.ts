@@ -5,9 +5,11 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest';
 import { describeChainIndexStorageContract } from '../../src/storage/contract-tests/chain-index-storage-contract.js';
+import { describeDataKeyStoreContract } from '../../src/storage/contract-tests/data-key-store-contract.js';
 import { describeExportJobStorageContract } from '../../src/storage/contract-tests/export-job-storage-contract.js';
 import { describeLogStorageContract } from '../../src/storage/contract-tests/log-storage-contract.js';
 import { describeOutboxStorageContract } from '../../src/storage/contract-tests/outbox-storage-contract.js';
+import { describeRecordStorageContract } from '../../src/storage/contract-tests/record-storage-contract.js';
 import {
   postgresAdapter,
   type StorageAdapter,
@@ -37,5 +39,7 @@ for (const adapter of adapters) {
     describeExportJobStorageContract(adapter);
     describeChainIndexStorageContract(adapter);
     describeLogStorageContract(adapter);
+    describeDataKeyStoreContract(adapter);
+    describeRecordStorageContract(adapter);
   });
 }

@@ -276,16 +276,18 @@ describe('the access policy', () => {
     expect(marked(read)).toBe('110127');
 
     // Nothing to review while the window is open; once it has closed, the review is owed.
-    expect(vault.repo.listBreakGlass(officer, { unreviewed: true })).toEqual([]);
+    expect(await vault.repo.listBreakGlass(officer, { unreviewed: true })).toEqual([]);
     vault.clock.now = new Date(vault.clock.now.getTime() + 61 * 60_000);
     expect(await refusal(vault.repo.read('Observation', benHivObs, emergency))).toBe(
       'ERR_FORBIDDEN: no consent in force (no-grant)',
     );
-    expect(vault.repo.listBreakGlass(officer, { unreviewed: true }).map((s) => s.id)).toEqual([session.id]);
+    expect((await vault.repo.listBreakGlass(officer, { unreviewed: true })).map((s) => s.id)).toEqual([
+      session.id,
+    ]);
     expect(
-      vault.repo.listBreakGlass({ who: `Patient/${benId}`, purpose: 'PATRQT' }, {}).map((s) => s.id),
+      (await vault.repo.listBreakGlass({ who: `Patient/${benId}`, purpose: 'PATRQT' }, {})).map((s) => s.id),
     ).toEqual([session.id]);
-    expect(() => vault.repo.listBreakGlass(clinician, {})).toThrow(/privacy officer/);
+    await expect(vault.repo.listBreakGlass(clinician, {})).rejects.toThrow(/privacy officer/);
     expect(
       await refusal(vault.repo.reviewBreakGlass(session.id, { outcome: 'justified', note: 'ok' }, clinician)),
     ).toMatch(/^ERR_FORBIDDEN/);
@@ -295,7 +297,7 @@ describe('the access policy', () => {
       officer,
     );
     expect(reviewed.review?.outcome).toBe('justified');
-    expect(vault.repo.listBreakGlass(officer, { unreviewed: true })).toEqual([]);
+    expect(await vault.repo.listBreakGlass(officer, { unreviewed: true })).toEqual([]);
     await expect(
       vault.repo.reviewBreakGlass(session.id, { outcome: 'justified', note: 'again' }, officer),
     ).rejects.toMatchObject({ code: 'ERR_PRECONDITION_FAILED' });

@@ -17,7 +17,7 @@ export function createBreakGlassRoutes(deps: {
   app.get('/', async (c) => {
     const context = await deps.authenticate(c);
     const unreviewed = c.req.query('unreviewed') === 'true';
-    return c.json({ sessions: deps.repository.listBreakGlass(context, { unreviewed }) });
+    return c.json({ sessions: await deps.repository.listBreakGlass(context, { unreviewed }) });
   });
 
   app.post('/:id/review', async (c) => {

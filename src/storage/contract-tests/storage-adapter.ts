@@ -1,23 +1,33 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BreakGlassReader } from '../../access/index.js';
 import type { ExportJobStorage } from '../../export/export-job.js';
 import type { OutboxStorage } from '../../ledger/outbox-storage.js';
 import type { CommitGroup, LogStorage } from '../../log/log-storage.js';
 import type { ChainIndexStorage } from '../../sync/index-storage.js';
+import { applyVaultCommitGroup } from '../../vault/commit-writes.js';
+import type { DataKeyStore } from '../../vault/data-key-store.js';
+import type { RecordStorage } from '../../vault/record-storage.js';
+import { PostgresBreakGlassStore } from '../postgres/postgres-break-glass-store.js';
 import { PostgresChainIndexStorage } from '../postgres/postgres-chain-index-storage.js';
+import { applyVaultCommitGroupPostgres } from '../postgres/postgres-commit-applier.js';
 import { openPostgresDatabase, type PostgresDatabase } from '../postgres/postgres-database.js';
 import { PostgresExportJobStorage } from '../postgres/postgres-export-job-storage.js';
+import { PostgresKeyStore } from '../postgres/postgres-key-store.js';
 import { PostgresLogStorage } from '../postgres/postgres-log-storage.js';
 import { migratePostgres } from '../postgres/postgres-migrations.js';
 import { PostgresOutboxStorage } from '../postgres/postgres-outbox-storage.js';
+import { PostgresRecordStorage } from '../postgres/postgres-record-storage.js';
 import { POSTGRES_MIGRATIONS } from '../postgres/postgres-schema.js';
 import { openDatabase, type SqliteDatabase } from '../sqlite/open-database.js';
+import { breakGlassMigrations, SqliteBreakGlassStore } from '../sqlite/sqlite-break-glass-store.js';
 import { chainIndexMigrations, SqliteChainIndexStorage } from '../sqlite/sqlite-chain-index-storage.js';
 import { exportJobMigrations, SqliteExportJobStorage } from '../sqlite/sqlite-export-job-storage.js';
+import { keyStoreMigrations, SqliteKeyStore } from '../sqlite/sqlite-key-store.js';
 import { logMigrations, SqliteLogStorage } from '../sqlite/sqlite-log-storage.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../sqlite/sqlite-outbox-storage.js';
-import { recordMigrations } from '../sqlite/sqlite-record-storage.js';
+import { recordMigrations, SqliteRecordStorage } from '../sqlite/sqlite-record-storage.js';
 
 /**
  * One freshly created, empty set of a node's stores on one adapter. The contract tests
@@ -31,6 +41,12 @@ export interface StorageUnderTest {
   log(options?: { failOnKind?: string }): LogStorage;
   /** The commit groups applied so far, in order. */
   readonly applied: CommitGroup[];
+  /** A log storage that applies the vault's commit writes (records, erasure, break-glass). */
+  vaultLog(): LogStorage;
+  readonly records: RecordStorage;
+  readonly breakGlass: BreakGlassReader;
+  /** Data keys with this tombstone key and clock. */
+  dataKeys(options: { tombstoneKey: Uint8Array; now: () => number }): DataKeyStore;
   close(): Promise<void>;
 }
 
@@ -52,15 +68,26 @@ export function sqliteAdapter(): StorageAdapter {
         ...outboxMigrations,
         ...chainIndexMigrations,
         ...logMigrations,
+        ...keyStoreMigrations,
         ...recordMigrations,
         ...exportJobMigrations,
+        ...breakGlassMigrations,
       ]);
+      const records = new SqliteRecordStorage(db);
+      const breakGlass = new SqliteBreakGlassStore(db);
       const applied: CommitGroup[] = [];
       return {
         outbox: new SqliteOutboxStorage(db),
         exportJobs: new SqliteExportJobStorage(db),
         chainIndex: new SqliteChainIndexStorage(db),
         applied,
+        records,
+        breakGlass,
+        vaultLog: () =>
+          new SqliteLogStorage(db, {
+            applyCommitGroup: (group) => applyVaultCommitGroup({ records, breakGlass }, group),
+          }),
+        dataKeys: (options) => new SqliteKeyStore(db, options),
         log: (options = {}) =>
           new SqliteLogStorage(db, {
             applyCommitGroup: (group) => {
@@ -93,6 +120,10 @@ export function postgresAdapter(createDatabase: (name: string) => Promise<string
         exportJobs: new PostgresExportJobStorage(db),
         chainIndex: new PostgresChainIndexStorage(db),
         applied,
+        records: new PostgresRecordStorage(db),
+        breakGlass: new PostgresBreakGlassStore(db),
+        vaultLog: () => new PostgresLogStorage(db, { applyCommitGroup: applyVaultCommitGroupPostgres }),
+        dataKeys: (options) => new PostgresKeyStore(db, options),
         log: (options = {}) =>
           new PostgresLogStorage(db, {
             applyCommitGroup: async (tx, group) => {

@@ -23,7 +23,7 @@ export const breakGlassMigrations: Migration[] = [
   },
 ];
 
-interface Row {
+export interface BreakGlassRow {
   id: string;
   who: string;
   patient_id: string;
@@ -36,7 +36,7 @@ interface Row {
   review_outcome: 'justified' | 'not-justified' | null;
 }
 
-function toSession(row: Row): BreakGlassSession {
+export function toSession(row: BreakGlassRow): BreakGlassSession {
   return {
     id: row.id,
     who: row.who,
@@ -95,23 +95,23 @@ export class SqliteBreakGlassStore implements BreakGlassStore {
     });
   }
 
-  active(who: string, patientId: string, at: string): BreakGlassSession | undefined {
-    const row = this.sql.active.get(who, patientId, at, at) as Row | undefined;
+  async active(who: string, patientId: string, at: string): Promise<BreakGlassSession | undefined> {
+    const row = this.sql.active.get(who, patientId, at, at) as BreakGlassRow | undefined;
     return row === undefined ? undefined : toSession(row);
   }
 
-  get(id: string): BreakGlassSession | undefined {
-    const row = this.sql.get.get(id) as Row | undefined;
+  async get(id: string): Promise<BreakGlassSession | undefined> {
+    const row = this.sql.get.get(id) as BreakGlassRow | undefined;
     return row === undefined ? undefined : toSession(row);
   }
 
-  list(filter: { unreviewed?: boolean; at: string; patientId?: string }): BreakGlassSession[] {
+  async list(filter: { unreviewed?: boolean; at: string; patientId?: string }): Promise<BreakGlassSession[]> {
     return (
       this.sql.list.all({
         patientId: filter.patientId ?? null,
         unreviewed: filter.unreviewed === true ? 1 : 0,
         at: filter.at,
-      }) as Row[]
+      }) as BreakGlassRow[]
     ).map(toSession);
   }
 

@@ -40,7 +40,7 @@ export interface SqliteKeyStoreOptions {
   readonly now?: () => number;
 }
 
-interface Row {
+export interface DataKeyRow {
   patient_id: string;
   version: number;
   kek_id: string;
@@ -86,10 +86,10 @@ export class SqliteKeyStore implements DataKeyStore {
       throw new CareLedgerError('ERR_STORAGE', 'this SQLite build cannot enable secure_delete');
     }
     this.statements = {
-      latest: db.prepare<[string], Row>(
+      latest: db.prepare<[string], DataKeyRow>(
         'SELECT * FROM vault_data_keys WHERE patient_id = ? ORDER BY version DESC LIMIT 1',
       ),
-      version: db.prepare<[string, number], Row>(
+      version: db.prepare<[string, number], DataKeyRow>(
         'SELECT * FROM vault_data_keys WHERE patient_id = ? AND version = ?',
       ),
       insert: db.prepare(
@@ -104,7 +104,7 @@ export class SqliteKeyStore implements DataKeyStore {
       addTombstone: db.prepare(
         'INSERT OR IGNORE INTO vault_erased_patients (patient_hash, destroyed_at) VALUES (?, ?)',
       ),
-      notWrappedBy: db.prepare<[string, number], Row>(
+      notWrappedBy: db.prepare<[string, number], DataKeyRow>(
         'SELECT * FROM vault_data_keys WHERE kek_id <> ? ORDER BY patient_id, version LIMIT ?',
       ),
       replace: db.prepare(
@@ -237,7 +237,7 @@ export class SqliteKeyStore implements DataKeyStore {
   }
 }
 
-function toStoredKey(row: Row): StoredDataKey {
+export function toStoredKey(row: DataKeyRow): StoredDataKey {
   if (row.algorithm !== KEY_WRAP_ALGORITHM) {
     throw new CareLedgerError('ERR_STORAGE', 'a stored data key uses an unknown wrapping algorithm', {
       details: { algorithm: row.algorithm },

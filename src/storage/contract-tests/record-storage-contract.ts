@@ -1,0 +1,223 @@
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import type { BreakGlassSession } from '../../access/index.js';
+import type { LogStorage } from '../../log/log-storage.js';
+import { hashLeaf } from '../../log/merkle-hash.js';
+import type { VaultCommitWrite, VersionCommitWrite } from '../../vault/commit-writes.js';
+import type { StorageAdapter, StorageUnderTest } from './storage-adapter.js';
+
+function version(
+  resourceType: string,
+  id: string,
+  versionId: number,
+  patientId: string,
+  lastUpdated: string,
+  deleted = false,
+): VersionCommitWrite['version'] {
+  return {
+    resourceType,
+    id,
+    versionId,
+    patientId,
+    lastUpdated,
+    deleted,
+    sealed: deleted
+      ? null
+      : {
+          format: 1,
+          keyVersion: 1,
+          nonce: new Uint8Array(12).fill(versionId),
+          ciphertext: new Uint8Array([1, 2, versionId]),
+        },
+    versionHash: `hash-${id}-${versionId}`,
+    commitmentSalt: resourceType === 'AuditEvent' ? new Uint8Array(16).fill(7) : null,
+  };
+}
+
+/** Appends one log entry per write, applying the writes (as the vault's commitMany does). */
+async function commit(log: LogStorage, writes: VaultCommitWrite[]): Promise<void> {
+  const start = await log.size();
+  const entries = writes.map((_, i) => new TextEncoder().encode(`entry ${start + i}`));
+  await log.appendBatch({
+    startIndex: start,
+    entries,
+    leafHashes: entries.map(hashLeaf),
+    nodeHashes: [],
+    withinCommit: [{ firstIndex: start, writes }],
+  });
+}
+
+const put = (
+  v: VersionCommitWrite['version'],
+  index: { param: string; hash: string }[] = [],
+  entryOffset = 0,
+): VersionCommitWrite => ({
+  kind: 'version',
+  version: v,
+  index: index.map((e) => ({ ...e, kind: 'token' as const })),
+  entryOffset,
+});
+
+/** RecordStorage reads and the vault's commit writes (src/vault/commit-writes.ts) on every adapter. */
+export function describeRecordStorageContract(adapter: StorageAdapter): void {
+  describe(`RecordStorage and vault commit writes contract (${adapter.name})`, () => {
+    let under: StorageUnderTest;
+    beforeEach(async () => {
+      under = await adapter.open();
+    });
+    afterEach(async () => {
+      await under.close();
+    });
+
+    test('versions: current, version, history, type history, listCurrent, pageCurrent', async () => {
+      const log = under.vaultLog();
+      await commit(log, [
+        put(version('Observation', 'o1', 1, 'p1', '2026-01-01T00:00:00Z'), [{ param: 'code', hash: 'h-a' }]),
+      ]);
+      await commit(log, [
+        put(
+          version('Observation', 'o2', 1, 'p2', '2026-01-02T00:00:00Z'),
+          [{ param: 'code', hash: 'h-b' }],
+          0,
+        ),
+        put(
+          version('Observation', 'o1', 2, 'p1', '2026-01-03T00:00:00Z'),
+          [{ param: 'code', hash: 'h-b' }],
+          1,
+        ),
+      ]);
+      await commit(log, [put(version('Observation', 'o3', 1, '', '2026-01-04T00:00:00Z', false))]);
+      await commit(log, [put(version('Observation', 'o3', 2, '', '2026-01-05T00:00:00Z', true))]);
+      const r = under.records;
+      const current = await r.current('Observation', 'o1');
+      expect(current).toMatchObject({
+        versionId: 2,
+        logIndex: 2,
+        patientId: 'p1',
+        deleted: false,
+        commitmentSalt: null,
+      });
+      expect(current?.sealed?.ciphertext).toEqual(new Uint8Array([1, 2, 2]));
+      expect(await r.version('Observation', 'o1', 1)).toMatchObject({
+        logIndex: 0,
+        versionHash: 'hash-o1-1',
+      });
+      expect(await r.current('Observation', 'nope')).toBeUndefined();
+      expect((await r.history('Observation', 'o1')).map((v) => v.versionId)).toEqual([2, 1]);
+      expect((await r.current('Observation', 'o3'))?.deleted).toBe(true);
+      expect((await r.typeHistory('Observation', { limit: 3 })).map((v) => v.logIndex)).toEqual([4, 3, 2]);
+      expect(
+        (
+          await r.typeHistory('Observation', { limit: 9, beforeLogIndex: 2, since: '2026-01-01T00:00:00Z' })
+        ).map((v) => v.logIndex),
+      ).toEqual([1]);
+      expect((await r.listCurrent('Observation')).map((v) => v.id)).toEqual(['o2', 'o1']);
+      expect((await r.listCurrent('Observation', { patientId: 'p1' })).map((v) => v.id)).toEqual(['o1']);
+      expect((await r.pageCurrent('Observation', { limit: 1 })).map((v) => v.id)).toEqual(['o1']);
+      expect(
+        (await r.pageCurrent('Observation', { limit: 5, after: { patientId: 'p1', id: 'o1' } })).map(
+          (v) => v.id,
+        ),
+      ).toEqual(['o2']);
+      expect((await r.pageCurrent('Observation', { limit: 5, patients: ['p2'] })).map((v) => v.id)).toEqual([
+        'o2',
+      ]);
+      expect(
+        (
+          await r.pageCurrent('Observation', { limit: 5, patients: 'any', until: '2026-01-02T00:00:00Z' })
+        ).map((v) => v.id),
+      ).toEqual(['o2']);
+      expect(await r.pageCurrent('Observation', { limit: 5, patients: [] })).toEqual([]);
+    });
+
+    test('search candidates by blind index; erasure drops a patient’s index rows but not AuditEvents’', async () => {
+      const log = under.vaultLog();
+      await commit(log, [
+        put(
+          version('Observation', 'o1', 1, 'p1', '2026-01-01T00:00:00Z'),
+          [
+            { param: 'code', hash: 'h-a' },
+            { param: 'status', hash: 's-final' },
+          ],
+          0,
+        ),
+        put(
+          version('Observation', 'o2', 1, 'p2', '2026-01-02T00:00:00Z'),
+          [{ param: 'code', hash: 'h-a' }],
+          1,
+        ),
+        put(
+          version('AuditEvent', 'a1', 1, 'p1', '2026-01-02T00:00:00Z'),
+          [{ param: 'patient', hash: 'x-p1' }],
+          2,
+        ),
+      ]);
+      const r = under.records;
+      const ids = async (...args: Parameters<typeof r.searchCandidates>) =>
+        (await r.searchCandidates(...args)).map((v) => v.id);
+      expect(await ids('Observation', [{ param: 'code', hashes: ['h-a', 'h-z'] }])).toEqual(['o1', 'o2']);
+      expect(
+        await ids('Observation', [{ param: 'code', hashes: ['h-a'] }], undefined, { descending: true }),
+      ).toEqual(['o2', 'o1']);
+      expect(
+        await ids('Observation', [
+          { param: 'code', hashes: ['h-a'] },
+          { param: 'status', hashes: ['s-final'] },
+        ]),
+      ).toEqual(['o1']);
+      expect(await ids('Observation', [{ param: 'code', hashes: ['h-a'] }], ['o2'])).toEqual(['o2']);
+      expect(
+        await ids('Observation', [{ param: 'code', hashes: ['h-a'] }], undefined, { compartments: ['p1'] }),
+      ).toEqual(['o1']);
+      expect(await ids('Observation', [{ param: 'code', hashes: [] }])).toEqual([]);
+      // A new version replaces the resource's index rows.
+      await commit(log, [
+        put(version('Observation', 'o2', 2, 'p2', '2026-01-05T00:00:00Z'), [{ param: 'code', hash: 'h-c' }]),
+      ]);
+      expect(await ids('Observation', [{ param: 'code', hashes: ['h-a'] }])).toEqual(['o1']);
+      await commit(log, [{ kind: 'drop-search-index', patientId: 'p1' }]);
+      expect(await ids('Observation', [{ param: 'code', hashes: ['h-a'] }])).toEqual([]);
+      expect(await ids('AuditEvent', [{ param: 'patient', hashes: ['x-p1'] }])).toEqual(['a1']);
+    });
+
+    test('a failing commit write stores neither the versions nor the entries', async () => {
+      const log = under.vaultLog();
+      await expect(
+        commit(log, [
+          put(version('Observation', 'o1', 1, 'p1', '2026-01-01T00:00:00Z')),
+          { kind: 'no-such-write' } as unknown as VaultCommitWrite,
+        ]),
+      ).rejects.toMatchObject({ code: 'ERR_STORAGE' });
+      expect(await log.size()).toBe(0);
+      expect(await under.records.current('Observation', 'o1')).toBeUndefined();
+    });
+
+    test('break-glass sessions commit with their entries; active, get, list and review', async () => {
+      const log = under.vaultLog();
+      const session: BreakGlassSession = {
+        id: 'bg1',
+        who: 'Practitioner/d1',
+        patientId: 'p1',
+        startedAt: '2026-01-01T10:00:00Z',
+        expiresAt: '2026-01-01T11:00:00Z',
+        auditEventId: 'ae1',
+      };
+      await commit(log, [{ kind: 'open-break-glass', session }]);
+      const bg = under.breakGlass;
+      expect(await bg.active('Practitioner/d1', 'p1', '2026-01-01T10:30:00Z')).toEqual(session);
+      expect(await bg.active('Practitioner/d1', 'p1', '2026-01-01T11:00:00Z')).toBeUndefined();
+      expect(await bg.active('Practitioner/d2', 'p1', '2026-01-01T10:30:00Z')).toBeUndefined();
+      expect(await bg.list({ unreviewed: true, at: '2026-01-01T10:30:00Z' })).toEqual([]);
+      expect(await bg.list({ unreviewed: true, at: '2026-01-01T12:00:00Z' })).toEqual([session]);
+      expect(await bg.list({ at: '2026-01-01T12:00:00Z', patientId: 'p2' })).toEqual([]);
+      const review = {
+        reviewedAt: '2026-01-02T00:00:00Z',
+        reviewer: 'Practitioner/po',
+        auditEventId: 'ae2',
+        outcome: 'justified' as const,
+      };
+      await commit(log, [{ kind: 'review-break-glass', sessionId: 'bg1', review }]);
+      expect(await bg.get('bg1')).toEqual({ ...session, review });
+      expect(await bg.list({ unreviewed: true, at: '2026-01-01T12:00:00Z' })).toEqual([]);
+    });
+  });
+}

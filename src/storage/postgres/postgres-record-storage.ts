@@ -1,0 +1,221 @@
+import type { IndexFilter, SearchIndexEntry } from '../../fhir/search/index.js';
+import type {
+  CandidateScope,
+  CurrentPage,
+  RecordStorage,
+  StoredVersion,
+} from '../../vault/record-storage.js';
+import type { PgQueryable, PostgresDatabase } from './postgres-database.js';
+
+interface Row {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  patient_id: string;
+  last_updated: string;
+  deleted: boolean;
+  format: number | null;
+  key_version: number | null;
+  nonce: Buffer | null;
+  ciphertext: Buffer | null;
+  version_hash: string;
+  log_index: number;
+  commitment_salt: Buffer | null;
+}
+
+function toVersion(row: Row): StoredVersion {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: row.version_id,
+    patientId: row.patient_id,
+    lastUpdated: row.last_updated,
+    deleted: row.deleted,
+    sealed:
+      row.ciphertext === null || row.nonce === null
+        ? null
+        : {
+            format: 1,
+            keyVersion: row.key_version ?? 0,
+            nonce: new Uint8Array(row.nonce),
+            ciphertext: new Uint8Array(row.ciphertext),
+          },
+    versionHash: row.version_hash,
+    logIndex: row.log_index,
+    commitmentSalt: row.commitment_salt === null ? null : new Uint8Array(row.commitment_salt),
+  };
+}
+
+/**
+ * Stores a version on the append's transaction client (the PostgreSQL side of the vault's commit
+ * writes, src/vault/commit-writes.ts): its blind-index rows replace the resource's, the previous
+ * version stops being current.
+ */
+export async function insertVersionPostgres(
+  tx: PgQueryable,
+  version: StoredVersion,
+  index: readonly SearchIndexEntry[] = [],
+): Promise<void> {
+  await tx.execute('DELETE FROM vault_search_index WHERE resource_type = $1 AND id = $2', [
+    version.resourceType,
+    version.id,
+  ]);
+  if (!version.deleted && index.length > 0) {
+    await tx.execute(
+      `INSERT INTO vault_search_index (resource_type, id, param, hash)
+       SELECT $1, $2, * FROM unnest($3::text[], $4::text[])`,
+      [version.resourceType, version.id, index.map((e) => e.param), index.map((e) => e.hash)],
+    );
+  }
+  await tx.execute(
+    'UPDATE vault_records SET is_current = FALSE WHERE resource_type = $1 AND id = $2 AND is_current',
+    [version.resourceType, version.id],
+  );
+  await tx.execute(
+    `INSERT INTO vault_records (resource_type, id, version_id, patient_id, last_updated, deleted, format, key_version,
+       nonce, ciphertext, version_hash, log_index, commitment_salt, is_current)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, TRUE)`,
+    [
+      version.resourceType,
+      version.id,
+      version.versionId,
+      version.patientId,
+      version.lastUpdated,
+      version.deleted,
+      version.sealed?.format ?? null,
+      version.sealed?.keyVersion ?? null,
+      version.sealed === null ? null : Buffer.from(version.sealed.nonce),
+      version.sealed === null ? null : Buffer.from(version.sealed.ciphertext),
+      version.versionHash,
+      version.logIndex,
+      version.commitmentSalt === null ? null : Buffer.from(version.commitmentSalt),
+    ],
+  );
+}
+
+/** Erasure: the blind-index rows of a patient's records (not of AuditEvents about them). */
+export async function dropSearchIndexPostgres(tx: PgQueryable, patientId: string): Promise<void> {
+  await tx.execute(
+    `DELETE FROM vault_search_index s WHERE s.resource_type <> 'AuditEvent' AND (s.resource_type, s.id) IN
+       (SELECT resource_type, id FROM vault_records WHERE patient_id = $1 AND resource_type <> 'AuditEvent')`,
+    [patientId],
+  );
+}
+
+/** RecordStorage reads on PostgreSQL; writes arrive as commit writes (postgres-commit-applier.ts). */
+export class PostgresRecordStorage implements RecordStorage {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async #rows(sql: string, params: readonly unknown[]): Promise<StoredVersion[]> {
+    return (await this.db.query<Row>(sql, params)).map(toVersion);
+  }
+
+  async searchCandidates(
+    resourceType: string,
+    filters: readonly IndexFilter[],
+    ids?: readonly string[],
+    scope: CandidateScope = {},
+  ): Promise<StoredVersion[]> {
+    // Bound parameters only; arrays as one parameter each, so the text depends on the number of filters.
+    const params: unknown[] = [resourceType];
+    const clauses = ['r.resource_type = $1', 'r.is_current', 'NOT r.deleted'];
+    if (scope.compartments !== undefined) {
+      if (scope.compartments.length === 0) return [];
+      params.push(scope.compartments);
+      clauses.push(`r.patient_id = ANY($${params.length}::text[])`);
+    }
+    if (ids !== undefined) {
+      if (ids.length === 0) return [];
+      params.push(ids);
+      clauses.push(`r.id = ANY($${params.length}::text[])`);
+    }
+    for (const filter of filters) {
+      if (filter.hashes.length === 0) return [];
+      params.push(filter.param, filter.hashes);
+      clauses.push(
+        `r.id IN (SELECT s.id FROM vault_search_index s WHERE s.resource_type = $1
+          AND s.param = $${params.length - 1} AND s.hash = ANY($${params.length}::text[]))`,
+      );
+    }
+    return this.#rows(
+      `SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')}
+       ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id`,
+      params,
+    );
+  }
+
+  async current(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    const [version] = await this.#rows(
+      'SELECT * FROM vault_records WHERE resource_type = $1 AND id = $2 AND is_current',
+      [resourceType, id],
+    );
+    return version;
+  }
+
+  async version(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    const [version] = await this.#rows(
+      'SELECT * FROM vault_records WHERE resource_type = $1 AND id = $2 AND version_id = $3',
+      [resourceType, id, versionId],
+    );
+    return version;
+  }
+
+  history(resourceType: string, id: string): Promise<StoredVersion[]> {
+    return this.#rows(
+      'SELECT * FROM vault_records WHERE resource_type = $1 AND id = $2 ORDER BY version_id DESC',
+      [resourceType, id],
+    );
+  }
+
+  typeHistory(
+    resourceType: string,
+    page: { since?: string; beforeLogIndex?: number; limit: number },
+  ): Promise<StoredVersion[]> {
+    return this.#rows(
+      `SELECT * FROM vault_records WHERE resource_type = $1 AND log_index < $2 AND last_updated > $3
+       ORDER BY log_index DESC LIMIT $4`,
+      [resourceType, page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER, page.since ?? '', page.limit],
+    );
+  }
+
+  listCurrent(resourceType: string, filter: { patientId?: string } = {}): Promise<StoredVersion[]> {
+    return filter.patientId === undefined
+      ? this.#rows(
+          'SELECT * FROM vault_records WHERE resource_type = $1 AND is_current AND NOT deleted ORDER BY last_updated, id',
+          [resourceType],
+        )
+      : this.#rows(
+          `SELECT * FROM vault_records WHERE resource_type = $1 AND patient_id = $2 AND is_current AND NOT deleted
+           ORDER BY last_updated, id`,
+          [resourceType, filter.patientId],
+        );
+  }
+
+  pageCurrent(resourceType: string, page: CurrentPage): Promise<StoredVersion[]> {
+    const params: unknown[] = [resourceType];
+    const clauses = ['resource_type = $1', 'is_current', 'NOT deleted'];
+    if (page.patients === 'any') clauses.push("patient_id <> ''");
+    else if (page.patients !== undefined) {
+      if (page.patients.length === 0) return Promise.resolve([]);
+      params.push(page.patients);
+      clauses.push(`patient_id = ANY($${params.length}::text[])`);
+    }
+    if (page.after !== undefined) {
+      params.push(page.after.patientId, page.after.id);
+      clauses.push(`(patient_id, id) > ($${params.length - 1}, $${params.length})`);
+    }
+    if (page.since !== undefined) {
+      params.push(page.since);
+      clauses.push(`last_updated > $${params.length}`);
+    }
+    if (page.until !== undefined) {
+      params.push(page.until);
+      clauses.push(`last_updated <= $${params.length}`);
+    }
+    params.push(page.limit);
+    return this.#rows(
+      `SELECT * FROM vault_records WHERE ${clauses.join(' AND ')} ORDER BY patient_id, id LIMIT $${params.length}`,
+      params,
+    );
+  }
+}

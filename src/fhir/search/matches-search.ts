@@ -16,6 +16,7 @@ import {
   type SearchQuantity,
 } from './extract-search-values.js';
 import { getSearchParam, type SearchParamType } from './load-search-parameters.js';
+import { matchesNear } from './near-search.js';
 import { normalizeSearchString } from './normalize-search-string.js';
 import { type DateRange, parseDateRange } from './parse-date-range.js';
 import type { SearchPlan } from './plan-search.js';
@@ -53,6 +54,7 @@ export function matchesSearch(
 function matchesFilter(resource: Resource, filter: Filter, now: number): boolean {
   const param = getSearchParam(resource.resourceType, filter.code);
   if (param === undefined) return false;
+  if (param.type === 'special') return param.code === 'near' && matchesNear(resource, filter.value);
   const values = evaluateSearchParam(resource, param);
   if (filter.operator === 'missing') return (values.length === 0) === (filter.value === 'true');
   const alternatives = splitEscaped(filter.value, ',');

@@ -18,6 +18,7 @@ import {
   searchWords,
 } from './normalize-search-string.js';
 import { parseDateRange } from './parse-date-range.js';
+import { planSpecialParameter } from './plan-special.js';
 import { hashIndexValue, type KeyedHash, type SearchIndexKind } from './search-index-entry.js';
 import {
   parseSearchNumber,
@@ -392,7 +393,10 @@ function planParameter(state: PlanState, key: string, value: string): void {
     return;
   }
   if (param.type === 'special') {
-    unsupported(state, key, 'special search parameters are not supported');
+    const special = planSpecialParameter(state.resourceType, param, modifier, value);
+    if ('invalid' in special) throw invalidValue(key, special.invalid);
+    if ('unsupported' in special) unsupported(state, key, special.unsupported);
+    else state.filters.push(special.filter);
     return;
   }
   if (value === '') {

@@ -192,7 +192,7 @@ describe('planSearch: rejected input', () => {
     ['Observation', '_content', { _content: 'x' }],
     ['Observation', '_filter', { _filter: 'x' }],
     ['Observation', '_contained', { _contained: 'true' }],
-    ['Location', 'near', { near: '42.2|-83.7|10|km' }],
+    ['Location', 'near:missing', { 'near:missing': 'true' }],
     ['Observation', '_has:Observation:patient:code', { '_has:Observation:patient:code': '1234' }],
     ['Observation', 'subject.colour', { 'subject.colour': 'peter' }],
     ['Observation', 'status.name', { 'status.name': 'peter' }],

@@ -335,14 +335,26 @@ describe('OpenAPI document', () => {
     ] as const) {
       expect(schema?.description).toContain("name: 'CareLedger ConsentRegistry', version: '1'");
       expect(schema?.description).toContain('chain.contracts.consentRegistry');
-      expect(schema?.required).toEqual(consentTypes[primary].map((f) => f.name));
       expect(schema?.['x-eip712']).toMatchObject({
         primaryType: primary,
         types: { [primary]: consentTypes[primary] },
       });
     }
+    expect(Revoke?.required).toEqual(consentTypes.Revoke.map((f) => f.name));
+    // Decision 0013: the relay body is flat; the signed Grant nests Terms, whose hash alone goes on chain.
+    expect(Grant?.required).toEqual([
+      'patient',
+      'grantee',
+      'categories',
+      'purposes',
+      'salt',
+      'notBefore',
+      'notAfter',
+      'nonce',
+    ]);
+    expect(Grant?.['x-eip712']).toMatchObject({ types: { Terms: consentTypes.Terms } });
     expect(Grant?.description).toContain(
-      'Grant(address patient,address grantee,uint256 categories,uint256 purposes,uint64 notBefore,uint64 notAfter,uint256 nonce)',
+      'Grant(address patient,address grantee,Terms terms,uint64 notBefore,uint64 notAfter,uint256 nonce)Terms(uint256 categories,uint256 purposes,bytes32 salt)',
     );
     expect(DataCategory?.enum).toEqual(ALL_DATA_CATEGORIES);
     expect(PurposeOfUse?.enum).toEqual(ALL_PURPOSES_OF_USE);

@@ -22,6 +22,7 @@ import {
 } from '../ledger/index.js';
 import { MAX_ADD_CHECKPOINT_BODY, TLOG_SIZE_CONTENT_TYPE } from '../log/witness.js';
 import { HTTP_STATUS } from './error-response.js';
+import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
 
 // --- A typed subset of OpenAPI 3.1 (only what this document uses) ---------------------------------
@@ -393,11 +394,26 @@ function bitTable(table: Readonly<Record<string, { readonly bit: number; readonl
 }
 
 function typeString(primary: keyof typeof consentTypes): string {
-  return `${primary}(${consentTypes[primary].map((field) => `${field.type} ${field.name}`).join(',')})`;
+  const own = `${primary}(${consentTypes[primary].map((field) => `${field.type} ${field.name}`).join(',')})`;
+  // EIP-712 encodeType: a Grant references Terms, appended after it.
+  return primary === 'Grant' ? own + typeString('Terms') : own;
 }
 
+/** The EIP-712 types a primary type needs: a Grant nests its Terms (decision 0013). */
+const typesOf = (
+  primary: keyof typeof consentTypes,
+): Record<string, readonly { readonly name: string; readonly type: string }[]> =>
+  primary === 'Grant'
+    ? { Grant: consentTypes.Grant, Terms: consentTypes.Terms }
+    : { [primary]: consentTypes[primary] };
+
 function eip712Description(primary: keyof typeof consentTypes, what: string): string {
-  const fields = consentTypes[primary].map((f) => `{ name: '${f.name}', type: '${f.type}' }`).join(', ');
+  const fields = Object.entries(typesOf(primary))
+    .map(
+      ([name, list]) =>
+        `${name}: [${list.map((f) => `{ name: '${f.name}', type: '${f.type}' }`).join(', ')}]`,
+    )
+    .join(', ');
   return [
     `${what} The patient signs it with their own key as EIP-712 typed data (primaryType \`${primary}\`):`,
     '',
@@ -405,7 +421,7 @@ function eip712Description(primary: keyof typeof consentTypes, what: string): st
     `domain = { name: '${CONSENT_DOMAIN_NAME}', version: '${CONSENT_DOMAIN_VERSION}',`,
     '           chainId: <GET /status → chain.chainId>,',
     '           verifyingContract: <GET /status → chain.contracts.consentRegistry> }',
-    `types  = { ${primary}: [${fields}] }`,
+    `types  = { ${fields} }`,
     `encodeType = ${typeString(primary)}`,
     '```',
     '',
@@ -420,7 +436,7 @@ const eip712Extension = (primary: keyof typeof consentTypes) => ({
     chainId: 'GET /status → chain.chainId',
     verifyingContract: 'GET /status → chain.contracts.consentRegistry',
   },
-  types: { [primary]: consentTypes[primary] },
+  types: typesOf(primary),
 });
 
 /** Exhaustive by type: a new denial reason or outbox status does not compile until it is listed. */
@@ -476,9 +492,12 @@ const schemas: Record<string, JsonSchema> = {
   },
   MemberRole: { type: 'string', enum: Object.keys(MEMBER_ROLES) },
   Grant: {
-    description: eip712Description('Grant', 'A patient’s consent grant, as ConsentRegistry defines it.'),
+    description: eip712Description(
+      'Grant',
+      'A patient’s consent grant, as ConsentRegistry defines it. The body is flat; the signed message nests categories, purposes and salt as `terms`, and the ledger receives only their EIP-712 hash (a salted commitment, decision 0013).',
+    ),
     type: 'object',
-    required: consentTypes.Grant.map((f) => f.name),
+    required: ['patient', 'grantee', 'categories', 'purposes', 'salt', 'notBefore', 'notAfter', 'nonce'],
     properties: {
       patient: { ...schema('Address'), description: 'The patient; the signature must recover to it.' },
       grantee: { ...schema('Address'), description: 'A member organization or a practitioner.' },
@@ -488,6 +507,10 @@ const schemas: Record<string, JsonSchema> = {
       purposes: uint(
         `Bitmask of purposes of use (at least one, known bits only): ${bitTable(PURPOSES_OF_USE)}.`,
       ),
+      salt: {
+        ...schema('Bytes32'),
+        description: '32 random bytes, fresh for every grant: the salt of the terms’ commitment.',
+      },
       notBefore: uint('Unix seconds, inclusive (uint64).', 16),
       notAfter: uint('Unix seconds, exclusive (uint64); later than notBefore.', 16),
       nonce: uint('The patient’s next nonce.'),
@@ -731,14 +754,14 @@ const schemas: Record<string, JsonSchema> = {
     ],
   },
   GrantRecord: {
-    description: 'A grant as this node’s ledger index holds it.',
+    description:
+      'A grant as this node’s ledger index holds it: its terms only as their salted commitment (decision 0013).',
     type: 'object',
     required: [
       'grantId',
       'patient',
       'grantee',
-      'categories',
-      'purposes',
+      'termsHash',
       'notBefore',
       'notAfter',
       'nonce',
@@ -750,8 +773,10 @@ const schemas: Record<string, JsonSchema> = {
       grantId: schema('Bytes32'),
       patient: schema('Address'),
       grantee: schema('Address'),
-      categories: { type: 'array', items: schema('DataCategory') },
-      purposes: { type: 'array', items: schema('PurposeOfUse') },
+      termsHash: {
+        ...schema('Bytes32'),
+        description: 'EIP-712 hashStruct(Terms(categories, purposes, salt)).',
+      },
       notBefore: { type: 'integer' },
       notAfter: { type: 'integer' },
       nonce: { type: 'string', pattern: '^[0-9]+$' },
@@ -2214,6 +2239,7 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    ...consentOpeningPaths({ schema, json, errors }),
     '/ledger/consent/grants/{grantId}': {
       get: {
         operationId: 'getGrant',

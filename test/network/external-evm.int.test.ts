@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Deployment, loadDeployment } from '../../src/ledger/index.js';
+import { consortiumRegistryAbi, type Deployment, loadDeployment } from '../../src/ledger/index.js';
 import { diagnoseNode } from '../../src/network/node-doctor.js';
 import { type NodeConfig, nodePaths } from '../../src/node/node-config.js';
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
@@ -344,6 +344,55 @@ describe('a consortium on an external EVM chain (chain id 4242, base fee, standa
     expect(doctor.find((c) => c.check === 'contracts')).toMatchObject({ status: 'fail' });
     editConfig(dir, (c) => ({ ...c, deploymentFile, chain: { ...c.chain, chainId: 31337 } }));
     await expect(startQuiet(dir, 0)).rejects.toThrow(/chain id 4242; node.json \(chain.chainId\) says 31337/);
+  }, 60_000);
+
+  it('admits a third member by `careledger member propose` and `member vote` (k = 2)', async () => {
+    const init = await careledger(
+      'node',
+      'init',
+      '--dir',
+      join(work, 'pharmacy'),
+      '--chain-rpc',
+      proxy.url,
+      '--deployment',
+      deploymentFile,
+      '--name',
+      'pharmacy',
+      '--organization',
+      'External pharmacy',
+      '--role',
+      'pharmacy',
+      '--public-url',
+      'http://127.0.0.1:2',
+      '--member-out',
+      join(work, 'pharmacy.member.json'),
+    );
+    expect(init.code, init.stderr).toBe(0);
+    const candidate = (JSON.parse(init.stdout) as { account: Address }).account;
+    const proposed = await careledger(
+      'member',
+      'propose',
+      '--dir',
+      dirs.hospital,
+      '--candidate',
+      join(work, 'pharmacy.member.json'),
+    );
+    expect(proposed.code, proposed.stderr).toBe(0);
+    const id = /proposal (\d+)/.exec(proposed.stdout)?.[1];
+    expect(id, proposed.stdout).toBeDefined();
+    const isMember = () =>
+      anvil.publicClient.readContract({
+        address: loadDeployment(deploymentFile).contracts.consortiumRegistry,
+        abi: consortiumRegistryAbi,
+        functionName: 'isActiveMember',
+        args: [candidate],
+      });
+    expect(await isMember()).toBe(false);
+    const voted = await careledger('member', 'vote', id as string, '--dir', dirs.lab);
+    expect(voted.code, voted.stderr).toBe(0);
+    expect(await isMember()).toBe(true);
+    const again = await careledger('member', 'vote', id as string, '--dir', dirs.lab);
+    expect(again.code).not.toBe(0);
   }, 60_000);
 
   it('serves HTTPS with --tls-cert/--tls-key', async () => {

@@ -16,9 +16,9 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
 import { signGrantForNewPatient } from '../../test/support/consent-signer.js';
+import { enrolPatientKeyOverHttp } from '../../test/support/enrol-patient-key.js';
 import { SYNTHEA_DIR } from '../../test/support/shared-data.js';
 import { type SoloNode, startSoloNode } from '../../test/support/start-solo-node.js';
 import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
@@ -128,9 +128,11 @@ async function searchTotal(base: string, query: string): Promise<number> {
 async function grantConsent(
   solo: SoloNode,
   grantee: `0x${string}`,
-): Promise<{ patient: `0x${string}`; seconds: number }> {
+): Promise<{ patient: `0x${string}`; key: `0x${string}`; seconds: number }> {
   const t0 = performance.now();
+  const key = generatePrivateKey();
   const grant = await signGrantForNewPatient({
+    patientKey: key,
     chainId: CHAIN_ID,
     consentRegistry: solo.node.deployment.contracts.consentRegistry,
     grantee,
@@ -149,7 +151,7 @@ async function grantConsent(
   while (performance.now() < deadline) {
     const { text } = await request(check, { expect: 200 });
     if ((JSON.parse(text) as { allowed: boolean }).allowed)
-      return { patient: grant.patient, seconds: (performance.now() - t0) / 1000 };
+      return { patient: grant.patient, key, seconds: (performance.now() - t0) / 1000 };
     await sleep(100);
   }
   throw new Error('the node did not index the consent grant within 30 s');
@@ -208,10 +210,11 @@ export const fhirGroup: Group = {
       const consent = await grantConsent(solo, lab);
       const consentPatient = await createResource(origin, {
         resourceType: 'Patient',
-        identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: consent.patient }],
         name: [{ family: 'Bench', given: ['Consenting'] }],
         birthDate: '1970-01-01',
       });
+      // The patient's key is linked by enrolment, with their proof of possession (issue 14 item 12).
+      await enrolPatientKeyOverHttp(`${origin}/fhir`, consentPatient, consent.key);
 
       ctx.progress('fhir: importing the Synthea record once for the searches');
       const imported = await request(`${origin}/fhir`, {

@@ -18,13 +18,13 @@ import type { Resource } from '@medplum/fhirtypes';
 import { type Address, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { MemberLogVerifier } from '../../src/exchange/index.js';
 import { createPatientAssertion } from '../../src/identity/patient-assertion.js';
 import { loadDeployment } from '../../src/ledger/index.js';
 import { parseCheckpoint, parseSignedNote, parseTlogProof } from '../../src/log/index.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
+import { enrolPatientKeyOverHttp } from '../support/enrol-patient-key.js';
 import { findFreePorts } from '../support/free-port.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'careledger-exchange-'));
@@ -116,7 +116,6 @@ beforeAll(async () => {
   lab = member('lab');
   const patient = {
     resourceType: 'Patient',
-    identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: patientKey.address }],
     name: [{ family: 'Exchange', given: ['Pat'] }],
     birthDate: '1970-01-01',
   };
@@ -125,6 +124,9 @@ beforeAll(async () => {
     .id as string;
   labPatient = (await http(`${lab.url}/fhir/Patient`, { body: patient, headers: registrar })).body
     .id as string;
+  // At each member's desk the patient proves possession of their key (issue 14 item 12).
+  await enrolPatientKeyOverHttp(`${hospital.url}/fhir`, hospitalPatient, patientKey, registrar);
+  await enrolPatientKeyOverHttp(`${lab.url}/fhir`, labPatient, patientKey, registrar);
   for (const value of [5.4, 6.1]) {
     const created = await http(`${lab.url}/fhir/Observation`, {
       body: {

@@ -27,6 +27,7 @@ import {
   parseShare,
   splitSecret,
 } from '../../identity/index.js';
+import { registerPatientKeyEnrolCommand } from './patient-key-enrol.js';
 import type { CommandOutput } from './proof-verify.js';
 
 /**
@@ -568,6 +569,8 @@ Example:
       const address = readKeystoreAddress(loadTextFile(file, 'keystore'));
       stdout().write(options.json === true ? `${JSON.stringify({ address })}\n` : `${address}\n`);
     });
+
+  registerPatientKeyEnrolCommand(key, io);
 }
 
 function parseCount(value: string): number {

@@ -5,6 +5,7 @@ import { CareLedgerError } from '../errors/index.js';
 import type { SqliteDatabase } from '../storage/sqlite/open-database.js';
 import { createSqliteKeyStore } from '../storage/sqlite/sqlite-key-store.js';
 import { writeFileDurably } from '../storage/write-file-durably.js';
+import type { DataKeyStore } from '../vault/data-key-store.js';
 import type { KeyProvider } from '../vault/key-provider.js';
 import { createLocalKeystore, openLocalKeystore } from '../vault/local-keystore-key-provider.js';
 import { Pkcs11KeyProvider } from '../vault/pkcs11-key-provider.js';
@@ -17,6 +18,8 @@ export interface OpenVaultOptions {
   readonly keys?: VaultKeysConfig;
   readonly log?: (line: string) => void;
   readonly env?: NodeJS.ProcessEnv;
+  /** Where the wrapped data keys live (default: the SQLite database; PostgreSQL: open-node-storage.ts). */
+  readonly dataKeys?: (provider: KeyProvider) => Promise<DataKeyStore>;
 }
 
 /**
@@ -96,5 +99,6 @@ export async function openVault(
       ? await openLocalKeystore(keystorePath, passphrase)
       : await createLocalKeystore(keystorePath, passphrase);
   }
-  return VaultCrypto.create({ keyProvider: provider, dataKeys: await createSqliteKeyStore(db, provider) });
+  const dataKeys = await (options.dataKeys ?? ((p: KeyProvider) => createSqliteKeyStore(db, p)))(provider);
+  return VaultCrypto.create({ keyProvider: provider, dataKeys });
 }

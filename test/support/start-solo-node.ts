@@ -24,10 +24,36 @@ export interface SoloNode {
   stop(): Promise<void>;
 }
 
+/** A solo node's folder, chain and deployment, ready for `node start` (in-process or not). */
+export interface SoloNodeFolder {
+  readonly dir: string;
+  readonly nodeDir: string;
+  readonly chain: EmbeddedChain;
+  readonly logOrigin: string;
+  readonly logVerifierKey: string;
+}
+
 export async function startSoloNode(
   overrides: Partial<NodeConfig> = {},
-  options: { authClock?: () => number; log?: (line: string) => void } = {},
+  options: { authClock?: () => number; log?: (line: string) => void; databaseUrl?: string } = {},
 ): Promise<SoloNode> {
+  const { dir, nodeDir, chain, logOrigin, logVerifierKey: verifierKey } = await prepareSoloNode(overrides);
+  const node = await startNode(nodeDir, { log: () => undefined, port: overrides.port ?? 0, ...options });
+  return {
+    dir,
+    chain,
+    node,
+    logOrigin,
+    logVerifierKey: verifierKey,
+    async stop() {
+      await node.close();
+      await chain.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function prepareSoloNode(overrides: Partial<NodeConfig> = {}): Promise<SoloNodeFolder> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-solo-'));
   const logOrigin = 'solo.careledger.test/log';
   const chain = new EmbeddedChain({
@@ -83,17 +109,5 @@ export async function startSoloNode(
     devIdentityHeader: true,
     ...overrides,
   });
-  const node = await startNode(nodeDir, { log: () => undefined, port: overrides.port ?? 0, ...options });
-  return {
-    dir,
-    chain,
-    node,
-    logOrigin,
-    logVerifierKey: verifierKey,
-    async stop() {
-      await node.close();
-      await chain.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { dir, nodeDir, chain, logOrigin, logVerifierKey: verifierKey };
 }

@@ -1,0 +1,116 @@
+import type { BreakGlassReader } from '../access/index.js';
+import { CareLedgerError } from '../errors/index.js';
+import type { ExportJobStorage } from '../export/export-job.js';
+import type { OutboxStorage } from '../ledger/outbox-storage.js';
+import type { ApplyCommitGroup, LogStorage } from '../log/log-storage.js';
+import type { ChainIndexStorage } from '../sync/index-storage.js';
+import type { DataKeyStore } from '../vault/data-key-store.js';
+import type { KeyProvider } from '../vault/key-provider.js';
+import type { RecordStorage } from '../vault/record-storage.js';
+import { PostgresBreakGlassStore } from './postgres/postgres-break-glass-store.js';
+import { PostgresChainIndexStorage } from './postgres/postgres-chain-index-storage.js';
+import { applyVaultCommitGroupPostgres } from './postgres/postgres-commit-applier.js';
+import { isPostgresUrl, openPostgresDatabase } from './postgres/postgres-database.js';
+import { PostgresExportJobStorage } from './postgres/postgres-export-job-storage.js';
+import { createPostgresKeyStore } from './postgres/postgres-key-store.js';
+import { PostgresLogStorage } from './postgres/postgres-log-storage.js';
+import { migratePostgres, verifyDurableSettings } from './postgres/postgres-migrations.js';
+import { PostgresOutboxStorage } from './postgres/postgres-outbox-storage.js';
+import { PostgresRecordStorage } from './postgres/postgres-record-storage.js';
+import { POSTGRES_MIGRATIONS } from './postgres/postgres-schema.js';
+import type { SqliteDatabase } from './sqlite/open-database.js';
+import { SqliteBreakGlassStore } from './sqlite/sqlite-break-glass-store.js';
+import { SqliteChainIndexStorage } from './sqlite/sqlite-chain-index-storage.js';
+import { createSqliteCommitApplier } from './sqlite/sqlite-commit-applier.js';
+import { SqliteExportJobStorage } from './sqlite/sqlite-export-job-storage.js';
+import { createSqliteKeyStore } from './sqlite/sqlite-key-store.js';
+import { SqliteLogStorage } from './sqlite/sqlite-log-storage.js';
+import { SqliteOutboxStorage } from './sqlite/sqlite-outbox-storage.js';
+import { SqliteRecordStorage } from './sqlite/sqlite-record-storage.js';
+
+/** The environment variable that moves a node's stores to PostgreSQL (postgres://user@host/db). */
+export const DATABASE_URL_ENV = 'CARELEDGER_DATABASE_URL';
+
+/**
+ * The stores of one node, on SQLite (the embedded default) or PostgreSQL. The SQLite database is
+ * always open: on PostgreSQL it still holds the stores not moved yet (accounts, OAuth clients and
+ * tokens, notifications, consent openings, key-enrolment challenges; decision 0015).
+ */
+export interface NodeStorage {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly outbox: OutboxStorage;
+  readonly chainIndex: ChainIndexStorage;
+  readonly records: RecordStorage;
+  readonly exportJobs: ExportJobStorage;
+  readonly breakGlass: BreakGlassReader;
+  /** The transparency log's storage; it applies the vault's commit writes in its transaction. */
+  readonly log: LogStorage;
+  /** The data-key store; its tombstone key is derived from the key provider. */
+  dataKeys(provider: Pick<KeyProvider, 'deriveSecret'>): Promise<DataKeyStore>;
+  close(): Promise<void>;
+}
+
+export interface OpenNodeStorageOptions {
+  /** The node's SQLite database, opened and migrated by the caller. */
+  readonly sqlite: SqliteDatabase;
+  /** CARELEDGER_DATABASE_URL; unset or empty keeps every store in SQLite. */
+  readonly databaseUrl?: string;
+  readonly log?: (line: string) => void;
+}
+
+function sqliteStorage(db: SqliteDatabase): NodeStorage {
+  const breakGlass = new SqliteBreakGlassStore(db);
+  const applyCommitGroup: ApplyCommitGroup = createSqliteCommitApplier(db, { breakGlass });
+  return {
+    kind: 'sqlite',
+    outbox: new SqliteOutboxStorage(db),
+    chainIndex: new SqliteChainIndexStorage(db),
+    records: new SqliteRecordStorage(db),
+    exportJobs: new SqliteExportJobStorage(db),
+    breakGlass,
+    log: new SqliteLogStorage(db, { applyCommitGroup }),
+    dataKeys: (provider) => createSqliteKeyStore(db, provider),
+    close: async () => undefined,
+  };
+}
+
+/**
+ * Opens the node's stores. On PostgreSQL: checks the server cannot lose an acknowledged commit, runs
+ * the schema migrations (refusing a schema newer than this node), and fails start-up with the reason
+ * when the server cannot be reached.
+ */
+export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<NodeStorage> {
+  const url = options.databaseUrl;
+  if (url === undefined || url === '') return sqliteStorage(options.sqlite);
+  if (!isPostgresUrl(url)) {
+    throw new CareLedgerError('ERR_CONFIG', `${DATABASE_URL_ENV} must be a postgres:// URL`, {
+      details: { reason: 'database-url' },
+    });
+  }
+  const log = options.log ?? (() => undefined);
+  const db = openPostgresDatabase(url, {
+    onIdleError: (error) =>
+      log(`storage: an idle PostgreSQL connection broke (${error.message}); reconnecting on demand`),
+  });
+  try {
+    await verifyDurableSettings(db);
+    const migrated = await migratePostgres(db, POSTGRES_MIGRATIONS);
+    if (migrated.from !== migrated.to)
+      log(`storage: PostgreSQL schema migrated from version ${migrated.from} to ${migrated.to}`);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  log('storage: records, keys, log, outbox, chain index, export jobs and break-glass on PostgreSQL');
+  return {
+    kind: 'postgres',
+    outbox: new PostgresOutboxStorage(db),
+    chainIndex: new PostgresChainIndexStorage(db),
+    records: new PostgresRecordStorage(db),
+    exportJobs: new PostgresExportJobStorage(db),
+    breakGlass: new PostgresBreakGlassStore(db),
+    log: new PostgresLogStorage(db, { applyCommitGroup: applyVaultCommitGroupPostgres }),
+    dataKeys: (provider) => createPostgresKeyStore(db, provider),
+    close: () => db.close(),
+  };
+}

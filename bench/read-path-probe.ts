@@ -11,11 +11,15 @@
  * - bytesPerAuditEvent: growth of the database (main file after a TRUNCATE checkpoint) per read,
  *   with the rows of its AuditEvent: record row, index rows, log entry and tiles.
  * - indexRowsPerAuditEvent: blind-index rows per AuditEvent.
+ *
+ * With CARELEDGER_PROBE_PROFILE=<file>, a CPU profile of the measured reads (this process's main
+ * thread: the node and the fetch client) is written there.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startSoloNode } from '../test/support/start-solo-node.js';
+import { startCpuProfile } from './cpu-profile.js';
 
 const READS = Number(process.argv[2] ?? 3000);
 const IN_FLIGHT = 16;
@@ -103,9 +107,13 @@ try {
     return statSync(dbPath).size;
   };
   const sizeBefore = size();
+  const profileFile = process.env.CARELEDGER_PROBE_PROFILE;
+  const stopProfile = profileFile === undefined ? undefined : await startCpuProfile();
   const reads = await run(READS, (i) =>
     fetch(`${base}/Observation/${ids[i % ids.length]}`, { headers: STAFF }),
   );
+  if (stopProfile !== undefined && profileFile !== undefined)
+    writeFileSync(profileFile, JSON.stringify(await stopProfile()));
   const sizeAfter = size();
   const rows = db
     .prepare(

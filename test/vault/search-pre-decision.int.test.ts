@@ -7,6 +7,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
 import { formatSearchBundle } from '../../src/http/routes/search-bundle.js';
 import type { StoredVersion } from '../../src/vault/record-storage.js';
@@ -24,6 +25,7 @@ const strict = { handling: 'strict' } as const;
 
 let vault: TestVault;
 let busyId: string;
+let busyAddress: string;
 let quietId: string;
 /** `Type/id` of every record opened (decrypted or taken from the cache) since the last reset. */
 let opened: string[] = [];
@@ -62,6 +64,7 @@ beforeAll(async () => {
   vault = await openTestVault(HOSPITAL);
   const busyKey = generatePrivateKey();
   busyId = await createPatient('Busy', busyKey);
+  busyAddress = privateKeyToAccount(busyKey).address;
   quietId = await createPatient('Quiet', generatePrivateKey());
   // One minute apart, so `_lastUpdated` orders them; every other value is above 100.
   for (let i = 0; i < MATCHES; i++) {
@@ -173,6 +176,24 @@ describe('a requester with no right to a patient gets what a made-up patient get
     const denials = (await vault.repo.auditTrail(busyId)).filter(
       (r) =>
         r.auditEvent.outcome === '4' && r.auditEvent.agent?.[0]?.who?.reference === `Organization/${OTHER}`,
+    );
+    expect(denials.length).toBe(1);
+  });
+
+  it('another member without a grant: an identifier search leaves a denial, as many entries as an unknown identifier', async () => {
+    const byAddress = (address: string) =>
+      search('Patient', { identifier: `${LEDGER_ADDRESS_SYSTEM}|${address}` }, other);
+    const logBefore = vault.log.size;
+    expect((await byAddress(busyAddress)).resources).toEqual([]);
+    const existingEntries = vault.log.size - logBefore;
+    expect((await byAddress(privateKeyToAccount(generatePrivateKey()).address)).resources).toEqual([]);
+    expect(vault.log.size - logBefore - existingEntries).toBe(existingEntries);
+    expect(opened).toEqual([]);
+    const denials = (await vault.repo.auditTrail(busyId)).filter(
+      (r) =>
+        r.auditEvent.outcome === '4' &&
+        r.auditEvent.agent?.[0]?.who?.reference === `Organization/${OTHER}` &&
+        r.auditEvent.entity?.some((e) => e.what?.reference === 'Patient?identifier'),
     );
     expect(denials.length).toBe(1);
   });

@@ -107,41 +107,55 @@ export async function isVisible(
 
 /** Reference parameters whose value names the patient a search is about. */
 const PATIENT_PARAMS = new Set(['subject', 'patient']);
+/** Patient parameters that name one patient per value. */
+const IDENTIFYING_PARAMS = new Set(['_id', 'identifier']);
+
+/** The Patient id a `subject=` or `patient=` value names, if it names one. */
+function namedPatientId(value: string): string | undefined {
+  const id = value.includes('/')
+    ? normalizeReference(value).normalized.startsWith('Patient/')
+      ? normalizeReference(value).id
+      : undefined
+    : value;
+  return id !== undefined && /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? id : undefined;
+}
 
 /**
- * Another member's search that names a patient outside what it may see (`Patient?identifier=`,
- * `Patient?_id=`, `?subject=Patient/x`, `?patient=x`) leaves a denial in that patient's own history,
- * as a refused read does (decision 0005). The patient is found by metadata and blind index only, and
- * the denial takes the place of the search's own AuditEvent (searchAudits), so a named patient that
- * exists costs the same log entries as one that does not, and no record is decrypted either way.
+ * Another member's search that names patients outside what it may see (`Patient?identifier=`,
+ * `Patient?_id=`, `?subject=Patient/x`, `?patient=x`) leaves a denial in each one's own history, as a
+ * refused read does (decision 0005). Patients are found by metadata and blind index only, at most one
+ * per value named. Returns how many values the query names: searchAudits writes that many entries
+ * (denials, and entries of no patient for the rest), so a named patient that exists costs the same
+ * log entries as one that does not, and no record is decrypted either way.
  */
-export async function noteRefusedByName(scope: SearchScope, plan: SearchPlan): Promise<void> {
-  if (scope.requester.kind !== 'member') return;
+export async function noteRefusedByName(scope: SearchScope, plan: SearchPlan): Promise<number> {
+  if (scope.requester.kind !== 'member') return 0;
   const visible = await visibleOf(scope, plan.resourceType);
-  if (visible.all) return;
+  if (visible.all) return 0;
   const { storage } = scope.parts.store;
-  const named = new Set<string>();
+  const filters = plan.residual.filters ?? [];
+  const named: string[] = [];
+  let values = 0;
   if (plan.resourceType === 'Patient') {
-    if (plan.indexFilters.length > 0 || plan.id !== undefined)
-      for (const patient of await storage.searchCandidates('Patient', plan.indexFilters, plan.id))
-        named.add(patient.id);
+    if (filters.length === 0 || !filters.every((f) => IDENTIFYING_PARAMS.has(f.code))) return 0;
+    // A modifier (`identifier:of-type`) leaves the index unused: nothing is named by hash then.
+    if (plan.indexFilters.length === 0 && plan.id === undefined) return 0;
+    values = Math.max(...filters.map((f) => f.value.split(',').length));
+    for (const patient of await storage.searchCandidates('Patient', plan.indexFilters, plan.id))
+      named.push(patient.id);
   } else {
-    for (const filter of plan.residual.filters ?? []) {
+    for (const filter of filters) {
       if (!PATIENT_PARAMS.has(filter.code) || filter.operator !== 'eq') continue;
       for (const value of filter.value.split(',')) {
-        const reference = normalizeReference(value);
-        const id = value.includes('/')
-          ? reference.normalized.startsWith('Patient/')
-            ? reference.id
-            : undefined
-          : value;
-        if (id === undefined || !/^[A-Za-z0-9\-.]{1,64}$/.test(id)) continue;
-        const current = await storage.current('Patient', id);
-        if (current !== undefined && !current.deleted) named.add(id);
+        values += 1;
+        const id = namedPatientId(value);
+        const current = id === undefined ? undefined : await storage.current('Patient', id);
+        if (current !== undefined && !current.deleted) named.push(current.id);
       }
     }
   }
-  for (const patient of named)
+  for (const patient of named.slice(0, values))
     if (!visible.patients.has(patient) && !scope.refusedPatients.has(patient))
       scope.refusedPatients.set(patient, NOT_CONSENTED);
+  return values;
 }

@@ -102,7 +102,7 @@ export async function searchType(
     unverified: new Map(),
   };
   const plan = await resolveJoins(scope, planned, 0);
-  await noteRefusedByName(scope, plan);
+  const namedValues = await noteRefusedByName(scope, plan);
   // R4 §3.1.1.6: when the storage gives the order (none asked, or `_lastUpdated`) and no total is
   // asked for, only the first offset + count matches need decrypting, and one more says whether a
   // next page exists: `_count` bounds the work (issue 16).
@@ -121,7 +121,7 @@ export async function searchType(
   const included = await resolveIncludes(scope, page, plan);
   const patients = new Set([...page, ...included].map((m) => m.version.patientId));
   const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
-  await parts.store.commitMany([], searchAudits(scope, entity, patients));
+  await parts.store.commitMany([], searchAudits(scope, entity, patients, namedValues));
   for (const version of scope.unverified.values()) {
     try {
       options.onIntegrityFailure?.({
@@ -151,11 +151,17 @@ export async function searchType(
 /**
  * The search's AuditEvents, written in one log commit: one per patient whose data is returned, a
  * denial (outcome 4) per patient refused and returned nothing (another member's), a failure (outcome
- * 8) per record that did not verify, and one with no patient when none of these applies. A refused
- * patient's denial stands in for the search's own entry, so the entries a member's search leaves do
- * not tell an existing refused patient from a made-up one.
+ * 8) per record that did not verify, and entries with no patient when nothing is returned: as many as
+ * the patients the query names (noteRefusedByName), less the denials, and at least one. A refused
+ * patient's denial stands in for one of those, so the entries a member's search leaves do not tell an
+ * existing refused patient from a made-up one.
  */
-function searchAudits(scope: SearchScope, entity: string, patients: ReadonlySet<string>): AuditSpec[] {
+function searchAudits(
+  scope: SearchScope,
+  entity: string,
+  patients: ReadonlySet<string>,
+  namedValues: number,
+): AuditSpec[] {
   const base = { interaction: 'search-type', context: scope.context } as const;
   const audits: AuditSpec[] = [];
   for (const [patient, reason] of scope.refusedPatients) {
@@ -173,8 +179,11 @@ function searchAudits(scope: SearchScope, entity: string, patients: ReadonlySet<
   }
   for (const patient of patients)
     audits.push({ ...base, entity, patient, breakGlass: scope.breakGlassPatients.has(patient) });
-  if (patients.size === 0 && audits.every((a) => a.outcome !== 'denied'))
-    audits.push({ ...base, entity, patient: '', breakGlass: false });
+  if (patients.size === 0) {
+    const denials = audits.filter((a) => a.outcome === 'denied').length;
+    for (let i = denials; i < Math.max(1, namedValues); i++)
+      audits.push({ ...base, entity, patient: '', breakGlass: false });
+  }
   return audits;
 }
 

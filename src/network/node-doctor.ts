@@ -69,13 +69,6 @@ function checkFileModes(dir: string, config: NodeConfig | undefined): DoctorChec
 }
 
 function checkDatabase(dir: string): DoctorCheck {
-  if (process.env.CARELEDGER_DATABASE_URL)
-    return {
-      check: 'database',
-      status: 'warn',
-      message: 'PostgreSQL (CARELEDGER_DATABASE_URL) is not checked by this doctor',
-      fix: 'check the PostgreSQL schema with the storage adapter’s own tools',
-    };
   const path = nodePaths(dir).database;
   if (!existsSync(path))
     return {
@@ -256,6 +249,15 @@ export async function diagnoseNode(dir: string, options: DoctorOptions = {}): Pr
     });
   }
   checks.push(...checkFileModes(dir, config), checkDatabase(dir));
+  // The node keeps some stores in SQLite even then (decision 0015); the PostgreSQL schema is migrated,
+  // and a newer one refused, by the node itself at start.
+  if (process.env.CARELEDGER_DATABASE_URL)
+    checks.push({
+      check: 'database',
+      status: 'warn',
+      message: 'PostgreSQL (CARELEDGER_DATABASE_URL) is not checked by this doctor',
+      fix: 'the node checks its PostgreSQL schema and durability settings at start and refuses a newer schema',
+    });
   const certFile = options.tlsCertFile ?? config?.tls?.certFile;
   if (certFile !== undefined) checks.push(checkCertificate(certFile, nowMs));
   if (config !== undefined)

@@ -59,6 +59,16 @@ describe('careledger network, chain deploy, node init|doctor, member', () => {
     expect(readFileSync(join(work, 'net', 'org-c', 'static-nodes.json'), 'utf8')).toContain(
       `enode://${keys[2]?.publicKey.slice(2)}@10.20.3.11:30303`,
     );
+    const inspected = careledger('network', 'inspect', join(work, 'net', 'genesis.json'));
+    expect(inspected.code, inspected.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(work, 'net', 'network.json'), 'utf8')) as {
+      genesisSha256: string;
+    };
+    expect(JSON.parse(inspected.stdout)).toMatchObject({
+      sha256: summary.genesisSha256,
+      chainId: 4242,
+      validators: keys.map((k) => k.address),
+    });
   }, 180_000);
 
   it('network init --validators 4 writes the keys 0600 and says to move them', () => {

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { getAddress, type Hex } from 'viem';
 import { CareLedgerError } from '../../errors/index.js';
 import {
   consortiumGenesisFromMembers,
@@ -10,6 +12,7 @@ import { deployConsortium } from '../../network/deploy-consortium.js';
 import { initNetwork, writeValidatorKey } from '../../network/init-network.js';
 import { initNode } from '../../network/init-node.js';
 import { diagnoseNode } from '../../network/node-doctor.js';
+import { parseQbftExtraData } from '../../network/qbft-extra-data.js';
 import { loadNodeConfig, nodePaths } from '../../node/node-config.js';
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { UsageError } from '../exit-codes.js';
@@ -107,6 +110,30 @@ function registerNetwork(program: Command): void {
         process.stdout.write(`${lines.join('\n')}\n`);
       },
     );
+  network
+    .command('inspect')
+    .description(
+      'decode a QBFT genesis: chain id, validators from extraData, sha256 to compare with the other members',
+    )
+    .argument('<genesis>', 'genesis.json')
+    .action((file: string) => {
+      if (!existsSync(file)) throw new UsageError(`network inspect: ${file}: no such file`);
+      const text = readFileSync(file, 'utf8');
+      const genesis = JSON.parse(text) as { config?: { chainId?: number }; extraData?: Hex; alloc?: object };
+      const decoded = parseQbftExtraData(genesis.extraData ?? '0x');
+      process.stdout.write(
+        `${JSON.stringify(
+          {
+            sha256: createHash('sha256').update(text).digest('hex'),
+            chainId: genesis.config?.chainId,
+            validators: decoded.validators,
+            accounts: Object.keys(genesis.alloc ?? {}).map((a) => getAddress(`0x${a.replace(/^0x/, '')}`)),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    });
   network
     .command('keygen')
     .description(

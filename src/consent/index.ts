@@ -12,6 +12,7 @@ export {
   openingBody,
   openingRecipients,
 } from './deliver-opening.js';
+export { deriveWardDelegateKey } from './derive-ward-delegate-key.js';
 export {
   type ConsentDecision,
   type ConsentQuery,

@@ -1,7 +1,8 @@
 /**
  * The TypeScript side of the ledger's enumerations: member roles, data categories and purposes of
- * use. Categories and purposes travel on chain as uint256 bitmasks (one bit each) in ConsentRegistry
- * grants; bit positions are part of the on-chain format and must never be renumbered or reused.
+ * use. Categories and purposes are uint256 bitmasks (one bit each) in the patient-signed EIP-712
+ * Terms of a grant, which reach the chain only as a salted commitment (decision 0013); bit positions
+ * are part of the signed format and must never be renumbered or reused.
  */
 import { CareLedgerError } from '../errors/index.js';
 

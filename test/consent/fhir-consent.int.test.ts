@@ -14,7 +14,11 @@ import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { readChainStatus } from '../../src/cli/commands/chain-status.js';
 import { fetchDemoToken } from '../../src/cli/commands/demo-token.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
-import { DATA_CATEGORY_SYSTEM, LEDGER_CONSENT_EXTENSION } from '../../src/consent/index.js';
+import {
+  DATA_CATEGORY_SYSTEM,
+  deriveWardDelegateKey,
+  LEDGER_CONSENT_EXTENSION,
+} from '../../src/consent/index.js';
 import {
   createConsentDomain,
   createDelegationTypedData,
@@ -295,7 +299,9 @@ describe('consent through FHIR', () => {
 
     // A minor: no key of their own signs; the hospital attests the guardian on the ledger.
     const minor = privateKeyToAccount(generatePrivateKey());
-    const guardian = privateKeyToAccount(generatePrivateKey());
+    // The guardian signs with a key for this ward only (decision 0013): the ledger links the ward to an
+    // address used for nothing else, not to the guardian's own.
+    const guardian = privateKeyToAccount(deriveWardDelegateKey(generatePrivateKey(), minor.address));
     const attested = await fetch(`${hospital.url}/admin/guardians`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },

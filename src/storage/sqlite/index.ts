@@ -1,1 +1,7 @@
-export { applyMigrations, type Migration, openDatabase, type SqliteDatabase } from './open-database.js';
+export {
+  applyMigrations,
+  type Migration,
+  type MigrationOptions,
+  openDatabase,
+  type SqliteDatabase,
+} from './open-database.js';

@@ -16,7 +16,11 @@ export interface Migration {
  * committed transaction survives a power cut, not just a process crash (SQLite docs, "PRAGMA
  * synchronous": in WAL mode NORMAL may lose the last commits on power loss).
  */
-export function openDatabase(path: string, migrations: readonly Migration[] = []): SqliteDatabase {
+export function openDatabase(
+  path: string,
+  migrations: readonly Migration[] = [],
+  options: MigrationOptions = {},
+): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: SqliteDatabase;
   try {
@@ -31,15 +35,43 @@ export function openDatabase(path: string, migrations: readonly Migration[] = []
   // not leave the bytes they remove readable in the file.
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
-  applyMigrations(db, migrations);
+  try {
+    applyMigrations(db, migrations, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
 }
 
-export function applyMigrations(db: SqliteDatabase, migrations: readonly Migration[]): void {
+export interface MigrationOptions {
+  /**
+   * The list is every migration this program knows (the node's start-up): a database with a step
+   * not in it was written by a newer CareLedger, and is refused rather than misread.
+   */
+  readonly refuseNewer?: boolean;
+}
+
+export function applyMigrations(
+  db: SqliteDatabase,
+  migrations: readonly Migration[],
+  options: MigrationOptions = {},
+): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
   const applied = new Set(
     (db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((row) => row.id),
   );
+  if (options.refuseNewer === true) {
+    const known = new Set(migrations.map((migration) => migration.id));
+    const unknown = [...applied].filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw new CareLedgerError(
+        'ERR_CONFIG',
+        `the database has ${unknown.length} schema step(s) this node does not know (written by a newer CareLedger): run a newer CareLedger`,
+        { details: { reason: 'schema-newer', steps: unknown.slice(0, 5) } },
+      );
+    }
+  }
   const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
   for (const migration of migrations) {
     if (applied.has(migration.id)) continue;

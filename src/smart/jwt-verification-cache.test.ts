@@ -33,6 +33,8 @@ describe('JwtVerificationCache', () => {
     const jwt = await token();
     const first = await cache.verify(jwt, options(NOW));
     expect(await cache.verify(jwt, options(NOW + 10))).toBe(first);
+    // Shared by every request with this token, so nobody may change it.
+    expect(Object.isFrozen(first.payload)).toBe(true);
   });
 
   test('checks exp and nbf again at every use, with the caller’s clock', async () => {

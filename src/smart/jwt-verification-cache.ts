@@ -47,8 +47,10 @@ export class JwtVerificationCache {
       return hit.result;
     }
     const result = await verifyJwt(token, options);
-    // Only tokens that expire are kept: nothing stays valid here forever.
-    if (typeof result.payload.exp === 'number') this.cache.set(token, { optionsKey, result });
+    // Only tokens that expire are kept: nothing stays valid here forever. Frozen, since every later
+    // request with this token receives the same object.
+    if (typeof result.payload.exp === 'number')
+      this.cache.set(token, { optionsKey, result: deepFreeze(result) });
     return result;
   }
 
@@ -90,4 +92,12 @@ function checkTimeClaims(result: VerifiedJwt, options: VerifyJwtOptions): void {
       details: { reason: 'not-yet-valid' },
     });
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }

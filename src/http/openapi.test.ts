@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { describe, expect, test } from 'vitest';
+import { createLedgerKeyEnrolmentRoutes } from '../enrolment/index.js';
 import { CareLedgerError, ERROR_CODES } from '../errors/index.js';
 import { type BulkExportModuleDeps, createBulkExportModule } from '../export/index.js';
 import { ERROR_CODE_SYSTEM } from '../fhir/operation-outcome.js';
@@ -131,6 +132,11 @@ const SUB_APPS: Record<string, () => Hono> = {
   createValidateRoutes: () =>
     createValidateRoutes({
       repository: {} as Parameters<typeof createValidateRoutes>[0]['repository'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+    }),
+  createLedgerKeyEnrolmentRoutes: () =>
+    createLedgerKeyEnrolmentRoutes({
+      enrolment: {} as Parameters<typeof createLedgerKeyEnrolmentRoutes>[0]['enrolment'],
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
     }),
   createBreakGlassRoutes: () =>

@@ -23,6 +23,7 @@ import {
 import { MAX_ADD_CHECKPOINT_BODY, TLOG_SIZE_CONTENT_TYPE } from '../log/witness.js';
 import { HTTP_STATUS } from './error-response.js';
 import { consentOpeningPaths } from './openapi-consent-openings.js';
+import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
 
 // --- A typed subset of OpenAPI 3.1 (only what this document uses) ---------------------------------
@@ -2240,6 +2241,7 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     ...consentOpeningPaths({ schema, json, errors }),
+    ...ledgerKeyEnrolmentPaths({ schema, json, errors }),
     '/ledger/consent/grants/{grantId}': {
       get: {
         operationId: 'getGrant',

@@ -13,6 +13,7 @@ import {
   splitSecretInBrowser,
 } from '../verify/guardian-shares.js';
 import { createKeystoreInBrowser } from '../verify/patient-keystore.js';
+import { keyEnrolmentCard } from './key-enrolment.js';
 import { keyUnlockForm } from './key-unlock.js';
 
 export async function renderKey(main: HTMLElement): Promise<void> {
@@ -38,6 +39,7 @@ export async function renderKey(main: HTMLElement): Promise<void> {
 function unlockedViews(key: { privateKey: Uint8Array; address: string }): HTMLElement[] {
   return [
     h('p', {}, 'Your ledger address: ', h('code', {}, key.address)),
+    keyEnrolmentCard(key),
     passphraseForm(key),
     guardianForm(key),
   ];

@@ -24,6 +24,8 @@ export interface OutboxOptions {
   readonly onLog?: (line: string) => void;
 }
 
+/** How long a gas price read from the chain is reused. */
+const GAS_PRICE_TTL_MS = 1_000;
 /** How far back (in confirmed entries) a rollback check walks before giving up on finding the fork. */
 const ROLLBACK_SCAN_LIMIT = 10_000;
 
@@ -36,6 +38,7 @@ const ROLLBACK_SCAN_LIMIT = 10_000;
  */
 export class Outbox {
   private nextNonce: number | undefined;
+  private quotedPrice: { readonly price: bigint; readonly at: number } | undefined;
   private signing: Promise<unknown> = Promise.resolve();
   private pumping: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -110,11 +113,16 @@ export class Outbox {
    */
   private async gasPrice(label: string): Promise<bigint> {
     if (this.options.gasPrice !== undefined) return this.options.gasPrice;
+    // One read per second at most: a burst of submits shares it (the doubling covers a second's rise).
+    if (this.quotedPrice !== undefined && this.now() - this.quotedPrice.at < GAS_PRICE_TTL_MS)
+      return this.quotedPrice.price;
     try {
       const block = await this.options.client.getBlock({ blockTag: 'latest' });
       // A chain before London has no base fee: its own price suggestion is the going rate.
-      if (block.baseFeePerGas === null) return await this.options.client.getGasPrice();
-      return block.baseFeePerGas * 2n;
+      const price =
+        block.baseFeePerGas === null ? await this.options.client.getGasPrice() : block.baseFeePerGas * 2n;
+      this.quotedPrice = { price, at: this.now() };
+      return price;
     } catch (error) {
       throw toLedgerError(error, label);
     }

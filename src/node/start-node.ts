@@ -15,6 +15,7 @@ import {
   evaluateConsent,
   FhirConsentService,
 } from '../consent/index.js';
+import { createVaultOpeningSealer } from '../storage/sqlite/sqlite-consent-opening-store.js';
 import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import { ExchangeService } from '../exchange/index.js';
@@ -56,30 +57,22 @@ import {
 import { httpsServerOptions } from '../network/https-server-options.js';
 import { checkChainAtStart } from '../network/verify-deployment.js';
 import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
+import { DATABASE_URL_ENV, openNodeStorage } from '../storage/open-node-storage.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
 import { authMigrations, SqliteAuthStore } from '../storage/sqlite/sqlite-auth-store.js';
-import { breakGlassMigrations, SqliteBreakGlassStore } from '../storage/sqlite/sqlite-break-glass-store.js';
-import {
-  chainIndexMigrations,
-  SqliteChainIndexStorage,
-} from '../storage/sqlite/sqlite-chain-index-storage.js';
-import { createSqliteCommitApplier } from '../storage/sqlite/sqlite-commit-applier.js';
-import {
-  consentOpeningMigrations,
-  SqliteConsentOpeningStore,
-} from '../storage/sqlite/sqlite-consent-opening-store.js';
-import { exportJobMigrations, SqliteExportJobStorage } from '../storage/sqlite/sqlite-export-job-storage.js';
+import { breakGlassMigrations } from '../storage/sqlite/sqlite-break-glass-store.js';
+import { chainIndexMigrations } from '../storage/sqlite/sqlite-chain-index-storage.js';
+import { consentOpeningMigrations } from '../storage/sqlite/sqlite-consent-opening-store.js';
+import { exportJobMigrations } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
-import {
-  ledgerKeyChallengeMigrations,
-  SqliteLedgerKeyChallengeStore,
-} from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
+import { ledgerKeyChallengeMigrations } from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
-import { outboxMigrations, SqliteOutboxStorage } from '../storage/sqlite/sqlite-outbox-storage.js';
-import { recordMigrations, SqliteRecordStorage } from '../storage/sqlite/sqlite-record-storage.js';
+import { outboxMigrations } from '../storage/sqlite/sqlite-outbox-storage.js';
+import { recordMigrations } from '../storage/sqlite/sqlite-record-storage.js';
 import { ChainIndexer } from '../sync/index.js';
 import { reportIndexedEvents } from '../sync/report-indexed-events.js';
 import { FhirRepository } from '../vault/fhir-repository.js';
+import type { TransparencyLog } from '../log/index.js';
 import { type LogServices, startLogServices } from './log-services.js';
 import type { LogAppender } from './workers/follower-log.js';
 import type { NodeBroadcast } from './workers/node-broadcast.js';
@@ -133,6 +126,8 @@ export interface StartNodeOptions {
   readonly primary?: { readonly broadcast: NodeBroadcast };
   /** Serve HTTPS with these PEM files (`node start --tls-cert/--tls-key`), instead of node.json's `tls`. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** postgres://... for the node's stores; default: the CARELEDGER_DATABASE_URL environment variable. */
+  readonly databaseUrl?: string;
 }
 
 /** The composition root of one member node: storage, keys, ledger, chain sync and HTTP. */
@@ -180,19 +175,25 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...breakGlassMigrations,
     ...authMigrations,
     ...ledgerKeyChallengeMigrations,
-  ]);
+  ], { refuseNewer: true });
+  // Issue 17 item 1: CARELEDGER_DATABASE_URL=postgres://... moves the node's stores to PostgreSQL.
+  const stores = await openNodeStorage({
+    sqlite: db,
+    databaseUrl: options.databaseUrl ?? process.env[DATABASE_URL_ENV],
+    log: (line) => log(`[${config.name}] ${line}`),
+  });
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
   const now = () => Date.now();
 
   const outbox = new Outbox({
-    storage: new SqliteOutboxStorage(db),
+    storage: stores.outbox,
     account,
     client,
     chainId: config.chain.chainId,
     onLog: (line) => log(`[${config.name}] ${line}`),
   });
   const ledger = new ConsortiumLedger(deployment, outbox, client);
-  const index = new SqliteChainIndexStorage(db);
+  const index = stores.chainIndex;
   // Decision 0013: set once the openings store is open; the indexer's first sync needs none.
   let openingFanOut: ReturnType<typeof createOpeningFanOut> | undefined;
   // Consent decisions kept between requests, dropped by this indexer's batches (decision 0017).
@@ -222,10 +223,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       consentDecisions.noteIndexed(event.events as Parameters<typeof consentDecisions.noteIndexed>[0]);
     else if (event.topic === 'chain-rollback') consentDecisions.clear();
   });
-  const breakGlass = new SqliteBreakGlassStore(db);
+  const breakGlass = stores.breakGlass;
   const logServices: LogServices = await startLogServices({
     db,
-    applyCommitGroup: createSqliteCommitApplier(db, { breakGlass }),
+    storage: stores.log,
     ...(options.worker === undefined ? {} : { follower: options.worker.appender }),
     origin: config.logOrigin,
     signerKey: logKey.signerKey,
@@ -246,37 +247,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       args: [patient, signer, BigInt(Math.floor(Date.now() / 1000))],
     });
   const crypto = await openVault(dir, db, {
+    dataKeys: (provider) => stores.dataKeys(provider),
     ...(config.vaultKeys === undefined ? {} : { keys: config.vaultKeys }),
     log: (line) => log(`[${config.name}] ${line}`),
   });
   // Decision 0013: grant terms are on chain only as a commitment; the openings this node enforces
   // are sealed under its node key, bound to their grant id.
-  const openingRef = (grantId: string) => ({
-    resourceType: 'ConsentOpening',
-    id: grantId,
-    versionId: '1',
-    patientId: '',
-  });
-  const openingStore = new SqliteConsentOpeningStore(db, {
-    seal: async (grantId, plaintext) => {
-      const sealed = await crypto.encrypt(openingRef(grantId), plaintext);
-      return JSON.stringify({
-        k: sealed.keyVersion,
-        f: sealed.format,
-        n: Buffer.from(sealed.nonce).toString('base64'),
-        c: Buffer.from(sealed.ciphertext).toString('base64'),
-      });
-    },
-    open: async (grantId, text) => {
-      const s = JSON.parse(text) as { k: number; f: 1; n: string; c: string };
-      return crypto.decrypt(openingRef(grantId), {
-        format: s.f,
-        keyVersion: s.k,
-        nonce: Buffer.from(s.n, 'base64'),
-        ciphertext: Buffer.from(s.c, 'base64'),
-      });
-    },
-  });
+  const openingStore = stores.consentOpenings(createVaultOpeningSealer(crypto));
   const openings = {
     load: (grantId: `0x${string}`) => openingStore.load(grantId),
     grantIdsOf: (patient: `0x${string}`) => openingStore.grantIdsOf(patient),
@@ -314,7 +291,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
           onStored: (resources) => locator.noteStored(resources),
           onPatientErased: (_patientId, address) => locator.noteErased(address),
         }),
-    storage: new SqliteRecordStorage(db),
+    storage: stores.records,
     crypto,
     log: logServices.log,
     observer: { display: config.organization, origin: config.logOrigin },
@@ -545,7 +522,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   // Patient key enrolment (issue 14 item 12), before the generic FHIR routes.
   const enrolment = new LedgerKeyEnrolment({
     repository,
-    challenges: new SqliteLedgerKeyChallengeStore(db),
+    challenges: stores.keyChallenges,
     node: issuer,
   });
   app.route('/fhir', createLedgerKeyEnrolmentRoutes({ enrolment, authenticate }));
@@ -553,7 +530,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   app.route('/patient/everywhere', createPatientViewRoutes(exchangeOptions));
   // Bulk Data $export, before the generic FHIR routes (`/:type/:id` would take `/Patient/$export`).
   const bulkExport = createBulkExportModule({
-    storage: new SqliteExportJobStorage(db),
+    storage: stores.exportJobs,
     source: createVaultExportSource(repository),
     keys: createVaultJobKeySealer(crypto),
     dir: join(dir, 'exports'),
@@ -709,7 +686,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     url = `${tls === undefined ? 'http' : 'https'}://${config.host}:${address.port}`;
     log(`[${config.name}] listening on ${url} as ${account.address}`);
   }
-  const versions = new SqliteRecordStorage(db);
+  const versions = stores.records;
 
   return {
     config,
@@ -743,6 +720,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       await outbox.stop();
       await indexer.stop();
       db.close();
+      await stores.close();
     },
   };
 }

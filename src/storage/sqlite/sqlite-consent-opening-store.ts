@@ -28,8 +28,53 @@ export interface OpeningSealer {
   open(grantId: Hex, sealed: string): Promise<Uint8Array>;
 }
 
+/** What the sealer needs of the vault's envelope encryption (VaultCrypto has it). */
+interface EnvelopeCipher {
+  encrypt(
+    ref: { resourceType: string; id: string; versionId: string; patientId: string },
+    plaintext: Uint8Array,
+  ): Promise<{ format: 1; keyVersion: number; nonce: Uint8Array; ciphertext: Uint8Array }>;
+  decrypt(
+    ref: { resourceType: string; id: string; versionId: string; patientId: string },
+    sealed: { format: 1; keyVersion: number; nonce: Uint8Array; ciphertext: Uint8Array },
+  ): Promise<Uint8Array>;
+}
+
+/**
+ * Seals openings with the vault's node-level data key (AES-256-GCM, the key wrapped by the KEK), the
+ * grant id in the associated data, as the node seals its users' TOTP secrets.
+ */
+export function createVaultOpeningSealer(cipher: EnvelopeCipher): OpeningSealer {
+  const ref = (grantId: string) => ({
+    resourceType: 'ConsentOpening',
+    id: grantId,
+    versionId: '1',
+    patientId: '',
+  });
+  return {
+    seal: async (grantId, plaintext) => {
+      const sealed = await cipher.encrypt(ref(grantId), plaintext);
+      return JSON.stringify({
+        k: sealed.keyVersion,
+        f: sealed.format,
+        n: Buffer.from(sealed.nonce).toString('base64'),
+        c: Buffer.from(sealed.ciphertext).toString('base64'),
+      });
+    },
+    open: async (grantId, text) => {
+      const s = JSON.parse(text) as { k: number; f: 1; n: string; c: string };
+      return cipher.decrypt(ref(grantId), {
+        format: s.f,
+        keyVersion: s.k,
+        nonce: Buffer.from(s.n, 'base64'),
+        ciphertext: Buffer.from(s.c, 'base64'),
+      });
+    },
+  };
+}
+
 /** Openings as JSON inside the seal (bigints as decimal strings). */
-function encodeOpening(opening: ConsentOpening): Uint8Array {
+export function encodeOpening(opening: ConsentOpening): Uint8Array {
   const grant = Object.fromEntries(
     Object.entries(opening.grant).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]),
   );
@@ -38,7 +83,7 @@ function encodeOpening(opening: ConsentOpening): Uint8Array {
   );
 }
 
-function decodeOpening(bytes: Uint8Array): ConsentOpening {
+export function decodeOpening(bytes: Uint8Array): ConsentOpening {
   const json = JSON.parse(new TextDecoder().decode(bytes)) as {
     grantId: Hex;
     grant: Record<string, string>;

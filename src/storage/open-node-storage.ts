@@ -1,4 +1,6 @@
 import type { BreakGlassReader } from '../access/index.js';
+import type { ConsentOpeningStore } from '../consent/consent-opening.js';
+import type { LedgerKeyChallengeStore } from '../enrolment/ledger-key-challenge-store.js';
 import { CareLedgerError } from '../errors/index.js';
 import type { ExportJobStorage } from '../export/export-job.js';
 import type { OutboxStorage } from '../ledger/outbox-storage.js';
@@ -10,6 +12,10 @@ import type { RecordStorage } from '../vault/record-storage.js';
 import { PostgresBreakGlassStore } from './postgres/postgres-break-glass-store.js';
 import { PostgresChainIndexStorage } from './postgres/postgres-chain-index-storage.js';
 import { applyVaultCommitGroupPostgres } from './postgres/postgres-commit-applier.js';
+import {
+  PostgresConsentOpeningStore,
+  PostgresLedgerKeyChallengeStore,
+} from './postgres/postgres-consent-stores.js';
 import { isPostgresUrl, openPostgresDatabase } from './postgres/postgres-database.js';
 import { PostgresExportJobStorage } from './postgres/postgres-export-job-storage.js';
 import { createPostgresKeyStore } from './postgres/postgres-key-store.js';
@@ -22,8 +28,10 @@ import type { SqliteDatabase } from './sqlite/open-database.js';
 import { SqliteBreakGlassStore } from './sqlite/sqlite-break-glass-store.js';
 import { SqliteChainIndexStorage } from './sqlite/sqlite-chain-index-storage.js';
 import { createSqliteCommitApplier } from './sqlite/sqlite-commit-applier.js';
+import { type OpeningSealer, SqliteConsentOpeningStore } from './sqlite/sqlite-consent-opening-store.js';
 import { SqliteExportJobStorage } from './sqlite/sqlite-export-job-storage.js';
 import { createSqliteKeyStore } from './sqlite/sqlite-key-store.js';
+import { SqliteLedgerKeyChallengeStore } from './sqlite/sqlite-ledger-key-challenge-store.js';
 import { SqliteLogStorage } from './sqlite/sqlite-log-storage.js';
 import { SqliteOutboxStorage } from './sqlite/sqlite-outbox-storage.js';
 import { SqliteRecordStorage } from './sqlite/sqlite-record-storage.js';
@@ -34,7 +42,7 @@ export const DATABASE_URL_ENV = 'CARELEDGER_DATABASE_URL';
 /**
  * The stores of one node, on SQLite (the embedded default) or PostgreSQL. The SQLite database is
  * always open: on PostgreSQL it still holds the stores not moved yet (accounts, OAuth clients and
- * tokens, notifications, consent openings, key-enrolment challenges; decision 0015).
+ * tokens, sign-in throttling, notifications; decision 0015).
  */
 export interface NodeStorage {
   readonly kind: 'sqlite' | 'postgres';
@@ -47,6 +55,9 @@ export interface NodeStorage {
   readonly log: LogStorage;
   /** The data-key store; its tombstone key is derived from the key provider. */
   dataKeys(provider: Pick<KeyProvider, 'deriveSecret'>): Promise<DataKeyStore>;
+  /** Consent openings (decision 0013), sealed with the node's vault key. */
+  consentOpenings(sealer: OpeningSealer): ConsentOpeningStore;
+  readonly keyChallenges: LedgerKeyChallengeStore;
   close(): Promise<void>;
 }
 
@@ -70,6 +81,8 @@ function sqliteStorage(db: SqliteDatabase): NodeStorage {
     breakGlass,
     log: new SqliteLogStorage(db, { applyCommitGroup }),
     dataKeys: (provider) => createSqliteKeyStore(db, provider),
+    consentOpenings: (sealer) => new SqliteConsentOpeningStore(db, sealer),
+    keyChallenges: new SqliteLedgerKeyChallengeStore(db),
     close: async () => undefined,
   };
 }
@@ -101,7 +114,9 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     await db.close();
     throw error;
   }
-  log('storage: records, keys, log, outbox, chain index, export jobs and break-glass on PostgreSQL');
+  log(
+    'storage: records, keys, log, outbox, chain index, export jobs, break-glass, consent openings and key challenges on PostgreSQL',
+  );
   return {
     kind: 'postgres',
     outbox: new PostgresOutboxStorage(db),
@@ -111,6 +126,8 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     breakGlass: new PostgresBreakGlassStore(db),
     log: new PostgresLogStorage(db, { applyCommitGroup: applyVaultCommitGroupPostgres }),
     dataKeys: (provider) => createPostgresKeyStore(db, provider),
+    consentOpenings: (sealer) => new PostgresConsentOpeningStore(db, sealer),
+    keyChallenges: new PostgresLedgerKeyChallengeStore(db),
     close: () => db.close(),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest';
 import { describeChainIndexStorageContract } from '../../src/storage/contract-tests/chain-index-storage-contract.js';
+import { describeConsentStoresContract } from '../../src/storage/contract-tests/consent-stores-contract.js';
 import { describeDataKeyStoreContract } from '../../src/storage/contract-tests/data-key-store-contract.js';
 import { describeExportJobStorageContract } from '../../src/storage/contract-tests/export-job-storage-contract.js';
 import { describeLogStorageContract } from '../../src/storage/contract-tests/log-storage-contract.js';
@@ -41,5 +42,6 @@ for (const adapter of adapters) {
     describeLogStorageContract(adapter);
     describeDataKeyStoreContract(adapter);
     describeRecordStorageContract(adapter);
+    describeConsentStoresContract(adapter);
   });
 }

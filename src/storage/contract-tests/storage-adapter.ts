@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BreakGlassReader } from '../../access/index.js';
+import type { ConsentOpeningStore } from '../../consent/consent-opening.js';
+import type { LedgerKeyChallengeStore } from '../../enrolment/ledger-key-challenge-store.js';
 import type { ExportJobStorage } from '../../export/export-job.js';
 import type { OutboxStorage } from '../../ledger/outbox-storage.js';
 import type { CommitGroup, LogStorage } from '../../log/log-storage.js';
@@ -12,6 +14,10 @@ import type { RecordStorage } from '../../vault/record-storage.js';
 import { PostgresBreakGlassStore } from '../postgres/postgres-break-glass-store.js';
 import { PostgresChainIndexStorage } from '../postgres/postgres-chain-index-storage.js';
 import { applyVaultCommitGroupPostgres } from '../postgres/postgres-commit-applier.js';
+import {
+  PostgresConsentOpeningStore,
+  PostgresLedgerKeyChallengeStore,
+} from '../postgres/postgres-consent-stores.js';
 import { openPostgresDatabase, type PostgresDatabase } from '../postgres/postgres-database.js';
 import { PostgresExportJobStorage } from '../postgres/postgres-export-job-storage.js';
 import { PostgresKeyStore } from '../postgres/postgres-key-store.js';
@@ -23,8 +29,17 @@ import { POSTGRES_MIGRATIONS } from '../postgres/postgres-schema.js';
 import { openDatabase, type SqliteDatabase } from '../sqlite/open-database.js';
 import { breakGlassMigrations, SqliteBreakGlassStore } from '../sqlite/sqlite-break-glass-store.js';
 import { chainIndexMigrations, SqliteChainIndexStorage } from '../sqlite/sqlite-chain-index-storage.js';
+import {
+  consentOpeningMigrations,
+  type OpeningSealer,
+  SqliteConsentOpeningStore,
+} from '../sqlite/sqlite-consent-opening-store.js';
 import { exportJobMigrations, SqliteExportJobStorage } from '../sqlite/sqlite-export-job-storage.js';
 import { keyStoreMigrations, SqliteKeyStore } from '../sqlite/sqlite-key-store.js';
+import {
+  ledgerKeyChallengeMigrations,
+  SqliteLedgerKeyChallengeStore,
+} from '../sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations, SqliteLogStorage } from '../sqlite/sqlite-log-storage.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../sqlite/sqlite-outbox-storage.js';
 import { recordMigrations, SqliteRecordStorage } from '../sqlite/sqlite-record-storage.js';
@@ -47,6 +62,8 @@ export interface StorageUnderTest {
   readonly breakGlass: BreakGlassReader;
   /** Data keys with this tombstone key and clock. */
   dataKeys(options: { tombstoneKey: Uint8Array; now: () => number }): DataKeyStore;
+  consentOpenings(sealer: OpeningSealer, now: () => number): ConsentOpeningStore;
+  readonly keyChallenges: LedgerKeyChallengeStore;
   close(): Promise<void>;
 }
 
@@ -72,6 +89,8 @@ export function sqliteAdapter(): StorageAdapter {
         ...recordMigrations,
         ...exportJobMigrations,
         ...breakGlassMigrations,
+        ...consentOpeningMigrations,
+        ...ledgerKeyChallengeMigrations,
       ]);
       const records = new SqliteRecordStorage(db);
       const breakGlass = new SqliteBreakGlassStore(db);
@@ -88,6 +107,8 @@ export function sqliteAdapter(): StorageAdapter {
             applyCommitGroup: (group) => applyVaultCommitGroup({ records, breakGlass }, group),
           }),
         dataKeys: (options) => new SqliteKeyStore(db, options),
+        consentOpenings: (sealer, now) => new SqliteConsentOpeningStore(db, sealer, now),
+        keyChallenges: new SqliteLedgerKeyChallengeStore(db),
         log: (options = {}) =>
           new SqliteLogStorage(db, {
             applyCommitGroup: (group) => {
@@ -124,6 +145,8 @@ export function postgresAdapter(createDatabase: (name: string) => Promise<string
         breakGlass: new PostgresBreakGlassStore(db),
         vaultLog: () => new PostgresLogStorage(db, { applyCommitGroup: applyVaultCommitGroupPostgres }),
         dataKeys: (options) => new PostgresKeyStore(db, options),
+        consentOpenings: (sealer, now) => new PostgresConsentOpeningStore(db, sealer, now),
+        keyChallenges: new PostgresLedgerKeyChallengeStore(db),
         log: (options = {}) =>
           new PostgresLogStorage(db, {
             applyCommitGroup: async (tx, group) => {

@@ -251,4 +251,27 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX notifications_recipient ON notifications (recipient, created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'consent openings and key-enrolment challenges',
+    sql: `
+      CREATE TABLE consent_openings (
+        grant_id TEXT PRIMARY KEY,
+        patient TEXT NOT NULL,
+        sealed TEXT NOT NULL,
+        received_at BIGINT NOT NULL
+      );
+      CREATE INDEX consent_openings_patient ON consent_openings (patient);
+      CREATE TABLE ledger_key_challenges (
+        nonce TEXT PRIMARY KEY,
+        node TEXT NOT NULL,
+        patient TEXT NOT NULL,
+        key TEXT NOT NULL,
+        issued_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        requested_by TEXT NOT NULL,
+        used_at BIGINT
+      );
+    `,
+  },
 ];

@@ -24,7 +24,7 @@ export const ledgerKeyChallengeMigrations: Migration[] = [
   },
 ];
 
-interface Row {
+export interface LedgerKeyChallengeRow {
   nonce: string;
   node: string;
   patient: string;
@@ -33,6 +33,19 @@ interface Row {
   expires_at: number;
   requested_by: string;
   used_at: number | null;
+}
+
+export function toChallenge(row: LedgerKeyChallengeRow): StoredLedgerKeyChallenge {
+  return {
+    nonce: row.nonce as Hex,
+    node: row.node,
+    patient: row.patient,
+    key: row.key as Address,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    requestedBy: row.requested_by,
+    ...(row.used_at === null ? {} : { usedAt: row.used_at }),
+  };
 }
 
 export class SqliteLedgerKeyChallengeStore implements LedgerKeyChallengeStore {
@@ -62,18 +75,8 @@ export class SqliteLedgerKeyChallengeStore implements LedgerKeyChallengeStore {
   }
 
   async get(nonce: Hex): Promise<StoredLedgerKeyChallenge | undefined> {
-    const row = this.sql.get.get(nonce.toLowerCase()) as Row | undefined;
-    if (row === undefined) return undefined;
-    return {
-      nonce: row.nonce as Hex,
-      node: row.node,
-      patient: row.patient,
-      key: row.key as Address,
-      issuedAt: row.issued_at,
-      expiresAt: row.expires_at,
-      requestedBy: row.requested_by,
-      ...(row.used_at === null ? {} : { usedAt: row.used_at }),
-    };
+    const row = this.sql.get.get(nonce.toLowerCase()) as LedgerKeyChallengeRow | undefined;
+    return row === undefined ? undefined : toChallenge(row);
   }
 
   async consume(nonce: Hex, at: number): Promise<boolean> {

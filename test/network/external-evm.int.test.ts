@@ -303,7 +303,7 @@ describe('a consortium on an external EVM chain (chain id 4242, base fee, standa
     const cli = await careledger('node', 'doctor', '--dir', join(work, 'nowhere'));
     expect(cli.code).toBe(78);
     expect(cli.stdout).toMatch(/FAIL config/);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses to start a node whose deployment record does not match the chain’s contracts', async () => {
     const record = loadDeployment(deploymentFile);
@@ -344,7 +344,7 @@ describe('a consortium on an external EVM chain (chain id 4242, base fee, standa
     expect(doctor.find((c) => c.check === 'contracts')).toMatchObject({ status: 'fail' });
     editConfig(dir, (c) => ({ ...c, deploymentFile, chain: { ...c.chain, chainId: 31337 } }));
     await expect(startQuiet(dir, 0)).rejects.toThrow(/chain id 4242; node.json \(chain.chainId\) says 31337/);
-  }, 60_000);
+  }, 180_000);
 
   it('admits a third member by `careledger member propose` and `member vote` (k = 2)', async () => {
     const init = await careledger(
@@ -393,7 +393,7 @@ describe('a consortium on an external EVM chain (chain id 4242, base fee, standa
     expect(await isMember()).toBe(true);
     const again = await careledger('member', 'vote', id as string, '--dir', dirs.lab);
     expect(again.code).not.toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it('serves HTTPS with --tls-cert/--tls-key', async () => {
     const certFile = join(work, 'tls.crt');
@@ -440,5 +440,5 @@ describe('a consortium on an external EVM chain (chain id 4242, base fee, standa
     expect(answer).toEqual({ status: 200, body: '{"status":"ok"}' });
     const doctor = await diagnoseNode(dirs.hospital, { tlsCertFile: certFile });
     expect(doctor.find((c) => c.check === 'tls')).toMatchObject({ status: 'ok' });
-  }, 60_000);
+  }, 180_000);
 });

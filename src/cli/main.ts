@@ -2,7 +2,11 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { CareLedgerError } from '../errors/index.js';
-import { startNode } from '../node/start-node.js';
+import {
+  defaultWorkerCount,
+  parseWorkerCount,
+  startMemberProcesses,
+} from '../node/workers/start-member-processes.js';
 import { registerAdminClientCommands } from './commands/admin-clients.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { registerDemoCommands } from './commands/demo-token.js';
@@ -111,15 +115,19 @@ export function createProgram(): Command {
     .requiredOption('--dir <dir>', 'the node folder')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-    .action(async (options: { dir: string; tlsCert?: string; tlsKey?: string }) => {
+    .option(
+      '--workers <n>',
+      'HTTP processes of this member, sharing its port and database; a primary process sequences the log (default: one per core)',
+    )
+    .action(async (options: { dir: string; tlsCert?: string; tlsKey?: string; workers?: string }) => {
       if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
         throw new UsageError('node start: give --tls-cert and --tls-key together');
-      const running = await startNode(
-        options.dir,
-        options.tlsCert === undefined || options.tlsKey === undefined
+      const running = await startMemberProcesses(options.dir, {
+        workers: options.workers === undefined ? defaultWorkerCount() : parseWorkerCount(options.workers),
+        ...(options.tlsCert === undefined || options.tlsKey === undefined
           ? {}
-          : { tls: { certFile: options.tlsCert, keyFile: options.tlsKey } },
-      );
+          : { tls: { certFile: options.tlsCert, keyFile: options.tlsKey } }),
+      });
       waitForShutdown(() => running.close());
       // Started by `careledger dev`: stop when the supervisor goes away, however it went.
       if (process.send !== undefined) {

@@ -83,6 +83,7 @@ export {
   verifyTlogProof,
 } from './tlog-proof.js';
 export {
+  type AppendOptions,
   type AppendResult,
   type Clock,
   type LogFloor,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import { type Address, bytesToHex, hexToBytes } from 'viem';
-import { createLogRoutes } from '../http/routes/log-routes.js';
+import { createLogRoutes, type LogRoutesSource } from '../http/routes/log-routes.js';
 import { createWitnessRoutes } from '../http/routes/witness-routes.js';
 import type { ConsortiumLedger } from '../ledger/index.js';
 import {
@@ -14,15 +14,25 @@ import {
   Witness,
   type WitnessPolicyEntry,
 } from '../log/index.js';
+import type { LogStorage } from '../log/log-storage.js';
 import type { SqliteDatabase } from '../storage/sqlite/open-database.js';
 import { SqliteLogStorage } from '../storage/sqlite/sqlite-log-storage.js';
 import type { ChainIndexStorage, IndexedMember } from '../sync/index.js';
 import { deriveWitnessSignerKey, deriveWitnessVerifierKey, witnessName } from './witness-keys.js';
+import type { LogAppender } from './workers/follower-log.js';
+import { startFollowerLogServices } from './workers/follower-log-services.js';
 
 export interface LogServicesOptions {
   readonly db: SqliteDatabase;
+  /** The log's storage when not the SQLite database's (PostgreSQL: src/storage/open-node-storage.ts). */
+  readonly storage?: LogStorage;
   /** Applies the writes that commit with log entries (the vault's rows), in the append's transaction. */
   readonly applyCommitGroup?: ApplyCommitGroup;
+  /**
+   * Set in a worker process: appends go to the member's one sequencer through this, and the log is
+   * only read here (workers/follower-log-services.ts). Unset: this process is the sequencer.
+   */
+  readonly follower?: LogAppender;
   readonly origin: string;
   readonly signerKey: string;
   readonly self: Address;
@@ -47,8 +57,14 @@ export interface LogServicesStatus {
   readonly fence: string | null;
 }
 
+/** The log as the rest of the node uses it: appends, and what the log routes read. */
+export type ServedLog = LogRoutesSource &
+  Pick<TransparencyLog, 'append' | 'appendAll' | 'size' | 'latestCosignedCheckpoint'>;
+
 export interface LogServices {
-  readonly log: TransparencyLog;
+  readonly log: ServedLog;
+  /** The TransparencyLog this process sequences; undefined in a worker. */
+  readonly sequencer?: TransparencyLog;
   readonly logRoutes: Hono;
   readonly witnessRoutes: Hono;
   status(): Promise<LogServicesStatus>;
@@ -66,9 +82,12 @@ function memberSetKey(members: readonly IndexedMember[]): string {
  * Who the others are, and their keys, come from the ledger index, never from configuration.
  */
 export async function startLogServices(options: LogServicesOptions): Promise<LogServices> {
-  const storage = new SqliteLogStorage(options.db, {
-    ...(options.applyCommitGroup === undefined ? {} : { applyCommitGroup: options.applyCommitGroup }),
-  });
+  const storage: LogStorage =
+    options.storage ??
+    new SqliteLogStorage(options.db, {
+      ...(options.applyCommitGroup === undefined ? {} : { applyCommitGroup: options.applyCommitGroup }),
+    });
+  if (options.follower !== undefined) return startFollowerLogServices(options, storage, options.follower);
   const log = await TransparencyLog.open({ storage, signerKey: options.signerKey, origin: options.origin });
   const witnessSigner = deriveWitnessSignerKey(options.signerKey, options.origin);
 
@@ -230,6 +249,7 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
 
   return {
     log,
+    sequencer: log,
     logRoutes: createLogRoutes(log),
     // The witness is rebuilt when membership changes; the route always uses the current one.
     witnessRoutes: createWitnessRoutes({ addCheckpoint: (body) => witness.addCheckpoint(body) }),

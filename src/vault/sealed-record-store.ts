@@ -24,7 +24,8 @@ import { computeVersionHash, formatVersionEntry, withVersionProof } from './vers
 export interface SealedRecordStoreOptions {
   readonly storage: RecordStorage;
   readonly crypto: VaultCrypto;
-  readonly log: TransparencyLog;
+  /** The transparency log, or a worker's way to its member's one sequencer: only appends are needed. */
+  readonly log: Pick<TransparencyLog, 'appendAll'>;
   /** The node as AuditEvent observer. */
   readonly observer: { readonly display: string; readonly origin: string };
   readonly now: () => Date;

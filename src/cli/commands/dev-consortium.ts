@@ -282,7 +282,9 @@ export class DevConsortium {
     const entry = cliEntry();
     const child = spawn(
       process.execPath,
-      [...entry.execArgv, entry.file, 'node', 'start', '--dir', node.dir],
+      // One process per member: the demo stays under 30 s and 2 GiB (decision 0014); `node start`
+      // alone defaults to one worker per core.
+      [...entry.execArgv, entry.file, 'node', 'start', '--dir', node.dir, '--workers', '1'],
       {
         // The IPC channel is the node's lifeline: if this supervisor dies, even by SIGKILL, the channel
         // closes and the node shuts down instead of lingering on its port.

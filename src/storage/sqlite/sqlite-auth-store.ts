@@ -238,7 +238,7 @@ export class SqliteAuthStore implements AuthStore {
     this.db.transaction(() => {
       this.sql.revokeFamily.run(at, family);
       this.sql.revokeFamilyAccess.run(family, at);
-    })();
+    }).immediate();
   }
 
   isFamilyRevoked(family: string): boolean {

@@ -362,7 +362,7 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
       this.sql.setCursor.run(batch.cursor.number, batch.cursor.hash);
       // Keep a bounded window of block hashes for finding a fork point.
       this.db.prepare('DELETE FROM chain_blocks WHERE number < ?').run(batch.cursor.number - 10_000);
-    })();
+    }).immediate();
   }
 
   async rollbackTo(block: BlockRef | undefined): Promise<void> {
@@ -402,7 +402,7 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
       }
       if (block === undefined) this.db.prepare('DELETE FROM chain_cursor').run();
       else this.sql.setCursor.run(block.number, block.hash);
-    })();
+    }).immediate();
   }
 
   async members(): Promise<IndexedMember[]> {

@@ -137,7 +137,7 @@ export class SqliteKeyStore implements DataKeyStore {
       const row = this.statements.latest.get(patientId);
       if (row === undefined) throw new CareLedgerError('ERR_STORAGE', 'the data key vanished after insert');
       return { key: toStoredKey(row), created: inserted && row.version === 1 };
-    })();
+    }).immediate();
   }
 
   async addVersion(
@@ -151,7 +151,7 @@ export class SqliteKeyStore implements DataKeyStore {
       const stored = this.db.transaction(() => {
         this.checkNotErased(patientId);
         return this.insert(patientId, version, wrapped);
-      })();
+      }).immediate();
       if (stored) {
         const row = this.statements.version.get(patientId, version);
         if (row !== undefined) return toStoredKey(row);
@@ -175,7 +175,7 @@ export class SqliteKeyStore implements DataKeyStore {
       this.statements.addTombstone.run(hash, this.now());
       const tombstone = this.statements.tombstone.get(hash);
       return { deletedVersions: deleted, destroyedAt: tombstone?.destroyed_at ?? this.now() };
-    })();
+    }).immediate();
     // secure_delete zeroes the freed space, but in WAL mode that zeroed page is only appended to the
     // -wal file: the main file keeps the old page (with the wrapped key) and earlier WAL frames keep
     // their copies until a checkpoint. TRUNCATE copies the zeroed page over the old one and empties the

@@ -170,19 +170,23 @@ export class SqliteLogStorage implements LogStorage {
     return this.#run('read the size', () => this.#count(this.#stmt.size));
   }
 
+  // BEGIN IMMEDIATE: other processes of the member write the same file (decision 0014); a deferred
+  // transaction that reads first would fail with SQLITE_BUSY on upgrading instead of waiting its turn.
   appendBatch(batch: LogAppendBatch): Promise<void> {
     return this.#run('append a batch', () =>
-      this.#db.transaction(() => {
-        checkAppendBatch(batch, this.#count(this.#stmt.size), (level) =>
-          this.#count(this.#stmt.nodeCount, level),
-        );
-        batch.entries.forEach((entry, i) => {
-          this.#stmt.insertLeaf.run(batch.startIndex + i, batch.leafHashes[i], entry);
-        });
-        for (const node of batch.nodeHashes) this.#stmt.insertNode.run(node.level, node.index, node.hash);
-        // Same connection, same transaction: these commit with the entries or roll back with them.
-        for (const group of batch.withinCommit ?? []) this.#applyCommitGroup(group);
-      })(),
+      this.#db
+        .transaction(() => {
+          checkAppendBatch(batch, this.#count(this.#stmt.size), (level) =>
+            this.#count(this.#stmt.nodeCount, level),
+          );
+          batch.entries.forEach((entry, i) => {
+            this.#stmt.insertLeaf.run(batch.startIndex + i, batch.leafHashes[i], entry);
+          });
+          for (const node of batch.nodeHashes) this.#stmt.insertNode.run(node.level, node.index, node.hash);
+          // Same connection, same transaction: these commit with the entries or roll back with them.
+          for (const group of batch.withinCommit ?? []) this.#applyCommitGroup(group);
+        })
+        .immediate(),
     );
   }
 
@@ -264,29 +268,31 @@ export class SqliteLogStorage implements LogStorage {
 
   saveWitnessState(state: WitnessLogState, expectedSize: number): Promise<boolean> {
     return this.#run('save witness state', () =>
-      this.#db.transaction(() => {
-        const current = this.#stmt.witness.get(state.origin) as WitnessRow | undefined;
-        if (current === undefined) {
-          if (expectedSize !== 0) return false;
-          this.#stmt.witnessInsert.run(
-            state.origin,
+      this.#db
+        .transaction(() => {
+          const current = this.#stmt.witness.get(state.origin) as WitnessRow | undefined;
+          if (current === undefined) {
+            if (expectedSize !== 0) return false;
+            this.#stmt.witnessInsert.run(
+              state.origin,
+              state.size,
+              state.rootHash,
+              state.checkpoint,
+              state.time,
+            );
+            return true;
+          }
+          const { changes } = this.#stmt.witnessUpdate.run(
             state.size,
             state.rootHash,
             state.checkpoint,
             state.time,
+            state.origin,
+            expectedSize,
           );
-          return true;
-        }
-        const { changes } = this.#stmt.witnessUpdate.run(
-          state.size,
-          state.rootHash,
-          state.checkpoint,
-          state.time,
-          state.origin,
-          expectedSize,
-        );
-        return changes === 1;
-      })(),
+          return changes === 1;
+        })
+        .immediate(),
     );
   }
 

@@ -150,7 +150,7 @@ export class SqliteOutboxStorage implements OutboxStorage {
   async markUnconfirmed(ids: readonly number[]): Promise<void> {
     this.db.transaction(() => {
       for (const id of ids) this.statements.unconfirm.run(id);
-    })();
+    }).immediate();
   }
 
   async markFailed(id: number, error: string): Promise<void> {

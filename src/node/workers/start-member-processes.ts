@@ -1,0 +1,134 @@
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { CareLedgerError } from '../../errors/index.js';
+import { type RunningNode, type StartNodeOptions, startNode } from '../start-node.js';
+import { isWorkerMessage } from './messages.js';
+import { type NodeBroadcast, NodeEventListeners } from './node-broadcast.js';
+import { SequencerClient } from './sequencer-client.js';
+import { SequencerServer, type WorkerChannel } from './sequencer-server.js';
+
+/** The default number of HTTP processes of a member: one per core. */
+export function defaultWorkerCount(): number {
+  return availableParallelism();
+}
+
+export function parseWorkerCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new CareLedgerError('ERR_INVALID_INPUT', '--workers is a whole number from 1 to 256');
+  return n;
+}
+
+export interface MemberProcesses {
+  /** Stops the workers, then the primary (which drains its outbox and closes the database). */
+  close(): Promise<void>;
+}
+
+export interface StartMemberOptions extends Pick<StartNodeOptions, 'tls' | 'port' | 'log'> {
+  readonly workers: number;
+}
+
+/**
+ * Runs one member as `workers` HTTP processes sharing its port and its database (decision 0014), from
+ * the process that called it: in the cluster's primary this starts the sequencer and forks the
+ * workers; in a forked worker (the same command, re-run by node:cluster) it starts that worker.
+ * With one worker, the member is one ordinary process.
+ */
+export async function startMemberProcesses(
+  dir: string,
+  options: StartMemberOptions,
+): Promise<MemberProcesses> {
+  if (options.workers <= 1 && cluster.isPrimary) {
+    const running = await startNode(dir, options);
+    return { close: () => running.close() };
+  }
+  return cluster.isPrimary ? startPrimary(dir, options) : startWorker(dir, options);
+}
+
+async function startWorker(dir: string, options: StartMemberOptions): Promise<MemberProcesses> {
+  const client = new SequencerClient(process as unknown as ConstructorParameters<typeof SequencerClient>[0]);
+  let running: RunningNode | undefined;
+  let closing: Promise<void> | undefined;
+  // Once: the CLI's own disconnect and signal handlers close it too.
+  const close = () => {
+    closing ??= running?.close() ?? Promise.resolve();
+    return closing;
+  };
+  // The primary is the member's one writer: without it nothing can be acknowledged, so the worker goes.
+  process.on('disconnect', () => {
+    void close().finally(() => process.exit(0));
+  });
+  running = await startNode(dir, {
+    ...options,
+    worker: { appender: client, broadcast: client.broadcast },
+  });
+  return { close };
+}
+
+async function startPrimary(dir: string, options: StartMemberOptions): Promise<MemberProcesses> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const listeners = new NodeEventListeners();
+  let server: SequencerServer | undefined;
+  const broadcast: NodeBroadcast = {
+    publish: (event) => (server === undefined ? listeners.deliver(event) : server.publish(event)),
+    subscribe: (listener) => listeners.subscribe(listener),
+  };
+  const running = await startNode(dir, { ...options, primary: { broadcast } });
+  const sequencer = running.sequencer;
+  if (sequencer === undefined)
+    throw new CareLedgerError('ERR_INTERNAL', 'the primary does not sequence its log');
+  const channel = (worker: Worker): WorkerChannel => ({
+    send: (message, callback) => {
+      worker.send(message, undefined, callback);
+    },
+    get connected() {
+      return worker.isConnected();
+    },
+  });
+  server = new SequencerServer({
+    log: sequencer.log,
+    currentVersion: sequencer.currentVersion,
+    workers: () => Object.values(cluster.workers ?? {}).flatMap((w) => (w === undefined ? [] : [channel(w)])),
+    deliverLocally: (event) => listeners.deliver(event),
+  });
+  const sequencerServer = server;
+  cluster.setupPrimary({ serialization: 'advanced' });
+  cluster.on('message', (worker, message: unknown) => {
+    if (isWorkerMessage(message)) sequencerServer.handle(channel(worker), message);
+  });
+  let stopping = false;
+  // A worker that dies is replaced; what it had not been answered for was never acknowledged.
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log(`[${running.config.name}] worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+    cluster.fork();
+  });
+  const forks = Array.from({ length: options.workers }, () => cluster.fork());
+  await Promise.all(
+    forks.map(
+      (worker) =>
+        new Promise<void>((resolve, reject) => {
+          worker.once('listening', () => resolve());
+          worker.once('exit', (code) =>
+            reject(new CareLedgerError('ERR_INTERNAL', `a worker exited during start (${code})`)),
+          );
+        }),
+    ),
+  );
+  log(`[${running.config.name}] ${options.workers} worker processes serving; this process sequences the log`);
+  return {
+    async close() {
+      stopping = true;
+      const exits = Object.values(cluster.workers ?? {}).map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker === undefined || worker.isDead()) return resolve();
+            worker.once('exit', () => resolve());
+            worker.disconnect();
+          }),
+      );
+      await Promise.all(exits);
+      await running.close();
+    },
+  };
+}

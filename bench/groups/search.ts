@@ -6,6 +6,7 @@
  * median and p99 latency and its ratio to the smallest level. A real vault (SQLite, envelope
  * encryption, the transparency log and one AuditEvent per search), queried as a clinician.
  */
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Resource } from '@medplum/fhirtypes';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -98,7 +99,10 @@ export const searchGroup: Group = {
         {
           resourceType: 'Bundle',
           type: 'transaction',
+          // Each entry its own fullUrl: an entry without one gets an id from its position in the
+          // Bundle (rewriteBundleReferences), which a later transaction's entry would overwrite.
           entry: Array.from({ length: BUSY_MATCHES }, () => ({
+            fullUrl: `urn:uuid:${randomUUID()}`,
             resource: observation(`Patient/${busy.id}`, '2345-7'),
             request: { method: 'POST', url: 'Observation' },
           })),
@@ -170,6 +174,7 @@ export const searchGroup: Group = {
             });
             for (let k = 0; k < 4 && stored + entry.length < level; k++) {
               entry.push({
+                fullUrl: `urn:uuid:${randomUUID()}`,
                 resource: observation(fullUrl, `1000${k}-${k}`),
                 request: { method: 'POST', url: 'Observation' },
               });

@@ -511,7 +511,7 @@ describe('careledger patient key (in-process)', () => {
     registerPatientCommands(p);
     const patient = p.commands.find((c) => c.name() === 'patient');
     const key = patient?.commands.find((c) => c.name() === 'key');
-    expect(key?.commands.map((c) => c.name())).toEqual(['create', 'recover', 'address']);
+    expect(key?.commands.map((c) => c.name())).toEqual(['create', 'recover', 'address', 'enrol']);
   });
 });
 

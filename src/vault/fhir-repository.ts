@@ -11,6 +11,7 @@ import {
 import type { AccessContext, FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { type KeyedHash, planSearch, type SearchHandling } from '../fhir/search/index.js';
+import { isContainedSearch } from '../fhir/search/plan-contained.js';
 import { parseResource } from '../fhir/validate-resource.js';
 import type { TransparencyLog } from '../log/index.js';
 import { AccessGate } from './access-gate.js';
@@ -32,6 +33,7 @@ import {
   verifyLedgerAddressWrite,
 } from './operations/link-ledger-address.js';
 import { readPatientEverything } from './operations/patient-everything.js';
+import { searchContained } from './operations/search-contained.js';
 import { type IntegrityFailure, type SearchTypeResult, searchType } from './operations/search-type.js';
 import { runTransaction, type TransactionResult } from './operations/transaction.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
@@ -117,6 +119,7 @@ export class FhirRepository {
     context: AccessContext,
     options: { handling: SearchHandling },
   ): Promise<SearchTypeResult> {
+    if (isContainedSearch(query)) return searchContained(this.parts, resourceType, query, context, options);
     return searchType(this.parts, resourceType, query, context, {
       ...options,
       ...(this.options.onIntegrityFailure === undefined

@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { CareLedgerError } from '../../errors/index.js';
+import { containedIndexEntries } from './contained-index-entries.js';
 import {
   evaluateSearchParam,
   extractReferences,
@@ -76,6 +77,12 @@ export function extractSearchIndexEntries(resource: Resource, keyedHash: KeyedHa
       default:
         break;
     }
+  }
+  for (const row of containedIndexEntries(resource, keyedHash, (inner) =>
+    extractSearchIndexEntries(inner, keyedHash),
+  )) {
+    if (entries.length >= MAX_INDEX_ENTRIES_PER_RESOURCE) throw tooLarge(resourceType);
+    entries.push(row);
   }
   return entries;
 }

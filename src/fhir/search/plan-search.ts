@@ -18,6 +18,7 @@ import {
   searchWords,
 } from './normalize-search-string.js';
 import { parseDateRange } from './parse-date-range.js';
+import { checkContainedParameter } from './plan-contained.js';
 import { planSpecialParameter } from './plan-special.js';
 import { hashIndexValue, type KeyedHash, type SearchIndexKind } from './search-index-entry.js';
 import {
@@ -110,6 +111,8 @@ export interface SearchPlan {
 
 export interface PlanSearchOptions {
   readonly handling: SearchHandling;
+  /** `_contained=true|both` is honoured by the caller (the plan is for the contained resources). */
+  readonly contained?: boolean;
   /** Clock for `ap`; defaults to the system clock. */
   readonly now?: number;
 }
@@ -155,6 +158,7 @@ export function planSearch(
     resourceType,
     keyedHash,
     handling: options.handling,
+    contained: options.contained === true,
     indexFilters: [],
     filters: [],
     count: DEFAULT_SEARCH_COUNT,
@@ -280,6 +284,7 @@ interface PlanState {
   readonly resourceType: string;
   readonly keyedHash: KeyedHash;
   readonly handling: SearchHandling;
+  readonly contained: boolean;
   readonly indexFilters: IndexFilter[];
   readonly filters: Filter[];
   count: number;
@@ -360,15 +365,14 @@ function planParameter(state: PlanState, key: string, value: string): void {
       return;
     }
     case '_contained':
-      if (modifier !== '' || !['true', 'false', 'both'].includes(value))
-        throw invalidValue(key, 'expected true, false or both');
-      // Contained resources have no blind-index rows: searching them means decrypting every record.
-      if (value !== 'false') unsupported(state, key, 'searching contained resources is not supported');
+    case '_containedType': {
+      const malformed = checkContainedParameter(code, modifier, value);
+      if (malformed !== undefined) throw invalidValue(key, malformed);
+      // Run by searchContained (src/vault/operations), which plans with `contained: true`.
+      if (code === '_contained' && value !== 'false' && !state.contained)
+        unsupported(state, key, 'contained resources are searched by the vault, not this plan');
       return;
-    case '_containedType':
-      if (modifier !== '' || !['container', 'contained'].includes(value))
-        throw invalidValue(key, 'expected container or contained');
-      return;
+    }
     case '_sort':
       if (modifier !== '') throw invalidValue(key, 'no modifier is allowed');
       planSort(state, key, value);

@@ -40,7 +40,10 @@ export function formatSearchBundle(
     link: links,
     entry: [
       ...result.resources.map((resource) => ({
-        fullUrl: `${base}/${resource.id}`,
+        // A `_contained` search returns containers, of other types than the one searched.
+        fullUrl: path.endsWith(`/${resource.resourceType}`)
+          ? `${base}/${resource.id}`
+          : `${origin}/fhir/${resource.resourceType}/${resource.id}`,
         resource,
         search: { mode: 'match' },
       })),

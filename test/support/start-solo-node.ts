@@ -14,6 +14,7 @@ import { type RunningNode, startNode } from '../../src/node/start-node.js';
 import { openDatabase } from '../../src/storage/sqlite/open-database.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
 import { findFreePort } from './free-port.js';
+import { startTestPostgres } from './test-postgres.js';
 
 export interface SoloNode {
   readonly dir: string;
@@ -38,7 +39,17 @@ export async function startSoloNode(
   options: { authClock?: () => number; log?: (line: string) => void; databaseUrl?: string } = {},
 ): Promise<SoloNode> {
   const { dir, nodeDir, chain, logOrigin, logVerifierKey: verifierKey } = await prepareSoloNode(overrides);
-  const node = await startNode(nodeDir, { log: () => undefined, port: overrides.port ?? 0, ...options });
+  // A suite re-run on PostgreSQL (test/storage/*-on-postgres.int.test.ts) gets its own throw-away cluster.
+  const postgres =
+    options.databaseUrl === undefined && process.env.CARELEDGER_TEST_POSTGRES === '1'
+      ? await startTestPostgres()
+      : undefined;
+  const node = await startNode(nodeDir, {
+    log: () => undefined,
+    port: overrides.port ?? 0,
+    ...options,
+    ...(postgres === undefined ? {} : { databaseUrl: postgres.url }),
+  });
   return {
     dir,
     chain,
@@ -48,6 +59,7 @@ export async function startSoloNode(
     async stop() {
       await node.close();
       await chain.stop();
+      await postgres?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -176,10 +176,11 @@ describe('what the chain records of a grant (decision 0013)', () => {
       // Calldata is public forever: it carries the commitment, never the categories or purposes.
       const call = decodeFunctionData({ abi: consentRegistryAbi, data: relayed.input });
       expect(call.functionName).toBe('relayGrant');
-      expect(Object.keys(call.args?.[0] as object).sort()).toEqual(
+      const relayedGrant = (call.args ?? [])[0] as { termsHash: Hex };
+      expect(Object.keys(relayedGrant).sort()).toEqual(
         ['grantee', 'nonce', 'notAfter', 'notBefore', 'patient', 'termsHash'].sort(),
       );
-      expect((call.args?.[0] as { termsHash: Hex }).termsHash).toBe(computeTermsHash(relayed.opening.grant));
+      expect(relayedGrant.termsHash).toBe(computeTermsHash(relayed.opening.grant));
       for (const word of [
         ...words(relayed.input, true),
         ...words(relayed.log.data),

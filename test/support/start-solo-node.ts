@@ -44,6 +44,8 @@ export async function startSoloNode(
     options.databaseUrl === undefined && process.env.CARELEDGER_TEST_POSTGRES === '1'
       ? await startTestPostgres()
       : undefined;
+  // A node the test then runs as a process of its own (`careledger node start`) inherits it.
+  if (postgres !== undefined) process.env.CARELEDGER_DATABASE_URL = postgres.url;
   const node = await startNode(nodeDir, {
     log: () => undefined,
     port: overrides.port ?? 0,

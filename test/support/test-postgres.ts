@@ -111,26 +111,17 @@ export async function startTestPostgres(): Promise<TestPostgres> {
 
   let server: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
+  // The server runs under a small shell that stops it when our end of its stdin closes: when the
+  // test process dies however it dies (a killed worker runs no 'exit' handler), no server is left
+  // behind. A line on stdin names the signal: INT (fast shutdown) or QUIT (immediate, like a crash).
+  const watchdog = [
+    `"$0" -D "$1" -c listen_addresses= -c unix_socket_directories="$2" -c fsync=on -c synchronous_commit=on`,
+    '-c full_page_writes=on -c max_connections=60 -c shared_buffers=16MB & pg=$!;',
+    'read -r sig; kill -"${sig:-INT}" "$pg"; wait "$pg"',
+  ].join(' ');
   const start = async (): Promise<void> => {
-    const [cmd, args] = user.wrap(join(bin, 'postgres'), [
-      '-D',
-      data,
-      '-c',
-      'listen_addresses=',
-      '-c',
-      `unix_socket_directories=${dir}`,
-      '-c',
-      'fsync=on',
-      '-c',
-      'synchronous_commit=on',
-      '-c',
-      'full_page_writes=on',
-      '-c',
-      'max_connections=60',
-      '-c',
-      'shared_buffers=16MB',
-    ]);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { LANG: 'C' } });
+    const [cmd, args] = user.wrap('/bin/sh', ['-c', watchdog, join(bin, 'postgres'), data, dir]);
+    const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { LANG: 'C' } });
     server = child;
     exited = new Promise((resolve) => child.once('exit', () => resolve()));
     let output = '';
@@ -149,14 +140,12 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       );
     });
   };
-  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+  const halt = async (signal: 'INT' | 'QUIT'): Promise<void> => {
     if (server === undefined || server.exitCode !== null) return;
-    server.kill(signal);
+    server.stdin?.end(`${signal}\n`);
     await exited;
     server = undefined;
   };
-  const onExit = () => server?.kill('SIGQUIT');
-  process.once('exit', onExit);
 
   await start();
   const socket = encodeURIComponent(dir);
@@ -177,12 +166,11 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   return {
     url: urlOf('careledger'),
     createDatabase,
-    stop: () => halt('SIGINT'),
-    crash: () => halt('SIGQUIT'),
+    stop: () => halt('INT'),
+    crash: () => halt('QUIT'),
     start,
     async close(): Promise<void> {
-      await halt('SIGINT');
-      process.removeListener('exit', onExit);
+      await halt('INT');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -104,7 +104,11 @@ describe('the plain FHIR API cannot link or change a ledger key', () => {
           vault.repo.patch(
             'Patient',
             id,
-            (p) => ({ ...p, identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: insiderKey.address }] }),
+            (p) =>
+              ({
+                ...p,
+                identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: insiderKey.address }],
+              }) as Resource,
             who,
           ),
         ),

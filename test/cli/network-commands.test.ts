@@ -97,6 +97,8 @@ describe('careledger network, chain deploy, node init|doctor, member', () => {
     [['node', 'start', '--dir', work, '--tls-cert', 'c.pem'], /--tls-cert and --tls-key together/],
     [['member', 'vote', 'abc', '--dir', work], /not a proposal id/],
     [['member', 'propose', '--candidate', 'm.json'], /no such file|add --dir/],
+    [['member', 'propose', '--dir', work], /--candidate <member.json> or --remove <account>/],
+    [['member', 'propose', '--dir', work, '--remove', '0x12'], /not an account address/],
   ])('usage error, one line, exit 64: %s', (args, message) => {
     const result = careledger(...(args as string[]));
     expect(result.code, result.stderr).toBe(64);

@@ -346,7 +346,7 @@ describe('a consortium on an external EVM chain (chain id 4242, base fee, standa
     await expect(startQuiet(dir, 0)).rejects.toThrow(/chain id 4242; node.json \(chain.chainId\) says 31337/);
   }, 180_000);
 
-  it('admits a third member by `careledger member propose` and `member vote` (k = 2)', async () => {
+  it('admits a third member by `careledger member propose` and `member vote` (k = 2), then removes it', async () => {
     const init = await careledger(
       'node',
       'init',
@@ -393,6 +393,12 @@ describe('a consortium on an external EVM chain (chain id 4242, base fee, standa
     expect(await isMember()).toBe(true);
     const again = await careledger('member', 'vote', id as string, '--dir', dirs.lab);
     expect(again.code).not.toBe(0);
+    const removal = await careledger('member', 'propose', '--dir', dirs.lab, '--remove', candidate);
+    expect(removal.code, removal.stderr).toBe(0);
+    const removalId = /proposal (\d+)/.exec(removal.stdout)?.[1];
+    const removed = await careledger('member', 'vote', removalId as string, '--dir', dirs.hospital);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await isMember()).toBe(false);
   }, 180_000);
 
   it('serves HTTPS with --tls-cert/--tls-key', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { getAddress, type Hex } from 'viem';
+import { getAddress, type Hex, isAddress } from 'viem';
 import { CareLedgerError } from '../../errors/index.js';
 import {
   consortiumGenesisFromMembers,
@@ -333,24 +333,53 @@ function registerMember(program: Command): void {
       .option('--url <url>', 'the node’s base URL, instead of --dir')
       .option('--token-file <file>', 'the node operator token, instead of --dir');
   withNode(member.command('propose'))
-    .description('propose admitting a member (their member.json); executes at once if k = 1')
-    .requiredOption('--candidate <file>', 'the candidate’s member.json from `careledger node init`')
-    .action(async (options: { dir?: string; url?: string; tokenFile?: string; candidate: string }) => {
-      if (!existsSync(options.candidate))
-        throw new UsageError(`--candidate ${options.candidate}: no such file`);
-      const candidate = parseGenesisMember(
-        JSON.parse(readFileSync(options.candidate, 'utf8')),
-        options.candidate,
-      );
-      const { base, token } = operatorOf(options);
-      const result = await requestJson<{ proposalId: string | null; executed: boolean; txHash: string }>(
-        `${base}/admin/members/proposals`,
-        { body: candidate, token },
-      );
-      process.stdout.write(
-        `${result.executed ? `admitted ${candidate.name} (${candidate.account})` : `proposal ${result.proposalId}: admit ${candidate.name} (${candidate.account}); the other members vote with \`careledger member vote ${result.proposalId}\``} (tx ${result.txHash})\n`,
-      );
-    });
+    .description('propose admitting a member (their member.json) or removing one; executes at once if k = 1')
+    .option('--candidate <file>', 'admit: the candidate’s member.json from `careledger node init`')
+    .option('--remove <account>', 'remove: the member account')
+    .action(
+      async (options: {
+        dir?: string;
+        url?: string;
+        tokenFile?: string;
+        candidate?: string;
+        remove?: string;
+      }) => {
+        if ((options.candidate === undefined) === (options.remove === undefined))
+          throw new UsageError('member propose: give --candidate <member.json> or --remove <account>');
+        let path: string;
+        let body: unknown;
+        let what: string;
+        if (options.candidate !== undefined) {
+          if (!existsSync(options.candidate))
+            throw new UsageError(`--candidate ${options.candidate}: no such file`);
+          const candidate = parseGenesisMember(
+            JSON.parse(readFileSync(options.candidate, 'utf8')),
+            options.candidate,
+          );
+          [path, body, what] = [
+            '/admin/members/proposals',
+            candidate,
+            `admit ${candidate.name} (${candidate.account})`,
+          ];
+        } else {
+          if (!isAddress(options.remove as string, { strict: false }))
+            throw new UsageError(`--remove ${options.remove}: not an account address`);
+          [path, body, what] = [
+            '/admin/members/removals',
+            { account: options.remove },
+            `remove ${options.remove}`,
+          ];
+        }
+        const { base, token } = operatorOf(options);
+        const result = await requestJson<{ proposalId: string | null; executed: boolean; txHash: string }>(
+          `${base}${path}`,
+          { body, token },
+        );
+        process.stdout.write(
+          `${result.executed ? `done: ${what}` : `proposal ${result.proposalId}: ${what}; the other members vote with \`careledger member vote ${result.proposalId}\``} (tx ${result.txHash})\n`,
+        );
+      },
+    );
   withNode(member.command('vote'))
     .description('vote for an open proposal; the vote that reaches k executes it')
     .argument('<proposal>', 'the proposal id')

@@ -101,6 +101,25 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     );
   });
 
+  /** Proposes removing a member (issue 17: `careledger member propose --remove`); executes at once if k = 1. */
+  app.post('/members/removals', async (c) => {
+    const account = field((await readJsonBody(c)) as Record<string, unknown>, 'account');
+    if (!isAddress(account, { strict: false }))
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'account is not an address');
+    const entry = await confirm(await deps.ledger.proposeRemoval(getAddress(account)));
+    const receipt = await deps.client.getTransactionReceipt({ hash: entry.txHash });
+    const events = parseEventLogs({ abi: consortiumRegistryAbi, logs: receipt.logs });
+    const created = events.find((event) => event.eventName === 'ProposalCreated');
+    return c.json(
+      {
+        ...entryJson(entry),
+        proposalId: created?.eventName === 'ProposalCreated' ? created.args.proposalId.toString() : null,
+        executed: events.some((event) => event.eventName === 'MemberRemoved'),
+      },
+      201,
+    );
+  });
+
   app.post('/members/proposals/:id/votes', async (c) => {
     const id = c.req.param('id');
     if (!/^[0-9]{1,20}$/.test(id))

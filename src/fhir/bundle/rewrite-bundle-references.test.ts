@@ -101,6 +101,22 @@ describe('rewriteBundleReferences', () => {
     expect(first.entries[1]?.resource.subject).toEqual({ reference: `Patient/${id}` });
   });
 
+  it('gives an entry with neither fullUrl nor id a new id, never one every Bundle would share', () => {
+    const bundleOf = () => ({ entry: [{ resource: { resourceType: 'Observation', status: 'final' } }] });
+    const first = rewriteBundleReferences(bundleOf());
+    const second = rewriteBundleReferences(bundleOf());
+    expect(isFhirId(first.entries[0]?.id)).toBe(true);
+    expect(second.entries[0]?.id).not.toBe(first.entries[0]?.id);
+    let n = 0;
+    const twins = rewriteBundleReferences(
+      {
+        entry: [{ resource: { resourceType: 'Observation' } }, { resource: { resourceType: 'Observation' } }],
+      },
+      () => `fixed-${n++}`,
+    );
+    expect(twins.entries.map((e) => e.id)).toEqual(['fixed-0', 'fixed-1']);
+  });
+
   it('keeps a valid resource id when the fullUrl is missing, and reports entries with no resource', () => {
     const result = rewriteBundleReferences({
       entry: [

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /** FHIR R4 id: http://hl7.org/fhir/R4/datatypes.html#id */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -65,11 +65,15 @@ function idFromFullUrl(fullUrl: string): string | undefined {
  * FHIR server processing the transaction would (http://hl7.org/fhir/R4/http.html#trules): each entry's
  * `fullUrl` `urn:uuid:X` becomes `Type/X` (X kept as the id when it is a valid FHIR id, else a stable
  * hash of the fullUrl), and every `reference` string anywhere in any resource (contained resources,
- * extensions included) that names an entry's fullUrl is rewritten to that `Type/id`. Conditional
+ * extensions included) that names an entry's fullUrl is rewritten to that `Type/id`. An entry with
+ * neither fullUrl nor id gets a fresh id from `newId` (random UUIDs by default). Conditional
  * references (`Type?identifier=…`) and URNs of no entry are left as-is and listed.
- * Pure: the input is not modified.
+ * The input is not modified.
  */
-export function rewriteBundleReferences(bundle: { readonly entry?: readonly unknown[] }): RewrittenBundle {
+export function rewriteBundleReferences(
+  bundle: { readonly entry?: readonly unknown[] },
+  newId: () => string = randomUUID,
+): RewrittenBundle {
   const entries = bundle.entry ?? [];
   const targets = new Map<string, string>();
   const identities: ({ resourceType: string; id: string; resource: Record<string, unknown> } | undefined)[] =
@@ -96,11 +100,15 @@ export function rewriteBundleReferences(bundle: { readonly entry?: readonly unkn
       return;
     }
     const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
+    // An entry that names no identity (no fullUrl, no id) is a new resource with a server-assigned id
+    // (R4 http.html#trules): never one derived from its position, which every Bundle shares, so a
+    // second Bundle would overwrite what the first created.
     let id =
       (fullUrl === undefined ? undefined : idFromFullUrl(fullUrl)) ??
-      (isFhirId(r.id) ? r.id : deriveId(fullUrl ?? `${resourceType}#${index}`));
+      (isFhirId(r.id) ? r.id : fullUrl === undefined ? newId() : deriveId(fullUrl));
     // Two entries of one type must not collapse into one resource.
-    if (usedIds.has(`${resourceType}/${id}`)) id = deriveId(`${fullUrl ?? ''}#${index}`);
+    if (usedIds.has(`${resourceType}/${id}`))
+      id = fullUrl === undefined ? newId() : deriveId(`${fullUrl}#${index}`);
     usedIds.add(`${resourceType}/${id}`);
     if (fullUrl !== undefined) targets.set(fullUrl, `${resourceType}/${id}`);
     identities.push({ resourceType, id, resource: r });

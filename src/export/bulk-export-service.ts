@@ -183,10 +183,13 @@ export class BulkExportService {
   /**
    * Starts the queue: jobs interrupted by a stop or crash are queued again (or failed after
    * `maxAttempts` runs), then every accepted job is queued; expired files are swept now and periodically.
+   * `recover: false` (a member's worker processes, decision 0014) runs the jobs kicked off here only:
+   * recovery and sweeps are the primary's, so no interrupted job is run by two processes.
    */
-  async start(): Promise<void> {
+  async start(options: { recover?: boolean } = {}): Promise<void> {
     if (this.started) return;
     this.started = true;
+    if (options.recover === false) return;
     for (const job of await this.options.storage.listByStatus(['in-progress'])) {
       if (job.attempts >= this.maxAttempts) {
         await this.fail(

@@ -47,7 +47,7 @@ export interface BulkExportModule {
   /** Mount under /fhir, before the generic FHIR routes (`/:type/:id` would take `/Patient/$export`). */
   readonly routes: Hono;
   readonly service: BulkExportService;
-  start(): Promise<void>;
+  start(options?: { recover?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,5 +67,5 @@ export function createBulkExportModule(deps: BulkExportModuleDeps): BulkExportMo
     },
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
   });
-  return { routes, service, start: () => service.start(), stop: () => service.stop() };
+  return { routes, service, start: (options) => service.start(options), stop: () => service.stop() };
 }

@@ -650,6 +650,9 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     indexer.start(250);
     await bulkExport.start();
     void outbox.pump().catch(() => undefined);
+  } else {
+    // A worker runs the export jobs kicked off through it; recovery after a crash is the primary's.
+    await bulkExport.start({ recover: false });
   }
   // Patients stored before a crash (or before this feature) are announced now; refusals retry.
   const locatorRetry = setInterval(() => void locator?.retry(), 5_000);

@@ -16,6 +16,7 @@ import { fhirGroup } from './groups/fhir.js';
 import { importGroup } from './groups/import.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
+import { peerGroup } from './groups/peer.js';
 import { searchGroup } from './groups/search.js';
 import { formatNumber } from './measure.js';
 import { formatTable, type GroupError, writeResults } from './report.js';
@@ -31,6 +32,7 @@ const GROUPS: readonly Group[] = [
   exportGroup,
   searchGroup,
   importGroup,
+  peerGroup,
 ];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -40,9 +42,11 @@ interface Args {
   readonly json: boolean;
   readonly only: readonly string[];
   readonly sizes: Readonly<Record<string, number>>;
+  readonly peerArgs: readonly (readonly [string, string])[];
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json] [--profile] [--size <name>=<n>]...
+  [--peer-url <FHIR R4 base> [--peer-token <bearer>] [--peer-pids <pid,...>] [--peer-header '<name>: <value>']...]
 groups: ${GROUPS.map((g) => `${g.name} (${g.description})`).join('; ')}`;
 
 function parseArgs(argv: readonly string[]): Args {
@@ -51,6 +55,7 @@ function parseArgs(argv: readonly string[]): Args {
   let profile = false;
   let only: string[] = GROUPS.map((g) => g.name);
   const sizes: Record<string, number> = {};
+  const peerArgs: [string, string][] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--quick') quick = true;
@@ -69,12 +74,17 @@ function parseArgs(argv: readonly string[]): Args {
       const match = /^([a-z-]+)=([0-9]+)$/.exec(value ?? '');
       if (match === null) throw new Error('--size needs <name>=<positive integer>');
       sizes[match[1] as string] = Number(match[2]);
+    } else if (/^--peer-[a-z]+$/.test(arg)) {
+      // The peer group's options (--peer-url, --peer-token, --peer-pids, --peer-header), checked there.
+      const value = argv[++i];
+      if (value === undefined) throw new Error(`${arg} needs a value`);
+      peerArgs.push([arg.slice('--peer-'.length), value]);
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
-  return { quick, json, profile, only, sizes };
+  return { quick, json, profile, only, sizes, peerArgs };
 }
 
 async function main(): Promise<number> {
@@ -104,7 +114,7 @@ async function main(): Promise<number> {
 
   const limits = new Map<string, Figure>();
   const ctx: GroupContext = {
-    options: { quick: args.quick, profile: args.profile, sizes: args.sizes },
+    options: { quick: args.quick, profile: args.profile, sizes: args.sizes, peerArgs: args.peerArgs },
     resultsDir: RESULTS_DIR,
     progress,
     async limit(id) {

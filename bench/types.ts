@@ -52,6 +52,8 @@ export interface BenchOptions {
   readonly profile: boolean;
   /** Data sizes given with `--size <name>=<n>` (e.g. `export` patients); a group has its own default. */
   readonly sizes?: Readonly<Record<string, number>>;
+  /** `--peer-<name> <value>` pairs, in order, for the side-by-side group (bench/support/side-by-side.ts). */
+  readonly peerArgs?: readonly (readonly [string, string])[];
 }
 
 export interface GroupContext {

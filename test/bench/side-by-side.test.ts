@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { cpuBetween, parsePidList, parseProcStat } from '../../bench/support/proc-cpu.js';
+import {
+  median,
+  medianOfRounds,
+  parsePeerOptions,
+  ratio,
+  roundFigure,
+  roundOrder,
+} from '../../bench/support/side-by-side.js';
+
+// A real /proc/<pid>/stat line shape; the command name holds a space and a parenthesis.
+const STAT =
+  '4242 (node (main) x) S 1 4242 4242 0 -1 4194560 52 0 0 0 1234 567 8 9 20 0 11 0 100 1000000 5000 ' +
+  '18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0';
+
+describe('parseProcStat', () => {
+  it('reads utime and stime (fields 14 and 15) after the last parenthesis, in ms', () => {
+    expect(parseProcStat(STAT)).toEqual({ userMs: 12_340, systemMs: 5_670 });
+  });
+
+  it('refuses text that is not a stat line', () => {
+    expect(() => parseProcStat('no command name here')).toThrow();
+    expect(() => parseProcStat('1 (x) S 1')).toThrow();
+  });
+});
+
+describe('cpuBetween', () => {
+  it('sums the CPU of processes seen at both ends and leaves out one that ended', () => {
+    const start = new Map([
+      [1, { userMs: 100, systemMs: 10 }],
+      [2, { userMs: 50, systemMs: 0 }],
+      [3, { userMs: 5, systemMs: 5 }],
+    ]);
+    const end = new Map([
+      [1, { userMs: 300, systemMs: 30 }],
+      [2, { userMs: 60, systemMs: 20 }],
+    ]);
+    const { totalMs, perPid } = cpuBetween(start, end);
+    expect(totalMs).toBe(220 + 30);
+    expect([...perPid.keys()]).toEqual([1, 2]);
+  });
+});
+
+describe('percentiles, medians and ratios', () => {
+  it('takes the median of odd and even counts', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('turns a load result into rate, p50/p99 and CPU per answer (failed requests included)', () => {
+    const latencies = Array.from({ length: 100 }, (_, i) => i + 1);
+    const figure = roundFigure({ ok: 98, errors: 2, seconds: 2, latencies }, 500);
+    expect(figure.rate).toBe(49);
+    expect(figure.p50Ms).toBe(50);
+    expect(figure.p99Ms).toBe(99);
+    expect(figure.cpuMsPerRequest).toBe(5);
+    expect(roundFigure({ ok: 1, errors: 0, seconds: 1, latencies: [1] }, undefined).cpuMsPerRequest).toBe(
+      undefined,
+    );
+  });
+
+  it('keeps the CPU median only when every round measured it', () => {
+    const a = { rate: 10, p50Ms: 1, p99Ms: 5, cpuMsPerRequest: 2, ok: 10, errors: 0 };
+    const b = { rate: 30, p50Ms: 3, p99Ms: 9, cpuMsPerRequest: 4, ok: 30, errors: 1 };
+    const c = { rate: 20, p50Ms: 2, p99Ms: 7, ok: 20, errors: 0 };
+    expect(medianOfRounds([a, b, { ...c, cpuMsPerRequest: 3 }])).toEqual({
+      rate: 20,
+      p50Ms: 2,
+      p99Ms: 7,
+      cpuMsPerRequest: 3,
+      ok: 60,
+      errors: 1,
+    });
+    expect(medianOfRounds([a, b, c]).cpuMsPerRequest).toBeUndefined();
+  });
+
+  it('gives no ratio without both sides or against zero', () => {
+    expect(ratio(300, 600)).toBe(0.5);
+    expect(ratio(3, undefined)).toBeUndefined();
+    expect(ratio(3, 0)).toBeUndefined();
+    expect(ratio(Number.NaN, 2)).toBeUndefined();
+  });
+
+  it('alternates which side goes first', () => {
+    expect(roundOrder(0, 'c', 'p')).toEqual(['c', 'p']);
+    expect(roundOrder(1, 'c', 'p')).toEqual(['p', 'c']);
+  });
+});
+
+describe('parsePeerOptions', () => {
+  it('reads url, token, pids and extra headers', () => {
+    expect(
+      parsePeerOptions([
+        ['url', 'http://127.0.0.1:8103/fhir/R4/'],
+        ['token', 'abc'],
+        ['pids', '12, 34'],
+        ['header', 'X-Careledger-Identity: Practitioner/dr-1'],
+      ]),
+    ).toEqual({
+      url: 'http://127.0.0.1:8103/fhir/R4',
+      headers: { authorization: 'Bearer abc', 'x-careledger-identity': 'Practitioner/dr-1' },
+      pids: [12, 34],
+    });
+  });
+
+  it('is undefined without a url and refuses bad values', () => {
+    expect(parsePeerOptions([['token', 'abc']])).toBeUndefined();
+    expect(() => parsePeerOptions([['url', 'ftp://x']])).toThrow();
+    expect(() => parsePeerOptions([['header', 'no colon']])).toThrow();
+    expect(() => parsePeerOptions([['color', 'red']])).toThrow();
+    expect(() => parsePidList('12,x')).toThrow();
+    expect(() => parsePidList('')).toThrow();
+  });
+});

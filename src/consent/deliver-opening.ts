@@ -10,8 +10,11 @@ export interface OpeningDelivery {
   readonly error?: string;
 }
 
+/** What choosing recipients reads of the ledger index. */
+export type RecipientIndex = Pick<ChainIndexStorage, 'members' | 'practitioner' | 'recordLocations'>;
+
 export interface OpeningDeliveryOptions {
-  readonly index: ChainIndexStorage;
+  readonly index: RecipientIndex;
   /** This member: it keeps its own copy and sends itself nothing. */
   readonly self: Address;
   readonly fetch?: typeof fetch;
@@ -33,7 +36,7 @@ export function openingBody(opening: ConsentOpening): string {
  * and every member holding the patient's records (their RecordLocator pointers), except this one.
  */
 export async function openingRecipients(
-  index: ChainIndexStorage,
+  index: RecipientIndex,
   opening: ConsentOpening,
   self: Address,
 ): Promise<{ address: Address; fhirBaseUrl: string }[]> {
@@ -69,25 +72,35 @@ export function createOpeningDelivery(options: OpeningDeliveryOptions) {
     const recipients = await openingRecipients(options.index, opening, options.self);
     const body = openingBody(opening);
     return Promise.all(
-      recipients.map(async ({ address, fhirBaseUrl }): Promise<OpeningDelivery> => {
-        const base = fhirBaseUrl.replace(/\/fhir\/?$/, '');
-        try {
-          const response = await send(`${base}/ledger/consent/openings`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body,
-            signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
-          });
-          await response.body?.cancel();
-          return response.ok
-            ? { member: address, delivered: true }
-            : { member: address, delivered: false, error: `HTTP ${response.status}` };
-        } catch (error) {
-          return { member: address, delivered: false, error: (error as Error).name };
-        }
-      }),
+      recipients.map(({ address, fhirBaseUrl }) =>
+        postOpening(send, { address, fhirBaseUrl }, body, options.timeoutMs),
+      ),
     );
   };
+}
+
+/** One POST of an opening to one member; a 2xx answer is its acknowledgement. */
+export async function postOpening(
+  send: typeof fetch,
+  recipient: { address: Address; fhirBaseUrl: string },
+  body: string,
+  timeoutMs = 5_000,
+): Promise<OpeningDelivery> {
+  const base = recipient.fhirBaseUrl.replace(/\/fhir\/?$/, '');
+  try {
+    const response = await send(`${base}/ledger/consent/openings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.body?.cancel();
+    return response.ok
+      ? { member: recipient.address, delivered: true }
+      : { member: recipient.address, delivered: false, error: `HTTP ${response.status}` };
+  } catch (error) {
+    return { member: recipient.address, delivered: false, error: (error as Error).name };
+  }
 }
 
 export type DeliverOpening = ReturnType<typeof createOpeningDelivery>;

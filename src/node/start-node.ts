@@ -9,13 +9,13 @@ import { AccessPolicy, type BreakGlassSession, listGrantingPatients } from '../a
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
-import {
-  createOpeningDelivery,
-  createOpeningFanOut,
-  evaluateConsent,
-  FhirConsentService,
-} from '../consent/index.js';
+import { createOpeningFanOut, evaluateConsent, FhirConsentService } from '../consent/index.js';
+import { createOpeningDeliveryQueue } from '../consent/opening-delivery-queue.js';
 import { createVaultOpeningSealer } from '../storage/sqlite/sqlite-consent-opening-store.js';
+import {
+  openingDeliveryMigrations,
+  SqliteOpeningDeliveryStore,
+} from '../storage/sqlite/sqlite-opening-delivery-store.js';
 import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import { ExchangeService } from '../exchange/index.js';
@@ -168,6 +168,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     ...outboxMigrations,
     ...chainIndexMigrations,
     ...consentOpeningMigrations,
+    ...openingDeliveryMigrations,
     ...logMigrations,
     ...keyStoreMigrations,
     ...recordMigrations,
@@ -265,15 +266,16 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       ]);
     },
   };
-  const sendOpening = createOpeningDelivery({ index, self: account.address });
-  // Failures are logged by grant id and member only (no terms); the patient's portal can send again.
-  const deliverOpening = async (opening: Parameters<typeof sendOpening>[0]) => {
-    const deliveries = await sendOpening(opening);
-    for (const d of deliveries.filter((x) => !x.delivered)) {
-      log(`[${config.name}] consent opening ${opening.grantId} not delivered to ${d.member}: ${d.error}`);
-    }
-    return deliveries;
-  };
+  // Openings owed to other members are queued in this node's database and re-sent with backoff until
+  // each acknowledges (the primary pumps the queue); logs name grant ids and members only.
+  const openingQueue = createOpeningDeliveryQueue({
+    store: new SqliteOpeningDeliveryStore(db),
+    index,
+    openings,
+    self: account.address,
+    log: (line) => log(`[${config.name}] ${line}`),
+  });
+  const deliverOpening = openingQueue.enqueue;
   openingFanOut = createOpeningFanOut({
     openings,
     deliver: deliverOpening,
@@ -478,6 +480,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       chain: { rpcUrl: config.chain.rpcUrl, chainId: config.chain.chainId, contracts: deployment.contracts },
       sync: await indexer.status(),
       outbox: await outbox.counts(),
+      openingDelivery: await openingQueue.status(),
       log: await logServices.status(),
     }),
   );
@@ -648,6 +651,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   if (options.worker === undefined) {
     outbox.start(250);
     indexer.start(250);
+    openingQueue.start(5_000);
     await bulkExport.start();
     void outbox.pump().catch(() => undefined);
   } else {
@@ -722,6 +726,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
         log(`[${config.name}] ${unmined} transaction(s) not yet mined; re-sent on the next start`);
       await outbox.stop();
       await indexer.stop();
+      await openingQueue.stop();
       db.close();
       await stores.close();
     },

@@ -28,13 +28,12 @@ import { loadTransactionBundle, TRANSACTION_ENTRIES } from './import.js';
 const ROUNDS = 3;
 const CONNECTIONS = 16;
 const FHIR_JSON = { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
-/** 115 bytes serialised, as in the reference measurement of the peer. */
+/** A small Patient (113 bytes serialised; the reference measurement of the peer used 115). */
 const NEW_PATIENT = JSON.stringify({
   resourceType: 'Patient',
   name: [{ family: 'Bench', given: ['Ada'] }],
   gender: 'female',
   birthDate: '1980-02-03',
-  active: true,
 });
 
 interface Side {
@@ -320,7 +319,7 @@ export const peerGroup: Group = {
       process.stderr.write(`\n${table.join('\n')}\n\n`);
       notes.push(
         `Side by side: ${table.join(' ')}`,
-        `CareLedger: a solo node this group started (${node.fhirBase}, its own process; CPU of the node process, ` +
+        `CareLedger: a solo node this group started (${node.fhirBase}, its own process with its default workers; CPU of the node process, ` +
           'its children and its anvil), encryption, validation, the access check and durable audit on, ' +
           `development identity headers. Peer: ${peerOptions.url}` +
           (peerOptions.pids.length === 0

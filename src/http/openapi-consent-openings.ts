@@ -2,7 +2,7 @@
  * The OpenAPI description of the consent-opening route (decision 0013), kept out of openapi.ts so that
  * file does not grow; openapi.ts passes its own helpers in.
  */
-import type { Operation } from './openapi.js';
+import type { Operation } from './openapi-types.js';
 
 interface Helpers<Schema, Content, Responses> {
   schema(name: string): Schema;

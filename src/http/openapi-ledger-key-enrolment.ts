@@ -3,7 +3,7 @@
  * openapi.ts so that file does not grow; openapi.ts passes its own helpers in.
  */
 import { LEDGER_KEY_PROOF_DOMAIN } from '../identity/ledger-key-proof.js';
-import type { Operation } from './openapi.js';
+import type { Operation } from './openapi-types.js';
 
 type ErrorName =
   | 'BadRequest'

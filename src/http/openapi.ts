@@ -24,114 +24,22 @@ import { MAX_ADD_CHECKPOINT_BODY, TLOG_SIZE_CONTENT_TYPE } from '../log/witness.
 import { HTTP_STATUS } from './error-response.js';
 import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
+import { memberRemovalPaths } from './openapi-member-removals.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
 
-// --- A typed subset of OpenAPI 3.1 (only what this document uses) ---------------------------------
+export * from './openapi-types.js';
 
-type Extensions = { readonly [key: `x-${string}`]: unknown };
-type JsonType = 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean' | 'null';
-
-/** JSON Schema 2020-12, the dialect of OpenAPI 3.1 Schema Objects (OAS 3.1 §4.8.24). */
-export interface JsonSchema extends Extensions {
-  readonly $ref?: string;
-  readonly title?: string;
-  readonly description?: string;
-  readonly type?: JsonType | readonly JsonType[];
-  readonly const?: unknown;
-  readonly enum?: readonly unknown[];
-  readonly properties?: Readonly<Record<string, JsonSchema>>;
-  readonly required?: readonly string[];
-  readonly additionalProperties?: boolean | JsonSchema;
-  readonly items?: JsonSchema;
-  readonly uniqueItems?: boolean;
-  readonly minItems?: number;
-  readonly oneOf?: readonly JsonSchema[];
-  readonly allOf?: readonly JsonSchema[];
-  readonly pattern?: string;
-  readonly format?: string;
-  readonly contentMediaType?: string;
-  readonly minLength?: number;
-  readonly maxLength?: number;
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly examples?: readonly unknown[];
-}
-
-export interface Reference {
-  readonly $ref: string;
-  readonly description?: string;
-}
-
-export interface MediaType {
-  readonly schema?: JsonSchema;
-  readonly example?: unknown;
-}
-
-export interface Header {
-  readonly description?: string;
-  readonly required?: boolean;
-  readonly schema: JsonSchema;
-}
-
-export interface Response extends Extensions {
-  readonly description: string;
-  readonly headers?: Readonly<Record<string, Header>>;
-  readonly content?: Readonly<Record<string, MediaType>>;
-}
-
-export interface Parameter {
-  readonly name: string;
-  readonly in: 'path' | 'query' | 'header';
-  readonly description?: string;
-  readonly required?: boolean;
-  readonly style?: 'simple' | 'form';
-  readonly explode?: boolean;
-  readonly schema: JsonSchema;
-  readonly example?: unknown;
-}
-
-export interface RequestBody {
-  readonly description?: string;
-  readonly required?: boolean;
-  readonly content: Readonly<Record<string, MediaType>>;
-}
-
-export interface Operation extends Extensions {
-  readonly operationId: string;
-  readonly summary: string;
-  readonly description?: string;
-  readonly tags?: readonly string[];
-  readonly parameters?: readonly Parameter[];
-  readonly requestBody?: RequestBody;
-  readonly responses: Readonly<Record<string, Response | Reference>>;
-  readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
-}
-
-export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
-
-export type PathItem = { readonly summary?: string; readonly description?: string } & {
-  readonly [M in HttpMethod]?: Operation;
-};
-
-export interface SecurityScheme {
-  readonly type: 'http';
-  readonly scheme: 'bearer';
-  readonly description?: string;
-}
-
-export interface OpenApiDocument {
-  readonly openapi: `3.1.${number}`;
-  readonly info: { readonly title: string; readonly version: string; readonly description?: string };
-  readonly jsonSchemaDialect?: string;
-  readonly tags?: readonly { readonly name: string; readonly description?: string }[];
-  readonly paths: Readonly<Record<string, PathItem>>;
-  readonly components: {
-    readonly schemas: Readonly<Record<string, JsonSchema>>;
-    readonly responses: Readonly<Record<string, Response>>;
-    readonly securitySchemes: Readonly<Record<string, SecurityScheme>>;
-  };
-}
+import type {
+  Header,
+  JsonSchema,
+  JsonType,
+  OpenApiDocument,
+  Operation,
+  Parameter,
+  PathItem,
+  Reference,
+  Response,
+} from './openapi-types.js';
 
 // --- Building blocks --------------------------------------------------------------------------------
 
@@ -2487,6 +2395,7 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    ...memberRemovalPaths({ schema, json, errors }),
     '/admin/members/proposals/{id}/votes': {
       post: {
         operationId: 'voteOnProposal',

@@ -26,4 +26,19 @@ describe('formatChainStatus', () => {
       /^admission {4}1 of 1 active members' votes$/m,
     );
   });
+
+  it('shows the consent openings a node still owes other members, only when there are some', () => {
+    const sync = { indexedBlock: 7, lagBlocks: 0, lagSeconds: 0 };
+    const status: ChainStatus = {
+      rpcUrl: 'http://127.0.0.1:8545',
+      chainId: 31337,
+      blockNumber: 7,
+      contracts: {},
+      threshold: 1,
+      members: [{ ...member('a', 'active'), sync: { ...sync, openingDelivery: { pending: 2, failed: 1 } } }],
+    };
+    expect(formatChainStatus(status)).toMatch(/consent openings owed: 2 pending, 1 failed$/m);
+    const none = { ...status, members: [{ ...member('a', 'active'), sync }] };
+    expect(formatChainStatus(none)).not.toMatch(/consent openings/);
+  });
 });

@@ -22,6 +22,8 @@ export interface ChainStatus {
       readonly indexedBlock: number | null;
       readonly lagBlocks: number | null;
       readonly lagSeconds: number | null;
+      /** Consent openings the node still owes other members, or gave up on (decision 0013). */
+      readonly openingDelivery?: { readonly pending: number; readonly failed: number };
     } | null;
   }[];
 }
@@ -54,11 +56,15 @@ export async function readChainStatus(dataDir: string, rpcOverride?: string): Pr
       const nodeUrl = m.fhirBaseUrl.replace(/\/fhir\/?$/, '');
       const sync = await requestJson<{
         sync: { indexedBlock: number | null; lagBlocks: number | null; lagSeconds: number | null };
+        openingDelivery?: { pending: number; failed: number };
       }>(`${nodeUrl}/status`, { timeoutMs: 2_000 })
         .then((s) => ({
           indexedBlock: s.sync.indexedBlock,
           lagBlocks: s.sync.lagBlocks,
           lagSeconds: s.sync.lagSeconds,
+          ...(s.openingDelivery === undefined
+            ? {}
+            : { openingDelivery: { pending: s.openingDelivery.pending, failed: s.openingDelivery.failed } }),
         }))
         .catch(() => null);
       return {
@@ -100,6 +106,9 @@ export function formatChainStatus(status: ChainStatus): string {
         : `block ${m.sync.indexedBlock ?? '-'}, lag ${m.sync.lagBlocks ?? '-'} blocks / ${m.sync.lagSeconds === null ? '-' : m.sync.lagSeconds.toFixed(1)} s`;
     lines.push(`${m.name.padEnd(32)} ${m.role.padEnd(10)} ${m.status.padEnd(8)} ${m.address} ${sync}`);
     lines.push(`${''.padEnd(32)} ${m.fhirBaseUrl}`);
+    const owed = m.sync?.openingDelivery;
+    if (owed !== undefined && owed.pending + owed.failed > 0)
+      lines.push(`${''.padEnd(32)} consent openings owed: ${owed.pending} pending, ${owed.failed} failed`);
   }
   return lines.join('\n');
 }

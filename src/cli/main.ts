@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerCredentialCommands } from '../credentials/credential-commands.js';
 import { CareLedgerError } from '../errors/index.js';
 import {
   defaultWorkerCount,
@@ -163,6 +164,7 @@ export function createProgram(): Command {
   registerSummaryCommands(program);
   registerDemoCommands(program);
   registerVaultCommands(program);
+  registerCredentialCommands(program);
   configureUsageErrors(program);
   return program;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { registerCredentialCommands } from '../credentials/credential-commands.js';
+import { registerCredentialCommands } from '../credentials/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import {
   defaultWorkerCount,

@@ -11,6 +11,7 @@ export {
   MIN_STATUS_LIST_BITS,
   setStatusBit,
 } from './bitstring-status-list.js';
+export { registerCredentialCommands } from './credential-commands.js';
 export {
   type BitstringStatusListEntry,
   buildLicenseCredential,

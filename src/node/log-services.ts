@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Hono } from 'hono';
-import { type Address, bytesToHex, hexToBytes } from 'viem';
-import { createLogRoutes, type LogRoutesSource } from '../http/routes/log-routes.js';
+import { bytesToHex, hexToBytes } from 'viem';
+import { createLogRoutes } from '../http/routes/log-routes.js';
 import { createWitnessRoutes } from '../http/routes/witness-routes.js';
-import type { ConsortiumLedger } from '../ledger/index.js';
 import {
-  type ApplyCommitGroup,
   CosignatureCollector,
   evaluateWitnessFloor,
   type StoredCheckpoint,
@@ -15,61 +12,13 @@ import {
   type WitnessPolicyEntry,
 } from '../log/index.js';
 import type { LogStorage } from '../log/log-storage.js';
-import type { SqliteDatabase } from '../storage/sqlite/open-database.js';
 import { SqliteLogStorage } from '../storage/sqlite/sqlite-log-storage.js';
-import type { ChainIndexStorage, IndexedMember } from '../sync/index.js';
+import type { IndexedMember } from '../sync/index.js';
+import type { LogServices, LogServicesOptions } from './log-services-types.js';
 import { deriveWitnessSignerKey, deriveWitnessVerifierKey, witnessName } from './witness-keys.js';
-import type { LogAppender } from './workers/follower-log.js';
 import { startFollowerLogServices } from './workers/follower-log-services.js';
 
-export interface LogServicesOptions {
-  readonly db: SqliteDatabase;
-  /** The log's storage when not the SQLite database's (PostgreSQL: src/storage/open-node-storage.ts). */
-  readonly storage?: LogStorage;
-  /** Applies the writes that commit with log entries (the vault's rows), in the append's transaction. */
-  readonly applyCommitGroup?: ApplyCommitGroup;
-  /**
-   * Set in a worker process: appends go to the member's one sequencer through this, and the log is
-   * only read here (workers/follower-log-services.ts). Unset: this process is the sequencer.
-   */
-  readonly follower?: LogAppender;
-  readonly origin: string;
-  readonly signerKey: string;
-  readonly self: Address;
-  readonly ledger: ConsortiumLedger;
-  readonly index: ChainIndexStorage;
-  /** k of the k-of-n witness policy; default: a majority of the other active members (at least 1). */
-  readonly witnessQuorum?: number;
-  readonly checkpointIntervalMs?: number;
-  readonly anchorIntervalMs?: number;
-  readonly log: (line: string) => void;
-}
-
-export interface LogServicesStatus {
-  readonly origin: string;
-  readonly size: number;
-  readonly checkpointSize: number | null;
-  readonly cosignedSize: number | null;
-  readonly witnesses: { readonly total: number; readonly quorum: number };
-  readonly anchoredSize: number | null;
-  readonly lastAnchorError: string | null;
-  /** `fenced: log size 79 is behind anchor 109` when the log refuses to append and sign, else null. */
-  readonly fence: string | null;
-}
-
-/** The log as the rest of the node uses it: appends, and what the log routes read. */
-export type ServedLog = LogRoutesSource &
-  Pick<TransparencyLog, 'append' | 'appendAll' | 'size' | 'latestCosignedCheckpoint'>;
-
-export interface LogServices {
-  readonly log: ServedLog;
-  /** The TransparencyLog this process sequences; undefined in a worker. */
-  readonly sequencer?: TransparencyLog;
-  readonly logRoutes: Hono;
-  readonly witnessRoutes: Hono;
-  status(): Promise<LogServicesStatus>;
-  stop(): Promise<void>;
-}
+export type { LogServices, LogServicesOptions, LogServicesStatus, ServedLog } from './log-services-types.js';
 
 function memberSetKey(members: readonly IndexedMember[]): string {
   return members.map((m) => `${m.address}|${m.logOrigin}|${m.logVerifierKey}|${m.fhirBaseUrl}`).join('\n');

@@ -6,7 +6,7 @@ import { CareLedgerError } from '../../errors/index.js';
 import { openPatientKeystore } from '../../identity/index.js';
 import { resolveDataDir, resolveNodeUrl } from '../data-dir.js';
 import { UsageError } from '../exit-codes.js';
-import { type PassphraseSource, readPassphrase } from './patient-key.js';
+import { type PassphraseSource, readPassphrase } from './read-passphrase.js';
 
 export interface PatientKeyEnrolIo extends PassphraseSource {
   readonly stdout?: { write(text: string): unknown };

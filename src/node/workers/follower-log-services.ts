@@ -3,7 +3,7 @@ import { createWitnessRoutes } from '../../http/routes/witness-routes.js';
 import type { TrustedLog } from '../../log/index.js';
 import { Witness } from '../../log/index.js';
 import type { LogStorage } from '../../log/log-storage.js';
-import type { LogServices, LogServicesOptions } from '../log-services.js';
+import type { LogServices, LogServicesOptions } from '../log-services-types.js';
 import { deriveWitnessSignerKey } from '../witness-keys.js';
 import { FollowerLog, type LogAppender } from './follower-log.js';
 

@@ -215,6 +215,20 @@ describe('practitioner licence credentials (vc+jwt)', () => {
       verifyCredential(jwt, options({ statusLists: swapped })),
       'ERR_INVALID_INPUT:malformed',
     );
+    // An index past the end of a (shorter than usual) list, and an issuer listed with no keys.
+    const short = new Map(
+      [...lists()].map(
+        ([url, list]) => [url, { ...list, bitstring: list.bitstring.subarray(0, 4096) }] as const,
+      ),
+    );
+    await expectRefusal(
+      verifyCredential(jwt, options({ statusLists: short })),
+      'ERR_INVALID_INPUT:malformed',
+    );
+    await expectRefusal(
+      verifyCredential(jwt, options({ issuerKeys: new Map([[BOARD, []]]) })),
+      'ERR_FORBIDDEN:issuer-not-admitted',
+    );
     expect([...seen].sort()).toEqual([...CREDENTIAL_REFUSAL_REASONS].sort());
   });
 });

@@ -36,7 +36,6 @@ import type {
   OpenApiDocument,
   Operation,
   Parameter,
-  PathItem,
   Reference,
   Response,
 } from './openapi-types.js';

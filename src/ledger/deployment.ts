@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { type Address, encodeDeployData, type Hex, getAddress, getContractAddress, isAddress } from 'viem';
+import { type Address, encodeDeployData, getAddress, getContractAddress, type Hex, isAddress } from 'viem';
 import { CareLedgerError } from '../errors/index.js';
 import { writeFileDurably } from '../storage/write-file-durably.js';
 import { MEMBER_ROLES, type MemberRole, parseMemberRole } from './codes.js';

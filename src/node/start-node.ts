@@ -11,11 +11,6 @@ import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
 import { createOpeningFanOut, evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { createOpeningDeliveryQueue } from '../consent/opening-delivery-queue.js';
-import { createVaultOpeningSealer } from '../storage/sqlite/sqlite-consent-opening-store.js';
-import {
-  openingDeliveryMigrations,
-  SqliteOpeningDeliveryStore,
-} from '../storage/sqlite/sqlite-opening-delivery-store.js';
 import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import { ExchangeService } from '../exchange/index.js';
@@ -54,6 +49,7 @@ import {
   loadDeployment,
   Outbox,
 } from '../ledger/index.js';
+import type { TransparencyLog } from '../log/index.js';
 import { httpsServerOptions } from '../network/https-server-options.js';
 import { checkChainAtStart } from '../network/verify-deployment.js';
 import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
@@ -62,20 +58,24 @@ import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-databa
 import { authMigrations, SqliteAuthStore } from '../storage/sqlite/sqlite-auth-store.js';
 import { breakGlassMigrations } from '../storage/sqlite/sqlite-break-glass-store.js';
 import { chainIndexMigrations } from '../storage/sqlite/sqlite-chain-index-storage.js';
-import { consentOpeningMigrations } from '../storage/sqlite/sqlite-consent-opening-store.js';
+import {
+  consentOpeningMigrations,
+  createVaultOpeningSealer,
+} from '../storage/sqlite/sqlite-consent-opening-store.js';
 import { exportJobMigrations } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
 import { ledgerKeyChallengeMigrations } from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
+import {
+  openingDeliveryMigrations,
+  SqliteOpeningDeliveryStore,
+} from '../storage/sqlite/sqlite-opening-delivery-store.js';
 import { outboxMigrations } from '../storage/sqlite/sqlite-outbox-storage.js';
 import { recordMigrations } from '../storage/sqlite/sqlite-record-storage.js';
 import { ChainIndexer } from '../sync/index.js';
 import { reportIndexedEvents } from '../sync/report-indexed-events.js';
 import { FhirRepository } from '../vault/fhir-repository.js';
-import type { TransparencyLog } from '../log/index.js';
 import { type LogServices, startLogServices } from './log-services.js';
-import type { LogAppender } from './workers/follower-log.js';
-import type { NodeBroadcast } from './workers/node-broadcast.js';
 import {
   allowedOrigins,
   DEFAULT_BREAK_GLASS_MAX_MINUTES,
@@ -92,6 +92,8 @@ import {
 } from './node-keys.js';
 import { openVault } from './open-vault.js';
 import { RecordLocatorAnnouncer } from './record-locator-announcer.js';
+import type { LogAppender } from './workers/follower-log.js';
+import type { NodeBroadcast } from './workers/node-broadcast.js';
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -164,19 +166,23 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const adminToken = loadOrCreateAdminToken(paths.adminToken);
   // Owner-only files: database (and so its WAL), keystore, keys (issue 14, item 11).
   restrictFileModes(dir, paths.database);
-  const db: SqliteDatabase = openDatabase(paths.database, [
-    ...outboxMigrations,
-    ...chainIndexMigrations,
-    ...consentOpeningMigrations,
-    ...openingDeliveryMigrations,
-    ...logMigrations,
-    ...keyStoreMigrations,
-    ...recordMigrations,
-    ...exportJobMigrations,
-    ...breakGlassMigrations,
-    ...authMigrations,
-    ...ledgerKeyChallengeMigrations,
-  ], { refuseNewer: true });
+  const db: SqliteDatabase = openDatabase(
+    paths.database,
+    [
+      ...outboxMigrations,
+      ...chainIndexMigrations,
+      ...consentOpeningMigrations,
+      ...openingDeliveryMigrations,
+      ...logMigrations,
+      ...keyStoreMigrations,
+      ...recordMigrations,
+      ...exportJobMigrations,
+      ...breakGlassMigrations,
+      ...authMigrations,
+      ...ledgerKeyChallengeMigrations,
+    ],
+    { refuseNewer: true },
+  );
   // Issue 17 item 1: CARELEDGER_DATABASE_URL=postgres://... moves the node's stores to PostgreSQL.
   const stores = await openNodeStorage({
     sqlite: db,

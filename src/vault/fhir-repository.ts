@@ -3,8 +3,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress } from 'viem';
 import {
   type AccessPolicy,
-  type BreakGlassSession,
   type BreakGlassReader,
+  type BreakGlassSession,
   LEDGER_ADDRESS_SYSTEM,
   patientLedgerAddress,
 } from '../access/index.js';

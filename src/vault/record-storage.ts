@@ -1,4 +1,4 @@
-import type { IndexFilter, SearchIndexEntry } from '../fhir/search/index.js';
+import type { IndexFilter } from '../fhir/search/index.js';
 import type { SealedRecord } from './record-cipher.js';
 
 /** One stored version of a FHIR resource: metadata in the clear, the resource itself sealed. */

@@ -235,10 +235,12 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   revokeFamily(family: string, at: number): void {
-    this.db.transaction(() => {
-      this.sql.revokeFamily.run(at, family);
-      this.sql.revokeFamilyAccess.run(family, at);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.sql.revokeFamily.run(at, family);
+        this.sql.revokeFamilyAccess.run(family, at);
+      })
+      .immediate();
   }
 
   isFamilyRevoked(family: string): boolean {

@@ -345,64 +345,68 @@ export class SqliteChainIndexStorage implements ChainIndexStorage {
     blocks: readonly BlockRef[];
     cursor: BlockRef;
   }): Promise<void> {
-    this.db.transaction(() => {
-      for (const event of batch.events) {
-        const inserted = this.sql.insertEvent.run(
-          event.blockNumber,
-          event.logIndex,
-          event.blockHash,
-          event.txHash,
-          event.contract,
-          event.name,
-          JSON.stringify(event.args),
-        );
-        if (inserted.changes > 0) this.applyEvent(event);
-      }
-      for (const block of batch.blocks) this.sql.insertBlock.run(block.number, block.hash);
-      this.sql.setCursor.run(batch.cursor.number, batch.cursor.hash);
-      // Keep a bounded window of block hashes for finding a fork point.
-      this.db.prepare('DELETE FROM chain_blocks WHERE number < ?').run(batch.cursor.number - 10_000);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const event of batch.events) {
+          const inserted = this.sql.insertEvent.run(
+            event.blockNumber,
+            event.logIndex,
+            event.blockHash,
+            event.txHash,
+            event.contract,
+            event.name,
+            JSON.stringify(event.args),
+          );
+          if (inserted.changes > 0) this.applyEvent(event);
+        }
+        for (const block of batch.blocks) this.sql.insertBlock.run(block.number, block.hash);
+        this.sql.setCursor.run(batch.cursor.number, batch.cursor.hash);
+        // Keep a bounded window of block hashes for finding a fork point.
+        this.db.prepare('DELETE FROM chain_blocks WHERE number < ?').run(batch.cursor.number - 10_000);
+      })
+      .immediate();
   }
 
   async rollbackTo(block: BlockRef | undefined): Promise<void> {
     const keep = block?.number ?? -1;
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM chain_events WHERE block_number > ?').run(keep);
-      this.db.prepare('DELETE FROM chain_blocks WHERE number > ?').run(keep);
-      for (const table of [
-        'idx_members',
-        'idx_grants',
-        'idx_practitioners',
-        'idx_anchors',
-        'idx_record_locations',
-      ]) {
-        this.db.prepare(`DELETE FROM ${table}`).run();
-      }
-      // .all(), not .iterate(): better-sqlite3 allows no other statement while an iterator is open.
-      const rows = this.db.prepare('SELECT * FROM chain_events ORDER BY block_number, log_index').all() as {
-        block_number: number;
-        log_index: number;
-        block_hash: string;
-        tx_hash: string;
-        contract: IndexedEvent['contract'];
-        name: string;
-        args: string;
-      }[];
-      for (const row of rows) {
-        this.applyEvent({
-          blockNumber: row.block_number,
-          logIndex: row.log_index,
-          blockHash: row.block_hash as Hex,
-          txHash: row.tx_hash as Hex,
-          contract: row.contract,
-          name: row.name,
-          args: JSON.parse(row.args) as IndexedEvent['args'],
-        });
-      }
-      if (block === undefined) this.db.prepare('DELETE FROM chain_cursor').run();
-      else this.sql.setCursor.run(block.number, block.hash);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.prepare('DELETE FROM chain_events WHERE block_number > ?').run(keep);
+        this.db.prepare('DELETE FROM chain_blocks WHERE number > ?').run(keep);
+        for (const table of [
+          'idx_members',
+          'idx_grants',
+          'idx_practitioners',
+          'idx_anchors',
+          'idx_record_locations',
+        ]) {
+          this.db.prepare(`DELETE FROM ${table}`).run();
+        }
+        // .all(), not .iterate(): better-sqlite3 allows no other statement while an iterator is open.
+        const rows = this.db.prepare('SELECT * FROM chain_events ORDER BY block_number, log_index').all() as {
+          block_number: number;
+          log_index: number;
+          block_hash: string;
+          tx_hash: string;
+          contract: IndexedEvent['contract'];
+          name: string;
+          args: string;
+        }[];
+        for (const row of rows) {
+          this.applyEvent({
+            blockNumber: row.block_number,
+            logIndex: row.log_index,
+            blockHash: row.block_hash as Hex,
+            txHash: row.tx_hash as Hex,
+            contract: row.contract,
+            name: row.name,
+            args: JSON.parse(row.args) as IndexedEvent['args'],
+          });
+        }
+        if (block === undefined) this.db.prepare('DELETE FROM chain_cursor').run();
+        else this.sql.setCursor.run(block.number, block.hash);
+      })
+      .immediate();
   }
 
   async members(): Promise<IndexedMember[]> {

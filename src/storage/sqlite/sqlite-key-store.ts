@@ -130,14 +130,16 @@ export class SqliteKeyStore implements DataKeyStore {
     const existing = await this.get(patientId);
     if (existing !== undefined) return { key: existing, created: false };
     const wrapped = await create(1);
-    return this.db.transaction(() => {
-      // Checked again inside the transaction: the patient may have been erased while `create` ran.
-      this.checkNotErased(patientId);
-      const inserted = this.insert(patientId, 1, wrapped);
-      const row = this.statements.latest.get(patientId);
-      if (row === undefined) throw new CareLedgerError('ERR_STORAGE', 'the data key vanished after insert');
-      return { key: toStoredKey(row), created: inserted && row.version === 1 };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        // Checked again inside the transaction: the patient may have been erased while `create` ran.
+        this.checkNotErased(patientId);
+        const inserted = this.insert(patientId, 1, wrapped);
+        const row = this.statements.latest.get(patientId);
+        if (row === undefined) throw new CareLedgerError('ERR_STORAGE', 'the data key vanished after insert');
+        return { key: toStoredKey(row), created: inserted && row.version === 1 };
+      })
+      .immediate();
   }
 
   async addVersion(
@@ -148,10 +150,12 @@ export class SqliteKeyStore implements DataKeyStore {
       const latest = await this.get(patientId);
       const version = (latest?.version ?? 0) + 1;
       const wrapped = await create(version);
-      const stored = this.db.transaction(() => {
-        this.checkNotErased(patientId);
-        return this.insert(patientId, version, wrapped);
-      }).immediate();
+      const stored = this.db
+        .transaction(() => {
+          this.checkNotErased(patientId);
+          return this.insert(patientId, version, wrapped);
+        })
+        .immediate();
       if (stored) {
         const row = this.statements.version.get(patientId, version);
         if (row !== undefined) return toStoredKey(row);
@@ -170,12 +174,14 @@ export class SqliteKeyStore implements DataKeyStore {
       );
     }
     const hash = this.hashPatientId(patientId);
-    const { deletedVersions, destroyedAt } = this.db.transaction(() => {
-      const deleted = this.statements.deleteAll.run(patientId).changes;
-      this.statements.addTombstone.run(hash, this.now());
-      const tombstone = this.statements.tombstone.get(hash);
-      return { deletedVersions: deleted, destroyedAt: tombstone?.destroyed_at ?? this.now() };
-    }).immediate();
+    const { deletedVersions, destroyedAt } = this.db
+      .transaction(() => {
+        const deleted = this.statements.deleteAll.run(patientId).changes;
+        this.statements.addTombstone.run(hash, this.now());
+        const tombstone = this.statements.tombstone.get(hash);
+        return { deletedVersions: deleted, destroyedAt: tombstone?.destroyed_at ?? this.now() };
+      })
+      .immediate();
     // secure_delete zeroes the freed space, but in WAL mode that zeroed page is only appended to the
     // -wal file: the main file keeps the old page (with the wrapped key) and earlier WAL frames keep
     // their copies until a checkpoint. TRUNCATE copies the zeroed page over the old one and empties the

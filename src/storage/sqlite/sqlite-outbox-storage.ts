@@ -148,9 +148,11 @@ export class SqliteOutboxStorage implements OutboxStorage {
   }
 
   async markUnconfirmed(ids: readonly number[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const id of ids) this.statements.unconfirm.run(id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const id of ids) this.statements.unconfirm.run(id);
+      })
+      .immediate();
   }
 
   async markFailed(id: number, error: string): Promise<void> {

@@ -2,17 +2,11 @@
  * The OpenAPI description of the consent-opening route (decision 0013), kept out of openapi.ts so that
  * file does not grow; openapi.ts passes its own helpers in.
  */
-import type { Operation } from './openapi-types.js';
+import type { Operation, OperationHelpers } from './openapi-types.js';
 
-interface Helpers<Schema, Content, Responses> {
-  schema(name: string): Schema;
-  json(body: Schema): Content;
-  errors(...names: ('BadRequest' | 'PayloadTooLarge' | 'Unavailable')[]): Responses;
-}
+type Helpers = OperationHelpers<'BadRequest' | 'PayloadTooLarge' | 'Unavailable'>;
 
-export function consentOpeningPaths<Schema, Content, Responses>(
-  h: Helpers<Schema, Content, Responses>,
-): Record<string, Record<string, Operation>> {
+export function consentOpeningPaths(h: Helpers): Record<string, Record<string, Operation>> {
   return {
     '/ledger/consent/openings': {
       post: {
@@ -31,7 +25,7 @@ export function consentOpeningPaths<Schema, Content, Responses>(
               grant: h.schema('Grant'),
               signature: h.schema('Signature'),
             },
-          } as Schema),
+          }),
         },
         responses: {
           '201': {
@@ -40,7 +34,7 @@ export function consentOpeningPaths<Schema, Content, Responses>(
               type: 'object',
               required: ['grantId', 'onLedger'],
               properties: { grantId: h.schema('Bytes32'), onLedger: { type: 'boolean' } },
-            } as Schema),
+            }),
           },
           ...h.errors('BadRequest', 'PayloadTooLarge', 'Unavailable'),
         },

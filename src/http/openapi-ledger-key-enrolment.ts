@@ -3,7 +3,7 @@
  * openapi.ts so that file does not grow; openapi.ts passes its own helpers in.
  */
 import { LEDGER_KEY_PROOF_DOMAIN } from '../identity/ledger-key-proof.js';
-import type { Operation } from './openapi-types.js';
+import type { Operation, OperationHelpers } from './openapi-types.js';
 
 type ErrorName =
   | 'BadRequest'
@@ -14,11 +14,7 @@ type ErrorName =
   | 'Unprocessable'
   | 'Unavailable';
 
-interface Helpers<Schema, Content, Responses> {
-  schema(name: string): Schema;
-  json(body: Schema): Content;
-  errors(...names: ErrorName[]): Responses;
-}
+type Helpers = OperationHelpers<ErrorName>;
 
 const patientId = {
   name: 'id',
@@ -28,9 +24,7 @@ const patientId = {
   example: 'example-1',
 };
 
-export function ledgerKeyEnrolmentPaths<Schema, Content, Responses>(
-  h: Helpers<Schema, Content, Responses>,
-): Record<string, Record<string, Operation>> {
+export function ledgerKeyEnrolmentPaths(h: Helpers): Record<string, Record<string, Operation>> {
   const linked = h.json({
     type: 'object',
     required: ['patient', 'address', 'previous', 'changed', 'versionId'],
@@ -41,7 +35,7 @@ export function ledgerKeyEnrolmentPaths<Schema, Content, Responses>(
       changed: { type: 'boolean', description: 'False when the proof re-confirmed the key already linked.' },
       versionId: { type: ['string', 'null'] },
     },
-  } as Schema);
+  });
   return {
     '/fhir/Patient/{id}/$ledger-key-challenge': {
       post: {
@@ -56,12 +50,12 @@ export function ledgerKeyEnrolmentPaths<Schema, Content, Responses>(
             type: 'object',
             required: ['key'],
             properties: { key: h.schema('Address') },
-          } as Schema),
+          }),
         },
         responses: {
           '201': {
             description: '{ challenge: { node, patient, key, nonce, expiresAt }, typedData }',
-            content: h.json({ type: 'object' } as Schema),
+            content: h.json({ type: 'object' }),
           },
           ...h.errors('BadRequest', 'Unauthorized', 'Forbidden'),
         },
@@ -81,7 +75,7 @@ export function ledgerKeyEnrolmentPaths<Schema, Content, Responses>(
             type: 'object',
             required: ['nonce', 'signature'],
             properties: { nonce: h.schema('Bytes32'), signature: h.schema('Signature') },
-          } as Schema),
+          }),
         },
         responses: {
           '200': { description: 'Linked.', content: linked },

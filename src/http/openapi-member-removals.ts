@@ -2,7 +2,7 @@
  * The OpenAPI description of proposing a member's removal (`careledger member propose --remove`), kept
  * out of openapi.ts so that file does not grow; openapi.ts passes its own helpers in.
  */
-import type { Operation } from './openapi-types.js';
+import type { Operation, OperationHelpers } from './openapi-types.js';
 
 type ErrorName =
   | 'BadRequest'
@@ -14,15 +14,9 @@ type ErrorName =
   | 'Unprocessable'
   | 'Unavailable';
 
-interface Helpers<Schema, Content, Responses> {
-  schema(name: string): Schema;
-  json(body: Schema): Content;
-  errors(...names: ErrorName[]): Responses;
-}
+type Helpers = OperationHelpers<ErrorName>;
 
-export function memberRemovalPaths<Schema, Content, Responses>(
-  h: Helpers<Schema, Content, Responses>,
-): Record<string, Record<string, Operation>> {
+export function memberRemovalPaths(h: Helpers): Record<string, Record<string, Operation>> {
   return {
     '/admin/members/removals': {
       post: {
@@ -38,7 +32,7 @@ export function memberRemovalPaths<Schema, Content, Responses>(
             type: 'object',
             required: ['account'],
             properties: { account: h.schema('Address') },
-          } as Schema),
+          }),
         },
         responses: {
           '201': {
@@ -51,7 +45,7 @@ export function memberRemovalPaths<Schema, Content, Responses>(
                 proposalId: { type: ['string', 'null'] },
                 executed: { type: 'boolean' },
               },
-            } as Schema),
+            }),
           },
           ...h.errors(
             'BadRequest',

@@ -104,3 +104,13 @@ export interface OpenApiDocument {
     readonly securitySchemes: Readonly<Record<string, SecurityScheme>>;
   };
 }
+
+/**
+ * The helpers openapi.ts passes to the modules that describe some of its paths (openapi-*.ts), so those
+ * modules stay out of openapi.ts without importing it.
+ */
+export interface OperationHelpers<ErrorName extends string = string> {
+  schema(name: string): JsonSchema;
+  json(body: JsonSchema): Readonly<Record<string, MediaType>>;
+  errors(...names: ErrorName[]): Readonly<Record<string, Response | Reference>>;
+}

@@ -304,15 +304,15 @@ describe('_sort, _total, _summary and _elements', () => {
 
 describe('what cannot be honoured (R4 §3.1.1.4)', () => {
   it('is refused under strict handling and reported, out of the self link, under lenient', async () => {
-    await expect(search('Patient', { _contained: 'true' })).rejects.toMatchObject({
+    await expect(search('Patient', { _filter: 'family eq Smith' })).rejects.toMatchObject({
       code: 'ERR_INVALID_INPUT',
     });
     const lenient = await search(
       'Patient',
-      { _contained: 'true', family: 'Smith', 'subject.colour': 'x' },
+      { _filter: 'family eq Smith', family: 'Smith', 'subject.colour': 'x' },
       'lenient',
     );
-    expect(lenient.ignored).toEqual(['_contained', 'subject.colour']);
+    expect(lenient.ignored).toEqual(['_filter', 'subject.colour']);
     expect(lenient.applied).toEqual([['family', 'Smith']]);
     // A chain whose inner parameter is unknown is ignored as a whole, not applied half.
     const inner = await search('Observation', { 'subject.colour': 'x' }, 'lenient');
@@ -333,12 +333,12 @@ describe('what cannot be honoured (R4 §3.1.1.4)', () => {
       }),
     );
     const headers = { 'x-careledger-identity': 'Practitioner/dr-1', 'x-careledger-purpose': 'TREAT' };
-    const strict = await app.request('/fhir/Patient?family=Smith&_contained=both', {
+    const strict = await app.request('/fhir/Patient?family=Smith&_filter=family%20eq%20Smith', {
       headers: { ...headers, prefer: 'handling=strict' },
     });
     expect(strict.status).toBe(400);
     const response = await app.request(
-      '/fhir/Patient?family=Smith&_contained=both&_has:Observation:patient:colour=1',
+      '/fhir/Patient?family=Smith&_filter=family%20eq%20Smith&_has:Observation:patient:colour=1',
       { headers },
     );
     expect(response.status).toBe(200);
@@ -353,7 +353,7 @@ describe('what cannot be honoured (R4 §3.1.1.4)', () => {
     expect([...self.searchParams.keys()]).toEqual(['family']);
     const outcome = bundle.entry.find((e) => e.search.mode === 'outcome')?.resource;
     expect(outcome?.issue?.map((i) => i.expression[0])).toEqual([
-      '_contained',
+      '_filter',
       '_has:Observation:patient:colour',
     ]);
     expect(bundle.entry.filter((e) => e.search.mode === 'match')).toHaveLength(1);

@@ -144,6 +144,30 @@ describe('deidentifyResource with the Safe Harbor profile over a Synthea bundle'
     expect((out as any).performer[0].reference).toMatch(/^Practitioner\/[0-9a-f-]{36}$/);
   });
 
+  it('de-identifies contained resources by their own type', () => {
+    const eob = {
+      resourceType: 'ExplanationOfBenefit',
+      id: 'e1',
+      contained: [
+        { resourceType: 'Patient', id: 'pt', birthDate: '1920-01-02', name: [{ family: 'Doe' }] },
+        {
+          resourceType: 'Coverage',
+          id: 'coverage',
+          type: { text: 'Acme plan of John Doe' },
+          subscriberId: 'AC-991',
+        },
+      ],
+      patient: { reference: '#pt' },
+    };
+    const out = deidentifyResource(eob, SAFE_HARBOR_PROFILE, { studyKey: STUDY_A, asOf: AS_OF }) as any;
+    expect(out.contained[0]).toMatchObject({ resourceType: 'Patient', id: 'pt' });
+    expect(out.contained[0].birthDate).toBeUndefined();
+    expect(out.contained[0]._birthDate.extension[1].valueString).toBe('90+');
+    expect(out.contained[1].subscriberId).toMatch(/^[0-9a-f]{64}$/);
+    expect(out.patient).toEqual({ reference: '#pt' });
+    expect(JSON.stringify(out)).not.toMatch(/Doe|Acme|AC-991|1920/);
+  });
+
   it('does not modify its input', () => {
     const before = structuredClone(PATIENT);
     deidentifyResource(PATIENT, SAFE_HARBOR_PROFILE, { studyKey: STUDY_A, asOf: AS_OF });

@@ -81,6 +81,11 @@ function walkObject(
     // Primitive extensions (`_birthDate`) go with their element: kept only if the element is.
     if (key.startsWith('_')) continue;
     const path = [...elements, key];
+    if (elements.length === 0 && key === 'contained' && Array.isArray(value)) {
+      const contained = value.flatMap((item) => walkContained(item, context));
+      if (contained.length > 0) out[key] = contained;
+      continue;
+    }
     if (Array.isArray(value)) {
       const items = value
         .map((item) => walkValue(key, item, object, path, context))
@@ -101,6 +106,25 @@ function walkObject(
     }
   }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * A contained resource (FHIR R4 §2.4.1.3) is de-identified as a resource of its own type, so its
+ * element rules apply; its local id is kept, since `#id` references name only the container's parts.
+ */
+function walkContained(item: unknown, context: Context): Record<string, unknown>[] {
+  if (typeof item !== 'object' || item === null) return [];
+  const resource = item as Record<string, unknown>;
+  if (typeof resource.resourceType !== 'string') return [];
+  const walked = walkObject(resource, [], { ...context, resourceType: resource.resourceType }) ?? {};
+  const { id: _hashed, ...rest } = walked;
+  return [
+    {
+      resourceType: resource.resourceType,
+      ...(typeof resource.id === 'string' ? { id: resource.id } : {}),
+      ...rest,
+    },
+  ];
 }
 
 function walkValue(
@@ -145,7 +169,9 @@ export function typeOfNode(
       const codedBySystem = typeof parent.system === 'string' && typeof parent.code === 'string';
       return codedBySystem ? undefined : 'FreeText';
     }
-    if (key === 'text' && Array.isArray(parent.coding)) return 'FreeText';
+    // A string element named text is free text wherever it occurs (CodeableConcept.text, Dosage.text,
+    // HumanName.text, Address.text, Annotation.text, ...).
+    if (key === 'text') return 'FreeText';
     if (NOT_DATES.has(key)) return undefined;
     if (DATE_PATTERN.test(value)) return 'date';
     if (DATE_TIME_PATTERN.test(value))

@@ -8,12 +8,14 @@ describe('identity', () => {
     expect(Object.keys(identity).sort()).toMatchInlineSnapshot(`
       [
         "DEFAULT_PATIENT_KEYSTORE_N",
+        "LEDGER_KEY_PROOF_DOMAIN",
         "MAX_PASSWORD_LENGTH",
         "MAX_SECRET_SIZE",
         "MIN_PASSWORD_LENGTH",
         "MIN_PATIENT_KEYSTORE_N",
         "TOTP_PERIOD_SECONDS",
         "combineShares",
+        "createLedgerKeyProofTypedData",
         "createPasswordHash",
         "createPatientKey",
         "createPatientKeystore",
@@ -24,12 +26,14 @@ describe('identity', () => {
         "formatShare",
         "generateTotp",
         "isPasswordCorrect",
+        "ledgerKeyProofError",
         "openPatientKeystore",
         "parseBase32",
         "parsePasswordHash",
         "parsePatientKeystore",
         "parseShare",
         "splitSecret",
+        "verifyLedgerKeyProof",
       ]
     `);
   });

@@ -9,10 +9,15 @@ import {
   deidentifyResource,
   type FhirResource,
   generalizePostalCode,
+  rewriteReference,
 } from './deidentify-resource.js';
 import { createQuasiIdentifiedRecord } from './k-anonymity.js';
 import { SAFE_HARBOR_PROFILE, SAFE_HARBOR_PROFILE_JSON } from './safe-harbor-profile.js';
-import { derivePatientShiftDays, PSEUDONYM_IDENTIFIER_SYSTEM } from './study-pseudonym.js';
+import {
+  createResourcePseudonym,
+  derivePatientShiftDays,
+  PSEUDONYM_IDENTIFIER_SYSTEM,
+} from './study-pseudonym.js';
 
 // Synthetic Synthea R4 bundle (../shared/data/SOURCE.md); the patient was born in 1932.
 const BUNDLE = JSON.parse(
@@ -166,6 +171,39 @@ describe('deidentifyResource with the Safe Harbor profile over a Synthea bundle'
     expect(out.contained[1].subscriberId).toMatch(/^[0-9a-f]{64}$/);
     expect(out.patient).toEqual({ reference: '#pt' });
     expect(JSON.stringify(out)).not.toMatch(/Doe|Acme|AC-991|1920/);
+  });
+
+  it('removes free text at any depth', () => {
+    const carePlan = {
+      resourceType: 'CarePlan',
+      id: 'c1',
+      activity: [{ detail: { description: 'visit Mrs Doe at home', status: 'scheduled' } }],
+    };
+    const answers = {
+      resourceType: 'QuestionnaireResponse',
+      id: 'q1',
+      item: [{ linkId: '1', answer: [{ valueString: 'my neighbour Tom' }, { valueInteger: 3 }] }],
+    };
+    const outPlan = deidentifyResource(carePlan, SAFE_HARBOR_PROFILE, {
+      studyKey: STUDY_A,
+      asOf: AS_OF,
+    }) as any;
+    expect(outPlan.activity).toEqual([{ detail: { status: 'scheduled' } }]);
+    const outAnswers = deidentifyResource(answers, SAFE_HARBOR_PROFILE, {
+      studyKey: STUDY_A,
+      asOf: AS_OF,
+    }) as any;
+    expect(outAnswers.item).toEqual([{ linkId: '1', answer: [{ valueInteger: 3 }] }]);
+  });
+
+  it('rewrites relative, versioned, absolute and urn:uuid references to the same pseudonym', () => {
+    const id = createResourcePseudonym(STUDY_A, '123');
+    expect(rewriteReference('Patient/123', STUDY_A)).toBe(`Patient/${id}`);
+    expect(rewriteReference('Patient/123/_history/2', STUDY_A)).toBe(`Patient/${id}`);
+    expect(rewriteReference('https://member-b.example/fhir/Patient/123', STUDY_A)).toBe(`Patient/${id}`);
+    expect(rewriteReference('urn:uuid:123', STUDY_A)).toBe(`urn:uuid:${id}`);
+    expect(rewriteReference('#contained-1', STUDY_A)).toBe('#contained-1');
+    expect(createResourcePseudonym(STUDY_B, '123')).not.toBe(id);
   });
 
   it('does not modify its input', () => {

@@ -43,6 +43,20 @@ const DATE_TIME_PATTERN =
   /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const NOT_DATES = new Set(['code', 'version', 'id', 'value', 'system', 'url', 'reference']);
 const UCUM = 'http://unitsofmeasure.org';
+/**
+ * String elements that are free text wherever they occur, at any depth: CodeableConcept.text,
+ * Dosage.text, HumanName.text, Annotation.text, CarePlan.activity.detail.description,
+ * QuestionnaireResponse.item.answer.valueString, MedicationRequest.dosageInstruction.patientInstruction...
+ */
+const FREE_TEXT_ELEMENTS = new Set([
+  'text',
+  'description',
+  'comment',
+  'comments',
+  'valueString',
+  'valueMarkdown',
+  'patientInstruction',
+]);
 
 interface Context {
   readonly profile: DeidProfile;
@@ -169,9 +183,7 @@ export function typeOfNode(
       const codedBySystem = typeof parent.system === 'string' && typeof parent.code === 'string';
       return codedBySystem ? undefined : 'FreeText';
     }
-    // A string element named text is free text wherever it occurs (CodeableConcept.text, Dosage.text,
-    // HumanName.text, Address.text, Annotation.text, ...).
-    if (key === 'text') return 'FreeText';
+    if (FREE_TEXT_ELEMENTS.has(key)) return 'FreeText';
     if (NOT_DATES.has(key)) return undefined;
     if (DATE_PATTERN.test(value)) return 'date';
     if (DATE_TIME_PATTERN.test(value))

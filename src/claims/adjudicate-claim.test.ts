@@ -177,3 +177,148 @@ describe('adjudicateClaim: deductible, then coinsurance, then the out-of-pocket 
     expect([1.25, 1.35, 1.26, 0.05, 0.15].map(coinsuranceOn)).toEqual([0.12, 0.14, 0.13, 0, 0.02]);
   });
 });
+
+describe('adjudicateClaim: refusals carry their reason and pay nothing', () => {
+  const visit = () => syntheaClaim('2026-03-02', [{ code: '99213', net: 300 }]);
+  const withItem = (patch: Record<string, unknown>): Claim => {
+    const claim = visit();
+    return { ...claim, item: [{ ...(claim.item?.[0] as NonNullable<Claim['item']>[number]), ...patch }] };
+  };
+  const cases: [string, () => AdjudicationInputs][] = [
+    ['no-coverage', () => inputs(visit(), { coverage: undefined })],
+    ['coverage-inactive', () => inputs(visit(), { coverage: { ...syntheaCoverage(), status: 'cancelled' } })],
+    [
+      'coverage-mismatch',
+      () =>
+        inputs(visit(), { coverage: { ...syntheaCoverage(), beneficiary: { reference: 'Patient/other' } } }),
+    ],
+    [
+      'outside-coverage-period',
+      () => inputs(visit(), { coverage: { ...syntheaCoverage(), period: { start: '2026-04-01' } } }),
+    ],
+    [
+      'outside-policy-period',
+      () =>
+        inputs(syntheaClaim('2025-12-30', [{ code: '99213', net: 300 }]), {
+          coverage: { ...syntheaCoverage(), period: { start: '2025-01-01' } },
+        }),
+    ],
+    ['filing-window-exceeded', () => inputs(visit(), { receivedAt: '2026-06-01T00:00:00Z' })],
+    ['service-after-receipt', () => inputs(visit(), { receivedAt: '2026-03-01T23:59:00Z' })],
+    ['missing-service-date', () => inputs({ ...visit(), billablePeriod: undefined })],
+    [
+      'duplicate',
+      () =>
+        inputs(visit(), {
+          seenCommitments: new Set([claimCommitment({ ...visit(), id: 'resubmitted' }, KEY)]),
+        }),
+    ],
+    ['negative-amount', () => inputs(withItem({ net: { value: -300, currency: 'USD' } }), {})],
+    [
+      'inconsistent-amounts',
+      () => inputs(withItem({ quantity: { value: 2 }, unitPrice: { value: 100, currency: 'USD' } })),
+    ],
+    ['inconsistent-amounts', () => inputs({ ...visit(), total: { value: 299.99, currency: 'USD' } })],
+    ['inconsistent-amounts', () => inputs(withItem({ net: { value: 300.001, currency: 'USD' } }))],
+    ['currency-mismatch', () => inputs(withItem({ net: { value: 300, currency: 'EUR' } }))],
+    [
+      'unknown-code-system',
+      () =>
+        inputs({
+          ...visit(),
+          diagnosis: [
+            { sequence: 1, diagnosisCodeableConcept: { coding: [{ system: 'urn:x', code: '1' }] } },
+          ],
+        }),
+    ],
+  ];
+  it.each(cases)('refuses with %s', (code, make) => {
+    const { claimResponse, accumulators } = adjudicateClaim(make());
+    expect(claimResponse.outcome).toBe('error');
+    expect(claimResponse.error?.[0]?.code.coding?.[0]).toEqual({
+      system: 'https://careledger.dev/fhir/CodeSystem/claim-error',
+      code,
+    });
+    expect(claimResponse.payment?.amount?.value).toBe(0);
+    expect(claimResponse.item).toBeUndefined();
+    expect(accumulators).toEqual(EMPTY);
+  });
+
+  it('accepts the same visit when every check passes (the cases above differ by one thing)', () => {
+    expect(adjudicateClaim(inputs(visit())).claimResponse.outcome).toBe('complete');
+  });
+
+  it('denies single items: unknown code system, not covered, diagnosis not covered, prior authorization missing', () => {
+    const claim = syntheaClaim('2026-03-02', [
+      { code: '1234-5', system: 'http://loinc.org', net: 10 },
+      { code: '99999', net: 20 },
+      { code: '70553', net: 30, diagnosisSequence: [3] },
+      { code: '27447', net: 40 },
+      { code: '99213', net: 50, diagnosisSequence: [1, 2] },
+    ]);
+    const diagnosis = [
+      ...(claim.diagnosis ?? []),
+      { sequence: 3, diagnosisCodeableConcept: { coding: [{ system: SNOMED, code: '271737000' }] } },
+    ];
+    const { claimResponse, accumulators } = adjudicateClaim(inputs({ ...claim, diagnosis }));
+    expect(claimResponse.outcome).toBe('complete');
+    expect([1, 2, 3, 4, 5].map((seq) => reason(claimResponse, seq))).toEqual([
+      'unknown-code-system',
+      'ar001',
+      'diagnosis-not-covered',
+      'preauth-missing',
+      undefined,
+    ]);
+    expect(claimResponse.disposition).toBe('adjudicated: 4 of 5 items denied');
+    expect(accumulators.usage).toEqual({ 'CPT|99213': 1 });
+  });
+
+  it('does not accept a preauthorization that is not cited, is for another code or has expired', () => {
+    const knee = (date: string, code = '27447') =>
+      syntheaClaim(date, [{ code, net: 5000 }], { use: 'preauthorization' });
+    const preauth = adjudicateClaim(
+      inputs(knee('2026-03-10'), { receivedAt: '2026-02-01T00:00:00Z' }),
+    ).claimResponse;
+    const cite = (claim: Claim, ref = preauth.preAuthRef ?? ''): Claim => ({
+      ...claim,
+      insurance: [{ sequence: 1, focal: true, coverage: { display: 'private' }, preAuthRef: [ref] }],
+    });
+    const kneeClaim = (date: string) => syntheaClaim(date, [{ code: '27447', net: 5000 }]);
+    const run = (claim: Claim, receivedAt = '2026-09-01T00:00:00Z') =>
+      reason(adjudicateClaim(inputs(claim, { priorAuthorizations: [preauth], receivedAt })).claimResponse, 1);
+    expect(run(cite(kneeClaim('2026-06-08')))).toBeUndefined();
+    expect(run(kneeClaim('2026-06-08'))).toBe('preauth-missing');
+    expect(run(cite(kneeClaim('2026-06-08'), 'PA-other'))).toBe('preauth-missing');
+    expect(run(cite(kneeClaim('2026-06-09')))).toBe('preauth-missing');
+    const wrongCode = adjudicateClaim(
+      inputs(knee('2026-03-10', '70553'), { receivedAt: '2026-02-01T00:00:00Z' }),
+    ).claimResponse;
+    const withWrong = adjudicateClaim(
+      inputs(cite(kneeClaim('2026-03-10'), wrongCode.preAuthRef), { priorAuthorizations: [wrongCode] }),
+    );
+    expect(reason(withWrong.claimResponse, 1)).toBe('preauth-missing');
+  });
+});
+
+describe('adjudicateClaim: determinism', () => {
+  it('gives byte-identical output for the same inputs, whatever their key order', () => {
+    const claim = syntheaClaim('2026-03-02', [
+      { code: '99213', net: 300 },
+      { code: '70553', net: 1234.57 },
+    ]);
+    const reordered = JSON.parse(canonicalJson(claim)) as Claim;
+    const a = adjudicateClaim(inputs(claim));
+    const b = adjudicateClaim(inputs(reordered, { policy: parseBenefitPolicy(JSON.stringify(POLICY_JSON)) }));
+    expect(canonicalJson(b)).toBe(canonicalJson(a));
+    expect(a.claimResponse.request?.identifier?.value).toBe(a.commitment);
+  });
+
+  it('keys the commitment: another key gives another commitment', () => {
+    const claim = syntheaClaim('2026-03-02', [{ code: '99213', net: 300 }]);
+    expect(claimCommitment(claim, KEY)).not.toBe(claimCommitment(claim, new Uint8Array(32).fill(8)));
+    expect(claimCommitment(claim, KEY)).toBe(
+      claimCommitment({ ...claim, id: 'x', meta: { versionId: '2' } }, KEY),
+    );
+    expect(() => claimCommitment(claim, new Uint8Array(16))).toThrow(/at least 32 bytes/);
+  });
+});

@@ -206,6 +206,13 @@ describe('deidentifyResource with the Safe Harbor profile over a Synthea bundle'
     expect(createResourcePseudonym(STUDY_B, '123')).not.toBe(id);
   });
 
+  it('still applies type rules inside an extension a profile keeps', () => {
+    const maiden = 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName';
+    const profile = parseDeidProfile({ ...SAFE_HARBOR_PROFILE_JSON, keepExtensions: [maiden] });
+    const out = deidentifyResource(PATIENT, profile, { studyKey: STUDY_A, asOf: AS_OF });
+    expect(JSON.stringify(out)).not.toContain('Heidenreich');
+  });
+
   it('does not modify its input', () => {
     const before = structuredClone(PATIENT);
     deidentifyResource(PATIENT, SAFE_HARBOR_PROFILE, { studyKey: STUDY_A, asOf: AS_OF });

@@ -4,7 +4,13 @@ import { canonicalJson } from '../fhir/canonical-json.js';
 import { type Accumulators, type AdjudicationInputs, adjudicateClaim } from './adjudicate-claim.js';
 import { parseBenefitPolicy } from './benefit-policy.js';
 import { claimCommitment } from './claim-commitment.js';
-import { POLICY_JSON, SNOMED, syntheaClaim, syntheaCoverage } from './synthea-claim.fixture.js';
+import {
+  POLICY_JSON,
+  SNOMED,
+  syntheaClaim,
+  syntheaCoverage,
+  syntheaWellnessClaim,
+} from './synthea-claim.fixture.js';
 
 const KEY = new Uint8Array(32).fill(7);
 const POLICY = parseBenefitPolicy(POLICY_JSON);
@@ -297,6 +303,37 @@ describe('adjudicateClaim: refusals carry their reason and pay nothing', () => {
       inputs(cite(kneeClaim('2026-03-10'), wrongCode.preAuthRef), { priorAuthorizations: [wrongCode] }),
     );
     expect(reason(withWrong.claimResponse, 1)).toBe('preauth-missing');
+  });
+});
+
+describe('adjudicateClaim: Synthea claims as generated', () => {
+  it('prices the unpriced encounter line at total minus the priced lines', () => {
+    const { claimResponse } = adjudicateClaim(inputs(syntheaWellnessClaim()));
+    expect(claimResponse.outcome).toBe('complete');
+    expect(amounts(claimResponse, 1)).toEqual({
+      submitted: 125,
+      eligible: 125,
+      copay: 0,
+      deductible: 125,
+      coinsurance: 0,
+      benefit: 0,
+    });
+    expect(amounts(claimResponse, 2)).toEqual({
+      submitted: 140.52,
+      eligible: 140.52,
+      copay: 0,
+      deductible: 140.52,
+      coinsurance: 0,
+      benefit: 0,
+    });
+    expect(amounts(claimResponse).submitted).toBe(265.52);
+  });
+
+  it('refuses a total below the priced lines', () => {
+    const claim = { ...syntheaWellnessClaim(), total: { value: 100, currency: 'USD' as const } };
+    expect(adjudicateClaim(inputs(claim)).claimResponse.error?.[0]?.code.coding?.[0]?.code).toBe(
+      'inconsistent-amounts',
+    );
   });
 });
 

@@ -75,7 +75,16 @@ function checkLines(claim: Claim, policy: BenefitPolicy): { lines: ClaimLine[]; 
     diagnosisBySequence.set(diagnosis.sequence, known);
   }
   let sum = 0;
-  const lines = (claim.item ?? []).map((item): ClaimLine => {
+  const items = claim.item ?? [];
+  const total = cents(claim.total, policy.currency);
+  // Synthea's convention: the encounter line carries no price, and the claim total is the encounter
+  // price plus the priced lines. With exactly one such line, it is priced at the remainder.
+  const unpricedEncounterLines = items.filter(
+    (i) => i.net === undefined && i.unitPrice === undefined && i.encounter !== undefined,
+  );
+  const encounterLine =
+    total !== undefined && unpricedEncounterLines.length === 1 ? unpricedEncounterLines[0] : undefined;
+  const lines = items.map((item): ClaimLine => {
     const quantity = item.quantity?.value ?? 1;
     if (quantity < 0) throw new Refusal('negative-amount');
     if (!Number.isSafeInteger(quantity) || quantity === 0) throw new Refusal('inconsistent-amounts');
@@ -84,8 +93,8 @@ function checkLines(claim: Claim, policy: BenefitPolicy): { lines: ClaimLine[]; 
     const net = cents(item.net, policy.currency);
     if (unit !== undefined && net !== undefined && unit * quantity !== net)
       throw new Refusal('inconsistent-amounts');
-    // An item with no price at all (Synthea's diagnosis lines) is a zero-amount line.
-    const netCents = net ?? (unit === undefined ? 0 : unit * quantity);
+    // Any other item with no price at all (Synthea's diagnosis lines) is a zero-amount line.
+    const netCents = item === encounterLine ? 0 : (net ?? (unit === undefined ? 0 : unit * quantity));
     sum += netCents;
     const coding = (item.productOrService?.coding ?? []).find((c) => {
       const name = codeSystemForUri(c.system);
@@ -102,7 +111,13 @@ function checkLines(claim: Claim, policy: BenefitPolicy): { lines: ClaimLine[]; 
       diagnoses: (item.diagnosisSequence ?? []).flatMap((seq) => diagnosisBySequence.get(seq) ?? []),
     };
   });
-  const total = cents(claim.total, policy.currency);
+  if (encounterLine !== undefined && total !== undefined) {
+    const remainder = total - sum;
+    if (remainder < 0) throw new Refusal('inconsistent-amounts');
+    const index = lines.findIndex((line) => line.sequence === encounterLine.sequence);
+    lines[index] = { ...(lines[index] as ClaimLine), netCents: remainder };
+    return { lines, totalCents: total };
+  }
   if (total !== undefined && total !== sum) throw new Refusal('inconsistent-amounts');
   return { lines, totalCents: sum };
 }

@@ -3,13 +3,15 @@ export const CODE_SYSTEMS = {
   CPT: 'http://www.ama-assn.org/go/cpt',
   HCPCS: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
   SNOMED: 'http://snomed.info/sct',
+  /** Vaccines administered (Synthea's immunization claim lines). */
+  CVX: 'http://hl7.org/fhir/sid/cvx',
   'ICD-10': 'http://hl7.org/fhir/sid/icd-10-cm',
 } as const;
 
 export type CodeSystemName = keyof typeof CODE_SYSTEMS;
 
 /** Systems valid for services (Claim.item.productOrService) and for diagnoses (Claim.diagnosis). */
-export const SERVICE_SYSTEMS: readonly CodeSystemName[] = ['CPT', 'HCPCS', 'SNOMED'];
+export const SERVICE_SYSTEMS: readonly CodeSystemName[] = ['CPT', 'HCPCS', 'SNOMED', 'CVX'];
 export const DIAGNOSIS_SYSTEMS: readonly CodeSystemName[] = ['ICD-10', 'SNOMED'];
 
 export function codeSystemForUri(uri: string | undefined): CodeSystemName | undefined {

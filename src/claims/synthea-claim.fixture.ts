@@ -84,9 +84,55 @@ export const POLICY_JSON = {
     { system: 'CPT', code: '27447', priorAuthorization: true },
     { system: 'CPT', code: '97110', limitPerPeriod: 2, copay: 10, allowed: 40 },
     { system: 'SNOMED', code: '185349003', copay: 0 },
+    { system: 'CVX', code: '140' },
   ],
   diagnoses: [
     { system: 'ICD-10', code: 'M17.11' },
     { system: 'SNOMED', code: '15777000' },
   ],
 };
+
+/** A Synthea wellness-visit claim as generated (only the dates moved into 2026): the encounter line
+ * has no price, the immunization line has `net`, and `total` covers both. */
+export function syntheaWellnessClaim(): Claim {
+  return {
+    resourceType: 'Claim',
+    id: '3c1d1e4e-7f0b-4a3e-9b43-0d2b1c9f7a10',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'institutional' }] },
+    use: 'claim',
+    patient: { reference: PATIENT },
+    billablePeriod: { start: '2026-03-02T06:29:54+00:00', end: '2026-03-02T06:59:54+00:00' },
+    created: '2026-03-02T06:59:54+00:00',
+    provider: { reference: 'urn:uuid:f4e7709c-02f6-37ca-aeea-8247d74e88e7' },
+    priority: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }],
+    },
+    insurance: [{ sequence: 1, focal: true, coverage: { display: 'private' } }],
+    item: [
+      {
+        sequence: 1,
+        productOrService: {
+          coding: [{ system: SNOMED, code: '185349003', display: 'Encounter for check up (procedure)' }],
+          text: 'Encounter for check up (procedure)',
+        },
+        encounter: [{ reference: 'urn:uuid:a28f9f6c-659d-4af8-9b84-b66f5d544412' }],
+      },
+      {
+        sequence: 2,
+        productOrService: {
+          coding: [
+            {
+              system: 'http://hl7.org/fhir/sid/cvx',
+              code: '140',
+              display: 'Influenza, seasonal, injectable, preservative free',
+            },
+          ],
+          text: 'Influenza, seasonal, injectable, preservative free',
+        },
+        net: { value: 140.52, currency: 'USD' },
+      },
+    ],
+    total: { value: 265.52, currency: 'USD' },
+  };
+}

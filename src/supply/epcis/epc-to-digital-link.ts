@@ -25,7 +25,7 @@ function gtinFrom(companyPrefix: string, itemReference: string): string {
 const EPC_CHAR = "(?:%[0-9A-Fa-f]{2}|[!')(*+,.0-9:;=A-Za-z_-])";
 
 /** The capture groups of a rule's pattern (unused ones are empty). */
-type Parts = [string, string, string];
+type Parts = [string, string, string, string];
 type EpcRule = { pattern: RegExp; toPath: (parts: Parts) => string | undefined };
 
 /** Each rule checks the combined prefix length (12 or 13 digits) before building the path. */
@@ -80,12 +80,78 @@ const EPC_RULES: EpcRule[] = [
         : undefined,
   },
   {
+    pattern: /^urn:epc:id:gsrnp:(\d{6,12})\.(\d{5,11})$/,
+    toPath: ([cp, ref]) =>
+      cp.length + ref.length === 17 ? `/8017/${withCheckDigit(`${cp}${ref}`)}` : undefined,
+  },
+  {
+    pattern: /^urn:epc:id:gsin:(\d{6,12})\.(\d{4,10})$/,
+    toPath: ([cp, ref]) =>
+      cp.length + ref.length === 16 ? `/402/${withCheckDigit(`${cp}${ref}`)}` : undefined,
+  },
+  {
+    pattern: new RegExp(`^urn:epc:id:ginc:(\\d{6,12})\\.(${EPC_CHAR}{1,24})$`),
+    toPath: ([cp, ref]) => `/401/${cp}${percentEncode(ref)}`,
+  },
+  {
+    pattern: new RegExp(
+      `^urn:epc:id:itip:(\\d{6,12})\\.(\\d{1,7})\\.(\\d{2}\\.\\d{2})\\.(${EPC_CHAR}{1,20})$`,
+    ),
+    toPath: ([cp, item, pieces, serial]) =>
+      cp.length + item.length === 13
+        ? `/8006/${gtinFrom(cp, item)}${pieces.replace('.', '')}/21/${percentEncode(serial)}`
+        : undefined,
+  },
+  {
+    pattern: new RegExp(`^urn:epc:id:upui:(\\d{6,12})\\.(\\d{1,7})\\.(${EPC_CHAR}{1,28})$`),
+    toPath: ([cp, item, serial]) =>
+      cp.length + item.length === 13 ? `/01/${gtinFrom(cp, item)}/235/${percentEncode(serial)}` : undefined,
+  },
+  {
+    pattern:
+      /^urn:epc:id:cpi:(\d{6,12})\.((?:%2[3dfDF]|%3[0-9]|%4[1-9A-Fa-f]|%5[0-9Aa]|[0-9A-Z-])+)\.(\d{1,12})$/,
+    toPath: ([cp, ref, serial]) => `/8010/${percentEncode(`${cp}${ref}`)}/8011/${serial}`,
+  },
+  {
+    pattern: /^urn:epc:id:sgcn:(\d{6,12})\.(\d{0,6})\.(\d{1,12})$/,
+    toPath: ([cp, ref, serial]) =>
+      cp.length + ref.length === 12 ? `/255/${withCheckDigit(`${cp}${ref}`)}${serial}` : undefined,
+  },
+  {
     pattern: new RegExp(`^urn:epc:class:lgtin:(\\d{6,12})\\.(\\d{1,7})\\.(${EPC_CHAR}{1,20})$`),
     toPath: ([cp, item, lot]) =>
       cp.length + item.length === 13 ? `/01/${gtinFrom(cp, item)}/10/${percentEncode(lot)}` : undefined,
   },
   {
     pattern: /^urn:epc:idpat:sgtin:(\d{6,12})\.(\d{1,7})\.\*$/,
+    toPath: ([cp, item]) => (cp.length + item.length === 13 ? `/01/${gtinFrom(cp, item)}` : undefined),
+  },
+  {
+    pattern: /^urn:epc:idpat:grai:(\d{6,12})\.(\d{0,6})\.\*$/,
+    toPath: ([cp, asset]) =>
+      cp.length + asset.length === 12 ? `/8003/${withCheckDigit(`0${cp}${asset}`)}` : undefined,
+  },
+  {
+    pattern: /^urn:epc:idpat:gdti:(\d{6,12})\.(\d{0,6})\.\*$/,
+    toPath: ([cp, doc]) =>
+      cp.length + doc.length === 12 ? `/253/${withCheckDigit(`${cp}${doc}`)}` : undefined,
+  },
+  {
+    pattern: /^urn:epc:idpat:sgcn:(\d{6,12})\.(\d{0,6})\.\*$/,
+    toPath: ([cp, ref]) =>
+      cp.length + ref.length === 12 ? `/255/${withCheckDigit(`${cp}${ref}`)}` : undefined,
+  },
+  {
+    pattern: /^urn:epc:idpat:cpi:(\d{6,12})\.((?:%2[3dfDF]|%3[0-9]|%4[1-9A-Fa-f]|%5[0-9Aa]|[0-9A-Z-])+)\.\*$/,
+    toPath: ([cp, ref]) => `/8010/${percentEncode(`${cp}${ref}`)}`,
+  },
+  {
+    pattern: /^urn:epc:idpat:itip:(\d{6,12})\.(\d{1,7})\.(\d{2})\.(\d{2})\.\*$/,
+    toPath: ([cp, item, piece, total]) =>
+      cp.length + item.length === 13 ? `/8006/${gtinFrom(cp, item)}${piece}${total}` : undefined,
+  },
+  {
+    pattern: /^urn:epc:idpat:upui:(\d{6,12})\.(\d{1,7})\.\*$/,
     toPath: ([cp, item]) => (cp.length + item.length === 13 ? `/01/${gtinFrom(cp, item)}` : undefined),
   },
 ];
@@ -154,7 +220,7 @@ export function epcToDigitalLink(uri: string): string | undefined {
     for (const rule of EPC_RULES) {
       const m = rule.pattern.exec(uri);
       if (m) {
-        const path = rule.toPath([m[1] ?? '', m[2] ?? '', m[3] ?? '']);
+        const path = rule.toPath([m[1] ?? '', m[2] ?? '', m[3] ?? '', m[4] ?? '']);
         if (path) return `${CANONICAL}${path}`;
       }
     }

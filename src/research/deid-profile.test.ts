@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeidProfile } from './deid-profile.js';
+import { parseDeidProfile } from './parse-deid-profile.js';
 import { SAFE_HARBOR_IDENTIFIERS } from './safe-harbor-identifiers.js';
 import {
   SAFE_HARBOR_PROFILE,

@@ -14,7 +14,6 @@
  * selects is kept, and its children are visited. `keep` keeps a node and still visits its children.
  */
 import { CareLedgerError } from '../errors/index.js';
-import { verifySafeHarborCoverage } from './safe-harbor-identifiers.js';
 
 export const DEID_METHODS = ['redact', 'dateShift', 'keepYear', 'cryptoHash', 'generalize', 'keep'] as const;
 export type DeidMethod = (typeof DEID_METHODS)[number];
@@ -74,7 +73,7 @@ export function parseDeidSelector(path: string): DeidSelector {
   if (typeMatch) {
     const type = typeMatch[1] as NodeType;
     if (!(NODE_TYPES as readonly string[]).includes(type)) {
-      throw invalid('unsupported type in nodesByType selector', { type });
+      throw invalidProfile('unsupported type in nodesByType selector', { type });
     }
     return { kind: 'type', type };
   }
@@ -86,7 +85,7 @@ export function parseDeidSelector(path: string): DeidSelector {
       elements: (pathMatch[2] as string).slice(1).split('.'),
     };
   }
-  throw invalid('unsupported selector (see the supported FHIRPath subset)', { path });
+  throw invalidProfile('unsupported selector (see the supported FHIRPath subset)', { path });
 }
 
 export function isSelectorMatch(selector: DeidSelector, node: DeidNode): boolean {
@@ -101,43 +100,6 @@ export function evaluateDeidRule(profile: DeidProfile, node: DeidNode): DeidRule
   return profile.fhirPathRules.find((rule) => isSelectorMatch(rule.selector, node));
 }
 
-/**
- * Turns untrusted JSON into a profile, refusing unknown methods and selectors, and refusing a
- * profile that would leave any HIPAA Safe Harbor identifier in (see safe-harbor-identifiers.ts).
- */
-export function parseDeidProfile(json: unknown): DeidProfile {
-  if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw invalid('profile must be an object');
-  const input = json as Record<string, unknown>;
-  const name = typeof input.name === 'string' ? input.name : 'unnamed';
-  if (!Array.isArray(input.fhirPathRules)) throw invalid('profile.fhirPathRules must be an array');
-  const rules = input.fhirPathRules.map((raw, index): DeidRule => {
-    if (typeof raw !== 'object' || raw === null) throw invalid('rule must be an object', { index });
-    const { path, method } = raw as Record<string, unknown>;
-    if (typeof path !== 'string') throw invalid('rule.path must be a string', { index });
-    if (typeof method !== 'string' || !(DEID_METHODS as readonly string[]).includes(method)) {
-      throw invalid('unknown de-identification method', { index, method: String(method).slice(0, 40) });
-    }
-    return { path, method: method as DeidMethod, selector: parseDeidSelector(path) };
-  });
-  const profile: DeidProfile = {
-    name,
-    fhirPathRules: rules,
-    keepExtensions: parseStringList(input.keepExtensions, 'keepExtensions'),
-    quasiIdentifiers: parseStringList(input.quasiIdentifiers, 'quasiIdentifiers'),
-  };
-  verifySafeHarborCoverage(profile);
-  return profile;
-}
-
-function parseStringList(value: unknown, field: string): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
-    throw invalid(`profile.${field} must be an array of strings`);
-  }
-  return [...value];
-}
-
-function invalid(message: string, details?: Record<string, unknown>): CareLedgerError {
+export function invalidProfile(message: string, details?: Record<string, unknown>): CareLedgerError {
   return new CareLedgerError('ERR_INVALID_INPUT', `de-identification profile: ${message}`, { details });
 }

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SYNTHEA_DIR } from '../../test/support/shared-data.js';
-import { parseDeidProfile } from './deid-profile.js';
 import {
   AGE_GROUP_EXTENSION_URL,
   deidentifyResource,
@@ -12,6 +11,7 @@ import {
   rewriteReference,
 } from './deidentify-resource.js';
 import { createQuasiIdentifiedRecord } from './k-anonymity.js';
+import { parseDeidProfile } from './parse-deid-profile.js';
 import { SAFE_HARBOR_PROFILE, SAFE_HARBOR_PROFILE_JSON } from './safe-harbor-profile.js';
 import {
   createResourcePseudonym,

@@ -6,7 +6,6 @@ export {
   evaluateDeidRule,
   NODE_TYPES,
   type NodeType,
-  parseDeidProfile,
 } from './deid-profile.js';
 export {
   AGE_GROUP_EXTENSION_URL,
@@ -21,6 +20,7 @@ export {
   type KAnonymityResult,
   type QuasiIdentifiedRecord,
 } from './k-anonymity.js';
+export { parseDeidProfile } from './parse-deid-profile.js';
 export { SAFE_HARBOR_IDENTIFIERS, verifySafeHarborCoverage } from './safe-harbor-identifiers.js';
 export {
   SAFE_HARBOR_PROFILE,

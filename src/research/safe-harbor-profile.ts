@@ -11,7 +11,8 @@
  * - Identifiers, resource ids and references become keyed pseudonyms (HMAC-SHA-256, key per study).
  * - Free text is removed, not scrubbed.
  */
-import { type DeidProfile, parseDeidProfile } from './deid-profile.js';
+import type { DeidProfile } from './deid-profile.js';
+import { parseDeidProfile } from './parse-deid-profile.js';
 
 /**
  * 3-digit ZIP prefixes whose geographic unit held 20,000 people or fewer in the 2000 Census; Safe

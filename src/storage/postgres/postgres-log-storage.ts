@@ -7,6 +7,14 @@ import {
   type StoredCheckpoint,
   type WitnessLogState,
 } from '../../log/log-storage.js';
+import {
+  bytes,
+  type CheckpointRow,
+  checkpointFromRow,
+  checkRange,
+  type WitnessRow,
+  witnessFromRow,
+} from '../log-storage-rows.js';
 import type { PgQueryable, PostgresDatabase } from './postgres-database.js';
 
 /**
@@ -23,45 +31,6 @@ const refuse: PgApplyCommitGroup = async () => {
 
 /** Appends to one log are serialised in the database, whichever process of the node makes them. */
 const APPEND_LOCK_KEY = 0x6c6f_6761_7070;
-
-interface CheckpointRow {
-  size: number;
-  root_hash: Buffer;
-  note: string;
-  cosigned_note: string | null;
-  created_at: number;
-}
-
-interface WitnessRow {
-  origin: string;
-  size: number;
-  root_hash: Buffer;
-  checkpoint: string;
-  updated_at: number;
-}
-
-const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-
-function checkpointFromRow(row: CheckpointRow): StoredCheckpoint {
-  const base = { size: row.size, rootHash: bytes(row.root_hash), note: row.note, time: row.created_at };
-  return row.cosigned_note === null ? base : { ...base, cosignedNote: row.cosigned_note };
-}
-
-function witnessFromRow(row: WitnessRow): WitnessLogState {
-  return {
-    origin: row.origin,
-    size: row.size,
-    rootHash: bytes(row.root_hash),
-    checkpoint: row.checkpoint,
-    time: row.updated_at,
-  };
-}
-
-function checkRange(start: number, end: number): void {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new CareLedgerError('ERR_STORAGE', 'invalid read range', { details: { reason: 'range' } });
-  }
-}
 
 function dense(rows: { idx: number }[], start: number, end: number): void {
   if (rows.length !== end - start || rows.some((row, i) => row.idx !== start + i)) {

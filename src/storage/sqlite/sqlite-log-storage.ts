@@ -8,6 +8,14 @@ import {
   type StoredCheckpoint,
   type WitnessLogState,
 } from '../../log/log-storage.js';
+import {
+  bytes,
+  type CheckpointRow,
+  checkpointFromRow,
+  checkRange,
+  type WitnessRow,
+  witnessFromRow,
+} from '../log-storage-rows.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 /**
@@ -55,45 +63,6 @@ export const logMigrations: Migration[] = [
     `,
   },
 ];
-
-interface CheckpointRow {
-  size: number;
-  root_hash: Buffer;
-  note: string;
-  cosigned_note: string | null;
-  created_at: number;
-}
-
-interface WitnessRow {
-  origin: string;
-  size: number;
-  root_hash: Buffer;
-  checkpoint: string;
-  updated_at: number;
-}
-
-const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-
-function checkpointFromRow(row: CheckpointRow): StoredCheckpoint {
-  const base = { size: row.size, rootHash: bytes(row.root_hash), note: row.note, time: row.created_at };
-  return row.cosigned_note === null ? base : { ...base, cosignedNote: row.cosigned_note };
-}
-
-function witnessFromRow(row: WitnessRow): WitnessLogState {
-  return {
-    origin: row.origin,
-    size: row.size,
-    rootHash: bytes(row.root_hash),
-    checkpoint: row.checkpoint,
-    time: row.updated_at,
-  };
-}
-
-function checkRange(start: number, end: number): void {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new CareLedgerError('ERR_STORAGE', 'invalid read range', { details: { reason: 'range' } });
-  }
-}
 
 /**
  * LogStorage over better-sqlite3 (synchronous; the async interface is for the PostgreSQL adapter).

@@ -43,18 +43,12 @@ export function isContainedSearch(query: URLSearchParams): boolean {
 }
 
 /**
- * What in a contained search this server does not do, as a parameter name and a reason: returning
- * contained resources on their own (`_containedType=contained`: their fullUrl would be the container's
- * with a fragment, which the searchset does not build), and the combinations in NOT_WITH_CONTAINED.
+ * What in a contained search this server does not do, as a parameter name and a reason: the
+ * combinations in NOT_WITH_CONTAINED.
  */
 export function unsupportedInContainedSearch(
   query: URLSearchParams,
 ): { readonly parameter: string; readonly reason: string } | undefined {
-  if (parseContainedSearch(query).returned === 'contained')
-    return {
-      parameter: '_containedType',
-      reason: 'contained resources are returned in their container (_containedType=container)',
-    };
   for (const key of new Set(query.keys())) {
     const found = NOT_WITH_CONTAINED.find(([pattern]) => pattern.test(key));
     if (found !== undefined) return { parameter: key, reason: found[1] };

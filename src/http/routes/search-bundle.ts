@@ -39,11 +39,15 @@ export function formatSearchBundle(
     ...(result.total === undefined ? {} : { total: result.total }),
     link: links,
     entry: [
-      ...result.resources.map((resource) => ({
-        // A `_contained` search returns containers, of other types than the one searched.
-        fullUrl: path.endsWith(`/${resource.resourceType}`)
-          ? `${base}/${resource.id}`
-          : `${origin}/fhir/${resource.resourceType}/${resource.id}`,
+      ...result.resources.map((resource, i) => ({
+        // A `_contained` search returns containers, of other types than the one searched, or
+        // (`_containedType=contained`) contained resources, named by their container.
+        fullUrl:
+          result.fullUrls?.[i] !== undefined
+            ? `${origin}/fhir/${result.fullUrls[i]}`
+            : path.endsWith(`/${resource.resourceType}`)
+              ? `${base}/${resource.id}`
+              : `${origin}/fhir/${resource.resourceType}/${resource.id}`,
         resource,
         search: { mode: 'match' },
       })),

@@ -25,6 +25,15 @@ import { type SearchTypeResult, searchType } from './search-type.js';
 interface Match {
   readonly resource: Resource;
   readonly version: StoredVersion;
+  /** The contained resources of `resource` that match (served on their own with `_containedType=contained`). */
+  readonly inner: readonly Resource[];
+}
+
+/** One searchset entry: a container, or a contained resource with its `Container/id#localId` fullUrl. */
+interface Served {
+  readonly resource: Resource;
+  readonly fullUrl?: string;
+  readonly patientId?: string;
 }
 
 /** The query without `_contained`, `_containedType` and the given keys, with `extra` set. */
@@ -43,13 +52,14 @@ function withoutContained(
 /**
  * `_contained=true|both` (R4 search.html §3.1.1.5.x): the criteria apply to the resources of
  * `resourceType` contained in other resources, and a match is returned as its container (R4's default
- * `_containedType=container`). Containers are found through their blind-index rows for what they
+ * `_containedType=container`) or, with `_containedType=contained`, as each matching contained resource
+ * itself, whose fullUrl is its container's with the local id as fragment (`Container/id#localId`). Containers are found through their blind-index rows for what they
  * contain (src/fhir/search/contained-index-entries.ts), one SQL lookup per container type, so only
  * containers holding a contained resource of that type whose indexed values match are decrypted; each
  * is judged by the access gate like any search result, and every patient returned is audited. `both`
  * adds the resources that stand alone (an ordinary search, at most MAX_SEARCH_COUNT of them).
- * Combinations this server does not run (NOT_WITH_CONTAINED, `_containedType=contained`) are a 400
- * under strict handling; lenient handling leaves the parameter out and says so in the Bundle.
+ * Combinations this server does not run (NOT_WITH_CONTAINED) are a 400 under strict handling; lenient
+ * handling leaves the parameter out and says so in the Bundle.
  */
 export async function searchContained(
   parts: GatewayParts,
@@ -68,11 +78,6 @@ export async function searchContained(
       );
     }
     const issue = { parameter: refused.parameter, reason: refused.reason };
-    if (refused.parameter === '_containedType') {
-      // Lenient: containers are returned instead, and the Bundle says so.
-      const result = await searchContained(parts, resourceType, withoutType(query), context, options);
-      return { ...result, ignored: [...result.ignored, '_containedType'], issues: [...result.issues, issue] };
-    }
     const plain = await searchType(parts, resourceType, withoutContained(query, []), context, options);
     return { ...plain, ignored: [...plain.ignored, '_contained'], issues: [...plain.issues, issue] };
   }
@@ -107,7 +112,8 @@ export async function searchContained(
         unverified += 1;
         continue;
       }
-      if (container === undefined || !holdsMatch(container, resourceType, plan)) continue;
+      const inner = container === undefined ? [] : matchingContained(container, resourceType, plan);
+      if (container === undefined || inner.length === 0) continue;
       const decision = await parts.gate.decide(
         requester,
         context,
@@ -118,10 +124,10 @@ export async function searchContained(
       );
       if (!decision.allowed) continue;
       if (decision.breakGlass) breakGlass.add(version.patientId);
-      found.push({ resource: container, version });
+      found.push({ resource: container, version, inner });
     }
   }
-  const mode = parseContainedSearch(query).mode;
+  const { mode, returned } = parseContainedSearch(query);
   const standalone =
     mode === 'both'
       ? await searchType(
@@ -134,16 +140,28 @@ export async function searchContained(
           options,
         )
       : undefined;
-  const served = found.map((m) => shape(plan, parts.store.served(m.resource, m.version, context)));
-  const all = [...(standalone?.resources ?? []), ...served];
-  const page = all.slice(plan.offset, plan.offset + plan.count);
-  const pagePatients = new Set(
-    found.filter((m) => page.some((r) => isSame(r, m.resource))).map((m) => m.version.patientId),
+  const served: Served[] = found.flatMap((m): Served[] =>
+    returned === 'contained'
+      ? m.inner.map((inner) => ({
+          resource: shape(plan, inner),
+          fullUrl: `${m.resource.resourceType}/${m.resource.id}#${inner.id ?? ''}`,
+          patientId: m.version.patientId,
+        }))
+      : [
+          {
+            resource: shape(plan, parts.store.served(m.resource, m.version, context)),
+            patientId: m.version.patientId,
+          },
+        ],
   );
+  const all: Served[] = [...(standalone?.resources ?? []).map((resource) => ({ resource })), ...served];
+  const page = all.slice(plan.offset, plan.offset + plan.count);
+  const pagePatients = new Set(page.flatMap((s) => (s.patientId === undefined ? [] : [s.patientId])));
   const entity = `${resourceType}?${[...new Set([...query.keys()])].sort().join(',')}`;
   await parts.store.commitMany([], searchAudits(context, entity, pagePatients, breakGlass));
   return {
-    resources: page,
+    resources: page.map((s) => s.resource),
+    ...(page.some((s) => s.fullUrl !== undefined) ? { fullUrls: page.map((s) => s.fullUrl) } : {}),
     included: [],
     ...(plan.total === 'accurate' ? { total: all.length } : {}),
     ignored: [...plan.ignored, ...(standalone?.ignored ?? [])],
@@ -156,24 +174,16 @@ export async function searchContained(
   };
 }
 
-function withoutType(query: URLSearchParams): URLSearchParams {
-  return new URLSearchParams([...query].filter(([key]) => key !== '_containedType'));
-}
-
-/** Whether a container holds a resource of the type that satisfies the whole query (memory stage). */
-function holdsMatch(container: Resource, resourceType: string, plan: SearchPlan): boolean {
+/** The resources of the type in a container that satisfy the whole query (memory stage). */
+function matchingContained(container: Resource, resourceType: string, plan: SearchPlan): Resource[] {
   const contained = (container as { contained?: Resource[] }).contained ?? [];
-  return contained.some(
+  return contained.filter(
     (inner) =>
       inner?.resourceType === resourceType &&
       // `_id` names the contained resource's own id (its local id within the container).
       (plan.id === undefined || plan.id.includes(inner.id ?? '')) &&
       matchesSearch(inner, plan),
   );
-}
-
-function isSame(a: Resource, b: Resource): boolean {
-  return a.resourceType === b.resourceType && a.id === b.id;
 }
 
 /** `_elements` wins over `_summary`, as in searchType. */

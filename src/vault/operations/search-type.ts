@@ -31,6 +31,11 @@ import {
 
 export interface SearchTypeResult {
   readonly resources: Resource[];
+  /**
+   * Per resource, where its fullUrl is not `Type/id`: a contained resource returned on its own
+   * (`_containedType=contained`) is `ContainerType/containerId#localId`, relative to the FHIR base.
+   */
+  readonly fullUrls?: readonly (string | undefined)[];
   /** `_include` / `_revinclude` results (search mode "include"), within the requester's scope. */
   readonly included: Resource[];
   readonly total?: number;

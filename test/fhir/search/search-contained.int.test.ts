@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessContext } from '../../../src/audit/create-audit-event.js';
+import { formatSearchBundle } from '../../../src/http/routes/search-bundle.js';
 import { openTestVault, type TestVault } from '../../support/open-test-vault.js';
 
 const require = createRequire(import.meta.url);
@@ -41,7 +42,10 @@ async function found(query: string, handling: 'strict' | 'lenient' = 'strict') {
   return {
     ids: result.resources.map((r) => `${r.resourceType}/${r.id}`).sort(),
     ignored: result.ignored,
+    issues: result.issues,
     total: result.total,
+    fullUrls: result.fullUrls,
+    resources: result.resources,
   };
 }
 
@@ -69,18 +73,45 @@ describe('_contained', () => {
     ]);
   });
 
+  it('_containedType=contained returns the contained resources themselves, named by their container', async () => {
+    const result = await found(`${CODE}&_contained=true&_containedType=contained`);
+    expect(result.ids).toEqual(['Medication/med0310']);
+    expect(result.fullUrls).toEqual(['MedicationRequest/medrx0301#med0310']);
+    expect(result.resources[0]).toMatchObject({ resourceType: 'Medication', id: 'med0310' });
+    const every = await found('_contained=true&_containedType=contained&_total=accurate');
+    expect(every.total).toBe(3);
+    expect(every.fullUrls).toContain('MedicationRequest/medrx0302#med0320');
+    // `both`: the standalone match keeps its own fullUrl (none given), the contained one its fragment.
+    const both = await found(`${CODE}&_contained=both&_containedType=contained`);
+    expect(both.ids).toEqual(['Medication/med0310', 'Medication/standalone']);
+    expect(both.fullUrls).toEqual([undefined, 'MedicationRequest/medrx0301#med0310']);
+    const bundle = formatSearchBundle(
+      await vault.repo.search(
+        'Medication',
+        new URLSearchParams(`${CODE}&_contained=true&_containedType=contained`),
+        clinician,
+        { handling: 'strict' },
+      ),
+      'https://node.example',
+      '/fhir/Medication',
+    );
+    expect((bundle.entry as { fullUrl: string }[])[0]?.fullUrl).toBe(
+      'https://node.example/fhir/MedicationRequest/medrx0301#med0310',
+    );
+  });
+
   it('answers combinations it does not run with a 400 (strict) or leaves them out and says so (lenient)', async () => {
     for (const query of [
-      `${CODE}&_contained=true&_containedType=contained`,
       `${CODE}&_contained=true&_include=Medication:manufacturer`,
       `${CODE}&_contained=true&_sort=code`,
       `${CODE}&_contained=true&_has:MedicationRequest:medication:intent=order`,
     ]) {
       await expect(found(query)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
     }
-    const lenient = await found(`${CODE}&_contained=true&_containedType=contained`, 'lenient');
-    expect(lenient.ids).toEqual(['MedicationRequest/medrx0301']);
-    expect(lenient.ignored).toContain('_containedType');
+    const lenient = await found(`${CODE}&_contained=true&_include=Medication:manufacturer`, 'lenient');
+    expect(lenient.ids).toEqual(['Medication/standalone']);
+    expect(lenient.ignored).toContain('_contained');
+    expect(lenient.issues[0]?.parameter).toBe('_include');
     const withSort = await found(`${CODE}&_contained=true&_sort=code`, 'lenient');
     expect(withSort.ids).toEqual(['Medication/standalone']);
     expect(withSort.ignored).toContain('_contained');

@@ -274,4 +274,26 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'log sequencer lease and pending entries (decision 0022)',
+    sql: `
+      CREATE TABLE log_sequencer_lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        epoch BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+      );
+      CREATE TABLE log_pending (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        payload BYTEA NOT NULL,
+        enqueued_at BIGINT NOT NULL,
+        first_index BIGINT,
+        error TEXT,
+        settled_epoch BIGINT
+      );
+      CREATE INDEX log_pending_open ON log_pending (id) WHERE first_index IS NULL AND error IS NULL;
+      ALTER TABLE log_checkpoints ADD COLUMN signed_epoch BIGINT;
+    `,
+  },
 ];

@@ -9,12 +9,21 @@ import {
 } from './contract-errors.js';
 import {
   checkpointAnchorAbi,
+  claimsRegistryAbi,
   consentRegistryAbi,
   consortiumRegistryAbi,
   recordLocatorAbi,
+  supplyChainAbi,
 } from './contracts.generated.js';
 
-const abis: Abi[] = [consortiumRegistryAbi, consentRegistryAbi, checkpointAnchorAbi, recordLocatorAbi];
+const abis: Abi[] = [
+  consortiumRegistryAbi,
+  consentRegistryAbi,
+  checkpointAnchorAbi,
+  recordLocatorAbi,
+  supplyChainAbi,
+  claimsRegistryAbi,
+];
 const abiErrorNames = [
   ...new Set(abis.flatMap((abi) => abi.filter((item) => item.type === 'error').map((item) => item.name))),
 ].sort();

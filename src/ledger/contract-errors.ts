@@ -126,6 +126,15 @@ const CONTRACT_ERRORS = {
     code: 'ERR_FORBIDDEN',
     describe: (a) => `only the member that attested guardianship ${arg(a, 0)} may end it, not ${arg(a, 1)}`,
   },
+  InvalidDelegateSignature: {
+    code: 'ERR_SIGNATURE_INVALID',
+    describe: (a) => `the delegate key ${arg(a, 0)} did not sign its DelegateKey acceptance for this ward`,
+  },
+  DelegateKeyInUse: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) =>
+      `${arg(a, 0)} already has another role (a delegate key of another ward, a patient, a ward, a member or a practitioner): a delegate key serves one ward only`,
+  },
   // CheckpointAnchor
   NotOriginOwner: {
     code: 'ERR_FORBIDDEN',
@@ -147,6 +156,56 @@ const CONTRACT_ERRORS = {
   CheckpointNotFound: {
     code: 'ERR_NOT_FOUND',
     describe: (a) => `log origin ${JSON.stringify(arg(a, 0))} has no anchored checkpoint number ${arg(a, 1)}`,
+  },
+  // SupplyChain (decision 0023); packs and lots are keyed hashes, never a readable SGTIN
+  NotManufacturer: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `${arg(a, 0)} is not a member with the manufacturer role`,
+  },
+  PackExists: { code: 'ERR_PRECONDITION_FAILED', describe: (a) => `pack ${arg(a, 0)} is already commissioned` },
+  UnknownPack: { code: 'ERR_NOT_FOUND', describe: (a) => `pack ${arg(a, 0)} was never commissioned` },
+  NotOwner: { code: 'ERR_FORBIDDEN', describe: (a) => `${arg(a, 1)} does not own pack ${arg(a, 0)}` },
+  NotLotManufacturer: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `${arg(a, 1)} is not the manufacturer that commissioned lot ${arg(a, 0)}`,
+  },
+  UnknownLot: { code: 'ERR_NOT_FOUND', describe: (a) => `lot ${arg(a, 0)} has no commissioned pack` },
+  PackInactive: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `pack ${arg(a, 0)} is not in a state that allows this (status ${arg(a, 1)})`,
+  },
+  // ClaimsRegistry (decision 0019); claims and decisions are keyed commitments, never a readable claim
+  NotPayer: { code: 'ERR_FORBIDDEN', describe: (a) => `${arg(a, 0)} is not a member with the payer role` },
+  NotClaimant: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `${arg(a, 0)} is not a member that bills claims (provider, lab or pharmacy)`,
+  },
+  ZeroValue: { code: 'ERR_INVALID_INPUT', describe: () => 'a version, hash, commitment or amount is empty' },
+  InvalidPeriod: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `the policy period ends (day ${arg(a, 1)}) before it starts (day ${arg(a, 0)})`,
+  },
+  PolicyVersionExists: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `payer ${arg(a, 0)} already published policy version ${JSON.stringify(arg(a, 1))}`,
+  },
+  UnknownPolicyVersion: {
+    code: 'ERR_NOT_FOUND',
+    describe: (a) => `payer ${arg(a, 0)} published no policy version ${JSON.stringify(arg(a, 1))}`,
+  },
+  DecisionExists: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `a decision is already anchored for claim commitment ${arg(a, 0)} (a duplicate claim)`,
+  },
+  UnknownDecision: { code: 'ERR_NOT_FOUND', describe: (a) => `no decision is anchored for claim ${arg(a, 0)}` },
+  NotDecisionParty: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `${arg(a, 0)} is not the party of decision ${arg(a, 1)} that may do this`,
+  },
+  DisputeNotOpen: { code: 'ERR_PRECONDITION_FAILED', describe: (a) => `decision ${arg(a, 0)} has no open dispute` },
+  AlreadyDisputed: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `decision ${arg(a, 0)} is already under dispute`,
   },
 } as const satisfies Record<string, ContractErrorInfo>;
 

@@ -6,12 +6,16 @@ import { MEMBER_ROLES, type MemberRole, parseMemberRole } from './codes.js';
 import {
   checkpointAnchorAbi,
   checkpointAnchorBytecode,
+  claimsRegistryAbi,
+  claimsRegistryBytecode,
   consentRegistryAbi,
   consentRegistryBytecode,
   consortiumRegistryAbi,
   consortiumRegistryBytecode,
   recordLocatorAbi,
   recordLocatorBytecode,
+  supplyChainAbi,
+  supplyChainBytecode,
 } from './contracts.generated.js';
 import type { Outbox } from './outbox.js';
 
@@ -24,6 +28,10 @@ export interface Deployment {
     readonly checkpointAnchor: Address;
     /** Absent in deployment records written before the record locator existed: the feature is then off. */
     readonly recordLocator?: Address;
+    /** Absent in deployment records written before the supply chain existed (decision 0023). */
+    readonly supplyChain?: Address;
+    /** Absent in deployment records written before claims existed (decision 0019): claims are then off. */
+    readonly claimsRegistry?: Address;
   };
   readonly deployBlock: number;
   readonly deployedAt: string;
@@ -57,8 +65,8 @@ export function toMemberInput(member: GenesisMember) {
 }
 
 /**
- * Deploys the four contracts through the outbox (so a crash mid-deployment re-sends, never
- * duplicates: addresses follow from the deployer's nonces) and waits for all four.
+ * Deploys the contracts through the outbox (so a crash mid-deployment re-sends, never
+ * duplicates: addresses follow from the deployer's nonces) and waits for all of them.
  */
 export async function deployContracts(
   outbox: Outbox,
@@ -104,8 +112,19 @@ export async function deployContracts(
       args: [registry],
     }),
   );
+  const supplyEntry = await submitDeploy(
+    outbox,
+    'deploy SupplyChain',
+    encodeDeployData({ abi: supplyChainAbi, bytecode: supplyChainBytecode, args: [registry] }),
+  );
+  // ClaimsRegistry reads members through getMember (ABI-compatible with ConsortiumRegistry's).
+  const claimsEntry = await submitDeploy(
+    outbox,
+    'deploy ClaimsRegistry',
+    encodeDeployData({ abi: claimsRegistryAbi, bytecode: claimsRegistryBytecode, args: [registry] }),
+  );
   let deployBlock = Number.MAX_SAFE_INTEGER;
-  for (const entry of [registryEntry, consentEntry, anchorEntry, locatorEntry]) {
+  for (const entry of [registryEntry, consentEntry, anchorEntry, locatorEntry, supplyEntry, claimsEntry]) {
     const done = await outbox.waitForConfirmation(entry.id, 120_000);
     if (done.receiptStatus !== 'success' || done.contractAddress === null) {
       throw new CareLedgerError('ERR_CHAIN_REVERTED', `${entry.label} failed on the chain`);
@@ -124,6 +143,10 @@ export async function deployContracts(
       ),
       recordLocator: getAddress(
         getContractAddress({ from: outbox.address, nonce: BigInt(locatorEntry.nonce) }),
+      ),
+      supplyChain: getAddress(getContractAddress({ from: outbox.address, nonce: BigInt(supplyEntry.nonce) })),
+      claimsRegistry: getAddress(
+        getContractAddress({ from: outbox.address, nonce: BigInt(claimsEntry.nonce) }),
       ),
     },
     deployBlock,

@@ -13,6 +13,11 @@ import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
 ///         off chain to the members that enforce the grant, who check it against this commitment.
 /// @dev No PHI and nothing that reveals a condition: a pseudonymous patient address, a grantee, a
 ///      validity window, a nonce and a 32-byte commitment, the same size for every grant.
+///      A proxy or guardian acts for a ward only through a delegate key of that ward's own (decision
+///      0021): the key signs DelegateKey(ward, delegate) to be registered, is bound to that one ward for
+///      good, and may never have been, nor later become, a patient, a ward, a member or a practitioner.
+///      So the chain shows the ward beside an address used for nothing else: never the guardian's own
+///      account, and a guardian's two wards beside two addresses with nothing in common.
 contract ConsentRegistry {
     /// @notice What is relayed and stored: the patient's signed Grant with its Terms replaced by their
     ///         EIP-712 struct hash (termsHash = hashStruct(Terms)), which is exactly how EIP-712 encodes
@@ -60,6 +65,9 @@ contract ConsentRegistry {
         uint64 grantedAt;
         bool revoked;
         uint64 revokedAt;
+        /// The ward's delegate key that signed the grant (zero when the patient did). The grant is in
+        /// force only while that key's delegation is (decision 0021).
+        address signedBy;
     }
 
     error NotActiveMember(address account);
@@ -76,6 +84,11 @@ contract ConsentRegistry {
     error DelegationNotFound(bytes32 delegationId);
     error DelegationExists(bytes32 delegationId);
     error NotDelegationAttester(bytes32 delegationId, address account);
+    /// The delegate key's own DelegateKey(ward, delegate) signature is missing, malformed or by another key.
+    error InvalidDelegateSignature(address delegate);
+    /// The address already has another role: a delegate key of another ward, a patient or ward, a member
+    /// or a practitioner (a delegate key is single-use, decision 0021); or a delegate key acting as a patient.
+    error DelegateKeyInUse(address account);
 
     event ConsentGranted(
         bytes32 indexed grantId,
@@ -112,6 +125,8 @@ contract ConsentRegistry {
     bytes32 public constant REVOKE_TYPEHASH = keccak256("Revoke(address patient,bytes32 grantId,uint256 nonce)");
     bytes32 public constant DELEGATION_TYPEHASH =
         keccak256("Delegation(address patient,address delegate,uint64 notBefore,uint64 notAfter,uint256 nonce)");
+    /// @notice Signed by the delegate key itself: it accepts to act for `ward`, and for no one else.
+    bytes32 public constant DELEGATE_KEY_TYPEHASH = keccak256("DelegateKey(address ward,address delegate)");
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     string private constant NAME = "CareLedger ConsentRegistry";
@@ -134,6 +149,11 @@ contract ConsentRegistry {
     mapping(bytes32 => DelegationRecord) private _delegations;
     /// @notice The latest delegation of `patient` to `delegate` (a new one replaces the old).
     mapping(address => mapping(address => bytes32)) public delegationOf;
+
+    /// @notice The one ward a delegate key acts for, for good (decision 0021); zero if it is none.
+    mapping(address => address) public wardOf;
+    /// @notice Whether the address has ever had a delegation registered for it (as the ward).
+    mapping(address => bool) public isWard;
 
     modifier onlyActiveMember() {
         if (!registry.isActiveMember(msg.sender)) revert NotActiveMember(msg.sender);
@@ -158,11 +178,12 @@ contract ConsentRegistry {
         if (g.grantee == address(0) || g.grantee == g.patient) revert InvalidGrantee(g.grantee);
         _useNonce(g.patient, g.nonce);
         grantId = hashGrant(g);
-        _verifyPatientOrDelegate(grantId, signature, g.patient);
+        address signer = _verifyPatientOrDelegate(grantId, signature, g.patient);
 
         GrantRecord storage rec = _grants[grantId];
         rec.grant = g;
         rec.relayer = msg.sender;
+        if (signer != g.patient) rec.signedBy = signer;
         rec.grantedAt = uint64(block.timestamp);
         _grantsOf[g.patient].push(grantId);
         emit ConsentGranted(grantId, g.patient, g.grantee, g.termsHash, g.notBefore, g.notAfter, g.nonce, msg.sender);
@@ -184,7 +205,8 @@ contract ConsentRegistry {
 
     /// @notice Records a patient-signed appointment of a healthcare proxy, who may then sign grants and
     ///         revocations for the patient within [notBefore, notAfter). Uses the patient's nonce.
-    function relayDelegation(Delegation calldata d, bytes calldata signature)
+    ///         `delegateSignature` is the delegate key's DelegateKey(patient, delegate) signature.
+    function relayDelegation(Delegation calldata d, bytes calldata signature, bytes calldata delegateSignature)
         external
         onlyActiveMember
         returns (bytes32 delegationId)
@@ -194,20 +216,27 @@ contract ConsentRegistry {
         _useNonce(d.patient, d.nonce);
         delegationId = hashDelegation(d);
         _verifySignature(delegationId, signature, d.patient);
+        _bindDelegateKey(d.patient, d.delegate, delegateSignature);
         _storeDelegation(delegationId, d.patient, d.delegate, 1, d.notBefore, d.notAfter, address(0));
     }
 
-    /// @notice A member attests that `guardian` is the legal guardian of the minor `patient` (who cannot
-    ///         sign), valid within [notBefore, notAfter) and while the member stays active.
-    function attestGuardian(address patient, address guardian, uint64 notBefore, uint64 notAfter)
-        external
-        onlyActiveMember
-        returns (bytes32 delegationId)
-    {
+    /// @notice A member attests that the holder of `guardian`, a delegate key for this ward only, is the
+    ///         legal guardian of the minor `patient` (who cannot sign), valid within [notBefore, notAfter)
+    ///         and while the member stays active. `guardianSignature` is the key's DelegateKey(patient,
+    ///         guardian) signature.
+    function attestGuardian(
+        address patient,
+        address guardian,
+        uint64 notBefore,
+        uint64 notAfter,
+        bytes calldata guardianSignature
+    ) external onlyActiveMember returns (bytes32 delegationId) {
         if (notAfter <= notBefore) revert InvalidValidity(notBefore, notAfter);
         if (guardian == address(0) || guardian == patient || patient == address(0)) revert InvalidDelegate(guardian);
+        if (wardOf[patient] != address(0)) revert DelegateKeyInUse(patient);
         delegationId = keccak256(abi.encode("guardian", patient, guardian, msg.sender, notBefore, notAfter));
         if (_delegations[delegationId].patient != address(0)) revert DelegationExists(delegationId);
+        _bindDelegateKey(patient, guardian, guardianSignature);
         _storeDelegation(delegationId, patient, guardian, 2, notBefore, notAfter, msg.sender);
     }
 
@@ -234,6 +263,7 @@ contract ConsentRegistry {
     /// @notice Whether `delegate` may sign consent for `patient` at `timestamp`: a proxy appointed by the
     ///         patient, or a guardian attested by a member that is still active; not revoked, in its window.
     function isDelegate(address patient, address delegate, uint64 timestamp) public view returns (bool) {
+        if (delegate == address(0)) return false;
         DelegationRecord storage rec = _delegations[delegationOf[patient][delegate]];
         if (rec.patient == address(0) || rec.revoked) return false;
         if (timestamp < rec.notBefore || timestamp >= rec.notAfter) return false;
@@ -256,6 +286,8 @@ contract ConsentRegistry {
         Grant storage g = rec.grant;
         if (g.patient == address(0) || rec.revoked) return false;
         if (timestamp < g.notBefore || timestamp >= g.notAfter) return false;
+        // A grant a delegate signed holds only while that delegate may sign for the patient (decision 0021).
+        if (rec.signedBy != address(0) && !isDelegate(g.patient, rec.signedBy, timestamp)) return false;
         if (g.grantee == grantee) return true;
         (bool practitionerValid, address organization) = registry.practitionerStatus(grantee, timestamp);
         return practitionerValid && g.grantee == organization;
@@ -287,6 +319,10 @@ contract ConsentRegistry {
         );
     }
 
+    function hashDelegateKey(address ward, address delegate) public view returns (bytes32) {
+        return _toTypedDataHash(keccak256(abi.encode(DELEGATE_KEY_TYPEHASH, ward, delegate)));
+    }
+
     function hashRevoke(Revoke calldata r) public view returns (bytes32) {
         return _toTypedDataHash(keccak256(abi.encode(REVOKE_TYPEHASH, r.patient, r.grantId, r.nonce)));
     }
@@ -316,6 +352,8 @@ contract ConsentRegistry {
     // ------------------------------------------------------------------ internals
 
     function _useNonce(address patient, uint256 got) private {
+        // A delegate key acts for its ward only: it never signs as a patient (decision 0021).
+        if (wardOf[patient] != address(0)) revert DelegateKeyInUse(patient);
         uint256 expected = nonces[patient];
         if (got < expected) revert NonceAlreadyUsed(expected, got);
         if (got > expected) revert NonceOutOfOrder(expected, got);
@@ -343,18 +381,40 @@ contract ConsentRegistry {
     ) private {
         _delegations[id] = DelegationRecord(patient, delegate, kind, notBefore, notAfter, attestedBy, false);
         delegationOf[patient][delegate] = id;
+        isWard[patient] = true;
         emit DelegationRegistered(id, patient, delegate, kind, notBefore, notAfter, attestedBy);
     }
 
-    /// @dev The signer of a consent change must be the patient, or someone who may sign for them now.
-    function _verifyPatientOrDelegate(bytes32 digest, bytes calldata signature, address patient) private {
-        _verifyPatientOrDelegate(digest, _recover(digest, signature), patient);
+    /// @dev Decision 0021. The delegate key proves possession by signing DelegateKey(ward, delegate), and is
+    ///      single-use: bound to this ward for good, and never a patient (no nonce used), a ward, a member
+    ///      or a practitioner. A renewal for the same ward is allowed.
+    function _bindDelegateKey(address ward, address delegate, bytes calldata signature) private {
+        if (signature.length != 65 || _tryRecover(hashDelegateKey(ward, delegate), signature) != delegate) {
+            revert InvalidDelegateSignature(delegate);
+        }
+        address bound = wardOf[delegate];
+        if (bound == ward) return;
+        if (bound != address(0) || nonces[delegate] != 0 || isWard[delegate] || registry.isActiveMember(delegate)) {
+            revert DelegateKeyInUse(delegate);
+        }
+        (bool practitioner,) = registry.practitionerStatus(delegate, uint64(block.timestamp));
+        if (practitioner) revert DelegateKeyInUse(delegate);
+        wardOf[delegate] = ward;
     }
 
-    function _verifyPatientOrDelegate(bytes32 consentId, address signer, address patient) private {
-        if (signer == patient) return;
+    /// @dev The signer of a consent change must be the patient, or someone who may sign for them now.
+    function _verifyPatientOrDelegate(bytes32 digest, bytes calldata signature, address patient)
+        private
+        returns (address signer)
+    {
+        return _verifyPatientOrDelegate(digest, _recover(digest, signature), patient);
+    }
+
+    function _verifyPatientOrDelegate(bytes32 consentId, address signer, address patient) private returns (address) {
+        if (signer == patient) return signer;
         if (!isDelegate(patient, signer, uint64(block.timestamp))) revert InvalidSignature();
         emit SignedByDelegate(consentId, patient, signer);
+        return signer;
     }
 
     function _verifySignature(bytes32 digest, bytes calldata signature, address expectedSigner) private pure {
@@ -365,12 +425,16 @@ contract ConsentRegistry {
     ///      {27, 28}, s in the lower half of the curve order (EIP-2), and a non-zero signer.
     function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
         if (signature.length != 65) revert InvalidSignature();
+        signer = _tryRecover(digest, signature);
+        if (signer == address(0)) revert InvalidSignature();
+    }
+
+    /// @dev As _recover, but zero instead of a revert for a bad signature. `signature` is 65 bytes.
+    function _tryRecover(bytes32 digest, bytes calldata signature) private pure returns (address) {
         bytes32 r = bytes32(signature[0:32]);
         bytes32 s = bytes32(signature[32:64]);
         uint8 v = uint8(signature[64]);
-        if (uint256(s) > HALF_CURVE_ORDER) revert InvalidSignature();
-        if (v != 27 && v != 28) revert InvalidSignature();
-        signer = ecrecover(digest, v, r, s);
-        if (signer == address(0)) revert InvalidSignature();
+        if (uint256(s) > HALF_CURVE_ORDER || (v != 27 && v != 28)) return address(0);
+        return ecrecover(digest, v, r, s);
     }
 }

@@ -28,7 +28,9 @@ export type ConsentDecision =
         /** Decision 0013: the grant's terms are on chain only as a commitment, and this node holds no opening of it. */
         | 'opening-missing'
         /** The opening this node holds does not match the grant's on-chain commitment. */
-        | 'opening-mismatch';
+        | 'opening-mismatch'
+        /** Decision 0021: a proxy or guardian signed the grant, and their delegation is revoked or has ended. */
+        | 'delegation-not-in-force';
     };
 
 /** Consent decisions from the node's ledger index (`evaluateConsent` bound to it). */

@@ -16,6 +16,7 @@ export { deriveWardDelegateKey } from './derive-ward-delegate-key.js';
 export {
   type ConsentDecision,
   type ConsentQuery,
+  type EvaluateConsentOptions,
   evaluateConsent,
   type GrantTerms,
   isGrantEffective,
@@ -30,10 +31,13 @@ export {
   withLedgerConsentValues,
 } from './fhir-consent.js';
 export { type ConsentRecordStore, FhirConsentService } from './fhir-consent-service.js';
+export { type DelegationInForce, recoverGrantSigner } from './grant-signer.js';
 export { createOpeningFanOut, type OpeningFanOutOptions } from './opening-fan-out.js';
 export {
+  type GuardianAttestation,
   type IsDelegate,
   parseConsentOpening,
+  parseGuardianAttestation,
   parseSignedDelegation,
   parseSignedGrant,
   parseSignedRevoke,
@@ -41,3 +45,4 @@ export {
   type SignedGrant,
   type SignedRevoke,
 } from './parse-signed-consent.js';
+export { createWardDelegate, type WardDelegate } from './ward-delegate.js';

@@ -13,6 +13,7 @@ import {
   type ConsentRevoke,
   computeDelegationId,
   computeGrantId,
+  createDelegateKeyTypedData,
   createDelegationTypedData,
   createGrantTypedData,
   createRevokeTypedData,
@@ -171,12 +172,15 @@ export async function parseSignedRevoke(
 export interface SignedDelegation {
   readonly delegation: ConsentDelegation;
   readonly signature: Hex;
+  /** The delegate key's DelegateKey(patient, delegate) acceptance (decision 0021). */
+  readonly delegateSignature: Hex;
   readonly delegationId: Hex;
 }
 
 /**
- * Parses a patient-signed appointment of a healthcare proxy (`{ delegation, signature }`): only the
- * patient may sign it, never a delegate. Throws ERR_INVALID_INPUT or ERR_SIGNATURE_INVALID.
+ * Parses a patient-signed appointment of a healthcare proxy (`{ delegation, signature,
+ * delegateSignature }`): only the patient may sign it, never a delegate, and the delegate key signs its
+ * acceptance of this one ward (decision 0021). Throws ERR_INVALID_INPUT or ERR_SIGNATURE_INVALID.
  */
 export async function parseSignedDelegation(body: unknown, domain: ConsentDomain): Promise<SignedDelegation> {
   const root = asObject(body, 'body');
@@ -194,7 +198,85 @@ export async function parseSignedDelegation(body: unknown, domain: ConsentDomain
     throw invalid('a patient cannot be their own delegate', 'delegation.delegate');
   const signature = parseSignature(root.signature);
   await verifySigner(createDelegationTypedData(domain, delegation), signature, delegation.patient);
-  return { delegation, signature, delegationId: computeDelegationId(domain, delegation) };
+  const delegateSignature = await parseDelegateKeySignature(
+    root.delegateSignature,
+    domain,
+    delegation.patient,
+    delegation.delegate,
+  );
+  return { delegation, signature, delegateSignature, delegationId: computeDelegationId(domain, delegation) };
+}
+
+/** A member's attestation of a minor's guardian, as the operator asks for it (decision 0021). */
+export interface GuardianAttestation {
+  readonly patient: Address;
+  /** The guardian's delegate key for this ward only: `deriveWardDelegateKey(ownKey, patient)`. */
+  readonly guardian: Address;
+  readonly notBefore: bigint;
+  readonly notAfter: bigint;
+  /** The guardian key's DelegateKey(patient, guardian) acceptance. */
+  readonly guardianSignature: Hex;
+}
+
+/**
+ * Parses `{ patient, guardian, notBefore?, notAfter, guardianSignature }`: the guardian is a delegate key
+ * whose holder signed DelegateKey(patient, guardian), so a member cannot name an address (say, the
+ * guardian's own account) whose key the guardian did not offer for this ward. Throws ERR_INVALID_INPUT
+ * or ERR_SIGNATURE_INVALID (reason `delegate-signature-invalid`).
+ */
+export async function parseGuardianAttestation(
+  body: unknown,
+  domain: ConsentDomain,
+  now: () => number,
+): Promise<GuardianAttestation> {
+  const root = asObject(body, 'body');
+  const patient = parseAddress(root.patient, 'patient');
+  const guardian = parseAddress(root.guardian, 'guardian');
+  const notBefore =
+    root.notBefore === undefined
+      ? BigInt(Math.floor(now() / 1000))
+      : parseUint(root.notBefore, 'notBefore', UINT64_MAX);
+  const notAfter = parseUint(root.notAfter, 'notAfter', UINT64_MAX);
+  if (notAfter <= notBefore) throw invalid('notAfter must be later than notBefore', 'notAfter');
+  if (guardian === patient) throw invalid('a patient cannot be their own guardian', 'guardian');
+  const guardianSignature = await parseDelegateKeySignature(
+    root.guardianSignature,
+    domain,
+    patient,
+    guardian,
+  );
+  return { patient, guardian, notBefore, notAfter, guardianSignature };
+}
+
+async function parseDelegateKeySignature(
+  value: unknown,
+  domain: ConsentDomain,
+  ward: Address,
+  delegate: Address,
+): Promise<Hex> {
+  if (typeof value !== 'string' || !isHex(value) || value.length !== 132) {
+    throw invalid(
+      "the delegate key's DelegateKey acceptance must be a 65-byte hex signature",
+      'delegateSignature',
+    );
+  }
+  let signer: Address | undefined;
+  try {
+    signer = await recoverTypedDataAddress({
+      ...createDelegateKeyTypedData(domain, { ward, delegate }),
+      signature: value,
+    });
+  } catch {
+    signer = undefined;
+  }
+  if (signer !== delegate) {
+    throw new CareLedgerError(
+      'ERR_SIGNATURE_INVALID',
+      'the delegate key did not sign its acceptance of this ward (DelegateKey)',
+      { details: { reason: 'delegate-signature-invalid' } },
+    );
+  }
+  return value;
 }
 
 async function verifySigner(

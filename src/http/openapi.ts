@@ -356,6 +356,7 @@ const DENIAL_REASONS: Record<Extract<ConsentDecision, { allowed: false }>['reaso
   'not-covered': true,
   'opening-missing': true,
   'opening-mismatch': true,
+  'delegation-not-in-force': true,
 };
 const DECISION_VIA: Record<Extract<ConsentDecision, { allowed: true }>['via'], true> = {
   grantee: true,

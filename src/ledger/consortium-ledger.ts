@@ -61,25 +61,36 @@ export class ConsortiumLedger {
     });
   }
 
-  /** Relays a patient-signed appointment of a healthcare proxy. */
-  relayDelegation(delegation: ConsentDelegation, signature: Hex): Promise<OutboxEntry> {
+  /**
+   * Relays a patient-signed appointment of a healthcare proxy, with the delegate key's own DelegateKey
+   * acceptance (decision 0021: a key for this ward only).
+   */
+  relayDelegation(
+    delegation: ConsentDelegation,
+    signature: Hex,
+    delegateSignature: Hex,
+  ): Promise<OutboxEntry> {
     return this.outbox.submit({
       label: 'relayDelegation',
       to: this.deployment.contracts.consentRegistry,
       data: encodeFunctionData({
         abi: consentRegistryAbi,
         functionName: 'relayDelegation',
-        args: [delegation, signature],
+        args: [delegation, signature, delegateSignature],
       }),
     });
   }
 
-  /** This member attests the guardian of a minor patient, who may then sign consent for them. */
+  /**
+   * This member attests the guardian of a minor patient, who may then sign consent for them with
+   * `guardian`, a delegate key for this ward only; `guardianSignature` is its DelegateKey acceptance.
+   */
   attestGuardian(
     patient: Address,
     guardian: Address,
     notBefore: bigint,
     notAfter: bigint,
+    guardianSignature: Hex,
   ): Promise<OutboxEntry> {
     return this.outbox.submit({
       label: 'attestGuardian',
@@ -87,7 +98,7 @@ export class ConsortiumLedger {
       data: encodeFunctionData({
         abi: consentRegistryAbi,
         functionName: 'attestGuardian',
-        args: [patient, guardian, notBefore, notAfter],
+        args: [patient, guardian, notBefore, notAfter, guardianSignature],
       }),
     });
   }

@@ -180,3 +180,24 @@ export function createDelegationTypedData(domain: ConsentDomain, delegation: Con
 export function computeDelegationId(domain: ConsentDomain, delegation: ConsentDelegation): Hex {
   return hashTypedData(createDelegationTypedData(domain, delegation));
 }
+
+/**
+ * A delegate key's acceptance of its one ward (ConsentRegistry.DelegateKey, decision 0021): signed by
+ * the delegate key itself, it proves possession, and the contract then binds the key to this ward for
+ * good. A proxy or guardian signs it with `deriveWardDelegateKey(ownKey, ward)`, never their own key.
+ */
+export interface DelegateKeyAcceptance {
+  readonly ward: Address;
+  readonly delegate: Address;
+}
+
+export const delegateKeyTypes = {
+  DelegateKey: [
+    { name: 'ward', type: 'address' },
+    { name: 'delegate', type: 'address' },
+  ],
+} as const;
+
+export function createDelegateKeyTypedData(domain: ConsentDomain, acceptance: DelegateKeyAcceptance) {
+  return { domain, types: delegateKeyTypes, primaryType: 'DelegateKey', message: { ...acceptance } } as const;
+}

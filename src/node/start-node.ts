@@ -9,6 +9,7 @@ import { AccessPolicy, type BreakGlassSession, listGrantingPatients } from '../a
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
+import { createClaimsModule } from '../claims/index.js';
 import { createOpeningFanOut, evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { createOpeningDeliveryQueue } from '../consent/opening-delivery-queue.js';
 import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
@@ -54,6 +55,7 @@ import { httpsServerOptions } from '../network/https-server-options.js';
 import { checkChainAtStart } from '../network/verify-deployment.js';
 import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
 import { DATABASE_URL_ENV, openNodeStorage } from '../storage/open-node-storage.js';
+import { isPostgresUrl } from '../storage/postgres/postgres-database.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
 import { authMigrations, SqliteAuthStore } from '../storage/sqlite/sqlite-auth-store.js';
 import { breakGlassMigrations } from '../storage/sqlite/sqlite-break-glass-store.js';
@@ -75,7 +77,7 @@ import { recordMigrations } from '../storage/sqlite/sqlite-record-storage.js';
 import { ChainIndexer } from '../sync/index.js';
 import { reportIndexedEvents } from '../sync/report-indexed-events.js';
 import { FhirRepository } from '../vault/fhir-repository.js';
-import { type LogServices, startLogServices } from './log-services.js';
+import { type LogServices, type LogServicesOptions, startLogServices } from './log-services.js';
 import {
   allowedOrigins,
   DEFAULT_BREAK_GLASS_MAX_MINUTES,
@@ -92,6 +94,7 @@ import {
 } from './node-keys.js';
 import { openVault } from './open-vault.js';
 import { RecordLocatorAnnouncer } from './record-locator-announcer.js';
+import { startDatabaseSequencedLogServices } from './workers/database-sequenced-log-services.js';
 import type { LogAppender } from './workers/follower-log.js';
 import type { NodeBroadcast } from './workers/node-broadcast.js';
 
@@ -130,6 +133,8 @@ export interface StartNodeOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   /** postgres://... for the node's stores; default: the CARELEDGER_DATABASE_URL environment variable. */
   readonly databaseUrl?: string;
+  /** On PostgreSQL: how long the log sequencer's lease lasts unrenewed (decision 0022; default 5 s). */
+  readonly sequencerLeaseMs?: number;
 }
 
 /** The composition root of one member node: storage, keys, ledger, chain sync and HTTP. */
@@ -184,9 +189,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     { refuseNewer: true },
   );
   // Issue 17 item 1: CARELEDGER_DATABASE_URL=postgres://... moves the node's stores to PostgreSQL.
+  const databaseUrl = options.databaseUrl ?? process.env[DATABASE_URL_ENV];
   const stores = await openNodeStorage({
     sqlite: db,
-    databaseUrl: options.databaseUrl ?? process.env[DATABASE_URL_ENV],
+    databaseUrl,
     log: (line) => log(`[${config.name}] ${line}`),
   });
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
@@ -204,7 +210,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   // Decision 0013: set once the openings store is open; the indexer's first sync needs none.
   let openingFanOut: ReturnType<typeof createOpeningFanOut> | undefined;
   // Consent decisions kept between requests, dropped by this indexer's batches (decision 0017).
-  const consentDecisions = new ConsentDecisionCache((query) => evaluateConsent(index, openings, query));
+  // A grant a proxy or guardian signed counts only while their delegation is in force (decision 0021).
+  const consentDecisions = new ConsentDecisionCache((query) =>
+    evaluateConsent(index, openings, query, { delegationInForce }),
+  );
   const indexer = new ChainIndexer({
     client,
     storage: reportIndexedEvents(index, {
@@ -231,7 +240,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     else if (event.topic === 'chain-rollback') consentDecisions.clear();
   });
   const breakGlass = stores.breakGlass;
-  const logServices: LogServices = await startLogServices({
+  const logOptions: LogServicesOptions = {
     db,
     storage: stores.log,
     ...(options.worker === undefined ? {} : { follower: options.worker.appender }),
@@ -243,16 +252,29 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     log: (line) => log(`[${config.name}] ${line}`),
     ...(config.log?.witnessQuorum === undefined ? {} : { witnessQuorum: config.log.witnessQuorum }),
     ...(config.log?.anchorIntervalMs === undefined ? {} : { anchorIntervalMs: config.log.anchorIntervalMs }),
-  });
+  };
+  // Decision 0022: on PostgreSQL every process of the member queues its log groups in the database and
+  // the one holding the lease sequences them (SQLite keeps decision 0014's primary and IPC).
+  const logServices: LogServices =
+    stores.kind === 'postgres' && options.worker === undefined && isPostgresUrl(databaseUrl)
+      ? await startDatabaseSequencedLogServices(logOptions, {
+          url: databaseUrl,
+          ...(options.sequencerLeaseMs === undefined ? {} : { leaseMs: options.sequencerLeaseMs }),
+          currentVersion: async (resourceType, id) =>
+            (await stores.records.current(resourceType, id))?.versionId ?? 0,
+        })
+      : await startLogServices(logOptions);
 
   /** Proxies and guardians sign for a patient while ConsentRegistry says so (read from the chain). */
-  const isDelegate = async (patient: `0x${string}`, signer: `0x${string}`) =>
+  const delegationInForce = async (patient: `0x${string}`, signer: `0x${string}`, at: number) =>
     client.readContract({
       address: deployment.contracts.consentRegistry,
       abi: consentRegistryAbi,
       functionName: 'isDelegate',
-      args: [patient, signer, BigInt(Math.floor(Date.now() / 1000))],
+      args: [patient, signer, BigInt(at)],
     });
+  const isDelegate = (patient: `0x${string}`, signer: `0x${string}`) =>
+    delegationInForce(patient, signer, Math.floor(Date.now() / 1000));
   const crypto = await openVault(dir, db, {
     dataKeys: (provider) => stores.dataKeys(provider),
     ...(config.vaultKeys === undefined ? {} : { keys: config.vaultKeys }),
@@ -308,17 +330,22 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       const subject = `${failure.resourceType}/${failure.id}/_history/${failure.versionId}`;
       log(`[${config.name}] integrity alert: ${subject} failed its integrity check`);
       for (const recipient of ['role:operator', 'role:privacy-officer']) {
-        authStore.insertNotification({
-          id: randomUUID(),
-          recipient,
-          kind: 'integrity-alert',
-          message: `${subject} failed its integrity check and was left out of a search`,
-          subject,
-          createdAt: new Date().toISOString(),
-        });
+        authStore
+          .insertNotification({
+            id: randomUUID(),
+            recipient,
+            kind: 'integrity-alert',
+            message: `${subject} failed its integrity check and was left out of a search`,
+            subject,
+            createdAt: new Date().toISOString(),
+          })
+          .catch((error: unknown) =>
+            log(`[${config.name}] integrity alert not stored: ${(error as Error).message}`),
+          );
       }
     },
     breakGlass,
+    ...(config.breakGlass === undefined ? {} : { breakGlassPolicy: config.breakGlass }),
     policy: new AccessPolicy({
       consent: consentDecisions.check,
       // Issue 14 item 5, issue 16: a member's search touches only the patients that granted it something.
@@ -401,7 +428,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     },
   });
   const users = new UserDirectory({ store: authStore, seal, issuer });
-  const portalClient = registerPortalClient(users, authStore, issuer);
+  const portalClient = await registerPortalClient(users, authStore, issuer);
   if (!portalClient.registered) log(`[${config.name}] portal sign-in unavailable: ${portalClient.reason}`);
   const authenticate = createAuthenticator({
     organization: config.organization,
@@ -420,7 +447,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   });
   /** Break-glass needs a signed-in clinician's second factor: a fresh TOTP code in X-CareLedger-TOTP. */
   const verifySecondFactor = async (c: Context, context: AccessContext) => {
-    const user = authStore.userByFhirUser(context.who);
+    const user = await authStore.userByFhirUser(context.who);
     if (user === undefined) {
       throw new CareLedgerError(
         'ERR_FORBIDDEN',
@@ -448,7 +475,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const onBreakGlass = async (session: BreakGlassSession) => {
     const message = `${session.who} opened break-glass access to Patient/${session.patientId} until ${session.expiresAt}`;
     for (const recipient of [`Patient/${session.patientId}`, 'role:privacy-officer']) {
-      authStore.insertNotification({
+      await authStore.insertNotification({
         id: randomUUID(),
         recipient,
         kind: 'break-glass',
@@ -498,6 +525,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       indexer,
       now,
       isDelegate,
+      delegationInForce,
       audit: (entry) => logServices.log.append(entry),
       openings,
       deliverOpening,
@@ -523,7 +551,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     exchange,
     repository,
     authenticate,
-    practitionerAddress: (context: AccessContext) => authStore.userByFhirUser(context.who)?.ledgerAddress,
+    practitionerAddress: async (context: AccessContext) =>
+      (await authStore.userByFhirUser(context.who))?.ledgerAddress,
   };
   app.route('/fhir', createExchangeFhirRoutes(exchangeOptions));
   // $validate, before the generic FHIR routes.
@@ -552,6 +581,29 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     log: (line) => log(`[${config.name}] ${line}`),
   });
   app.route('/fhir', bulkExport.routes);
+  // Claims at a payer member (issue 20, decision 0019): Claim/$submit before the generic FHIR routes.
+  const claims =
+    config.role === 'payer'
+      ? createClaimsModule({
+          dir,
+          deployment,
+          outbox,
+          client,
+          repository,
+          consent: consentDecisions.check,
+          memberRole: async (address) => {
+            const member = await index.member(address);
+            return member?.status === 'active' ? member.role : undefined;
+          },
+          organization: config.organization,
+          authenticate,
+          adminToken,
+        })
+      : undefined;
+  if (claims !== undefined) {
+    app.route('/fhir', claims.fhirRoutes);
+    app.route('/claims', claims.routes);
+  }
   // Before /fhir: SMART discovery lives at /fhir/.well-known/smart-configuration too.
   app.route(
     '/',

@@ -11,6 +11,7 @@ import {
   computeGrantId,
   computeRevokeDigest,
   createConsentDomain,
+  createDelegateKeyTypedData,
   createDelegationTypedData,
   createGrantTypedData,
   createRevokeTypedData,
@@ -181,6 +182,7 @@ describe('ConsentRegistry EIP-712', () => {
       grantedAt: block.timestamp,
       revoked: false,
       revokedAt: 0n,
+      signedBy: zeroAddress,
     });
     expect(await read('grantsOf', [PATIENT.address])).toEqual([expectedId]);
     expect(await read('nonces', [PATIENT.address])).toBe(1n);
@@ -494,6 +496,9 @@ describe('ConsentRegistry delegates', () => {
   const PROXY = anvilAccount(5);
   const GUARDIAN = anvilAccount(6);
   const FAR = 10n ** 12n;
+  /** The delegate key's acceptance of its one ward (decision 0021). */
+  const accept = (domain: ConsentDomain, ward: Address, key: PrivateKeyAccount) =>
+    key.signTypedData(createDelegateKeyTypedData(domain, { ward, delegate: key.address }));
 
   it('lets a healthcare proxy the patient appointed sign grants and revocations, until the patient ends it', async () => {
     const { domain, read, write, revert } = await setup();
@@ -505,13 +510,15 @@ describe('ConsentRegistry delegates', () => {
       nonce: 0n,
     };
     const byStranger = await MALLORY.signTypedData(createDelegationTypedData(domain, delegation));
-    expect(await revert(ORG_A, 'relayDelegation', [delegation, byStranger])).toEqual({
+    const accepted = await accept(domain, PATIENT.address, PROXY);
+    expect(await revert(ORG_A, 'relayDelegation', [delegation, byStranger, accepted])).toEqual({
       name: 'InvalidSignature',
       args: [],
     });
     const receipt = await write(ORG_A, 'relayDelegation', [
       delegation,
       await PATIENT.signTypedData(createDelegationTypedData(domain, delegation)),
+      accepted,
     ]);
     const delegationId = computeDelegationId(domain, delegation);
     expect(
@@ -552,27 +559,28 @@ describe('ConsentRegistry delegates', () => {
       name: 'InvalidSignature',
       args: [],
     });
-    // The grant the proxy made stands until revoked, by the patient or a proxy.
+    // The grant the proxy made holds no longer either (decision 0021); the patient may still revoke it.
     const revoke = { patient: PATIENT.address, grantId, nonce: 3n };
     await write(ORG_B, 'relayRevoke', [
       revoke,
       await PATIENT.signTypedData(createRevokeTypedData(domain, revoke)),
     ]);
-    expect(await read('getGrant', [grantId])).toMatchObject({ revoked: true });
+    expect(await read('getGrant', [grantId])).toMatchObject({ revoked: true, signedBy: PROXY.address });
   });
 
   it('lets a member attest the guardian of a minor, who signs for them while the member stays active and the window holds', async () => {
     const { domain, read, write, revert } = await setup();
     const minor = OTHER_PATIENT.address;
-    expect(await revert(OUTSIDER, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR])).toEqual({
+    const accepted = await accept(domain, minor, GUARDIAN);
+    expect(await revert(OUTSIDER, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR, accepted])).toEqual({
       name: 'NotActiveMember',
       args: [OUTSIDER.address],
     });
-    expect(await revert(ORG_A, 'attestGuardian', [minor, minor, 0n, FAR])).toEqual({
+    expect(await revert(ORG_A, 'attestGuardian', [minor, minor, 0n, FAR, accepted])).toEqual({
       name: 'InvalidDelegate',
       args: [minor],
     });
-    const receipt = await write(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR]);
+    const receipt = await write(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR, accepted]);
     const delegationId = parseEventLogs({ abi, logs: receipt.logs, eventName: 'DelegationRegistered' })[0]
       ?.args.delegationId as Hex;
     expect(await read('getDelegation', [delegationId])).toMatchObject({
@@ -580,7 +588,7 @@ describe('ConsentRegistry delegates', () => {
       attestedBy: ORG_A.address,
       revoked: false,
     });
-    expect(await revert(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR])).toEqual({
+    expect(await revert(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, 0n, FAR, accepted])).toEqual({
       name: 'DelegationExists',
       args: [delegationId],
     });
@@ -597,13 +605,14 @@ describe('ConsentRegistry delegates', () => {
     });
     await write(ORG_A, 'revokeDelegation', [delegationId, none, '0x']);
     expect(await read('isDelegate', [minor, GUARDIAN.address, 100n])).toBe(false);
+    expect(await read('isGrantInForce', [computeGrantId(domain, grant), ORG_B.address, 100n])).toBe(false);
     const grant2 = grantOf({ patient: minor, notBefore: 0n, notAfter: FAR, nonce: 1n });
     expect(await revert(ORG_B, 'relayGrant', [grant2, await signGrant(domain, grant2, GUARDIAN)])).toEqual({
       name: 'InvalidSignature',
       args: [],
     });
     // A window that has not begun does not count either.
-    await write(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, FAR - 1n, FAR]);
+    await write(ORG_A, 'attestGuardian', [minor, GUARDIAN.address, FAR - 1n, FAR, accepted]);
     expect(await revert(ORG_B, 'relayGrant', [grant2, await signGrant(domain, grant2, GUARDIAN)])).toEqual({
       name: 'InvalidSignature',
       args: [],

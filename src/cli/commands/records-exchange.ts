@@ -31,6 +31,7 @@ import {
 import { deploymentFile, resolveDataDir, resolveNodeUrl, resolveRpcUrl } from '../data-dir.js';
 import { UsageError } from '../exit-codes.js';
 import { requestJson } from '../http-json.js';
+import { consentSigner, parseWardOption, registerDelegateKeyCommand } from './consent-delegate-key.js';
 import { loadDemoUsers } from './demo-users.js';
 import { readLedgerMembers } from './proof-policy.js';
 
@@ -262,6 +263,9 @@ function saveView(view: PatientView, dir: string): void {
   writeFileSync(join(dir, 'view.json'), `${JSON.stringify(view, null, 2)}\n`);
 }
 
+const wardHelp =
+  'sign for a ward (a minor, or a patient who appointed you) with your delegate key for them (see delegate-key): your own address never reaches the ledger';
+
 export function registerExchangeCommands(program: Command, io: Io = {}): void {
   const out = () => io.stdout ?? process.stdout;
   const dataDir = () => resolveDataDir(program.opts<{ dataDir?: string }>().dataDir);
@@ -376,9 +380,11 @@ Example:
       )
       .option('--purposes <list>', 'purposes of use, comma-separated', 'TREAT')
       .option('--days <n>', 'how long it holds', '30')
+      .option('--for <ward>', wardHelp)
       .option('--json', 'print { grantId, transaction } as JSON'),
   ).action(
     async (options: {
+      for?: string;
       to: string;
       categories: string;
       purposes: string;
@@ -396,14 +402,17 @@ Example:
         { ...options, node, token: options.demo === true ? tokenOf(options.token) : '' },
         dir,
       );
-      const account = privateKeyToAccount(key);
+      const { account, patient } = consentSigner(
+        key,
+        options.for === undefined ? undefined : parseWardOption(options.for),
+      );
       const grantee = await resolveMember(dir, node, options.to);
       const deployment = loadDeployment(deploymentFile(dir));
       const domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
-      const nonce = await readConsentNonce(dir, account.address);
+      const nonce = await readConsentNonce(dir, patient);
       const now = BigInt(Math.floor(Date.now() / 1000));
       const grant = {
-        patient: account.address,
+        patient,
         grantee: grantee.address,
         categories: encodeCategories(options.categories.split(',').map((s) => s.trim())),
         purposes: encodePurposes(options.purposes.split(',').map((s) => s.trim())),
@@ -436,11 +445,19 @@ Example:
     consent
       .command('revoke')
       .description('sign the revocation of a grant and have the node relay it')
-      .argument('<grant-id>', 'the grant id (0x…)'),
+      .argument('<grant-id>', 'the grant id (0x…)')
+      .option('--for <ward>', wardHelp),
   ).action(
     async (
       grantId: string,
-      options: { keystore?: string; passphraseFile?: string; demo?: boolean; node?: string; token?: string },
+      options: {
+        for?: string;
+        keystore?: string;
+        passphraseFile?: string;
+        demo?: boolean;
+        node?: string;
+        token?: string;
+      },
     ) => {
       const dir = dataDir();
       const node = resolveNodeUrl(dir, options.node);
@@ -448,11 +465,14 @@ Example:
         { ...options, node, token: options.demo === true ? tokenOf(options.token) : '' },
         dir,
       );
-      const account = privateKeyToAccount(key);
+      const { account, patient } = consentSigner(
+        key,
+        options.for === undefined ? undefined : parseWardOption(options.for),
+      );
       const deployment = loadDeployment(deploymentFile(dir));
       const domain = createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry);
-      const nonce = await readConsentNonce(dir, account.address);
-      const revoke = { patient: account.address, grantId: grantId as Hex, nonce };
+      const nonce = await readConsentNonce(dir, patient);
+      const revoke = { patient, grantId: grantId as Hex, nonce };
       const signature = await account.signTypedData(createRevokeTypedData(domain, revoke));
       await requestJson(`${node}/ledger/consent/revocations?wait=true`, {
         body: { revoke: { ...revoke, nonce: nonce.toString() }, signature },
@@ -460,6 +480,23 @@ Example:
       });
       out().write(`revoked ${grantId}\n`);
     },
+  );
+
+  registerDelegateKeyCommand(
+    consent,
+    keyOptions,
+    async (options) => {
+      const dir = dataDir();
+      const node = resolveNodeUrl(dir, options.node as string | undefined);
+      const demo = options.demo === true;
+      const key = await patientKey(
+        { ...options, node, token: demo ? tokenOf(options.token as string | undefined) : '' },
+        dir,
+      );
+      const deployment = loadDeployment(deploymentFile(dir));
+      return { key, domain: createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry) };
+    },
+    out,
   );
 
   keyOptions(

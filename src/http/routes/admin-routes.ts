@@ -2,10 +2,12 @@ import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { getAddress, type Hex, isAddress, isHex, type PublicClient, parseEventLogs } from 'viem';
 import type { UserDirectory } from '../../auth/index.js';
+import { parseGuardianAttestation } from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import {
   type ConsortiumLedger,
   consortiumRegistryAbi,
+  createConsentDomain,
   type GenesisMember,
   isMemberRole,
   type OutboxEntry,
@@ -153,26 +155,19 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     return c.json(entryJson(entry), 201);
   });
 
-  /** This member attests the guardian of a minor patient: the guardian may then sign consent for them. */
+  /**
+   * This member attests the guardian of a minor patient: the guardian may then sign consent for them
+   * with `guardian`, a delegate key for this ward only, whose `guardianSignature` accepts it (decision 0021).
+   */
   app.post('/guardians', async (c) => {
-    const body = (await readJsonBody(c)) as Record<string, unknown>;
-    const patient = field(body, 'patient');
-    const guardian = field(body, 'guardian');
-    if (!isAddress(patient, { strict: false }) || !isAddress(guardian, { strict: false })) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'patient and guardian must be addresses');
-    }
-    const notBefore = Number(body.notBefore ?? Math.floor(Date.now() / 1000));
-    const notAfter = Number(body.notAfter);
-    if (!Number.isSafeInteger(notBefore) || !Number.isSafeInteger(notAfter) || notAfter <= notBefore) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'notAfter must be unix seconds later than notBefore');
-    }
+    const { deployment } = deps.ledger;
+    const a = await parseGuardianAttestation(
+      await readJsonBody(c),
+      createConsentDomain(deployment.chainId, deployment.contracts.consentRegistry),
+      () => Date.now(),
+    );
     const entry = await confirm(
-      await deps.ledger.attestGuardian(
-        getAddress(patient),
-        getAddress(guardian),
-        BigInt(notBefore),
-        BigInt(notAfter),
-      ),
+      await deps.ledger.attestGuardian(a.patient, a.guardian, a.notBefore, a.notAfter, a.guardianSignature),
     );
     return c.json(entryJson(entry), 201);
   });
@@ -208,7 +203,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     if (deps.users === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
     const body = (await readJsonBody(c)) as Record<string, unknown>;
-    const client = deps.users.createClient({
+    const client = await deps.users.createClient({
       name: String(body.name ?? ''),
       ...(Array.isArray(body.redirectUris) ? { redirectUris: body.redirectUris.map(String) } : {}),
       ...(body.jwks === undefined ? {} : { jwks: body.jwks }),
@@ -220,35 +215,35 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
   });
 
   /** The registered OAuth clients; `?status=pending`: self-registered apps waiting for approval. */
-  app.get('/clients', (c) => {
+  app.get('/clients', async (c) => {
     if (deps.users === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
     const status = c.req.query('status');
     if (status !== undefined && status !== 'pending' && status !== 'approved')
       throw new CareLedgerError('ERR_INVALID_INPUT', 'status must be pending or approved');
-    return c.json({ clients: deps.users.listClients(status === undefined ? {} : { status }) });
+    return c.json({ clients: await deps.users.listClients(status === undefined ? {} : { status }) });
   });
 
   /** Approves a self-registered app (RFC 7591 registration held for review). */
-  app.post('/clients/:id/approve', (c) => {
+  app.post('/clients/:id/approve', async (c) => {
     if (deps.users === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
-    return c.json(deps.users.approveClient(c.req.param('id')));
+    return c.json(await deps.users.approveClient(c.req.param('id')));
   });
 
   /** Removes a client: refuses a pending registration, or withdraws an approved one. */
-  app.delete('/clients/:id', (c) => {
+  app.delete('/clients/:id', async (c) => {
     if (deps.users === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
-    deps.users.rejectClient(c.req.param('id'));
+    await deps.users.rejectClient(c.req.param('id'));
     return c.body(null, 204);
   });
 
   /** Lifts a sign-in lockout of a username (and of its one-time codes). */
-  app.post('/users/:username/unlock', (c) => {
+  app.post('/users/:username/unlock', async (c) => {
     if (deps.users === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', 'this node has no user directory');
-    return c.json(deps.users.unlockSignIn(c.req.param('username')));
+    return c.json(await deps.users.unlockSignIn(c.req.param('username')));
   });
 
   /** Crypto-shredding: the patient's data keys are destroyed; reads answer 410 Gone from then on. */

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
 import {
   type ConsentOpeningStore,
+  type DelegationInForce,
   type DeliverOpening,
   evaluateConsent,
   evaluateOpening,
@@ -30,6 +31,8 @@ export interface LedgerRouteDeps {
   readonly now: () => number;
   /** Whether a signer may sign consent for a patient (ConsentRegistry.isDelegate, read from the chain). */
   readonly isDelegate?: IsDelegate;
+  /** Whether a delegate's delegation is in force at a time (decision 0021); without it, delegates' grants count for nothing. */
+  readonly delegationInForce?: DelegationInForce;
   /** Appends an entry to the node's transparency log; resolves once durable. */
   readonly audit: (entry: Uint8Array) => Promise<{ index: number }>;
   /** The openings of grant commitments this node enforces, sealed at rest (decision 0013). */
@@ -210,14 +213,15 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
 
   /**
    * A patient's signed appointment of a healthcare proxy (EIP-712 Delegation: patient, delegate,
-   * notBefore, notAfter, nonce); the proxy may then sign grants and revocations for the patient.
+   * notBefore, notAfter, nonce); the proxy may then sign grants and revocations for the patient. The
+   * delegate is a key for this patient only, which signs its DelegateKey acceptance (decision 0021).
    */
   app.post('/consent/delegations', async (c) => {
-    const { delegation, signature, delegationId } = await parseSignedDelegation(
+    const { delegation, signature, delegateSignature, delegationId } = await parseSignedDelegation(
       await readJsonBody(c),
       domain(),
     );
-    const entry = await deps.ledger.relayDelegation(delegation, signature);
+    const entry = await deps.ledger.relayDelegation(delegation, signature, delegateSignature);
     const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', { delegationId });
     return c.json(answer.body, answer.status);
   });
@@ -347,13 +351,18 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
     const at = atText === undefined ? Math.floor(deps.now() / 1000) : Number(atText);
     if (!Number.isSafeInteger(at) || at < 0)
       throw new CareLedgerError('ERR_INVALID_INPUT', 'at must be unix seconds');
-    const decision = await evaluateConsent(deps.index, deps.openings, {
-      patient: queryAddress(c.req.query('patient'), 'patient'),
-      grantee: queryAddress(c.req.query('grantee'), 'grantee'),
-      category: encodeCategories(category.split(',').filter((s) => s !== '')),
-      purpose: encodePurposes(purpose.split(',').filter((s) => s !== '')),
-      at,
-    });
+    const decision = await evaluateConsent(
+      deps.index,
+      deps.openings,
+      {
+        patient: queryAddress(c.req.query('patient'), 'patient'),
+        grantee: queryAddress(c.req.query('grantee'), 'grantee'),
+        category: encodeCategories(category.split(',').filter((s) => s !== '')),
+        purpose: encodePurposes(purpose.split(',').filter((s) => s !== '')),
+        at,
+      },
+      deps.delegationInForce === undefined ? {} : { delegationInForce: deps.delegationInForce },
+    );
     const sync = await deps.indexer.status();
     return c.json({ ...decision, indexedBlock: sync.indexedBlock });
   });

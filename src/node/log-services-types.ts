@@ -42,6 +42,12 @@ export interface LogServicesStatus {
   readonly lastAnchorError: string | null;
   /** `fenced: log size 79 is behind anchor 109` when the log refuses to append and sign, else null. */
   readonly fence: string | null;
+  /** On PostgreSQL (decision 0022): whether this process holds the sequencer lease, and its epoch. */
+  readonly sequencer?: {
+    readonly role: 'leader' | 'follower';
+    readonly epoch: number | null;
+    readonly holder: string;
+  };
 }
 
 /** The log as the rest of the node uses it: appends, and what the log routes read. */

@@ -53,7 +53,7 @@ export class SequencerServer {
       return;
     }
     if (message.t !== 'append') return;
-    void this.#append(message.entries, message.withinCommit).then(
+    void this.sequence(message.entries, message.withinCommit).then(
       (results) => this.#reply(worker, { t: 'appended', id: message.id, results }),
       (error: unknown) =>
         this.#reply(worker, { t: 'append-failed', id: message.id, error: serializeError(error) }),
@@ -76,7 +76,11 @@ export class SequencerServer {
     }
   }
 
-  async #append(
+  /**
+   * Appends one group through the log after the version fence; resolves once it is durable. Also the
+   * elected sequencer's way in when the groups come from the database (decision 0022).
+   */
+  async sequence(
     entries: readonly Uint8Array[],
     withinCommit: readonly CommitWrite[],
   ): Promise<AppendResult[]> {

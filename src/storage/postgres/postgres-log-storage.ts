@@ -29,6 +29,15 @@ const refuse: PgApplyCommitGroup = async () => {
   });
 };
 
+/**
+ * A check every write of the log runs first, inside its own transaction (decision 0022): the elected
+ * sequencer's fencing token. It throws when the writer no longer holds the lease, which rolls the
+ * write back; it returns the epoch, which a signed checkpoint records.
+ */
+export interface LogWriteFence {
+  check(tx: PgQueryable): Promise<number>;
+}
+
 /** Appends to one log are serialised in the database, whichever process of the node makes them. */
 const APPEND_LOCK_KEY = 0x6c6f_6761_7070;
 
@@ -43,14 +52,16 @@ export class PostgresLogStorage implements LogStorage {
   readonly #db: PostgresDatabase;
   readonly #apply: PgApplyCommitGroup;
   readonly #ownsDb: boolean;
+  readonly #fence: LogWriteFence | undefined;
 
   constructor(
     db: PostgresDatabase,
-    options: { applyCommitGroup?: PgApplyCommitGroup; closeDatabase?: boolean } = {},
+    options: { applyCommitGroup?: PgApplyCommitGroup; closeDatabase?: boolean; fence?: LogWriteFence } = {},
   ) {
     this.#db = db;
     this.#apply = options.applyCommitGroup ?? refuse;
     this.#ownsDb = options.closeDatabase ?? false;
+    this.#fence = options.fence;
   }
 
   async #count(tx: PgQueryable, sql: string, params: readonly unknown[] = []): Promise<number> {
@@ -65,6 +76,7 @@ export class PostgresLogStorage implements LogStorage {
   async appendBatch(batch: LogAppendBatch): Promise<void> {
     await this.#db.transaction(async (tx) => {
       await tx.execute('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK_KEY]);
+      await this.#fence?.check(tx);
       const size = await this.#count(tx, 'SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM log_leaves');
       const levels = [...new Set(batch.nodeHashes.map((node) => node.level))];
       const counts = new Map<number, number>();
@@ -135,17 +147,20 @@ export class PostgresLogStorage implements LogStorage {
   }
 
   async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
-    await this.#db.execute(
-      'INSERT INTO log_checkpoints (size, root_hash, note, created_at) VALUES ($1, $2, $3, $4)',
-      [checkpoint.size, Buffer.from(checkpoint.rootHash), checkpoint.note, checkpoint.time],
-    );
+    await this.#db.transaction(async (tx) => {
+      const epoch = (await this.#fence?.check(tx)) ?? null;
+      await tx.execute(
+        'INSERT INTO log_checkpoints (size, root_hash, note, created_at, signed_epoch) VALUES ($1, $2, $3, $4, $5)',
+        [checkpoint.size, Buffer.from(checkpoint.rootHash), checkpoint.note, checkpoint.time, epoch],
+      );
+    });
   }
 
   async saveCosignedCheckpoint(size: number, cosignedNote: string): Promise<void> {
-    const changed = await this.#db.execute('UPDATE log_checkpoints SET cosigned_note = $1 WHERE size = $2', [
-      cosignedNote,
-      size,
-    ]);
+    const changed = await this.#db.transaction(async (tx) => {
+      await this.#fence?.check(tx);
+      return tx.execute('UPDATE log_checkpoints SET cosigned_note = $1 WHERE size = $2', [cosignedNote, size]);
+    });
     if (changed !== 1) {
       throw new CareLedgerError('ERR_STORAGE', 'no checkpoint of this size', {
         details: { reason: 'missing' },

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { applyVaultCommitGroupPostgres } from '../../storage/postgres/postgres-commit-applier.js';
+import { openPostgresDatabase } from '../../storage/postgres/postgres-database.js';
+import { listenPostgres } from '../../storage/postgres/postgres-listener.js';
+import { PostgresLogStorage } from '../../storage/postgres/postgres-log-storage.js';
+import {
+  PENDING_CHANNEL,
+  SETTLED_CHANNEL,
+  withPendingSettlement,
+} from '../../storage/postgres/postgres-pending-entries.js';
+import { PostgresSequencerLease } from '../../storage/postgres/postgres-sequencer-lease.js';
+import { type LogServices, type LogServicesOptions, startLogServices } from '../log-services.js';
+import { DatabaseLogAppender } from './database-log-appender.js';
+import { DatabaseSequencer } from './database-sequencer.js';
+import { startFollowerLogServices } from './follower-log-services.js';
+
+/** The default lease of the elected sequencer: a dead leader is replaced within about this long. */
+export const DEFAULT_SEQUENCER_LEASE_MS = 5_000;
+
+export interface DatabaseSequencingOptions {
+  /** The member's PostgreSQL database (postgres://...), shared by all its processes. */
+  readonly url: string;
+  /** How long the lease lasts unrenewed (default 5 s); renewed every third of it. */
+  readonly leaseMs?: number;
+  /** This process's name in the lease row (default host/pid/random). */
+  readonly holder?: string;
+  /** The stored current version of a resource (0 when none), for the version fence. */
+  readonly currentVersion: (resourceType: string, id: string) => Promise<number>;
+}
+
+/** Appends a server setting to a postgres:// URL (node-postgres reads `options` from the query). */
+function withSessionSetting(url: string, setting: string): string {
+  if (/[?&]options=/.test(url)) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c ${setting}`)}`;
+}
+
+/**
+ * The log services of one process of a member whose processes share a PostgreSQL database, on one
+ * machine or several (decision 0022). Every process serves the log read from the database and appends
+ * through the durable queue (DatabaseLogAppender); every process also stands for election, and the
+ * one holding the lease runs the full sequencer services (checkpoints, witnesses, anchoring) over
+ * storage fenced by its epoch, integrating everyone's queued groups.
+ */
+export async function startDatabaseSequencedLogServices(
+  options: LogServicesOptions,
+  sequencing: DatabaseSequencingOptions,
+): Promise<LogServices> {
+  const leaseMs = sequencing.leaseMs ?? DEFAULT_SEQUENCER_LEASE_MS;
+  const holder = sequencing.holder ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  // Its own connections: a leader paused inside a transaction must not hold the lease row forever, so
+  // the server ends such a transaction after one lease (its write then fails: it was fenced anyway).
+  const db = openPostgresDatabase(
+    withSessionSetting(sequencing.url, `idle_in_transaction_session_timeout=${leaseMs}`),
+    { maxConnections: 6 },
+  );
+  const lease = new PostgresSequencerLease(db, holder, leaseMs);
+  const appender = new DatabaseLogAppender({ db });
+  const sequencer = new DatabaseSequencer({
+    lease,
+    db,
+    currentVersion: sequencing.currentVersion,
+    log: options.log,
+    openTerm: async (epoch) => {
+      const storage = new PostgresLogStorage(db, {
+        applyCommitGroup: withPendingSettlement(applyVaultCommitGroupPostgres),
+        fence: lease.fence(epoch),
+      });
+      const services = await startLogServices({ ...options, storage, follower: undefined });
+      const log = services.sequencer;
+      if (log === undefined) throw new Error('the leader has no log to sequence');
+      return { log, stop: () => services.stop() };
+    },
+  });
+  const listener = listenPostgres(sequencing.url, [PENDING_CHANNEL, SETTLED_CHANNEL], (channel) => {
+    if (channel === PENDING_CHANNEL) sequencer.wake();
+    else appender.notifySettled();
+  });
+  const reader = options.storage ?? new PostgresLogStorage(db);
+  const served = await startFollowerLogServices(options, reader, appender);
+  await sequencer.tick();
+  const electionTimer = setInterval(
+    () => void sequencer.tick().catch(() => undefined),
+    Math.ceil(leaseMs / 3),
+  );
+  electionTimer.unref();
+  // Notifications can be lost with a connection; the leader also looks at the queue on its own.
+  const pollTimer = setInterval(() => sequencer.wake(), 250);
+  pollTimer.unref();
+  return {
+    ...served,
+    async status() {
+      return {
+        ...(await served.status()),
+        sequencer: { role: sequencer.role, epoch: sequencer.epoch ?? null, holder },
+      };
+    },
+    async stop() {
+      clearInterval(electionTimer);
+      clearInterval(pollTimer);
+      await served.stop();
+      await appender.stop();
+      await sequencer.stop();
+      await listener.close();
+      await db.close();
+    },
+  };
+}

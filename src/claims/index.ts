@@ -1,3 +1,17 @@
+import { join } from 'node:path';
+import type { Hono } from 'hono';
+import type { Address, PublicClient } from 'viem';
+import type { ConsentCheck } from '../access/index.js';
+import { CareLedgerError } from '../errors/index.js';
+import type { Authenticate } from '../http/authenticate-request.js';
+import type { Deployment, Outbox } from '../ledger/index.js';
+import type { FhirRepository } from '../vault/fhir-repository.js';
+import { ClaimsLedger } from './claims-ledger.js';
+import { createClaimsFhirRoutes, createClaimsRoutes } from './claims-routes.js';
+import { ClaimsService } from './claims-service.js';
+import { deriveCommitmentKey, loadOrCreateClaimsSecret } from './commitment-key.js';
+import { PolicyStore } from './policy-store.js';
+
 export {
   type Accumulators,
   type Adjudication,
@@ -12,6 +26,99 @@ export {
 } from './benefit-policy.js';
 export { type ClaimErrorCode, checkClaim } from './check-claim.js';
 export { claimCommitment } from './claim-commitment.js';
+export { claimCategories, parseClaimSubmission } from './claim-submission.js';
+export {
+  type AnchoredDecision,
+  type AnchoredPolicy,
+  ClaimsLedger,
+  toBytes32,
+  toDay,
+} from './claims-ledger.js';
+export { ClaimsService, type SubmitResult } from './claims-service.js';
 export { CODE_SYSTEMS, type CodeSystemName } from './code-systems.js';
+export { deriveCommitmentKey } from './commitment-key.js';
+export {
+  ADJUDICATION_INPUTS_EXTENSION,
+  type AnchoredRecord,
+  claimAsAdjudicated,
+  decisionCommitment,
+  policyNamedBy,
+  type RecordedInputs,
+  readRecordedInputs,
+  verifyClaimDecision,
+} from './decision-record.js';
+export { createExplanationOfBenefit, memberLiabilityOf } from './explanation-of-benefit.js';
 export { divideHalfEven, parseCents } from './money.js';
+export { PolicyStore, type PublishedPolicy } from './policy-store.js';
 export { verifyAdjudication } from './verify-adjudication.js';
+
+export interface ClaimsModuleDeps {
+  /** The node's folder: `claims/policies/` and `claims-secret.key` live under it. */
+  readonly dir: string;
+  readonly deployment: Deployment;
+  readonly outbox: Outbox;
+  readonly client: PublicClient;
+  readonly repository: FhirRepository;
+  readonly consent: ConsentCheck;
+  readonly memberRole: (address: Address) => Promise<number | undefined>;
+  readonly organization: string;
+  readonly authenticate: Authenticate;
+  readonly adminToken: string;
+  readonly now?: () => Date;
+}
+
+export interface ClaimsModule {
+  readonly service: ClaimsService;
+  readonly ledger: ClaimsLedger;
+  /** Mount under /fhir, before the generic FHIR routes. */
+  readonly fhirRoutes: Hono;
+  /** Mount under /claims. */
+  readonly routes: Hono;
+}
+
+/**
+ * Claims at a payer member (issue 20, decision 0019): `Claim/$submit`, the published policies and
+ * the operator's ledger writes. Undefined when the deployment has no ClaimsRegistry.
+ */
+export function createClaimsModule(deps: ClaimsModuleDeps): ClaimsModule | undefined {
+  if (deps.deployment.contracts.claimsRegistry === undefined) return undefined;
+  const ledger = new ClaimsLedger(deps.deployment, deps.outbox, deps.client);
+  const policies = new PolicyStore(join(deps.dir, 'claims', 'policies'));
+  let secret: Uint8Array | undefined;
+  const commitmentKey = (provider: Address) => {
+    secret ??= loadOrCreateClaimsSecret(join(deps.dir, 'claims-secret.key'));
+    return deriveCommitmentKey(secret, provider);
+  };
+  const service = new ClaimsService({
+    repository: deps.repository,
+    consent: deps.consent,
+    memberRole: deps.memberRole,
+    ledger,
+    policies,
+    payer: deps.outbox.address,
+    organization: deps.organization,
+    commitmentKey,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+  const confirm = async (submitted: unknown) => {
+    const entry = submitted as { id: number };
+    const done = await deps.outbox.waitForConfirmation(entry.id, 30_000);
+    if (done.receiptStatus !== 'success')
+      throw new CareLedgerError('ERR_CHAIN_REVERTED', 'the transaction was mined but reverted');
+  };
+  const routeDeps = {
+    service,
+    policies,
+    ledger,
+    authenticate: deps.authenticate,
+    adminToken: deps.adminToken,
+    commitmentKey,
+    confirm,
+  };
+  return {
+    service,
+    ledger,
+    fhirRoutes: createClaimsFhirRoutes(routeDeps),
+    routes: createClaimsRoutes(routeDeps),
+  };
+}

@@ -1,0 +1,407 @@
+/**
+ * Claims at a payer member (issue 20), with a real chain and the payer node in-process: a provider
+ * member submits FHIR Claims with SMART Backend Services; the payer checks consent (HPAYMT), its own
+ * Coverage, duplicates and the filing window, adjudicates against the published policy, stores the
+ * Claim, ClaimResponse and the patient's ExplanationOfBenefit and anchors the decision on
+ * ClaimsRegistry; anyone holding the claim re-runs it (verifyClaimDecision), and an altered decision
+ * is caught.
+ */
+import type { Claim, ClaimResponse, ExplanationOfBenefit, Resource } from '@medplum/fhirtypes';
+import { keccak256, toHex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
+import { createChainClient } from '../../src/chain/index.js';
+import {
+  ClaimsLedger,
+  decisionCommitment,
+  memberLiabilityOf,
+  parseBenefitPolicy,
+  verifyClaimDecision,
+} from '../../src/claims/index.js';
+import type { CareLedgerError } from '../../src/errors/index.js';
+import { signGrantForNewPatient } from '../support/consent-signer.js';
+import { enrolPatientKeyInApp } from '../support/enrol-patient-key.js';
+import { type ClaimsPayer, startClaimsPayer } from '../support/start-claims-payer.js';
+
+const DAY = 86_400_000;
+/** Dates relative to the node's clock (the filing window counts from when the payer receives a claim). */
+const day = (offset: number) => new Date(Date.now() + offset * DAY).toISOString().slice(0, 10);
+const CPT = 'http://www.ama-assn.org/go/cpt';
+const POLICY = {
+  payerId: 'northwind',
+  version: 'test.1',
+  effective: { start: day(-300), end: day(300) },
+  currency: 'USD',
+  coinsurance: 0.2,
+  deductible: '100.00',
+  outOfPocketMax: 1500,
+  timelyFilingDays: 90,
+  classCopay: { office: 25 },
+  services: [
+    { system: 'CPT', code: '99213', class: 'office' },
+    { system: 'CPT', code: '70553' },
+    { system: 'CPT', code: '27447', priorAuthorization: true },
+  ],
+};
+const staff = (who: string, roles: string) => ({
+  'x-careledger-identity': who,
+  'x-careledger-roles': roles,
+  'content-type': 'application/fhir+json',
+});
+const REGISTRAR = staff('Practitioner/registrar', 'registrar');
+const CLINICIAN = staff('Practitioner/dr-payer', 'clinician');
+
+let payer: ClaimsPayer;
+let token: string;
+let chainLedger: ClaimsLedger;
+
+interface TestPatient {
+  id: string;
+  address: `0x${string}`;
+}
+
+async function json<T>(response: Response | Promise<Response>): Promise<{ status: number; body: T }> {
+  const r = await response;
+  return { status: r.status, body: (await r.json()) as T };
+}
+
+/** A patient at the payer with a ledger key, optionally with Coverage and an HPAYMT grant to the payer. */
+async function newPatient(options: { coverage?: boolean; consent?: boolean }): Promise<TestPatient> {
+  const key = generatePrivateKey();
+  const created = await json<Resource>(
+    payer.request('/fhir/Patient', {
+      method: 'POST',
+      headers: REGISTRAR,
+      body: JSON.stringify({
+        resourceType: 'Patient',
+        name: [{ family: 'Member' }],
+        birthDate: '1980-02-03',
+      }),
+    }),
+  );
+  const id = created.body.id as string;
+  await enrolPatientKeyInApp(payer.node.app, id, key);
+  if (options.coverage !== false) {
+    const coverage = await payer.request('/fhir/Coverage', {
+      method: 'POST',
+      headers: CLINICIAN,
+      body: JSON.stringify({
+        resourceType: 'Coverage',
+        status: 'active',
+        subscriberId: `NW-${id.slice(0, 8)}`,
+        beneficiary: { reference: `Patient/${id}` },
+        payor: [{ display: 'Northwind Health Plan' }],
+        period: { start: day(-300), end: day(300) },
+      }),
+    });
+    expect(coverage.status).toBe(201);
+  }
+  if (options.consent !== false) {
+    const grant = await signGrantForNewPatient({
+      chainId: 31337,
+      consentRegistry: payer.deployment.contracts.consentRegistry,
+      grantee: payer.node.ledger.address,
+      categories: ['financial', 'conditions', 'procedures'],
+      purposes: ['HPAYMT'],
+      nowSeconds: Math.floor(Date.now() / 1000),
+      patientKey: key,
+    });
+    const relayed = await payer.request('/ledger/consent/grants?wait=true', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: grant.body,
+    });
+    expect(relayed.status).toBe(201);
+  }
+  await payer.node.indexer.sync();
+  return { id, address: privateKeyToAccount(key).address };
+}
+
+function claimFor(
+  patient: TestPatient,
+  serviceDate: string,
+  lines: [string, number][],
+  extra: Partial<Claim> = {},
+): Claim {
+  const total = lines.reduce((sum, [, net]) => sum + Math.round(net * 100), 0) / 100;
+  return {
+    resourceType: 'Claim',
+    status: 'active',
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/claim-type', code: 'professional' }] },
+    use: 'claim',
+    patient: { identifier: { system: LEDGER_ADDRESS_SYSTEM, value: patient.address } },
+    billablePeriod: { start: serviceDate, end: serviceDate },
+    created: `${serviceDate}T10:00:00Z`,
+    provider: { display: 'Riverside Clinic' },
+    priority: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/processpriority', code: 'normal' }],
+    },
+    diagnosis: [
+      {
+        sequence: 1,
+        diagnosisCodeableConcept: {
+          coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'M17.11' }],
+        },
+      },
+    ],
+    insurance: [{ sequence: 1, focal: true, coverage: { display: 'Northwind' } }],
+    item: lines.map(([code, net], index) => ({
+      sequence: index + 1,
+      diagnosisSequence: [1],
+      productOrService: { coding: [{ system: CPT, code }] },
+      net: { value: net, currency: 'USD' },
+    })),
+    total: { value: total, currency: 'USD' },
+    ...extra,
+  };
+}
+
+function submit(body: unknown, bearer = token) {
+  return json<ClaimResponse & { issue?: unknown[] }>(
+    payer.request('/fhir/Claim/$submit', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+const errorCode = (response: ClaimResponse) => response.error?.[0]?.code.coding?.[0]?.code;
+const commitmentOf = (response: ClaimResponse) => response.request?.identifier?.value as string;
+
+async function anchored(commitment: string) {
+  await payer.node.ledger.outbox.drain(30_000);
+  return chainLedger.decision(commitment);
+}
+
+async function commitmentKey(): Promise<Uint8Array> {
+  const { body } = await json<{ key: string }>(
+    payer.request('/claims/commitment-key', { headers: { authorization: `Bearer ${token}` } }),
+  );
+  return Buffer.from(body.key, 'hex');
+}
+
+/** The verifier's view: the ledger's record of a claim commitment and the policy version it names. */
+async function anchoredRecord(commitment: string) {
+  const decision = await chainLedger.decision(commitment);
+  if (decision === undefined) return undefined;
+  const policy = await chainLedger.policy(decision.payer, POLICY.version);
+  expect(decision.policyVersionHash).toBe(keccak256(toHex(POLICY.version)));
+  return { decisionCommitment: decision.decisionCommitment, policyHash: policy?.policyHash ?? '' };
+}
+
+beforeAll(async () => {
+  payer = await startClaimsPayer();
+  chainLedger = new ClaimsLedger(
+    payer.deployment,
+    undefined,
+    createChainClient(payer.node.config.chain.rpcUrl, 31337),
+  );
+  const refused = await payer.request('/claims/policies', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...POLICY, coinsurance: 1.5 }),
+  });
+  expect(refused.status).toBe(400);
+  const published = await payer.request('/claims/policies', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(POLICY),
+  });
+  expect(published.status).toBe(201);
+  token = await payer.providerToken();
+}, 120_000);
+
+afterAll(async () => {
+  await payer?.stop();
+});
+
+describe('Claim/$submit at a payer member', () => {
+  it('adjudicates a consented, covered claim, anchors the decision and gives the patient an EOB', async () => {
+    const patient = await newPatient({});
+    const { status, body } = await submit(
+      claimFor(patient, day(-10), [
+        ['99213', 150],
+        ['70553', 900],
+      ]),
+    );
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      resourceType: 'ClaimResponse',
+      outcome: 'complete',
+      patient: { reference: `Patient/${patient.id}` },
+    });
+    expect(body.id).toBeTypeOf('string');
+    // 99213: copay 25, deductible 100, coinsurance 20% of 25 = 5 → benefit 20; 70553: 20% of 900 → 720.
+    expect(body.payment?.amount?.value).toBe(740);
+    const decision = await anchored(commitmentOf(body));
+    expect(decision).toMatchObject({
+      provider: payer.provider.address,
+      amountDueCents: 74_000n,
+      currency: 'USD',
+      status: 'anchored',
+    });
+    const key = await commitmentKey();
+    expect(decision?.decisionCommitment).toBe(`0x${decisionCommitment(body, key)}`);
+
+    // The patient sees the EOB in their own records, with what they owe (25 + 100 + 5 + 180).
+    const eobs = await json<{ entry?: { resource: ExplanationOfBenefit }[] }>(
+      payer.request(`/fhir/ExplanationOfBenefit?patient=Patient/${patient.id}`, {
+        headers: { 'x-careledger-identity': `Patient/${patient.id}` },
+      }),
+    );
+    expect(eobs.status).toBe(200);
+    const eob = eobs.body.entry?.[0]?.resource as ExplanationOfBenefit;
+    expect(eob.identifier?.[0]?.value).toBe(commitmentOf(body));
+    expect(memberLiabilityOf(eob)).toBe(31_000);
+    expect(eob.payment?.amount?.value).toBe(740);
+
+    // The provider re-runs the adjudication from the claim, the published policy and the ledger.
+    const policyJson = await json<unknown>(payer.request(`/claims/policies/${POLICY.version}`));
+    const policy = parseBenefitPolicy(policyJson.body);
+    const claim = claimFor(patient, day(-10), [
+      ['99213', 150],
+      ['70553', 900],
+    ]);
+    await expect(
+      verifyClaimDecision({ claim, policy, response: body, commitmentKey: key, anchored: anchoredRecord }),
+    ).resolves.toEqual({ claimCommitment: commitmentOf(body) });
+
+    // A decision altered after anchoring is caught, and so is a payer that anchored a wrong one.
+    const altered = structuredClone(body);
+    (altered.payment as { amount: { value: number } }).amount.value = 700;
+    const reason = async (response: ClaimResponse, record = anchoredRecord) =>
+      verifyClaimDecision({ claim, policy, response, commitmentKey: key, anchored: record }).then(
+        () => 'verified',
+        (error: CareLedgerError) =>
+          `${error.details.reason}${error.details.path ? ` ${error.details.path}` : ''}`,
+      );
+    expect(await reason(altered)).toBe('decision-altered');
+    const selfConsistent = async (c: string) => {
+      const record = await anchoredRecord(c);
+      return record && { ...record, decisionCommitment: decisionCommitment(altered, key) };
+    };
+    expect(await reason(altered, selfConsistent)).toBe(
+      'adjudication-mismatch ClaimResponse.payment.amount.value',
+    );
+
+    // The same claim again is a duplicate: refused, nothing new anchored.
+    const again = await submit(claim);
+    expect(again.body).toMatchObject({ outcome: 'error' });
+    expect(errorCode(again.body)).toBe('duplicate');
+    expect((await anchored(commitmentOf(body)))?.decisionCommitment).toBe(decision?.decisionCommitment);
+  });
+
+  it('refuses without consent, without coverage and after the filing window, paying and anchoring nothing', async () => {
+    const noConsent = await newPatient({ consent: false });
+    const refused = await submit(claimFor(noConsent, day(-10), [['99213', 150]]));
+    expect(refused.status).toBe(200);
+    expect(refused.body).toMatchObject({ outcome: 'error', payment: { amount: { value: 0 } } });
+    expect(errorCode(refused.body)).toBe('consent-missing');
+    expect(refused.body.request).toBeUndefined();
+    const stored = await json<{ total?: number }>(
+      payer.request(`/fhir/ClaimResponse?patient=Patient/${noConsent.id}&_summary=count`, {
+        headers: CLINICIAN,
+      }),
+    );
+    expect(stored.body.total).toBe(0);
+
+    const noCoverage = await newPatient({ coverage: false });
+    const uncovered = await submit(claimFor(noCoverage, day(-10), [['99213', 150]]));
+    expect(errorCode(uncovered.body)).toBe('no-coverage');
+    expect(await anchored(commitmentOf(uncovered.body))).toBeUndefined();
+
+    const late = await newPatient({});
+    const tooLate = await submit(claimFor(late, day(-120), [['99213', 150]]));
+    expect(errorCode(tooLate.body)).toBe('filing-window-exceeded');
+    expect(tooLate.body.payment?.amount?.value).toBe(0);
+    expect(await anchored(commitmentOf(tooLate.body))).toBeUndefined();
+
+    const inconsistent = await submit(
+      claimFor(late, day(-5), [['99213', 150]], { total: { value: 999, currency: 'USD' } }),
+    );
+    expect(errorCode(inconsistent.body)).toBe('inconsistent-amounts');
+  });
+
+  it('checks a claim needing prior authorization against the preauthorization the payer gave', async () => {
+    const patient = await newPatient({});
+    const knee = (use: 'claim' | 'preauthorization', preAuthRef?: string) =>
+      claimFor(patient, day(-3), [['27447', 5000]], {
+        use,
+        insurance: [
+          {
+            sequence: 1,
+            focal: true,
+            coverage: { display: 'Northwind' },
+            ...(preAuthRef ? { preAuthRef: [preAuthRef] } : {}),
+          },
+        ],
+      });
+    const unauthorised = await submit(knee('claim'));
+    expect(unauthorised.body.item?.[0]?.adjudication[0]?.reason?.coding?.[0]?.code).toBe('preauth-missing');
+    expect(unauthorised.body.payment?.amount?.value).toBe(0);
+
+    const preauth = await submit(knee('preauthorization'));
+    expect(preauth.body).toMatchObject({ use: 'preauthorization', outcome: 'complete' });
+    const ref = preauth.body.preAuthRef as string;
+    expect(ref).toMatch(/^PA-[0-9a-f]{32}$/);
+    expect((await anchored(commitmentOf(preauth.body)))?.amountDueCents).toBe(0n);
+
+    const authorised = await submit(knee('claim', ref));
+    expect(authorised.body.outcome).toBe('complete');
+    expect(authorised.body.payment?.amount?.value).toBeGreaterThan(0);
+    const policy = parseBenefitPolicy(
+      (await json<unknown>(payer.request(`/claims/policies/${POLICY.version}`))).body,
+    );
+    await expect(
+      verifyClaimDecision({
+        claim: knee('claim', ref),
+        policy,
+        response: authorised.body,
+        commitmentKey: await commitmentKey(),
+        anchored: async (c) => (await anchored(c)) && anchoredRecord(c),
+      }),
+    ).resolves.toBeDefined();
+  });
+
+  it('takes claims only from a billing member system, and answers malformed input with a 400', async () => {
+    const patient = await newPatient({});
+    const asStaff = await json<{ resourceType: string }>(
+      payer.request('/fhir/Claim/$submit', {
+        method: 'POST',
+        headers: CLINICIAN,
+        body: JSON.stringify(claimFor(patient, day(-1), [['99213', 150]])),
+      }),
+    );
+    expect(asStaff.status).toBe(403);
+    const notAClaim = await submit({ resourceType: 'Patient' });
+    expect(notAClaim.status).toBe(400);
+    const anonymous = await submit(
+      claimFor(patient, day(-1), [['99213', 150]], { patient: { display: 'someone' } }),
+    );
+    expect(anonymous.status).toBe(400);
+    const bundled = await submit({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:4f7c3b5e-9a41-4d0e-8c55-2b1e6f0a9d11',
+          resource: claimFor(patient, day(-2), [['70553', 100]], {
+            patient: { reference: 'urn:uuid:8e2d6a90-1c3b-4f5e-a7d8-0b9c1e2f3a45' },
+          }),
+        },
+        {
+          fullUrl: 'urn:uuid:8e2d6a90-1c3b-4f5e-a7d8-0b9c1e2f3a45',
+          resource: {
+            resourceType: 'Patient',
+            identifier: [{ system: LEDGER_ADDRESS_SYSTEM, value: patient.address }],
+          },
+        },
+      ],
+    });
+    expect(bundled.body).toMatchObject({ resourceType: 'ClaimResponse' });
+    expect(bundled.status).toBe(200);
+    expect(bundled.body.outcome).toBe('complete');
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * A payer member node in-process on a real embedded chain, for the claims tests: the contracts
+ * deployed with two genesis members (this payer node, role payer; a provider known only by its
+ * ledger key, role provider), the node started with the development identity header on for its own
+ * staff. The provider reaches the payer the way members do: SMART Backend Services with a client
+ * assertion signed by its ledger key (MemberClient), in-process through `app.request`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bytesToHex, hexToBytes } from 'viem';
+import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
+import { MemberClient } from '../../src/exchange/index.js';
+import { type Deployment, deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
+import { nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
+import {
+  loadOrCreateAdminToken,
+  loadOrCreateLedgerKey,
+  loadOrCreateLogSignerKey,
+} from '../../src/node/node-keys.js';
+import { type RunningNode, startNode } from '../../src/node/start-node.js';
+import { openDatabase } from '../../src/storage/sqlite/open-database.js';
+import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
+import { findFreePort } from './free-port.js';
+
+/** The payer's public URL as its tokens name it; requests go in-process, never to this port. */
+export const PAYER_URL = 'http://127.0.0.1:1';
+
+export interface ClaimsPayer {
+  readonly node: RunningNode;
+  readonly deployment: Deployment;
+  readonly provider: PrivateKeyAccount;
+  readonly adminToken: string;
+  /** A request to the payer node, in-process (path relative to its base URL). */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** A SMART Backend Services token of the provider member at the payer, for a purpose of use. */
+  providerToken(purpose?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startClaimsPayer(): Promise<ClaimsPayer> {
+  const dir = mkdtempSync(join(tmpdir(), 'careledger-claims-'));
+  const logOrigin = 'payer.careledger.test/log';
+  const chain = new EmbeddedChain({
+    dir: join(dir, 'chain'),
+    port: await findFreePort(),
+    restartOnCrash: false,
+  });
+  await chain.start();
+  const nodeDir = join(dir, 'payer');
+  const paths = nodePaths(nodeDir);
+  const account = loadOrCreateLedgerKey(paths.ledgerKey);
+  const { verifierKey } = loadOrCreateLogSignerKey(paths.logSignerKey, logOrigin);
+  const provider = privateKeyToAccount(generatePrivateKey());
+  const deployerDb = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
+  const deployer = new Outbox({
+    storage: new SqliteOutboxStorage(deployerDb),
+    account: loadOrCreateLedgerKey(join(dir, 'deployer.key')),
+    client: createChainClient(chain.rpcUrl, 31337),
+    chainId: 31337,
+  });
+  deployer.start(100);
+  const member = (address: `0x${string}`, name: string, role: 'payer' | 'provider', origin: string) => ({
+    account: address,
+    name,
+    role,
+    fhirBaseUrl: `${PAYER_URL}/fhir`,
+    logOrigin: origin,
+    logVerifierKey: verifierKey,
+    encryptionPublicKey: '0x' as const,
+  });
+  const deployment = await deployContracts(
+    deployer,
+    {
+      members: [
+        member(account.address, 'Northwind Health Plan', 'payer', logOrigin),
+        member(provider.address, 'Riverside Clinic', 'provider', 'clinic.careledger.test/log'),
+      ],
+      threshold: 1,
+    },
+    31337,
+  );
+  await deployer.stop();
+  deployerDb.close();
+  saveDeployment(join(dir, 'deployment.json'), deployment);
+  saveNodeConfig(nodeDir, {
+    name: 'payer',
+    organization: 'Northwind Health Plan',
+    role: 'payer',
+    host: '127.0.0.1',
+    port: 0,
+    publicUrl: PAYER_URL,
+    logOrigin,
+    chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
+    deploymentFile: join(dir, 'deployment.json'),
+    log: { anchorIntervalMs: 500 },
+    devIdentityHeader: true,
+  });
+  const node = await startNode(nodeDir, { log: () => undefined, port: 0 });
+  const request = async (path: string, init?: RequestInit) => node.app.request(`${PAYER_URL}${path}`, init);
+  const client = new MemberClient({
+    member: { address: account.address, name: 'payer', fhirBaseUrl: `${PAYER_URL}/fhir` },
+    fetch: async (url, init) => node.app.request(String(url), init),
+  });
+  return {
+    node,
+    deployment,
+    provider,
+    adminToken: loadOrCreateAdminToken(paths.adminToken),
+    request,
+    providerToken: (purpose = 'HPAYMT') =>
+      client.memberToken(
+        {
+          address: provider.address,
+          sign: async (hash) => hexToBytes(await provider.sign({ hash: bytesToHex(hash) })),
+        },
+        { purpose },
+      ),
+    async stop() {
+      await node.close();
+      await chain.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -25,6 +25,13 @@ export {
   parseBenefitPolicy,
 } from './benefit-policy.js';
 export { type ClaimErrorCode, checkClaim } from './check-claim.js';
+export {
+  disputeClaim,
+  publishPolicy,
+  registerClaimCommands,
+  submitClaim,
+  verifyClaim,
+} from './claim-commands.js';
 export { claimCommitment } from './claim-commitment.js';
 export { claimCategories, parseClaimSubmission } from './claim-submission.js';
 export {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { registerClaimCommands } from '../claims/index.js';
 import { registerCredentialCommands } from '../credentials/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import {
@@ -165,6 +166,7 @@ export function createProgram(): Command {
   registerDemoCommands(program);
   registerVaultCommands(program);
   registerCredentialCommands(program);
+  registerClaimCommands(program);
   configureUsageErrors(program);
   return program;
 }

@@ -6,6 +6,9 @@
  * ClaimsRegistry; anyone holding the claim re-runs it (verifyClaimDecision), and an altered decision
  * is caught.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Claim, ClaimResponse, ExplanationOfBenefit, Resource } from '@medplum/fhirtypes';
 import { keccak256, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -15,10 +18,15 @@ import { createChainClient } from '../../src/chain/index.js';
 import {
   ClaimsLedger,
   decisionCommitment,
+  disputeClaim,
   memberLiabilityOf,
   parseBenefitPolicy,
+  publishPolicy,
+  submitClaim,
+  verifyClaim,
   verifyClaimDecision,
 } from '../../src/claims/index.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import type { CareLedgerError } from '../../src/errors/index.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
 import { enrolPatientKeyInApp } from '../support/enrol-patient-key.js';
@@ -403,5 +411,103 @@ describe('Claim/$submit at a payer member', () => {
     expect(bundled.body).toMatchObject({ resourceType: 'ClaimResponse' });
     expect(bundled.status).toBe(200);
     expect(bundled.body.outcome).toBe('complete');
+  });
+
+  it('careledger claims: policy publish, submit, verify (catching a decision altered after anchoring), dispute', async () => {
+    const files = mkdtempSync(join(tmpdir(), 'careledger-claims-cli-'));
+    const file = (name: string, content: unknown) => {
+      const path = join(files, name);
+      writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+      return path;
+    };
+    try {
+      const inProcess = (async (url: string, init?: RequestInit) =>
+        payer.request(new URL(String(url)).pathname, init)) as typeof fetch;
+      const next = { ...POLICY, version: 'test.2', effective: { start: day(301), end: day(600) } };
+      expect(
+        await publishPolicy({
+          url: 'http://127.0.0.1:1',
+          token: payer.adminToken,
+          file: file('p2.json', next),
+          fetch: inProcess,
+        }),
+      ).toMatchObject({ version: 'test.2' });
+      expect((await chainLedger.policyVersions(payer.node.ledger.address)).sort()).toEqual([
+        'test.1',
+        'test.2',
+      ]);
+
+      const patient = await newPatient({});
+      const claim = claimFor(patient, day(-4), [['99213', 150]]);
+      const submitted = await submitClaim({
+        payerUrl: 'http://127.0.0.1:1',
+        ledgerKeyFile: file('provider.key', payer.providerKey),
+        file: file('claim.json', claim),
+        fetch: inProcess,
+      });
+      expect(submitted.claimResponse.outcome).toBe('complete');
+      await payer.node.ledger.outbox.drain(30_000);
+      const policyFile = file(
+        'policy.json',
+        (await json<unknown>(payer.request(`/claims/policies/${POLICY.version}`))).body,
+      );
+      const chain = {
+        rpcUrl: payer.node.config.chain.rpcUrl,
+        deploymentFile: payer.node.config.deploymentFile,
+      };
+      const args = {
+        claimFile: file('claim.json', claim),
+        policyFile,
+        commitmentKeyFile: file('key.hex', submitted.commitmentKey),
+        ...chain,
+      };
+      expect(
+        await verifyClaim({ ...args, responseFile: file('response.json', submitted.claimResponse) }),
+      ).toMatchObject({
+        claimCommitment: commitmentOf(submitted.claimResponse),
+        policyVersion: POLICY.version,
+      });
+
+      const altered = structuredClone(submitted.claimResponse);
+      const benefit = altered.item?.[0]?.adjudication.find((a) => a.category.coding?.[0]?.code === 'benefit');
+      (benefit?.amount as { value: number }).value += 1;
+      const failure = await verifyClaim({ ...args, responseFile: file('altered.json', altered) }).catch(
+        (e: CareLedgerError) => e,
+      );
+      expect((failure as CareLedgerError).details.reason).toBe('decision-altered');
+      expect(exitCodeFor(failure)).toBe(65);
+      const otherPolicy = await verifyClaim({
+        ...args,
+        policyFile: file('other-policy.json', { ...POLICY, deductible: '0' }),
+        responseFile: file('response.json', submitted.claimResponse),
+      }).catch((e: CareLedgerError) => e);
+      expect((otherPolicy as CareLedgerError).details.reason).toBe('policy-mismatch');
+
+      const commitment = commitmentOf(submitted.claimResponse);
+      await disputeClaim({
+        claimCommitment: commitment,
+        reason: 'the copay is wrong',
+        ledgerKeyFile: args.claimFile.replace('claim.json', 'provider.key'),
+        ...chain,
+      });
+      expect((await chainLedger.decision(commitment))?.status).toBe('disputed');
+      const resolved = await payer.request('/claims/dispute-resolutions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          claimCommitment: commitment,
+          resolution: 'copay confirmed',
+          amountDueCents: 0,
+        }),
+      });
+      expect(resolved.status).toBe(202);
+      await payer.node.ledger.outbox.drain(30_000);
+      expect(await chainLedger.decision(commitment)).toMatchObject({
+        status: 'resolved',
+        amountDueCents: 0n,
+      });
+    } finally {
+      rmSync(files, { recursive: true, force: true });
+    }
   });
 });

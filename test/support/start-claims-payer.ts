@@ -31,6 +31,8 @@ export interface ClaimsPayer {
   readonly node: RunningNode;
   readonly deployment: Deployment;
   readonly provider: PrivateKeyAccount;
+  /** The provider's ledger key (hex), as its key file holds it. */
+  readonly providerKey: `0x${string}`;
   readonly adminToken: string;
   /** A request to the payer node, in-process (path relative to its base URL). */
   request(path: string, init?: RequestInit): Promise<Response>;
@@ -52,7 +54,8 @@ export async function startClaimsPayer(): Promise<ClaimsPayer> {
   const paths = nodePaths(nodeDir);
   const account = loadOrCreateLedgerKey(paths.ledgerKey);
   const { verifierKey } = loadOrCreateLogSignerKey(paths.logSignerKey, logOrigin);
-  const provider = privateKeyToAccount(generatePrivateKey());
+  const providerKey = generatePrivateKey();
+  const provider = privateKeyToAccount(providerKey);
   const deployerDb = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
   const deployer = new Outbox({
     storage: new SqliteOutboxStorage(deployerDb),
@@ -107,6 +110,7 @@ export async function startClaimsPayer(): Promise<ClaimsPayer> {
     node,
     deployment,
     provider,
+    providerKey,
     adminToken: loadOrCreateAdminToken(paths.adminToken),
     request,
     providerToken: (purpose = 'HPAYMT') =>

@@ -12,9 +12,14 @@ export {
   type StaffRole,
 } from './access-policy.js';
 export {
+  type BreakGlassPolicy,
   type BreakGlassReader,
+  type BreakGlassReservation,
   type BreakGlassSession,
+  type BreakGlassSessions,
   type BreakGlassStore,
+  DEFAULT_BREAK_GLASS_POLICY,
+  isReservation,
   MemoryBreakGlassStore,
 } from './break-glass.js';
 export {

@@ -34,8 +34,15 @@ export interface NodeConfig {
    * from `publicUrl`). Never `*`.
    */
   readonly cors?: { readonly allowedOrigins?: readonly string[] };
-  /** Break-glass policy: the longest emergency window a clinician may open (default 60 minutes). */
-  readonly breakGlass?: { readonly maxMinutes?: number };
+  /**
+   * Break-glass policy (src/access/break-glass.ts): the longest window (default 60 minutes), and the
+   * openings one clinician may make in a rolling window (default 10 in 1440 minutes).
+   */
+  readonly breakGlass?: {
+    readonly maxMinutes?: number;
+    readonly maxOpenings?: number;
+    readonly openingsWindowMinutes?: number;
+  };
   /** Overload shedding: requests in flight, queued, and the longest wait in the queue (ms). */
   readonly http?: {
     readonly maxInFlight?: number;
@@ -142,6 +149,15 @@ export function loadNodeConfig(dir: string): NodeConfig {
   const maxMinutes = config.breakGlass?.maxMinutes;
   if (maxMinutes !== undefined && (!Number.isInteger(maxMinutes) || maxMinutes < 1 || maxMinutes > 24 * 60)) {
     throw new CareLedgerError('ERR_CONFIG', `${path}: breakGlass.maxMinutes must be 1 to 1440`);
+  }
+  for (const key of ['maxOpenings', 'openingsWindowMinutes'] as const) {
+    const value = config.breakGlass?.[key];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 7 * 24 * 60)) {
+      throw new CareLedgerError(
+        'ERR_CONFIG',
+        `${path}: breakGlass.${key} must be an integer from 1 to 10080`,
+      );
+    }
   }
   if (config.cors?.allowedOrigins?.some((origin) => origin === '*' || !/^https?:\/\/[^/]+$/.test(origin))) {
     throw new CareLedgerError(

@@ -1,4 +1,4 @@
-import type { BreakGlassReader } from '../access/index.js';
+import type { BreakGlassSessions } from '../access/index.js';
 import type { ConsentOpeningStore } from '../consent/consent-opening.js';
 import type { LedgerKeyChallengeStore } from '../enrolment/ledger-key-challenge-store.js';
 import { CareLedgerError } from '../errors/index.js';
@@ -50,7 +50,7 @@ export interface NodeStorage {
   readonly chainIndex: ChainIndexStorage;
   readonly records: RecordStorage;
   readonly exportJobs: ExportJobStorage;
-  readonly breakGlass: BreakGlassReader;
+  readonly breakGlass: BreakGlassSessions;
   /** The transparency log's storage; it applies the vault's commit writes in its transaction. */
   readonly log: LogStorage;
   /** The data-key store; its tombstone key is derived from the key provider. */

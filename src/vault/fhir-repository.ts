@@ -3,8 +3,9 @@ import type { Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress } from 'viem';
 import {
   type AccessPolicy,
-  type BreakGlassReader,
+  type BreakGlassPolicy,
   type BreakGlassSession,
+  type BreakGlassSessions,
   LEDGER_ADDRESS_SYSTEM,
   patientLedgerAddress,
 } from '../access/index.js';
@@ -63,7 +64,9 @@ export interface FhirRepositoryOptions {
   /** The access policy (src/access): staff roles, ledger consent, sensitivity labels, break-glass. */
   readonly policy: AccessPolicy;
   /** Break-glass sessions (the same store the policy reads). */
-  readonly breakGlass: BreakGlassReader;
+  readonly breakGlass: BreakGlassSessions;
+  /** The node's break-glass policy (node.json `breakGlass`); unset parts take the defaults. */
+  readonly breakGlassPolicy?: Partial<BreakGlassPolicy>;
   /**
    * Told, after a create, update or transaction has committed, which resources it stored (the node
    * announces patients on the ledger's RecordLocator). A throw is caught: the write has succeeded.
@@ -108,7 +111,12 @@ export class FhirRepository {
     });
     this.searchHash = this.store.searchHash;
     this.gate = new AccessGate(options.policy, this.store);
-    this.breakGlass = new BreakGlassService(this.store, this.gate, options.breakGlass);
+    this.breakGlass = new BreakGlassService(
+      this.store,
+      this.gate,
+      options.breakGlass,
+      options.breakGlassPolicy,
+    );
     this.parts = { store: this.store, gate: this.gate };
   }
 
@@ -406,12 +414,12 @@ export class FhirRepository {
     );
   }
 
-  /** Break-glass: see BreakGlassService.declare. */
+  /** Break-glass: see BreakGlassService.declare (`minutes` unset: the policy's default window). */
   declareBreakGlass(
     patientId: string,
     reason: string,
     context: AccessContext,
-    minutes = 60,
+    minutes?: number,
   ): Promise<BreakGlassSession> {
     return this.breakGlass.declare(patientId, reason, context, minutes);
   }

@@ -446,7 +446,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     }
     // The second factor last: a refused request does not spend the clinician's one-time code.
     if (deps.verifySecondFactor !== undefined) await deps.verifySecondFactor(c, context);
-    const session = await deps.repository.declareBreakGlass(id, reason, context, minutes ?? 60);
+    const session = await deps.repository.declareBreakGlass(id, reason, context, minutes);
     await deps.onBreakGlass?.(session);
     return c.body(
       JSON.stringify({

@@ -219,5 +219,45 @@ export function describeRecordStorageContract(adapter: StorageAdapter): void {
       expect(await bg.get('bg1')).toEqual({ ...session, review });
       expect(await bg.list({ unreviewed: true, at: '2026-01-01T12:00:00Z' })).toEqual([]);
     });
+
+    test('break-glass reservations: counted per clinician since a time, inert until committed, given back', async () => {
+      const log = under.vaultLog();
+      const bg = under.breakGlass;
+      const who = 'Practitioner/d9';
+      const limit = { max: 2, since: '2026-03-01T09:00:00.000Z' };
+      const at = (id: string, startedAt: string) => ({ id, who, patientId: 'p1', startedAt });
+      // An opening before `since` does not count.
+      expect(await bg.reserve(at('r0', '2026-03-01T08:59:59.999Z'), limit)).toEqual({ reserved: true });
+      expect(await bg.reserve(at('r1', '2026-03-01T09:10:00.000Z'), limit)).toEqual({ reserved: true });
+      expect(await bg.reserve(at('r2', '2026-03-01T09:20:00.000Z'), limit)).toEqual({ reserved: true });
+      expect(await bg.reserve(at('r3', '2026-03-01T09:30:00.000Z'), limit)).toEqual({
+        reserved: false,
+        oldest: '2026-03-01T09:10:00.000Z',
+      });
+      expect(
+        await bg.reserve({ ...at('r4', '2026-03-01T09:30:00.000Z'), who: 'Practitioner/d8' }, limit),
+      ).toEqual({
+        reserved: true,
+      });
+      // Inert: no window, not listed, not found.
+      expect(await bg.active(who, 'p1', '2026-03-01T09:10:00.000Z')).toBeUndefined();
+      expect(await bg.get('r1')).toBeUndefined();
+      expect(await bg.list({ at: '2026-03-02T00:00:00Z', patientId: 'p1' })).toEqual([]);
+      // Its commit gives it a window; a reservation given back frees its place.
+      const session = {
+        ...at('r1', '2026-03-01T09:10:00.000Z'),
+        expiresAt: '2026-03-01T09:40:00.000Z',
+        auditEventId: 'ae9',
+      };
+      await commit(log, [{ kind: 'open-break-glass', session }]);
+      expect(await bg.active(who, 'p1', '2026-03-01T09:15:00.000Z')).toEqual(session);
+      await bg.release('r1');
+      await bg.release('r2');
+      expect(await bg.get('r1')).toEqual(session);
+      expect(await bg.reserve(at('r5', '2026-03-01T09:30:00.000Z'), limit)).toEqual({ reserved: true });
+      expect(await bg.reserve(at('r6', '2026-03-01T09:31:00.000Z'), limit)).toMatchObject({
+        reserved: false,
+      });
+    });
   });
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BreakGlassReader } from '../../access/index.js';
+import type { BreakGlassSessions } from '../../access/index.js';
 import type { ConsentOpeningStore } from '../../consent/consent-opening.js';
 import type { LedgerKeyChallengeStore } from '../../enrolment/ledger-key-challenge-store.js';
 import type { ExportJobStorage } from '../../export/export-job.js';
@@ -59,7 +59,7 @@ export interface StorageUnderTest {
   /** A log storage that applies the vault's commit writes (records, erasure, break-glass). */
   vaultLog(): LogStorage;
   readonly records: RecordStorage;
-  readonly breakGlass: BreakGlassReader;
+  readonly breakGlass: BreakGlassSessions;
   /** Data keys with this tombstone key and clock. */
   dataKeys(options: { tombstoneKey: Uint8Array; now: () => number }): DataKeyStore;
   consentOpenings(sealer: OpeningSealer, now: () => number): ConsentOpeningStore;

@@ -1,4 +1,9 @@
-import type { BreakGlassSession, BreakGlassStore } from '../../access/index.js';
+import type {
+  BreakGlassReservation,
+  BreakGlassSession,
+  BreakGlassSessions,
+  BreakGlassStore,
+} from '../../access/index.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 export const breakGlassMigrations: Migration[] = [
@@ -57,23 +62,35 @@ export function toSession(row: BreakGlassRow): BreakGlassSession {
   };
 }
 
-export class SqliteBreakGlassStore implements BreakGlassStore {
+export class SqliteBreakGlassStore implements BreakGlassStore, BreakGlassSessions {
   private readonly sql;
 
   constructor(db: SqliteDatabase) {
     this.sql = {
+      // A reservation (same id, empty window) gets its window and AuditEvent with the commit.
       insert: db.prepare(
         `INSERT INTO break_glass_sessions (id, who, patient_id, started_at, expires_at, audit_event_id)
-         VALUES (@id, @who, @patientId, @startedAt, @expiresAt, @auditEventId)`,
+         VALUES (@id, @who, @patientId, @startedAt, @expiresAt, @auditEventId)
+         ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, audit_event_id = excluded.audit_event_id`,
       ),
+      // One statement, so one write transaction: SQLite serialises it against every other process.
+      reserve: db.prepare(
+        `INSERT INTO break_glass_sessions (id, who, patient_id, started_at, expires_at, audit_event_id)
+         SELECT @id, @who, @patientId, @startedAt, @startedAt, ''
+         WHERE (SELECT count(*) FROM break_glass_sessions WHERE who = @who AND started_at >= @since) < @max`,
+      ),
+      oldest: db.prepare(
+        'SELECT min(started_at) AS oldest FROM break_glass_sessions WHERE who = ? AND started_at >= ?',
+      ),
+      release: db.prepare(`DELETE FROM break_glass_sessions WHERE id = ? AND audit_event_id = ''`),
       active: db.prepare(
         `SELECT * FROM break_glass_sessions WHERE who = ? AND patient_id = ? AND started_at <= ? AND expires_at > ?
          ORDER BY started_at DESC LIMIT 1`,
       ),
-      get: db.prepare('SELECT * FROM break_glass_sessions WHERE id = ?'),
+      get: db.prepare(`SELECT * FROM break_glass_sessions WHERE id = ? AND audit_event_id <> ''`),
       list: db.prepare(
         `SELECT * FROM break_glass_sessions
-         WHERE (@patientId IS NULL OR patient_id = @patientId)
+         WHERE audit_event_id <> '' AND (@patientId IS NULL OR patient_id = @patientId)
            AND (@unreviewed = 0 OR (reviewed_at IS NULL AND expires_at <= @at))
          ORDER BY started_at DESC`,
       ),
@@ -93,6 +110,20 @@ export class SqliteBreakGlassStore implements BreakGlassStore {
       expiresAt: session.expiresAt,
       auditEventId: session.auditEventId,
     });
+  }
+
+  async reserve(
+    session: Pick<BreakGlassSession, 'id' | 'who' | 'patientId' | 'startedAt'>,
+    limit: { readonly max: number; readonly since: string },
+  ): Promise<BreakGlassReservation> {
+    const { changes } = this.sql.reserve.run({ ...session, since: limit.since, max: limit.max });
+    if (changes === 1) return { reserved: true };
+    const row = this.sql.oldest.get(session.who, limit.since) as { oldest: string | null };
+    return { reserved: false, oldest: row.oldest ?? limit.since };
+  }
+
+  async release(id: string): Promise<void> {
+    this.sql.release.run(id);
   }
 
   async active(who: string, patientId: string, at: string): Promise<BreakGlassSession | undefined> {

@@ -1,0 +1,402 @@
+/**
+ * Issue 17 item 5: the consortium on hosts of its own. Each host is a Linux network namespace with
+ * its own address on a private /24 (test/support/netns-network.ts): anvil on the chain host, the
+ * hospital, the lab and the pharmacy each on theirs, the pharmacy as two worker processes and its
+ * sequencing primary (`node start --workers 2`). Members serve HTTPS on their own address only, with
+ * certificates from a throw-away CA that every member trusts (NODE_EXTRA_CA_CERTS).
+ *
+ * A patient's grant and a cross-member read go over the network; then the pharmacy's link goes down
+ * while its own workstation keeps writing to it and a grant is relayed elsewhere, and comes back:
+ * every acknowledged write has an inclusion proof, its log after is consistent with its log before,
+ * no size was signed twice, it catches up with the chain, and its outbox drains (its anchors are
+ * on the chain). Needs root (namespaces): without it the test fails with one line, it does not skip.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Resource } from '@medplum/fhirtypes';
+import { createPublicClient, type Hex, http as viemHttp } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enrolLedgerKeyOverHttp } from '../../src/enrolment/index.js';
+import { checkpointAnchorAbi, loadDeployment } from '../../src/ledger/index.js';
+import { decodeBase64 } from '../../src/log/base64.js';
+import {
+  parseCheckpoint,
+  parseVerifierKey,
+  verifyConsistencyProof,
+  verifyNote,
+  verifyTlogProof,
+} from '../../src/log/index.js';
+import { nodePaths } from '../../src/node/node-config.js';
+import { parseVersionProof, versionEntryOf } from '../../src/vault/version-proof.js';
+import { findCheckpointProblems, loadLogHistory } from '../crash/log-history.js';
+import { signGrantForNewPatient } from '../support/consent-signer.js';
+import {
+  type ChainHost,
+  type Clinician,
+  initConsortium,
+  type MemberFolder,
+  type RunningMember,
+  runInHost,
+  signInClinician,
+  startChainHost,
+  startMember,
+  waitFor,
+} from '../support/netns-consortium.js';
+import { createVirtualLan, type VirtualLan } from '../support/netns-network.js';
+import { createCaFetch, createTestCa, type TestCa } from '../support/netns-tls.js';
+
+const WRITER = join(import.meta.dirname, '..', 'support', 'netns-writer.ts');
+const MEMBERS = [
+  { name: 'hospital', host: 'hospital', role: 'provider', workers: 1 },
+  { name: 'lab', host: 'lab', role: 'lab', workers: 1 },
+  { name: 'pharmacy', host: 'pharmacy', role: 'pharmacy', workers: 2 },
+] as const;
+type MemberName = (typeof MEMBERS)[number]['name'];
+
+const work = mkdtempSync(join(tmpdir(), 'careledger-netns-'));
+let lan: VirtualLan | undefined;
+let chain: ChainHost | undefined;
+let ca: TestCa;
+let httpsFetch: typeof fetch;
+const folders = {} as Record<MemberName, MemberFolder>;
+const running = {} as Record<MemberName, RunningMember>;
+const clinicians = {} as Record<MemberName, Clinician>;
+
+/** The last lines of every node, for failure messages. */
+const nodeLines = () =>
+  `\n${Object.values(running)
+    .map((r) => `-- ${r.folder.name}:\n${r.lines.slice(-12).join('\n')}`)
+    .join('\n')}`;
+
+async function call(
+  member: MemberName,
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ status: number; text: string; json: Record<string, unknown> }> {
+  const response = await httpsFetch(`${folders[member].url}${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      authorization: `Bearer ${clinicians[member]?.token ?? folders[member].adminToken}`,
+      'content-type': 'application/fhir+json',
+      accept: 'application/fhir+json',
+      ...init.headers,
+    },
+    ...(init.body === undefined
+      ? {}
+      : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+    signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
+  });
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  } catch {}
+  return { status: response.status, text, json };
+}
+
+async function createResource(member: MemberName, resource: Record<string, unknown>): Promise<string> {
+  const created = await call(member, `/fhir/${resource.resourceType as string}`, { body: resource });
+  expect(created.status, created.text).toBe(201);
+  return created.json.id as string;
+}
+
+/** The member's latest checkpoint, its signature checked with the member's log verifier key. */
+async function checkpointOf(member: MemberName) {
+  const answer = await call(member, '/log/checkpoint');
+  expect(answer.status, answer.text).toBe(200);
+  const verifier = parseVerifierKey(folders[member].member.logVerifierKey);
+  const { text } = verifyNote(answer.text, [verifier], { minimum: 1 });
+  return parseCheckpoint(text);
+}
+
+/** Reads a record with its version proof and checks its inclusion in the member's signed log. */
+async function verifyLogged(member: MemberName, type: string, id: string): Promise<void> {
+  const read = await call(member, `/fhir/${type}/${id}`, { headers: { 'x-careledger-version-proof': '1' } });
+  expect(read.status, read.text).toBe(200);
+  const served = read.json as unknown as Resource;
+  const { proof } = parseVersionProof(served);
+  let tlog = '';
+  await waitFor(
+    `a checkpoint of ${member} covers entry ${proof.index}`,
+    async () => {
+      const answer = await call(member, `/log/proof/${proof.index}`);
+      tlog = answer.text;
+      return answer.status === 200;
+    },
+    30,
+  );
+  verifyTlogProof(tlog, {
+    logVerifier: parseVerifierKey(folders[member].member.logVerifierKey),
+    entry: versionEntryOf(served),
+  });
+}
+
+const laboratory = (patient: string) => ({
+  resourceType: 'Observation',
+  status: 'final',
+  category: [
+    {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }],
+    },
+  ],
+  code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose' }] },
+  subject: { reference: `Patient/${patient}` },
+  valueQuantity: { value: 5.4, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
+});
+
+/** A patient at a member's desk: the Patient record, and their ledger key enrolled by proof of possession. */
+async function registerPatient(member: MemberName, family: string, key: Hex): Promise<string> {
+  const id = await createResource(member, {
+    resourceType: 'Patient',
+    name: [{ family, given: ['Pat'] }],
+    birthDate: '1970-01-01',
+  });
+  await enrolLedgerKeyOverHttp({
+    fhirBaseUrl: `${folders[member].url}/fhir`,
+    patientId: id,
+    account: privateKeyToAccount(key),
+    headers: { authorization: `Bearer ${clinicians[member].token}` },
+    fetch: httpsFetch,
+  });
+  return id;
+}
+
+async function relayGrant(at: MemberName, patientKey: Hex, grantee: MemberName, categories: string[]) {
+  const deployment = loadDeployment(folders[at].config.deploymentFile);
+  const grant = await signGrantForNewPatient({
+    chainId: deployment.chainId,
+    consentRegistry: deployment.contracts.consentRegistry,
+    grantee: folders[grantee].member.account,
+    categories,
+    purposes: ['TREAT'],
+    nowSeconds: Math.floor(Date.now() / 1000),
+    patientKey,
+  });
+  const relayed = await call(at, '/ledger/consent/grants?wait=true', {
+    body: grant.body,
+    headers: { 'content-type': 'application/json' },
+  });
+  expect(relayed.status, relayed.text).toBeLessThan(300);
+  return relayed.json;
+}
+
+beforeAll(async () => {
+  lan = createVirtualLan(['chain', ...MEMBERS.map((m) => m.host)]);
+  ca = createTestCa(work);
+  httpsFetch = createCaFetch(ca.cert);
+  chain = await startChainHost(lan, 'chain');
+  const made = await initConsortium(lan, work, chain.url, ca, MEMBERS);
+  for (const folder of made) folders[folder.name as MemberName] = folder;
+  const started = await Promise.all(
+    MEMBERS.map((m) => startMember(lan as VirtualLan, folders[m.name], ca, m.workers)),
+  );
+  for (const member of started) running[member.folder.name as MemberName] = member;
+  const signedIn = await Promise.all(MEMBERS.map((m) => signInClinician(folders[m.name], httpsFetch)));
+  MEMBERS.forEach((m, i) => {
+    clinicians[m.name] = signedIn[i] as Clinician;
+  });
+}, 110_000);
+
+afterAll(async () => {
+  if (process.env.CARELEDGER_TEST_LOG)
+    writeFileSync(
+      process.env.CARELEDGER_TEST_LOG,
+      Object.values(running)
+        .map((r) => `-- ${r.folder.name}\n${r.lines.join('\n')}`)
+        .join('\n'),
+    );
+  await lan?.close();
+  chain?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('a consortium on separate hosts (network namespaces), TLS between members', () => {
+  it('each member listens on its own host’s address only, over HTTPS that a client without the CA refuses', async () => {
+    for (const { name, host } of MEMBERS) {
+      const namespace = lan?.hosts[host]?.namespace as string;
+      const address = lan?.hosts[host]?.address as string;
+      const listening = execFileSync('ip', ['netns', 'exec', namespace, 'ss', '-Htln'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => line.trim().split(/\s+/)[3] as string);
+      expect(listening, name).toContain(`${address}:8443`);
+      expect(
+        listening.filter((local) => /^(0\.0\.0\.0|\*|\[::\]):/.test(local)),
+        name,
+      ).toEqual([]);
+      expect(folders[name].url).toBe(`https://${address}:8443`);
+    }
+    // The test process's own fetch knows no such CA: the certificate is refused, nothing is sent.
+    const untrusted = await fetch(`${folders.lab.url}/health`).then(
+      () => 'answered',
+      (error: Error) => String((error.cause as { code?: string } | undefined)?.code),
+    );
+    expect(untrusted).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
+    expect((await call('lab', '/health')).status).toBe(200);
+  });
+
+  it('relays a patient’s grant at the hospital and reads the lab’s records across hosts over HTTPS', async () => {
+    const patientKey = generatePrivateKey();
+    const patientAddress = privateKeyToAccount(patientKey).address;
+    const hospitalPatient = await registerPatient('hospital', 'Netns', patientKey);
+    const labPatient = await registerPatient('lab', 'Netns', patientKey);
+    const observation = await createResource('lab', laboratory(labPatient));
+    await waitFor(
+      'the hospital learned from the chain that the lab holds the patient’s records',
+      async () => {
+        const found = await call('hospital', `/ledger/locations/${patientAddress}`);
+        return ((found.json.members ?? []) as { address: string }[]).some(
+          (m) => m.address === folders.lab.member.account,
+        );
+      },
+      60,
+      nodeLines,
+    );
+    await relayGrant('hospital', patientKey, 'hospital', ['demographics', 'laboratory']);
+    await waitFor(
+      'the lab indexed the grant and holds its terms',
+      async () =>
+        (
+          await call(
+            'lab',
+            `/ledger/consent/check?patient=${patientAddress}&grantee=${folders.hospital.member.account}&category=laboratory&purpose=TREAT`,
+          )
+        ).json.allowed === true,
+      60,
+      nodeLines,
+    );
+    let report = '';
+    await waitFor(
+      'the hospital fetched the lab’s records over HTTPS',
+      async () => {
+        const answer = await call(
+          'hospital',
+          `/fhir/Patient/${hospitalPatient}/$fetch-from-members?purpose=TREAT`,
+          {
+            method: 'POST',
+          },
+        );
+        report = answer.text;
+        return ((answer.json.members ?? []) as { member: string; status: string; kept: number }[]).some(
+          (m) => m.member === folders.lab.member.account && m.status === 'ok' && m.kept > 0,
+        );
+      },
+      60,
+      () => `: ${report}${nodeLines()}`,
+    );
+    const kept = await call('hospital', `/fhir/Observation/${observation}`);
+    expect(kept.status, kept.text).toBe(200);
+  }, 150_000);
+
+  it('the pharmacy cut off and back: acknowledged writes proven, log consistent, chain caught up, outbox drained', async () => {
+    const pharmacyPatient = await createResource('pharmacy', {
+      resourceType: 'Patient',
+      name: [{ family: 'Dispensed', given: ['Pat'] }],
+      birthDate: '1980-02-02',
+    });
+    await waitFor(
+      'the pharmacy signed a checkpoint',
+      async () => (await checkpointOf('pharmacy')).size > 0,
+      30,
+    );
+    const before = await checkpointOf('pharmacy');
+
+    lan?.cut('pharmacy');
+    const unreachable = await httpsFetch(`${folders.pharmacy.url}/health`, {
+      signal: AbortSignal.timeout(3_000),
+    }).then(
+      () => false,
+      () => true,
+    );
+    expect(unreachable, 'the pharmacy still answers from outside its host').toBe(true);
+
+    // Meanwhile, elsewhere: a patient grants the pharmacy access, relayed at the hospital.
+    const absentPatientKey = generatePrivateKey();
+    const absentPatient = privateKeyToAccount(absentPatientKey).address;
+    const [writer] = await Promise.all([
+      runInHost(lan as VirtualLan, 'pharmacy', WRITER, {
+        NODE_EXTRA_CA_CERTS: ca.certFile,
+        NETNS_WRITER_FHIR: `${folders.pharmacy.url}/fhir`,
+        NETNS_WRITER_TOKEN: clinicians.pharmacy.token,
+        NETNS_WRITER_PATIENT: pharmacyPatient,
+        NETNS_WRITER_COUNT: '12',
+      }),
+      relayGrant('hospital', absentPatientKey, 'pharmacy', ['medications']),
+    ]);
+    const acknowledged = writer.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => (JSON.parse(line) as { id: string }).id);
+    expect(acknowledged.length, writer.stderr).toBeGreaterThan(0);
+
+    lan?.reconnect('pharmacy');
+    await waitFor(
+      'the pharmacy answers again',
+      async () => (await call('pharmacy', '/health', { timeoutMs: 3_000 })).status === 200,
+      30,
+    );
+    for (const id of acknowledged) await verifyLogged('pharmacy', 'MedicationDispense', id);
+    const after = await checkpointOf('pharmacy');
+    expect(after.size).toBeGreaterThanOrEqual(before.size + acknowledged.length);
+    const consistency = await call('pharmacy', `/log/consistency?old=${before.size}&new=${after.size}`);
+    expect(consistency.status, consistency.text).toBe(200);
+    verifyConsistencyProof(
+      before.size,
+      after.size,
+      consistency.text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => decodeBase64(line) ?? new Uint8Array()),
+      before.rootHash,
+      after.rootHash,
+    );
+    // Fenced: one sequencer signed every checkpoint, never two for one size, each recomputable.
+    const history = loadLogHistory(nodePaths(folders.pharmacy.dir).database);
+    expect(history.conflictingSizes).toEqual([]);
+    expect(
+      findCheckpointProblems(
+        history,
+        folders.pharmacy.config.logOrigin,
+        folders.pharmacy.member.logVerifierKey,
+      ),
+    ).toEqual([]);
+
+    await waitFor(
+      'the pharmacy indexed the grant relayed while it was away',
+      async () =>
+        ((await call('pharmacy', `/ledger/consent/grants?patient=${absentPatient}`)).json.grants as unknown[])
+          .length > 0,
+      60,
+      nodeLines,
+    );
+    const deployment = loadDeployment(folders.pharmacy.config.deploymentFile);
+    const client = createPublicClient({ transport: viemHttp(chain?.url as string, { retryCount: 0 }) });
+    await waitFor(
+      'the chain holds a pharmacy anchor covering the writes made while it was cut off',
+      async () => {
+        const latest = await client.readContract({
+          address: deployment.contracts.checkpointAnchor,
+          abi: checkpointAnchorAbi,
+          functionName: 'latest',
+          args: [folders.pharmacy.config.logOrigin],
+        });
+        const [treeSize] = latest;
+        return Number(treeSize) >= after.size;
+      },
+      60,
+      nodeLines,
+    );
+    await waitFor(
+      'the pharmacy’s outbox drained',
+      async () => {
+        const status = await call('pharmacy', '/status');
+        return (status.json.outbox as { sent: number }).sent === 0;
+      },
+      60,
+      nodeLines,
+    );
+  }, 180_000);
+});

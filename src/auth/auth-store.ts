@@ -89,49 +89,68 @@ export interface Notification {
   readonly readAt?: string;
 }
 
+/** What one request's bearer token depends on besides its signature (decision 0017: asked every time). */
+export interface TokenStatus {
+  /** The token's jti or its grant (refresh-token family) was revoked. */
+  readonly revoked: boolean;
+  /** The token's user, when a user id was asked for and exists. */
+  readonly user?: UserAccount;
+}
+
 /**
- * What the authorization server keeps. Synchronous like the other SQLite adapters' hot paths: every
- * call is one indexed statement.
+ * What the authorization server keeps, on SQLite (src/storage/sqlite/sqlite-auth-store.ts) or
+ * PostgreSQL (src/storage/postgres/postgres-auth-store.ts). Every method is one indexed statement
+ * (two where noted); none reads and then writes, so several node processes may share one store.
  */
 export interface AuthStore extends ThrottleStore {
-  insertUser(user: UserAccount): void;
-  userById(id: string): UserAccount | undefined;
-  userByUsername(username: string): UserAccount | undefined;
-  userByFhirUser(fhirUser: string): UserAccount | undefined;
+  insertUser(user: UserAccount): Promise<void>;
+  userById(id: string): Promise<UserAccount | undefined>;
+  userByUsername(username: string): Promise<UserAccount | undefined>;
+  userByFhirUser(fhirUser: string): Promise<UserAccount | undefined>;
   updateUser(
     id: string,
     changes: Partial<
       Pick<UserAccount, 'totpSealed' | 'totpLastStep' | 'keystore' | 'disabled' | 'passwordHash'>
     >,
-  ): void;
-  listUsers(): UserAccount[];
+  ): Promise<void>;
+  /**
+   * Records that a TOTP time step was used, only if it is later than the last one used: false when
+   * another sign-in consumed it first (RFC 6238 §5.2, one statement for every process).
+   */
+  consumeTotpStep(id: string, step: number): Promise<boolean>;
+  listUsers(): Promise<UserAccount[]>;
 
-  insertClient(client: OAuthClient): void;
-  client(clientId: string): OAuthClient | undefined;
-  listClients(): OAuthClient[];
-  updateClient(clientId: string, changes: Partial<Pick<OAuthClient, 'status'>>): void;
-  deleteClient(clientId: string): boolean;
+  insertClient(client: OAuthClient): Promise<void>;
+  client(clientId: string): Promise<OAuthClient | undefined>;
+  listClients(): Promise<OAuthClient[]>;
+  updateClient(clientId: string, changes: Partial<Pick<OAuthClient, 'status'>>): Promise<void>;
+  deleteClient(clientId: string): Promise<boolean>;
 
-  insertCode(code: AuthorizationCode): void;
-  code(codeHash: string): AuthorizationCode | undefined;
+  insertCode(code: AuthorizationCode): Promise<void>;
+  code(codeHash: string): Promise<AuthorizationCode | undefined>;
   /** Marks a code used; false if it was already used (a replay). */
-  redeemCode(codeHash: string, at: number, family: string | undefined): boolean;
+  redeemCode(codeHash: string, at: number, family: string | undefined): Promise<boolean>;
 
-  insertRefreshToken(token: RefreshToken): void;
-  refreshToken(tokenHash: string): RefreshToken | undefined;
+  insertRefreshToken(token: RefreshToken): Promise<void>;
+  refreshToken(tokenHash: string): Promise<RefreshToken | undefined>;
   /** Marks a token rotated; false if it already was (a replay). */
-  rotateRefreshToken(tokenHash: string, at: number): boolean;
+  rotateRefreshToken(tokenHash: string, at: number): Promise<boolean>;
   /** Revokes every refresh token of a grant, and every access token issued under it (their `fam` claim). */
-  revokeFamily(family: string, at: number): void;
-  isFamilyRevoked(family: string): boolean;
+  revokeFamily(family: string, at: number): Promise<void>;
+  isFamilyRevoked(family: string): Promise<boolean>;
 
   /** Revoked access-token ids, kept until they would have expired anyway. */
-  revokeAccessToken(jti: string, expiresAt: number): void;
-  isAccessTokenRevoked(jti: string): boolean;
+  revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
+  isAccessTokenRevoked(jti: string): Promise<boolean>;
+  /**
+   * One bearer token's revocation (its jti or its family) and its user, in one statement: the only
+   * store work of an authenticated request (one round trip on PostgreSQL).
+   */
+  tokenStatus(jti: string, family: string | undefined, userId: string | undefined): Promise<TokenStatus>;
   /** Records a client-assertion jti; true if it was already seen (RFC 7523 §3 item 7). */
-  seenAssertion(clientId: string, jti: string, expiresAt: number): boolean;
+  seenAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean>;
 
-  insertNotification(notification: Notification): void;
-  notifications(recipients: readonly string[]): Notification[];
-  markNotificationRead(id: string, recipients: readonly string[], at: string): boolean;
+  insertNotification(notification: Notification): Promise<void>;
+  notifications(recipients: readonly string[]): Promise<Notification[]>;
+  markNotificationRead(id: string, recipients: readonly string[], at: string): Promise<boolean>;
 }

@@ -14,35 +14,19 @@ import {
   parseScopes,
   type Scope,
   signJwt,
-  verifyClientAssertion,
   verifyJwt,
   verifyPkce,
 } from '../smart/index.js';
 import { JwtVerificationCache } from '../smart/jwt-verification-cache.js';
 import type { AuthStore, OAuthClient, UserAccount } from './auth-store.js';
+import { authenticateClient } from './client-authentication.js';
+import { oauthError } from './oauth-error.js';
 import { SignInThrottle, type ThrottleLockout } from './sign-in-throttle.js';
+import { TokenEndpointLimits, type TokenRequestLimit } from './token-endpoint-limits.js';
+
+export { type OAuthErrorCode, oauthError } from './oauth-error.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-
-/** RFC 6749 §5.2 / RFC 6750 §3.1 error codes, carried in CareLedgerError details as `oauth`. */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'access_denied'
-  | 'unsupported_response_type'
-  | 'invalid_token';
-
-export function oauthError(
-  oauth: OAuthErrorCode,
-  message: string,
-  code: 'ERR_INVALID_INPUT' | 'ERR_UNAUTHENTICATED' | 'ERR_FORBIDDEN' = 'ERR_INVALID_INPUT',
-): CareLedgerError {
-  return new CareLedgerError(code, message, { details: { oauth } });
-}
 
 /** A validated authorization request (SMART App Launch §2.0.6 "obtain authorization code"). */
 export interface AuthorizeRequest {
@@ -98,6 +82,8 @@ export interface AttemptSource {
 
 export interface AuthorizationServerOptions {
   readonly store: AuthStore;
+  /** Token requests per client_id per window (default DEFAULT_TOKEN_REQUEST_LIMIT). */
+  readonly tokenRequestLimit?: TokenRequestLimit;
   /** The node's base URL, the issuer (`iss`). */
   readonly issuer: string;
   /** The FHIR base URL, the audience (`aud`) of every access token. */
@@ -170,6 +156,8 @@ export class AuthorizationServer {
   readonly throttle: SignInThrottle;
   /** Access tokens' signatures and claims, verified once (revocation is still checked each time). */
   private readonly verifiedTokens = new JwtVerificationCache();
+  /** Per-client_id limits at the token endpoint. */
+  private readonly limits: TokenEndpointLimits;
 
   constructor(private readonly options: AuthorizationServerOptions) {
     this.now = options.now ?? Date.now;
@@ -178,6 +166,12 @@ export class AuthorizationServer {
       store: options.store,
       now: () => this.now(),
       onLockout: (lockout) => options.onLockout?.(lockout),
+    });
+    this.limits = new TokenEndpointLimits({
+      store: options.store,
+      throttle: this.throttle,
+      now: () => this.now(),
+      ...(options.tokenRequestLimit === undefined ? {} : { limit: options.tokenRequestLimit }),
     });
   }
 
@@ -253,9 +247,9 @@ export class AuthorizationServer {
    * Validates an authorization request. Errors about the client or redirect URI are shown to the user
    * (never redirected to an unverified URI, RFC 6749 §4.1.2.1); the rest go back to the client.
    */
-  parseAuthorizeRequest(params: URLSearchParams): AuthorizeRequest {
+  async parseAuthorizeRequest(params: URLSearchParams): Promise<AuthorizeRequest> {
     const clientId = params.get('client_id') ?? '';
-    const client = this.options.store.client(clientId);
+    const client = await this.options.store.client(clientId);
     if (client === undefined) throw oauthError('invalid_client', 'unknown client_id');
     if (client.status === 'pending') {
       throw oauthError('invalid_client', "this app is waiting for the node operator's approval");
@@ -307,8 +301,8 @@ export class AuthorizationServer {
     totp: string,
     source: AttemptSource = {},
   ): Promise<UserAccount> {
-    const user = this.options.store.userByUsername(username);
-    const attempt = this.throttle.begin(
+    const user = await this.options.store.userByUsername(username);
+    const attempt = await this.throttle.begin(
       [
         { scope: 'account', id: username },
         ...(source.address === undefined ? [] : [{ scope: 'client' as const, id: source.address }]),
@@ -330,7 +324,7 @@ export class AuthorizationServer {
       await attempt.failed();
       throw error;
     }
-    attempt.succeeded();
+    await attempt.succeeded();
     if (user.fhirUser.startsWith('Practitioner/')) {
       const attested =
         user.ledgerAddress !== undefined &&
@@ -359,7 +353,7 @@ export class AuthorizationServer {
         'ERR_UNAUTHENTICATED',
       );
     }
-    const attempt = this.throttle.begin(
+    const attempt = await this.throttle.begin(
       [
         { scope: 'second-factor', id: user.id },
         ...(source?.address === undefined ? [] : [{ scope: 'client' as const, id: source.address }]),
@@ -370,7 +364,8 @@ export class AuthorizationServer {
     const result = evaluateTotp(code.trim(), secret, this.now(), {
       ...(user.totpLastStep === undefined ? {} : { lastUsedStep: user.totpLastStep }),
     });
-    if (!result.valid) {
+    // The step is consumed in one statement: of two sign-ins with the same code, one wins.
+    if (!result.valid || !(await this.options.store.consumeTotpStep(user.id, result.step))) {
       await attempt.failed();
       throw oauthError(
         'access_denied',
@@ -378,12 +373,11 @@ export class AuthorizationServer {
         'ERR_UNAUTHENTICATED',
       );
     }
-    attempt.succeeded();
-    this.options.store.updateUser(user.id, { totpLastStep: result.step });
+    await attempt.succeeded();
   }
 
   /** Issues an authorization code for a signed-in user; returns the redirect URL (RFC 6749 §4.1.2). */
-  issueCode(request: AuthorizeRequest, user: UserAccount, launchPatient?: string): string {
+  async issueCode(request: AuthorizeRequest, user: UserAccount, launchPatient?: string): Promise<string> {
     const wantsPatient = request.scope.some((s) => s.kind === 'named' && s.name === 'launch/patient');
     let patient: string | undefined;
     if (user.fhirUser.startsWith('Patient/')) patient = user.fhirUser.slice('Patient/'.length);
@@ -394,7 +388,7 @@ export class AuthorizationServer {
       patient = launchPatient;
     }
     const code = opaque();
-    this.options.store.insertCode({
+    await this.options.store.insertCode({
       codeHash: sha256(code),
       clientId: request.client.clientId,
       userId: user.id,
@@ -424,57 +418,26 @@ export class AuthorizationServer {
     );
   }
 
-  /** Client authentication: private_key_jwt when an assertion is sent, else a public client by id. */
-  private async authenticateClient(form: URLSearchParams): Promise<OAuthClient> {
-    const assertion = form.get('client_assertion');
-    if (assertion !== null) {
-      if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
-        throw oauthError('invalid_client', 'client_assertion_type must be jwt-bearer', 'ERR_UNAUTHENTICATED');
-      }
-      let clientId: string;
-      try {
-        ({ clientId } = await verifyClientAssertion(assertion, {
-          tokenEndpoint: this.tokenEndpoint,
-          now: this.seconds(),
-          clientJwks: (id) => this.options.store.client(id)?.jwks,
-          seenJti: (id, jti, exp) => this.options.store.seenAssertion(id, jti, exp),
-        }));
-      } catch (error) {
-        const reason = error instanceof CareLedgerError ? String(error.details.reason ?? '') : '';
-        throw oauthError(
-          'invalid_client',
-          `client authentication failed (${reason || 'invalid assertion'})`,
-          'ERR_UNAUTHENTICATED',
-        );
-      }
-      const client = this.options.store.client(clientId);
-      if (client === undefined || client.status === 'pending')
-        throw oauthError('invalid_client', 'unknown client', 'ERR_UNAUTHENTICATED');
-      return client;
-    }
-    const client = this.options.store.client(form.get('client_id') ?? '');
-    if (client === undefined || client.status === 'pending')
-      throw oauthError('invalid_client', 'unknown client_id', 'ERR_UNAUTHENTICATED');
-    if (client.jwks !== undefined) {
-      throw oauthError(
-        'invalid_client',
-        'this client must authenticate with private_key_jwt',
-        'ERR_UNAUTHENTICATED',
-      );
-    }
-    return client;
+  /** Client authentication (client-authentication.ts), with the per-client_id limits. */
+  private authenticateClient(form: URLSearchParams): Promise<OAuthClient> {
+    return authenticateClient(form, {
+      store: this.options.store,
+      limits: this.limits,
+      tokenEndpoint: this.tokenEndpoint,
+      seconds: () => this.seconds(),
+    });
   }
 
   private async redeemCode(form: URLSearchParams): Promise<TokenResponse> {
     const client = await this.authenticateClient(form);
     const codeHash = sha256(form.get('code') ?? '');
-    const code = this.options.store.code(codeHash);
+    const code = await this.options.store.code(codeHash);
     if (code === undefined || code.clientId !== client.clientId) {
       throw oauthError('invalid_grant', 'unknown authorization code');
     }
     if (code.usedAt !== undefined) {
       // RFC 6749 §4.1.2: a code used twice is an attack; revoke what it issued.
-      if (code.family !== undefined) this.options.store.revokeFamily(code.family, this.seconds());
+      if (code.family !== undefined) await this.options.store.revokeFamily(code.family, this.seconds());
       throw oauthError('invalid_grant', 'the authorization code was already used');
     }
     if (code.expiresAt < this.seconds()) throw oauthError('invalid_grant', 'the authorization code expired');
@@ -486,11 +449,11 @@ export class AuthorizationServer {
     } catch {
       throw oauthError('invalid_grant', 'the PKCE code_verifier does not match the code_challenge');
     }
-    const user = this.options.store.userById(code.userId);
+    const user = await this.options.store.userById(code.userId);
     if (user === undefined || user.disabled)
       throw oauthError('invalid_grant', 'the user is no longer active');
     const family = randomUUID();
-    if (!this.options.store.redeemCode(codeHash, this.seconds(), family)) {
+    if (!(await this.options.store.redeemCode(codeHash, this.seconds(), family))) {
       throw oauthError('invalid_grant', 'the authorization code was already used');
     }
     return await this.issueTokens(client, user, code.scope, code.patient, family, code.nonce);
@@ -498,7 +461,7 @@ export class AuthorizationServer {
 
   private async refresh(form: URLSearchParams): Promise<TokenResponse> {
     const tokenHash = sha256(form.get('refresh_token') ?? '');
-    const token = this.options.store.refreshToken(tokenHash);
+    const token = await this.options.store.refreshToken(tokenHash);
     // RFC 6749 §6: a public client may refresh without client_id (fhirclient does); the token names it.
     if (form.get('client_id') === null && form.get('client_assertion') === null && token !== undefined) {
       form.set('client_id', token.clientId);
@@ -511,7 +474,7 @@ export class AuthorizationServer {
     if (token.expiresAt < now) throw oauthError('invalid_grant', 'the refresh token expired');
     if (token.rotatedAt !== undefined) {
       // OAuth 2.0 Security BCP §4.14.2: reuse of a rotated refresh token revokes the whole grant.
-      this.options.store.revokeFamily(token.family, now);
+      await this.options.store.revokeFamily(token.family, now);
       throw oauthError('invalid_grant', 'the refresh token was already used; the grant is revoked');
     }
     let scope = token.scope;
@@ -526,12 +489,12 @@ export class AuthorizationServer {
       const narrowed = narrowScopes(requested, granted);
       scope = formatScopes(narrowed);
     }
-    const user = this.options.store.userById(token.userId);
+    const user = await this.options.store.userById(token.userId);
     if (user === undefined || user.disabled)
       throw oauthError('invalid_grant', 'the user is no longer active');
     // Rotation (OAuth 2.0 Security BCP §4.14.2): this token is spent; a concurrent second use loses.
-    if (!this.options.store.rotateRefreshToken(tokenHash, now)) {
-      this.options.store.revokeFamily(token.family, now);
+    if (!(await this.options.store.rotateRefreshToken(tokenHash, now))) {
+      await this.options.store.revokeFamily(token.family, now);
       throw oauthError('invalid_grant', 'the refresh token was already used; the grant is revoked');
     }
     return await this.issueTokens(client, user, scope, token.patient, token.family);
@@ -557,7 +520,8 @@ export class AuthorizationServer {
       const reason = error instanceof CareLedgerError ? String(error.details.reason ?? '') : '';
       throw oauthError('invalid_grant', `the assertion is not valid (${reason || 'invalid'})`);
     }
-    if (this.options.store.seenAssertion(`patient:${address}`, jti, exp))
+    await this.limits.countRequest(`patient:${address}`);
+    if (await this.options.store.seenAssertion(`patient:${address}`, jti, exp))
       throw oauthError('invalid_grant', 'the assertion was already used (jti replay)');
     const patient = await this.options.patientByLedgerAddress?.(address as `0x${string}`);
     if (patient === undefined)
@@ -621,8 +585,13 @@ export class AuthorizationServer {
         'the signer is not an active consortium member',
         'ERR_UNAUTHENTICATED',
       );
+    await this.limits.countRequest(member);
     if (
-      this.options.store.seenAssertion(member, verified.claims.jti as string, verified.claims.exp as number)
+      await this.options.store.seenAssertion(
+        member,
+        verified.claims.jti as string,
+        verified.claims.exp as number,
+      )
     )
       throw oauthError('invalid_client', 'client authentication failed (jti replay)', 'ERR_UNAUTHENTICATED');
     return {
@@ -735,7 +704,7 @@ export class AuthorizationServer {
     let refresh: string | undefined;
     if (named.has('offline_access') || named.has('online_access')) {
       refresh = opaque();
-      this.options.store.insertRefreshToken({
+      await this.options.store.insertRefreshToken({
         tokenHash: sha256(refresh),
         family,
         clientId: client.clientId,
@@ -794,16 +763,20 @@ export class AuthorizationServer {
       });
     }
     const claims = payload as unknown as AccessClaims;
-    if (
-      this.options.store.isAccessTokenRevoked(claims.jti) ||
-      (typeof claims.fam === 'string' && this.options.store.isFamilyRevoked(claims.fam))
-    ) {
+    // Revocation and the user's standing are asked every time, in one statement (decision 0017).
+    const signedIn = claims.fhirUser !== undefined && !claims.amr?.includes('patient-key');
+    const status = await this.options.store.tokenStatus(
+      claims.jti,
+      typeof claims.fam === 'string' ? claims.fam : undefined,
+      signedIn ? claims.sub : undefined,
+    );
+    if (status.revoked) {
       throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the access token was revoked', {
         details: { oauth: 'invalid_token', reason: 'revoked' },
       });
     }
-    if (claims.fhirUser !== undefined && !claims.amr?.includes('patient-key')) {
-      const user = this.options.store.userById(claims.sub);
+    if (signedIn) {
+      const user = status.user;
       if (user === undefined || user.disabled) {
         throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the user is no longer active', {
           details: { oauth: 'invalid_token', reason: 'user-disabled' },
@@ -837,13 +810,14 @@ export class AuthorizationServer {
   async revoke(form: URLSearchParams): Promise<void> {
     const token = form.get('token') ?? '';
     const now = this.seconds();
-    const refresh = this.options.store.refreshToken(sha256(token));
+    const refresh = await this.options.store.refreshToken(sha256(token));
     if (refresh !== undefined) {
-      this.options.store.revokeFamily(refresh.family, now);
+      await this.options.store.revokeFamily(refresh.family, now);
       return;
     }
+    let claims: AccessClaims;
     try {
-      const claims = (
+      claims = (
         await verifyJwt(token, {
           keys: [this.options.signingKey.publicJwk],
           algorithms: ['ES256'],
@@ -852,10 +826,10 @@ export class AuthorizationServer {
           audience: this.options.fhirBaseUrl,
         })
       ).payload as unknown as AccessClaims;
-      this.options.store.revokeAccessToken(claims.jti, claims.exp);
     } catch {
-      // RFC 7009 §2.2: an invalid token needs no revocation.
+      return; // RFC 7009 §2.2: an invalid token needs no revocation.
     }
+    await this.options.store.revokeAccessToken(claims.jti, claims.exp);
   }
 
   /** RFC 7662 token introspection. */

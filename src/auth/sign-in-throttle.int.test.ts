@@ -44,9 +44,9 @@ function openStore(path?: string) {
 
 const account: ThrottleKey = { scope: 'account', id: 'dr.one' };
 
-function refusal(run: () => unknown): CareLedgerError {
+async function refusal(run: () => Promise<unknown>): Promise<CareLedgerError> {
   try {
-    run();
+    await run();
   } catch (error) {
     if (error instanceof CareLedgerError) return error;
     throw error;
@@ -61,8 +61,8 @@ describe('SignInThrottle', () => {
     const throttle = new SignInThrottle({ store, now: () => now });
     const delays: number[] = [];
     for (let failure = 1; failure <= 16; failure += 1) {
-      await throttle.begin([account]).failed();
-      const state = store.throttleState(throttleKeyHash(account));
+      await (await throttle.begin([account])).failed();
+      const state = await store.throttleState(throttleKeyHash(account));
       delays.push((state?.lockedUntil ?? 0) - now);
       now = Math.max(now, state?.lockedUntil ?? 0);
     }
@@ -92,27 +92,27 @@ describe('SignInThrottle', () => {
     let now = 1_700_000_000_000;
     const { store } = openStore();
     const throttle = new SignInThrottle({ store, now: () => now });
-    for (let i = 0; i < 5; i += 1) await throttle.begin([account]).failed();
+    for (let i = 0; i < 5; i += 1) await (await throttle.begin([account])).failed();
     for (let i = 0; i < 30; i += 1)
-      expect(refusal(() => throttle.begin([account])).code).toBe('ERR_RATE_LIMITED');
+      expect((await refusal(() => throttle.begin([account]))).code).toBe('ERR_RATE_LIMITED');
     now += 1_000;
-    throttle.begin([account]).succeeded();
-    for (let i = 0; i < 4; i += 1) await throttle.begin([account]).failed();
-    expect(() => throttle.begin([account]).succeeded()).not.toThrow();
+    await (await throttle.begin([account])).succeeded();
+    for (let i = 0; i < 4; i += 1) await (await throttle.begin([account])).failed();
+    await expect((await throttle.begin([account])).succeeded()).resolves.toBeUndefined();
   });
 
   it('survives a restart: the lock is in the database, keyed by a hash (no usernames stored)', async () => {
     const now = 1_700_000_000_000;
     const first = openStore();
     const throttle = new SignInThrottle({ store: first.store, now: () => now });
-    for (let i = 0; i < 5; i += 1) await throttle.begin([account]).failed();
+    for (let i = 0; i < 5; i += 1) await (await throttle.begin([account])).failed();
     const stored = first.db.prepare('SELECT key_hash FROM auth_throttle').all() as { key_hash: string }[];
     expect(stored.map((r) => r.key_hash).join()).not.toContain('dr.one');
     first.db.close();
     dbs.splice(dbs.indexOf(first.db), 1);
     const again = openStore(first.file);
     const restarted = new SignInThrottle({ store: again.store, now: () => now });
-    expect(refusal(() => restarted.begin([account])).details.retryAfter).toBe(1);
+    expect((await refusal(() => restarted.begin([account]))).details.retryAfter).toBe(1);
   });
 
   it('locks for good at 100 consecutive failures until the operator unlocks (SP 800-63B §5.2.2)', async () => {
@@ -121,33 +121,31 @@ describe('SignInThrottle', () => {
     const lockouts: ThrottleLockout[] = [];
     const throttle = new SignInThrottle({ store, now: () => now, onLockout: (l) => void lockouts.push(l) });
     for (let i = 0; i < 100; i += 1) {
-      await throttle.begin([account]).failed();
+      await (await throttle.begin([account])).failed();
       now += 16 * 60_000;
     }
     now += 365 * 24 * 3_600_000;
-    const refused = refusal(() => throttle.begin([account]));
+    const refused = await refusal(() => throttle.begin([account]));
     expect(refused.message).toContain('operator');
     expect(refused.details.retryAfter).toBeUndefined();
     expect(lockouts.at(-1)).toMatchObject({ scope: 'account', failures: 100 });
     expect(lockouts.at(-1)?.until).toBeUndefined();
     expect(JSON.stringify(lockouts)).not.toContain('dr.one');
-    throttle.unlock(account);
-    expect(() => throttle.begin([account]).succeeded()).not.toThrow();
+    await throttle.unlock(account);
+    await expect((await throttle.begin([account])).succeeded()).resolves.toBeUndefined();
   });
 
-  it('counts parallel guesses before they are checked: a burst cannot slip past the lock', () => {
+  it('counts parallel guesses before they are checked: a burst cannot slip past the lock', async () => {
     const now = 1_700_000_000_000;
     const { store } = openStore();
     const throttle = new SignInThrottle({ store, now: () => now });
     let admitted = 0;
     let refused = 0;
-    for (let i = 0; i < 40; i += 1) {
-      try {
-        throttle.begin([account]); // none settled yet: all forty are in flight at once
-        admitted += 1;
-      } catch {
-        refused += 1;
-      }
+    // None settled: all forty are in flight at once.
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => throttle.begin([account])));
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') admitted += 1;
+      else refused += 1;
     }
     expect({ admitted, refused }).toEqual({ admitted: 5, refused: 35 });
   });
@@ -158,13 +156,15 @@ describe('SignInThrottle', () => {
     const throttle = new SignInThrottle({ store, now: () => now });
     const client: ThrottleKey = { scope: 'client', id: '198.51.100.7' };
     for (let i = 0; i < 19; i += 1)
-      await throttle.begin([{ scope: 'account', id: `u${i}` }, client]).failed();
-    throttle.begin([{ scope: 'account', id: 'real.user' }, client]).succeeded();
-    await throttle.begin([{ scope: 'account', id: 'u19' }, client]).failed();
-    expect(refusal(() => throttle.begin([{ scope: 'account', id: 'u20' }, client])).code).toBe(
+      await (await throttle.begin([{ scope: 'account', id: `u${i}` }, client])).failed();
+    await (await throttle.begin([{ scope: 'account', id: 'real.user' }, client])).succeeded();
+    await (await throttle.begin([{ scope: 'account', id: 'u19' }, client])).failed();
+    expect((await refusal(() => throttle.begin([{ scope: 'account', id: 'u20' }, client]))).code).toBe(
       'ERR_RATE_LIMITED',
     );
     now += 61 * 60_000;
-    expect(() => throttle.begin([{ scope: 'account', id: 'u21' }, client]).succeeded()).not.toThrow();
+    await expect(
+      (await throttle.begin([{ scope: 'account', id: 'u21' }, client])).succeeded(),
+    ).resolves.toBeUndefined();
   });
 });

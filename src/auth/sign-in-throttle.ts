@@ -11,7 +11,7 @@ import { CareLedgerError } from '../errors/index.js';
  * Attempts refused while locked are not counted (they were never checked, so they guess nothing).
  */
 
-export type ThrottleScope = 'account' | 'client' | 'second-factor';
+export type ThrottleScope = 'account' | 'client' | 'second-factor' | 'oauth-client';
 
 export interface ThrottlePolicy {
   /** Consecutive failures that cost nothing: the first delay follows this many. */
@@ -35,10 +35,34 @@ export interface ThrottleState {
   readonly lastFailureAt: number;
 }
 
+/** What counting one attempt found: counted (with the key's new state), or refused because locked. */
+export type ThrottleCount =
+  | { readonly counted: true; readonly state: ThrottleState }
+  | { readonly counted: false; readonly lockedUntil: number };
+
+/**
+ * Where the counts are kept (AuthStore). Counting is ONE atomic statement (an UPSERT ... RETURNING
+ * whose update applies only while the key is not locked), never a read and then a write: two node
+ * processes sharing the store cannot both pass the "locked?" check on the same count.
+ */
 export interface ThrottleStore {
-  throttleState(keyHash: string): ThrottleState | undefined;
-  saveThrottleState(keyHash: string, state: ThrottleState): void;
-  clearThrottleState(keyHash: string): void;
+  throttleState(keyHash: string): Promise<ThrottleState | undefined>;
+  /**
+   * Unless the key is locked at `now` (and not forgotten under `policy.forgetAfterMs`), counts one
+   * failure and stores the lock the new count earns (`delayAfter`); otherwise changes nothing.
+   */
+  countThrottleAttempt(keyHash: string, policy: ThrottlePolicy, now: number): Promise<ThrottleCount>;
+  /**
+   * Takes back one counted attempt; a lock is lifted only if it is still the one that attempt set
+   * (`lockedUntil`), not a later attempt's.
+   */
+  takeBackThrottleAttempt(keyHash: string, lockedUntil: number): Promise<void>;
+  clearThrottleState(keyHash: string): Promise<void>;
+  /**
+   * Counts one event in the fixed window that starts at `windowStart` (ms) and returns the window's
+   * count so far, in one atomic statement; an older window's count starts again at 1.
+   */
+  countInWindow(keyHash: string, windowStart: number): Promise<number>;
 }
 
 export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> = {
@@ -66,9 +90,19 @@ export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> 
     forgetAfterMs: 60 * 60_000,
     resetOnSuccess: false,
   },
+  // One OAuth client_id at the token endpoint: failed client authentications (private_key_jwt).
+  // No hard limit (anyone may send a bad assertion for a public client_id), and short delays.
+  'oauth-client': {
+    freeFailures: 10,
+    baseDelayMs: 1_000,
+    maxDelayMs: 5 * 60_000,
+    forgetAfterMs: 60 * 60_000,
+    resetOnSuccess: true,
+  },
 };
 
-const HARD_LOCKED = Number.MAX_SAFE_INTEGER;
+/** `lockedUntil` of a key only an operator can unlock. */
+export const HARD_LOCKED = Number.MAX_SAFE_INTEGER;
 
 export interface ThrottleKey {
   readonly scope: ThrottleScope;
@@ -100,9 +134,16 @@ export function delayAfter(policy: ThrottlePolicy, failures: number): number {
 
 /** One counted attempt: settle it once the secret has been checked. */
 export interface ThrottleAttempt {
-  succeeded(): void;
+  succeeded(): Promise<void>;
   /** The attempt failed: resolves once any lockout it caused is reported. */
   failed(): Promise<void>;
+}
+
+interface CountedKey {
+  readonly key: ThrottleKey;
+  readonly policy: ThrottlePolicy;
+  readonly keyHash: string;
+  readonly state: ThrottleState;
 }
 
 export class SignInThrottle {
@@ -121,30 +162,29 @@ export class SignInThrottle {
     this.policies = { ...THROTTLE_POLICIES, ...options.policies };
   }
 
-  private current(keyHash: string, policy: ThrottlePolicy, now: number): ThrottleState | undefined {
-    const state = this.options.store.throttleState(keyHash);
-    if (state === undefined) return undefined;
-    const forgotten =
-      policy.forgetAfterMs !== undefined &&
-      state.lockedUntil !== HARD_LOCKED &&
-      now - state.lastFailureAt > policy.forgetAfterMs;
-    return forgotten ? undefined : state;
-  }
-
   /**
    * Counts an attempt against every key, or throws ERR_RATE_LIMITED (429, `retryAfter` seconds in
    * the details) while any of them is locked. The message is the same for every key and for
    * usernames that do not exist.
    */
-  begin(keys: readonly ThrottleKey[], fhirUser?: string): ThrottleAttempt {
+  async begin(keys: readonly ThrottleKey[], fhirUser?: string): Promise<ThrottleAttempt> {
+    const { store } = this.options;
     const now = this.options.now();
-    const entries = keys.map((key) => {
+    const counted: CountedKey[] = [];
+    let lockedUntil = 0;
+    for (const key of keys) {
       const policy = this.policies[key.scope];
       const keyHash = throttleKeyHash(key);
-      return { key, policy, keyHash, before: this.current(keyHash, policy, now) };
-    });
-    const lockedUntil = Math.max(0, ...entries.map((e) => e.before?.lockedUntil ?? 0));
+      let result = await store.countThrottleAttempt(keyHash, policy, now);
+      // Locked when counted, cleared (an operator's unlock) before its lock could be read: count again.
+      if (!result.counted && result.lockedUntil <= now)
+        result = await store.countThrottleAttempt(keyHash, policy, now);
+      if (result.counted) counted.push({ key, policy, keyHash, state: result.state });
+      else lockedUntil = Math.max(lockedUntil, result.lockedUntil);
+    }
     if (lockedUntil > now) {
+      // Attempts refused while locked are not counted (they were never checked, so they guess nothing).
+      for (const e of counted) await store.takeBackThrottleAttempt(e.keyHash, e.state.lockedUntil);
       const hard = lockedUntil === HARD_LOCKED;
       const retryAfter = hard ? undefined : Math.ceil((lockedUntil - now) / 1000);
       throw new CareLedgerError(
@@ -155,44 +195,22 @@ export class SignInThrottle {
         { details: { oauth: 'access_denied', ...(hard ? {} : { retryAfter }) } },
       );
     }
-    const after = entries.map((e) => {
-      const failures = (e.before?.failures ?? 0) + 1;
-      const delay = delayAfter(e.policy, failures);
-      const state: ThrottleState = {
-        failures,
-        lockedUntil: delay === Number.POSITIVE_INFINITY ? HARD_LOCKED : now + delay,
-        lastFailureAt: now,
-      };
-      this.options.store.saveThrottleState(e.keyHash, state);
-      return { ...e, state, delay };
-    });
     let settled = false;
     return {
-      succeeded: () => {
+      succeeded: async () => {
         if (settled) return;
         settled = true;
-        for (const e of after) {
-          if (e.policy.resetOnSuccess) {
-            this.options.store.clearThrottleState(e.keyHash);
-            continue;
-          }
+        for (const e of counted) {
+          if (e.policy.resetOnSuccess) await store.clearThrottleState(e.keyHash);
           // Take back this attempt only: others' failures from the same address still count.
-          const latest = this.options.store.throttleState(e.keyHash) ?? e.state;
-          const failures = Math.max(0, latest.failures - 1);
-          if (failures === 0) this.options.store.clearThrottleState(e.keyHash);
-          else
-            this.options.store.saveThrottleState(e.keyHash, {
-              ...latest,
-              failures,
-              lockedUntil: e.before?.lockedUntil ?? 0,
-            });
+          else await store.takeBackThrottleAttempt(e.keyHash, e.state.lockedUntil);
         }
       },
       failed: async () => {
         if (settled) return;
         settled = true;
-        for (const e of after) {
-          if (e.delay === 0) continue;
+        for (const e of counted) {
+          if (e.state.lockedUntil <= now) continue;
           await this.options.onLockout?.({
             scope: e.key.scope,
             keyHash: e.keyHash,
@@ -208,7 +226,7 @@ export class SignInThrottle {
   }
 
   /** The operator's unlock (after a hard lock, or to let a user in sooner). */
-  unlock(key: ThrottleKey): void {
-    this.options.store.clearThrottleState(throttleKeyHash(key));
+  async unlock(key: ThrottleKey): Promise<void> {
+    await this.options.store.clearThrottleState(throttleKeyHash(key));
   }
 }

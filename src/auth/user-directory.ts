@@ -84,10 +84,10 @@ export class UserDirectory {
       ledgerAddress ??= getAddress(`0x${parsed.address}`);
       keystore = JSON.stringify(parsed);
     }
-    if (this.options.store.userByUsername(input.username) !== undefined) {
+    if ((await this.options.store.userByUsername(input.username)) !== undefined) {
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'that username is taken');
     }
-    if (this.options.store.userByFhirUser(input.fhirUser) !== undefined) {
+    if ((await this.options.store.userByFhirUser(input.fhirUser)) !== undefined) {
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', `${input.fhirUser} already has an account`);
     }
     const id = randomUUID();
@@ -104,7 +104,7 @@ export class UserDirectory {
       createdAt: (this.options.now?.() ?? new Date()).toISOString(),
       disabled: false,
     };
-    this.options.store.insertUser(user);
+    await this.options.store.insertUser(user);
     return {
       user,
       totpSecret,
@@ -121,7 +121,7 @@ export class UserDirectory {
    * backend services with keys (private_key_jwt) and other members' systems are registered by the
    * operator.
    */
-  createClient(input: {
+  async createClient(input: {
     name: string;
     redirectUris?: readonly string[];
     jwks?: unknown;
@@ -131,7 +131,7 @@ export class UserDirectory {
     /** Self-registered apps wait for the operator's approval; the operator's own are approved. */
     registeredVia?: 'operator' | 'self' | 'software-statement';
     softwareId?: string;
-  }): OAuthClient {
+  }): Promise<OAuthClient> {
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 200) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'client_name is required');
     }
@@ -190,31 +190,31 @@ export class UserDirectory {
       status: (input.registeredVia ?? 'operator') === 'self' ? 'pending' : 'approved',
       ...(input.softwareId === undefined ? {} : { softwareId: input.softwareId }),
     };
-    if (this.options.store.client(client.clientId) !== undefined) {
+    if ((await this.options.store.client(client.clientId)) !== undefined) {
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'that client_id is taken');
     }
-    this.options.store.insertClient(client);
+    await this.options.store.insertClient(client);
     return client;
   }
 
   /** The registered OAuth clients, optionally only those waiting for approval. */
-  listClients(filter: { status?: 'pending' | 'approved' } = {}): OAuthClient[] {
-    return this.options.store
-      .listClients()
-      .filter((client) => filter.status === undefined || (client.status ?? 'approved') === filter.status);
+  async listClients(filter: { status?: 'pending' | 'approved' } = {}): Promise<OAuthClient[]> {
+    return (await this.options.store.listClients()).filter(
+      (client) => filter.status === undefined || (client.status ?? 'approved') === filter.status,
+    );
   }
 
   /** The operator approves a self-registered app: from now on users can sign in to it. */
-  approveClient(clientId: string): OAuthClient {
-    const client = this.options.store.client(clientId);
+  async approveClient(clientId: string): Promise<OAuthClient> {
+    const client = await this.options.store.client(clientId);
     if (client === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such client');
-    this.options.store.updateClient(clientId, { status: 'approved' });
+    await this.options.store.updateClient(clientId, { status: 'approved' });
     return { ...client, status: 'approved' };
   }
 
   /** The operator refuses a pending registration (an approved client is revoked by the same call). */
-  rejectClient(clientId: string): void {
-    if (!this.options.store.deleteClient(clientId))
+  async rejectClient(clientId: string): Promise<void> {
+    if (!(await this.options.store.deleteClient(clientId)))
       throw new CareLedgerError('ERR_NOT_FOUND', 'no such client');
   }
 
@@ -222,11 +222,11 @@ export class UserDirectory {
    * The operator lifts a sign-in lockout (SP 800-63B §5.2.2: after 100 consecutive failures only an
    * operator can): the username's count and, if it exists, its second factor's.
    */
-  unlockSignIn(username: string): { unlocked: boolean } {
-    this.options.store.clearThrottleState(throttleKeyHash({ scope: 'account', id: username }));
-    const user = this.options.store.userByUsername(username);
+  async unlockSignIn(username: string): Promise<{ unlocked: boolean }> {
+    await this.options.store.clearThrottleState(throttleKeyHash({ scope: 'account', id: username }));
+    const user = await this.options.store.userByUsername(username);
     if (user !== undefined)
-      this.options.store.clearThrottleState(throttleKeyHash({ scope: 'second-factor', id: user.id }));
+      await this.options.store.clearThrottleState(throttleKeyHash({ scope: 'second-factor', id: user.id }));
     return { unlocked: true };
   }
 }

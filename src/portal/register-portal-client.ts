@@ -9,14 +9,14 @@ export const PORTAL_CLIENT_ID = 'careledger-portal';
  * Returns false, with the reason, when the public URL cannot be a redirect URI (plain http off the
  * loopback interface): the portal then cannot sign anyone in, and the operator is told why.
  */
-export function registerPortalClient(
+export async function registerPortalClient(
   users: UserDirectory,
   store: AuthStore,
   publicUrl: string,
-): { registered: boolean; reason?: string } {
-  if (store.client(PORTAL_CLIENT_ID) !== undefined) return { registered: true };
+): Promise<{ registered: boolean; reason?: string }> {
+  if ((await store.client(PORTAL_CLIENT_ID)) !== undefined) return { registered: true };
   try {
-    users.createClient({
+    await users.createClient({
       name: 'CareLedger portal',
       clientId: PORTAL_CLIENT_ID,
       redirectUris: [`${publicUrl.replace(/\/$/, '')}/portal/`],

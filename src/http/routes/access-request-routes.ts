@@ -26,7 +26,7 @@ export interface AccessRequestRouteDeps {
   /** This member's display name and ledger address: the grantee the patient is asked to approve. */
   readonly organization: string;
   readonly organizationAddress: Address;
-  readonly notify: (notification: AccessRequestNotification) => void;
+  readonly notify: (notification: AccessRequestNotification) => Promise<void> | void;
 }
 
 /**
@@ -90,7 +90,7 @@ export function createAccessRequestRoutes(deps: AccessRequestRouteDeps): Hono {
       },
       context,
     );
-    deps.notify({
+    await deps.notify({
       id: randomUUID(),
       recipient: `Patient/${body.patient}`,
       kind: 'access-request',

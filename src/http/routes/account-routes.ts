@@ -17,17 +17,19 @@ export function createAccountRoutes(deps: { store: AuthStore; authenticate: Auth
 
   app.get('/notifications', async (c) => {
     const context = await deps.authenticate(c);
-    return c.json({ notifications: deps.store.notifications(recipients(context.who, context.roles)) });
+    return c.json({
+      notifications: await deps.store.notifications(recipients(context.who, context.roles)),
+    });
   });
 
   app.post('/notifications/:id/read', async (c) => {
     const context = await deps.authenticate(c);
     if (
-      !deps.store.markNotificationRead(
+      !(await deps.store.markNotificationRead(
         c.req.param('id'),
         recipients(context.who, context.roles),
         new Date().toISOString(),
-      )
+      ))
     ) {
       throw new CareLedgerError('ERR_NOT_FOUND', 'no such notification for you');
     }
@@ -36,7 +38,9 @@ export function createAccountRoutes(deps: { store: AuthStore; authenticate: Auth
 
   const patientAccount = async (c: Parameters<Authenticate>[0]) => {
     const context = await deps.authenticate(c);
-    const user = context.who.startsWith('Patient/') ? deps.store.userByFhirUser(context.who) : undefined;
+    const user = context.who.startsWith('Patient/')
+      ? await deps.store.userByFhirUser(context.who)
+      : undefined;
     if (user === undefined)
       throw new CareLedgerError('ERR_FORBIDDEN', 'only a signed-in patient has a consent keystore');
     return user;
@@ -57,7 +61,7 @@ export function createAccountRoutes(deps: { store: AuthStore; authenticate: Auth
     if (user.ledgerAddress !== undefined && `0x${keystore.address}` !== user.ledgerAddress.toLowerCase()) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'the keystore is for another ledger address');
     }
-    deps.store.updateUser(user.id, { keystore: JSON.stringify(keystore) });
+    await deps.store.updateUser(user.id, { keystore: JSON.stringify(keystore) });
     return c.body(null, 204);
   });
 

@@ -14,7 +14,9 @@ export interface ExchangeRoutesOptions {
   readonly repository: FhirRepository;
   readonly authenticate: Authenticate;
   /** The ledger address of a signed-in practitioner here (their account), to name them to the other member. */
-  readonly practitionerAddress: (context: AccessContext) => Address | undefined;
+  readonly practitionerAddress: (
+    context: AccessContext,
+  ) => Promise<Address | undefined> | Address | undefined;
 }
 
 /**
@@ -35,7 +37,7 @@ export function createExchangeFhirRoutes(options: ExchangeRoutesOptions): Hono {
     const purpose = c.req.query('purpose') ?? context.purpose;
     if (!isPurposeOfUse(purpose))
       throw new CareLedgerError('ERR_INVALID_INPUT', 'purpose is not an HL7 v3 PurposeOfUse code');
-    const practitioner = options.practitionerAddress(context);
+    const practitioner = await options.practitionerAddress(context);
     const report = await options.exchange.pull(c.req.param('id'), context, {
       purpose,
       ...(practitioner === undefined ? {} : { practitioner }),

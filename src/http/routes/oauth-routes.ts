@@ -26,9 +26,19 @@ export interface OAuthRouteDeps {
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-/** RFC 6749 §5.2: `{ error, error_description }`, 401 for client authentication, else 400. */
+/**
+ * RFC 6749 §5.2: `{ error, error_description }`, 401 for client authentication, 429 with Retry-After
+ * past a client's limit (RFC 6585 §4), else 400.
+ */
 function oauthErrorResponse(c: Context, error: unknown): Response {
   if (!(error instanceof CareLedgerError) || typeof error.details.oauth !== 'string') throw error;
+  if (error.code === 'ERR_RATE_LIMITED') {
+    const retryAfter = error.details.retryAfter;
+    return c.json({ error: error.details.oauth, error_description: error.message }, 429, {
+      ...NO_STORE,
+      ...(typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}),
+    });
+  }
   const status = error.details.oauth === 'invalid_client' ? 401 : 400;
   if (status === 401) c.header('WWW-Authenticate', 'Basic realm="careledger"');
   return c.json({ error: error.details.oauth, error_description: error.message }, status, NO_STORE);
@@ -89,9 +99,9 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
    * Validates the request; problems with the client or redirect URI are shown here (never redirected
    * to an unverified URI), the rest are redirected back to the app (RFC 6749 §4.1.2.1).
    */
-  const parseRequest = (c: Context, params: URLSearchParams): AuthorizeRequest | Response => {
+  const parseRequest = async (c: Context, params: URLSearchParams): Promise<AuthorizeRequest | Response> => {
     try {
-      return server.parseAuthorizeRequest(params);
+      return await server.parseAuthorizeRequest(params);
     } catch (error) {
       if (!(error instanceof CareLedgerError)) throw error;
       const clientKnown =
@@ -110,16 +120,16 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
     }
   };
 
-  app.get('/oauth/authorize', (c) => {
+  app.get('/oauth/authorize', async (c) => {
     const params = new URL(c.req.url).searchParams;
-    const request = parseRequest(c, params);
+    const request = await parseRequest(c, params);
     return request instanceof Response ? request : loginPage(c, request, params);
   });
 
   /** SMART `authorize-post`, and the sign-in form's submission. */
   app.post('/oauth/authorize', async (c) => {
     const params = await readForm(c);
-    const request = parseRequest(c, params);
+    const request = await parseRequest(c, params);
     if (request instanceof Response) return request;
     if (params.get('username') === null) return loginPage(c, request, params);
     try {
@@ -132,7 +142,7 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
       );
       const patient = params.get('patient');
       return c.redirect(
-        server.issueCode(request, user, patient === null || patient === '' ? undefined : patient),
+        await server.issueCode(request, user, patient === null || patient === '' ? undefined : patient),
         302,
       );
     } catch (error) {
@@ -216,7 +226,7 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
       }
     }
     try {
-      const client = deps.users.createClient({
+      const client = await deps.users.createClient({
         name: statement?.clientName ?? String(body.client_name ?? ''),
         redirectUris:
           statement?.redirectUris ??

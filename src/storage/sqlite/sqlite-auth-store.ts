@@ -4,9 +4,11 @@ import type {
   Notification,
   OAuthClient,
   RefreshToken,
+  TokenStatus,
   UserAccount,
 } from '../../auth/auth-store.js';
-import type { ThrottleState } from '../../auth/sign-in-throttle.js';
+import type { ThrottleCount, ThrottlePolicy, ThrottleState } from '../../auth/sign-in-throttle.js';
+import { throttleCountSql, throttleTakeBackSql, windowCountSql } from '../auth-throttle-sql.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 export const authMigrations: Migration[] = [
@@ -60,13 +62,34 @@ export const authMigrations: Migration[] = [
       CREATE TABLE auth_revoked_families (family TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL);
     `,
   },
+  {
+    // Token requests per OAuth client per fixed window (the token endpoint's rate limit).
+    id: 'auth-003',
+    sql: `
+      CREATE TABLE auth_rate_windows (
+        key_hash TEXT PRIMARY KEY,
+        window_start INTEGER NOT NULL,
+        hits INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 type Row = { body: string };
+type ThrottleRow = { failures: number; locked_until: number; last_failure_at: number };
+type Statement = ReturnType<SqliteDatabase['prepare']>;
 
-/** The authorization server's tables; secrets are stored as hashes, TOTP secrets sealed. */
+function throttleState(row: ThrottleRow): ThrottleState {
+  return { failures: row.failures, lockedUntil: row.locked_until, lastFailureAt: row.last_failure_at };
+}
+
+/**
+ * The authorization server's tables; secrets are stored as hashes, TOTP secrets sealed. The methods
+ * are async for the adapter-neutral `AuthStore`; each runs its statements synchronously.
+ */
 export class SqliteAuthStore implements AuthStore {
   private readonly sql;
+  private readonly throttleStatements = new Map<ThrottlePolicy, Statement>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.sql = {
@@ -84,10 +107,19 @@ export class SqliteAuthStore implements AuthStore {
       throttle: db.prepare(
         'SELECT failures, locked_until, last_failure_at FROM auth_throttle WHERE key_hash = ?',
       ),
-      saveThrottle: db.prepare(
-        `INSERT INTO auth_throttle (key_hash, failures, locked_until, last_failure_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (key_hash) DO UPDATE SET failures = excluded.failures,
-           locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at`,
+      takeBack: db.prepare(throttleTakeBackSql({ key: '@key', lockedUntil: '@lockedUntil' })),
+      dropSpent: db.prepare('DELETE FROM auth_throttle WHERE key_hash = ? AND failures <= 0'),
+      countInWindow: db.prepare(
+        windowCountSql({ key: '@key', windowStart: '@windowStart', greatest: 'max' }),
+      ),
+      consumeTotpStep: db.prepare(
+        `UPDATE auth_users SET body = json_set(body, '$.totpLastStep', ?)
+         WHERE id = ? AND coalesce(json_extract(body, '$.totpLastStep'), -1) < ?`,
+      ),
+      tokenStatus: db.prepare(
+        `SELECT EXISTS (SELECT 1 FROM auth_revoked_tokens WHERE jti = @jti)
+           OR EXISTS (SELECT 1 FROM auth_revoked_families WHERE family = @family) AS revoked,
+           (SELECT body FROM auth_users WHERE id = @user) AS body`,
       ),
       clearThrottle: db.prepare('DELETE FROM auth_throttle WHERE key_hash = ?'),
       revokeFamilyAccess: db.prepare(
@@ -125,7 +157,7 @@ export class SqliteAuthStore implements AuthStore {
     };
   }
 
-  insertUser(user: UserAccount): void {
+  async insertUser(user: UserAccount): Promise<void> {
     this.sql.insertUser.run(user.id, user.username, user.fhirUser, JSON.stringify(user));
   }
 
@@ -133,72 +165,99 @@ export class SqliteAuthStore implements AuthStore {
     return row === undefined ? undefined : (JSON.parse(row.body) as UserAccount);
   }
 
-  userById(id: string): UserAccount | undefined {
+  async userById(id: string): Promise<UserAccount | undefined> {
     return this.user(this.sql.userById.get(id) as Row | undefined);
   }
 
-  userByUsername(username: string): UserAccount | undefined {
+  async userByUsername(username: string): Promise<UserAccount | undefined> {
     return this.user(this.sql.userByUsername.get(username) as Row | undefined);
   }
 
-  userByFhirUser(fhirUser: string): UserAccount | undefined {
+  async userByFhirUser(fhirUser: string): Promise<UserAccount | undefined> {
     return this.user(this.sql.userByFhirUser.get(fhirUser) as Row | undefined);
   }
 
-  updateUser(id: string, changes: Partial<UserAccount>): void {
-    const current = this.userById(id);
+  async updateUser(id: string, changes: Partial<UserAccount>): Promise<void> {
+    // Read and write in one synchronous step: nothing else runs on this connection between them.
+    const current = this.user(this.sql.userById.get(id) as Row | undefined);
     if (current !== undefined) this.sql.updateUser.run(JSON.stringify({ ...current, ...changes }), id);
   }
 
-  listUsers(): UserAccount[] {
+  async consumeTotpStep(id: string, step: number): Promise<boolean> {
+    return this.sql.consumeTotpStep.run(step, id, step).changes === 1;
+  }
+
+  async listUsers(): Promise<UserAccount[]> {
     return (this.sql.listUsers.all() as Row[]).map((row) => JSON.parse(row.body) as UserAccount);
   }
 
-  insertClient(client: OAuthClient): void {
+  async insertClient(client: OAuthClient): Promise<void> {
     this.sql.insertClient.run(client.clientId, JSON.stringify(client));
   }
 
-  client(clientId: string): OAuthClient | undefined {
+  async client(clientId: string): Promise<OAuthClient | undefined> {
     const row = this.sql.client.get(clientId) as Row | undefined;
     return row === undefined ? undefined : (JSON.parse(row.body) as OAuthClient);
   }
 
-  listClients(): OAuthClient[] {
+  async listClients(): Promise<OAuthClient[]> {
     return (this.sql.listClients.all() as Row[]).map((row) => JSON.parse(row.body) as OAuthClient);
   }
 
-  updateClient(clientId: string, changes: Partial<Pick<OAuthClient, 'status'>>): void {
-    const current = this.client(clientId);
+  async updateClient(clientId: string, changes: Partial<Pick<OAuthClient, 'status'>>): Promise<void> {
+    const row = this.sql.client.get(clientId) as Row | undefined;
+    const current = row === undefined ? undefined : (JSON.parse(row.body) as OAuthClient);
     if (current !== undefined)
       this.sql.updateClient.run(JSON.stringify({ ...current, ...changes }), clientId);
   }
 
-  deleteClient(clientId: string): boolean {
+  async deleteClient(clientId: string): Promise<boolean> {
     return this.sql.deleteClient.run(clientId).changes === 1;
   }
 
-  throttleState(keyHash: string): ThrottleState | undefined {
-    const row = this.sql.throttle.get(keyHash) as
-      | { failures: number; locked_until: number; last_failure_at: number }
-      | undefined;
-    return row === undefined
-      ? undefined
-      : { failures: row.failures, lockedUntil: row.locked_until, lastFailureAt: row.last_failure_at };
+  async throttleState(keyHash: string): Promise<ThrottleState | undefined> {
+    const row = this.sql.throttle.get(keyHash) as ThrottleRow | undefined;
+    return row === undefined ? undefined : throttleState(row);
   }
 
-  saveThrottleState(keyHash: string, state: ThrottleState): void {
-    this.sql.saveThrottle.run(keyHash, state.failures, state.lockedUntil, state.lastFailureAt);
+  async countThrottleAttempt(keyHash: string, policy: ThrottlePolicy, now: number): Promise<ThrottleCount> {
+    const statement = this.throttleCount(policy);
+    const row = statement.get({ key: keyHash, now }) as ThrottleRow | undefined;
+    if (row !== undefined) return { counted: true, state: throttleState(row) };
+    return { counted: false, lockedUntil: (await this.throttleState(keyHash))?.lockedUntil ?? 0 };
   }
 
-  clearThrottleState(keyHash: string): void {
+  async takeBackThrottleAttempt(keyHash: string, lockedUntil: number): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.sql.takeBack.run({ key: keyHash, lockedUntil });
+        this.sql.dropSpent.run(keyHash);
+      })
+      .immediate();
+  }
+
+  async countInWindow(keyHash: string, windowStart: number): Promise<number> {
+    return (this.sql.countInWindow.get({ key: keyHash, windowStart }) as { hits: number }).hits;
+  }
+
+  private throttleCount(policy: ThrottlePolicy): Statement {
+    let statement = this.throttleStatements.get(policy);
+    if (statement === undefined) {
+      statement = this.db.prepare(throttleCountSql(policy, { key: '@key', now: '@now', least: 'min' }));
+      this.throttleStatements.set(policy, statement);
+    }
+    return statement;
+  }
+
+  async clearThrottleState(keyHash: string): Promise<void> {
     this.sql.clearThrottle.run(keyHash);
   }
 
-  insertCode(code: AuthorizationCode): void {
+  async insertCode(code: AuthorizationCode): Promise<void> {
     this.sql.insertCode.run(code.codeHash, JSON.stringify(code));
   }
 
-  code(codeHash: string): AuthorizationCode | undefined {
+  async code(codeHash: string): Promise<AuthorizationCode | undefined> {
     const row = this.sql.code.get(codeHash) as
       | (Row & { used_at: number | null; family: string | null })
       | undefined;
@@ -210,15 +269,15 @@ export class SqliteAuthStore implements AuthStore {
     };
   }
 
-  redeemCode(codeHash: string, at: number, family: string | undefined): boolean {
+  async redeemCode(codeHash: string, at: number, family: string | undefined): Promise<boolean> {
     return this.sql.redeemCode.run(at, family ?? null, codeHash).changes === 1;
   }
 
-  insertRefreshToken(token: RefreshToken): void {
+  async insertRefreshToken(token: RefreshToken): Promise<void> {
     this.sql.insertRefresh.run(token.tokenHash, token.family, JSON.stringify(token));
   }
 
-  refreshToken(tokenHash: string): RefreshToken | undefined {
+  async refreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
     const row = this.sql.refresh.get(tokenHash) as
       | (Row & { rotated_at: number | null; revoked_at: number | null })
       | undefined;
@@ -230,11 +289,11 @@ export class SqliteAuthStore implements AuthStore {
     };
   }
 
-  rotateRefreshToken(tokenHash: string, at: number): boolean {
+  async rotateRefreshToken(tokenHash: string, at: number): Promise<boolean> {
     return this.sql.rotate.run(at, tokenHash).changes === 1;
   }
 
-  revokeFamily(family: string, at: number): void {
+  async revokeFamily(family: string, at: number): Promise<void> {
     this.db
       .transaction(() => {
         this.sql.revokeFamily.run(at, family);
@@ -243,25 +302,38 @@ export class SqliteAuthStore implements AuthStore {
       .immediate();
   }
 
-  isFamilyRevoked(family: string): boolean {
+  async isFamilyRevoked(family: string): Promise<boolean> {
     return this.sql.isFamilyRevoked.get(family) !== undefined;
   }
 
-  revokeAccessToken(jti: string, expiresAt: number): void {
+  async revokeAccessToken(jti: string, expiresAt: number): Promise<void> {
     this.sql.pruneRevoked.run(Math.floor(Date.now() / 1000) - 3600);
     this.sql.revokeAccess.run(jti, expiresAt);
   }
 
-  isAccessTokenRevoked(jti: string): boolean {
+  async isAccessTokenRevoked(jti: string): Promise<boolean> {
     return this.sql.isRevoked.get(jti) !== undefined;
   }
 
-  seenAssertion(clientId: string, jti: string, expiresAt: number): boolean {
+  async tokenStatus(
+    jti: string,
+    family: string | undefined,
+    userId: string | undefined,
+  ): Promise<TokenStatus> {
+    const row = this.sql.tokenStatus.get({ jti, family: family ?? null, user: userId ?? null }) as {
+      revoked: number;
+      body: string | null;
+    };
+    const user = row.body === null ? undefined : (JSON.parse(row.body) as UserAccount);
+    return { revoked: row.revoked === 1, ...(user === undefined ? {} : { user }) };
+  }
+
+  async seenAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
     this.sql.pruneSeen.run(Math.floor(Date.now() / 1000) - 3600);
     return this.sql.seen.run(clientId, jti, expiresAt).changes === 0;
   }
 
-  insertNotification(notification: Notification): void {
+  async insertNotification(notification: Notification): Promise<void> {
     this.sql.insertNotification.run(
       notification.id,
       notification.recipient,
@@ -270,7 +342,7 @@ export class SqliteAuthStore implements AuthStore {
     );
   }
 
-  notifications(recipients: readonly string[]): Notification[] {
+  async notifications(recipients: readonly string[]): Promise<Notification[]> {
     if (recipients.length === 0) return [];
     const rows = this.db
       .prepare(
@@ -284,7 +356,7 @@ export class SqliteAuthStore implements AuthStore {
     }));
   }
 
-  markNotificationRead(id: string, recipients: readonly string[], at: string): boolean {
+  async markNotificationRead(id: string, recipients: readonly string[], at: string): Promise<boolean> {
     return recipients.some((recipient) => this.sql.markRead.run(at, id, recipient).changes === 1);
   }
 }

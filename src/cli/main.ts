@@ -6,6 +6,7 @@ import { registerCredentialCommands } from '../credentials/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import {
   defaultWorkerCount,
+  parseWholeOption,
   parseWorkerCount,
   startMemberProcesses,
 } from '../node/workers/start-member-processes.js';
@@ -39,6 +40,16 @@ function waitForShutdown(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/** The options of `careledger node start`, as commander parses them. */
+interface NodeStartFlags {
+  dir: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+  workers?: string;
+  port?: string;
+  sequencerLeaseMs?: string;
 }
 
 export function createProgram(): Command {
@@ -114,22 +125,63 @@ export function createProgram(): Command {
   node
     .command('start')
     .description('start a member node from its folder (node.json, keys, database)')
-    .requiredOption('--dir <dir>', 'the node folder')
+    .option(
+      '--dir <dir>',
+      'the node folder; repeat it to host several members in this one process (one worker each; the demo does this for its smaller members)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option(
       '--workers <n>',
-      'HTTP processes of this member, sharing its port and database; a primary process sequences the log (default: one per core)',
+      'HTTP processes of this member, sharing its port and database (default: one per core). On SQLite a primary process sequences the log; on PostgreSQL (CARELEDGER_DATABASE_URL) every process, on this machine or others sharing the database, stands for election as the log sequencer through the database (decision 0022)',
     )
-    .action(async (options: { dir: string; tlsCert?: string; tlsKey?: string; workers?: string }) => {
+    .option(
+      '--port <n>',
+      "listen on this port instead of node.json's (several processes of one member on one machine)",
+    )
+    .option(
+      '--sequencer-lease-ms <ms>',
+      'PostgreSQL only: how long the log sequencer lease lasts unrenewed; a dead sequencer is replaced after about this long (default 5000)',
+    )
+    .action(async (options: NodeStartFlags) => {
+      if (options.dir.length === 0) throw new UsageError("node start: required option '--dir <dir>' not given");
       if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
         throw new UsageError('node start: give --tls-cert and --tls-key together');
-      const running = await startMemberProcesses(options.dir, {
-        workers: options.workers === undefined ? defaultWorkerCount() : parseWorkerCount(options.workers),
-        ...(options.tlsCert === undefined || options.tlsKey === undefined
+      const hosted = options.dir.length > 1;
+      if (hosted && (options.tlsCert !== undefined || (options.workers !== undefined && options.workers !== '1')))
+        throw new UsageError('node start: several --dir run one worker each, with the TLS settings of each node.json');
+      const workers = hosted
+        ? 1
+        : options.workers === undefined
+          ? defaultWorkerCount()
+          : parseWorkerCount(options.workers);
+      const tls =
+        options.tlsCert === undefined || options.tlsKey === undefined
           ? {}
-          : { tls: { certFile: options.tlsCert, keyFile: options.tlsKey } }),
-      });
+          : { tls: { certFile: options.tlsCert, keyFile: options.tlsKey } };
+      // Several members in one process share its runtime and the loaded FHIR definitions (about 150 MB
+      // each otherwise); each keeps its own keys, database, port and log.
+      const members: Awaited<ReturnType<typeof startMemberProcesses>>[] = [];
+      const placement = {
+        ...(options.port === undefined ? {} : { port: parseWholeOption('--port', options.port, 0, 65_535) }),
+        ...(options.sequencerLeaseMs === undefined
+          ? {}
+          : {
+              sequencerLeaseMs: parseWholeOption(
+                '--sequencer-lease-ms',
+                options.sequencerLeaseMs,
+                100,
+                600_000,
+              ),
+            }),
+      };
+      if (hosted && placement.port !== undefined)
+        throw new UsageError('node start: --port is for one --dir (each node.json names its own port)');
+      for (const dir of options.dir)
+        members.push(await startMemberProcesses(dir, { workers, ...tls, ...placement }));
+      const running = { close: () => Promise.all(members.map((m) => m.close())).then(() => undefined) };
       waitForShutdown(() => running.close());
       // Started by `careledger dev`: stop when the supervisor goes away, however it went.
       if (process.send !== undefined) {

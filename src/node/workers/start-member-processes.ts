@@ -1,6 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { CareLedgerError } from '../../errors/index.js';
+import { DATABASE_URL_ENV } from '../../storage/open-node-storage.js';
+import { isPostgresUrl } from '../../storage/postgres/postgres-database.js';
+import { loadNodeConfig } from '../node-config.js';
 import { type RunningNode, type StartNodeOptions, startNode } from '../start-node.js';
 import { isWorkerMessage } from './messages.js';
 import { type NodeBroadcast, NodeEventListeners } from './node-broadcast.js';
@@ -19,12 +22,21 @@ export function parseWorkerCount(text: string): number {
   return n;
 }
 
+/** A whole-number option of `node start` (`--port`, `--sequencer-lease-ms`) within [min, max]. */
+export function parseWholeOption(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max)
+    throw new CareLedgerError('ERR_INVALID_INPUT', `${flag} is a whole number from ${min} to ${max}`);
+  return n;
+}
+
 export interface MemberProcesses {
   /** Stops the workers, then the primary (which drains its outbox and closes the database). */
   close(): Promise<void>;
 }
 
-export interface StartMemberOptions extends Pick<StartNodeOptions, 'tls' | 'port' | 'log'> {
+export interface StartMemberOptions
+  extends Pick<StartNodeOptions, 'tls' | 'port' | 'log' | 'databaseUrl' | 'sequencerLeaseMs'> {
   readonly workers: number;
 }
 
@@ -42,7 +54,24 @@ export async function startMemberProcesses(
     const running = await startNode(dir, options);
     return { close: () => running.close() };
   }
+  // Decision 0022: on PostgreSQL each process is a whole node that stands for election as the log's
+  // sequencer through the database; the primary only keeps `workers` of them running.
+  if (isPostgresUrl(options.databaseUrl ?? process.env[DATABASE_URL_ENV])) {
+    if (cluster.isPrimary)
+      return superviseWorkers(
+        options,
+        options.log ?? stderrLine,
+        loadNodeConfig(dir).name,
+        'the log sequencer is elected through the database',
+      );
+    const running = await startNode(dir, options);
+    return { close: () => running.close() };
+  }
   return cluster.isPrimary ? startPrimary(dir, options) : startWorker(dir, options);
+}
+
+function stderrLine(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
 async function startWorker(dir: string, options: StartMemberOptions): Promise<MemberProcesses> {
@@ -92,15 +121,34 @@ async function startPrimary(dir: string, options: StartMemberOptions): Promise<M
     deliverLocally: (event) => listeners.deliver(event),
   });
   const sequencerServer = server;
-  cluster.setupPrimary({ serialization: 'advanced' });
   cluster.on('message', (worker, message: unknown) => {
     if (isWorkerMessage(message)) sequencerServer.handle(channel(worker), message);
   });
+  const workers = await superviseWorkers(options, log, running.config.name);
+  return {
+    async close() {
+      await workers.close();
+      await running.close();
+    },
+  };
+}
+
+/**
+ * Forks `options.workers` processes that share the member's port, replaces any that dies, and stops
+ * them on close. `name` is how the log lines name the member.
+ */
+async function superviseWorkers(
+  options: StartMemberOptions,
+  log: (line: string) => void,
+  name: string,
+  sequencing = 'this process sequences the log',
+): Promise<MemberProcesses> {
+  cluster.setupPrimary({ serialization: 'advanced' });
   let stopping = false;
   // A worker that dies is replaced; what it had not been answered for was never acknowledged.
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    log(`[${running.config.name}] worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+    log(`[${name}] worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
     cluster.fork();
   });
   const forks = Array.from({ length: options.workers }, () => cluster.fork());
@@ -115,7 +163,7 @@ async function startPrimary(dir: string, options: StartMemberOptions): Promise<M
         }),
     ),
   );
-  log(`[${running.config.name}] ${options.workers} worker processes serving; this process sequences the log`);
+  log(`[${name}] ${options.workers} worker processes serving; ${sequencing}`);
   return {
     async close() {
       stopping = true;
@@ -128,7 +176,6 @@ async function startPrimary(dir: string, options: StartMemberOptions): Promise<M
           }),
       );
       await Promise.all(exits);
-      await running.close();
     },
   };
 }

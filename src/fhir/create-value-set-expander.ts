@@ -16,6 +16,11 @@ export interface ValueSetExpansion {
 export interface ValueSetExpander {
   /** The expansion, or `undefined` when the definitions cannot expand it. Memoized. */
   expand(canonical: string): ValueSetExpansion | undefined;
+  /** The ValueSet or CodeSystem resource given for a canonical (version suffix dropped), as given. */
+  definition(
+    kind: 'ValueSet' | 'CodeSystem',
+    canonical: string,
+  ): Readonly<Record<string, unknown>> | undefined;
 }
 
 interface Concept {
@@ -139,6 +144,9 @@ export function createValueSetExpander(resources: Iterable<unknown>): ValueSetEx
   return {
     expand(canonical: string): ValueSetExpansion | undefined {
       return expandUncached(stripVersion(canonical), new Set());
+    },
+    definition(kind, canonical) {
+      return (kind === 'ValueSet' ? valueSets : codeSystems).get(stripVersion(canonical));
     },
   };
 }

@@ -1,6 +1,6 @@
 import { evalFhirPathTyped, type Filter, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { loadFhirDefinitions } from '../load-fhir-definitions.js';
+import { shippedValueSetLookup } from '../terminology/index.js';
 import { isSubsumedBy } from './code-system-hierarchy.js';
 import { getCompositeComponents } from './composite-components.js';
 import {
@@ -38,7 +38,8 @@ import {
  */
 export function matchesSearch(
   resource: Resource,
-  plan: Pick<SearchPlan, 'residual' | 'now'> & Partial<Pick<SearchPlan, 'referenceIn' | 'idIn'>>,
+  plan: Pick<SearchPlan, 'residual' | 'now'> &
+    Partial<Pick<SearchPlan, 'referenceIn' | 'idIn' | 'valueSets'>>,
 ): boolean {
   if (resource.resourceType !== plan.residual.resourceType) return false;
   if (plan.idIn !== undefined && !plan.idIn.has(resource.id ?? '')) return false;
@@ -48,10 +49,13 @@ export function matchesSearch(
     const references = extractReferences(evaluateSearchParam(resource, param));
     if (!references.some((reference) => join.references.has(reference.normalized))) return false;
   }
-  return (plan.residual.filters ?? []).every((filter) => matchesFilter(resource, filter, plan.now));
+  return (plan.residual.filters ?? []).every((filter) => matchesFilter(resource, filter, plan));
 }
 
-function matchesFilter(resource: Resource, filter: Filter, now: number): boolean {
+/** What a filter is decided against besides the resource: the clock and the plan's expanded ValueSets. */
+type MatchContext = Pick<SearchPlan, 'now'> & Partial<Pick<SearchPlan, 'valueSets'>>;
+
+function matchesFilter(resource: Resource, filter: Filter, context: MatchContext): boolean {
   const param = getSearchParam(resource.resourceType, filter.code);
   if (param === undefined) return false;
   if (param.type === 'special') return param.code === 'near' && matchesNear(resource, filter.value);
@@ -73,14 +77,14 @@ function matchesFilter(resource: Resource, filter: Filter, now: number): boolean
               'eq',
               [parts[i] as string],
               evalFhirPathTyped(component.expression, [value]),
-              now,
+              context,
             ),
           ),
         );
       })
     );
   }
-  return matchesValues(param.type, filter.operator, alternatives, values, now);
+  return matchesValues(param.type, filter.operator, alternatives, values, context);
 }
 
 /** One parameter of `type` with `operator` over the FHIRPath values of one resource (or composite part). */
@@ -89,8 +93,9 @@ function matchesValues(
   operator: Filter['operator'],
   alternatives: readonly string[],
   values: TypedValue[],
-  now: number,
+  context: MatchContext,
 ): boolean {
+  const { now } = context;
   const filter = { operator };
   switch (type) {
     case 'token': {
@@ -104,7 +109,7 @@ function matchesValues(
       const tokens = extractTokens(values);
       if (filter.operator === 'in' || filter.operator === 'not-in') {
         const inSet = alternatives.some((url) => {
-          const codings = expansionOf(unescapeSearchValue(url));
+          const codings = expansionOf(unescapeSearchValue(url), context);
           return tokens.some(
             (token) => token.system !== undefined && codings.has(`${token.system}|${token.code}`),
           );
@@ -198,17 +203,15 @@ function matchesValues(
   }
 }
 
-const lowercasedExpansions = new Map<string, ReadonlySet<string>>();
-
-/** The lowercased `system|code` pairs of a ValueSet planSearch has already found expandable. */
-function expansionOf(url: string): ReadonlySet<string> {
-  let codings = lowercasedExpansions.get(url);
-  if (codings === undefined) {
-    const expansion = loadFhirDefinitions().valueSets.expand(url);
-    codings = new Set([...(expansion?.codings ?? [])].map((coding) => coding.toLowerCase()));
-    lowercasedExpansions.set(url, codings);
-  }
-  return codings;
+/**
+ * The lowercased `system|code` pairs of a ValueSet: from the plan (planSearch expanded it, stored
+ * ValueSets included), else from the shipped definitions; an unexpandable one matches nothing.
+ */
+function expansionOf(url: string, context: MatchContext): ReadonlySet<string> {
+  const planned = context.valueSets?.get(url);
+  if (planned !== undefined) return planned;
+  const expansion = shippedValueSetLookup(url);
+  return 'codings' in expansion ? new Set([...expansion.codings].map((c) => c.toLowerCase())) : new Set();
 }
 
 /** R4 §3.1.1.5.9 `:of-type`: `type-system|type-code|value` against Identifier.type and Identifier.value. */

@@ -1,6 +1,6 @@
 import type { Filter, IncludeTarget, SearchRequest, SortRule } from '@medplum/core';
 import { CareLedgerError } from '../../errors/index.js';
-import { loadFhirDefinitions } from '../load-fhir-definitions.js';
+import { shippedValueSetLookup, type ValueSetLookup } from '../terminology/index.js';
 import { isKnownCodeSystem } from './code-system-hierarchy.js';
 import { getCompositeComponents } from './composite-components.js';
 import { normalizeReference } from './extract-search-values.js';
@@ -20,6 +20,7 @@ import {
 import { parseDateRange } from './parse-date-range.js';
 import { checkContainedParameter } from './plan-contained.js';
 import { planSpecialParameter } from './plan-special.js';
+import { planValueSetToken } from './plan-value-set.js';
 import { hashIndexValue, type KeyedHash, type SearchIndexKind } from './search-index-entry.js';
 import {
   parseSearchNumber,
@@ -102,6 +103,8 @@ export interface SearchPlan {
   readonly referenceIn?: readonly { readonly param: string; readonly references: ReadonlySet<string> }[];
   /** Resolved `_has`: a match's id is one of these. */
   readonly idIn?: ReadonlySet<string>;
+  /** `:in` / `:not-in`: each ValueSet canonical's lowercased `system|code` pairs (plan-value-set.ts). */
+  readonly valueSets?: ReadonlyMap<string, ReadonlySet<string>>;
   readonly summary?: SearchSummary;
   /** R4 §3.1.1.5.9 `_elements`: the top-level elements to return (plus id, meta and mandatory ones). */
   readonly elements?: readonly string[];
@@ -113,6 +116,8 @@ export interface PlanSearchOptions {
   readonly handling: SearchHandling;
   /** `_contained=true|both` is honoured by the caller (the plan is for the contained resources). */
   readonly contained?: boolean;
+  /** Expands `:in` / `:not-in` ValueSets; defaults to the shipped R4 definitions only. */
+  readonly valueSets?: ValueSetLookup;
   /** Clock for `ap`; defaults to the system clock. */
   readonly now?: number;
 }
@@ -159,6 +164,8 @@ export function planSearch(
     keyedHash,
     handling: options.handling,
     contained: options.contained === true,
+    valueSetLookup: options.valueSets ?? shippedValueSetLookup,
+    valueSetCodings: new Map(),
     indexFilters: [],
     filters: [],
     count: DEFAULT_SEARCH_COUNT,
@@ -208,6 +215,7 @@ export function planSearch(
     joins: state.joins,
     ...(state.summary === undefined ? {} : { summary: state.summary }),
     ...(state.elements === undefined ? {} : { elements: state.elements }),
+    ...(state.valueSetCodings.size === 0 ? {} : { valueSets: state.valueSetCodings }),
     now: options.now ?? Date.now(),
   };
 }
@@ -285,6 +293,8 @@ interface PlanState {
   readonly keyedHash: KeyedHash;
   readonly handling: SearchHandling;
   readonly contained: boolean;
+  readonly valueSetLookup: ValueSetLookup;
+  readonly valueSetCodings: Map<string, ReadonlySet<string>>;
   readonly indexFilters: IndexFilter[];
   readonly filters: Filter[];
   count: number;
@@ -491,12 +501,15 @@ function addIndexFilter(state: PlanState, param: SearchParam, kind: SearchIndexK
 function planToken(state: PlanState, key: string, param: SearchParam, modifier: string, value: string): void {
   const items = splitEscaped(value, ',');
   if (modifier === 'in' || modifier === 'not-in') {
-    // R4 §3.1.1.5.10: the value is a ValueSet canonical, expanded from the shipped R4 definitions.
-    const definitions = loadFhirDefinitions();
-    if (items.some((item) => definitions.valueSets.expand(unescapeSearchValue(item)) === undefined)) {
-      unsupported(state, key, 'the ValueSet cannot be expanded here');
+    const planned = planValueSetToken(modifier, value, state.valueSetLookup);
+    if ('unsupported' in planned) {
+      unsupported(state, key, planned.unsupported);
       return;
     }
+    for (const [canonical, codings] of planned.codings) state.valueSetCodings.set(canonical, codings);
+    state.filters.push({ code: param.code, operator: modifier as Filter['operator'], value });
+    if (planned.indexValues !== undefined) addIndexFilter(state, param, 'token', [...planned.indexValues]);
+    return;
   }
   if (modifier === 'above' || modifier === 'below') {
     const systems = items.map((item) => splitToken(item).system);
@@ -532,16 +545,7 @@ function planToken(state: PlanState, key: string, param: SearchParam, modifier: 
     state.id = state.id === undefined ? ids : state.id.filter((id) => ids.includes(id));
     return;
   }
-  addIndexFilter(
-    state,
-    param,
-    'token',
-    tokens.map(({ system, code }) => {
-      const lowerCode = code.toLowerCase();
-      if (system === undefined || system === '') return system === '' && code === '' ? '|' : lowerCode;
-      return `${system.toLowerCase()}|${lowerCode}`;
-    }),
-  );
+  addIndexFilter(state, param, 'token', tokens.map(tokenIndexValue));
 }
 
 /**

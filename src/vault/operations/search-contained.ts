@@ -20,7 +20,9 @@ import type { AddressMemo } from '../access-gate.js';
 import type { StoredVersion } from '../record-storage.js';
 import type { AuditSpec } from '../sealed-record-store.js';
 import type { GatewayParts } from './gateway-parts.js';
+import type { SearchScope } from './search-scope.js';
 import { type SearchTypeResult, searchType } from './search-type.js';
+import { expandLater, loadValueSetLookup, valueSetCanonicals } from './search-value-sets.js';
 
 interface Match {
   readonly resource: Resource;
@@ -82,16 +84,29 @@ export async function searchContained(
     return { ...plain, ignored: [...plain.ignored, '_contained'], issues: [...plain.issues, issue] };
   }
   const now = parts.store.now().getTime();
-  const plan = planSearch(resourceType, query, parts.store.searchHash, {
-    handling: options.handling,
-    now,
-    contained: true,
+  const planOptions = { handling: options.handling, now, contained: true };
+  let plan = planSearch(resourceType, query, parts.store.searchHash, {
+    ...planOptions,
+    valueSets: expandLater,
   });
   const requester = await parts.gate.admit('search-type', context, {
     entity: `${resourceType}?`,
     resourceType,
   });
   const memo: AddressMemo = new Map();
+  if (valueSetCanonicals(query).length > 0) {
+    const scope: SearchScope = {
+      ...{ parts, requester, context, handling: options.handling, now, memo },
+      ...{
+        visible: new Map(),
+        breakGlassPatients: new Set(),
+        refusedPatients: new Map(),
+        unverified: new Map(),
+      },
+    };
+    const valueSets = await loadValueSetLookup(scope, query);
+    plan = planSearch(resourceType, query, parts.store.searchHash, { ...planOptions, valueSets });
+  }
   const breakGlass = new Set<string>();
   const found: Match[] = [];
   let unverified = 0;

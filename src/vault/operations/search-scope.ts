@@ -4,6 +4,7 @@ import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { type IndexFilter, normalizeReference, type SearchHandling } from '../../fhir/search/index.js';
 import type { SearchPlan } from '../../fhir/search/plan-search.js';
+import type { ValueSetLookup } from '../../fhir/terminology/index.js';
 import type { AddressMemo, VisibleCompartments } from '../access-gate.js';
 import type { StoredVersion } from '../record-storage.js';
 import type { GatewayParts } from './gateway-parts.js';
@@ -23,6 +24,8 @@ export interface SearchScope {
   readonly refusedPatients: Map<string, string>;
   /** Versions that failed their integrity check, by `Type/id/version`. */
   readonly unverified: Map<string, StoredVersion>;
+  /** Expands the query's `:in` / `:not-in` ValueSets (search-value-sets.ts); else the shipped ones. */
+  valueSets?: ValueSetLookup;
 }
 
 /** Why a patient the query names is not searched for another member (no record was looked at). */

@@ -28,6 +28,7 @@ import {
   openVerified,
   type SearchScope,
 } from './search-scope.js';
+import { expandLater, loadValueSetLookup, valueSetCanonicals } from './search-value-sets.js';
 
 export interface SearchTypeResult {
   readonly resources: Resource[];
@@ -86,9 +87,11 @@ export async function searchType(
   options: SearchTypeOptions,
 ): Promise<SearchTypeResult> {
   const now = parts.store.now().getTime();
-  const planned = planSearch(resourceType, query, parts.store.searchHash, {
+  // The query is checked before admission; its ValueSets are expanded once the requester is known.
+  let planned = planSearch(resourceType, query, parts.store.searchHash, {
     handling: options.handling,
     now,
+    valueSets: expandLater,
   });
   const requester = await parts.gate.admit('search-type', context, {
     entity: `${resourceType}?`,
@@ -106,6 +109,15 @@ export async function searchType(
     refusedPatients: new Map(),
     unverified: new Map(),
   };
+  if (valueSetCanonicals(query).length > 0) {
+    // Planned again with the node's own ValueSets, read within the requester's scope.
+    scope.valueSets = await loadValueSetLookup(scope, query);
+    planned = planSearch(resourceType, query, parts.store.searchHash, {
+      handling: options.handling,
+      now,
+      valueSets: scope.valueSets,
+    });
+  }
   const plan = await resolveJoins(scope, planned, 0);
   const namedValues = await noteRefusedByName(scope, plan);
   // R4 §3.1.1.6: when the storage gives the order (none asked, or `_lastUpdated`) and no total is
@@ -248,6 +260,7 @@ async function resolveJoin(
       {
         handling: scope.handling,
         now: scope.now,
+        ...(scope.valueSets === undefined ? {} : { valueSets: scope.valueSets }),
       },
     );
     if (inner.ignored.length > 0) return { join, ignored: inner.issues };

@@ -103,6 +103,23 @@ export class ConsortiumLedger {
     });
   }
 
+  /**
+   * Ends a delegation: a guardianship this member attested (no signature: pass the zero Revoke and 0x),
+   * or a proxy, with the patient's signed Revoke naming the delegation id. ConsentRegistry emits
+   * DelegationRevoked; grants the delegate signed stop holding (decision 0021).
+   */
+  revokeDelegation(delegationId: Hex, revoke: ConsentRevoke, signature: Hex): Promise<OutboxEntry> {
+    return this.outbox.submit({
+      label: 'revokeDelegation',
+      to: this.deployment.contracts.consentRegistry,
+      data: encodeFunctionData({
+        abi: consentRegistryAbi,
+        functionName: 'revokeDelegation',
+        args: [delegationId, revoke, signature],
+      }),
+    });
+  }
+
   proposeAdmission(candidate: GenesisMember): Promise<OutboxEntry> {
     return this.outbox.submit({
       label: 'proposeAdmission',

@@ -15,8 +15,8 @@ import { readChainStatus } from '../../src/cli/commands/chain-status.js';
 import { fetchDemoToken } from '../../src/cli/commands/demo-token.js';
 import { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import {
+  createWardDelegate,
   DATA_CATEGORY_SYSTEM,
-  deriveWardDelegateKey,
   LEDGER_CONSENT_EXTENSION,
 } from '../../src/consent/index.js';
 import {
@@ -276,7 +276,9 @@ describe('consent through FHIR', () => {
 
   it('accepts consent signed by a proxy the patient appointed, or by a guardian a member attested for a minor', async () => {
     const adminToken = readFileSync(join(dataDir, 'nodes', 'hospital', 'admin.token'), 'utf8').trim();
-    const proxy = privateKeyToAccount(generatePrivateKey());
+    // The proxy's key for this patient only, which accepts the role itself (decision 0021).
+    const proxyDelegate = await createWardDelegate(generatePrivateKey(), patientKey.address, domain);
+    const proxy = privateKeyToAccount(proxyDelegate.key);
     const delegation = {
       patient: patientKey.address,
       delegate: proxy.address,
@@ -290,6 +292,7 @@ describe('consent through FHIR', () => {
       body: JSON.stringify({
         delegation: Object.fromEntries(Object.entries(delegation).map(([k, v]) => [k, String(v)])),
         signature: await patientKey.signTypedData(createDelegationTypedData(domain, delegation)),
+        delegateSignature: proxyDelegate.delegateSignature,
       }),
     });
     expect(appointed.status, await appointed.clone().text()).toBe(201);
@@ -299,9 +302,10 @@ describe('consent through FHIR', () => {
 
     // A minor: no key of their own signs; the hospital attests the guardian on the ledger.
     const minor = privateKeyToAccount(generatePrivateKey());
-    // The guardian signs with a key for this ward only (decision 0013): the ledger links the ward to an
-    // address used for nothing else, not to the guardian's own.
-    const guardian = privateKeyToAccount(deriveWardDelegateKey(generatePrivateKey(), minor.address));
+    // The guardian signs with a key for this ward only (decisions 0013, 0021): the ledger links the ward
+    // to an address used for nothing else, not to the guardian's own.
+    const guardianDelegate = await createWardDelegate(generatePrivateKey(), minor.address, domain);
+    const guardian = privateKeyToAccount(guardianDelegate.key);
     const attested = await fetch(`${hospital.url}/admin/guardians`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
@@ -310,6 +314,7 @@ describe('consent through FHIR', () => {
         guardian: guardian.address,
         notBefore: 0,
         notAfter: 1_900_000_000,
+        guardianSignature: guardianDelegate.delegateSignature,
       }),
     });
     expect(attested.status, await attested.clone().text()).toBe(201);

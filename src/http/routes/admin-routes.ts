@@ -1,11 +1,20 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
-import { getAddress, type Hex, isAddress, isHex, type PublicClient, parseEventLogs } from 'viem';
+import {
+  getAddress,
+  type Hex,
+  isAddress,
+  isHex,
+  type PublicClient,
+  parseEventLogs,
+  zeroAddress,
+} from 'viem';
 import type { UserDirectory } from '../../auth/index.js';
 import { parseGuardianAttestation } from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import {
   type ConsortiumLedger,
+  consentRegistryAbi,
   consortiumRegistryAbi,
   createConsentDomain,
   type GenesisMember,
@@ -169,7 +178,26 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     const entry = await confirm(
       await deps.ledger.attestGuardian(a.patient, a.guardian, a.notBefore, a.notAfter, a.guardianSignature),
     );
-    return c.json(entryJson(entry), 201);
+    const receipt = await deps.client.getTransactionReceipt({ hash: entry.txHash });
+    const [registered] = parseEventLogs({
+      abi: consentRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'DelegationRegistered',
+    });
+    return c.json({ ...entryJson(entry), delegationId: registered?.args.delegationId ?? null }, 201);
+  });
+
+  /** Ends a guardianship this member attested (ConsentRegistry emits DelegationRevoked; decision 0021). */
+  app.delete('/guardians/:delegationId', async (c) => {
+    const id = c.req.param('delegationId');
+    if (!/^0x[0-9a-fA-F]{64}$/.test(id)) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'the delegation id must be 32 bytes as hex', {
+        details: { field: 'delegationId' },
+      });
+    }
+    const none = { patient: zeroAddress, grantId: id as Hex, nonce: 0n };
+    const entry = await confirm(await deps.ledger.revokeDelegation(id as Hex, none, '0x'));
+    return c.json({ ...entryJson(entry), delegationId: id }, 200);
   });
 
   /** Enrols a user: the answer carries the TOTP secret once, for their authenticator app. */

@@ -226,6 +226,23 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
     return c.json(answer.body, answer.status);
   });
 
+  /**
+   * Ends a proxy's appointment: the patient's signed Revoke naming the delegation id (only the patient,
+   * not the proxy, signs it). ConsentRegistry emits DelegationRevoked; the proxy's grants stop holding.
+   */
+  app.post('/consent/delegations/:delegationId/revocations', async (c) => {
+    const delegationId = c.req.param('delegationId');
+    const { revoke, signature } = await parseSignedRevoke(await readJsonBody(c), domain());
+    if (revoke.grantId.toLowerCase() !== delegationId.toLowerCase()) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'the signed revocation names another delegation', {
+        details: { field: 'revoke.grantId' },
+      });
+    }
+    const entry = await deps.ledger.revokeDelegation(revoke.grantId, revoke, signature);
+    const answer = await answerWrite(deps, entry, c.req.query('wait') === 'true', { delegationId });
+    return c.json(answer.body, answer.status);
+  });
+
   app.get('/sync', async (c) => c.json(await deps.indexer.status()));
 
   /**

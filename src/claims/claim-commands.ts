@@ -85,7 +85,7 @@ export async function publishPolicy(options: {
   readonly file: string;
   readonly fetch?: Fetch;
 }): Promise<{ version: string; sha256: string }> {
-  return call((options.fetch ?? fetch) as Fetch, `${options.url.replace(/\/$/, '')}/claims/policies`, {
+  return call((options.fetch ?? fetch) as Fetch, `${options.url.replace(/\/$/, '')}/admin/claims/policies`, {
     method: 'POST',
     headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
     body: JSON.stringify(readJson<unknown>(options.file, 'policy')),

@@ -34,19 +34,11 @@ export function createClaimsFhirRoutes(deps: ClaimsRouteDeps): Hono {
 }
 
 /**
- * `/claims`: the payer's published policies (public to anyone who asks: the rules are the
- * consortium's to see), a provider's commitment key (its member system only), and the operator's
- * writes: publish a policy version, record a settlement, resolve a dispute (node operator token).
+ * `/claims`: the payer's published policies (public: the rules are the consortium's to see) and a
+ * provider's commitment key (its member system only).
  */
 export function createClaimsRoutes(deps: ClaimsRouteDeps): Hono {
   const app = new Hono();
-  const expected = Buffer.from(`Bearer ${deps.adminToken}`);
-  const requireOperator = (header: string | undefined) => {
-    const given = Buffer.from(header ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected))
-      throw new CareLedgerError('ERR_UNAUTHENTICATED', 'this claims endpoint needs the node operator token');
-  };
-
   app.get('/policies', (c) =>
     c.json({
       policies: deps.policies.list().map((p) => ({
@@ -62,8 +54,30 @@ export function createClaimsRoutes(deps: ClaimsRouteDeps): Hono {
     if (published === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such policy version');
     return c.json(published.json as Record<string, unknown>);
   });
+  app.get('/commitment-key', async (c) => {
+    const context = await deps.authenticate(c);
+    const provider = await deps.service.verifySubmitter(context);
+    return c.json({ provider, key: Buffer.from(deps.commitmentKey(provider)).toString('hex') });
+  });
+  return app;
+}
+
+/**
+ * `/admin/claims`: the payer operator's ledger writes (node operator token): publish a policy
+ * version, record a settlement, resolve a dispute.
+ */
+export function createClaimsAdminRoutes(deps: ClaimsRouteDeps): Hono {
+  const app = new Hono();
+  const expected = Buffer.from(`Bearer ${deps.adminToken}`);
+  app.use('*', async (c, next) => {
+    const given = Buffer.from(c.req.header('authorization') ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      c.header('WWW-Authenticate', 'Bearer realm="careledger-admin"');
+      throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the admin endpoints need the node operator token');
+    }
+    await next();
+  });
   app.post('/policies', async (c) => {
-    requireOperator(c.req.header('authorization'));
     const json = await readJsonBody(c);
     // Refused before anything is anchored if it does not parse (ERR_INVALID_INPUT with the reason).
     const policy = parseBenefitPolicy(json);
@@ -79,13 +93,7 @@ export function createClaimsRoutes(deps: ClaimsRouteDeps): Hono {
     deps.policies.save(json);
     return c.json({ version: policy.version, sha256: hash }, 201);
   });
-  app.get('/commitment-key', async (c) => {
-    const context = await deps.authenticate(c);
-    const provider = await deps.service.verifySubmitter(context);
-    return c.json({ provider, key: Buffer.from(deps.commitmentKey(provider)).toString('hex') });
-  });
   app.post('/settlements', async (c) => {
-    requireOperator(c.req.header('authorization'));
     const body = await readJsonBody(c);
     if (typeof body.claimCommitment !== 'string' || !Number.isSafeInteger(body.amountCents))
       throw new CareLedgerError('ERR_INVALID_INPUT', 'give claimCommitment and amountCents');
@@ -93,7 +101,6 @@ export function createClaimsRoutes(deps: ClaimsRouteDeps): Hono {
     return c.json({ recorded: true }, 202);
   });
   app.post('/dispute-resolutions', async (c) => {
-    requireOperator(c.req.header('authorization'));
     const body = await readJsonBody(c);
     if (
       typeof body.claimCommitment !== 'string' ||

@@ -7,7 +7,7 @@ import type { Authenticate } from '../http/authenticate-request.js';
 import type { Deployment, Outbox } from '../ledger/index.js';
 import type { FhirRepository } from '../vault/fhir-repository.js';
 import { ClaimsLedger } from './claims-ledger.js';
-import { createClaimsFhirRoutes, createClaimsRoutes } from './claims-routes.js';
+import { createClaimsAdminRoutes, createClaimsFhirRoutes, createClaimsRoutes } from './claims-routes.js';
 import { ClaimsService } from './claims-service.js';
 import { deriveCommitmentKey, loadOrCreateClaimsSecret } from './commitment-key.js';
 import { PolicyStore } from './policy-store.js';
@@ -41,6 +41,12 @@ export {
   toBytes32,
   toDay,
 } from './claims-ledger.js';
+export {
+  type ClaimsRouteDeps,
+  createClaimsAdminRoutes,
+  createClaimsFhirRoutes,
+  createClaimsRoutes,
+} from './claims-routes.js';
 export { ClaimsService, type SubmitResult } from './claims-service.js';
 export { CODE_SYSTEMS, type CodeSystemName } from './code-systems.js';
 export { deriveCommitmentKey } from './commitment-key.js';
@@ -81,6 +87,8 @@ export interface ClaimsModule {
   readonly fhirRoutes: Hono;
   /** Mount under /claims. */
   readonly routes: Hono;
+  /** Mount under /admin/claims (node operator token). */
+  readonly adminRoutes: Hono;
 }
 
 /**
@@ -127,5 +135,6 @@ export function createClaimsModule(deps: ClaimsModuleDeps): ClaimsModule | undef
     ledger,
     fhirRoutes: createClaimsFhirRoutes(routeDeps),
     routes: createClaimsRoutes(routeDeps),
+    adminRoutes: createClaimsAdminRoutes(routeDeps),
   };
 }

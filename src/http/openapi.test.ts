@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { describe, expect, test } from 'vitest';
+import {
+  type ClaimsRouteDeps,
+  createClaimsAdminRoutes,
+  createClaimsFhirRoutes,
+  createClaimsRoutes,
+} from '../claims/index.js';
 import { createLedgerKeyEnrolmentRoutes } from '../enrolment/index.js';
 import { CareLedgerError, ERROR_CODES } from '../errors/index.js';
 import { type BulkExportModuleDeps, createBulkExportModule } from '../export/index.js';
@@ -81,6 +87,9 @@ const SUB_APPS: Record<string, () => Hono> = {
   'logServices.logRoutes': () => createLogRoutes({} as LogRoutesSource),
   'logServices.witnessRoutes': () => createWitnessRoutes({ addCheckpoint: async () => ({}) as never }),
   createOpenApiRoute,
+  'claims.fhirRoutes': () => createClaimsFhirRoutes({} as ClaimsRouteDeps),
+  'claims.routes': () => createClaimsRoutes({} as ClaimsRouteDeps),
+  'claims.adminRoutes': () => createClaimsAdminRoutes({ adminToken: 'listing-only' } as ClaimsRouteDeps),
   'bulkExport.routes': () =>
     createBulkExportModule({
       storage: {} as BulkExportModuleDeps['storage'],

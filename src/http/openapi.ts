@@ -22,6 +22,7 @@ import {
 } from '../ledger/index.js';
 import { MAX_ADD_CHECKPOINT_BODY, TLOG_SIZE_CONTENT_TYPE } from '../log/witness.js';
 import { HTTP_STATUS } from './error-response.js';
+import { claimsPaths } from './openapi-claims.js';
 import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
@@ -2396,6 +2397,7 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     ...memberRemovalPaths({ schema, json, errors }),
+    ...claimsPaths({ schema, json, errors }),
     '/admin/members/proposals/{id}/votes': {
       post: {
         operationId: 'voteOnProposal',

@@ -603,6 +603,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   if (claims !== undefined) {
     app.route('/fhir', claims.fhirRoutes);
     app.route('/claims', claims.routes);
+    app.route('/admin/claims', claims.adminRoutes);
   }
   // Before /fhir: SMART discovery lives at /fhir/.well-known/smart-configuration too.
   app.route(

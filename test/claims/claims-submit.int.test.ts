@@ -206,13 +206,13 @@ beforeAll(async () => {
     undefined,
     createChainClient(payer.node.config.chain.rpcUrl, 31337),
   );
-  const refused = await payer.request('/claims/policies', {
+  const refused = await payer.request('/admin/claims/policies', {
     method: 'POST',
     headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ ...POLICY, coinsurance: 1.5 }),
   });
   expect(refused.status).toBe(400);
-  const published = await payer.request('/claims/policies', {
+  const published = await payer.request('/admin/claims/policies', {
     method: 'POST',
     headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify(POLICY),
@@ -491,7 +491,7 @@ describe('Claim/$submit at a payer member', () => {
         ...chain,
       });
       expect((await chainLedger.decision(commitment))?.status).toBe('disputed');
-      const resolved = await payer.request('/claims/dispute-resolutions', {
+      const resolved = await payer.request('/admin/claims/dispute-resolutions', {
         method: 'POST',
         headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { TransparencyLog } from '../../log/index.js';
 import { applyVaultCommitGroupPostgres } from '../../storage/postgres/postgres-commit-applier.js';
 import { openPostgresDatabase } from '../../storage/postgres/postgres-database.js';
 import { listenPostgres } from '../../storage/postgres/postgres-listener.js';
@@ -56,6 +57,8 @@ export async function startDatabaseSequencedLogServices(
   );
   const lease = new PostgresSequencerLease(db, holder, leaseMs);
   const appender = new DatabaseLogAppender({ db });
+  // The log of the current term while this process leads (tests and the primary-only callers use it).
+  let leading: TransparencyLog | undefined;
   const sequencer = new DatabaseSequencer({
     lease,
     db,
@@ -69,7 +72,14 @@ export async function startDatabaseSequencedLogServices(
       const services = await startLogServices({ ...options, storage, follower: undefined });
       const log = services.sequencer;
       if (log === undefined) throw new Error('the leader has no log to sequence');
-      return { log, stop: () => services.stop() };
+      leading = log;
+      return {
+        log,
+        stop: () => {
+          if (leading === log) leading = undefined;
+          return services.stop();
+        },
+      };
     },
   });
   const listener = listenPostgres(sequencing.url, [PENDING_CHANNEL, SETTLED_CHANNEL], (channel) => {
@@ -89,6 +99,9 @@ export async function startDatabaseSequencedLogServices(
   pollTimer.unref();
   return {
     ...served,
+    get sequencer() {
+      return leading;
+    },
     async status() {
       return {
         ...(await served.status()),

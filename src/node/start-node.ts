@@ -54,6 +54,7 @@ import type { TransparencyLog } from '../log/index.js';
 import { httpsServerOptions } from '../network/https-server-options.js';
 import { checkChainAtStart } from '../network/verify-deployment.js';
 import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
+import { verifyClientStanding } from '../smart/index.js';
 import { DATABASE_URL_ENV, openNodeStorage } from '../storage/open-node-storage.js';
 import { isPostgresUrl } from '../storage/postgres/postgres-database.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
@@ -438,11 +439,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       if (purpose !== undefined && !isPurposeOfUse(purpose)) {
         throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown purpose of use');
       }
-      return authServer.accessContext(
-        await authServer.verifyAccessToken(token),
-        purpose,
-        config.organization,
-      );
+      const claims = await authServer.verifyAccessToken(token);
+      // Issue 14: a removed (or no longer approved) client's tokens end at the next request.
+      await verifyClientStanding(claims, (clientId) => authStore.client(clientId));
+      return authServer.accessContext(claims, purpose, config.organization);
     },
   });
   /** Break-glass needs a signed-in clinician's second factor: a fresh TOTP code in X-CareLedger-TOTP. */

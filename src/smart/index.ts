@@ -9,6 +9,14 @@ export {
   verifyClientAssertion,
 } from './client-assertion.js';
 export {
+  type ClientRecord,
+  type ClientStanding,
+  evaluateClientStanding,
+  isUnregisteredClientId,
+  type TokenClient,
+  verifyClientStanding,
+} from './client-standing.js';
+export {
   computeJwkThumbprint,
   createSigningKey,
   isJwtAlgorithm,

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { createChainClient } from '../../src/chain/index.js';
 import {
+  type AnchoredRecord,
   ClaimsLedger,
   decisionCommitment,
   disputeClaim,
@@ -279,7 +280,10 @@ describe('Claim/$submit at a payer member', () => {
     // A decision altered after anchoring is caught, and so is a payer that anchored a wrong one.
     const altered = structuredClone(body);
     (altered.payment as { amount: { value: number } }).amount.value = 700;
-    const reason = async (response: ClaimResponse, record = anchoredRecord) =>
+    const reason = async (
+      response: ClaimResponse,
+      record: (c: string) => Promise<AnchoredRecord | undefined> = anchoredRecord,
+    ) =>
       verifyClaimDecision({ claim, policy, response, commitmentKey: key, anchored: record }).then(
         () => 'verified',
         (error: CareLedgerError) =>

@@ -83,6 +83,7 @@ function effective(r: Resource): string | undefined {
     r.recordedDate ??
     r.onsetDateTime ??
     r.date ??
+    r.created ??
     r.meta?.lastUpdated) as string | undefined;
 }
 
@@ -99,6 +100,8 @@ export interface Groups {
   immunizations: Resource[];
   allergies: Resource[];
   documents: Resource[];
+  /** ExplanationOfBenefit from a payer (decision 0019). */
+  claims: Resource[];
   other: Resource[];
 }
 
@@ -112,6 +115,7 @@ export function groupRecords(resources: readonly Resource[]): Groups {
     immunizations: [],
     allergies: [],
     documents: [],
+    claims: [],
     other: [],
   };
   for (const r of resources) {
@@ -142,6 +146,9 @@ export function groupRecords(resources: readonly Resource[]): Groups {
       case 'DocumentReference':
       case 'Composition':
         g.documents.push(r);
+        break;
+      case 'ExplanationOfBenefit':
+        g.claims.push(r);
         break;
       case 'Patient':
       case 'AuditEvent':
@@ -282,6 +289,32 @@ function decodeAttachment(data: string | undefined): string {
   }
 }
 
+type Amount = { category?: CodeableConcept; amount?: { value?: number; currency?: string } };
+
+function money(amount: Amount['amount']): string {
+  return amount?.value === undefined ? '' : `${amount.value.toFixed(2)} ${amount.currency ?? ''}`.trim();
+}
+
+/** An ExplanationOfBenefit's heading: its claim type and the provider. */
+function claimTitle(r: Resource): string {
+  const provider = (r.provider as { display?: string } | undefined)?.display;
+  return [conceptText(r.type as CodeableConcept) || 'Claim', provider].filter(Boolean).join(' · ');
+}
+
+/** What the patient owes (CARIN `memberliability`) and what the plan paid. */
+export function claimAmounts(r: Resource): string {
+  const totals = (r.total ?? []) as Amount[];
+  const owed = totals.find((t) => t.category?.coding?.some((c) => c.code === 'memberliability'));
+  const paid = (r.payment as { amount?: Amount['amount'] } | undefined)?.amount;
+  return [
+    owed === undefined ? '' : `you owe ${money(owed.amount)}`,
+    paid === undefined ? '' : `plan paid ${money(paid)}`,
+    String(r.outcome ?? ''),
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
 /** The grouped timeline: labs and vital signs (tables and trends), medications, conditions, … */
 export function timelineSections(resources: readonly Resource[], extra?: Extra): HTMLElement[] {
   const g = groupRecords(resources);
@@ -356,6 +389,7 @@ export function timelineSections(resources: readonly Resource[], extra?: Extra):
       },
       extra,
     ),
+    ...listSection('Claims and what you owe', g.claims, (r) => [claimTitle(r), claimAmounts(r)], extra),
     ...listSection(
       'Other records',
       g.other,

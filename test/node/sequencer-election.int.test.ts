@@ -1,0 +1,82 @@
+/**
+ * Issue 17 item 2, decision 0022: one member served by three separate node processes (each its own
+ * `careledger node start`, as on three machines) sharing one real, throw-away PostgreSQL database and
+ * a real anvil chain. The log sequencer is elected through the database.
+ *
+ * Writers on all three: every acknowledged write is in the log with a valid inclusion proof, and one
+ * process leads. A leader paused (SIGSTOP) past its lease is replaced; when it resumes (SIGCONT) its
+ * writes are refused by the fence and it steps down; no size is ever signed twice.
+ * (SIGKILL of the sequencer under load: test/crash/sequencer-kill-crash.int.test.ts.)
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { findCheckpointProblems } from '../crash/log-history.js';
+import {
+  createPatient,
+  loadPostgresLogHistory,
+  type MemberProcess,
+  roleOf,
+  type SequencedMember,
+  startSequencedMember,
+  startWriters,
+  verifyLogged,
+  waitForLeader,
+} from '../crash/sequenced-member.js';
+
+const LEASE_MS = 1_500;
+let member: SequencedMember;
+
+beforeAll(async () => {
+  member = await startSequencedMember(3, LEASE_MS);
+}, 300_000);
+
+afterAll(async () => {
+  await member?.close();
+});
+
+async function verifyHistory(): Promise<void> {
+  const history = await loadPostgresLogHistory(member.url);
+  expect(history.conflictingSizes).toEqual([]);
+  expect(findCheckpointProblems(history, member.folder.logOrigin, member.folder.logVerifierKey)).toEqual([]);
+}
+
+describe('one member on three processes sharing PostgreSQL, the sequencer elected through it', () => {
+  test('writers on all three: one leader; every acknowledged write is logged with a valid proof', async () => {
+    const leader = await waitForLeader(member.processes);
+    const ids = await Promise.all(
+      member.processes.flatMap((p) =>
+        Array.from({ length: 6 }, (_, i) => createPatient(p, `All-${p.name}-${i}`)),
+      ),
+    );
+    expect(new Set(ids).size).toBe(18);
+    const followers = member.processes.filter((p) => p !== leader);
+    for (const [i, id] of ids.entries())
+      await verifyLogged(member.processes[i % 3] as MemberProcess, member.folder.logVerifierKey, id);
+    expect(await Promise.all(followers.map(roleOf))).toEqual(['follower', 'follower']);
+    await verifyHistory();
+  }, 240_000);
+
+  test('a leader paused past its lease is replaced; resumed, it is fenced and steps down', async () => {
+    const paused = await waitForLeader(member.processes);
+    const others = member.processes.filter((p) => p !== paused);
+    const writers = startWriters(member, 2);
+    await writers.until(10);
+    paused.child.kill('SIGSTOP');
+    const successor = await waitForLeader(others);
+    // Writes through the other processes are acknowledged under the new leader.
+    const before = writers.acknowledged.length;
+    await writers.until(before + 10);
+    paused.child.kill('SIGCONT');
+    const steppedDown = () => paused.lines.some((l) => /stepping down from epoch \d+ \(fenced/.test(l));
+    for (let look = 0; look < 300 && !steppedDown(); look++) await new Promise((r) => setTimeout(r, 100));
+    expect(steppedDown()).toBe(true);
+    expect(await roleOf(paused)).toBe('follower');
+    expect(await roleOf(successor)).toBe('leader');
+    // The resumed process serves writes again, sequenced by the new leader.
+    const afterResume = await createPatient(paused, 'After-resume');
+    await writers.stop();
+    for (const { id } of writers.acknowledged)
+      await verifyLogged(successor, member.folder.logVerifierKey, id);
+    await verifyLogged(paused, member.folder.logVerifierKey, afterResume);
+    await verifyHistory();
+  }, 300_000);
+});

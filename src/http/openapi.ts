@@ -25,6 +25,7 @@ import { HTTP_STATUS } from './error-response.js';
 import { claimsPaths } from './openapi-claims.js';
 import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
+import { delegationPaths } from './openapi-delegations.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
 
@@ -902,7 +903,7 @@ export const openApiDocument: OpenApiDocument = {
       post: {
         operationId: 'relayDelegation',
         summary:
-          'Relay a patient-signed appointment of a healthcare proxy (EIP-712 Delegation), who may then sign grants and revocations for the patient; ?wait=true answers once mined',
+          'Relay a patient-signed appointment of a healthcare proxy (EIP-712 Delegation) with `delegateSignature`, the delegate key\'s own DelegateKey(ward, delegate) acceptance (a key for this patient only, decision 0021); the proxy may then sign grants and revocations for the patient; ?wait=true answers once mined',
         tags: ['consent'],
         parameters: [
           { name: 'wait', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
@@ -922,7 +923,7 @@ export const openApiDocument: OpenApiDocument = {
       post: {
         operationId: 'attestGuardian',
         summary:
-          'Attest the guardian of a minor patient on the ledger (operator token): { patient, guardian, notBefore?, notAfter }',
+          'Attest the guardian of a minor patient on the ledger (operator token): { patient, guardian, notBefore?, notAfter, guardianSignature }; `guardian` is a delegate key for this ward only and `guardianSignature` its DelegateKey(ward, delegate) acceptance (decision 0021); answers the delegationId',
         tags: ['admin'],
         security: [{ operatorToken: [] }],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
@@ -2397,6 +2398,7 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     ...memberRemovalPaths({ schema, json, errors }),
+    ...delegationPaths({ schema, json, errors }),
     ...claimsPaths({ schema, json, errors }),
     '/admin/members/proposals/{id}/votes': {
       post: {

@@ -9,6 +9,7 @@
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chainGroup } from './groups/chain.js';
+import { claimsGroup } from './groups/claims.js';
 import { consentGroup } from './groups/consent.js';
 import { exchangeGroup } from './groups/exchange.js';
 import { exportGroup } from './groups/export.js';
@@ -33,6 +34,7 @@ const GROUPS: readonly Group[] = [
   searchGroup,
   importGroup,
   peerGroup,
+  claimsGroup,
 ];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 

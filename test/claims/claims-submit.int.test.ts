@@ -9,9 +9,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Claim, ClaimResponse, ExplanationOfBenefit, Resource } from '@medplum/fhirtypes';
+import type { Claim, ClaimResponse, ExplanationOfBenefit } from '@medplum/fhirtypes';
 import { keccak256, toHex } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import { createChainClient } from '../../src/chain/index.js';
@@ -29,8 +28,6 @@ import {
 } from '../../src/claims/index.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import type { CareLedgerError } from '../../src/errors/index.js';
-import { signGrantForNewPatient } from '../support/consent-signer.js';
-import { enrolPatientKeyInApp } from '../support/enrol-patient-key.js';
 import { type ClaimsPayer, startClaimsPayer } from '../support/start-claims-payer.js';
 
 const DAY = 86_400_000;
@@ -58,7 +55,6 @@ const staff = (who: string, roles: string) => ({
   'x-careledger-roles': roles,
   'content-type': 'application/fhir+json',
 });
-const REGISTRAR = staff('Practitioner/registrar', 'registrar');
 const CLINICIAN = staff('Practitioner/dr-payer', 'clinician');
 
 let payer: ClaimsPayer;
@@ -76,55 +72,8 @@ async function json<T>(response: Response | Promise<Response>): Promise<{ status
 }
 
 /** A patient at the payer with a ledger key, optionally with Coverage and an HPAYMT grant to the payer. */
-async function newPatient(options: { coverage?: boolean; consent?: boolean }): Promise<TestPatient> {
-  const key = generatePrivateKey();
-  const created = await json<Resource>(
-    payer.request('/fhir/Patient', {
-      method: 'POST',
-      headers: REGISTRAR,
-      body: JSON.stringify({
-        resourceType: 'Patient',
-        name: [{ family: 'Member' }],
-        birthDate: '1980-02-03',
-      }),
-    }),
-  );
-  const id = created.body.id as string;
-  await enrolPatientKeyInApp(payer.node.app, id, key);
-  if (options.coverage !== false) {
-    const coverage = await payer.request('/fhir/Coverage', {
-      method: 'POST',
-      headers: CLINICIAN,
-      body: JSON.stringify({
-        resourceType: 'Coverage',
-        status: 'active',
-        subscriberId: `NW-${id.slice(0, 8)}`,
-        beneficiary: { reference: `Patient/${id}` },
-        payor: [{ display: 'Northwind Health Plan' }],
-        period: { start: day(-300), end: day(300) },
-      }),
-    });
-    expect(coverage.status).toBe(201);
-  }
-  if (options.consent !== false) {
-    const grant = await signGrantForNewPatient({
-      chainId: 31337,
-      consentRegistry: payer.deployment.contracts.consentRegistry,
-      grantee: payer.node.ledger.address,
-      categories: ['financial', 'conditions', 'procedures'],
-      purposes: ['HPAYMT'],
-      nowSeconds: Math.floor(Date.now() / 1000),
-      patientKey: key,
-    });
-    const relayed = await payer.request('/ledger/consent/grants?wait=true', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: grant.body,
-    });
-    expect(relayed.status).toBe(201);
-  }
-  await payer.node.indexer.sync();
-  return { id, address: privateKeyToAccount(key).address };
+function newPatient(options: { coverage?: boolean; consent?: boolean }): Promise<TestPatient> {
+  return payer.newMember({ ...options, period: { start: day(-300), end: day(300) } });
 }
 
 function claimFor(

@@ -22,6 +22,8 @@ import {
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
 import { openDatabase } from '../../src/storage/sqlite/open-database.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
+import { signGrantForNewPatient } from './consent-signer.js';
+import { enrolPatientKeyInApp } from './enrol-patient-key.js';
 import { findFreePort } from './free-port.js';
 
 /** The payer's public URL as its tokens name it; requests go in-process, never to this port. */
@@ -36,6 +38,15 @@ export interface ClaimsPayer {
   readonly adminToken: string;
   /** A request to the payer node, in-process (path relative to its base URL). */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * A patient at the payer with an enrolled ledger key, by default with an active Coverage over
+   * `period` and an HPAYMT grant to the payer for financial, conditions and procedures.
+   */
+  newMember(options: {
+    period: { start: string; end: string };
+    coverage?: boolean;
+    consent?: boolean;
+  }): Promise<{ id: string; address: `0x${string}` }>;
   /** A SMART Backend Services token of the provider member at the payer, for a purpose of use. */
   providerToken(purpose?: string): Promise<string>;
   stop(): Promise<void>;
@@ -113,6 +124,59 @@ export async function startClaimsPayer(): Promise<ClaimsPayer> {
     providerKey,
     adminToken: loadOrCreateAdminToken(paths.adminToken),
     request,
+    async newMember(options) {
+      const key = generatePrivateKey();
+      const headers = (who: string, roles: string) => ({
+        'x-careledger-identity': who,
+        'x-careledger-roles': roles,
+        'content-type': 'application/fhir+json',
+      });
+      const created = await request('/fhir/Patient', {
+        method: 'POST',
+        headers: headers('Practitioner/registrar', 'registrar'),
+        body: JSON.stringify({
+          resourceType: 'Patient',
+          name: [{ family: 'Member' }],
+          birthDate: '1980-02-03',
+        }),
+      });
+      const id = ((await created.json()) as { id: string }).id;
+      await enrolPatientKeyInApp(node.app, id, key);
+      if (options.coverage !== false) {
+        const coverage = await request('/fhir/Coverage', {
+          method: 'POST',
+          headers: headers('Practitioner/payer-staff', 'clinician'),
+          body: JSON.stringify({
+            resourceType: 'Coverage',
+            status: 'active',
+            subscriberId: `NW-${id.slice(0, 8)}`,
+            beneficiary: { reference: `Patient/${id}` },
+            payor: [{ display: 'Northwind Health Plan' }],
+            period: options.period,
+          }),
+        });
+        if (coverage.status !== 201) throw new Error(`Coverage not stored: ${coverage.status}`);
+      }
+      if (options.consent !== false) {
+        const grant = await signGrantForNewPatient({
+          chainId: 31337,
+          consentRegistry: deployment.contracts.consentRegistry,
+          grantee: account.address,
+          categories: ['financial', 'conditions', 'procedures'],
+          purposes: ['HPAYMT'],
+          nowSeconds: Math.floor(Date.now() / 1000),
+          patientKey: key,
+        });
+        const relayed = await request('/ledger/consent/grants?wait=true', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: grant.body,
+        });
+        if (relayed.status !== 201) throw new Error(`grant not relayed: ${relayed.status}`);
+      }
+      await node.indexer.sync();
+      return { id, address: privateKeyToAccount(key).address };
+    },
     providerToken: (purpose = 'HPAYMT') =>
       client.memberToken(
         {

@@ -81,7 +81,12 @@ export interface Notification {
   readonly id: string;
   /** `Patient/<id>` or a role name such as `role:privacy-officer`. */
   readonly recipient: string;
-  readonly kind: 'break-glass' | 'break-glass-review' | 'access-request' | 'integrity-alert';
+  readonly kind:
+    | 'break-glass'
+    | 'break-glass-review'
+    | 'access-request'
+    | 'integrity-alert'
+    | 'supply-recall';
   /** Non-PHI summary: ids and times only. */
   readonly message: string;
   readonly subject: string;

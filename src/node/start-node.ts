@@ -58,7 +58,7 @@ import { verifyClientStanding } from '../smart/index.js';
 import { DATABASE_URL_ENV, openNodeStorage } from '../storage/open-node-storage.js';
 import { isPostgresUrl } from '../storage/postgres/postgres-database.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
-import { authMigrations, SqliteAuthStore } from '../storage/sqlite/sqlite-auth-store.js';
+import { authMigrations } from '../storage/sqlite/sqlite-auth-store.js';
 import { breakGlassMigrations } from '../storage/sqlite/sqlite-break-glass-store.js';
 import { chainIndexMigrations } from '../storage/sqlite/sqlite-chain-index-storage.js';
 import {
@@ -69,10 +69,7 @@ import { exportJobMigrations } from '../storage/sqlite/sqlite-export-job-storage
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
 import { ledgerKeyChallengeMigrations } from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
-import {
-  openingDeliveryMigrations,
-  SqliteOpeningDeliveryStore,
-} from '../storage/sqlite/sqlite-opening-delivery-store.js';
+import { openingDeliveryMigrations } from '../storage/sqlite/sqlite-opening-delivery-store.js';
 import { outboxMigrations } from '../storage/sqlite/sqlite-outbox-storage.js';
 import { recordMigrations } from '../storage/sqlite/sqlite-record-storage.js';
 import { ChainIndexer } from '../sync/index.js';
@@ -298,7 +295,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   // Openings owed to other members are queued in this node's database and re-sent with backoff until
   // each acknowledges (the primary pumps the queue); logs name grant ids and members only.
   const openingQueue = createOpeningDeliveryQueue({
-    store: new SqliteOpeningDeliveryStore(db),
+    store: stores.openingDeliveries,
     index,
     openings,
     self: account.address,
@@ -383,7 +380,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     });
     return new TextDecoder().decode(plain);
   };
-  const authStore = new SqliteAuthStore(db);
+  const authStore = stores.auth;
   const issuer = config.publicUrl.replace(/\/$/, '');
   const authServer = new AuthorizationServer({
     store: authStore,

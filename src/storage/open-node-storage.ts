@@ -1,5 +1,7 @@
 import type { BreakGlassSessions } from '../access/index.js';
+import type { AuthStore } from '../auth/auth-store.js';
 import type { ConsentOpeningStore } from '../consent/consent-opening.js';
+import type { OpeningDeliveryStore } from '../consent/opening-delivery-queue.js';
 import type { LedgerKeyChallengeStore } from '../enrolment/ledger-key-challenge-store.js';
 import { CareLedgerError } from '../errors/index.js';
 import type { ExportJobStorage } from '../export/export-job.js';
@@ -9,6 +11,7 @@ import type { ChainIndexStorage } from '../sync/index-storage.js';
 import type { DataKeyStore } from '../vault/data-key-store.js';
 import type { KeyProvider } from '../vault/key-provider.js';
 import type { RecordStorage } from '../vault/record-storage.js';
+import { PostgresAuthStore } from './postgres/postgres-auth-store.js';
 import { PostgresBreakGlassStore } from './postgres/postgres-break-glass-store.js';
 import { PostgresChainIndexStorage } from './postgres/postgres-chain-index-storage.js';
 import { applyVaultCommitGroupPostgres } from './postgres/postgres-commit-applier.js';
@@ -21,10 +24,12 @@ import { PostgresExportJobStorage } from './postgres/postgres-export-job-storage
 import { createPostgresKeyStore } from './postgres/postgres-key-store.js';
 import { PostgresLogStorage } from './postgres/postgres-log-storage.js';
 import { migratePostgres, verifyDurableSettings } from './postgres/postgres-migrations.js';
+import { PostgresOpeningDeliveryStore } from './postgres/postgres-opening-delivery-store.js';
 import { PostgresOutboxStorage } from './postgres/postgres-outbox-storage.js';
 import { PostgresRecordStorage } from './postgres/postgres-record-storage.js';
 import { POSTGRES_MIGRATIONS } from './postgres/postgres-schema.js';
 import type { SqliteDatabase } from './sqlite/open-database.js';
+import { SqliteAuthStore } from './sqlite/sqlite-auth-store.js';
 import { SqliteBreakGlassStore } from './sqlite/sqlite-break-glass-store.js';
 import { SqliteChainIndexStorage } from './sqlite/sqlite-chain-index-storage.js';
 import { createSqliteCommitApplier } from './sqlite/sqlite-commit-applier.js';
@@ -33,6 +38,7 @@ import { SqliteExportJobStorage } from './sqlite/sqlite-export-job-storage.js';
 import { createSqliteKeyStore } from './sqlite/sqlite-key-store.js';
 import { SqliteLedgerKeyChallengeStore } from './sqlite/sqlite-ledger-key-challenge-store.js';
 import { SqliteLogStorage } from './sqlite/sqlite-log-storage.js';
+import { SqliteOpeningDeliveryStore } from './sqlite/sqlite-opening-delivery-store.js';
 import { SqliteOutboxStorage } from './sqlite/sqlite-outbox-storage.js';
 import { SqliteRecordStorage } from './sqlite/sqlite-record-storage.js';
 
@@ -41,8 +47,7 @@ export const DATABASE_URL_ENV = 'CARELEDGER_DATABASE_URL';
 
 /**
  * The stores of one node, on SQLite (the embedded default) or PostgreSQL. The SQLite database is
- * always open: on PostgreSQL it still holds the stores not moved yet (accounts, OAuth clients and
- * tokens, sign-in throttling, notifications; decision 0015).
+ * always opened and migrated, but on PostgreSQL none of these stores writes to it (decision 0015).
  */
 export interface NodeStorage {
   readonly kind: 'sqlite' | 'postgres';
@@ -58,6 +63,10 @@ export interface NodeStorage {
   /** Consent openings (decision 0013), sealed with the node's vault key. */
   consentOpenings(sealer: OpeningSealer): ConsentOpeningStore;
   readonly keyChallenges: LedgerKeyChallengeStore;
+  /** Accounts, OAuth clients, codes and tokens, sign-in throttling, notifications. */
+  readonly auth: AuthStore;
+  /** Consent openings owed to other members (decision 0013). */
+  readonly openingDeliveries: OpeningDeliveryStore;
   close(): Promise<void>;
 }
 
@@ -83,6 +92,8 @@ function sqliteStorage(db: SqliteDatabase): NodeStorage {
     dataKeys: (provider) => createSqliteKeyStore(db, provider),
     consentOpenings: (sealer) => new SqliteConsentOpeningStore(db, sealer),
     keyChallenges: new SqliteLedgerKeyChallengeStore(db),
+    auth: new SqliteAuthStore(db),
+    openingDeliveries: new SqliteOpeningDeliveryStore(db),
     close: async () => undefined,
   };
 }
@@ -115,7 +126,7 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     throw error;
   }
   log(
-    'storage: records, keys, log, outbox, chain index, export jobs, break-glass, consent openings and key challenges on PostgreSQL',
+    'storage: records, keys, log, outbox, chain index, export jobs, break-glass, consent openings and deliveries, key challenges, accounts, OAuth clients and tokens, sign-in throttling and notifications on PostgreSQL',
   );
   return {
     kind: 'postgres',
@@ -128,6 +139,8 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     dataKeys: (provider) => createPostgresKeyStore(db, provider),
     consentOpenings: (sealer) => new PostgresConsentOpeningStore(db, sealer),
     keyChallenges: new PostgresLedgerKeyChallengeStore(db),
+    auth: new PostgresAuthStore(db),
+    openingDeliveries: new PostgresOpeningDeliveryStore(db),
     close: () => db.close(),
   };
 }

@@ -4,11 +4,13 @@
  * cannot start).
  */
 import { afterAll, beforeAll, describe } from 'vitest';
+import { describeAuthStoreContract } from '../../src/storage/contract-tests/auth-store-contract.js';
 import { describeChainIndexStorageContract } from '../../src/storage/contract-tests/chain-index-storage-contract.js';
 import { describeConsentStoresContract } from '../../src/storage/contract-tests/consent-stores-contract.js';
 import { describeDataKeyStoreContract } from '../../src/storage/contract-tests/data-key-store-contract.js';
 import { describeExportJobStorageContract } from '../../src/storage/contract-tests/export-job-storage-contract.js';
 import { describeLogStorageContract } from '../../src/storage/contract-tests/log-storage-contract.js';
+import { describeOpeningDeliveryStoreContract } from '../../src/storage/contract-tests/opening-delivery-store-contract.js';
 import { describeOutboxStorageContract } from '../../src/storage/contract-tests/outbox-storage-contract.js';
 import { describeRecordStorageContract } from '../../src/storage/contract-tests/record-storage-contract.js';
 import {
@@ -43,5 +45,7 @@ for (const adapter of adapters) {
     describeDataKeyStoreContract(adapter);
     describeRecordStorageContract(adapter);
     describeConsentStoresContract(adapter);
+    describeAuthStoreContract(adapter);
+    describeOpeningDeliveryStoreContract(adapter);
   });
 }

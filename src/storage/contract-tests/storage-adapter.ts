@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BreakGlassSessions } from '../../access/index.js';
+import type { AuthStore } from '../../auth/auth-store.js';
 import type { ConsentOpeningStore } from '../../consent/consent-opening.js';
+import type { OpeningDeliveryStore } from '../../consent/opening-delivery-queue.js';
 import type { LedgerKeyChallengeStore } from '../../enrolment/ledger-key-challenge-store.js';
 import type { ExportJobStorage } from '../../export/export-job.js';
 import type { OutboxStorage } from '../../ledger/outbox-storage.js';
@@ -11,6 +13,7 @@ import type { ChainIndexStorage } from '../../sync/index-storage.js';
 import { applyVaultCommitGroup } from '../../vault/commit-writes.js';
 import type { DataKeyStore } from '../../vault/data-key-store.js';
 import type { RecordStorage } from '../../vault/record-storage.js';
+import { PostgresAuthStore } from '../postgres/postgres-auth-store.js';
 import { PostgresBreakGlassStore } from '../postgres/postgres-break-glass-store.js';
 import { PostgresChainIndexStorage } from '../postgres/postgres-chain-index-storage.js';
 import { applyVaultCommitGroupPostgres } from '../postgres/postgres-commit-applier.js';
@@ -23,10 +26,12 @@ import { PostgresExportJobStorage } from '../postgres/postgres-export-job-storag
 import { PostgresKeyStore } from '../postgres/postgres-key-store.js';
 import { PostgresLogStorage } from '../postgres/postgres-log-storage.js';
 import { migratePostgres } from '../postgres/postgres-migrations.js';
+import { PostgresOpeningDeliveryStore } from '../postgres/postgres-opening-delivery-store.js';
 import { PostgresOutboxStorage } from '../postgres/postgres-outbox-storage.js';
 import { PostgresRecordStorage } from '../postgres/postgres-record-storage.js';
 import { POSTGRES_MIGRATIONS } from '../postgres/postgres-schema.js';
 import { openDatabase, type SqliteDatabase } from '../sqlite/open-database.js';
+import { authMigrations, SqliteAuthStore } from '../sqlite/sqlite-auth-store.js';
 import { breakGlassMigrations, SqliteBreakGlassStore } from '../sqlite/sqlite-break-glass-store.js';
 import { chainIndexMigrations, SqliteChainIndexStorage } from '../sqlite/sqlite-chain-index-storage.js';
 import {
@@ -41,6 +46,10 @@ import {
   SqliteLedgerKeyChallengeStore,
 } from '../sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations, SqliteLogStorage } from '../sqlite/sqlite-log-storage.js';
+import {
+  openingDeliveryMigrations,
+  SqliteOpeningDeliveryStore,
+} from '../sqlite/sqlite-opening-delivery-store.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../sqlite/sqlite-outbox-storage.js';
 import { recordMigrations, SqliteRecordStorage } from '../sqlite/sqlite-record-storage.js';
 
@@ -64,6 +73,10 @@ export interface StorageUnderTest {
   dataKeys(options: { tombstoneKey: Uint8Array; now: () => number }): DataKeyStore;
   consentOpenings(sealer: OpeningSealer, now: () => number): ConsentOpeningStore;
   readonly keyChallenges: LedgerKeyChallengeStore;
+  readonly auth: AuthStore;
+  /** The same auth tables through another connection, as another node process sees them (races). */
+  otherAuth(): AuthStore;
+  readonly openingDeliveries: OpeningDeliveryStore;
   close(): Promise<void>;
 }
 
@@ -91,7 +104,10 @@ export function sqliteAdapter(): StorageAdapter {
         ...breakGlassMigrations,
         ...consentOpeningMigrations,
         ...ledgerKeyChallengeMigrations,
+        ...authMigrations,
+        ...openingDeliveryMigrations,
       ]);
+      const others: SqliteDatabase[] = [];
       const records = new SqliteRecordStorage(db);
       const breakGlass = new SqliteBreakGlassStore(db);
       const applied: CommitGroup[] = [];
@@ -109,6 +125,13 @@ export function sqliteAdapter(): StorageAdapter {
         dataKeys: (options) => new SqliteKeyStore(db, options),
         consentOpenings: (sealer, now) => new SqliteConsentOpeningStore(db, sealer, now),
         keyChallenges: new SqliteLedgerKeyChallengeStore(db),
+        auth: new SqliteAuthStore(db),
+        otherAuth: () => {
+          const other = openDatabase(join(dir, 'node.db'), authMigrations);
+          others.push(other);
+          return new SqliteAuthStore(other);
+        },
+        openingDeliveries: new SqliteOpeningDeliveryStore(db),
         log: (options = {}) =>
           new SqliteLogStorage(db, {
             applyCommitGroup: (group) => {
@@ -117,6 +140,7 @@ export function sqliteAdapter(): StorageAdapter {
             },
           }),
         async close() {
+          for (const other of others) other.close();
           db.close();
           rmSync(dir, { recursive: true, force: true });
         },
@@ -136,6 +160,7 @@ export function postgresAdapter(createDatabase: (name: string) => Promise<string
       const db: PostgresDatabase = openPostgresDatabase(url);
       await migratePostgres(db, POSTGRES_MIGRATIONS);
       const applied: CommitGroup[] = [];
+      const others: PostgresDatabase[] = [];
       return {
         outbox: new PostgresOutboxStorage(db),
         exportJobs: new PostgresExportJobStorage(db),
@@ -147,6 +172,13 @@ export function postgresAdapter(createDatabase: (name: string) => Promise<string
         dataKeys: (options) => new PostgresKeyStore(db, options),
         consentOpenings: (sealer, now) => new PostgresConsentOpeningStore(db, sealer, now),
         keyChallenges: new PostgresLedgerKeyChallengeStore(db),
+        auth: new PostgresAuthStore(db),
+        otherAuth: () => {
+          const other = openPostgresDatabase(url);
+          others.push(other);
+          return new PostgresAuthStore(other);
+        },
+        openingDeliveries: new PostgresOpeningDeliveryStore(db),
         log: (options = {}) =>
           new PostgresLogStorage(db, {
             applyCommitGroup: async (tx, group) => {
@@ -156,7 +188,10 @@ export function postgresAdapter(createDatabase: (name: string) => Promise<string
               applied.push(group);
             },
           }),
-        close: () => db.close(),
+        async close() {
+          for (const other of others) await other.close();
+          await db.close();
+        },
       };
     },
   };

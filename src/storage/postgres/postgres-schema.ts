@@ -296,4 +296,26 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       ALTER TABLE log_checkpoints ADD COLUMN signed_epoch BIGINT;
     `,
   },
+  {
+    version: 4,
+    name: 'token rate windows and the opening delivery queue',
+    sql: `
+      CREATE TABLE auth_rate_windows (
+        key_hash TEXT PRIMARY KEY,
+        window_start BIGINT NOT NULL,
+        hits INTEGER NOT NULL
+      );
+      CREATE TABLE opening_deliveries (
+        grant_id TEXT COLLATE "C" NOT NULL,
+        member TEXT COLLATE "C" NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL,
+        next_attempt_at BIGINT NOT NULL,
+        last_error TEXT,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (grant_id, member)
+      );
+      CREATE INDEX opening_deliveries_due ON opening_deliveries (state, next_attempt_at);
+    `,
+  },
 ];

@@ -229,7 +229,10 @@ export class ClaimsService {
         type: {
           coding: [{ system: 'http://terminology.hl7.org/CodeSystem/ex-paymenttype', code: 'complete' }],
         },
-        amount: { value: centsToDecimal(0), currency: 'USD' },
+        amount: {
+          value: centsToDecimal(0),
+          currency: (this.options.policies.inForce(undefined)?.policy.currency ?? 'USD') as 'USD',
+        },
       },
       error: [{ code: { coding: [{ system: CARELEDGER_CLAIM_ERROR_SYSTEM, code }] } }],
     };

@@ -37,6 +37,7 @@ import { readPatientEverything } from './operations/patient-everything.js';
 import { searchContained } from './operations/search-contained.js';
 import { type IntegrityFailure, type SearchTypeResult, searchType } from './operations/search-type.js';
 import { runTransaction, type TransactionResult } from './operations/transaction.js';
+import { verifyRecordMayBeSeen } from './operations/unseen-record.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
 import { SealedRecordStore } from './sealed-record-store.js';
 import type { VaultCrypto } from './vault-crypto.js';
@@ -498,6 +499,16 @@ export class FhirRepository {
           : `${resourceType}/${id}/_history/${version.versionId}`,
       ...(version === undefined ? {} : { patient: version.patientId }),
       resourceType,
+    });
+    // Another member or a patient: what it may not see costs what a made-up id costs (unseen-record.ts).
+    await verifyRecordMayBeSeen(this.parts, requester, context, interaction, {
+      resourceType,
+      id,
+      patientId: version?.patientId,
+      entity:
+        version === undefined
+          ? `${resourceType}/${id}`
+          : `${resourceType}/${id}/_history/${version.versionId}`,
     });
     if (version === undefined) throw notFound();
     const entity = `${resourceType}/${id}/_history/${version.versionId}`;

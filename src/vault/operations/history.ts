@@ -2,8 +2,10 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import type { AddressMemo } from '../access-gate.js';
+import { recordDenied } from '../audit-trail.js';
 import type { RecordStorage, StoredVersion } from '../record-storage.js';
 import type { GatewayParts } from './gateway-parts.js';
+import { verifyRecordMayBeSeen } from './unseen-record.js';
 
 /** One version in an instance history (R4 §3.1.0.10): a deleted version has no resource. */
 export interface InstanceHistoryEntry {
@@ -25,12 +27,24 @@ export async function readInstanceHistory(
   id: string,
   context: AccessContext,
 ): Promise<InstanceHistoryEntry[]> {
+  // The compartment from the current version's metadata; the versions only once it may be seen.
+  const current = await parts.store.storage.current(resourceType, id);
+  const entity = `${resourceType}/${id}`;
+  const requester = await parts.gate.admit('history-instance', context, {
+    entity,
+    ...(current === undefined ? {} : { patient: current.patientId }),
+    resourceType,
+  });
+  await verifyRecordMayBeSeen(parts, requester, context, 'history-instance', {
+    resourceType,
+    id,
+    patientId: current?.patientId,
+    entity,
+  });
   const versions = await parts.store.storage.history(resourceType, id);
   if (versions.length === 0)
     throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
   const patient = versions[0]?.patientId ?? '';
-  const entity = `${resourceType}/${id}`;
-  const requester = await parts.gate.admit('history-instance', context, { entity, patient, resourceType });
   const memo: AddressMemo = new Map();
   const result: InstanceHistoryEntry[] = [];
   let refused: string | undefined;
@@ -57,6 +71,11 @@ export async function readInstanceHistory(
     });
   }
   if (refused !== undefined && !result.some((r) => !r.deleted)) {
+    // As a refused read (decision 0005): only the node's staff learn that what they may not see exists.
+    if (requester.kind !== 'staff') {
+      await recordDenied(parts.store, 'history-instance', context, { entity, patient, reason: refused });
+      throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
+    }
     await parts.gate.refuse('history-instance', context, { entity, patient, reason: refused });
   }
   await parts.store.commit([], { interaction: 'history-instance', context, entity, patient, breakGlass });

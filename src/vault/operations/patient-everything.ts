@@ -2,7 +2,9 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import type { AddressMemo } from '../access-gate.js';
+import { recordDenied } from '../audit-trail.js';
 import type { GatewayParts } from './gateway-parts.js';
+import { verifyRecordMayBeSeen } from './unseen-record.js';
 
 /**
  * Patient/{id}/$everything (R4 §Patient-operation-everything): the patient and every current resource
@@ -15,20 +17,36 @@ export async function readPatientEverything(
   types: readonly string[],
 ): Promise<Resource[]> {
   const current = await parts.store.storage.current('Patient', patientId);
-  if (current === undefined)
-    throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
   const entity = `Patient/${patientId}/$everything`;
   const requester = await parts.gate.admit('operation', context, {
     entity,
-    patient: patientId,
+    ...(current === undefined ? {} : { patient: patientId }),
     resourceType: 'Patient',
   });
+  // Another member or a patient: a patient it may not see costs what a made-up one costs, 404 both.
+  await verifyRecordMayBeSeen(parts, requester, context, 'operation', {
+    resourceType: 'Patient',
+    id: patientId,
+    patientId: current?.patientId,
+    entity,
+  });
+  if (current === undefined)
+    throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
   if (current.deleted) throw new CareLedgerError('ERR_GONE', `Patient/${patientId} was deleted`);
   const memo: AddressMemo = new Map();
   const patient = await parts.store.open(current);
   const first = await parts.gate.decide(requester, context, 'operation', patientId, patient, memo);
-  if (!first.allowed)
+  if (!first.allowed) {
+    if (requester.kind !== 'staff') {
+      await recordDenied(parts.store, 'operation', context, {
+        entity,
+        patient: patientId,
+        reason: first.reason,
+      });
+      throw new CareLedgerError('ERR_NOT_FOUND', `Patient/${patientId} does not exist`);
+    }
     await parts.gate.refuse('operation', context, { entity, patient: patientId, reason: first.reason });
+  }
   let breakGlass = first.allowed && first.breakGlass;
   const resources: Resource[] = [parts.store.served(patient, current, context)];
   for (const type of types) {

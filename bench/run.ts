@@ -19,6 +19,7 @@ import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
 import { peerGroup } from './groups/peer.js';
 import { searchGroup } from './groups/search.js';
+import { searchScaleGroup } from './groups/search-scale.js';
 import { formatNumber } from './measure.js';
 import { formatTable, type GroupError, writeResults } from './report.js';
 import type { ChartSpec, Figure, Group, GroupContext } from './types.js';
@@ -32,6 +33,7 @@ const GROUPS: readonly Group[] = [
   exchangeGroup,
   exportGroup,
   searchGroup,
+  searchScaleGroup,
   importGroup,
   peerGroup,
   claimsGroup,
@@ -47,7 +49,7 @@ interface Args {
   readonly peerArgs: readonly (readonly [string, string])[];
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json] [--profile] [--size <name>=<n>]...
+const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json] [--profile] [--size <name>=<n>]... [--patients <n>]
   [--peer-url <FHIR R4 base> [--peer-token <bearer>] [--peer-pids <pid,...>] [--peer-header '<name>: <value>']...]
 groups: ${GROUPS.map((g) => `${g.name} (${g.description})`).join('; ')}`;
 
@@ -70,6 +72,11 @@ function parseArgs(argv: readonly string[]): Args {
       only = value.split(',').map((s) => s.trim());
       const unknown = only.filter((name) => !GROUPS.some((g) => g.name === name));
       if (unknown.length > 0) throw new Error(`unknown group(s): ${unknown.join(', ')}`);
+    } else if (arg === '--patients' || arg.startsWith('--patients=')) {
+      // The export group's synthetic patients: `--patients 10000` is `--size export=10000`.
+      const value = arg === '--patients' ? argv[++i] : arg.slice('--patients='.length);
+      if (!/^[0-9]+$/.test(value ?? '')) throw new Error('--patients needs a positive integer');
+      sizes.export = Number(value);
     } else if (arg === '--size' || arg.startsWith('--size=')) {
       // A group's data size, e.g. `--size export=10000` (patients); each group names its own sizes.
       const value = arg === '--size' ? argv[++i] : arg.slice('--size='.length);

@@ -146,8 +146,10 @@ export class ClaimsService {
         details: { reason: 'no-policy' },
       });
     const { policy } = published;
-    const coverage = await this.coverageFor(patient, claim, serviceDate);
-    const earlier = await this.earlierDecisions(patient);
+    const [coverage, earlier] = await Promise.all([
+      this.coverageFor(patient, claim, serviceDate),
+      this.earlierDecisions(patient),
+    ]);
     const seen = new Set(
       earlier.filter((r) => r.outcome === 'complete').flatMap((r) => r.request?.identifier?.value ?? []),
     );
@@ -196,6 +198,8 @@ export class ClaimsService {
         currency: policy.currency,
       });
     }
+    // Three writes, not one transaction Bundle: a claim's `urn:uuid:` references (Synthea's provider,
+    // diagnoses) point outside it, and a transaction would have to resolve them.
     const storedClaim = (await this.options.repository.create(claim, this.staff)) as Claim;
     const stored = (await this.options.repository.create(decided, this.staff)) as ClaimResponse;
     if (complete && claim.use === 'claim') {

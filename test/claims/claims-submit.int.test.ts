@@ -214,6 +214,13 @@ describe('Claim/$submit at a payer member', () => {
     expect(eob.identifier?.[0]?.value).toBe(commitmentOf(body));
     expect(memberLiabilityOf(eob)).toBe(31_000);
     expect(eob.payment?.amount?.value).toBe(740);
+    // …and in $everything, which the portal's timeline lists (under "Claims and what you owe").
+    const everything = await json<{ entry?: { resource: { resourceType: string } }[] }>(
+      payer.request(`/fhir/Patient/${patient.id}/$everything`, {
+        headers: { 'x-careledger-identity': `Patient/${patient.id}` },
+      }),
+    );
+    expect(everything.body.entry?.map((e) => e.resource.resourceType)).toContain('ExplanationOfBenefit');
 
     // The provider re-runs the adjudication from the claim, the published policy and the ledger.
     const policyJson = await json<unknown>(payer.request(`/claims/policies/${POLICY.version}`));

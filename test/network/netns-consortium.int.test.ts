@@ -164,9 +164,9 @@ async function registerPatient(member: MemberName, family: string, key: Hex): Pr
   return id;
 }
 
-async function relayGrant(at: MemberName, patientKey: Hex, grantee: MemberName, categories: string[]) {
+function signGrant(at: MemberName, patientKey: Hex, grantee: MemberName, categories: string[]) {
   const deployment = loadDeployment(folders[at].config.deploymentFile);
-  const grant = await signGrantForNewPatient({
+  return signGrantForNewPatient({
     chainId: deployment.chainId,
     consentRegistry: deployment.contracts.consentRegistry,
     grantee: folders[grantee].member.account,
@@ -175,6 +175,10 @@ async function relayGrant(at: MemberName, patientKey: Hex, grantee: MemberName, 
     nowSeconds: Math.floor(Date.now() / 1000),
     patientKey,
   });
+}
+
+async function relayGrant(at: MemberName, patientKey: Hex, grantee: MemberName, categories: string[]) {
+  const grant = await signGrant(at, patientKey, grantee, categories);
   const relayed = await call(at, '/ledger/consent/grants?wait=true', {
     body: grant.body,
     headers: { 'content-type': 'application/json' },
@@ -198,7 +202,7 @@ beforeAll(async () => {
   MEMBERS.forEach((m, i) => {
     clinicians[m.name] = signedIn[i] as Clinician;
   });
-}, 110_000);
+}, 240_000);
 
 afterAll(async () => {
   if (process.env.CARELEDGER_TEST_LOG)
@@ -313,9 +317,11 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
     );
     expect(unreachable, 'the pharmacy still answers from outside its host').toBe(true);
 
-    // Meanwhile, elsewhere: a patient grants the pharmacy access, relayed at the hospital.
+    // Meanwhile, elsewhere: a patient grants the pharmacy access, relayed at the hospital. And at the
+    // pharmacy's desk another patient asks the pharmacy to relay a grant to the lab.
     const absentPatientKey = generatePrivateKey();
     const absentPatient = privateKeyToAccount(absentPatientKey).address;
+    const deskGrant = await signGrant('pharmacy', generatePrivateKey(), 'lab', ['medications']);
     const [writer] = await Promise.all([
       runInHost(lan as VirtualLan, 'pharmacy', WRITER, {
         NODE_EXTRA_CA_CERTS: ca.certFile,
@@ -323,14 +329,30 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
         NETNS_WRITER_TOKEN: clinicians.pharmacy.token,
         NETNS_WRITER_PATIENT: pharmacyPatient,
         NETNS_WRITER_COUNT: '12',
+        NETNS_WRITER_GRANT: deskGrant.body,
       }),
       relayGrant('hospital', absentPatientKey, 'pharmacy', ['medications']),
     ]);
-    const acknowledged = writer.stdout
+    const printed = writer.stdout
       .split('\n')
       .filter((line) => line.trim() !== '')
-      .map((line) => (JSON.parse(line) as { id: string }).id);
-    expect(acknowledged.length, writer.stderr).toBeGreaterThan(0);
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            id?: string;
+            relay?: { http: number; retryAfter: string | null; body: Record<string, unknown> };
+          },
+      );
+    const acknowledged = printed.flatMap((p) => (p.id === undefined ? [] : [p.id]));
+    expect(acknowledged.length, writer.stderr).toBe(12);
+    // The outbox signs and keeps only what the chain accepted in simulation: cut off from the chain,
+    // the relay is refused and retryable, so nothing is acknowledged that could be lost.
+    const relay = printed.find((p) => p.relay !== undefined)?.relay;
+    expect(relay, JSON.stringify(relay)).toMatchObject({
+      http: 503,
+      body: { issue: [{ details: { text: 'ERR_CHAIN_UNAVAILABLE' } }] },
+    });
+    expect(relay?.retryAfter).toMatch(/^\d+$/);
 
     lan?.reconnect('pharmacy');
     await waitFor(

@@ -4,6 +4,10 @@
  * through NODE_EXTRA_CA_CERTS), two at a time, and prints one JSON line per write the node
  * acknowledged (201): `{"id": …}`. A write that fails is not acknowledged and is only counted.
  *
+ * With NETNS_WRITER_GRANT (a patient's signed grant, the JSON body of POST /ledger/consent/grants),
+ * the patient at the desk also asks this node to relay it, without waiting for the chain; the
+ * node's answer (status, Retry-After, body) is printed as `{"relay": …}`.
+ *
  * Environment: NETNS_WRITER_FHIR (the FHIR base URL), NETNS_WRITER_TOKEN (a bearer token),
  * NETNS_WRITER_PATIENT (a Patient id at that node), NETNS_WRITER_COUNT (how many writes).
  */
@@ -60,5 +64,19 @@ async function lane(): Promise<void> {
   }
 }
 
-await Promise.all([lane(), lane()]);
+async function relay(body: string): Promise<void> {
+  const response = await fetch(`${base.replace(/\/fhir$/, '')}/ledger/consent/grants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(20_000),
+  });
+  const retryAfter = response.headers.get('retry-after');
+  process.stdout.write(
+    `${JSON.stringify({ relay: { http: response.status, retryAfter, body: await response.json() } })}\n`,
+  );
+}
+
+const grant = process.env.NETNS_WRITER_GRANT;
+await Promise.all([lane(), lane(), ...(grant === undefined ? [] : [relay(grant)])]);
 process.stderr.write(`failed: ${failed}\n`);

@@ -17,6 +17,10 @@ command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   need+=(postgresql)
 fi
+# iproute2 (`ip netns`, veth, bridge; `ss`) and openssl (a throw-away CA): the consortium on hosts of
+# its own, with TLS between members (test/network/netns-consortium.int.test.ts; needs root, as CI runs).
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${1:-}" = --check ]; then
   if [ ${#need[@]} -gt 0 ]; then
     echo "npm test needs Debian packages missing here: ${need[*]}; install them with \`bash scripts/install-system-deps.sh\` (as root)" >&2

@@ -36,6 +36,18 @@ describe('client standing of an access token', () => {
     });
   });
 
+  test('a consortium member authenticated by its ledger key has no registration to lose', () => {
+    const member = '0x00000000000000000000000000000000000000bB';
+    expect(evaluateClientStanding({ client_id: member, member, iat: 1 }, undefined)).toEqual({
+      stands: true,
+    });
+    // Not a member token: an unknown address-like client id is a removed client.
+    expect(evaluateClientStanding({ client_id: member, iat: 1 }, undefined)).toEqual({
+      stands: false,
+      reason: 'client-removed',
+    });
+  });
+
   test("a patient's ledger-key sign-in has no registration to lose, and is not looked up", async () => {
     const looked: string[] = [];
     await verifyClientStanding(

@@ -19,6 +19,8 @@ export interface ClientRecord {
 export interface TokenClient {
   readonly client_id: string;
   readonly iat?: number;
+  /** The consortium member the token acts for, if any. */
+  readonly member?: string;
 }
 
 export type ClientStanding =
@@ -26,11 +28,17 @@ export type ClientStanding =
   | { readonly stands: false; readonly reason: 'client-removed' | 'client-not-approved' };
 
 /**
- * Client ids of tokens that no registration backs: a patient signing in with their ledger key
- * (`patient:0x…`) is their own client, and stands as long as the token does.
+ * Tokens that no registration backs: a patient signing in with their ledger key (`patient:0x…`), and
+ * a consortium member authenticated by its ledger key (the client id is the member's address, checked
+ * against the ledger's member list at issue). They stand as long as the token does.
  */
-export function isUnregisteredClientId(clientId: string): boolean {
-  return clientId.startsWith('patient:');
+export function isUnregisteredClient(token: TokenClient): boolean {
+  if (token.client_id.startsWith('patient:')) return true;
+  return (
+    token.member !== undefined &&
+    /^0x[0-9a-fA-F]{40}$/.test(token.client_id) &&
+    token.client_id.toLowerCase() === token.member.toLowerCase()
+  );
 }
 
 /**
@@ -38,8 +46,10 @@ export function isUnregisteredClientId(clientId: string): boolean {
  * same id after the token was issued is another registration: the old token does not stand with it.
  */
 export function evaluateClientStanding(token: TokenClient, client: ClientRecord | undefined): ClientStanding {
-  if (isUnregisteredClientId(token.client_id)) return { stands: true };
-  if (client === undefined) return { stands: false, reason: 'client-removed' };
+  if (token.client_id.startsWith('patient:')) return { stands: true };
+  // A registration the operator made under a member's address is judged as one.
+  if (client === undefined)
+    return isUnregisteredClient(token) ? { stands: true } : { stands: false, reason: 'client-removed' };
   const registeredAt = Math.floor(Date.parse(client.createdAt) / 1000);
   if (typeof token.iat !== 'number' || !Number.isFinite(registeredAt) || token.iat < registeredAt)
     return { stands: false, reason: 'client-removed' };
@@ -60,7 +70,7 @@ export async function verifyClientStanding(
   token: TokenClient,
   lookup: (clientId: string) => Promise<ClientRecord | undefined>,
 ): Promise<void> {
-  const client = isUnregisteredClientId(token.client_id) ? undefined : await lookup(token.client_id);
+  const client = token.client_id.startsWith('patient:') ? undefined : await lookup(token.client_id);
   const standing = evaluateClientStanding(token, client);
   if (standing.stands) return;
   throw new CareLedgerError('ERR_UNAUTHENTICATED', MESSAGES[standing.reason], {

@@ -25,7 +25,7 @@ test('exports', () => {
     'formatScopes',
     'isJwtAlgorithm',
     'isScopeSubset',
-    'isUnregisteredClientId',
+    'isUnregisteredClient',
     'narrowScopes',
     'parsePkceChallenge',
     'parseScope',

@@ -12,7 +12,7 @@ export {
   type ClientRecord,
   type ClientStanding,
   evaluateClientStanding,
-  isUnregisteredClientId,
+  isUnregisteredClient,
   type TokenClient,
   verifyClientStanding,
 } from './client-standing.js';

@@ -209,7 +209,16 @@ export function parseBenefitPolicy(json: string | unknown): BenefitPolicy {
   };
 }
 
+const policyHashes = new WeakMap<BenefitPolicy, string>();
+
 /** SHA-256 (hex) of the parsed policy's canonical JSON: the value anchored beside payer id and version. */
 export function hashBenefitPolicy(policy: BenefitPolicy): string {
-  return createHash('sha256').update(canonicalJson(policy)).digest('hex');
+  // A parsed policy is never changed (readonly throughout), so its hash is computed once per object:
+  // the engine names the policy in every response.
+  let hash = policyHashes.get(policy);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(canonicalJson(policy)).digest('hex');
+    policyHashes.set(policy, hash);
+  }
+  return hash;
 }

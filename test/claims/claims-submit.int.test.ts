@@ -466,6 +466,14 @@ describe('Claim/$submit at a payer member', () => {
         status: 'resolved',
         amountDueCents: 0n,
       });
+      const settled = await payer.request('/admin/claims/settlements', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ claimCommitment: commitment, amountCents: 1250 }),
+      });
+      expect(settled.status).toBe(202);
+      await payer.node.ledger.outbox.drain(30_000);
+      expect((await chainLedger.decision(commitment))?.paidCents).toBe(1250n);
     } finally {
       rmSync(files, { recursive: true, force: true });
     }

@@ -526,6 +526,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       audit: (entry) => logServices.log.append(entry),
       openings,
       deliverOpening,
+      authenticate,
     }),
   );
   // Browser SMART apps call the FHIR API, the token endpoint and discovery from their own origin.

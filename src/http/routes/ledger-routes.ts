@@ -22,7 +22,9 @@ import {
   parseMemberRole,
 } from '../../ledger/index.js';
 import type { ChainIndexer, ChainIndexStorage, IndexedGrant } from '../../sync/index.js';
+import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
+import { namesSensitiveCategory, verifyConsentCheckCaller } from './consent-check-caller.js';
 
 export interface LedgerRouteDeps {
   readonly ledger: ConsortiumLedger;
@@ -39,6 +41,8 @@ export interface LedgerRouteDeps {
   readonly openings: ConsentOpeningStore;
   /** Sends a relayed grant's opening to the other members that must enforce it. */
   readonly deliverOpening?: DeliverOpening;
+  /** Who asks: a consent question naming a sensitive category needs staff or the grantee (consent-check-caller.ts). */
+  readonly authenticate?: Authenticate;
 }
 
 /**
@@ -368,13 +372,27 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
     const at = atText === undefined ? Math.floor(deps.now() / 1000) : Number(atText);
     if (!Number.isSafeInteger(at) || at < 0)
       throw new CareLedgerError('ERR_INVALID_INPUT', 'at must be unix seconds');
+    const categories = category.split(',').filter((s) => s !== '');
+    const grantee = queryAddress(c.req.query('grantee'), 'grantee');
+    // Issue 14 item 13: the opening this node holds must not tell a stranger what the commitment hides.
+    if (namesSensitiveCategory(categories)) {
+      if (deps.authenticate === undefined)
+        throw new CareLedgerError(
+          'ERR_FORBIDDEN',
+          'access refused: sensitive categories are not answered here',
+          {
+            details: { reason: 'sensitive-category' },
+          },
+        );
+      verifyConsentCheckCaller(await deps.authenticate(c), grantee);
+    }
     const decision = await evaluateConsent(
       deps.index,
       deps.openings,
       {
         patient: queryAddress(c.req.query('patient'), 'patient'),
-        grantee: queryAddress(c.req.query('grantee'), 'grantee'),
-        category: encodeCategories(category.split(',').filter((s) => s !== '')),
+        grantee,
+        category: encodeCategories(categories),
         purpose: encodePurposes(purpose.split(',').filter((s) => s !== '')),
         at,
       },

@@ -41,7 +41,7 @@ function sampleRss(): { stop(): number } {
 export const exportGroup: Group = {
   name: 'export',
   description:
-    'Bulk Data $export of imported patients: resources/s and peak memory (--size export=<patients>)',
+    'Bulk Data $export of N cloned Synthea patients seeded into the store: resources/s and peak memory (--patients N)',
   async run(ctx: GroupContext): Promise<GroupResult> {
     const template = loadSyntheaTemplate(BULK_DIR);
     const patients = ctx.options.sizes?.export ?? template.patients;

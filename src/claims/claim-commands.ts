@@ -267,7 +267,9 @@ export function registerClaimCommands(program: Command, out: CommandOutput = pro
           `verified: the decision on claim ${result.claimCommitment} follows policy ${result.policyVersion}\n`,
         );
       } catch (error) {
-        out.write(`${failureLine(error)}\n`);
+        // Only a decision that does not hold up is "not verified"; a missing file or chain is an error.
+        if (isCareLedgerError(error) && error.code === 'ERR_PRECONDITION_FAILED')
+          out.write(`${failureLine(error)}\n`);
         throw error;
       }
     },

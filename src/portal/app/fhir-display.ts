@@ -1,6 +1,7 @@
 /** Plain-language rendering of the FHIR R4 resources the timeline and chart show. */
 
 import { trendChart } from './chart.js';
+import { claimAmounts } from './claim-summary.js';
 import { formatDate, formatDateTime, h } from './dom.js';
 
 export type Resource = Record<string, unknown> & {
@@ -289,30 +290,10 @@ function decodeAttachment(data: string | undefined): string {
   }
 }
 
-type Amount = { category?: CodeableConcept; amount?: { value?: number; currency?: string } };
-
-function money(amount: Amount['amount']): string {
-  return amount?.value === undefined ? '' : `${amount.value.toFixed(2)} ${amount.currency ?? ''}`.trim();
-}
-
 /** An ExplanationOfBenefit's heading: its claim type and the provider. */
 function claimTitle(r: Resource): string {
   const provider = (r.provider as { display?: string } | undefined)?.display;
   return [conceptText(r.type as CodeableConcept) || 'Claim', provider].filter(Boolean).join(' · ');
-}
-
-/** What the patient owes (CARIN `memberliability`) and what the plan paid. */
-export function claimAmounts(r: Resource): string {
-  const totals = (r.total ?? []) as Amount[];
-  const owed = totals.find((t) => t.category?.coding?.some((c) => c.code === 'memberliability'));
-  const paid = (r.payment as { amount?: Amount['amount'] } | undefined)?.amount;
-  return [
-    owed === undefined ? '' : `you owe ${money(owed.amount)}`,
-    paid === undefined ? '' : `plan paid ${money(paid)}`,
-    String(r.outcome ?? ''),
-  ]
-    .filter(Boolean)
-    .join(' · ');
 }
 
 /** The grouped timeline: labs and vital signs (tables and trends), medications, conditions, … */

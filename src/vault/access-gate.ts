@@ -137,6 +137,31 @@ export class AccessGate {
     return decision.allowed && decision.breakGlass;
   }
 
+  /**
+   * The version an update, patch or delete replaces: the requester must be allowed to write it and to
+   * see it (the policy, not the token's scopes), so nobody overwrites or deletes blind a record hidden
+   * from them, e.g. a clinician without the patient's grant dropping an HIV label by a PUT (security
+   * review, issue 14). Returns the break-glass mark.
+   */
+  async admitReplace(
+    requester: Requester,
+    context: AccessContext,
+    interaction: FhirInteraction,
+    replaced: Resource,
+    patientId: string,
+  ): Promise<boolean> {
+    const { scopes: _scopes, ...policyOnly } = context;
+    const seen = await this.decide(requester, policyOnly, 'read', patientId, replaced, new Map());
+    if (!seen.allowed) {
+      await this.refuse(interaction, context, {
+        entity: `${replaced.resourceType}/${replaced.id ?? ''}`,
+        patient: patientId,
+        reason: `may not ${interaction} what it may not see: ${seen.reason}`,
+      });
+    }
+    return this.admitWrite(requester, context, interaction, replaced, patientId);
+  }
+
   /** Whether the requester may know that versions of this compartment exist (deleted versions have no content to judge). */
   seesCompartment(requester: Requester, patientId: string): boolean {
     if (requester.kind === 'patient') return patientId === requester.patientId;

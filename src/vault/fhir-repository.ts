@@ -185,7 +185,7 @@ export class FhirRepository {
       const replaced = current === undefined || current.deleted ? undefined : await this.store.open(current);
       // Both the version replaced and the new one must be the requester's to write.
       if (current !== undefined && replaced !== undefined) {
-        await this.gate.admitWrite(requester, context, 'update', replaced, current.patientId);
+        await this.gate.admitReplace(requester, context, 'update', replaced, current.patientId);
       }
       const breakGlass = await this.gate.admitWrite(requester, context, 'update', resource);
       await verifyLedgerAddressWrite(this.parts, 'update', context, replaced, resource);
@@ -307,7 +307,7 @@ export class FhirRepository {
         throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
       }
       const old = await this.store.open(current);
-      await this.gate.admitWrite(requester, context, 'update', old, current.patientId);
+      await this.gate.admitReplace(requester, context, 'update', old, current.patientId);
       if (options.ifMatch !== undefined && String(current.versionId) !== options.ifMatch) {
         throw new CareLedgerError(
           'ERR_PRECONDITION_FAILED',
@@ -341,7 +341,7 @@ export class FhirRepository {
     await this.store.withLock(`${resourceType}/${id}`, async () => {
       const current = await this.options.storage.current(resourceType, id);
       if (current === undefined || current.deleted) return; // FHIR: deleting a deleted resource succeeds
-      const breakGlass = await this.gate.admitWrite(
+      const breakGlass = await this.gate.admitReplace(
         requester,
         context,
         'delete',

@@ -83,16 +83,17 @@ export async function runTransaction(
       await slice();
       const current = await deps.store.storage.current(w.type, w.id);
       // Every entry is the requester's to write, or the whole transaction is refused (and audited).
-      for (const [resource, patient] of [
-        ...(current === undefined || current.deleted
-          ? []
-          : [[await deps.store.open(current), current.patientId] as const]),
-        ...(w.resource === undefined ? [] : [[w.resource, compartmentPatient(w.resource)] as const]),
-      ]) {
-        const interaction = w.resource === undefined ? 'delete' : current === undefined ? 'create' : 'update';
-        if (await deps.gate.admitWrite(requester, context, interaction, resource, patient)) {
+      const interaction = w.resource === undefined ? 'delete' : current === undefined ? 'create' : 'update';
+      // The version replaced must also be one the requester may see (AccessGate.admitReplace).
+      if (current !== undefined && !current.deleted) {
+        const replaced = await deps.store.open(current);
+        if (await deps.gate.admitReplace(requester, context, interaction, replaced, current.patientId))
+          breakGlassPatients.add(current.patientId);
+      }
+      if (w.resource !== undefined) {
+        const patient = compartmentPatient(w.resource);
+        if (await deps.gate.admitWrite(requester, context, interaction, w.resource, patient))
           breakGlassPatients.add(patient);
-        }
       }
       // Issue 14 item 12: a Patient's ledger key changes only through key enrolment.
       if (w.resource?.resourceType === 'Patient') {

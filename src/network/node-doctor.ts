@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { createChainClient } from '../chain/index.js';
 import { loadDeployment } from '../ledger/index.js';
 import { loadNodeConfig, type NodeConfig, nodePaths } from '../node/node-config.js';
+import { diagnosePostgres, findDatabaseUrl } from './node-doctor-postgres.js';
 import { findDeploymentProblems } from './verify-deployment.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -22,6 +23,8 @@ export interface DoctorOptions {
   readonly maxClockSkewSeconds?: number;
   /** TLS certificate files to check (node start --tls-cert), besides node.json's. */
   readonly tlsCertFile?: string;
+  /** The PostgreSQL URL; default CARELEDGER_DATABASE_URL, then the folder's careledger.env. */
+  readonly databaseUrl?: string;
 }
 
 /** The block time a QBFT chain keeps ahead of; a clock behind the chain's by more is wrong, not slow. */
@@ -249,15 +252,9 @@ export async function diagnoseNode(dir: string, options: DoctorOptions = {}): Pr
     });
   }
   checks.push(...checkFileModes(dir, config), checkDatabase(dir));
-  // The node keeps some stores in SQLite even then (decision 0015); the PostgreSQL schema is migrated,
-  // and a newer one refused, by the node itself at start.
-  if (process.env.CARELEDGER_DATABASE_URL)
-    checks.push({
-      check: 'database',
-      status: 'warn',
-      message: 'PostgreSQL (CARELEDGER_DATABASE_URL) is not checked by this doctor',
-      fix: 'the node checks its PostgreSQL schema and durability settings at start and refuses a newer schema',
-    });
+  // On PostgreSQL (decision 0015): reachable, schema version, durability settings, the role's rights.
+  const databaseUrl = options.databaseUrl ?? findDatabaseUrl(dir);
+  if (databaseUrl !== undefined) checks.push(...(await diagnosePostgres(databaseUrl)));
   const certFile = options.tlsCertFile ?? config?.tls?.certFile;
   if (certFile !== undefined) checks.push(checkCertificate(certFile, nowMs));
   if (config !== undefined)

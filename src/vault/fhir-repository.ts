@@ -81,6 +81,14 @@ export interface FhirRepositoryOptions {
    * patient whose records are still there).
    */
   readonly onPatientErased?: (patientId: string, ledgerAddress: Address | undefined) => void | Promise<void>;
+  /**
+   * Awaited before a create is written, after access was granted: may refuse it by throwing (the
+   * supply chain's dispense check, src/supply), or return what to undo if the write then fails.
+   */
+  readonly beforeCreate?: (
+    resource: Resource,
+    context: AccessContext,
+  ) => Promise<(() => Promise<void>) | undefined>;
   /** Told of a stored record that failed its integrity check during a search (ids only; audited too). */
   readonly onIntegrityFailure?: (failure: IntegrityFailure) => void;
 }
@@ -143,9 +151,16 @@ export class FhirRepository {
     const resource = { ...parsed, id: this.newId() } as Resource;
     const breakGlass = await this.gate.admitWrite(requester, context, 'create', resource);
     await verifyLedgerAddressWrite(this.parts, 'create', context, undefined, resource);
-    return this.store.withLock(`${resource.resourceType}/${resource.id}`, () =>
-      this.writeVersion(resource, 1, 'create', context, breakGlass),
-    );
+    return this.store.withLock(`${resource.resourceType}/${resource.id}`, async () => {
+      // Issue 19: the supply module checks a dispensed pack here and may refuse the create.
+      const undo = await this.options.beforeCreate?.(resource, context);
+      try {
+        return await this.writeVersion(resource, 1, 'create', context, breakGlass);
+      } catch (error) {
+        await undo?.();
+        throw error;
+      }
+    });
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   type Hex,
   type Log,
   type PublicClient,
+  parseEventLogs,
   toEventSelector,
 } from 'viem';
 import { CareLedgerError } from '../../errors/index.js';
@@ -110,6 +111,17 @@ export class SupplyLedger {
       throw new CareLedgerError('ERR_CHAIN_REVERTED', `supply chain ${entry.label} reverted on the chain`);
     }
     return done;
+  }
+
+  /** The suspect flags a mined write raised (SupplyChain flags instead of reverting on a clone). */
+  async suspectFlags(entry: OutboxEntry): Promise<{ pack: Hex; reason: SuspectReason }[]> {
+    const receipt = await this.client.getTransactionReceipt({ hash: entry.txHash });
+    return parseEventLogs({ abi: supplyChainAbi, logs: receipt.logs, eventName: 'PackSuspect' }).map(
+      (log) => ({
+        pack: log.args.pack,
+        reason: SUSPECT_REASONS[log.args.reason] ?? 'none',
+      }),
+    );
   }
 
   /** A pack's state now, or undefined when it was never commissioned. */

@@ -221,6 +221,16 @@ describe('Claim/$submit at a payer member', () => {
       }),
     );
     expect(everything.body.entry?.map((e) => e.resource.resourceType)).toContain('ExplanationOfBenefit');
+    // The payer's accesses to the patient's data for the claim are in the patient's access history.
+    const history = await json<{ entry?: { resource: { agent?: { who?: { reference?: string } }[] } }[] }>(
+      payer.request(`/fhir/AuditEvent?patient=Patient/${patient.id}`, {
+        headers: { 'x-careledger-identity': `Patient/${patient.id}` },
+      }),
+    );
+    const agents = (history.body.entry ?? []).flatMap((e) =>
+      (e.resource.agent ?? []).map((a) => a.who?.reference),
+    );
+    expect(agents).toContain('Practitioner/claims-adjudicator');
 
     // The provider re-runs the adjudication from the claim, the published policy and the ledger.
     const policyJson = await json<unknown>(payer.request(`/claims/policies/${POLICY.version}`));

@@ -30,6 +30,7 @@ import {
   verifyTlogProof,
 } from '../../src/log/index.js';
 import { nodePaths } from '../../src/node/node-config.js';
+import { deriveWitnessVerifierKey } from '../../src/node/witness-keys.js';
 import { parseVersionProof, versionEntryOf } from '../../src/vault/version-proof.js';
 import { findCheckpointProblems, loadLogHistory } from '../crash/log-history.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
@@ -202,7 +203,7 @@ beforeAll(async () => {
   MEMBERS.forEach((m, i) => {
     clinicians[m.name] = signedIn[i] as Clinician;
   });
-}, 240_000);
+}, 400_000);
 
 afterAll(async () => {
   if (process.env.CARELEDGER_TEST_LOG)
@@ -293,7 +294,7 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
     );
     const kept = await call('hospital', `/fhir/Observation/${observation}`);
     expect(kept.status, kept.text).toBe(200);
-  }, 150_000);
+  }, 240_000);
 
   it('the pharmacy cut off and back: acknowledged writes proven, log consistent, chain caught up, outbox drained', async () => {
     const pharmacyPatient = await createResource('pharmacy', {
@@ -375,6 +376,27 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
       before.rootHash,
       after.rootHash,
     );
+    // The other members' witnesses cosign a checkpoint only with a consistency proof from the last one
+    // they cosigned, from before the cut: hosts other than the pharmacy's checked it did not fork.
+    const logVerifier = parseVerifierKey(folders.pharmacy.member.logVerifierKey);
+    const witnesses = (['hospital', 'lab'] as const).map((m) =>
+      parseVerifierKey(
+        deriveWitnessVerifierKey(folders[m].member.logVerifierKey, folders[m].config.logOrigin),
+      ),
+    );
+    await waitFor(
+      'a witness on another host cosigned a pharmacy checkpoint covering the writes made while cut off',
+      async () => {
+        const note = (await call('pharmacy', '/log/checkpoint')).text;
+        const verified = verifyNote(note, [logVerifier, ...witnesses], { minimum: 1 });
+        return (
+          parseCheckpoint(verified.text).size >= after.size &&
+          verified.verified.some((v) => v.timestamp !== undefined)
+        );
+      },
+      60,
+      nodeLines,
+    );
     // Fenced: one sequencer signed every checkpoint, never two for one size, each recomputable.
     const history = loadLogHistory(nodePaths(folders.pharmacy.dir).database);
     expect(history.conflictingSizes).toEqual([]);
@@ -420,5 +442,12 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
       60,
       nodeLines,
     );
-  }, 180_000);
+    // The witnesses found no fork: the pharmacy's own log services never fenced its log.
+    const status = (await call('pharmacy', '/status')).json.log as {
+      fence: string | null;
+      cosignedSize: number;
+    };
+    expect(status.fence).toBeNull();
+    expect(status.cosignedSize).toBeGreaterThanOrEqual(after.size);
+  }, 300_000);
 });

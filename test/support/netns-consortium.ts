@@ -219,8 +219,8 @@ export async function startMember(
   let listening = 0;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`${folder.name} did not listen within 150 s: ${lines.slice(-8).join(' | ')}`)),
-      150_000,
+      () => reject(new Error(`${folder.name} did not listen within 240 s: ${lines.slice(-8).join(' | ')}`)),
+      240_000,
     );
     collectLines(child, lines, (line) => {
       if (!line.includes('listening on')) return;

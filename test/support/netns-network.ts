@@ -120,13 +120,19 @@ export function createVirtualLan(hostNames: readonly string[]): VirtualLan {
 
   /** Synchronous teardown of names: used by close() and by the exit hook. */
   const removeAll = () => {
-    for (const namespace of namespaces) {
+    namespaces.forEach((namespace, i) => {
       // Processes still inside (a cluster's forked workers) were started by this run.
       for (const pid of pidsIn(namespace)) killQuietly(pid, 'SIGKILL');
-      try {
-        ip('netns', 'del', namespace);
-      } catch {}
-    }
+      // Deleting one end of a veth pair deletes both, without waiting for the namespace to go.
+      for (const args of [
+        ['link', 'del', `clv${id}${i}`],
+        ['netns', 'del', namespace],
+      ]) {
+        try {
+          ip(...args);
+        } catch {}
+      }
+    });
     try {
       ip('link', 'del', bridge);
     } catch {}

@@ -16,6 +16,13 @@ import { readJsonBody } from '../read-json-body.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
+/**
+ * The most entries a batch runs: each one is a whole request through the node's routes, run in
+ * process where load shedding does not see it, so one small request could otherwise ask for hundreds
+ * of thousands of searches (security review, issue 14). Larger work is split by the client.
+ */
+export const MAX_BATCH_ENTRIES = 1_000;
+
 export interface FhirBundleRouteDeps {
   readonly repository: FhirRepository;
   readonly authenticate: Authenticate;
@@ -166,6 +173,13 @@ export function createFhirBundleRoutes(deps: FhirBundleRouteDeps): Hono {
     }
     const entries = (bundle.entry ?? []) as BundleEntry[];
     if (bundle.type === 'batch') {
+      if (entries.length > MAX_BATCH_ENTRIES) {
+        throw new CareLedgerError(
+          'ERR_INVALID_INPUT',
+          `a batch runs at most ${MAX_BATCH_ENTRIES} entries (this one has ${entries.length}); send it in parts`,
+          { details: { maxEntries: MAX_BATCH_ENTRIES } },
+        );
+      }
       const responses = [];
       for (const entry of entries) {
         try {

@@ -8,6 +8,7 @@ import { renderAdmin } from './views/admin.js';
 import { renderChart, renderPatientSearch } from './views/clinician.js';
 import { renderConsent } from './views/consent.js';
 import { renderDownloads } from './views/downloads.js';
+import { renderGuardian } from './views/guardian.js';
 import { renderKey } from './views/key.js';
 import { renderNotifications } from './views/notifications.js';
 import { renderRecords } from './views/records.js';
@@ -29,6 +30,7 @@ const ROUTES: Route[] = [
   { path: 'access', label: 'Access history', render: renderAccessHistory, inNav: patientOnly },
   { path: 'downloads', label: 'Downloads', render: renderDownloads, inNav: patientOnly },
   { path: 'key', label: 'Key and guardians', render: renderKey, inNav: patientOnly },
+  { path: 'ward', label: 'Acting for someone', render: renderGuardian, inNav: patientOnly },
   { path: 'patients', label: 'Patients', render: renderPatientSearch, inNav: staffOnly },
   { path: 'chart', label: 'Chart', render: renderChart, inNav: () => false },
   {

@@ -28,6 +28,8 @@ export interface LogServicesOptions {
   /** k of the k-of-n witness policy; default: a majority of the other active members (at least 1). */
   readonly witnessQuorum?: number;
   readonly checkpointIntervalMs?: number;
+  /** The log's start-up audit (TransparencyLog.open `verify`; default 'full'). */
+  readonly verify?: 'full' | 'fast';
   readonly anchorIntervalMs?: number;
   readonly log: (line: string) => void;
 }

@@ -18,6 +18,9 @@ import type { LogServices, LogServicesOptions } from './log-services-types.js';
 import { deriveWitnessSignerKey, deriveWitnessVerifierKey, witnessName } from './witness-keys.js';
 import { startFollowerLogServices } from './workers/follower-log-services.js';
 
+/** How often a member that has never anchored its log tries again (see the first-anchor timer). */
+const FIRST_ANCHOR_RETRY_MS = 1_000;
+
 export type { LogServices, LogServicesOptions, LogServicesStatus, ServedLog } from './log-services-types.js';
 
 function memberSetKey(members: readonly IndexedMember[]): string {
@@ -37,7 +40,12 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
       ...(options.applyCommitGroup === undefined ? {} : { applyCommitGroup: options.applyCommitGroup }),
     });
   if (options.follower !== undefined) return startFollowerLogServices(options, storage, options.follower);
-  const log = await TransparencyLog.open({ storage, signerKey: options.signerKey, origin: options.origin });
+  const log = await TransparencyLog.open({
+    storage,
+    signerKey: options.signerKey,
+    origin: options.origin,
+    ...(options.verify === undefined ? {} : { verify: options.verify }),
+  });
   const witnessSigner = deriveWitnessSignerKey(options.signerKey, options.origin);
 
   let others: IndexedMember[] = [];
@@ -179,11 +187,16 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
     );
     await options.ledger.outbox.waitForConfirmation(entry.id, 30_000);
   };
-  const anchorTimer = setInterval(() => {
+  // Until its first anchor the other members refuse what this member serves (`not-anchored`), so a
+  // new member tries every second until one lands, then settles on the interval.
+  let firstAnchorLanded = false;
+  let firstAnchorTries = 0;
+  const anchorTick = () => {
     if (anchoring !== undefined) return;
     anchoring = anchor()
-      .then(() => {
+      .then(async () => {
         lastAnchorError = null;
+        if (!firstAnchorLanded) firstAnchorLanded = (await anchoredSize()) !== null;
       })
       .catch((error: unknown) => {
         const message = (error as Error).message.split('\n')[0] ?? 'anchoring failed';
@@ -193,8 +206,15 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
       .finally(() => {
         anchoring = undefined;
       });
-  }, options.anchorIntervalMs ?? 10_000);
+  };
+  const anchorTimer = setInterval(anchorTick, options.anchorIntervalMs ?? 10_000);
   anchorTimer.unref();
+  const firstAnchorTimer = setInterval(() => {
+    // At most a minute of fast tries (a member with an empty log has nothing to anchor yet).
+    if (firstAnchorLanded || ++firstAnchorTries > 60) clearInterval(firstAnchorTimer);
+    else anchorTick();
+  }, FIRST_ANCHOR_RETRY_MS);
+  firstAnchorTimer.unref();
 
   return {
     log,
@@ -217,6 +237,7 @@ export async function startLogServices(options: LogServicesOptions): Promise<Log
     async stop() {
       clearInterval(membersTimer);
       clearInterval(anchorTimer);
+      clearInterval(firstAnchorTimer);
       await anchoring;
       await log.stop();
     },

@@ -5,6 +5,7 @@
  * (test/node/sequencer-election.int.test.ts, test/crash/sequencer-kill-crash.int.test.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import pg from 'pg';
@@ -89,13 +90,26 @@ export async function startSequencedMember(count: number, leaseMs: number): Prom
     processes,
     start,
     async close() {
+      // CARELEDGER_TEST_LOG=file keeps what every process printed, for a failure's post-mortem.
+      const logFile = process.env.CARELEDGER_TEST_LOG;
+      if (logFile !== undefined)
+        writeFileSync(logFile, processes.flatMap((p) => p.lines.map((l) => `${p.name} ${l}`)).join('\n'));
       for (const p of processes) {
         if (p.child === undefined) continue;
         if (p.child.signalCode === null && p.child.exitCode === null) {
           p.child.kill('SIGCONT');
           p.child.kill('SIGTERM');
         }
-        await exited(p.child);
+        // A planned stop drains the outbox (bounded); one that hangs beyond that is reported, then killed.
+        const stopped = await Promise.race([
+          exited(p.child).then(() => true),
+          pause(30_000).then(() => false),
+        ]);
+        if (!stopped) {
+          process.stderr.write(`${p.name} did not stop on SIGTERM: ${p.lines.slice(-5).join(' | ')}\n`);
+          p.child.kill('SIGKILL');
+          await exited(p.child);
+        }
       }
       await folder.chain.stop();
       await postgres.close();

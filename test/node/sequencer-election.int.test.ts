@@ -22,7 +22,7 @@ import {
   waitForLeader,
 } from '../crash/sequenced-member.js';
 
-const LEASE_MS = 1_500;
+const LEASE_MS = 3_000;
 let member: SequencedMember;
 
 beforeAll(async () => {

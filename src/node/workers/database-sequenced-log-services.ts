@@ -50,15 +50,18 @@ export async function startDatabaseSequencedLogServices(
   const leaseMs = sequencing.leaseMs ?? DEFAULT_SEQUENCER_LEASE_MS;
   const holder = sequencing.holder ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   // Its own connections: a leader paused inside a transaction must not hold the lease row forever, so
-  // the server ends such a transaction after one lease (its write then fails: it was fenced anyway).
+  // the server ends such a transaction after two leases (at least 5 s, longer than a busy event loop
+  // stalls); its write then fails, and it was fenced anyway.
+  const idleMs = Math.max(2 * leaseMs, 5_000);
   const db = openPostgresDatabase(
-    withSessionSetting(sequencing.url, `idle_in_transaction_session_timeout=${leaseMs}`),
+    withSessionSetting(sequencing.url, `idle_in_transaction_session_timeout=${idleMs}`),
     { maxConnections: 6 },
   );
   const lease = new PostgresSequencerLease(db, holder, leaseMs);
   const appender = new DatabaseLogAppender({ db });
   // The log of the current term while this process leads (tests and the primary-only callers use it).
   let leading: TransparencyLog | undefined;
+  let audited = false;
   const sequencer = new DatabaseSequencer({
     lease,
     db,
@@ -69,7 +72,15 @@ export async function startDatabaseSequencedLogServices(
         applyCommitGroup: withPendingSettlement(applyVaultCommitGroupPostgres),
         fence: lease.fence(epoch),
       });
-      const services = await startLogServices({ ...options, storage, follower: undefined });
+      // The whole log is audited at this process's first term; a later takeover checks the signed root
+      // against the stored subtree hashes only (O(log n)), so a failover does not read every entry.
+      const services = await startLogServices({
+        ...options,
+        storage,
+        follower: undefined,
+        verify: audited ? 'fast' : 'full',
+      });
+      audited = true;
       const log = services.sequencer;
       if (log === undefined) throw new Error('the leader has no log to sequence');
       leading = log;
@@ -88,7 +99,10 @@ export async function startDatabaseSequencedLogServices(
   });
   const reader = options.storage ?? new PostgresLogStorage(db);
   const served = await startFollowerLogServices(options, reader, appender);
-  await sequencer.tick();
+  // A process that cannot reach the database now is a follower until a later tick succeeds.
+  await sequencer
+    .tick()
+    .catch((error: unknown) => options.log(`sequencer: election failed: ${(error as Error).message}`));
   const electionTimer = setInterval(
     () => void sequencer.tick().catch(() => undefined),
     Math.ceil(leaseMs / 3),

@@ -36,11 +36,16 @@ export interface DatabaseSequencerOptions {
 
 export type SequencerRole = 'leader' | 'follower';
 
+/** The lease this process holds: its epoch and when it was last renewed (by this process's clock). */
+interface Held {
+  readonly epoch: number;
+  renewedAt: number;
+}
+
 interface Term {
   readonly epoch: number;
   readonly opened: LeaderTerm;
   readonly server: SequencerServer;
-  renewedAt: number;
   /** Set after a failed batch: the next round integrates groups one at a time, to find the bad one. */
   isolate: boolean;
 }
@@ -61,8 +66,10 @@ function reasonOf(error: unknown): unknown {
 export class DatabaseSequencer {
   readonly #options: DatabaseSequencerOptions;
   readonly #now: () => number;
+  #held: Held | undefined;
   #term: Term | undefined;
   #ticking: Promise<void> | undefined;
+  #opening: Promise<void> | undefined;
   #integrating: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -82,49 +89,69 @@ export class DatabaseSequencer {
     return this.#term?.epoch;
   }
 
-  /** One election step: renew the lease while leading, else try to take it. Calls never overlap. */
+  /**
+   * One election step: renew the lease while holding it, else try to take it. Steps never overlap; the
+   * promise also waits for a term being opened, which renewals do not wait for (opening audits the log
+   * and asks the witnesses, which may take longer than the lease).
+   */
   tick(): Promise<void> {
     this.#ticking ??= this.#tickNow().finally(() => {
       this.#ticking = undefined;
     });
-    return this.#ticking;
+    return this.#ticking.then(() => this.#opening);
   }
 
   async #tickNow(): Promise<void> {
     if (this.#stopped) return;
     const { lease } = this.#options;
-    const term = this.#term;
-    if (term !== undefined) {
+    const held = this.#held;
+    if (held !== undefined) {
       let renewed: boolean | undefined;
       try {
-        renewed = await lease.renew(term.epoch);
+        renewed = await lease.renew(held.epoch);
       } catch {
         renewed = undefined;
       }
       if (renewed === true) {
-        term.renewedAt = this.#now();
+        held.renewedAt = this.#now();
         await this.#prune();
       } else if (renewed === false) {
-        await this.#stepDown(term, 'fenced: another process took the lease');
-      } else if (this.#now() - term.renewedAt > lease.leaseMs) {
+        await this.#lose(held, 'fenced: another process took the lease');
+      } else if (this.#now() - held.renewedAt > lease.leaseMs) {
         // Cannot reach the database to renew: by now another process may lead; stop acting as leader.
-        await this.#stepDown(term, 'the lease could not be renewed');
+        await this.#lose(held, 'the lease could not be renewed');
       }
       return;
     }
-    const epoch = await lease.tryAcquire();
+    const epoch = await lease.tryAcquire().catch((error: unknown) => {
+      this.#options.log(`sequencer: could not ask for the lease: ${(error as Error).message}`);
+      return undefined;
+    });
     if (epoch === undefined) return;
+    const taken = { epoch, renewedAt: this.#now() };
+    this.#held = taken;
+    this.#opening = this.#open(taken).finally(() => {
+      this.#opening = undefined;
+    });
+  }
+
+  async #open(held: Held): Promise<void> {
+    const { lease } = this.#options;
     let opened: LeaderTerm;
     try {
-      opened = await this.#options.openTerm(epoch);
+      opened = await this.#options.openTerm(held.epoch);
     } catch (error) {
-      this.#options.log(`sequencer: could not open the log as epoch ${epoch}: ${(error as Error).message}`);
-      await lease.release(epoch).catch(() => undefined);
+      this.#options.log(
+        `sequencer: could not open the log as epoch ${held.epoch}: ${(error as Error).message}`,
+      );
+      if (this.#held === held) this.#held = undefined;
+      await lease.release(held.epoch).catch(() => undefined);
       return;
     }
-    if (this.#stopped) {
-      await opened.stop();
-      await lease.release(epoch).catch(() => undefined);
+    if (this.#held !== held || this.#stopped) {
+      // Lost while opening (or stopping): nothing was sequenced under it.
+      await opened.stop().catch(() => undefined);
+      if (this.#stopped) await lease.release(held.epoch).catch(() => undefined);
       return;
     }
     const server = new SequencerServer({
@@ -132,12 +159,20 @@ export class DatabaseSequencer {
       currentVersion: this.#options.currentVersion,
       workers: () => [],
     });
-    this.#term = { epoch, opened, server, renewedAt: this.#now(), isolate: false };
-    this.#options.log(`sequencer: this process sequences the log (epoch ${epoch}, ${lease.holder})`);
+    this.#term = { epoch: held.epoch, opened, server, isolate: false };
+    this.#options.log(`sequencer: this process sequences the log (epoch ${held.epoch}, ${lease.holder})`);
     this.wake();
   }
 
+  async #lose(held: Held, why: string): Promise<void> {
+    if (this.#held === held) this.#held = undefined;
+    const term = this.#term;
+    if (term !== undefined && term.epoch === held.epoch) await this.#stepDown(term, why);
+    else this.#options.log(`sequencer: lost the lease of epoch ${held.epoch} while opening the log (${why})`);
+  }
+
   async #stepDown(term: Term, why: string): Promise<void> {
+    if (this.#held?.epoch === term.epoch) this.#held = undefined;
     if (this.#term !== term) return;
     this.#term = undefined;
     this.#options.log(`sequencer: stepping down from epoch ${term.epoch} (${why})`);
@@ -219,12 +254,12 @@ export class DatabaseSequencer {
     }
   }
 
-  /** The log's state is unknown after a failed write: reopen it over storage, same epoch. */
+  /**
+   * The log's state is unknown after a failed write: end the term and let the lease go, so the next
+   * election (this process or another) opens the log afresh over storage under a new epoch.
+   */
   async #reopen(term: Term): Promise<void> {
     await this.#stepDown(term, 'log storage state unknown; reopening');
-    const acquired = await this.#options.lease.renew(term.epoch).catch(() => false);
-    if (!acquired) return;
-    // Still ours: let the next tick take it again under a new epoch, after the old term stopped.
     await this.#options.lease.release(term.epoch).catch(() => undefined);
   }
 
@@ -240,10 +275,11 @@ export class DatabaseSequencer {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#ticking;
+    await this.#opening;
     await this.#integrating;
+    const held = this.#held;
     const term = this.#term;
-    if (term === undefined) return;
-    await this.#stepDown(term, 'stopping');
-    await this.#options.lease.release(term.epoch).catch(() => undefined);
+    if (term !== undefined) await this.#stepDown(term, 'stopping');
+    if (held !== undefined) await this.#options.lease.release(held.epoch).catch(() => undefined);
   }
 }

@@ -141,6 +141,13 @@ export function openPostgresDatabase(url: string, options: OpenPostgresOptions =
         throw toStorageError(error, 'open a transaction');
       }
       let broken: unknown;
+      // The server may end the session between two statements (idle_in_transaction_session_timeout,
+      // pg_terminate_backend, a restart): node-postgres then emits 'error' on the checked-out client,
+      // which without a listener would crash the process. The next statement fails and rolls back.
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work(queryable(client, 'run a statement in a transaction'));
@@ -153,6 +160,7 @@ export function openPostgresDatabase(url: string, options: OpenPostgresOptions =
         throw toStorageError(error, 'commit a transaction');
       } finally {
         // A connection that failed mid-transaction is destroyed, never handed to the next request.
+        client.removeListener('error', onError);
         client.release(broken === undefined ? undefined : true);
       }
     },

@@ -69,16 +69,25 @@ export class PostgresSequencerLease {
     try {
       return await this.#db.transaction(async (tx) => {
         await tx.execute("SET LOCAL lock_timeout = '1s'");
-        const [row] = await tx.query<{ epoch: number }>(
-          `INSERT INTO log_sequencer_lease (id, holder, epoch, expires_at)
-           VALUES (1, $1, 1, clock_timestamp() + make_interval(secs => $2::double precision / 1000))
-           ON CONFLICT (id) DO UPDATE
-             SET holder = excluded.holder, epoch = log_sequencer_lease.epoch + 1, expires_at = excluded.expires_at
-             WHERE log_sequencer_lease.expires_at < clock_timestamp()
+        // A plain UPDATE locks the row only if it matches (expired), so asking while the holder is alive
+        // never stalls the holder's writes, which hold the row FOR SHARE.
+        const [taken] = await tx.query<{ epoch: number }>(
+          `UPDATE log_sequencer_lease
+           SET holder = $1, epoch = epoch + 1,
+               expires_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000)
+           WHERE id = 1 AND expires_at < clock_timestamp()
            RETURNING epoch`,
           [this.#holder, this.#leaseMs],
         );
-        return row?.epoch;
+        if (taken !== undefined) return taken.epoch;
+        const [first] = await tx.query<{ epoch: number }>(
+          `INSERT INTO log_sequencer_lease (id, holder, epoch, expires_at)
+           VALUES (1, $1, 1, clock_timestamp() + make_interval(secs => $2::double precision / 1000))
+           ON CONFLICT (id) DO NOTHING
+           RETURNING epoch`,
+          [this.#holder, this.#leaseMs],
+        );
+        return first?.epoch;
       });
     } catch (error) {
       // 55P03 lock_not_available: the holder is inside a write; it still holds the lease.

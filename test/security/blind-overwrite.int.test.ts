@@ -110,3 +110,36 @@ describe('writes over a record the writer may not see', () => {
     ).toBe('2');
   });
 });
+
+describe('history of a record moved between patients', () => {
+  it("judges each version under its own patient's consent, not the current one's", async () => {
+    const LAB = '0x00000000000000000000000000000000000000bB' as const;
+    const lab: AccessContext = { who: `Organization/${LAB}`, purpose: 'TREAT', member: LAB };
+    const carlKey = privateKeyToAccount(generatePrivateKey());
+    const dinaKey = privateKeyToAccount(generatePrivateKey());
+    const carl = await createEnrolledPatient(
+      vault.repo,
+      { resourceType: 'Patient', name: [{ family: 'Carl' }] },
+      carlKey,
+    );
+    const dina = await createEnrolledPatient(
+      vault.repo,
+      { resourceType: 'Patient', name: [{ family: 'Dina' }] },
+      dinaKey,
+    );
+    // Filed under Carl by mistake, then moved to Dina; only Dina granted the lab her results.
+    const id = (await vault.repo.create(observation(carl, false), clinician)).id as string;
+    await vault.repo.update({ ...observation(dina, false), id }, clinician);
+    vault.grants.add({
+      patient: dinaKey.address,
+      grantee: LAB,
+      categories: ['laboratory'],
+      purposes: ['TREAT'],
+    });
+    const versions = await vault.repo.history('Observation', id, lab);
+    expect(versions.map((v) => v.versionId)).toEqual([2]);
+    expect(await refusal(vault.repo.vread('Observation', id, 1, lab))).toBe(
+      `ERR_NOT_FOUND: Observation/${id} does not exist`,
+    );
+  });
+});

@@ -57,7 +57,16 @@ export async function readInstanceHistory(
       continue;
     }
     const resource = await parts.store.open(version);
-    const decision = await parts.gate.decide(requester, context, 'history-instance', patient, resource, memo);
+    // Each version in its own compartment: a record moved between patients keeps its old versions
+    // under the old patient's consent, not the new one's (security review, issue 14).
+    const decision = await parts.gate.decide(
+      requester,
+      context,
+      'history-instance',
+      version.patientId,
+      resource,
+      memo,
+    );
     if (!decision.allowed) {
       refused ??= decision.reason;
       continue;

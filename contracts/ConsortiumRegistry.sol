@@ -11,7 +11,8 @@ import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
 contract ConsortiumRegistry is IConsortiumRegistry {
     // Roles; the TypeScript mirror is MEMBER_ROLES in src/ledger/codes.ts. 0 is not a role.
     uint8 internal constant ROLE_PROVIDER = 1;
-    uint8 internal constant ROLE_DISTRIBUTOR = 7;
+    /// @dev The highest role: a licensing board (issues practitioner credentials, decision 0018).
+    uint8 internal constant ROLE_LICENSING_BOARD = 8;
 
     /// @notice Proposals not executed within this period can no longer be voted on.
     uint64 public constant PROPOSAL_LIFETIME = 7 days;
@@ -305,7 +306,7 @@ contract ConsortiumRegistry is IConsortiumRegistry {
         if (c.account == address(0)) revert ZeroAddress();
         if (bytes(c.name).length == 0) revert EmptyName();
         if (bytes(c.logOrigin).length == 0) revert EmptyOrigin();
-        if (c.role < ROLE_PROVIDER || c.role > ROLE_DISTRIBUTOR) revert InvalidRole(c.role);
+        if (c.role < ROLE_PROVIDER || c.role > ROLE_LICENSING_BOARD) revert InvalidRole(c.role);
         if (_members[c.account].status == MemberStatus.Active) revert AlreadyMember(c.account);
         address owner = _originOwner[keccak256(bytes(c.logOrigin))];
         if (owner != address(0) && owner != c.account) revert OriginTaken(c.logOrigin, owner);

@@ -10,6 +10,7 @@ import {
   parseWorkerCount,
   startMemberProcesses,
 } from '../node/workers/start-member-processes.js';
+import { registerSupplyCommands } from '../supply/index.js';
 import { registerAdminClientCommands } from './commands/admin-clients.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { registerDemoCommands } from './commands/demo-token.js';
@@ -146,12 +147,18 @@ export function createProgram(): Command {
       'PostgreSQL only: how long the log sequencer lease lasts unrenewed; a dead sequencer is replaced after about this long (default 5000)',
     )
     .action(async (options: NodeStartFlags) => {
-      if (options.dir.length === 0) throw new UsageError("node start: required option '--dir <dir>' not given");
+      if (options.dir.length === 0)
+        throw new UsageError("node start: required option '--dir <dir>' not given");
       if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
         throw new UsageError('node start: give --tls-cert and --tls-key together');
       const hosted = options.dir.length > 1;
-      if (hosted && (options.tlsCert !== undefined || (options.workers !== undefined && options.workers !== '1')))
-        throw new UsageError('node start: several --dir run one worker each, with the TLS settings of each node.json');
+      if (
+        hosted &&
+        (options.tlsCert !== undefined || (options.workers !== undefined && options.workers !== '1'))
+      )
+        throw new UsageError(
+          'node start: several --dir run one worker each, with the TLS settings of each node.json',
+        );
       const workers = hosted
         ? 1
         : options.workers === undefined
@@ -179,8 +186,16 @@ export function createProgram(): Command {
       };
       if (hosted && placement.port !== undefined)
         throw new UsageError('node start: --port is for one --dir (each node.json names its own port)');
-      for (const dir of options.dir)
-        members.push(await startMemberProcesses(dir, { workers, ...tls, ...placement }));
+      // They start side by side: their key derivations and chain reads overlap.
+      const started = await Promise.allSettled(
+        options.dir.map((dir) => startMemberProcesses(dir, { workers, ...tls, ...placement })),
+      );
+      for (const result of started) if (result.status === 'fulfilled') members.push(result.value);
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed !== undefined) {
+        await Promise.allSettled(members.map((m) => m.close()));
+        throw failed.reason;
+      }
       const running = { close: () => Promise.all(members.map((m) => m.close())).then(() => undefined) };
       waitForShutdown(() => running.close());
       // Started by `careledger dev`: stop when the supervisor goes away, however it went.
@@ -219,6 +234,7 @@ export function createProgram(): Command {
   registerVaultCommands(program);
   registerCredentialCommands(program);
   registerClaimCommands(program);
+  registerSupplyCommands(program);
   configureUsageErrors(program);
   return program;
 }

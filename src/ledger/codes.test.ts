@@ -29,7 +29,7 @@ function expectInvalidInput(action: () => unknown): void {
 }
 
 describe('member roles', () => {
-  it('numbers the roles 1..7 as ConsortiumRegistry does (0 is not a role)', () => {
+  it('numbers the roles 1..8 as ConsortiumRegistry does (0 is not a role)', () => {
     expect(MEMBER_ROLES).toEqual({
       provider: 1,
       lab: 2,
@@ -38,6 +38,7 @@ describe('member roles', () => {
       research: 5,
       manufacturer: 6,
       distributor: 7,
+      'licensing-board': 8,
     });
   });
 

@@ -15,6 +15,7 @@ export const MEMBER_ROLES = {
   research: 5,
   manufacturer: 6,
   distributor: 7,
+  'licensing-board': 8,
 } as const;
 
 export type MemberRole = keyof typeof MEMBER_ROLES;

@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEMO_MEMBERS } from '../../src/cli/commands/dev-consortium.js';
 
 const ROUNDS = Number(process.env.CARELEDGER_SIGNAL_ROUNDS ?? 2);
 const root = join(import.meta.dirname, '..', '..');
@@ -44,13 +45,13 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-/** A chain port and three consecutive node ports (`--base-port`), all free a moment ago. */
+/** A chain port and one consecutive node port per demo member (`--base-port`), all free a moment ago. */
 async function findDemoPorts(): Promise<{ chainPort: number; basePort: number }> {
   for (;;) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = [base, base + 1, base + 2, base + 3];
+    const ports = Array.from({ length: DEMO_MEMBERS.length + 1 }, (_, i) => base + i);
     if ((await Promise.all(ports.map(isPortFree))).every(Boolean))
-      return { chainPort: base + 3, basePort: base };
+      return { chainPort: base + DEMO_MEMBERS.length, basePort: base };
   }
 }
 

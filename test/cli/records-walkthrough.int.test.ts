@@ -184,7 +184,8 @@ let mariaToken: string;
 let grantId: string;
 
 beforeAll(async () => {
-  dev = await startDemoConsortium(dataDir, { seedDemoRecords: true });
+  // All eight members, as `npm start` runs them: the README's sample output is the demo's.
+  dev = await startDemoConsortium(dataDir, { seedDemoRecords: true, withPartners: true });
   const first = dev.nodes[0]?.url as string;
   const { members } = await getJson<{ members: Member[] }>(`${first}/ledger/members`);
   const member = (name: string): Member => {

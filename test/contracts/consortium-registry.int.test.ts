@@ -133,7 +133,7 @@ describe('ConsortiumRegistry genesis', () => {
     expect((await captureDeployRevert([[{ ...ok, name: '' }], 1])).name).toBe('EmptyName');
     expect((await captureDeployRevert([[{ ...ok, logOrigin: '' }], 1])).name).toBe('EmptyOrigin');
     expect(await captureDeployRevert([[{ ...ok, role: 0 }], 1])).toEqual({ name: 'InvalidRole', args: [0] });
-    expect(await captureDeployRevert([[{ ...ok, role: 8 }], 1])).toEqual({ name: 'InvalidRole', args: [8] });
+    expect(await captureDeployRevert([[{ ...ok, role: 9 }], 1])).toEqual({ name: 'InvalidRole', args: [9] });
     expect((await captureDeployRevert([[{ ...ok, account: zeroAddress }], 1])).name).toBe('ZeroAddress');
     expect(await captureDeployRevert([[ok, ok], 1])).toEqual({ name: 'AlreadyMember', args: [A.address] });
     const sameOrigin = { ...memberInput(B.address, 'b'), logOrigin: ok.logOrigin };

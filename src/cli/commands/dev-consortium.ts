@@ -33,13 +33,55 @@ export interface DemoMember {
   readonly name: string;
   readonly organization: string;
   readonly role: MemberRole;
+  /**
+   * Members with the same host share one process (`node start --dir a --dir b`): each keeps its own
+   * keys, database, port and log, and they share the runtime and the loaded FHIR definitions. The
+   * care members run alone; the demo's partners share one, so the demo stays within 30 s and 2 GiB.
+   */
+  readonly host?: string;
+  /** Admitted at genesis with the founder rather than by the members' vote (the partners). */
+  readonly founding?: boolean;
 }
 
-/** The demo consortium: a hospital (founding member), a lab and a pharmacy admitted by vote. */
+/**
+ * The demo consortium: a hospital (founding member), a lab and a pharmacy admitted by vote, and the
+ * partners the breadth features need, founding members beside the hospital: a manufacturer and a
+ * wholesaler (drug supply chain), an insurer (claims), a university research group (studies) and a
+ * state medical board (practitioner licences).
+ */
 export const DEMO_MEMBERS: readonly DemoMember[] = [
-  { name: 'hospital', organization: 'Riverside General Hospital', role: 'provider' },
+  { name: 'hospital', organization: 'Riverside General Hospital', role: 'provider', founding: true },
   { name: 'lab', organization: 'Northside Clinical Laboratory', role: 'lab' },
   { name: 'pharmacy', organization: 'Harbor Community Pharmacy', role: 'pharmacy' },
+  {
+    name: 'manufacturer',
+    organization: 'Meridian Pharmaceuticals',
+    role: 'manufacturer',
+    host: 'partners',
+    founding: true,
+  },
+  {
+    name: 'wholesaler',
+    organization: 'Coastal Drug Distribution',
+    role: 'distributor',
+    host: 'partners',
+    founding: true,
+  },
+  { name: 'insurer', organization: 'Evergreen Health Plan', role: 'payer', host: 'partners', founding: true },
+  {
+    name: 'research',
+    organization: 'Lakeside University Research Group',
+    role: 'research',
+    host: 'partners',
+    founding: true,
+  },
+  {
+    name: 'board',
+    organization: 'State Medical Board',
+    role: 'licensing-board',
+    host: 'partners',
+    founding: true,
+  },
 ];
 
 /**
@@ -57,7 +99,11 @@ export interface DevConsortiumOptions {
   readonly dataDir: string;
   readonly chainPort?: number;
   readonly basePort?: number;
-  /** Explicit ports of the three nodes (tests pick free ones); default basePort, +1, +2. */
+  /**
+   * Explicit ports of the nodes, in DEMO_MEMBERS order (tests pick free ones); default basePort, +1,
+   * +2, …. Only as many members start as ports are given: three ports start the hospital, the lab and
+   * the pharmacy without the partners.
+   */
   readonly nodePorts?: readonly number[];
   readonly log?: (line: string) => void;
   /** Restart a node process that dies on its own (default true). */
@@ -68,6 +114,8 @@ export interface DevConsortiumOptions {
 
 export interface DevNode {
   readonly name: string;
+  /** The process this node runs in, shared with the other members of its host (DemoMember.host). */
+  readonly host: string;
   readonly url: string;
   readonly dir: string;
   process: ChildProcess | undefined;
@@ -152,11 +200,13 @@ export class DevConsortium {
       chainInfoFile(dataDir),
       `${JSON.stringify({ rpcUrl: this.chain.rpcUrl, chainId: CHAIN_ID }, null, 2)}\n`,
     );
-    const members = DEMO_MEMBERS.map((member, i) =>
+    const demoMembers = DEMO_MEMBERS.slice(0, this.options.nodePorts?.length ?? DEMO_MEMBERS.length);
+    const members = demoMembers.map((member, i) =>
       this.prepareNode(member, this.options.nodePorts?.[i] ?? (this.options.basePort ?? 8701) + i),
     );
-    await this.deployIfNeeded(members);
-    for (const node of this.nodes) await this.spawnNode(node);
+    await this.deployIfNeeded(members.filter((_, i) => demoMembers[i]?.founding === true));
+    // Every process starts at once; a host's members start one after another inside it.
+    await Promise.all([...new Set(this.nodes.map((n) => n.host))].map((host) => this.spawnHost(host)));
     await this.admitByVote(members);
     const hospital = this.nodes[0] as DevNode;
     this.demoUsers = await enrolDemoUsers(
@@ -179,22 +229,24 @@ export class DevConsortium {
             : privateKeyToAccount(await openPatientKeystore(patientKeystore, patientKeystorePassphrase)),
         );
       }
-      await this.waitForAnchors(url('hospital'));
+      await this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']);
     }
     await this.chain.snapshot({ force: true });
     this.writeRunFile();
   }
 
   /**
-   * Every member anchors its log on the ledger on a timer (10 s); until a member's first anchor, the
-   * others refuse what it serves (`not-anchored`), so the demo is ready once each has one.
+   * A member anchors its log on the ledger once it has entries (at once, then on a timer); until its
+   * first anchor the others refuse what it serves (`not-anchored`), so the demo is ready once every
+   * member holding the story's records has one. The partners hold none yet: nothing to wait for.
    */
-  private async waitForAnchors(nodeUrl: string): Promise<void> {
+  private async waitForAnchors(nodeUrl: string, holders: readonly string[]): Promise<void> {
     const { members } = await requestJson<{ members: { name: string; logOrigin: string }[] }>(
       `${nodeUrl}/ledger/members`,
     );
+    const origins = new Set(holders.map((name) => loadNodeConfig(this.node(name).dir).logOrigin));
     const deadline = Date.now() + 60_000;
-    for (const member of members) {
+    for (const member of members.filter((m) => origins.has(m.logOrigin))) {
       for (;;) {
         const { anchors } = await requestJson<{ anchors: unknown[] }>(
           `${nodeUrl}/ledger/anchors?origin=${encodeURIComponent(member.logOrigin)}`,
@@ -232,7 +284,13 @@ export class DevConsortium {
     const account = loadOrCreateLedgerKey(paths.ledgerKey);
     const { verifierKey } = loadOrCreateLogSignerKey(paths.logSignerKey, saved.logOrigin);
     loadOrCreateAdminToken(paths.adminToken);
-    this.nodes.push({ name: member.name, url: saved.publicUrl, dir, process: undefined });
+    this.nodes.push({
+      name: member.name,
+      host: member.host ?? member.name,
+      url: saved.publicUrl,
+      dir,
+      process: undefined,
+    });
     return {
       account: account.address,
       name: member.organization,
@@ -263,11 +321,12 @@ export class DevConsortium {
       this.deployment = loadDeployment(file);
       return;
     }
-    const founder = members[0] as GenesisMember;
-    this.log(`deploying the consortium contracts (founding member: ${founder.name}, k = ${DEMO_THRESHOLD})`);
+    this.log(
+      `deploying the consortium contracts (founding members: ${members.map((m) => m.name).join(', ')}; k = ${DEMO_THRESHOLD})`,
+    );
     this.deployment = await deployContracts(
       this.deployerOutbox,
-      { members: [founder], threshold: DEMO_THRESHOLD },
+      { members, threshold: DEMO_THRESHOLD },
       CHAIN_ID,
     );
     // The deployment is durable on the chain side before anyone relies on the record.
@@ -275,16 +334,25 @@ export class DevConsortium {
     saveDeployment(file, this.deployment);
   }
 
-  private async spawnNode(node: DevNode): Promise<void> {
+  /** Starts the process of one host: one member, or several sharing it (DemoMember.host). */
+  private async spawnHost(host: string): Promise<void> {
+    const nodes = this.nodes.filter((n) => n.host === host);
     // A signal during start-up: no node is started after the stop began (it would outlive it).
-    if (this.stopping)
-      throw new CareLedgerError('ERR_CONFIG', `stopped before the ${node.name} node started`);
+    if (this.stopping) throw new CareLedgerError('ERR_CONFIG', `stopped before the ${host} node started`);
     const entry = cliEntry();
     const child = spawn(
       process.execPath,
-      // One process per member: the demo stays under 30 s and 2 GiB (decision 0014); `node start`
+      // One worker per member: the demo stays under 30 s and 2 GiB (decision 0014); `node start`
       // alone defaults to one worker per core.
-      [...entry.execArgv, entry.file, 'node', 'start', '--dir', node.dir, '--workers', '1'],
+      [
+        ...entry.execArgv,
+        entry.file,
+        'node',
+        'start',
+        ...nodes.flatMap((node) => ['--dir', node.dir]),
+        '--workers',
+        '1',
+      ],
       {
         // The IPC channel is the node's lifeline: if this supervisor dies, even by SIGKILL, the channel
         // closes and the node shuts down instead of lingering on its port.
@@ -295,48 +363,49 @@ export class DevConsortium {
         detached: true,
       },
     );
-    node.process = child;
+    for (const node of nodes) node.process = child;
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) {
         if (line.trim() === '') continue;
-        node.lastLine = line;
+        for (const node of nodes) node.lastLine = line;
         this.log(line);
       }
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
     child.once('exit', (code, signal) => {
-      if (node.process === child) node.process = undefined;
+      for (const node of nodes) if (node.process === child) node.process = undefined;
       if (this.stopping) return;
-      this.log(`[${node.name}] exited (code ${code}, signal ${signal})`);
+      this.log(`[${host}] exited (code ${code}, signal ${signal})`);
       if (this.options.superviseNodes ?? true) {
         // Restarted as often as it dies, after a pause that grows while starts keep failing (0.5 s,
         // 1 s, 2 s, … 10 s): a start that fails is retried, never left for good.
-        const failures = this.failedStarts.get(node.name) ?? 0;
+        const failures = this.failedStarts.get(host) ?? 0;
         const pauseMs = Math.min(500 * 2 ** failures, 10_000);
         setTimeout(() => {
           if (!this.stopping)
-            void this.spawnNode(node).catch((error: unknown) => {
-              this.failedStarts.set(node.name, (this.failedStarts.get(node.name) ?? 0) + 1);
-              this.log(`[${node.name}] restart failed: ${(error as Error).message}`);
+            void this.spawnHost(host).catch((error: unknown) => {
+              this.failedStarts.set(host, (this.failedStarts.get(host) ?? 0) + 1);
+              this.log(`[${host}] restart failed: ${(error as Error).message}`);
             });
         }, pauseMs);
       }
     });
     try {
-      await this.waitForHealth(node, child);
+      // The members of a host start side by side in it: each gets the first's minute again.
+      const deadline = Date.now() + 60_000 * nodes.length;
+      for (const node of nodes) await this.waitForHealth(node, child, deadline);
     } catch (error) {
       // A node that does not come up in time is stopped, so its exit restarts it (or ends the demo's
       // start-up); it is never left half started.
       await terminate(child, 0);
       throw error;
     }
-    this.failedStarts.delete(node.name);
+    this.failedStarts.delete(host);
     this.writeRunFile();
   }
 
-  private async waitForHealth(node: DevNode, child: ChildProcess): Promise<void> {
-    const deadline = Date.now() + 60_000;
+  private async waitForHealth(node: DevNode, child: ChildProcess, deadline: number): Promise<void> {
     while (Date.now() < deadline) {
       if (this.stopping)
         throw new CareLedgerError('ERR_CONFIG', `stopped while the ${node.name} node started`);
@@ -353,21 +422,33 @@ export class DevConsortium {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    throw new CareLedgerError('ERR_CONFIG', `the ${node.name} node did not answer within 60 s`);
+    throw new CareLedgerError(
+      'ERR_CONFIG',
+      `the ${node.name} node did not answer within 60 s per member of its process (${node.host})`,
+    );
   }
 
-  /** Lab and pharmacy join by k-of-n vote of the members at the time (see ConsortiumRegistry). */
+  /**
+   * The members not admitted at genesis (the lab and the pharmacy) join by k-of-n vote of the
+   * members at the time (see ConsortiumRegistry); so does a partner missing from an older deployment.
+   */
   private async admitByVote(members: GenesisMember[]): Promise<void> {
-    const [founder, ...joiners] = this.nodes;
+    const founder = this.nodes[0];
     if (founder === undefined) return;
-    const voters: DevNode[] = [founder];
-    for (const [i, node] of joiners.entries()) {
-      const candidate = members[i + 1] as GenesisMember;
-      if (await this.isMember(founder, candidate)) {
-        voters.push(node);
-        continue;
-      }
-      const [proposer, ...others] = voters;
+    const voters: DevNode[] = [];
+    const joining: { node: DevNode; candidate: GenesisMember }[] = [];
+    for (const [i, node] of this.nodes.entries()) {
+      const candidate = members[i] as GenesisMember;
+      if (node === founder || (await this.isMember(founder, candidate))) voters.push(node);
+      else joining.push({ node, candidate });
+    }
+    // With enough members already in, each admission gets its own proposer and voter and they all
+    // run at once (one block or two in all); otherwise one after another, each new member voting next.
+    const pairs = voters.length >= DEMO_THRESHOLD * joining.length;
+    const admit = async ({ node, candidate }: (typeof joining)[number], j: number) => {
+      const [proposer, ...others] = pairs
+        ? voters.slice(j * DEMO_THRESHOLD, (j + 1) * DEMO_THRESHOLD)
+        : voters.slice();
       const proposal = await requestJson<{ proposalId: string | null; executed: boolean }>(
         `${(proposer as DevNode).url}/admin/members/proposals`,
         { body: { ...candidate }, token: this.adminToken(proposer as DevNode) },
@@ -375,18 +456,20 @@ export class DevConsortium {
       this.log(
         `[${(proposer as DevNode).name}] proposed admitting ${candidate.name} (proposal ${proposal.proposalId})`,
       );
+      // Each vote is mined before the request returns; k - 1 more votes than the proposer's execute it.
       if (!proposal.executed) {
-        for (const voter of others) {
+        for (const voter of others.slice(0, DEMO_THRESHOLD - 1)) {
           await requestJson(`${voter.url}/admin/members/proposals/${proposal.proposalId}/votes`, {
             method: 'POST',
             token: this.adminToken(voter),
           });
           this.log(`[${voter.name}] voted for ${candidate.name}`);
-          if (await this.isMember(voter, candidate)) break;
         }
       }
-      voters.push(node);
-    }
+      if (!pairs) voters.push(node);
+    };
+    if (pairs) await Promise.all(joining.map(admit));
+    else for (const [j, joiner] of joining.entries()) await admit(joiner, j);
     await this.waitUntilAllIndexed(members.length);
   }
 

@@ -17,7 +17,7 @@ export interface NodeStatus {
 export interface Member {
   readonly address: string;
   readonly name: string;
-  /** provider, lab, pharmacy, payer, research, manufacturer or distributor. */
+  /** provider, lab, pharmacy, payer, research, manufacturer, distributor or licensing-board. */
   readonly role: string;
   readonly fhirBaseUrl: string;
   readonly logOrigin: string;

@@ -8,7 +8,7 @@ import { consortiumMembers, nodeStatus } from '../context.js';
 import { field, h, message, replace } from '../dom.js';
 
 let adminToken: string | undefined;
-const ROLES = ['', 'provider', 'lab', 'pharmacy', 'payer', 'research', 'manufacturer', 'distributor'];
+const ROLES = ['', 'provider', 'lab', 'pharmacy', 'payer', 'research', 'manufacturer', 'distributor', 'licensing-board'];
 
 function facts(entries: [string, unknown][]): HTMLElement {
   return h(

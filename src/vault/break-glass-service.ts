@@ -3,6 +3,7 @@ import {
   type BreakGlassSession,
   type BreakGlassSessions,
   DEFAULT_BREAK_GLASS_POLICY,
+  evaluateTokenScopes,
   parseRequester,
 } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
@@ -54,6 +55,13 @@ export class BreakGlassService {
       return refuse('only a clinician may declare an emergency');
     }
     if (context.purpose !== 'ETREAT') return refuse('break-glass needs the purpose of use ETREAT');
+    // A SMART app's token bounds it too: one launched for another patient, or without read access to
+    // this patient's records, cannot open a window on them (security review, issue 14).
+    const scoped = evaluateTokenScopes(context, 'read', 'Patient', {
+      resource: { resourceType: 'Patient', id: patientId },
+      patientId,
+    });
+    if (!scoped.allowed) return refuse(scoped.reason);
     const text = reason.trim();
     if (text.length < 10 || text.length > 1000) {
       throw new CareLedgerError(

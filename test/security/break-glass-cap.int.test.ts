@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AccessPolicy, type BreakGlassPolicy } from '../../src/access/index.js';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
 import { createSignerKey, TransparencyLog } from '../../src/log/index.js';
+import { parseScopes } from '../../src/smart/index.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/open-database.js';
 import {
   breakGlassMigrations,
@@ -210,5 +211,27 @@ describe('break-glass openings per clinician', () => {
     expect(await workers[0]?.get('r0')).toBeUndefined();
     await workers[1]?.release('r0');
     await primary.repo.declareBreakGlass(patientId, REASON, emergency, 5);
+  });
+});
+
+describe('break-glass through a SMART app token', () => {
+  it('refuses a token launched for another patient, and one without read access to the patient', async () => {
+    const vault = await openVault(newDir(), {}, '2026-12-07T08:00:00Z');
+    const ann = await newPatient(vault, 'Ann');
+    const ben = await newPatient(vault, 'Ben');
+    const launchedForAnn = {
+      ...emergency,
+      scopes: parseScopes('patient/*.rs launch/patient'),
+      launchPatient: ann,
+    };
+    const refused = await failure(vault.repo.declareBreakGlass(ben, REASON, launchedForAnn, 5));
+    expect(refused.code).toBe('ERR_FORBIDDEN');
+    expect(refused.message).toContain('insufficient scope');
+    const writeOnly = { ...emergency, scopes: parseScopes('user/Observation.c') };
+    expect((await failure(vault.repo.declareBreakGlass(ben, REASON, writeOnly, 5))).code).toBe(
+      'ERR_FORBIDDEN',
+    );
+    await vault.repo.declareBreakGlass(ann, REASON, launchedForAnn, 5);
+    await vault.repo.declareBreakGlass(ben, REASON, { ...emergency, scopes: parseScopes('user/*.rs') }, 5);
   });
 });

@@ -399,6 +399,7 @@ describe('WCAG 2.1 AA basics, page by page', () => {
     ['Access history', 'Access history', '#access-list'],
     ['Downloads', 'Downloads', '#download-status'],
     ['Key and guardians', 'Key and guardians', '#keystore-passphrase, #guardian-out'],
+    ['Acting for someone', 'Acting for someone', '#ward-grant-form'],
     ['Notifications', 'Notifications', 'main h1'],
   ];
 

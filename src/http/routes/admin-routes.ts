@@ -1,14 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
-import {
-  getAddress,
-  type Hex,
-  isAddress,
-  isHex,
-  type PublicClient,
-  parseEventLogs,
-  zeroAddress,
-} from 'viem';
+import { getAddress, type Hex, isAddress, isHex, type PublicClient, parseEventLogs, zeroAddress } from 'viem';
 import type { UserDirectory } from '../../auth/index.js';
 import { parseGuardianAttestation } from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';

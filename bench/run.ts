@@ -14,6 +14,7 @@ import { consentGroup } from './groups/consent.js';
 import { exchangeGroup } from './groups/exchange.js';
 import { exportGroup } from './groups/export.js';
 import { fhirGroup } from './groups/fhir.js';
+import { fhirWorkersGroup } from './groups/fhir-workers.js';
 import { importGroup } from './groups/import.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
@@ -30,6 +31,7 @@ const GROUPS: readonly Group[] = [
   chainGroup,
   consentGroup,
   fhirGroup,
+  fhirWorkersGroup,
   exchangeGroup,
   exportGroup,
   searchGroup,

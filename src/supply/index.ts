@@ -1,6 +1,7 @@
 export { EpcisCaptureService, formatEpcisLogEntry } from './capture/epcis-capture.js';
 export { parseEpcisQuery, queryEpcisEvents } from './capture/epcis-query.js';
 export { parseEpcisDocument } from './capture/parse-epcis-document.js';
+export { createPackEventDocument, registerSupplyCommands } from './cli/supply-commands.js';
 export { createSupplyModule, type SupplyModule, type SupplyModuleDeps } from './create-supply-module.js';
 export { packOfMedication } from './dispense/pack-of-medication.js';
 export { problemResponse, toProblem } from './http/epcis-problem.js';

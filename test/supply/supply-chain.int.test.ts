@@ -3,10 +3,11 @@
  * received through EPCIS capture; verification; the dispense check (cloned serial, recalled lot,
  * expired pack, bad check digit); a recall reaching the patients; malformed EPCIS as problem+json.
  */
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../src/node/start-node.js';
 import { formatGs1DigitalLink, formatSgtinUri } from '../../src/supply/gs1/index.js';
-import { lotKeyOf, packKeyOf } from '../../src/supply/index.js';
+import { lotKeyOf, packKeyOf, registerSupplyCommands } from '../../src/supply/index.js';
 import { type SupplyConsortium, startSupplyConsortium } from '../support/start-supply-consortium.js';
 
 const GTIN = '09506000134352';
@@ -319,4 +320,33 @@ describe('supply chain across three members', () => {
     expect(patient.status).toBe(403);
     expect(patient.body).toMatchObject({ type: 'epcisException:SecurityException' });
   });
+
+  it('runs a pack through `careledger supply` against the nodes', async () => {
+    const lines: string[] = [];
+    const cli = async (node: RunningNode, ...args: string[]) => {
+      const program = new Command().exitOverride();
+      registerSupplyCommands(program, { write: (text: string) => lines.push(text) });
+      await program.parseAsync(
+        ['supply', ...args, '--node', node.url, '--identity', 'Practitioner/cli-user'],
+        {
+          from: 'user',
+        },
+      );
+    };
+    const pack = ['--gtin', GTIN, '--serial', 'C1'];
+    await cli(c.manufacturer, 'commission', ...pack, '--lot', 'LC', '--expiry', '2031-01-31');
+    await cli(c.manufacturer, 'ship', ...pack, '--to', c.pharmacy.ledger.address);
+    await cli(c.pharmacy, 'receive', ...pack);
+    expect(lines.filter((line) => line.startsWith('captured ni:///sha-256;'))).toHaveLength(3);
+    await cli(c.pharmacy, 'verify', `]d201${GTIN}1731013110LC\u001d21C1`);
+    expect(lines.at(-1)).toContain('"verdict": "verified"');
+    await cli(c.manufacturer, 'recall', '--gtin', GTIN, '--serial', 'C1');
+    await expect(
+      cli(c.pharmacy, 'verify', formatGs1DigitalLink({ gtin: GTIN, serial: 'C1' })),
+    ).rejects.toMatchObject({
+      code: 'ERR_PRECONDITION_FAILED',
+      details: { reason: 'recalled' },
+    });
+    await expect(cli(c.pharmacy, 'verify', `(01)${BAD_GTIN}(21)C1`)).rejects.toThrow(/check digit/i);
+  }, 60_000);
 });

@@ -15,11 +15,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Resource } from '@medplum/fhirtypes';
-import { createPublicClient, type Hex, http as viemHttp } from 'viem';
+import { createPublicClient, http as viemHttp } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolLedgerKeyOverHttp } from '../../src/enrolment/index.js';
 import { checkpointAnchorAbi, loadDeployment } from '../../src/ledger/index.js';
 import { decodeBase64 } from '../../src/log/base64.js';
 import {
@@ -27,13 +25,10 @@ import {
   parseVerifierKey,
   verifyConsistencyProof,
   verifyNote,
-  verifyTlogProof,
 } from '../../src/log/index.js';
 import { nodePaths } from '../../src/node/node-config.js';
 import { deriveWitnessVerifierKey } from '../../src/node/witness-keys.js';
-import { parseVersionProof, versionEntryOf } from '../../src/vault/version-proof.js';
 import { findCheckpointProblems, loadLogHistory } from '../crash/log-history.js';
-import { signGrantForNewPatient } from '../support/consent-signer.js';
 import {
   type ChainHost,
   type Clinician,
@@ -46,6 +41,7 @@ import {
   startMember,
   waitFor,
 } from '../support/netns-consortium.js';
+import { createMemberApi, type MemberApi } from '../support/netns-member-api.js';
 import { createVirtualLan, type VirtualLan } from '../support/netns-network.js';
 import { createCaFetch, createTestCa, type TestCa } from '../support/netns-tls.js';
 
@@ -62,6 +58,7 @@ let lan: VirtualLan | undefined;
 let chain: ChainHost | undefined;
 let ca: TestCa;
 let httpsFetch: typeof fetch;
+let api: MemberApi;
 const folders = {} as Record<MemberName, MemberFolder>;
 const running = {} as Record<MemberName, RunningMember>;
 const clinicians = {} as Record<MemberName, Clinician>;
@@ -71,69 +68,6 @@ const nodeLines = () =>
   `\n${Object.values(running)
     .map((r) => `-- ${r.folder.name}:\n${r.lines.slice(-12).join('\n')}`)
     .join('\n')}`;
-
-async function call(
-  member: MemberName,
-  path: string,
-  init: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<{ status: number; text: string; json: Record<string, unknown> }> {
-  const response = await httpsFetch(`${folders[member].url}${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: {
-      authorization: `Bearer ${clinicians[member]?.token ?? folders[member].adminToken}`,
-      'content-type': 'application/fhir+json',
-      accept: 'application/fhir+json',
-      ...init.headers,
-    },
-    ...(init.body === undefined
-      ? {}
-      : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
-    signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
-  });
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-  } catch {}
-  return { status: response.status, text, json };
-}
-
-async function createResource(member: MemberName, resource: Record<string, unknown>): Promise<string> {
-  const created = await call(member, `/fhir/${resource.resourceType as string}`, { body: resource });
-  expect(created.status, created.text).toBe(201);
-  return created.json.id as string;
-}
-
-/** The member's latest checkpoint, its signature checked with the member's log verifier key. */
-async function checkpointOf(member: MemberName) {
-  const answer = await call(member, '/log/checkpoint');
-  expect(answer.status, answer.text).toBe(200);
-  const verifier = parseVerifierKey(folders[member].member.logVerifierKey);
-  const { text } = verifyNote(answer.text, [verifier], { minimum: 1 });
-  return parseCheckpoint(text);
-}
-
-/** Reads a record with its version proof and checks its inclusion in the member's signed log. */
-async function verifyLogged(member: MemberName, type: string, id: string): Promise<void> {
-  const read = await call(member, `/fhir/${type}/${id}`, { headers: { 'x-careledger-version-proof': '1' } });
-  expect(read.status, read.text).toBe(200);
-  const served = read.json as unknown as Resource;
-  const { proof } = parseVersionProof(served);
-  let tlog = '';
-  await waitFor(
-    `a checkpoint of ${member} covers entry ${proof.index}`,
-    async () => {
-      const answer = await call(member, `/log/proof/${proof.index}`);
-      tlog = answer.text;
-      return answer.status === 200;
-    },
-    30,
-  );
-  verifyTlogProof(tlog, {
-    logVerifier: parseVerifierKey(folders[member].member.logVerifierKey),
-    entry: versionEntryOf(served),
-  });
-}
 
 const laboratory = (patient: string) => ({
   resourceType: 'Observation',
@@ -148,50 +82,11 @@ const laboratory = (patient: string) => ({
   valueQuantity: { value: 5.4, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
 });
 
-/** A patient at a member's desk: the Patient record, and their ledger key enrolled by proof of possession. */
-async function registerPatient(member: MemberName, family: string, key: Hex): Promise<string> {
-  const id = await createResource(member, {
-    resourceType: 'Patient',
-    name: [{ family, given: ['Pat'] }],
-    birthDate: '1970-01-01',
-  });
-  await enrolLedgerKeyOverHttp({
-    fhirBaseUrl: `${folders[member].url}/fhir`,
-    patientId: id,
-    account: privateKeyToAccount(key),
-    headers: { authorization: `Bearer ${clinicians[member].token}` },
-    fetch: httpsFetch,
-  });
-  return id;
-}
-
-function signGrant(at: MemberName, patientKey: Hex, grantee: MemberName, categories: string[]) {
-  const deployment = loadDeployment(folders[at].config.deploymentFile);
-  return signGrantForNewPatient({
-    chainId: deployment.chainId,
-    consentRegistry: deployment.contracts.consentRegistry,
-    grantee: folders[grantee].member.account,
-    categories,
-    purposes: ['TREAT'],
-    nowSeconds: Math.floor(Date.now() / 1000),
-    patientKey,
-  });
-}
-
-async function relayGrant(at: MemberName, patientKey: Hex, grantee: MemberName, categories: string[]) {
-  const grant = await signGrant(at, patientKey, grantee, categories);
-  const relayed = await call(at, '/ledger/consent/grants?wait=true', {
-    body: grant.body,
-    headers: { 'content-type': 'application/json' },
-  });
-  expect(relayed.status, relayed.text).toBeLessThan(300);
-  return relayed.json;
-}
-
 beforeAll(async () => {
   lan = createVirtualLan(['chain', ...MEMBERS.map((m) => m.host)]);
   ca = createTestCa(work);
   httpsFetch = createCaFetch(ca.cert);
+  api = createMemberApi(folders, clinicians, httpsFetch);
   chain = await startChainHost(lan, 'chain');
   const made = await initConsortium(lan, work, chain.url, ca, MEMBERS);
   for (const folder of made) folders[folder.name as MemberName] = folder;
@@ -240,19 +135,19 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
       (error: Error) => String((error.cause as { code?: string } | undefined)?.code),
     );
     expect(untrusted).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
-    expect((await call('lab', '/health')).status).toBe(200);
+    expect((await api.call('lab', '/health')).status).toBe(200);
   });
 
   it('relays a patient’s grant at the hospital and reads the lab’s records across hosts over HTTPS', async () => {
     const patientKey = generatePrivateKey();
     const patientAddress = privateKeyToAccount(patientKey).address;
-    const hospitalPatient = await registerPatient('hospital', 'Netns', patientKey);
-    const labPatient = await registerPatient('lab', 'Netns', patientKey);
-    const observation = await createResource('lab', laboratory(labPatient));
+    const hospitalPatient = await api.registerPatient('hospital', 'Netns', patientKey);
+    const labPatient = await api.registerPatient('lab', 'Netns', patientKey);
+    const observation = await api.createResource('lab', laboratory(labPatient));
     await waitFor(
       'the hospital learned from the chain that the lab holds the patient’s records',
       async () => {
-        const found = await call('hospital', `/ledger/locations/${patientAddress}`);
+        const found = await api.call('hospital', `/ledger/locations/${patientAddress}`);
         return ((found.json.members ?? []) as { address: string }[]).some(
           (m) => m.address === folders.lab.member.account,
         );
@@ -260,12 +155,12 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
       60,
       nodeLines,
     );
-    await relayGrant('hospital', patientKey, 'hospital', ['demographics', 'laboratory']);
+    await api.relayGrant('hospital', patientKey, 'hospital', ['demographics', 'laboratory']);
     await waitFor(
       'the lab indexed the grant and holds its terms',
       async () =>
         (
-          await call(
+          await api.call(
             'lab',
             `/ledger/consent/check?patient=${patientAddress}&grantee=${folders.hospital.member.account}&category=laboratory&purpose=TREAT`,
           )
@@ -277,7 +172,7 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
     await waitFor(
       'the hospital fetched the lab’s records over HTTPS',
       async () => {
-        const answer = await call(
+        const answer = await api.call(
           'hospital',
           `/fhir/Patient/${hospitalPatient}/$fetch-from-members?purpose=TREAT`,
           {
@@ -292,22 +187,22 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
       60,
       () => `: ${report}${nodeLines()}`,
     );
-    const kept = await call('hospital', `/fhir/Observation/${observation}`);
+    const kept = await api.call('hospital', `/fhir/Observation/${observation}`);
     expect(kept.status, kept.text).toBe(200);
   }, 240_000);
 
   it('the pharmacy cut off and back: acknowledged writes proven, log consistent, chain caught up, outbox drained', async () => {
-    const pharmacyPatient = await createResource('pharmacy', {
+    const pharmacyPatient = await api.createResource('pharmacy', {
       resourceType: 'Patient',
       name: [{ family: 'Dispensed', given: ['Pat'] }],
       birthDate: '1980-02-02',
     });
     await waitFor(
       'the pharmacy signed a checkpoint',
-      async () => (await checkpointOf('pharmacy')).size > 0,
+      async () => (await api.checkpointOf('pharmacy')).size > 0,
       30,
     );
-    const before = await checkpointOf('pharmacy');
+    const before = await api.checkpointOf('pharmacy');
 
     lan?.cut('pharmacy');
     const unreachable = await httpsFetch(`${folders.pharmacy.url}/health`, {
@@ -322,7 +217,7 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
     // pharmacy's desk another patient asks the pharmacy to relay a grant to the lab.
     const absentPatientKey = generatePrivateKey();
     const absentPatient = privateKeyToAccount(absentPatientKey).address;
-    const deskGrant = await signGrant('pharmacy', generatePrivateKey(), 'lab', ['medications']);
+    const deskGrant = await api.signGrant('pharmacy', generatePrivateKey(), 'lab', ['medications']);
     const [writer] = await Promise.all([
       runInHost(lan as VirtualLan, 'pharmacy', WRITER, {
         NODE_EXTRA_CA_CERTS: ca.certFile,
@@ -332,7 +227,7 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
         NETNS_WRITER_COUNT: '12',
         NETNS_WRITER_GRANT: deskGrant.body,
       }),
-      relayGrant('hospital', absentPatientKey, 'pharmacy', ['medications']),
+      api.relayGrant('hospital', absentPatientKey, 'pharmacy', ['medications']),
     ]);
     const printed = writer.stdout
       .split('\n')
@@ -358,13 +253,13 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
     lan?.reconnect('pharmacy');
     await waitFor(
       'the pharmacy answers again',
-      async () => (await call('pharmacy', '/health', { timeoutMs: 3_000 })).status === 200,
+      async () => (await api.call('pharmacy', '/health', { timeoutMs: 3_000 })).status === 200,
       30,
     );
-    for (const id of acknowledged) await verifyLogged('pharmacy', 'MedicationDispense', id);
-    const after = await checkpointOf('pharmacy');
+    for (const id of acknowledged) await api.verifyLogged('pharmacy', 'MedicationDispense', id);
+    const after = await api.checkpointOf('pharmacy');
     expect(after.size).toBeGreaterThanOrEqual(before.size + acknowledged.length);
-    const consistency = await call('pharmacy', `/log/consistency?old=${before.size}&new=${after.size}`);
+    const consistency = await api.call('pharmacy', `/log/consistency?old=${before.size}&new=${after.size}`);
     expect(consistency.status, consistency.text).toBe(200);
     verifyConsistencyProof(
       before.size,
@@ -387,7 +282,7 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
     await waitFor(
       'a witness on another host cosigned a pharmacy checkpoint covering the writes made while cut off',
       async () => {
-        const note = (await call('pharmacy', '/log/checkpoint')).text;
+        const note = (await api.call('pharmacy', '/log/checkpoint')).text;
         const verified = verifyNote(note, [logVerifier, ...witnesses], { minimum: 1 });
         return (
           parseCheckpoint(verified.text).size >= after.size &&
@@ -411,8 +306,10 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
     await waitFor(
       'the pharmacy indexed the grant relayed while it was away',
       async () =>
-        ((await call('pharmacy', `/ledger/consent/grants?patient=${absentPatient}`)).json.grants as unknown[])
-          .length > 0,
+        (
+          (await api.call('pharmacy', `/ledger/consent/grants?patient=${absentPatient}`)).json
+            .grants as unknown[]
+        ).length > 0,
       60,
       nodeLines,
     );
@@ -436,14 +333,14 @@ describe('a consortium on separate hosts (network namespaces), TLS between membe
     await waitFor(
       'the pharmacy’s outbox drained',
       async () => {
-        const status = await call('pharmacy', '/status');
+        const status = await api.call('pharmacy', '/status');
         return (status.json.outbox as { sent: number }).sent === 0;
       },
       60,
       nodeLines,
     );
     // The witnesses found no fork: the pharmacy's own log services never fenced its log.
-    const status = (await call('pharmacy', '/status')).json.log as {
+    const status = (await api.call('pharmacy', '/status')).json.log as {
       fence: string | null;
       cosignedSize: number;
     };

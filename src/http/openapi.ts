@@ -1242,13 +1242,13 @@ export const openApiDocument: OpenApiDocument = {
       post: {
         operationId: 'fhirBreakGlass',
         summary:
-          'Declare an emergency for one patient (clinician, purpose ETREAT, second factor): a Parameters body with reason and optional minutes (default 60, at most node.json breakGlass.maxMinutes, 60 unless configured; more is refused with 400); every access in the window is marked DICOM 110127',
+          'Declare an emergency for one patient (clinician, purpose ETREAT, second factor): a Parameters body with reason and optional minutes (default 60, at most node.json breakGlass.maxMinutes, 60 unless configured; more is refused with 400; more than breakGlass.maxOpenings openings by one clinician in breakGlass.openingsWindowMinutes, 10 in 1440 unless configured, is refused with 429 and Retry-After); every access in the window is marked DICOM 110127',
         tags: ['fhir'],
         parameters: [fhirId],
         requestBody: { required: true, content: fhirJson },
         responses: {
           '200': { description: 'Parameters: session, patient, start, end, auditEvent.', content: fhirJson },
-          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'TooManyRequests', 'Unavailable'),
         },
       },
     },

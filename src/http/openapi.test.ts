@@ -14,6 +14,11 @@ import { ERROR_CODE_SYSTEM } from '../fhir/operation-outcome.js';
 import { ALL_DATA_CATEGORIES, ALL_PURPOSES_OF_USE, consentTypes } from '../ledger/index.js';
 import { parseTilePath } from '../log/tiles.js';
 import { createPortalRoutes } from '../portal/index.js';
+import {
+  createEpcisRoutes,
+  createSupplyRoutes,
+  type SupplyRouteDeps,
+} from '../supply/http/supply-routes.js';
 import { createNodeApp } from './create-node-app.js';
 import { HTTP_STATUS } from './error-response.js';
 import {
@@ -89,6 +94,8 @@ const SUB_APPS: Record<string, () => Hono> = {
   createOpenApiRoute,
   'claims.fhirRoutes': () => createClaimsFhirRoutes({} as ClaimsRouteDeps),
   'claims.routes': () => createClaimsRoutes({} as ClaimsRouteDeps),
+  'supply.epcisRoutes': () => createEpcisRoutes({} as SupplyRouteDeps),
+  'supply.supplyRoutes': () => createSupplyRoutes({} as SupplyRouteDeps),
   'claims.adminRoutes': () => createClaimsAdminRoutes({ adminToken: 'listing-only' } as ClaimsRouteDeps),
   'bulkExport.routes': () =>
     createBulkExportModule({

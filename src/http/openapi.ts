@@ -27,6 +27,7 @@ import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { delegationPaths } from './openapi-delegations.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
+import { supplyPaths } from './openapi-supply.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
 
 export * from './openapi-types.js';
@@ -859,6 +860,7 @@ export const openApiDocument: OpenApiDocument = {
     { name: 'log', description: 'The node’s transparency log, https://c2sp.org/tlog-tiles.' },
     { name: 'witness', description: 'https://c2sp.org/tlog-witness for the other members’ logs.' },
     { name: 'admin', description: 'Operator endpoints; bearer token from the node’s folder.' },
+    { name: 'supply', description: 'Drug supply chain: EPCIS 2.0 capture and query, verification, recalls.' },
     {
       name: 'oauth',
       description:
@@ -2400,6 +2402,7 @@ export const openApiDocument: OpenApiDocument = {
     ...memberRemovalPaths({ schema, json, errors }),
     ...delegationPaths({ schema, json, errors }),
     ...claimsPaths({ schema, json, errors }),
+    ...supplyPaths({ schema, json, errors }),
     '/admin/members/proposals/{id}/votes': {
       post: {
         operationId: 'voteOnProposal',

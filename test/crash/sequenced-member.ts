@@ -180,6 +180,20 @@ export async function verifyLogged(p: MemberProcess, logVerifierKey: string, id:
   }
 }
 
+/** verifyLogged for every id, eight at a time. */
+export async function verifyAllLogged(
+  p: MemberProcess,
+  logVerifierKey: string,
+  ids: readonly string[],
+): Promise<void> {
+  const queue = [...ids];
+  const lane = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift())
+      await verifyLogged(p, logVerifierKey, id);
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
+}
+
 /** The log's whole signed history, from the PostgreSQL tables (cf. loadLogHistory for SQLite). */
 export async function loadPostgresLogHistory(url: string): Promise<LogHistory> {
   const client = new pg.Client({ connectionString: url });

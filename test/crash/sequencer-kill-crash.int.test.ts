@@ -16,7 +16,7 @@ import {
   type SequencedMember,
   startSequencedMember,
   startWriters,
-  verifyLogged,
+  verifyAllLogged,
   waitForLeader,
 } from './sequenced-member.js';
 
@@ -53,7 +53,11 @@ describe(`PostgreSQL: the log sequencer SIGKILLed under load, ${KILLS} times`, (
     expect(leaders).toHaveLength(KILLS);
 
     const reader = await waitForLeader(member.processes);
-    for (const { id } of writers.acknowledged) await verifyLogged(reader, member.folder.logVerifierKey, id);
+    await verifyAllLogged(
+      reader,
+      member.folder.logVerifierKey,
+      writers.acknowledged.map((a) => a.id),
+    );
     const history = await loadPostgresLogHistory(member.url);
     expect(history.conflictingSizes).toEqual([]);
     expect(findCheckpointProblems(history, member.folder.logOrigin, member.folder.logVerifierKey)).toEqual(

@@ -18,6 +18,7 @@ import {
   type SequencedMember,
   startSequencedMember,
   startWriters,
+  verifyAllLogged,
   verifyLogged,
   waitForLeader,
 } from '../crash/sequenced-member.js';
@@ -74,8 +75,11 @@ describe('one member on three processes sharing PostgreSQL, the sequencer electe
     // The resumed process serves writes again, sequenced by the new leader.
     const afterResume = await createPatient(paused, 'After-resume');
     await writers.stop();
-    for (const { id } of writers.acknowledged)
-      await verifyLogged(successor, member.folder.logVerifierKey, id);
+    await verifyAllLogged(
+      successor,
+      member.folder.logVerifierKey,
+      writers.acknowledged.map((a) => a.id),
+    );
     await verifyLogged(paused, member.folder.logVerifierKey, afterResume);
     await verifyHistory();
   }, 300_000);

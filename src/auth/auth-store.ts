@@ -100,6 +100,8 @@ export interface TokenStatus {
   readonly revoked: boolean;
   /** The token's user, when a user id was asked for and exists. */
   readonly user?: UserAccount;
+  /** The token's OAuth client, when a client id was asked for and is registered. */
+  readonly client?: OAuthClient;
 }
 
 /**
@@ -148,10 +150,15 @@ export interface AuthStore extends ThrottleStore {
   revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
   isAccessTokenRevoked(jti: string): Promise<boolean>;
   /**
-   * One bearer token's revocation (its jti or its family) and its user, in one statement: the only
-   * store work of an authenticated request (one round trip on PostgreSQL).
+   * One bearer token's revocation (its jti or its family), its user and its client, in one
+   * statement: the only store work of an authenticated request (one round trip on PostgreSQL).
    */
-  tokenStatus(jti: string, family: string | undefined, userId: string | undefined): Promise<TokenStatus>;
+  tokenStatus(
+    jti: string,
+    family: string | undefined,
+    userId: string | undefined,
+    clientId?: string,
+  ): Promise<TokenStatus>;
   /** Records a client-assertion jti; true if it was already seen (RFC 7523 §3 item 7). */
   seenAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean>;
 

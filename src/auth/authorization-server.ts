@@ -5,6 +5,7 @@ import { CareLedgerError } from '../errors/index.js';
 import { evaluateTotp, isPasswordCorrect } from '../identity/index.js';
 import { isPurposeOfUse } from '../ledger/codes.js';
 import { verifyAddressJwt } from '../smart/address-jwt.js';
+import { verifyClientStanding } from '../smart/client-standing.js';
 import {
   formatScopes,
   isScopeSubset,
@@ -769,6 +770,7 @@ export class AuthorizationServer {
       claims.jti,
       typeof claims.fam === 'string' ? claims.fam : undefined,
       signedIn ? claims.sub : undefined,
+      claims.client_id.startsWith('patient:') ? undefined : claims.client_id,
     );
     if (status.revoked) {
       throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the access token was revoked', {
@@ -783,6 +785,8 @@ export class AuthorizationServer {
         });
       }
     }
+    // Issue 14: a removed (or no longer approved) client's tokens end at the next request.
+    await verifyClientStanding(claims, async () => status.client);
     return claims;
   }
 

@@ -54,7 +54,6 @@ import type { TransparencyLog } from '../log/index.js';
 import { httpsServerOptions } from '../network/https-server-options.js';
 import { checkChainAtStart } from '../network/verify-deployment.js';
 import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
-import { verifyClientStanding } from '../smart/index.js';
 import { DATABASE_URL_ENV, openNodeStorage } from '../storage/open-node-storage.js';
 import { isPostgresUrl } from '../storage/postgres/postgres-database.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
@@ -72,8 +71,6 @@ import { logMigrations } from '../storage/sqlite/sqlite-log-storage.js';
 import { openingDeliveryMigrations } from '../storage/sqlite/sqlite-opening-delivery-store.js';
 import { outboxMigrations } from '../storage/sqlite/sqlite-outbox-storage.js';
 import { recordMigrations } from '../storage/sqlite/sqlite-record-storage.js';
-import { ChainIndexer } from '../sync/index.js';
-import { reportIndexedEvents } from '../sync/report-indexed-events.js';
 import {
   createSupplyModule,
   loadOrCreateSupplyKey,
@@ -81,6 +78,8 @@ import {
   type SupplyModule,
   supplyMigrations,
 } from '../supply/index.js';
+import { ChainIndexer } from '../sync/index.js';
+import { reportIndexedEvents } from '../sync/report-indexed-events.js';
 import { FhirRepository } from '../vault/fhir-repository.js';
 import { type LogServices, type LogServicesOptions, startLogServices } from './log-services.js';
 import {
@@ -449,9 +448,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       if (purpose !== undefined && !isPurposeOfUse(purpose)) {
         throw new CareLedgerError('ERR_INVALID_INPUT', 'unknown purpose of use');
       }
+      // Issue 14: verifyAccessToken also ends a removed (or no longer approved) client's tokens.
       const claims = await authServer.verifyAccessToken(token);
-      // Issue 14: a removed (or no longer approved) client's tokens end at the next request.
-      await verifyClientStanding(claims, (clientId) => authStore.client(clientId));
       return authServer.accessContext(claims, purpose, config.organization);
     },
   });

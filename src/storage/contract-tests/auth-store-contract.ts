@@ -130,7 +130,7 @@ export function describeAuthStoreContract(adapter: StorageAdapter): void {
       expect(await store.tokenStatus('j1', 'fam', undefined)).toEqual({ revoked: true });
     });
 
-    test("one statement answers a bearer token's revocation and its user", async () => {
+    test("one statement answers a bearer token's revocation, its user and its client", async () => {
       await store.insertUser(user(1));
       expect(await store.tokenStatus('j1', 'fam', 'u-1')).toEqual({ revoked: false, user: user(1) });
       expect(await store.tokenStatus('j1', undefined, undefined)).toEqual({ revoked: false });
@@ -140,6 +140,12 @@ export function describeAuthStoreContract(adapter: StorageAdapter): void {
       expect(await store.isAccessTokenRevoked('j1')).toBe(true);
       expect(await store.tokenStatus('j1', undefined, 'u-1')).toEqual({ revoked: true, user: user(1) });
       expect((await under.otherAuth().tokenStatus('j1', undefined, undefined)).revoked).toBe(true);
+      await store.insertClient(client('app'));
+      expect(await store.tokenStatus('j2', undefined, undefined, 'app')).toEqual({
+        revoked: false,
+        client: client('app'),
+      });
+      expect(await store.tokenStatus('j2', undefined, undefined, 'gone')).toEqual({ revoked: false });
     });
 
     test('a client-assertion jti is accepted once per client, across processes', async () => {

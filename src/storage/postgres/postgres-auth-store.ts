@@ -239,15 +239,22 @@ export class PostgresAuthStore implements AuthStore {
     jti: string,
     family: string | undefined,
     userId: string | undefined,
+    clientId?: string,
   ): Promise<TokenStatus> {
-    const [row] = await this.db.query<{ revoked: boolean; body: string | null }>(
+    const [row] = await this.db.query<{ revoked: boolean; body: string | null; client_body: string | null }>(
       `SELECT EXISTS (SELECT 1 FROM auth_revoked_tokens WHERE jti = $1)
            OR EXISTS (SELECT 1 FROM auth_revoked_families WHERE family = $2) AS revoked,
-         (SELECT body FROM auth_users WHERE id = $3) AS body`,
-      [jti, family ?? null, userId ?? null],
+         (SELECT body FROM auth_users WHERE id = $3) AS body,
+         (SELECT body FROM auth_clients WHERE client_id = $4) AS client_body`,
+      [jti, family ?? null, userId ?? null, clientId ?? null],
     );
     const user = row?.body == null ? undefined : (JSON.parse(row.body) as UserAccount);
-    return { revoked: row?.revoked === true, ...(user === undefined ? {} : { user }) };
+    const client = row?.client_body == null ? undefined : (JSON.parse(row.client_body) as OAuthClient);
+    return {
+      revoked: row?.revoked === true,
+      ...(user === undefined ? {} : { user }),
+      ...(client === undefined ? {} : { client }),
+    };
   }
 
   async seenAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean> {

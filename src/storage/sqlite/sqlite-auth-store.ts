@@ -119,7 +119,8 @@ export class SqliteAuthStore implements AuthStore {
       tokenStatus: db.prepare(
         `SELECT EXISTS (SELECT 1 FROM auth_revoked_tokens WHERE jti = @jti)
            OR EXISTS (SELECT 1 FROM auth_revoked_families WHERE family = @family) AS revoked,
-           (SELECT body FROM auth_users WHERE id = @user) AS body`,
+           (SELECT body FROM auth_users WHERE id = @user) AS body,
+           (SELECT body FROM auth_clients WHERE client_id = @client) AS client_body`,
       ),
       clearThrottle: db.prepare('DELETE FROM auth_throttle WHERE key_hash = ?'),
       revokeFamilyAccess: db.prepare(
@@ -319,13 +320,21 @@ export class SqliteAuthStore implements AuthStore {
     jti: string,
     family: string | undefined,
     userId: string | undefined,
+    clientId?: string,
   ): Promise<TokenStatus> {
-    const row = this.sql.tokenStatus.get({ jti, family: family ?? null, user: userId ?? null }) as {
-      revoked: number;
-      body: string | null;
-    };
+    const row = this.sql.tokenStatus.get({
+      jti,
+      family: family ?? null,
+      user: userId ?? null,
+      client: clientId ?? null,
+    }) as { revoked: number; body: string | null; client_body: string | null };
     const user = row.body === null ? undefined : (JSON.parse(row.body) as UserAccount);
-    return { revoked: row.revoked === 1, ...(user === undefined ? {} : { user }) };
+    const client = row.client_body === null ? undefined : (JSON.parse(row.client_body) as OAuthClient);
+    return {
+      revoked: row.revoked === 1,
+      ...(user === undefined ? {} : { user }),
+      ...(client === undefined ? {} : { client }),
+    };
   }
 
   async seenAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean> {

@@ -8,7 +8,7 @@ import type { ConsentOpening } from './consent-opening.js';
  */
 export type DelegationInForce = (patient: Address, delegate: Address, at: number) => Promise<boolean>;
 
-/** Signers by grant id and signature: recovering one costs about 2 ms, and a grant's signer never changes. */
+/** Signers by grant id and signature: one recovery took 8 ms on a loaded 2-core machine, and a grant's signer never changes. */
 const signers = new LruCache<Address>({ maxEntries: 10_000 });
 
 /**

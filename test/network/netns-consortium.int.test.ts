@@ -115,20 +115,22 @@ afterAll(async () => {
 
 describe('a consortium on separate hosts (network namespaces), TLS between members', () => {
   it('each member listens on its own host’s address only, over HTTPS that a client without the CA refuses', async () => {
-    for (const { name, host } of MEMBERS) {
-      const namespace = lan?.hosts[host]?.namespace as string;
-      const address = lan?.hosts[host]?.address as string;
-      const listening = execFileSync('ip', ['netns', 'exec', namespace, 'ss', '-Htln'], { encoding: 'utf8' })
+    const listeningIn = (host: string) =>
+      execFileSync('ip', ['netns', 'exec', lan?.hosts[host]?.namespace as string, 'ss', '-Htln'], {
+        encoding: 'utf8',
+      })
         .split('\n')
         .filter((line) => line.trim() !== '')
         .map((line) => line.trim().split(/\s+/)[3] as string);
+    const wildcard = (local: string) => /^(0\.0\.0\.0|\*|\[::\]):/.test(local);
+    for (const { name, host } of MEMBERS) {
+      const address = lan?.hosts[host]?.address as string;
+      const listening = listeningIn(host);
       expect(listening, name).toContain(`${address}:8443`);
-      expect(
-        listening.filter((local) => /^(0\.0\.0\.0|\*|\[::\]):/.test(local)),
-        name,
-      ).toEqual([]);
+      expect(listening.filter(wildcard), name).toEqual([]);
       expect(folders[name].url).toBe(`https://${address}:8443`);
     }
+    expect(listeningIn('chain')).toEqual([`${lan?.hosts.chain?.address}:8545`]);
     // The test process's own fetch knows no such CA: the certificate is refused, nothing is sent.
     const untrusted = await fetch(`${folders.lab.url}/health`).then(
       () => 'answered',

@@ -32,9 +32,24 @@ function codesOf(resource: Resource, field: string): string[] {
  * sensitivity label in `meta.security` (v3 ActCode PSY, ETH, HIV, GDIS, SEX). A consent must cover
  * every category of a resource for the resource to be shared, so labelling a note HIV keeps it out of
  * a grant for clinical notes alone. An empty list means directory data (Organization, Practitioner…),
- * unless a sensitivity label gives it a category.
+ * unless a sensitivity label gives it a category. Contained resources (R4 §3.3 `contained`) are served
+ * inside their container, so their categories and labels are the container's too: an HIV-labelled
+ * Condition contained in a laboratory Observation does not ride on a laboratory grant.
  */
 export function categorizeResource(resource: Resource): DataCategory[] {
+  const categories = new Set<DataCategory>(ownCategories(resource));
+  const contained = (resource as { contained?: unknown }).contained;
+  if (Array.isArray(contained)) {
+    for (const inner of contained) {
+      // R4 forbids contained resources inside contained ones; only the container's own list counts.
+      if (typeof inner === 'object' && inner !== null && typeof (inner as Resource).resourceType === 'string')
+        for (const category of ownCategories(inner as Resource)) categories.add(category);
+    }
+  }
+  return [...categories];
+}
+
+function ownCategories(resource: Resource): DataCategory[] {
   const categories = new Set<DataCategory>();
   const type = resource.resourceType;
   if (type === 'Observation') {

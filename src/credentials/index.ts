@@ -13,6 +13,16 @@ export {
 } from './bitstring-status-list.js';
 export { registerCredentialCommands } from './credential-commands.js';
 export {
+  type ChainIssuer,
+  type ChainStatus,
+  CredentialChainIndex,
+  type CredentialTransactionSender,
+  issuerKeyOnChain,
+  PURPOSE_CODES,
+  registerIssuerKeyData,
+  setStatusData,
+} from './credential-ledger.js';
+export {
   type BitstringStatusListEntry,
   buildLicenseCredential,
   CARELEDGER_CREDENTIALS_CONTEXT,
@@ -38,3 +48,4 @@ export {
   type VerifyCredentialOptions,
   verifyCredential,
 } from './vc-jwt.js';
+export { type VerifyOnChainOptions, verifyCredentialOnChain } from './verify-on-chain.js';

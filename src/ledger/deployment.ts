@@ -8,6 +8,8 @@ import {
   checkpointAnchorBytecode,
   claimsRegistryAbi,
   claimsRegistryBytecode,
+  credentialStatusAbi,
+  credentialStatusBytecode,
   consentRegistryAbi,
   consentRegistryBytecode,
   consortiumRegistryAbi,
@@ -32,6 +34,8 @@ export interface Deployment {
     readonly supplyChain?: Address;
     /** Absent in deployment records written before claims existed (decision 0019): claims are then off. */
     readonly claimsRegistry?: Address;
+    /** Absent in records written before licence credentials were on chain (decision 0018). */
+    readonly credentialStatus?: Address;
   };
   readonly deployBlock: number;
   readonly deployedAt: string;
@@ -123,8 +127,21 @@ export async function deployContracts(
     'deploy ClaimsRegistry',
     encodeDeployData({ abi: claimsRegistryAbi, bytecode: claimsRegistryBytecode, args: [registry] }),
   );
+  const credentialEntry = await submitDeploy(
+    outbox,
+    'deploy CredentialStatus',
+    encodeDeployData({ abi: credentialStatusAbi, bytecode: credentialStatusBytecode, args: [registry] }),
+  );
   let deployBlock = Number.MAX_SAFE_INTEGER;
-  for (const entry of [registryEntry, consentEntry, anchorEntry, locatorEntry, supplyEntry, claimsEntry]) {
+  for (const entry of [
+    registryEntry,
+    consentEntry,
+    anchorEntry,
+    locatorEntry,
+    supplyEntry,
+    claimsEntry,
+    credentialEntry,
+  ]) {
     const done = await outbox.waitForConfirmation(entry.id, 120_000);
     if (done.receiptStatus !== 'success' || done.contractAddress === null) {
       throw new CareLedgerError('ERR_CHAIN_REVERTED', `${entry.label} failed on the chain`);
@@ -147,6 +164,9 @@ export async function deployContracts(
       supplyChain: getAddress(getContractAddress({ from: outbox.address, nonce: BigInt(supplyEntry.nonce) })),
       claimsRegistry: getAddress(
         getContractAddress({ from: outbox.address, nonce: BigInt(claimsEntry.nonce) }),
+      ),
+      credentialStatus: getAddress(
+        getContractAddress({ from: outbox.address, nonce: BigInt(credentialEntry.nonce) }),
       ),
     },
     deployBlock,

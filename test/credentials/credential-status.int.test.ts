@@ -1,0 +1,176 @@
+/**
+ * CredentialStatus on a real anvil (decision 0018): only an active licensing-board member registers an
+ * issuer key and sets status bits; revocation is final; a suspension is one transaction and the
+ * chain index answers the next check with it; a board removed by vote stops being an admitted issuer.
+ */
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { Address } from 'viem';
+import type { PrivateKeyAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CredentialChainIndex,
+  issuerKeyOnChain,
+  registerIssuerKeyData,
+  setStatusData,
+} from '../../src/credentials/credential-ledger.js';
+import {
+  buildLicenseCredential,
+  practitionerDid,
+  V2_0360_SYSTEM,
+} from '../../src/credentials/practitioner-credential.js';
+import { issueCredential } from '../../src/credentials/vc-jwt.js';
+import { verifyCredentialOnChain } from '../../src/credentials/verify-on-chain.js';
+import {
+  consortiumRegistryAbi,
+  consortiumRegistryBytecode,
+  credentialStatusAbi,
+  credentialStatusBytecode,
+} from '../../src/ledger/contracts.generated.js';
+import { memberInput } from '../contracts/fixtures.js';
+import { anvilAccount, captureRevert, startTestAnvil, type TestAnvil } from '../support/test-anvil.js';
+
+const BOARD = anvilAccount(0);
+const CLINIC = anvilAccount(1);
+const ISSUER = 'https://board.example.gov/ma';
+const NOW = new Date('2026-12-07T12:00:00Z');
+const ALICE = practitionerDid(31337, anvilAccount(5).address);
+
+let anvil: TestAnvil;
+let address: Address;
+let registry: Address;
+let index: CredentialChainIndex;
+let boardKey: JWK;
+let kid: string;
+
+const send = async (account: PrivateKeyAccount, data: `0x${string}`) => {
+  const hash = await anvil.walletClient(account).sendTransaction({ to: address, data });
+  const receipt = await anvil.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 10 });
+  expect(receipt.status).toBe('success');
+};
+/** The refusal reason of a verification, or 'ok'. */
+const why = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: { details?: { reason?: string } }) => String(e.details?.reason),
+  );
+
+function licence(statusIndex: number) {
+  return buildLicenseCredential({
+    issuer: ISSUER,
+    validFrom: new Date('2026-01-01T00:00:00Z'),
+    validUntil: new Date('2028-01-01T00:00:00Z'),
+    subject: {
+      id: ALICE,
+      licenseNumber: 'MD-4411',
+      jurisdiction: 'US-MA',
+      qualification: { system: V2_0360_SYSTEM, code: 'MD' },
+    },
+    status: {
+      index: statusIndex,
+      revocationList: `${ISSUER}/status/revocation`,
+      suspensionList: `${ISSUER}/status/suspension`,
+    },
+  });
+}
+
+beforeAll(async () => {
+  anvil = await startTestAnvil();
+  registry = await anvil.deploy(BOARD, {
+    abi: consortiumRegistryAbi,
+    bytecode: consortiumRegistryBytecode,
+    args: [
+      [
+        memberInput(BOARD.address, 'board', 'licensing-board'),
+        memberInput(CLINIC.address, 'clinic', 'provider'),
+      ],
+      1,
+    ],
+  });
+  address = await anvil.deploy(BOARD, {
+    abi: credentialStatusAbi,
+    bytecode: credentialStatusBytecode,
+    args: [registry],
+  });
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  boardKey = await exportJWK(pair.privateKey);
+  const onChain = await issuerKeyOnChain(await exportJWK(pair.publicKey));
+  kid = onChain.kid;
+  await send(BOARD, registerIssuerKeyData(ISSUER, onChain));
+  index = new CredentialChainIndex(anvil.publicClient, address, registry);
+  await index.sync();
+});
+
+afterAll(async () => {
+  await anvil?.stop();
+});
+
+describe('CredentialStatus', () => {
+  it('lets only an active licensing-board member register a key or set a status bit', async () => {
+    const key = await issuerKeyOnChain(boardKey);
+    const call = (functionName: 'registerIssuerKey' | 'setStatus', args: readonly unknown[]) =>
+      captureRevert(() =>
+        anvil.publicClient.simulateContract({
+          account: CLINIC,
+          address,
+          abi: credentialStatusAbi,
+          functionName,
+          args,
+        } as never),
+      );
+    expect(
+      (await call('registerIssuerKey', ['https://clinic.example', key.keyThumbprint, key.publicKey])).name,
+    ).toBe('NotLicensingBoard');
+    expect((await call('setStatus', [1n, 1, true])).name).toBe('NotLicensingBoard');
+  });
+
+  it('verifies a licence from an admitted board; a suspension is refused at the next sync, reinstatement admits again', async () => {
+    const jwt = await issueCredential(licence(7), { privateKey: boardKey, kid });
+    const verified = await verifyCredentialOnChain(jwt, { index, now: NOW, expectedSubject: ALICE });
+    expect(verified.credentialSubject.licenseNumber).toBe('MD-4411');
+    const readsBefore = index.reads;
+    await verifyCredentialOnChain(jwt, { index, now: NOW });
+    expect(index.reads).toBe(readsBefore); // answered from the per-block cache: no round trip
+
+    await send(BOARD, setStatusData(7, 'suspension', true));
+    await index.sync();
+    expect(await why(verifyCredentialOnChain(jwt, { index, now: NOW }))).toBe('suspended');
+    expect(await index.status(BOARD.address, 8)).toEqual({ revoked: false, suspended: false });
+
+    await send(BOARD, setStatusData(7, 'suspension', false));
+    await index.sync();
+    await expect(verifyCredentialOnChain(jwt, { index, now: NOW })).resolves.toBeTruthy();
+  });
+
+  it('makes revocation final', async () => {
+    const jwt = await issueCredential(licence(300), { privateKey: boardKey, kid });
+    await send(BOARD, setStatusData(300, 'revocation', true));
+    await index.sync();
+    expect(await why(verifyCredentialOnChain(jwt, { index, now: NOW }))).toBe('revoked');
+    const undo = await captureRevert(() =>
+      anvil.publicClient.simulateContract({
+        account: BOARD,
+        address,
+        abi: credentialStatusAbi,
+        functionName: 'setStatus',
+        args: [300n, 0, false],
+      }),
+    );
+    expect(undo.name).toBe('RevocationIsFinal');
+  });
+
+  it('refuses a credential from an unregistered issuer or signed with another key, and for another subject', async () => {
+    const stranger = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
+    const forged = await issueCredential(licence(9), { privateKey: stranger, kid });
+    expect(await why(verifyCredentialOnChain(forged, { index, now: NOW }))).toBe('bad-signature');
+    const elsewhere = await issueCredential(
+      { ...licence(9), issuer: 'https://board.example.gov/ny' },
+      { privateKey: boardKey, kid },
+    );
+    expect(await why(verifyCredentialOnChain(elsewhere, { index, now: NOW }))).toBe('issuer-not-admitted');
+    const good = await issueCredential(licence(9), { privateKey: boardKey, kid });
+    const other = practitionerDid(31337, anvilAccount(6).address);
+    expect(await why(verifyCredentialOnChain(good, { index, now: NOW, expectedSubject: other }))).toBe(
+      'wrong-subject',
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../storage/sqlite/open-database.js';
+import { parseEpcisEvent } from '../epcis/index.js';
 import { formatSgtinUri } from '../gs1/index.js';
 import { lotKeyOf, packKeyOf } from '../ledger/supply-keys.js';
 import { SqliteSupplyStore, supplyMigrations } from '../storage/sqlite-supply-store.js';
@@ -9,7 +10,7 @@ import { epcsOf, parseEpcisDocument } from './parse-epcis-document.js';
 
 const KEY = new Uint8Array(32).fill(7);
 const GTIN = '09506000134352';
-const event = (extra: Record<string, unknown> = {}) => ({
+const rawEvent = (extra: Record<string, unknown> = {}) => ({
   type: 'ObjectEvent',
   eventTime: '2026-12-01T09:00:00+01:00',
   eventTimeZoneOffset: '+01:00',
@@ -18,6 +19,7 @@ const event = (extra: Record<string, unknown> = {}) => ({
   bizStep: 'urn:epcglobal:cbv:bizstep:receiving',
   ...extra,
 });
+const event = (extra: Record<string, unknown> = {}) => parseEpcisEvent(rawEvent(extra));
 const doc = (events: unknown[]) => ({
   '@context': ['https://ref.gs1.org/standards/epcis/epcis-context.jsonld'],
   type: 'EPCISDocument',
@@ -49,7 +51,7 @@ describe('EPCIS capture documents', () => {
     );
     expect(reason(() => parseEpcisDocument(doc([])))).toBe('empty-event-list');
     try {
-      parseEpcisDocument(doc([event(), event({ eventTime: 'noon' })]));
+      parseEpcisDocument(doc([rawEvent(), rawEvent({ eventTime: 'noon' })]));
       expect.unreachable();
     } catch (error) {
       expect((error as { details: unknown }).details).toMatchObject({ event: 1 });

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,7 @@ import { outboxMigrations, SqliteOutboxStorage } from '../../storage/sqlite/sqli
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { chainDir, chainInfoFile, deploymentFile, nodeDir, runFile } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
+import { seedDemoPartners } from './demo-partners.js';
 import { type DemoRecordsResult, seedDemoRecords } from './demo-records.js';
 import { type DemoUsers, enrolDemoUsers } from './demo-users.js';
 
@@ -219,17 +221,34 @@ export class DevConsortium {
       const url = (name: string) => this.nodes.find((n) => n.name === name)?.url as string;
       if (patient !== undefined) {
         const { patientKeystore, patientKeystorePassphrase } = this.demoUsers;
+        const patientKey =
+          patientKeystore === undefined
+            ? undefined
+            : privateKeyToAccount(await openPatientKeystore(patientKeystore, patientKeystorePassphrase));
         this.demoRecords = await seedDemoRecords(
           this.options.dataDir,
           { hospital: url('hospital'), lab: url('lab'), pharmacy: url('pharmacy') },
           patient,
           (line) => this.log(line),
-          patientKeystore === undefined
-            ? undefined
-            : privateKeyToAccount(await openPatientKeystore(patientKeystore, patientKeystorePassphrase)),
+          patientKey,
         );
-      }
-      await this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']);
+        const insurer = this.nodes.find((n) => n.name === 'insurer');
+        // The partners' seeding runs while the care members' first anchors land.
+        const partners =
+          insurer === undefined
+            ? undefined
+            : seedDemoPartners(
+                this.options.dataDir,
+                {
+                  hospital: url('hospital'),
+                  insurer: { url: insurer.url, adminToken: this.adminToken(insurer) },
+                },
+                patient,
+                patientKey,
+                (line) => this.log(line),
+              );
+        await Promise.all([this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']), partners]);
+      } else await this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']);
     }
     await this.chain.snapshot({ force: true });
     this.writeRunFile();
@@ -284,6 +303,10 @@ export class DevConsortium {
     const account = loadOrCreateLedgerKey(paths.ledgerKey);
     const { verifierKey } = loadOrCreateLogSignerKey(paths.logSignerKey, saved.logOrigin);
     loadOrCreateAdminToken(paths.adminToken);
+    // The trading partners share one supply key (packs are keyed hashes of their serials on the
+    // ledger); a consortium's operators hand it out of band, the demo copies it into every node.
+    const supplyKey = join(dir, 'supply.key');
+    if (!existsSync(supplyKey)) writeFileDurably(supplyKey, readFileSync(this.demoSupplyKey()));
     this.nodes.push({
       name: member.name,
       host: member.host ?? member.name,
@@ -300,6 +323,15 @@ export class DevConsortium {
       logVerifierKey: verifierKey,
       encryptionPublicKey: '0x',
     };
+  }
+
+  private demoSupplyKey(): string {
+    const file = join(chainDir(this.options.dataDir), 'supply.key');
+    if (!existsSync(file)) {
+      mkdirSync(chainDir(this.options.dataDir), { recursive: true, mode: 0o700 });
+      writeFileDurably(file, `${randomBytes(32).toString('hex')}\n`);
+    }
+    return file;
   }
 
   private async deployIfNeeded(members: GenesisMember[]): Promise<void> {

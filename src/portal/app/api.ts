@@ -1,14 +1,32 @@
 /** Calls to this node's API with the signed-in user's token; errors carry the OperationOutcome's words. */
-import { refreshSession, session } from './session.js';
+import { endSession, refreshSession, session } from './session.js';
+
+/** One OperationOutcome issue: its words and the FHIRPath expressions it points at. */
+export interface IssueDetail {
+  readonly text: string;
+  readonly expression: readonly string[];
+}
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly issues: readonly string[],
     readonly code: string | undefined,
+    readonly details: readonly IssueDetail[] = [],
   ) {
     super(issues.join('; ') || `HTTP ${status}`);
     this.name = 'ApiError';
+  }
+}
+
+/** Dispatched on `window` when a request finds the session gone; the shell then asks to sign in. */
+export const SESSION_ENDED_EVENT = 'careledger:session-ended';
+
+/** The sign-in ended (expired, revoked, lost): the session is cleared and the person must sign in again. */
+export class SessionEndedError extends Error {
+  constructor() {
+    super('Your session has ended. Please sign in again to continue.');
+    this.name = 'SessionEndedError';
   }
 }
 
@@ -23,6 +41,7 @@ async function toApiError(response: Response): Promise<ApiError> {
   const text = await response.text();
   let issues: string[] = [];
   let code: string | undefined;
+  let details: IssueDetail[] = [];
   try {
     const body = JSON.parse(text) as { resourceType?: string; issue?: Issue[]; error_description?: string };
     if (body.resourceType === 'OperationOutcome' && Array.isArray(body.issue)) {
@@ -30,6 +49,10 @@ async function toApiError(response: Response): Promise<ApiError> {
         const where = i.expression?.length ? ` (${i.expression.join(', ')})` : '';
         return `${i.diagnostics ?? i.details?.text ?? 'error'}${where}`;
       });
+      details = body.issue.map((i) => ({
+        text: i.diagnostics ?? i.details?.text ?? 'error',
+        expression: i.expression ?? [],
+      }));
       code =
         body.issue[0]?.details?.coding?.find((c) => c.system === 'urn:careledger:error-code')?.code ??
         body.issue[0]?.details?.text;
@@ -37,7 +60,7 @@ async function toApiError(response: Response): Promise<ApiError> {
   } catch {
     if (text.length > 0 && text.length < 300) issues = [text];
   }
-  return new ApiError(response.status, issues, code);
+  return new ApiError(response.status, issues, code, details);
 }
 
 export interface RequestOptions {
@@ -70,8 +93,13 @@ export async function request(
     headers,
     ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
   });
-  if (response.status === 401 && options.bearer === undefined && !retried && (await refreshSession())) {
-    return request(path, options, true);
+  if (response.status === 401 && options.bearer === undefined && token !== undefined) {
+    if (!retried && (await refreshSession())) return request(path, options, true);
+    // The token is expired, revoked or unreadable and cannot be renewed: a raw "access token is not
+    // valid (malformed)" means nothing to a patient, so the session goes and they are asked to sign in.
+    endSession();
+    window.dispatchEvent(new Event(SESSION_ENDED_EVENT));
+    throw new SessionEndedError();
   }
   // A busy node sheds a request before any work with 503 and Retry-After (RFC 9110 §10.2.3): wait
   // as it asks, a few times, rather than show the person an error for a moment's load.

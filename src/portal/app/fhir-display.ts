@@ -3,6 +3,7 @@
 import { trendChart } from './chart.js';
 import { claimAmounts } from './claim-summary.js';
 import { formatDate, formatDateTime, h } from './dom.js';
+import { clinicalDate, summarize } from './record-summary.js';
 
 export type Resource = Record<string, unknown> & {
   resourceType: string;
@@ -76,16 +77,9 @@ function observationValue(o: Resource): string {
   return '';
 }
 
+/** When the record happened (not when this member stored it: meta.lastUpdated is never shown as it). */
 function effective(r: Resource): string | undefined {
-  return (r.effectiveDateTime ??
-    r.issued ??
-    r.authoredOn ??
-    r.occurrenceDateTime ??
-    r.recordedDate ??
-    r.onsetDateTime ??
-    r.date ??
-    r.created ??
-    r.meta?.lastUpdated) as string | undefined;
+  return clinicalDate(r);
 }
 
 function categoryCodes(r: Resource): string[] {
@@ -103,6 +97,9 @@ export interface Groups {
   documents: Resource[];
   /** ExplanationOfBenefit from a payer (decision 0019). */
   claims: Resource[];
+  encounters: Resource[];
+  procedures: Resource[];
+  carePlans: Resource[];
   other: Resource[];
 }
 
@@ -117,6 +114,9 @@ export function groupRecords(resources: readonly Resource[]): Groups {
     allergies: [],
     documents: [],
     claims: [],
+    encounters: [],
+    procedures: [],
+    carePlans: [],
     other: [],
   };
   for (const r of resources) {
@@ -151,6 +151,15 @@ export function groupRecords(resources: readonly Resource[]): Groups {
       case 'ExplanationOfBenefit':
         g.claims.push(r);
         break;
+      case 'Encounter':
+        g.encounters.push(r);
+        break;
+      case 'Procedure':
+        g.procedures.push(r);
+        break;
+      case 'CarePlan':
+        g.carePlans.push(r);
+        break;
       case 'Patient':
       case 'AuditEvent':
       case 'Consent':
@@ -160,7 +169,9 @@ export function groupRecords(resources: readonly Resource[]): Groups {
         g.other.push(r);
     }
   }
-  const byDateDesc = (a: Resource, b: Resource) => (effective(b) ?? '').localeCompare(effective(a) ?? '');
+  // Records without a clinical date sort by when they were stored, but that date is not shown.
+  const sortKey = (r: Resource) => effective(r) ?? r.meta?.lastUpdated ?? '';
+  const byDateDesc = (a: Resource, b: Resource) => sortKey(b).localeCompare(sortKey(a));
   for (const list of Object.values(g)) (list as Resource[]).sort(byDateDesc);
   return g;
 }
@@ -308,7 +319,7 @@ export function timelineSections(resources: readonly Resource[], extra?: Extra):
     ...listSection(
       'Lab reports',
       g.labs.filter((r) => r.resourceType === 'DiagnosticReport'),
-      (r) => [conceptText(r.code as CodeableConcept), String(r.conclusion ?? r.status ?? '')],
+      summarize,
       extra,
     ),
     ...observationSection('Vital signs', g.vitals, extra),
@@ -370,11 +381,17 @@ export function timelineSections(resources: readonly Resource[], extra?: Extra):
       },
       extra,
     ),
+    ...listSection('Visits', g.encounters, summarize, extra),
+    ...listSection('Procedures', g.procedures, summarize, extra),
+    ...listSection('Care plans', g.carePlans, summarize, extra),
     ...listSection('Claims and what you owe', g.claims, (r) => [claimTitle(r), claimAmounts(r)], extra),
     ...listSection(
       'Other records',
       g.other,
-      (r) => [r.resourceType, conceptText((r.code ?? r.type) as CodeableConcept)],
+      (r) => {
+        const [what, details] = summarize(r);
+        return [r.resourceType, [what === r.resourceType ? '' : what, details].filter(Boolean).join(' · ')];
+      },
       extra,
     ),
   ];

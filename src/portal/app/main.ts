@@ -1,5 +1,5 @@
 /** The portal's entry: finishes a sign-in if this is the SMART redirect, then routes on the URL hash. */
-import { errorText } from './api.js';
+import { errorText, SESSION_ENDED_EVENT, SessionEndedError } from './api.js';
 import { fhirBaseUrl, nodeStatus, setUnlockedKey } from './context.js';
 import { h, message, replace } from './dom.js';
 import { completeSignIn, isPatient, type Session, session, signOut, startSignIn } from './session.js';
@@ -45,8 +45,19 @@ const ROUTES: Route[] = [
     render: renderNotifications,
     inNav: (s) => s !== undefined,
   },
-  { path: 'admin', label: 'Administration', render: renderAdmin, inNav: () => true },
+  { path: 'admin', label: 'Administration', render: renderAdmin, inNav: isNodeStaff },
 ];
+
+/** Staff who run the node (admin) or oversee it (privacy officer) see the Administration link. */
+function isNodeStaff(s: Session | undefined): boolean {
+  return !isPatient(s) && (s?.roles.some((r) => r === 'admin' || r === 'privacy-officer') ?? false);
+}
+
+/**
+ * Pages reachable by their address though not in the menu: a chart (opened from the patient list)
+ * and the administration page, where an operator who is not signed in pastes the node's admin token.
+ */
+const BY_ADDRESS_ONLY = new Set(['chart', 'admin']);
 
 function currentRoute(): { route: Route | undefined; param: string } {
   const [path = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/');
@@ -123,9 +134,7 @@ async function renderHome(main: HTMLElement, notice?: string): Promise<void> {
     h(
       'p',
       { class: 'hint' },
-      'Patients and staff sign in with their username, password and a one-time code from their authenticator app. Node operators: ',
-      h('a', { href: '#/admin' }, 'administration'),
-      '.',
+      'Patients and staff sign in with their username, password and a one-time code from their authenticator app.',
     ),
   );
 }
@@ -136,7 +145,7 @@ async function render(): Promise<void> {
   const main = document.getElementById('main') as HTMLElement;
   const s = session();
   let { route, param } = currentRoute();
-  if (route === undefined || (!route.inNav(s) && route.path !== 'chart')) {
+  if (route === undefined || (!route.inNav(s) && !BY_ADDRESS_ONLY.has(route.path))) {
     const home = homePath(s);
     if (home !== '' && location.hash !== `#/${home}`) {
       location.replace(`#/${home}`);
@@ -152,6 +161,7 @@ async function render(): Promise<void> {
     else await route.render(main, param);
     notice = undefined;
   } catch (error) {
+    if (error instanceof SessionEndedError) return;
     replace(main, h('h1', { tabindex: '-1' }, route?.label ?? 'Error'), message('error', errorText(error)));
   }
   // After a navigation, focus goes to the new page's heading (screen readers announce it); on the first
@@ -172,6 +182,16 @@ async function boot(): Promise<void> {
   const org = document.getElementById('org');
   if (org !== null && status !== undefined) org.textContent = status.organization;
   window.addEventListener('hashchange', () => void render());
+  // A request found the session gone: once the view that made it has finished, show the welcome
+  // page with a plain request to sign in again (the session is already cleared).
+  window.addEventListener(SESSION_ENDED_EVENT, () => {
+    setTimeout(() => {
+      setUnlockedKey(undefined);
+      notice = new SessionEndedError().message;
+      if (location.hash === '' || location.hash === '#/') void render();
+      else location.hash = '#/';
+    }, 0);
+  });
   await render();
 }
 

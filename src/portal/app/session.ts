@@ -156,6 +156,11 @@ export async function refreshSession(): Promise<boolean> {
   }
 }
 
+/** Forgets the session in this tab without calling the server (its tokens are no longer accepted). */
+export function endSession(): void {
+  save(undefined);
+}
+
 export async function signOut(): Promise<void> {
   const s = session();
   save(undefined);

@@ -3,12 +3,25 @@
  * witnesses, anchoring and chain sync. The operator pastes the node's admin token; it is kept in this
  * module's memory only (gone on reload), never stored.
  */
-import { errorText, getJson, request, sendJson } from '../api.js';
+import { ApiError, errorText, getJson, request, sendJson } from '../api.js';
 import { consortiumMembers, nodeStatus } from '../context.js';
 import { field, h, message, replace } from '../dom.js';
+import { showFieldErrors } from '../field-errors.js';
 
 let adminToken: string | undefined;
-const ROLES = ['', 'provider', 'lab', 'pharmacy', 'payer', 'research', 'manufacturer', 'distributor', 'licensing-board'];
+export const ADMIN_TOKEN_MISSING =
+  'Paste the node’s admin token (the admin.token file in the node’s folder) before using it.';
+const ROLES = [
+  '',
+  'provider',
+  'lab',
+  'pharmacy',
+  'payer',
+  'research',
+  'manufacturer',
+  'distributor',
+  'licensing-board',
+];
 
 function facts(entries: [string, unknown][]): HTMLElement {
   return h(
@@ -299,27 +312,31 @@ export async function renderAdmin(main: HTMLElement): Promise<void> {
 function renderForms(forms: HTMLElement): void {
   if (adminToken === undefined) {
     const token = h('input', { type: 'password', id: 'admin-token', autocomplete: 'off', required: true });
-    replace(
-      forms,
-      h(
-        'form',
-        {
-          class: 'card',
-          onsubmit: (event: Event) => {
-            event.preventDefault();
-            adminToken = token.value.trim();
-            renderForms(forms);
-          },
+    const form: HTMLFormElement = h(
+      'form',
+      {
+        class: 'card',
+        novalidate: true,
+        onsubmit: (event: Event) => {
+          event.preventDefault();
+          // An empty token would only fail at the first action, far from this field: refuse it here.
+          if (token.value.trim() === '') {
+            showFieldErrors(form, [{ field: 'token', message: ADMIN_TOKEN_MISSING }], { token });
+            return;
+          }
+          adminToken = token.value.trim();
+          renderForms(forms);
         },
-        h('h2', {}, 'Operator actions'),
-        field(
-          'Admin token',
-          token,
-          'The admin.token file in the node’s folder. Kept in this tab’s memory only.',
-        ),
-        h('button', { type: 'submit' }, 'Use token'),
+      },
+      h('h2', {}, 'Operator actions'),
+      field(
+        'Admin token',
+        token,
+        'The admin.token file in the node’s folder. Kept in this tab’s memory only.',
       ),
+      h('button', { type: 'submit' }, 'Use token'),
     );
+    replace(forms, form);
     return;
   }
   const bearer = adminToken;
@@ -351,7 +368,15 @@ function renderForms(forms: HTMLElement): void {
             const answer = await sendJson(path(values), body(values), { bearer, fhir: false });
             replace(out, message('ok', `Done: ${JSON.stringify(answer)}`));
           } catch (error) {
-            replace(out, message('error', errorText(error)));
+            replace(
+              out,
+              message(
+                'error',
+                error instanceof ApiError && error.status === 401
+                  ? 'The node did not accept this admin token. Choose “Forget the admin token” and paste it again.'
+                  : errorText(error),
+              ),
+            );
           }
         },
       },

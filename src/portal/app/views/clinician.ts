@@ -6,6 +6,16 @@
 import { ApiError, errorText, getJson, searchAll, sendJson } from '../api.js';
 import { announce, field, formatDate, h, message, replace } from '../dom.js';
 import { type Resource, timelineSections } from '../fhir-display.js';
+import { clearFieldErrors, showFieldErrors } from '../field-errors.js';
+import {
+  checkMedication,
+  checkNote,
+  checkObservation,
+  type FieldProblem,
+  fieldOfExpression,
+  parseNumber,
+  rangeText,
+} from '../form-checks.js';
 import { session } from '../session.js';
 
 interface Patient extends Resource {
@@ -305,13 +315,29 @@ const OBSERVATION_CODES: {
   { code: '718-7', display: 'Hemoglobin [Mass/volume] in Blood', unit: 'g/dL', category: 'laboratory' },
 ];
 
-/** A form whose submit POSTs `build()`; the server's OperationOutcome issues are shown beside it. */
+type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+
+/** How a form checks itself and where the server's words go. */
+interface FormChecks {
+  /** What the person must fix before anything is sent (empty: nothing). */
+  readonly check: () => FieldProblem[];
+  /** The form's field names → their controls. */
+  readonly controls: Readonly<Record<string, Control>>;
+  /** FHIRPath prefixes of the resource → field names, to put a server issue beside its field. */
+  readonly paths: Readonly<Record<string, string>>;
+}
+
+/**
+ * A form whose submit checks the fields, then POSTs `build()`. Problems the form finds, and server
+ * issues whose `expression` names a field, are shown beside that field; others above the button.
+ */
 function resourceForm(
   id: string,
   title: string,
   fields: HTMLElement[],
   build: () => Resource,
   done: () => Promise<void>,
+  checks: FormChecks,
 ): HTMLFormElement {
   const out = h('div', { id: `${id}-result` });
   const form = h(
@@ -323,6 +349,26 @@ function resourceForm(
       onsubmit: async (event: Event) => {
         event.preventDefault();
         const button = form.querySelector('button[type=submit]') as HTMLButtonElement;
+        const problems = checks.check();
+        if (problems.length > 0) {
+          const rest = showFieldErrors(form, problems, checks.controls);
+          replace(
+            out,
+            message(
+              'error',
+              `Not saved: please fix the ${problems.length === 1 ? 'field' : 'fields'} marked above.`,
+              rest.length === 0
+                ? null
+                : h(
+                    'ul',
+                    { class: 'issues' },
+                    rest.map((p) => h('li', {}, p.message)),
+                  ),
+            ),
+          );
+          return;
+        }
+        clearFieldErrors(form);
         button.disabled = true;
         replace(out, h('p', { class: 'meta', role: 'status' }, 'Saving…'));
         try {
@@ -333,18 +379,33 @@ function resourceForm(
           if (again !== null) replace(again, message('ok', `Saved ${created.resourceType}/${created.id}.`));
           announce(`Saved ${created.resourceType}.`);
         } catch (error) {
+          // Server issues that name a field of this form go beside it, in the server's words.
+          const placed =
+            error instanceof ApiError
+              ? error.details.flatMap((d) => {
+                  const at = fieldOfExpression(d.expression, checks.paths);
+                  return at === undefined ? [] : [{ field: at, message: d.text, whole: d }];
+                })
+              : [];
+          showFieldErrors(form, placed, checks.controls);
           const issues =
-            error instanceof ApiError && error.issues.length > 0 ? error.issues : [errorText(error)];
+            error instanceof ApiError && error.details.length > 0
+              ? error.details.filter((d) => !placed.some((p) => p.whole === d)).map((d) => d.text)
+              : error instanceof ApiError && error.issues.length > 0
+                ? error.issues
+                : [errorText(error)];
           replace(
             out,
             message(
               'error',
               h('p', {}, `Not saved${error instanceof ApiError ? ` (HTTP ${error.status})` : ''}:`),
-              h(
-                'ul',
-                { class: 'issues' },
-                issues.map((i) => h('li', {}, i)),
-              ),
+              issues.length === 0
+                ? h('p', {}, 'See the fields marked above.')
+                : h(
+                    'ul',
+                    { class: 'issues' },
+                    issues.map((i) => h('li', {}, i)),
+                  ),
             ),
           );
           button.disabled = false;
@@ -371,15 +432,22 @@ function observationForm(patientId: string, done: () => Promise<void>): HTMLElem
     id: 'obs-when',
     value: new Date(Date.now() - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16),
   });
+  const valueHint = (): string =>
+    `A number in the unit shown${rangeText(code.value) === undefined ? '' : `, ${rangeText(code.value)}`}.`;
+  const valueField = field('Value', value, valueHint());
+  code.addEventListener('change', () => {
+    const hint = valueField.querySelector('.hint');
+    if (hint !== null) hint.textContent = valueHint();
+  });
   return resourceForm(
     'observation-form',
     'Observation',
-    [field('What', code), field('Value', value, 'A number, in the unit shown.'), field('When', when)],
+    [field('What', code), valueField, field('When', when, 'Not in the future.')],
     () => {
       const c =
         OBSERVATION_CODES.find((x) => x.code === code.value) ??
         (OBSERVATION_CODES[0] as (typeof OBSERVATION_CODES)[number]);
-      const number = Number(value.value.replace(',', '.'));
+      const number = parseNumber(value.value) as number;
       return {
         resourceType: 'Observation',
         status: 'final',
@@ -394,12 +462,8 @@ function observationForm(patientId: string, done: () => Promise<void>): HTMLElem
         subject: { reference: `Patient/${patientId}` },
         effectiveDateTime: new Date(when.value).toISOString(),
         performer: [{ reference: session()?.fhirUser ?? '' }],
-        // A non-number goes to the server as is, so its validation (OperationOutcome) is what the user sees.
         valueQuantity: {
-          value:
-            Number.isFinite(number) && value.value.trim() !== ''
-              ? number
-              : (value.value as unknown as number),
+          value: number,
           unit: c.unit,
           system: 'http://unitsofmeasure.org',
           code: c.unit,
@@ -407,6 +471,18 @@ function observationForm(patientId: string, done: () => Promise<void>): HTMLElem
       };
     },
     done,
+    {
+      check: () =>
+        checkObservation({ loinc: code.value, value: value.value, when: when.value, now: new Date() }),
+      controls: { code, value, when },
+      paths: {
+        'Observation.code': 'code',
+        'Observation.value': 'value',
+        'Observation.valueQuantity': 'value',
+        'Observation.effective': 'when',
+        'Observation.effectiveDateTime': 'when',
+      },
+    },
   );
 }
 
@@ -446,6 +522,16 @@ function medicationForm(patientId: string, done: () => Promise<void>): HTMLEleme
       ...(dosage.value.trim() === '' ? {} : { dosageInstruction: [{ text: dosage.value.trim() }] }),
     }),
     done,
+    {
+      check: () => checkMedication({ name: medication.value, rxnorm: rxnorm.value }),
+      controls: { medication, rxnorm, dosage },
+      paths: {
+        'MedicationRequest.medicationCodeableConcept.coding': 'rxnorm',
+        'MedicationRequest.medicationCodeableConcept': 'medication',
+        'MedicationRequest.medication': 'medication',
+        'MedicationRequest.dosageInstruction': 'dosage',
+      },
+    },
   );
 }
 
@@ -496,6 +582,15 @@ function noteForm(patientId: string, done: () => Promise<void>): HTMLElement {
       };
     },
     done,
+    {
+      check: () => checkNote({ title: title.value, text: text.value }),
+      controls: { title, text },
+      paths: {
+        'DocumentReference.content.attachment.data': 'text',
+        'DocumentReference.content.attachment.title': 'title',
+        'DocumentReference.description': 'title',
+      },
+    },
   );
 }
 

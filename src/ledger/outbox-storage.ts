@@ -33,10 +33,16 @@ export interface NewOutboxEntry {
   readonly createdAt: number;
 }
 
-/** What the outbox needs from storage; SQLite implements it today, PostgreSQL can later. */
+/** What the outbox needs from storage (SQLite and PostgreSQL). */
 export interface OutboxStorage {
   /** Durable on return (the acknowledgement point of every ledger write). */
   insert(entry: NewOutboxEntry): Promise<OutboxEntry>;
+  /**
+   * `insert`, unless a row already holds this sender and nonce (another process of the member, which
+   * shares the key and this table, took it first): then nothing is stored and it returns undefined.
+   * The table's UNIQUE (sender, nonce) decides atomically, across processes and connections.
+   */
+  insertUnlessNonceTaken(entry: NewOutboxEntry): Promise<OutboxEntry | undefined>;
   get(id: number): Promise<OutboxEntry | undefined>;
   getByHash(txHash: Hex): Promise<OutboxEntry | undefined>;
   /** Entries not yet confirmed, lowest nonce first. */

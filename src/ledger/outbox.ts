@@ -28,6 +28,8 @@ export interface OutboxOptions {
 const GAS_PRICE_TTL_MS = 1_000;
 /** How far back (in confirmed entries) a rollback check walks before giving up on finding the fork. */
 const ROLLBACK_SCAN_LIMIT = 10_000;
+/** How often a submit signs again after other processes of the member took the nonce it read. */
+const NONCE_ATTEMPTS = 50;
 
 /**
  * The durable outbox: every transaction the node signs is stored (SQLite, fsynced) before it is sent.
@@ -37,7 +39,7 @@ const ROLLBACK_SCAN_LIMIT = 10_000;
  * a re-org): entries whose block is gone become unconfirmed again and are re-sent, in nonce order.
  */
 export class Outbox {
-  private nextNonce: number | undefined;
+  private chainNonceFloor: number | undefined;
   private quotedPrice: { readonly price: bigint; readonly at: number } | undefined;
   private signing: Promise<unknown> = Promise.resolve();
   private pumping: Promise<void> | undefined;
@@ -79,28 +81,7 @@ export class Outbox {
     // State may change between the estimate and inclusion; gas is free on this chain, so be generous.
     const gasLimit = (gas * 3n) / 2n + 50_000n;
     const gasPrice = await this.gasPrice(request.label);
-    const entry = await this.serialize(async () => {
-      const nonce = await this.takeNonce();
-      const rawTransaction = await account.signTransaction({
-        type: 'legacy',
-        chainId: this.options.chainId,
-        nonce,
-        to: request.to ?? undefined,
-        data: request.data,
-        gas: gasLimit,
-        gasPrice,
-        value: 0n,
-      });
-      return this.options.storage.insert({
-        label: request.label,
-        from: account.address,
-        to: request.to,
-        nonce,
-        rawTransaction,
-        txHash: keccak256(rawTransaction),
-        createdAt: this.now(),
-      });
-    });
+    const entry = await this.serialize(() => this.signAndStore(request, gasLimit, gasPrice));
     void this.send(entry).catch(() => undefined);
     return entry;
   }
@@ -134,20 +115,61 @@ export class Outbox {
     return result;
   }
 
-  private async takeNonce(): Promise<number> {
-    if (this.nextNonce === undefined) {
-      const stored = await this.options.storage.highestNonce(this.address);
-      let chain = 0;
+  /**
+   * Signs with the next free nonce and stores the transaction. The nonce is read from the table each
+   * time, never counted in this process: a member's primary and workers (every process on PostgreSQL)
+   * share the key and the table. When another process stores the same nonce first, the insert stores
+   * nothing and this signs again with the next one; the table's UNIQUE (sender, nonce) decides.
+   */
+  private async signAndStore(request: OutboxRequest, gas: bigint, gasPrice: bigint): Promise<OutboxEntry> {
+    const { account, storage } = this.options;
+    for (let attempt = 0; attempt < NONCE_ATTEMPTS; attempt++) {
+      const nonce = await this.freeNonce();
+      const rawTransaction = await account.signTransaction({
+        type: 'legacy',
+        chainId: this.options.chainId,
+        nonce,
+        to: request.to ?? undefined,
+        data: request.data,
+        gas,
+        gasPrice,
+        value: 0n,
+      });
+      const entry = await storage.insertUnlessNonceTaken({
+        label: request.label,
+        from: account.address,
+        to: request.to,
+        nonce,
+        rawTransaction,
+        txHash: keccak256(rawTransaction),
+        createdAt: this.now(),
+      });
+      if (entry !== undefined) return entry;
+    }
+    throw new CareLedgerError(
+      'ERR_OUTBOX',
+      `no free nonce after ${NONCE_ATTEMPTS} attempts; the transaction was not stored (${request.label})`,
+    );
+  }
+
+  /**
+   * One above the highest stored nonce of this sender, and at least the chain's pending nonce (read
+   * once per process: it covers transactions the table does not hold, such as a fresh database for a
+   * key that has sent before; everything sent after that is in the table).
+   */
+  private async freeNonce(): Promise<number> {
+    if (this.chainNonceFloor === undefined) {
       try {
-        chain = await this.options.client.getTransactionCount({ address: this.address, blockTag: 'pending' });
+        this.chainNonceFloor = await this.options.client.getTransactionCount({
+          address: this.address,
+          blockTag: 'pending',
+        });
       } catch (error) {
         throw toLedgerError(error, 'read the account nonce');
       }
-      this.nextNonce = Math.max(chain, stored === undefined ? 0 : stored + 1);
     }
-    const nonce = this.nextNonce;
-    this.nextNonce += 1;
-    return nonce;
+    const stored = await this.options.storage.highestNonce(this.address);
+    return Math.max(this.chainNonceFloor, stored === undefined ? 0 : stored + 1);
   }
 
   private async send(entry: OutboxEntry): Promise<void> {
@@ -294,8 +316,8 @@ export class Outbox {
       this.options.onLog?.(
         `outbox: ${lost.length} confirmed transaction(s) are no longer on the chain; re-sending`,
       );
-      // Their nonces stay theirs: they are re-sent as signed, and `nextNonce` (always above every stored
-      // nonce) is left alone. Resetting it here would race with a submit between nonce and insert.
+      // Their nonces stay theirs: they are re-sent as signed, and their rows stay in the table, so the
+      // next submit still takes a nonce above them.
       await storage.markUnconfirmed(lost);
     }
   }

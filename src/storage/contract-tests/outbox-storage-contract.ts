@@ -80,5 +80,23 @@ export function describeOutboxStorageContract(adapter: StorageAdapter): void {
         }),
       ).rejects.toThrow();
     });
+    test('stores nothing and answers undefined when the sender and nonce (or the hash) are taken', async () => {
+      const held = await insert(4);
+      const next = (nonce: number, txHash: Hex) =>
+        under.outbox.insertUnlessNonceTaken({
+          label: 'relayGrant',
+          from: A,
+          to: B,
+          nonce,
+          rawTransaction: '0x02',
+          txHash,
+          createdAt: 2,
+        });
+      expect(await next(4, hash(88))).toBeUndefined();
+      expect(await next(5, held.txHash)).toBeUndefined();
+      expect(await next(5, hash(89))).toMatchObject({ nonce: 5, status: 'sent', label: 'relayGrant' });
+      expect(await under.outbox.get(held.id)).toEqual(held);
+      expect(await under.outbox.counts(A)).toEqual({ sent: 2, confirmed: 0, failed: 0 });
+    });
   });
 }

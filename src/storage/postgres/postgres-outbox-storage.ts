@@ -26,6 +26,15 @@ export class PostgresOutboxStorage implements OutboxStorage {
     return row as OutboxEntry;
   }
 
+  /** No conflict target: the same nonce signed twice with the same call is also the same tx_hash. */
+  insertUnlessNonceTaken(entry: NewOutboxEntry): Promise<OutboxEntry | undefined> {
+    return this.#one(
+      `INSERT INTO outbox (label, sender, recipient, nonce, raw_tx, tx_hash, status, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'sent', $7) ON CONFLICT DO NOTHING RETURNING *`,
+      [entry.label, entry.from, entry.to, entry.nonce, entry.rawTransaction, entry.txHash, entry.createdAt],
+    );
+  }
+
   get(id: number): Promise<OutboxEntry | undefined> {
     return this.#one('SELECT * FROM outbox WHERE id = $1', [id]);
   }

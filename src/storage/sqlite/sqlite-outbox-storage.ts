@@ -82,6 +82,12 @@ export class SqliteOutboxStorage implements OutboxStorage {
         `INSERT INTO outbox (label, sender, recipient, nonce, raw_tx, tx_hash, status, created_at)
          VALUES (@label, @from, @to, @nonce, @rawTransaction, @txHash, 'sent', @createdAt) RETURNING *`,
       ),
+      // No conflict target: the same nonce signed twice with the same call is also the same tx_hash.
+      insertUnlessTaken: db.prepare(
+        `INSERT INTO outbox (label, sender, recipient, nonce, raw_tx, tx_hash, status, created_at)
+         VALUES (@label, @from, @to, @nonce, @rawTransaction, @txHash, 'sent', @createdAt)
+         ON CONFLICT DO NOTHING RETURNING *`,
+      ),
       get: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       getByHash: db.prepare('SELECT * FROM outbox WHERE tx_hash = ?'),
       unconfirmed: db.prepare("SELECT * FROM outbox WHERE sender = ? AND status = 'sent' ORDER BY nonce"),
@@ -104,6 +110,11 @@ export class SqliteOutboxStorage implements OutboxStorage {
 
   async insert(entry: NewOutboxEntry): Promise<OutboxEntry> {
     return toEntry(this.statements.insert.get(entry) as OutboxRow);
+  }
+
+  async insertUnlessNonceTaken(entry: NewOutboxEntry): Promise<OutboxEntry | undefined> {
+    const row = this.statements.insertUnlessTaken.get(entry) as OutboxRow | undefined;
+    return row === undefined ? undefined : toEntry(row);
   }
 
   async get(id: number): Promise<OutboxEntry | undefined> {

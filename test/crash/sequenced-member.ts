@@ -38,6 +38,11 @@ export interface SequencedMember {
   readonly processes: MemberProcess[];
   /** Starts (or restarts) process `i` and resolves once it listens. */
   start(i: number): Promise<void>;
+  /**
+   * Adds `node start --workers <workers>` (node:cluster) on a new port, sharing the folder and the
+   * database; resolves once every worker listens.
+   */
+  addCluster(workers: number): Promise<MemberProcess>;
   close(): Promise<void>;
 }
 
@@ -57,21 +62,29 @@ export async function startSequencedMember(count: number, leaseMs: number): Prom
   const processes: MemberProcess[] = [];
   for (let i = 0; i < count; i++)
     processes.push({ name: `p${i}`, port: await findFreePort(), child: undefined as never, lines: [] });
-  const start = (i: number): Promise<void> => {
+  const start = (i: number, workers = 1): Promise<void> => {
     const p = processes[i] as MemberProcess;
     const args = ['--import', 'tsx', MAIN, 'node', 'start', '--dir', folder.nodeDir];
-    args.push('--workers', '1', '--port', String(p.port), '--sequencer-lease-ms', String(leaseMs));
+    args.push(
+      '--workers',
+      String(workers),
+      '--port',
+      String(p.port),
+      '--sequencer-lease-ms',
+      String(leaseMs),
+    );
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CARELEDGER_DATABASE_URL: url },
     });
     p.child = child;
     return new Promise((resolve, reject) => {
+      let listening = 0;
       const onData = (chunk: Buffer) => {
         for (const line of chunk.toString().split('\n')) {
           if (line.trim() === '') continue;
           p.lines.push(line);
-          if (line.includes('listening on')) resolve();
+          if (line.includes('listening on') && ++listening === workers) resolve();
         }
       };
       child.stdout?.on('data', onData);
@@ -89,6 +102,17 @@ export async function startSequencedMember(count: number, leaseMs: number): Prom
     url,
     processes,
     start,
+    async addCluster(workers: number): Promise<MemberProcess> {
+      const p: MemberProcess = {
+        name: `cluster${processes.length}`,
+        port: await findFreePort(),
+        child: undefined as never,
+        lines: [],
+      };
+      processes.push(p);
+      await start(processes.length - 1, workers);
+      return p;
+    },
     async close() {
       // CARELEDGER_TEST_LOG=file keeps what every process printed, for a failure's post-mortem.
       const logFile = process.env.CARELEDGER_TEST_LOG;

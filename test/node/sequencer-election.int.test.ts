@@ -83,4 +83,20 @@ describe('one member on three processes sharing PostgreSQL, the sequencer electe
     await verifyLogged(paused, member.folder.logVerifierKey, afterResume);
     await verifyHistory();
   }, 300_000);
+
+  test('node start --workers 2 on PostgreSQL joins as two more whole nodes; its writes are logged', async () => {
+    const cluster = await member.addCluster(2);
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => createPatient(cluster, `Cluster-${i}`)),
+    );
+    await verifyAllLogged(cluster, member.folder.logVerifierKey, ids);
+    // Still one leader among all five processes (the cluster's two answer on one port).
+    const standalone = member.processes.filter((p) => p !== cluster);
+    const roles = await Promise.all(standalone.map(roleOf));
+    expect(roles.filter((r) => r === 'leader').length).toBeLessThanOrEqual(1);
+    expect(cluster.lines.some((l) => l.includes('the log sequencer is elected through the database'))).toBe(
+      true,
+    );
+    await verifyHistory();
+  }, 300_000);
 });

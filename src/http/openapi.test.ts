@@ -45,6 +45,7 @@ import { createLedgerRoutes, type LedgerRouteDeps } from './routes/ledger-routes
 import { createLogRoutes, type LogRoutesSource } from './routes/log-routes.js';
 import { createOAuthRoutes, type OAuthRouteDeps } from './routes/oauth-routes.js';
 import { createValidateRoutes } from './routes/validate-routes.js';
+import { createValueSetExpandRoutes } from './routes/value-set-expand-routes.js';
 import { createWitnessRoutes } from './routes/witness-routes.js';
 
 const source = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
@@ -148,6 +149,11 @@ const SUB_APPS: Record<string, () => Hono> = {
   createValidateRoutes: () =>
     createValidateRoutes({
       repository: {} as Parameters<typeof createValidateRoutes>[0]['repository'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+    }),
+  createValueSetExpandRoutes: () =>
+    createValueSetExpandRoutes({
+      repository: {} as Parameters<typeof createValueSetExpandRoutes>[0]['repository'],
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
     }),
   createLedgerKeyEnrolmentRoutes: () =>

@@ -26,6 +26,7 @@ import { claimsPaths } from './openapi-claims.js';
 import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { delegationPaths } from './openapi-delegations.js';
+import { terminologyPaths } from './openapi-terminology.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
 import { supplyPaths } from './openapi-supply.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
@@ -2401,6 +2402,7 @@ export const openApiDocument: OpenApiDocument = {
     },
     ...memberRemovalPaths({ schema, json, errors }),
     ...delegationPaths({ schema, json, errors }),
+    ...terminologyPaths({ schema, json, errors }),
     ...claimsPaths({ schema, json, errors }),
     ...supplyPaths({ schema, json, errors }),
     '/admin/members/proposals/{id}/votes': {

@@ -9,6 +9,7 @@ import { AccessPolicy, type BreakGlassSession, listGrantingPatients } from '../a
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
+import { startPractitionerCheck } from '../credentials/practitioner-check.js';
 import { createClaimsModule } from '../claims/index.js';
 import { createOpeningFanOut, evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { createOpeningDeliveryQueue } from '../consent/opening-delivery-queue.js';
@@ -41,6 +42,7 @@ import { createFhirRoutes, SUPPORTED_RESOURCE_TYPES } from '../http/routes/fhir-
 import { createLedgerRoutes } from '../http/routes/ledger-routes.js';
 import { createOAuthRoutes } from '../http/routes/oauth-routes.js';
 import { createValidateRoutes } from '../http/routes/validate-routes.js';
+import { createValueSetExpandRoutes } from '../http/routes/value-set-expand-routes.js';
 import {
   ConsortiumLedger,
   consentRegistryAbi,
@@ -97,7 +99,12 @@ import {
   restrictFileModes,
 } from './node-keys.js';
 import { openVault } from './open-vault.js';
-import { RecordLocatorAnnouncer } from './record-locator-announcer.js';
+import {
+  announceRelayed,
+  announcingHooks,
+  RecordLocatorAnnouncer,
+  relayingHooks,
+} from './record-locator-announcer.js';
 import { startDatabaseSequencedLogServices } from './workers/database-sequenced-log-services.js';
 import type { LogAppender } from './workers/follower-log.js';
 import type { NodeBroadcast } from './workers/node-broadcast.js';
@@ -113,6 +120,8 @@ export interface RunningNode {
   readonly bulkExport: BulkExportModule;
   /** The supply chain (issue 19); undefined when the deployment has no SupplyChain contract. */
   readonly supply?: SupplyModule;
+  /** Issue 21: the licence-credential chain index when node.json requires credentials (tests sync it). */
+  readonly credentialIndex?: import('../credentials/credential-ledger.js').CredentialChainIndex;
   /** The log this process sequences, for its workers (decision 0014); undefined in a worker. */
   readonly sequencer?: {
     readonly log: TransparencyLog;
@@ -213,6 +222,17 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     onLog: (line) => log(`[${config.name}] ${line}`),
   });
   const ledger = new ConsortiumLedger(deployment, outbox, client);
+  // Issue 21: the live licence check, only when node.json asks for it.
+  const practitionerCheck =
+    config.practitionerCredentials?.required === true
+      ? await startPractitionerCheck({
+          config: config.practitionerCredentials,
+          client,
+          credentialStatus: deployment.contracts.credentialStatus,
+          chainId: config.chain.chainId,
+          log: (line) => log(`[${config.name}] ${line}`),
+        })
+      : undefined;
   const index = stores.chainIndex;
   // Decision 0013: set once the openings store is open; the indexer's first sync needs none.
   let openingFanOut: ReturnType<typeof createOpeningFanOut> | undefined;
@@ -321,16 +341,21 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     deployment.contracts.recordLocator === undefined || options.worker !== undefined
       ? undefined
       : new RecordLocatorAnnouncer({ ledger, index, log: (line) => log(`[${config.name}] ${line}`) });
-  // Issue 19: set once authentication exists; the vault asks it before creating a MedicationDispense.
+  // A cluster worker holds no announcer: it relays the addresses it stored or erased to the primary,
+  // whose announcer takes them (decision 0014 §8).
+  const locatorHooks =
+    locator !== undefined
+      ? announcingHooks(locator)
+      : options.worker !== undefined && deployment.contracts.recordLocator !== undefined
+        ? relayingHooks(options.worker.broadcast)
+        : undefined;
+  if (locator !== undefined && options.primary !== undefined)
+    announceRelayed(options.primary.broadcast, locator);
+  // Issue 19: set once authentication exists; the vault asks it before writing a MedicationDispense.
   let supply: SupplyModule | undefined;
   const repository = new FhirRepository({
-    beforeCreate: async (resource, context) => supply?.checkDispense(resource, context),
-    ...(locator === undefined
-      ? {}
-      : {
-          onStored: (resources) => locator.noteStored(resources),
-          onPatientErased: (_patientId, address) => locator.noteErased(address),
-        }),
+    beforeWrite: async (resource, context, options) => supply?.checkDispense(resource, context, options),
+    ...(locatorHooks ?? {}),
     storage: stores.records,
     crypto,
     log: logServices.log,
@@ -357,6 +382,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     breakGlass,
     ...(config.breakGlass === undefined ? {} : { breakGlassPolicy: config.breakGlass }),
     policy: new AccessPolicy({
+      ...(practitionerCheck === undefined ? {} : { practitionerCredential: practitionerCheck.check }),
       consent: consentDecisions.check,
       // Issue 14 item 5, issue 16: a member's search touches only the patients that granted it something.
       grantingPatients: (grantee, at) => listGrantingPatients(index, grantee, at),
@@ -566,6 +592,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   app.route('/fhir', createExchangeFhirRoutes(exchangeOptions));
   // $validate, before the generic FHIR routes.
   app.route('/fhir', createValidateRoutes({ repository, authenticate }));
+  // ValueSet/$expand (issue 13), before the generic FHIR routes.
+  app.route('/fhir', createValueSetExpandRoutes({ repository, authenticate }));
   // Patient key enrolment (issue 14 item 12), before the generic FHIR routes.
   const enrolment = new LedgerKeyEnrolment({
     repository,
@@ -807,11 +835,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
               (await versions.current(resourceType, id))?.versionId ?? 0,
           },
         }),
+    ...(practitionerCheck === undefined ? {} : { credentialIndex: practitionerCheck.index }),
     async close() {
       if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
       await bulkExport.stop();
       await supply?.stop();
       clearInterval(locatorRetry);
+      practitionerCheck?.stop();
       await locatorSweep;
       await locator?.idle();
       await logServices.stop();

@@ -17,6 +17,7 @@ import { parseResource } from '../fhir/validate-resource.js';
 import type { TransparencyLog } from '../log/index.js';
 import { AccessGate } from './access-gate.js';
 import { type AuditRecord, type DeniedAccess, loadAuditTrail, recordDenied } from './audit-trail.js';
+import { type BeforeWrite, writeWithPermit } from './before-write.js';
 import { BreakGlassService } from './break-glass-service.js';
 import { BulkReadGateway } from './bulk-read-gateway.js';
 import { type ErasureResult, erasePatient } from './erase-patient.js';
@@ -36,6 +37,11 @@ import {
 import { readPatientEverything } from './operations/patient-everything.js';
 import { searchContained } from './operations/search-contained.js';
 import { type IntegrityFailure, type SearchTypeResult, searchType } from './operations/search-type.js';
+import {
+  type ExpandOptions,
+  type ExpandTarget,
+  expandValueSetOperation,
+} from './operations/search-value-set-expand.js';
 import { runTransaction, type TransactionResult } from './operations/transaction.js';
 import { verifyRecordMayBeSeen } from './operations/unseen-record.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
@@ -81,14 +87,8 @@ export interface FhirRepositoryOptions {
    * patient whose records are still there).
    */
   readonly onPatientErased?: (patientId: string, ledgerAddress: Address | undefined) => void | Promise<void>;
-  /**
-   * Awaited before a create is written, after access was granted: may refuse it by throwing (the
-   * supply chain's dispense check, src/supply), or return what to undo if the write then fails.
-   */
-  readonly beforeCreate?: (
-    resource: Resource,
-    context: AccessContext,
-  ) => Promise<(() => Promise<void>) | undefined>;
+  /** Asked before any version of a resource is written, by every path (see before-write.ts). */
+  readonly beforeWrite?: BeforeWrite;
   /** Told of a stored record that failed its integrity check during a search (ids only; audited too). */
   readonly onIntegrityFailure?: (failure: IntegrityFailure) => void;
 }
@@ -129,6 +129,15 @@ export class FhirRepository {
     this.parts = { store: this.store, gate: this.gate };
   }
 
+  /** ValueSet/$expand (R4 valueset-operation-expand.html): see operations/search-value-set-expand.ts. */
+  expandValueSet(
+    target: ExpandTarget,
+    context: AccessContext,
+    options: ExpandOptions,
+  ): Promise<Record<string, unknown>> {
+    return expandValueSetOperation(this.parts, target, context, options);
+  }
+
   /** FHIR search (R4 §3.1.1): see searchType (src/vault/operations/search-type.ts). */
   async search(
     resourceType: string,
@@ -151,16 +160,9 @@ export class FhirRepository {
     const resource = { ...parsed, id: this.newId() } as Resource;
     const breakGlass = await this.gate.admitWrite(requester, context, 'create', resource);
     await verifyLedgerAddressWrite(this.parts, 'create', context, undefined, resource);
-    return this.store.withLock(`${resource.resourceType}/${resource.id}`, async () => {
-      // Issue 19: the supply module checks a dispensed pack here and may refuse the create.
-      const undo = await this.options.beforeCreate?.(resource, context);
-      try {
-        return await this.writeVersion(resource, 1, 'create', context, breakGlass);
-      } catch (error) {
-        await undo?.();
-        throw error;
-      }
-    });
+    return this.store.withLock(`${resource.resourceType}/${resource.id}`, async () =>
+      this.writeVersion(resource, 1, 'create', context, breakGlass),
+    );
   }
 
   /**
@@ -424,7 +426,12 @@ export class FhirRepository {
   /** A FHIR transaction Bundle (R4 §3.1.0.11.2): see operations/transaction.ts. */
   transaction(input: unknown, context: AccessContext): Promise<TransactionResult[]> {
     return runTransaction(
-      { ...this.parts, crypto: this.options.crypto, notifyStored: (stored) => this.notifyStored(stored) },
+      {
+        ...this.parts,
+        crypto: this.options.crypto,
+        notifyStored: (stored) => this.notifyStored(stored),
+        ...(this.options.beforeWrite === undefined ? {} : { beforeWrite: this.options.beforeWrite }),
+      },
       input,
       context,
     );
@@ -610,7 +617,10 @@ export class FhirRepository {
     context: AccessContext,
     breakGlass = false,
   ): Promise<Resource> {
-    const stored = await this.store.writeVersion(resource, versionId, interaction, context, breakGlass);
+    // Issue 19: the supply module checks a dispensed pack here and may refuse the write.
+    const stored = await writeWithPermit(this.options.beforeWrite, resource, context, () =>
+      this.store.writeVersion(resource, versionId, interaction, context, breakGlass),
+    );
     this.notifyStored([stored]);
     return stored;
   }

@@ -8,6 +8,13 @@ export {
   type ValueSetExpansionResult,
 } from './expand-value-set.js';
 export {
+  collectDisplays,
+  type ExpansionRequest,
+  type ExpansionStamp,
+  expansionResource,
+  MAX_EXPANSION_COUNT,
+} from './expansion-page.js';
+export {
   createExpansionCache,
   createValueSetLookup,
   MAX_CACHED_EXPANSIONS,

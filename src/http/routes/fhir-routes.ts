@@ -144,6 +144,8 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
               { name: 'summary', definition: 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary' },
               // src/http/routes/validate-routes.ts (mode create | update | delete | profile, profile).
               { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
+              // src/http/routes/value-set-expand-routes.ts (url, id or inline valueSet; filter, count, offset).
+              { name: 'expand', definition: 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand' },
               // Bulk Data v2 (src/export): system, Patient and Group level.
               ...['export', 'patient-export', 'group-export'].map((name) => ({
                 name,

@@ -1,9 +1,10 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { Address } from 'viem';
+import { type Address, isAddress } from 'viem';
 import { patientLedgerAddress } from '../access/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import type { ConsortiumLedger } from '../ledger/index.js';
 import type { ChainIndexStorage } from '../sync/index.js';
+import type { NodeBroadcast } from './workers/node-broadcast.js';
 
 export interface RecordLocatorAnnouncerOptions {
   readonly ledger: Pick<ConsortiumLedger, 'address' | 'announceRecords' | 'withdrawRecords'>;
@@ -99,4 +100,50 @@ export class RecordLocatorAnnouncer {
       log(`record locator: ${intent} deferred (${code}); it will be retried`);
     }
   }
+}
+
+/** The vault's hooks (FhirRepository's `onStored` and `onPatientErased`) that feed an announcer. */
+export interface RecordLocatorHooks {
+  onStored(resources: readonly Resource[]): void;
+  onPatientErased(patientId: string, ledgerAddress: Address | undefined): Promise<void>;
+}
+
+/** The hooks of a process that announces itself (a single process, a primary, a PostgreSQL node). */
+export function announcingHooks(announcer: RecordLocatorAnnouncer): RecordLocatorHooks {
+  return {
+    onStored: (resources) => announcer.noteStored(resources),
+    onPatientErased: (_patientId, address) => announcer.noteErased(address),
+  };
+}
+
+/**
+ * The hooks of a cluster worker (decision 0014): it holds no announcer, so it tells the primary,
+ * through the member's broadcast, which ledger addresses it stored or erased; the primary announces.
+ */
+export function relayingHooks(broadcast: Pick<NodeBroadcast, 'publish'>): RecordLocatorHooks {
+  return {
+    onStored: (resources) => {
+      for (const resource of resources) {
+        const address = patientLedgerAddress(resource);
+        if (address !== undefined)
+          broadcast.publish({ topic: 'records-located', intent: 'announce', ledgerAddress: address });
+      }
+    },
+    onPatientErased: async (_patientId, address) => {
+      if (address !== undefined)
+        broadcast.publish({ topic: 'records-located', intent: 'withdraw', ledgerAddress: address });
+    },
+  };
+}
+
+/** The primary's side: what its workers relayed is announced (deduplicated and retried) here. */
+export function announceRelayed(
+  broadcast: Pick<NodeBroadcast, 'subscribe'>,
+  announcer: RecordLocatorAnnouncer,
+): () => void {
+  return broadcast.subscribe((event) => {
+    if (event.topic !== 'records-located' || !isAddress(event.ledgerAddress)) return;
+    if (event.intent === 'announce') void announcer.announceAll([event.ledgerAddress]);
+    else void announcer.noteErased(event.ledgerAddress);
+  });
 }

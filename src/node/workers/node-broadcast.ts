@@ -11,7 +11,13 @@ export type NodeEvent =
   | { readonly topic: 'patient-erased'; readonly patientId: string }
   | { readonly topic: 'chain-indexed'; readonly events: readonly unknown[] }
   | { readonly topic: 'chain-rollback' }
-  | { readonly topic: 'token-revoked'; readonly tokenId: string };
+  | { readonly topic: 'token-revoked'; readonly tokenId: string }
+  /** A worker stored (announce) or erased (withdraw) records of this ledger address; the primary announces. */
+  | {
+      readonly topic: 'records-located';
+      readonly intent: 'announce' | 'withdraw';
+      readonly ledgerAddress: string;
+    };
 
 export type NodeEventListener = (event: NodeEvent) => void;
 

@@ -263,7 +263,7 @@ describe('the patient walkthrough', () => {
 describe('the clinician, the privacy officer and the operator', () => {
   let clinician: Page;
 
-  it('a clinician searches, opens the chart, records an Observation, sees a server refusal beside the form, asks for access and opens break-glass', async () => {
+  it('a clinician searches, opens the chart, records an Observation, sees what to fix beside the field, asks for access and opens break-glass', async () => {
     clinician = await browser.newPage();
     await signIn(clinician, hospital, account('dr.grey'));
     await clinician.getByRole('searchbox', { name: 'Name' }).fill('Rivera');
@@ -281,10 +281,11 @@ describe('the clinician, the privacy officer and the operator', () => {
 
     await clinician.getByRole('textbox', { name: 'Value' }).fill('seventy');
     await clinician.getByRole('button', { name: 'Save observation' }).click();
-    const refusal = clinician.locator('#observation-form-result .msg-error');
-    await refusal.waitFor({ timeout: 15_000 });
-    expect(await refusal.textContent()).toContain('HTTP 400');
-    expect(await refusal.textContent()).toContain('Observation.value');
+    // The form names what to fix beside the field before anything is sent (issue 22 item 3).
+    await clinician.locator('#observation-form-result .msg-error').waitFor({ timeout: 15_000 });
+    expect(await clinician.locator('#obs-value-error').textContent()).toBe(
+      'Enter a number, for example 72 or 36.8.',
+    );
 
     await clinician.getByRole('button', { name: 'Send request to the patient' }).click();
     await clinician.getByText('Request sent.').waitFor({ timeout: 15_000 });

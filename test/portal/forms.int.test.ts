@@ -1,0 +1,163 @@
+/**
+ * Issue 22, "fix what failed when tried", in a real browser against the demo consortium: who sees the
+ * Administration link, an empty admin token refused beside its field, a session that ended asking to
+ * sign in again in plain words, clinician forms naming what to fix beside each field (empty, implausible,
+ * future), and visits, procedures and care plans dated by when they happened, with a summary.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
+import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { startDemoConsortium } from '../support/start-demo-consortium.js';
+import { ensurePortalBuilt, fhirAs, launchChromium, screenshot, signIn } from './portal-harness.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'careledger-portal-forms-'));
+let dev: DevConsortium;
+let users: DemoUsers;
+let browser: Browser;
+let hospital: string;
+let patientId: string;
+
+const account = (name: string) => users.accounts.find((a) => a.username === name) as DemoAccount;
+const navLinks = async (page: Page) => (await page.locator('#nav a').allTextContents()).map((t) => t.trim());
+
+beforeAll(async () => {
+  await ensurePortalBuilt();
+  dev = await startDemoConsortium(dataDir);
+  users = dev.demoUsers as DemoUsers;
+  hospital = dev.node('hospital').url;
+  patientId = account('maria.rivera').fhirUser.slice('Patient/'.length);
+  const who = 'Practitioner/dr-grey';
+  const subject = { reference: `Patient/${patientId}` };
+  await fhirAs(hospital, who, '/Encounter', {
+    resourceType: 'Encounter',
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    type: [
+      {
+        coding: [{ system: 'http://snomed.info/sct', code: '185349003', display: 'Encounter for check up' }],
+      },
+    ],
+    subject,
+    period: { start: '2026-03-05T09:00:00Z', end: '2026-03-05T09:30:00Z' },
+  });
+  await fhirAs(hospital, who, '/Procedure', {
+    resourceType: 'Procedure',
+    status: 'completed',
+    code: { coding: [{ system: 'http://snomed.info/sct', code: '73761001', display: 'Colonoscopy' }] },
+    subject,
+    performedDateTime: '2025-11-02T10:00:00Z',
+  });
+  await fhirAs(hospital, who, '/CarePlan', {
+    resourceType: 'CarePlan',
+    status: 'active',
+    intent: 'plan',
+    title: 'Diabetes self management plan',
+    subject,
+    period: { start: '2026-01-10' },
+  });
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await dev?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('administration and sessions', () => {
+  it('shows no Administration link to a visitor, and refuses an empty admin token beside the field', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${hospital}/portal/`);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).first().waitFor();
+    expect(await navLinks(page)).not.toContain('Administration');
+    expect(await page.getByRole('link', { name: /administration/i }).count()).toBe(0);
+
+    await page.goto(`${hospital}/portal/#/admin`);
+    await page.getByLabel('Admin token').fill('   ');
+    await page.getByRole('button', { name: 'Use token' }).click();
+    const token = page.getByLabel('Admin token');
+    expect(await token.getAttribute('aria-invalid')).toBe('true');
+    const error = page.locator('#admin-token-error');
+    expect(await error.textContent()).toContain('Paste the node’s admin token');
+    expect(await page.locator('#propose-form').count()).toBe(0);
+    await page.close();
+  });
+
+  it('a patient has no Administration link; when the session ends they are asked to sign in again', async () => {
+    const page = await browser.newPage();
+    await signIn(page, hospital, account('maria.rivera'));
+    expect(await navLinks(page)).not.toContain('Administration');
+    // The token is no longer one the node accepts (as after a restart with new keys, or tampering),
+    // and there is no refresh token to renew it.
+    await page.evaluate(`(() => {
+      const key = 'careledger.portal.session';
+      const s = JSON.parse(sessionStorage.getItem(key));
+      s.accessToken = 'not.a.token';
+      delete s.refreshToken;
+      sessionStorage.setItem(key, JSON.stringify(s));
+    })()`);
+    await page.reload();
+    await page
+      .getByText('Your session has ended. Please sign in again to continue.')
+      .waitFor({ timeout: 15_000 });
+    const main = (await page.locator('main').textContent()) ?? '';
+    expect(main).not.toContain('malformed');
+    expect(main).not.toContain('HTTP 401');
+    expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    await screenshot(page, 'session-ended');
+    await page.close();
+  });
+
+  it('the privacy officer sees the Administration link', async () => {
+    const page = await browser.newPage();
+    await signIn(page, hospital, account('privacy.officer'));
+    expect(await navLinks(page)).toContain('Administration');
+    await page.close();
+  });
+});
+
+describe('clinician forms and the patient’s records', () => {
+  it('names what to fix beside each field of an empty note, an implausible or future observation', async () => {
+    const page = await browser.newPage();
+    await signIn(page, hospital, account('dr.grey'));
+    await page.goto(`${hospital}/portal/#/chart/${patientId}`);
+    await page.locator('#note-form').waitFor({ timeout: 15_000 });
+
+    await page.getByRole('button', { name: 'Save clinical note' }).click();
+    expect(await page.locator('#note-title-error').textContent()).toBe('Enter a title for the note.');
+    expect(await page.locator('#note-text-error').textContent()).toBe('Write the note before saving it.');
+    expect(await page.locator('#note-form').textContent()).not.toContain('Empty string');
+
+    await page.getByRole('combobox', { name: 'What' }).selectOption('8867-4');
+    await page.getByRole('textbox', { name: 'Value' }).fill('-5000');
+    await page.locator('#obs-when').fill('2030-01-01T10:00');
+    await page.getByRole('button', { name: 'Save observation' }).click();
+    expect(await page.locator('#obs-value-error').textContent()).toContain('between 20 and 300 /min');
+    expect(await page.locator('#obs-when-error').textContent()).toContain('in the future');
+    expect(await page.getByRole('textbox', { name: 'Value' }).getAttribute('aria-invalid')).toBe('true');
+    await screenshot(page, 'form-errors');
+    await page.close();
+  });
+
+  it('the patient sees visits, procedures and care plans dated by when they happened, with a summary', async () => {
+    const page = await browser.newPage();
+    await signIn(page, hospital, account('maria.rivera'));
+    const visits = page.getByRole('table', { name: 'Visits' });
+    await visits.waitFor({ timeout: 30_000 });
+    expect(await visits.textContent()).toContain('5 Mar 2026');
+    expect(await visits.textContent()).toContain('Encounter for check up');
+    expect(await visits.textContent()).toContain('finished');
+    const procedures = page.getByRole('table', { name: 'Procedures' });
+    expect(await procedures.textContent()).toContain('2 Nov 2025');
+    expect(await procedures.textContent()).toContain('Colonoscopy');
+    const plans = page.getByRole('table', { name: 'Care plans' });
+    expect(await plans.textContent()).toContain('10 Jan 2026');
+    expect(await plans.textContent()).toContain('Diabetes self management plan');
+    expect(await plans.textContent()).toContain('active');
+    await page.close();
+  });
+});

@@ -10,8 +10,9 @@ import type { AccessContext } from '../audit/create-audit-event.js';
 import type { Authenticate } from '../http/authenticate-request.js';
 import type { Deployment } from '../ledger/deployment.js';
 import type { Outbox } from '../ledger/outbox.js';
+import type { BeforeWriteOptions } from '../vault/before-write.js';
 import { EpcisCaptureService } from './capture/epcis-capture.js';
-import { createDispenseCheck, type DispenseRollback } from './dispense/dispense-check.js';
+import { createDispenseCheck, type DispensePermit } from './dispense/dispense-check.js';
 import { createEpcisRoutes, createSupplyRoutes } from './http/supply-routes.js';
 import type { SupplyKey } from './ledger/supply-keys.js';
 import { SupplyLedger } from './ledger/supply-ledger.js';
@@ -48,11 +49,12 @@ export interface SupplyModule {
   readonly epcisRoutes: Hono;
   /** Mount at `/supply`. */
   readonly supplyRoutes: Hono;
-  /** The vault's pre-create hook: refuses a bad pack, marks a good one dispensed. */
+  /** The vault's pre-write hook: refuses a bad pack, marks a good one dispensed. */
   readonly checkDispense: (
     resource: Resource,
     context: AccessContext,
-  ) => Promise<DispenseRollback | undefined>;
+    options?: BeforeWriteOptions,
+  ) => Promise<DispensePermit | undefined>;
   start(intervalMs?: number): void;
   stop(): Promise<void>;
 }

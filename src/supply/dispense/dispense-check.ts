@@ -12,6 +12,7 @@ import type { Medication, MedicationDispense, Resource } from '@medplum/fhirtype
 import type { Address } from 'viem';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
+import type { BeforeWriteOptions, WritePermit } from '../../vault/before-write.js';
 import { lotKeyOf, packKeyOf, type SupplyKey } from '../ledger/supply-keys.js';
 import type { SupplyLedger } from '../ledger/supply-ledger.js';
 import type { SupplyStore } from '../storage/supply-store.js';
@@ -29,8 +30,12 @@ export interface DispenseCheckDeps {
   readonly log?: (line: string) => void;
 }
 
-/** What to undo if the record then fails to store: the local claim (the ledger write stands). */
-export type DispenseRollback = () => Promise<void>;
+/**
+ * A good pack's claim: `confirm` puts the ledger's dispense in the outbox (just before the record is
+ * written), `release` drops the local claim if the record is then not written (the ledger write, once
+ * confirmed, stands).
+ */
+export type DispensePermit = WritePermit;
 
 export function createDispenseCheck(deps: DispenseCheckDeps) {
   const now = deps.now ?? (() => new Date());
@@ -38,12 +43,15 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
   async function medicationOf(
     dispense: MedicationDispense,
     context: AccessContext,
+    bundle: readonly Resource[],
   ): Promise<Medication | undefined> {
     const named = medicationOfDispense(dispense);
     if (named === undefined) return undefined;
     if ('contained' in named) return named.contained;
     const id = named.reference.slice('Medication/'.length);
-    return (await deps.read('Medication', id, context)) as Medication;
+    // A Medication written in the same transaction is read from it, not from the vault.
+    const inBundle = bundle.find((r) => r.resourceType === 'Medication' && r.id === id);
+    return (inBundle ?? (await deps.read('Medication', id, context))) as Medication;
   }
 
   async function prescriberOf(
@@ -68,13 +76,16 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
   }
 
   /**
-   * Runs before a resource is created. Anything but a MedicationDispense naming a pack passes
-   * untouched (undefined); a refused pack throws; a good one returns the rollback of its claim.
+   * Runs before any version of a resource is written (create, update, PATCH, transaction entry).
+   * Anything but a MedicationDispense naming a pack passes untouched (undefined), and so does a new
+   * version of a dispense that already holds this pack's claim; a refused pack throws; a good one
+   * returns the permit of its claim.
    */
   return async function checkDispense(
     resource: Resource,
     context: AccessContext,
-  ): Promise<DispenseRollback | undefined> {
+    options: BeforeWriteOptions = {},
+  ): Promise<DispensePermit | undefined> {
     if (resource.resourceType !== 'MedicationDispense') return undefined;
     const dispense = resource as MedicationDispense;
     if (
@@ -84,10 +95,14 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
     ) {
       return undefined;
     }
-    const medication = await medicationOf(dispense, context);
+    const medication = await medicationOf(dispense, context, options.bundle ?? []);
     const pack = medication === undefined ? undefined : packOfMedication(medication, now());
     if (pack === undefined) return undefined;
     const packKey = packKeyOf(deps.key, pack.gtin, pack.serial);
+    const claims = await deps.store.dispensesOfPack(packKey);
+    if (dispense.id !== undefined && claims.some((d) => d.medicationDispenseId === dispense.id)) {
+      return undefined; // an update of the dispense that took this pack: already checked and claimed
+    }
     const verdict = await deps.verify(pack, deps.ledger.self);
     const patient = dispense.subject?.reference;
     const patientId = patient?.startsWith('Patient/') === true ? patient.slice('Patient/'.length) : undefined;
@@ -137,13 +152,13 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
         },
       );
     }
-    try {
-      await deps.ledger.dispense(packKey);
-    } catch (error) {
-      await deps.store.releaseDispense(packKey, dispense.id ?? '');
-      throw error;
-    }
-    return () => deps.store.releaseDispense(packKey, dispense.id ?? '');
+    const release = () => deps.store.releaseDispense(packKey, dispense.id ?? '');
+    return {
+      confirm: async () => {
+        await deps.ledger.dispense(packKey);
+      },
+      release,
+    };
   };
 
   /** Leaves evidence on chain for a clone or a dispense after a recall (best effort: the refusal stands). */

@@ -5,6 +5,7 @@ import { rewriteBundleReferences } from '../../fhir/bundle/index.js';
 import { canonicalJson } from '../../fhir/canonical-json.js';
 import { compartmentPatient } from '../../fhir/compartment/compartment-patient.js';
 import { parseResource } from '../../fhir/validate-resource.js';
+import { type BeforeWrite, writeAllWithPermits } from '../before-write.js';
 import { keyOwner, type VersionWrite } from '../sealed-record-store.js';
 import type { VaultCrypto } from '../vault-crypto.js';
 import type { GatewayParts } from './gateway-parts.js';
@@ -25,6 +26,8 @@ export interface TransactionDeps extends GatewayParts {
   readonly crypto: VaultCrypto;
   /** Told, once the transaction has committed, which resources it stored. */
   readonly notifyStored: (resources: readonly Resource[]) => void;
+  /** Asked about every resource written, before the one commit (issue 19's dispense check). */
+  readonly beforeWrite?: BeforeWrite;
 }
 
 interface TransactionEntry {
@@ -154,15 +157,18 @@ export async function runTransaction(
       storedResources.push(stored);
       results.push({ type: w.type, id: w.id, versionId, created: current === undefined, deleted: false });
     }
-    await deps.store.commitMany(
-      staged,
-      [...(patients.size === 0 ? [''] : patients)].map((patient) => ({
-        interaction: 'transaction' as const,
-        context,
-        entity: `Bundle/transaction(${staged.length})`,
-        patient,
-        breakGlass: breakGlassPatients.has(patient),
-      })),
+    // Every entry passes the pre-write hook, or none is written (and no permit is confirmed).
+    await writeAllWithPermits(deps.beforeWrite, storedResources, context, () =>
+      deps.store.commitMany(
+        staged,
+        [...(patients.size === 0 ? [''] : patients)].map((patient) => ({
+          interaction: 'transaction' as const,
+          context,
+          entity: `Bundle/transaction(${staged.length})`,
+          patient,
+          breakGlass: breakGlassPatients.has(patient),
+        })),
+      ),
     );
     deps.notifyStored(storedResources);
     return results;

@@ -33,6 +33,17 @@ export interface OpeningDeliveryStore {
   /** The pair while it is pending. */
   get(grantId: Hex, member: Address): Promise<QueuedOpeningDelivery | undefined>;
   due(now: number, limit: number): Promise<QueuedOpeningDelivery[]>;
+  /**
+   * Takes the pair for one sender, in one statement: if it is pending and due at `now`, its next
+   * attempt moves to `until` (a lease no other process can claim before) and it is returned;
+   * otherwise (delivered, failed, not yet due, or claimed by another process) undefined.
+   */
+  claim(
+    grantId: Hex,
+    member: Address,
+    now: number,
+    until: number,
+  ): Promise<QueuedOpeningDelivery | undefined>;
   markDelivered(grantId: Hex, member: Address, now: number): Promise<void>;
   markRetry(grantId: Hex, member: Address, nextAttemptAt: number, error: string, now: number): Promise<void>;
   markFailed(grantId: Hex, member: Address, error: string, now: number): Promise<void>;
@@ -60,6 +71,11 @@ export interface OpeningDeliveryQueueOptions {
 
 /** Due pairs handled per pump. */
 const BATCH = 100;
+/**
+ * How long a claimed pair is reserved for its sender (decision 0014 §9), at least twice a send's
+ * timeout; if the sender dies, the pair is due again after it.
+ */
+const CLAIM_MS = 60_000;
 
 /**
  * The durable delivery of grant openings (decision 0013), as the outbox is for transactions: each
@@ -75,6 +91,7 @@ export function createOpeningDeliveryQueue(options: OpeningDeliveryQueueOptions)
   const baseDelay = options.baseDelayMs ?? 5_000;
   const maxDelay = options.maxDelayMs ?? 15 * 60_000;
   const maxAttempts = options.maxAttempts ?? 30;
+  const claimMs = Math.max(CLAIM_MS, 2 * (options.timeoutMs ?? 0));
   const log = options.log ?? (() => undefined);
   let pumping: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -126,7 +143,12 @@ export function createOpeningDeliveryQueue(options: OpeningDeliveryQueueOptions)
     let handled = 0;
     for (;;) {
       const due = await store.due(now(), BATCH);
-      for (const pair of due) {
+      for (const candidate of due) {
+        // Another process of the member may be pumping too: only the one whose claim matched sends.
+        const claimedAt = now();
+        const pair = await store.claim(candidate.grantId, candidate.member, claimedAt, claimedAt + claimMs);
+        if (pair === undefined) continue;
+        handled += 1;
         try {
           await attempt(pair);
         } catch (error) {
@@ -141,7 +163,6 @@ export function createOpeningDeliveryQueue(options: OpeningDeliveryQueueOptions)
           );
         }
       }
-      handled += due.length;
       if (due.length < BATCH) return handled;
     }
   };
@@ -157,9 +178,12 @@ export function createOpeningDeliveryQueue(options: OpeningDeliveryQueueOptions)
       for (const r of recipients) await store.enqueue(opening.grantId, r.address, at);
       const results: OpeningDelivery[] = [];
       for (const r of recipients) {
-        const pair = await store.get(opening.grantId, r.address);
-        if (pair === undefined) results.push({ member: r.address, delivered: true });
-        else results.push(await attempt(pair));
+        const pair = await store.claim(opening.grantId, r.address, at, at + claimMs);
+        if (pair !== undefined) results.push(await attempt(pair));
+        // Not claimed: delivered already, or pending (another process is sending it, or its retry is due later).
+        else if ((await store.get(opening.grantId, r.address)) === undefined)
+          results.push({ member: r.address, delivered: true });
+        else results.push({ member: r.address, delivered: false, error: 'pending' });
       }
       for (const d of results.filter((x) => !x.delivered)) {
         log(`consent opening ${opening.grantId} not yet delivered to ${d.member}: ${d.error}; queued`);
@@ -167,7 +191,10 @@ export function createOpeningDeliveryQueue(options: OpeningDeliveryQueueOptions)
       return results;
     },
 
-    /** Sends every pair whose retry is due; one pump at a time. Returns how many pairs it handled. */
+    /**
+     * Sends every pair whose retry is due and that this process claimed; one pump at a time. Returns
+     * how many pairs it handled.
+     */
     pump(): Promise<number> {
       if (pumping === undefined) {
         pumping = runDue().finally(() => {

@@ -182,6 +182,23 @@ describe('durable consent opening delivery (decision 0013)', () => {
     expect((await restarted.status()).delivered).toBe(1);
   });
 
+  it('sends a due pair once when two processes pump at the same time (claimed, decision 0014 §9)', async () => {
+    const o = opening(5);
+    await openings.save(o);
+    await queue(db).enqueue(o);
+    // Another process of the member: its own connection to the same database file.
+    const other = openDatabase(join(dir, 'node.db'), openingDeliveryMigrations);
+    try {
+      await target.up();
+      clock += 1_000;
+      const handled = await Promise.all([queue(db).pump(), queue(other).pump()]);
+      expect(handled.sort()).toEqual([0, 1]);
+      expect(target.received).toEqual([o.grantId]);
+    } finally {
+      other.close();
+    }
+  });
+
   it('does not deliver a grant revoked (or expired) while it waited, and says why', async () => {
     const q = queue(db);
     const r = opening(3);

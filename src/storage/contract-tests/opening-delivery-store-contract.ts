@@ -43,6 +43,26 @@ export function describeOpeningDeliveryStoreContract(adapter: StorageAdapter): v
       expect(await store.counts()).toEqual({ pending: 2, delivered: 1, failed: 0, lastError: 'HTTP 503' });
     });
 
+    test('a due pair is claimed by one sender only, until its lease ends or it is settled', async () => {
+      const store = under.openingDeliveries;
+      await store.enqueue(grant(5), member(5), 100);
+      expect(await store.claim(grant(5), member(5), 99, 1_000)).toBeUndefined();
+      // Two processes pumping at once: one claim matches, the other finds the pair taken.
+      const claims = await Promise.all([
+        store.claim(grant(5), member(5), 100, 1_000),
+        store.claim(grant(5), member(5), 100, 1_000),
+      ]);
+      expect(claims.filter((c) => c !== undefined)).toEqual([
+        { grantId: lower(grant(5)), member: lower(member(5)), attempts: 0, nextAttemptAt: 1_000 },
+      ]);
+      expect(await store.due(999, 10)).toEqual([]);
+      expect(await store.claim(grant(5), member(5), 999, 2_000)).toBeUndefined();
+      // The sender died: the pair is due again when the lease ends.
+      expect(await store.claim(grant(5), member(5), 1_000, 2_000)).toMatchObject({ nextAttemptAt: 2_000 });
+      await store.markDelivered(grant(5), member(5), 1_001);
+      expect(await store.claim(grant(5), member(5), 5_000, 6_000)).toBeUndefined();
+    });
+
     test('a failed pair is pending again when queued anew, from zero attempts', async () => {
       const store = under.openingDeliveries;
       await store.enqueue(grant(3), member(3), 10);

@@ -61,6 +61,23 @@ export class PostgresOpeningDeliveryStore implements OpeningDeliveryStore {
     return rows.map(toDelivery);
   }
 
+  async claim(
+    grantId: Hex,
+    member: Address,
+    now: number,
+    until: number,
+  ): Promise<QueuedOpeningDelivery | undefined> {
+    // One statement: of two processes claiming the same due pair, only one UPDATE matches (the
+    // second waits for the first's row lock, then re-checks next_attempt_at and skips).
+    const [row] = await this.db.query<Row>(
+      `UPDATE opening_deliveries SET next_attempt_at = $1
+       WHERE grant_id = $2 AND member = $3 AND state = 'pending' AND next_attempt_at <= $4
+       RETURNING grant_id, member, attempts, next_attempt_at`,
+      [until, grantId.toLowerCase(), member.toLowerCase(), now],
+    );
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
   async markDelivered(grantId: Hex, member: Address, now: number): Promise<void> {
     await this.db.execute(
       `UPDATE opening_deliveries SET state = 'delivered', attempts = attempts + 1, last_error = NULL,

@@ -72,6 +72,23 @@ export class SqliteOpeningDeliveryStore implements OpeningDeliveryStore {
     return rows.map(toDelivery);
   }
 
+  async claim(
+    grantId: Hex,
+    member: Address,
+    now: number,
+    until: number,
+  ): Promise<QueuedOpeningDelivery | undefined> {
+    // One statement: of two processes claiming the same due pair, only one UPDATE matches.
+    const row = this.db
+      .prepare(
+        `UPDATE opening_deliveries SET next_attempt_at = ?
+         WHERE grant_id = ? AND member = ? AND state = 'pending' AND next_attempt_at <= ?
+         RETURNING grant_id, member, attempts, next_attempt_at`,
+      )
+      .get(until, grantId.toLowerCase(), member.toLowerCase(), now) as Row | undefined;
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
   async markDelivered(grantId: Hex, member: Address, now: number): Promise<void> {
     this.db
       .prepare(

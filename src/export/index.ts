@@ -7,6 +7,7 @@
 import type { Context, Hono } from 'hono';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { planSearch } from '../fhir/search/index.js';
+import { checkLaterValueSetLookup } from '../fhir/terminology/index.js';
 import { BulkExportService, type BulkExportServiceOptions } from './bulk-export-service.js';
 import type { ExportJobStorage, JobKeySealer } from './export-job.js';
 import { createExportRoutes } from './export-routes.js';
@@ -62,8 +63,9 @@ export function createBulkExportModule(deps: BulkExportModuleDeps): BulkExportMo
     baseUrl: baseUrl.replace(/\/$/, ''),
     isServedType: (type) => served.has(type),
     // Planned as the search will run it, so a bad `_typeFilter` is a 400 at kick-off, not a failed job.
+    // `:in` ValueSets the node may store are expanded when the job runs, within the requester's access.
     checkQuery: (type, query) => {
-      planSearch(type, query, () => '', { handling: 'strict' });
+      planSearch(type, query, () => '', { handling: 'strict', valueSets: checkLaterValueSetLookup });
     },
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
   });

@@ -1,9 +1,12 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { evaluateTokenScopes } from '../access/index.js';
+import { evaluateTokenScopes, type Requester } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { matchesSearch, planSearch, type SearchPlan } from '../fhir/search/index.js';
+import type { ValueSetLookup } from '../fhir/terminology/index.js';
 import type { AccessGate, AddressMemo } from './access-gate.js';
+import type { SearchScope } from './operations/search-scope.js';
+import { loadValueSetLookup, valueSetCanonicals } from './operations/search-value-sets.js';
 import type { StoredVersion } from './record-storage.js';
 import type { SealedRecordStore } from './sealed-record-store.js';
 
@@ -77,13 +80,42 @@ export class BulkReadGateway {
     }
   }
 
+  /**
+   * The `:in` / `:not-in` ValueSets of the filters, expanded as a search expands them: the node's own
+   * ValueSets read within this requester's access (search-value-sets.ts), then the shipped ones.
+   */
+  private async valueSetsOf(
+    requester: Requester,
+    context: AccessContext,
+    filters: readonly string[],
+    now: number,
+  ): Promise<ValueSetLookup | undefined> {
+    const query = new URLSearchParams(filters.join('&'));
+    if (valueSetCanonicals(query).length === 0) return undefined;
+    const scope: SearchScope = {
+      parts: { store: this.store, gate: this.gate },
+      requester,
+      context,
+      handling: 'strict',
+      now,
+      memo: new Map(),
+      visible: new Map(),
+      breakGlassPatients: new Set(),
+      refusedPatients: new Map(),
+      unverified: new Map(),
+    };
+    return loadValueSetLookup(scope, query);
+  }
+
   async readPage(context: AccessContext, request: BulkPageRequest): Promise<BulkPage> {
     const requester = await this.gate.admit('search-type', context, { resourceType: request.resourceType });
     const now = this.store.now().getTime();
+    const valueSets = await this.valueSetsOf(requester, context, request.filters, now);
     const plans: SearchPlan[] = request.filters.map((query) =>
       planSearch(request.resourceType, new URLSearchParams(query), this.store.searchHash, {
         handling: 'strict',
         now,
+        ...(valueSets === undefined ? {} : { valueSets }),
       }),
     );
     const versions = await this.store.storage.pageCurrent(request.resourceType, {

@@ -15,6 +15,7 @@ export {
   MAX_EXPANSION_COUNT,
 } from './expansion-page.js';
 export {
+  checkLaterValueSetLookup,
   createExpansionCache,
   createValueSetLookup,
   MAX_CACHED_EXPANSIONS,

@@ -5,6 +5,7 @@ import {
   layeredSource,
   stripVersion,
   type TerminologySource,
+  UNEXPANDABLE,
   type ValueSetExpansionResult,
 } from './expand-value-set.js';
 
@@ -95,3 +96,16 @@ export function createValueSetLookup(stored: TerminologySource, fingerprint: str
       expandValueSet(canonical, source),
     );
 }
+
+/**
+ * For checking a query before its requester is known (a bulk export's `_typeFilter` at kick-off): the
+ * shipped expansion where there is one, an implicit `?fhir_vs` ValueSet refused (no node stores one),
+ * and any other canonical taken as expandable for now, since a ValueSet stored on the node (which the
+ * requester may or may not read) can define or override it. The query is planned again with the
+ * requester's stored ValueSets when it runs, and refused there if one still cannot be expanded.
+ */
+export const checkLaterValueSetLookup: ValueSetLookup = (canonical) => {
+  const shipped = shippedValueSetLookup(canonical);
+  if ('codings' in shipped || shipped.unexpandable === UNEXPANDABLE.implicit) return shipped;
+  return { codings: new Set() };
+};

@@ -226,4 +226,15 @@ describe('ValueSet/$expand', () => {
     await get(`/fhir/ValueSet/${vitalsId}/$expand`);
     expect(vault.log.size).toBeGreaterThan(before);
   });
+
+  it('is listed in the CapabilityStatement', async () => {
+    const response = await app.request('/fhir/metadata', { headers: HEADERS });
+    const statement = (await response.json()) as {
+      rest: { operation: { name: string; definition: string }[] }[];
+    };
+    expect(statement.rest[0]?.operation).toContainEqual({
+      name: 'expand',
+      definition: 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand',
+    });
+  });
 });

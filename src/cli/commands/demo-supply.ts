@@ -2,8 +2,9 @@
  * The demo's drug supply chain, seeded once (issue 19, decision 0023): Meridian Pharmaceuticals
  * commissions serialized packs of one product in two lots, packs them into a case and ships it to the
  * wholesaler, which receives it and ships it on to the pharmacy, which receives it. One pack of the
- * first lot is already expired. Everything goes through each member's own `POST /epcis/capture`,
- * three calls in all: each event with ledger writes waits for its block, so the events are few.
+ * first lot is already expired. Everything goes through each member's own `POST /epcis/capture`;
+ * each event with ledger writes waits for its block, so the events are few and the three
+ * commissionings are sent at once.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -116,18 +117,20 @@ export async function seedDemoSupply(
     destinationList: [{ type: 'owning_party', destination: `urn:careledger:member:${to}` }],
   });
 
-  await capture(nodes.manufacturer, [
-    ...LOTS.map((l) =>
-      event(
-        'commissioning',
-        l.serials.map((serial) => formatSgtinUri(DEMO_GTIN, serial)),
-        {
-          action: 'ADD',
-          disposition: 'active',
-          ilmd: { 'cbvmda:lotNumber': l.lot, 'cbvmda:itemExpirationDate': l.expiry },
-        },
-      ),
+  // Each commissioning is its own capture, all sent at once: their ledger writes share blocks.
+  const commissioning = LOTS.map((l) =>
+    event(
+      'commissioning',
+      l.serials.map((serial) => formatSgtinUri(DEMO_GTIN, serial)),
+      {
+        action: 'ADD',
+        disposition: 'active',
+        ilmd: { 'cbvmda:lotNumber': l.lot, 'cbvmda:itemExpirationDate': l.expiry },
+      },
     ),
+  );
+  await Promise.all(commissioning.map((e) => capture(nodes.manufacturer, [e])));
+  await capture(nodes.manufacturer, [
     {
       type: 'AggregationEvent',
       eventTime: at(),

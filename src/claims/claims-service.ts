@@ -7,12 +7,17 @@ import { encodeCategories, encodePurposes, MEMBER_ROLES } from '../ledger/index.
 import type { FhirRepository } from '../vault/fhir-repository.js';
 import { type Accumulators, adjudicateClaim } from './adjudicate-claim.js';
 import { dayNumber } from './check-claim.js';
-import { claimCategories, parseClaimSubmission } from './claim-submission.js';
+import { type ClaimSubmission, claimCategories, parseClaimSubmission } from './claim-submission.js';
 import type { ClaimsLedger } from './claims-ledger.js';
 import { BENEFIT_POLICY_EXTENSION, CARELEDGER_CLAIM_ERROR_SYSTEM } from './code-systems.js';
 import { decisionCommitment, readRecordedInputs, withRecordedInputs } from './decision-record.js';
 import { createExplanationOfBenefit } from './explanation-of-benefit.js';
 import { centsToDecimal, parseCents } from './money.js';
+import {
+  createPatientClaimLease,
+  MemoryClaimLeaseStore,
+  type WithPatientLease,
+} from './patient-claim-lease.js';
 import type { PolicyStore } from './policy-store.js';
 
 const BILLING_ROLES: ReadonlySet<number> = new Set([
@@ -39,6 +44,11 @@ export interface ClaimsServiceOptions {
   /** The claim commitment key this payer shares with a provider (claimCommitment, decisionCommitment). */
   readonly commitmentKey: (provider: Address) => Uint8Array;
   readonly now?: () => Date;
+  /**
+   * The per-patient critical section shared by every process of this payer (a lease row in the
+   * member's database); default: this process only.
+   */
+  readonly patientLease?: WithPatientLease;
 }
 
 export interface SubmitResult {
@@ -52,16 +62,22 @@ export interface SubmitResult {
  * patient's HPAYMT consent to this payer for what the claim discloses, the payer's own Coverage and
  * earlier decisions (accumulators, preauthorizations, duplicates) read through the vault's audited
  * gateway, the engine's decision stored with its inputs, anchored through the outbox, and the
- * patient's ExplanationOfBenefit. Submissions are taken one at a time, so accumulators add up.
+ * patient's ExplanationOfBenefit. Submissions are taken one at a time in this process, and each holds
+ * its patient's lease (shared by the member's processes) from reading earlier decisions to storing
+ * its own, so accumulators add up across `node start --workers N` too.
  */
 export class ClaimsService {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => Date;
   /** The adjudicator as the vault sees it: the payer's own staff, for healthcare operations. */
   private readonly staff: AccessContext;
+  private readonly patientLease: WithPatientLease;
 
   constructor(private readonly options: ClaimsServiceOptions) {
     this.now = options.now ?? (() => new Date());
+    this.patientLease =
+      options.patientLease ??
+      createPatientClaimLease({ store: new MemoryClaimLeaseStore(), holder: 'this-process' });
     this.staff = {
       who: 'Practitioner/claims-adjudicator',
       organization: options.organization,
@@ -113,7 +129,17 @@ export class ClaimsService {
 
   private async submitNow(body: unknown, context: AccessContext): Promise<SubmitResult> {
     const provider = await this.verifySubmitter(context);
-    const { claim: submitted, patientAddress } = parseClaimSubmission(body);
+    const submission = parseClaimSubmission(body);
+    return this.patientLease(submission.patientAddress, () =>
+      this.adjudicateFor(provider, submission, context),
+    );
+  }
+
+  private async adjudicateFor(
+    provider: Address,
+    { claim: submitted, patientAddress }: ClaimSubmission,
+    context: AccessContext,
+  ): Promise<SubmitResult> {
     const receivedAt = this.now().toISOString();
     const patientId = await this.options.repository.patientIdByLedgerAddress(patientAddress);
     const categories = claimCategories(submitted);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { Address, PublicClient } from 'viem';
@@ -10,6 +11,7 @@ import { ClaimsLedger } from './claims-ledger.js';
 import { createClaimsAdminRoutes, createClaimsFhirRoutes, createClaimsRoutes } from './claims-routes.js';
 import { ClaimsService } from './claims-service.js';
 import { deriveCommitmentKey, loadOrCreateClaimsSecret } from './commitment-key.js';
+import { type ClaimLeaseStore, createPatientClaimLease } from './patient-claim-lease.js';
 import { PolicyStore } from './policy-store.js';
 
 export {
@@ -62,6 +64,12 @@ export {
 } from './decision-record.js';
 export { createExplanationOfBenefit, memberLiabilityOf } from './explanation-of-benefit.js';
 export { divideHalfEven, parseCents } from './money.js';
+export {
+  type ClaimLeaseStore,
+  createPatientClaimLease,
+  MemoryClaimLeaseStore,
+  type WithPatientLease,
+} from './patient-claim-lease.js';
 export { PolicyStore, type PublishedPolicy } from './policy-store.js';
 export { verifyAdjudication } from './verify-adjudication.js';
 
@@ -78,6 +86,8 @@ export interface ClaimsModuleDeps {
   readonly authenticate: Authenticate;
   readonly adminToken: string;
   readonly now?: () => Date;
+  /** The member's per-patient claim leases (its shared database); default: this process only. */
+  readonly claimLeases?: ClaimLeaseStore;
 }
 
 export interface ClaimsModule {
@@ -114,6 +124,14 @@ export function createClaimsModule(deps: ClaimsModuleDeps): ClaimsModule | undef
     organization: deps.organization,
     commitmentKey,
     ...(deps.now === undefined ? {} : { now: deps.now }),
+    ...(deps.claimLeases === undefined
+      ? {}
+      : {
+          patientLease: createPatientClaimLease({
+            store: deps.claimLeases,
+            holder: `${process.pid}-${randomUUID()}`,
+          }),
+        }),
   });
   const confirm = async (submitted: unknown) => {
     const entry = submitted as { id: number };

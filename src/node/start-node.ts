@@ -62,6 +62,7 @@ import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-databa
 import { authMigrations } from '../storage/sqlite/sqlite-auth-store.js';
 import { breakGlassMigrations } from '../storage/sqlite/sqlite-break-glass-store.js';
 import { chainIndexMigrations } from '../storage/sqlite/sqlite-chain-index-storage.js';
+import { claimLeaseMigrations } from '../storage/sqlite/sqlite-claim-lease-store.js';
 import {
   consentOpeningMigrations,
   createVaultOpeningSealer,
@@ -201,6 +202,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       ...authMigrations,
       ...ledgerKeyChallengeMigrations,
       ...supplyMigrations,
+      ...claimLeaseMigrations,
     ],
     { refuseNewer: true },
   );
@@ -635,6 +637,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
           organization: config.organization,
           authenticate,
           adminToken,
+          claimLeases: stores.claimLeases,
         })
       : undefined;
   if (claims !== undefined) {

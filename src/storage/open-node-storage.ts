@@ -1,5 +1,6 @@
 import type { BreakGlassSessions } from '../access/index.js';
 import type { AuthStore } from '../auth/auth-store.js';
+import type { ClaimLeaseStore } from '../claims/patient-claim-lease.js';
 import type { ConsentOpeningStore } from '../consent/consent-opening.js';
 import type { OpeningDeliveryStore } from '../consent/opening-delivery-queue.js';
 import type { LedgerKeyChallengeStore } from '../enrolment/ledger-key-challenge-store.js';
@@ -14,6 +15,7 @@ import type { RecordStorage } from '../vault/record-storage.js';
 import { PostgresAuthStore } from './postgres/postgres-auth-store.js';
 import { PostgresBreakGlassStore } from './postgres/postgres-break-glass-store.js';
 import { PostgresChainIndexStorage } from './postgres/postgres-chain-index-storage.js';
+import { PostgresClaimLeaseStore } from './postgres/postgres-claim-lease-store.js';
 import { applyVaultCommitGroupPostgres } from './postgres/postgres-commit-applier.js';
 import {
   PostgresConsentOpeningStore,
@@ -32,6 +34,7 @@ import type { SqliteDatabase } from './sqlite/open-database.js';
 import { SqliteAuthStore } from './sqlite/sqlite-auth-store.js';
 import { SqliteBreakGlassStore } from './sqlite/sqlite-break-glass-store.js';
 import { SqliteChainIndexStorage } from './sqlite/sqlite-chain-index-storage.js';
+import { SqliteClaimLeaseStore } from './sqlite/sqlite-claim-lease-store.js';
 import { createSqliteCommitApplier } from './sqlite/sqlite-commit-applier.js';
 import { type OpeningSealer, SqliteConsentOpeningStore } from './sqlite/sqlite-consent-opening-store.js';
 import { SqliteExportJobStorage } from './sqlite/sqlite-export-job-storage.js';
@@ -67,6 +70,8 @@ export interface NodeStorage {
   readonly auth: AuthStore;
   /** Consent openings owed to other members (decision 0013). */
   readonly openingDeliveries: OpeningDeliveryStore;
+  /** A payer's per-patient claim leases, shared by the member's processes (decision 0019). */
+  readonly claimLeases: ClaimLeaseStore;
   close(): Promise<void>;
 }
 
@@ -94,6 +99,7 @@ function sqliteStorage(db: SqliteDatabase): NodeStorage {
     keyChallenges: new SqliteLedgerKeyChallengeStore(db),
     auth: new SqliteAuthStore(db),
     openingDeliveries: new SqliteOpeningDeliveryStore(db),
+    claimLeases: new SqliteClaimLeaseStore(db),
     close: async () => undefined,
   };
 }
@@ -141,6 +147,7 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     keyChallenges: new PostgresLedgerKeyChallengeStore(db),
     auth: new PostgresAuthStore(db),
     openingDeliveries: new PostgresOpeningDeliveryStore(db),
+    claimLeases: new PostgresClaimLeaseStore(db),
     close: () => db.close(),
   };
 }

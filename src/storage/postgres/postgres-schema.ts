@@ -318,4 +318,15 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX opening_deliveries_due ON opening_deliveries (state, next_attempt_at);
     `,
   },
+  {
+    version: 5,
+    name: 'per-patient claim leases (decision 0019)',
+    sql: `
+      CREATE TABLE claim_patient_leases (
+        patient TEXT COLLATE "C" PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+      );
+    `,
+  },
 ];

@@ -6,7 +6,7 @@
  * (node:cluster), real SQLite, real anvil; the pointer is read from the chain itself.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress } from 'viem';
@@ -67,14 +67,17 @@ async function locationsOnChain(patient: Address): Promise<readonly Address[]> {
   });
 }
 
-/** Polls the chain until `patient` is located at some member (anchoring and mining are asynchronous). */
-async function waitForAnnouncement(patient: Address): Promise<readonly Address[]> {
+/** Polls the chain until `ok` holds for `patient`'s locations (the outbox and mining are asynchronous). */
+async function waitForLocations(
+  patient: Address,
+  ok: (located: readonly Address[]) => boolean,
+): Promise<readonly Address[]> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const located = await locationsOnChain(patient);
-    if (located.length > 0) return located;
+    if (ok(located)) return located;
     if (Date.now() > deadline)
-      throw new Error(`never announced; last log lines: ${lines.slice(-5).join(' | ')}`);
+      throw new Error(`locations never matched; last log lines: ${lines.slice(-5).join(' | ')}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -95,7 +98,7 @@ afterAll(async () => {
   if (folder !== undefined) rmSync(folder.dir, { recursive: true, force: true });
 });
 
-test('a Patient enrolled through a worker is announced on RecordLocator without a restart', async () => {
+test('a Patient enrolled through a worker is announced on RecordLocator without a restart, and withdrawn when erased', async () => {
   const created = await fetch(`${fhirBase()}/Patient`, {
     method: 'POST',
     headers: { ...REGISTRAR_HEADERS, 'content-type': 'application/fhir+json' },
@@ -107,5 +110,14 @@ test('a Patient enrolled through a worker is announced on RecordLocator without 
   await enrolPatientKeyOverHttp(fhirBase(), id, key);
 
   const memberAddress = loadOrCreateLedgerKey(nodePaths(folder.nodeDir).ledgerKey).address;
-  expect(await waitForAnnouncement(key.address)).toEqual([getAddress(memberAddress)]);
+  expect(await waitForLocations(key.address, (l) => l.length > 0)).toEqual([getAddress(memberAddress)]);
+
+  // Erased through a worker: the primary withdraws the pointer.
+  const token = readFileSync(join(folder.nodeDir, 'admin.token'), 'utf8').trim();
+  const erased = await fetch(`http://127.0.0.1:${port}/admin/patients/${id}/erase`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(erased.status).toBe(200);
+  expect(await waitForLocations(key.address, (l) => l.length === 0)).toEqual([]);
 }, 120_000);

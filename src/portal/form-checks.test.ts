@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  checkBreakGlass,
   checkCode,
   checkMedication,
   checkNote,
@@ -74,6 +75,11 @@ describe('codes, medications and notes', () => {
     expect(fields(checkMedication({ name: '', rxnorm: 'not-a-code!!' }))).toEqual(['medication', 'rxnorm']);
     expect(checkMedication({ name: 'Metformin 500 mg oral tablet', rxnorm: '' })).toEqual([]);
     expect(fields(checkNote({ title: ' ', text: '' }))).toEqual(['title', 'text']);
+  });
+
+  it('asks for a break-glass reason of 10 characters and a 6-digit code', () => {
+    expect(fields(checkBreakGlass({ reason: 'urgent', code: '12ab' }))).toEqual(['reason', 'code']);
+    expect(checkBreakGlass({ reason: 'Unconscious on arrival', code: '123456' })).toEqual([]);
   });
 
   it('maps a server issue’s expression to the form field, by the longest prefix, ignoring indexes', () => {

@@ -121,7 +121,7 @@ describe('administration and sessions', () => {
 });
 
 describe('clinician forms and the patient’s records', () => {
-  it('names what to fix beside each field of an empty note, an implausible or future observation', async () => {
+  it('names what to fix beside each field of an empty note, an implausible or future observation, an empty break-glass', async () => {
     const page = await browser.newPage();
     await signIn(page, hospital, account('dr.grey'));
     await page.goto(`${hospital}/portal/#/chart/${patientId}`);
@@ -139,6 +139,10 @@ describe('clinician forms and the patient’s records', () => {
     expect(await page.locator('#obs-value-error').textContent()).toContain('between 20 and 300 /min');
     expect(await page.locator('#obs-when-error').textContent()).toContain('in the future');
     expect(await page.getByRole('textbox', { name: 'Value' }).getAttribute('aria-invalid')).toBe('true');
+
+    await page.getByRole('button', { name: 'Open emergency access' }).click();
+    expect(await page.locator('#bg-reason-error').textContent()).toContain('at least 10 characters');
+    expect(await page.locator('#bg-totp-error').textContent()).toContain('6-digit code');
     await screenshot(page, 'form-errors');
     await page.close();
   });

@@ -125,6 +125,19 @@ export function checkNote(input: { title: string; text: string }): FieldProblem[
   return problems;
 }
 
+/** Break-glass: a reason the privacy officer can review, and the code from the authenticator app. */
+export function checkBreakGlass(input: { reason: string; code: string }): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (input.reason.trim().length < 10)
+    problems.push({
+      field: 'reason',
+      message: 'Say what the emergency is and why you need the record (at least 10 characters).',
+    });
+  if (!/^[0-9]{6,8}$/.test(input.code.trim()))
+    problems.push({ field: 'code', message: 'Enter the 6-digit code your authenticator app shows now.' });
+  return problems;
+}
+
 /**
  * The form field a server issue's FHIRPath `expression` points at ("Observation.valueQuantity.value"
  * → "value"), by the longest matching prefix in `fields` (FHIRPath prefix → field name); undefined

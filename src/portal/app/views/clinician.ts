@@ -8,6 +8,7 @@ import { announce, field, formatDate, h, message, replace } from '../dom.js';
 import { type Resource, timelineSections } from '../fhir-display.js';
 import { clearFieldErrors, showFieldErrors } from '../field-errors.js';
 import {
+  checkBreakGlass,
   checkMedication,
   checkNote,
   checkObservation,
@@ -646,13 +647,20 @@ function breakGlassForm(patientId: string, done: () => Promise<void>): HTMLEleme
     required: true,
   });
   const out = h('div', { id: 'bg-result' });
-  return h(
+  const form: HTMLFormElement = h(
     'form',
     {
       class: 'card',
       id: 'break-glass-form',
+      novalidate: true,
       onsubmit: async (event: Event) => {
         event.preventDefault();
+        const problems = checkBreakGlass({ reason: reason.value, code: totp.value });
+        showFieldErrors(form, problems, { reason, code: totp });
+        if (problems.length > 0) {
+          replace(out);
+          return;
+        }
         try {
           const answer = await sendJson<{ parameter?: { name: string; valueInstant?: string }[] }>(
             `/fhir/Patient/${encodeURIComponent(patientId)}/$break-glass`,
@@ -680,4 +688,5 @@ function breakGlassForm(patientId: string, done: () => Promise<void>): HTMLEleme
     h('button', { type: 'submit', class: 'danger' }, 'Open emergency access'),
     out,
   );
+  return form;
 }

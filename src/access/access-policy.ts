@@ -63,6 +63,11 @@ export interface AccessPolicyOptions {
   readonly nodeAddress: Address;
   readonly breakGlass: BreakGlassReader;
   readonly now?: () => Date;
+  /**
+   * Issue 21: when the node requires licence credentials, the refusal reason for a practitioner whose
+   * credential does not verify against the chain now (undefined when it does). Absent: not checked.
+   */
+  readonly practitionerCredential?: (practitionerId: string) => Promise<string | undefined>;
 }
 
 const READS: ReadonlySet<FhirInteraction> = new Set([
@@ -198,6 +203,13 @@ export class AccessPolicy {
       default:
         return { allowed: false, reason: 'the requester is not staff, a patient or a member' };
     }
+  }
+
+  /** A practitioner's live licence check (issue 21): the refusal reason, or undefined to go on. */
+  async evaluatePractitioner(requester: Requester): Promise<string | undefined> {
+    const check = this.options.practitionerCredential;
+    if (check === undefined || requester.kind !== 'staff') return undefined;
+    return check(requester.who.slice(requester.who.indexOf('/') + 1));
   }
 
   /** Whose records of a type the requester may possibly see, before any is touched (visible-compartments.ts). */

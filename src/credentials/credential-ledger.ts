@@ -79,8 +79,9 @@ export interface ChainStatus {
  * Issuers and status bits as of the last block `sync` saw. A read is answered from memory when it was
  * read before and no event since touched it: a CredentialStatusChanged event drops that (board,
  * index), an IssuerKeyRegistered event or any ConsortiumRegistry event (a board admitted, removed or
- * re-roled) drops every issuer. A miss reads the contract at the synced block, so every answer is the
- * state of one block. `sync` runs once per block (the node's block follower, or a test).
+ * re-roled) drops every issuer. A miss reads the contract at the latest block (a pruning node keeps
+ * no older state); whatever changes after the synced block is dropped again by the next sync, which
+ * covers every block since. `sync` runs once per block (the node's block follower, or a test).
  */
 export class CredentialChainIndex {
   private syncedBlock: bigint | undefined;
@@ -148,14 +149,13 @@ export class CredentialChainIndex {
   }
 
   private async readIssuer(issuerId: string): Promise<ChainIssuer | undefined> {
-    const blockNumber = await this.at();
+    await this.at();
     this.reads += 1;
     const [board, admitted, keyThumbprint, publicKey] = await this.client.readContract({
       address: this.address,
       abi: credentialStatusAbi,
       functionName: 'issuerOf',
       args: [issuerId],
-      blockNumber,
     });
     if (/^0x0{40}$/i.test(board)) return undefined;
     const bytes = hexToBytes(publicKey);
@@ -175,14 +175,13 @@ export class CredentialChainIndex {
   }
 
   private async readStatus(board: Address, index: number): Promise<ChainStatus> {
-    const blockNumber = await this.at();
+    await this.at();
     this.reads += 1;
     const [revoked, suspended] = await this.client.readContract({
       address: this.address,
       abi: credentialStatusAbi,
       functionName: 'statusOf',
       args: [board, BigInt(index)],
-      blockNumber,
     });
     return { revoked, suspended };
   }

@@ -23,6 +23,14 @@ export {
   setStatusData,
 } from './credential-ledger.js';
 export {
+  createPractitionerCheck,
+  type EnrolledPractitioner,
+  loadPractitionerDirectory,
+  type PractitionerCheck,
+  type PractitionerCredentialsConfig,
+  startPractitionerCheck,
+} from './practitioner-check.js';
+export {
   type BitstringStatusListEntry,
   buildLicenseCredential,
   CARELEDGER_CREDENTIALS_CONTEXT,

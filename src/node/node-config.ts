@@ -30,6 +30,11 @@ export interface NodeConfig {
    */
   readonly devIdentityHeader?: boolean;
   /**
+   * Issue 21: require each practitioner's licence credential to verify against the chain (admitted
+   * board, not revoked or suspended) on every request; off unless `required` is true. Decision 0018.
+   */
+  readonly practitionerCredentials?: import('../credentials/practitioner-check.js').PractitionerCredentialsConfig;
+  /**
    * Origins whose web pages may call the API (CORS). Default: the node's own origin (the portal's,
    * from `publicUrl`). Never `*`.
    */

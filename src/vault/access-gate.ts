@@ -52,6 +52,8 @@ export class AccessGate {
   ): Promise<Requester> {
     const decision = this.policy.evaluateInteraction(context, interaction);
     if (!decision.allowed) return this.refuse(interaction, context, { ...target, reason: decision.reason });
+    const unlicensed = await this.policy.evaluatePractitioner(decision.requester);
+    if (unlicensed !== undefined) return this.refuse(interaction, context, { ...target, reason: unlicensed });
     if (target.resourceType !== undefined) {
       const scoped = evaluateTokenScopes(context, interaction, target.resourceType);
       if (!scoped.allowed) return this.refuse(interaction, context, { ...target, reason: scoped.reason });

@@ -1,0 +1,120 @@
+/**
+ * The live licence check behind access decisions (issue 21 item 3, decision 0018): when a node
+ * requires credentials, a practitioner is admitted only while the licence credential they enrolled
+ * with verifies against the chain (admitted board, its registered key, not expired, about their
+ * ledger account, neither revoked nor suspended). Status and issuers come from CredentialChainIndex,
+ * synced once per block, so a check costs no chain round trip once warm.
+ */
+import { readFileSync } from 'node:fs';
+import { type Address, getAddress, isAddress, type PublicClient } from 'viem';
+import { CareLedgerError } from '../errors/index.js';
+import { credentialStatusAbi } from '../ledger/index.js';
+import { CredentialChainIndex } from './credential-ledger.js';
+import { practitionerDid } from './practitioner-credential.js';
+import { verifyCredentialOnChain } from './verify-on-chain.js';
+
+/** node.json `practitionerCredentials`: off unless `required` is true. */
+export interface PractitionerCredentialsConfig {
+  readonly required: boolean;
+  /**
+   * JSON object: practitioner id (as in `Practitioner/<id>`) → {credential: vc+jwt, account: ledger
+   * address}, the credential each practitioner presented when enrolled here. Read at start.
+   */
+  readonly directoryFile: string;
+  /** How often the chain index follows new blocks (ms, default 500). */
+  readonly syncIntervalMs?: number;
+}
+
+export interface EnrolledPractitioner {
+  readonly credential: string;
+  readonly account: Address;
+}
+
+/** The refusal reason for a practitioner, or undefined when their licence holds now. */
+export type PractitionerCheck = (practitionerId: string) => Promise<string | undefined>;
+
+export function loadPractitionerDirectory(path: string): ReadonlyMap<string, EnrolledPractitioner> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new CareLedgerError('ERR_CONFIG', 'the practitioner credential directory is not readable JSON', {
+      cause,
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new CareLedgerError('ERR_CONFIG', 'the practitioner credential directory must be a JSON object');
+  }
+  const directory = new Map<string, EnrolledPractitioner>();
+  for (const [id, entry] of Object.entries(parsed as Record<string, unknown>)) {
+    const { credential, account } = (entry ?? {}) as { credential?: unknown; account?: unknown };
+    if (typeof credential !== 'string' || typeof account !== 'string' || !isAddress(account)) {
+      throw new CareLedgerError('ERR_CONFIG', `practitioner ${id} needs a credential and a ledger account`);
+    }
+    directory.set(id, { credential, account: getAddress(account) });
+  }
+  return directory;
+}
+
+export function createPractitionerCheck(options: {
+  readonly index: CredentialChainIndex;
+  readonly directory: ReadonlyMap<string, EnrolledPractitioner>;
+  readonly chainId: number;
+  readonly now: () => Date;
+}): PractitionerCheck {
+  return async (practitionerId) => {
+    const enrolled = options.directory.get(practitionerId);
+    if (enrolled === undefined) return 'practitioner credential: no-credential (none enrolled)';
+    try {
+      await verifyCredentialOnChain(enrolled.credential, {
+        index: options.index,
+        now: options.now(),
+        expectedSubject: practitionerDid(options.chainId, enrolled.account),
+      });
+      return undefined;
+    } catch (error) {
+      if (error instanceof CareLedgerError && typeof error.details.reason === 'string') {
+        return `practitioner credential: ${error.details.reason}`;
+      }
+      // The chain could not be read: fail closed.
+      return 'practitioner credential: status-unavailable';
+    }
+  };
+}
+
+/** Starts the node's check: the index on the deployment's CredentialStatus, following each block. */
+export async function startPractitionerCheck(options: {
+  readonly config: PractitionerCredentialsConfig;
+  readonly client: PublicClient;
+  readonly credentialStatus: Address | undefined;
+  readonly chainId: number;
+  readonly now?: () => Date;
+  readonly log?: (line: string) => void;
+}): Promise<{ check: PractitionerCheck; index: CredentialChainIndex; stop(): void }> {
+  if (options.credentialStatus === undefined) {
+    throw new CareLedgerError(
+      'ERR_CONFIG',
+      'practitionerCredentials.required needs a deployment with a CredentialStatus contract',
+    );
+  }
+  const registry = await options.client.readContract({
+    address: options.credentialStatus,
+    abi: credentialStatusAbi,
+    functionName: 'registry',
+  });
+  const index = new CredentialChainIndex(options.client, options.credentialStatus, registry);
+  await index.sync();
+  const timer = setInterval(() => {
+    index
+      .sync()
+      .catch((error: unknown) => options.log?.(`credential index sync: ${(error as Error).message}`));
+  }, options.config.syncIntervalMs ?? 500);
+  timer.unref();
+  const check = createPractitionerCheck({
+    index,
+    directory: loadPractitionerDirectory(options.config.directoryFile),
+    chainId: options.chainId,
+    now: options.now ?? (() => new Date()),
+  });
+  return { check, index, stop: () => clearInterval(timer) };
+}

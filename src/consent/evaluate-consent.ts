@@ -109,7 +109,5 @@ async function isSignerInForce(
 ): Promise<boolean> {
   const signer = await recoverGrantSigner(opening);
   if (signer.toLowerCase() === opening.grant.patient.toLowerCase()) return true;
-  return (
-    options.delegationInForce !== undefined && options.delegationInForce(opening.grant.patient, signer, at)
-  );
+  return (await options.delegationInForce?.(opening.grant.patient, signer, at)) === true;
 }

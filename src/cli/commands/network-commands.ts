@@ -226,7 +226,10 @@ function registerNodeInitAndDoctor(program: Command): void {
     .requiredOption('--deployment <file>', 'the deployment record (may be written later by `chain deploy`)')
     .requiredOption('--name <name>', 'short name (lower-case, digits, dashes)')
     .requiredOption('--organization <name>', 'the organization’s display name, published on the ledger')
-    .requiredOption('--role <role>', 'provider, lab, pharmacy, payer, research, manufacturer, distributor or licensing-board')
+    .requiredOption(
+      '--role <role>',
+      'provider, lab, pharmacy, payer, research, manufacturer, distributor or licensing-board',
+    )
     .requiredOption('--public-url <url>', 'the URL other members call (https://…)')
     .option(
       '--database <url>',

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import type { Command } from 'commander';
 import { type Address, getAddress, type Hex, hexToBytes, isAddress } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { createChainClient } from '../../chain/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import {

@@ -159,7 +159,10 @@ export class PostgresLogStorage implements LogStorage {
   async saveCosignedCheckpoint(size: number, cosignedNote: string): Promise<void> {
     const changed = await this.#db.transaction(async (tx) => {
       await this.#fence?.check(tx);
-      return tx.execute('UPDATE log_checkpoints SET cosigned_note = $1 WHERE size = $2', [cosignedNote, size]);
+      return tx.execute('UPDATE log_checkpoints SET cosigned_note = $1 WHERE size = $2', [
+        cosignedNote,
+        size,
+      ]);
     });
     if (changed !== 1) {
       throw new CareLedgerError('ERR_STORAGE', 'no checkpoint of this size', {

@@ -45,7 +45,7 @@ describe('a ward delegate and its guardian attestation (decision 0021)', () => {
       createDelegateKeyTypedData(domain, { ward, delegate: d.delegate }),
     );
     const forAnotherWard = (await createWardDelegate(d.key, other.address, domain)).delegateSignature;
-    for (const guardianSignature of [byOther, forAnotherWard, d.delegateSignature.replace(/..$/, '1b')]) {
+    for (const guardianSignature of [byOther, forAnotherWard, flipRecoveryId(d.delegateSignature)]) {
       const refused = await parseGuardianAttestation(
         { patient: ward, guardian: d.delegate, notAfter: 1_900_000_000, guardianSignature },
         domain,
@@ -63,3 +63,8 @@ describe('a ward delegate and its guardian attestation (decision 0021)', () => {
     expect((missing as CareLedgerError).code).toBe('ERR_INVALID_INPUT');
   });
 });
+
+/** The same signature with the other recovery id (27 <-> 28): it recovers another address. */
+function flipRecoveryId(signature: string): string {
+  return signature.replace(/..$/, signature.endsWith('1b') ? '1c' : '1b');
+}

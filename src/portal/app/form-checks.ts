@@ -4,6 +4,7 @@
  * have for common LOINC codes, no dates in the future, codes in their system's format. Pure functions
  * (no DOM), so the rules are unit-tested and could be shared with the server.
  */
+import { PLAUSIBLE_RANGES } from '../../fhir/plausibility.js';
 
 export interface FieldProblem {
   /** The form's own name for the field ("value", "when", …); the view maps it to its control. */
@@ -11,24 +12,7 @@ export interface FieldProblem {
   readonly message: string;
 }
 
-/**
- * Values a living person can have, per LOINC code in the unit the form uses: wide enough for every
- * real patient (a neonate's heart rate, a marathon runner's, hypothermia), narrow enough to catch a
- * sign or decimal-point slip (−5000/min, 3700 °C).
- */
-export const PLAUSIBLE_RANGES: Readonly<Record<string, { low: number; high: number; unit: string }>> = {
-  '8867-4': { low: 20, high: 300, unit: '/min' },
-  '8480-6': { low: 40, high: 300, unit: 'mm[Hg]' },
-  '8462-4': { low: 20, high: 200, unit: 'mm[Hg]' },
-  '8310-5': { low: 25, high: 45, unit: 'Cel' },
-  '29463-7': { low: 0.2, high: 650, unit: 'kg' },
-  '8302-2': { low: 20, high: 280, unit: 'cm' },
-  '59408-5': { low: 30, high: 100, unit: '%' },
-  '2345-7': { low: 5, high: 3000, unit: 'mg/dL' },
-  '4548-4': { low: 2, high: 25, unit: '%' },
-  '2160-0': { low: 0.05, high: 40, unit: 'mg/dL' },
-  '718-7': { low: 1, high: 30, unit: 'g/dL' },
-};
+export { PLAUSIBLE_RANGES };
 
 /** A code's required format per system; a code that does not match is a typing slip, not a code. */
 export const CODE_FORMATS: Readonly<Record<string, { pattern: RegExp; example: string }>> = {

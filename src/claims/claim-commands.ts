@@ -1,5 +1,5 @@
 /**
- * `careledger claims submit|verify|dispute|policy publish`. `verify` needs no node: it re-runs the
+ * `careledger claims submit|verify|dispute|settle|resolve|policy publish`. `verify` needs no node: it re-runs the
  * adjudication from the claim, the published policy and the payer's ClaimResponse, and checks all
  * three against ClaimsRegistry on the chain; a mismatch exits non-zero naming the first difference.
  */
@@ -26,6 +26,7 @@ import { type Deployment, loadDeployment } from '../ledger/index.js';
 import { parseBenefitPolicy } from './benefit-policy.js';
 import { ClaimsLedger } from './claims-ledger.js';
 import { policyNamedBy, verifyClaimDecision } from './decision-record.js';
+import { parseCents } from './money.js';
 
 export interface CommandOutput {
   write(text: string): unknown;
@@ -89,6 +90,60 @@ export async function publishPolicy(options: {
     method: 'POST',
     headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
     body: JSON.stringify(readJson<unknown>(options.file, 'policy')),
+  });
+}
+
+/** A non-negative amount in the policy currency ("12.50") as cents. */
+function parseAmount(value: string, field: string): number {
+  const cents = parseCents(value, field);
+  if (cents < 0)
+    throw new CareLedgerError('ERR_INVALID_INPUT', `${field} is negative`, {
+      details: { reason: 'invalid-amount', field },
+    });
+  return cents;
+}
+
+function adminPost<T>(options: { url: string; token: string; fetch?: Fetch }, path: string, body: unknown) {
+  return call<T>(
+    (options.fetch ?? fetch) as Fetch,
+    `${options.url.replace(/\/$/, '')}/admin/claims/${path}`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    },
+  );
+}
+
+/** The payer operator records a payment to the provider for an anchored decision (amounts only). */
+export async function settleClaim(options: {
+  readonly url: string;
+  readonly token: string;
+  readonly claimCommitment: string;
+  /** Decimal, in the policy currency ("12.50"). */
+  readonly amount: string;
+  readonly fetch?: Fetch;
+}): Promise<{ recorded: boolean }> {
+  return adminPost(options, 'settlements', {
+    claimCommitment: options.claimCommitment,
+    amountCents: parseAmount(options.amount, 'amount'),
+  });
+}
+
+/** The payer operator resolves a disputed decision with the amount now due (the text's hash goes on chain). */
+export async function resolveDispute(options: {
+  readonly url: string;
+  readonly token: string;
+  readonly claimCommitment: string;
+  readonly resolution: string;
+  /** Decimal, in the policy currency ("0.00"). */
+  readonly amountDue: string;
+  readonly fetch?: Fetch;
+}): Promise<{ recorded: boolean }> {
+  return adminPost(options, 'dispute-resolutions', {
+    claimCommitment: options.claimCommitment,
+    resolution: options.resolution,
+    amountDueCents: parseAmount(options.amountDue, 'amount due'),
   });
 }
 
@@ -293,6 +348,42 @@ export function registerClaimCommands(program: Command, out: CommandOutput = pro
         deploymentFile: o.deployment,
       });
       out.write(`disputed in transaction ${txHash}\n`);
+    },
+  );
+  const operator = (command: Command) =>
+    command
+      .requiredOption('--url <url>', "the payer node's base URL")
+      .requiredOption('--token-file <file>', "the node operator's token file");
+  operator(
+    claims
+      .command('settle <claimCommitment>')
+      .description('record a payment to the provider for an anchored decision, as the payer operator')
+      .requiredOption('--amount <decimal>', 'the amount paid, in the policy currency (e.g. 12.50)'),
+  ).action(async (commitment: string, o: { amount: string; url: string; tokenFile: string }) => {
+    const token = readFileSync(o.tokenFile, 'utf8').trim();
+    await settleClaim({ url: o.url, token, claimCommitment: commitment, amount: o.amount });
+    out.write(`settlement of ${o.amount} for claim ${commitment} queued for the ledger\n`);
+  });
+  operator(
+    claims
+      .command('resolve <claimCommitment>')
+      .description('resolve a disputed decision with the amount now due, as the payer operator')
+      .requiredOption('--resolution <text>', 'the resolution (kept off chain; its hash is recorded)')
+      .requiredOption('--amount-due <decimal>', 'the amount now due, in the policy currency (e.g. 0.00)'),
+  ).action(
+    async (
+      commitment: string,
+      o: { resolution: string; amountDue: string; url: string; tokenFile: string },
+    ) => {
+      const token = readFileSync(o.tokenFile, 'utf8').trim();
+      await resolveDispute({
+        url: o.url,
+        token,
+        claimCommitment: commitment,
+        resolution: o.resolution,
+        amountDue: o.amountDue,
+      });
+      out.write(`resolution of claim ${commitment} queued for the ledger\n`);
     },
   );
   claims

@@ -31,6 +31,8 @@ export {
   disputeClaim,
   publishPolicy,
   registerClaimCommands,
+  resolveDispute,
+  settleClaim,
   submitClaim,
   verifyClaim,
 } from './claim-commands.js';

@@ -22,6 +22,8 @@ import {
   memberLiabilityOf,
   parseBenefitPolicy,
   publishPolicy,
+  resolveDispute,
+  settleClaim,
   submitClaim,
   verifyClaim,
   verifyClaimDecision,
@@ -383,7 +385,7 @@ describe('Claim/$submit at a payer member', () => {
     expect(bundled.body.outcome).toBe('complete');
   });
 
-  it('careledger claims: policy publish, submit, verify (catching a decision altered after anchoring), dispute', async () => {
+  it('careledger claims: policy publish, submit, verify (catching a decision altered after anchoring), dispute, resolve, settle', async () => {
     const files = mkdtempSync(join(tmpdir(), 'careledger-claims-cli-'));
     const file = (name: string, content: unknown) => {
       const path = join(files, name);
@@ -461,27 +463,35 @@ describe('Claim/$submit at a payer member', () => {
         ...chain,
       });
       expect((await chainLedger.decision(commitment))?.status).toBe('disputed');
-      const resolved = await payer.request('/admin/claims/dispute-resolutions', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
+      const operator = { url: 'http://127.0.0.1:1', token: payer.adminToken, fetch: inProcess };
+      const negative = await settleClaim({ ...operator, claimCommitment: commitment, amount: '-1.00' }).catch(
+        (e: CareLedgerError) => e,
+      );
+      expect((negative as CareLedgerError).details.reason).toBe('invalid-amount');
+      const notOperator = await resolveDispute({
+        ...operator,
+        token: 'not-the-admin-token',
+        claimCommitment: commitment,
+        resolution: 'copay confirmed',
+        amountDue: '0',
+      }).catch((e: CareLedgerError) => e);
+      expect((notOperator as CareLedgerError).code).toBe('ERR_FORBIDDEN');
+      expect(
+        await resolveDispute({
+          ...operator,
           claimCommitment: commitment,
           resolution: 'copay confirmed',
-          amountDueCents: 0,
+          amountDue: '0.00',
         }),
-      });
-      expect(resolved.status).toBe(202);
+      ).toEqual({ recorded: true });
       await payer.node.ledger.outbox.drain(30_000);
       expect(await chainLedger.decision(commitment)).toMatchObject({
         status: 'resolved',
         amountDueCents: 0n,
       });
-      const settled = await payer.request('/admin/claims/settlements', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${payer.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ claimCommitment: commitment, amountCents: 1250 }),
+      expect(await settleClaim({ ...operator, claimCommitment: commitment, amount: '12.50' })).toEqual({
+        recorded: true,
       });
-      expect(settled.status).toBe(202);
       await payer.node.ledger.outbox.drain(30_000);
       expect((await chainLedger.decision(commitment))?.paidCents).toBe(1250n);
     } finally {

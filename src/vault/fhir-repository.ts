@@ -11,6 +11,7 @@ import {
 } from '../access/index.js';
 import type { AccessContext, FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
+import { assertPlausible } from '../fhir/assert-plausible.js';
 import { type KeyedHash, planSearch, type SearchHandling } from '../fhir/search/index.js';
 import { isContainedSearch } from '../fhir/search/plan-contained.js';
 import { parseResource } from '../fhir/validate-resource.js';
@@ -156,6 +157,7 @@ export class FhirRepository {
 
   async create(input: unknown, context: AccessContext): Promise<Resource> {
     const parsed = parseResource(input);
+    assertPlausible(parsed as unknown as Record<string, unknown>);
     const requester = await this.gate.admit('create', context, { resourceType: parsed.resourceType });
     const resource = { ...parsed, id: this.newId() } as Resource;
     const breakGlass = await this.gate.admitWrite(requester, context, 'create', resource);

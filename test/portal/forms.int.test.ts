@@ -121,6 +121,25 @@ describe('administration and sessions', () => {
 });
 
 describe('clinician forms and the patient’s records', () => {
+  it('the node refuses a heart rate of −5000/min, naming Observation.value', async () => {
+    const response = await fetch(`${hospital}/fhir/Observation`, {
+      method: 'POST',
+      headers: { 'x-careledger-identity': 'Practitioner/dr-grey', 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+        subject: { reference: `Patient/${patientId}` },
+        valueQuantity: { value: -5000, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+      }),
+    });
+    expect(response.status).toBe(400);
+    const outcome = (await response.json()) as { issue: { expression?: string[]; diagnostics?: string }[] };
+    const found = outcome.issue.find((i) => i.expression !== undefined);
+    expect(found?.expression).toEqual(['Observation.value']);
+    expect(found?.diagnostics).toContain('between 20 and 300 /min');
+  });
+
   it('names what to fix beside each field of an empty note, an implausible or future observation, an empty break-glass', async () => {
     const page = await browser.newPage();
     await signIn(page, hospital, account('dr.grey'));

@@ -116,6 +116,15 @@ export function createProgram(): Command {
                 `  portal: ${dev.nodes[0]?.url}/portal/`,
                 '',
               ]),
+          ...(dev.demoSupply === undefined
+            ? []
+            : [
+                "Packs at the pharmacy (scan one: npx careledger supply verify '<DataMatrix>' --node <pharmacy> --identity Practitioner/pharmacist):",
+                `  good             ${dev.demoSupply.goodPack.elementString}`,
+                `  lot to recall    ${dev.demoSupply.recallPack.elementString}`,
+                `  expired          ${dev.demoSupply.expiredPack.elementString}`,
+                '',
+              ]),
           'Try, in another terminal: npx careledger chain status    (Ctrl-C stops everything; state is kept for the next start)',
           '',
         ].join('\n'),

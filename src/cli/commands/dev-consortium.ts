@@ -29,6 +29,7 @@ import { chainDir, chainInfoFile, deploymentFile, nodeDir, runFile } from '../da
 import { requestJson } from '../http-json.js';
 import { seedDemoPartners } from './demo-partners.js';
 import { type DemoRecordsResult, seedDemoRecords } from './demo-records.js';
+import { type DemoSupplyResult, seedDemoSupply } from './demo-supply.js';
 import { type DemoUsers, enrolDemoUsers } from './demo-users.js';
 
 export interface DemoMember {
@@ -174,6 +175,8 @@ export class DevConsortium {
   demoUsers: DemoUsers | undefined;
   /** The demo patient's records as seeded (ids at each member). */
   demoRecords: DemoRecordsResult | undefined;
+  /** The packs at the pharmacy, as seeded (DataMatrix strings to try). */
+  demoSupply: DemoSupplyResult | undefined;
   deployment: Deployment | undefined;
   private deployerOutbox: Outbox | undefined;
   private closeDeployerDb: (() => void) | undefined;
@@ -210,6 +213,11 @@ export class DevConsortium {
     // Every process starts at once; a host's members start one after another inside it.
     await Promise.all([...new Set(this.nodes.map((n) => n.host))].map((host) => this.spawnHost(host)));
     await this.admitByVote(members);
+    // The drug supply story (packs commissioned, shipped to the wholesaler and on to the pharmacy) is a
+    // few blocks of its own: it runs beside the users' enrolment and the story's records.
+    const supply = this.startSupplySeeding();
+    // Awaited below; a failure before then must not become an unhandled rejection.
+    supply.catch(() => undefined);
     const hospital = this.nodes[0] as DevNode;
     this.demoUsers = await enrolDemoUsers(
       this.options.dataDir,
@@ -250,6 +258,7 @@ export class DevConsortium {
         await Promise.all([this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']), partners]);
       } else await this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']);
     }
+    this.demoSupply = await supply;
     await this.chain.snapshot({ force: true });
     this.writeRunFile();
   }
@@ -323,6 +332,24 @@ export class DevConsortium {
       logVerifierKey: verifierKey,
       encryptionPublicKey: '0x',
     };
+  }
+
+  /** Seeds the supply story once, when the demo seeds its story and the trading partners run. */
+  private startSupplySeeding(): Promise<DemoSupplyResult | undefined> {
+    const url = (name: string) => this.nodes.find((n) => n.name === name)?.url;
+    const [manufacturer, wholesaler, pharmacy] = [url('manufacturer'), url('wholesaler'), url('pharmacy')];
+    if (
+      this.options.seedDemoRecords !== true ||
+      manufacturer === undefined ||
+      wholesaler === undefined ||
+      pharmacy === undefined
+    )
+      return Promise.resolve(undefined);
+    return seedDemoSupply(
+      this.options.dataDir,
+      { manufacturer: { url: manufacturer }, wholesaler: { url: wholesaler }, pharmacy: { url: pharmacy } },
+      (line) => this.log(line),
+    );
   }
 
   private demoSupplyKey(): string {

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { JWK } from 'jose';
 import { CareLedgerError, isCareLedgerError } from '../errors/index.js';
 import { decodeStatusList } from './bitstring-status-list.js';
+import { registerCredentialChainCommands } from './credential-chain-commands.js';
 import { type PractitionerLicenseCredential, parseCredential } from './practitioner-credential.js';
 import { type IssuerKey, issueCredential, type StatusListSnapshot, verifyCredential } from './vc-jwt.js';
 
@@ -143,6 +144,7 @@ export function registerCredentialCommands(
   const credential = program
     .command('credential')
     .description('practitioner licences as W3C verifiable credentials (vc+jwt)');
+  registerCredentialChainCommands(credential, io);
   credential
     .command('issue')
     .description('sign a licence credential (JSON) with a licensing board key and print the vc+jwt')

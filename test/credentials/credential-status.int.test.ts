@@ -3,10 +3,18 @@
  * issuer key and sets status bits; revocation is final; a suspension is one transaction and the
  * chain index answers the next check with it; a board removed by vote stops being an admitted issuer.
  */
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Address } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  runCredentialSetStatus,
+  runCredentialStatus,
+} from '../../src/credentials/credential-chain-commands.js';
 import {
   CredentialChainIndex,
   issuerKeyOnChain,
@@ -27,7 +35,13 @@ import {
   credentialStatusBytecode,
 } from '../../src/ledger/contracts.generated.js';
 import { memberInput } from '../contracts/fixtures.js';
-import { anvilAccount, captureRevert, startTestAnvil, type TestAnvil } from '../support/test-anvil.js';
+import {
+  ANVIL_PRIVATE_KEYS,
+  anvilAccount,
+  captureRevert,
+  startTestAnvil,
+  type TestAnvil,
+} from '../support/test-anvil.js';
 
 const BOARD = anvilAccount(0);
 const CLINIC = anvilAccount(1);
@@ -172,5 +186,36 @@ describe('CredentialStatus', () => {
     expect(await why(verifyCredentialOnChain(good, { index, now: NOW, expectedSubject: other }))).toBe(
       'wrong-subject',
     );
+  });
+
+  it('suspends, reinstates and reports status from the command line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'careledger-credential-cli-'));
+    try {
+      const jwtFile = join(dir, 'licence.jwt');
+      writeFileSync(jwtFile, await issueCredential(licence(11), { privateKey: boardKey, kid }));
+      const keyFile = join(dir, 'board.key');
+      writeFileSync(keyFile, ANVIL_PRIVATE_KEYS[0]);
+      const chain = { rpc: anvil.url, contract: address };
+      let out = '';
+      const stdout = { write: (t: string) => (out += t) };
+      await runCredentialStatus(jwtFile, { ...chain, now: NOW }, stdout);
+      await runCredentialSetStatus(11, 'suspend', { ...chain, key: keyFile }, stdout);
+      await expect(runCredentialStatus(jwtFile, { ...chain, now: NOW }, stdout)).rejects.toThrow();
+      await runCredentialSetStatus(11, 'reinstate', { ...chain, key: keyFile }, stdout);
+      await runCredentialStatus(jwtFile, { ...chain, now: NOW }, stdout);
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => (l.ok === true ? (l.change ?? 'valid') : l.reason))).toEqual([
+        'valid',
+        'suspend',
+        'suspended',
+        'reinstate',
+        'valid',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@ import { type Address, createPublicClient, createWalletClient, type Hex, http, i
 import { privateKeyToAccount } from 'viem/accounts';
 import { CareLedgerError } from '../errors/index.js';
 import { credentialStatusAbi } from '../ledger/index.js';
-import type { CommandOutput } from './credential-commands.js';
+import type { CommandOutput } from './command-output.js';
 import { CredentialChainIndex, setStatusData } from './credential-ledger.js';
 import { verifyCredentialOnChain } from './verify-on-chain.js';
 

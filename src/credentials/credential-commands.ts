@@ -8,13 +8,12 @@ import type { Command } from 'commander';
 import type { JWK } from 'jose';
 import { CareLedgerError, isCareLedgerError } from '../errors/index.js';
 import { decodeStatusList } from './bitstring-status-list.js';
+import type { CommandOutput } from './command-output.js';
 import { registerCredentialChainCommands } from './credential-chain-commands.js';
 import { type PractitionerLicenseCredential, parseCredential } from './practitioner-credential.js';
 import { type IssuerKey, issueCredential, type StatusListSnapshot, verifyCredential } from './vc-jwt.js';
 
-export interface CommandOutput {
-  write(text: string): unknown;
-}
+export type { CommandOutput } from './command-output.js';
 
 function readText(path: string, what: string): string {
   try {

@@ -33,7 +33,7 @@ export async function verifyCredentialOnChain(
   const issuer = await options.index.issuer(credential.issuer);
   const issuerKeys = new Map<string, readonly IssuerKey[]>();
   const statusLists = new Map<string, StatusListSnapshot>();
-  if (issuer !== undefined && issuer.admitted && issuer.key !== undefined) {
+  if (issuer?.admitted && issuer.key !== undefined) {
     issuerKeys.set(credential.issuer, [issuer.key]);
     for (const entry of credential.credentialStatus) {
       const index = Number(entry.statusListIndex);

@@ -14,11 +14,7 @@ import { ERROR_CODE_SYSTEM } from '../fhir/operation-outcome.js';
 import { ALL_DATA_CATEGORIES, ALL_PURPOSES_OF_USE, consentTypes } from '../ledger/index.js';
 import { parseTilePath } from '../log/tiles.js';
 import { createPortalRoutes } from '../portal/index.js';
-import {
-  createEpcisRoutes,
-  createSupplyRoutes,
-  type SupplyRouteDeps,
-} from '../supply/http/supply-routes.js';
+import { createEpcisRoutes, createSupplyRoutes, type SupplyRouteDeps } from '../supply/http/supply-routes.js';
 import { createNodeApp } from './create-node-app.js';
 import { HTTP_STATUS } from './error-response.js';
 import {

@@ -24,11 +24,11 @@ import { MAX_ADD_CHECKPOINT_BODY, TLOG_SIZE_CONTENT_TYPE } from '../log/witness.
 import { HTTP_STATUS } from './error-response.js';
 import { claimsPaths } from './openapi-claims.js';
 import { consentOpeningPaths } from './openapi-consent-openings.js';
-import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { delegationPaths } from './openapi-delegations.js';
-import { terminologyPaths } from './openapi-terminology.js';
+import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
 import { supplyPaths } from './openapi-supply.js';
+import { terminologyPaths } from './openapi-terminology.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
 
 export * from './openapi-types.js';
@@ -906,7 +906,7 @@ export const openApiDocument: OpenApiDocument = {
       post: {
         operationId: 'relayDelegation',
         summary:
-          'Relay a patient-signed appointment of a healthcare proxy (EIP-712 Delegation) with `delegateSignature`, the delegate key\'s own DelegateKey(ward, delegate) acceptance (a key for this patient only, decision 0021); the proxy may then sign grants and revocations for the patient; ?wait=true answers once mined',
+          "Relay a patient-signed appointment of a healthcare proxy (EIP-712 Delegation) with `delegateSignature`, the delegate key's own DelegateKey(ward, delegate) acceptance (a key for this patient only, decision 0021); the proxy may then sign grants and revocations for the patient; ?wait=true answers once mined",
         tags: ['consent'],
         parameters: [
           { name: 'wait', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },

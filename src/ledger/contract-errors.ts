@@ -162,7 +162,10 @@ const CONTRACT_ERRORS = {
     code: 'ERR_FORBIDDEN',
     describe: (a) => `${arg(a, 0)} is not a member with the manufacturer role`,
   },
-  PackExists: { code: 'ERR_PRECONDITION_FAILED', describe: (a) => `pack ${arg(a, 0)} is already commissioned` },
+  PackExists: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `pack ${arg(a, 0)} is already commissioned`,
+  },
   UnknownPack: { code: 'ERR_NOT_FOUND', describe: (a) => `pack ${arg(a, 0)} was never commissioned` },
   NotOwner: { code: 'ERR_FORBIDDEN', describe: (a) => `${arg(a, 1)} does not own pack ${arg(a, 0)}` },
   NotLotManufacturer: {
@@ -197,12 +200,18 @@ const CONTRACT_ERRORS = {
     code: 'ERR_PRECONDITION_FAILED',
     describe: (a) => `a decision is already anchored for claim commitment ${arg(a, 0)} (a duplicate claim)`,
   },
-  UnknownDecision: { code: 'ERR_NOT_FOUND', describe: (a) => `no decision is anchored for claim ${arg(a, 0)}` },
+  UnknownDecision: {
+    code: 'ERR_NOT_FOUND',
+    describe: (a) => `no decision is anchored for claim ${arg(a, 0)}`,
+  },
   NotDecisionParty: {
     code: 'ERR_FORBIDDEN',
     describe: (a) => `${arg(a, 0)} is not the party of decision ${arg(a, 1)} that may do this`,
   },
-  DisputeNotOpen: { code: 'ERR_PRECONDITION_FAILED', describe: (a) => `decision ${arg(a, 0)} has no open dispute` },
+  DisputeNotOpen: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `decision ${arg(a, 0)} has no open dispute`,
+  },
   AlreadyDisputed: {
     code: 'ERR_PRECONDITION_FAILED',
     describe: (a) => `decision ${arg(a, 0)} is already under dispute`,

@@ -7,7 +7,7 @@ import {
 } from '../storage/postgres/postgres-database.js';
 import { latestVersion } from '../storage/postgres/postgres-migrations.js';
 import { POSTGRES_MIGRATIONS } from '../storage/postgres/postgres-schema.js';
-import type { DoctorCheck } from './node-doctor.js';
+import type { DoctorCheck } from './doctor-check.js';
 
 const ENV = 'CARELEDGER_DATABASE_URL';
 

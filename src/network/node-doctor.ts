@@ -4,18 +4,11 @@ import Database from 'better-sqlite3';
 import { createChainClient } from '../chain/index.js';
 import { loadDeployment } from '../ledger/index.js';
 import { loadNodeConfig, type NodeConfig, nodePaths } from '../node/node-config.js';
+import type { DoctorCheck } from './doctor-check.js';
 import { diagnosePostgres, findDatabaseUrl } from './node-doctor-postgres.js';
 import { findDeploymentProblems } from './verify-deployment.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail';
-
-export interface DoctorCheck {
-  readonly check: string;
-  readonly status: CheckStatus;
-  readonly message: string;
-  /** What to do, for a warning or a failure. */
-  readonly fix?: string;
-}
+export type { CheckStatus, DoctorCheck } from './doctor-check.js';
 
 export interface DoctorOptions {
   readonly now?: () => number;

@@ -9,10 +9,10 @@ import { AccessPolicy, type BreakGlassSession, listGrantingPatients } from '../a
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
-import { startPractitionerCheck } from '../credentials/practitioner-check.js';
 import { createClaimsModule } from '../claims/index.js';
 import { createOpeningFanOut, evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { createOpeningDeliveryQueue } from '../consent/opening-delivery-queue.js';
+import { startPractitionerCheck } from '../credentials/practitioner-check.js';
 import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import { ExchangeService } from '../exchange/index.js';

@@ -1,24 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-/// @dev The part of ConsortiumRegistry's getMember this contract reads (ABI-compatible: the enum
-///      MemberStatus is a uint8 on the wire). Declared here so IConsortiumRegistry stays as it is.
-interface IMemberDirectory {
-    struct Member {
-        address account;
-        string name;
-        uint8 role;
-        string fhirBaseUrl;
-        string logOrigin;
-        string logVerifierKey;
-        bytes encryptionPublicKey;
-        uint8 status;
-        uint64 admittedAt;
-        uint64 removedAt;
-    }
-
-    function getMember(address account) external view returns (Member memory);
-}
+import {IMemberDirectory} from "./IMemberDirectory.sol";
 
 /// @title ClaimsRegistry: published benefit policies and claim decisions between members.
 /// @notice A payer member publishes versions of its benefit policy (the SHA-256 of the canonical

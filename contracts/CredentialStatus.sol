@@ -1,24 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-/// @dev The part of ConsortiumRegistry's getMember this contract reads (ABI-compatible: the enum
-///      MemberStatus is a uint8 on the wire).
-interface ICredentialMemberDirectory {
-    struct Member {
-        address account;
-        string name;
-        uint8 role;
-        string fhirBaseUrl;
-        string logOrigin;
-        string logVerifierKey;
-        bytes encryptionPublicKey;
-        uint8 status;
-        uint64 admittedAt;
-        uint64 removedAt;
-    }
-
-    function getMember(address account) external view returns (Member memory);
-}
+import {IMemberDirectory} from "./IMemberDirectory.sol";
 
 /// @title CredentialStatus: licensing boards' credential-signing keys and licence status bits.
 /// @notice An issuer is a member the consortium admitted by vote with role licensing-board (8). It
@@ -51,19 +34,19 @@ contract CredentialStatus {
     event IssuerKeyRegistered(address indexed board, string issuerId, bytes32 keyThumbprint, bytes publicKey);
     event CredentialStatusChanged(address indexed board, uint256 indexed index, uint8 purpose, bool set);
 
-    ICredentialMemberDirectory public immutable registry;
+    IMemberDirectory public immutable registry;
 
     mapping(address => Issuer) private _issuers;
     mapping(bytes32 => address) private _boardOfIssuerId;
     /// board => purpose => word index => 256 status bits.
     mapping(address => mapping(uint8 => mapping(uint256 => uint256))) private _bits;
 
-    constructor(ICredentialMemberDirectory registry_) {
+    constructor(IMemberDirectory registry_) {
         registry = registry_;
     }
 
     function _isActiveBoard(address account) private view returns (bool) {
-        ICredentialMemberDirectory.Member memory member = registry.getMember(account);
+        IMemberDirectory.Member memory member = registry.getMember(account);
         return member.status == STATUS_ACTIVE && member.role == ROLE_LICENSING_BOARD;
     }
 

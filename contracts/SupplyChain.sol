@@ -2,25 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IConsortiumRegistry} from "./IConsortiumRegistry.sol";
-
-/// @notice The part of ConsortiumRegistry's member record SupplyChain reads: the role. Laid out exactly
-///         as ConsortiumRegistry.Member so the ABI decoding of getMember matches.
-interface IConsortiumMemberRoles {
-    struct Member {
-        address account;
-        string name;
-        uint8 role;
-        string fhirBaseUrl;
-        string logOrigin;
-        string logVerifierKey;
-        bytes encryptionPublicKey;
-        uint8 status;
-        uint64 admittedAt;
-        uint64 removedAt;
-    }
-
-    function getMember(address account) external view returns (Member memory);
-}
+import {IMemberDirectory} from "./IMemberDirectory.sol";
 
 /// @title SupplyChain: serialized drug packs from commissioning to dispensing (issue 19, decision 0023).
 /// @notice A pack is named only by a keyed hash of its SGTIN (HMAC under the consortium's supply key,
@@ -104,7 +86,7 @@ contract SupplyChain {
 
     /// @notice A manufacturer commissions a pack (EPCIS bizStep commissioning); it owns it.
     function commission(bytes32 pack, bytes32 lot, uint32 expiry) external onlyActiveMember {
-        if (IConsortiumMemberRoles(address(registry)).getMember(msg.sender).role != ROLE_MANUFACTURER) {
+        if (IMemberDirectory(address(registry)).getMember(msg.sender).role != ROLE_MANUFACTURER) {
             revert NotManufacturer(msg.sender);
         }
         Pack storage p = _packs[pack];

@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { keccak256, toHex } from 'viem';
 import { CareLedgerError } from '../errors/index.js';
 import type { Authenticate } from '../http/authenticate-request.js';
 import { readJsonBody } from '../http/read-json-body.js';
+import { requireOperatorToken } from '../http/require-operator-token.js';
 import { hashBenefitPolicy, parseBenefitPolicy } from './benefit-policy.js';
 import type { ClaimsLedger } from './claims-ledger.js';
 import type { ClaimsService } from './claims-service.js';
@@ -68,15 +68,7 @@ export function createClaimsRoutes(deps: ClaimsRouteDeps): Hono {
  */
 export function createClaimsAdminRoutes(deps: ClaimsRouteDeps): Hono {
   const app = new Hono();
-  const expected = Buffer.from(`Bearer ${deps.adminToken}`);
-  app.use('*', async (c, next) => {
-    const given = Buffer.from(c.req.header('authorization') ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      c.header('WWW-Authenticate', 'Bearer realm="careledger-admin"');
-      throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the admin endpoints need the node operator token');
-    }
-    await next();
-  });
+  app.use('*', requireOperatorToken(deps.adminToken));
   app.post('/policies', async (c) => {
     const json = await readJsonBody(c);
     // Refused before anything is anchored if it does not parse (ERR_INVALID_INPUT with the reason).

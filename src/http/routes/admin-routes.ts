@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { getAddress, type Hex, isAddress, isHex, type PublicClient, parseEventLogs, zeroAddress } from 'viem';
 import type { UserDirectory } from '../../auth/index.js';
@@ -14,6 +13,7 @@ import {
   type OutboxEntry,
 } from '../../ledger/index.js';
 import { readJsonBody } from '../read-json-body.js';
+import { requireOperatorToken } from '../require-operator-token.js';
 
 export interface AdminRouteDeps {
   readonly ledger: ConsortiumLedger;
@@ -69,16 +69,7 @@ const entryJson = (entry: OutboxEntry) => ({
 /** Operator endpoints: governance votes and practitioner attestations, signed with the member's key. */
 export function createAdminRoutes(deps: AdminRouteDeps): Hono {
   const app = new Hono();
-  const expected = Buffer.from(`Bearer ${deps.adminToken}`);
-
-  app.use('*', async (c, next) => {
-    const given = Buffer.from(c.req.header('authorization') ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      c.header('WWW-Authenticate', 'Bearer realm="careledger-admin"');
-      throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the admin endpoints need the node operator token');
-    }
-    await next();
-  });
+  app.use('*', requireOperatorToken(deps.adminToken));
 
   const confirm = async (entry: OutboxEntry) => {
     const done = await deps.ledger.outbox.waitForConfirmation(entry.id, 30_000);

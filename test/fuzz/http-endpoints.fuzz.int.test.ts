@@ -134,8 +134,19 @@ async function check(request: FuzzRequest): Promise<number> {
     } catch {
       throw new Error(`status ${status} with a non-JSON error body (${contentType}): ${describeRequest()}`);
     }
-    const record = body as { resourceType?: unknown; error?: unknown };
-    const ok = record?.resourceType === 'OperationOutcome' || (isOauth && typeof record?.error === 'string');
+    const record = body as { resourceType?: unknown; error?: unknown; type?: unknown; status?: unknown };
+    // EPCIS 2.0 answers its errors as RFC 7807 problem details with its exception types, as the
+    // standard's REST binding says (decision 0023).
+    const isEpcisProblem =
+      pathname.startsWith('/epcis/') &&
+      contentType.startsWith('application/problem+json') &&
+      typeof record?.type === 'string' &&
+      record.type.startsWith('epcisException:') &&
+      record.status === status;
+    const ok =
+      record?.resourceType === 'OperationOutcome' ||
+      (isOauth && typeof record?.error === 'string') ||
+      isEpcisProblem;
     if (!ok) {
       throw new Error(
         `status ${status} error body is not an OperationOutcome: ${text.slice(0, 300)} for ${describeRequest()}`,

@@ -113,6 +113,8 @@ import type { NodeBroadcast } from './workers/node-broadcast.js';
 export interface RunningNode {
   readonly config: NodeConfig;
   readonly url: string;
+  /** The listening server (tests watch its connections); none in the primary of a multi-process member. */
+  readonly httpServer?: { on(event: 'connection', listener: () => void): unknown };
   readonly deployment: Deployment;
   readonly ledger: ConsortiumLedger;
   readonly indexer: ChainIndexer;
@@ -823,6 +825,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   return {
     config,
     url,
+    ...(server === undefined ? {} : { httpServer: server }),
     deployment,
     ledger,
     indexer,

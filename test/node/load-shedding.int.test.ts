@@ -8,6 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
 const CLIENTS = 100;
+/** Longer than the node's queue limit below (100 ms), so the requests read after it are shed. */
+const HOLD_MS = 500;
+
+/** Keeps this process (the node's) from turning its event loop, as a long synchronous step would. */
+function holdEventLoop(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy: nothing else in this process runs
+  }
+}
 
 interface Answer {
   readonly status: number;
@@ -80,6 +90,14 @@ afterAll(async () => {
 describe('overload shedding', () => {
   it('answers 100 simultaneous clients: each served, or shed at once with 503 and Retry-After', async () => {
     const url = `${solo.node.url}/fhir/Observation?subject=Patient/${patientId}`;
+    // Halfway through the burst the node's event loop is held up, as by a long synchronous step: the
+    // connections accepted before it wait in their sockets longer than the queue limit and must be
+    // shed at once; those after it are served. Without the hold a fast machine serves all 100.
+    let accepted = 0;
+    solo.node.httpServer?.on('connection', () => {
+      accepted += 1;
+      if (accepted === CLIENTS / 2) holdEventLoop(HOLD_MS);
+    });
     const answers = await pushFromAnotherProcess(url, CLIENTS);
     const served = answers.filter((a) => a.status === 200);
     const shed = answers.filter((a) => a.status === 503);

@@ -4,23 +4,8 @@ import type {
   OpeningDeliveryStore,
   QueuedOpeningDelivery,
 } from '../../consent/opening-delivery-queue.js';
+import { type OpeningDeliveryRow as Row, toDelivery } from '../opening-delivery-rows.js';
 import type { PostgresDatabase } from './postgres-database.js';
-
-interface Row {
-  grant_id: Hex;
-  member: Address;
-  attempts: number;
-  next_attempt_at: number;
-}
-
-function toDelivery(row: Row): QueuedOpeningDelivery {
-  return {
-    grantId: row.grant_id,
-    member: row.member,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-  };
-}
 
 /**
  * The opening delivery queue (decision 0013) on PostgreSQL (schema version 4): the same rows and

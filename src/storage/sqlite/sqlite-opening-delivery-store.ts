@@ -4,6 +4,7 @@ import type {
   OpeningDeliveryStore,
   QueuedOpeningDelivery,
 } from '../../consent/opening-delivery-queue.js';
+import { type OpeningDeliveryRow as Row, toDelivery } from '../opening-delivery-rows.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 export const openingDeliveryMigrations: Migration[] = [
@@ -27,13 +28,6 @@ export const openingDeliveryMigrations: Migration[] = [
     `,
   },
 ];
-
-interface Row {
-  grant_id: Hex;
-  member: Address;
-  attempts: number;
-  next_attempt_at: number;
-}
 
 /** The node's opening delivery queue in its SQLite database (survives restarts). */
 export class SqliteOpeningDeliveryStore implements OpeningDeliveryStore {
@@ -136,13 +130,4 @@ export class SqliteOpeningDeliveryStore implements OpeningDeliveryStore {
       .get() as { last_error: string } | undefined;
     return { ...result, lastError: last?.last_error ?? null };
   }
-}
-
-function toDelivery(row: Row): QueuedOpeningDelivery {
-  return {
-    grantId: row.grant_id,
-    member: row.member,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-  };
 }

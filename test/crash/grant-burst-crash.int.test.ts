@@ -109,9 +109,11 @@ async function postGrant(url: string, body: string): Promise<'ack' | 'already' |
       tallyAnswer('202');
       return 'ack';
     }
-    // A retry of a grant whose first attempt was stored and mined: it is on the ledger already.
-    if (response.status === 409 && text.includes('NonceAlreadyUsed')) {
-      tallyAnswer('409 NonceAlreadyUsed');
+    // A retry of a grant whose first attempt was stored and mined (its answer lost in a crash): the
+    // contract refused the replayed nonce, so the grant is on the ledger already. The node names
+    // the refusal in the OperationOutcome's details.coding (urn:careledger:error-code).
+    if (response.status === 409 && text.includes('ERR_NONCE_USED')) {
+      tallyAnswer('409 ERR_NONCE_USED');
       return 'already';
     }
     const code = /"code"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? text.slice(0, 60);

@@ -5,6 +5,7 @@ import { createSignerKey, parseVerifierKey } from '../../log/signed-note.js';
 import { formatTilePath, rootFromTiles, tilesForSize, verifyEntryBundle } from '../../log/tiles.js';
 import { verifyTlogProof } from '../../log/tlog-proof.js';
 import { TransparencyLog } from '../../log/transparency-log.js';
+import { FollowerLog } from '../../node/workers/follower-log.js';
 import { createLogRoutes } from './log-routes.js';
 
 const keys = createSignerKey('careledger.example/node-a/log');
@@ -132,6 +133,36 @@ describe('log routes (c2sp.org/tlog-tiles)', () => {
     const { verifyConsistencyProof } = await import('../../log/verify-proof.js');
     verifyConsistencyProof(early.size, late.size, hashes, early.rootHash, late.rootHash);
     expect((await app.request(`/log/consistency?old=${late.size}&new=${early.size}`)).status).toBe(400);
-    expect((await app.request(`/log/consistency?old=0&new=${late.size + 5}`)).status).toBe(404);
+    expect((await app.request(`/log/consistency?old=1&new=${late.size + 5}`)).status).toBe(404);
+  });
+
+  test('a worker process serves the checkpoint signed a moment ago, never an older one', async () => {
+    const storage = new MemoryLogStorage();
+    const primary = await TransparencyLog.open({ storage, signerKey: keys.signerKey });
+    // A worker's view that would look for a new checkpoint only once an hour on its own.
+    const follower = await FollowerLog.open({
+      storage,
+      signerKey: keys.signerKey,
+      origin: primary.origin,
+      appender: { appendAll: () => Promise.reject(new Error('not used')) },
+      refreshMs: 3_600_000,
+    });
+    try {
+      const app = new Hono();
+      app.route('/log', createLogRoutes(follower));
+      expect((await app.request('/log/checkpoint')).status).toBe(404);
+      await primary.append(entry(0));
+      const signed = await primary.checkpoint();
+      const served = await app.request('/log/checkpoint');
+      expect(served.status).toBe(200);
+      expect(await served.text()).toBe(signed.note);
+      await primary.append(entry(1));
+      const grown = await primary.checkpoint();
+      const proof = await app.request(`/log/consistency?old=${signed.size}&new=${grown.size}`);
+      expect(proof.status, await proof.clone().text()).toBe(200);
+      expect((await app.request('/log/consistency?old=0&new=1')).status).toBe(400);
+    } finally {
+      await follower.stop();
+    }
   });
 });

@@ -22,7 +22,14 @@ const SHORT = 'public, max-age=1';
 export type LogRoutesSource = Pick<
   TransparencyLog,
   'latestCheckpoint' | 'readTile' | 'createTlogProof' | 'createConsistencyProof' | 'latestCheckpointRecord'
->;
+> & {
+  /**
+   * Brings an in-memory view up to the stored log before a checkpoint is served (a worker process's
+   * FollowerLog). Without it two workers behind one port could serve a checkpoint and then, from the
+   * other worker, none or an older one: a reader must never see the log go backwards.
+   */
+  readonly refresh?: () => Promise<void>;
+};
 
 /**
  * C2SP tlog-tiles (https://c2sp.org/tlog-tiles) read API of the node's log, plus `GET /proof/<index>`
@@ -31,7 +38,8 @@ export type LogRoutesSource = Pick<
 export function createLogRoutes(log: LogRoutesSource): Hono {
   const app = new Hono();
 
-  app.get('/checkpoint', (c) => {
+  app.get('/checkpoint', async (c) => {
+    await log.refresh?.().catch(() => undefined);
     const note = log.latestCheckpoint();
     if (note === undefined) return c.text('no checkpoint yet\n', 404);
     return c.body(note, 200, { 'Content-Type': TEXT, 'Cache-Control': 'no-cache' });
@@ -65,8 +73,10 @@ export function createLogRoutes(log: LogRoutesSource): Hono {
   app.get('/consistency', async (c) => {
     const oldSize = parseDecimal(c.req.query('old') ?? '');
     const newSize = parseDecimal(c.req.query('new') ?? '');
-    if (oldSize === undefined || newSize === undefined || oldSize > newSize)
-      return c.text('old and new must be decimal tree sizes with old <= new\n', 400);
+    // RFC 9162 §2.1.4 defines a consistency proof for 0 < old <= new.
+    if (oldSize === undefined || newSize === undefined || oldSize === 0 || oldSize > newSize)
+      return c.text('old and new must be decimal tree sizes with 0 < old <= new\n', 400);
+    await log.refresh?.().catch(() => undefined);
     const checkpointed = log.latestCheckpointRecord()?.size ?? 0;
     if (newSize > checkpointed) return c.text('new is beyond the latest checkpoint\n', 404);
     const proof = await log.createConsistencyProof(oldSize, newSize);

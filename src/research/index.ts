@@ -28,6 +28,13 @@ export {
   SAFE_HARBOR_RESTRICTED_ZIP3,
 } from './safe-harbor-profile.js';
 export {
+  GENERAL_RESEARCH_ADDRESS,
+  type ReleaseAnchor,
+  type Study,
+  type StudyStatus,
+  studyGrantee,
+} from './study.js';
+export {
   createResourcePseudonym,
   derivePatientShiftDays,
   MIN_STUDY_KEY_BYTES,

@@ -5,46 +5,8 @@ import type {
   RecordStorage,
   StoredVersion,
 } from '../../vault/record-storage.js';
+import { type RecordRow, toStoredVersion } from '../record-rows.js';
 import type { PgQueryable, PostgresDatabase } from './postgres-database.js';
-
-interface Row {
-  resource_type: string;
-  id: string;
-  version_id: number;
-  patient_id: string;
-  last_updated: string;
-  deleted: boolean;
-  format: number | null;
-  key_version: number | null;
-  nonce: Buffer | null;
-  ciphertext: Buffer | null;
-  version_hash: string;
-  log_index: number;
-  commitment_salt: Buffer | null;
-}
-
-function toVersion(row: Row): StoredVersion {
-  return {
-    resourceType: row.resource_type,
-    id: row.id,
-    versionId: row.version_id,
-    patientId: row.patient_id,
-    lastUpdated: row.last_updated,
-    deleted: row.deleted,
-    sealed:
-      row.ciphertext === null || row.nonce === null
-        ? null
-        : {
-            format: 1,
-            keyVersion: row.key_version ?? 0,
-            nonce: new Uint8Array(row.nonce),
-            ciphertext: new Uint8Array(row.ciphertext),
-          },
-    versionHash: row.version_hash,
-    logIndex: row.log_index,
-    commitmentSalt: row.commitment_salt === null ? null : new Uint8Array(row.commitment_salt),
-  };
-}
 
 /**
  * Stores a version on the append's transaction client (the PostgreSQL side of the vault's commit
@@ -107,7 +69,7 @@ export class PostgresRecordStorage implements RecordStorage {
   constructor(private readonly db: PostgresDatabase) {}
 
   async #rows(sql: string, params: readonly unknown[]): Promise<StoredVersion[]> {
-    return (await this.db.query<Row>(sql, params)).map(toVersion);
+    return (await this.db.query<RecordRow>(sql, params)).map(toStoredVersion);
   }
 
   async searchCandidates(

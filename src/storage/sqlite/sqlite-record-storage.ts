@@ -5,6 +5,7 @@ import type {
   RecordStorage,
   StoredVersion,
 } from '../../vault/record-storage.js';
+import { type RecordRow, toStoredVersion } from '../record-rows.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 export const recordMigrations: Migration[] = [
@@ -51,45 +52,6 @@ export const recordMigrations: Migration[] = [
     sql: 'CREATE INDEX vault_records_type_log ON vault_records (resource_type, log_index);',
   },
 ];
-
-interface Row {
-  resource_type: string;
-  id: string;
-  version_id: number;
-  patient_id: string;
-  last_updated: string;
-  deleted: number;
-  format: number | null;
-  key_version: number | null;
-  nonce: Buffer | null;
-  ciphertext: Buffer | null;
-  version_hash: string;
-  log_index: number;
-  commitment_salt: Buffer | null;
-}
-
-function toVersion(row: Row): StoredVersion {
-  return {
-    resourceType: row.resource_type,
-    id: row.id,
-    versionId: row.version_id,
-    patientId: row.patient_id,
-    lastUpdated: row.last_updated,
-    deleted: row.deleted === 1,
-    sealed:
-      row.ciphertext === null || row.nonce === null
-        ? null
-        : {
-            format: 1,
-            keyVersion: row.key_version ?? 0,
-            nonce: new Uint8Array(row.nonce),
-            ciphertext: new Uint8Array(row.ciphertext),
-          },
-    versionHash: row.version_hash,
-    logIndex: row.log_index,
-    commitmentSalt: row.commitment_salt === null ? null : new Uint8Array(row.commitment_salt),
-  };
-}
 
 export class SqliteRecordStorage implements RecordStorage {
   private readonly sql;
@@ -146,8 +108,8 @@ export class SqliteRecordStorage implements RecordStorage {
         before: page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER,
         since: page.since ?? '',
         limit: page.limit,
-      }) as Row[]
-    ).map(toVersion);
+      }) as RecordRow[]
+    ).map(toStoredVersion);
   }
 
   dropSearchIndex(patientId: string): void {
@@ -214,22 +176,22 @@ export class SqliteRecordStorage implements RecordStorage {
         `SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')}
          ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id`,
       )
-      .all(...params) as Row[];
-    return rows.map(toVersion);
+      .all(...params) as RecordRow[];
+    return rows.map(toStoredVersion);
   }
 
   async current(resourceType: string, id: string): Promise<StoredVersion | undefined> {
-    const row = this.sql.current.get(resourceType, id) as Row | undefined;
-    return row === undefined ? undefined : toVersion(row);
+    const row = this.sql.current.get(resourceType, id) as RecordRow | undefined;
+    return row === undefined ? undefined : toStoredVersion(row);
   }
 
   async version(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
-    const row = this.sql.version.get(resourceType, id, versionId) as Row | undefined;
-    return row === undefined ? undefined : toVersion(row);
+    const row = this.sql.version.get(resourceType, id, versionId) as RecordRow | undefined;
+    return row === undefined ? undefined : toStoredVersion(row);
   }
 
   async history(resourceType: string, id: string): Promise<StoredVersion[]> {
-    return (this.sql.history.all(resourceType, id) as Row[]).map(toVersion);
+    return (this.sql.history.all(resourceType, id) as RecordRow[]).map(toStoredVersion);
   }
 
   async pageCurrent(resourceType: string, page: CurrentPage): Promise<StoredVersion[]> {
@@ -257,8 +219,8 @@ export class SqliteRecordStorage implements RecordStorage {
     }
     const rows = this.db
       .prepare(`SELECT * FROM vault_records WHERE ${clauses.join(' AND ')} ORDER BY patient_id, id LIMIT ?`)
-      .all(...params, page.limit) as Row[];
-    return rows.map(toVersion);
+      .all(...params, page.limit) as RecordRow[];
+    return rows.map(toStoredVersion);
   }
 
   async listCurrent(resourceType: string, filter: { patientId?: string } = {}): Promise<StoredVersion[]> {
@@ -266,6 +228,6 @@ export class SqliteRecordStorage implements RecordStorage {
       filter.patientId === undefined
         ? this.sql.listType.all(resourceType)
         : this.sql.listPatient.all(resourceType, filter.patientId);
-    return (rows as Row[]).map(toVersion);
+    return (rows as RecordRow[]).map(toStoredVersion);
   }
 }

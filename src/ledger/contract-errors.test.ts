@@ -13,6 +13,7 @@ import {
   consentRegistryAbi,
   consortiumRegistryAbi,
   recordLocatorAbi,
+  researchRegistryAbi,
   supplyChainAbi,
 } from './contracts.generated.js';
 
@@ -23,6 +24,7 @@ const abis: Abi[] = [
   recordLocatorAbi,
   supplyChainAbi,
   claimsRegistryAbi,
+  researchRegistryAbi,
 ];
 const abiErrorNames = [
   ...new Set(abis.flatMap((abi) => abi.filter((item) => item.type === 'error').map((item) => item.name))),

@@ -19,6 +19,11 @@ function arg(args: readonly unknown[], index: number): string {
   return typeof value === 'string' ? value : String(value);
 }
 
+/** ResearchRegistry.Status as a word (the enum is a uint8 on the wire). */
+function studyStatusName(value: unknown): string {
+  return ['unknown', 'proposed', 'approved', 'open', 'closed'][Number(value)] ?? String(value);
+}
+
 const CONTRACT_ERRORS = {
   // ConsortiumRegistry (and ConsentRegistry for NotActiveMember)
   NotActiveMember: {
@@ -215,6 +220,80 @@ const CONTRACT_ERRORS = {
   AlreadyDisputed: {
     code: 'ERR_PRECONDITION_FAILED',
     describe: (a) => `decision ${arg(a, 0)} is already under dispute`,
+  },
+  // ResearchRegistry (decision 0024); studies are hashes and bitmasks, contributors per-study addresses
+  NotResearchMember: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `${arg(a, 0)} is not a member with the research role`,
+  },
+  StudyExists: { code: 'ERR_PRECONDITION_FAILED', describe: (a) => `study ${arg(a, 0)} is already proposed` },
+  UnknownStudy: { code: 'ERR_NOT_FOUND', describe: (a) => `study ${arg(a, 0)} was never proposed` },
+  StudyFieldEmpty: { code: 'ERR_INVALID_INPUT', describe: (a) => `the study's ${arg(a, 0)} is empty` },
+  StudyPeriodInvalid: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `the study period ends (${arg(a, 1)}) at or before it starts (${arg(a, 0)})`,
+  },
+  CohortTooSmall: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `a minimum cohort k of ${arg(a, 0)} is too small (at least 2)`,
+  },
+  TooManyEntries: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `too many ${arg(a, 0)} (${arg(a, 1)})`,
+  },
+  EthicsBoardInvalid: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) =>
+      `${arg(a, 0)} cannot be an ethics board of this study (not an active member, the researcher, or named twice)`,
+  },
+  NotEthicsBoard: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `${arg(a, 1)} is not an ethics board named by study ${arg(a, 0)}`,
+  },
+  ResearcherCannotVote: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `the researcher of study ${arg(a, 0)} cannot approve its own study`,
+  },
+  AlreadyVotedOnStudy: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `member ${arg(a, 1)} already voted on study ${arg(a, 0)}`,
+  },
+  WrongStudyStatus: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `study ${arg(a, 0)} is ${studyStatusName(a[1])}, which does not allow this`,
+  },
+  NotResearcher: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `${arg(a, 1)} is not the researcher of study ${arg(a, 0)}`,
+  },
+  StudyNotOpen: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `study ${arg(a, 0)} is not open (it is ${studyStatusName(a[1])}): no release`,
+  },
+  OutsideStudyPeriod: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) =>
+      `time ${arg(a, 1)} is outside the period of study ${arg(a, 0)} (${arg(a, 2)} to ${arg(a, 3)}): no release`,
+  },
+  ProfileMismatch: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `profile ${arg(a, 1)} is not the de-identification profile study ${arg(a, 0)} approved`,
+  },
+  ConsentBlockInFuture: {
+    code: 'ERR_INVALID_INPUT',
+    describe: (a) => `consent block ${arg(a, 0)} is after the current block ${arg(a, 1)}`,
+  },
+  ReleaseExists: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `manifest ${arg(a, 1)} is already anchored for study ${arg(a, 0)}`,
+  },
+  UnknownRelease: {
+    code: 'ERR_NOT_FOUND',
+    describe: (a) => `no release with manifest ${arg(a, 1)} is anchored for study ${arg(a, 0)}`,
+  },
+  NotReleaseMember: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `${arg(a, 2)} did not anchor release ${arg(a, 1)} of study ${arg(a, 0)}`,
   },
 } as const satisfies Record<string, ContractErrorInfo>;
 

@@ -16,6 +16,8 @@ import {
   credentialStatusBytecode,
   recordLocatorAbi,
   recordLocatorBytecode,
+  researchRegistryAbi,
+  researchRegistryBytecode,
   supplyChainAbi,
   supplyChainBytecode,
 } from './contracts.generated.js';
@@ -36,6 +38,8 @@ export interface Deployment {
     readonly claimsRegistry?: Address;
     /** Absent in records written before licence credentials were on chain (decision 0018). */
     readonly credentialStatus?: Address;
+    /** Absent in records written before research studies were on chain (decision 0024): research is then off. */
+    readonly researchRegistry?: Address;
   };
   readonly deployBlock: number;
   readonly deployedAt: string;
@@ -132,6 +136,12 @@ export async function deployContracts(
     'deploy CredentialStatus',
     encodeDeployData({ abi: credentialStatusAbi, bytecode: credentialStatusBytecode, args: [registry] }),
   );
+  // ResearchRegistry reads getMember and activeMemberCount of the registry (decision 0024).
+  const researchEntry = await submitDeploy(
+    outbox,
+    'deploy ResearchRegistry',
+    encodeDeployData({ abi: researchRegistryAbi, bytecode: researchRegistryBytecode, args: [registry] }),
+  );
   let deployBlock = Number.MAX_SAFE_INTEGER;
   for (const entry of [
     registryEntry,
@@ -141,6 +151,7 @@ export async function deployContracts(
     supplyEntry,
     claimsEntry,
     credentialEntry,
+    researchEntry,
   ]) {
     const done = await outbox.waitForConfirmation(entry.id, 120_000);
     if (done.receiptStatus !== 'success' || done.contractAddress === null) {
@@ -167,6 +178,9 @@ export async function deployContracts(
       ),
       credentialStatus: getAddress(
         getContractAddress({ from: outbox.address, nonce: BigInt(credentialEntry.nonce) }),
+      ),
+      researchRegistry: getAddress(
+        getContractAddress({ from: outbox.address, nonce: BigInt(researchEntry.nonce) }),
       ),
     },
     deployBlock,

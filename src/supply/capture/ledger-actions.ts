@@ -74,10 +74,11 @@ export function ledgerActionsOf(event: EpcisEvent, key: SupplyKey, index: number
         refuse('commissioning-action', 'commissioning events have action ADD', index);
       const lot = ilmdValue(event, 'lotNumber');
       const expiry = ilmdValue(event, 'itemExpirationDate');
-      if (packs.length > 0 && (lot === undefined || expiry === undefined)) {
+      // A product without an expiry (some medical devices: a UDI need not carry AI 17) commits 0.
+      if (packs.length > 0 && lot === undefined) {
         refuse(
           'commissioning-ilmd',
-          'commissioning needs ilmd cbvmda:lotNumber and cbvmda:itemExpirationDate',
+          'commissioning needs ilmd cbvmda:lotNumber (and cbvmda:itemExpirationDate when the product has one)',
           index,
         );
       }
@@ -85,7 +86,7 @@ export function ledgerActionsOf(event: EpcisEvent, key: SupplyKey, index: number
         kind,
         pack: p.pack,
         lot: lotKeyOf(key, p.gtin, lot as string),
-        expiry: expiryToYymmdd(expiry as string),
+        expiry: expiry === undefined ? 0 : expiryToYymmdd(expiry),
       }));
     }
     case 'ship': {

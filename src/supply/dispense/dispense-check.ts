@@ -7,12 +7,16 @@
  *
  * A cloned serial (already dispensed) and a pack dispensed after its recall are also sent to the
  * ledger's `dispense`, which flags the pack suspect there instead of dispensing it again.
+ *
+ * A medical device (issue 19 item 7) is checked the same way when a FHIR Device with a serialized GS1
+ * UDI is recorded on a patient (an implant): same verdicts, same claim, same ledger `dispense`.
  */
-import type { Medication, MedicationDispense, Resource } from '@medplum/fhirtypes';
+import type { Device, Medication, MedicationDispense, Resource } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import type { BeforeWriteOptions, WritePermit } from '../../vault/before-write.js';
+import { udiOfDevice } from '../device/udi-of-device.js';
 import { lotKeyOf, packKeyOf, type SupplyKey } from '../ledger/supply-keys.js';
 import type { SupplyLedger } from '../ledger/supply-ledger.js';
 import type { SupplyStore } from '../storage/supply-store.js';
@@ -36,6 +40,17 @@ export interface DispenseCheckDeps {
  * confirmed, stands).
  */
 export type DispensePermit = WritePermit;
+
+/** What a record hands to a patient: the unit, who gets it, who hears of its recall. */
+interface UnitToCheck {
+  readonly pack: PackIdentity;
+  readonly resourceType: 'MedicationDispense' | 'Device';
+  /** `Patient/<id>` as the record names it. */
+  readonly subject: string | undefined;
+  readonly prescriber: () => Promise<string | undefined>;
+  /** Where the OperationOutcome points. */
+  readonly expression: string;
+}
 
 export function createDispenseCheck(deps: DispenseCheckDeps) {
   const now = deps.now ?? (() => new Date());
@@ -75,44 +90,86 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
     }
   }
 
+  /** The tracked unit a resource hands to a patient, or undefined when it hands none (passes untouched). */
+  async function unitOf(
+    resource: Resource,
+    context: AccessContext,
+    bundle: readonly Resource[],
+  ): Promise<UnitToCheck | undefined> {
+    if (resource.resourceType === 'MedicationDispense') {
+      const dispense = resource as MedicationDispense;
+      if (
+        dispense.status !== undefined &&
+        dispense.status !== 'completed' &&
+        dispense.status !== 'in-progress'
+      ) {
+        return undefined;
+      }
+      const medication = await medicationOf(dispense, context, bundle);
+      const pack = medication === undefined ? undefined : packOfMedication(medication, now());
+      if (pack === undefined) return undefined;
+      return {
+        pack,
+        resourceType: 'MedicationDispense',
+        subject: dispense.subject?.reference,
+        prescriber: () => prescriberOf(dispense, context),
+        expression: 'MedicationDispense.medicationReference',
+      };
+    }
+    if (resource.resourceType === 'Device') {
+      // Issue 19 item 7: a device recorded on a patient (an implant) is handed out like a pack.
+      const device = resource as Device;
+      if (
+        device.patient === undefined ||
+        device.status === 'entered-in-error' ||
+        device.status === 'inactive'
+      )
+        return undefined;
+      const udi = udiOfDevice(device, now());
+      if (udi?.serial === undefined) return undefined;
+      const { productionDate: _, ...pack } = udi;
+      return {
+        pack: { ...pack, serial: udi.serial },
+        resourceType: 'Device',
+        subject: device.patient.reference,
+        // The clinician recording the implant hears of its recall (a device has no prescription).
+        prescriber: async () => (context.who.startsWith('Practitioner/') ? context.who : undefined),
+        expression: 'Device.udiCarrier',
+      };
+    }
+    return undefined;
+  }
+
   /**
    * Runs before any version of a resource is written (create, update, PATCH, transaction entry).
-   * Anything but a MedicationDispense naming a pack passes untouched (undefined), and so does a new
-   * version of a dispense that already holds this pack's claim; a refused pack throws; a good one
-   * returns the permit of its claim.
+   * Anything but a MedicationDispense naming a pack or a Device with a serialized GS1 UDI on a patient
+   * passes untouched (undefined), and so does a new version of a record that already holds this unit's
+   * claim; a refused unit throws; a good one returns the permit of its claim.
    */
   return async function checkDispense(
     resource: Resource,
     context: AccessContext,
     options: BeforeWriteOptions = {},
   ): Promise<DispensePermit | undefined> {
-    if (resource.resourceType !== 'MedicationDispense') return undefined;
-    const dispense = resource as MedicationDispense;
-    if (
-      dispense.status !== undefined &&
-      dispense.status !== 'completed' &&
-      dispense.status !== 'in-progress'
-    ) {
-      return undefined;
-    }
-    const medication = await medicationOf(dispense, context, options.bundle ?? []);
-    const pack = medication === undefined ? undefined : packOfMedication(medication, now());
-    if (pack === undefined) return undefined;
+    const unit = await unitOf(resource, context, options.bundle ?? []);
+    if (unit === undefined) return undefined;
+    const { pack } = unit;
+    const recordId = resource.id ?? '';
     const packKey = packKeyOf(deps.key, pack.gtin, pack.serial);
     const claims = await deps.store.dispensesOfPack(packKey);
-    if (dispense.id !== undefined && claims.some((d) => d.medicationDispenseId === dispense.id)) {
-      return undefined; // an update of the dispense that took this pack: already checked and claimed
+    if (resource.id !== undefined && claims.some((d) => d.medicationDispenseId === resource.id)) {
+      return undefined; // an update of the record that took this unit: already checked and claimed
     }
     const verdict = await deps.verify(pack, deps.ledger.self);
-    const patient = dispense.subject?.reference;
-    const patientId = patient?.startsWith('Patient/') === true ? patient.slice('Patient/'.length) : undefined;
+    const patientId =
+      unit.subject?.startsWith('Patient/') === true ? unit.subject.slice('Patient/'.length) : undefined;
     if (verdict.verdict === 'verified' && patientId === undefined) {
       throw new CareLedgerError(
         'ERR_INVALID_INPUT',
-        'a dispense of a serialized pack names its patient (subject)',
+        `a ${unit.resourceType} of a serialized unit names its patient`,
       );
     }
-    // A pack this pharmacy never received (still with the wholesaler, or diverted) is not its to dispense.
+    // A unit this member never received (still with the wholesaler, or diverted) is not its to hand out.
     const notOwner = verdict.verdict === 'verified' && verdict.state?.owner !== deps.ledger.self;
     const claimed =
       verdict.verdict === 'verified' &&
@@ -120,9 +177,10 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
       (await deps.store.claimDispense({
         packKey,
         lotKey: verdict.state?.lot ?? lotKeyOf(deps.key, pack.gtin, pack.lot ?? ''),
-        medicationDispenseId: dispense.id ?? '',
+        medicationDispenseId: recordId,
+        ...(unit.resourceType === 'MedicationDispense' ? {} : { resourceType: unit.resourceType }),
         patientId: patientId as string,
-        ...(await prescriberOf(dispense, context).then((p) => (p === undefined ? {} : { prescriber: p }))),
+        ...(await unit.prescriber().then((p) => (p === undefined ? {} : { prescriber: p }))),
         dispensedAt: now().toISOString(),
       }));
     if (!claimed) {
@@ -132,9 +190,10 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
           ? 'already-dispensed'
           : verdict.verdict;
       await flagOnLedger(reason, verdict);
+      const what = unit.resourceType === 'Device' ? 'device' : 'pack';
       throw new CareLedgerError(
         'ERR_UNPROCESSABLE',
-        `the pack may not be dispensed: ${reason.replaceAll('-', ' ')}`,
+        `the ${what} may not be ${what === 'device' ? 'implanted' : 'dispensed'}: ${reason.replaceAll('-', ' ')}`,
         {
           details: {
             reason,
@@ -145,14 +204,14 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
                 severity: 'error',
                 code: 'business-rule',
                 diagnostics: `supply-verdict: ${reason}`,
-                expression: ['MedicationDispense.medicationReference'],
+                expression: [unit.expression],
               },
             ],
           },
         },
       );
     }
-    const release = () => deps.store.releaseDispense(packKey, dispense.id ?? '');
+    const release = () => deps.store.releaseDispense(packKey, recordId);
     return {
       confirm: async () => {
         await deps.ledger.dispense(packKey);

@@ -24,6 +24,8 @@ export interface Gs1ElementString {
   readonly lot?: string;
   /** AI 17 as an ISO date; a day of 00 is the month's last day (§7.12). */
   readonly expiry?: string;
+  /** AI 11 (a device's UDI production identifier) as an ISO date, or `YYYY-MM` for a day of 00. */
+  readonly productionDate?: string;
 }
 
 /** ASCII 29, how a scanner transmits FNC1 between elements (§7.8.5). */
@@ -106,7 +108,7 @@ function collectElements(elements: readonly Gs1Element[], now: Date): Gs1Element
     seen.set(element.ai, element.value);
   }
   const gtin = seen.get('01') ?? seen.get('02');
-  for (const needsGtin of ['10', '17', '21']) {
+  for (const needsGtin of ['10', '11', '17', '21']) {
     if (seen.has(needsGtin) && gtin === undefined) {
       refuse('gs1-missing-gtin', 'a serial, lot or expiry needs the GTIN (AI 01) it qualifies (§4.14.2)', {
         ai: needsGtin,
@@ -117,6 +119,7 @@ function collectElements(elements: readonly Gs1Element[], now: Date): Gs1Element
     refuse('gs1-invalid-pair', 'AI 01 and AI 02 cannot appear together (§4.14.1)');
   }
   const expiry = seen.get('17');
+  const production = seen.get('11');
   const sscc = seen.get('00');
   const serial = seen.get('21');
   const lot = seen.get('10');
@@ -127,6 +130,7 @@ function collectElements(elements: readonly Gs1Element[], now: Date): Gs1Element
     ...(serial !== undefined ? { serial } : {}),
     ...(lot !== undefined ? { lot } : {}),
     ...(expiry !== undefined ? { expiry: parseGs1Date(expiry, now, true) } : {}),
+    ...(production !== undefined ? { productionDate: parseGs1Date(production, now, false) } : {}),
   };
 }
 

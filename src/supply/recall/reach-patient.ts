@@ -35,13 +35,17 @@ export function createReachPatient(deps: ReachPatientDeps) {
   };
   return async function reachPatient(dispense: DispenseRecord, recall: Recall): Promise<void> {
     const now = (deps.now?.() ?? new Date()).toISOString();
-    const dispenseRef = `MedicationDispense/${dispense.medicationDispenseId}`;
+    const device = dispense.resourceType === 'Device';
+    const dispenseRef = `${device ? 'Device' : 'MedicationDispense'}/${dispense.medicationDispenseId}`;
     const patientRef = `Patient/${dispense.patientId}`;
-    const text = `Recall notice: the medicine pack dispensed to you (${dispenseRef}, ${dispense.dispensedAt.slice(0, 10)}) has been recalled by its manufacturer. Do not use it; contact your pharmacy.`;
+    const date = dispense.dispensedAt.slice(0, 10);
+    const text = device
+      ? `Recall notice: the medical device recorded as implanted or given to you (${dispenseRef}, ${date}) has been recalled by its manufacturer. Contact your care team about what to do.`
+      : `Recall notice: the medicine pack dispensed to you (${dispenseRef}, ${date}) has been recalled by its manufacturer. Do not use it; contact your pharmacy.`;
     const communication: Communication = {
       resourceType: 'Communication',
       status: 'completed',
-      category: [{ text: 'medication recall' }],
+      category: [{ text: device ? 'device recall' : 'medication recall' }],
       priority: 'urgent',
       subject: { reference: patientRef },
       recipient: [{ reference: patientRef }],
@@ -59,16 +63,16 @@ export function createReachPatient(deps: ReachPatientDeps) {
       resourceType: 'DetectedIssue',
       status: 'final',
       severity: 'high',
-      code: { text: 'Medication recall' },
+      code: { text: device ? 'Device recall' : 'Medication recall' },
       patient: { reference: patientRef },
       identifiedDateTime: now,
       implicated: [{ reference: dispenseRef }],
-      detail: `The manufacturer recalled the ${recall.kind === 'lot' ? 'lot' : 'pack'} of the medicine dispensed in ${dispenseRef}; the patient was notified.`,
+      detail: `The manufacturer recalled the ${recall.kind === 'lot' ? 'lot' : 'unit'} of the ${device ? 'device recorded' : 'medicine dispensed'} in ${dispenseRef}; the patient was notified.`,
     };
     const stored = await deps.create(issue, context);
     await deps.notify({
       recipient: dispense.prescriber,
-      message: `A medicine you prescribed was recalled: see DetectedIssue/${stored.id} (${patientRef}).`,
+      message: `A ${device ? 'device you recorded' : 'medicine you prescribed'} was recalled: see DetectedIssue/${stored.id} (${patientRef}).`,
       subject: `DetectedIssue/${stored.id}`,
     });
   };

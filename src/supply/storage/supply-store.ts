@@ -51,11 +51,14 @@ export interface EpcisEventFilter {
   readonly after?: { readonly recordTime: string; readonly eventHash: string };
 }
 
-/** A pack this node dispensed, and to whom (local ids), so a recall can find the patient. */
+/** A pack this node dispensed (or a device it implanted), and to whom (local ids), so a recall can find the patient. */
 export interface DispenseRecord {
   readonly packKey: string;
   readonly lotKey: string;
+  /** The id of the record that handed the unit out: a MedicationDispense, or a Device (`resourceType`). */
   readonly medicationDispenseId: string;
+  /** Absent for a MedicationDispense (issue 19 item 7: `Device` for an implanted device). */
+  readonly resourceType?: 'MedicationDispense' | 'Device';
   readonly patientId: string;
   /** `Practitioner/…` of the prescription, when the dispense names one. */
   readonly prescriber?: string;

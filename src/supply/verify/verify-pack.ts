@@ -67,7 +67,8 @@ export interface VerificationResponse {
   readonly pack: Hex;
   readonly state?: {
     readonly status: PackState['status'];
-    readonly expiry: string;
+    /** Absent when the product has no expiry. */
+    readonly expiry?: string;
     readonly owner: Address;
     readonly manufacturer: Address;
     /** The lot's ledger key (keyed hash of GTIN + lot). */
@@ -133,8 +134,10 @@ export async function verifyPack(
   }
   const lotMismatch =
     product.lot !== undefined && lotKeyOf(deps.key, product.gtin, product.lot) !== state.lot;
-  const expiryMismatch = product.expiry !== undefined && expiryToYymmdd(product.expiry) !== state.expiry;
-  const committedExpiry = yymmddToExpiry(state.expiry);
+  // An expiry of 0 was committed for a product that has none (a device whose UDI carries no AI 17).
+  const expiryMismatch =
+    product.expiry !== undefined && (state.expiry === 0 || expiryToYymmdd(product.expiry) !== state.expiry);
+  const committedExpiry = state.expiry === 0 ? undefined : yymmddToExpiry(state.expiry);
   const verdict = decide(state, lotMismatch, expiryMismatch, committedExpiry, now);
   const history = await deps.ledger.history(pack);
   const self = asker.toLowerCase();
@@ -149,7 +152,7 @@ export async function verifyPack(
     verdict: finalVerdict,
     state: {
       status: state.status,
-      expiry: committedExpiry,
+      ...(committedExpiry === undefined ? {} : { expiry: committedExpiry }),
       owner: state.owner,
       manufacturer: state.manufacturer,
       lot: state.lot,
@@ -163,7 +166,7 @@ function decide(
   state: PackState,
   lotMismatch: boolean,
   expiryMismatch: boolean,
-  expiry: string,
+  expiry: string | undefined,
   now: Date,
 ): Verdict {
   if (lotMismatch && expiryMismatch) return 'lot-expiry-mismatch';
@@ -174,7 +177,7 @@ function decide(
   if (state.suspect) return 'suspect';
   if (state.status === 'destroyed') return 'destroyed';
   // GS1 §7.12: a pack may be used through its expiry date (a day of 00 was already made the month's end).
-  if (expiry < now.toISOString().slice(0, 10)) return 'expired';
+  if (expiry !== undefined && expiry < now.toISOString().slice(0, 10)) return 'expired';
   return 'verified';
 }
 

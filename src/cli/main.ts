@@ -6,6 +6,7 @@ import { registerCredentialCommands } from '../credentials/index.js';
 import { CareLedgerError } from '../errors/index.js';
 import {
   defaultWorkerCount,
+  parseBindAddress,
   parseWholeOption,
   parseWorkerCount,
   startMemberProcesses,
@@ -50,6 +51,7 @@ interface NodeStartFlags {
   tlsKey?: string;
   workers?: string;
   port?: string;
+  host?: string;
   sequencerLeaseMs?: string;
 }
 
@@ -152,6 +154,10 @@ export function createProgram(): Command {
       "listen on this port instead of node.json's (several processes of one member on one machine)",
     )
     .option(
+      '--host <address>',
+      "listen on this IP address instead of node.json's host (each machine running processes of one member binds its own; decision 0026)",
+    )
+    .option(
       '--sequencer-lease-ms <ms>',
       'PostgreSQL only: how long the log sequencer lease lasts unrenewed; a dead sequencer is replaced after about this long (default 5000)',
     )
@@ -182,6 +188,7 @@ export function createProgram(): Command {
       const members: Awaited<ReturnType<typeof startMemberProcesses>>[] = [];
       const placement = {
         ...(options.port === undefined ? {} : { port: parseWholeOption('--port', options.port, 0, 65_535) }),
+        ...(options.host === undefined ? {} : { host: parseBindAddress(options.host) }),
         ...(options.sequencerLeaseMs === undefined
           ? {}
           : {
@@ -193,8 +200,10 @@ export function createProgram(): Command {
               ),
             }),
       };
-      if (hosted && placement.port !== undefined)
-        throw new UsageError('node start: --port is for one --dir (each node.json names its own port)');
+      if (hosted && (placement.port !== undefined || placement.host !== undefined))
+        throw new UsageError(
+          'node start: --port and --host are for one --dir (each node.json names its own address)',
+        );
       // They start side by side: their key derivations and chain reads overlap.
       const started = await Promise.allSettled(
         options.dir.map((dir) => startMemberProcesses(dir, { workers, ...tls, ...placement })),

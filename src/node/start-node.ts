@@ -77,7 +77,6 @@ import { recordMigrations } from '../storage/sqlite/sqlite-record-storage.js';
 import {
   createSupplyModule,
   loadOrCreateSupplyKey,
-  SqliteSupplyStore,
   type SupplyModule,
   supplyMigrations,
 } from '../supply/index.js';
@@ -137,6 +136,11 @@ export interface StartNodeOptions {
   readonly log?: (line: string) => void;
   /** Listen on this port instead of the configured one (0 = any free port). */
   readonly port?: number;
+  /**
+   * Listen on this address instead of node.json's `host` (`node start --host`): each machine running
+   * processes of one member binds its own address (decision 0026); `publicUrl` stays the member's.
+   */
+  readonly host?: string;
   /** The authorization server's clock (ms since the epoch): tests move it to get fresh TOTP steps. */
   readonly authClock?: () => number;
   /**
@@ -158,7 +162,8 @@ export interface StartNodeOptions {
 /** The composition root of one member node: storage, keys, ledger, chain sync and HTTP. */
 export async function startNode(dir: string, options: StartNodeOptions = {}): Promise<RunningNode> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const config = loadNodeConfig(dir);
+  const stored = loadNodeConfig(dir);
+  const config = options.host === undefined ? stored : { ...stored, host: options.host };
   const paths = nodePaths(dir);
   for (const folder of config.fhir?.profileFolders ?? []) {
     const loaded = loadFhirProfiles(resolve(dir, folder));
@@ -235,6 +240,9 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
           credentialStatus: deployment.contracts.credentialStatus,
           chainId: config.chain.chainId,
           log: (line) => log(`[${config.name}] ${line}`),
+          // Decision 0028: any member's practitioner by ledger account, from this node's chain index.
+          attestation: (address) => stores.chainIndex.practitioner(address),
+          accountOf: async (id) => (await stores.auth.userByFhirUser(`Practitioner/${id}`))?.ledgerAddress,
         })
       : undefined;
   const index = stores.chainIndex;
@@ -714,7 +722,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     deployment,
     outbox,
     client,
-    store: new SqliteSupplyStore(db),
+    store: stores.supply,
     key: loadOrCreateSupplyKey(dir),
     authenticate,
     appendLog: (entry) => logServices.log.append(entry),

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { CareLedgerError } from '../../errors/index.js';
 import { DATABASE_URL_ENV } from '../../storage/open-node-storage.js';
@@ -30,13 +31,22 @@ export function parseWholeOption(flag: string, text: string, min: number, max: n
   return n;
 }
 
+/**
+ * `node start --host`: the address this process listens on, an IP address (or `localhost`). A name
+ * that resolves elsewhere is refused: each machine binds its own interface (decision 0026).
+ */
+export function parseBindAddress(text: string): string {
+  if (text === 'localhost' || isIP(text) !== 0) return text;
+  throw new CareLedgerError('ERR_INVALID_INPUT', '--host is an IP address of this machine (or localhost)');
+}
+
 export interface MemberProcesses {
   /** Stops the workers, then the primary (which drains its outbox and closes the database). */
   close(): Promise<void>;
 }
 
 export interface StartMemberOptions
-  extends Pick<StartNodeOptions, 'tls' | 'port' | 'log' | 'databaseUrl' | 'sequencerLeaseMs'> {
+  extends Pick<StartNodeOptions, 'tls' | 'port' | 'host' | 'log' | 'databaseUrl' | 'sequencerLeaseMs'> {
   readonly workers: number;
 }
 

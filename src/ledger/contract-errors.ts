@@ -182,6 +182,14 @@ const CONTRACT_ERRORS = {
     code: 'ERR_PRECONDITION_FAILED',
     describe: (a) => `pack ${arg(a, 0)} is not in a state that allows this (status ${arg(a, 1)})`,
   },
+  NotCaseHolder: {
+    code: 'ERR_FORBIDDEN',
+    describe: (a) => `${arg(a, 1)} does not hold case ${arg(a, 0)}`,
+  },
+  GlnTaken: {
+    code: 'ERR_PRECONDITION_FAILED',
+    describe: (a) => `GLN ${arg(a, 0)} already belongs to member ${arg(a, 1)}`,
+  },
   // ClaimsRegistry (decision 0019); claims and decisions are keyed commitments, never a readable claim
   NotPayer: { code: 'ERR_FORBIDDEN', describe: (a) => `${arg(a, 0)} is not a member with the payer role` },
   NotClaimant: {

@@ -161,4 +161,71 @@ describe('SupplyChain', () => {
     expect(state).toMatchObject({ status: 4, recalled: true, suspect: true });
     expect((state as { manufacturer: Address }).manufacturer).toBe(MAKER.address);
   });
+
+  it('packs packs into a case, moves them with the case, and flags a case taken by anyone else', async () => {
+    const s = await setup();
+    const lot = newKey('lot');
+    const [a, b, c] = [await commissioned(s, lot), await commissioned(s, lot), await commissioned(s, lot)];
+    const box = newKey('case');
+    const children = () =>
+      anvil.publicClient.readContract({ address: s.supply, abi, functionName: 'childrenOf', args: [box] });
+    expect(await s.revert(WHOLESALER, 'aggregate', [box, [a.pack]])).toMatchObject({ name: 'NotOwner' });
+    expect(await s.write(MAKER, 'aggregate', [box, [a.pack, b.pack, c.pack]])).toEqual([
+      { event: 'PacksAggregated', parent: box, by: MAKER.address, count: 3 },
+    ]);
+    expect(await s.revert(WHOLESALER, 'aggregate', [box, []])).toMatchObject({ name: 'NotCaseHolder' });
+    // C leaves the case on its own: shipping the case moves A and B only.
+    expect(await s.write(MAKER, 'disaggregate', [box, [c.pack]])).toEqual([
+      { event: 'PacksDisaggregated', parent: box, by: MAKER.address, count: 1 },
+    ]);
+    expect(await children()).toEqual([a.pack, b.pack]);
+    expect(await s.revert(WHOLESALER, 'shipCase', [box, PHARMACY.address])).toMatchObject({
+      name: 'NotCaseHolder',
+    });
+    expect((await s.write(MAKER, 'shipCase', [box, WHOLESALER.address])).map((e) => e.event)).toEqual([
+      'PackShipped',
+      'PackShipped',
+      'CaseShipped',
+    ]);
+    expect(await s.pack(c.pack)).toMatchObject({ status: 1 });
+    // The pharmacy was not the addressee: both packs flagged, nothing moved.
+    expect((await s.write(PHARMACY, 'receiveCase', [box])).map((e) => e.event)).toEqual([
+      'PackSuspect',
+      'PackSuspect',
+    ]);
+    expect((await s.write(WHOLESALER, 'receiveCase', [box])).map((e) => e.event)).toEqual([
+      'CaseReceived',
+      'PackReceived',
+      'PackReceived',
+    ]);
+    expect(await s.pack(a.pack)).toMatchObject({ status: 1, owner: WHOLESALER.address });
+    // A case shipped twice flags its packs; a pack dispensed out of a case leaves it.
+    await s.write(WHOLESALER, 'shipCase', [box, PHARMACY.address]);
+    expect((await s.write(WHOLESALER, 'shipCase', [box, PHARMACY.address])).map((e) => e.event)).toEqual([
+      'PackSuspect',
+      'PackSuspect',
+      'CaseShipped',
+    ]);
+    await s.write(PHARMACY, 'receiveCase', [box]);
+    await s.write(PHARMACY, 'dispense', [a.pack]);
+    expect(await children()).toEqual([b.pack]);
+  });
+
+  it('keeps a GLN directory: first claim wins, claims only by members', async () => {
+    const s = await setup();
+    const gln = 9506000000007n;
+    expect(await s.revert(OUTSIDER, 'claimGln', [gln])).toMatchObject({ name: 'NotActiveMember' });
+    expect(await s.write(PHARMACY, 'claimGln', [gln])).toEqual([
+      { event: 'GlnClaimed', gln, member: PHARMACY.address },
+    ]);
+    expect(await s.revert(WHOLESALER, 'claimGln', [gln])).toMatchObject({ name: 'GlnTaken' });
+    expect(
+      await anvil.publicClient.readContract({
+        address: s.supply,
+        abi,
+        functionName: 'glnOwner',
+        args: [gln],
+      }),
+    ).toBe(PHARMACY.address);
+  });
 });

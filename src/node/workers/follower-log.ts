@@ -33,6 +33,8 @@ export class FollowerLog {
   #view: TransparencyLog;
   #seen: string;
   #refreshing: Promise<void> | undefined;
+  /** The look after the one under way, shared by every caller that arrived during it. */
+  #queued: Promise<void> | undefined;
   readonly #timer: ReturnType<typeof setInterval>;
 
   private constructor(options: FollowerLogOptions, view: TransparencyLog, seen: string) {
@@ -48,9 +50,24 @@ export class FollowerLog {
     return new FollowerLog(options, await openView(options), seen);
   }
 
-  /** Reopens the view if the stored log grew or got a checkpoint since the last look. */
+  /**
+   * Reopens the view if the stored log grew or got a checkpoint since the last look. The look this
+   * answers with begins after the call: a look already under way may have read the stored state before
+   * a write the caller was just acknowledged (by another process) committed, so the caller waits for
+   * the next one, which every caller arriving meanwhile shares.
+   */
   refresh(): Promise<void> {
-    this.#refreshing ??= (async () => {
+    const running = this.#refreshing;
+    if (running !== undefined) {
+      this.#queued ??= running
+        .catch(() => undefined)
+        .then(() => {
+          this.#queued = undefined;
+          return this.refresh();
+        });
+      return this.#queued;
+    }
+    const look = (async () => {
       try {
         const seen = await stateKey(this.#options.storage);
         if (seen === this.#seen) return;
@@ -60,7 +77,8 @@ export class FollowerLog {
         this.#refreshing = undefined;
       }
     })();
-    return this.#refreshing;
+    this.#refreshing = look;
+    return look;
   }
 
   appendAll(entries: readonly Uint8Array[], options: AppendOptions = {}): Promise<AppendResult[]> {

@@ -10,22 +10,17 @@ import type {
   IndexedProposal,
 } from '../../sync/index-storage.js';
 import {
+  type AnchorRow,
   type GrantRow,
   type MemberRow,
+  type PractitionerRow,
   proposalsFromEvents,
+  toAnchor,
   toGrant,
   toMember,
-} from '../sqlite/sqlite-chain-index-storage.js';
+  toPractitioner,
+} from '../chain-index-rows.js';
 import type { PgQueryable, PostgresDatabase } from './postgres-database.js';
-
-interface PractitionerRow {
-  address: string;
-  organization: string;
-  credential_hash: string;
-  qualification_code: string;
-  expires_at: number;
-  revoked: boolean;
-}
 
 interface EventRow {
   block_number: number;
@@ -36,15 +31,6 @@ interface EventRow {
   name: string;
   args: string;
 }
-
-const toPractitioner = (row: PractitionerRow): IndexedPractitioner => ({
-  address: row.address as Address,
-  organization: row.organization as Address,
-  credentialHash: row.credential_hash as Hex,
-  qualificationCode: row.qualification_code,
-  expiresAt: row.expires_at,
-  revoked: row.revoked,
-});
 
 const DERIVED_TABLES = [
   'idx_members',
@@ -304,26 +290,11 @@ export class PostgresChainIndexStorage implements ChainIndexStorage {
   }
 
   async anchors(origin: string): Promise<IndexedAnchor[]> {
-    const rows = await this.db.query<{
-      origin: string;
-      tree_size: number;
-      root_hash: string;
-      note_hash: string;
-      member: string;
-      anchored_at: number;
-      block_number: number;
-      tx_hash: string;
-    }>('SELECT * FROM idx_anchors WHERE origin = $1 ORDER BY tree_size', [origin]);
-    return rows.map((row) => ({
-      origin: row.origin,
-      treeSize: row.tree_size,
-      rootHash: row.root_hash as Hex,
-      noteHash: row.note_hash as Hex,
-      member: row.member as Address,
-      anchoredAt: row.anchored_at,
-      blockNumber: row.block_number,
-      txHash: row.tx_hash as Hex,
-    }));
+    const rows = await this.db.query<AnchorRow>(
+      'SELECT * FROM idx_anchors WHERE origin = $1 ORDER BY tree_size',
+      [origin],
+    );
+    return rows.map(toAnchor);
   }
 
   async recordLocations(patient: Address): Promise<Address[]> {

@@ -12,6 +12,7 @@ import { createChainClient } from '../chain/index.js';
 import { createClaimsModule } from '../claims/index.js';
 import { createOpeningFanOut, evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { createOpeningDeliveryQueue } from '../consent/opening-delivery-queue.js';
+import { createNodeCredentials } from '../credentials/node-credentials.js';
 import { startPractitionerCheck } from '../credentials/practitioner-check.js';
 import { createLedgerKeyEnrolmentRoutes, LedgerKeyEnrolment } from '../enrolment/index.js';
 import { CareLedgerError } from '../errors/index.js';
@@ -67,6 +68,12 @@ import {
   consentOpeningMigrations,
   createVaultOpeningSealer,
 } from '../storage/sqlite/sqlite-consent-opening-store.js';
+import {
+  createResearchReleaseModule,
+  NO_RESEARCH_REGISTRY,
+  type ReleasePorts,
+  type ResearchReleaseModule,
+} from '../research/release/index.js';
 import { exportJobMigrations } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
 import { ledgerKeyChallengeMigrations } from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
@@ -107,7 +114,9 @@ import {
 } from './record-locator-announcer.js';
 import { startDatabaseSequencedLogServices } from './workers/database-sequenced-log-services.js';
 import type { LogAppender } from './workers/follower-log.js';
+import { invalidateOnMemberEvents } from './workers/consent-cache-invalidation.js';
 import type { NodeBroadcast } from './workers/node-broadcast.js';
+import { startPostgresNodeBroadcast } from './workers/postgres-node-broadcast.js';
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -120,6 +129,8 @@ export interface RunningNode {
   readonly app: ReturnType<typeof createNodeApp>;
   /** Bulk Data `$export` jobs (tests wait on `bulkExport.service.idle()`). */
   readonly bulkExport: BulkExportModule;
+  /** Study releases (issue 18 items 3, 4); tests wait on `researchRelease.service.settled(job)`. */
+  readonly researchRelease: ResearchReleaseModule;
   /** The supply chain (issue 19); undefined when the deployment has no SupplyChain contract. */
   readonly supply?: SupplyModule;
   /** Issue 21: the licence-credential chain index when node.json requires credentials (tests sync it). */
@@ -157,6 +168,8 @@ export interface StartNodeOptions {
   readonly databaseUrl?: string;
   /** On PostgreSQL: how long the log sequencer's lease lasts unrenewed (decision 0022; default 5 s). */
   readonly sequencerLeaseMs?: number;
+  /** The research registry as the release pipeline reads it (issue 18); default: none, every study unknown. */
+  readonly researchPorts?: ReleasePorts;
 }
 
 /** The composition root of one member node: storage, keys, ledger, chain sync and HTTP. */
@@ -220,6 +233,16 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     databaseUrl,
     log: (line) => log(`[${config.name}] ${line}`),
   });
+  // Decision 0026: processes of one member that share only its PostgreSQL database, on this machine or
+  // others, tell each other what their caches must drop through it (node:cluster workers through IPC).
+  const sharedBroadcast =
+    stores.kind === 'postgres' &&
+    options.worker === undefined &&
+    options.primary === undefined &&
+    isPostgresUrl(databaseUrl)
+      ? startPostgresNodeBroadcast({ url: databaseUrl, log: (line) => log(`[${config.name}] ${line}`) })
+      : undefined;
+  const memberBroadcast = options.worker?.broadcast ?? options.primary?.broadcast ?? sharedBroadcast;
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
   const now = () => Date.now();
 
@@ -258,12 +281,12 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     storage: reportIndexedEvents(index, {
       onEvents: (events) => {
         consentDecisions.noteIndexed(events);
-        options.primary?.broadcast.publish({ topic: 'chain-indexed', events: [...events] });
+        (options.primary?.broadcast ?? sharedBroadcast)?.publish({ topic: 'chain-indexed', events: [...events] });
         openingFanOut?.noteIndexed(events);
       },
       onRollback: () => {
         consentDecisions.clear();
-        options.primary?.broadcast.publish({ topic: 'chain-rollback' });
+        (options.primary?.broadcast ?? sharedBroadcast)?.publish({ topic: 'chain-rollback' });
       },
     }),
     deployment,
@@ -273,11 +296,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   // Decision 0014: only the primary syncs the chain; a worker reads the index it keeps, and hears of
   // indexed events through the member's broadcast.
   if (options.worker === undefined) await indexer.sync();
-  options.worker?.broadcast.subscribe((event) => {
-    if (event.topic === 'chain-indexed')
-      consentDecisions.noteIndexed(event.events as Parameters<typeof consentDecisions.noteIndexed>[0]);
-    else if (event.topic === 'chain-rollback') consentDecisions.clear();
-  });
+  if (memberBroadcast !== undefined) invalidateOnMemberEvents(memberBroadcast, consentDecisions);
   const breakGlass = stores.breakGlass;
   const logOptions: LogServicesOptions = {
     db,
@@ -331,6 +350,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       consentDecisions.noteIndexed([
         { contract: 'consent', name: 'ConsentGranted', args: { patient: opening.grant.patient } },
       ]);
+      // The member's other processes drop theirs too (decision 0026).
+      memberBroadcast?.publish({ topic: 'consent-changed', patient: opening.grant.patient });
     },
   };
   // Openings owed to other members are queued in this node's database and re-sent with backoff until
@@ -616,9 +637,19 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   app.use('/patient/everywhere', corsPolicy({ allowedOrigins: allowedOrigins(config) }));
   app.route('/patient/everywhere', createPatientViewRoutes(exchangeOptions));
   // Bulk Data $export, before the generic FHIR routes (`/:type/:id` would take `/Patient/$export`).
+  // Study releases (issue 18): their jobs run in the bulk export's job system, through its source.
+  const researchRelease = createResearchReleaseModule({
+    ports: options.researchPorts ?? NO_RESEARCH_REGISTRY,
+    dir,
+    jobs: stores.exportJobs,
+    member: account.address,
+    baseUrl: issuer,
+    authenticate,
+    log: (line) => log(`[${config.name}] ${line}`),
+  });
   const bulkExport = createBulkExportModule({
     storage: stores.exportJobs,
-    source: createVaultExportSource(repository),
+    source: researchRelease.exportSource(createVaultExportSource(repository)),
     keys: createVaultJobKeySealer(crypto),
     dir: join(dir, 'exports'),
     resourceTypes: SUPPORTED_RESOURCE_TYPES,
@@ -630,6 +661,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     log: (line) => log(`[${config.name}] ${line}`),
   });
   app.route('/fhir', bulkExport.routes);
+  researchRelease.attach(bulkExport.service);
+  app.route('/research', researchRelease.routes);
   // Claims at a payer member (issue 20, decision 0019): Claim/$submit before the generic FHIR routes.
   const claims =
     config.role === 'payer'
@@ -744,6 +777,19 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   }
   app.route('/log', logServices.logRoutes);
   app.route('/witness', logServices.witnessRoutes);
+  // Issue 21 (decision 0028): a licence before an attestation, issuer-key votes, practitioners' standing.
+  const nodeCredentials = createNodeCredentials({
+    client,
+    credentialStatus: deployment.contracts.credentialStatus,
+    chainId: config.chain.chainId,
+    required: config.practitionerCredentials?.required === true,
+    ...(practitionerCheck === undefined ? {} : { liveIndex: practitionerCheck.index }),
+    outbox,
+    adminToken,
+    practitioner: (address) => index.practitioner(address),
+    users: authStore,
+  });
+  if (nodeCredentials.routes !== undefined) app.route('/admin/credentials', nodeCredentials.routes);
   app.route(
     '/admin',
     createAdminRoutes({
@@ -751,6 +797,9 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       adminToken,
       client,
       users,
+      ...(nodeCredentials.attestationCredential === undefined
+        ? {}
+        : { attestationCredential: nodeCredentials.attestationCredential }),
       erasePatient: (id) =>
         repository.erasePatient(id, {
           who: 'Device/node-operator',
@@ -839,6 +888,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     indexer,
     app,
     bulkExport,
+    researchRelease,
     ...(supply === undefined ? {} : { supply }),
     ...(logServices.sequencer === undefined
       ? {}
@@ -867,6 +917,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       await outbox.stop();
       await indexer.stop();
       await openingQueue.stop();
+      await sharedBroadcast?.close();
       db.close();
       await stores.close();
     },

@@ -1,0 +1,392 @@
+/**
+ * Study releases at one member (issue 18 items 3 and 4): admission with reasons, the consent
+ * snapshot's plan, the job run by the node's bulk export service, then the manifest sealed (file
+ * hashes, counts, profile, consent block) and its hash anchored in the ResearchRegistry.
+ */
+import { createHash } from 'node:crypto';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { Address, Hex } from 'viem';
+import type { AccessContext } from '../../audit/create-audit-event.js';
+import { CareLedgerError } from '../../errors/index.js';
+import type { BulkExportService, ExportJob, ExportJobStorage } from '../../export/index.js';
+import type { DeidProfile } from '../deid-profile.js';
+import { parseDeidProfile } from '../parse-deid-profile.js';
+import type { Study } from '../study.js';
+import {
+  hashDeidProfile,
+  hashReleaseManifest,
+  RELEASE_MANIFEST_VERSION,
+  type ReleaseFileEntry,
+  type ReleaseManifest,
+} from './release-manifest.js';
+import { ReleasePlan } from './release-plan.js';
+import type { AnchoredRelease, ReleasePorts } from './release-ports.js';
+import type { ReleaseRecord, ReleaseRecordStore } from './release-record-store.js';
+import { isResearchContext, type ResearchAccessContext } from './research-export-source.js';
+import { deriveStudyKey } from './study-key.js';
+
+export interface ReleaseServiceDeps {
+  readonly ports: ReleasePorts;
+  readonly records: ReleaseRecordStore;
+  /** The bulk service's job storage, read here for a job's state without its owner's token. */
+  readonly jobs: Pick<ExportJobStorage, 'get'>;
+  /** The consortium research secret (study-key.ts). */
+  readonly secret: Uint8Array;
+  /** De-identification profiles this member can apply, as JSON (parsed and hashed here). */
+  readonly profiles: readonly unknown[];
+  /** This member's ledger address (named in the manifest). */
+  readonly member: Address;
+  /** The node's public base URL (no trailing slash). */
+  readonly baseUrl: string;
+  readonly now?: () => Date;
+  readonly log?: (line: string) => void;
+}
+
+export type ReleaseStatus =
+  | { readonly kind: 'running'; readonly progress: string }
+  | { readonly kind: 'failed'; readonly outcome: OperationOutcome }
+  | { readonly kind: 'expired' }
+  | { readonly kind: 'done'; readonly manifest: ReleaseManifest; readonly expiresAt?: string };
+
+/** How long another process waits for the one that ran a job to seal it before calling it lost. */
+const SEAL_GRACE_MS = 5 * 60 * 1000;
+
+function refuse(reason: string, message: string): CareLedgerError {
+  return new CareLedgerError('ERR_PRECONDITION_FAILED', `release refused: ${message}`, {
+    details: { reason },
+  });
+}
+
+export class ReleaseService {
+  private bulk: BulkExportService | undefined;
+  private readonly plans = new Map<Hex, Promise<ReleasePlan>>();
+  private readonly profiles = new Map<Hex, DeidProfile>();
+  private readonly finishing = new Map<string, Promise<void>>();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ReleaseServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+    for (const json of deps.profiles) this.profiles.set(hashDeidProfile(json), parseDeidProfile(json));
+  }
+
+  /** The node's bulk export service, which runs release jobs (created after the source it reads). */
+  attach(bulk: BulkExportService): void {
+    this.bulk = bulk;
+  }
+
+  private get service(): BulkExportService {
+    if (this.bulk === undefined)
+      throw new CareLedgerError('ERR_INTERNAL', 'the release service has no bulk export service');
+    return this.bulk;
+  }
+
+  /** Refusals, each with its reason: unknown study, not its researcher, not open, outside its period, profile. */
+  async admit(studyId: Hex, requester: AccessContext): Promise<{ study: Study; profile: DeidProfile }> {
+    const study = await this.deps.ports.study(studyId);
+    if (study === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such study');
+    if (requester.member === undefined || requester.member.toLowerCase() !== study.researcher.toLowerCase()) {
+      throw new CareLedgerError(
+        'ERR_FORBIDDEN',
+        "release refused: the requester is not the study's researcher",
+        {
+          details: { reason: 'not-the-researcher' },
+        },
+      );
+    }
+    if (study.status === 'closed') throw refuse('study-closed', 'the study is closed');
+    if (study.status !== 'open') throw refuse('study-not-open', `the study is ${study.status}, not open`);
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    if (nowSeconds < study.notBefore || nowSeconds >= study.notAfter) {
+      throw refuse('outside-period', "today is outside the study's period");
+    }
+    const profile = this.profiles.get(study.profileHash.toLowerCase() as Hex);
+    if (profile === undefined) {
+      throw refuse(
+        'profile-mismatch',
+        "this member has no de-identification profile with the study's profile hash",
+      );
+    }
+    return { study, profile };
+  }
+
+  /** Kick-off: admission, the consent snapshot and its cohort, then a Group-level job of the bulk service. */
+  async kickOff(studyId: Hex, requester: AccessContext, requestUrl: string): Promise<ExportJob> {
+    const { study, profile } = await this.admit(studyId, requester);
+    if ((await this.deps.records.list()).some((r) => r.studyId === study.id && r.state === 'running')) {
+      throw new CareLedgerError(
+        'ERR_RATE_LIMITED',
+        'a release of this study is under way here; wait for it',
+        {
+          details: { retryAfter: 30 },
+        },
+      );
+    }
+    const consentBlock = await this.deps.ports.consentBlock();
+    const plan = this.createPlan(study, profile, consentBlock, requester);
+    this.plans.set(study.id, plan);
+    const context: ResearchAccessContext = { ...(await plan).context, researchStudy: study.id };
+    let job: ExportJob;
+    try {
+      job = await this.service.kickOff(
+        {
+          level: { kind: 'group', groupId: study.id },
+          types: study.resourceTypes,
+          typeFilters: {},
+          ignored: [],
+        },
+        requestUrl,
+        context,
+      );
+    } catch (error) {
+      this.plans.delete(study.id);
+      throw error;
+    }
+    await this.deps.records.save({
+      jobId: job.id,
+      studyId: study.id,
+      consentBlock: consentBlock.toString(),
+      profileHash: study.profileHash,
+      createdAt: this.now().toISOString(),
+      state: 'running',
+    });
+    this.finishing.set(job.id, this.finishWhenDone(job.id));
+    return job;
+  }
+
+  private async createPlan(
+    study: Study,
+    profile: DeidProfile,
+    consentBlock: bigint,
+    requester: AccessContext,
+  ): Promise<ReleasePlan> {
+    const cohort = await this.deps.ports.cohort(study, consentBlock);
+    const { researchStudy: _marker, ...owner } = requester as Partial<ResearchAccessContext> & AccessContext;
+    return new ReleasePlan({
+      jobKey: study.id,
+      study,
+      profile,
+      profileHash: study.profileHash,
+      studyKey: deriveStudyKey(this.deps.secret, study.id),
+      consentBlock,
+      cohort,
+      requester: owner,
+      asOf: this.now(),
+    });
+  }
+
+  /** The plan of a study's running release; after a restart, rebuilt from its record at the same block. */
+  planFor(studyId: Hex): Promise<ReleasePlan> {
+    let plan = this.plans.get(studyId);
+    if (plan === undefined) {
+      plan = this.rebuildPlan(studyId);
+      this.plans.set(studyId, plan);
+      plan.catch(() => this.plans.delete(studyId));
+    }
+    return plan;
+  }
+
+  private async rebuildPlan(studyId: Hex): Promise<ReleasePlan> {
+    const record = (await this.deps.records.list())
+      .filter((r) => r.studyId === studyId && r.state === 'running')
+      .at(-1);
+    const study = await this.deps.ports.study(studyId);
+    const profile =
+      study === undefined ? undefined : this.profiles.get(study.profileHash.toLowerCase() as Hex);
+    if (record === undefined || study === undefined || profile === undefined) {
+      throw new CareLedgerError(
+        'ERR_INTERNAL',
+        'the release has no record to resume from; kick it off again',
+      );
+    }
+    const job = await this.deps.jobs.get(record.jobId);
+    if (job === undefined)
+      throw new CareLedgerError('ERR_INTERNAL', 'the release job is gone; kick it off again');
+    this.finishing.set(record.jobId, this.finishWhenDone(record.jobId));
+    return this.createPlan(study, profile, BigInt(record.consentBlock), job.context);
+  }
+
+  /**
+   * Waits for the bulk job to end, then seals and anchors the manifest, in the process that ran it (the
+   * plan's counts and contributors are there). `idle` resolves once no job is queued or running, so
+   * the job has ended or the service is stopping (then the next start runs it again).
+   */
+  private async finishWhenDone(jobId: string): Promise<void> {
+    await this.service.idle();
+    const job = await this.deps.jobs.get(jobId);
+    if (job?.status === 'completed') {
+      await this.seal(job).catch((error: unknown) => this.recordFailure(jobId, error));
+    }
+    if (job !== undefined && job.status !== 'accepted' && job.status !== 'in-progress') {
+      this.plans.delete(job.request.level.kind === 'group' ? (job.request.level.groupId as Hex) : '0x');
+    }
+  }
+
+  /** Resolves when the release's manifest is sealed and anchored, or has failed (tests, the benchmark). */
+  async settled(jobId: string): Promise<void> {
+    await this.finishing.get(jobId);
+  }
+
+  private async seal(job: ExportJob): Promise<void> {
+    const record = await this.deps.records.get(job.id);
+    if (record === undefined || record.state !== 'running') return;
+    const plan = await this.plans.get(record.studyId);
+    if (plan === undefined) throw new CareLedgerError('ERR_INTERNAL', 'the release plan was lost');
+    const fileUrl = (name: string) =>
+      `${this.deps.baseUrl}/research/studies/${record.studyId}/$export-file/${job.id}/${name}`;
+    const entry = async (file: ExportJob['output'][number]): Promise<ReleaseFileEntry> => {
+      const hash = createHash('sha256');
+      for await (const frame of await this.service.openFile(job.id, file.fileName, job.context))
+        hash.update(frame);
+      return {
+        type: file.type,
+        url: fileUrl(file.fileName),
+        count: file.count,
+        extension: { sha256: hash.digest('hex') },
+      };
+    };
+    const output: ReleaseFileEntry[] = [];
+    for (const file of job.output) output.push(await entry(file));
+    const error: ReleaseFileEntry[] = [];
+    for (const file of job.errors) error.push(await entry(file));
+    const counts = plan.counts();
+    const manifest: ReleaseManifest = {
+      transactionTime: job.transactionTime,
+      request: job.requestUrl,
+      requiresAccessToken: true,
+      output,
+      error,
+      extension: {
+        format: RELEASE_MANIFEST_VERSION,
+        studyId: record.studyId,
+        member: this.deps.member,
+        profileHash: record.profileHash,
+        consentBlock: record.consentBlock,
+        k: plan.study.k,
+        counts,
+      },
+    };
+    const sealed: ReleaseRecord = {
+      ...record,
+      state: 'sealed',
+      manifest,
+      manifestHash: hashReleaseManifest(manifest),
+      contributors: plan.contributors(),
+    };
+    await this.deps.records.save(sealed);
+    await this.anchor(sealed);
+  }
+
+  /** Anchors a sealed manifest; a failure leaves it sealed, and the next status request tries again. */
+  private async anchor(record: ReleaseRecord): Promise<ReleaseRecord> {
+    const { manifest, manifestHash } = record;
+    if (record.state !== 'sealed' || manifest === undefined || manifestHash === undefined) return record;
+    await this.deps.ports.anchorRelease({
+      studyId: record.studyId,
+      manifestHash,
+      profileHash: record.profileHash,
+      consentBlock: BigInt(record.consentBlock),
+      records: manifest.extension.counts.records,
+      suppressed: manifest.extension.counts.suppressedPatients,
+      contributors: record.contributors ?? [],
+    });
+    const anchored: ReleaseRecord = { ...record, state: 'anchored' };
+    await this.deps.records.save(anchored);
+    this.log(`research release ${record.jobId} anchored: ${manifest.extension.counts.records} records`);
+    return anchored;
+  }
+
+  private async recordFailure(jobId: string, error: unknown): Promise<void> {
+    // Our errors' messages carry no PHI; another error's might, so only its name.
+    const reason =
+      error instanceof CareLedgerError
+        ? `${error.code}: ${error.message}`
+        : ((error as Error)?.name ?? 'Error');
+    this.log(`research release ${jobId} could not be sealed: ${reason}`);
+    const record = await this.deps.records.get(jobId);
+    if (record !== undefined && record.state === 'running')
+      await this.deps.records.save({ ...record, state: 'failed', failure: reason });
+  }
+
+  /** The status of a release for its requester (the bulk job's owner): running, failed, expired or done. */
+  async status(studyId: Hex, jobId: string, context: AccessContext): Promise<ReleaseStatus> {
+    const job = await this.releaseJob(studyId, jobId, context);
+    switch (job.status) {
+      case 'accepted':
+      case 'in-progress':
+        return { kind: 'running', progress: job.progress };
+      case 'failed':
+        return { kind: 'failed', outcome: job.failure ?? failureOutcome('the release failed') };
+      case 'expired':
+        return { kind: 'expired' };
+      case 'completed':
+        break;
+    }
+    let record = await this.deps.records.get(jobId);
+    if (record === undefined) return { kind: 'failed', outcome: failureOutcome('the release has no record') };
+    if (record.state === 'failed')
+      return { kind: 'failed', outcome: failureOutcome(record.failure ?? 'failed') };
+    if (record.state === 'running') {
+      // Sealed by the process that ran the job; without it (a restart in between) it cannot be.
+      const completed = Date.parse(job.completedAt ?? job.updatedAt);
+      if (!this.finishing.has(jobId) && this.now().getTime() - completed > SEAL_GRACE_MS) {
+        return {
+          kind: 'failed',
+          outcome: failureOutcome(
+            'the node restarted before the manifest was sealed; kick the release off again',
+          ),
+        };
+      }
+      return { kind: 'running', progress: 'sealing the manifest' };
+    }
+    if (record.state === 'sealed') {
+      try {
+        record = await this.anchor(record);
+      } catch (error) {
+        this.log(
+          `research release ${jobId} anchoring failed: ${error instanceof CareLedgerError ? error.code : 'error'}`,
+        );
+        return { kind: 'running', progress: 'anchoring the manifest on chain' };
+      }
+    }
+    return {
+      kind: 'done',
+      manifest: record.manifest as ReleaseManifest,
+      ...(job.expiresAt === undefined ? {} : { expiresAt: job.expiresAt }),
+    };
+  }
+
+  /** A file of a finished release, for its requester: plaintext NDJSON frames. */
+  async openFile(
+    studyId: Hex,
+    jobId: string,
+    fileName: string,
+    context: AccessContext,
+  ): Promise<AsyncGenerator<Uint8Array>> {
+    await this.releaseJob(studyId, jobId, context);
+    return this.service.openFile(jobId, fileName, context);
+  }
+
+  /** The anchored release of a manifest hash (for `careledger research verify --node`). */
+  release(studyId: Hex, manifestHash: Hex): Promise<AnchoredRelease | undefined> {
+    return this.deps.ports.release(studyId, manifestHash);
+  }
+
+  /** The job, for its owner, if it is a release of this study; ERR_NOT_FOUND otherwise. */
+  private async releaseJob(studyId: Hex, jobId: string, context: AccessContext): Promise<ExportJob> {
+    const job = await this.service.job(jobId, context);
+    const level = job.request.level;
+    const ofStudy = level.kind === 'group' && level.groupId.toLowerCase() === studyId.toLowerCase();
+    if (!ofStudy || !isResearchContext(job.context)) {
+      throw new CareLedgerError('ERR_NOT_FOUND', 'no such export job');
+    }
+    return job;
+  }
+
+  private log(line: string): void {
+    this.deps.log?.(line);
+  }
+}
+
+function failureOutcome(diagnostics: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', diagnostics }] };
+}

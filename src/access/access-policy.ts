@@ -11,6 +11,7 @@ import {
 import type { BreakGlassReader } from './break-glass.js';
 import { categorizeResource, SENSITIVE_CATEGORIES } from './categorize-resource.js';
 import type { ConsentCheck } from './consent-check.js';
+import { evaluateIdentification, type IdentificationDecision } from './identification.js';
 import {
   type CompartmentScope,
   evaluateVisibleCompartments,
@@ -67,7 +68,10 @@ export interface AccessPolicyOptions {
    * Issue 21: when the node requires licence credentials, the refusal reason for a practitioner whose
    * credential does not verify against the chain now (undefined when it does). Absent: not checked.
    */
-  readonly practitionerCredential?: (practitionerId: string) => Promise<string | undefined>;
+  readonly practitionerCredential?: (
+    who: { readonly practitionerId: string } | { readonly account: Address },
+    action: 'access' | 'prescribe',
+  ) => Promise<string | undefined>;
 }
 
 const READS: ReadonlySet<FhirInteraction> = new Set([
@@ -206,10 +210,23 @@ export class AccessPolicy {
   }
 
   /** A practitioner's live licence check (issue 21): the refusal reason, or undefined to go on. */
-  async evaluatePractitioner(requester: Requester): Promise<string | undefined> {
+  async evaluatePractitioner(
+    requester: Requester,
+    context: AccessContext,
+    action: 'access' | 'prescribe' = 'access',
+  ): Promise<string | undefined> {
     const check = this.options.practitionerCredential;
-    if (check === undefined || requester.kind !== 'staff') return undefined;
-    return check(requester.who.slice(requester.who.indexOf('/') + 1));
+    if (check === undefined) return undefined;
+    // The licensed role: a clinician here (registrars and privacy officers hold no licence), or the
+    // practitioner another member acts for (RFC 8693 `act`, Practitioner/<ledger account>).
+    if (requester.kind === 'staff' && requester.roles.includes('clinician')) {
+      return check({ practitionerId: requester.who.slice(requester.who.indexOf('/') + 1) }, action);
+    }
+    const actor = /^Practitioner\/(0x[0-9a-fA-F]{40})$/.exec(context.onBehalfOf ?? '');
+    if (requester.kind === 'member' && actor !== null) {
+      return check({ account: actor[1] as Address }, action);
+    }
+    return undefined;
   }
 
   /** Whose records of a type the requester may possibly see, before any is touched (visible-compartments.ts). */
@@ -224,6 +241,25 @@ export class AccessPolicy {
         ? {}
         : { grantingPatients: this.options.grantingPatients }),
       now: this.now(),
+    });
+  }
+
+  /**
+   * May another member match the patient's ledger address to this node's Patient (identification.ts)?
+   * Only another member asks: the node's staff search, and a patient knows who they are.
+   */
+  evaluateIdentification(
+    requester: Requester,
+    context: AccessContext,
+    patient: Address,
+  ): Promise<IdentificationDecision> {
+    if (requester.kind !== 'member' || !isPurposeOfUse(context.purpose))
+      return Promise.resolve({ allowed: false, reason: 'no-grant' });
+    return evaluateIdentification(this.options.consent, {
+      patient,
+      grantee: requester.address,
+      purpose: context.purpose,
+      at: Math.floor(this.now().getTime() / 1000),
     });
   }
 

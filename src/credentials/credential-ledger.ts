@@ -10,8 +10,10 @@ import {
   getAddress,
   type Hex,
   hexToBytes,
+  keccak256,
   type PublicClient,
   parseEventLogs,
+  toBytes,
   toHex,
 } from 'viem';
 import { CareLedgerError } from '../errors/index.js';
@@ -52,6 +54,54 @@ export function registerIssuerKeyData(issuerId: string, key: { publicKey: Hex; k
   });
 }
 
+/** An active member's vote for the key a board proposed (decision 0028). */
+export function voteIssuerKeyData(board: Address, keyThumbprint: Hex): Hex {
+  return encodeFunctionData({
+    abi: credentialStatusAbi,
+    functionName: 'voteIssuerKey',
+    args: [board, keyThumbprint],
+  });
+}
+
+/** The ledger's key of a credential: keccak256 of its compact vc+jwt (also the attestation's credentialHash). */
+export function credentialHashOf(jwt: string): Hex {
+  return keccak256(toBytes(jwt.trim()));
+}
+
+/** What a credential says, as its board records it on the ledger (CredentialStatus.CredentialRecord). */
+export interface CredentialRecord {
+  readonly board: Address;
+  readonly subject: Address;
+  readonly index: number;
+  /** Unix seconds. */
+  readonly validFrom: number;
+  readonly validUntil: number;
+  readonly qualification: { readonly system: string; readonly code: string };
+  readonly licenseNumber: string;
+  readonly jurisdiction: string;
+}
+
+/** The board's transaction recording a credential it issued (decision 0028). */
+export function recordCredentialData(credentialHash: Hex, record: Omit<CredentialRecord, 'board'>): Hex {
+  return encodeFunctionData({
+    abi: credentialStatusAbi,
+    functionName: 'recordCredential',
+    args: [
+      credentialHash,
+      {
+        board: '0x0000000000000000000000000000000000000000',
+        subject: record.subject,
+        index: BigInt(record.index),
+        validFrom: BigInt(record.validFrom),
+        validUntil: BigInt(record.validUntil),
+        qualification: `${record.qualification.system}|${record.qualification.code}`,
+        licenseNumber: record.licenseNumber,
+        jurisdiction: record.jurisdiction,
+      },
+    ],
+  });
+}
+
 export function setStatusData(index: number, purpose: StatusPurpose, set: boolean): Hex {
   if (!Number.isSafeInteger(index) || index < 0) {
     throw new CareLedgerError('ERR_INVALID_INPUT', 'a status-list index is a non-negative integer');
@@ -87,6 +137,8 @@ export class CredentialChainIndex {
   private syncedBlock: bigint | undefined;
   private readonly issuers = new Map<string, Promise<ChainIssuer | undefined>>();
   private readonly statuses = new Map<string, Promise<ChainStatus>>();
+  private readonly records = new Map<string, Promise<CredentialRecord | undefined>>();
+  private readonly boards = new Map<string, Promise<boolean>>();
   /** Contract reads made (misses): what a test or a benchmark counts. */
   reads = 0;
 
@@ -113,14 +165,22 @@ export class CredentialChainIndex {
       fromBlock: this.syncedBlock + 1n,
       toBlock: latest,
     });
-    if (logs.some((l) => getAddress(l.address) === getAddress(this.registry))) this.issuers.clear();
+    if (logs.some((l) => getAddress(l.address) === getAddress(this.registry))) this.dropIssuers();
     const own = logs.filter((l) => getAddress(l.address) === getAddress(this.address));
     for (const event of parseEventLogs({ abi: credentialStatusAbi, logs: own })) {
-      if (event.eventName === 'IssuerKeyRegistered') this.issuers.clear();
-      else this.statuses.delete(statusKey(event.args.board, event.args.index));
+      if (event.eventName === 'IssuerKeyRegistered') this.dropIssuers();
+      else if (event.eventName === 'CredentialStatusChanged')
+        this.statuses.delete(statusKey(event.args.board, event.args.index));
+      else if (event.eventName === 'CredentialRecorded')
+        this.records.delete(event.args.credentialHash.toLowerCase());
     }
     this.syncedBlock = latest;
     return latest;
+  }
+
+  private dropIssuers(): void {
+    this.issuers.clear();
+    this.boards.clear();
   }
 
   private async at(): Promise<bigint> {
@@ -146,6 +206,64 @@ export class CredentialChainIndex {
       cached.catch(() => this.statuses.delete(key));
     }
     return cached;
+  }
+
+  /** The credential recorded under this hash (decision 0028); recorded once, never changed. */
+  credential(credentialHash: Hex): Promise<CredentialRecord | undefined> {
+    const key = credentialHash.toLowerCase();
+    let cached = this.records.get(key);
+    if (cached === undefined) {
+      cached = this.readRecord(credentialHash);
+      this.records.set(key, cached);
+      cached.catch(() => this.records.delete(key));
+    }
+    return cached;
+  }
+
+  /** Whether the board is an active licensing board with an issuer key the consortium admitted. */
+  admittedIssuer(board: Address): Promise<boolean> {
+    const key = board.toLowerCase();
+    let cached = this.boards.get(key);
+    if (cached === undefined) {
+      cached = this.at().then(() => {
+        this.reads += 1;
+        return this.client.readContract({
+          address: this.address,
+          abi: credentialStatusAbi,
+          functionName: 'isAdmittedIssuer',
+          args: [board],
+        });
+      });
+      this.boards.set(key, cached);
+      cached.catch(() => this.boards.delete(key));
+    }
+    return cached;
+  }
+
+  private async readRecord(credentialHash: Hex): Promise<CredentialRecord | undefined> {
+    await this.at();
+    this.reads += 1;
+    const [record] = await this.client.readContract({
+      address: this.address,
+      abi: credentialStatusAbi,
+      functionName: 'credentialOf',
+      args: [credentialHash],
+    });
+    if (/^0x0{40}$/i.test(record.board)) return undefined;
+    const bar = record.qualification.lastIndexOf('|');
+    return {
+      board: getAddress(record.board),
+      subject: getAddress(record.subject),
+      index: Number(record.index),
+      validFrom: Number(record.validFrom),
+      validUntil: Number(record.validUntil),
+      qualification: {
+        system: bar < 0 ? '' : record.qualification.slice(0, bar),
+        code: record.qualification.slice(bar + 1),
+      },
+      licenseNumber: record.licenseNumber,
+      jurisdiction: record.jurisdiction,
+    };
   }
 
   private async readIssuer(issuerId: string): Promise<ChainIssuer | undefined> {

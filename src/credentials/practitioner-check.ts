@@ -4,13 +4,19 @@
  * with verifies against the chain (admitted board, its registered key, not expired, about their
  * ledger account, neither revoked nor suspended). Status and issuers come from CredentialChainIndex,
  * synced once per block, so a check costs no chain round trip once warm.
+ *
+ * Decision 0028: the check is per action (action-qualifications.ts: prescribing needs a prescriber),
+ * and reaches any member's practitioner by ledger account (practitioner-standing.ts): another
+ * member's request on behalf of one, or a clinician here known by the ledger key of their account.
  */
 import { readFileSync } from 'node:fs';
 import { type Address, getAddress, isAddress, type PublicClient } from 'viem';
 import { CareLedgerError } from '../errors/index.js';
 import { credentialStatusAbi } from '../ledger/index.js';
+import { type CredentialAction, evaluateQualification } from './action-qualifications.js';
 import { CredentialChainIndex } from './credential-ledger.js';
 import { practitionerDid } from './practitioner-credential.js';
+import { type AttestationFacts, evaluatePractitionerStanding } from './practitioner-standing.js';
 import { verifyCredentialOnChain } from './verify-on-chain.js';
 
 /** node.json `practitionerCredentials`: off unless `required` is true. */
@@ -18,9 +24,11 @@ export interface PractitionerCredentialsConfig {
   readonly required: boolean;
   /**
    * JSON object: practitioner id (as in `Practitioner/<id>`) → {credential: vc+jwt, account: ledger
-   * address}, the credential each practitioner presented when enrolled here. Read at start.
+   * address}, the credential each practitioner presented when enrolled here. Read at start. Optional:
+   * without it (or for a practitioner not in it) the credential is the one the member attested for
+   * the practitioner's ledger account (decision 0028).
    */
-  readonly directoryFile: string;
+  readonly directoryFile?: string;
   /** How often the chain index follows new blocks (ms, default 500). */
   readonly syncIntervalMs?: number;
 }
@@ -30,8 +38,14 @@ export interface EnrolledPractitioner {
   readonly account: Address;
 }
 
-/** The refusal reason for a practitioner, or undefined when their licence holds now. */
-export type PractitionerCheck = (practitionerId: string) => Promise<string | undefined>;
+/** A practitioner here (`Practitioner/<id>`), or any member's practitioner by ledger account. */
+export type PractitionerRef = { readonly practitionerId: string } | { readonly account: Address };
+
+/** The refusal reason for a practitioner and action, or undefined when their licence allows it now. */
+export type PractitionerCheck = (
+  who: PractitionerRef,
+  action?: CredentialAction,
+) => Promise<string | undefined>;
 
 export function loadPractitionerDirectory(path: string): ReadonlyMap<string, EnrolledPractitioner> {
   let parsed: unknown;
@@ -61,17 +75,41 @@ export function createPractitionerCheck(options: {
   readonly directory: ReadonlyMap<string, EnrolledPractitioner>;
   readonly chainId: number;
   readonly now: () => Date;
+  /** The member attestation of a ledger account, from the node's chain index. */
+  readonly attestation?: (account: Address) => Promise<AttestationFacts | undefined>;
+  /** The ledger account of a practitioner here (their user account's), when not in the directory. */
+  readonly accountOf?: (practitionerId: string) => Promise<Address | undefined>;
 }): PractitionerCheck {
-  return async (practitionerId) => {
-    const enrolled = options.directory.get(practitionerId);
-    if (enrolled === undefined) return 'practitioner credential: no-credential (none enrolled)';
+  const byAccount = async (account: Address, action: CredentialAction): Promise<string | undefined> => {
+    if (options.attestation === undefined) return 'no-credential (none enrolled)';
+    const standing = await evaluatePractitionerStanding(
+      account,
+      { index: options.index, attestation: options.attestation },
+      options.now(),
+    );
+    if (!standing.valid) return standing.reason;
+    return evaluateQualification(action, standing.record.qualification);
+  };
+  const byDirectory = async (enrolled: EnrolledPractitioner, action: CredentialAction) => {
+    const credential = await verifyCredentialOnChain(enrolled.credential, {
+      index: options.index,
+      now: options.now(),
+      expectedSubject: practitionerDid(options.chainId, enrolled.account),
+    });
+    return evaluateQualification(action, credential.credentialSubject.qualification);
+  };
+  return async (who, action = 'access') => {
     try {
-      await verifyCredentialOnChain(enrolled.credential, {
-        index: options.index,
-        now: options.now(),
-        expectedSubject: practitionerDid(options.chainId, enrolled.account),
-      });
-      return undefined;
+      let reason: string | undefined;
+      if ('account' in who) reason = await byAccount(who.account, action);
+      else {
+        const enrolled = options.directory.get(who.practitionerId);
+        const account = enrolled === undefined ? await options.accountOf?.(who.practitionerId) : undefined;
+        if (enrolled !== undefined) reason = await byDirectory(enrolled, action);
+        else if (account !== undefined) reason = await byAccount(account, action);
+        else reason = 'no-credential (none enrolled)';
+      }
+      return reason === undefined ? undefined : `practitioner credential: ${reason}`;
     } catch (error) {
       if (error instanceof CareLedgerError && typeof error.details.reason === 'string') {
         return `practitioner credential: ${error.details.reason}`;
@@ -90,6 +128,8 @@ export async function startPractitionerCheck(options: {
   readonly chainId: number;
   readonly now?: () => Date;
   readonly log?: (line: string) => void;
+  readonly attestation?: (account: Address) => Promise<AttestationFacts | undefined>;
+  readonly accountOf?: (practitionerId: string) => Promise<Address | undefined>;
 }): Promise<{ check: PractitionerCheck; index: CredentialChainIndex; stop(): void }> {
   if (options.credentialStatus === undefined) {
     throw new CareLedgerError(
@@ -112,9 +152,14 @@ export async function startPractitionerCheck(options: {
   timer.unref();
   const check = createPractitionerCheck({
     index,
-    directory: loadPractitionerDirectory(options.config.directoryFile),
+    directory:
+      options.config.directoryFile === undefined
+        ? new Map()
+        : loadPractitionerDirectory(options.config.directoryFile),
     chainId: options.chainId,
     now: options.now ?? (() => new Date()),
+    ...(options.attestation === undefined ? {} : { attestation: options.attestation }),
+    ...(options.accountOf === undefined ? {} : { accountOf: options.accountOf }),
   });
   return { check, index, stop: () => clearInterval(timer) };
 }

@@ -57,6 +57,13 @@ import type { TransparencyLog } from '../log/index.js';
 import { httpsServerOptions } from '../network/https-server-options.js';
 import { checkChainAtStart } from '../network/verify-deployment.js';
 import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
+import { createResearchModule, type ResearchModule } from '../research/ledger/index.js';
+import {
+  createResearchReleaseModule,
+  NO_RESEARCH_REGISTRY,
+  type ReleasePorts,
+  type ResearchReleaseModule,
+} from '../research/release/index.js';
 import { DATABASE_URL_ENV, openNodeStorage } from '../storage/open-node-storage.js';
 import { isPostgresUrl } from '../storage/postgres/postgres-database.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
@@ -68,12 +75,6 @@ import {
   consentOpeningMigrations,
   createVaultOpeningSealer,
 } from '../storage/sqlite/sqlite-consent-opening-store.js';
-import {
-  createResearchReleaseModule,
-  NO_RESEARCH_REGISTRY,
-  type ReleasePorts,
-  type ResearchReleaseModule,
-} from '../research/release/index.js';
 import { exportJobMigrations } from '../storage/sqlite/sqlite-export-job-storage.js';
 import { keyStoreMigrations } from '../storage/sqlite/sqlite-key-store.js';
 import { ledgerKeyChallengeMigrations } from '../storage/sqlite/sqlite-ledger-key-challenge-store.js';
@@ -112,9 +113,9 @@ import {
   RecordLocatorAnnouncer,
   relayingHooks,
 } from './record-locator-announcer.js';
+import { invalidateOnMemberEvents } from './workers/consent-cache-invalidation.js';
 import { startDatabaseSequencedLogServices } from './workers/database-sequenced-log-services.js';
 import type { LogAppender } from './workers/follower-log.js';
-import { invalidateOnMemberEvents } from './workers/consent-cache-invalidation.js';
 import type { NodeBroadcast } from './workers/node-broadcast.js';
 import { startPostgresNodeBroadcast } from './workers/postgres-node-broadcast.js';
 
@@ -131,6 +132,8 @@ export interface RunningNode {
   readonly bulkExport: BulkExportModule;
   /** Study releases (issue 18 items 3, 4); tests wait on `researchRelease.service.settled(job)`. */
   readonly researchRelease: ResearchReleaseModule;
+  /** Research studies (issue 18, decision 0024); undefined when the deployment has no ResearchRegistry. */
+  readonly research?: ResearchModule;
   /** The supply chain (issue 19); undefined when the deployment has no SupplyChain contract. */
   readonly supply?: SupplyModule;
   /** Issue 21: the licence-credential chain index when node.json requires credentials (tests sync it). */
@@ -281,7 +284,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     storage: reportIndexedEvents(index, {
       onEvents: (events) => {
         consentDecisions.noteIndexed(events);
-        (options.primary?.broadcast ?? sharedBroadcast)?.publish({ topic: 'chain-indexed', events: [...events] });
+        (options.primary?.broadcast ?? sharedBroadcast)?.publish({
+          topic: 'chain-indexed',
+          events: [...events],
+        });
         openingFanOut?.noteIndexed(events);
       },
       onRollback: () => {
@@ -637,9 +643,25 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   app.use('/patient/everywhere', corsPolicy({ allowedOrigins: allowedOrigins(config) }));
   app.route('/patient/everywhere', createPatientViewRoutes(exchangeOptions));
   // Bulk Data $export, before the generic FHIR routes (`/:type/:id` would take `/Patient/$export`).
+  // Research studies (issue 18, decision 0024): ResearchRegistry, its event index, the cohort, /research.
+  const research = createResearchModule({
+    deployment,
+    outbox,
+    client,
+    chainIndex: index,
+    openings,
+    repository,
+    authenticate,
+    adminToken,
+    organization: config.organization,
+    delegationInForce,
+    audit: (entry) => logServices.log.append(entry),
+    log: (line) => log(`[${config.name}] ${line}`),
+  });
+  if (research !== undefined) app.route('/research', research.routes);
   // Study releases (issue 18): their jobs run in the bulk export's job system, through its source.
   const researchRelease = createResearchReleaseModule({
-    ports: options.researchPorts ?? NO_RESEARCH_REGISTRY,
+    ports: options.researchPorts ?? research?.ports ?? NO_RESEARCH_REGISTRY,
     dir,
     jobs: stores.exportJobs,
     member: account.address,
@@ -842,6 +864,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     // A worker runs the export jobs kicked off through it; recovery after a crash is the primary's.
     await bulkExport.start({ recover: false });
   }
+  // Every process answers GET /research from its own index of ResearchRegistry's events.
+  research?.start();
   // Patients stored before a crash (or before this feature) are announced now; refusals retry.
   const locatorRetry = setInterval(() => void locator?.retry(), 5_000);
   locatorRetry.unref();
@@ -889,6 +913,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     app,
     bulkExport,
     researchRelease,
+    ...(research === undefined ? {} : { research }),
     ...(supply === undefined ? {} : { supply }),
     ...(logServices.sequencer === undefined
       ? {}
@@ -904,6 +929,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
       await bulkExport.stop();
       await supply?.stop();
+      await research?.stop();
       clearInterval(locatorRetry);
       practitionerCheck?.stop();
       await locatorSweep;

@@ -3,12 +3,14 @@ import { type Address, getAddress } from 'viem';
 import {
   type AccessPolicy,
   evaluateTokenScopes,
+  type IdentificationDecision,
   LEDGER_ADDRESS_SYSTEM,
   patientLedgerAddress,
   type Requester,
   type ResourceDecision,
 } from '../access/index.js';
 import type { AccessContext, FhirInteraction } from '../audit/create-audit-event.js';
+import { credentialActionOf } from '../credentials/action-qualifications.js';
 import { CareLedgerError } from '../errors/index.js';
 import { compartmentPatient } from '../fhir/compartment/compartment-patient.js';
 import { planSearch } from '../fhir/search/index.js';
@@ -52,7 +54,7 @@ export class AccessGate {
   ): Promise<Requester> {
     const decision = this.policy.evaluateInteraction(context, interaction);
     if (!decision.allowed) return this.refuse(interaction, context, { ...target, reason: decision.reason });
-    const unlicensed = await this.policy.evaluatePractitioner(decision.requester);
+    const unlicensed = await this.policy.evaluatePractitioner(decision.requester, context);
     if (unlicensed !== undefined) return this.refuse(interaction, context, { ...target, reason: unlicensed });
     if (target.resourceType !== undefined) {
       const scoped = evaluateTokenScopes(context, interaction, target.resourceType);
@@ -129,11 +131,16 @@ export class AccessGate {
     patientId: string = compartmentPatient(resource),
   ): Promise<boolean> {
     const decision = await this.decide(requester, context, interaction, patientId, resource, new Map());
-    if (!decision.allowed) {
+    // Issue 21: an order (a prescription, a service request…) needs a prescriber's licence (decision 0028).
+    const unqualified =
+      decision.allowed && credentialActionOf(interaction, resource.resourceType) === 'prescribe'
+        ? await this.policy.evaluatePractitioner(requester, context, 'prescribe')
+        : undefined;
+    if (!decision.allowed || unqualified !== undefined) {
       await this.refuse(interaction, context, {
         entity: `${resource.resourceType}/${resource.id ?? ''}`,
         patient: patientId,
-        reason: decision.reason,
+        reason: decision.allowed ? (unqualified as string) : decision.reason,
       });
     }
     return decision.allowed && decision.breakGlass;
@@ -162,6 +169,11 @@ export class AccessGate {
       });
     }
     return this.admitWrite(requester, context, interaction, replaced, patientId);
+  }
+
+  /** May another member match this ledger address to a Patient here (AccessPolicy.evaluateIdentification)? */
+  identify(requester: Requester, context: AccessContext, patient: Address): Promise<IdentificationDecision> {
+    return this.policy.evaluateIdentification(requester, context, patient);
   }
 
   /** Whether the requester may know that versions of this compartment exist (deleted versions have no content to judge). */

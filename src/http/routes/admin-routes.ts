@@ -26,6 +26,8 @@ export interface AdminRouteDeps {
   readonly erasePatient?: (
     patientId: string,
   ) => Promise<{ erasedAt: string; keyVersions: number; alreadyErased: boolean }>;
+  /** Issue 21: verifies the practitioner's licence (body.credential) before an attestation. */
+  readonly attestationCredential?: import('../../credentials/attestation-credential.js').AttestationCredentialCheck;
 }
 
 function field(body: Record<string, unknown>, name: string): string {
@@ -125,10 +127,26 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
   app.post('/practitioners', async (c) => {
     const body = (await readJsonBody(c)) as Record<string, unknown>;
     const practitioner = field(body, 'practitioner');
-    const credentialHash = field(body, 'credentialHash');
     if (!isAddress(practitioner, { strict: false })) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'practitioner is not an address');
     }
+    // Decision 0028: with a licence credential, the terms come from it (verified on the chain).
+    const terms = await deps.attestationCredential?.(getAddress(practitioner), {
+      credential: body.credential,
+      ...(body.expiresAt === undefined ? {} : { expiresAt: Number(body.expiresAt) }),
+    });
+    if (terms !== undefined) {
+      const attested = await confirm(
+        await deps.ledger.attestPractitioner(
+          getAddress(practitioner),
+          terms.credentialHash,
+          terms.qualificationCode,
+          terms.expiresAt,
+        ),
+      );
+      return c.json({ ...entryJson(attested), credentialHash: terms.credentialHash }, 201);
+    }
+    const credentialHash = field(body, 'credentialHash');
     if (!isHex(credentialHash) || credentialHash.length !== 66) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'credentialHash must be a 32-byte keyed hash');
     }

@@ -15,6 +15,7 @@ import { createExplanationOfBenefit } from './explanation-of-benefit.js';
 import { centsToDecimal, parseCents } from './money.js';
 import {
   createPatientClaimLease,
+  type HeldLease,
   MemoryClaimLeaseStore,
   type WithPatientLease,
 } from './patient-claim-lease.js';
@@ -130,8 +131,8 @@ export class ClaimsService {
   private async submitNow(body: unknown, context: AccessContext): Promise<SubmitResult> {
     const provider = await this.verifySubmitter(context);
     const submission = parseClaimSubmission(body);
-    return this.patientLease(submission.patientAddress, () =>
-      this.adjudicateFor(provider, submission, context),
+    return this.patientLease(submission.patientAddress, (lease) =>
+      this.adjudicateFor(provider, submission, context, lease),
     );
   }
 
@@ -139,6 +140,7 @@ export class ClaimsService {
     provider: Address,
     { claim: submitted, patientAddress }: ClaimSubmission,
     context: AccessContext,
+    lease: HeldLease,
   ): Promise<SubmitResult> {
     const receivedAt = this.now().toISOString();
     const patientId = await this.options.repository.patientIdByLedgerAddress(patientAddress);
@@ -212,6 +214,7 @@ export class ClaimsService {
     const complete = decided.outcome === 'complete';
     if (complete) {
       // Anchored first (the outbox is durable): a decision is never stored here without its anchor.
+      await lease.confirm();
       await this.options.ledger.anchorDecision({
         claimCommitment: result.commitment,
         provider,
@@ -226,6 +229,7 @@ export class ClaimsService {
     }
     // Three writes, not one transaction Bundle: a claim's `urn:uuid:` references (Synthea's provider,
     // diagnoses) point outside it, and a transaction would have to resolve them.
+    await lease.confirm();
     const storedClaim = (await this.options.repository.create(claim, this.staff)) as Claim;
     const stored = (await this.options.repository.create(decided, this.staff)) as ClaimResponse;
     if (complete && claim.use === 'claim') {

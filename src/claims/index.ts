@@ -69,6 +69,7 @@ export { divideHalfEven, parseCents } from './money.js';
 export {
   type ClaimLeaseStore,
   createPatientClaimLease,
+  type HeldLease,
   MemoryClaimLeaseStore,
   type WithPatientLease,
 } from './patient-claim-lease.js';

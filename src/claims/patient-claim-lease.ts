@@ -10,6 +10,12 @@ export interface ClaimLeaseStore {
    * let it expire; true when taken. `nowMs` is the caller's clock (a store may use its own).
    */
   tryClaim(patient: string, holder: string, leaseMs: number, nowMs: number): Promise<boolean>;
+  /**
+   * Extends the lease by `leaseMs` from now if `holder` still holds it; false if another process has
+   * taken it since (it had expired) or it is gone. Holder names are unique per process and a process
+   * adjudicates one submission at a time, so "still ours" means nobody else adjudicated in between.
+   */
+  renew(patient: string, holder: string, leaseMs: number, nowMs: number): Promise<boolean>;
   /** Gives the lease back, if `holder` still holds it. */
   release(patient: string, holder: string): Promise<void>;
 }
@@ -25,9 +31,26 @@ export class MemoryClaimLeaseStore implements ClaimLeaseStore {
     return true;
   }
 
+  async renew(patient: string, holder: string, leaseMs: number, nowMs: number): Promise<boolean> {
+    const held = this.#leases.get(patient);
+    if (held?.holder !== holder) return false;
+    held.expiresAt = nowMs + leaseMs;
+    return true;
+  }
+
   async release(patient: string, holder: string): Promise<void> {
     if (this.#leases.get(patient)?.holder === holder) this.#leases.delete(patient);
   }
+}
+
+/**
+ * The lease a submission holds, handed to its work. `confirm()` is called right before each durable
+ * write (the decision's anchor, the stored Claim, ClaimResponse and EOB): it renews the lease and
+ * throws if another process took it over meanwhile (this holder stalled past the lease), so a
+ * submission that outlived its lease stops before writing instead of overlapping the next holder.
+ */
+export interface HeldLease {
+  confirm(): Promise<void>;
 }
 
 export interface PatientClaimLeaseOptions {
@@ -59,7 +82,10 @@ export function createPatientClaimLease(options: PatientClaimLeaseOptions) {
   const now = options.now ?? Date.now;
   const retryMs = options.retryMs ?? 25;
   const sleep = options.sleep ?? (() => new Promise<void>((resolve) => setTimeout(resolve, retryMs)));
-  return async function withPatientLease<T>(patient: string, work: () => Promise<T>): Promise<T> {
+  return async function withPatientLease<T>(
+    patient: string,
+    work: (lease: HeldLease) => Promise<T>,
+  ): Promise<T> {
     const key = patient.toLowerCase();
     const deadline = now() + waitMs;
     while (!(await options.store.tryClaim(key, options.holder, leaseMs, now()))) {
@@ -69,8 +95,18 @@ export function createPatientClaimLease(options: PatientClaimLeaseOptions) {
         });
       await sleep();
     }
+    const lease: HeldLease = {
+      async confirm() {
+        if (await options.store.renew(key, options.holder, leaseMs, now())) return;
+        throw new CareLedgerError(
+          'ERR_STORAGE',
+          'this submission outlived its lease on the patient; nothing more was written',
+          { details: { reason: 'claim-lease-lost', retryAfter: CLAIM_PATIENT_BUSY_RETRY_AFTER_SECONDS } },
+        );
+      },
+    };
     try {
-      return await work();
+      return await work(lease);
     } finally {
       await options.store.release(key, options.holder);
     }

@@ -102,6 +102,35 @@ describe.each([
     await one.release(PATIENT, 'holder');
     expect(await withLease(PATIENT, async () => 'decided')).toBe('decided');
   });
+
+  it('renews a held lease, and a holder that outlived its lease is stopped before its next write', async () => {
+    const [one, two] = await open();
+    const patient = '0x00000000000000000000000000000000000000dd';
+    expect(await one.tryClaim(patient, 'slow', 60_000, 1_000)).toBe(true);
+    expect(await one.renew(patient, 'slow', 60_000, 2_000)).toBe(true);
+    expect(await two.renew(patient, 'other', 60_000, 2_000)).toBe(false);
+    await one.release(patient, 'slow');
+    expect(await one.renew(patient, 'slow', 60_000, 3_000)).toBe(false);
+
+    // A submission whose lease (1 ms long) has expired and been taken by another process.
+    const stalled = createPatientClaimLease({ store: one, holder: 'stalled', leaseMs: 1 });
+    const writes: string[] = [];
+    const outcome = await stalled(patient, async (lease) => {
+      await lease.confirm(); // still ours: nobody took it
+      writes.push('anchor');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await two.tryClaim(patient, 'next', 60_000, Date.now())).toBe(true);
+      await lease.confirm();
+      writes.push('stored');
+    }).catch((e: unknown) => e);
+    expect(writes).toEqual(['anchor']);
+    expect(outcome).toBeInstanceOf(CareLedgerError);
+    expect(HTTP_STATUS[(outcome as CareLedgerError).code]).toBe(503);
+    expect((outcome as CareLedgerError).details).toMatchObject({ reason: 'claim-lease-lost' });
+    // The stalled submission's release left the new holder's lease alone.
+    expect(await one.tryClaim(patient, 'third', 60_000, Date.now())).toBe(false);
+    await two.release(patient, 'next');
+  });
 });
 
 describe('an expired claim lease', () => {

@@ -21,6 +21,17 @@ export class PostgresClaimLeaseStore implements ClaimLeaseStore {
     return rows.length === 1;
   }
 
+  async renew(patient: string, holder: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE claim_patient_leases
+       SET expires_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
+       WHERE patient = $1 AND holder = $2
+       RETURNING holder`,
+      [patient, holder, leaseMs],
+    );
+    return rows.length === 1;
+  }
+
   async release(patient: string, holder: string): Promise<void> {
     await this.db.execute('DELETE FROM claim_patient_leases WHERE patient = $1 AND holder = $2', [
       patient,

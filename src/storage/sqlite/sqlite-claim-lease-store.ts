@@ -35,6 +35,13 @@ export class SqliteClaimLeaseStore implements ClaimLeaseStore {
     return taken !== undefined;
   }
 
+  async renew(patient: string, holder: string, leaseMs: number, nowMs: number): Promise<boolean> {
+    const renewed = this.db
+      .prepare('UPDATE claim_patient_leases SET expires_at = ? WHERE patient = ? AND holder = ?')
+      .run(nowMs + leaseMs, patient, holder);
+    return renewed.changes === 1;
+  }
+
   async release(patient: string, holder: string): Promise<void> {
     this.db.prepare('DELETE FROM claim_patient_leases WHERE patient = ? AND holder = ?').run(patient, holder);
   }

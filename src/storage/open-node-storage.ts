@@ -8,6 +8,8 @@ import { CareLedgerError } from '../errors/index.js';
 import type { ExportJobStorage } from '../export/export-job.js';
 import type { OutboxStorage } from '../ledger/outbox-storage.js';
 import type { ApplyCommitGroup, LogStorage } from '../log/log-storage.js';
+import { SqliteSupplyStore } from '../supply/storage/sqlite-supply-store.js';
+import type { SupplyStore } from '../supply/storage/supply-store.js';
 import type { ChainIndexStorage } from '../sync/index-storage.js';
 import type { DataKeyStore } from '../vault/data-key-store.js';
 import type { KeyProvider } from '../vault/key-provider.js';
@@ -30,6 +32,7 @@ import { PostgresOpeningDeliveryStore } from './postgres/postgres-opening-delive
 import { PostgresOutboxStorage } from './postgres/postgres-outbox-storage.js';
 import { PostgresRecordStorage } from './postgres/postgres-record-storage.js';
 import { POSTGRES_MIGRATIONS } from './postgres/postgres-schema.js';
+import { PostgresSupplyStore } from './postgres/postgres-supply-store.js';
 import type { SqliteDatabase } from './sqlite/open-database.js';
 import { SqliteAuthStore } from './sqlite/sqlite-auth-store.js';
 import { SqliteBreakGlassStore } from './sqlite/sqlite-break-glass-store.js';
@@ -72,6 +75,8 @@ export interface NodeStorage {
   readonly openingDeliveries: OpeningDeliveryStore;
   /** A payer's per-patient claim leases, shared by the member's processes (decision 0019). */
   readonly claimLeases: ClaimLeaseStore;
+  /** EPCIS events, dispensed packs, recalls handled, the chain cursor (decision 0023). */
+  readonly supply: SupplyStore;
   close(): Promise<void>;
 }
 
@@ -100,6 +105,7 @@ function sqliteStorage(db: SqliteDatabase): NodeStorage {
     auth: new SqliteAuthStore(db),
     openingDeliveries: new SqliteOpeningDeliveryStore(db),
     claimLeases: new SqliteClaimLeaseStore(db),
+    supply: new SqliteSupplyStore(db),
     close: async () => undefined,
   };
 }
@@ -132,7 +138,7 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     throw error;
   }
   log(
-    'storage: records, keys, log, outbox, chain index, export jobs, break-glass, consent openings and deliveries, key challenges, accounts, OAuth clients and tokens, sign-in throttling and notifications on PostgreSQL',
+    'storage: records, keys, log, outbox, chain index, export jobs, break-glass, consent openings and deliveries, key challenges, accounts, OAuth clients and tokens, sign-in throttling, notifications, claim leases and the supply chain on PostgreSQL',
   );
   return {
     kind: 'postgres',
@@ -148,6 +154,7 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     auth: new PostgresAuthStore(db),
     openingDeliveries: new PostgresOpeningDeliveryStore(db),
     claimLeases: new PostgresClaimLeaseStore(db),
+    supply: new PostgresSupplyStore(db),
     close: () => db.close(),
   };
 }

@@ -112,6 +112,34 @@ describe('PostgreSQL migrations', () => {
     }
   });
 
+  it('version 6 adds the supply tables to a version 5 database; a version 5 node then refuses it', async () => {
+    const db = openPostgresDatabase(await server.createDatabase('supply_v6'));
+    try {
+      const upToFive = POSTGRES_MIGRATIONS.slice(0, 5);
+      expect(await migratePostgres(db, upToFive)).toEqual({ from: 0, to: 5 });
+      expect(await db.query("SELECT to_regclass('epcis_events') AS t")).toEqual([{ t: null }]);
+      expect(await migratePostgres(db, POSTGRES_MIGRATIONS.slice(0, 6))).toEqual({ from: 5, to: 6 });
+      expect(await db.query(`SELECT name FROM careledger_schema WHERE version = 6`)).toEqual([
+        { name: expect.stringContaining('supply chain') },
+      ]);
+      for (const table of [
+        'epcis_events',
+        'epcis_event_epcs',
+        'supply_dispenses',
+        'supply_recalls_handled',
+        'supply_follow_cursor',
+      ]) {
+        expect(await db.query('SELECT to_regclass($1)::text AS t', [table])).toEqual([{ t: table }]);
+      }
+      await expect(migratePostgres(db, upToFive)).rejects.toMatchObject({
+        code: 'ERR_CONFIG',
+        details: { reason: 'schema-newer', stored: 6, known: 5 },
+      });
+    } finally {
+      await db.close();
+    }
+  });
+
   it('refuses a server that may lose an acknowledged commit', async () => {
     const db = openPostgresDatabase(
       `${server.url}?options=${encodeURIComponent('-c synchronous_commit=off')}`,

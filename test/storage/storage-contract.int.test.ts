@@ -18,6 +18,7 @@ import {
   type StorageAdapter,
   sqliteAdapter,
 } from '../../src/storage/contract-tests/storage-adapter.js';
+import { describeSupplyStoreContract } from '../../src/storage/contract-tests/supply-store-contract.js';
 import { startTestPostgres, type TestPostgres } from '../support/test-postgres.js';
 
 let server: TestPostgres | undefined;
@@ -47,5 +48,6 @@ for (const adapter of adapters) {
     describeConsentStoresContract(adapter);
     describeAuthStoreContract(adapter);
     describeOpeningDeliveryStoreContract(adapter);
+    describeSupplyStoreContract(adapter);
   });
 }

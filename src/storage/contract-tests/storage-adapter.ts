@@ -9,6 +9,8 @@ import type { LedgerKeyChallengeStore } from '../../enrolment/ledger-key-challen
 import type { ExportJobStorage } from '../../export/export-job.js';
 import type { OutboxStorage } from '../../ledger/outbox-storage.js';
 import type { CommitGroup, LogStorage } from '../../log/log-storage.js';
+import { SqliteSupplyStore, supplyMigrations } from '../../supply/storage/sqlite-supply-store.js';
+import type { SupplyStore } from '../../supply/storage/supply-store.js';
 import type { ChainIndexStorage } from '../../sync/index-storage.js';
 import { applyVaultCommitGroup } from '../../vault/commit-writes.js';
 import type { DataKeyStore } from '../../vault/data-key-store.js';
@@ -30,6 +32,7 @@ import { PostgresOpeningDeliveryStore } from '../postgres/postgres-opening-deliv
 import { PostgresOutboxStorage } from '../postgres/postgres-outbox-storage.js';
 import { PostgresRecordStorage } from '../postgres/postgres-record-storage.js';
 import { POSTGRES_MIGRATIONS } from '../postgres/postgres-schema.js';
+import { PostgresSupplyStore } from '../postgres/postgres-supply-store.js';
 import { openDatabase, type SqliteDatabase } from '../sqlite/open-database.js';
 import { authMigrations, SqliteAuthStore } from '../sqlite/sqlite-auth-store.js';
 import { breakGlassMigrations, SqliteBreakGlassStore } from '../sqlite/sqlite-break-glass-store.js';
@@ -77,6 +80,9 @@ export interface StorageUnderTest {
   /** The same auth tables through another connection, as another node process sees them (races). */
   otherAuth(): AuthStore;
   readonly openingDeliveries: OpeningDeliveryStore;
+  readonly supply: SupplyStore;
+  /** The same supply tables through another connection, as another node process sees them (races). */
+  otherSupply(): SupplyStore;
   close(): Promise<void>;
 }
 
@@ -106,6 +112,7 @@ export function sqliteAdapter(): StorageAdapter {
         ...ledgerKeyChallengeMigrations,
         ...authMigrations,
         ...openingDeliveryMigrations,
+        ...supplyMigrations,
       ]);
       const others: SqliteDatabase[] = [];
       const records = new SqliteRecordStorage(db);
@@ -132,6 +139,12 @@ export function sqliteAdapter(): StorageAdapter {
           return new SqliteAuthStore(other);
         },
         openingDeliveries: new SqliteOpeningDeliveryStore(db),
+        supply: new SqliteSupplyStore(db),
+        otherSupply: () => {
+          const other = openDatabase(join(dir, 'node.db'), supplyMigrations);
+          others.push(other);
+          return new SqliteSupplyStore(other);
+        },
         log: (options = {}) =>
           new SqliteLogStorage(db, {
             applyCommitGroup: (group) => {
@@ -179,6 +192,12 @@ export function postgresAdapter(createDatabase: (name: string) => Promise<string
           return new PostgresAuthStore(other);
         },
         openingDeliveries: new PostgresOpeningDeliveryStore(db),
+        supply: new PostgresSupplyStore(db),
+        otherSupply: () => {
+          const other = openPostgresDatabase(url);
+          others.push(other);
+          return new PostgresSupplyStore(other);
+        },
         log: (options = {}) =>
           new PostgresLogStorage(db, {
             applyCommitGroup: async (tx, group) => {

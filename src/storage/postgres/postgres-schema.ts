@@ -329,4 +329,68 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'supply chain: EPCIS events, capture jobs, dispensed packs and implanted devices, recalls handled (decision 0023)',
+    // The SQLite supply tables (src/supply/storage/sqlite-supply-store.ts) with an explicit EPC
+    // position (SQLite keeps the order in rowid). Keys, times and EPCs are COLLATE "C": the query's
+    // keyset order and string time bounds are byte order as in SQLite, and an EPC prefix can use the index.
+    sql: `
+      CREATE TABLE epcis_events (
+        event_hash TEXT COLLATE "C" PRIMARY KEY,
+        event_id TEXT COLLATE "C",
+        event_type TEXT NOT NULL,
+        event_time TEXT COLLATE "C" NOT NULL,
+        record_time TEXT COLLATE "C" NOT NULL,
+        action TEXT,
+        biz_step TEXT,
+        disposition TEXT,
+        biz_location TEXT COLLATE "C",
+        read_point TEXT COLLATE "C",
+        log_index BIGINT NOT NULL,
+        json TEXT NOT NULL
+      );
+      CREATE INDEX epcis_events_by_time ON epcis_events (event_time);
+      CREATE INDEX epcis_events_by_record ON epcis_events (record_time, event_hash);
+      CREATE TABLE epcis_event_epcs (
+        event_hash TEXT COLLATE "C" NOT NULL REFERENCES epcis_events (event_hash),
+        position INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        epc TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (event_hash, position)
+      );
+      CREATE INDEX epcis_event_epcs_by_epc ON epcis_event_epcs (epc, role);
+      CREATE TABLE supply_dispenses (
+        pack_key TEXT COLLATE "C" PRIMARY KEY,
+        lot_key TEXT COLLATE "C" NOT NULL,
+        medication_dispense_id TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        prescriber TEXT,
+        dispensed_at TEXT COLLATE "C" NOT NULL,
+        resource_type TEXT NOT NULL DEFAULT 'MedicationDispense'
+          CHECK (resource_type IN ('MedicationDispense', 'Device'))
+      );
+      CREATE INDEX supply_dispenses_by_lot ON supply_dispenses (lot_key);
+      CREATE TABLE supply_recalls_handled (
+        recall_id TEXT COLLATE "C" PRIMARY KEY,
+        patients INTEGER NOT NULL,
+        handled_at TEXT NOT NULL
+      );
+      CREATE TABLE supply_follow_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        block BIGINT NOT NULL
+      );
+      CREATE TABLE epcis_capture_jobs (
+        capture_id TEXT COLLATE "C" PRIMARY KEY,
+        created_at TEXT COLLATE "C" NOT NULL,
+        finished_at TEXT,
+        running BOOLEAN NOT NULL,
+        success BOOLEAN NOT NULL,
+        error_behaviour TEXT NOT NULL CHECK (error_behaviour IN ('rollback', 'proceed')),
+        event_ids TEXT NOT NULL,
+        errors TEXT NOT NULL
+      );
+      CREATE INDEX epcis_capture_jobs_by_created ON epcis_capture_jobs (created_at, capture_id);
+    `,
+  },
 ];

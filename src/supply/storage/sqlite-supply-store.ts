@@ -1,8 +1,19 @@
 import type { Migration, SqliteDatabase } from '../../storage/sqlite/open-database.js';
+import { epcisEventQuery, sqliteMarker } from '../../storage/supply-event-query.js';
+import {
+  type DispenseRow,
+  dispenseColumnValues,
+  type EpcisEventEpcRow,
+  type EpcisEventRow,
+  eventColumnValues,
+  type RecallHandledRow,
+  toDispense,
+  toRecallHandled,
+  toStoredEvent,
+} from '../../storage/supply-rows.js';
 import type {
   DispenseRecord,
   EpcisEventFilter,
-  EpcRole,
   RecallHandled,
   StoredEpcisEvent,
   SupplyStore,
@@ -57,31 +68,12 @@ export const supplyMigrations: Migration[] = [
       );
     `,
   },
+  {
+    id: 'supply-002',
+    // Issue 19 item 7: an implanted Device claims its unit like a MedicationDispense does.
+    sql: `ALTER TABLE supply_dispenses ADD COLUMN resource_type TEXT NOT NULL DEFAULT 'MedicationDispense';`,
+  },
 ];
-
-interface EventRow {
-  event_hash: string;
-  event_id: string | null;
-  event_type: string;
-  event_time: string;
-  record_time: string;
-  action: string | null;
-  biz_step: string | null;
-  disposition: string | null;
-  biz_location: string | null;
-  read_point: string | null;
-  log_index: number;
-  json: string;
-}
-
-interface DispenseRow {
-  pack_key: string;
-  lot_key: string;
-  medication_dispense_id: string;
-  patient_id: string;
-  prescriber: string | null;
-  dispensed_at: string;
-}
 
 export class SqliteSupplyStore implements SupplyStore {
   constructor(private readonly db: SqliteDatabase) {}
@@ -94,20 +86,7 @@ export class SqliteSupplyStore implements SupplyStore {
              biz_step, disposition, biz_location, read_point, log_index, json)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(
-          event.eventHash,
-          event.eventId ?? null,
-          event.eventType,
-          event.eventTime,
-          event.recordTime,
-          event.action ?? null,
-          event.bizStep ?? null,
-          event.disposition ?? null,
-          event.bizLocation ?? null,
-          event.readPoint ?? null,
-          event.logIndex,
-          event.json,
-        );
+        .run(...eventColumnValues(event));
       if (inserted.changes === 0) return false;
       const epc = this.db.prepare('INSERT INTO epcis_event_epcs (event_hash, role, epc) VALUES (?, ?, ?)');
       for (const item of event.epcs) epc.run(event.eventHash, item.role, item.epc);
@@ -117,74 +96,25 @@ export class SqliteSupplyStore implements SupplyStore {
 
   async eventByHash(eventHash: string): Promise<StoredEpcisEvent | undefined> {
     const row = this.db.prepare('SELECT * FROM epcis_events WHERE event_hash = ?').get(eventHash) as
-      | EventRow
+      | EpcisEventRow
       | undefined;
     return row === undefined ? undefined : this.toEvent(row);
   }
 
   async queryEvents(filter: EpcisEventFilter): Promise<StoredEpcisEvent[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const anyOf = (column: string, values: readonly string[] | undefined) => {
-      if (values === undefined) return;
-      where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
-      params.push(...values);
-    };
-    anyOf('event_type', filter.eventTypes);
-    anyOf('action', filter.actions);
-    anyOf('biz_step', filter.bizSteps);
-    anyOf('disposition', filter.dispositions);
-    anyOf('biz_location', filter.bizLocations);
-    anyOf('read_point', filter.readPoints);
-    anyOf('event_id', filter.eventIds);
-    const bound = (column: string, op: string, value: string | undefined) => {
-      if (value === undefined) return;
-      where.push(`${column} ${op} ?`);
-      params.push(value);
-    };
-    bound('event_time', '>=', filter.eventTimeFrom);
-    bound('event_time', '<', filter.eventTimeBefore);
-    bound('record_time', '>=', filter.recordTimeFrom);
-    bound('record_time', '<', filter.recordTimeBefore);
-    for (const match of filter.epcMatches ?? []) {
-      const alternatives = match.patterns.map((pattern) => {
-        if (pattern.endsWith('*')) {
-          params.push(`${escapeLike(pattern.slice(0, -1))}%`);
-          return "e.epc LIKE ? ESCAPE '\\'";
-        }
-        params.push(pattern);
-        return 'e.epc = ?';
-      });
-      params.push(...match.roles);
-      where.push(
-        `event_hash IN (SELECT e.event_hash FROM epcis_event_epcs e WHERE (${alternatives.join(' OR ')})
-           AND e.role IN (${match.roles.map(() => '?').join(', ')}))`,
-      );
-    }
-    if (filter.after !== undefined) {
-      where.push('(record_time, event_hash) > (?, ?)');
-      params.push(filter.after.recordTime, filter.after.eventHash);
-    }
-    const sql = `SELECT * FROM epcis_events ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
-      ORDER BY record_time, event_hash LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...params, filter.limit) as EventRow[];
+    const { sql, params } = epcisEventQuery(filter, sqliteMarker);
+    const rows = this.db.prepare(sql).all(...params) as EpcisEventRow[];
     return rows.map((row) => this.toEvent(row));
   }
 
   async claimDispense(record: DispenseRecord): Promise<boolean> {
     const result = this.db
       .prepare(
-        `INSERT OR IGNORE INTO supply_dispenses (pack_key, lot_key, medication_dispense_id, patient_id, prescriber, dispensed_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO supply_dispenses (pack_key, lot_key, medication_dispense_id, patient_id, prescriber,
+           dispensed_at, resource_type)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(
-        record.packKey,
-        record.lotKey,
-        record.medicationDispenseId,
-        record.patientId,
-        record.prescriber ?? null,
-        record.dispensedAt,
-      );
+      .run(...dispenseColumnValues(record));
     return result.changes === 1;
   }
 
@@ -196,7 +126,7 @@ export class SqliteSupplyStore implements SupplyStore {
 
   async dispensesOfLot(lotKey: string): Promise<DispenseRecord[]> {
     const rows = this.db
-      .prepare('SELECT * FROM supply_dispenses WHERE lot_key = ? ORDER BY dispensed_at')
+      .prepare('SELECT * FROM supply_dispenses WHERE lot_key = ? ORDER BY dispensed_at, pack_key')
       .all(lotKey) as DispenseRow[];
     return rows.map(toDispense);
   }
@@ -210,11 +140,9 @@ export class SqliteSupplyStore implements SupplyStore {
 
   async recallHandled(recallId: string): Promise<RecallHandled | undefined> {
     const row = this.db.prepare('SELECT * FROM supply_recalls_handled WHERE recall_id = ?').get(recallId) as
-      | { recall_id: string; patients: number; handled_at: string }
+      | RecallHandledRow
       | undefined;
-    return row === undefined
-      ? undefined
-      : { recallId: row.recall_id, patients: row.patients, handledAt: row.handled_at };
+    return row === undefined ? undefined : toRecallHandled(row);
   }
 
   async saveRecallHandled(record: RecallHandled): Promise<void> {
@@ -236,39 +164,10 @@ export class SqliteSupplyStore implements SupplyStore {
     this.db.prepare('INSERT OR REPLACE INTO supply_follow_cursor (id, block) VALUES (1, ?)').run(block);
   }
 
-  private toEvent(row: EventRow): StoredEpcisEvent {
+  private toEvent(row: EpcisEventRow): StoredEpcisEvent {
     const epcs = this.db
       .prepare('SELECT role, epc FROM epcis_event_epcs WHERE event_hash = ? ORDER BY rowid')
-      .all(row.event_hash) as { role: EpcRole; epc: string }[];
-    return {
-      eventHash: row.event_hash,
-      ...(row.event_id === null ? {} : { eventId: row.event_id }),
-      eventType: row.event_type,
-      eventTime: row.event_time,
-      recordTime: row.record_time,
-      ...(row.action === null ? {} : { action: row.action }),
-      ...(row.biz_step === null ? {} : { bizStep: row.biz_step }),
-      ...(row.disposition === null ? {} : { disposition: row.disposition }),
-      ...(row.biz_location === null ? {} : { bizLocation: row.biz_location }),
-      ...(row.read_point === null ? {} : { readPoint: row.read_point }),
-      epcs,
-      logIndex: row.log_index,
-      json: row.json,
-    };
+      .all(row.event_hash) as EpcisEventEpcRow[];
+    return toStoredEvent(row, epcs);
   }
-}
-
-function toDispense(row: DispenseRow): DispenseRecord {
-  return {
-    packKey: row.pack_key,
-    lotKey: row.lot_key,
-    medicationDispenseId: row.medication_dispense_id,
-    patientId: row.patient_id,
-    ...(row.prescriber === null ? {} : { prescriber: row.prescriber }),
-    dispensedAt: row.dispensed_at,
-  };
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

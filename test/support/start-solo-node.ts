@@ -10,7 +10,7 @@ import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
 import { deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
 import { type NodeConfig, nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
 import { loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from '../../src/node/node-keys.js';
-import { type RunningNode, startNode } from '../../src/node/start-node.js';
+import { type RunningNode, type StartNodeOptions, startNode } from '../../src/node/start-node.js';
 import { openDatabase } from '../../src/storage/sqlite/open-database.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
 import { findFreePort } from './free-port.js';
@@ -36,7 +36,12 @@ export interface SoloNodeFolder {
 
 export async function startSoloNode(
   overrides: Partial<NodeConfig> = {},
-  options: { authClock?: () => number; log?: (line: string) => void; databaseUrl?: string } = {},
+  options: {
+    authClock?: () => number;
+    log?: (line: string) => void;
+    databaseUrl?: string;
+    researchPorts?: StartNodeOptions['researchPorts'];
+  } = {},
 ): Promise<SoloNode> {
   const { dir, nodeDir, chain, logOrigin, logVerifierKey: verifierKey } = await prepareSoloNode(overrides);
   // A suite re-run on PostgreSQL (test/storage/*-on-postgres.int.test.ts) gets its own throw-away cluster.

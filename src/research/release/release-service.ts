@@ -226,6 +226,12 @@ export class ReleaseService {
     await this.finishing.get(jobId);
   }
 
+  /** Resolves once the bulk queue is idle and every release it ran here is sealed (tests, the benchmark). */
+  async idle(): Promise<void> {
+    await this.service.idle();
+    await Promise.all(this.finishing.values());
+  }
+
   private async seal(job: ExportJob): Promise<void> {
     const record = await this.deps.records.get(job.id);
     if (record === undefined || record.state !== 'running') return;

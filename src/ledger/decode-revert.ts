@@ -1,11 +1,19 @@
 import { BaseError, decodeErrorResult, type Hex, isHex } from 'viem';
 import { CareLedgerError } from '../errors/index.js';
 import { contractErrorCode, describeContractError } from './contract-errors.js';
-import { checkpointAnchorAbi, consentRegistryAbi, consortiumRegistryAbi } from './contracts.generated.js';
+import {
+  checkpointAnchorAbi,
+  consentRegistryAbi,
+  consortiumRegistryAbi,
+  researchRegistryAbi,
+} from './contracts.generated.js';
 
-const allErrorsAbi = [...consortiumRegistryAbi, ...consentRegistryAbi, ...checkpointAnchorAbi].filter(
-  (item) => item.type === 'error',
-);
+const allErrorsAbi = [
+  ...consortiumRegistryAbi,
+  ...consentRegistryAbi,
+  ...checkpointAnchorAbi,
+  ...researchRegistryAbi,
+].filter((item) => item.type === 'error');
 
 export interface DecodedRevert {
   readonly errorName: string;

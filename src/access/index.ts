@@ -30,6 +30,11 @@ export {
 } from './categorize-resource.js';
 export type { ConsentCheck, ConsentDecision, ConsentQuery } from './consent-check.js';
 export {
+  evaluateIdentification,
+  IDENTIFYING_CATEGORIES,
+  type IdentificationDecision,
+} from './identification.js';
+export {
   isLedgerAddressUnchanged,
   LEDGER_ADDRESS_SYSTEM,
   LEDGER_ADDRESS_WRITE_REFUSED,

@@ -2,6 +2,7 @@ import type { Address } from 'viem';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { type DataCategory, encodeCategories, encodePurposes, isPurposeOfUse } from '../ledger/index.js';
 import type { ConsentCheck } from './consent-check.js';
+import { IDENTIFYING_CATEGORIES } from './identification.js';
 import { RESOURCE_CATEGORIES } from './resource-categories.js';
 
 /** A grant as the ledger index holds it, as far as listing patients needs (IndexedGrant fits). */
@@ -85,6 +86,9 @@ const NONE: Extract<CompartmentScope, { all: false }> = {
  * for directory types, which another member may see without consent (categorizeResource).
  */
 function baseCategories(resourceType: string): readonly DataCategory[] | null {
+  // A member holding any grant from the patient may identify them (identification.ts): the Patient's
+  // compartment is open to it, though the Patient's own content still needs "Demographics".
+  if (resourceType === 'Patient') return IDENTIFYING_CATEGORIES;
   if (resourceType === 'Observation') return ['vital-signs', 'laboratory'];
   if (resourceType === 'DiagnosticReport') return ['imaging', 'laboratory'];
   if (!Object.hasOwn(RESOURCE_CATEGORIES, resourceType)) return ['clinical-notes'];

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, Bundle, Extension, Provenance, Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress } from 'viem';
-import { patientLedgerAddress } from '../access/index.js';
+import { LEDGER_ADDRESS_SYSTEM, patientLedgerAddress } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError, isCareLedgerError } from '../errors/index.js';
 import type { HashSigner } from '../smart/address-jwt.js';
 import type { IndexedMember } from '../sync/index-storage.js';
 import type { FhirRepository } from '../vault/fhir-repository.js';
 import { parseVersionProof } from '../vault/version-proof.js';
+import { grantCoverageWords, parseIdentificationParameters } from './identification-parameters.js';
 import { MemberClient } from './member-client.js';
 import { type Anchor, MemberLogVerifier, type ProofStatus } from './member-log-verifier.js';
 
@@ -51,6 +52,10 @@ export interface MemberPullReport {
   /** Already held, same source version: not stored twice. */
   readonly unchanged: number;
   readonly refused: readonly RefusedRecord[];
+  /** The data categories the patient's grant lets this member receive for the purpose (when it answered). */
+  readonly covers?: readonly string[];
+  /** The same in words, for the clinician ("the patient's grant covers Laboratory results for treatment; …"). */
+  readonly coverage?: string;
   /** The Provenance written for what was kept. */
   readonly provenance?: string;
 }
@@ -177,6 +182,7 @@ export class ExchangeService {
     };
     let resources: Resource[];
     let sourcePatient: string;
+    let covers: readonly string[] = [];
     try {
       const token = await client.memberToken(
         { address: this.options.self.address, sign: this.options.self.sign },
@@ -185,20 +191,19 @@ export class ExchangeService {
           ...(request.practitioner === undefined ? {} : { practitioner: request.practitioner }),
         },
       );
-      const found = await client.readFhir<Bundle>(
-        `Patient?identifier=${encodeURIComponent(`https://careledger.dev/fhir/sid/ledger-address|${address}`)}`,
-        token,
+      // Issue 22 item 1: any grant lets the member match the patient's ledger address to its own
+      // Patient id; only the granted categories then move ($everything judges each record).
+      const identified = parseIdentificationParameters(
+        await client.readFhir<unknown>(
+          `Patient/$identify?identifier=${encodeURIComponent(`${LEDGER_ADDRESS_SYSTEM}|${address}`)}`,
+          token,
+        ),
       );
-      const patient = found.entry?.map((e) => e.resource).find((r) => r?.resourceType === 'Patient');
-      if (patient?.id === undefined) {
-        return {
-          ...base,
-          status: 'refused',
-          error:
-            "no consent in force for this member, purpose and data (the refusal is in the patient's access history there)",
-        };
+      if (identified === undefined) {
+        return { ...base, status: 'error', error: `${member.name} named no patient for the ledger address` };
       }
-      sourcePatient = patient.id;
+      sourcePatient = identified.patientId;
+      covers = identified.categories;
       const everything = await client.readFhir<Bundle>(`Patient/${sourcePatient}/$everything`, token);
       resources = (everything.entry ?? [])
         .map((e) => e.resource)
@@ -207,7 +212,14 @@ export class ExchangeService {
       if (!isCareLedgerError(error)) throw error;
       const status =
         error.code === 'ERR_CONSENT_DENIED' || error.code === 'ERR_UNAUTHENTICATED' ? 'refused' : 'error';
-      return { ...base, status, error: error.message };
+      return {
+        ...base,
+        status,
+        error:
+          status === 'refused'
+            ? `${error.message} (the refusal is in the patient's access history there)`
+            : error.message,
+      };
     }
     const verifier = this.verifier(member, client);
     const refused: RefusedRecord[] = [];
@@ -269,6 +281,8 @@ export class ExchangeService {
     return {
       ...base,
       status: 'ok',
+      covers,
+      coverage: grantCoverageWords(covers, request.purpose),
       received: resources.length,
       kept: keptRefs.length,
       unchanged,

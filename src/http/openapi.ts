@@ -25,6 +25,7 @@ import { HTTP_STATUS } from './error-response.js';
 import { claimsPaths } from './openapi-claims.js';
 import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { delegationPaths } from './openapi-delegations.js';
+import { identifyPaths } from './openapi-identify.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
 import { supplyPaths } from './openapi-supply.js';
@@ -2401,6 +2402,7 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     ...memberRemovalPaths({ schema, json, errors }),
+    ...identifyPaths({ schema, json, errors }),
     ...delegationPaths({ schema, json, errors }),
     ...terminologyPaths({ schema, json, errors }),
     ...claimsPaths({ schema, json, errors }),

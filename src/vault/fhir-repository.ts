@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import { type Address, getAddress } from 'viem';
+import type { Address } from 'viem';
 import {
   type AccessPolicy,
   type BreakGlassPolicy,
   type BreakGlassSession,
   type BreakGlassSessions,
-  LEDGER_ADDRESS_SYSTEM,
   patientLedgerAddress,
 } from '../access/index.js';
 import type { AccessContext, FhirInteraction } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { assertPlausible } from '../fhir/assert-plausible.js';
-import { type KeyedHash, planSearch, type SearchHandling } from '../fhir/search/index.js';
+import type { KeyedHash, SearchHandling } from '../fhir/search/index.js';
 import { isContainedSearch } from '../fhir/search/plan-contained.js';
 import { parseResource } from '../fhir/validate-resource.js';
 import type { TransparencyLog } from '../log/index.js';
@@ -35,6 +34,11 @@ import {
   linkLedgerAddress,
   verifyLedgerAddressWrite,
 } from './operations/link-ledger-address.js';
+import {
+  findPatientByLedgerAddress,
+  identifyPatient,
+  type PatientIdentification,
+} from './operations/identify-patient.js';
 import { readPatientEverything } from './operations/patient-everything.js';
 import { searchContained } from './operations/search-contained.js';
 import { type IntegrityFailure, type SearchTypeResult, searchType } from './operations/search-type.js';
@@ -589,26 +593,12 @@ export class FhirRepository {
    * found through the blind index: how a patient's own signed assertion names their record here.
    */
   async patientIdByLedgerAddress(address: Address): Promise<string | undefined> {
-    const wanted = address.toLowerCase();
-    for (const form of new Set([getAddress(address), wanted])) {
-      const plan = planSearch(
-        'Patient',
-        new URLSearchParams({ identifier: `${LEDGER_ADDRESS_SYSTEM}|${form}` }),
-        this.searchHash,
-        { handling: 'strict', now: this.now().getTime() },
-      );
-      for (const candidate of await this.options.storage.searchCandidates(
-        'Patient',
-        plan.indexFilters,
-        plan.id,
-      )) {
-        if (candidate.deleted) continue;
-        const resource = await this.store.openUnlessErased(candidate);
-        if (resource !== undefined && patientLedgerAddress(resource)?.toLowerCase() === wanted)
-          return resource.id;
-      }
-    }
-    return undefined;
+    return findPatientByLedgerAddress(this.store, address);
+  }
+
+  /** Patient/$identify: another member matches a ledger address here (operations/identify-patient.ts). */
+  identifyPatient(address: Address, context: AccessContext): Promise<PatientIdentification> {
+    return identifyPatient(this.parts, address, context);
   }
 
   /** Seals and commits a new version (SealedRecordStore.writeVersion), then tells `onStored`. */

@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
 import type { Address } from 'viem';
 import { getAddress, isAddress } from 'viem';
+import { LEDGER_ADDRESS_SYSTEM } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
+import { identificationParameters } from '../../exchange/identification-parameters.js';
 import type { ExchangeService } from '../../exchange/index.js';
 import { isPurposeOfUse } from '../../ledger/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
@@ -26,6 +28,20 @@ export interface ExchangeRoutesOptions {
  */
 export function createExchangeFhirRoutes(options: ExchangeRoutesOptions): Hono {
   const app = new Hono();
+  // Registered before `/Patient/:id` (these routes are mounted first), so `$identify` is not an id.
+  app.get('/Patient/$identify', async (c) => {
+    const [system, value] = (c.req.query('identifier') ?? '').split('|');
+    if (system !== LEDGER_ADDRESS_SYSTEM || value === undefined || !isAddress(value, { strict: false })) {
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        `identifier must be ${LEDGER_ADDRESS_SYSTEM}|<ledger address>`,
+        { details: { field: 'identifier' } },
+      );
+    }
+    const context = await options.authenticate(c);
+    const found = await options.repository.identifyPatient(getAddress(value), context);
+    return c.json(identificationParameters(found, context.purpose), 200, { 'cache-control': 'no-store' });
+  });
   app.post('/Patient/:id/$fetch-from-members', async (c) => {
     const context = await options.authenticate(c);
     if (!context.who.startsWith('Practitioner/')) {

@@ -35,6 +35,8 @@ export interface FhirRouteDeps {
   readonly smart?: Record<string, unknown>;
   /** Called once a break-glass session is committed (notifications to the patient and privacy officer). */
   readonly onBreakGlass?: (session: BreakGlassSession) => Promise<void>;
+  /** Issue 21: adds to a resource read here what the chain says of it (Practitioner.qualification). */
+  readonly showResource?: (resource: Resource) => Promise<Resource>;
   /** `$summary`: the member that authors and signs International Patient Summaries (its ledger key). */
   readonly summary?: {
     readonly organization: string;
@@ -368,7 +370,12 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       SUPPORTED_RESOURCE_TYPES,
     );
     const patient = resources.find((r): r is Patient => r.resourceType === 'Patient' && r.id === id);
-    if (patient === undefined) throw new CareLedgerError('ERR_INTERNAL', '$everything returned no Patient');
+    // A member whose grant leaves out "Demographics" may identify the patient but not see them.
+    if (patient === undefined)
+      throw new CareLedgerError(
+        'ERR_CONSENT_DENIED',
+        "a patient summary names the patient: the patient's grant to you does not cover Demographics",
+      );
     const { organization, signer, now = () => new Date(), uuid = randomUUID } = deps.summary;
     const document = createIpsDocument({
       patient,
@@ -466,9 +473,13 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     );
   });
 
-  app.get('/:type/:id', async (c) =>
-    sendResource(c, await deps.repository.read(resourceType(c), resourceId(c), await deps.authenticate(c))),
-  );
+  app.get('/:type/:id', async (c) => {
+    const context = await deps.authenticate(c);
+    const resource = await deps.repository.read(resourceType(c), resourceId(c), context);
+    // What the node adds on a read (a Practitioner's licence); never to content served with a version proof.
+    if (deps.showResource === undefined || context.versionProofs === true) return sendResource(c, resource);
+    return sendResource(c, await deps.showResource(resource));
+  });
 
   app.get('/:type/:id/_history/:vid', async (c) => {
     const vid = c.req.param('vid');

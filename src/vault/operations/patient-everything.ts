@@ -8,7 +8,8 @@ import { verifyRecordMayBeSeen } from './unseen-record.js';
 
 /**
  * Patient/{id}/$everything (R4 §Patient-operation-everything): the patient and every current resource
- * of the served types in their compartment, audited as one operation.
+ * of the served types in their compartment, audited as one operation. Another member whose grant does
+ * not cover "Demographics" gets the records it covers without the Patient.
  */
 export async function readPatientEverything(
   parts: GatewayParts,
@@ -36,7 +37,11 @@ export async function readPatientEverything(
   const memo: AddressMemo = new Map();
   const patient = await parts.store.open(current);
   const first = await parts.gate.decide(requester, context, 'operation', patientId, patient, memo);
-  if (!first.allowed) {
+  // Another member past the compartment check holds a grant from the patient, so it may identify
+  // them (src/access/identification.ts): without "Demographics" it gets the granted records, not the
+  // Patient's content.
+  const identifiedOnly = !first.allowed && requester.kind === 'member';
+  if (!first.allowed && !identifiedOnly) {
     if (requester.kind !== 'staff') {
       await recordDenied(parts.store, 'operation', context, {
         entity,
@@ -48,7 +53,7 @@ export async function readPatientEverything(
     await parts.gate.refuse('operation', context, { entity, patient: patientId, reason: first.reason });
   }
   let breakGlass = first.allowed && first.breakGlass;
-  const resources: Resource[] = [parts.store.served(patient, current, context)];
+  const resources: Resource[] = identifiedOnly ? [] : [parts.store.served(patient, current, context)];
   for (const type of types) {
     if (type === 'Patient') continue;
     for (const version of await parts.store.storage.listCurrent(type, { patientId })) {

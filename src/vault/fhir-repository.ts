@@ -29,16 +29,16 @@ import {
   type TypeHistoryEntry,
 } from './operations/history.js';
 import {
+  findPatientByLedgerAddress,
+  identifyPatient,
+  type PatientIdentification,
+} from './operations/identify-patient.js';
+import {
   type LedgerKeyLinkResult,
   type LedgerKeyProof,
   linkLedgerAddress,
   verifyLedgerAddressWrite,
 } from './operations/link-ledger-address.js';
-import {
-  findPatientByLedgerAddress,
-  identifyPatient,
-  type PatientIdentification,
-} from './operations/identify-patient.js';
 import { readPatientEverything } from './operations/patient-everything.js';
 import { searchContained } from './operations/search-contained.js';
 import { type IntegrityFailure, type SearchTypeResult, searchType } from './operations/search-type.js';

@@ -19,6 +19,7 @@ import { importGroup } from './groups/import.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
 import { peerGroup } from './groups/peer.js';
+import { researchReleaseGroup } from './groups/research-release.js';
 import { searchGroup } from './groups/search.js';
 import { searchScaleGroup } from './groups/search-scale.js';
 import { formatNumber } from './measure.js';
@@ -39,6 +40,7 @@ const GROUPS: readonly Group[] = [
   importGroup,
   peerGroup,
   claimsGroup,
+  researchReleaseGroup,
 ];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 

@@ -4,6 +4,7 @@
  * The chain index is the live check's when the node requires licences, otherwise one made on first
  * use (so a node that does not check access still verifies what it attests).
  */
+import type { Resource } from '@medplum/fhirtypes';
 import type { Address, Hex, PublicClient } from 'viem';
 import type { AuthStore } from '../auth/auth-store.js';
 import { credentialStatusAbi, type Outbox } from '../ledger/index.js';
@@ -14,6 +15,7 @@ import {
 } from './attestation-credential.js';
 import { createCredentialAdminRoutes } from './credential-admin-routes.js';
 import { CredentialChainIndex } from './credential-ledger.js';
+import { createPractitionerQualificationView } from './practitioner-qualification.js';
 
 export function createNodeCredentials(options: {
   readonly client: PublicClient;
@@ -24,10 +26,13 @@ export function createNodeCredentials(options: {
   readonly outbox: Outbox;
   readonly adminToken: string;
   readonly practitioner: (account: Address) => Promise<IndexedPractitioner | undefined>;
-  readonly users: Pick<AuthStore, 'listUsers'>;
+  readonly users: Pick<AuthStore, 'listUsers' | 'userByFhirUser'>;
+  /** A member's display name, from the chain index (the board as a qualification's issuer). */
+  readonly memberName: (account: Address) => Promise<string | undefined>;
 }): {
   attestationCredential?: AttestationCredentialCheck;
   routes?: ReturnType<typeof createCredentialAdminRoutes>;
+  showResource?: (resource: Resource) => Promise<Resource>;
 } {
   const { credentialStatus } = options;
   if (credentialStatus === undefined) return {};
@@ -50,6 +55,12 @@ export function createNodeCredentials(options: {
     return { txHash: done.txHash, success: done.receiptStatus === 'success' };
   };
   return {
+    showResource: createPractitionerQualificationView({
+      index,
+      attestation: options.practitioner,
+      accountOf: async (id) => (await options.users.userByFhirUser(`Practitioner/${id}`))?.ledgerAddress,
+      boardName: options.memberName,
+    }),
     attestationCredential: createAttestationCredentialCheck({
       index,
       chainId: options.chainId,

@@ -116,6 +116,7 @@ import {
 import { invalidateOnMemberEvents } from './workers/consent-cache-invalidation.js';
 import { startDatabaseSequencedLogServices } from './workers/database-sequenced-log-services.js';
 import type { LogAppender } from './workers/follower-log.js';
+import { openMemberNotifications } from './workers/member-notifications.js';
 import type { NodeBroadcast } from './workers/node-broadcast.js';
 import { startPostgresNodeBroadcast } from './workers/postgres-node-broadcast.js';
 
@@ -238,12 +239,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   });
   // Decision 0026: processes of one member that share only its PostgreSQL database, on this machine or
   // others, tell each other what their caches must drop through it (node:cluster workers through IPC).
+  const notifications =
+    stores.kind === 'postgres' && options.worker === undefined && isPostgresUrl(databaseUrl)
+      ? openMemberNotifications(databaseUrl)
+      : undefined;
   const sharedBroadcast =
-    stores.kind === 'postgres' &&
-    options.worker === undefined &&
-    options.primary === undefined &&
-    isPostgresUrl(databaseUrl)
-      ? startPostgresNodeBroadcast({ url: databaseUrl, log: (line) => log(`[${config.name}] ${line}`) })
+    notifications !== undefined && options.primary === undefined
+      ? startPostgresNodeBroadcast({ notifications, log: (line) => log(`[${config.name}] ${line}`) })
       : undefined;
   const memberBroadcast = options.worker?.broadcast ?? options.primary?.broadcast ?? sharedBroadcast;
   const client = createChainClient(config.chain.rpcUrl, config.chain.chainId);
@@ -323,6 +325,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     stores.kind === 'postgres' && options.worker === undefined && isPostgresUrl(databaseUrl)
       ? await startDatabaseSequencedLogServices(logOptions, {
           url: databaseUrl,
+          ...(notifications === undefined ? {} : { notifications }),
           ...(options.sequencerLeaseMs === undefined ? {} : { leaseMs: options.sequencerLeaseMs }),
           currentVersion: async (resourceType, id) =>
             (await stores.records.current(resourceType, id))?.versionId ?? 0,
@@ -658,7 +661,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     audit: (entry) => logServices.log.append(entry),
     log: (line) => log(`[${config.name}] ${line}`),
   });
-  if (research !== undefined) app.route('/research', research.routes);
+  if (research !== undefined) {
+    app.route('/research', research.routes);
+    app.route('/admin/research', research.adminRoutes);
+  }
   // Study releases (issue 18): their jobs run in the bulk export's job system, through its source.
   const researchRelease = createResearchReleaseModule({
     ports: options.researchPorts ?? research?.ports ?? NO_RESEARCH_REGISTRY,
@@ -736,10 +742,24 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     '/fhir',
     createFhirConditionalRoutes({ repository, authenticate, resourceTypes: SUPPORTED_RESOURCE_TYPES }),
   );
+  // Issue 21 (decision 0028): a licence before an attestation, issuer-key votes, practitioners' standing.
+  const nodeCredentials = createNodeCredentials({
+    client,
+    credentialStatus: deployment.contracts.credentialStatus,
+    chainId: config.chain.chainId,
+    required: config.practitionerCredentials?.required === true,
+    ...(practitionerCheck === undefined ? {} : { liveIndex: practitionerCheck.index }),
+    outbox,
+    adminToken,
+    practitioner: (address) => index.practitioner(address),
+    users: authStore,
+    memberName: async (address) => (await index.member(address))?.name,
+  });
   app.route(
     '/fhir',
     createFhirRoutes({
       repository,
+      ...(nodeCredentials.showResource === undefined ? {} : { showResource: nodeCredentials.showResource }),
       software: { name: 'CareLedger', version: '0.1.0' },
       authenticate,
       verifySecondFactor,
@@ -799,18 +819,6 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   }
   app.route('/log', logServices.logRoutes);
   app.route('/witness', logServices.witnessRoutes);
-  // Issue 21 (decision 0028): a licence before an attestation, issuer-key votes, practitioners' standing.
-  const nodeCredentials = createNodeCredentials({
-    client,
-    credentialStatus: deployment.contracts.credentialStatus,
-    chainId: config.chain.chainId,
-    required: config.practitionerCredentials?.required === true,
-    ...(practitionerCheck === undefined ? {} : { liveIndex: practitionerCheck.index }),
-    outbox,
-    adminToken,
-    practitioner: (address) => index.practitioner(address),
-    users: authStore,
-  });
   if (nodeCredentials.routes !== undefined) app.route('/admin/credentials', nodeCredentials.routes);
   app.route(
     '/admin',
@@ -943,7 +951,8 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       await outbox.stop();
       await indexer.stop();
       await openingQueue.stop();
-      await sharedBroadcast?.close();
+      sharedBroadcast?.close();
+      await notifications?.close();
       db.close();
       await stores.close();
     },

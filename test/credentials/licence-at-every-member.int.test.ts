@@ -32,6 +32,7 @@ let boardKey: JWK;
 let kid: string;
 let thumbprint: `0x${string}`;
 const licences: Record<string, string> = {};
+let practitionerId: string;
 
 async function licence(subject: Address, code: string, index: number, key = boardKey): Promise<string> {
   const credential = buildLicenseCredential({
@@ -242,6 +243,32 @@ describe('licences at every member', () => {
     expect(ordered.status, ordered.text).toBe(201);
   });
 
+  it('shows the licence as Practitioner.qualification when a Practitioner is read', async () => {
+    const created = await fhir(net.hospital, 'Practitioner', as('Practitioner/registrar', 'registrar'), {
+      resourceType: 'Practitioner',
+      name: [{ family: 'House', given: ['Greg'] }],
+      identifier: [{ system: 'https://careledger.dev/fhir/sid/ledger-address', value: doctor.address }],
+    });
+    expect(created.status, created.text).toBe(201);
+    practitionerId = (JSON.parse(created.text) as { id: string }).id;
+    const read = await fhir(net.hospital, `Practitioner/${practitionerId}`, as('Practitioner/nurse-joy'));
+    expect(read.status).toBe(200);
+    expect(JSON.parse(read.text).qualification).toEqual([
+      {
+        extension: [
+          { url: 'https://careledger.dev/fhir/StructureDefinition/credential-status', valueCode: 'valid' },
+        ],
+        identifier: [{ system: 'https://careledger.dev/fhir/sid/licence/US-MA', value: 'MD-4401' }],
+        code: { coding: [{ system: V2_0360, code: 'MD' }] },
+        period: { start: '2026-01-01T00:00:00.000Z', end: '2030-01-01T00:00:00.000Z' },
+        issuer: {
+          identifier: { system: 'https://careledger.dev/fhir/sid/ledger-address', value: net.board.address },
+          display: 'State Medical Board',
+        },
+      },
+    ]);
+  });
+
   it('refuses the next request at both members once the board suspends the licence, and says why', async () => {
     const hospitalPatient = await newPatient(net.hospital);
     const labPatient = await newPatient(net.lab);
@@ -284,9 +311,15 @@ describe('licences at every member', () => {
     expect(atLabAfter.text).toContain(reason);
     expect(await deniedReasons(net.hospital, hospitalPatient)).toContain(reason);
     expect(await deniedReasons(net.lab, labPatient)).toContain(reason);
-    // The nurse's licence is untouched.
+    // The nurse's licence is untouched; she sees the doctor's licence as suspended.
     expect(
       (await fhir(net.hospital, `Patient/${hospitalPatient}`, as('Practitioner/nurse-joy'))).status,
     ).toBe(200);
+    const shown = await fhir(net.hospital, `Practitioner/${practitionerId}`, as('Practitioner/nurse-joy'));
+    expect(JSON.parse(shown.text).qualification[0].extension[0].valueCode).toBe('suspended');
+    const listed = await admin(net.hospital, '/credentials/practitioners');
+    expect(listed.body.practitioners).toContainEqual(
+      expect.objectContaining({ name: 'dr.house', status: 'suspended' }),
+    );
   });
 });

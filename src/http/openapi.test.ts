@@ -14,6 +14,7 @@ import { ERROR_CODE_SYSTEM } from '../fhir/operation-outcome.js';
 import { ALL_DATA_CATEGORIES, ALL_PURPOSES_OF_USE, consentTypes } from '../ledger/index.js';
 import { parseTilePath } from '../log/tiles.js';
 import { createPortalRoutes } from '../portal/index.js';
+import { createReleaseRoutes, type ReleaseRoutesDeps } from '../research/release/release-routes.js';
 import { createEpcisRoutes, createSupplyRoutes, type SupplyRouteDeps } from '../supply/http/supply-routes.js';
 import { createNodeApp } from './create-node-app.js';
 import { HTTP_STATUS } from './error-response.js';
@@ -93,6 +94,12 @@ const SUB_APPS: Record<string, () => Hono> = {
   'claims.routes': () => createClaimsRoutes({} as ClaimsRouteDeps),
   'supply.epcisRoutes': () => createEpcisRoutes({} as SupplyRouteDeps),
   'supply.supplyRoutes': () => createSupplyRoutes({} as SupplyRouteDeps),
+  'researchRelease.routes': () =>
+    createReleaseRoutes({
+      releases: {} as ReleaseRoutesDeps['releases'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+      baseUrl: 'http://listing-only',
+    }),
   'claims.adminRoutes': () => createClaimsAdminRoutes({ adminToken: 'listing-only' } as ClaimsRouteDeps),
   'bulkExport.routes': () =>
     createBulkExportModule({

@@ -28,6 +28,7 @@ import { delegationPaths } from './openapi-delegations.js';
 import { identifyPaths } from './openapi-identify.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
+import { researchReleasePaths } from './openapi-research-release.js';
 import { supplyPaths } from './openapi-supply.js';
 import { terminologyPaths } from './openapi-terminology.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
@@ -2407,6 +2408,7 @@ export const openApiDocument: OpenApiDocument = {
     ...terminologyPaths({ schema, json, errors }),
     ...claimsPaths({ schema, json, errors }),
     ...supplyPaths({ schema, json, errors }),
+    ...researchReleasePaths({ schema, json, errors }),
     '/admin/members/proposals/{id}/votes': {
       post: {
         operationId: 'voteOnProposal',

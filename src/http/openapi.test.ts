@@ -14,6 +14,11 @@ import { ERROR_CODE_SYSTEM } from '../fhir/operation-outcome.js';
 import { ALL_DATA_CATEGORIES, ALL_PURPOSES_OF_USE, consentTypes } from '../ledger/index.js';
 import { parseTilePath } from '../log/tiles.js';
 import { createPortalRoutes } from '../portal/index.js';
+import {
+  createResearchAdminRoutes,
+  createResearchRoutes,
+  type ResearchRouteDeps,
+} from '../research/ledger/research-routes.js';
 import { createReleaseRoutes, type ReleaseRoutesDeps } from '../research/release/release-routes.js';
 import { createEpcisRoutes, createSupplyRoutes, type SupplyRouteDeps } from '../supply/http/supply-routes.js';
 import { createNodeApp } from './create-node-app.js';
@@ -94,6 +99,8 @@ const SUB_APPS: Record<string, () => Hono> = {
   'claims.routes': () => createClaimsRoutes({} as ClaimsRouteDeps),
   'supply.epcisRoutes': () => createEpcisRoutes({} as SupplyRouteDeps),
   'supply.supplyRoutes': () => createSupplyRoutes({} as SupplyRouteDeps),
+  'research.routes': () => createResearchRoutes({} as ResearchRouteDeps),
+  'research.adminRoutes': () => createResearchAdminRoutes({ adminToken: 'listing-only' } as ResearchRouteDeps),
   'researchRelease.routes': () =>
     createReleaseRoutes({
       releases: {} as ReleaseRoutesDeps['releases'],

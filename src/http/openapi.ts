@@ -28,6 +28,7 @@ import { delegationPaths } from './openapi-delegations.js';
 import { identifyPaths } from './openapi-identify.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
+import { researchPaths } from './openapi-research.js';
 import { researchReleasePaths } from './openapi-research-release.js';
 import { supplyPaths } from './openapi-supply.js';
 import { terminologyPaths } from './openapi-terminology.js';
@@ -2408,6 +2409,7 @@ export const openApiDocument: OpenApiDocument = {
     ...terminologyPaths({ schema, json, errors }),
     ...claimsPaths({ schema, json, errors }),
     ...supplyPaths({ schema, json, errors }),
+    ...researchPaths({ schema, json, errors }),
     ...researchReleasePaths({ schema, json, errors }),
     '/admin/members/proposals/{id}/votes': {
       post: {

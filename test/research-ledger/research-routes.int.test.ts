@@ -19,9 +19,11 @@ import {
 import { Outbox } from '../../src/ledger/outbox.js';
 import {
   CONTRIBUTORS_PER_TRANSACTION,
+  createResearchAdminRoutes,
   createResearchRoutes,
   ResearchIndex,
   ResearchLedger,
+  type ResearchRouteDeps,
 } from '../../src/research/ledger/index.js';
 import { GENERAL_RESEARCH_ADDRESS, studyGrantee } from '../../src/research/study.js';
 import { openDatabase } from '../../src/storage/sqlite/open-database.js';
@@ -78,21 +80,20 @@ beforeAll(async () => {
   ledger = new ResearchLedger(deployment, outbox, anvil.publicClient);
   index = new ResearchIndex({ client: anvil.publicClient, deployment });
   app = createNodeApp({ loadShedding: false });
-  app.route(
-    '/research',
-    createResearchRoutes({
-      ledger,
-      index,
-      self: NODE.address,
-      adminToken: TOKEN,
-      authenticate: async () => ({ who: 'Practitioner/x', purpose: 'TREAT' }),
-      memberRole: async () => undefined,
-      search: async () => [],
-      patientAddress: async () => undefined,
-      openings: { load: async () => undefined, grantIdsOf: async () => [] },
-      audit: async () => ({ index: 0 }),
-    }),
-  );
+  const deps: ResearchRouteDeps = {
+    ledger,
+    index,
+    self: NODE.address,
+    adminToken: TOKEN,
+    authenticate: async () => ({ who: 'Practitioner/x', purpose: 'TREAT' }),
+    memberRole: async () => undefined,
+    search: async () => [],
+    patientAddress: async () => undefined,
+    openings: { load: async () => undefined, grantIdsOf: async () => [] },
+    audit: async () => ({ index: 0 }),
+  };
+  app.route('/research', createResearchRoutes(deps));
+  app.route('/admin/research', createResearchAdminRoutes(deps));
 });
 
 afterAll(async () => {
@@ -103,7 +104,7 @@ afterAll(async () => {
 });
 
 const call = async (method: string, path: string, body?: unknown, token: string | null = TOKEN) => {
-  const response = await app.request(`/research${path}`, {
+  const response = await app.request(path.startsWith('/admin') ? path : `/research${path}`, {
     method,
     headers: {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -134,10 +135,14 @@ describe('/research routes', () => {
   it('proposes through the operator only, and answers GET from the index', async () => {
     const start = new Date(Number(await anvil.latestTimestamp()) * 1000 - 60_000);
     const end = new Date(start.getTime() + 30 * 86_400_000);
-    expect((await call('POST', '/studies', proposal(STUDY, start, end), null)).status).toBe(401);
-    expect((await call('POST', '/studies', { ...proposal(STUDY, start, end), k: 'five' })).status).toBe(400);
+    expect((await call('POST', '/admin/research/studies', proposal(STUDY, start, end), null)).status).toBe(
+      401,
+    );
+    expect(
+      (await call('POST', '/admin/research/studies', { ...proposal(STUDY, start, end), k: 'five' })).status,
+    ).toBe(400);
 
-    const proposed = await call('POST', '/studies', proposal(STUDY, start, end));
+    const proposed = await call('POST', '/admin/research/studies', proposal(STUDY, start, end));
     expect(proposed.status).toBe(201);
     expect(proposed.body).toMatchObject({ id: STUDY, status: 'proposed', researcher: NODE.address, k: 5 });
 
@@ -163,17 +168,17 @@ describe('/research routes', () => {
     });
     expect((await call('GET', `/studies/${keccak256(toHex('none'))}`)).status).toBe(404);
     // The same proposal again: the contract's reason, refused before anything is signed.
-    const again = await call('POST', '/studies', proposal(STUDY, start, end));
+    const again = await call('POST', '/admin/research/studies', proposal(STUDY, start, end));
     expect(again.status).toBe(412);
     expect(JSON.stringify(again.body)).toContain('already proposed');
   });
 
   it('opens only once approved; the members vote on chain and the index follows', async () => {
-    const early = await call('POST', `/studies/${STUDY}/open`);
+    const early = await call('POST', `/admin/research/studies/${STUDY}/open`);
     expect(early.status).toBe(412);
     expect(JSON.stringify(early.body)).toContain('is proposed');
     // The researcher's own node cannot approve its study.
-    expect((await call('POST', `/studies/${STUDY}/approvals`)).status).toBe(403);
+    expect((await call('POST', `/admin/research/studies/${STUDY}/approvals`)).status).toBe(403);
     for (const member of [HOSPITAL, LAB]) {
       await anvil.write(member, {
         address: registryAddress,
@@ -188,7 +193,7 @@ describe('/research routes', () => {
       approvedBy: [HOSPITAL.address, LAB.address],
       approvalsNeeded: 2,
     });
-    const opened = await call('POST', `/studies/${STUDY}/open`);
+    const opened = await call('POST', `/admin/research/studies/${STUDY}/open`);
     expect(opened.status).toBe(200);
     expect(opened.body.status).toBe('open');
     expect(((await call('GET', '/studies?status=open')).body.studies as unknown[]).length).toBe(1);
@@ -239,7 +244,7 @@ describe('/research routes', () => {
   });
 
   it('closes its own study as the researcher; then a release is refused as not open', async () => {
-    const closed = await call('POST', `/studies/${STUDY}/close`);
+    const closed = await call('POST', `/admin/research/studies/${STUDY}/close`);
     expect(closed.status).toBe(200);
     expect(closed.body.status).toBe('closed');
     await expect(

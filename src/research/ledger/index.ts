@@ -13,7 +13,11 @@ import type { ReleaseAnchor, Study } from '../study.js';
 import { type ConsentingPatient, createCohort } from './cohort.js';
 import { ResearchIndex } from './research-index.js';
 import { type AnchoredRelease, ResearchLedger, type ResearchTransactionSender } from './research-ledger.js';
-import { createResearchRoutes } from './research-routes.js';
+import {
+  createResearchAdminRoutes,
+  createResearchRoutes,
+  type ResearchRouteDeps,
+} from './research-routes.js';
 
 export { type CohortDeps, type ConsentingPatient, consentingPatients, createCohort } from './cohort.js';
 export { studyCreditAddress } from './credit-address.js';
@@ -34,7 +38,13 @@ export {
   STUDY_STATUSES,
   type StudyProposal,
 } from './research-ledger.js';
-export { createResearchRoutes, describeStudy, MIN_FEASIBILITY_K } from './research-routes.js';
+export {
+  createResearchAdminRoutes,
+  createResearchRoutes,
+  describeStudy,
+  MIN_FEASIBILITY_K,
+  type ResearchRouteDeps,
+} from './research-routes.js';
 
 export interface ResearchModuleDeps {
   readonly deployment: Deployment;
@@ -70,6 +80,8 @@ export interface ResearchModule {
   readonly ports: ResearchPorts;
   /** Mount under /research. */
   readonly routes: Hono;
+  /** Mount under /admin/research (node operator token). */
+  readonly adminRoutes: Hono;
   start(): void;
   stop(): Promise<void>;
 }
@@ -122,7 +134,7 @@ export function createResearchModule(deps: ResearchModuleDeps): ResearchModule |
     organization: deps.organization,
     purpose: 'HRESCH',
   });
-  const routes = createResearchRoutes({
+  const routeDeps: ResearchRouteDeps = {
     ledger,
     index,
     self: deps.outbox.address,
@@ -141,7 +153,7 @@ export function createResearchModule(deps: ResearchModuleDeps): ResearchModule |
     openings: deps.openings,
     audit: deps.audit,
     ...(deps.now === undefined ? {} : { now: deps.now }),
-  });
+  };
   const ports: ResearchPorts = {
     study: async (id) => {
       await index.sync();
@@ -162,7 +174,8 @@ export function createResearchModule(deps: ResearchModuleDeps): ResearchModule |
     ledger,
     index,
     ports,
-    routes,
+    routes: createResearchRoutes(routeDeps),
+    adminRoutes: createResearchAdminRoutes(routeDeps),
     start: () => {
       void index.sync();
       index.start(1_000);

@@ -132,24 +132,13 @@ function isOperator(c: Context, adminToken: string): boolean {
 }
 
 /**
- * `/research`: the consortium's studies from the node's index (public: hashes, categories and periods,
- * no patient data), the operator's ledger writes (propose, approve, open, close), a patient's own
- * credits, and feasibility counts for a research member.
+ * `/admin/research`: the operator's ledger writes (propose, approve, open, close), each answered once
+ * mined, with the study as the index then holds it.
  */
-export function createResearchRoutes(deps: ResearchRouteDeps): Hono {
+export function createResearchAdminRoutes(deps: ResearchRouteDeps): Hono {
   const now = deps.now ?? (() => new Date());
   const app = new Hono();
-  const operator = requireOperatorToken(deps.adminToken);
-
-  app.get('/studies', (c) => {
-    const status = c.req.query('status');
-    if (status !== undefined && !['proposed', 'approved', 'open', 'closed'].includes(status))
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'status is proposed, approved, open or closed');
-    const studies = deps.index.list(status === undefined ? {} : { status: status as IndexedStudy['status'] });
-    return c.json({ studies: studies.map((s) => describeStudy(s, now())) });
-  });
-  app.get('/studies/:id', (c) => c.json(describeStudy(studyOf(deps, c.req.param('id')), now())));
-
+  app.use('*', requireOperatorToken(deps.adminToken));
   const answer = async (
     c: Context,
     id: Hex,
@@ -161,23 +150,42 @@ export function createResearchRoutes(deps: ResearchRouteDeps): Hono {
     const study = deps.index.study(id);
     return c.json({ ...(study === undefined ? { id } : describeStudy(study, now())), blockNumber }, status);
   };
-  app.post('/studies', operator, async (c) => {
+  app.post('/studies', async (c) => {
     const proposal = parseProposal(await readJsonBody(c));
     return answer(c, proposal.id, deps.ledger.propose(proposal), 201);
   });
-  app.post('/studies/:id/approvals', operator, async (c) => {
+  app.post('/studies/:id/approvals', async (c) => {
     const id = parseBytes32(c.req.param('id'), 'id');
     return answer(c, id, deps.ledger.vote(id), 200);
   });
-  app.post('/studies/:id/open', operator, async (c) => {
+  app.post('/studies/:id/open', async (c) => {
     const id = parseBytes32(c.req.param('id'), 'id');
     return answer(c, id, deps.ledger.open(id), 200);
   });
-  app.post('/studies/:id/close', operator, async (c) => {
+  app.post('/studies/:id/close', async (c) => {
     const study = studyOf(deps, c.req.param('id'));
     const as = study.researcher.toLowerCase() === deps.self.toLowerCase() ? 'researcher' : 'vote';
     return answer(c, study.id, deps.ledger.close(study.id, as), 200);
   });
+  return app;
+}
+
+/**
+ * `/research`: the consortium's studies from the node's index (public: hashes, categories and periods,
+ * no patient data), a patient's own credits, and feasibility counts for a research member.
+ */
+export function createResearchRoutes(deps: ResearchRouteDeps): Hono {
+  const now = deps.now ?? (() => new Date());
+  const app = new Hono();
+
+  app.get('/studies', (c) => {
+    const status = c.req.query('status');
+    if (status !== undefined && !['proposed', 'approved', 'open', 'closed'].includes(status))
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'status is proposed, approved, open or closed');
+    const studies = deps.index.list(status === undefined ? {} : { status: status as IndexedStudy['status'] });
+    return c.json({ studies: studies.map((s) => describeStudy(s, now())) });
+  });
+  app.get('/studies/:id', (c) => c.json(describeStudy(studyOf(deps, c.req.param('id')), now())));
 
   /** The signed-in patient's credits, per study: derived from the openings of their research grants. */
   app.get('/credits', async (c) => {

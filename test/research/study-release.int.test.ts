@@ -27,7 +27,7 @@ import {
 } from '../../src/research/release/research-release-commands.js';
 import { deriveStudyKey } from '../../src/research/release/study-key.js';
 import type { ReleaseAnchor, Study } from '../../src/research/study.js';
-import { studyGrantee } from '../../src/research/study.js';
+import { GENERAL_RESEARCH_ADDRESS, studyGrantee } from '../../src/research/study.js';
 import { createResourcePseudonym } from '../../src/research/study-pseudonym.js';
 import { type SignedGrantRequest, signGrantForNewPatient } from '../support/consent-signer.js';
 import { enrolPatientKeyInApp } from '../support/enrol-patient-key.js';
@@ -113,7 +113,10 @@ async function create(resource: Json): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-/** Five Synthea people: four share birth year, sex and ZIP3 (one class of 4), the fifth is alone. */
+/**
+ * Six Synthea people: five share birth year, sex and ZIP3 (one class of 5), the fifth is alone. The
+ * sixth consented to research in general rather than to this study.
+ */
 function syntheaPeople(): { patient: Json; records: Json[] }[] {
   const files = [
     'Annetta_Hoppe_0dd77edd-bffd-4258-ac40-c07af6dd734a.json',
@@ -121,6 +124,7 @@ function syntheaPeople(): { patient: Json; records: Json[] }[] {
     'Cathryn_Windler_5b477e00-ba36-4786-b672-a2816b3b9149.json',
     'Christopher_Abshire_028250cc-cfc0-4dee-a771-78fde1275fcb.json',
     'Clint_Champlin_4e83f4d0-0461-47bf-9711-292d8f5d69ff.json',
+    'Dannie_Kshlerin_21177cbf-c2b8-4f55-9765-dc333a5fd5d9.json',
   ];
   return files.map((file, index) => {
     const bundle = JSON.parse(readFileSync(join(SYNTHEA_DIR, file), 'utf8')) as {
@@ -128,7 +132,7 @@ function syntheaPeople(): { patient: Json; records: Json[] }[] {
     };
     const resources = bundle.entry.map((e) => e.resource);
     const patient = structuredClone(resources.find((r) => r.resourceType === 'Patient') as Json);
-    const inClass = index < 4;
+    const inClass = index !== 4;
     patient.birthDate = inClass ? `1980-0${index + 1}-1${index}` : '1955-06-01';
     patient.gender = inClass ? 'female' : 'male';
     patient.address[0].postalCode = inClass ? `0213${index}` : '01801';
@@ -158,7 +162,7 @@ beforeAll(async () => {
     { port, publicUrl: base },
     { researchPorts: ports, log: (l) => logLines.push(l) },
   );
-  for (const { patient, records } of syntheaPeople()) {
+  for (const [index, { patient, records }] of syntheaPeople().entries()) {
     const key = generatePrivateKey();
     const { id: _synthea, ...toCreate } = patient;
     const localId = await create(toCreate);
@@ -168,7 +172,7 @@ beforeAll(async () => {
       patientKey: key,
       chainId: 31337,
       consentRegistry: solo.node.deployment.contracts.consentRegistry,
-      grantee: studyGrantee(STUDY_ID),
+      grantee: index === 5 ? GENERAL_RESEARCH_ADDRESS : studyGrantee(STUDY_ID),
       categories: [...CATEGORIES],
       purposes: ['HRESCH'],
       nowSeconds: NOW - 120,
@@ -245,8 +249,8 @@ describe('a study release on a member node', () => {
     first = { dir, manifest };
     const resources = readNdjson(dir, manifest);
     const patients = resources.filter((r) => r.resourceType === 'Patient');
-    // Four share 1980, female, 021; the fifth (1955, male, 018) is alone in a class below k = 3.
-    expect(patients).toHaveLength(4);
+    // Five share 1980, female, 021; the fifth person (1955, male, 018) is alone in a class below k = 3.
+    expect(patients).toHaveLength(5);
     expect(new Set(patients.map((p) => `${p.birthDate}|${p.gender}|${p.address?.[0]?.postalCode}`))).toEqual(
       new Set(['1980|female|021']),
     );
@@ -255,11 +259,11 @@ describe('a study release on a member node', () => {
       profileHash: hashDeidProfile(SAFE_HARBOR_PROFILE_JSON),
       k: K,
       counts: {
-        cohort: 5,
-        contributors: 4,
+        cohort: 6,
+        contributors: 5,
         suppressedPatients: 1,
         suppressedClasses: 1,
-        smallestReleasedClass: 4,
+        smallestReleasedClass: 5,
       },
     });
     expect(manifest.extension.counts.suppressedRecords).toBe(6);
@@ -276,7 +280,7 @@ describe('a study release on a member node', () => {
       expect(ids.has(r.subject.reference)).toBe(true);
     // The hash of this manifest is what was anchored.
     expect([...anchors.values()].map((a) => a.records)).toEqual([manifest.extension.counts.records]);
-    expect([...anchors.values()][0]?.contributors).toHaveLength(4);
+    expect([...anchors.values()][0]?.contributors).toHaveLength(5);
   });
 
   it('gives each contributing patient an AuditEvent (HRESCH, the study) in their own history, and none to the suppressed', async () => {
@@ -295,7 +299,8 @@ describe('a study release on a member node', () => {
           ),
         );
     };
-    for (const person of people.slice(0, 4)) expect(await events(person)).toHaveLength(1);
+    for (const person of [...people.slice(0, 4), people[5] as Person])
+      expect(await events(person)).toHaveLength(1);
     expect(await events(people[4] as Person)).toHaveLength(0);
   });
 
@@ -354,9 +359,9 @@ describe('a study release on a member node', () => {
     const pseudonymOf = (p: Person) => createResourcePseudonym(key, p.localId);
     expect(readNdjson(first.dir, first.manifest).map((r) => r.id)).toContain(pseudonymOf(revoked));
     expect(patients.map((p) => p.id).sort()).toEqual(
-      [people[0], people[2], people[3]].map((p) => pseudonymOf(p as Person)).sort(),
+      [people[0], people[2], people[3], people[5]].map((p) => pseudonymOf(p as Person)).sort(),
     );
-    expect(manifest.extension.counts).toMatchObject({ contributors: 3, suppressedPatients: 1 });
+    expect(manifest.extension.counts).toMatchObject({ contributors: 4, suppressedPatients: 1 });
   });
 
   it('refuses with the reason: not open, closed, outside its period, not the researcher, profile mismatch', async () => {

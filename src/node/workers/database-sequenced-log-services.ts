@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import type { TransparencyLog } from '../../log/index.js';
 import { applyVaultCommitGroupPostgres } from '../../storage/postgres/postgres-commit-applier.js';
 import { openPostgresDatabase } from '../../storage/postgres/postgres-database.js';
-import { listenPostgres } from '../../storage/postgres/postgres-listener.js';
 import { PostgresLogStorage } from '../../storage/postgres/postgres-log-storage.js';
 import {
   PENDING_CHANNEL,
@@ -15,6 +14,7 @@ import { type LogServices, type LogServicesOptions, startLogServices } from '../
 import { DatabaseLogAppender } from './database-log-appender.js';
 import { DatabaseSequencer } from './database-sequencer.js';
 import { startFollowerLogServices } from './follower-log-services.js';
+import { type MemberNotifications, openMemberNotifications } from './member-notifications.js';
 
 /** The default lease of the elected sequencer: a dead leader is replaced within about this long. */
 export const DEFAULT_SEQUENCER_LEASE_MS = 5_000;
@@ -28,6 +28,8 @@ export interface DatabaseSequencingOptions {
   readonly holder?: string;
   /** The stored current version of a resource (0 when none), for the version fence. */
   readonly currentVersion: (resourceType: string, id: string) => Promise<number>;
+  /** This process's notifications connection, if its caller opened one (else the services open their own). */
+  readonly notifications?: MemberNotifications;
 }
 
 /** Appends a server setting to a postgres:// URL (node-postgres reads `options` from the query). */
@@ -93,10 +95,11 @@ export async function startDatabaseSequencedLogServices(
       };
     },
   });
-  const listener = listenPostgres(sequencing.url, [PENDING_CHANNEL, SETTLED_CHANNEL], (channel) => {
-    if (channel === PENDING_CHANNEL) sequencer.wake();
-    else appender.notifySettled();
-  });
+  const notifications = sequencing.notifications ?? openMemberNotifications(sequencing.url);
+  const stopListening = [
+    notifications.on(PENDING_CHANNEL, () => sequencer.wake()),
+    notifications.on(SETTLED_CHANNEL, () => appender.notifySettled()),
+  ];
   const reader = options.storage ?? new PostgresLogStorage(db);
   const served = await startFollowerLogServices(options, reader, appender);
   // A process that cannot reach the database now is a follower until a later tick succeeds.
@@ -128,7 +131,8 @@ export async function startDatabaseSequencedLogServices(
       await served.stop();
       await appender.stop();
       await sequencer.stop();
-      await listener.close();
+      for (const stop of stopListening) stop();
+      if (sequencing.notifications === undefined) await notifications.close();
       await db.close();
     },
   };

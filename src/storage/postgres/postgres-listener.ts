@@ -6,14 +6,16 @@ export interface PostgresListener {
 
 /**
  * LISTENs on `channels` over one dedicated connection (a pooled one cannot hold a LISTEN) and calls
- * `onNotify(channel)` for each notification. Notifications are only a wake-up: a connection that
- * breaks is reopened after `retryMs`, and callers poll as well, so a lost notification delays, never
- * loses, anything.
+ * `onNotify(channel, payload)` for each notification, and `onNotify(channel)` (no payload) each time
+ * the connection starts listening: what was notified while it did not is missed. Notifications are
+ * only a wake-up: a connection that breaks is reopened after `retryMs`, and callers poll as well (or,
+ * for the member's broadcast, drop what they derived), so a lost notification delays, never loses,
+ * anything.
  */
 export function listenPostgres(
   url: string,
   channels: readonly string[],
-  onNotify: (channel: string) => void,
+  onNotify: (channel: string, payload?: string) => void,
   options: { retryMs?: number; onError?: (error: Error) => void } = {},
 ): PostgresListener {
   let client: pg.Client | undefined;
@@ -23,7 +25,7 @@ export function listenPostgres(
     if (closed) return;
     const next = new pg.Client({ connectionString: url, application_name: 'careledger-listen' });
     client = next;
-    next.on('notification', (message) => onNotify(message.channel));
+    next.on('notification', (message) => onNotify(message.channel, message.payload));
     next.on('error', (error) => {
       options.onError?.(error);
       retry(next);

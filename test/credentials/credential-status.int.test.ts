@@ -12,11 +12,14 @@ import type { Address } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  runCredentialRecord,
   runCredentialSetStatus,
   runCredentialStatus,
+  runRegisterIssuerKey,
 } from '../../src/credentials/credential-chain-commands.js';
 import {
   CredentialChainIndex,
+  credentialHashOf,
   issuerKeyOnChain,
   registerIssuerKeyData,
   setStatusData,
@@ -214,6 +217,39 @@ describe('CredentialStatus', () => {
         'reinstate',
         'valid',
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('proposes the issuer key and records an issued licence from the command line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'careledger-credential-cli-'));
+    try {
+      const keyFile = join(dir, 'board.key');
+      writeFileSync(keyFile, ANVIL_PRIVATE_KEYS[0]);
+      const jwkFile = join(dir, 'board.jwk');
+      writeFileSync(jwkFile, JSON.stringify(boardKey));
+      const chain = { rpc: anvil.url, contract: address, key: keyFile };
+      let out = '';
+      const stdout = { write: (t: string) => (out += t) };
+      // k = 1 here: the board's own proposal admits the (same) key again at once.
+      await runRegisterIssuerKey({ ...chain, issuer: ISSUER, issuerKey: jwkFile }, stdout);
+      const jwt = await issueCredential(licence(12), { privateKey: boardKey, kid });
+      await runCredentialRecord(jwt, chain, stdout);
+      await expect(runCredentialRecord(jwt, chain, stdout)).rejects.toThrow();
+      await index.sync();
+      expect(await index.credential(credentialHashOf(jwt))).toEqual({
+        board: BOARD.address,
+        subject: anvilAccount(5).address,
+        index: 12,
+        validFrom: Date.parse('2026-01-01T00:00:00Z') / 1000,
+        validUntil: Date.parse('2028-01-01T00:00:00Z') / 1000,
+        qualification: { system: V2_0360_SYSTEM, code: 'MD' },
+        licenseNumber: 'MD-4411',
+        jurisdiction: 'US-MA',
+      });
+      expect(await index.admittedIssuer(BOARD.address)).toBe(true);
+      expect(out).toContain(`"kid":"${kid}"`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,6 +3,13 @@
 import { trendChart } from './chart.js';
 import { claimAmounts } from './claim-summary.js';
 import { formatDate, formatDateTime, h } from './dom.js';
+import {
+  FLAG_WORDS,
+  formatQuantity,
+  formatRange,
+  type ReferenceRange,
+  resultFlag,
+} from './quantity-format.js';
 import { clinicalDate, summarize } from './record-summary.js';
 
 export type Resource = Record<string, unknown> & {
@@ -59,9 +66,9 @@ export function conceptText(c: CodeableConcept | undefined): string {
   return c.text ?? c.coding?.find((x) => x.display)?.display ?? c.coding?.[0]?.code ?? '';
 }
 
+/** A value at its meaningful precision, with its unit as people write it (quantity-format.ts). */
 export function quantityText(q: Quantity | undefined): string {
-  if (q?.value === undefined) return '';
-  return `${q.comparator ?? ''}${q.value}${(q.unit ?? q.code) ? ` ${q.unit ?? q.code}` : ''}`;
+  return formatQuantity(q);
 }
 
 function observationValue(o: Resource): string {
@@ -185,7 +192,7 @@ function table(caption: string, headers: string[], rows: (Node | string)[][]): H
     { class: 'table-wrap' },
     h(
       'table',
-      {},
+      { class: 'stack' },
       h('caption', { class: 'visually-hidden' }, caption),
       h(
         'thead',
@@ -203,12 +210,29 @@ function table(caption: string, headers: string[], rows: (Node | string)[][]): H
           h(
             'tr',
             {},
-            cells.map((c) => h('td', {}, c)),
+            cells.map((c, i) => h('td', { 'data-label': headers[i] ?? '' }, c)),
           ),
         ),
       ),
     ),
   );
+}
+
+/** "High · normal 70–99 mg/dL": the flag from interpretation or range, then the range. */
+function rangeAndFlag(o: Resource): string {
+  const ranges = o.referenceRange as ReferenceRange[] | undefined;
+  const flag = resultFlag(
+    o.valueQuantity as Quantity | undefined,
+    o.interpretation as CodeableConcept[],
+    ranges,
+  );
+  const range = formatRange(ranges?.[0]);
+  return [
+    flag === undefined || flag === 'normal' ? '' : FLAG_WORDS[flag],
+    range === '' ? '' : `normal ${range}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 /** Observations as a table, then one trend chart per LOINC code with two or more numeric values. */
@@ -218,11 +242,7 @@ export function observationSection(title: string, observations: Resource[], extr
     formatDateTime(effective(o)),
     withOrigin(o, conceptText(o.code as CodeableConcept) || o.resourceType),
     observationValue(o),
-    conceptText(((o.interpretation ?? []) as CodeableConcept[])[0]) ||
-      ((o.referenceRange as { text?: string; low?: Quantity; high?: Quantity }[] | undefined)
-        ?.map((rr) => rr.text ?? `${quantityText(rr.low)}–${quantityText(rr.high)}`)
-        .join('; ') ??
-        ''),
+    rangeAndFlag(o),
     ...(extra === undefined ? [] : [extra.cell(o)]),
   ]);
   const charts: HTMLElement[] = [];

@@ -3,13 +3,14 @@
  * the salted commitment (recomputed from the AuditEvent), the C2SP tlog-proof's inclusion proof, the
  * log's Ed25519 signature with the key the ledger publishes, and the witnesses' cosignatures.
  */
-import { ApiError, errorText, request, searchAll } from '../api.js';
-import { consortiumMembers, type Member } from '../context.js';
+import { ApiError, errorText, getJson, request, searchAll } from '../api.js';
+import { consortiumMembers, type Member, nodeStatus } from '../context.js';
 import { download, formatDateTime, h, message, replace } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
 import { patientId, session } from '../session.js';
 import { createAuditEntry, readLogEntry } from '../verify/audit-commitment.js';
 import { ProofVerificationError, verifyTlogProof, witnessVerifierOf } from '../verify/verify-tlog-proof.js';
+import { type PersonDirectory, personName, purposeWords } from '../words.js';
 import { collectEverywhere } from './records.js';
 
 interface AuditEvent extends Resource {
@@ -44,40 +45,68 @@ const ACTIONS: Record<string, string> = {
 };
 const BREAK_GLASS = '110127';
 
-/** `Organization/0x…` of a consortium member, by its name on the ledger (the reference kept beside it). */
-function memberNamed(reference: string | undefined, members: readonly Member[]): string | undefined {
-  if (reference === undefined || !reference.startsWith('Organization/0x')) return undefined;
-  const address = reference.slice('Organization/'.length).toLowerCase();
-  const member = members.find((m) => m.address.toLowerCase() === address);
-  return member === undefined ? undefined : `${member.name} (${reference})`;
+/** What a record type is, in words, for "read your lab result". */
+const NOUNS: Record<string, string> = {
+  Observation: 'a result',
+  DiagnosticReport: 'a report',
+  Condition: 'a condition',
+  MedicationRequest: 'a prescription',
+  MedicationStatement: 'a medication',
+  MedicationDispense: 'a dispensed medication',
+  AllergyIntolerance: 'an allergy',
+  Immunization: 'an immunization',
+  Encounter: 'a visit',
+  Procedure: 'a procedure',
+  DocumentReference: 'a document',
+  CarePlan: 'a care plan',
+  ExplanationOfBenefit: 'a claim',
+  Consent: 'a consent',
+  Patient: 'your details',
+  AuditEvent: 'your access history',
+  Provenance: 'where a record came from',
+};
+
+/** An AuditEvent's entity in words: "opened all your records", "searched your results", "read a result". */
+export function accessWords(entity: string, action: string | undefined, searched: boolean): string {
+  if (/\/\$everything$/.test(entity)) return 'opened all your records';
+  if (/\/\$identify$/.test(entity) || entity === 'Patient/$identify')
+    return 'matched you to your records here by your ledger address';
+  if (/\/\$summary$/.test(entity)) return 'made a summary of your records';
+  if (/\/\$fetch-from-members$/.test(entity)) return 'fetched your records from other members';
+  const type = entity.split(/[/?]/)[0] ?? '';
+  const noun = NOUNS[type] ?? 'a record';
+  if (searched)
+    return type === 'AuditEvent'
+      ? 'looked at your access history'
+      : `searched your records (${noun.replace(/^an? /, '')})`;
+  return `${ACTIONS[action ?? ''] ?? 'accessed'} ${noun}`;
 }
 
-function describe(
+/** An entry's words, from the directory of names (words.ts): who, did what, why, with what outcome. */
+export function describe(
   e: AuditEvent,
-  members: readonly Member[],
+  directory: PersonDirectory,
 ): {
   who: string;
   what: string;
   why: string;
   outcome: string;
   breakGlass: boolean;
+  self: boolean;
 } {
   const requestor = e.agent?.find((a) => a.requestor) ?? e.agent?.[0];
   const reference = requestor?.who?.reference;
   // A member asking for one of its practitioners names them as a second agent (IHE BALP).
   const onBehalfOf = e.agent?.find((a) => a !== requestor && a.requestor === false)?.who?.reference;
-  const requester =
-    reference !== undefined && reference === session()?.fhirUser
-      ? 'You'
-      : (requestor?.who?.display ?? memberNamed(reference, members) ?? reference ?? 'unknown');
-  const who = onBehalfOf === undefined ? requester : `${requester} for ${onBehalfOf}`;
-  const subject =
+  const who = personName(onBehalfOf ?? reference, directory);
+  const entity =
     e.entity?.find((x) => x.role?.code !== '1')?.what?.reference ?? e.entity?.[0]?.what?.reference ?? '';
   const searched = e.subtype?.some((c) => c.code === 'search-type') === true;
-  const target = subject.replace(/\/_history\/\d+$/, '').replace(/\?.*$/, searched ? ' records' : '');
-  const what = `${searched ? 'searched' : (ACTIONS[e.action ?? ''] ?? 'accessed')} ${target}`.trim();
+  const what = accessWords(entity.replace(/\/_history\/\d+$/, ''), e.action, searched);
   const purposes = (e.purposeOfEvent ?? []).flatMap((p) => p.coding?.map((c) => c.code ?? '') ?? []);
-  const why = [purposes.join(', '), e.purposeOfEvent?.find((p) => p.text)?.text].filter(Boolean).join(' — ');
+  const why = [purposeWords(purposes), e.purposeOfEvent?.find((p) => p.text)?.text]
+    .filter(Boolean)
+    .join(' — ');
   // AuditEvent.outcome: 0 success, 4 minor failure (a refusal here), 8 and 12 failures of the server.
   const outcome =
     e.outcome === '0' || e.outcome === undefined
@@ -89,7 +118,7 @@ function describe(
     JSON.stringify(e.agent ?? '').includes(BREAK_GLASS) ||
     JSON.stringify(e.extension ?? '').includes('break-glass') ||
     JSON.stringify(e.purposeOfEvent ?? '').includes('ETREAT');
-  return { who, what, why, outcome, breakGlass };
+  return { who, what, why, outcome, breakGlass, self: who === 'You' };
 }
 
 /** Fetches the entry's tlog-proof and verifies everything in this browser; never throws. */
@@ -195,10 +224,10 @@ type Verify = () => Promise<{ result: VerificationResult; proof?: string }>;
 function entryCard(
   event: AuditEvent,
   verify: Verify,
-  members: readonly Member[],
+  directory: PersonDirectory,
   memberName?: string,
 ): HTMLElement {
-  const d = describe(event, members);
+  const d = describe(event, directory);
   const reference = readLogEntry(event);
   const out = h('div', {});
   const headingId = `ae-${memberName === undefined ? '' : 'x-'}${event.id}-h`;
@@ -228,13 +257,20 @@ function entryCard(
               ),
         );
         verifyButton.disabled = false;
+        // Focus stays on the button the person pressed (it was disabled while verifying).
+        verifyButton.focus();
       },
     },
     'Verify',
   );
   return h(
     'li',
-    { class: 'card', 'data-audit-id': event.id ?? '', 'data-outcome': event.outcome ?? '' },
+    {
+      class: 'card',
+      'data-audit-id': event.id ?? '',
+      'data-outcome': event.outcome ?? '',
+      'data-who': d.who,
+    },
     h(
       'h3',
       { id: headingId },
@@ -243,16 +279,140 @@ function entryCard(
     h(
       'p',
       {},
-      `${d.who} ${d.what}`,
+      `${d.who} ${d.what}${d.why === '' ? '' : ` ${d.why}`}`,
       d.breakGlass ? h('span', { class: 'badge badge-bad' }, ' emergency (break-glass)') : null,
     ),
     h(
       'p',
       { class: 'meta' },
-      `Purpose: ${d.why || 'not given'} · ${d.outcome} · ${event.source?.observer?.display ?? ''}${reference === undefined ? '' : ` · log entry ${reference.index}`}`,
+      h('span', { class: `badge ${d.outcome === 'allowed' ? 'badge-ok' : 'badge-bad'}` }, d.outcome),
+      ` ${event.source?.observer?.display ?? ''}${reference === undefined ? '' : ` · log entry ${reference.index}`}`,
     ),
     h('div', { class: 'row' }, verifyButton),
     out,
+  );
+}
+
+/** The names the page shows instead of ids: members and attested practitioners from the ledger. */
+async function loadDirectory(members: readonly Member[]): Promise<PersonDirectory> {
+  const status = await nodeStatus();
+  const practitioners = await getJson<{ practitioners: { address: string; organization: string }[] }>(
+    '/ledger/practitioners',
+  )
+    .then((r) => r.practitioners)
+    .catch(() => []);
+  const self = session()?.fhirUser;
+  return {
+    ...(self === undefined ? {} : { self }),
+    members: new Map(members.map((m) => [m.address.toLowerCase(), m.name])),
+    practitioners: new Map(
+      practitioners.map((p) => [p.address.toLowerCase(), p.organization.toLowerCase()]),
+    ),
+    here: status.organization,
+  };
+}
+
+export const HISTORY_PAGE_SIZE = 20;
+
+/**
+ * A filtered, paged list of entries (issue 22): by who and by outcome, the person's own views hidden
+ * unless asked for (each visit to this page is itself recorded, and would bury everything else).
+ */
+function historyList(
+  id: string,
+  items: readonly { event: AuditEvent; card: () => HTMLElement }[],
+  directory: PersonDirectory,
+): HTMLElement {
+  const described = items.map((item) => ({ ...item, d: describe(item.event, directory) }));
+  const who = h('select', { id: `${id}-who` });
+  const outcome = h(
+    'select',
+    { id: `${id}-outcome` },
+    h('option', { value: '' }, 'Allowed and refused'),
+    h('option', { value: 'allowed' }, 'Allowed'),
+    h('option', { value: 'refused' }, 'Refused'),
+  );
+  const own = h('input', { type: 'checkbox', id: `${id}-own` });
+  const people = [...new Set(described.map((x) => x.d.who))].filter((w) => w !== 'You').sort();
+  replace(
+    who,
+    h('option', { value: '' }, 'Everyone'),
+    people.map((p) => h('option', { value: p }, p)),
+  );
+  const status = h('p', { class: 'meta', role: 'status', id: `${id}-count` });
+  const list = h('ul', { class: 'cards', id });
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of the access history' });
+  let page = 1;
+  const draw = (focusAfter?: string) => {
+    const shown = described.filter(
+      (x) =>
+        (own.checked || !x.d.self) &&
+        (who.value === '' || x.d.who === who.value) &&
+        (outcome.value === '' ||
+          (outcome.value === 'allowed' ? x.d.outcome === 'allowed' : x.d.outcome !== 'allowed')),
+    );
+    const pages = Math.max(1, Math.ceil(shown.length / HISTORY_PAGE_SIZE));
+    page = Math.min(Math.max(1, page), pages);
+    const slice = shown.slice((page - 1) * HISTORY_PAGE_SIZE, page * HISTORY_PAGE_SIZE);
+    const hidden = own.checked ? 0 : described.filter((x) => x.d.self).length;
+    status.textContent = `${shown.length === 0 ? 'No entries match' : `Showing ${(page - 1) * HISTORY_PAGE_SIZE + 1}–${(page - 1) * HISTORY_PAGE_SIZE + slice.length} of ${shown.length}`}${hidden > 0 ? ` (${hidden} of your own views hidden)` : ''}.`;
+    replace(
+      list,
+      slice.map((x) => x.card()),
+    );
+    const go = (to: number, button: string) => () => {
+      page = to;
+      draw(button);
+    };
+    replace(
+      pager,
+      pages <= 1
+        ? null
+        : [
+            h(
+              'button',
+              { type: 'button', id: `${id}-prev`, disabled: page === 1, onclick: go(page - 1, `${id}-prev`) },
+              'Previous',
+            ),
+            h('span', { class: 'meta' }, ` Page ${page} of ${pages} `),
+            h(
+              'button',
+              {
+                type: 'button',
+                id: `${id}-next`,
+                disabled: page === pages,
+                onclick: go(page + 1, `${id}-next`),
+              },
+              'Next',
+            ),
+          ],
+    );
+    if (focusAfter !== undefined) {
+      const target = document.getElementById(focusAfter) as HTMLButtonElement | null;
+      if (target?.disabled === true)
+        document.getElementById(focusAfter.endsWith('-next') ? `${id}-prev` : `${id}-next`)?.focus();
+      else target?.focus();
+    }
+  };
+  for (const control of [who, outcome, own])
+    control.addEventListener('change', () => {
+      page = 1;
+      draw();
+    });
+  draw();
+  return h(
+    'div',
+    { class: 'history' },
+    h(
+      'div',
+      { class: 'filters' },
+      h('div', { class: 'field' }, h('label', { for: who.id }, 'Who'), who),
+      h('div', { class: 'field' }, h('label', { for: outcome.id }, 'Outcome'), outcome),
+      h('div', { class: 'field check' }, h('label', { for: own.id }, own, 'Show my own views')),
+    ),
+    status,
+    list,
+    pager,
   );
 }
 
@@ -263,6 +423,7 @@ export async function renderAccessHistory(main: HTMLElement): Promise<void> {
     searchAll<AuditEvent>(`/fhir/AuditEvent?patient=${encodeURIComponent(id)}&_count=100`),
     consortiumMembers(true),
   ]);
+  const directory = await loadDirectory(members);
   events.sort((a, b) => (b.recorded ?? '').localeCompare(a.recorded ?? ''));
   const others = h('div', { id: 'other-members-access' });
   const includeOthers = async (): Promise<void> => {
@@ -273,31 +434,33 @@ export async function renderAccessHistory(main: HTMLElement): Promise<void> {
       others,
       foreign.length === 0
         ? message('info', 'No access to your records is recorded at the other members.')
-        : h(
-            'ul',
-            { class: 'cards' },
-            foreign.map((a) =>
-              entryCard(
-                a.auditEvent as AuditEvent,
-                async () =>
-                  a.tlogProof === undefined
-                    ? {
-                        result:
-                          a.verification.reason === 'not-yet-checkpointed'
-                            ? {
-                                status: 'pending',
-                                text: `${a.memberName} has not yet signed a checkpoint covering this entry; show the list again shortly.`,
-                              }
-                            : {
-                                status: 'failed',
-                                text: `${a.memberName} sent no proof for this entry (${a.verification.reason ?? 'no reason given'}).`,
-                              },
-                      }
-                    : verifyWithProof(a.auditEvent as AuditEvent, a.tlogProof, members),
-                members,
-                a.memberName,
-              ),
-            ),
+        : historyList(
+            'other-access-list',
+            foreign.map((a) => ({
+              event: a.auditEvent as AuditEvent,
+              card: () =>
+                entryCard(
+                  a.auditEvent as AuditEvent,
+                  async () =>
+                    a.tlogProof === undefined
+                      ? {
+                          result:
+                            a.verification.reason === 'not-yet-checkpointed'
+                              ? {
+                                  status: 'pending',
+                                  text: `${a.memberName} has not yet signed a checkpoint covering this entry; show the list again shortly.`,
+                                }
+                              : {
+                                  status: 'failed',
+                                  text: `${a.memberName} sent no proof for this entry (${a.verification.reason ?? 'no reason given'}).`,
+                                },
+                        }
+                      : verifyWithProof(a.auditEvent as AuditEvent, a.tlogProof, members),
+                  directory,
+                  a.memberName,
+                ),
+            })),
+            directory,
           ),
     );
   };
@@ -313,10 +476,13 @@ export async function renderAccessHistory(main: HTMLElement): Promise<void> {
     h('h2', {}, 'At this member'),
     events.length === 0
       ? message('info', 'No access has been recorded yet.')
-      : h(
-          'ul',
-          { class: 'cards', id: 'access-list' },
-          events.map((event) => entryCard(event, () => verifyAuditEvent(event, members), members)),
+      : historyList(
+          'access-list',
+          events.map((event) => ({
+            event,
+            card: () => entryCard(event, () => verifyAuditEvent(event, members), directory),
+          })),
+          directory,
         ),
     h('h2', {}, 'At the other members'),
     h('p', {}, 'Other members keep their own logs of who accessed what they hold about you.'),

@@ -41,6 +41,8 @@ interface MemberPullReport {
   unchanged: number;
   refused: { reference: string; reason: string; message: string }[];
   provenance?: string;
+  /** What the patient's grant lets this member receive, in words (issue 22 item 1). */
+  coverage?: string;
 }
 interface PullReport {
   patient: string;
@@ -244,6 +246,10 @@ function fetchFromMembersSection(patientId: string, refresh: () => Promise<void>
   return element;
 }
 
+function capitalized(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}
+
 function pullReportView(report: PullReport): HTMLElement {
   if (report.members.length === 0)
     return message('info', 'No other member holds records for this patient (record locator).');
@@ -266,6 +272,7 @@ function pullReportView(report: PullReport): HTMLElement {
           ` received ${m.received}, kept ${m.kept}, already held ${m.unchanged}, refused ${m.refused.length}`,
         ),
         m.error === undefined ? null : h('p', { class: 'meta' }, m.error),
+        m.coverage === undefined ? null : h('p', { class: 'meta coverage' }, `${capitalized(m.coverage)}.`),
         m.refused.length === 0
           ? null
           : h(

@@ -21,11 +21,13 @@ import {
   createRevokeTypedData,
 } from '../../../ledger/eip712.js';
 import { errorText, getJson, searchAll, sendJson } from '../api.js';
+import { confirmInline } from '../confirm.js';
 import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } from '../context.js';
 import { announce, field, formatDate, h, message, replace, uid } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
 import { patientId, session } from '../session.js';
 import { toHex } from '../verify/bytes.js';
+import { categoryNames, grantSummary, purposeWords } from '../words.js';
 import { keyUnlockForm } from './key-unlock.js';
 
 export const LEDGER_ADDRESS_SYSTEM = 'https://careledger.dev/fhir/sid/ledger-address';
@@ -200,36 +202,32 @@ function grantsSection(
       return h(
         'tr',
         { 'data-grant-id': g.grantId },
-        h('td', {}, memberName(g.grantee, members)),
+        h('td', { 'data-label': 'Who' }, memberName(g.grantee, members)),
         h(
           'td',
-          {},
-          termsOf(g, 'class')
-            ?.map((c) => DATA_CATEGORIES[c as keyof typeof DATA_CATEGORIES]?.display ?? c)
-            .join(', ') ?? 'kept off the ledger',
+          { 'data-label': 'What' },
+          categoryNames(termsOf(g, 'class') ?? []).join(', ') || 'kept off the ledger',
         ),
         h(
           'td',
-          {},
-          termsOf(g, 'purpose')
-            ?.map((p) => PURPOSES_OF_USE[p as keyof typeof PURPOSES_OF_USE]?.display ?? p)
-            .join(', ') ?? 'kept off the ledger',
+          { 'data-label': 'Purpose' },
+          purposeWords(termsOf(g, 'purpose') ?? []) || 'kept off the ledger',
         ),
         h(
           'td',
-          {},
+          { 'data-label': 'Valid' },
           `${formatDate(new Date(g.notBefore * 1000).toISOString())} – ${formatDate(new Date(g.notAfter * 1000).toISOString())}`,
         ),
         h(
           'td',
-          {},
+          { 'data-label': 'Status' },
           h('span', { class: `badge ${s.active ? 'badge-ok' : 'badge-muted'}` }, s.text),
           h('br'),
           h('span', { class: 'meta' }, `on the ledger, block ${g.blockNumber}`),
         ),
         h(
           'td',
-          {},
+          { class: 'actions' },
           g.revokedAt === null && now < g.notAfter
             ? h(
                 'button',
@@ -237,7 +235,7 @@ function grantsSection(
                   type: 'button',
                   class: 'small danger',
                   'aria-label': `Revoke the grant to ${memberName(g.grantee, members)}`,
-                  onclick: () => void revoke(g, consentOf(g.grantId), address, status, rerender),
+                  onclick: () => void confirmRevoke(g, consentOf(g.grantId), address, status, rerender),
                 },
                 'Revoke',
               )
@@ -263,7 +261,7 @@ function grantsSection(
           { class: 'table-wrap' },
           h(
             'table',
-            { id: 'grants-table' },
+            { id: 'grants-table', class: 'stack' },
             h('caption', {}, 'Your grants on the consortium ledger'),
             h(
               'thead',
@@ -291,6 +289,36 @@ async function withKey(status: HTMLElement, purpose: string, then: () => Promise
   );
   status.querySelector('input')?.focus();
   return false;
+}
+
+/** Issue 22: a revocation is confirmed first, with what it cannot undo (copies already fetched). */
+async function confirmRevoke(
+  g: LedgerGrant,
+  consent: ConsentResource | undefined,
+  address: string | undefined,
+  status: HTMLElement,
+  rerender: () => Promise<void>,
+): Promise<void> {
+  const who = memberName(g.grantee);
+  const yes = await confirmInline(status, {
+    title: `Revoke the grant to ${who}?`,
+    paragraphs: [
+      `${who} will no longer be able to fetch your records under this grant once each member's node sees the revocation on the ledger (usually within seconds).`,
+      `Copies of your records that ${who} already fetched stay with ${who}: revoking does not delete them. You can ask ${who} to delete them.`,
+    ],
+    confirmLabel: 'Revoke',
+    danger: true,
+  });
+  if (yes) await revoke(g, consent, address, status, rerender);
+}
+
+/** After a re-render, the result is announced where the person's focus lands (issue 22: focus kept). */
+function showResult(kind: 'ok' | 'error', text: string): void {
+  const done = document.getElementById('consent-status');
+  if (done === null) return;
+  replace(done, message(kind, text));
+  done.setAttribute('tabindex', '-1');
+  done.focus();
 }
 
 async function revoke(
@@ -333,15 +361,10 @@ async function revoke(
     }
     await waitForLedger(key.address, g.grantId, true);
     await rerender();
-    const done = document.getElementById('consent-status');
-    if (done !== null)
-      replace(
-        done,
-        message(
-          'ok',
-          `Revoked the grant to ${memberName(g.grantee)}. Access stops as soon as each member's node sees the revocation on the ledger.`,
-        ),
-      );
+    showResult(
+      'ok',
+      `Revoked the grant to ${memberName(g.grantee)}. Access stops as soon as each member's node sees the revocation on the ledger. Copies it already fetched stay with it.`,
+    );
     announce('Grant revoked.');
   } catch (error) {
     replace(status, message('error', `The revocation was not accepted: ${errorText(error)}`));
@@ -397,6 +420,9 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
     min: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
   });
   const out = h('div', {});
+  const confirmHost = h('div', {});
+  const summary = h('p', { id: 'grant-summary', class: 'card grant-summary', 'aria-live': 'polite' });
+  let unknownConfirmed = '';
   const form: HTMLFormElement = h(
     'form',
     {
@@ -427,9 +453,26 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
       ['TREAT'],
     ),
     field('Until (inclusive)', until),
+    summary,
     h('button', { type: 'submit', class: 'primary', id: 'grant-submit' }, 'Sign and grant access'),
+    confirmHost,
     out,
   );
+  // What the grant will do, in words, kept current as the person changes the form (issue 22 item 1).
+  const describe = () => {
+    const to = grantee.value === 'other' ? other.value.trim() : grantee.value;
+    summary.textContent = grantSummary({
+      grantee: grantee.value === 'other' ? to || 'The address you give' : memberName(to, members),
+      categories: checkedValues('category'),
+      purposes: checkedValues('purpose'),
+      until: formatDate(until.value),
+    });
+  };
+  const checkedValues = (name: string) =>
+    [...form.querySelectorAll<HTMLInputElement>(`input[name=${name}]:checked`)].map((b) => b.value);
+  form.addEventListener('change', describe);
+  form.addEventListener('input', describe);
+  describe();
 
   async function submit(): Promise<void> {
     const categories = [...form.querySelectorAll<HTMLInputElement>('input[name=category]:checked')].map(
@@ -446,6 +489,21 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
       );
     if (categories.length === 0 || purposes.length === 0)
       return replace(out, message('error', 'Choose at least one kind of record and one purpose.'));
+    // Issue 22: an address that is not a member of the consortium is confirmed before anything is signed.
+    const known = members.some((m) => m.status === 'active' && m.address.toLowerCase() === to.toLowerCase());
+    if (!known && unknownConfirmed !== to.toLowerCase()) {
+      const yes = await confirmInline(confirmHost, {
+        title: 'This address is not a member of the consortium',
+        paragraphs: [
+          `${to} is not one of the consortium's member organizations. It may be a practitioner's own ledger address, or a mistake.`,
+          'Whoever holds its key will be able to fetch the records you chose until you revoke; copies fetched stay with them. Grant only if you know whose address it is.',
+        ],
+        confirmLabel: 'Grant to this address',
+        danger: true,
+      });
+      if (!yes) return;
+      unknownConfirmed = to.toLowerCase();
+    }
     if (!(await withKey(out, 'Granting needs your signature.', submit))) return;
     const key = unlockedKey();
     if (key === undefined) return;
@@ -519,15 +577,10 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
       await sendJson('/fhir/Consent', consent);
       await waitForLedger(key.address, grantId);
       await rerender();
-      const done = document.getElementById('consent-status');
-      if (done !== null)
-        replace(
-          done,
-          message(
-            'ok',
-            `Access granted to ${memberName(to, memberList)} and recorded on the ledger (grant ${grantId.slice(0, 10)}…).`,
-          ),
-        );
+      showResult(
+        'ok',
+        `Access granted to ${memberName(to, memberList)} and recorded on the ledger (grant ${grantId.slice(0, 10)}…).`,
+      );
       announce('Access granted.');
     } catch (error) {
       replace(out, message('error', `The grant was not accepted: ${errorText(error)}`));

@@ -1,9 +1,11 @@
 /** The patient's timeline: this node's records ($everything) and, on request, every other member's. */
 import { createPatientAssertion } from '../../../identity/patient-assertion.js';
 import { ApiError, errorText, getJson, sendJson } from '../api.js';
-import { nodeStatus, unlockedKey } from '../context.js';
+import { consortiumMembers, nodeStatus, unlockedKey } from '../context.js';
 import { h, message, replace } from '../dom.js';
-import { type Resource, timelineSections } from '../fhir-display.js';
+import type { Resource } from '../fhir-display.js';
+import { recordList } from '../record-list.js';
+import { mergeRecords, type ServedRecord } from '../record-rows.js';
 import { patientId, session } from '../session.js';
 import { keyUnlockForm } from './key-unlock.js';
 
@@ -44,7 +46,14 @@ export async function renderRecords(main: HTMLElement): Promise<void> {
     | (Resource & { name?: { given?: string[]; family?: string }[]; birthDate?: string })
     | undefined;
   const name = patient?.name?.[0];
-  const sections = timelineSections(resources);
+  const members = await consortiumMembers().catch(() => []);
+  const ownBase = members.find((m) => m.address.toLowerCase() === status.address.toLowerCase())?.fhirBaseUrl;
+  const own: ServedRecord[] = resources.map((resource) => ({
+    resource,
+    servedBy: status.organization,
+    ...(ownBase === undefined ? {} : { servedByBase: ownBase }),
+  }));
+  const list = recordList(mergeRecords(own));
   const everywhere = h('section', { 'aria-labelledby': 'everywhere-h' });
   replace(
     main,
@@ -54,15 +63,27 @@ export async function renderRecords(main: HTMLElement): Promise<void> {
       { class: 'meta', id: 'patient-banner' },
       `${[name?.given?.join(' '), name?.family].filter(Boolean).join(' ')}${patient?.birthDate ? `, born ${patient.birthDate}` : ''} · records held by ${status.organization}`,
     ),
-    sections.length === 0
-      ? message('info', `${status.organization} holds no clinical records for you yet.`)
-      : sections,
+    own.length <= 1 ? message('info', `${status.organization} holds no clinical records for you yet.`) : null,
+    list.element,
     everywhere,
   );
-  renderEverywhere(everywhere);
+  renderEverywhere(everywhere, (answer) => {
+    // Each record once: this member's own and the copies it received merge with the originals.
+    const bases = new Map(members.map((m) => [m.address.toLowerCase(), m.fhirBaseUrl]));
+    const fromOthers: ServedRecord[] = answer.records.map((r) => {
+      const base = bases.get(r.member.toLowerCase());
+      return {
+        resource: r.resource,
+        servedBy: r.memberName,
+        verification: r.verification,
+        ...(base === undefined ? {} : { servedByBase: base }),
+      };
+    });
+    list.update(mergeRecords([...own, ...fromOthers]));
+  });
 }
 
-function renderEverywhere(section: HTMLElement): void {
+function renderEverywhere(section: HTMLElement, onAnswer: (answer: EverywhereAnswer) => void): void {
   const out = h('div', { id: 'everywhere-result' });
   replace(
     section,
@@ -74,7 +95,7 @@ function renderEverywhere(section: HTMLElement): void {
     ),
     h(
       'button',
-      { type: 'button', id: 'fetch-everywhere', onclick: () => void fetchEverywhere(out) },
+      { type: 'button', id: 'fetch-everywhere', onclick: () => void fetchEverywhere(out, onAnswer) },
       'Get my records from every member',
     ),
     out,
@@ -132,29 +153,14 @@ export async function collectEverywhere(
   }
 }
 
-async function fetchEverywhere(out: HTMLElement): Promise<void> {
-  const answer = await collectEverywhere(out, () => fetchEverywhere(out));
+async function fetchEverywhere(
+  out: HTMLElement,
+  onAnswer: (answer: EverywhereAnswer) => void,
+): Promise<void> {
+  const answer = await collectEverywhere(out, () => fetchEverywhere(out, onAnswer));
   if (answer === undefined) return;
+  onAnswer(answer);
   try {
-    const byResource = new Map(answer.records.map((r) => [r.resource, r]));
-    const extra = {
-      header: 'From',
-      cell: (r: Resource) => {
-        const rec = byResource.get(r);
-        if (rec === undefined) return '';
-        const ok = rec.verification.status === 'verified';
-        return h(
-          'span',
-          {},
-          `${rec.memberName} `,
-          h(
-            'span',
-            { class: `badge ${ok ? 'badge-ok' : 'badge-bad'}` },
-            ok ? 'verified' : `not verified: ${rec.verification.reason ?? 'unknown'}`,
-          ),
-        );
-      },
-    };
     replace(
       out,
       h(
@@ -174,9 +180,9 @@ async function fetchEverywhere(out: HTMLElement): Promise<void> {
       ),
       answer.records.length === 0
         ? message('info', 'No other member holds records about you that you can see.')
-        : timelineSections(
-            answer.records.map((r) => r.resource),
-            extra,
+        : message(
+            'ok',
+            `${answer.records.length} record(s) from ${answer.members.filter((m) => m.status === 'ok').length} member(s) are in your list above, each once, with whether it verified.`,
           ),
     );
   } catch (error) {

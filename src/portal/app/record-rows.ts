@@ -1,0 +1,249 @@
+/**
+ * The patient's one record list (issue 22, "Make it readable"): every record as a row with its tab,
+ * clinical date, what it is, its result at meaningful precision with range and flag, and where it
+ * comes from; each record once, though this member and another may both serve it (a copy received
+ * from a member carries `meta.source` naming that member's version). Pure functions (no DOM).
+ */
+import {
+  type Flag,
+  formatQuantity,
+  formatRange,
+  type Quantity,
+  type ReferenceRange,
+  resultFlag,
+} from './quantity-format.js';
+import { clinicalDate, conceptWords, summarize } from './record-summary.js';
+
+type Res = Record<string, unknown> & {
+  resourceType: string;
+  id?: string;
+  meta?: {
+    versionId?: string;
+    source?: string;
+    tag?: { system?: string; code?: string; display?: string }[];
+  };
+};
+
+export const TABS = [
+  ['results', 'Test results'],
+  ['vitals', 'Vital signs'],
+  ['medications', 'Medications'],
+  ['conditions', 'Conditions'],
+  ['allergies', 'Allergies'],
+  ['immunizations', 'Immunizations'],
+  ['visits', 'Visits and procedures'],
+  ['documents', 'Documents'],
+  ['care-plans', 'Care plans'],
+  ['claims', 'Claims'],
+  ['other', 'Other'],
+] as const;
+export type Tab = (typeof TABS)[number][0];
+
+export interface RecordRow {
+  readonly key: string;
+  readonly tab: Tab;
+  /** ISO date the record is about, '' when it has none. */
+  readonly date: string;
+  readonly title: string;
+  readonly result: string;
+  readonly range: string;
+  readonly flag?: Flag;
+  readonly details: string;
+  /** The member that produced the record (a name). */
+  readonly from: string;
+  /** 'verified', 'not verified: reason', or '' when not checked. */
+  readonly verification: string;
+  readonly resource: Res;
+}
+
+/** A record as served, with the member it came from and its proof status if checked. */
+export interface ServedRecord {
+  readonly resource: Res;
+  /** The name of the member that served it. */
+  readonly servedBy: string;
+  /** The member's FHIR base URL, to recognise copies of its records held elsewhere. */
+  readonly servedByBase?: string;
+  readonly verification?: { status: string; reason?: string };
+}
+
+const RECEIVED_FROM = 'https://careledger.dev/fhir/CodeSystem/received-from';
+const HIDDEN = new Set(['Patient', 'AuditEvent', 'Consent', 'Provenance', 'Bundle', 'OperationOutcome']);
+
+function categoryCodes(r: Res): string[] {
+  return ((r.category ?? []) as { coding?: { code?: string }[] }[]).flatMap((c) =>
+    (c.coding ?? []).map((x) => x.code ?? ''),
+  );
+}
+
+export function tabOf(r: Res): Tab | undefined {
+  switch (r.resourceType) {
+    case 'Observation':
+      return categoryCodes(r).includes('vital-signs') ? 'vitals' : 'results';
+    case 'DiagnosticReport':
+      return 'results';
+    case 'MedicationRequest':
+    case 'MedicationStatement':
+    case 'MedicationDispense':
+    case 'MedicationAdministration':
+      return 'medications';
+    case 'Condition':
+      return 'conditions';
+    case 'AllergyIntolerance':
+      return 'allergies';
+    case 'Immunization':
+      return 'immunizations';
+    case 'Encounter':
+    case 'Procedure':
+      return 'visits';
+    case 'DocumentReference':
+    case 'Composition':
+      return 'documents';
+    case 'CarePlan':
+    case 'Goal':
+    case 'CareTeam':
+      return 'care-plans';
+    case 'ExplanationOfBenefit':
+    case 'Claim':
+    case 'ClaimResponse':
+      return 'claims';
+    default:
+      return HIDDEN.has(r.resourceType) ? undefined : 'other';
+  }
+}
+
+function observationResult(o: Res): { result: string; range: string; flag?: Flag } {
+  const q = o.valueQuantity as Quantity | undefined;
+  const ranges = o.referenceRange as ReferenceRange[] | undefined;
+  const flag = resultFlag(q, o.interpretation as { coding?: { code?: string }[] }[] | undefined, ranges);
+  let result = '';
+  if (q !== undefined) result = formatQuantity(q);
+  else if (o.valueCodeableConcept !== undefined) result = conceptWords(o.valueCodeableConcept);
+  else if (typeof o.valueString === 'string') result = o.valueString;
+  else if (typeof o.valueBoolean === 'boolean') result = o.valueBoolean ? 'yes' : 'no';
+  else if (Array.isArray(o.component)) {
+    const parts = o.component as { code?: unknown; valueQuantity?: Quantity }[];
+    // Blood pressure reads "120/80 mmHg", as people write it.
+    const values = parts.map((c) => c.valueQuantity).filter((v): v is Quantity => v?.value !== undefined);
+    result =
+      values.length === 2 && values.every((v) => (v.code ?? v.unit) === 'mm[Hg]')
+        ? `${formatQuantity({ ...values[0], unit: '1', code: '1' })}/${formatQuantity(values[1])}`
+        : parts.map((c) => `${conceptWords(c.code)} ${formatQuantity(c.valueQuantity)}`).join(', ');
+  }
+  return { result, range: formatRange(ranges?.[0]), ...(flag === undefined ? {} : { flag }) };
+}
+
+function medicationTitle(r: Res): string {
+  return (
+    conceptWords(r.medicationCodeableConcept) ||
+    String((r.medicationReference as { display?: string } | undefined)?.display ?? 'Medication')
+  );
+}
+
+/** One row: the record's words, whoever served it. */
+export function recordRow(served: ServedRecord): RecordRow | undefined {
+  const r = served.resource;
+  const tab = tabOf(r);
+  if (tab === undefined) return undefined;
+  const [what, details] = summarize(r);
+  let title = what;
+  let result = '';
+  let range = '';
+  let flag: Flag | undefined;
+  let more = details;
+  if (r.resourceType === 'Observation') {
+    title = conceptWords(r.code) || 'Observation';
+    ({ result, range, flag } = observationResult(r));
+    more = '';
+  } else if (tab === 'medications') {
+    title = medicationTitle(r);
+    const dosage = ((r.dosageInstruction ?? r.dosage ?? []) as { text?: string }[])
+      .map((d) => d.text)
+      .filter(Boolean);
+    more = [String(r.status ?? ''), ...dosage].filter(Boolean).join(' · ');
+  } else if (r.resourceType === 'Condition') {
+    more = conceptWords(r.clinicalStatus);
+  } else if (r.resourceType === 'AllergyIntolerance') {
+    more = [r.criticality === 'high' ? 'high risk' : '', conceptWords(r.clinicalStatus)]
+      .filter(Boolean)
+      .join(' · ');
+  } else if (r.resourceType === 'Immunization') {
+    title = conceptWords(r.vaccineCode) || 'Immunization';
+  } else if (tab === 'documents') {
+    const attachment = (r.content as { attachment?: { title?: string } }[] | undefined)?.[0]?.attachment;
+    title = String(r.description ?? r.title ?? attachment?.title ?? (conceptWords(r.type) || 'Document'));
+    more = conceptWords(r.type);
+  }
+  const tag = r.meta?.tag?.find((t) => t.system === RECEIVED_FROM);
+  const from = tag?.display ?? served.servedBy;
+  const v = served.verification;
+  return {
+    key: recordKey(served),
+    tab,
+    date: clinicalDate(r) ?? '',
+    title,
+    result,
+    range,
+    ...(flag === undefined ? {} : { flag }),
+    details: more,
+    from,
+    verification:
+      v === undefined ? '' : v.status === 'verified' ? 'verified' : `not verified: ${v.reason ?? 'unknown'}`,
+    resource: r,
+  };
+}
+
+/**
+ * The original's identity: a received copy names its source version in `meta.source`; an original is
+ * its member's base + `Type/id/_history/v`; without a base, the type and id as served.
+ */
+export function recordKey(served: ServedRecord): string {
+  const r = served.resource;
+  const tagged = r.meta?.tag?.some((t) => t.system === RECEIVED_FROM) === true;
+  if (tagged && r.meta?.source !== undefined) return r.meta.source.replace(/\/_history\/[^/]+$/, '');
+  const base = served.servedByBase?.replace(/\/$/, '');
+  return base === undefined ? `${r.resourceType}/${r.id}` : `${base}/${r.resourceType}/${r.id}`;
+}
+
+/**
+ * Every record once, newest first: a copy and its original (or this member's record served again in
+ * the view across members) become one row; the checked one (with a proof status) wins.
+ */
+export function mergeRecords(records: readonly ServedRecord[]): RecordRow[] {
+  const rows = new Map<string, RecordRow>();
+  for (const served of records) {
+    const row = recordRow(served);
+    if (row === undefined) continue;
+    const held = rows.get(row.key);
+    if (held === undefined || (held.verification === '' && row.verification !== '')) rows.set(row.key, row);
+  }
+  return [...rows.values()].sort((a, b) => b.date.localeCompare(a.date));
+}
+
+export interface RecordFilter {
+  readonly tab?: Tab | 'all';
+  readonly from?: string;
+  readonly text?: string;
+}
+
+/** The rows a tab, a member and a search text keep (case-insensitive, over every shown word). */
+export function filterRecords(rows: readonly RecordRow[], filter: RecordFilter): RecordRow[] {
+  const text = (filter.text ?? '').trim().toLowerCase();
+  return rows.filter(
+    (row) =>
+      (filter.tab === undefined || filter.tab === 'all' || row.tab === filter.tab) &&
+      (filter.from === undefined || filter.from === '' || row.from === filter.from) &&
+      (text === '' ||
+        [row.title, row.result, row.details, row.from, row.range].join(' ').toLowerCase().includes(text)),
+  );
+}
+
+/** One page of `items` (1-based), with where it is in the whole. */
+export function pageOf<T>(
+  items: readonly T[],
+  page: number,
+  size: number,
+): { items: T[]; page: number; pages: number } {
+  const pages = Math.max(1, Math.ceil(items.length / size));
+  const current = Math.min(Math.max(1, page), pages);
+  return { items: items.slice((current - 1) * size, current * size), page: current, pages };
+}

@@ -112,7 +112,7 @@ export class ReleaseService {
   /** Kick-off: admission, the consent snapshot and its cohort, then a Group-level job of the bulk service. */
   async kickOff(studyId: Hex, requester: AccessContext, requestUrl: string): Promise<ExportJob> {
     const { study, profile } = await this.admit(studyId, requester);
-    if ((await this.deps.records.list()).some((r) => r.studyId === study.id && r.state === 'running')) {
+    if (await this.isUnderWay(study.id)) {
       throw new CareLedgerError(
         'ERR_RATE_LIMITED',
         'a release of this study is under way here; wait for it',
@@ -215,10 +215,32 @@ export class ReleaseService {
     const job = await this.deps.jobs.get(jobId);
     if (job?.status === 'completed') {
       await this.seal(job).catch((error: unknown) => this.recordFailure(jobId, error));
+    } else if (job?.status === 'failed' || job?.status === 'expired') {
+      await this.recordFailure(jobId, new CareLedgerError('ERR_INTERNAL', `the export job ${job.status}`));
     }
     if (job !== undefined && job.status !== 'accepted' && job.status !== 'in-progress') {
       this.plans.delete(job.request.level.kind === 'group' ? (job.request.level.groupId as Hex) : '0x');
     }
+  }
+
+  /**
+   * Whether a release of the study is running here: its record says so and its job is queued or
+   * running (or finished moments ago and is being sealed). A record left running by a failed job or a
+   * restart is marked failed, so it does not block the study for good.
+   */
+  private async isUnderWay(studyId: Hex): Promise<boolean> {
+    for (const record of await this.deps.records.list()) {
+      if (record.studyId !== studyId || record.state !== 'running') continue;
+      const job = await this.deps.jobs.get(record.jobId);
+      if (job?.status === 'accepted' || job?.status === 'in-progress' || this.finishing.has(record.jobId)) {
+        return true;
+      }
+      await this.recordFailure(
+        record.jobId,
+        new CareLedgerError('ERR_INTERNAL', 'the release was interrupted'),
+      );
+    }
+    return false;
   }
 
   /** Resolves when the release's manifest is sealed and anchored, or has failed (tests, the benchmark). */

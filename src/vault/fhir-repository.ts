@@ -161,7 +161,6 @@ export class FhirRepository {
 
   async create(input: unknown, context: AccessContext): Promise<Resource> {
     const parsed = parseResource(input);
-    assertPlausible(parsed as unknown as Record<string, unknown>);
     const requester = await this.gate.admit('create', context, { resourceType: parsed.resourceType });
     const resource = { ...parsed, id: this.newId() } as Resource;
     const breakGlass = await this.gate.admitWrite(requester, context, 'create', resource);
@@ -609,6 +608,8 @@ export class FhirRepository {
     context: AccessContext,
     breakGlass = false,
   ): Promise<Resource> {
+    // Issue 22: no path (create, update, PATCH, conditional) stores a value no person can have.
+    assertPlausible(resource as unknown as Record<string, unknown>);
     // Issue 19: the supply module checks a dispensed pack here and may refuse the write.
     const stored = await writeWithPermit(this.options.beforeWrite, resource, context, () =>
       this.store.writeVersion(resource, versionId, interaction, context, breakGlass),

@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
+import { assertPlausible } from '../../fhir/assert-plausible.js';
 import { rewriteBundleReferences } from '../../fhir/bundle/index.js';
 import { canonicalJson } from '../../fhir/canonical-json.js';
 import { compartmentPatient } from '../../fhir/compartment/compartment-patient.js';
@@ -212,6 +213,8 @@ async function planWrites(entries: readonly TransactionEntry[]): Promise<Planned
     let resource: Resource;
     try {
       resource = parseResource(entry.resource);
+      // Issue 22: an import or a transaction stores no value a person cannot have either.
+      assertPlausible(resource as unknown as Record<string, unknown>);
     } catch (error) {
       if (error instanceof CareLedgerError) {
         throw new CareLedgerError(

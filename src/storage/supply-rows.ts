@@ -3,6 +3,7 @@
  * PostgreSQL supply store: both adapters keep the same columns, so a row reads the same from either.
  */
 import type {
+  CaptureJob,
   DispenseRecord,
   EpcRole,
   RecallHandled,
@@ -44,6 +45,48 @@ export interface RecallHandledRow {
   recall_id: string;
   patients: number;
   handled_at: string;
+}
+
+/** An EPCIS capture job: booleans are INTEGER 0/1 in SQLite, BOOLEAN in PostgreSQL. */
+export interface CaptureJobRow {
+  capture_id: string;
+  created_at: string;
+  finished_at: string | null;
+  running: number | boolean;
+  success: number | boolean;
+  error_behaviour: string;
+  event_ids: string;
+  errors: string;
+}
+
+/**
+ * The job's column values in the INSERT's order (capture_id ... errors). Booleans as 1/0: SQLite has
+ * no boolean, and PostgreSQL reads '1'/'0' as a boolean.
+ */
+export function captureJobColumnValues(job: CaptureJob): unknown[] {
+  return [
+    job.captureID,
+    job.createdAt,
+    job.finishedAt ?? null,
+    job.running ? 1 : 0,
+    job.success ? 1 : 0,
+    job.captureErrorBehaviour,
+    JSON.stringify(job.eventIDs),
+    JSON.stringify(job.errors),
+  ];
+}
+
+export function toCaptureJob(row: CaptureJobRow): CaptureJob {
+  return {
+    captureID: row.capture_id,
+    createdAt: row.created_at,
+    ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
+    running: row.running === 1 || row.running === true,
+    success: row.success === 1 || row.success === true,
+    captureErrorBehaviour: row.error_behaviour === 'proceed' ? 'proceed' : 'rollback',
+    eventIDs: JSON.parse(row.event_ids) as string[],
+    errors: JSON.parse(row.errors) as CaptureJob['errors'],
+  };
 }
 
 /** The event's column values in the INSERT's order (event_hash ... json). */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type {
+  CaptureJob,
   DispenseRecord,
   EpcisEventFilter,
   StoredEpcisEvent,
@@ -174,6 +175,47 @@ export function describeSupplyStoreContract(adapter: StorageAdapter): void {
       );
       expect(captures.filter(Boolean)).toHaveLength(1);
       expect(await under.supply.eventByHash(event(7).eventHash)).toEqual(event(7));
+    });
+
+    test('capture jobs: replaced by id, read back whole, listed in (createdAt, id) order after a key', async () => {
+      const store = under.supply;
+      const running: CaptureJob = {
+        captureID: 'c-2',
+        createdAt: '2026-12-05T10:00:00.000Z',
+        running: true,
+        success: false,
+        captureErrorBehaviour: 'rollback',
+        eventIDs: [],
+        errors: [],
+      };
+      await store.saveCaptureJob(running);
+      expect(await store.captureJob('c-2')).toEqual(running);
+      const finished: CaptureJob = {
+        ...running,
+        finishedAt: '2026-12-05T10:00:01.000Z',
+        running: false,
+        success: false,
+        captureErrorBehaviour: 'proceed',
+        eventIDs: ['urn:uuid:1', 'ni:///sha-256;ab'],
+        errors: [
+          { code: 'ERR_INVALID_INPUT', message: 'event 1: no eventTime', reason: 'event-time', event: 1 },
+        ],
+      };
+      await store.saveCaptureJob(finished);
+      expect(await store.captureJob('c-2')).toEqual(finished);
+      await store.saveCaptureJob({ ...running, captureID: 'c-1', running: false, success: true });
+      await store.saveCaptureJob({ ...running, captureID: 'c-0', createdAt: '2026-12-05T11:00:00.000Z' });
+      expect(await store.captureJob('c-9')).toBeUndefined();
+      expect((await store.captureJobs(10)).map((j) => [j.captureID, j.running, j.success])).toEqual([
+        ['c-1', false, true],
+        ['c-2', false, false],
+        ['c-0', true, false],
+      ]);
+      expect(
+        (await store.captureJobs(1, { createdAt: running.createdAt, captureId: 'c-1' })).map(
+          (j) => j.captureID,
+        ),
+      ).toEqual(['c-2']);
     });
 
     test('recalls handled and the chain cursor are remembered, the latest write winning', async () => {

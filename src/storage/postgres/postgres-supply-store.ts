@@ -1,4 +1,5 @@
 import type {
+  CaptureJob,
   DispenseRecord,
   EpcisEventFilter,
   RecallHandled,
@@ -7,12 +8,15 @@ import type {
 } from '../../supply/storage/supply-store.js';
 import { epcisEventQuery, postgresMarker } from '../supply-event-query.js';
 import {
+  type CaptureJobRow,
+  captureJobColumnValues,
   type DispenseRow,
   dispenseColumnValues,
   type EpcisEventEpcRow,
   type EpcisEventRow,
   eventColumnValues,
   type RecallHandledRow,
+  toCaptureJob,
   toDispense,
   toRecallHandled,
   toStoredEvent,
@@ -125,6 +129,40 @@ export class PostgresSupplyStore implements SupplyStore {
        ON CONFLICT (id) DO UPDATE SET block = EXCLUDED.block`,
       [block],
     );
+  }
+
+  async saveCaptureJob(job: CaptureJob): Promise<void> {
+    await this.db.execute(
+      `INSERT INTO epcis_capture_jobs (capture_id, created_at, finished_at, running, success, error_behaviour,
+         event_ids, errors) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (capture_id) DO UPDATE SET created_at = EXCLUDED.created_at,
+         finished_at = EXCLUDED.finished_at, running = EXCLUDED.running, success = EXCLUDED.success,
+         error_behaviour = EXCLUDED.error_behaviour, event_ids = EXCLUDED.event_ids, errors = EXCLUDED.errors`,
+      captureJobColumnValues(job),
+    );
+  }
+
+  async captureJob(captureId: string): Promise<CaptureJob | undefined> {
+    const [row] = await this.db.query<CaptureJobRow>(
+      'SELECT * FROM epcis_capture_jobs WHERE capture_id = $1',
+      [captureId],
+    );
+    return row === undefined ? undefined : toCaptureJob(row);
+  }
+
+  async captureJobs(limit: number, after?: { createdAt: string; captureId: string }): Promise<CaptureJob[]> {
+    const rows =
+      after === undefined
+        ? await this.db.query<CaptureJobRow>(
+            'SELECT * FROM epcis_capture_jobs ORDER BY created_at, capture_id LIMIT $1',
+            [limit],
+          )
+        : await this.db.query<CaptureJobRow>(
+            `SELECT * FROM epcis_capture_jobs WHERE (created_at, capture_id) > ($1, $2)
+             ORDER BY created_at, capture_id LIMIT $3`,
+            [after.createdAt, after.captureId, limit],
+          );
+    return rows.map(toCaptureJob);
   }
 
   /** The EPCs of all `rows` in one statement, each event's in the order it named them. */

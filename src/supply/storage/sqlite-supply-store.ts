@@ -1,17 +1,21 @@
 import type { Migration, SqliteDatabase } from '../../storage/sqlite/open-database.js';
 import { epcisEventQuery, sqliteMarker } from '../../storage/supply-event-query.js';
 import {
+  type CaptureJobRow,
+  captureJobColumnValues,
   type DispenseRow,
   dispenseColumnValues,
   type EpcisEventEpcRow,
   type EpcisEventRow,
   eventColumnValues,
   type RecallHandledRow,
+  toCaptureJob,
   toDispense,
   toRecallHandled,
   toStoredEvent,
 } from '../../storage/supply-rows.js';
 import type {
+  CaptureJob,
   DispenseRecord,
   EpcisEventFilter,
   RecallHandled,
@@ -72,6 +76,23 @@ export const supplyMigrations: Migration[] = [
     id: 'supply-002',
     // Issue 19 item 7: an implanted Device claims its unit like a MedicationDispense does.
     sql: `ALTER TABLE supply_dispenses ADD COLUMN resource_type TEXT NOT NULL DEFAULT 'MedicationDispense';`,
+  },
+  {
+    id: 'supply-003',
+    // EPCIS 2.0 REST binding: capture jobs, GET /epcis/capture/{captureID} (NOTES-SUPPLY for PostgreSQL).
+    sql: `
+      CREATE TABLE epcis_capture_jobs (
+        capture_id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        running INTEGER NOT NULL,
+        success INTEGER NOT NULL,
+        error_behaviour TEXT NOT NULL,
+        event_ids TEXT NOT NULL,
+        errors TEXT NOT NULL
+      );
+      CREATE INDEX epcis_capture_jobs_by_created ON epcis_capture_jobs (created_at, capture_id);
+    `,
   },
 ];
 
@@ -162,6 +183,38 @@ export class SqliteSupplyStore implements SupplyStore {
 
   async saveFollowCursor(block: number): Promise<void> {
     this.db.prepare('INSERT OR REPLACE INTO supply_follow_cursor (id, block) VALUES (1, ?)').run(block);
+  }
+
+  async saveCaptureJob(job: CaptureJob): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO epcis_capture_jobs (capture_id, created_at, finished_at, running, success,
+           error_behaviour, event_ids, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(...captureJobColumnValues(job));
+  }
+
+  async captureJob(captureId: string): Promise<CaptureJob | undefined> {
+    const row = this.db.prepare('SELECT * FROM epcis_capture_jobs WHERE capture_id = ?').get(captureId) as
+      | CaptureJobRow
+      | undefined;
+    return row === undefined ? undefined : toCaptureJob(row);
+  }
+
+  async captureJobs(limit: number, after?: { createdAt: string; captureId: string }): Promise<CaptureJob[]> {
+    const rows = (
+      after === undefined
+        ? this.db
+            .prepare('SELECT * FROM epcis_capture_jobs ORDER BY created_at, capture_id LIMIT ?')
+            .all(limit)
+        : this.db
+            .prepare(
+              `SELECT * FROM epcis_capture_jobs WHERE (created_at, capture_id) > (?, ?)
+               ORDER BY created_at, capture_id LIMIT ?`,
+            )
+            .all(after.createdAt, after.captureId, limit)
+    ) as CaptureJobRow[];
+    return rows.map(toCaptureJob);
   }
 
   private toEvent(row: EpcisEventRow): StoredEpcisEvent {

@@ -72,6 +72,28 @@ export interface RecallHandled {
   readonly handledAt: string;
 }
 
+/** A capture error as kept with its job (rendered as RFC 7807 problem details by the EPCIS routes). */
+export interface CaptureError {
+  readonly code: string;
+  readonly message: string;
+  readonly reason?: string;
+  /** Index of the event at fault in the captured document. */
+  readonly event?: number;
+}
+
+/** An EPCIS 2.0 capture job (REST binding `GET /capture/{captureID}`). */
+export interface CaptureJob {
+  readonly captureID: string;
+  readonly createdAt: string;
+  readonly finishedAt?: string;
+  readonly running: boolean;
+  readonly success: boolean;
+  readonly captureErrorBehaviour: 'rollback' | 'proceed';
+  /** The eventIDs captured, in document order. */
+  readonly eventIDs: readonly string[];
+  readonly errors: readonly CaptureError[];
+}
+
 export interface SupplyStore {
   /** Stores an event; false (and nothing written) when an event with this hash is already stored. */
   saveEvent(event: StoredEpcisEvent): Promise<boolean>;
@@ -91,4 +113,12 @@ export interface SupplyStore {
   /** The last block whose SupplyChain events this node has handled. */
   followCursor(): Promise<number | undefined>;
   saveFollowCursor(block: number): Promise<void>;
+  /** Inserts or replaces a capture job by its id. */
+  saveCaptureJob(job: CaptureJob): Promise<void>;
+  captureJob(captureId: string): Promise<CaptureJob | undefined>;
+  /** Jobs in (createdAt, captureID) order, after the given one. */
+  captureJobs(
+    limit: number,
+    after?: { readonly createdAt: string; readonly captureId: string },
+  ): Promise<CaptureJob[]>;
 }

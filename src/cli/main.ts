@@ -12,6 +12,7 @@ import {
   startMemberProcesses,
 } from '../node/workers/start-member-processes.js';
 import { registerSupplyCommands } from '../supply/index.js';
+import { registerResearchCommands } from '../research/ledger/research-commands.js';
 import { registerAdminClientCommands } from './commands/admin-clients.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { registerDemoCommands } from './commands/demo-token.js';
@@ -253,6 +254,7 @@ export function createProgram(): Command {
   registerCredentialCommands(program);
   registerClaimCommands(program);
   registerSupplyCommands(program);
+  registerResearchCommands(program);
   configureUsageErrors(program);
   return program;
 }

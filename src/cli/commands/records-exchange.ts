@@ -38,7 +38,7 @@ interface Io {
   readonly stdout?: { write(text: string): unknown };
 }
 
-function tokenOf(option: string | undefined): string {
+export function tokenOf(option: string | undefined): string {
   const token = option ?? process.env.CARELEDGER_TOKEN;
   if (token === undefined || token === '') {
     throw new UsageError(
@@ -53,7 +53,7 @@ function tokenOf(option: string | undefined): string {
  * keystore the node keeps for her and the passphrase in demo-users.json. Opened here, on the patient's
  * side; the node never sees the key.
  */
-async function patientKey(
+export async function patientKey(
   options: { keystore?: string; passphraseFile?: string; demo?: boolean; node: string; token: string },
   dataDir: string,
 ): Promise<Hex> {
@@ -143,7 +143,7 @@ async function verifyServedRecord(
 }
 
 /** The patient's next consent nonce on ConsentRegistry (grants and revocations share one sequence). */
-async function readConsentNonce(dataDir: string, patient: Address): Promise<bigint> {
+export async function readConsentNonce(dataDir: string, patient: Address): Promise<bigint> {
   const deployment = loadDeployment(deploymentFile(dataDir));
   const client = createChainClient(resolveRpcUrl(dataDir), deployment.chainId, { timeoutMs: 30_000 });
   return client.readContract({

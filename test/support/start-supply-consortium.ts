@@ -17,6 +17,7 @@ import { openDatabase } from '../../src/storage/sqlite/open-database.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
 import { SUPPLY_KEY_FILE } from '../../src/supply/index.js';
 import { findFreePort } from './free-port.js';
+import { startTestPostgres } from './test-postgres.js';
 
 export interface SupplyConsortium {
   readonly chain: EmbeddedChain;
@@ -42,6 +43,9 @@ export async function startSupplyConsortium(): Promise<SupplyConsortium> {
     restartOnCrash: false,
   });
   await chain.start();
+  // A suite re-run on PostgreSQL (test/storage/*-on-postgres.int.test.ts): one throw-away cluster,
+  // one database per member.
+  const postgres = process.env.CARELEDGER_TEST_POSTGRES === '1' ? await startTestPostgres() : undefined;
   const supplyKey = randomBytes(32);
   const folders = MEMBERS.map((member) => {
     const nodeDir = join(dir, member.name);
@@ -98,7 +102,14 @@ export async function startSupplyConsortium(): Promise<SupplyConsortium> {
       log: { anchorIntervalMs: 60_000 },
       devIdentityHeader: true,
     });
-    nodes.push(await startNode(f.nodeDir, { log: () => undefined, port: 0 }));
+    const databaseUrl = await postgres?.createDatabase(`supply_${f.name}`);
+    nodes.push(
+      await startNode(f.nodeDir, {
+        log: () => undefined,
+        port: 0,
+        ...(databaseUrl === undefined ? {} : { databaseUrl }),
+      }),
+    );
   }
   const [manufacturer, wholesaler, pharmacy] = nodes as [RunningNode, RunningNode, RunningNode];
   return {
@@ -110,6 +121,7 @@ export async function startSupplyConsortium(): Promise<SupplyConsortium> {
     async stop() {
       for (const node of nodes) await node.close();
       await chain.stop();
+      await postgres?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -325,6 +325,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     stores.kind === 'postgres' && options.worker === undefined && isPostgresUrl(databaseUrl)
       ? await startDatabaseSequencedLogServices(logOptions, {
           url: databaseUrl,
+          bindAddress: config.host,
           ...(notifications === undefined ? {} : { notifications }),
           ...(options.sequencerLeaseMs === undefined ? {} : { leaseMs: options.sequencerLeaseMs }),
           currentVersion: async (resourceType, id) =>

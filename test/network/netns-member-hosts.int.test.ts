@@ -11,7 +11,7 @@
  * write acknowledged by either is logged with a valid proof. Needs root (namespaces).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
@@ -69,12 +69,20 @@ beforeAll(async () => {
   [chain, database] = await Promise.all([startChainHost(lan, 'chain'), startNetnsPostgres(lan, 'db', ca)]);
   folder = await initMemberFolder(lan, work, chain.url, ca, 'a');
   const common = { ca, databaseUrl: database.url, leaseMs: LEASE_MS };
-  processes.push(await startMemberProcess(lan, 'a', { ...common, dir: folder.dir, tls: folder.tls }));
-  // Host B gets the folder once host A made the vault keystore in it, as an operator copies it.
+  const startingA = startMemberProcess(lan, 'a', { ...common, dir: folder.dir, tls: folder.tls });
+  startingA.catch(() => undefined); // awaited below; a failure meanwhile is reported there
+  // Host B gets the folder once host A made the vault keystore in it (after the schema migrations), as
+  // an operator copies it; both then finish starting side by side.
+  await waitFor(
+    'host A made the vault keystore',
+    async () => existsSync(join(folder.dir, 'keystore.json')),
+    120,
+  );
   const dirB = join(work, 'clinic-b');
   copyMemberFolder(folder.dir, dirB);
   const tlsB = ca.issue('clinic-b', lan.hosts.b?.address as string);
-  processes.push(await startMemberProcess(lan, 'b', { ...common, dir: dirB, tls: tlsB }));
+  const startingB = startMemberProcess(lan, 'b', { ...common, dir: dirB, tls: tlsB });
+  processes.push(...(await Promise.all([startingA, startingB])));
   for (const p of processes) folders[p.host] = { ...folder, url: p.url };
   api = createMemberApi(folders, clinicians, httpsFetch);
   const clinician = await signInClinician(folder, httpsFetch);
@@ -151,7 +159,11 @@ describe('one member on two hosts sharing its PostgreSQL, the sequencer elected 
     expect(await refusal(plain)).toBe('28000');
     // TLS, the right role, a wrong password: 28P01 invalid_password.
     expect(await refusal(url.replace(password, 'guessed'))).toBe('28P01');
-    await waitForOneLeader(processes, httpsFetch, folder.adminToken, 30);
+    // The lease row names the machine that leads by its bind address.
+    const leader = await waitForOneLeader(processes, httpsFetch, folder.adminToken, 30);
+    const status = await api.call(hostOf(leader), '/status');
+    const sequencer = (status.json.log as { sequencer: { holder: string } }).sequencer;
+    expect(sequencer.holder).toContain(`/${lan?.hosts[leader.host]?.address}/`);
   });
 
   it('a write through host B is sequenced once, readable at once and proven through host A', async () => {

@@ -72,7 +72,8 @@ export function copyMemberFolder(from: string, to: string): void {
   cpSync(from, to, {
     recursive: true,
     preserveTimestamps: true,
-    filter: (source) => !/^node\.db(-wal|-shm)?$/.test(basename(source)),
+    // Nor a file being written at the moment (writeFileDurably's `<name>.tmp-<pid>`).
+    filter: (source) => !/^node\.db(-wal|-shm)?$|\.tmp-\d+$/.test(basename(source)),
   });
 }
 

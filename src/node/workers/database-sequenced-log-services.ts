@@ -24,8 +24,10 @@ export interface DatabaseSequencingOptions {
   readonly url: string;
   /** How long the lease lasts unrenewed (default 5 s); renewed every third of it. */
   readonly leaseMs?: number;
-  /** This process's name in the lease row (default host/pid/random). */
+  /** This process's name in the lease row (default host name/bind address/pid/random). */
   readonly holder?: string;
+  /** The address this process's HTTP server binds (`node start --host`), so the operator sees which machine leads. */
+  readonly bindAddress?: string;
   /** The stored current version of a resource (0 when none), for the version fence. */
   readonly currentVersion: (resourceType: string, id: string) => Promise<number>;
   /** This process's notifications connection, if its caller opened one (else the services open their own). */
@@ -50,7 +52,11 @@ export async function startDatabaseSequencedLogServices(
   sequencing: DatabaseSequencingOptions,
 ): Promise<LogServices> {
   const leaseMs = sequencing.leaseMs ?? DEFAULT_SEQUENCER_LEASE_MS;
-  const holder = sequencing.holder ?? `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  const holder =
+    sequencing.holder ??
+    [hostname(), sequencing.bindAddress, process.pid, randomUUID().slice(0, 8)]
+      .filter((part) => part !== undefined)
+      .join('/');
   // Its own connections: a leader paused inside a transaction must not hold the lease row forever, so
   // the server ends such a transaction after two leases (at least 5 s, longer than a busy event loop
   // stalls); its write then fails, and it was fenced anyway.

@@ -21,6 +21,31 @@ const PROBLEM: JsonSchema = {
     reason: { type: 'string', description: 'CareLedger reason code, e.g. missing-property, suspect.' },
     event: { type: 'integer', description: 'Index of the event at fault in epcisBody.eventList.' },
     captured: { type: 'integer', description: 'Events of the document captured before the refusal.' },
+    captureID: { type: 'string', description: 'The capture job the refused capture left.' },
+  },
+};
+
+/** OPTIONS: the server settings in GS1-* headers (EPCIS 2.0 REST binding). */
+const settings = (operationId: string): Operation => ({
+  operationId,
+  summary:
+    'EPCIS server settings: GS1-EPCIS-Version/Min/Max, GS1-CBV-Version, GS1-EPCIS-Capture-Limit, GS1-Capture-Error-Behaviour',
+  tags: ['supply'],
+  responses: { '204': { description: 'The settings, in response headers.' } },
+});
+
+const CAPTURE_JOB: JsonSchema = {
+  type: 'object',
+  required: ['captureID', 'createdAt', 'running', 'success', 'captureErrorBehaviour', 'errors'],
+  properties: {
+    captureID: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: 'string', format: 'date-time' },
+    running: { type: 'boolean' },
+    success: { type: 'boolean' },
+    captureErrorBehaviour: { type: 'string', enum: ['rollback', 'proceed'] },
+    errors: { type: 'array', items: PROBLEM },
+    eventIDs: { type: 'array', items: { type: 'string' } },
   },
 };
 
@@ -28,6 +53,8 @@ const problem = (description: string): Response => ({
   description,
   content: { 'application/problem+json': { schema: PROBLEM } },
 });
+
+const NOT_FOUND = problem('epcisException:NoSuchResourceException.');
 
 const EPCIS_ERRORS = {
   '400': problem('epcisException:ValidationException or QueryParameterException.'),
@@ -52,7 +79,22 @@ const PACK: JsonSchema = {
 
 export function supplyPaths(h: Helpers): Record<string, Record<string, Operation>> {
   return {
+    ...epcisRestPaths(h),
     '/epcis/capture': {
+      options: settings('epcisCaptureSettings'),
+      get: {
+        operationId: 'listEpcisCaptureJobs',
+        summary: 'The capture jobs of this node, oldest first (perPage, nextPageToken; Link rel="next")',
+        tags: ['supply'],
+        parameters: [
+          { name: 'perPage', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+          { name: 'nextPageToken', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': { description: 'Capture jobs.', content: h.json({ type: 'array', items: CAPTURE_JOB }) },
+          ...EPCIS_ERRORS,
+        },
+      },
       post: {
         operationId: 'captureEpcis',
         summary: 'EPCIS 2.0 capture: an EPCISDocument (JSON-LD) of events at this trading partner',
@@ -71,6 +113,20 @@ export function supplyPaths(h: Helpers): Record<string, Record<string, Operation
       },
     },
     '/epcis/events': {
+      options: settings('epcisEventsSettings'),
+      post: {
+        operationId: 'captureEpcisEvent',
+        summary: 'EPCIS 2.0 capture of one event (JSON-LD, with its @context)',
+        tags: ['supply'],
+        requestBody: { required: true, content: { 'application/ld+json': { schema: { type: 'object' } } } },
+        responses: {
+          '201': {
+            description: 'Captured; Location names the event (`/epcis/events/{eventID}`).',
+            content: h.json({ type: 'object', required: ['captureID', 'eventID'] }),
+          },
+          ...EPCIS_ERRORS,
+        },
+      },
       get: {
         operationId: 'queryEpcisEvents',
         summary: 'EPCIS 2.0 query over the events captured here (SimpleEventQuery parameters)',
@@ -132,6 +188,123 @@ export function supplyPaths(h: Helpers): Record<string, Record<string, Operation
         ],
         responses: {
           '200': { description: 'Per-member counts and their total.', content: h.json({ type: 'object' }) },
+          ...h.errors('BadRequest', 'Unauthorized', 'Forbidden', 'Unavailable'),
+        },
+      },
+    },
+  };
+}
+
+/** The rest of the EPCIS 2.0 REST binding built here, and the GLN directory. */
+function epcisRestPaths(h: Helpers): Record<string, Record<string, Operation>> {
+  const ld = { 'application/ld+json': { schema: { type: 'object' } as JsonSchema } };
+  return {
+    '/epcis': { options: settings('epcisSettings') },
+    '/epcis/capture/{captureID}': {
+      get: {
+        operationId: 'getEpcisCaptureJob',
+        summary: 'A capture job: running, success, its errors as problem details, the eventIDs captured',
+        tags: ['supply'],
+        parameters: [
+          {
+            name: 'captureID',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            example: '7f1c2d9e-0000-4000-8000-000000000000',
+          },
+        ],
+        responses: {
+          '200': { description: 'The capture job.', content: h.json(CAPTURE_JOB) },
+          '404': NOT_FOUND,
+          ...EPCIS_ERRORS,
+        },
+      },
+    },
+    '/epcis/events/{eventID}': {
+      get: {
+        operationId: 'getEpcisEvent',
+        summary: 'One event captured here, by its eventID (URL-encoded)',
+        tags: ['supply'],
+        parameters: [
+          {
+            name: 'eventID',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            example: 'ni%3A%2F%2F%2Fsha-256%3B00%3Fver%3DCBV2.0',
+          },
+        ],
+        responses: { '200': { description: 'The event.', content: ld }, '404': NOT_FOUND, ...EPCIS_ERRORS },
+      },
+    },
+    '/epcis/eventTypes': {
+      get: {
+        operationId: 'listEpcisEventTypes',
+        summary: 'The EPCIS event types this node captures and queries',
+        tags: ['supply'],
+        responses: {
+          '200': {
+            description: 'Event type names.',
+            content: h.json({ type: 'array', items: { type: 'string' } }),
+          },
+          ...EPCIS_ERRORS,
+        },
+      },
+    },
+    '/epcis/eventTypes/{eventType}/events': {
+      get: {
+        operationId: 'queryEpcisEventsOfType',
+        summary: 'EPCIS query restricted to one event type (same parameters as /epcis/events)',
+        tags: ['supply'],
+        parameters: [
+          {
+            name: 'eventType',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            example: 'ObjectEvent',
+          },
+        ],
+        responses: {
+          '200': { description: 'An EPCISQueryDocument.', content: ld },
+          '404': NOT_FOUND,
+          ...EPCIS_ERRORS,
+        },
+      },
+    },
+    '/supply/glns': {
+      get: {
+        operationId: 'listMemberGlns',
+        summary: 'The GLNs a member claimed in the GLN directory (`member`, default this node)',
+        tags: ['supply'],
+        parameters: [{ name: 'member', in: 'query', schema: { type: 'string' } }],
+        responses: {
+          '200': { description: 'The member and its GLNs.', content: h.json({ type: 'object' }) },
+          ...h.errors('BadRequest', 'Unauthorized', 'Forbidden', 'Unavailable'),
+        },
+      },
+      post: {
+        operationId: 'claimGln',
+        summary: 'Claim a GLN (`{gln}`, 13 digits) for this member: shipments to it resolve to this member',
+        tags: ['supply'],
+        requestBody: { required: true, content: h.json({ type: 'object', required: ['gln'] }) },
+        responses: {
+          '201': { description: 'Claimed on the ledger (mined).', content: h.json({ type: 'object' }) },
+          ...h.errors('BadRequest', 'Unauthorized', 'Forbidden', 'Unprocessable', 'Unavailable'),
+        },
+      },
+    },
+    '/supply/glns/{gln}': {
+      get: {
+        operationId: 'glnOwner',
+        summary: 'The member a GLN belongs to',
+        tags: ['supply'],
+        parameters: [
+          { name: 'gln', in: 'path', required: true, schema: { type: 'string' }, example: '9506000000007' },
+        ],
+        responses: {
+          '200': { description: 'The GLN and its member.', content: h.json({ type: 'object' }) },
           ...h.errors('BadRequest', 'Unauthorized', 'Forbidden', 'Unavailable'),
         },
       },

@@ -20,7 +20,8 @@ import {
   type ResearchRouteDeps,
 } from '../research/ledger/research-routes.js';
 import { createReleaseRoutes, type ReleaseRoutesDeps } from '../research/release/release-routes.js';
-import { createEpcisRoutes, createSupplyRoutes, type SupplyRouteDeps } from '../supply/http/supply-routes.js';
+import { createEpcisRoutes } from '../supply/http/epcis-routes.js';
+import { createSupplyRoutes, type SupplyRouteDeps } from '../supply/http/supply-routes.js';
 import { createNodeApp } from './create-node-app.js';
 import { HTTP_STATUS } from './error-response.js';
 import {
@@ -100,7 +101,8 @@ const SUB_APPS: Record<string, () => Hono> = {
   'supply.epcisRoutes': () => createEpcisRoutes({} as SupplyRouteDeps),
   'supply.supplyRoutes': () => createSupplyRoutes({} as SupplyRouteDeps),
   'research.routes': () => createResearchRoutes({} as ResearchRouteDeps),
-  'research.adminRoutes': () => createResearchAdminRoutes({ adminToken: 'listing-only' } as ResearchRouteDeps),
+  'research.adminRoutes': () =>
+    createResearchAdminRoutes({ adminToken: 'listing-only' } as ResearchRouteDeps),
   'researchRelease.routes': () =>
     createReleaseRoutes({
       releases: {} as ReleaseRoutesDeps['releases'],

@@ -13,7 +13,8 @@ import type { Outbox } from '../ledger/outbox.js';
 import type { BeforeWriteOptions } from '../vault/before-write.js';
 import { EpcisCaptureService } from './capture/epcis-capture.js';
 import { createDispenseCheck, type DispensePermit } from './dispense/dispense-check.js';
-import { createEpcisRoutes, createSupplyRoutes } from './http/supply-routes.js';
+import { createEpcisRoutes } from './http/epcis-routes.js';
+import { createSupplyRoutes } from './http/supply-routes.js';
 import type { SupplyKey } from './ledger/supply-keys.js';
 import { SupplyLedger } from './ledger/supply-ledger.js';
 import { createReachPatient, type SupplyNotification } from './recall/reach-patient.js';
@@ -100,6 +101,7 @@ export function createSupplyModule(deps: SupplyModuleDeps): SupplyModule | undef
     authenticate: deps.authenticate,
     capture,
     store: deps.store,
+    ledger,
     verify,
     recalls,
     self: ledger.self,

@@ -18,6 +18,8 @@ const BY_CODE: Partial<Record<ErrorCode, { type: EpcisException; status: number 
   ERR_UNPROCESSABLE: { type: 'ValidationException', status: 400 },
   ERR_PRECONDITION_FAILED: { type: 'ValidationException', status: 400 },
   ERR_NOT_FOUND: { type: 'ValidationException', status: 400 },
+  // A ledger write the contract refused (an unknown pack, not its owner): the event is invalid here.
+  ERR_CHAIN_REVERTED: { type: 'ValidationException', status: 400 },
   ERR_UNSUPPORTED_MEDIA_TYPE: { type: 'ValidationException', status: 415 },
   ERR_UNAUTHENTICATED: { type: 'SecurityException', status: 401 },
   ERR_FORBIDDEN: { type: 'SecurityException', status: 403 },
@@ -34,6 +36,8 @@ export interface ProblemDetails {
   readonly reason?: string;
   readonly event?: number;
   readonly captured?: number;
+  /** The capture job a refused capture left (`GET /epcis/capture/{captureID}`). */
+  readonly captureID?: string;
 }
 
 export function toProblem(error: unknown, instance?: string): ProblemDetails {
@@ -44,6 +48,7 @@ export function toProblem(error: unknown, instance?: string): ProblemDetails {
   let mapped = BY_CODE[error.code] ?? { type: 'ImplementationException' as const, status: 500 };
   if (details.reason === 'query-parameter') mapped = { type: 'QueryParameterException', status: 400 };
   if (details.reason === 'capture-limit') mapped = { type: 'CaptureLimitExceededException', status: 413 };
+  if (details.reason === 'no-such-resource') mapped = { type: 'NoSuchResourceException', status: 404 };
   return {
     type: `epcisException:${mapped.type}`,
     title: mapped.type,
@@ -53,6 +58,7 @@ export function toProblem(error: unknown, instance?: string): ProblemDetails {
     ...(typeof details.reason === 'string' ? { reason: details.reason } : {}),
     ...(typeof details.event === 'number' ? { event: details.event } : {}),
     ...(typeof details.captured === 'number' ? { captured: details.captured } : {}),
+    ...(typeof details.captureID === 'string' ? { captureID: details.captureID } : {}),
   };
 }
 

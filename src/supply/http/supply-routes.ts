@@ -8,23 +8,24 @@
  * `user/` or `system/` scope that creates Medication, queries a search scope, verification a read scope.
  */
 import { type Context, Hono } from 'hono';
-import { type Address, getAddress, type Hex, isHex } from 'viem';
+import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import type { Authenticate } from '../../http/authenticate-request.js';
 import { readJsonBody } from '../../http/read-json-body.js';
 import { evaluateScopes, type ScopePermission } from '../../smart/index.js';
 import type { EpcisCaptureService } from '../capture/epcis-capture.js';
-import { queryEpcisEvents } from '../capture/epcis-query.js';
+import { isGs1CheckDigitValid } from '../gs1/index.js';
+import type { SupplyLedger } from '../ledger/supply-ledger.js';
 import type { RecallService } from '../recall/recall-service.js';
 import type { SupplyStore } from '../storage/supply-store.js';
 import { type PackIdentity, parsePackIdentity, type VerificationResponse } from '../verify/verify-pack.js';
-import { problemResponse } from './epcis-problem.js';
 
 export interface SupplyRouteDeps {
   readonly authenticate: Authenticate;
   readonly capture: EpcisCaptureService;
   readonly store: SupplyStore;
+  readonly ledger: SupplyLedger;
   readonly verify: (pack: PackIdentity, asker: Address) => Promise<VerificationResponse>;
   readonly recalls: RecallService;
   /** This member's ledger address (the asker for its own staff). */
@@ -32,7 +33,7 @@ export interface SupplyRouteDeps {
   readonly now?: () => Date;
 }
 
-async function authorize(
+export async function authorize(
   deps: SupplyRouteDeps,
   c: Context,
   permission: ScopePermission,
@@ -61,33 +62,6 @@ async function authorize(
     }
   }
   return { context, asker: member && context.member !== undefined ? getAddress(context.member) : deps.self };
-}
-
-/** Routes mounted at `/epcis`. */
-export function createEpcisRoutes(deps: SupplyRouteDeps): Hono {
-  const app = new Hono();
-  app.onError((error, c) => problemResponse(c, error));
-
-  app.post('/capture', async (c) => {
-    await authorize(deps, c, 'c', false);
-    const result = await deps.capture.capture(await readJsonBody(c));
-    c.header('Location', `/epcis/capture/${result.captureID}`);
-    return c.json(result, 202);
-  });
-
-  app.get('/events', async (c) => {
-    await authorize(deps, c, 's', false);
-    const result = await queryEpcisEvents(deps.store, new URL(c.req.url).searchParams, deps.now?.());
-    if (result.nextPageToken !== undefined) {
-      const next = new URL(c.req.url);
-      next.searchParams.set('nextPageToken', result.nextPageToken);
-      c.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
-    }
-    c.header('GS1-EPCIS-Version', '2.0.0');
-    return c.body(JSON.stringify(result.document), 200, { 'content-type': 'application/ld+json' });
-  });
-
-  return app;
 }
 
 /** Routes mounted at `/supply`. */
@@ -131,7 +105,51 @@ export function createSupplyRoutes(deps: SupplyRouteDeps): Hono {
     return c.json(await deps.recalls.reach(key));
   });
 
+  /** The GLN directory: a member names a GLN (13 digits, party or location) as its own. */
+  app.post('/glns', async (c) => {
+    await authorize(deps, c, 'c', false);
+    const gln = parseGln(stringField(await readJsonBody(c), 'gln'));
+    const owner = await deps.ledger.glnOwner(gln);
+    if (owner !== undefined && owner !== deps.ledger.self) {
+      throw new CareLedgerError('ERR_PRECONDITION_FAILED', `GLN ${gln} already belongs to another member`, {
+        details: { reason: 'gln-taken', member: owner },
+      });
+    }
+    const done = await deps.ledger.confirmed(await deps.ledger.claimGln(gln));
+    return c.json({ gln, member: deps.ledger.self, txHash: done.txHash }, 201);
+  });
+
+  /** Who a GLN belongs to (`/glns/{gln}`), or the GLNs a member claimed (`/glns?member=0x…`). */
+  app.get('/glns/:gln', async (c) => {
+    await authorize(deps, c, 'r', true);
+    const gln = parseGln(c.req.param('gln'));
+    const member = await deps.ledger.glnOwner(gln);
+    if (member === undefined) throw new CareLedgerError('ERR_NOT_FOUND', `no member claimed GLN ${gln}`);
+    return c.json({ gln, member });
+  });
+
+  app.get('/glns', async (c) => {
+    await authorize(deps, c, 'r', true);
+    const member = c.req.query('member') ?? deps.self;
+    if (!isAddress(member, { strict: false })) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'member must be a ledger address', {
+        details: { field: 'member' },
+      });
+    }
+    return c.json({ member: getAddress(member), glns: await deps.ledger.glnsOf(getAddress(member)) });
+  });
+
   return app;
+}
+
+/** A GLN: 13 digits with a valid GS1 check digit. */
+function parseGln(text: string): string {
+  if (!/^\d{13}$/.test(text) || !isGs1CheckDigitValid(text)) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'a GLN is 13 digits with a valid check digit', {
+      details: { reason: 'gln', field: 'gln' },
+    });
+  }
+  return text;
 }
 
 function stringField(body: Record<string, unknown>, name: string): string {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { CareLedgerError } from '../../errors/index.js';
 import { writeFileDurably } from '../../storage/write-file-durably.js';
-import { parseGtin } from '../gs1/index.js';
+import { parseGtin, parseSscc } from '../gs1/index.js';
 
 /** The supply key every trading partner of one consortium shares (32 bytes). */
 export type SupplyKey = Uint8Array;
@@ -32,6 +32,11 @@ export function packKeyOf(key: SupplyKey, gtin: string, serial: string): Hex {
 /** The ledger key of one lot of a product: HMAC over GTIN-14 and lot. */
 export function lotKeyOf(key: SupplyKey, gtin: string, lot: string): Hex {
   return keyed(key, 'careledger/supply/lot/v1', [parseGtin(gtin), lot]);
+}
+
+/** The ledger key of a case (a logistic unit): HMAC over its SSCC, so case contents stay unreadable. */
+export function caseKeyOf(key: SupplyKey, sscc: string): Hex {
+  return keyed(key, 'careledger/supply/sscc/v1', [parseSscc(sscc)]);
 }
 
 /** An ISO date as the YYMMDD number the contract keeps (GS1 AI 17). */

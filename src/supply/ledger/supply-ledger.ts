@@ -104,6 +104,67 @@ export class SupplyLedger {
     return this.write('reportRecallReach', [lot, patients]);
   }
 
+  /** Packs into a case (EPCIS AggregationEvent ADD); `disaggregate` with none named empties it. */
+  aggregate(parent: Hex, children: readonly Hex[]): Promise<OutboxEntry> {
+    return this.write('aggregate', [parent, children]);
+  }
+
+  disaggregate(parent: Hex, children: readonly Hex[]): Promise<OutboxEntry> {
+    return this.write('disaggregate', [parent, children]);
+  }
+
+  shipCase(parent: Hex, to: Address): Promise<OutboxEntry> {
+    return this.write('shipCase', [parent, to]);
+  }
+
+  receiveCase(parent: Hex): Promise<OutboxEntry> {
+    return this.write('receiveCase', [parent]);
+  }
+
+  /** Names a GLN (13 digits) as this member's in the consortium's GLN directory. */
+  claimGln(gln: string): Promise<OutboxEntry> {
+    return this.write('claimGln', [BigInt(gln)]);
+  }
+
+  /** The member a GLN belongs to, or undefined when no member claimed it. */
+  async glnOwner(gln: string): Promise<Address | undefined> {
+    const owner = await this.client.readContract({
+      address: this.address,
+      abi: supplyChainAbi,
+      functionName: 'glnOwner',
+      args: [BigInt(gln)],
+    });
+    return /^0x0{40}$/i.test(owner) ? undefined : getAddress(owner);
+  }
+
+  /** The GLNs a member has claimed (from the GlnClaimed events naming it), as 13-digit strings. */
+  async glnsOf(member: Address): Promise<string[]> {
+    const item = supplyChainAbi.find((entry) => entry.type === 'event' && entry.name === 'GlnClaimed');
+    if (item === undefined || item.type !== 'event') return [];
+    const logs = (await this.client.request({
+      method: 'eth_getLogs',
+      params: [
+        {
+          address: this.address,
+          fromBlock: `0x${this.fromBlock.toString(16)}`,
+          topics: [toEventSelector(item), null, `0x${member.slice(2).toLowerCase().padStart(64, '0')}`],
+        },
+      ],
+    })) as Log[];
+    const glns = logs.map((log) => String(toStep(log)?.args.gln ?? '').padStart(13, '0'));
+    return [...new Set(glns)].filter((gln) => gln !== '0000000000000');
+  }
+
+  /** The packs in a case now (keyed hashes). */
+  async childrenOf(parent: Hex): Promise<readonly Hex[]> {
+    return this.client.readContract({
+      address: this.address,
+      abi: supplyChainAbi,
+      functionName: 'childrenOf',
+      args: [parent],
+    });
+  }
+
   /** Waits for a write to be mined; a revert on chain is an error naming the step. */
   async confirmed(entry: OutboxEntry, timeoutMs = 60_000): Promise<OutboxEntry> {
     const done = await this.outbox.waitForConfirmation(entry.id, timeoutMs);
@@ -197,7 +258,12 @@ export class SupplyLedger {
       | 'recallLot'
       | 'recallPack'
       | 'flagSuspect'
-      | 'reportRecallReach',
+      | 'reportRecallReach'
+      | 'aggregate'
+      | 'disaggregate'
+      | 'shipCase'
+      | 'receiveCase'
+      | 'claimGln',
     args: readonly unknown[],
   ): Promise<OutboxEntry> {
     return this.outbox.submit({

@@ -33,6 +33,7 @@ import { SqliteExportJobStorage } from '../../src/storage/sqlite/sqlite-export-j
 import { openTestVault } from '../../test/support/open-test-vault.js';
 import { BULK_DIR } from '../../test/support/shared-data.js';
 import { addExportJobTable, createVaultExportModule } from '../../test/support/vault-export-module.js';
+import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
 import { cloneCopy, loadSyntheaTemplate, seedResources, sharedResources } from './export-seed.js';
 
@@ -172,6 +173,7 @@ export const researchReleaseGroup: Group = {
       // The release.
       globalThis.gc?.();
       const rssBefore = process.memoryUsage.rss();
+      const stopProfile = ctx.options.profile ? await startCpuProfile() : undefined;
       const rss = sampleRss();
       const t1 = performance.now();
       const kicked = await app.request(`/research/studies/${STUDY_ID}/$export`, {
@@ -183,6 +185,13 @@ export const researchReleaseGroup: Group = {
       await release.service.idle();
       const releaseSeconds = (performance.now() - t1) / 1000;
       const peak = rss.stop();
+      const profileNotes: string[] = [];
+      if (stopProfile !== undefined) {
+        const summary = summarizeCpuProfile(await stopProfile());
+        profileNotes.push(
+          `Profile of the release: by module: ${formatProfileShares(summary.modules)}; top functions (self): ${formatProfileShares(summary.functions)}.`,
+        );
+      }
       const status = await app.request(new URL(kicked.headers.get('content-location') as string).pathname, {
         headers: RESEARCH,
       });
@@ -253,6 +262,7 @@ export const researchReleaseGroup: Group = {
         figures,
         charts: [],
         notes: [
+          ...profileNotes,
           `research-release: ${size}; peak RSS ${Math.round(peak / MB)} MB during the release (${Math.round(rssBefore / MB)} MB before it)`,
         ],
       };

@@ -13,6 +13,7 @@ import {
 } from '../node/workers/start-member-processes.js';
 import { registerSupplyCommands } from '../supply/index.js';
 import { registerResearchCommands } from '../research/ledger/research-commands.js';
+import { registerResearchReleaseCommands } from '../research/release/research-release-commands.js';
 import { registerAdminClientCommands } from './commands/admin-clients.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { registerDemoCommands } from './commands/demo-token.js';
@@ -255,6 +256,7 @@ export function createProgram(): Command {
   registerClaimCommands(program);
   registerSupplyCommands(program);
   registerResearchCommands(program);
+  registerResearchReleaseCommands(program);
   configureUsageErrors(program);
   return program;
 }

@@ -167,8 +167,13 @@ function clientOf(flags: ClientFlags, fallbackNode: string): ResearchClientOptio
   };
 }
 
-/** Adds `export` and `verify` to the `careledger research` command group. */
-export function registerResearchReleaseCommands(research: Command): void {
+/** Adds `export` and `verify` to the `careledger research` command group (created if not there yet). */
+export function registerResearchReleaseCommands(program: Command): void {
+  const research =
+    program.commands.find((c) => c.name() === 'research') ??
+    program
+      .command('research')
+      .description('research studies: proposal, approval, patients joining, releases');
   research
     .command('export')
     .description("a study's de-identified release from one member node: kick off, wait, download NDJSON")

@@ -6,7 +6,7 @@
  * addresses the patient sees in GET /research/credits; a patient who leaves is out of the next cohort;
  * the CLI lists, shows and votes through the same routes.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { type Hex, keccak256, type PublicClient, toHex } from 'viem';
@@ -14,7 +14,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChainClient } from '../../src/chain/index.js';
 import { enrolLedgerKeyOverHttp } from '../../src/enrolment/index.js';
-import { Outbox } from '../../src/ledger/index.js';
+import { createPatientKeystore } from '../../src/identity/index.js';
+import { Outbox, saveDeployment } from '../../src/ledger/index.js';
 import { nodePaths } from '../../src/node/node-config.js';
 import { ResearchLedger } from '../../src/research/ledger/index.js';
 import { registerResearchCommands } from '../../src/research/ledger/research-commands.js';
@@ -281,5 +282,55 @@ describe('research at a member node', () => {
     };
     expect(voted).toMatchObject({ status: 'open', closeVotes: 1 });
     await expect(run('research', 'vote', STUDY, '--node', 'nowhere')).rejects.toThrow(/no node "nowhere"/);
+  });
+
+  it('lets a patient join and leave with their own key through the CLI', async () => {
+    // A data folder as the CLI expects it: the deployment record and the chain's RPC URL.
+    const dataDir = join(solo.dir, 'cli');
+    mkdirSync(join(dataDir, 'chain'), { recursive: true });
+    saveDeployment(join(dataDir, 'chain', 'deployment.json'), solo.node.deployment);
+    writeFileSync(join(dataDir, 'chain', 'chain.json'), JSON.stringify({ rpcUrl: solo.chain.rpcUrl }));
+    const patient = await createPatient(false);
+    writeFileSync(
+      join(dataDir, 'key.json'),
+      JSON.stringify(await createPatientKeystore(patient.key, 'pass phrase', { n: 2 ** 15 })),
+    );
+    writeFileSync(join(dataDir, 'pass'), 'pass phrase\n');
+    let output = '';
+    const run = async (...args: string[]) => {
+      output = '';
+      const program = new Command().exitOverride().option('--data-dir <dir>');
+      registerResearchCommands(program, { write: (text: string) => (output += text) });
+      await program.parseAsync(['node', 'careledger', '--data-dir', dataDir, ...args]);
+      return output;
+    };
+    const key = [
+      '--keystore',
+      join(dataDir, 'key.json'),
+      '--passphrase-file',
+      join(dataDir, 'pass'),
+      '--node',
+      solo.node.url,
+    ];
+    const joined = JSON.parse(await run('research', 'join', 'lakeside-diabetes-2026', ...key, '--json')) as {
+      grantId: Hex;
+      grantee: string;
+    };
+    expect(joined.grantee).toBe(studyGrantee(STUDY));
+    await solo.node.indexer.sync();
+    const research = solo.node.research;
+    if (research === undefined) throw new Error('no research module');
+    const study = (await research.ports.study(STUDY)) as Study;
+    const ids = async () =>
+      (await research.ports.cohort(study, await research.ports.consentBlock())).map((c) => c.patientIds[0]);
+    expect(await ids()).toContain(patient.id);
+    expect(await run('research', 'leave', 'lakeside-diabetes-2026', ...key)).toBe(
+      `left: revoked ${joined.grantId}\n`,
+    );
+    await solo.node.indexer.sync();
+    expect(await ids()).not.toContain(patient.id);
+    expect(await run('research', 'leave', 'lakeside-diabetes-2026', ...key)).toBe(
+      'no grant in force to leave\n',
+    );
   });
 });

@@ -275,6 +275,8 @@ describe('a study release on a member node', () => {
       new Set(['Patient', 'Observation', 'Condition']),
     );
     expect(JSON.stringify(resources)).not.toMatch(/"text":|"div":|"note":/);
+    // The version proof a member is served (log index and key) does not ride along into a release.
+    expect(resources.filter((r) => r.meta?.extension !== undefined)).toEqual([]);
     const ids = new Set(patients.map((p) => `Patient/${p.id}`));
     for (const r of resources.filter((x) => x.resourceType !== 'Patient'))
       expect(ids.has(r.subject.reference)).toBe(true);

@@ -169,15 +169,17 @@ describe('clinician forms and the patient’s records', () => {
   it('the patient sees visits, procedures and care plans dated by when they happened, with a summary', async () => {
     const page = await browser.newPage();
     await signIn(page, hospital, account('maria.rivera'));
-    const visits = page.getByRole('table', { name: 'Visits' });
-    await visits.waitFor({ timeout: 30_000 });
+    // One record list (issue 22): visits and procedures share a tab, care plans have theirs.
+    await page.getByRole('tab', { name: /^Visits and procedures/ }).click({ timeout: 30_000 });
+    const visits = page.getByRole('table', { name: 'Your records' });
     expect(await visits.textContent()).toContain('5 Mar 2026');
     expect(await visits.textContent()).toContain('Encounter for check up');
     expect(await visits.textContent()).toContain('finished');
-    const procedures = page.getByRole('table', { name: 'Procedures' });
+    const procedures = visits;
     expect(await procedures.textContent()).toContain('2 Nov 2025');
     expect(await procedures.textContent()).toContain('Colonoscopy');
-    const plans = page.getByRole('table', { name: 'Care plans' });
+    await page.getByRole('tab', { name: /^Care plans/ }).click();
+    const plans = page.getByRole('table', { name: 'Your records' });
     expect(await plans.textContent()).toContain('10 Jan 2026');
     expect(await plans.textContent()).toContain('Diabetes self management plan');
     expect(await plans.textContent()).toContain('active');

@@ -93,21 +93,22 @@ describe('the portal, served by each node', () => {
 });
 
 describe('the patient walkthrough', () => {
-  it('signs in with a TOTP code and sees the timeline: labs as a table and a trend chart, medications, conditions, immunizations, documents', async () => {
+  it('signs in with a TOTP code and sees one record list: test results with a trend chart, medications, conditions, immunizations, documents', async () => {
     patientPage = await browser.newPage();
     const errors: string[] = [];
     patientPage.on('pageerror', (e) => errors.push(e.message));
     await signIn(patientPage, hospital, account('maria.rivera'));
     await patientPage.getByRole('heading', { name: 'My records', level: 1 }).waitFor();
-    await patientPage.getByRole('heading', { name: 'Lab results', level: 2 }).waitFor({ timeout: 15_000 });
-    const labs = patientPage.getByRole('table', { name: 'Lab results' });
+    await patientPage.getByRole('tab', { name: /^Test results/ }).click({ timeout: 15_000 });
+    const labs = patientPage.getByRole('table', { name: 'Your records' });
     expect(await labs.getByRole('row').count()).toBe(4); // header + three glucose results
     await expect.poll(() => labs.textContent()).toContain('112 mg/dL');
     const chart = patientPage.getByRole('img', { name: /Glucose .* trend/ });
     expect(await chart.count()).toBe(1);
-    for (const heading of ['Medications', 'Conditions', 'Immunizations', 'Documents and notes']) {
-      await patientPage.getByRole('heading', { name: heading, level: 2 }).waitFor();
+    for (const tab of ['Medications', 'Conditions', 'Immunizations', 'Documents']) {
+      await patientPage.getByRole('tab', { name: new RegExp(`^${tab} \\(`) }).waitFor();
     }
+    await patientPage.getByRole('tab', { name: /^Documents/ }).click();
     expect(await patientPage.locator('main').textContent()).toContain('Glucose improving on metformin.');
     expect(errors).toEqual([]);
     // The tokens are in this tab's sessionStorage, never in localStorage.
@@ -152,6 +153,8 @@ describe('the patient walkthrough', () => {
     await expect.poll(async () => (await check()).allowed, { timeout: 15_000 }).toBe(true);
 
     await row.getByRole('button', { name: /Revoke/ }).click();
+    // Issue 22: confirmed first, with the warning that copies already fetched stay where they are.
+    await patientPage.getByRole('alertdialog').getByRole('button', { name: 'Revoke' }).click();
     await patientPage
       .getByText(/Revoked the grant to Northside Clinical Laboratory/)
       .waitFor({ timeout: 45_000 });

@@ -245,6 +245,19 @@ export function observationSection(title: string, observations: Resource[], extr
     rangeAndFlag(o),
     ...(extra === undefined ? [] : [extra.cell(o)]),
   ]);
+  return [
+    h('h2', {}, title),
+    table(
+      title,
+      ['Date', 'Test', 'Result', 'Range or interpretation', ...(extra === undefined ? [] : [extra.header])],
+      rows,
+    ),
+    ...trendFigures(observations),
+  ];
+}
+
+/** One trend chart per LOINC code with two or more numeric values. */
+export function trendFigures(observations: readonly Resource[]): HTMLElement[] {
   const charts: HTMLElement[] = [];
   const byCode = new Map<string, { label: string; unit: string; points: { at: string; value: number }[] }>();
   for (const o of observations) {
@@ -275,15 +288,7 @@ export function observationSection(title: string, observations: Resource[], extr
       ),
     );
   }
-  return [
-    h('h2', {}, title),
-    table(
-      title,
-      ['Date', 'Test', 'Result', 'Range or interpretation', ...(extra === undefined ? [] : [extra.header])],
-      rows,
-    ),
-    ...charts,
-  ];
+  return charts;
 }
 
 function listSection(

@@ -13,6 +13,8 @@ import { renderKey } from './views/key.js';
 import { renderNotifications } from './views/notifications.js';
 import { renderRecords } from './views/records.js';
 import { renderReview } from './views/review.js';
+import { renderSupplyManufacturer } from './views/supply-manufacturer.js';
+import { isSupplyStaff, renderSupplyVerify } from './views/supply-verify.js';
 
 interface Route {
   readonly path: string;
@@ -46,6 +48,19 @@ const ROUTES: Route[] = [
     inNav: (s) => s !== undefined,
   },
   { path: 'admin', label: 'Administration', render: renderAdmin, inNav: isNodeStaff },
+  // Issue 19 item 8: the supply pages, for the staff of a pharmacy (or a hospital) and of a manufacturer.
+  {
+    path: 'supply-verify',
+    label: 'Check a pack',
+    render: renderSupplyVerify,
+    inNav: (s) => isSupplyStaff(s, ['pharmacy', 'provider']),
+  },
+  {
+    path: 'supply',
+    label: 'Packs and recalls',
+    render: renderSupplyManufacturer,
+    inNav: (s) => isSupplyStaff(s, ['manufacturer']),
+  },
 ];
 
 /** Staff who run the node (admin) or oversee it (privacy officer) see the Administration link. */

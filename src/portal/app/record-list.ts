@@ -4,6 +4,7 @@
  * is redrawn, so focus stays where the person was (a tab, the search box, a page button).
  */
 import { formatDate, h, replace } from './dom.js';
+import { type Resource, trendFigures } from './fhir-display.js';
 import { FLAG_WORDS } from './quantity-format.js';
 import { filterRecords, pageOf, type RecordRow, TABS, type Tab } from './record-rows.js';
 
@@ -118,6 +119,12 @@ export function recordList(initial: readonly RecordRow[]): {
             ),
             h('tbody', {}, current.items.map(rowView)),
           ),
+      // Trends of the results in view (a chart per test with two or more values).
+      tab === 'results' || tab === 'vitals'
+        ? trendFigures(
+            shown.map((row) => row.resource as Resource).filter((r) => r.resourceType === 'Observation'),
+          )
+        : null,
     );
     const go = (to: number, id: string) => () => {
       page = to;

@@ -132,6 +132,16 @@ function observationResult(o: Res): { result: string; range: string; flag?: Flag
   return { result, range: formatRange(ranges?.[0]), ...(flag === undefined ? {} : { flag }) };
 }
 
+/** A text attachment's words (base64 UTF-8), '' when it does not decode. */
+function decodeText(data: string | undefined): string {
+  if (data === undefined) return '';
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
+  } catch {
+    return '';
+  }
+}
+
 function medicationTitle(r: Res): string {
   return (
     conceptWords(r.medicationCodeableConcept) ||
@@ -169,9 +179,14 @@ export function recordRow(served: ServedRecord): RecordRow | undefined {
   } else if (r.resourceType === 'Immunization') {
     title = conceptWords(r.vaccineCode) || 'Immunization';
   } else if (tab === 'documents') {
-    const attachment = (r.content as { attachment?: { title?: string } }[] | undefined)?.[0]?.attachment;
+    const attachment = (
+      r.content as { attachment?: { title?: string; contentType?: string; data?: string } }[] | undefined
+    )?.[0]?.attachment;
     title = String(r.description ?? r.title ?? attachment?.title ?? (conceptWords(r.type) || 'Document'));
-    more = conceptWords(r.type);
+    const text = attachment?.contentType?.startsWith('text/') === true ? decodeText(attachment.data) : '';
+    more = [conceptWords(r.type), text.length > 400 ? `${text.slice(0, 400)}…` : text]
+      .filter(Boolean)
+      .join(' · ');
   }
   const tag = r.meta?.tag?.find((t) => t.system === RECEIVED_FROM);
   const from = tag?.display ?? served.servedBy;

@@ -3,10 +3,11 @@
  * the salted commitment (recomputed from the AuditEvent), the C2SP tlog-proof's inclusion proof, the
  * log's Ed25519 signature with the key the ledger publishes, and the witnesses' cosignatures.
  */
-import { ApiError, errorText, getJson, request, searchAll } from '../api.js';
-import { consortiumMembers, type Member, nodeStatus } from '../context.js';
+import { ApiError, errorText, request, searchAll } from '../api.js';
+import { consortiumMembers, type Member } from '../context.js';
 import { download, formatDateTime, h, message, replace } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
+import { loadDirectory } from '../people.js';
 import { patientId, session } from '../session.js';
 import { createAuditEntry, readLogEntry } from '../verify/audit-commitment.js';
 import { ProofVerificationError, verifyTlogProof, witnessVerifierOf } from '../verify/verify-tlog-proof.js';
@@ -104,9 +105,11 @@ export function describe(
   const searched = e.subtype?.some((c) => c.code === 'search-type') === true;
   const what = accessWords(entity.replace(/\/_history\/\d+$/, ''), e.action, searched);
   const purposes = (e.purposeOfEvent ?? []).flatMap((p) => p.coding?.map((c) => c.code ?? '') ?? []);
-  const why = [purposeWords(purposes), e.purposeOfEvent?.find((p) => p.text)?.text]
-    .filter(Boolean)
-    .join(' — ');
+  // The patient's own views need no "for your own request".
+  const why =
+    who === 'You'
+      ? ''
+      : [purposeWords(purposes), e.purposeOfEvent?.find((p) => p.text)?.text].filter(Boolean).join(' — ');
   // AuditEvent.outcome: 0 success, 4 minor failure (a refusal here), 8 and 12 failures of the server.
   const outcome =
     e.outcome === '0' || e.outcome === undefined
@@ -291,25 +294,6 @@ function entryCard(
     h('div', { class: 'row' }, verifyButton),
     out,
   );
-}
-
-/** The names the page shows instead of ids: members and attested practitioners from the ledger. */
-async function loadDirectory(members: readonly Member[]): Promise<PersonDirectory> {
-  const status = await nodeStatus();
-  const practitioners = await getJson<{ practitioners: { address: string; organization: string }[] }>(
-    '/ledger/practitioners',
-  )
-    .then((r) => r.practitioners)
-    .catch(() => []);
-  const self = session()?.fhirUser;
-  return {
-    ...(self === undefined ? {} : { self }),
-    members: new Map(members.map((m) => [m.address.toLowerCase(), m.name])),
-    practitioners: new Map(
-      practitioners.map((p) => [p.address.toLowerCase(), p.organization.toLowerCase()]),
-    ),
-    here: status.organization,
-  };
 }
 
 export const HISTORY_PAGE_SIZE = 20;

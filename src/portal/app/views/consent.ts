@@ -139,7 +139,7 @@ function requestsSection(
           h(
             'p',
             {},
-            `${who} at ${memberName(grantee, members)} asks to see your records for ${(p.provision?.purpose ?? []).map((x) => PURPOSES_OF_USE[x.code as keyof typeof PURPOSES_OF_USE]?.display ?? x.code).join(', ') || 'treatment'}.`,
+            `${who} at ${memberName(grantee, members)} asks to see your records ${purposeWords((p.provision?.purpose ?? []).map((x) => x.code ?? '')) || 'for your treatment'}.`,
           ),
           h(
             'button',

@@ -2,7 +2,9 @@
 import { errorText, getJson, request } from '../api.js';
 import type { BreakGlassSession } from '../break-glass-session.js';
 import { formatDateTime, h, message, replace } from '../dom.js';
+import { loadDirectory } from '../people.js';
 import { isPatient, session } from '../session.js';
+import { personName } from '../words.js';
 
 interface Notification {
   id: string;
@@ -29,6 +31,8 @@ export async function renderNotifications(main: HTMLElement): Promise<void> {
       ).sessions
     : [];
   notifications.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const directory = await loadDirectory().catch(() => undefined);
+  const nameOf = (who: string) => (directory === undefined ? who : personName(who, directory));
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Notifications'),
@@ -90,7 +94,7 @@ export async function renderNotifications(main: HTMLElement): Promise<void> {
                 h(
                   'p',
                   {},
-                  `${s.who} opened emergency access from ${formatDateTime(s.startedAt)} to ${formatDateTime(s.expiresAt)}.`,
+                  `${nameOf(s.who)} opened emergency access from ${formatDateTime(s.startedAt)} to ${formatDateTime(s.expiresAt)}.`,
                 ),
                 h(
                   'p',

@@ -2,7 +2,7 @@
 import { createPatientAssertion } from '../../../identity/patient-assertion.js';
 import { ApiError, errorText, getJson, sendJson } from '../api.js';
 import { consortiumMembers, nodeStatus, unlockedKey } from '../context.js';
-import { h, message, replace } from '../dom.js';
+import { formatDate, h, message, replace } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
 import { recordList } from '../record-list.js';
 import { mergeRecords, type ServedRecord } from '../record-rows.js';
@@ -61,7 +61,7 @@ export async function renderRecords(main: HTMLElement): Promise<void> {
     h(
       'p',
       { class: 'meta', id: 'patient-banner' },
-      `${[name?.given?.join(' '), name?.family].filter(Boolean).join(' ')}${patient?.birthDate ? `, born ${patient.birthDate}` : ''} · records held by ${status.organization}`,
+      `${[name?.given?.join(' '), name?.family].filter(Boolean).join(' ')}${patient?.birthDate ? `, born ${formatDate(patient.birthDate)}` : ''} · records held by ${status.organization}`,
     ),
     own.length <= 1 ? message('info', `${status.organization} holds no clinical records for you yet.`) : null,
     list.element,

@@ -9,7 +9,12 @@ import type { Authenticate } from '../../http/authenticate-request.js';
 import { readJsonBody } from '../../http/read-json-body.js';
 import { requireOperatorToken } from '../../http/require-operator-token.js';
 import { DATA_CATEGORIES, MEMBER_ROLES } from '../../ledger/codes.js';
+import { hashDeidProfile } from '../release/release-manifest.js';
+import { SAFE_HARBOR_PROFILE_JSON } from '../safe-harbor-profile.js';
 import { GENERAL_RESEARCH_ADDRESS, studyGrantee } from '../study.js';
+
+const SAFE_HARBOR_PROFILE_HASH = hashDeidProfile(SAFE_HARBOR_PROFILE_JSON).toLowerCase();
+
 import { studyCreditAddress } from './credit-address.js';
 import { evaluateFeasibility, parseFeasibilityQuery, type ResearchSearch } from './feasibility.js';
 import type { IndexedStudy, ResearchIndex } from './research-index.js';
@@ -77,7 +82,11 @@ export function describeStudy(study: IndexedStudy, now: Date) {
     patientWouldShare: {
       categories: study.categories.map((c) => ({ code: c, display: DATA_CATEGORIES[c].display })),
       resourceTypes: study.resourceTypes,
-      form: `de-identified under the approved profile ${study.profileHash}: no names, contact details or identifiers; dates kept to the year; released only in groups of at least ${study.k} alike`,
+      form: `${
+        study.profileHash.toLowerCase() === SAFE_HARBOR_PROFILE_HASH
+          ? 'de-identified under HIPAA Safe Harbor: no names, contact details or identifiers; dates kept to the year, ages over 89 grouped'
+          : `de-identified under the study's approved profile ${study.profileHash}`
+      }; released only in groups of at least ${study.k} alike`,
       until: new Date(study.notAfter * 1000).toISOString(),
     },
   };

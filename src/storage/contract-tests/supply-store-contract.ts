@@ -4,6 +4,7 @@ import type {
   DispenseRecord,
   EpcisEventFilter,
   StoredEpcisEvent,
+  SupplyStore,
 } from '../../supply/storage/supply-store.js';
 import type { StorageAdapter, StorageUnderTest } from './storage-adapter.js';
 
@@ -216,6 +217,31 @@ export function describeSupplyStoreContract(adapter: StorageAdapter): void {
           (j) => j.captureID,
         ),
       ).toEqual(['c-2']);
+    });
+
+    test('recall follower passes never overlap, whichever process runs them', async () => {
+      const stores = [under.supply, under.otherSupply()];
+      const trace: string[] = [];
+      // Each pass reads and moves the cursor: overlapping passes would interleave and lose moves.
+      const passes = Array.from({ length: 6 }, (_, i) =>
+        (stores[i % 2] as SupplyStore).followExclusively(async () => {
+          trace.push('in');
+          const store = stores[i % 2] as SupplyStore;
+          const at = (await store.followCursor()) ?? 0;
+          await store.saveFollowCursor(at + 1);
+          trace.push('out');
+          return i;
+        }),
+      );
+      expect(await Promise.all(passes)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(trace.join(' ')).toBe(Array.from({ length: 6 }, () => 'in out').join(' '));
+      expect(await under.supply.followCursor()).toBe(6);
+      // A failing pass fails its caller with its own error and lets the next one run.
+      const failing = under.supply.followExclusively(async () => {
+        throw new RangeError('chain unreachable');
+      });
+      await expect(failing).rejects.toThrow(RangeError);
+      expect(await under.supply.followExclusively(async () => 'next')).toBe('next');
     });
 
     test('recalls handled and the chain cursor are remembered, the latest write winning', async () => {

@@ -23,6 +23,9 @@ import {
 } from '../supply-rows.js';
 import type { PgQueryable, PostgresDatabase } from './postgres-database.js';
 
+/** Any constant, distinct from the other advisory lock keys of the node (migrations, log appends). */
+const SUPPLY_FOLLOW_LOCK_KEY = 0x7375_7070_6c79;
+
 /**
  * The supply module's tables (decision 0023) on PostgreSQL (schema version 6), shared by every
  * process of the member: an event and its EPCs commit together; a capture of an event already
@@ -114,6 +117,25 @@ export class PostgresSupplyStore implements SupplyStore {
        ON CONFLICT (recall_id) DO UPDATE SET patients = EXCLUDED.patients, handled_at = EXCLUDED.handled_at`,
       [record.recallId, record.patients, record.handledAt],
     );
+  }
+
+  async followExclusively<T>(pass: () => Promise<T>): Promise<T> {
+    // A transaction advisory lock held while the pass runs (its statements use other connections, so
+    // each commits on its own): a second process waits, then finds the cursor and the recalls moved on.
+    // If this process dies, its session ends and the lock with it.
+    // The pass's own failure (a chain error, say) is rethrown as it is, after the empty transaction ends.
+    let failed: { error: unknown } | undefined;
+    const result = await this.db.transaction(async (tx) => {
+      await tx.execute('SELECT pg_advisory_xact_lock($1)', [SUPPLY_FOLLOW_LOCK_KEY]);
+      try {
+        return await pass();
+      } catch (error) {
+        failed = { error };
+        return undefined;
+      }
+    });
+    if (failed !== undefined) throw failed.error;
+    return result as T;
   }
 
   async followCursor(): Promise<number | undefined> {

@@ -102,9 +102,11 @@ export class RecallService {
         });
       return this.again;
     }
-    this.following = this.followToHead().finally(() => {
-      this.following = undefined;
-    });
+    this.following = this.deps.store
+      .followExclusively(() => this.followToHead())
+      .finally(() => {
+        this.following = undefined;
+      });
     return this.following;
   }
 

@@ -96,8 +96,24 @@ export const supplyMigrations: Migration[] = [
   },
 ];
 
+/** The follower pass running per database file: SQLite members follow in one process (decision 0014). */
+const followPasses = new Map<string, Promise<unknown>>();
+
 export class SqliteSupplyStore implements SupplyStore {
   constructor(private readonly db: SqliteDatabase) {}
+
+  async followExclusively<T>(pass: () => Promise<T>): Promise<T> {
+    const file = this.db.name;
+    const before = followPasses.get(file) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(pass);
+    const settled = run.catch(() => undefined);
+    followPasses.set(file, settled);
+    try {
+      return await run;
+    } finally {
+      if (followPasses.get(file) === settled) followPasses.delete(file);
+    }
+  }
 
   async saveEvent(event: StoredEpcisEvent): Promise<boolean> {
     return this.db.transaction(() => {

@@ -110,6 +110,12 @@ export interface SupplyStore {
   dispensesOfPack(packKey: string): Promise<DispenseRecord[]>;
   recallHandled(recallId: string): Promise<RecallHandled | undefined>;
   saveRecallHandled(record: RecallHandled): Promise<void>;
+  /**
+   * Runs one pass of the recall follower while no other pass of this member runs, in this process or
+   * another sharing the database (on PostgreSQL every process of a member follows): without it two
+   * processes would each reach the same patients and report the recall's reach twice.
+   */
+  followExclusively<T>(pass: () => Promise<T>): Promise<T>;
   /** The last block whose SupplyChain events this node has handled. */
   followCursor(): Promise<number | undefined>;
   saveFollowCursor(block: number): Promise<void>;

@@ -202,15 +202,35 @@ describe('one member on two hosts sharing its PostgreSQL, the sequencer elected 
       60,
       lines,
     );
+    // Who holds the lease, read from the database (the holder names its bind address).
+    const leaseRow = new pg.Client({ connectionString: database?.url });
+    await leaseRow.connect();
+    const survivorAddress = lan?.hosts[survivor.host]?.address as string;
     leader.child.kill('SIGKILL');
     const killedAt = Date.now();
+    let acquiredMs = Number.NaN;
+    try {
+      await waitFor(
+        `host ${survivor.host} took the sequencer lease`,
+        async () => {
+          const [row] = (await leaseRow.query('SELECT holder FROM log_sequencer_lease')).rows;
+          if (!String(row?.holder).includes(`/${survivorAddress}/`)) return false;
+          acquiredMs = Date.now() - killedAt;
+          return true;
+        },
+        30,
+        lines,
+      );
+    } finally {
+      await leaseRow.end();
+    }
     await waitFor(
-      `host ${survivor.host} took the sequencer lease`,
+      `host ${survivor.host} sequences the log`,
       async () => (await sequencerRole(survivor, httpsFetch, folder.adminToken)) === 'leader',
       30,
       lines,
     );
-    const takeoverMs = Date.now() - killedAt;
+    const leadingMs = Date.now() - killedAt;
     const before = acknowledged.length;
     await waitFor(
       'writes acknowledged under the new sequencer',
@@ -221,11 +241,11 @@ describe('one member on two hosts sharing its PostgreSQL, the sequencer elected 
     stopping = true;
     await Promise.all(writers);
     process.stderr.write(
-      `netns-member-hosts: takeover after ${takeoverMs} ms (lease ${LEASE_MS} ms); ${acknowledged.length} writes acknowledged\n`,
+      `netns-member-hosts: lease taken ${acquiredMs} ms and log sequenced ${leadingMs} ms after the kill (lease ${LEASE_MS} ms); ${acknowledged.length} writes acknowledged\n`,
     );
-    // The lease ran out at most LEASE_MS after the killed process's last renewal; the survivor asks every
-    // third of it, then opens the log (O(log n) check): a bound well inside two leases.
-    expect(takeoverMs).toBeLessThan(2 * LEASE_MS + 1_000);
+    // The lease ran out at most LEASE_MS after the killed process's last renewal and the survivor asks
+    // every third of it; the rest is the 250 ms look above and a loaded machine's late timers.
+    expect(acquiredMs).toBeLessThan(LEASE_MS + LEASE_MS / 3 + 1_500);
     for (const { id } of acknowledged) await api.verifyLogged(hostOf(survivor), 'Patient', id);
     const history = await loadPostgresLogHistory(database?.url as string);
     expect(history.conflictingSizes).toEqual([]);

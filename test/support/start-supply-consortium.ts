@@ -26,6 +26,8 @@ export interface SupplyConsortium {
   readonly pharmacy: RunningNode;
   /** The supply key every member holds. */
   readonly supplyKey: Uint8Array;
+  /** Each member's node folder (its admin token is there). */
+  readonly dirs: { readonly manufacturer: string; readonly wholesaler: string; readonly pharmacy: string };
   stop(): Promise<void>;
 }
 
@@ -118,6 +120,11 @@ export async function startSupplyConsortium(): Promise<SupplyConsortium> {
     wholesaler,
     pharmacy,
     supplyKey,
+    dirs: {
+      manufacturer: folders[0]?.nodeDir as string,
+      wholesaler: folders[1]?.nodeDir as string,
+      pharmacy: folders[2]?.nodeDir as string,
+    },
     async stop() {
       for (const node of nodes) await node.close();
       await chain.stop();

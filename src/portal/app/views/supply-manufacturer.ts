@@ -38,6 +38,7 @@ function commissionForm(): HTMLElement {
     'form',
     {
       class: 'card',
+      id: 'commission-form',
       novalidate: true,
       onsubmit: async (event: Event) => {
         event.preventDefault();
@@ -104,6 +105,7 @@ function recallForm(): HTMLElement {
     'form',
     {
       class: 'card',
+      id: 'recall-form',
       novalidate: true,
       onsubmit: async (event: Event) => {
         event.preventDefault();
@@ -148,6 +150,7 @@ function reachForm(): HTMLElement {
     'form',
     {
       class: 'card',
+      id: 'reach-form',
       novalidate: true,
       onsubmit: async (event: Event) => {
         event.preventDefault();

@@ -81,6 +81,7 @@ describe('an impossible value is refused on every write path', () => {
       'Observation',
       new URLSearchParams({ subject: 'Patient/p-plaus' }),
       clinician,
+      { handling: 'strict' },
     );
     expect(all.resources.map((r) => r.id)).toEqual([id]);
   });

@@ -35,12 +35,12 @@ export function createAttestationCredentialCheck(options: {
   readonly index: () => Promise<CredentialChainIndex>;
   readonly chainId: number;
   /** The node requires licences (practitionerCredentials.required): no attestation without one. */
-  readonly required: boolean;
+  readonly required: () => boolean;
   readonly now?: () => Date;
 }): AttestationCredentialCheck {
   return async (practitioner, request) => {
     if (request.credential === undefined) {
-      if (!options.required) return undefined;
+      if (!options.required()) return undefined;
       throw refused(
         'no-credential',
         'no-credential (send the practitioner licence as `credential`, a vc+jwt)',

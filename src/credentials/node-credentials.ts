@@ -21,7 +21,10 @@ export function createNodeCredentials(options: {
   readonly client: PublicClient;
   readonly credentialStatus: Address | undefined;
   readonly chainId: number;
-  readonly required: boolean;
+  /** Whether the node enforces licences now (practitionerCredentials.required). */
+  readonly required: () => boolean;
+  /** Switches enforcement (PUT /admin/credentials/enforcement); absent when the node has no check. */
+  readonly setRequired?: (required: boolean) => void;
   readonly liveIndex?: CredentialChainIndex;
   readonly outbox: Outbox;
   readonly adminToken: string;
@@ -67,6 +70,10 @@ export function createNodeCredentials(options: {
       required: options.required,
     }),
     routes: createCredentialAdminRoutes({
+      enforcement: {
+        required: options.required,
+        ...(options.setRequired === undefined ? {} : { set: options.setRequired }),
+      },
       adminToken: options.adminToken,
       client: options.client,
       credentialStatus,
@@ -79,6 +86,7 @@ export function createNodeCredentials(options: {
           .map((u) => ({
             name: u.username,
             fhirUser: u.fhirUser,
+            roles: u.roles,
             ...(u.ledgerAddress === undefined ? {} : { account: u.ledgerAddress }),
           })),
     }),

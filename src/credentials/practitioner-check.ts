@@ -130,7 +130,13 @@ export async function startPractitionerCheck(options: {
   readonly log?: (line: string) => void;
   readonly attestation?: (account: Address) => Promise<AttestationFacts | undefined>;
   readonly accountOf?: (practitionerId: string) => Promise<Address | undefined>;
-}): Promise<{ check: PractitionerCheck; index: CredentialChainIndex; stop(): void }> {
+}): Promise<{
+  check: PractitionerCheck;
+  index: CredentialChainIndex;
+  stop(): void;
+  isRequired(): boolean;
+  setRequired(required: boolean): void;
+}> {
   if (options.credentialStatus === undefined) {
     throw new CareLedgerError(
       'ERR_CONFIG',
@@ -150,7 +156,8 @@ export async function startPractitionerCheck(options: {
       .catch((error: unknown) => options.log?.(`credential index sync: ${(error as Error).message}`));
   }, options.config.syncIntervalMs ?? 500);
   timer.unref();
-  const check = createPractitionerCheck({
+  let required = options.config.required;
+  const enforced = createPractitionerCheck({
     index,
     directory:
       options.config.directoryFile === undefined
@@ -161,5 +168,14 @@ export async function startPractitionerCheck(options: {
     ...(options.attestation === undefined ? {} : { attestation: options.attestation }),
     ...(options.accountOf === undefined ? {} : { accountOf: options.accountOf }),
   });
-  return { check, index, stop: () => clearInterval(timer) };
+  const check: PractitionerCheck = async (who, action) => (required ? enforced(who, action) : undefined);
+  return {
+    check,
+    index,
+    stop: () => clearInterval(timer),
+    isRequired: () => required,
+    setRequired: (value) => {
+      required = value;
+    },
+  };
 }

@@ -98,6 +98,7 @@ import {
   loadNodeConfig,
   type NodeConfig,
   nodePaths,
+  saveNodeConfig,
 } from './node-config.js';
 import {
   loadOrCreateAdminToken,
@@ -259,9 +260,10 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     onLog: (line) => log(`[${config.name}] ${line}`),
   });
   const ledger = new ConsortiumLedger(deployment, outbox, client);
-  // Issue 21: the live licence check, only when node.json asks for it.
+  // Issue 21: the live licence check, only when node.json asks for it (enforced while `required`).
   const practitionerCheck =
-    config.practitionerCredentials?.required === true
+    config.practitionerCredentials?.required === true ||
+    (config.practitionerCredentials !== undefined && deployment.contracts.credentialStatus !== undefined)
       ? await startPractitionerCheck({
           config: config.practitionerCredentials,
           client,
@@ -748,7 +750,20 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     client,
     credentialStatus: deployment.contracts.credentialStatus,
     chainId: config.chain.chainId,
-    required: config.practitionerCredentials?.required === true,
+    required: () => practitionerCheck?.isRequired() ?? false,
+    ...(practitionerCheck === undefined
+      ? {}
+      : {
+          // Switched at run time by the operator and kept in node.json for the next start (this process only).
+          setRequired: (required: boolean) => {
+            practitionerCheck.setRequired(required);
+            const saved = loadNodeConfig(dir);
+            saveNodeConfig(dir, {
+              ...saved,
+              practitionerCredentials: { ...saved.practitionerCredentials, required },
+            });
+          },
+        }),
     ...(practitionerCheck === undefined ? {} : { liveIndex: practitionerCheck.index }),
     outbox,
     adminToken,

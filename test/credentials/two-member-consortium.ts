@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, type Hex, http } from 'viem';
-import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import type { PrivateKeyAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
 import { type Deployment, deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
@@ -33,6 +33,8 @@ export interface TwoMembers {
   readonly board: PrivateKeyAccount;
   readonly hospital: TestMember;
   readonly lab: TestMember;
+  /** The board's own node, when asked for (its ledger key is `board`). */
+  readonly boardNode?: TestMember;
   /** A fetch that serves each member's public URL from its in-process app. */
   readonly fetchBetween: typeof fetch;
   /** Sends a transaction signed by the board and waits for it; returns whether it succeeded. */
@@ -40,7 +42,10 @@ export interface TwoMembers {
   stop(): Promise<void>;
 }
 
-export async function startTwoMembers(overrides: Partial<NodeConfig> = {}): Promise<TwoMembers> {
+export async function startTwoMembers(
+  overrides: Partial<NodeConfig> = {},
+  options: { readonly boardNode?: boolean } = {},
+): Promise<TwoMembers> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-cred-'));
   const chain = new EmbeddedChain({
     dir: join(dir, 'chain'),
@@ -48,8 +53,7 @@ export async function startTwoMembers(overrides: Partial<NodeConfig> = {}): Prom
     restartOnCrash: false,
   });
   await chain.start();
-  const board = privateKeyToAccount(generatePrivateKey());
-  const names = ['hospital', 'lab'] as const;
+  const names = ['hospital', 'lab', 'board'] as const;
   const prepared = names.map((name) => {
     const nodeDir = join(dir, name);
     const paths = nodePaths(nodeDir);
@@ -63,6 +67,8 @@ export async function startTwoMembers(overrides: Partial<NodeConfig> = {}): Prom
       verifierKey: loadOrCreateLogSignerKey(paths.logSignerKey, logOrigin).verifierKey,
     };
   });
+  const boardPrepared = prepared[2] as (typeof prepared)[number];
+  const board = boardPrepared.account;
   const deployerDb = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
   const deployer = new Outbox({
     storage: new SqliteOutboxStorage(deployerDb),
@@ -75,7 +81,7 @@ export async function startTwoMembers(overrides: Partial<NodeConfig> = {}): Prom
     deployer,
     {
       members: [
-        ...prepared.map((p) => ({
+        ...prepared.slice(0, 2).map((p) => ({
           account: p.account.address,
           name: `${p.name} member`,
           role: p.name === 'hospital' ? ('provider' as const) : ('lab' as const),
@@ -88,9 +94,9 @@ export async function startTwoMembers(overrides: Partial<NodeConfig> = {}): Prom
           account: board.address,
           name: 'State Medical Board',
           role: 'licensing-board' as const,
-          fhirBaseUrl: 'http://board.careledger.test/fhir',
-          logOrigin: 'board.careledger.test/log',
-          logVerifierKey: prepared[0]?.verifierKey as string,
+          fhirBaseUrl: `${boardPrepared.url}/fhir`,
+          logOrigin: boardPrepared.logOrigin,
+          logVerifierKey: boardPrepared.verifierKey,
           encryptionPublicKey: '0x' as const,
         },
       ],
@@ -102,11 +108,11 @@ export async function startTwoMembers(overrides: Partial<NodeConfig> = {}): Prom
   deployerDb.close();
   saveDeployment(join(dir, 'deployment.json'), deployment);
   const members: TestMember[] = [];
-  for (const p of prepared) {
+  for (const p of options.boardNode === true ? prepared : prepared.slice(0, 2)) {
     saveNodeConfig(p.nodeDir, {
       name: p.name,
-      organization: `${p.name} member`,
-      role: p.name === 'hospital' ? 'provider' : 'lab',
+      organization: p.name === 'board' ? 'State Medical Board' : `${p.name} member`,
+      role: p.name === 'hospital' ? 'provider' : p.name === 'lab' ? 'lab' : 'licensing-board',
       host: '127.0.0.1',
       port: 0,
       publicUrl: p.url,
@@ -123,11 +129,12 @@ export async function startTwoMembers(overrides: Partial<NodeConfig> = {}): Prom
     const adminToken = readFileSync(nodePaths(p.nodeDir).adminToken, 'utf8').trim();
     members.push({ name: p.name, url: p.url, node, account: p.account, adminToken });
   }
-  const [hospital, lab] = members as [TestMember, TestMember];
+  const [hospital, lab, boardMember] = members as [TestMember, TestMember, TestMember | undefined];
+  const realFetch = globalThis.fetch;
   const fetchBetween = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const member = members.find((m) => m.url === url.origin);
-    if (member === undefined) throw new Error(`no test member at ${url.origin}`);
+    if (member === undefined) return realFetch(input, init);
     return member.node.app.request(`${url.pathname}${url.search}`, init);
   }) as typeof fetch;
   const reader = createPublicClient({ chain: foundry, transport: http(chain.rpcUrl) });
@@ -138,6 +145,7 @@ export async function startTwoMembers(overrides: Partial<NodeConfig> = {}): Prom
     board,
     hospital,
     lab,
+    ...(boardMember === undefined ? {} : { boardNode: boardMember }),
     fetchBetween,
     async boardSends(to, data) {
       const hash = await wallet.sendTransaction({ to, data, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n });

@@ -5,6 +5,7 @@ import { h, message, replace } from './dom.js';
 import { completeSignIn, isPatient, type Session, session, signOut, startSignIn } from './session.js';
 import { renderAccessHistory } from './views/access-history.js';
 import { renderAdmin } from './views/admin.js';
+import { renderCredentialsPractitioners } from './views/credentials-practitioners.js';
 import { renderChart, renderPatientSearch } from './views/clinician.js';
 import { renderConsent } from './views/consent.js';
 import { renderDownloads } from './views/downloads.js';
@@ -48,6 +49,8 @@ const ROUTES: Route[] = [
     inNav: (s) => s !== undefined,
   },
   { path: 'admin', label: 'Administration', render: renderAdmin, inNav: isNodeStaff },
+  // Issue 21: the node's practitioners with their licence's standing on the ledger.
+  { path: 'licences', label: 'Licences', render: renderCredentialsPractitioners, inNav: isNodeStaff },
   // Issue 19 item 8: the supply pages, for the staff of a pharmacy (or a hospital) and of a manufacturer.
   {
     path: 'supply-verify',
@@ -72,7 +75,7 @@ function isNodeStaff(s: Session | undefined): boolean {
  * Pages reachable by their address though not in the menu: a chart (opened from the patient list)
  * and the administration page, where an operator who is not signed in pastes the node's admin token.
  */
-const BY_ADDRESS_ONLY = new Set(['chart', 'admin']);
+const BY_ADDRESS_ONLY = new Set(['chart', 'admin', 'licences']);
 
 function currentRoute(): { route: Route | undefined; param: string } {
   const [path = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/');

@@ -9,11 +9,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { type Hex, keccak256, type PublicClient, toHex } from 'viem';
+import { bytesToHex, type Hex, hexToBytes, keccak256, type PublicClient, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChainClient } from '../../src/chain/index.js';
 import { enrolLedgerKeyOverHttp } from '../../src/enrolment/index.js';
+import { MemberClient } from '../../src/exchange/index.js';
 import { createPatientKeystore } from '../../src/identity/index.js';
 import { Outbox, saveDeployment } from '../../src/ledger/index.js';
 import { nodePaths } from '../../src/node/node-config.js';
@@ -193,6 +194,29 @@ describe('research at a member node', () => {
       body: JSON.stringify({ studyId: STUDY, resourceType: 'Condition', code: DIABETES, k: 3 }),
     });
     expect(small.json).toEqual({ k: 3, total: null, cells: [] });
+    // The research member's own system asks with a SMART Backend Services token it signs.
+    const client = new MemberClient({
+      member: {
+        address: solo.node.ledger.outbox.address,
+        name: 'solo',
+        // The node's public URL (its token audience) is a placeholder; requests go where it listens.
+        fhirBaseUrl: 'http://127.0.0.1:1/fhir',
+      },
+      fetch: (url, init) => fetch(String(url).replace('http://127.0.0.1:1', solo.node.url), init),
+    });
+    const memberToken = await client.memberToken(
+      {
+        address: researcher.address,
+        sign: async (hash) => hexToBytes(await researcher.sign({ hash: bytesToHex(hash) })),
+      },
+      { purpose: 'HRESCH' },
+    );
+    const asked = await http('/research/feasibility', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${memberToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ studyId: STUDY, resourceType: 'Condition', code: DIABETES }),
+    });
+    expect(asked.json).toEqual({ k: 2, total: 2, cells: [] });
     // Anyone else: only a research member's system may ask.
     const refused = await http('/research/feasibility', {
       method: 'POST',

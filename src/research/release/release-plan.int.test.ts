@@ -105,7 +105,6 @@ async function release(plan: ReleasePlan, type: string): Promise<Resource[]> {
 describe('ReleasePlan', () => {
   it('suppresses the class below k, reads general research consent, and keeps to the study categories', async () => {
     const plan = new ReleasePlan({
-      jobKey: STUDY.id,
       study: STUDY,
       profile: SAFE_HARBOR_PROFILE,
       profileHash: STUDY.profileHash,

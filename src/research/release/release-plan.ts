@@ -21,7 +21,6 @@ const PATIENTS_PER_PAGE = 100;
 const RESOURCES_PER_PAGE = 200;
 
 export interface ReleasePlanInput {
-  readonly jobKey: string;
   readonly study: Study;
   readonly profile: DeidProfile;
   readonly profileHash: Hex;

@@ -3,7 +3,6 @@
  * snapshot's plan, the job run by the node's bulk export service, then the manifest sealed (file
  * hashes, counts, profile, consent block) and its hash anchored in the ResearchRegistry.
  */
-import { createHash } from 'node:crypto';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import type { AccessContext } from '../../audit/create-audit-event.js';
@@ -12,13 +11,9 @@ import type { BulkExportService, ExportJob, ExportJobStorage } from '../../expor
 import type { DeidProfile } from '../deid-profile.js';
 import { parseDeidProfile } from '../parse-deid-profile.js';
 import type { Study } from '../study.js';
-import {
-  hashDeidProfile,
-  hashReleaseManifest,
-  RELEASE_MANIFEST_VERSION,
-  type ReleaseFileEntry,
-  type ReleaseManifest,
-} from './release-manifest.js';
+import { verifyReleaseAdmission } from './release-admission.js';
+import { hashDeidProfile, hashReleaseManifest, type ReleaseManifest } from './release-manifest.js';
+import { createReleaseManifest } from './release-manifest-builder.js';
 import { ReleasePlan } from './release-plan.js';
 import type { AnchoredRelease, ReleasePorts } from './release-ports.js';
 import type { ReleaseRecord, ReleaseRecordStore } from './release-record-store.js';
@@ -51,12 +46,6 @@ export type ReleaseStatus =
 /** How long another process waits for the one that ran a job to seal it before calling it lost. */
 const SEAL_GRACE_MS = 5 * 60 * 1000;
 
-function refuse(reason: string, message: string): CareLedgerError {
-  return new CareLedgerError('ERR_PRECONDITION_FAILED', `release refused: ${message}`, {
-    details: { reason },
-  });
-}
-
 export class ReleaseService {
   private bulk: BulkExportService | undefined;
   private readonly plans = new Map<Hex, Promise<ReleasePlan>>();
@@ -80,33 +69,10 @@ export class ReleaseService {
     return this.bulk;
   }
 
-  /** Refusals, each with its reason: unknown study, not its researcher, not open, outside its period, profile. */
+  /** Refusals, each with its reason (release-admission.ts). */
   async admit(studyId: Hex, requester: AccessContext): Promise<{ study: Study; profile: DeidProfile }> {
     const study = await this.deps.ports.study(studyId);
-    if (study === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such study');
-    if (requester.member === undefined || requester.member.toLowerCase() !== study.researcher.toLowerCase()) {
-      throw new CareLedgerError(
-        'ERR_FORBIDDEN',
-        "release refused: the requester is not the study's researcher",
-        {
-          details: { reason: 'not-the-researcher' },
-        },
-      );
-    }
-    if (study.status === 'closed') throw refuse('study-closed', 'the study is closed');
-    if (study.status !== 'open') throw refuse('study-not-open', `the study is ${study.status}, not open`);
-    const nowSeconds = Math.floor(this.now().getTime() / 1000);
-    if (nowSeconds < study.notBefore || nowSeconds >= study.notAfter) {
-      throw refuse('outside-period', "today is outside the study's period");
-    }
-    const profile = this.profiles.get(study.profileHash.toLowerCase() as Hex);
-    if (profile === undefined) {
-      throw refuse(
-        'profile-mismatch',
-        "this member has no de-identification profile with the study's profile hash",
-      );
-    }
-    return { study, profile };
+    return verifyReleaseAdmission(study, requester, Math.floor(this.now().getTime() / 1000), this.profiles);
   }
 
   /** Kick-off: admission, the consent snapshot and its cohort, then a Group-level job of the bulk service. */
@@ -162,7 +128,6 @@ export class ReleaseService {
     const cohort = await this.deps.ports.cohort(study, consentBlock);
     const { researchStudy: _marker, ...owner } = requester as Partial<ResearchAccessContext> & AccessContext;
     return new ReleasePlan({
-      jobKey: study.id,
       study,
       profile,
       profileHash: study.profileHash,
@@ -259,40 +224,16 @@ export class ReleaseService {
     if (record === undefined || record.state !== 'running') return;
     const plan = await this.plans.get(record.studyId);
     if (plan === undefined) throw new CareLedgerError('ERR_INTERNAL', 'the release plan was lost');
-    const fileUrl = (name: string) =>
-      `${this.deps.baseUrl}/research/studies/${record.studyId}/$export-file/${job.id}/${name}`;
-    const entry = async (file: ExportJob['output'][number]): Promise<ReleaseFileEntry> => {
-      const hash = createHash('sha256');
-      for await (const frame of await this.service.openFile(job.id, file.fileName, job.context))
-        hash.update(frame);
-      return {
-        type: file.type,
-        url: fileUrl(file.fileName),
-        count: file.count,
-        extension: { sha256: hash.digest('hex') },
-      };
-    };
-    const output: ReleaseFileEntry[] = [];
-    for (const file of job.output) output.push(await entry(file));
-    const error: ReleaseFileEntry[] = [];
-    for (const file of job.errors) error.push(await entry(file));
-    const counts = plan.counts();
-    const manifest: ReleaseManifest = {
-      transactionTime: job.transactionTime,
-      request: job.requestUrl,
-      requiresAccessToken: true,
-      output,
-      error,
-      extension: {
-        format: RELEASE_MANIFEST_VERSION,
-        studyId: record.studyId,
-        member: this.deps.member,
-        profileHash: record.profileHash,
-        consentBlock: record.consentBlock,
-        k: plan.study.k,
-        counts,
-      },
-    };
+    const manifest = await createReleaseManifest({
+      job,
+      record,
+      k: plan.study.k,
+      counts: plan.counts(),
+      member: this.deps.member,
+      fileUrl: (name) =>
+        `${this.deps.baseUrl}/research/studies/${record.studyId}/$export-file/${job.id}/${name}`,
+      openFile: (name) => this.service.openFile(job.id, name, job.context),
+    });
     const sealed: ReleaseRecord = {
       ...record,
       state: 'sealed',

@@ -42,8 +42,8 @@ const getJson = async <T>(url: string): Promise<T> => {
   return (await response.json()) as T;
 };
 
-async function newPage(width = 1280): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   contexts.push(context);
   const page = await context.newPage();
   const errors: string[] = [];
@@ -190,6 +190,15 @@ describe('issue 22 in the browser: a lab-only grant and a readable portal', () =
     );
     const fromPharmacy = (await report.locator('li').filter({ hasText: PHARMACY }).textContent()) ?? '';
     expect(fromPharmacy).toContain('kept 0');
+    // In the chart's one record list: the lab's results, nothing from the pharmacy, and only results.
+    const from = doctor.locator('#record-from');
+    await expect.poll(() => from.locator('option').allTextContents(), { timeout: 20_000 }).toContain(LAB);
+    expect(await from.locator('option').allTextContents()).not.toContain(PHARMACY);
+    await from.selectOption(LAB);
+    const kinds = await doctor
+      .locator('#records-table tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-tab')));
+    expect(new Set(kinds)).toEqual(new Set(['results']));
     expect(pageErrors(doctor)).toEqual([]);
     await screenshot(doctor, 'readable-2-lab-only-fetch');
   }, 180_000);
@@ -247,8 +256,10 @@ describe('issue 22 in the browser: a lab-only grant and a readable portal', () =
   }, 120_000);
 
   it('at 375 px the records are cards and nothing scrolls sideways', async () => {
-    const phone = await newPage(375);
-    await signIn(phone, hospital, account('maria.rivera'));
+    // The same signed-in tab at a phone's width (a second sign-in would need a fresh TOTP step).
+    const phone = maria;
+    await phone.setViewportSize({ width: 375, height: 800 });
+    await phone.getByRole('link', { name: 'My records' }).first().click();
     await phone.locator('#records-table').waitFor({ timeout: 20_000 });
     expect(
       await phone.evaluate<string>(

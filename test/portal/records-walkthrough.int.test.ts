@@ -217,11 +217,15 @@ describe('the demo story in the browser: records between members', () => {
       expect(line.text).toMatch(/Provenance: Provenance\/\S+/);
       expect(line.text).toContain('refused 0');
     }
-    const labs = doctor.getByRole('table', { name: 'Lab results' });
-    await expect.poll(() => labs.textContent(), { timeout: 20_000 }).toContain(`from ${LAB}`);
-    expect(await doctor.getByRole('table', { name: 'Medications' }).textContent()).toContain(
-      `from ${PHARMACY}`,
-    );
+    // One record list in the chart: the kept records are there, each naming the member it came from.
+    const from = doctor.locator('#record-from');
+    await expect
+      .poll(() => from.locator('option').allTextContents(), { timeout: 20_000 })
+      .toEqual(expect.arrayContaining([LAB, PHARMACY]));
+    await from.selectOption(LAB);
+    expect(await doctor.locator('#records-table').textContent()).toContain(LAB);
+    await from.selectOption(PHARMACY);
+    expect(await doctor.locator('#records-table').textContent()).toContain(PHARMACY);
     expect(pageErrors(doctor)).toEqual([]);
     await screenshot(doctor, 'walkthrough-3-clinician-received');
   }, 150_000);

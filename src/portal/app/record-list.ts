@@ -44,7 +44,10 @@ function rowView(row: RecordRow): HTMLElement {
 }
 
 /** The list with its controls; `rows` may be replaced later with `update` (records from other members). */
-export function recordList(initial: readonly RecordRow[]): {
+export function recordList(
+  initial: readonly RecordRow[],
+  words: { caption: string; search: string } = { caption: 'Your records', search: 'Search your records' },
+): {
   element: HTMLElement;
   update: (rows: readonly RecordRow[]) => void;
 } {
@@ -107,7 +110,7 @@ export function recordList(initial: readonly RecordRow[]): {
         : h(
             'table',
             { class: 'stack', id: 'records-table' },
-            h('caption', { class: 'visually-hidden' }, 'Your records'),
+            h('caption', { class: 'visually-hidden' }, words.caption),
             h(
               'thead',
               {},
@@ -185,12 +188,12 @@ export function recordList(initial: readonly RecordRow[]): {
   const searchId = search.id;
   const element = h(
     'section',
-    { 'aria-label': 'Your records', id: 'record-list' },
+    { 'aria-label': words.caption, id: 'record-list' },
     tablist,
     h(
       'div',
       { class: 'filters' },
-      h('div', { class: 'field' }, h('label', { for: searchId }, 'Search your records'), search),
+      h('div', { class: 'field' }, h('label', { for: searchId }, words.search), search),
       h('div', { class: 'field' }, h('label', { for: 'record-from' }, 'From'), from),
     ),
     status,

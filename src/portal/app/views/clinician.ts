@@ -4,8 +4,9 @@
  * and break-glass with its reason and a fresh one-time code.
  */
 import { ApiError, errorText, getJson, searchAll, sendJson } from '../api.js';
+import { nodeStatus } from '../context.js';
 import { announce, field, formatDate, h, message, replace } from '../dom.js';
-import { type Resource, timelineSections } from '../fhir-display.js';
+import type { Resource } from '../fhir-display.js';
 import { clearFieldErrors, showFieldErrors } from '../field-errors.js';
 import {
   checkBreakGlass,
@@ -17,6 +18,8 @@ import {
   parseNumber,
   rangeText,
 } from '../form-checks.js';
+import { recordList } from '../record-list.js';
+import { mergeRecords } from '../record-rows.js';
 import { session } from '../session.js';
 
 interface Patient extends Resource {
@@ -151,6 +154,7 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
     refused = errorText(error);
   }
   const patient = resources.find((r) => r.resourceType === 'Patient') as Patient | undefined;
+  const organization = (await nodeStatus()).organization;
   const rerender = () => renderChart(main, patientId);
   const fetchSection = fetchFromMembersSection(patientId, rerender);
   replace(
@@ -180,7 +184,13 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
           `The chart was refused: ${refused}. Ask the patient for access, or use emergency access if this is an emergency.`,
         ),
     fetchSection,
-    resources.length === 0 ? null : timelineSections(resources),
+    // One record list (issue 22), not a page per type: tabs, search, the member a record came from.
+    resources.length === 0
+      ? null
+      : recordList(mergeRecords(resources.map((resource) => ({ resource, servedBy: organization }))), {
+          caption: 'Records',
+          search: 'Search the records',
+        }).element,
     h('h2', {}, 'Record'),
     observationForm(patientId, rerender),
     medicationForm(patientId, rerender),

@@ -35,8 +35,8 @@ describe('the one record list', () => {
         category: [{ coding: [{ code: 'vital-signs' }] }],
         code: { text: 'Blood pressure' },
         component: [
-          { code: { text: 'Systolic' }, valueQuantity: { value: 121.6, code: 'mm[Hg]' } },
-          { code: { text: 'Diastolic' }, valueQuantity: { value: 79.2, code: 'mm[Hg]' } },
+          { code: { coding: [{ code: '8462-4' }] }, valueQuantity: { value: 79.2, code: 'mm[Hg]' } },
+          { code: { coding: [{ code: '8480-6' }] }, valueQuantity: { value: 121.6, code: 'mm[Hg]' } },
         ],
       },
       servedBy: 'Hospital',

@@ -11,6 +11,7 @@ import {
   type Quantity,
   type ReferenceRange,
   resultFlag,
+  roundValue,
 } from './quantity-format.js';
 import { clinicalDate, conceptWords, summarize } from './record-summary.js';
 
@@ -121,12 +122,15 @@ function observationResult(o: Res): { result: string; range: string; flag?: Flag
   else if (typeof o.valueString === 'string') result = o.valueString;
   else if (typeof o.valueBoolean === 'boolean') result = o.valueBoolean ? 'yes' : 'no';
   else if (Array.isArray(o.component)) {
-    const parts = o.component as { code?: unknown; valueQuantity?: Quantity }[];
-    // Blood pressure reads "120/80 mmHg", as people write it.
-    const values = parts.map((c) => c.valueQuantity).filter((v): v is Quantity => v?.value !== undefined);
+    const parts = o.component as { code?: { coding?: { code?: string }[] }; valueQuantity?: Quantity }[];
+    // Blood pressure reads "systolic/diastolic mmHg" (LOINC 8480-6 over 8462-4), as people write it.
+    const part = (loinc: string) =>
+      parts.find((c) => c.code?.coding?.some((x) => x.code === loinc))?.valueQuantity?.value;
+    const systolic = part('8480-6');
+    const diastolic = part('8462-4');
     result =
-      values.length === 2 && values.every((v) => (v.code ?? v.unit) === 'mm[Hg]')
-        ? `${formatQuantity({ ...values[0], unit: '1', code: '1' })}/${formatQuantity(values[1])}`
+      systolic !== undefined && diastolic !== undefined
+        ? `${roundValue(systolic, 'mm[Hg]')}/${roundValue(diastolic, 'mm[Hg]')} mmHg`
         : parts.map((c) => `${conceptWords(c.code)} ${formatQuantity(c.valueQuantity)}`).join(', ');
   }
   return { result, range: formatRange(ranges?.[0]), ...(flag === undefined ? {} : { flag }) };

@@ -44,6 +44,8 @@ export interface SupplyModuleDeps {
 
 export interface SupplyModule {
   readonly ledger: SupplyLedger;
+  /** This node's supply tables (benchmarks seed dispenses through it). */
+  readonly store: SupplyStore;
   readonly capture: EpcisCaptureService;
   readonly recalls: RecallService;
   /** Mount at `/epcis`. */
@@ -109,6 +111,7 @@ export function createSupplyModule(deps: SupplyModuleDeps): SupplyModule | undef
   };
   return {
     ledger,
+    store: deps.store,
     capture,
     recalls,
     epcisRoutes: createEpcisRoutes(routeDeps),

@@ -231,6 +231,8 @@ function fetchFromMembersSection(patientId: string, refresh: () => Promise<void>
               : `${report.members.map((m) => `${m.name}: ${m.status}`).join('; ')}. ${kept} record(s) kept.`,
           );
           await refresh();
+          // The section is the same element after the chart is drawn again: keep the focus on its button.
+          button.focus();
         } catch (error) {
           replace(out, message('error', `The request failed: ${errorText(error)}`));
         } finally {
@@ -391,11 +393,16 @@ function resourceForm(
         replace(out, h('p', { class: 'meta', role: 'status' }, 'Saving…'));
         try {
           const resource = build();
-          const created = await sendJson<Resource>(`/fhir/${resource.resourceType}`, resource);
+          await sendJson<Resource>(`/fhir/${resource.resourceType}`, resource);
           await done();
+          // The chart is drawn again: focus goes to the result, beside the form the person used.
           const again = document.getElementById(`${id}-result`);
-          if (again !== null) replace(again, message('ok', `Saved ${created.resourceType}/${created.id}.`));
-          announce(`Saved ${created.resourceType}.`);
+          if (again !== null) {
+            replace(again, message('ok', `Saved the ${title.toLowerCase()}; it is in the records above.`));
+            again.setAttribute('tabindex', '-1');
+            again.focus();
+          }
+          announce(`Saved the ${title.toLowerCase()}.`);
         } catch (error) {
           // Server issues that name a field of this form go beside it, in the server's words.
           const placed =

@@ -22,6 +22,7 @@ import { peerGroup } from './groups/peer.js';
 import { researchReleaseGroup } from './groups/research-release.js';
 import { searchGroup } from './groups/search.js';
 import { searchScaleGroup } from './groups/search-scale.js';
+import { supplyGroup } from './groups/supply.js';
 import { formatNumber } from './measure.js';
 import { formatTable, type GroupError, writeResults } from './report.js';
 import type { ChartSpec, Figure, Group, GroupContext } from './types.js';
@@ -41,6 +42,7 @@ const GROUPS: readonly Group[] = [
   peerGroup,
   claimsGroup,
   researchReleaseGroup,
+  supplyGroup,
 ];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 

@@ -270,7 +270,11 @@ describe('issue 22 in the browser: a lab-only grant and a readable portal', () =
     await phone.getByRole('link', { name: 'Sharing' }).first().click();
     await phone.locator('#grant-form').waitFor({ timeout: 20_000 });
     expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await screenshot(phone, 'readable-5-phone-sharing');
+    await phone.getByRole('link', { name: 'Access history' }).first().click();
+    await phone.locator('#access-list-count').waitFor({ timeout: 20_000 });
+    expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     expect(pageErrors(phone)).toEqual([]);
-    await screenshot(phone, 'readable-5-phone');
+    await screenshot(phone, 'readable-5-phone-access');
   }, 120_000);
 });

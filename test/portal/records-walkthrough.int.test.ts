@@ -255,9 +255,9 @@ describe('the demo story in the browser: records between members', () => {
     // What the hospital kept from the lab in step 3 is in her one record list too, with its source.
     const list = maria.locator('#records-table');
     await list.waitFor({ timeout: 20_000 });
-    await maria.getByLabel('From').selectOption(LAB);
+    await maria.locator('#record-from').selectOption(LAB);
     expect(await list.textContent()).toContain(LAB);
-    await maria.getByLabel('From').selectOption('');
+    await maria.locator('#record-from').selectOption('');
     const result = maria.locator('#everywhere-result');
     let text = '';
     await retryUntil('every record verified', 60_000, async () => {

@@ -11,9 +11,9 @@ import {
   parseWorkerCount,
   startMemberProcesses,
 } from '../node/workers/start-member-processes.js';
-import { registerSupplyCommands } from '../supply/index.js';
 import { registerResearchCommands } from '../research/ledger/research-commands.js';
 import { registerResearchReleaseCommands } from '../research/release/research-release-commands.js';
+import { registerSupplyCommands } from '../supply/index.js';
 import { registerAdminClientCommands } from './commands/admin-clients.js';
 import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { registerDemoCommands } from './commands/demo-token.js';
@@ -127,6 +127,13 @@ export function createProgram(): Command {
                 `  good             ${dev.demoSupply.goodPack.elementString}`,
                 `  lot to recall    ${dev.demoSupply.recallPack.elementString}`,
                 `  expired          ${dev.demoSupply.expiredPack.elementString}`,
+                '',
+              ]),
+          ...(dev.demoResearch === undefined
+            ? []
+            : [
+                `Studies (npx careledger research list): ${dev.demoResearch.openStudy.name} is open, approved by the hospital's ethics board;`,
+                `  ${dev.demoResearch.proposedStudy.name} awaits the members' vote. Nobody is in a study until they join (portal, or careledger research join).`,
                 '',
               ]),
           'Try, in another terminal: npx careledger chain status    (Ctrl-C stops everything; state is kept for the next start)',

@@ -29,6 +29,7 @@ import { chainDir, chainInfoFile, deploymentFile, nodeDir, runFile } from '../da
 import { requestJson } from '../http-json.js';
 import { seedDemoPartners } from './demo-partners.js';
 import { type DemoRecordsResult, seedDemoRecords } from './demo-records.js';
+import { type DemoResearchResult, seedDemoResearch } from './demo-research.js';
 import { type DemoSupplyResult, seedDemoSupply } from './demo-supply.js';
 import { type DemoUsers, enrolDemoUsers } from './demo-users.js';
 
@@ -177,6 +178,7 @@ export class DevConsortium {
   demoRecords: DemoRecordsResult | undefined;
   /** The packs at the pharmacy, as seeded (DataMatrix strings to try). */
   demoSupply: DemoSupplyResult | undefined;
+  demoResearch: DemoResearchResult | undefined;
   deployment: Deployment | undefined;
   private deployerOutbox: Outbox | undefined;
   private closeDeployerDb: (() => void) | undefined;
@@ -255,7 +257,24 @@ export class DevConsortium {
                 patientKey,
                 (line) => this.log(line),
               );
-        await Promise.all([this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']), partners]);
+        const research = this.nodes.find((n) => n.name === 'research');
+        const studies =
+          research === undefined
+            ? undefined
+            : seedDemoResearch(
+                this.options.dataDir,
+                {
+                  research: { url: research.url, adminToken: this.adminToken(research) },
+                  hospital: { url: url('hospital'), adminToken: this.adminToken(hospital) },
+                },
+                (line) => this.log(line),
+              );
+        const [, , demoResearch] = await Promise.all([
+          this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']),
+          partners,
+          studies,
+        ]);
+        this.demoResearch = demoResearch;
       } else await this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']);
     }
     this.demoSupply = await supply;
@@ -315,7 +334,13 @@ export class DevConsortium {
     // The trading partners share one supply key (packs are keyed hashes of their serials on the
     // ledger); a consortium's operators hand it out of band, the demo copies it into every node.
     const supplyKey = join(dir, 'supply.key');
-    if (!existsSync(supplyKey)) writeFileDurably(supplyKey, readFileSync(this.demoSupplyKey()));
+    if (!existsSync(supplyKey))
+      writeFileDurably(supplyKey, readFileSync(this.demoSharedSecret('supply.key')));
+    // The members holding records share one research pseudonym secret, so a patient's pseudonym in a
+    // study links across them (decision 0020); the research group itself never holds it.
+    const researchSecret = join(dir, 'research-pseudonym.secret');
+    if (member.role !== 'research' && !existsSync(researchSecret))
+      writeFileDurably(researchSecret, readFileSync(this.demoSharedSecret('research-pseudonym.secret')));
     this.nodes.push({
       name: member.name,
       host: member.host ?? member.name,
@@ -352,8 +377,9 @@ export class DevConsortium {
     );
   }
 
-  private demoSupplyKey(): string {
-    const file = join(chainDir(this.options.dataDir), 'supply.key');
+  /** A secret the demo's members share (32 random bytes, hex), made once in the chain folder. */
+  private demoSharedSecret(name: string): string {
+    const file = join(chainDir(this.options.dataDir), name);
     if (!existsSync(file)) {
       mkdirSync(chainDir(this.options.dataDir), { recursive: true, mode: 0o700 });
       writeFileDurably(file, `${randomBytes(32).toString('hex')}\n`);

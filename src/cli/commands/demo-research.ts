@@ -1,0 +1,91 @@
+/**
+ * The demo's research story, seeded once beside the story's records (issue 18, decision 0024): the
+ * Lakeside University Research Group proposes a diabetes outcomes study under the Safe Harbor profile,
+ * naming the hospital as its ethics board; the hospital approves it and the group opens it. Nobody is
+ * in it: a patient joins from the portal or with `careledger research join`. A second study is left
+ * proposed without boards, so the consortium's vote can be tried.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Hex, keccak256, sha256, toHex } from 'viem';
+import { hashDeidProfile } from '../../research/release/release-manifest.js';
+import { SAFE_HARBOR_PROFILE_JSON } from '../../research/safe-harbor-profile.js';
+import { writeFileDurably } from '../../storage/write-file-durably.js';
+import { requestJson } from '../http-json.js';
+
+export interface DemoResearchResult {
+  /** The open study: `careledger research join lakeside-diabetes-2026 …`. */
+  readonly openStudy: { readonly name: string; readonly id: Hex };
+  /** Proposed, waiting for the members' votes. */
+  readonly proposedStudy: { readonly name: string; readonly id: Hex };
+}
+
+interface ResearchNodes {
+  readonly research: { readonly url: string; readonly adminToken: string };
+  readonly hospital: { readonly url: string; readonly adminToken: string };
+}
+
+const OPEN_STUDY = 'lakeside-diabetes-2026';
+const PROPOSED_STUDY = 'lakeside-asthma-registry';
+const YEAR_MS = 365 * 86_400_000;
+/** Each write answers once mined (a block or two on the embedded chain). */
+const MINED_MS = 120_000;
+
+export async function seedDemoResearch(
+  dataDir: string,
+  nodes: ResearchNodes,
+  log: (line: string) => void,
+): Promise<DemoResearchResult> {
+  const marker = join(dataDir, 'demo-research.json');
+  if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as DemoResearchResult;
+  const { address: hospital } = await requestJson<{ address: Hex }>(`${nodes.hospital.url}/status`);
+  const open = keccak256(toHex(OPEN_STUDY));
+  const proposed = keccak256(toHex(PROPOSED_STUDY));
+  const profileHash = hashDeidProfile(SAFE_HARBOR_PROFILE_JSON);
+  const now = Date.now();
+  const propose = (id: Hex, protocol: string, extra: Record<string, unknown>) =>
+    requestJson(`${nodes.research.url}/admin/research/studies`, {
+      token: nodes.research.adminToken,
+      timeoutMs: MINED_MS,
+      body: {
+        id,
+        protocolHash: sha256(toHex(protocol)),
+        profileHash,
+        notBefore: new Date(now - 3_600_000).toISOString(),
+        notAfter: new Date(now + YEAR_MS).toISOString(),
+        k: 2,
+        ...extra,
+      },
+    });
+  await Promise.all([
+    propose(open, 'Lakeside diabetes outcomes protocol v1', {
+      categories: ['demographics', 'conditions', 'laboratory', 'vital-signs'],
+      resourceTypes: ['Patient', 'Condition', 'Observation'],
+      ethicsBoards: [hospital],
+    }),
+    propose(proposed, 'Lakeside asthma registry protocol v1', {
+      categories: ['demographics', 'conditions', 'medications'],
+      resourceTypes: ['Patient', 'Condition', 'MedicationRequest'],
+      ethicsBoards: [],
+    }),
+  ]);
+  await requestJson(`${nodes.hospital.url}/admin/research/studies/${open}/approvals`, {
+    method: 'POST',
+    token: nodes.hospital.adminToken,
+    timeoutMs: MINED_MS,
+  });
+  await requestJson(`${nodes.research.url}/admin/research/studies/${open}/open`, {
+    method: 'POST',
+    token: nodes.research.adminToken,
+    timeoutMs: MINED_MS,
+  });
+  const result: DemoResearchResult = {
+    openStudy: { name: OPEN_STUDY, id: open },
+    proposedStudy: { name: PROPOSED_STUDY, id: proposed },
+  };
+  writeFileDurably(marker, `${JSON.stringify(result, null, 2)}\n`);
+  log(
+    `[research] study ${OPEN_STUDY} approved by the hospital's ethics board and open; ${PROPOSED_STUDY} awaits the vote`,
+  );
+  return result;
+}

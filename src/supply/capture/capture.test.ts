@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../storage/sqlite/open-database.js';
 import { parseEpcisEvent } from '../epcis/index.js';
 import { formatSgtinUri } from '../gs1/index.js';
-import { lotKeyOf, packKeyOf } from '../ledger/supply-keys.js';
+import { caseKeyOf, lotKeyOf, packKeyOf } from '../ledger/supply-keys.js';
 import { SqliteSupplyStore, supplyMigrations } from '../storage/sqlite-supply-store.js';
 import { parseEpcisQuery, queryEpcisEvents } from './epcis-query.js';
-import { ledgerActionsOf } from './ledger-actions.js';
+import { glnOf, ledgerActionsOf, ssccOf } from './ledger-actions.js';
 import { epcsOf, parseEpcisDocument } from './parse-epcis-document.js';
 
 const KEY = new Uint8Array(32).fill(7);
@@ -78,7 +78,47 @@ describe('EPCIS capture documents', () => {
       'shipping-destination',
     );
     expect(ledgerActionsOf(event({ bizStep: 'inspecting' }), KEY, 0)).toEqual([]);
-    expect(ledgerActionsOf(event({ type: 'AggregationEvent' }), KEY, 0)).toEqual([]);
+    expect(ledgerActionsOf(event({ type: 'AggregationEvent', action: 'OBSERVE' }), KEY, 0)).toEqual([]);
+  });
+
+  it('reads cases (SSCC) and GLNs: packing, shipping a case to a GLN, receiving at a location', () => {
+    const sscc = '106141412345678908';
+    const parent = caseKeyOf(KEY, sscc);
+    const packing = event({
+      type: 'AggregationEvent',
+      action: 'ADD',
+      parentID: `urn:epc:id:sscc:0614141.1234567890`,
+      childEPCs: ['urn:epc:id:sgtin:9506000.013435.S1', 'urn:epc:id:sgtin:9506000.013435.S2'],
+      epcList: undefined,
+      bizStep: 'packing',
+    });
+    expect(ssccOf('urn:epc:id:sscc:0614141.1234567890')).toBe(sscc);
+    expect(ledgerActionsOf(packing, KEY, 0)).toEqual([
+      { kind: 'aggregate', parent, children: [packKeyOf(KEY, GTIN, 'S1'), packKeyOf(KEY, GTIN, 'S2')] },
+    ]);
+    expect(ledgerActionsOf(event({ ...packing, action: 'DELETE', childEPCs: undefined }), KEY, 0)).toEqual([
+      { kind: 'disaggregate', parent, children: [] },
+    ]);
+    const shipping = event({
+      epcList: [`https://id.gs1.org/00/${sscc}`, 'urn:epc:id:sgtin:9506000.013435.S3'],
+      bizStep: 'shipping',
+      destinationList: [{ type: 'owning_party', destination: 'urn:epc:id:pgln:9506000.00000' }],
+    });
+    expect(glnOf('urn:epc:id:pgln:9506000.00000')).toBe('9506000000008');
+    expect(ledgerActionsOf(shipping, KEY, 0)).toEqual([
+      { kind: 'ship', pack: packKeyOf(KEY, GTIN, 'S3'), toGln: '9506000000008' },
+      { kind: 'ship-case', parent, toGln: '9506000000008' },
+    ]);
+    const receiving = event({
+      epcList: [`https://id.gs1.org/00/${sscc}`],
+      bizLocation: { id: 'https://id.gs1.org/414/9506000000008' },
+    });
+    expect(ledgerActionsOf(receiving, KEY, 0)).toEqual([
+      { kind: 'receive-case', parent, atGln: '9506000000008' },
+    ]);
+    expect(
+      reason(() => ledgerActionsOf(event({ epcList: ['https://id.gs1.org/00/106141412345678909'] }), KEY, 0)),
+    ).toBe('invalid-epc');
   });
 
   it('keys packs and lots apart, and per key', () => {

@@ -25,9 +25,10 @@ import { confirmInline } from '../confirm.js';
 import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } from '../context.js';
 import { announce, field, formatDate, h, message, replace, uid } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
+import { loadDirectory } from '../people.js';
 import { patientId, session } from '../session.js';
 import { toHex } from '../verify/bytes.js';
-import { categoryNames, grantSummary, purposeWords } from '../words.js';
+import { categoryNames, grantSummary, type PersonDirectory, personName, purposeWords } from '../words.js';
 import { keyUnlockForm } from './key-unlock.js';
 
 export const LEDGER_ADDRESS_SYSTEM = 'https://careledger.dev/fhir/sid/ledger-address';
@@ -76,6 +77,21 @@ function grantStatus(g: LedgerGrant, now: number): { text: string; active: boole
   return { text: 'in force', active: true };
 }
 
+let directory: PersonDirectory | undefined;
+
+/**
+ * Who a grant names, in words: a member's name; a practitioner attested on the ledger as "a clinician
+ * of <member>"; else the address, shortened.
+ */
+function granteeName(address: string, members?: readonly Member[]): string {
+  const name = memberName(address, members);
+  if (name !== address) return name;
+  const person = directory === undefined ? undefined : personName(`Practitioner/${address}`, directory);
+  return person !== undefined && person !== 'a clinician'
+    ? person
+    : `the address ${address.slice(0, 6)}…${address.slice(-4)}`;
+}
+
 async function nextNonce(address: string): Promise<bigint> {
   return BigInt((await getJson<{ nonce: string }>(`/portal/api/consent-nonce?patient=${address}`)).nonce);
 }
@@ -94,6 +110,7 @@ export async function renderConsent(main: HTMLElement): Promise<void> {
       `/fhir/Consent?patient=${encodeURIComponent(patientId(session()))}&_count=100`,
     ),
   ]);
+  directory = await loadDirectory(members).catch(() => undefined);
   const grants =
     address === undefined
       ? []
@@ -202,7 +219,7 @@ function grantsSection(
       return h(
         'tr',
         { 'data-grant-id': g.grantId },
-        h('td', { 'data-label': 'Who' }, memberName(g.grantee, members)),
+        h('td', { 'data-label': 'Who' }, granteeName(g.grantee, members)),
         h(
           'td',
           { 'data-label': 'What' },
@@ -234,7 +251,7 @@ function grantsSection(
                 {
                   type: 'button',
                   class: 'small danger',
-                  'aria-label': `Revoke the grant to ${memberName(g.grantee, members)}`,
+                  'aria-label': `Revoke the grant to ${granteeName(g.grantee, members)}`,
                   onclick: () => void confirmRevoke(g, consentOf(g.grantId), address, status, rerender),
                 },
                 'Revoke',
@@ -299,7 +316,7 @@ async function confirmRevoke(
   status: HTMLElement,
   rerender: () => Promise<void>,
 ): Promise<void> {
-  const who = memberName(g.grantee);
+  const who = granteeName(g.grantee);
   const yes = await confirmInline(status, {
     title: `Revoke the grant to ${who}?`,
     paragraphs: [
@@ -363,7 +380,7 @@ async function revoke(
     await rerender();
     showResult(
       'ok',
-      `Revoked the grant to ${memberName(g.grantee)}. Access stops as soon as each member's node sees the revocation on the ledger. Copies it already fetched stay with it.`,
+      `Revoked the grant to ${granteeName(g.grantee)}. Access stops as soon as each member's node sees the revocation on the ledger. Copies it already fetched stay with it.`,
     );
     announce('Grant revoked.');
   } catch (error) {

@@ -34,6 +34,10 @@ import {
 } from './openapi.js';
 import { createAccessRequestRoutes } from './routes/access-request-routes.js';
 import { createAccountRoutes } from './routes/account-routes.js';
+import {
+  type CredentialAdminDeps,
+  createCredentialAdminRoutes,
+} from '../credentials/credential-admin-routes.js';
 import { type AdminRouteDeps, createAdminRoutes } from './routes/admin-routes.js';
 import { createBreakGlassRoutes } from './routes/break-glass-routes.js';
 import {
@@ -93,6 +97,8 @@ const exchangeListing = {
 const SUB_APPS: Record<string, () => Hono> = {
   createLedgerRoutes: () => createLedgerRoutes({} as LedgerRouteDeps),
   createAdminRoutes: () => createAdminRoutes({ adminToken: 'listing-only' } as AdminRouteDeps),
+  'nodeCredentials.routes': () =>
+    createCredentialAdminRoutes({ adminToken: 'listing-only' } as CredentialAdminDeps),
   'logServices.logRoutes': () => createLogRoutes({} as LogRoutesSource),
   'logServices.witnessRoutes': () => createWitnessRoutes({ addCheckpoint: async () => ({}) as never }),
   createOpenApiRoute,

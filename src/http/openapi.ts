@@ -24,6 +24,7 @@ import { MAX_ADD_CHECKPOINT_BODY, TLOG_SIZE_CONTENT_TYPE } from '../log/witness.
 import { HTTP_STATUS } from './error-response.js';
 import { claimsPaths } from './openapi-claims.js';
 import { consentOpeningPaths } from './openapi-consent-openings.js';
+import { credentialPaths } from './openapi-credentials.js';
 import { delegationPaths } from './openapi-delegations.js';
 import { identifyPaths } from './openapi-identify.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
@@ -473,11 +474,13 @@ const schemas: Record<string, JsonSchema> = {
     },
   },
   PractitionerAttestation: {
-    description: 'This member attests that a practitioner key belongs to one of its staff.',
+    description:
+      'This member attests that a practitioner key belongs to one of its staff. With `credential` (their licence, a vc+jwt verified on the ledger) the hash, qualification and expiry come from it; without it the other fields are required, and a node that requires licences refuses (decision 0028).',
     type: 'object',
-    required: ['practitioner', 'credentialHash', 'qualificationCode', 'expiresAt'],
+    required: ['practitioner'],
     properties: {
       practitioner: schema('Address'),
+      credential: { type: 'string', description: 'The licence as vc+jwt.' },
       credentialHash: {
         ...schema('Bytes32'),
         description: 'A keyed hash of the credential, never the credential.',
@@ -2404,6 +2407,7 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     ...memberRemovalPaths({ schema, json, errors }),
+    ...credentialPaths({ schema, json, errors }),
     ...identifyPaths({ schema, json, errors }),
     ...delegationPaths({ schema, json, errors }),
     ...terminologyPaths({ schema, json, errors }),

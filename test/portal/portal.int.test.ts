@@ -280,7 +280,7 @@ describe('the clinician, the privacy officer and the operator', () => {
     await clinician.getByRole('textbox', { name: 'Value' }).fill('72');
     await clinician.getByRole('button', { name: 'Save observation' }).click();
     await clinician.locator('#observation-form-result .msg-ok').waitFor({ timeout: 15_000 });
-    expect(await clinician.locator('main').textContent()).toContain('72 /min');
+    expect(await clinician.locator('main').textContent()).toContain('72/min');
 
     await clinician.getByRole('textbox', { name: 'Value' }).fill('seventy');
     await clinician.getByRole('button', { name: 'Save observation' }).click();

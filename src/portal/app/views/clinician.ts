@@ -18,6 +18,7 @@ import {
   parseNumber,
   rangeText,
 } from '../form-checks.js';
+import { unitText } from '../quantity-format.js';
 import { recordList } from '../record-list.js';
 import { mergeRecords } from '../record-rows.js';
 import { session } from '../session.js';
@@ -449,7 +450,7 @@ function observationForm(patientId: string, done: () => Promise<void>): HTMLElem
   const code = h(
     'select',
     { id: 'obs-code' },
-    OBSERVATION_CODES.map((c) => h('option', { value: c.code }, `${c.display} (${c.unit})`)),
+    OBSERVATION_CODES.map((c) => h('option', { value: c.code }, `${c.display} (${unitText(c.unit)})`)),
   );
   const value = h('input', { type: 'text', inputmode: 'decimal', id: 'obs-value', required: true });
   const when = h('input', {

@@ -14,7 +14,7 @@ interface IActiveMemberCount {
 /// @notice A research member proposes a study by hashes (protocol, de-identification profile), the data
 ///         categories and FHIR resource types it needs, its period and its minimum cohort k. The members it
 ///         names as ethics boards approve it (all of them), or, when it names none, a majority of the
-///         active members. Lifecycle: Proposed → Approved → Open → Closed; the researcher opens it and
+///         other active members (the researcher never votes on its own study). Lifecycle: Proposed → Approved → Open → Closed; the researcher opens it and
 ///         closes it, or a majority of members closes it by vote. While it is open and inside its period,
 ///         any active member anchors a release (manifest hash, profile hash, consent block, counts) and
 ///         mints one credit to each contributor. Credits are soulbound: a balance per address with no
@@ -141,6 +141,14 @@ contract ResearchRegistry {
         return uint32(IActiveMemberCount(address(registry)).activeMemberCount() / 2 + 1);
     }
 
+    /// @dev A majority of the members who may approve: the active members but the researcher, who never
+    ///      votes on its own study (counting it would leave a two-member consortium unable to approve).
+    function _approvalMajority(address researcher) private view returns (uint32) {
+        uint256 voters = IActiveMemberCount(address(registry)).activeMemberCount();
+        if (voters > 0 && registry.getMember(researcher).status == STATUS_ACTIVE) voters -= 1;
+        return uint32(voters / 2 + 1);
+    }
+
     function _existing(bytes32 studyId) private view returns (Study storage study) {
         study = _studies[studyId];
         if (study.status == Status.None) revert UnknownStudy(studyId);
@@ -204,7 +212,7 @@ contract ResearchRegistry {
 
     /// @notice Approves a proposed study: a named ethics board, or (when it names none) any active member
     ///         other than the researcher. The study is approved once every board, or a majority of the
-    ///         active members, approved it.
+    ///         active members other than the researcher, approved it.
     function approveStudy(bytes32 studyId) external {
         Study storage study = _existing(studyId);
         _activeRole(msg.sender);
@@ -220,7 +228,7 @@ contract ResearchRegistry {
             if (!named) revert NotEthicsBoard(studyId, msg.sender);
             needed = uint32(boards.length);
         } else {
-            needed = _majority();
+            needed = _approvalMajority(study.researcher);
         }
         if (_approved[studyId][msg.sender]) revert AlreadyVotedOnStudy(studyId, msg.sender);
         _approved[studyId][msg.sender] = true;

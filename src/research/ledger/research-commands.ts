@@ -9,7 +9,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type Address, bytesToHex, type Hex, hexToBytes, keccak256, toHex } from 'viem';
+import {
+  type Address,
+  bytesToHex,
+  getAddress,
+  type Hex,
+  hexToBytes,
+  isAddress,
+  keccak256,
+  toHex,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { patientKey, readConsentNonce, tokenOf } from '../../cli/commands/records-exchange.js';
 import { deploymentFile, nodeDir, resolveDataDir, resolveNodeUrl } from '../../cli/data-dir.js';
@@ -84,6 +93,23 @@ function describe(study: StudyView): string {
   ].join('\n');
 }
 
+/** Member names (as in `GET /ledger/members`, e.g. "hospital") or addresses, as addresses. */
+async function resolveMembers(url: string, names: readonly string[]): Promise<Address[]> {
+  if (names.every((n) => isAddress(n, { strict: false }))) return names.map((n) => getAddress(n));
+  const { members } = await requestJson<{ members: { address: Address; name: string }[] }>(
+    `${url}/ledger/members`,
+  );
+  return names.map((name) => {
+    if (isAddress(name, { strict: false })) return getAddress(name);
+    const found = members.filter((m) => m.name.toLowerCase().includes(name.toLowerCase()));
+    if (found.length !== 1)
+      throw new UsageError(
+        `--board ${name}: ${found.length === 0 ? 'no' : 'more than one'} member by that name`,
+      );
+    return (found[0] as { address: Address }).address;
+  });
+}
+
 function parseDate(text: string, option: string): string {
   const time = Date.parse(text);
   if (Number.isNaN(time)) throw new UsageError(`${option} must be a date (YYYY-MM-DD or ISO 8601)`);
@@ -155,8 +181,8 @@ export function registerResearchCommands(program: Command, out: CommandOutput = 
       .option('--to <date>', 'end of the study period (default: one year on)')
       .option('--k <n>', 'minimum cohort size for k-anonymity', '5')
       .option(
-        '--board <address>',
-        'an ethics board (member address); repeat for more',
+        '--board <member>',
+        'an ethics board: a member name (hospital) or address; repeat for more',
         (v: string, all: string[]) => [...all, v],
         [] as string[],
       ),
@@ -209,7 +235,7 @@ Example:
             notBefore: from,
             notAfter: to,
             k,
-            ethicsBoards: o.board,
+            ethicsBoards: await resolveMembers(url, o.board),
           },
         });
         print(o.json, study, `proposed\n${describe(study)}`);

@@ -105,16 +105,21 @@ export class ResearchIndex {
 
   private async syncToHead(): Promise<void> {
     const { client } = this.options;
+    const head = Number(await client.getBlockNumber({ cacheTime: 0 }));
     if (this.cursor !== undefined) {
-      const still = await client.getBlock({ blockNumber: BigInt(this.cursor.number) }).catch(() => undefined);
-      if (still !== undefined && still.hash !== this.cursor.hash) {
+      // Gone below the head (a chain restored from an older snapshot), or another block at its height
+      // (a re-org); a block merely pruned from a compacted history is not found and is kept.
+      const still =
+        this.cursor.number <= head
+          ? await client.getBlock({ blockNumber: BigInt(this.cursor.number) }).catch(() => undefined)
+          : undefined;
+      if (this.cursor.number > head || (still !== undefined && still.hash !== this.cursor.hash)) {
         this.options.onLog?.(`research index: block ${this.cursor.number} left the chain; folding again`);
         this.studies = new Map();
         this.credits = new Map();
         this.cursor = undefined;
       }
     }
-    const head = Number(await client.getBlockNumber({ cacheTime: 0 }));
     const batch = this.options.batchSize ?? 5_000;
     for (;;) {
       const from = this.cursor === undefined ? this.options.deployment.deployBlock : this.cursor.number + 1;

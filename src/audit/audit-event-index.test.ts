@@ -2,7 +2,7 @@ import type { AuditEvent } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { extractSearchIndexEntries } from '../fhir/search/extract-search-index-entries.js';
 import { indexedSearchParams } from '../fhir/search/indexed-search-params.js';
-import { auditEventIndexEntries } from './audit-event-index.js';
+import { AUDIT_INDEX_HASH_CACHE_SIZE, auditEventIndexEntries } from './audit-event-index.js';
 import { type AccessContext, type AuditEventInput, createAuditEvent } from './create-audit-event.js';
 
 const hash = (value: string) => `h(${value})`;
@@ -92,5 +92,43 @@ describe('auditEventIndexEntries', () => {
     const event = cases[0]?.[1] as AuditEvent;
     expect(extractSearchIndexEntries(event, hash)).toHaveLength(35);
     expect(auditEventIndexEntries(event, hash)).toHaveLength(11);
+  });
+
+  test('kept hashes are per keyed-hash function: a vault with another key gets its own rows', () => {
+    const event = cases[0]?.[1] as AuditEvent;
+    const first = (value: string) => `k1(${value})`;
+    const second = (value: string) => `k2(${value})`;
+    const rows = auditEventIndexEntries(event, first);
+    expect(auditEventIndexEntries(event, first)).toEqual(rows);
+    const other = auditEventIndexEntries(event, second);
+    expect(other.map((r) => r.hash)).toEqual(rows.map((r) => r.hash.replace('k1(', 'k2(')));
+  });
+
+  test('each value is hashed once while kept, and again after the bound emptied the cache', () => {
+    const calls: string[] = [];
+    const counting = (value: string) => {
+      calls.push(value);
+      return `h(${value})`;
+    };
+    const event = cases[0]?.[1] as AuditEvent;
+    const rows = auditEventIndexEntries(event, counting);
+    expect(calls).toHaveLength(rows.length);
+    expect(auditEventIndexEntries(event, counting)).toEqual(rows);
+    expect(calls).toHaveLength(rows.length);
+    // Enough other entities to fill the cache: it is emptied, and the first event's values are
+    // hashed again, with the same result.
+    for (let i = 0; i < AUDIT_INDEX_HASH_CACHE_SIZE; i++)
+      auditEventIndexEntries(
+        stored({
+          interaction: 'read',
+          context: clinician,
+          entity: `Observation/o-${i}/_history/1`,
+          outcome: 'success',
+        }),
+        counting,
+      );
+    const before = calls.length;
+    expect(auditEventIndexEntries(event, counting)).toEqual(rows);
+    expect(calls.length).toBeGreaterThan(before);
   });
 });

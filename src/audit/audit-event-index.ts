@@ -18,6 +18,33 @@ import { hashIndexValue, type KeyedHash, type SearchIndexEntry } from '../fhir/s
 
 const PATIENT_REFERENCE = /^(?:.*\/)?Patient\/[^/]+(?:\/_history\/[^/]+)?$/;
 
+/** Hashes kept per keyed-hash function; the map is emptied when it reaches this size. */
+export const AUDIT_INDEX_HASH_CACHE_SIZE = 4096;
+
+/**
+ * The keyed hashes of recent AuditEvent index values, per keyed-hash function. Most rows of a read's
+ * AuditEvent repeat from one read to the next (the same user and node as agents, the same subtype
+ * codes, often the same patient), and each is an HMAC (issue 16). A keyed hash is a pure function
+ * of its key and the value, and each function (one per vault) holds one fixed key, so an entry can
+ * never be stale: a vault with another key is another function, with a map of its own.
+ */
+const hashCaches = new WeakMap<KeyedHash, Map<string, string>>();
+
+function cachedHash(keyedHash: KeyedHash, param: string, kind: 'token' | 'reference', value: string): string {
+  let cache = hashCaches.get(keyedHash);
+  if (cache === undefined) {
+    cache = new Map();
+    hashCaches.set(keyedHash, cache);
+  }
+  const key = `${param}\u001f${kind}\u001f${value}`;
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  const hash = hashIndexValue(keyedHash, 'AuditEvent', param, kind, value);
+  if (cache.size >= AUDIT_INDEX_HASH_CACHE_SIZE) cache.clear();
+  cache.set(key, hash);
+  return hash;
+}
+
 function references(values: readonly (Reference | undefined)[]): SearchReference[] {
   return extractReferences(
     values.filter((v) => v !== undefined).map((value) => ({ type: 'Reference', value })),
@@ -36,7 +63,7 @@ export function auditEventIndexEntries(auditEvent: AuditEvent, keyedHash: KeyedH
     const key = `${param}\u001f${value}`;
     if (seen.has(key)) return;
     seen.add(key);
-    entries.push({ param, kind, hash: hashIndexValue(keyedHash, 'AuditEvent', param, kind, value) });
+    entries.push({ param, kind, hash: cachedHash(keyedHash, param, kind, value) });
   };
   const emitReferences = (param: string, found: readonly SearchReference[]): void => {
     for (const reference of found) {

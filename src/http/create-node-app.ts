@@ -28,16 +28,18 @@ export function createNodeApp(options: NodeAppOptions = {}): Hono {
     app.use('*', loadShedding({ ...DEFAULT_LOAD_SHEDDING, ...options.loadShedding }));
   }
   app.use('*', securityHeaders());
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes ?? 8 * 1024 * 1024,
-      onError: () => {
-        throw new CareLedgerError('ERR_INVALID_INPUT', 'the request body is too large', {
-          details: { status: 413 },
-        });
-      },
-    }),
+  const limitBody = bodyLimit({
+    maxSize: options.maxBodyBytes ?? 8 * 1024 * 1024,
+    onError: () => {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'the request body is too large', {
+        details: { status: 413 },
+      });
+    },
+  });
+  // @hono/node-server gives GET and HEAD requests no body, and asking a request for its body makes
+  // it build a whole fetch Request (with an AbortController): a tenth of a read's CPU (issue 16).
+  app.use('*', (c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next),
   );
   app.onError((error, c) => {
     const isBodyLimit = error instanceof CareLedgerError && error.details.status === 413;

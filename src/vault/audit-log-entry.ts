@@ -16,8 +16,13 @@ const decoder = new TextDecoder();
  * entry must not reveal who read whose record; the patient, given the AuditEvent and the salt, can
  * recompute it and check the inclusion proof.
  */
-export function formatAuditEntry(auditEvent: AuditEvent, salt: Uint8Array): Uint8Array {
-  const digest = createHash('sha256').update(salt).update(canonicalJson(auditEvent)).digest('hex');
+export function formatAuditEntry(
+  auditEvent: AuditEvent,
+  salt: Uint8Array,
+  /** `canonicalJson(auditEvent)`, when the caller has it already (it sealed that text). */
+  canonical: string = canonicalJson(auditEvent),
+): Uint8Array {
+  const digest = createHash('sha256').update(salt).update(canonical).digest('hex');
   return encoder.encode(JSON.stringify({ t: 'audit', c: digest }));
 }
 

@@ -280,7 +280,7 @@ export class SealedRecordStore {
           encoder.encode(canonical),
         ),
         versionHash: this.versionHash('AuditEvent', id, 1, canonical),
-        entry: formatAuditEntry(stored, salt),
+        entry: formatAuditEntry(stored, salt, canonical),
         // A fixed set of rows built without FHIRPath (issue 16 item 2; src/audit/audit-event-index.ts).
         index: auditEventIndexEntries(stored, this.searchHash),
       });

@@ -52,7 +52,18 @@ function waitForListening(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startCareLedgerProcess(): Promise<CareLedgerProcess> {
+export interface CareLedgerProcessOptions {
+  /** `node start --workers` (default: the command's own, one per core). */
+  readonly workers?: number;
+  /** Flags for the node runtime of the process, e.g. `--cpu-prof`. */
+  readonly nodeFlags?: readonly string[];
+  /** Another copy of this repository to run the node from (before/after comparisons); default this one. */
+  readonly root?: string;
+}
+
+export async function startCareLedgerProcess(
+  options: CareLedgerProcessOptions = {},
+): Promise<CareLedgerProcess> {
   const port = await findFreePort();
   const origin = `http://127.0.0.1:${port}`;
   const folder = await prepareSoloNode({ port, publicUrl: origin });
@@ -67,9 +78,22 @@ export async function startCareLedgerProcess(): Promise<CareLedgerProcess> {
     rmSync(folder.dir, { recursive: true, force: true });
   };
   try {
-    child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'node', 'start', '--dir', folder.nodeDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const workers = options.workers === undefined ? [] : ['--workers', String(options.workers)];
+    child = spawn(
+      process.execPath,
+      [
+        ...(options.nodeFlags ?? []),
+        '--import',
+        'tsx',
+        options.root === undefined ? MAIN : join(options.root, 'src', 'cli', 'main.ts'),
+        'node',
+        'start',
+        '--dir',
+        folder.nodeDir,
+        ...workers,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     await waitForListening(child);
     child.removeAllListeners('exit');
     const pids = [child.pid, folder.chain.pid].filter((p): p is number => p !== undefined);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { WrappedKey } from '../../vault/key-provider.js';
 import { openDatabase, type SqliteDatabase } from './open-database.js';
-import { keyStoreMigrations, SqliteKeyStore } from './sqlite-key-store.js';
+import { keyStoreMigrations, SqliteKeyStore, TOMBSTONE_HASH_CACHE_SIZE } from './sqlite-key-store.js';
 
 // The store only keeps bytes; these stand in for real wrapped keys (VaultCrypto tests use real ones).
 let counter = 0;
@@ -149,5 +149,21 @@ describe('SqliteKeyStore', () => {
     const other = new SqliteKeyStore(db, { tombstoneKey: new Uint8Array(32).fill(1) });
     expect(await other.erasedAt('pat-1')).toBeUndefined();
     expect(() => new SqliteKeyStore(db, { tombstoneKey: new Uint8Array(16) })).toThrow();
+  });
+
+  test('an erasure is seen at once though the patient id hash was kept, by this store and another', async () => {
+    const create = async () => fakeWrapped();
+    await store.getOrCreate('pat-1', create);
+    // Asked many times before the erasure (every read asks): the id's hash is kept meanwhile.
+    for (let i = 0; i < 3; i++) expect(await store.erasedAt('pat-1')).toBeUndefined();
+    const sameDatabase = new SqliteKeyStore(db, { tombstoneKey: new Uint8Array(32).fill(9) });
+    expect(await sameDatabase.erasedAt('pat-1')).toBeUndefined();
+    await sameDatabase.destroy('pat-1');
+    expect(await store.erasedAt('pat-1')).toBeDefined();
+    await expect(store.get('pat-1')).rejects.toMatchObject({ code: 'ERR_GONE' });
+    // Past the bound the kept hashes are dropped; answers stay the same.
+    for (let i = 0; i < TOMBSTONE_HASH_CACHE_SIZE; i++) await store.erasedAt(`other-${i}`);
+    expect(await store.erasedAt('pat-1')).toBeDefined();
+    expect(await store.erasedAt('pat-2')).toBeUndefined();
   });
 });

@@ -52,6 +52,9 @@ export interface DataKeyRow {
 
 const MAX_VERSION_ATTEMPTS = 3;
 
+/** Patient-id hashes kept per store; the map is emptied when it reaches this size. */
+export const TOMBSTONE_HASH_CACHE_SIZE = 10_000;
+
 /** Opens the key store on a database migrated with `keyStoreMigrations`, deriving its tombstone key. */
 export async function createSqliteKeyStore(
   db: SqliteDatabase,
@@ -65,6 +68,12 @@ export async function createSqliteKeyStore(
 export class SqliteKeyStore implements DataKeyStore {
   private readonly statements;
   private readonly tombstoneKey: Uint8Array;
+  /**
+   * HMACs of patient ids under the fixed tombstone key: a pure function, so a kept value is never
+   * stale. Every read asks whether its patient was erased (decision 0017), a search once per record
+   * it opens, and the HMAC was the larger part of that question (issue 16).
+   */
+  private readonly patientIdHashes = new Map<string, Buffer>();
   private readonly now: () => number;
 
   constructor(
@@ -237,9 +246,14 @@ export class SqliteKeyStore implements DataKeyStore {
   }
 
   private hashPatientId(patientId: string): Buffer {
-    return createHmac('sha256', this.tombstoneKey)
+    const known = this.patientIdHashes.get(patientId);
+    if (known !== undefined) return known;
+    const hash = createHmac('sha256', this.tombstoneKey)
       .update(encodeFields([patientId]))
       .digest();
+    if (this.patientIdHashes.size >= TOMBSTONE_HASH_CACHE_SIZE) this.patientIdHashes.clear();
+    this.patientIdHashes.set(patientId, hash);
+    return hash;
   }
 }
 

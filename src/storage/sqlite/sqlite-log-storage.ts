@@ -74,6 +74,8 @@ export class SqliteLogStorage implements LogStorage {
   readonly #ownsDb: boolean;
   readonly #stmt;
   readonly #applyCommitGroup: ApplyCommitGroup;
+  /** Made once: better-sqlite3 builds four wrapped functions on every `transaction()` call. */
+  readonly #appendTransaction;
 
   /**
    * `applyCommitGroup` applies a batch's commit writes on this same connection, inside the batch's
@@ -115,6 +117,17 @@ export class SqliteLogStorage implements LogStorage {
          WHERE origin = ? AND size = ?`,
       ),
     };
+    this.#appendTransaction = db.transaction((batch: LogAppendBatch) => {
+      checkAppendBatch(batch, this.#count(this.#stmt.size), (level) =>
+        this.#count(this.#stmt.nodeCount, level),
+      );
+      batch.entries.forEach((entry, i) => {
+        this.#stmt.insertLeaf.run(batch.startIndex + i, batch.leafHashes[i], entry);
+      });
+      for (const node of batch.nodeHashes) this.#stmt.insertNode.run(node.level, node.index, node.hash);
+      // Same connection, same transaction: these commit with the entries or roll back with them.
+      for (const group of batch.withinCommit ?? []) this.#applyCommitGroup(group);
+    });
   }
 
   #run<T>(what: string, fn: () => T): Promise<T> {
@@ -142,21 +155,7 @@ export class SqliteLogStorage implements LogStorage {
   // BEGIN IMMEDIATE: other processes of the member write the same file (decision 0014); a deferred
   // transaction that reads first would fail with SQLITE_BUSY on upgrading instead of waiting its turn.
   appendBatch(batch: LogAppendBatch): Promise<void> {
-    return this.#run('append a batch', () =>
-      this.#db
-        .transaction(() => {
-          checkAppendBatch(batch, this.#count(this.#stmt.size), (level) =>
-            this.#count(this.#stmt.nodeCount, level),
-          );
-          batch.entries.forEach((entry, i) => {
-            this.#stmt.insertLeaf.run(batch.startIndex + i, batch.leafHashes[i], entry);
-          });
-          for (const node of batch.nodeHashes) this.#stmt.insertNode.run(node.level, node.index, node.hash);
-          // Same connection, same transaction: these commit with the entries or roll back with them.
-          for (const group of batch.withinCommit ?? []) this.#applyCommitGroup(group);
-        })
-        .immediate(),
-    );
+    return this.#run('append a batch', () => this.#appendTransaction.immediate(batch));
   }
 
   #dense(rows: { idx: number }[], start: number, end: number): void {

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { IndexFilter, SearchIndexEntry } from '../../fhir/search/index.js';
 import type {
   CandidateScope,
@@ -53,8 +54,17 @@ export const recordMigrations: Migration[] = [
   },
 ];
 
+/** Prepared dynamic queries kept per storage; the map is emptied when it reaches this size. */
+export const PREPARED_QUERY_CACHE_SIZE = 256;
+
 export class SqliteRecordStorage implements RecordStorage {
   private readonly sql;
+  /**
+   * Dynamic queries prepared once per text: a search's text depends only on how many filters, hashes
+   * and ids it has, and preparing it again was a twentieth of a search's CPU (issue 16). A statement
+   * holds no rows; SQLite re-prepares it itself if the schema changes.
+   */
+  private readonly prepared = new Map<string, Database.Statement>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.sql = {
@@ -171,13 +181,20 @@ export class SqliteRecordStorage implements RecordStorage {
       );
       params.push(resourceType, filter.param, ...filter.hashes);
     }
-    const rows = this.db
-      .prepare(
-        `SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')}
+    const rows = this.prepareOnce(
+      `SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')}
          ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id`,
-      )
-      .all(...params) as RecordRow[];
+    ).all(...params) as RecordRow[];
     return rows.map(toStoredVersion);
+  }
+
+  private prepareOnce(text: string): Database.Statement {
+    const known = this.prepared.get(text);
+    if (known !== undefined) return known;
+    const statement = this.db.prepare(text);
+    if (this.prepared.size >= PREPARED_QUERY_CACHE_SIZE) this.prepared.clear();
+    this.prepared.set(text, statement);
+    return statement;
   }
 
   async current(resourceType: string, id: string): Promise<StoredVersion | undefined> {
@@ -217,9 +234,9 @@ export class SqliteRecordStorage implements RecordStorage {
       clauses.push('last_updated <= ?');
       params.push(page.until);
     }
-    const rows = this.db
-      .prepare(`SELECT * FROM vault_records WHERE ${clauses.join(' AND ')} ORDER BY patient_id, id LIMIT ?`)
-      .all(...params, page.limit) as RecordRow[];
+    const rows = this.prepareOnce(
+      `SELECT * FROM vault_records WHERE ${clauses.join(' AND ')} ORDER BY patient_id, id LIMIT ?`,
+    ).all(...params, page.limit) as RecordRow[];
     return rows.map(toStoredVersion);
   }
 

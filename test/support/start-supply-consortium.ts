@@ -28,6 +28,8 @@ export interface SupplyConsortium {
   readonly supplyKey: Uint8Array;
   /** Each member's node folder (its admin token is there). */
   readonly dirs: { readonly manufacturer: string; readonly wholesaler: string; readonly pharmacy: string };
+  /** Another process of a member, on its folder and database, as its second host would run it. */
+  startProcess(member: 'manufacturer' | 'wholesaler' | 'pharmacy'): Promise<RunningNode>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,8 @@ export async function startSupplyConsortium(): Promise<SupplyConsortium> {
   deployerDb.close();
   saveDeployment(join(dir, 'deployment.json'), deployment);
   const nodes: RunningNode[] = [];
+  const extra: RunningNode[] = [];
+  const databaseUrls: (string | undefined)[] = [];
   for (const f of folders) {
     writeFileSync(join(f.nodeDir, SUPPLY_KEY_FILE), `${supplyKey.toString('hex')}\n`, { mode: 0o600 });
     saveNodeConfig(f.nodeDir, {
@@ -105,6 +109,7 @@ export async function startSupplyConsortium(): Promise<SupplyConsortium> {
       devIdentityHeader: true,
     });
     const databaseUrl = await postgres?.createDatabase(`supply_${f.name}`);
+    databaseUrls.push(databaseUrl);
     nodes.push(
       await startNode(f.nodeDir, {
         log: () => undefined,
@@ -125,7 +130,19 @@ export async function startSupplyConsortium(): Promise<SupplyConsortium> {
       wholesaler: folders[1]?.nodeDir as string,
       pharmacy: folders[2]?.nodeDir as string,
     },
+    async startProcess(member) {
+      const at = ['manufacturer', 'wholesaler', 'pharmacy'].indexOf(member);
+      const databaseUrl = databaseUrls[at];
+      const node = await startNode((folders[at] as (typeof folders)[number]).nodeDir, {
+        log: () => undefined,
+        port: 0,
+        ...(databaseUrl === undefined ? {} : { databaseUrl }),
+      });
+      extra.push(node);
+      return node;
+    },
     async stop() {
+      for (const node of extra) await node.close();
       for (const node of nodes) await node.close();
       await chain.stop();
       await postgres?.close();

@@ -12,6 +12,7 @@ import type { BreakGlassReader } from './break-glass.js';
 import { categorizeResource, SENSITIVE_CATEGORIES } from './categorize-resource.js';
 import type { ConsentCheck } from './consent-check.js';
 import { evaluateIdentification, type IdentificationDecision } from './identification.js';
+import { evaluatePatientWrite } from './patient-requests.js';
 import {
   type CompartmentScope,
   evaluateVisibleCompartments,
@@ -289,8 +290,10 @@ export class AccessPolicy {
         if (facts.patientId !== requester.patientId) {
           return { allowed: false, reason: "outside the patient's own records" };
         }
-        if (write && type !== 'Consent') {
-          return { allowed: false, reason: 'a patient may write their own Consent directives only' };
+        if (write) {
+          // Consent directives and the portal's requests (patient-requests.ts, decision 0029).
+          const own = evaluatePatientWrite(facts.resource, requester.patientId);
+          if (!own.allowed) return own;
         }
         return { allowed: true, basis: 'own-record', breakGlass: false };
       case 'member': {

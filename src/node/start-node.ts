@@ -10,6 +10,7 @@ import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
 import { createChainClient } from '../chain/index.js';
 import { createClaimsModule } from '../claims/index.js';
+import { createPatientRightsRoutes, createRecipientNames } from '../patient-rights/index.js';
 import { createOpeningFanOut, evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { createOpeningDeliveryQueue } from '../consent/opening-delivery-queue.js';
 import { createNodeCredentials } from '../credentials/node-credentials.js';
@@ -107,6 +108,8 @@ import {
   loadOrCreateTokenSigningKey,
   restrictFileModes,
 } from './node-keys.js';
+import { SignInThrottle } from '../auth/sign-in-throttle.js';
+import { createShareRoutes, ShareService, SqliteShareStore, shareMigrations } from '../share/index.js';
 import { openVault } from './open-vault.js';
 import {
   announceRelayed,
@@ -228,6 +231,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       ...ledgerKeyChallengeMigrations,
       ...supplyMigrations,
       ...claimLeaseMigrations,
+      ...shareMigrations,
     ],
     { refuseNewer: true },
   );
@@ -798,6 +802,37 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   );
   app.route('/', createAccountRoutes({ store: authStore, authenticate }));
   app.route('/break-glass', createBreakGlassRoutes({ repository, authenticate }));
+  // Issue 22, decision 0030: telehealth shares with clinicians outside the consortium.
+  app.route(
+    '/',
+    createShareRoutes({
+      service: new ShareService({
+        store: new SqliteShareStore(db),
+        throttle: new SignInThrottle({
+          store: authStore,
+          now: options.authClock ?? Date.now,
+        }),
+      }),
+      repository,
+      authenticate,
+      organization: config.organization,
+      signer: account,
+    }),
+  );
+  // Issue 22: HIPAA individual rights and the patient's requests (decision 0029).
+  app.route(
+    '/patient-rights',
+    createPatientRightsRoutes({
+      repository,
+      authenticate,
+      organization: config.organization,
+      nameOf: createRecipientNames({
+        memberName: async (address) => (await index.member(address))?.name,
+        practitionerOrganization: async (address) => (await index.practitioner(address))?.organization,
+        organization: config.organization,
+      }),
+    }),
+  );
   app.route(
     '/access-requests',
     createAccessRequestRoutes({

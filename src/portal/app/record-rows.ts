@@ -4,6 +4,7 @@
  * comes from; each record once, though this member and another may both serve it (a copy received
  * from a member carries `meta.source` naming that member's version). Pure functions (no DOM).
  */
+import { claimAmounts } from './claim-summary.js';
 import {
   type Flag,
   formatQuantity,
@@ -182,6 +183,10 @@ export function recordRow(served: ServedRecord): RecordRow | undefined {
       .join(' · ');
   } else if (r.resourceType === 'Immunization') {
     title = conceptWords(r.vaccineCode) || 'Immunization';
+  } else if (tab === 'claims') {
+    const provider = (r.provider as { display?: string } | undefined)?.display;
+    title = [conceptWords(r.type) || 'Claim', provider].filter(Boolean).join(' · ');
+    more = claimAmounts(r);
   } else if (tab === 'documents') {
     const attachment = (
       r.content as { attachment?: { title?: string; contentType?: string; data?: string } }[] | undefined

@@ -75,6 +75,7 @@ describe('seedDemoCredentials', () => {
       voters: [adminOf(net.hospital)],
       members: { hospital: adminOf(net.hospital) },
       enforceAt: [adminOf(net.hospital), adminOf(net.lab)],
+      devClinicians: ['Practitioner/dr-1'],
     };
     const realFetch = globalThis.fetch;
     globalThis.fetch = net.fetchBetween;
@@ -84,12 +85,18 @@ describe('seedDemoCredentials', () => {
       const took = performance.now() - started;
       process.stdout.write(`seedDemoCredentials: ${took.toFixed(0)} ms\n`);
       expect(licences).toEqual([
+        expect.objectContaining({ member: 'hospital', practitioner: 'Practitioner/dr-1', name: 'dr-1' }),
         expect.objectContaining({
           member: 'hospital',
           practitioner: 'Practitioner/dr-grey',
           name: 'dr.grey',
         }),
       ]);
+      // The tour's development identity works at both members: its account's licence, attested by the hospital.
+      const atLab = await net.lab.node.app.request('/fhir/Organization?_count=1', {
+        headers: { 'x-careledger-identity': 'Practitioner/dr-1', 'x-careledger-purpose': 'TREAT' },
+      });
+      expect(atLab.status, await atLab.clone().text()).toBe(200);
       const working = await read('Practitioner/dr-grey');
       expect(working.status, await working.clone().text()).toBe(200);
       const refused = await read('Practitioner/dr-nobody');

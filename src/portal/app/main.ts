@@ -13,6 +13,8 @@ import { renderGuardian } from './views/guardian.js';
 import { renderKey } from './views/key.js';
 import { renderNotifications } from './views/notifications.js';
 import { renderRecords } from './views/records.js';
+import { renderResearchPatient } from './views/research-patient.js';
+import { isStudyStaff, renderResearchStaff } from './views/research-staff.js';
 import { renderReview } from './views/review.js';
 import { renderSupplyManufacturer } from './views/supply-manufacturer.js';
 import { isSupplyStaff, renderSupplyVerify } from './views/supply-verify.js';
@@ -32,6 +34,8 @@ const ROUTES: Route[] = [
   { path: 'consent', label: 'Sharing', render: renderConsent, inNav: patientOnly },
   { path: 'access', label: 'Access history', render: renderAccessHistory, inNav: patientOnly },
   { path: 'downloads', label: 'Downloads', render: renderDownloads, inNav: patientOnly },
+  // Issue 18: open studies, joining and leaving, studies that used my data, credits.
+  { path: 'research', label: 'Research', render: renderResearchPatient, inNav: patientOnly },
   { path: 'key', label: 'Key and guardians', render: renderKey, inNav: patientOnly },
   { path: 'ward', label: 'Acting for someone', render: renderGuardian, inNav: patientOnly },
   { path: 'patients', label: 'Patients', render: renderPatientSearch, inNav: staffOnly },
@@ -64,6 +68,8 @@ const ROUTES: Route[] = [
     render: renderSupplyManufacturer,
     inNav: (s) => isSupplyStaff(s, ['manufacturer']),
   },
+  // Issue 18 item 6: studies for a research member's staff and ethics boards.
+  { path: 'studies', label: 'Studies', render: renderResearchStaff, inNav: isStudyStaff },
 ];
 
 /** Staff who run the node (admin) or oversee it (privacy officer) see the Administration link. */
@@ -75,7 +81,7 @@ function isNodeStaff(s: Session | undefined): boolean {
  * Pages reachable by their address though not in the menu: a chart (opened from the patient list)
  * and the administration page, where an operator who is not signed in pastes the node's admin token.
  */
-const BY_ADDRESS_ONLY = new Set(['chart', 'admin', 'licences']);
+const BY_ADDRESS_ONLY = new Set(['chart', 'admin', 'licences', 'studies']);
 
 function currentRoute(): { route: Route | undefined; param: string } {
   const [path = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/');

@@ -5,18 +5,17 @@
  * a release kicked off at this node and its manifest, and each anchored release checked against the
  * chain (GET /research/studies/{id}/releases/{hash}).
  */
-import { keccak256, sha256, toHex } from 'viem';
-import { DATA_CATEGORIES } from '../../../ledger/codes.js';
-import { ApiError, errorText, getJson, request, sendJson } from '../api.js';
-import { consortiumMembers, type Member, memberName, nodeStatus } from '../context.js';
+import { ApiError, errorText, sendJson } from '../api.js';
+import { consortiumMembers, type Member, nodeStatus } from '../context.js';
 import { field, h, message, replace, uid } from '../dom.js';
 import { isPatient, type Session } from '../session.js';
 import { ADMIN_TOKEN_MISSING } from './admin.js';
+import { proposeForm } from './research-propose.js';
+import { kickOff, releasesTable } from './research-releases.js';
 import {
   approvalWords,
   loadStudies,
   STATUS_WORDS,
-  type StudyRelease,
   type StudyView,
   studyData,
   studyPeriod,
@@ -62,7 +61,9 @@ export async function renderResearchStaff(main: HTMLElement): Promise<void> {
           { class: 'cards', id: 'study-list' },
           studies.map((s) => studyCard(s, members, status.address, out, rerender)),
         ),
-    proposeForm(studies, members, status.role === 'research', out, rerender),
+    proposeForm(studies, members, status.role === 'research', out, (path, body, success) =>
+      operatorWrite(path, body, out, rerender, success),
+    ),
   );
 }
 
@@ -230,266 +231,6 @@ function studyCard(
     release,
     releasesTable(study, members),
   );
-}
-
-interface Manifest {
-  readonly output?: readonly { type: string; url: string; count?: number; extension?: { sha256?: string } }[];
-  readonly extension?: {
-    manifestHash?: string;
-    counts?: Record<string, number>;
-    consentBlock?: string;
-    anchor?: Record<string, unknown>;
-  };
-}
-
-/** POST $export (Prefer: respond-async) as the signed-in user, then polls the status until the manifest. */
-async function kickOff(study: StudyView, out: HTMLElement): Promise<void> {
-  replace(out, message('info', 'Asking this node to release the study’s data…'));
-  try {
-    const kicked = await request(`/research/studies/${study.id}/$export`, {
-      method: 'POST',
-      headers: { prefer: 'respond-async', 'x-careledger-purpose': 'HRESCH' },
-    });
-    const location = new URL(kicked.headers.get('content-location') ?? '', window.location.href).pathname;
-    for (let i = 0; i < 240; i++) {
-      const polled = await request(location);
-      if (polled.status === 200) {
-        const manifest = (await polled.json()) as Manifest;
-        replace(out, manifestView(manifest));
-        return;
-      }
-      replace(out, message('info', `Releasing: ${polled.headers.get('x-progress') ?? 'in progress'}…`));
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    replace(out, message('error', 'The release is still running; look again later.'));
-  } catch (error) {
-    replace(out, message('error', `The release was refused: ${errorText(error)}`));
-  }
-}
-
-function manifestView(manifest: Manifest): HTMLElement {
-  const counts = manifest.extension?.counts ?? {};
-  return h(
-    'div',
-    { class: 'card', id: 'release-manifest' },
-    h('h3', {}, 'Release manifest'),
-    message('ok', 'The release is sealed and its manifest anchored on the ledger.'),
-    h(
-      'dl',
-      { class: 'facts' },
-      h('dt', {}, 'Manifest hash'),
-      h('dd', {}, h('code', {}, manifest.extension?.manifestHash ?? 'not given')),
-      h('dt', {}, 'Consent block'),
-      h('dd', {}, String(manifest.extension?.consentBlock ?? '')),
-      Object.entries(counts).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]),
-    ),
-    h(
-      'ul',
-      {},
-      (manifest.output ?? []).map((f) =>
-        h('li', {}, `${f.type}: ${f.count ?? '?'} records, SHA-256 ${f.extension?.sha256 ?? 'not given'}`),
-      ),
-    ),
-  );
-}
-
-function releasesTable(study: StudyView, members: readonly Member[]): HTMLElement | null {
-  if (study.releases.length === 0) return h('p', { class: 'meta' }, 'No release anchored yet.');
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { class: 'stack releases' },
-      h('caption', {}, 'Releases anchored on the ledger'),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Member', 'Records', 'Left out (k)', 'Patients', 'Manifest', 'Check'].map((x) =>
-            h('th', { scope: 'col' }, x),
-          ),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        study.releases.map((r) => {
-          const result = h('span', { role: 'status' });
-          return h(
-            'tr',
-            {},
-            h('td', { 'data-label': 'Member' }, memberName(r.member, members)),
-            h('td', { 'data-label': 'Records' }, String(r.records)),
-            h('td', { 'data-label': 'Left out (k)' }, String(r.suppressed)),
-            h('td', { 'data-label': 'Patients' }, String(r.contributors)),
-            h('td', { 'data-label': 'Manifest' }, h('code', {}, `${r.manifestHash.slice(0, 10)}…`)),
-            h(
-              'td',
-              { 'data-label': 'Check' },
-              h(
-                'button',
-                { type: 'button', class: 'small', onclick: () => void verifyRelease(study, r, result) },
-                'Check against the chain',
-              ),
-              ' ',
-              result,
-            ),
-          );
-        }),
-      ),
-    ),
-  );
-}
-
-/** The anchor as the contract holds it (read by the node from ResearchRegistry) against the index. */
-async function verifyRelease(study: StudyView, release: StudyRelease, out: HTMLElement): Promise<void> {
-  out.textContent = 'Checking…';
-  try {
-    const onChain = await getJson<{
-      records: number;
-      suppressed: number;
-      consentBlock: string;
-      profileHash: string;
-    }>(`/research/studies/${study.id}/releases/${release.manifestHash}`);
-    const same =
-      onChain.records === release.records &&
-      onChain.suppressed === release.suppressed &&
-      onChain.consentBlock === release.consentBlock &&
-      onChain.profileHash.toLowerCase() === study.profileHash.toLowerCase();
-    out.textContent = same
-      ? `Anchored on chain: ${onChain.records} records, ${onChain.suppressed} left out, consent block ${onChain.consentBlock}, the study’s profile.`
-      : 'The chain’s anchor differs from this node’s index.';
-  } catch (error) {
-    out.textContent = `Not verified: ${errorText(error)}`;
-  }
-}
-
-function proposeForm(
-  studies: readonly StudyView[],
-  members: readonly Member[],
-  isResearch: boolean,
-  out: HTMLElement,
-  rerender: (text: string, kind?: 'ok' | 'error') => Promise<void>,
-): HTMLElement {
-  const name = h('input', { type: 'text', id: 'study-name', required: true, autocomplete: 'off' });
-  const protocol = h('textarea', { id: 'study-protocol', rows: 3, required: true });
-  // The Safe Harbor profile's hash, as the node describes studies under it; else paste one.
-  const safeHarbor = studies.find((s) => s.patientWouldShare.form.includes('Safe Harbor'))?.profileHash ?? '';
-  const profile = h('input', { type: 'text', id: 'study-profile', value: safeHarbor, autocomplete: 'off' });
-  const types = h('input', { type: 'text', id: 'study-types', value: 'Patient, Condition, Observation' });
-  const k = h('input', { type: 'number', id: 'study-k', value: '5', min: '2' });
-  const from = h('input', { type: 'date', id: 'study-from', value: new Date().toISOString().slice(0, 10) });
-  const to = h('input', {
-    type: 'date',
-    id: 'study-to',
-    value: new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10),
-  });
-  const categories = h(
-    'fieldset',
-    {},
-    h('legend', {}, 'Data categories'),
-    h(
-      'div',
-      { class: 'checks' },
-      Object.entries(DATA_CATEGORIES).map(([code, c]) => {
-        const id = uid('cat');
-        return h(
-          'label',
-          { for: id },
-          h('input', {
-            type: 'checkbox',
-            id,
-            name: 'study-category',
-            value: code,
-            checked: ['demographics', 'conditions'].includes(code),
-          }),
-          c.display,
-        );
-      }),
-    ),
-  );
-  const boards = h(
-    'fieldset',
-    {},
-    h('legend', {}, 'Ethics boards (none: the members vote)'),
-    h(
-      'div',
-      { class: 'checks' },
-      members
-        .filter((m) => m.status === 'active' && m.role !== 'research')
-        .map((m) => {
-          const id = uid('board');
-          return h(
-            'label',
-            { for: id },
-            h('input', { type: 'checkbox', id, name: 'study-board', value: m.address }),
-            m.name,
-          );
-        }),
-    ),
-  );
-  const form: HTMLFormElement = h(
-    'form',
-    {
-      class: 'card',
-      id: 'propose-study-form',
-      onsubmit: (event: Event) => {
-        event.preventDefault();
-        const checked = (n: string) =>
-          [...form.querySelectorAll<HTMLInputElement>(`input[name=${n}]:checked`)].map((b) => b.value);
-        if (name.value.trim() === '' || protocol.value.trim() === '')
-          return replace(out, message('error', 'Give the study’s protocol id and its protocol text.'));
-        if (!/^0x[0-9a-fA-F]{64}$/.test(profile.value.trim()))
-          return replace(out, message('error', 'The profile hash is 0x and 64 hex digits.'));
-        void operatorWrite(
-          '/admin/research/studies',
-          {
-            id: keccak256(toHex(name.value.trim())),
-            protocolHash: sha256(toHex(protocol.value)),
-            profileHash: profile.value.trim(),
-            categories: checked('study-category'),
-            resourceTypes: types.value
-              .split(',')
-              .map((t) => t.trim())
-              .filter(Boolean),
-            notBefore: new Date(`${from.value}T00:00:00Z`).toISOString(),
-            notAfter: new Date(`${to.value}T23:59:59Z`).toISOString(),
-            k: Number(k.value),
-            ethicsBoards: checked('study-board'),
-          },
-          out,
-          rerender,
-          `Proposed the study ${name.value.trim()}.`,
-        );
-      },
-    },
-    h('h2', {}, 'Propose a study'),
-    isResearch
-      ? null
-      : message('info', 'Only a research member may propose; the ledger refuses other members.'),
-    field(
-      'Protocol id',
-      name,
-      'Your own name for the protocol, e.g. lakeside-diabetes-2026; its hash is the study id.',
-    ),
-    field('Protocol text', protocol, 'Only its SHA-256 goes on the ledger.'),
-    categories,
-    field('FHIR resource types (comma-separated)', types),
-    field('From', from),
-    field('Until', to),
-    field('Smallest group k', k),
-    field(
-      'De-identification profile hash',
-      profile,
-      'The Safe Harbor profile’s hash is filled in when a study already uses it.',
-    ),
-    boards,
-    h('button', { type: 'submit', class: 'primary' }, 'Propose the study'),
-  );
-  return form;
 }
 
 /** Staff who see the Studies link: a node's operators and officers, and researchers or board members. */

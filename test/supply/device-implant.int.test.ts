@@ -130,9 +130,14 @@ describe('medical devices with a GS1 UDI', () => {
     // A device without an expiry: its UDI carries none, and it is good.
     const noExpiry = await implant(p, `(01)${DI}(10)LN(21)D5`);
     expect(noExpiry.status, JSON.stringify(noExpiry.body)).toBe(201);
-    // Malformed UDI: a check digit, or a device identifier that contradicts the carrier.
+    // A UDI that does not parse (a wrong check digit) names no product the consortium tracks: the
+    // record is stored, unverified (a hospital records every manufacturer's devices; Synthea's have
+    // random UDIs). One that contradicts a tracked unit (its serial D2 is on the ledger) is refused.
     const badDigit = await implant(p, `(01)00844588003289(21)D2`, GS1, '00844588003289');
-    expect(badDigit.status).toBe(400);
+    expect(badDigit.status, JSON.stringify(badDigit.body)).toBe(201);
+    // Another manufacturer's device, never commissioned in the consortium: stored, nothing claimed.
+    const untracked = await implant(p, '(01)96702913868313(17)300727(10)528662860311789(21)9866037');
+    expect(untracked.status, JSON.stringify(untracked.body)).toBe(201);
     const mismatch = await implant(p, `(01)${DI}(21)D2`, GS1, '09506000134352');
     expect(mismatch.status).toBe(400);
     expect(JSON.stringify(mismatch.body)).toContain('Device.udiCarrier.deviceIdentifier');

@@ -125,7 +125,16 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
         device.status === 'inactive'
       )
         return undefined;
-      const udi = udiOfDevice(device, now());
+      let udi: ReturnType<typeof udiOfDevice>;
+      try {
+        udi = udiOfDevice(device, now());
+      } catch (error) {
+        // A UDI the node cannot read, or that contradicts the Device: refused only for a product the
+        // consortium tracks. A hospital records (and imports) devices from every manufacturer; an
+        // untracked one is stored as it is, unverified (Synthea's devices have random UDIs).
+        if (await isTracked(looseUdiOf(device))) throw error;
+        return undefined;
+      }
       if (udi?.serial === undefined) return undefined;
       const { productionDate: _, ...pack } = udi;
       return {
@@ -161,6 +170,15 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
       return undefined; // an update of the record that took this unit: already checked and claimed
     }
     const verdict = await deps.verify(pack, deps.ledger.self);
+    // A device of a product the consortium does not track (its lot was never commissioned here) is
+    // not a counterfeit of one it does: it is stored unverified, and nothing is claimed.
+    if (
+      unit.resourceType === 'Device' &&
+      verdict.verdict === 'no-match-gtin-serial' &&
+      !(await isTracked({ gtin: pack.gtin, ...(pack.lot === undefined ? {} : { lot: pack.lot }) }))
+    ) {
+      return undefined;
+    }
     const patientId =
       unit.subject?.startsWith('Patient/') === true ? unit.subject.slice('Patient/'.length) : undefined;
     if (verdict.verdict === 'verified' && patientId === undefined) {
@@ -220,6 +238,20 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
     };
   };
 
+  /** Whether the consortium tracks this unit's product: its pack or its lot was commissioned. */
+  async function isTracked(unit: { gtin?: string; lot?: string; serial?: string }): Promise<boolean> {
+    const { gtin, lot, serial } = unit;
+    if (gtin === undefined) return false;
+    try {
+      if (serial !== undefined && (await deps.ledger.pack(packKeyOf(deps.key, gtin, serial)))) return true;
+      return lot !== undefined && (await deps.ledger.lotKnown(lotKeyOf(deps.key, gtin, lot)));
+    } catch (error) {
+      // A GTIN with a wrong check digit was never commissioned: nothing tracks it.
+      if (error instanceof CareLedgerError && error.code === 'ERR_INVALID_INPUT') return false;
+      throw error;
+    }
+  }
+
   /** Leaves evidence on chain for a clone or a dispense after a recall (best effort: the refusal stands). */
   async function flagOnLedger(reason: string, verdict: VerificationResponse): Promise<void> {
     if (verdict.state === undefined) return;
@@ -233,4 +265,22 @@ export function createDispenseCheck(deps: DispenseCheckDeps) {
       );
     }
   }
+}
+
+/**
+ * The GTIN, lot and serial a Device names, read without checking anything (digits as written), to
+ * ask whether the consortium tracks the product of a UDI that does not parse.
+ */
+function looseUdiOf(device: Device): { gtin?: string; lot?: string; serial?: string } {
+  const carrier = device.udiCarrier?.[0];
+  const hrf = carrier?.carrierHRF ?? '';
+  const ai = (code: string) => new RegExp(`\\(${code}\\)([^(]+)`).exec(hrf)?.[1]?.trim();
+  const gtin = ai('01') ?? carrier?.deviceIdentifier;
+  const lot = ai('10') ?? device.lotNumber;
+  const serial = ai('21') ?? device.serialNumber;
+  return {
+    ...(gtin !== undefined && /^\d{14}$/.test(gtin) ? { gtin } : {}),
+    ...(lot === undefined ? {} : { lot }),
+    ...(serial === undefined ? {} : { serial }),
+  };
 }

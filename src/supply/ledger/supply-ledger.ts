@@ -137,6 +137,17 @@ export class SupplyLedger {
     return /^0x0{40}$/i.test(owner) ? undefined : getAddress(owner);
   }
 
+  /** Whether a lot (its keyed hash) was ever commissioned in the consortium: a product it tracks. */
+  async lotKnown(lot: Hex): Promise<boolean> {
+    const manufacturer = await this.client.readContract({
+      address: this.address,
+      abi: supplyChainAbi,
+      functionName: 'lotManufacturer',
+      args: [lot],
+    });
+    return !/^0x0{40}$/i.test(manufacturer);
+  }
+
   /** The GLNs a member has claimed (from the GlnClaimed events naming it), as 13-digit strings. */
   async glnsOf(member: Address): Promise<string[]> {
     const item = supplyChainAbi.find((entry) => entry.type === 'event' && entry.name === 'GlnClaimed');

@@ -28,6 +28,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   ERR_SIGNATURE_INVALID: EXIT.dataErr,
   ERR_NONCE_USED: EXIT.dataErr,
   ERR_NONCE_OUT_OF_ORDER: EXIT.tempFail,
+  ERR_CLINICAL_WARNING: EXIT.dataErr,
   ERR_NOT_MEMBER: EXIT.noPerm,
   ERR_OUTBOX: EXIT.software,
   ERR_STORAGE: EXIT.tempFail,

@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'ERR_SIGNATURE_INVALID',
   'ERR_NONCE_USED',
   'ERR_NONCE_OUT_OF_ORDER',
+  // a clinical safety check (drug–allergy) that the clinician may override with a stated reason
+  'ERR_CLINICAL_WARNING',
   'ERR_NOT_MEMBER',
   'ERR_OUTBOX',
   // storage and the encrypted vault

@@ -21,6 +21,7 @@ export const OUTCOME_BY_ERROR_CODE: Readonly<
   ERR_CHAIN_REVERTED: { code: 'processing', severity: 'error' },
   ERR_SIGNATURE_INVALID: { code: 'security', severity: 'error' },
   ERR_NONCE_USED: { code: 'duplicate', severity: 'error' },
+  ERR_CLINICAL_WARNING: { code: 'business-rule', severity: 'warning' },
   ERR_NONCE_OUT_OF_ORDER: { code: 'conflict', severity: 'error' },
   ERR_NOT_MEMBER: { code: 'forbidden', severity: 'error' },
   ERR_OUTBOX: { code: 'exception', severity: 'fatal' },

@@ -2,15 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import type { AllergyIntolerance, Resource } from '@medplum/fhirtypes';
 import type { Context } from 'hono';
 import { bytesToHex, hexToBytes } from 'viem';
 import { ConsentDecisionCache } from '../access/consent-decision-cache.js';
 import { AccessPolicy, type BreakGlassSession, listGrantingPatients } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { AuthorizationServer, UserDirectory } from '../auth/index.js';
+import { SignInThrottle } from '../auth/sign-in-throttle.js';
 import { createChainClient } from '../chain/index.js';
 import { createClaimsModule } from '../claims/index.js';
-import { createPatientRightsRoutes, createRecipientNames } from '../patient-rights/index.js';
+import { createDrugAllergyCheck } from '../clinician/drug-allergy-check.js';
 import { createOpeningFanOut, evaluateConsent, FhirConsentService } from '../consent/index.js';
 import { createOpeningDeliveryQueue } from '../consent/opening-delivery-queue.js';
 import { createNodeCredentials } from '../credentials/node-credentials.js';
@@ -57,6 +59,7 @@ import {
 import type { TransparencyLog } from '../log/index.js';
 import { httpsServerOptions } from '../network/https-server-options.js';
 import { checkChainAtStart } from '../network/verify-deployment.js';
+import { createPatientRightsRoutes, createRecipientNames } from '../patient-rights/index.js';
 import { createPortalRoutes, registerPortalClient } from '../portal/index.js';
 import { createResearchModule, type ResearchModule } from '../research/ledger/index.js';
 import {
@@ -65,6 +68,7 @@ import {
   type ReleasePorts,
   type ResearchReleaseModule,
 } from '../research/release/index.js';
+import { createShareRoutes, ShareService, SqliteShareStore, shareMigrations } from '../share/index.js';
 import { DATABASE_URL_ENV, openNodeStorage } from '../storage/open-node-storage.js';
 import { isPostgresUrl } from '../storage/postgres/postgres-database.js';
 import { openDatabase, type SqliteDatabase } from '../storage/sqlite/open-database.js';
@@ -108,8 +112,6 @@ import {
   loadOrCreateTokenSigningKey,
   restrictFileModes,
 } from './node-keys.js';
-import { SignInThrottle } from '../auth/sign-in-throttle.js';
-import { createShareRoutes, ShareService, SqliteShareStore, shareMigrations } from '../share/index.js';
 import { openVault } from './open-vault.js';
 import {
   announceRelayed,
@@ -215,6 +217,12 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const adminToken = loadOrCreateAdminToken(paths.adminToken);
   // Owner-only files: database (and so its WAL), keystore, keys (issue 14, item 11).
   restrictFileModes(dir, paths.database);
+  // The patient's allergies as the prescriber sees them; none when they may not read them.
+  const checkDrugAllergy = createDrugAllergyCheck(async (patientId, context) =>
+    (
+      await repository.everything(patientId, context, ['AllergyIntolerance']).catch((): Resource[] => [])
+    ).filter((r): r is AllergyIntolerance => r.resourceType === 'AllergyIntolerance'),
+  );
   const db: SqliteDatabase = openDatabase(
     paths.database,
     [
@@ -403,7 +411,11 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   // Issue 19: set once authentication exists; the vault asks it before writing a MedicationDispense.
   let supply: SupplyModule | undefined;
   const repository = new FhirRepository({
-    beforeWrite: async (resource, context, options) => supply?.checkDispense(resource, context, options),
+    beforeWrite: async (resource, context, options) => {
+      // Issue 22: drug–allergy check when prescribing (src/clinician/drug-allergy-check.ts).
+      await checkDrugAllergy(resource, context);
+      return supply?.checkDispense(resource, context, options);
+    },
     ...(locatorHooks ?? {}),
     storage: stores.records,
     crypto,

@@ -17,25 +17,16 @@ import {
 import { errorText, getJson, searchAll, sendJson } from '../api.js';
 import { confirmInline } from '../confirm.js';
 import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } from '../context.js';
-import { announce, formatDate, formatDateTime, h, message, replace } from '../dom.js';
+import { announce, h, message, replace } from '../dom.js';
 import { patientId, session } from '../session.js';
 import { toHex } from '../verify/bytes.js';
-import { verifyAuditEvent } from './access-history.js';
 import { LEDGER_ADDRESS_SYSTEM } from './consent.js';
 import { keyUnlockForm } from './key-unlock.js';
-import {
-  loadStudies,
-  type StudyView,
-  studyData,
-  studyLabel,
-  studyPeriod,
-  studyTitle,
-} from './research-study.js';
+import { type AuditEvent, type Credits, creditsSection, usedMyData } from './research-contributions.js';
+import { loadStudies, type StudyView, studyData, studyPeriod, studyTitle } from './research-study.js';
 
 /** The categories a "research in general" grant shares (as `careledger research join general`). */
 export const GENERAL_CATEGORIES = ['demographics', 'conditions', 'laboratory', 'vital-signs'];
-/** The AuditEvent entity of a study release (src/research/release): ResearchStudy/<id>/$export/<job>. */
-const RELEASE_ENTITY = /^ResearchStudy\/(?:0x)?([0-9a-fA-F]{64})\/\$export\/([^/]+)$/;
 
 interface LedgerGrant {
   readonly grantId: Hex;
@@ -43,17 +34,6 @@ interface LedgerGrant {
   readonly notAfter: number;
   readonly revokedAt: number | null;
 }
-
-interface Credits {
-  readonly total: string;
-  readonly studies: readonly { studyId: string; status: string; credits: string; creditAddress: string }[];
-}
-
-type AuditEvent = Parameters<typeof verifyAuditEvent>[0] & {
-  recorded?: string;
-  entity?: { what?: { reference?: string } }[];
-  agent?: { who?: { reference?: string; display?: string }; requestor?: boolean }[];
-};
 
 async function patientAddress(): Promise<string | undefined> {
   const key = unlockedKey();
@@ -364,119 +344,4 @@ async function leave(
   } catch (error) {
     replace(status, message('error', `The revocation was not accepted: ${errorText(error)}`));
   }
-}
-
-/** The releases that included the patient: AuditEvents naming `ResearchStudy/<id>/$export/<job>`. */
-function usedMyData(
-  events: readonly AuditEvent[],
-  studies: readonly StudyView[],
-  members: readonly Member[],
-): HTMLElement {
-  const uses = events.flatMap((event) => {
-    const entity = (event.entity ?? [])
-      .map((e) => e.what?.reference ?? '')
-      .find((r) => RELEASE_ENTITY.test(r));
-    const match = entity === undefined ? null : RELEASE_ENTITY.exec(entity);
-    return match === null ? [] : [{ event, studyId: `0x${(match[1] ?? '').toLowerCase()}` }];
-  });
-  return h(
-    'section',
-    { 'aria-labelledby': 'used-h' },
-    h('h2', { id: 'used-h' }, 'Studies that used your data'),
-    uses.length === 0
-      ? h('p', { id: 'used-none' }, 'No study has received your data from this member.')
-      : h(
-          'ul',
-          { class: 'cards', id: 'used-list' },
-          uses.map(({ event, studyId }) => {
-            const study = studies.find((s) => s.id.toLowerCase() === studyId);
-            const out = h('div', {});
-            const button: HTMLButtonElement = h(
-              'button',
-              {
-                type: 'button',
-                class: 'small',
-                onclick: async () => {
-                  button.disabled = true;
-                  replace(out, h('p', { class: 'meta', role: 'status' }, 'Verifying…'));
-                  const { result } = await verifyAuditEvent(event, members);
-                  replace(
-                    out,
-                    message(
-                      result.status === 'verified' ? 'ok' : result.status === 'pending' ? 'info' : 'error',
-                      result.text,
-                    ),
-                    h(
-                      'p',
-                      {},
-                      h(
-                        'a',
-                        { href: '#/access' },
-                        'See it in your access history, with its proof to download',
-                      ),
-                    ),
-                  );
-                  button.disabled = false;
-                  button.focus();
-                },
-              },
-              'Verify the proof',
-            );
-            return h(
-              'li',
-              { class: 'card', 'data-study-id': studyId },
-              h('h3', {}, study === undefined ? studyLabel(studyId) : studyTitle(study, members)),
-              h(
-                'p',
-                {},
-                `${formatDateTime(event.recorded)}: a de-identified copy of your ${study === undefined ? 'records' : studyData(study)} went into a release for this study.`,
-              ),
-              h('div', { class: 'row' }, button),
-              out,
-            );
-          }),
-        ),
-  );
-}
-
-function creditsSection(
-  credits: Credits | undefined,
-  studies: readonly StudyView[],
-  members: readonly Member[],
-): HTMLElement {
-  const rows = (credits?.studies ?? []).filter((s) => s.credits !== '0' || s.status === 'open');
-  return h(
-    'section',
-    { 'aria-labelledby': 'credits-h' },
-    h('h2', { id: 'credits-h' }, 'Your contribution credits'),
-    h(
-      'p',
-      {},
-      'Each release that includes your data gives you credits on the ledger. They cannot be transferred or sold. They are held at an address made for each study, which nobody can link to you on the ledger.',
-    ),
-    credits === undefined
-      ? message('error', 'Your credits could not be loaded.')
-      : h(
-          'p',
-          { id: 'credits-total', class: 'big' },
-          `${credits.total} credit${credits.total === '1' ? '' : 's'} in all`,
-        ),
-    rows.length === 0
-      ? null
-      : h(
-          'ul',
-          { id: 'credits-list' },
-          rows.map((r) => {
-            const study = studies.find((s) => s.id.toLowerCase() === r.studyId.toLowerCase());
-            return h(
-              'li',
-              {},
-              `${study === undefined ? studyLabel(r.studyId) : studyTitle(study, members)}: ${r.credits} credit${r.credits === '1' ? '' : 's'}`,
-              study === undefined
-                ? ''
-                : ` (study ${study.status}, until ${formatDate(study.period.notAfter)})`,
-            );
-          }),
-        ),
-  );
 }

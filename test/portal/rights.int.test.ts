@@ -145,8 +145,8 @@ describe('HIPAA rights in the portal', () => {
   it('fits a 375-pixel phone without sideways scrolling', async () => {
     const page = await openRights(375);
     await page.getByTestId('amendment-request').first().waitFor();
-    const overflow = await page.evaluate(
-      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
     );
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, 'rights-phone');

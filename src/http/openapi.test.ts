@@ -40,6 +40,7 @@ import {
 } from '../credentials/credential-admin-routes.js';
 import { type AdminRouteDeps, createAdminRoutes } from './routes/admin-routes.js';
 import { createBreakGlassRoutes } from './routes/break-glass-routes.js';
+import { createPatientRightsRoutes } from '../patient-rights/index.js';
 import {
   createExchangeFhirRoutes,
   createPatientViewRoutes,
@@ -178,6 +179,13 @@ const SUB_APPS: Record<string, () => Hono> = {
     createLedgerKeyEnrolmentRoutes({
       enrolment: {} as Parameters<typeof createLedgerKeyEnrolmentRoutes>[0]['enrolment'],
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+    }),
+  createPatientRightsRoutes: () =>
+    createPatientRightsRoutes({
+      repository: {} as FhirRouteDeps['repository'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+      nameOf: async () => undefined,
+      organization: 'listing-only',
     }),
   createBreakGlassRoutes: () =>
     createBreakGlassRoutes({

@@ -27,6 +27,7 @@ import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { credentialPaths } from './openapi-credentials.js';
 import { delegationPaths } from './openapi-delegations.js';
 import { identifyPaths } from './openapi-identify.js';
+import { patientRightsPaths } from './openapi-patient-rights.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
 import { researchPaths } from './openapi-research.js';
@@ -2409,6 +2410,7 @@ export const openApiDocument: OpenApiDocument = {
     ...memberRemovalPaths({ schema, json, errors }),
     ...credentialPaths({ schema, json, errors }),
     ...identifyPaths({ schema, json, errors }),
+    ...patientRightsPaths({ schema, json, errors }),
     ...delegationPaths({ schema, json, errors }),
     ...terminologyPaths({ schema, json, errors }),
     ...claimsPaths({ schema, json, errors }),

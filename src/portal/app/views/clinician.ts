@@ -22,6 +22,7 @@ import { unitText } from '../quantity-format.js';
 import { recordList } from '../record-list.js';
 import { mergeRecords } from '../record-rows.js';
 import { session } from '../session.js';
+import { allergyProblemBanner } from './clinician-banner.js';
 
 interface Patient extends Resource {
   name?: { given?: string[]; family?: string; text?: string }[];
@@ -172,6 +173,7 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
           { class: 'meta', id: 'patient-banner' },
           `Born ${formatDate(patient.birthDate)} · ${patient.gender ?? ''} · Patient/${patientId}`,
         ),
+    refused === undefined ? allergyProblemBanner(resources) : null,
     emergency.has(patientId)
       ? message(
           'error',

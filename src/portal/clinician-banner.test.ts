@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeAllergies, activeProblems } from './app/views/clinician-banner.js';
+import { activeAllergies, activeProblems } from './app/views/clinician-banner-rules.js';
 
 const status = (code: string) => ({ coding: [{ code }] });
 

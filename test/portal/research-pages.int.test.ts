@@ -62,22 +62,24 @@ const card = (page: Page, id: string) => page.locator(`li[data-study-id="${id}"]
 
 beforeAll(async () => {
   await ensurePortalBuilt();
-  const [chainPort, ...nodePorts] = await findFreePorts(8);
+  const [chainPort, ...nodePorts] = await findFreePorts(9);
   dev = new DevConsortium({ dataDir, chainPort: chainPort as number, nodePorts, log: () => undefined });
   await dev.start();
   users = dev.demoUsers as DemoUsers;
   hospital = dev.node('hospital').url;
   research = dev.node('research').url;
   // The hospital's index follows ResearchRegistry on a timer: wait until it holds the demo's studies.
-  await expect
-    .poll(
-      async () =>
-        (await getJson<{ studies: { id: string }[] }>(`${hospital}/research/studies`)).studies.map(
-          (s) => s.id,
-        ),
-      { timeout: 90_000, interval: 1_000 },
-    )
-    .toContain(OPEN_STUDY);
+  let ids: string[] = [];
+  for (let i = 0; i < 90 && !ids.includes(OPEN_STUDY); i++) {
+    ids = (await getJson<{ studies: { id: string }[] }>(`${hospital}/research/studies`)).studies.map(
+      (s) => s.id,
+    );
+    if (!ids.includes(OPEN_STUDY)) await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  if (!ids.includes(OPEN_STUDY))
+    throw new Error(
+      `the hospital's index has no demo study: ${JSON.stringify(ids)} ${JSON.stringify(dev.demoResearch)}`,
+    );
   browser = await launchChromium();
 }, 300_000);
 

@@ -7,12 +7,17 @@ import {
   createClaimsFhirRoutes,
   createClaimsRoutes,
 } from '../claims/index.js';
+import {
+  type CredentialAdminDeps,
+  createCredentialAdminRoutes,
+} from '../credentials/credential-admin-routes.js';
 import { createLedgerKeyEnrolmentRoutes } from '../enrolment/index.js';
 import { CareLedgerError, ERROR_CODES } from '../errors/index.js';
 import { type BulkExportModuleDeps, createBulkExportModule } from '../export/index.js';
 import { ERROR_CODE_SYSTEM } from '../fhir/operation-outcome.js';
 import { ALL_DATA_CATEGORIES, ALL_PURPOSES_OF_USE, consentTypes } from '../ledger/index.js';
 import { parseTilePath } from '../log/tiles.js';
+import { createPatientRightsRoutes } from '../patient-rights/index.js';
 import { createPortalRoutes } from '../portal/index.js';
 import {
   createResearchAdminRoutes,
@@ -20,6 +25,7 @@ import {
   type ResearchRouteDeps,
 } from '../research/ledger/research-routes.js';
 import { createReleaseRoutes, type ReleaseRoutesDeps } from '../research/release/release-routes.js';
+import { createShareRoutes, type ShareRouteDeps } from '../share/index.js';
 import { createEpcisRoutes } from '../supply/http/epcis-routes.js';
 import { createSupplyRoutes, type SupplyRouteDeps } from '../supply/http/supply-routes.js';
 import { createNodeApp } from './create-node-app.js';
@@ -34,13 +40,8 @@ import {
 } from './openapi.js';
 import { createAccessRequestRoutes } from './routes/access-request-routes.js';
 import { createAccountRoutes } from './routes/account-routes.js';
-import {
-  type CredentialAdminDeps,
-  createCredentialAdminRoutes,
-} from '../credentials/credential-admin-routes.js';
 import { type AdminRouteDeps, createAdminRoutes } from './routes/admin-routes.js';
 import { createBreakGlassRoutes } from './routes/break-glass-routes.js';
-import { createPatientRightsRoutes } from '../patient-rights/index.js';
 import {
   createExchangeFhirRoutes,
   createPatientViewRoutes,
@@ -152,6 +153,14 @@ const SUB_APPS: Record<string, () => Hono> = {
       users: {} as OAuthRouteDeps['users'],
       organization: 'listing-only',
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+    }),
+  createShareRoutes: () =>
+    createShareRoutes({
+      service: {} as ShareRouteDeps['service'],
+      repository: {} as ShareRouteDeps['repository'],
+      authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+      organization: 'listing-only',
+      signer: {} as ShareRouteDeps['signer'],
     }),
   createAccountRoutes: () =>
     createAccountRoutes({

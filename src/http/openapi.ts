@@ -27,11 +27,12 @@ import { consentOpeningPaths } from './openapi-consent-openings.js';
 import { credentialPaths } from './openapi-credentials.js';
 import { delegationPaths } from './openapi-delegations.js';
 import { identifyPaths } from './openapi-identify.js';
-import { patientRightsPaths } from './openapi-patient-rights.js';
 import { ledgerKeyEnrolmentPaths } from './openapi-ledger-key-enrolment.js';
 import { memberRemovalPaths } from './openapi-member-removals.js';
+import { patientRightsPaths } from './openapi-patient-rights.js';
 import { researchPaths } from './openapi-research.js';
 import { researchReleasePaths } from './openapi-research-release.js';
+import { sharePaths } from './openapi-share.js';
 import { supplyPaths } from './openapi-supply.js';
 import { terminologyPaths } from './openapi-terminology.js';
 import { SUPPORTED_RESOURCE_TYPES } from './routes/fhir-routes.js';
@@ -2411,6 +2412,7 @@ export const openApiDocument: OpenApiDocument = {
     ...credentialPaths({ schema, json, errors }),
     ...identifyPaths({ schema, json, errors }),
     ...patientRightsPaths({ schema, json, errors }),
+    ...sharePaths({ schema, json, errors }),
     ...delegationPaths({ schema, json, errors }),
     ...terminologyPaths({ schema, json, errors }),
     ...claimsPaths({ schema, json, errors }),

@@ -478,7 +478,7 @@ describe('README walkthrough: records between members, through the CLI', { timeo
       expect(stdout).toMatch(new RegExp(`^ {2}${m.name}: \\d+$`, 'm'));
     expect(stdout).toMatch(/^access history: \d+ entries, newest first$/m);
     const refusal = new RegExp(
-      `^ {2}\\S+ ${lab.name}: REFUSED search-type by Organization/${hospital.address} for Practitioner/0x[0-9a-fA-F]{40} \\(TREAT\\); proof verified$`,
+      `^ {2}\\S+ ${lab.name}: REFUSED operation by Organization/${hospital.address} for Practitioner/0x[0-9a-fA-F]{40} \\(TREAT\\); proof verified$`,
       'm',
     );
     expect(stdout, stdout.slice(0, 6000)).toMatch(refusal);

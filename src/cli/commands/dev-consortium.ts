@@ -27,6 +27,7 @@ import { outboxMigrations, SqliteOutboxStorage } from '../../storage/sqlite/sqli
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { chainDir, chainInfoFile, deploymentFile, nodeDir, runFile } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
+import { enforceDemoCredentials, seedDemoCredentials } from './demo-credentials.js';
 import { seedDemoPartners } from './demo-partners.js';
 import { type DemoRecordsResult, seedDemoRecords } from './demo-records.js';
 import { type DemoResearchResult, seedDemoResearch } from './demo-research.js';
@@ -226,6 +227,8 @@ export class DevConsortium {
       { name: hospital.name, url: hospital.url, adminToken: this.adminToken(hospital) },
       (line) => this.log(line),
     );
+    const licences = this.startCredentialSeeding();
+    licences.catch(() => undefined);
     if (this.options.seedDemoRecords === true) {
       const patient = this.demoUsers.accounts.find((a) => a.username === 'maria.rivera')?.fhirUser;
       const url = (name: string) => this.nodes.find((n) => n.name === name)?.url as string;
@@ -278,6 +281,8 @@ export class DevConsortium {
       } else await this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']);
     }
     this.demoSupply = await supply;
+    // Last: the seeders above write as clinician identities that hold no licence.
+    if ((await licences) !== undefined) await enforceDemoCredentials(this.licenceCheckingMembers());
     await this.chain.snapshot({ force: true });
     this.writeRunFile();
   }
@@ -325,6 +330,11 @@ export class DevConsortium {
       // The demo also accepts the development identity header (curl tours, tests); SMART sign-in works
       // alongside it with the accounts in demo-users.json. A production node leaves this off.
       devIdentityHeader: true,
+      // Issue 21: the hospital and the lab check every clinician's licence live (switched on once the
+      // demo has seeded; the pharmacy's supply tour identities hold none).
+      ...(member.name === 'hospital' || member.name === 'lab'
+        ? { practitionerCredentials: { required: false } }
+        : {}),
     };
     if (!existsSync(paths.config)) saveNodeConfig(dir, config);
     const saved = loadNodeConfig(dir);
@@ -375,6 +385,40 @@ export class DevConsortium {
       { manufacturer: { url: manufacturer }, wholesaler: { url: wholesaler }, pharmacy: { url: pharmacy } },
       (line) => this.log(line),
     );
+  }
+
+  private adminOf(name: string): { url: string; adminToken: string } {
+    const node = this.node(name);
+    return { url: node.url, adminToken: this.adminToken(node) };
+  }
+
+  private licenceCheckingMembers(): { url: string; adminToken: string }[] {
+    return ['hospital', 'lab']
+      .filter((n) => this.nodes.some((m) => m.name === n))
+      .map((n) => this.adminOf(n));
+  }
+
+  /**
+   * The State Medical Board's issuer key voted in, the demo clinicians' licences issued, recorded on
+   * the ledger and presented at the hospital (decision 0028); the check is switched on at the end.
+   */
+  private startCredentialSeeding(): Promise<unknown[] | undefined> {
+    const board = this.nodes.find((n) => n.name === 'board');
+    if (this.options.seedDemoRecords !== true || board === undefined) return Promise.resolve(undefined);
+    return seedDemoCredentials({
+      dataDir: this.options.dataDir,
+      chainId: CHAIN_ID,
+      board: {
+        ...this.adminOf('board'),
+        address: loadOrCreateLedgerKey(nodePaths(board.dir).ledgerKey).address,
+      },
+      voters: [this.adminOf('hospital')],
+      members: { hospital: this.adminOf('hospital') },
+      enforceAt: this.licenceCheckingMembers(),
+      devClinicians: ['Practitioner/dr-1'],
+      switchOn: false,
+      log: (line) => this.log(line),
+    });
   }
 
   /** A secret the demo's members share (32 random bytes, hex), made once in the chain folder. */

@@ -63,7 +63,13 @@ const card = (page: Page, id: string) => page.locator(`li[data-study-id="${id}"]
 beforeAll(async () => {
   await ensurePortalBuilt();
   const [chainPort, ...nodePorts] = await findFreePorts(9);
-  dev = new DevConsortium({ dataDir, chainPort: chainPort as number, nodePorts, log: () => undefined });
+  dev = new DevConsortium({
+    dataDir,
+    chainPort: chainPort as number,
+    nodePorts,
+    log: () => undefined,
+    seedDemoRecords: true,
+  });
   await dev.start();
   users = dev.demoUsers as DemoUsers;
   hospital = dev.node('hospital').url;
@@ -126,7 +132,8 @@ describe('the patient’s research page', () => {
     await patient.getByLabel('Keystore passphrase').fill(users.patientKeystorePassphrase);
     await patient.getByRole('button', { name: 'Unlock key' }).click();
     await patient.locator('#research-status').getByText('You joined').waitFor({ timeout: 60_000 });
-    expect(await card(patient, OPEN_STUDY).textContent()).toContain('You are in this study');
+    // The card is drawn again once the node's index holds the grant (a block later).
+    await card(patient, OPEN_STUDY).getByText('You are in this study').waitFor({ timeout: 60_000 });
     const joined = await patientGrants();
     expect(joined).toHaveLength(1);
     expect(joined[0]?.revokedAt).toBeNull();
@@ -134,7 +141,7 @@ describe('the patient’s research page', () => {
     await card(patient, OPEN_STUDY).getByRole('button', { name: 'Leave this study' }).click();
     await patient.getByRole('button', { name: 'Leave', exact: true }).click();
     await patient.locator('#research-status').getByText('You left').waitFor({ timeout: 60_000 });
-    expect(await card(patient, OPEN_STUDY).textContent()).toContain('You are not in this study');
+    await card(patient, OPEN_STUDY).getByText('You are not in this study').waitFor({ timeout: 60_000 });
     const left = await patientGrants();
     expect(left).toHaveLength(1);
     expect(left[0]?.revokedAt).not.toBeNull();

@@ -5,17 +5,19 @@ import { h, message, replace } from './dom.js';
 import { completeSignIn, isPatient, type Session, session, signOut, startSignIn } from './session.js';
 import { renderAccessHistory } from './views/access-history.js';
 import { renderAdmin } from './views/admin.js';
-import { renderCredentialsPractitioners } from './views/credentials-practitioners.js';
 import { renderChart, renderPatientSearch } from './views/clinician.js';
 import { renderConsent } from './views/consent.js';
+import { renderCredentialsPractitioners } from './views/credentials-practitioners.js';
 import { renderDownloads } from './views/downloads.js';
 import { renderGuardian } from './views/guardian.js';
 import { renderKey } from './views/key.js';
-import { renderNotifications } from './views/notifications.js';
-import { renderRecords } from './views/records.js';
-import { renderReview } from './views/review.js';
 import { renderMessages } from './views/messages-inbox.js';
 import { renderVisits } from './views/messages-requests.js';
+import { renderNotifications } from './views/notifications.js';
+import { renderRecords } from './views/records.js';
+import { renderResearchPatient } from './views/research-patient.js';
+import { isStudyStaff, renderResearchStaff } from './views/research-staff.js';
+import { renderReview } from './views/review.js';
 import { renderRights } from './views/rights-amendments.js';
 import { renderSupplyManufacturer } from './views/supply-manufacturer.js';
 import { isSupplyStaff, renderSupplyVerify } from './views/supply-verify.js';
@@ -35,6 +37,8 @@ const ROUTES: Route[] = [
   { path: 'consent', label: 'Sharing', render: renderConsent, inNav: patientOnly },
   { path: 'access', label: 'Access history', render: renderAccessHistory, inNav: patientOnly },
   { path: 'downloads', label: 'Downloads', render: renderDownloads, inNav: patientOnly },
+  // Issue 18: open studies, joining and leaving, studies that used my data, credits.
+  { path: 'research', label: 'Research', render: renderResearchPatient, inNav: patientOnly },
   { path: 'key', label: 'Key and guardians', render: renderKey, inNav: patientOnly },
   { path: 'ward', label: 'Acting for someone', render: renderGuardian, inNav: patientOnly },
   // Issue 22 (decision 0029): messages, visits and refills, HIPAA rights.
@@ -71,6 +75,8 @@ const ROUTES: Route[] = [
     render: renderSupplyManufacturer,
     inNav: (s) => isSupplyStaff(s, ['manufacturer']),
   },
+  // Issue 18 item 6: studies for a research member's staff and ethics boards.
+  { path: 'studies', label: 'Studies', render: renderResearchStaff, inNav: isStudyStaff },
 ];
 
 /** Staff who run the node (admin) or oversee it (privacy officer) see the Administration link. */
@@ -82,7 +88,7 @@ function isNodeStaff(s: Session | undefined): boolean {
  * Pages reachable by their address though not in the menu: a chart (opened from the patient list)
  * and the administration page, where an operator who is not signed in pastes the node's admin token.
  */
-const BY_ADDRESS_ONLY = new Set(['chart', 'admin', 'licences']);
+const BY_ADDRESS_ONLY = new Set(['chart', 'admin', 'licences', 'studies']);
 
 function currentRoute(): { route: Route | undefined; param: string } {
   const [path = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/');

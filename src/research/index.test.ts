@@ -5,6 +5,7 @@ it('pins the public face of the research module', () => {
   expect(Object.keys(research).sort()).toEqual([
     'AGE_GROUP_EXTENSION_URL',
     'DEID_METHODS',
+    'GENERAL_RESEARCH_ADDRESS',
     'MIN_STUDY_KEY_BYTES',
     'NODE_TYPES',
     'PSEUDONYM_IDENTIFIER_SYSTEM',
@@ -20,6 +21,7 @@ it('pins the public face of the research module', () => {
     'evaluateDeidRule',
     'generalizePostalCode',
     'parseDeidProfile',
+    'studyGrantee',
     'verifySafeHarborCoverage',
   ]);
 });

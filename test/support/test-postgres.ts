@@ -116,7 +116,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   // behind. A line on stdin names the signal: INT (fast shutdown) or QUIT (immediate, like a crash).
   const watchdog = [
     `"$0" -D "$1" -c listen_addresses= -c unix_socket_directories="$2" -c fsync=on -c synchronous_commit=on`,
-    '-c full_page_writes=on -c max_connections=60 -c shared_buffers=16MB & pg=$!;',
+    '-c full_page_writes=on -c max_connections=200 -c shared_buffers=16MB & pg=$!;',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
     'read -r sig; kill -"${sig:-INT}" "$pg"; wait "$pg"',
   ].join(' ');

@@ -229,6 +229,8 @@ export class DevConsortium {
     );
     const licences = this.startCredentialSeeding();
     licences.catch(() => undefined);
+    const studies = this.startResearchSeeding();
+    studies.catch(() => undefined);
     if (this.options.seedDemoRecords === true) {
       const patient = this.demoUsers.accounts.find((a) => a.username === 'maria.rivera')?.fhirUser;
       const url = (name: string) => this.nodes.find((n) => n.name === name)?.url as string;
@@ -252,35 +254,16 @@ export class DevConsortium {
             ? undefined
             : seedDemoPartners(
                 this.options.dataDir,
-                {
-                  hospital: url('hospital'),
-                  insurer: { url: insurer.url, adminToken: this.adminToken(insurer) },
-                },
+                { hospital: url('hospital'), insurer: this.adminOf('insurer') },
                 patient,
                 patientKey,
                 (line) => this.log(line),
               );
-        const research = this.nodes.find((n) => n.name === 'research');
-        const studies =
-          research === undefined
-            ? undefined
-            : seedDemoResearch(
-                this.options.dataDir,
-                {
-                  research: { url: research.url, adminToken: this.adminToken(research) },
-                  hospital: { url: url('hospital'), adminToken: this.adminToken(hospital) },
-                },
-                (line) => this.log(line),
-              );
-        const [, , demoResearch] = await Promise.all([
-          this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']),
-          partners,
-          studies,
-        ]);
-        this.demoResearch = demoResearch;
+        await Promise.all([this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']), partners]);
       } else await this.waitForAnchors(url('hospital'), ['hospital', 'lab', 'pharmacy']);
     }
     this.demoSupply = await supply;
+    this.demoResearch = await studies;
     // Last: the seeders above write as clinician identities that hold no licence.
     if ((await licences) !== undefined) await enforceDemoCredentials(this.licenceCheckingMembers());
     await this.chain.snapshot({ force: true });
@@ -396,6 +379,17 @@ export class DevConsortium {
     return ['hospital', 'lab']
       .filter((n) => this.nodes.some((m) => m.name === n))
       .map((n) => this.adminOf(n));
+  }
+
+  /** The research group's studies, seeded once beside the story (they need no patient). */
+  private startResearchSeeding(): Promise<DemoResearchResult | undefined> {
+    const seeded = this.options.seedDemoRecords === true && this.nodes.some((n) => n.name === 'research');
+    if (!seeded) return Promise.resolve(undefined);
+    return seedDemoResearch(
+      this.options.dataDir,
+      { research: this.adminOf('research'), hospital: this.adminOf('hospital') },
+      (line) => this.log(line),
+    );
   }
 
   /**

@@ -25,6 +25,7 @@ import { confirmInline } from '../confirm.js';
 import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } from '../context.js';
 import { announce, field, formatDate, h, message, replace, uid } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
+import { waitForLedger } from '../ledger-index.js';
 import { loadDirectory } from '../people.js';
 import { patientId, session } from '../session.js';
 import { toHex } from '../verify/bytes.js';
@@ -606,14 +607,4 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
   }
   void status;
   return form;
-}
-
-/** The node indexes a grant (or its revocation) once its block is mined (about a second): wait for it, bounded. */
-async function waitForLedger(address: string, grantId: string, revoked = false): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    const { grants } = await getJson<{ grants: LedgerGrant[] }>(`/ledger/consent/grants?patient=${address}`);
-    const grant = grants.find((g) => g.grantId.toLowerCase() === grantId.toLowerCase());
-    if (grant !== undefined && (!revoked || grant.revokedAt !== null)) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }

@@ -5,7 +5,7 @@
  * (revoking), research in general, the studies that used the patient's data (from their access
  * history, with its proof) and their contribution credits. Nobody is in a study until they join.
  */
-import type { Hex } from 'viem';
+import { type Hex, hashTypedData } from 'viem';
 import { signTypedData } from 'viem/accounts';
 import { encodeCategories, encodePurposes } from '../../../ledger/codes.js';
 import {
@@ -18,6 +18,7 @@ import { errorText, getJson, searchAll, sendJson } from '../api.js';
 import { confirmInline } from '../confirm.js';
 import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } from '../context.js';
 import { announce, h, message, replace } from '../dom.js';
+import { waitForLedger } from '../ledger-index.js';
 import { patientId, session } from '../session.js';
 import { toHex } from '../verify/bytes.js';
 import { LEDGER_ADDRESS_SYSTEM } from './consent.js';
@@ -282,10 +283,8 @@ async function join(
       notAfter: BigInt(notAfter),
       nonce: await nextNonce(key.address),
     };
-    const signature = await signTypedData({
-      privateKey: `0x${toHex(key.privateKey)}`,
-      ...createGrantTypedData(await domain(), grant),
-    });
+    const typed = createGrantTypedData(await domain(), grant);
+    const signature = await signTypedData({ privateKey: `0x${toHex(key.privateKey)}`, ...typed });
     await sendJson(
       '/ledger/consent/grants?wait=true',
       {
@@ -296,6 +295,7 @@ async function join(
       },
       { fhir: false },
     );
+    await waitForLedger(key.address, hashTypedData(typed));
     await rerender(`You joined ${title}. Your consent is recorded on the ledger.`);
   } catch (error) {
     replace(status, message('error', `Your consent was not accepted: ${errorText(error)}`));
@@ -339,6 +339,7 @@ async function leave(
         { revoke: { ...revoke, nonce: revoke.nonce.toString() }, signature },
         { fhir: false },
       );
+      await waitForLedger(key.address, g.grantId, true);
     }
     await rerender(`You left ${title}. Later releases leave your data out.`);
   } catch (error) {

@@ -12,7 +12,6 @@ import {
   deployContracts,
   type GenesisMember,
   loadDeployment,
-  type MemberRole,
   Outbox,
   saveDeployment,
 } from '../../ledger/index.js';
@@ -27,67 +26,20 @@ import { outboxMigrations, SqliteOutboxStorage } from '../../storage/sqlite/sqli
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { chainDir, chainInfoFile, deploymentFile, nodeDir, runFile } from '../data-dir.js';
 import { requestJson } from '../http-json.js';
-import { enforceDemoCredentials, seedDemoCredentials } from './demo-credentials.js';
+import { enforceDemoCredentials } from './demo-credentials.js';
+import { DEMO_MEMBERS, type DemoMember } from './demo-members.js';
 import { seedDemoPartners } from './demo-partners.js';
 import { type DemoRecordsResult, seedDemoRecords } from './demo-records.js';
-import { type DemoResearchResult, seedDemoResearch } from './demo-research.js';
-import { type DemoSupplyResult, seedDemoSupply } from './demo-supply.js';
+import type { DemoResearchResult } from './demo-research.js';
+import {
+  licenceCheckingMembers,
+  type SeedingContext,
+  startCredentialSeeding,
+  startResearchSeeding,
+  startSupplySeeding,
+} from './demo-seeding.js';
+import type { DemoSupplyResult } from './demo-supply.js';
 import { type DemoUsers, enrolDemoUsers } from './demo-users.js';
-
-export interface DemoMember {
-  readonly name: string;
-  readonly organization: string;
-  readonly role: MemberRole;
-  /**
-   * Members with the same host share one process (`node start --dir a --dir b`): each keeps its own
-   * keys, database, port and log, and they share the runtime and the loaded FHIR definitions. The
-   * care members run alone; the demo's partners share one, so the demo stays within 30 s and 2 GiB.
-   */
-  readonly host?: string;
-  /** Admitted at genesis with the founder rather than by the members' vote (the partners). */
-  readonly founding?: boolean;
-}
-
-/**
- * The demo consortium: a hospital (founding member), a lab and a pharmacy admitted by vote, and the
- * partners the breadth features need, founding members beside the hospital: a manufacturer and a
- * wholesaler (drug supply chain), an insurer (claims), a university research group (studies) and a
- * state medical board (practitioner licences).
- */
-export const DEMO_MEMBERS: readonly DemoMember[] = [
-  { name: 'hospital', organization: 'Riverside General Hospital', role: 'provider', founding: true },
-  { name: 'lab', organization: 'Northside Clinical Laboratory', role: 'lab' },
-  { name: 'pharmacy', organization: 'Harbor Community Pharmacy', role: 'pharmacy' },
-  {
-    name: 'manufacturer',
-    organization: 'Meridian Pharmaceuticals',
-    role: 'manufacturer',
-    host: 'partners',
-    founding: true,
-  },
-  {
-    name: 'wholesaler',
-    organization: 'Coastal Drug Distribution',
-    role: 'distributor',
-    host: 'partners',
-    founding: true,
-  },
-  { name: 'insurer', organization: 'Evergreen Health Plan', role: 'payer', host: 'partners', founding: true },
-  {
-    name: 'research',
-    organization: 'Lakeside University Research Group',
-    role: 'research',
-    host: 'partners',
-    founding: true,
-  },
-  {
-    name: 'board',
-    organization: 'State Medical Board',
-    role: 'licensing-board',
-    host: 'partners',
-    founding: true,
-  },
-];
 
 /**
  * How long a node may take to stop on SIGTERM before it is killed: it drains its outbox (up to
@@ -170,6 +122,8 @@ function cliEntry(): { file: string; execArgv: string[] } {
  * A whole consortium on one machine: the embedded chain and three member nodes, each its own process
  * with its own keys and database, all under one data folder.
  */
+export { DEMO_MEMBERS, type DemoMember } from './demo-members.js';
+
 export class DevConsortium {
   readonly chain: EmbeddedChain;
   readonly nodes: DevNode[] = [];
@@ -218,7 +172,7 @@ export class DevConsortium {
     await this.admitByVote(members);
     // The drug supply story (packs commissioned, shipped to the wholesaler and on to the pharmacy) is a
     // few blocks of its own: it runs beside the users' enrolment and the story's records.
-    const supply = this.startSupplySeeding();
+    const supply = startSupplySeeding(this.seeding());
     // Awaited below; a failure before then must not become an unhandled rejection.
     supply.catch(() => undefined);
     const hospital = this.nodes[0] as DevNode;
@@ -227,9 +181,9 @@ export class DevConsortium {
       { name: hospital.name, url: hospital.url, adminToken: this.adminToken(hospital) },
       (line) => this.log(line),
     );
-    const licences = this.startCredentialSeeding();
+    const licences = startCredentialSeeding(this.seeding());
     licences.catch(() => undefined);
-    const studies = this.startResearchSeeding();
+    const studies = startResearchSeeding(this.seeding());
     studies.catch(() => undefined);
     if (this.options.seedDemoRecords === true) {
       const patient = this.demoUsers.accounts.find((a) => a.username === 'maria.rivera')?.fhirUser;
@@ -265,7 +219,7 @@ export class DevConsortium {
     this.demoSupply = await supply;
     this.demoResearch = await studies;
     // Last: the seeders above write as clinician identities that hold no licence.
-    if ((await licences) !== undefined) await enforceDemoCredentials(this.licenceCheckingMembers());
+    if ((await licences) !== undefined) await enforceDemoCredentials(licenceCheckingMembers(this.seeding()));
     await this.chain.snapshot({ force: true });
     this.writeRunFile();
   }
@@ -352,67 +306,21 @@ export class DevConsortium {
     };
   }
 
-  /** Seeds the supply story once, when the demo seeds its story and the trading partners run. */
-  private startSupplySeeding(): Promise<DemoSupplyResult | undefined> {
-    const url = (name: string) => this.nodes.find((n) => n.name === name)?.url;
-    const [manufacturer, wholesaler, pharmacy] = [url('manufacturer'), url('wholesaler'), url('pharmacy')];
-    if (
-      this.options.seedDemoRecords !== true ||
-      manufacturer === undefined ||
-      wholesaler === undefined ||
-      pharmacy === undefined
-    )
-      return Promise.resolve(undefined);
-    return seedDemoSupply(
-      this.options.dataDir,
-      { manufacturer: { url: manufacturer }, wholesaler: { url: wholesaler }, pharmacy: { url: pharmacy } },
-      (line) => this.log(line),
-    );
+  private seeding(): SeedingContext {
+    return {
+      dataDir: this.options.dataDir,
+      chainId: CHAIN_ID,
+      seed: this.options.seedDemoRecords === true,
+      url: (name) => this.nodes.find((n) => n.name === name)?.url,
+      dir: (name) => this.node(name).dir,
+      adminOf: (name) => this.adminOf(name),
+      log: (line) => this.log(line),
+    };
   }
 
   private adminOf(name: string): { url: string; adminToken: string } {
     const node = this.node(name);
     return { url: node.url, adminToken: this.adminToken(node) };
-  }
-
-  private licenceCheckingMembers(): { url: string; adminToken: string }[] {
-    return ['hospital', 'lab']
-      .filter((n) => this.nodes.some((m) => m.name === n))
-      .map((n) => this.adminOf(n));
-  }
-
-  /** The research group's studies, seeded once beside the story (they need no patient). */
-  private startResearchSeeding(): Promise<DemoResearchResult | undefined> {
-    const seeded = this.options.seedDemoRecords === true && this.nodes.some((n) => n.name === 'research');
-    if (!seeded) return Promise.resolve(undefined);
-    return seedDemoResearch(
-      this.options.dataDir,
-      { research: this.adminOf('research'), hospital: this.adminOf('hospital') },
-      (line) => this.log(line),
-    );
-  }
-
-  /**
-   * The State Medical Board's issuer key voted in, the demo clinicians' licences issued, recorded on
-   * the ledger and presented at the hospital (decision 0028); the check is switched on at the end.
-   */
-  private startCredentialSeeding(): Promise<unknown[] | undefined> {
-    const board = this.nodes.find((n) => n.name === 'board');
-    if (this.options.seedDemoRecords !== true || board === undefined) return Promise.resolve(undefined);
-    return seedDemoCredentials({
-      dataDir: this.options.dataDir,
-      chainId: CHAIN_ID,
-      board: {
-        ...this.adminOf('board'),
-        address: loadOrCreateLedgerKey(nodePaths(board.dir).ledgerKey).address,
-      },
-      voters: [this.adminOf('hospital')],
-      members: { hospital: this.adminOf('hospital') },
-      enforceAt: this.licenceCheckingMembers(),
-      devClinicians: ['Practitioner/dr-1'],
-      switchOn: false,
-      log: (line) => this.log(line),
-    });
   }
 
   /** A secret the demo's members share (32 random bytes, hex), made once in the chain folder. */

@@ -126,6 +126,46 @@ describe('SqliteKeyStore', () => {
     expect(db.prepare('SELECT count(*) AS n FROM vault_data_keys').get()).toEqual({ n: 0 });
   });
 
+  test('a new key commits without an fsync of its own (NORMAL in WAL), and the connection goes back to FULL', async () => {
+    // The same connection, observed: the level in force while each write transaction runs.
+    const levels: unknown[] = [];
+    const transaction = db.transaction.bind(db);
+    db.transaction = ((fn: (...args: unknown[]) => unknown) =>
+      transaction((...args: unknown[]) => {
+        levels.push(db.pragma('synchronous', { simple: true }));
+        return fn(...args);
+      })) as typeof db.transaction;
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const store = new SqliteKeyStore(db, { tombstoneKey: new Uint8Array(32).fill(9) });
+    const created = await store.getOrCreate('pat-1', async () => fakeWrapped());
+    expect(created.created).toBe(true);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    // Erasure and rotation keep the connection's own level (FULL): they are durable on their own.
+    await store.addVersion('pat-1', async () => fakeWrapped());
+    await store.destroy('pat-1');
+    await expect(store.getOrCreate('pat-1', async () => fakeWrapped())).rejects.toMatchObject({
+      details: { reason: 'erased' },
+    });
+    await expect(
+      store.getOrCreate('pat-2', async () => {
+        await store.destroy('pat-2');
+        return fakeWrapped();
+      }),
+    ).rejects.toMatchObject({ details: { reason: 'erased' } });
+    expect(levels).toEqual([1, 2, 2, 2, 1]);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    // What was committed is there for every connection, as before.
+    const kept = await store.getOrCreate('pat-3', async () => fakeWrapped());
+    const other = openDatabase(join(dir, 'vault.db'), keyStoreMigrations);
+    try {
+      const seen = new SqliteKeyStore(other, { tombstoneKey: new Uint8Array(32).fill(9) });
+      expect(await seen.get('pat-3')).toEqual(kept.key);
+      expect(await seen.erasedAt('pat-1')).toBeTypeOf('number');
+    } finally {
+      other.close();
+    }
+  });
+
   test('the node-level key (patient "") cannot be destroyed as a patient', async () => {
     await store.getOrCreate('', async () => fakeWrapped());
     await expect(store.destroy('')).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });

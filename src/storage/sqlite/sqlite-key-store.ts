@@ -75,6 +75,7 @@ export class SqliteKeyStore implements DataKeyStore {
    */
   private readonly patientIdHashes = new Map<string, Buffer>();
   private readonly now: () => number;
+  private readonly walMode: boolean;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -85,6 +86,7 @@ export class SqliteKeyStore implements DataKeyStore {
     }
     this.tombstoneKey = options.tombstoneKey;
     this.now = options.now ?? Date.now;
+    this.walMode = db.pragma('journal_mode', { simple: true }) === 'wal';
     // Without secure_delete, SQLite only marks a deleted row's space free: the wrapped key would stay
     // readable in the database file (and in WAL frames) until the page happens to be reused, so a
     // "destroyed" key could be carved out of the file or a copy of it. ON overwrites deleted content
@@ -139,16 +141,39 @@ export class SqliteKeyStore implements DataKeyStore {
     const existing = await this.get(patientId);
     if (existing !== undefined) return { key: existing, created: false };
     const wrapped = await create(1);
-    return this.db
-      .transaction(() => {
-        // Checked again inside the transaction: the patient may have been erased while `create` ran.
-        this.checkNotErased(patientId);
-        const inserted = this.insert(patientId, 1, wrapped);
-        const row = this.statements.latest.get(patientId);
-        if (row === undefined) throw new CareLedgerError('ERR_STORAGE', 'the data key vanished after insert');
-        return { key: toStoredKey(row), created: inserted && row.version === 1 };
-      })
-      .immediate();
+    return this.withoutSyncOfItsOwn(() =>
+      this.db
+        .transaction(() => {
+          // Checked again inside the transaction: the patient may have been erased while `create` ran.
+          this.checkNotErased(patientId);
+          const inserted = this.insert(patientId, 1, wrapped);
+          const row = this.statements.latest.get(patientId);
+          if (row === undefined)
+            throw new CareLedgerError('ERR_STORAGE', 'the data key vanished after insert');
+          return { key: toStoredKey(row), created: inserted && row.version === 1 };
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Commits a new patient's first key without an fsync of its own (decision 0034). In WAL mode a
+   * commit at `synchronous = NORMAL` appends its frames to the -wal file and skips only the fsync; the
+   * first record sealed under the key is committed later, at FULL, which fsyncs the same -wal file and
+   * so every frame before its own (a checkpoint in between syncs the WAL first and the database after:
+   * SQLite docs, "PRAGMA synchronous"). The key is therefore durable no later than the first
+   * ciphertext that needs it, whichever process of the member commits that. Without WAL this ordering
+   * argument does not hold, so the key commits at the connection's own setting.
+   */
+  private withoutSyncOfItsOwn<T>(commit: () => T): T {
+    if (!this.walMode) return commit();
+    const previous = this.db.pragma('synchronous', { simple: true }) as number;
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return commit();
+    } finally {
+      this.db.pragma(`synchronous = ${previous}`);
+    }
   }
 
   async addVersion(

@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import type { AuthStore } from '../../auth/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { parsePatientKeystore } from '../../identity/index.js';
+import { verifyWholeRecordScope } from '../../smart/account-scopes.js';
+import type { ScopePermission } from '../../smart/smart-scopes.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
 
@@ -36,8 +38,11 @@ export function createAccountRoutes(deps: { store: AuthStore; authenticate: Auth
     return c.body(null, 204);
   });
 
-  const patientAccount = async (c: Parameters<Authenticate>[0]) => {
+  // The keystore opens the key that signs every grant: only a token over the whole record gets it, not
+  // an app launched for some resource types (`patient/*.rs` to fetch it, `patient/*.cruds` to replace it).
+  const patientAccount = async (c: Parameters<Authenticate>[0], permissions: readonly ScopePermission[]) => {
     const context = await deps.authenticate(c);
+    verifyWholeRecordScope(context, permissions, 'the consent keystore');
     const user = context.who.startsWith('Patient/')
       ? await deps.store.userByFhirUser(context.who)
       : undefined;
@@ -48,7 +53,7 @@ export function createAccountRoutes(deps: { store: AuthStore; authenticate: Auth
 
   /** The patient's encrypted keystore: the node stores it but cannot open it (scrypt, the patient's passphrase). */
   app.get('/patient/keystore', async (c) => {
-    const user = await patientAccount(c);
+    const user = await patientAccount(c, ['r', 's']);
     if (user.keystore === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', 'no keystore is stored for you');
     return c.json(JSON.parse(user.keystore) as unknown);
@@ -56,7 +61,7 @@ export function createAccountRoutes(deps: { store: AuthStore; authenticate: Auth
 
   /** Replaces the keystore (a new passphrase, or after recovery by guardians); the address must not change. */
   app.put('/patient/keystore', async (c) => {
-    const user = await patientAccount(c);
+    const user = await patientAccount(c, ['c', 'r', 'u', 'd', 's']);
     const keystore = parsePatientKeystore(await readJsonBody(c));
     if (user.ledgerAddress !== undefined && `0x${keystore.address}` !== user.ledgerAddress.toLowerCase()) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'the keystore is for another ledger address');

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { canonicalJson } from '../../src/fhir/canonical-json.js';
 import { compartmentPatient } from '../../src/fhir/compartment/compartment-patient.js';
+import { extractSearchIndexEntries } from '../../src/fhir/search/extract-search-index-entries.js';
+import type { SearchIndexEntry } from '../../src/fhir/search/search-index-entry.js';
 import { keyOwner, type SealedRecordStore, type VersionWrite } from '../../src/vault/sealed-record-store.js';
 import type { TestVault } from '../../test/support/open-test-vault.js';
 
@@ -20,12 +22,20 @@ export function sealedStoreOf(vault: TestVault): SealedRecordStore {
   return (vault.repo as unknown as { store: SealedRecordStore }).store;
 }
 
-/** Writes version 1 of each resource (ids set by the caller) in one log commit. */
-export async function seedResources(vault: TestVault, resources: readonly Resource[]): Promise<void> {
+/**
+ * Writes version 1 of each resource (ids set by the caller) in one log commit. `index`, when given,
+ * holds each resource's blind-index rows already computed (a clone's, re-hashed from its template's
+ * by createCloneSeeder); otherwise they are extracted as the repository does.
+ */
+export async function seedResources(
+  vault: TestVault,
+  resources: readonly Resource[],
+  index?: readonly (readonly SearchIndexEntry[])[],
+): Promise<void> {
   const store = sealedStoreOf(vault);
   const lastUpdated = store.now().toISOString();
   const writes = await Promise.all(
-    resources.map(async (resource): Promise<VersionWrite> => {
+    resources.map(async (resource, i): Promise<VersionWrite> => {
       const id = resource.id as string;
       const stored = { ...resource, meta: { ...resource.meta, versionId: '1', lastUpdated } } as Resource;
       const canonical = canonicalJson(stored);
@@ -51,7 +61,7 @@ export async function seedResources(vault: TestVault, resources: readonly Resour
           versionHash: store.versionHash(stored.resourceType, id, 1, canonical),
           commitmentSalt: null,
         },
-        index: store.indexEntries(stored),
+        index: (index?.[i] as SearchIndexEntry[] | undefined) ?? store.indexEntries(stored),
       };
     }),
   );
@@ -106,4 +116,84 @@ export function cloneCopy(template: SyntheaTemplate, prefix: string): Resource[]
 /** The shared resources, as they are. */
 export function sharedResources(template: SyntheaTemplate): Resource[] {
   return template.shared.map((line) => JSON.parse(line) as Resource);
+}
+
+/** A copy's resources with their blind-index rows. */
+export interface SeededCopy {
+  readonly resources: Resource[];
+  readonly index: SearchIndexEntry[][];
+}
+
+const SEP = '\u001f';
+
+/** A reference row's message split at its last separator: the prefix and the reference value. */
+function splitMessage(row: SearchIndexEntry): [string, string] | undefined {
+  if (row.kind !== 'reference') return undefined;
+  const at = row.hash.lastIndexOf(SEP);
+  return [row.hash.slice(0, at + 1), row.hash.slice(at + 1)];
+}
+
+/**
+ * Clones with their blind-index rows derived from the template's instead of FHIRPath per clone:
+ * each template resource's rows are extracted once with the identity as "keyed hash" (so each row
+ * holds the exact message the vault's keyed hash takes), and a copy's rows are those messages with
+ * the copy's ids put into its reference values, then hashed with the vault's key. The first copy is
+ * checked row for row against a full extraction; a template resource whose rows differ (anything the
+ * id mapping does not cover) is extracted in full for every copy. Benchmarks only.
+ */
+export function createCloneSeeder(vault: TestVault, template: SyntheaTemplate) {
+  const store = sealedStoreOf(vault);
+  const messages = template.perCopy.map((line) =>
+    extractSearchIndexEntries(JSON.parse(line) as Resource, (message) => message),
+  );
+  const slow = new Set<number>();
+  let checked = false;
+  const mapMessages = (rows: readonly SearchIndexEntry[], prefix: string): SearchIndexEntry[] => {
+    const ids = new Map<string, string>();
+    for (const row of rows) {
+      const value = splitMessage(row)?.[1];
+      const reference = value === undefined ? null : /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]+)$/.exec(value);
+      if (reference != null && !SHARED_TYPES.has(reference[1] as string))
+        ids.set(reference[2] as string, (prefix + (reference[2] as string)).slice(0, 64));
+    }
+    return rows.map((row) => {
+      const split = splitMessage(row);
+      if (split === undefined) return { ...row, hash: store.searchHash(row.hash) };
+      const [head, value] = split;
+      const slash = value.indexOf('/');
+      const mapped =
+        slash < 0
+          ? (ids.get(value) ?? value)
+          : `${value.slice(0, slash)}/${ids.get(value.slice(slash + 1)) ?? value.slice(slash + 1)}`;
+      return { ...row, hash: store.searchHash(`${head}${mapped}`) };
+    });
+  };
+  return {
+    /** Lines of the template whose rows are extracted in full for every copy. */
+    get slowLines(): number {
+      return slow.size;
+    },
+    copy(prefix: string): SeededCopy {
+      const resources = cloneCopy(template, prefix);
+      const index = resources.map((resource, i) => {
+        if (slow.has(i)) return store.indexEntries(resource);
+        const fast = mapMessages(messages[i] as SearchIndexEntry[], prefix);
+        if (!checked) {
+          const full = store.indexEntries(resource);
+          const key = (rows: readonly SearchIndexEntry[]) =>
+            rows
+              .map((r) => `${r.param}|${r.kind}|${r.hash}`)
+              .sort()
+              .join('\n');
+          if (key(full) !== key(fast)) {
+            slow.add(i);
+            return full;
+          }
+        }
+        return fast;
+      });
+      checked = true;
+      return { resources, index };
+    },
+  };
 }

@@ -39,9 +39,9 @@ export function createClaimsFhirRoutes(deps: ClaimsRouteDeps): Hono {
  */
 export function createClaimsRoutes(deps: ClaimsRouteDeps): Hono {
   const app = new Hono();
-  app.get('/policies', (c) =>
+  app.get('/policies', async (c) =>
     c.json({
-      policies: deps.policies.list().map((p) => ({
+      policies: (await deps.policies.list()).map((p) => ({
         version: p.policy.version,
         payerId: p.policy.payerId,
         effective: p.policy.effective,
@@ -49,8 +49,8 @@ export function createClaimsRoutes(deps: ClaimsRouteDeps): Hono {
       })),
     }),
   );
-  app.get('/policies/:version', (c) => {
-    const published = deps.policies.get(c.req.param('version'));
+  app.get('/policies/:version', async (c) => {
+    const published = await deps.policies.get(c.req.param('version'));
     if (published === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such policy version');
     return c.json(published.json as Record<string, unknown>);
   });
@@ -73,7 +73,7 @@ export function createClaimsAdminRoutes(deps: ClaimsRouteDeps): Hono {
     const json = await readJsonBody(c);
     // Refused before anything is anchored if it does not parse (ERR_INVALID_INPUT with the reason).
     const policy = parseBenefitPolicy(json);
-    if (deps.policies.get(policy.version) !== undefined)
+    if ((await deps.policies.get(policy.version)) !== undefined)
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'this policy version is already published', {
         details: { reason: 'version-exists' },
       });
@@ -82,7 +82,7 @@ export function createClaimsAdminRoutes(deps: ClaimsRouteDeps): Hono {
     await deps.confirm(
       await deps.ledger.publishPolicy(policy.version, hash, policy.effective.start, policy.effective.end),
     );
-    deps.policies.save(json);
+    await deps.policies.save(json);
     return c.json({ version: policy.version, sha256: hash }, 201);
   });
   app.post('/settlements', async (c) => {

@@ -162,13 +162,13 @@ export class ClaimsService {
         ...(patientId === undefined ? {} : { patient: `Patient/${patientId}` }),
         reason: `claim refused: ${reason}`,
       });
-      return { claimResponse: this.refusal(submitted, reason, receivedAt), anchored: false };
+      return { claimResponse: await this.refusal(submitted, reason, receivedAt), anchored: false };
     }
     const patient = `Patient/${patientId}`;
     const { id: _id, meta: _meta, text: _text, ...content } = submitted;
     const claim: Claim = { ...content, patient: { reference: patient } };
     const serviceDate = claim.billablePeriod?.start ?? claim.item?.find((i) => i.servicedDate)?.servicedDate;
-    const published = this.options.policies.inForce(serviceDate);
+    const published = await this.options.policies.inForce(serviceDate);
     if (published === undefined)
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'this payer has published no benefit policy', {
         details: { reason: 'no-policy' },
@@ -246,7 +246,8 @@ export class ClaimsService {
   }
 
   /** A refusal before adjudication (no patient here, no consent): nothing stored, nothing anchored. */
-  private refusal(claim: Claim, code: string, receivedAt: string): ClaimResponse {
+  private async refusal(claim: Claim, code: string, receivedAt: string): Promise<ClaimResponse> {
+    const currency = (await this.options.policies.inForce(undefined))?.policy.currency ?? 'USD';
     return {
       resourceType: 'ClaimResponse',
       status: 'active',
@@ -265,7 +266,7 @@ export class ClaimsService {
         },
         amount: {
           value: centsToDecimal(0),
-          currency: (this.options.policies.inForce(undefined)?.policy.currency ?? 'USD') as 'USD',
+          currency: currency as 'USD',
         },
       },
       error: [{ code: { coding: [{ system: CARELEDGER_CLAIM_ERROR_SYSTEM, code }] } }],

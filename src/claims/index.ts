@@ -12,7 +12,7 @@ import { createClaimsAdminRoutes, createClaimsFhirRoutes, createClaimsRoutes } f
 import { ClaimsService } from './claims-service.js';
 import { deriveCommitmentKey, loadOrCreateClaimsSecret } from './commitment-key.js';
 import { type ClaimLeaseStore, createPatientClaimLease } from './patient-claim-lease.js';
-import { PolicyStore } from './policy-store.js';
+import { type BenefitPolicyStorage, PolicyStore } from './policy-store.js';
 
 export {
   type Accumulators,
@@ -73,11 +73,16 @@ export {
   MemoryClaimLeaseStore,
   type WithPatientLease,
 } from './patient-claim-lease.js';
-export { PolicyStore, type PublishedPolicy } from './policy-store.js';
+export {
+  type BenefitPolicyStorage,
+  PolicyStore,
+  type PublishedPolicy,
+  type StoredBenefitPolicy,
+} from './policy-store.js';
 export { verifyAdjudication } from './verify-adjudication.js';
 
 export interface ClaimsModuleDeps {
-  /** The node's folder: `claims/policies/` and `claims-secret.key` live under it. */
+  /** The node's folder: `claims-secret.key` lives under it (and `claims/policies/` of earlier versions). */
   readonly dir: string;
   readonly deployment: Deployment;
   readonly outbox: Outbox;
@@ -91,6 +96,8 @@ export interface ClaimsModuleDeps {
   readonly now?: () => Date;
   /** The member's per-patient claim leases (its shared database); default: this process only. */
   readonly claimLeases?: ClaimLeaseStore;
+  /** The published benefit policies, in the member's database (decision 0033). */
+  readonly benefitPolicies: BenefitPolicyStorage;
 }
 
 export interface ClaimsModule {
@@ -111,12 +118,12 @@ export interface ClaimsModule {
 export function createClaimsModule(deps: ClaimsModuleDeps): ClaimsModule | undefined {
   if (deps.deployment.contracts.claimsRegistry === undefined) return undefined;
   const ledger = new ClaimsLedger(deps.deployment, deps.outbox, deps.client);
-  const policies = new PolicyStore(join(deps.dir, 'claims', 'policies'));
-  let secret: Uint8Array | undefined;
-  const commitmentKey = (provider: Address) => {
-    secret ??= loadOrCreateClaimsSecret(join(deps.dir, 'claims-secret.key'));
-    return deriveCommitmentKey(secret, provider);
-  };
+  // Files kept by earlier versions move into the database on first use.
+  const policies = new PolicyStore(deps.benefitPolicies, join(deps.dir, 'claims', 'policies'));
+  // Created at start, not on first use, so the start-up check of the member's secrets (decision
+  // 0033) sees it and records its fingerprint before any host could make a second one.
+  const secret = loadOrCreateClaimsSecret(join(deps.dir, 'claims-secret.key'));
+  const commitmentKey = (provider: Address) => deriveCommitmentKey(secret, provider);
   const service = new ClaimsService({
     repository: deps.repository,
     consent: deps.consent,

@@ -1,11 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { createOperationOutcomeFromError } from '../fhir/operation-outcome.js';
 import type { ExportFile, ExportJob, ExportJobStorage, ExportRequest, JobKeySealer } from './export-job.js';
+import { createFolderExportFileStore, type ExportFileStore } from './export-file-store.js';
 import type { ExportSource } from './export-source.js';
 import { readSealedNdjson, SealedNdjsonWriter } from './sealed-ndjson-file.js';
 
@@ -13,8 +12,10 @@ export interface BulkExportServiceOptions {
   readonly storage: ExportJobStorage;
   readonly source: ExportSource;
   readonly keys: JobKeySealer;
-  /** The folder the sealed export files are written to (one sub-folder per job). */
+  /** The folder the sealed export files are written to (one sub-folder per job), unless `files` is given. */
   readonly dir: string;
+  /** Where the sealed files live; default: the folder `dir` (decision 0033: the database on PostgreSQL). */
+  readonly files?: ExportFileStore;
   /** The resource types the node serves: a request without `_type` exports those in the token's scope. */
   readonly resourceTypes: readonly string[];
   readonly now?: () => Date;
@@ -74,7 +75,10 @@ export class BulkExportService {
   private sweepTimer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
 
+  private readonly files: ExportFileStore;
+
   constructor(private readonly options: BulkExportServiceOptions) {
+    this.files = options.files ?? createFolderExportFileStore(options.dir);
     this.now = options.now ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
     this.random = options.random ?? ((size) => new Uint8Array(randomBytes(size)));
@@ -177,7 +181,7 @@ export class BulkExportService {
     if (job.status !== 'completed' || file === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', 'no such export file');
     const key = await this.options.keys.open(job.id, job.sealedKey);
-    return readSealedNdjson(join(this.options.dir, job.id, file.fileName), key, { jobId: job.id, fileName });
+    return readSealedNdjson(this.files.frames(job.id, file.fileName), key, { jobId: job.id, fileName });
   }
 
   /**
@@ -332,9 +336,7 @@ export class BulkExportService {
     signal: AbortSignal,
   ): Promise<{ output: ExportFile[]; errors: ExportFile[] }> {
     const key = await this.options.keys.open(job.id, job.sealedKey);
-    const dir = join(this.options.dir, job.id);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await this.files.prepare(job.id);
     const types = job.request.types ?? [];
     const patientScopes = this.patientScopes(job);
     const exported = new Map<string, boolean>();
@@ -355,7 +357,7 @@ export class BulkExportService {
     const openWriters: SealedNdjsonWriter[] = [];
     const newFile = async (fileName: string) => {
       const writer = await SealedNdjsonWriter.create(
-        join(dir, fileName),
+        await this.files.create(job.id, fileName),
         key,
         { jobId: job.id, fileName },
         this.random,
@@ -474,7 +476,7 @@ export class BulkExportService {
   }
 
   private async removeFiles(id: string): Promise<void> {
-    await rm(join(this.options.dir, id), { recursive: true, force: true });
+    await this.files.remove(id);
   }
 
   private log(line: string): void {

@@ -53,8 +53,36 @@ function sealFrame(
 }
 
 /**
+ * Where a sealed file's frames go, in order: a file in a folder (the layout above), or rows of the
+ * member's database (decision 0033), so any host of the member can serve the download. `close` returns
+ * once every frame is durable.
+ */
+export interface FrameSink {
+  write(frame: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  /** Stops without making the frames durable (a cancelled job's file, about to be deleted). */
+  abandon(): Promise<void>;
+}
+
+/** A sink writing the file layout (MAGIC, then frames) to `path`, mode 0600. */
+export async function createFileFrameSink(path: string): Promise<FrameSink> {
+  const handle = await open(path, 'w', 0o600);
+  await handle.write(MAGIC);
+  return {
+    write: async (frame) => {
+      await handle.write(frame);
+    },
+    close: async () => {
+      await handle.sync();
+      await handle.close();
+    },
+    abandon: () => handle.close(),
+  };
+}
+
+/**
  * Writes one sealed NDJSON file. `append` takes whole lines; they are sealed in frames of about
- * FRAME_TARGET_BYTES; `close` seals the last frame (possibly empty) and syncs the file.
+ * FRAME_TARGET_BYTES; `close` seals the last frame (possibly empty) and makes the file durable.
  */
 export class SealedNdjsonWriter {
   private pending: Buffer[] = [];
@@ -65,22 +93,22 @@ export class SealedNdjsonWriter {
   count = 0;
 
   private constructor(
-    private readonly handle: FileHandle,
+    private readonly sink: FrameSink,
     private readonly key: Uint8Array,
     private readonly binding: SealedFileBinding,
     private readonly random: (size: number) => Uint8Array,
   ) {}
 
+  /** `target`: a file path, or a sink (ExportFileStore.create). */
   static async create(
-    path: string,
+    target: string | FrameSink,
     key: Uint8Array,
     binding: SealedFileBinding,
     random: (size: number) => Uint8Array = (size) => randomBytes(size),
   ): Promise<SealedNdjsonWriter> {
     if (key.length !== 32) throw new CareLedgerError('ERR_INTERNAL', 'an export key must be 32 bytes');
-    const handle = await open(path, 'w', 0o600);
-    await handle.write(MAGIC);
-    return new SealedNdjsonWriter(handle, key, binding, random);
+    const sink = typeof target === 'string' ? await createFileFrameSink(target) : target;
+    return new SealedNdjsonWriter(sink, key, binding, random);
   }
 
   /** Adds lines (each without its newline); seals a frame whenever enough bytes are gathered. */
@@ -97,8 +125,7 @@ export class SealedNdjsonWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush(true);
-    await this.handle.sync();
-    await this.handle.close();
+    await this.sink.close();
     this.closed = true;
   }
 
@@ -106,7 +133,7 @@ export class SealedNdjsonWriter {
   async abandon(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.handle.close();
+    await this.sink.abandon();
   }
 
   private async flush(last: boolean): Promise<void> {
@@ -121,7 +148,7 @@ export class SealedNdjsonWriter {
       this.random(NONCE_SIZE),
     );
     this.index++;
-    await this.handle.write(frame);
+    await this.sink.write(frame);
   }
 }
 
@@ -141,49 +168,66 @@ async function readExactly(handle: FileHandle, length: number, position: number)
   return buffer;
 }
 
-/**
- * Opens a sealed NDJSON file frame by frame, yielding each frame's plaintext (whole lines). Throws
- * ERR_DECRYPT for a frame that does not open, and for a file that ends before its last frame.
- */
-export async function* readSealedNdjson(
-  path: string,
-  key: Uint8Array,
-  binding: SealedFileBinding,
-): AsyncGenerator<Uint8Array> {
+/** The frames of a file in the folder layout, each whole (head and body), in order. */
+export async function* readFileFrames(path: string): AsyncGenerator<Uint8Array> {
   const handle = await open(path, 'r');
   try {
     const magic = await readExactly(handle, MAGIC.length, 0);
     if (magic === null || !magic.equals(MAGIC)) throw corrupt('not an export file');
     let position = MAGIC.length;
-    for (let index = 0; ; index++) {
+    for (;;) {
       const head = await readExactly(handle, FRAME_HEAD, position);
-      if (head === null || head.length < FRAME_HEAD) throw corrupt('truncated');
+      if (head === null) return;
+      if (head.length < FRAME_HEAD) throw corrupt('truncated');
       const length = head.readUInt32BE(0);
       if (length < 1 + NONCE_SIZE + TAG_SIZE || length > MAX_FRAME_BYTES) throw corrupt('bad frame length');
-      const last = head.readUInt8(4) === 1;
-      const nonce = head.subarray(5, FRAME_HEAD);
       const body = await readExactly(handle, length - 1 - NONCE_SIZE, position + FRAME_HEAD);
       if (body === null || body.length < length - 1 - NONCE_SIZE) throw corrupt('truncated');
       position += FRAME_HEAD + body.length;
-      let plaintext: Buffer;
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_SIZE });
-        decipher.setAAD(associatedData(binding, index, last));
-        decipher.setAuthTag(body.subarray(body.length - TAG_SIZE));
-        plaintext = Buffer.concat([
-          decipher.update(body.subarray(0, body.length - TAG_SIZE)),
-          decipher.final(),
-        ]);
-      } catch {
-        throw corrupt('frame does not open');
-      }
-      if (plaintext.length > 0) yield plaintext;
-      if (last) {
-        if ((await readExactly(handle, 1, position)) !== null) throw corrupt('data after the last frame');
-        return;
-      }
+      yield Buffer.concat([head, body]);
     }
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Opens a sealed NDJSON file frame by frame, yielding each frame's plaintext (whole lines). `source`:
+ * a file path, or the frames from an ExportFileStore. Throws ERR_DECRYPT for a frame that does not
+ * open, and for a file that ends before its last frame or goes on after it.
+ */
+export async function* readSealedNdjson(
+  source: string | AsyncIterable<Uint8Array>,
+  key: Uint8Array,
+  binding: SealedFileBinding,
+): AsyncGenerator<Uint8Array> {
+  const frames = typeof source === 'string' ? readFileFrames(source) : source;
+  let index = 0;
+  let ended = false;
+  for await (const bytes of frames) {
+    const frame = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (ended) throw corrupt('data after the last frame');
+    if (frame.length < FRAME_HEAD + TAG_SIZE) throw corrupt('truncated');
+    const length = frame.readUInt32BE(0);
+    if (length !== frame.length - 4 || length > MAX_FRAME_BYTES) throw corrupt('bad frame length');
+    const last = frame.readUInt8(4) === 1;
+    const nonce = frame.subarray(5, FRAME_HEAD);
+    const body = frame.subarray(FRAME_HEAD);
+    let plaintext: Buffer;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_SIZE });
+      decipher.setAAD(associatedData(binding, index, last));
+      decipher.setAuthTag(body.subarray(body.length - TAG_SIZE));
+      plaintext = Buffer.concat([
+        decipher.update(body.subarray(0, body.length - TAG_SIZE)),
+        decipher.final(),
+      ]);
+    } catch {
+      throw corrupt('frame does not open');
+    }
+    index++;
+    if (plaintext.length > 0) yield plaintext;
+    if (last) ended = true;
+  }
+  if (!ended) throw corrupt('truncated');
 }

@@ -1,13 +1,16 @@
 import type { BreakGlassSessions } from '../access/index.js';
 import type { AuthStore } from '../auth/auth-store.js';
 import type { ClaimLeaseStore } from '../claims/patient-claim-lease.js';
+import type { BenefitPolicyStorage } from '../claims/policy-store.js';
 import type { ConsentOpeningStore } from '../consent/consent-opening.js';
 import type { OpeningDeliveryStore } from '../consent/opening-delivery-queue.js';
 import type { LedgerKeyChallengeStore } from '../enrolment/ledger-key-challenge-store.js';
 import { CareLedgerError } from '../errors/index.js';
+import type { ExportFileStore } from '../export/export-file-store.js';
 import type { ExportJobStorage } from '../export/export-job.js';
 import type { OutboxStorage } from '../ledger/outbox-storage.js';
 import type { ApplyCommitGroup, LogStorage } from '../log/log-storage.js';
+import type { SecretFingerprintStore } from '../node/shared-secrets.js';
 import { SqliteSupplyStore } from '../supply/storage/sqlite-supply-store.js';
 import type { SupplyStore } from '../supply/storage/supply-store.js';
 import type { ChainIndexStorage } from '../sync/index-storage.js';
@@ -24,9 +27,14 @@ import {
   PostgresLedgerKeyChallengeStore,
 } from './postgres/postgres-consent-stores.js';
 import { isPostgresUrl, openPostgresDatabase } from './postgres/postgres-database.js';
+import { PostgresExportFileStore } from './postgres/postgres-export-file-store.js';
 import { PostgresExportJobStorage } from './postgres/postgres-export-job-storage.js';
 import { createPostgresKeyStore } from './postgres/postgres-key-store.js';
 import { PostgresLogStorage } from './postgres/postgres-log-storage.js';
+import {
+  PostgresBenefitPolicyStorage,
+  PostgresSecretFingerprintStore,
+} from './postgres/postgres-member-state-store.js';
 import { migratePostgres, verifyDurableSettings } from './postgres/postgres-migrations.js';
 import { PostgresOpeningDeliveryStore } from './postgres/postgres-opening-delivery-store.js';
 import { PostgresOutboxStorage } from './postgres/postgres-outbox-storage.js';
@@ -44,6 +52,10 @@ import { SqliteExportJobStorage } from './sqlite/sqlite-export-job-storage.js';
 import { createSqliteKeyStore } from './sqlite/sqlite-key-store.js';
 import { SqliteLedgerKeyChallengeStore } from './sqlite/sqlite-ledger-key-challenge-store.js';
 import { SqliteLogStorage } from './sqlite/sqlite-log-storage.js';
+import {
+  SqliteBenefitPolicyStorage,
+  SqliteSecretFingerprintStore,
+} from './sqlite/sqlite-member-state-store.js';
 import { SqliteOpeningDeliveryStore } from './sqlite/sqlite-opening-delivery-store.js';
 import { SqliteOutboxStorage } from './sqlite/sqlite-outbox-storage.js';
 import { SqliteRecordStorage } from './sqlite/sqlite-record-storage.js';
@@ -77,6 +89,12 @@ export interface NodeStorage {
   readonly claimLeases: ClaimLeaseStore;
   /** EPCIS events, dispensed packs, recalls handled, the chain cursor (decision 0023). */
   readonly supply: SupplyStore;
+  /** Fingerprints of the secrets every host of the member must share (decision 0033). */
+  readonly secretFingerprints: SecretFingerprintStore;
+  /** A payer's published benefit policies (decision 0033). */
+  readonly benefitPolicies: BenefitPolicyStorage;
+  /** Bulk-export files in the database (PostgreSQL); undefined: the node folder's `exports/` (SQLite, one host). */
+  readonly exportFiles?: ExportFileStore;
   close(): Promise<void>;
 }
 
@@ -106,6 +124,8 @@ function sqliteStorage(db: SqliteDatabase): NodeStorage {
     openingDeliveries: new SqliteOpeningDeliveryStore(db),
     claimLeases: new SqliteClaimLeaseStore(db),
     supply: new SqliteSupplyStore(db),
+    secretFingerprints: new SqliteSecretFingerprintStore(db),
+    benefitPolicies: new SqliteBenefitPolicyStorage(db),
     close: async () => undefined,
   };
 }
@@ -138,7 +158,7 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     throw error;
   }
   log(
-    'storage: records, keys, log, outbox, chain index, export jobs, break-glass, consent openings and deliveries, key challenges, accounts, OAuth clients and tokens, sign-in throttling, notifications, claim leases and the supply chain on PostgreSQL',
+    'storage: records, keys, log, outbox, chain index, export jobs, break-glass, consent openings and deliveries, key challenges, accounts, OAuth clients and tokens, sign-in throttling, notifications, claim leases, the supply chain, secret fingerprints, benefit policies and bulk-export files on PostgreSQL',
   );
   return {
     kind: 'postgres',
@@ -155,6 +175,9 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     openingDeliveries: new PostgresOpeningDeliveryStore(db),
     claimLeases: new PostgresClaimLeaseStore(db),
     supply: new PostgresSupplyStore(db),
+    secretFingerprints: new PostgresSecretFingerprintStore(db),
+    benefitPolicies: new PostgresBenefitPolicyStorage(db),
+    exportFiles: new PostgresExportFileStore(db),
     close: () => db.close(),
   };
 }

@@ -23,6 +23,10 @@ import {
   claimLeaseMigrations,
   SqliteClaimLeaseStore,
 } from '../../src/storage/sqlite/sqlite-claim-lease-store.js';
+import {
+  memberStateMigrations,
+  SqliteBenefitPolicyStorage,
+} from '../../src/storage/sqlite/sqlite-member-state-store.js';
 import { createEnrolledPatient } from '../support/enrol-patient-key.js';
 import { openTestVault, type TestVault } from '../support/open-test-vault.js';
 
@@ -43,8 +47,9 @@ afterEach(() => vault?.close());
 
 /** One "process" of the payer: its own service and its own connection to the shared lease table. */
 function payerProcess(v: TestVault, holder: string, dbFile: string): ClaimsService {
-  const db = openDatabase(dbFile, claimLeaseMigrations);
-  const policies = new PolicyStore(join(v.dir, 'claims', 'policies'));
+  const db = openDatabase(dbFile, [...claimLeaseMigrations, ...memberStateMigrations]);
+  // The member's published policies, in the database both processes share (decision 0033).
+  const policies = new PolicyStore(new SqliteBenefitPolicyStorage(db));
   return new ClaimsService({
     repository: v.repo,
     consent: async () => ({ allowed: true }) as never,
@@ -71,7 +76,9 @@ describe('Claim/$submit with several payer processes', () => {
   it("adjudicates one patient's concurrent claims one after the other, the second seeing the first's deductible", async () => {
     vault = await openTestVault(PAYER);
     const v = vault;
-    new PolicyStore(join(v.dir, 'claims', 'policies')).save(POLICY_JSON);
+    const policyDb = openDatabase(join(v.dir, 'node.db'), memberStateMigrations);
+    await new PolicyStore(new SqliteBenefitPolicyStorage(policyDb)).save(POLICY_JSON);
+    policyDb.close();
     const patientId = await createEnrolledPatient(
       v.repo,
       { resourceType: 'Patient', name: [{ family: 'Lease', given: ['Pat'] }] },

@@ -3,12 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BreakGlassSessions } from '../../access/index.js';
 import type { AuthStore } from '../../auth/auth-store.js';
+import type { BenefitPolicyStorage } from '../../claims/policy-store.js';
 import type { ConsentOpeningStore } from '../../consent/consent-opening.js';
 import type { OpeningDeliveryStore } from '../../consent/opening-delivery-queue.js';
 import type { LedgerKeyChallengeStore } from '../../enrolment/ledger-key-challenge-store.js';
+import { createFolderExportFileStore, type ExportFileStore } from '../../export/export-file-store.js';
 import type { ExportJobStorage } from '../../export/export-job.js';
 import type { OutboxStorage } from '../../ledger/outbox-storage.js';
 import type { CommitGroup, LogStorage } from '../../log/log-storage.js';
+import type { SecretFingerprintStore } from '../../node/shared-secrets.js';
 import { SqliteSupplyStore, supplyMigrations } from '../../supply/storage/sqlite-supply-store.js';
 import type { SupplyStore } from '../../supply/storage/supply-store.js';
 import type { ChainIndexStorage } from '../../sync/index-storage.js';
@@ -24,9 +27,14 @@ import {
   PostgresLedgerKeyChallengeStore,
 } from '../postgres/postgres-consent-stores.js';
 import { openPostgresDatabase, type PostgresDatabase } from '../postgres/postgres-database.js';
+import { PostgresExportFileStore } from '../postgres/postgres-export-file-store.js';
 import { PostgresExportJobStorage } from '../postgres/postgres-export-job-storage.js';
 import { PostgresKeyStore } from '../postgres/postgres-key-store.js';
 import { PostgresLogStorage } from '../postgres/postgres-log-storage.js';
+import {
+  PostgresBenefitPolicyStorage,
+  PostgresSecretFingerprintStore,
+} from '../postgres/postgres-member-state-store.js';
 import { migratePostgres } from '../postgres/postgres-migrations.js';
 import { PostgresOpeningDeliveryStore } from '../postgres/postgres-opening-delivery-store.js';
 import { PostgresOutboxStorage } from '../postgres/postgres-outbox-storage.js';
@@ -49,6 +57,11 @@ import {
   SqliteLedgerKeyChallengeStore,
 } from '../sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations, SqliteLogStorage } from '../sqlite/sqlite-log-storage.js';
+import {
+  memberStateMigrations,
+  SqliteBenefitPolicyStorage,
+  SqliteSecretFingerprintStore,
+} from '../sqlite/sqlite-member-state-store.js';
 import {
   openingDeliveryMigrations,
   SqliteOpeningDeliveryStore,
@@ -83,7 +96,17 @@ export interface StorageUnderTest {
   readonly supply: SupplyStore;
   /** The same supply tables through another connection, as another node process sees them (races). */
   otherSupply(): SupplyStore;
+  /** Secret fingerprints, benefit policies, export files (decision 0033). */
+  readonly memberState: MemberStateStores;
+  /** The same, through another connection: another host of the member. */
+  otherMemberState(): MemberStateStores;
   close(): Promise<void>;
+}
+
+export interface MemberStateStores {
+  readonly secretFingerprints: SecretFingerprintStore;
+  readonly benefitPolicies: BenefitPolicyStorage;
+  readonly exportFiles: ExportFileStore;
 }
 
 export interface StorageAdapter {
@@ -113,8 +136,15 @@ export function sqliteAdapter(): StorageAdapter {
         ...authMigrations,
         ...openingDeliveryMigrations,
         ...supplyMigrations,
+        ...memberStateMigrations,
       ]);
       const others: SqliteDatabase[] = [];
+      // One host on SQLite: its export files are a folder of the node.
+      const sqliteMemberState = (on: SqliteDatabase): MemberStateStores => ({
+        secretFingerprints: new SqliteSecretFingerprintStore(on),
+        benefitPolicies: new SqliteBenefitPolicyStorage(on),
+        exportFiles: createFolderExportFileStore(join(dir, 'exports')),
+      });
       const records = new SqliteRecordStorage(db);
       const breakGlass = new SqliteBreakGlassStore(db);
       const applied: CommitGroup[] = [];
@@ -145,6 +175,12 @@ export function sqliteAdapter(): StorageAdapter {
           others.push(other);
           return new SqliteSupplyStore(other);
         },
+        memberState: sqliteMemberState(db),
+        otherMemberState: () => {
+          const other = openDatabase(join(dir, 'node.db'), memberStateMigrations);
+          others.push(other);
+          return sqliteMemberState(other);
+        },
         log: (options = {}) =>
           new SqliteLogStorage(db, {
             applyCommitGroup: (group) => {
@@ -159,6 +195,14 @@ export function sqliteAdapter(): StorageAdapter {
         },
       };
     },
+  };
+}
+
+function postgresMemberState(db: PostgresDatabase): MemberStateStores {
+  return {
+    secretFingerprints: new PostgresSecretFingerprintStore(db),
+    benefitPolicies: new PostgresBenefitPolicyStorage(db),
+    exportFiles: new PostgresExportFileStore(db),
   };
 }
 
@@ -197,6 +241,12 @@ export function postgresAdapter(createDatabase: (name: string) => Promise<string
           const other = openPostgresDatabase(url);
           others.push(other);
           return new PostgresSupplyStore(other);
+        },
+        memberState: postgresMemberState(db),
+        otherMemberState: () => {
+          const other = openPostgresDatabase(url);
+          others.push(other);
+          return postgresMemberState(other);
         },
         log: (options = {}) =>
           new PostgresLogStorage(db, {

@@ -393,4 +393,31 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX epcis_capture_jobs_by_created ON epcis_capture_jobs (created_at, capture_id);
     `,
   },
+  {
+    version: 7,
+    name: 'member state shared by its hosts: secret fingerprints, benefit policies, bulk-export files (decision 0033)',
+    // Before, each lived in one host's node folder, so a member on two hosts diverged: a host
+    // without the folder's secrets made its own; a policy published through one host was unknown
+    // to the other; an export file was only on the host whose process wrote it.
+    sql: `
+      CREATE TABLE node_secret_fingerprints (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+      );
+      CREATE TABLE claims_benefit_policies (
+        version TEXT COLLATE "C" PRIMARY KEY,
+        hash TEXT NOT NULL,
+        json TEXT NOT NULL,
+        published_at TEXT NOT NULL
+      );
+      CREATE TABLE export_file_frames (
+        job_id TEXT COLLATE "C" NOT NULL,
+        file_name TEXT COLLATE "C" NOT NULL,
+        frame_index INTEGER NOT NULL CHECK (frame_index >= 0),
+        frame BYTEA NOT NULL,
+        PRIMARY KEY (job_id, file_name, frame_index)
+      );
+    `,
+  },
 ];

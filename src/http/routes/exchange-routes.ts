@@ -30,6 +30,8 @@ export function createExchangeFhirRoutes(options: ExchangeRoutesOptions): Hono {
   const app = new Hono();
   // Registered before `/Patient/:id` (these routes are mounted first), so `$identify` is not an id.
   app.get('/Patient/$identify', async (c) => {
+    // Who asks first: an anonymous caller learns nothing, not even what the operation expects.
+    const context = await options.authenticate(c);
     const [system, value] = (c.req.query('identifier') ?? '').split('|');
     if (system !== LEDGER_ADDRESS_SYSTEM || value === undefined || !isAddress(value, { strict: false })) {
       throw new CareLedgerError(
@@ -38,7 +40,6 @@ export function createExchangeFhirRoutes(options: ExchangeRoutesOptions): Hono {
         { details: { field: 'identifier' } },
       );
     }
-    const context = await options.authenticate(c);
     const found = await options.repository.identifyPatient(getAddress(value), context);
     return c.json(identificationParameters(found, context.purpose), 200, { 'cache-control': 'no-store' });
   });

@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import { CareLedgerError } from '../../errors/index.js';
 import { GENERAL_RESEARCH_ADDRESS, studyGrantee } from '../study.js';
+import { suppressSmallCells } from './suppress-small-cells.js';
 
 /** Age bands of ten years; 90 and over is one band (HIPAA Safe Harbor groups ages over 89). */
 export const AGE_BANDS = [
@@ -120,7 +121,8 @@ function patientIdOf(resource: Resource): string | undefined {
  * or the named study): decision 0024. The vault is read as the research grantee, so each search is
  * consent-checked and audited like any other, and only patients whose grant covers the categories read
  * (demographics for sex and age, the resource's category for the criterion) are counted. Cells with
- * fewer than k patients are suppressed; empty cells are left out; nothing but counts is returned.
+ * fewer than k patients are suppressed, and complementary cells with them so the total cannot give
+ * them back (suppress-small-cells.ts); empty cells are left out; nothing but counts is returned.
  */
 export async function evaluateFeasibility(
   search: ResearchSearch,
@@ -159,11 +161,6 @@ export async function evaluateFeasibility(
     known.count += 1;
     cells.set(key, known);
   }
-  const suppress = (count: number) => (count < query.k ? null : count);
-  return {
-    k: query.k,
-    total: suppress(patients.size),
-    cells:
-      query.groupBy.length === 0 ? [] : [...cells.values()].map((c) => ({ ...c, count: suppress(c.count) })),
-  };
+  const table = suppressSmallCells([...cells.values()], patients.size, query.k);
+  return { k: query.k, total: table.total, cells: query.groupBy.length === 0 ? [] : table.cells };
 }

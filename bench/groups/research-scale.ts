@@ -1,0 +1,133 @@
+/**
+ * Issue 18's benchmark at scale: a study release of N Synthea-shaped patients (default 10,000) at
+ * one member. The patients (research-synthetic-patients.ts: Patient, Conditions, vital-sign and
+ * laboratory Observations) are written straight into the vault's sealed store in large log commits
+ * (export-seed.ts, as an import leaves them, without HTTP), each enrolled in the study. Then the
+ * study's `$export` runs to completion (every resource read through the access-checked gateway as
+ * the study, k over the cohort, Safe Harbor de-identification, sealed files hashed, the manifest
+ * anchored), the researcher downloads the files and verifies them against the anchor, as
+ * `careledger research verify` does. Figures: resources released per second, the release's peak RSS,
+ * the time to download and to verify. `--size research-scale=N`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
+import { seedResources } from './export-seed.js';
+import { MB, openResearchBenchNode, sampleRss } from './research-bench-node.js';
+import { createRandom, syntheticPatient } from './research-synthetic-patients.js';
+
+/** Resources per log commit while seeding. */
+const SEED_BATCH = 5_000;
+const TYPES = ['Patient', 'Condition', 'Observation'];
+const K = 5;
+
+export const researchScaleGroup: Group = {
+  name: 'research-scale',
+  description:
+    'study release of N Synthea-shaped patients (default 10,000): resources/s, peak RSS, download and verify time',
+  async run(ctx: GroupContext): Promise<GroupResult> {
+    const patients = ctx.options.sizes?.['research-scale'] ?? 10_000;
+    const node = await openResearchBenchNode({ name: 'research-scale', resourceTypes: TYPES, k: K });
+    const download = mkdtempSync(join(tmpdir(), 'careledger-release-'));
+    const cleanup = ctx.onInterrupt(async () => {
+      await node.close();
+      rmSync(download, { recursive: true, force: true });
+    });
+    try {
+      const random = createRandom(18);
+      const seedStart = performance.now();
+      let seeded = 0;
+      let batch: Resource[] = [];
+      for (let n = 0; n < patients; n++) {
+        const [patient, ...records] = syntheticPatient(n, random);
+        batch.push(node.enroll(patient as Resource), ...records);
+        if (batch.length >= SEED_BATCH || n === patients - 1) {
+          await seedResources(node.vault, batch);
+          seeded += batch.length;
+          batch = [];
+          ctx.progress(`research-scale: seeded ${n + 1} of ${patients} patients (${seeded} resources)`);
+        }
+      }
+      const seedSeconds = (performance.now() - seedStart) / 1000;
+      await node.start();
+
+      globalThis.gc?.();
+      const rssBefore = process.memoryUsage.rss();
+      const rss = sampleRss();
+      const t1 = performance.now();
+      const manifest = await node.release();
+      const releaseSeconds = (performance.now() - t1) / 1000;
+      const peak = rss.stop();
+      const { counts } = manifest.extension;
+      ctx.progress(`research-scale: released ${counts.records} resources in ${releaseSeconds.toFixed(1)} s`);
+
+      const t2 = performance.now();
+      await node.download(manifest, download);
+      const downloadSeconds = (performance.now() - t2) / 1000;
+      const t3 = performance.now();
+      await node.verify(manifest, download);
+      const verifySeconds = (performance.now() - t3) / 1000;
+
+      const size = `${patients} patients, ${seeded} resources`;
+      const figures: Figure[] = [
+        {
+          group: 'research-scale',
+          id: 'research-scale.seed',
+          label: `seeding through the vault's sealed store, ${SEED_BATCH} per commit (${size})`,
+          value: seeded / seedSeconds,
+          unit: 'resources/s',
+          extra: { seconds: Number(seedSeconds.toFixed(1)) },
+          ratios: [],
+        },
+        {
+          group: 'research-scale',
+          id: 'research-scale.release',
+          label: `study release, Safe Harbor, k = ${K} (${size})`,
+          value: counts.records / releaseSeconds,
+          unit: 'resources/s',
+          extra: {
+            seconds: Number(releaseSeconds.toFixed(1)),
+            records: counts.records,
+            contributors: counts.contributors,
+            'suppressed patients': counts.suppressedPatients,
+            'suppressed records': counts.suppressedRecords,
+            'equivalence classes': counts.equivalenceClasses,
+            'peak RSS MB': Math.round(peak / MB),
+            'RSS before MB': Math.round(rssBefore / MB),
+          },
+          ratios: [],
+          note: 'gateway read as the study (consent per resource), k over the cohort, de-identify, seal, hash, anchor',
+        },
+        {
+          group: 'research-scale',
+          id: 'research-scale.download',
+          label: `download of the release's ${manifest.output.length} files by the researcher`,
+          value: downloadSeconds,
+          unit: 's',
+          ratios: [],
+        },
+        {
+          group: 'research-scale',
+          id: 'research-scale.verify',
+          label: 'verification of the download (every file hashed, the manifest hash looked up as anchored)',
+          value: verifySeconds,
+          unit: 's',
+          ratios: [],
+        },
+      ];
+      return {
+        figures,
+        charts: [],
+        notes: [
+          `research-scale: ${size}; released ${counts.records} records of ${counts.contributors} patients, ${counts.suppressedPatients} suppressed (k = ${K}); peak RSS ${Math.round(peak / MB)} MB during the release (${Math.round(rssBefore / MB)} MB before it)`,
+        ],
+      };
+    } finally {
+      cleanup();
+      await node.close();
+      rmSync(download, { recursive: true, force: true });
+    }
+  },
+};

@@ -20,6 +20,7 @@ import { limitsGroup, measureLimit } from './groups/limits.js';
 import { logGroup } from './groups/log.js';
 import { peerGroup } from './groups/peer.js';
 import { researchReleaseGroup } from './groups/research-release.js';
+import { researchScaleGroup } from './groups/research-scale.js';
 import { searchGroup } from './groups/search.js';
 import { searchScaleGroup } from './groups/search-scale.js';
 import { supplyGroup } from './groups/supply.js';
@@ -42,6 +43,7 @@ const GROUPS: readonly Group[] = [
   peerGroup,
   claimsGroup,
   researchReleaseGroup,
+  researchScaleGroup,
   supplyGroup,
 ];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));

@@ -217,6 +217,22 @@ describe('a request about what the requester may not see costs what one about no
     });
   }
 
+  it('Patient/$identify: another member with no grant naming a patient’s ledger address', async () => {
+    const stranger = privateKeyToAccount(generatePrivateKey()).address;
+    const seen = await workOf(() => repo.identifyPatient(annKey.address, lab));
+    const made = await workOf(() => repo.identifyPatient(stranger, lab));
+    expect(seen.answer).toBe('ERR_CONSENT_DENIED');
+    expect(made.answer).toBe('ERR_CONSENT_DENIED');
+    expect(seen.crypto.calls.decrypt ?? 0).toBe(0);
+    expect(comparable(seen, 'searchCandidates')).toEqual(comparable(made, 'searchCandidates'));
+    expect(seen.log.calls).toEqual({ appendAll: 1 });
+    // The refusal is still in Ann's own history.
+    const trail = await repo.auditTrail(annId);
+    expect(
+      trail.some((r) => r.auditEvent.entity?.[0]?.what?.reference === `Patient/${annId}/$identify`),
+    ).toBe(true);
+  });
+
   it('still serves what the grant covers, and leaves the refusal in the patient’s own history', async () => {
     const served = await workOf(() => repo.read('Observation', benObservation, lab));
     expect(served.answer).toBe('served');

@@ -27,13 +27,7 @@ export async function findPatientByLedgerAddress(
 ): Promise<string | undefined> {
   const wanted = address.toLowerCase();
   for (const form of new Set([getAddress(address), wanted])) {
-    const plan = planSearch(
-      'Patient',
-      new URLSearchParams({ identifier: `${LEDGER_ADDRESS_SYSTEM}|${form}` }),
-      store.searchHash,
-      { handling: 'strict', now: store.now().getTime() },
-    );
-    for (const candidate of await store.storage.searchCandidates('Patient', plan.indexFilters, plan.id)) {
+    for (const candidate of await ledgerAddressCandidates(store, form)) {
       if (candidate.deleted) continue;
       const resource = await store.openUnlessErased(candidate);
       if (resource !== undefined && patientLedgerAddress(resource)?.toLowerCase() === wanted)
@@ -41,6 +35,31 @@ export async function findPatientByLedgerAddress(
     }
   }
   return undefined;
+}
+
+/** Current Patient versions the blind index links to one written form of the address (nothing opened). */
+function ledgerAddressCandidates(store: SealedRecordStore, form: string) {
+  const plan = planSearch(
+    'Patient',
+    new URLSearchParams({ identifier: `${LEDGER_ADDRESS_SYSTEM}|${form}` }),
+    store.searchHash,
+    { handling: 'strict', now: store.now().getTime() },
+  );
+  return store.storage.searchCandidates('Patient', plan.indexFilters, plan.id);
+}
+
+/**
+ * Where to file a refusal: the Patient the index links to the address, from its metadata row only. Both
+ * written forms are always asked and nothing is decrypted, so a refused member's request does the work
+ * one about a made-up address does (issue 14 item 5), and the patient still finds it in their history.
+ */
+async function refusedPatient(store: SealedRecordStore, address: Address): Promise<string | undefined> {
+  let found: string | undefined;
+  for (const form of [getAddress(address), address.toLowerCase()]) {
+    for (const candidate of await ledgerAddressCandidates(store, form))
+      if (!candidate.deleted) found ??= candidate.id;
+  }
+  return found;
 }
 
 /** The refusal in words (what the grant does or does not cover), without naming the patient. */
@@ -86,8 +105,11 @@ export async function identifyPatient(
       reason: 'identification by ledger address is for other members; search instead',
     });
   }
-  const patientId = await findPatientByLedgerAddress(parts.store, address);
+  // The grant first (it depends on the address alone): who has none opens nothing of this node's.
   const decision = await parts.gate.identify(requester, context, address);
+  const patientId = decision.allowed
+    ? await findPatientByLedgerAddress(parts.store, address)
+    : await refusedPatient(parts.store, address);
   if (patientId === undefined || !decision.allowed) {
     const reason = decision.allowed ? 'no-grant' : decision.reason;
     await recordDenied(parts.store, 'operation', context, {

@@ -79,4 +79,26 @@ describe('removing an OAuth client', () => {
     expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
     expect(await refused.text()).toContain('issued to an OAuth client that has been removed');
   });
+
+  it('answers introspection only to a caller with a token of its own; a removed client’s token is inactive', async () => {
+    const caller = await registerAndGetToken('resource-server-1');
+    const token = await registerAndGetToken('reporting-2');
+    const introspect = (authorization?: string) =>
+      request('/oauth/introspect', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(authorization === undefined ? {} : { authorization }),
+        },
+        body: new URLSearchParams({ token }).toString(),
+      });
+    // RFC 7662 §2.1: no token scanning by anonymous callers.
+    const anonymous = await introspect();
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).not.toContain('active');
+    expect((await introspect('Bearer not-a-token')).status).toBe(401);
+    expect(await (await introspect(`Bearer ${caller}`)).json()).toMatchObject({ active: true });
+    expect((await adminRequest('DELETE', '/clients/reporting-2')).status).toBe(204);
+    expect(await (await introspect(`Bearer ${caller}`)).json()).toEqual({ active: false });
+  });
 });

@@ -32,7 +32,7 @@ const PUBLIC: readonly (readonly [method: string, path: RegExp, why: string])[] 
   ['GET', /^\/oauth\/(jwks|authorize)$/, 'token signing keys; the sign-in page'],
   [
     'POST',
-    /^\/oauth\/(authorize|token|revoke|introspect|register)$/,
+    /^\/oauth\/(authorize|token|revoke|register)$/,
     'OAuth endpoints authenticate in the body',
   ],
   [

@@ -177,6 +177,16 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
   });
 
   app.post('/oauth/introspect', async (c) => {
+    // RFC 7662 §2.1: the endpoint MUST require authorization, against token scanning. The caller shows
+    // an access token of its own that this server issued and that is still good (§2.1's second option).
+    const own = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+    if (own === undefined || (await server.introspect(own)).active !== true) {
+      return c.json(
+        { error: 'invalid_token', error_description: 'introspection needs an access token of the caller' },
+        401,
+        { ...NO_STORE, 'www-authenticate': 'Bearer realm="careledger", error="invalid_token"' },
+      );
+    }
     try {
       const form = await readForm(c);
       return c.json(await server.introspect(form.get('token') ?? ''), 200, NO_STORE);

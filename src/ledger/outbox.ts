@@ -30,6 +30,12 @@ const GAS_PRICE_TTL_MS = 1_000;
 const ROLLBACK_SCAN_LIMIT = 10_000;
 /** How often a submit signs again after other processes of the member took the nonce it read. */
 const NONCE_ATTEMPTS = 50;
+/**
+ * With nothing waiting for a receipt, how often a timer tick still asks the chain whether confirmed
+ * blocks were lost (decision 0034): a lost transaction is then sent again within this time, not
+ * within one tick; an explicit `pump` always asks.
+ */
+export const IDLE_LOST_BLOCK_CHECK_MS = 2_000;
 
 /**
  * The durable outbox: every transaction the node signs is stored (SQLite, fsynced) before it is sent.
@@ -46,6 +52,8 @@ export class Outbox {
   private timer: NodeJS.Timeout | undefined;
   private readonly waiters = new Map<number, Set<() => void>>();
   private readonly now: () => number;
+  /** When a pass last asked the chain for lost blocks. */
+  private lostBlocksCheckedAt = Number.NEGATIVE_INFINITY;
   readonly address: Address;
 
   constructor(private readonly options: OutboxOptions) {
@@ -217,7 +225,7 @@ export class Outbox {
   start(intervalMs = 500): void {
     if (this.timer !== undefined) return;
     this.timer = setInterval(() => {
-      void this.pump().catch((error: unknown) =>
+      void this.pumpWhenDue().catch((error: unknown) =>
         this.options.onLog?.(`outbox: ${(error as Error).message.split('\n')[0] ?? 'reconcile failed'}`),
       );
     }, intervalMs);
@@ -246,6 +254,17 @@ export class Outbox {
     }
   }
 
+  /**
+   * One timer tick: a full pass while entries wait for their receipt or when the lost-block check is
+   * due (every IDLE_LOST_BLOCK_CHECK_MS); otherwise one read of the table and no call to the chain.
+   */
+  async pumpWhenDue(): Promise<void> {
+    if (this.now() - this.lostBlocksCheckedAt < IDLE_LOST_BLOCK_CHECK_MS) {
+      if ((await this.options.storage.listUnconfirmed(this.address)).length === 0) return;
+    }
+    await this.pump();
+  }
+
   /** One reconciliation pass; concurrent callers share it. */
   pump(): Promise<void> {
     if (this.pumping !== undefined) return this.pumping;
@@ -257,7 +276,9 @@ export class Outbox {
 
   private async reconcile(): Promise<void> {
     const { client, storage } = this.options;
+    const checkedAt = this.now();
     await this.detectLostBlocks();
+    this.lostBlocksCheckedAt = checkedAt;
     const pending = await storage.listUnconfirmed(this.address);
     for (const entry of pending) {
       const receipt = await client.getTransactionReceipt({ hash: entry.txHash }).catch(() => undefined);

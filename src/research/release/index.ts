@@ -36,7 +36,13 @@ export {
   NO_RESEARCH_REGISTRY,
   type ReleasePorts,
 } from './release-ports.js';
-export type { ReleaseRecord, ReleaseRecordStore } from './release-record-store.js';
+export {
+  DatabaseReleaseRecordStore,
+  type ReleaseRecord,
+  type ReleaseRecordStorage,
+  type ReleaseRecordStore,
+  type StoredReleaseRecord,
+} from './release-record-store.js';
 export { ReleaseService, type ReleaseStatus } from './release-service.js';
 export { isResearchContext, type ResearchAccessContext, releaseEntity } from './research-export-source.js';
 export { deriveStudyKey, loadOrCreateResearchSecret } from './study-key.js';

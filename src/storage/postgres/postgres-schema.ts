@@ -420,4 +420,18 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'study release records (decision 0035)',
+    // Before, one JSON file per release in the node folder: a release started through one host of
+    // the member had no status, manifest or anchoring retry at the other.
+    sql: `
+      CREATE TABLE research_releases (
+        job_id TEXT COLLATE "C" PRIMARY KEY,
+        study_id TEXT COLLATE "C" NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        record TEXT NOT NULL
+      );
+    `,
+  },
 ];

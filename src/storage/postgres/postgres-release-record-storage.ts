@@ -1,0 +1,51 @@
+import type {
+  ReleaseRecordStorage,
+  StoredReleaseRecord,
+} from '../../research/release/release-record-store.js';
+import type { PostgresDatabase } from './postgres-database.js';
+
+interface Row {
+  job_id: string;
+  study_id: string;
+  created_at: string;
+  record: string;
+}
+
+const fromRow = (row: Row): StoredReleaseRecord => ({
+  jobId: row.job_id,
+  studyId: row.study_id,
+  createdAt: row.created_at,
+  json: row.record,
+});
+
+/** Study release records on PostgreSQL (schema version 8, decision 0035), shared by the member's hosts. */
+export class PostgresReleaseRecordStorage implements ReleaseRecordStorage {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async putRecord(r: StoredReleaseRecord): Promise<void> {
+    await this.db.execute(
+      `INSERT INTO research_releases (job_id, study_id, created_at, record) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (job_id) DO UPDATE SET record = excluded.record`,
+      [r.jobId, r.studyId, r.createdAt, r.json],
+    );
+  }
+
+  async insertRecordIfAbsent(r: StoredReleaseRecord): Promise<void> {
+    await this.db.execute(
+      `INSERT INTO research_releases (job_id, study_id, created_at, record) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (job_id) DO NOTHING`,
+      [r.jobId, r.studyId, r.createdAt, r.json],
+    );
+  }
+
+  async getRecord(jobId: string): Promise<StoredReleaseRecord | undefined> {
+    const rows = await this.db.query<Row>('SELECT * FROM research_releases WHERE job_id = $1', [jobId]);
+    return rows[0] === undefined ? undefined : fromRow(rows[0]);
+  }
+
+  async listRecords(): Promise<StoredReleaseRecord[]> {
+    return (await this.db.query<Row>('SELECT * FROM research_releases ORDER BY created_at, job_id')).map(
+      fromRow,
+    );
+  }
+}

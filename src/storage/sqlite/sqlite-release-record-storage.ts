@@ -1,0 +1,69 @@
+import type {
+  ReleaseRecordStorage,
+  StoredReleaseRecord,
+} from '../../research/release/release-record-store.js';
+import type { Migration, SqliteDatabase } from './open-database.js';
+
+/** Study release records (decision 0035), in the member's database rather than its node folder. */
+export const releaseRecordMigrations: Migration[] = [
+  {
+    id: 'research-releases-001',
+    sql: `
+      CREATE TABLE research_releases (
+        job_id TEXT PRIMARY KEY,
+        study_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        record TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+interface Row {
+  job_id: string;
+  study_id: string;
+  created_at: string;
+  record: string;
+}
+
+const fromRow = (row: Row): StoredReleaseRecord => ({
+  jobId: row.job_id,
+  studyId: row.study_id,
+  createdAt: row.created_at,
+  json: row.record,
+});
+
+export class SqliteReleaseRecordStorage implements ReleaseRecordStorage {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  async putRecord(r: StoredReleaseRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO research_releases (job_id, study_id, created_at, record) VALUES (?, ?, ?, ?)
+         ON CONFLICT (job_id) DO UPDATE SET record = excluded.record`,
+      )
+      .run(r.jobId, r.studyId, r.createdAt, r.json);
+  }
+
+  async insertRecordIfAbsent(r: StoredReleaseRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO research_releases (job_id, study_id, created_at, record) VALUES (?, ?, ?, ?)
+         ON CONFLICT (job_id) DO NOTHING`,
+      )
+      .run(r.jobId, r.studyId, r.createdAt, r.json);
+  }
+
+  async getRecord(jobId: string): Promise<StoredReleaseRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM research_releases WHERE job_id = ?').get(jobId) as
+      | Row
+      | undefined;
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  async listRecords(): Promise<StoredReleaseRecord[]> {
+    return (
+      this.db.prepare('SELECT * FROM research_releases ORDER BY created_at, job_id').all() as Row[]
+    ).map(fromRow);
+  }
+}

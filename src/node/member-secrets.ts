@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SUPPLY_KEY_ENV, SUPPLY_KEY_FILE } from '../supply/index.js';
-import type { KeyProvider } from '../vault/key-provider.js';
 import { nodePaths } from './node-config.js';
-import { type HostSecret, readHostSecretFile } from './shared-secrets.js';
+import {
+  type HostSecret,
+  readHostSecretFile,
+  type SecretFingerprintStore,
+  verifySharedSecrets,
+} from './shared-secrets.js';
 
 /** The node folder's secret files every host of the member must hold alike (decision 0033). */
 export function memberSecretFiles(
@@ -39,37 +43,55 @@ export function snapshotMemberSecretFiles(dir: string, env: NodeJS.ProcessEnv = 
 }
 
 /**
- * This host's copies of the member's secrets. The keystore file is not compared as bytes (it is
- * re-encrypted when its passphrase changes): the vault's root secret stands for it, through a derived
- * value, which also covers an HSM (every host's token must hold the same key). The supply key given
- * in the environment is compared under the variable's name.
+ * Checks this host's secret files against the member's database (decision 0033) and records the
+ * fingerprints not yet recorded; throws ERR_CONFIG naming the files at fault. Run before anything
+ * signs, sends or serves: a host with another log key must not sign one checkpoint. The supply key
+ * given in the environment is compared under the variable's name. The keystore is left to
+ * `verifyVaultRootSecret` (its file is re-encrypted when its passphrase changes).
  */
-export async function readMemberSecrets(options: {
+export async function verifyMemberSecretFiles(options: {
   readonly dir: string;
   readonly existedAtStart: ReadonlySet<string>;
-  readonly vault: Pick<KeyProvider, 'deriveSecret'>;
-  readonly vaultSource: string;
+  readonly store: SecretFingerprintStore;
   readonly env?: NodeJS.ProcessEnv;
-}): Promise<HostSecret[]> {
+}): Promise<{ recorded: string[] }> {
   const env = options.env ?? process.env;
-  const secrets: HostSecret[] = [];
-  let keystore: HostSecret | undefined;
-  for (const file of memberSecretFiles(options.dir, env)) {
-    const secret = readHostSecretFile(file.name, file.path, options.existedAtStart.has(file.path));
-    if (file.name === 'keystore') keystore = secret;
-    else secrets.push(secret);
-  }
+  const secrets: HostSecret[] = memberSecretFiles(options.dir, env)
+    .filter((file) => file.name !== 'keystore')
+    .map((file) => readHostSecretFile(file.name, file.path, options.existedAtStart.has(file.path)));
   const supplyFromEnv = env[SUPPLY_KEY_ENV];
   if (supplyFromEnv !== undefined && supplyFromEnv !== '') {
     const hex = supplyFromEnv.trim().replace(/^0x/, '').toLowerCase();
     secrets.push({ name: 'supply-key', source: SUPPLY_KEY_ENV, bytes: Buffer.from(hex), createdNow: false });
   }
-  secrets.push({
-    name: 'vault-root-secret',
-    source: options.vaultSource,
-    bytes: await options.vault.deriveSecret('careledger member secret fingerprint v1'),
-    createdNow: keystore?.createdNow === true,
-    ...(keystore?.discard === undefined ? {} : { discard: keystore.discard }),
-  });
-  return secrets;
+  return verifySharedSecrets(options.store, secrets);
+}
+
+/**
+ * The vault's root secret, through a keyed hash derived from it (so any keystore passphrase, and an
+ * HSM: every host's token must hold the same key). `keystore.json` created by this start (it was not
+ * there) counts as missing, and is removed again when refused.
+ */
+export async function verifyVaultRootSecret(options: {
+  readonly dir: string;
+  readonly existedAtStart: ReadonlySet<string>;
+  readonly store: SecretFingerprintStore;
+  readonly vault: { keyedHash(value: string): Uint8Array };
+  /** Where the operator finds the key: keystore.json, or the HSM token. */
+  readonly source: string;
+}): Promise<{ recorded: string[] }> {
+  const keystore = readHostSecretFile(
+    'keystore',
+    join(options.dir, 'keystore.json'),
+    options.existedAtStart.has(join(options.dir, 'keystore.json')),
+  );
+  return verifySharedSecrets(options.store, [
+    {
+      name: 'vault-root-secret',
+      source: options.source,
+      bytes: options.vault.keyedHash('careledger member secret fingerprint v1'),
+      createdNow: keystore.createdNow,
+      ...(keystore.discard === undefined ? {} : { discard: keystore.discard }),
+    },
+  ]);
 }

@@ -55,6 +55,76 @@ export async function insertVersionPostgres(
   );
 }
 
+/** One version to insert with its blind-index rows. */
+export interface VersionToInsert {
+  readonly version: StoredVersion;
+  readonly index: readonly SearchIndexEntry[];
+}
+
+/**
+ * Several versions of distinct resources in four statements, whatever their number (issue 17: a
+ * transaction Bundle paid four round trips per entry, about 3x SQLite's time). Each column travels as
+ * one array parameter and `unnest` turns them back into rows, as the log's leaves do. The caller
+ * keeps (type, id) distinct within a call: two versions of one resource must go in order, one call each.
+ */
+export async function insertVersionsPostgres(
+  tx: PgQueryable,
+  items: readonly VersionToInsert[],
+): Promise<void> {
+  if (items.length === 0) return;
+  if (items.length === 1) {
+    const [only] = items as [VersionToInsert];
+    await insertVersionPostgres(tx, only.version, only.index);
+    return;
+  }
+  const types = items.map((i) => i.version.resourceType);
+  const ids = items.map((i) => i.version.id);
+  await tx.execute(
+    `DELETE FROM vault_search_index s USING unnest($1::text[], $2::text[]) AS k(resource_type, id)
+     WHERE s.resource_type = k.resource_type AND s.id = k.id`,
+    [types, ids],
+  );
+  const rows = items.flatMap((i) =>
+    i.version.deleted
+      ? []
+      : i.index.map((e) => [i.version.resourceType, i.version.id, e.param, e.hash] as const),
+  );
+  if (rows.length > 0) {
+    await tx.execute(
+      `INSERT INTO vault_search_index (resource_type, id, param, hash)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])],
+    );
+  }
+  await tx.execute(
+    `UPDATE vault_records r SET is_current = FALSE FROM unnest($1::text[], $2::text[]) AS k(resource_type, id)
+     WHERE r.resource_type = k.resource_type AND r.id = k.id AND r.is_current`,
+    [types, ids],
+  );
+  const v = items.map((i) => i.version);
+  await tx.execute(
+    `INSERT INTO vault_records (resource_type, id, version_id, patient_id, last_updated, deleted, format, key_version,
+       nonce, ciphertext, version_hash, log_index, commitment_salt, is_current)
+     SELECT *, TRUE FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::boolean[], $7::int[],
+       $8::int[], $9::bytea[], $10::bytea[], $11::text[], $12::bigint[], $13::bytea[])`,
+    [
+      types,
+      ids,
+      v.map((x) => x.versionId),
+      v.map((x) => x.patientId),
+      v.map((x) => x.lastUpdated),
+      v.map((x) => x.deleted),
+      v.map((x) => x.sealed?.format ?? null),
+      v.map((x) => x.sealed?.keyVersion ?? null),
+      v.map((x) => (x.sealed === null ? null : Buffer.from(x.sealed.nonce))),
+      v.map((x) => (x.sealed === null ? null : Buffer.from(x.sealed.ciphertext))),
+      v.map((x) => x.versionHash),
+      v.map((x) => x.logIndex),
+      v.map((x) => (x.commitmentSalt === null ? null : Buffer.from(x.commitmentSalt))),
+    ],
+  );
+}
+
 /** Erasure: the blind-index rows of a patient's records (not of AuditEvents about them). */
 export async function dropSearchIndexPostgres(tx: PgQueryable, patientId: string): Promise<void> {
   await tx.execute(

@@ -28,13 +28,15 @@ export function openDatabase(
   } catch (cause) {
     throw new CareLedgerError('ERR_STORAGE', 'cannot open the database file', { cause, details: { path } });
   }
+  // First, so that the switch to WAL and the migrations wait for another process opening the same
+  // file (a member's worker processes start together) instead of failing with SQLITE_BUSY.
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   // Deleted rows are overwritten, not left in free pages: crypto-shredding and index erasure must
   // not leave the bytes they remove readable in the file.
   db.pragma('secure_delete = ON');
-  db.pragma('busy_timeout = 5000');
   try {
     applyMigrations(db, migrations, options);
   } catch (error) {
@@ -57,27 +59,32 @@ export function applyMigrations(
   migrations: readonly Migration[],
   options: MigrationOptions = {},
 ): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const applied = new Set(
-    (db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((row) => row.id),
-  );
-  if (options.refuseNewer === true) {
-    const known = new Set(migrations.map((migration) => migration.id));
-    const unknown = [...applied].filter((id) => !known.has(id));
-    if (unknown.length > 0) {
-      throw new CareLedgerError(
-        'ERR_CONFIG',
-        `the database has ${unknown.length} schema step(s) this node does not know (written by a newer CareLedger): run a newer CareLedger`,
-        { details: { reason: 'schema-newer', steps: unknown.slice(0, 5) } },
-      );
+  // One IMMEDIATE transaction from reading the applied steps to recording the new ones: two processes
+  // opening a fresh file at once (a member's workers on PostgreSQL each open node.db) both read "none
+  // applied" under a deferred transaction, and the second failed on CREATE TABLE (exit 70).
+  db.transaction(() => {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)',
+    );
+    const applied = new Set(
+      (db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((row) => row.id),
+    );
+    if (options.refuseNewer === true) {
+      const known = new Set(migrations.map((migration) => migration.id));
+      const unknown = [...applied].filter((id) => !known.has(id));
+      if (unknown.length > 0) {
+        throw new CareLedgerError(
+          'ERR_CONFIG',
+          `the database has ${unknown.length} schema step(s) this node does not know (written by a newer CareLedger): run a newer CareLedger`,
+          { details: { reason: 'schema-newer', steps: unknown.slice(0, 5) } },
+        );
+      }
     }
-  }
-  const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
-  for (const migration of migrations) {
-    if (applied.has(migration.id)) continue;
-    db.transaction(() => {
+    const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
+    for (const migration of migrations) {
+      if (applied.has(migration.id)) continue;
       db.exec(migration.sql);
       record.run(migration.id, Date.now());
-    })();
-  }
+    }
+  }).immediate();
 }

@@ -325,17 +325,25 @@ export class FhirRepository {
     const requester = await this.gate.admit('update', context, { resourceType });
     return this.store.withLock(`${resourceType}/${id}`, async () => {
       const current = await this.options.storage.current(resourceType, id);
-      if (current === undefined || current.deleted) {
+      const live = current === undefined || current.deleted ? undefined : current;
+      // Another member or a patient: a record it may not see answers as a made-up id does (unseen-record.ts).
+      await verifyRecordMayBeSeen(this.parts, requester, context, 'update', {
+        resourceType,
+        id,
+        patientId: live?.patientId,
+        entity: `${resourceType}/${id}`,
+      });
+      if (live === undefined) {
         throw new CareLedgerError('ERR_NOT_FOUND', `${resourceType}/${id} does not exist`);
       }
-      const old = await this.store.open(current);
-      await this.gate.admitReplace(requester, context, 'update', old, current.patientId);
-      if (options.ifMatch !== undefined && String(current.versionId) !== options.ifMatch) {
+      const old = await this.store.open(live);
+      await this.gate.admitReplace(requester, context, 'update', old, live.patientId);
+      if (options.ifMatch !== undefined && String(live.versionId) !== options.ifMatch) {
         throw new CareLedgerError(
           'ERR_PRECONDITION_FAILED',
           'the resource has changed since that version (If-Match)',
           {
-            details: { currentVersion: current.versionId },
+            details: { currentVersion: live.versionId },
           },
         );
       }
@@ -351,7 +359,7 @@ export class FhirRepository {
       const resource = parseResource(Object.keys(meta).length === 0 ? rest : { ...rest, meta });
       const breakGlass = await this.gate.admitWrite(requester, context, 'update', resource);
       await verifyLedgerAddressWrite(this.parts, 'update', context, old, resource);
-      return this.writeVersion(resource, current.versionId + 1, 'update', context, breakGlass);
+      return this.writeVersion(resource, live.versionId + 1, 'update', context, breakGlass);
     });
   }
 

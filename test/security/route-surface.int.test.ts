@@ -30,11 +30,7 @@ const PUBLIC: readonly (readonly [method: string, path: RegExp, why: string])[] 
   ['GET', /^(\/fhir)?\/\.well-known\//, 'SMART, OpenID and document-signer discovery'],
   ['GET', /^\/fhir\/metadata$/, 'the CapabilityStatement (FHIR R4 §3.1.0.8: no authentication)'],
   ['GET', /^\/oauth\/(jwks|authorize)$/, 'token signing keys; the sign-in page'],
-  [
-    'POST',
-    /^\/oauth\/(authorize|token|revoke|register)$/,
-    'OAuth endpoints authenticate in the body',
-  ],
+  ['POST', /^\/oauth\/(authorize|token|revoke|register)$/, 'OAuth endpoints authenticate in the body'],
   [
     'GET',
     /^\/ledger\//,
@@ -164,6 +160,55 @@ describe('every route the node mounts', () => {
       }
     }
     expect(allowed).toEqual([]);
+  });
+
+  it('answers another member and another patient alike for a patient or record that exists and one that does not', async () => {
+    const clinician = { ...IDENTITIES.clinician, 'content-type': 'application/fhir+json' };
+    const created = async (resource: object) => {
+      const response = await solo.node.app.request(
+        'http://127.0.0.1/fhir/' + (resource as { resourceType: string }).resourceType,
+        {
+          method: 'POST',
+          headers: { host: '127.0.0.1', ...clinician },
+          body: JSON.stringify(resource),
+        },
+      );
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { id: string }).id;
+    };
+    const patient = await created({ resourceType: 'Patient', name: [{ family: 'Quill' }] });
+    const observation = await created({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'glucose' },
+      subject: { reference: `Patient/${patient}` },
+    });
+    const differ: string[] = [];
+    for (const { method, path } of routes) {
+      if (method === 'OPTIONS' || !/:id|:patient|\/patient-rights\//.test(path)) continue;
+      for (const name of ['member', 'patient'] as const) {
+        const answers: string[] = [];
+        for (const [p, o] of [
+          [patient, observation],
+          ['made-up-patient', 'made-up-observation'],
+        ] as const) {
+          let concrete = path.includes(':type')
+            ? path.replace(':type', 'Observation').replace(':id', o).replace(':vid', '1')
+            : path.replace(':id', p).replace(':patient', p);
+          if (concrete.startsWith('/patient-rights/')) concrete += `?patient=${p}`;
+          const { response, text } = await ask(method, concrete, IDENTITIES[name] ?? {}, '{}');
+          answers.push(
+            `${response.status} ${text
+              .replaceAll(p, 'ID')
+              .replaceAll(o, 'ID')
+              .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'T')}`,
+          );
+        }
+        if (answers[0] !== answers[1])
+          differ.push(`${method} ${path} as ${name}: ${answers.join(' | ').slice(0, 300)}`);
+      }
+    }
+    expect(differ).toEqual([]);
   });
 
   it('answers a malformed body with a 4xx for every identity, never a 5xx', async () => {

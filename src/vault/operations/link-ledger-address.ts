@@ -107,6 +107,18 @@ export async function linkLedgerAddress(
   context: AccessContext,
 ): Promise<LedgerKeyLinkResult> {
   const { store, gate } = parts;
+  // Who may ask at all, before looking: another member or patient is refused alike whether the Patient
+  // exists or not (issue 14 item 5), as the challenge is.
+  const requester = parseRequester(context);
+  if (requester.kind !== 'staff' && !(requester.kind === 'patient' && requester.patientId === patientId)) {
+    // The metadata row only (nothing opened), so the patient still finds the attempt in their history.
+    const row = await store.storage.current('Patient', patientId);
+    return gate.refuse('operation', context, {
+      entity: ENROLMENT_ENTITY(patientId),
+      patient: row === undefined || row.deleted ? '' : patientId,
+      reason: 'only this node\u2019s staff or the patient may enrol the patient\u2019s key',
+    });
+  }
   return store.withLock(`Patient/${patientId}`, async () => {
     const current = await store.storage.current('Patient', patientId);
     if (current === undefined || current.deleted) {

@@ -76,7 +76,9 @@ describe('release records on SQLite', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'careledger-releases-')), 'node.db');
   const open = async () => {
     const db = openDatabase(path, releaseRecordMigrations);
-    closers.push(() => db.close());
+    closers.push(() => {
+      db.close();
+    });
     return new SqliteReleaseRecordStorage(db);
   };
   it('are shared by two hosts of the member', () => sharedByTwoHosts(open));

@@ -12,11 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { type Context, Hono } from 'hono';
+import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { createIpsDocument, type DocumentSigner, signDocument } from '../fhir/ips/index.js';
 import type { Authenticate } from '../http/authenticate-request.js';
 import { readJsonBody } from '../http/read-json-body.js';
 import { remoteAddress } from '../http/remote-address.js';
+import { verifyScopesReadTypes } from '../smart/account-scopes.js';
 import type { FhirRepository } from '../vault/fhir-repository.js';
 import { isShared, type ShareService, shareAccessContext, sharedTypes } from './share-service.js';
 import type { TelehealthShare } from './share-store.js';
@@ -56,10 +58,17 @@ function publicShare(share: TelehealthShare) {
 
 /** The signed-in patient; staff and members do not create shares for a patient. */
 async function patientOf(deps: ShareRouteDeps, c: Context): Promise<string> {
+  return (await signedInPatient(deps, c)).patientId;
+}
+
+async function signedInPatient(
+  deps: ShareRouteDeps,
+  c: Context,
+): Promise<{ patientId: string; context: AccessContext }> {
   const context = await deps.authenticate(c);
   if (!context.who.startsWith('Patient/'))
     throw new CareLedgerError('ERR_FORBIDDEN', 'only the patient shares their own record');
-  return context.who.slice('Patient/'.length);
+  return { patientId: context.who.slice('Patient/'.length), context };
 }
 
 export function createShareRoutes(deps: ShareRouteDeps): Hono {
@@ -67,8 +76,14 @@ export function createShareRoutes(deps: ShareRouteDeps): Hono {
   const { service } = deps;
 
   app.post('/shares', async (c) => {
-    const patientId = await patientOf(deps, c);
+    const { patientId, context } = await signedInPatient(deps, c);
     const body = (await readJsonBody(c)) as Record<string, unknown>;
+    // Its reader sees every record of the shared categories: the token must be able to read them all
+    // (an app launched for some resource types cannot share the whole record with itself; decision 0031).
+    if (Array.isArray(body?.categories)) {
+      const categories = body.categories.filter((x): x is string => typeof x === 'string');
+      verifyScopesReadTypes(context, sharedTypes(categories), 'a telehealth share');
+    }
     const created = await service.create(patientId, {
       categories: body?.categories,
       hours: body?.hours,

@@ -113,6 +113,22 @@ afterAll(() => {
 });
 
 describe('acts wider than one FHIR interaction are bounded by the token’s scopes', () => {
+  it('refuses a share wider than the app’s scopes, and takes one the scopes cover', async () => {
+    caller = token('launch/patient patient/Observation.rs');
+    const wide = await share(['demographics', 'conditions', 'hiv']);
+    expect(wide.status).toBe(403);
+    const outcome = (await wide.json()) as { issue: { diagnostics: string }[] };
+    expect(outcome.issue[0]?.diagnostics).toMatch(/insufficient scope: a telehealth share needs/);
+
+    caller = token('launch/patient patient/*.rs?category=laboratory');
+    expect((await share(['laboratory'])).status).toBe(403);
+
+    caller = token('openid fhirUser launch/patient patient/*.cruds');
+    expect((await share(['demographics', 'conditions', 'hiv'])).status).toBe(201);
+    caller = { who: `Patient/${patientId}`, purpose: 'TREAT' };
+    expect((await share(['laboratory'])).status).toBe(201);
+  });
+
   it('gives the consent keystore only to a token over the whole record', async () => {
     caller = token('launch/patient patient/Observation.rs patient/Patient.rs');
     const fetched = await call('/patient/keystore');

@@ -1,6 +1,6 @@
-import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { GCM_NONCE_SIZE, openAes256Gcm, sealAes256Gcm } from './aes-256-gcm.js';
 import { encodeFields } from './encode-fields.js';
+import { pooledRandomBytes } from './random-pool.js';
 import { createDecryptFailedError } from './vault-errors.js';
 
 /** Bumped whenever the associated data or the sealed layout changes; old versions stay readable. */
@@ -55,7 +55,7 @@ export function encryptRecord(
   ref: RecordRef,
   plaintext: Uint8Array,
   dek: DataKey,
-  randomBytes: (size: number) => Uint8Array = defaultRandomBytes,
+  randomBytes: (size: number) => Uint8Array = pooledRandomBytes,
 ): SealedRecord {
   const nonce = randomBytes(GCM_NONCE_SIZE);
   const ciphertext = sealAes256Gcm(dek.key, nonce, plaintext, encodeRecordAssociatedData(ref));
@@ -76,8 +76,4 @@ export function decryptRecord(ref: RecordRef, sealed: SealedRecord, dek: DataKey
   } catch {
     throw failed();
   }
-}
-
-function defaultRandomBytes(size: number): Uint8Array {
-  return new Uint8Array(nodeRandomBytes(size));
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { AuditEvent, Resource } from '@medplum/fhirtypes';
 import { auditEventIndexEntries } from '../audit/audit-event-index.js';
 import { type AccessContext, createAuditEvent, type FhirInteraction } from '../audit/create-audit-event.js';
@@ -16,6 +15,7 @@ import { formatAuditEntry, withLogEntry } from './audit-log-entry.js';
 import type { VaultCommitWrite } from './commit-writes.js';
 import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
 import { DecryptedVersionCache } from './decrypted-version-cache.js';
+import { pooledRandomBytes } from './random-pool.js';
 import type { SealedRecord } from './record-cipher.js';
 import type { RecordStorage, StoredVersion } from './record-storage.js';
 import type { VaultCrypto } from './vault-crypto.js';
@@ -269,7 +269,7 @@ export class SealedRecordStore {
         meta: { versionId: '1', lastUpdated: auditEvent.recorded },
       } as AuditEvent;
       const canonical = canonicalJson(stored);
-      const salt = new Uint8Array(randomBytes(16));
+      const salt = pooledRandomBytes(16);
       sealedAudits.push({
         patient: audit.patient,
         id,

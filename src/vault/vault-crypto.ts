@@ -1,9 +1,10 @@
-import { createHmac, randomBytes as nodeRandomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { CareLedgerError } from '../errors/index.js';
 import { AES_256_KEY_SIZE } from './aes-256-gcm.js';
 import { type DataKeyStore, type DestroyedDataKeys, NODE_KEY_PATIENT_ID } from './data-key-store.js';
 import { checkWellFormed } from './encode-fields.js';
 import type { KeyProvider } from './key-provider.js';
+import { pooledRandomBytes } from './random-pool.js';
 import {
   type DataKey,
   decryptRecord,
@@ -55,7 +56,7 @@ export class VaultCrypto {
     if (!Number.isInteger(this.cacheSize) || this.cacheSize < 1) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'the data-key cache size must be a positive integer');
     }
-    this.random = options.randomBytes ?? defaultRandomBytes;
+    this.random = options.randomBytes ?? pooledRandomBytes;
   }
 
   static async create(options: VaultCryptoOptions): Promise<VaultCrypto> {
@@ -252,8 +253,4 @@ export class VaultCrypto {
  */
 export function dekContext(patientId: string, version: number): string {
   return JSON.stringify([DEK_CONTEXT_LABEL, patientId, version]);
-}
-
-function defaultRandomBytes(size: number): Uint8Array {
-  return new Uint8Array(nodeRandomBytes(size));
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { describe, expect, test } from 'vitest';
 import {
@@ -204,11 +204,19 @@ const SUB_APPS: Record<string, () => Hono> = {
 };
 
 /**
- * The node's routes as start-node.ts (the composition root) registers them: its inline `app.get(...)`
- * routes, and the routes of each sub-app at its mount point, read from Hono's `app.routes`.
+ * The node's routes as the composition root (start-node.ts and its modules in node/compose/) registers
+ * them: its inline `app.get(...)` routes, and the routes of each sub-app at its mount point, read from
+ * Hono's `app.routes`.
  */
 function codeRoutes(): { method: string; path: string }[] {
-  const root = source('../node/start-node.ts');
+  const composeDir = new URL('../node/compose/', import.meta.url);
+  const root = [
+    source('../node/start-node.ts'),
+    ...readdirSync(composeDir)
+      .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
+      .sort()
+      .map((name) => readFileSync(new URL(name, composeDir), 'utf8')),
+  ].join('\n');
   const inline = [...root.matchAll(/\bapp\.(get|post|put|patch|delete)\(\s*'([^']+)'/g)].map((m) => ({
     method: (m[1] as string).toUpperCase(),
     path: m[2] as string,
@@ -225,7 +233,7 @@ function codeRoutes(): { method: string; path: string }[] {
   const app = new Hono();
   for (const { prefix, factory } of mounts) {
     const create = SUB_APPS[factory];
-    if (create === undefined) throw new Error(`start-node.ts mounts ${factory}: add it to SUB_APPS`);
+    if (create === undefined) throw new Error(`the composition root mounts ${factory}: add it to SUB_APPS`);
     app.route(prefix, create());
   }
   // Middleware (`app.use`) registers as method ALL; only endpoints are documented.

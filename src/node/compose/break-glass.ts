@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import type { BreakGlassSession } from '../../access/index.js';
+import type { AccessContext } from '../../audit/create-audit-event.js';
+import { CareLedgerError } from '../../errors/index.js';
+import { remoteAddress } from '../../http/remote-address.js';
+import { createBreakGlassRoutes } from '../../http/routes/break-glass-routes.js';
+import type { FhirRepository } from '../../vault/fhir-repository.js';
+import type { NodeAuth } from './auth.js';
+import type { NodeBase } from './node-base.js';
+
+/** Break-glass: the clinician's second factor, and who is told when it is opened. */
+export function createBreakGlassHooks(base: NodeBase, auth: NodeAuth) {
+  const { config, stores, say } = base;
+  const authStore = stores.auth;
+  const { authServer } = auth;
+  /** Break-glass needs a signed-in clinician's second factor: a fresh TOTP code in X-CareLedger-TOTP. */
+  const verifySecondFactor = async (c: Context, context: AccessContext) => {
+    const user = await authStore.userByFhirUser(context.who);
+    if (user === undefined) {
+      throw new CareLedgerError(
+        'ERR_FORBIDDEN',
+        'break-glass needs a signed-in clinician with a second factor',
+      );
+    }
+    try {
+      const address = remoteAddress(c);
+      await authServer.checkSecondFactor(
+        user,
+        c.req.header('x-careledger-totp') ?? '',
+        address === undefined ? {} : { address },
+      );
+    } catch (error) {
+      if (error instanceof CareLedgerError && error.code === 'ERR_RATE_LIMITED') throw error;
+      throw new CareLedgerError(
+        'ERR_FORBIDDEN',
+        'break-glass needs a valid one-time code (X-CareLedger-TOTP)',
+        {
+          details: { reason: 'second-factor' },
+        },
+      );
+    }
+  };
+  const onBreakGlass = async (session: BreakGlassSession) => {
+    const message = `${session.who} opened break-glass access to Patient/${session.patientId} until ${session.expiresAt}`;
+    for (const recipient of [`Patient/${session.patientId}`, 'role:privacy-officer']) {
+      await authStore.insertNotification({
+        id: randomUUID(),
+        recipient,
+        kind: 'break-glass',
+        message,
+        subject: `break-glass/${session.id}`,
+        createdAt: new Date().toISOString(),
+      });
+    }
+    const webhook = config.notifications?.webhookUrl;
+    if (webhook !== undefined) {
+      // Best effort and bounded: the notification is stored either way; the webhook carries ids only.
+      await fetch(webhook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'break-glass', node: config.name, ...session }),
+        signal: AbortSignal.timeout(2000),
+      }).catch((error: unknown) => say(`break-glass webhook failed: ${(error as Error).message}`));
+    }
+  };
+  return { verifySecondFactor, onBreakGlass };
+}
+
+/** /break-glass: the sessions a clinician opened, and their review. */
+export function mountBreakGlassRoutes(app: Hono, repository: FhirRepository, auth: NodeAuth) {
+  app.route('/break-glass', createBreakGlassRoutes({ repository, authenticate: auth.authenticate }));
+}

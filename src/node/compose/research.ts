@@ -1,0 +1,72 @@
+import type { Hono } from 'hono';
+import type { BulkExportModule } from '../../export/index.js';
+import type { Authenticate } from '../../http/authenticate-request.js';
+import type { Outbox } from '../../ledger/index.js';
+import { createResearchModule } from '../../research/ledger/index.js';
+import {
+  createResearchReleaseModule,
+  NO_RESEARCH_REGISTRY,
+  type ResearchReleaseModule,
+} from '../../research/release/index.js';
+import type { FhirRepository } from '../../vault/fhir-repository.js';
+import type { LogServices } from '../log-services.js';
+import type { DelegationInForce } from './consent.js';
+import type { NodeBase } from './node-base.js';
+import type { StartNodeOptions } from './start-node-options.js';
+
+export interface ResearchDeps {
+  readonly outbox: Outbox;
+  readonly openings: Parameters<typeof createResearchModule>[0]['openings'];
+  readonly repository: FhirRepository;
+  readonly authenticate: Authenticate;
+  readonly issuer: string;
+  readonly delegationInForce: DelegationInForce;
+  readonly logServices: LogServices;
+}
+
+/**
+ * Research studies (issue 18, decision 0024): ResearchRegistry, its event index, the cohort, /research;
+ * and the study releases, whose jobs run in the bulk export's job system (`mountResearchRelease`).
+ */
+export function mountResearch(app: Hono, base: NodeBase, options: StartNodeOptions, deps: ResearchDeps) {
+  const { dir, deployment, client, stores, adminToken, config, account, say } = base;
+  const research = createResearchModule({
+    deployment,
+    outbox: deps.outbox,
+    client,
+    chainIndex: stores.chainIndex,
+    openings: deps.openings,
+    repository: deps.repository,
+    authenticate: deps.authenticate,
+    adminToken,
+    organization: config.organization,
+    delegationInForce: deps.delegationInForce,
+    audit: (entry) => deps.logServices.log.append(entry),
+    log: say,
+  });
+  if (research !== undefined) {
+    app.route('/research', research.routes);
+    app.route('/admin/research', research.adminRoutes);
+  }
+  // Study releases (issue 18): their jobs run in the bulk export's job system, through its source.
+  const researchRelease = createResearchReleaseModule({
+    ports: options.researchPorts ?? research?.ports ?? NO_RESEARCH_REGISTRY,
+    dir,
+    jobs: stores.exportJobs,
+    member: account.address,
+    baseUrl: deps.issuer,
+    authenticate: deps.authenticate,
+    log: say,
+  });
+  return { research, researchRelease };
+}
+
+/** The releases' jobs run in the bulk export's job system; their routes after the studies'. */
+export function mountResearchRelease(
+  app: Hono,
+  researchRelease: ResearchReleaseModule,
+  bulkExport: BulkExportModule,
+) {
+  researchRelease.attach(bulkExport.service);
+  app.route('/research', researchRelease.routes);
+}

@@ -13,7 +13,7 @@ import { readJsonBody } from '../http/read-json-body.js';
 import type { FhirRepository } from '../vault/fhir-repository.js';
 import { decideAmendment } from './amendment-decision.js';
 import { accountDisclosures, disclosuresAsBundle, type NameOf } from './disclosure-accounting.js';
-import { unreadMessages } from './message-read-state.js';
+import { isAddressedTo, unreadMessages } from './message-read-state.js';
 import {
   buildAmendmentRequest,
   buildAppointmentRequest,
@@ -227,9 +227,14 @@ export function createPatientRightsRoutes(deps: PatientRightsDeps): Hono {
       { subject: `Patient/${patientId}` },
       context,
     )) as Communication[];
-    // The read marks are the patient's audit trail; the list above was judged by the policy first.
-    const events = (await deps.repository.auditTrail(patientId)).map((r) => r.auditEvent);
-    const unread = unreadMessages(messages, events, context.who, context.who.startsWith('Practitioner/'));
+    // The read marks are the patient's audit trail; the list above was judged by the policy first, and
+    // the trail is read only when a message it let through is addressed to the caller: who may see none
+    // (another member, another patient) costs what a made-up patient costs (issue 14 item 5).
+    const isCareTeam = context.who.startsWith('Practitioner/');
+    const addressed = messages.filter((m) => isAddressedTo(m, context.who, isCareTeam));
+    const events =
+      addressed.length === 0 ? [] : (await deps.repository.auditTrail(patientId)).map((r) => r.auditEvent);
+    const unread = unreadMessages(addressed, events, context.who, isCareTeam);
     return c.json({ unread: unread.length, ids: unread.map((m) => m.id) }, 200, {
       'cache-control': 'no-store',
     });

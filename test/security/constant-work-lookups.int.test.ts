@@ -9,11 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
+import { Hono } from 'hono';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessPolicy, MemoryBreakGlassStore } from '../../src/access/index.js';
 import type { AccessContext } from '../../src/audit/create-audit-event.js';
 import { createSignerKey, TransparencyLog } from '../../src/log/index.js';
+import { createPatientRightsRoutes } from '../../src/patient-rights/patient-rights-routes.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/open-database.js';
 import { createSqliteCommitApplier } from '../../src/storage/sqlite/sqlite-commit-applier.js';
 import { createSqliteKeyStore, keyStoreMigrations } from '../../src/storage/sqlite/sqlite-key-store.js';
@@ -231,6 +233,38 @@ describe('a request about what the requester may not see costs what one about no
     expect(
       trail.some((r) => r.auditEvent.entity?.[0]?.what?.reference === `Patient/${annId}/$identify`),
     ).toBe(true);
+  });
+
+  it('unread messages (/patient-rights): another member naming a patient reads none of their audit trail', async () => {
+    await repo.create(
+      {
+        resourceType: 'Communication',
+        status: 'completed',
+        subject: { reference: `Patient/${annId}` },
+        sender: { reference: `Patient/${annId}` },
+        payload: [{ contentString: 'about my results' }],
+      } as Resource,
+      clinician,
+    );
+    const app = new Hono();
+    app.route(
+      '/patient-rights',
+      createPatientRightsRoutes({
+        repository: repo,
+        authenticate: async () => lab,
+        organization: 'Riverside General Hospital',
+        nameOf: async () => undefined,
+      }),
+    );
+    const unread = (patient: string) => async () => {
+      const response = await app.request(`/patient-rights/messages/unread?patient=${patient}`);
+      expect(await response.json()).toEqual({ unread: 0, ids: [] });
+    };
+    const seen = await workOf(unread(annId));
+    const made = await workOf(unread('no-such-patient'));
+    expect(seen.crypto.calls.decrypt ?? 0).toBe(0);
+    expect(seen.storage.calls.auditTrail ?? 0).toBe(0);
+    expect(comparable(seen, 'current')).toEqual(comparable(made, 'current'));
   });
 
   it('still serves what the grant covers, and leaves the refusal in the patient’s own history', async () => {

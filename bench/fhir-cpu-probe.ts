@@ -68,6 +68,8 @@ function processIo(pid: number): { writeBytes: number; writeCalls: number } {
 
 /** Answers 503 (load shedding) and sent again; their CPU is in the figures, so keep it near 0. */
 let shed = 0;
+/** Requests whose idle keep-alive connection was reset under them, sent again. */
+let reset = 0;
 
 async function load(count: number, request: Request): Promise<void> {
   let next = 0;
@@ -76,7 +78,16 @@ async function load(count: number, request: Request): Promise<void> {
       while (next < count) {
         const i = next++;
         for (;;) {
-          const response = await request(i);
+          let response: Response;
+          try {
+            response = await request(i);
+          } catch (error) {
+            // A keep-alive connection the node closed while it sat idle (the other side's turn) races
+            // the next request on it; undici does not retry a POST. Counted and sent again.
+            if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
+            reset++;
+            continue;
+          }
           const text = await response.text();
           if (response.ok) break;
           // Shed by the node's load shedding on a crowded machine: counted, sent again a little later.
@@ -204,6 +215,7 @@ try {
         loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
         requestsPerRound: REQUESTS,
         shedAndRetried: shed,
+        resetAndRetried: reset,
         workers: Number(values.workers),
         cpuMsPerRequest: Object.fromEntries(
           [...figures].map(([name, xs]) => [

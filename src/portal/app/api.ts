@@ -117,6 +117,27 @@ export async function request(
 const MAX_SHED_RETRIES = 3;
 const MAX_SHED_WAIT_SECONDS = 5;
 
+/**
+ * A request without the signed-in user's token (the telehealth share's recipient has no account): a
+ * 401 here is the share's answer, not the end of someone's session.
+ */
+export async function publicJson<T>(
+  path: string,
+  init: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<T> {
+  const response = await fetch(path, {
+    method: init.body === undefined ? 'GET' : 'POST',
+    headers: {
+      accept: 'application/fhir+json, application/json;q=0.9',
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...init.headers,
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  if (!response.ok) throw await toApiError(response);
+  return (await response.json()) as T;
+}
+
 export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
   return (await (await request(path, options)).json()) as T;
 }

@@ -5,7 +5,8 @@ import { h, message, replace } from './dom.js';
 import { completeSignIn, isPatient, type Session, session, signOut, startSignIn } from './session.js';
 import { renderAccessHistory } from './views/access-history.js';
 import { renderAdmin } from './views/admin.js';
-import { renderChart, renderPatientSearch } from './views/clinician.js';
+import { renderChart } from './views/clinician-chart.js';
+import { renderPatientSearch } from './views/clinician-search.js';
 import { renderConsent } from './views/consent.js';
 import { renderCredentialsPractitioners } from './views/credentials-practitioners.js';
 import { renderDownloads } from './views/downloads.js';
@@ -19,8 +20,10 @@ import { renderResearchPatient } from './views/research-patient.js';
 import { isStudyStaff, renderResearchStaff } from './views/research-staff.js';
 import { renderReview } from './views/review.js';
 import { renderRights } from './views/rights-amendments.js';
+import { renderShared } from './views/shared-record.js';
 import { renderSupplyManufacturer } from './views/supply-manufacturer.js';
 import { isSupplyStaff, renderSupplyVerify } from './views/supply-verify.js';
+import { renderTelehealth } from './views/telehealth-shares.js';
 
 interface Route {
   readonly path: string;
@@ -45,6 +48,9 @@ const ROUTES: Route[] = [
   { path: 'messages', label: 'Messages', render: renderMessages, inNav: patientOnly },
   { path: 'visits', label: 'Visits and refills', render: renderVisits, inNav: patientOnly },
   { path: 'rights', label: 'Your rights', render: renderRights, inNav: patientOnly },
+  // Decision 0030: the patient's telehealth shares, and the page their link opens (no account needed).
+  { path: 'telehealth', label: 'Telehealth shares', render: renderTelehealth, inNav: patientOnly },
+  { path: 'shared', label: 'Shared record', render: renderShared, inNav: () => false },
   { path: 'patients', label: 'Patients', render: renderPatientSearch, inNav: staffOnly },
   { path: 'chart', label: 'Chart', render: renderChart, inNav: () => false },
   {
@@ -88,7 +94,7 @@ function isNodeStaff(s: Session | undefined): boolean {
  * Pages reachable by their address though not in the menu: a chart (opened from the patient list)
  * and the administration page, where an operator who is not signed in pastes the node's admin token.
  */
-const BY_ADDRESS_ONLY = new Set(['chart', 'admin', 'licences', 'studies']);
+const BY_ADDRESS_ONLY = new Set(['chart', 'admin', 'licences', 'studies', 'shared']);
 
 function currentRoute(): { route: Route | undefined; param: string } {
   const [path = '', ...rest] = location.hash.replace(/^#\/?/, '').split('/');

@@ -2,7 +2,7 @@
 import { getJson } from './api.js';
 import { consortiumMembers, type Member, nodeStatus } from './context.js';
 import { session } from './session.js';
-import type { PersonDirectory } from './words.js';
+import { type PersonDirectory, TELEHEALTH_SHARE_AGENT } from './words.js';
 
 /** The names the page shows instead of ids: members and attested practitioners from the ledger. */
 export async function loadDirectory(
@@ -16,8 +16,20 @@ export async function loadDirectory(
     .then((r) => r.practitioners)
     .catch(() => []);
   const self = session()?.fhirUser;
+  const names = new Map<string, string>();
+  // Reads through the patient's telehealth shares: by the clinician the patient named (decision 0030).
+  if (self?.startsWith('Patient/') === true) {
+    const { shares } = await getJson<{ shares: { id: string; recipient: string }[] }>('/shares').catch(
+      () => ({
+        shares: [],
+      }),
+    );
+    for (const share of shares)
+      names.set(`${TELEHEALTH_SHARE_AGENT}${share.id}`, `${share.recipient} (telehealth share)`);
+  }
   return {
     ...(self === undefined ? {} : { self }),
+    names,
     members: new Map(list.map((m) => [m.address.toLowerCase(), m.name])),
     practitioners: new Map(practitioners.map((p) => [p.address.toLowerCase(), p.organization.toLowerCase()])),
     here: status.organization,

@@ -6,6 +6,7 @@
 import { formatDate, h, replace } from './dom.js';
 import { type Resource, trendFigures } from './fhir-display.js';
 import { FLAG_WORDS } from './quantity-format.js';
+import { isEnteredInError } from './record-corrections.js';
 import { filterRecords, pageOf, type RecordRow, TABS, type Tab } from './record-rows.js';
 
 export const PAGE_SIZE = 20;
@@ -15,12 +16,19 @@ function flagBadge(row: RecordRow): HTMLElement | null {
   return h('span', { class: `badge flag flag-${row.flag}`, 'data-flag': row.flag }, FLAG_WORDS[row.flag]);
 }
 
-function rowView(row: RecordRow): HTMLElement {
+function rowView(row: RecordRow, actions?: (row: RecordRow) => HTMLElement | null): HTMLElement {
+  const wrong = isEnteredInError(row.resource as Resource);
   return h(
     'tr',
-    { 'data-tab': row.tab, 'data-key': row.key },
+    { 'data-tab': row.tab, 'data-key': row.key, class: wrong ? 'entered-in-error' : undefined },
     h('td', { 'data-label': 'Date' }, row.date === '' ? '—' : formatDate(row.date)),
-    h('td', { 'data-label': 'Record' }, h('span', { class: 'record-title' }, row.title)),
+    h(
+      'td',
+      { 'data-label': 'Record' },
+      h('span', { class: 'record-title' }, row.title),
+      // A record marked entered in error stays in the list, flagged, so nobody acts on it unawares.
+      wrong ? [' ', h('span', { class: 'badge badge-bad' }, 'entered in error')] : null,
+    ),
     h(
       'td',
       { 'data-label': 'Result' },
@@ -40,13 +48,19 @@ function rowView(row: RecordRow): HTMLElement {
             row.verification,
           ),
     ),
+    actions === undefined ? null : h('td', { 'data-label': 'Actions' }, actions(row)),
   );
 }
 
 /** The list with its controls; `rows` may be replaced later with `update` (records from other members). */
 export function recordList(
   initial: readonly RecordRow[],
-  words: { caption: string; search: string } = { caption: 'Your records', search: 'Search your records' },
+  words: {
+    caption: string;
+    search: string;
+    /** A control per row (the clinician's "Correct"), in a last column. */
+    actions?: (row: RecordRow) => HTMLElement | null;
+  } = { caption: 'Your records', search: 'Search your records' },
 ): {
   element: HTMLElement;
   update: (rows: readonly RecordRow[]) => void;
@@ -117,10 +131,21 @@ export function recordList(
               h(
                 'tr',
                 {},
-                ['Date', 'Record', 'Result', 'Normal range', 'From'].map((x) => h('th', { scope: 'col' }, x)),
+                [
+                  'Date',
+                  'Record',
+                  'Result',
+                  'Normal range',
+                  'From',
+                  ...(words.actions === undefined ? [] : ['Actions']),
+                ].map((x) => h('th', { scope: 'col' }, x)),
               ),
             ),
-            h('tbody', {}, current.items.map(rowView)),
+            h(
+              'tbody',
+              {},
+              current.items.map((row) => rowView(row, words.actions)),
+            ),
           ),
       // Trends of the results in view (a chart per test with two or more values).
       tab === 'results' || tab === 'vitals'

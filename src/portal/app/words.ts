@@ -68,6 +68,9 @@ export function grantSummary(input: {
   return `${input.grantee} will be able to ${identity} and receive your ${kinds}, ${purposeWords(input.purposes)}, until ${input.until}. Nothing else moves. Copies a member has already fetched stay with that member if you later revoke.`;
 }
 
+/** The second agent of a read through a telehealth share (src/share/share-service.ts). */
+export const TELEHEALTH_SHARE_AGENT = 'urn:careledger:telehealth-share:';
+
 export interface PersonDirectory {
   /** The signed-in user's FHIR reference (`Patient/…` or `Practitioner/…`). */
   readonly self?: string;
@@ -89,6 +92,9 @@ export interface PersonDirectory {
 export function personName(reference: string | undefined, directory: PersonDirectory): string {
   if (reference === undefined || reference === '') return 'someone';
   if (reference === directory.self) return 'You';
+  // A read through a telehealth share (decision 0030): the clinician the patient shared with.
+  if (reference.startsWith(TELEHEALTH_SHARE_AGENT))
+    return directory.names?.get(reference) ?? 'a clinician you shared with (telehealth share)';
   const [type = '', id = ''] = reference.split('/');
   const known = directory.names?.get(reference);
   if (type === 'Organization')

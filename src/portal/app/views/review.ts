@@ -1,13 +1,111 @@
-/** The privacy officer's review queue: every break-glass session still without its review. */
-import { errorText, getJson, sendJson } from '../api.js';
-import type { BreakGlassSession } from '../break-glass-session.js';
+/**
+ * The privacy officer's review queue: every break-glass session still without its review, each with
+ * the clinician's stated reason and what they opened under it (issue 22), from the patient's sealed
+ * AuditEvents, which the privacy officer may read.
+ */
+import { errorText, getJson, searchAll, sendJson } from '../api.js';
+import {
+  type BreakGlassSession,
+  breakGlassReason,
+  type EmergencyAccess,
+  emergencyAccesses,
+  type ReviewAuditEvent,
+} from '../break-glass-session.js';
 import { announce, field, formatDateTime, h, message, replace, uid } from '../dom.js';
+import { loadDirectory } from '../people.js';
+import { type PersonDirectory, personName } from '../words.js';
+
+/** FHIR interactions (AuditEvent.subtype) as the review card says them. */
+const VERBS: Record<string, string> = {
+  read: 'read',
+  vread: 'read a version of',
+  'history-instance': 'read the history of',
+  'search-type': 'searched',
+  operation: 'ran',
+  create: 'created',
+  update: 'updated',
+  patch: 'changed',
+  delete: 'deleted',
+};
+
+interface SessionDetails {
+  readonly reason: string | undefined;
+  readonly opened: readonly EmergencyAccess[] | undefined;
+  readonly patientName: string | undefined;
+}
+
+async function loadDetails(s: BreakGlassSession): Promise<SessionDetails> {
+  const [opening, events, patient] = await Promise.all([
+    s.auditEventId === undefined
+      ? Promise.resolve(undefined)
+      : getJson<ReviewAuditEvent>(`/fhir/AuditEvent/${encodeURIComponent(s.auditEventId)}`).catch(
+          () => undefined,
+        ),
+    searchAll<ReviewAuditEvent>(
+      `/fhir/AuditEvent?patient=${encodeURIComponent(s.patientId)}&_count=100`,
+    ).catch(() => undefined),
+    getJson<{ name?: { given?: string[]; family?: string; text?: string }[] }>(
+      `/fhir/Patient/${encodeURIComponent(s.patientId)}`,
+      { headers: { 'x-careledger-purpose': 'HOPERAT' } },
+    ).catch(() => undefined),
+  ]);
+  const name = patient?.name?.[0];
+  const patientName =
+    name === undefined
+      ? undefined
+      : (name.text ?? ([...(name.given ?? []), name.family].filter(Boolean).join(' ') || undefined));
+  return {
+    reason: breakGlassReason(opening),
+    opened: events === undefined ? undefined : emergencyAccesses(s, events),
+    patientName,
+  };
+}
+
+/** What the clinician said and what they opened, on the review card. */
+function detailsView(details: SessionDetails): HTMLElement[] {
+  return [
+    h(
+      'div',
+      { class: 'bg-reason' },
+      h('h3', {}, 'Reason given'),
+      details.reason === undefined
+        ? message('error', 'The reason could not be read from the audit record.')
+        : h('blockquote', {}, details.reason),
+    ),
+    h(
+      'div',
+      { class: 'bg-opened' },
+      h('h3', {}, 'What was opened'),
+      details.opened === undefined
+        ? message('error', 'The audit records of this patient could not be read.')
+        : details.opened.length === 0
+          ? h('p', {}, 'Nothing was opened under this emergency access.')
+          : h(
+              'ul',
+              { class: 'bg-accesses' },
+              details.opened.map((a) =>
+                h(
+                  'li',
+                  {},
+                  `${formatDateTime(a.when)}: ${VERBS[a.interaction] ?? a.interaction} ${a.what || 'the record'}`,
+                  a.allowed ? null : h('span', { class: 'badge badge-bad' }, ' refused'),
+                ),
+              ),
+            ),
+    ),
+  ];
+}
 
 export async function renderReview(main: HTMLElement): Promise<void> {
   const { sessions } = await getJson<{ sessions: BreakGlassSession[] }>('/break-glass');
   const now = Date.now();
   const open = sessions.filter((s) => s.review === undefined);
   const done = sessions.filter((s) => s.review !== undefined);
+  const [directory, details] = await Promise.all([
+    loadDirectory().catch((): PersonDirectory | undefined => undefined),
+    Promise.all(open.map(loadDetails)),
+  ]);
+  const who = (reference: string) => (directory === undefined ? reference : personName(reference, directory));
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Review queue'),
@@ -21,7 +119,7 @@ export async function renderReview(main: HTMLElement): Promise<void> {
       : h(
           'ul',
           { class: 'cards', id: 'review-list' },
-          open.map((s) => {
+          open.map((s, index) => {
             const outcome = uid('outcome');
             const note = h('textarea', { required: true, maxlength: 2000 });
             const out = h('div', {});
@@ -29,7 +127,7 @@ export async function renderReview(main: HTMLElement): Promise<void> {
             return h(
               'li',
               { class: 'card', 'data-session-id': s.id },
-              h('h2', {}, `${s.who} → Patient/${s.patientId}`),
+              h('h2', {}, `${who(s.who)} → ${details[index]?.patientName ?? `Patient/${s.patientId}`}`),
               h(
                 'p',
                 { class: 'meta' },
@@ -41,6 +139,7 @@ export async function renderReview(main: HTMLElement): Promise<void> {
                 ),
                 ` · AuditEvent/${s.auditEventId}`,
               ),
+              details[index] === undefined ? null : detailsView(details[index] as SessionDetails),
               h(
                 'form',
                 {
@@ -123,7 +222,7 @@ export async function renderReview(main: HTMLElement): Promise<void> {
                   h(
                     'tr',
                     {},
-                    h('td', {}, s.who),
+                    h('td', {}, who(s.who)),
                     h('td', {}, `Patient/${s.patientId}`),
                     h('td', {}, formatDateTime(s.startedAt)),
                     h('td', {}, s.review?.outcome ?? ''),

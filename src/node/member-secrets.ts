@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SUPPLY_KEY_ENV, SUPPLY_KEY_FILE } from '../supply/index.js';
+import { loadOrCreateClaimsSecret } from '../claims/commitment-key.js';
+import { loadOrCreateResearchSecret } from '../research/release/study-key.js';
+import { loadOrCreateSupplyKey, SUPPLY_KEY_ENV, SUPPLY_KEY_FILE } from '../supply/index.js';
 import { nodePaths } from './node-config.js';
+import { loadOrCreateTokenSigningKey } from './node-keys.js';
 import {
   type HostSecret,
   readHostSecretFile,
@@ -40,6 +43,18 @@ export function snapshotMemberSecretFiles(dir: string, env: NodeJS.ProcessEnv = 
       .map((f) => f.path)
       .filter((path) => existsSync(path)),
   );
+}
+
+/**
+ * Creates now the secrets the node's modules would create later in this start (token signing key,
+ * supply key, research pseudonym secret; the claims secret on a payer), so the check that follows
+ * sees them and a first start records every fingerprint before another host could make its own.
+ */
+export function createMemberSecrets(dir: string, role: string | undefined): void {
+  loadOrCreateTokenSigningKey(nodePaths(dir).tokenSigningKey);
+  loadOrCreateSupplyKey(dir);
+  loadOrCreateResearchSecret(join(dir, 'research-pseudonym.secret'));
+  if (role === 'payer') loadOrCreateClaimsSecret(join(dir, 'claims-secret.key'));
 }
 
 /**

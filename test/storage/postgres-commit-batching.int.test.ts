@@ -50,7 +50,7 @@ function write(id: string, versionId: number, entryOffset: number, deleted = fal
       versionHash: `${id}-${versionId}`,
       commitmentSalt: null,
     } as VersionCommitWrite['version'],
-    index: deleted ? [] : [{ param: 'code', hash: `h-${id}-${versionId}` }],
+    index: deleted ? [] : [{ param: 'code', kind: 'token', hash: `h-${id}-${versionId}` }],
     entryOffset,
   };
 }

@@ -67,6 +67,8 @@ export function accountPaths(): Record<string, PathItem> {
         operationId: 'getPatientKeystore',
         summary:
           "The signed-in patient's encrypted consent keystore (Web3 Secret Storage; the node cannot open it)",
+        description:
+          'Only to a token with a scope over the whole record (patient/*.rs or user/*.rs, no query): 403 insufficient_scope otherwise (decision 0031).',
         tags: ['account'],
         responses: {
           '200': {
@@ -79,6 +81,8 @@ export function accountPaths(): Record<string, PathItem> {
       put: {
         operationId: 'putPatientKeystore',
         summary: 'Replaces the keystore (new passphrase, or after recovery by guardians); same address only',
+        description:
+          'Only to a token with patient/*.cruds (or user/*.cruds): 403 insufficient_scope otherwise.',
         tags: ['account'],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
         responses: {

@@ -143,6 +143,8 @@ export function oauthPaths(): Record<string, PathItem> {
       post: {
         operationId: 'introspect',
         summary: 'RFC 7662 token introspection',
+        description:
+          'RFC 7662 §2.1: the caller authenticates with an access token of its own (Authorization: Bearer), still good; otherwise 401 invalid_token (no token scanning).',
         tags: ['oauth'],
         requestBody: {
           required: true,
@@ -151,6 +153,11 @@ export function oauthPaths(): Record<string, PathItem> {
         responses: {
           '200': {
             description: '{ active, … }',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          '401': {
+            description:
+              'invalid_token: the caller showed no access token of its own, or one no longer good.',
             content: { 'application/json': { schema: { type: 'object' } } },
           },
         },

@@ -40,7 +40,11 @@ const PUBLIC: readonly (readonly [method: string, path: RegExp, why: string])[] 
   ['GET', /^\/log\//, 'the transparency log (C2SP tlog-tiles): hashes only'],
   ['POST', /^\/log\/proofs$/, 'inclusion proofs for hashes the caller holds'],
   ['POST', /^\/witness\//, 'cosigning: the checkpoint’s signature is the proof'],
-  ['GET', /^\/research\/studies(\/:id)?$/, 'the consortium’s study registry (no PHI)'],
+  [
+    'GET',
+    /^\/research\/studies(\/:id(\/protocol)?)?$/,
+    'the consortium’s study registry and protocols (no PHI)',
+  ],
   ['GET', /^\/claims\/policies/, 'a payer’s published benefit rules'],
   ['POST', /^\/shared\/:id\/open$/, 'a share’s link and one-time code are the proof (throttled)'],
   ['GET', /^\/shared\/:id\//, 'a share’s link and viewing session are the proof'],

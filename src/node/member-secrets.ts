@@ -110,3 +110,47 @@ export async function verifyVaultRootSecret(options: {
     },
   ]);
 }
+
+/**
+ * The start-up step of `startNode` for the vault (decision 0033): on a refusal, closes what the node's
+ * base opened (the broadcast, the notifications connection, the databases) and throws ERR_CONFIG. A
+ * member's worker on SQLite shares the folder its primary checked.
+ */
+export async function verifyVaultSecretAtStart(
+  base: {
+    readonly dir: string;
+    readonly config: { readonly vaultKeys?: { readonly provider?: string; readonly tokenLabel?: string } };
+    readonly secretFilesAtStart: ReadonlySet<string>;
+    readonly stores: { readonly secretFingerprints: SecretFingerprintStore; close(): Promise<void> };
+    readonly db: { close(): void };
+    readonly sharedBroadcast?: { close(): void } | undefined;
+    readonly notifications?: { close(): Promise<void> } | undefined;
+    say(line: string): void;
+  },
+  options: { readonly worker?: unknown },
+  vault: { keyedHash(value: string): Uint8Array },
+): Promise<void> {
+  if (options.worker !== undefined) return;
+  const keys = base.config.vaultKeys;
+  const source =
+    keys?.provider === 'pkcs11'
+      ? `the HSM token ${keys.tokenLabel ?? ''} (its key-encryption key)`.replace('  ', ' ')
+      : join(base.dir, 'keystore.json');
+  try {
+    const { recorded } = await verifyVaultRootSecret({
+      dir: base.dir,
+      existedAtStart: base.secretFilesAtStart,
+      store: base.stores.secretFingerprints,
+      vault,
+      source,
+    });
+    if (recorded.length > 0)
+      base.say("secrets: the vault root secret's fingerprint recorded in the member's database");
+  } catch (error) {
+    base.sharedBroadcast?.close();
+    await base.notifications?.close();
+    base.db.close();
+    await base.stores.close();
+    throw error;
+  }
+}

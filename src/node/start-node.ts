@@ -25,6 +25,7 @@ import { mountResearch, mountResearchRelease } from './compose/research.js';
 import { mountShare } from './compose/share.js';
 import type { StartNodeOptions } from './compose/start-node-options.js';
 import { mountSupply } from './compose/supply.js';
+import { verifyVaultSecretAtStart } from './member-secrets.js';
 import type { NodeConfig } from './node-config.js';
 import { openVault } from './open-vault.js';
 
@@ -66,6 +67,13 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const base = await openNodeBase(dir, options, log);
   const { config, db, stores, say } = base;
+  // The vault first: its root secret must be the member's (decision 0033) before anything runs.
+  const crypto = await openVault(dir, db, {
+    dataKeys: (provider) => stores.dataKeys(provider),
+    ...(config.vaultKeys === undefined ? {} : { keys: config.vaultKeys }),
+    log: say,
+  });
+  await verifyVaultSecretAtStart(base, options, crypto);
 
   // Ledger, chain index, consent decisions, the log, the vault.
   const { outbox, ledger, delegationInForce, isDelegate } = createLedger(base);
@@ -74,11 +82,6 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const { consentDecisions } = consent;
   const indexer = await startChainIndexer(base, options, consent);
   const logServices = await startNodeLogServices(base, options, ledger);
-  const crypto = await openVault(dir, db, {
-    dataKeys: (provider) => stores.dataKeys(provider),
-    ...(config.vaultKeys === undefined ? {} : { keys: config.vaultKeys }),
-    log: say,
-  });
   const { openings, openingQueue, deliverOpening } = consent.openOpenings(crypto);
   // Issue 19: set once authentication exists; the vault asks it before writing a MedicationDispense.
   let supply: SupplyModule | undefined;

@@ -30,6 +30,9 @@ export function mountBulkExport(app: Hono, base: NodeBase, deps: BulkExportDeps)
     source: deps.source(createVaultExportSource(deps.repository)),
     keys: createVaultJobKeySealer(deps.crypto),
     dir: join(dir, 'exports'),
+    // Decision 0033: on PostgreSQL the sealed files are rows of the member's database, so any of its
+    // hosts serves the download; on SQLite (one host) they stay in the folder.
+    ...(stores.exportFiles === undefined ? {} : { files: stores.exportFiles }),
     resourceTypes: SUPPORTED_RESOURCE_TYPES,
     authenticate: deps.authenticate,
     baseUrl: deps.issuer,

@@ -143,6 +143,9 @@ async function startPrimary(dir: string, options: StartMemberOptions): Promise<M
   };
 }
 
+/** sysexits.h EX_CONFIG, what `careledger` exits with on ERR_CONFIG (src/cli/exit-codes.ts). */
+const WORKER_CONFIG_EXIT = 78;
+
 /**
  * Forks `options.workers` processes that share the member's port, replaces any that dies, and stops
  * them on close. `name` is how the log lines name the member.
@@ -155,9 +158,11 @@ async function superviseWorkers(
 ): Promise<MemberProcesses> {
   cluster.setupPrimary({ serialization: 'advanced' });
   let stopping = false;
-  // A worker that dies is replaced; what it had not been answered for was never acknowledged.
+  let started = false;
+  // A worker that dies is replaced; what it had not been answered for was never acknowledged. One
+  // that dies while the member starts is not: its reason (printed by the worker) is the member's.
   cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
+    if (stopping || !started) return;
     log(`[${name}] worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
     cluster.fork();
   });
@@ -167,12 +172,27 @@ async function superviseWorkers(
       (worker) =>
         new Promise<void>((resolve, reject) => {
           worker.once('listening', () => resolve());
-          worker.once('exit', (code) =>
-            reject(new CareLedgerError('ERR_INTERNAL', `a worker exited during start (${code})`)),
-          );
+          worker.once('exit', (code) => {
+            stopping = true;
+            for (const other of Object.values(cluster.workers ?? {})) other?.kill();
+            // Exit 78 (EX_CONFIG): the worker refused its configuration (a secret that is not the
+            // member's, decision 0033; a bad node.json): the member exits 78 too, not 70.
+            reject(
+              code === WORKER_CONFIG_EXIT
+                ? new CareLedgerError(
+                    'ERR_CONFIG',
+                    'a worker refused to start: its reason is printed above',
+                    {
+                      details: { reason: 'worker-config' },
+                    },
+                  )
+                : new CareLedgerError('ERR_INTERNAL', `a worker exited during start (${code})`),
+            );
+          });
         }),
     ),
   );
+  started = true;
   log(`[${name}] ${options.workers} worker processes serving; ${sequencing}`);
   return {
     async close() {

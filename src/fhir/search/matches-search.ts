@@ -20,6 +20,7 @@ import { matchesNear } from './near-search.js';
 import { normalizeSearchString } from './normalize-search-string.js';
 import { type DateRange, parseDateRange } from './parse-date-range.js';
 import type { SearchPlan } from './plan-search.js';
+import { isValueSetMember, type ValueSetMembers, valueSetMembersOf } from './plan-value-set.js';
 import {
   parseSearchNumber,
   type SearchNumber,
@@ -109,9 +110,9 @@ function matchesValues(
       const tokens = extractTokens(values);
       if (filter.operator === 'in' || filter.operator === 'not-in') {
         const inSet = alternatives.some((url) => {
-          const codings = expansionOf(unescapeSearchValue(url), context);
+          const members = expansionOf(unescapeSearchValue(url), context);
           return tokens.some(
-            (token) => token.system !== undefined && codings.has(`${token.system}|${token.code}`),
+            (token) => token.system !== undefined && isValueSetMember(members, token.system, token.code),
           );
         });
         return filter.operator === 'in' ? inSet : !inSet;
@@ -204,14 +205,14 @@ function matchesValues(
 }
 
 /**
- * The lowercased `system|code` pairs of a ValueSet: from the plan (planSearch expanded it, stored
- * ValueSets included), else from the shipped definitions; an unexpandable one matches nothing.
+ * The lowercased members of a ValueSet: from the plan (planSearch expanded it, stored ValueSets
+ * included), else from the shipped definitions; an unexpandable one matches nothing.
  */
-function expansionOf(url: string, context: MatchContext): ReadonlySet<string> {
+function expansionOf(url: string, context: MatchContext): ValueSetMembers {
   const planned = context.valueSets?.get(url);
   if (planned !== undefined) return planned;
   const expansion = shippedValueSetLookup(url);
-  return 'codings' in expansion ? new Set([...expansion.codings].map((c) => c.toLowerCase())) : new Set();
+  return valueSetMembersOf('codings' in expansion ? expansion : { codings: new Set() });
 }
 
 /** R4 §3.1.1.5.9 `:of-type`: `type-system|type-code|value` against Identifier.type and Identifier.value. */

@@ -20,7 +20,7 @@ import {
 import { parseDateRange } from './parse-date-range.js';
 import { checkContainedParameter } from './plan-contained.js';
 import { planSpecialParameter } from './plan-special.js';
-import { planValueSetToken } from './plan-value-set.js';
+import { planValueSetToken, type ValueSetMembers } from './plan-value-set.js';
 import { hashIndexValue, type KeyedHash, type SearchIndexKind } from './search-index-entry.js';
 import {
   parseSearchNumber,
@@ -103,8 +103,8 @@ export interface SearchPlan {
   readonly referenceIn?: readonly { readonly param: string; readonly references: ReadonlySet<string> }[];
   /** Resolved `_has`: a match's id is one of these. */
   readonly idIn?: ReadonlySet<string>;
-  /** `:in` / `:not-in`: each ValueSet canonical's lowercased `system|code` pairs (plan-value-set.ts). */
-  readonly valueSets?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** `:in` / `:not-in`: each ValueSet canonical's lowercased members (plan-value-set.ts). */
+  readonly valueSets?: ReadonlyMap<string, ValueSetMembers>;
   readonly summary?: SearchSummary;
   /** R4 §3.1.1.5.9 `_elements`: the top-level elements to return (plus id, meta and mandatory ones). */
   readonly elements?: readonly string[];
@@ -294,7 +294,7 @@ interface PlanState {
   readonly handling: SearchHandling;
   readonly contained: boolean;
   readonly valueSetLookup: ValueSetLookup;
-  readonly valueSetCodings: Map<string, ReadonlySet<string>>;
+  readonly valueSetCodings: Map<string, ValueSetMembers>;
   readonly indexFilters: IndexFilter[];
   readonly filters: Filter[];
   count: number;

@@ -13,10 +13,39 @@ export interface TerminologySource {
   codeSystem(url: string): JsonObject | undefined;
 }
 
-/** An expansion's `system|code` pairs (case as defined), or why the ValueSet cannot be expanded here. */
+/**
+ * An expansion's `system|code` pairs (case as defined), or why the ValueSet cannot be expanded here.
+ * With `wholeSystems`, a code system included in full that this node cannot list (SNOMED CT, LOINC,
+ * RxNorm: no node holds them as a complete CodeSystem) is kept as a system, `systems`, less the
+ * `excluded` pairs: membership, not an enumeration (R4 §4.9.5 "all codes defined by the system").
+ */
 export type ValueSetExpansionResult =
-  | { readonly codings: ReadonlySet<string> }
+  | {
+      readonly codings: ReadonlySet<string>;
+      readonly systems?: ReadonlySet<string>;
+      readonly excluded?: ReadonlySet<string>;
+    }
   | { readonly unexpandable: string };
+
+export interface ExpandOptions {
+  /** Keep whole code systems the node cannot list as membership (for search `:in`, not `$expand`). */
+  readonly wholeSystems?: boolean;
+}
+
+/** Whether `system|code` belongs to an expansion (whole systems included). */
+export function isExpansionMember(
+  expansion: {
+    readonly codings: ReadonlySet<string>;
+    readonly systems?: ReadonlySet<string>;
+    readonly excluded?: ReadonlySet<string>;
+  },
+  system: string,
+  code: string,
+): boolean {
+  const coding = `${system}|${code}`;
+  if (expansion.codings.has(coding)) return true;
+  return expansion.systems?.has(system) === true && expansion.excluded?.has(coding) !== true;
+}
 
 /** Reasons name no value: a canonical a client sends may be anything. */
 export const UNEXPANDABLE = {
@@ -60,11 +89,20 @@ function asArray(value: unknown): unknown[] {
 }
 
 /** Expands one ValueSet canonical against `source`; never throws. */
-export function expandValueSet(canonical: string, source: TerminologySource): ValueSetExpansionResult {
-  return expandUrl(stripVersion(canonical), source, new Set());
+export function expandValueSet(
+  canonical: string,
+  source: TerminologySource,
+  options: ExpandOptions = {},
+): ValueSetExpansionResult {
+  return expandUrl(stripVersion(canonical), source, new Set(), options.wholeSystems === true);
 }
 
-function expandUrl(url: string, source: TerminologySource, visiting: Set<string>): ValueSetExpansionResult {
+function expandUrl(
+  url: string,
+  source: TerminologySource,
+  visiting: Set<string>,
+  wholeSystems: boolean,
+): ValueSetExpansionResult {
   if (visiting.has(url)) return { unexpandable: UNEXPANDABLE.cycle };
   const valueSet = source.valueSet(url);
   if (valueSet === undefined)
@@ -74,7 +112,7 @@ function expandUrl(url: string, source: TerminologySource, visiting: Set<string>
     const present = fromExpansion(valueSet.expansion);
     if (present !== undefined && 'codings' in present) return present;
     if (!isObject(valueSet.compose)) return present ?? { unexpandable: UNEXPANDABLE.empty };
-    return fromCompose(valueSet.compose, source, visiting);
+    return fromCompose(valueSet.compose, source, visiting, wholeSystems);
   } finally {
     visiting.delete(url);
   }
@@ -110,26 +148,43 @@ function fromCompose(
   compose: JsonObject,
   source: TerminologySource,
   visiting: Set<string>,
+  wholeSystems: boolean,
 ): ValueSetExpansionResult {
   const codings = new Set<string>();
+  const systems = new Set<string>();
+  const excluded = new Set<string>();
   for (const include of asArray(compose.include)) {
-    const selected = select(include, source, visiting);
+    const selected = select(include, source, visiting, wholeSystems);
     if ('unexpandable' in selected) return selected;
     for (const coding of selected.codings) codings.add(coding);
+    for (const system of selected.systems ?? []) systems.add(system);
+    for (const coding of selected.excluded ?? []) if (!codings.has(coding)) excluded.add(coding);
   }
   for (const exclude of asArray(compose.exclude)) {
-    const selected = select(exclude, source, visiting);
+    const selected = select(exclude, source, visiting, wholeSystems);
     if ('unexpandable' in selected) return selected;
-    for (const coding of selected.codings) codings.delete(coding);
+    // Excluding from a whole system would need its other codes: refused rather than guessed.
+    if ((selected.systems?.size ?? 0) > 0 || (selected.excluded?.size ?? 0) > 0)
+      return { unexpandable: UNEXPANDABLE.codeSystem };
+    for (const coding of selected.codings) {
+      codings.delete(coding);
+      excluded.add(coding);
+    }
   }
-  return { codings };
+  if (systems.size === 0) return { codings };
+  return { codings, systems, excluded };
 }
 
 /**
  * One compose.include or compose.exclude: the codes of its system part (the listed concepts, or the
  * whole code system when none are listed) intersected with each ValueSet it names (R4 §4.9.5).
  */
-function select(item: unknown, source: TerminologySource, visiting: Set<string>): ValueSetExpansionResult {
+function select(
+  item: unknown,
+  source: TerminologySource,
+  visiting: Set<string>,
+  wholeSystems: boolean,
+): ValueSetExpansionResult {
   if (!isObject(item)) return { codings: new Set() };
   if (asArray(item.filter).length > 0) return { unexpandable: UNEXPANDABLE.filter };
   let selected: Set<string> | undefined;
@@ -141,16 +196,26 @@ function select(item: unknown, source: TerminologySource, visiting: Set<string>)
         if (isObject(concept) && typeof concept.code === 'string') selected.add(`${system}|${concept.code}`);
     } else {
       const codeSystem = source.codeSystem(system);
-      if (codeSystem === undefined || codeSystem.content !== 'complete')
-        return { unexpandable: UNEXPANDABLE.codeSystem };
+      if (codeSystem === undefined || codeSystem.content !== 'complete') {
+        // A whole system not held in full: membership by system, alone (an intersection with a
+        // ValueSet import would need the system's codes).
+        if (!wholeSystems || item.valueSet !== undefined) return { unexpandable: UNEXPANDABLE.codeSystem };
+        return { codings: new Set(), systems: new Set([system]) };
+      }
       selected = new Set();
       addConcepts(system, codeSystem.concept, selected);
     }
   }
   for (const imported of asArray(item.valueSet)) {
     if (typeof imported !== 'string') return { unexpandable: UNEXPANDABLE.unknown };
-    const expansion = expandUrl(stripVersion(imported), source, visiting);
+    const expansion = expandUrl(stripVersion(imported), source, visiting, wholeSystems);
     if ('unexpandable' in expansion) return expansion;
+    if (expansion.systems !== undefined) {
+      // One imported ValueSet with whole systems passes through; an intersection would need their codes.
+      if (selected !== undefined || asArray(item.valueSet).length > 1)
+        return { unexpandable: UNEXPANDABLE.codeSystem };
+      return expansion;
+    }
     selected =
       selected === undefined
         ? new Set(expansion.codings)

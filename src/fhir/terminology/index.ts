@@ -1,5 +1,7 @@
 export {
+  type ExpandOptions,
   expandValueSet,
+  isExpansionMember,
   layeredSource,
   referencedCanonicals,
   stripVersion,

@@ -80,7 +80,7 @@ export function shippedTerminologySource(): TerminologySource {
 /** Expansions from the shipped definitions only (what a search without stored ValueSets sees). */
 export const shippedValueSetLookup: ValueSetLookup = (canonical) =>
   sharedCache.getOrCompute(`shipped\n${stripVersion(canonical)}`, () =>
-    expandValueSet(canonical, shippedTerminologySource()),
+    expandValueSet(canonical, shippedTerminologySource(), { wholeSystems: true }),
   );
 
 /**
@@ -93,7 +93,7 @@ export function createValueSetLookup(stored: TerminologySource, fingerprint: str
   const source = layeredSource([stored, shippedTerminologySource()]);
   return (canonical) =>
     sharedCache.getOrCompute(`${fingerprint}\n${stripVersion(canonical)}`, () =>
-      expandValueSet(canonical, source),
+      expandValueSet(canonical, source, { wholeSystems: true }),
     );
 }
 

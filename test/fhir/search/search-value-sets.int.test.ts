@@ -158,6 +158,39 @@ describe(':in and :not-in with ValueSets stored on the node', () => {
   });
 });
 
+describe(':in and :not-in with whole code systems (SNOMED CT, LOINC) no node holds in full', () => {
+  const ALL_SNOMED_BUT_ASTHMA = 'http://vs.example/snomed-but-asthma';
+  beforeAll(async () => {
+    await create({
+      resourceType: 'ValueSet',
+      status: 'active',
+      url: ALL_SNOMED_BUT_ASTHMA,
+      compose: {
+        include: [{ system: SNOMED }],
+        exclude: [{ system: SNOMED, concept: [{ code: '195967001' }] }],
+      },
+    });
+  });
+
+  it('the shipped observation-codes (all of LOINC) matches every LOINC-coded Observation', async () => {
+    const found = await search('Observation', {
+      'code:in': 'http://hl7.org/fhir/ValueSet/observation-codes',
+    });
+    expect(ids(found.resources)).toEqual(ids(Object.values(observations)));
+    const none = await search('Observation', {
+      'code:not-in': 'http://hl7.org/fhir/ValueSet/observation-codes',
+    });
+    expect(none.resources).toEqual([]);
+  });
+
+  it('a stored ValueSet including all of SNOMED CT less one code: members by system, the exclusion kept', async () => {
+    const found = await search('Condition', { 'code:in': ALL_SNOMED_BUT_ASTHMA });
+    expect(ids(found.resources)).toEqual(ids([conditions.type1, conditions.type2] as Condition[]));
+    const not = await search('Condition', { 'code:not-in': ALL_SNOMED_BUT_ASTHMA });
+    expect(ids(not.resources)).toEqual(ids([conditions.asthma] as Condition[]));
+  });
+});
+
 describe(':in with ValueSets that cannot be expanded here', () => {
   const intensional = [IS_A_VS, `${SNOMED}?fhir_vs=isa/73211009`, 'http://vs.example/unknown'];
 

@@ -215,7 +215,7 @@ describe('every route the node mounts', () => {
     expect(differ).toEqual([]);
   });
 
-  it('answers a malformed body with a 4xx for every identity, never a 5xx', async () => {
+  it('answers a malformed body with a 4xx OperationOutcome for every identity, never a 5xx', async () => {
     const failed: string[] = [];
     for (const { method, path } of routes) {
       if (method === 'GET' || method === 'OPTIONS' || method === 'HEAD') continue;
@@ -223,6 +223,8 @@ describe('every route the node mounts', () => {
         for (const body of ['not json', '{"resourceType":"Patient","a":[1,{"b":null}]}', '[]', 'null']) {
           const { response, text } = await ask(method, path, headers, body);
           if (response.status >= 500) failed.push(`${method} ${path} as ${name}: ${response.status} ${text}`);
+          else if (response.status >= 400 && !OWN_FORMAT.test(path) && !text.includes('"OperationOutcome"'))
+            failed.push(`${method} ${path} as ${name}: ${response.status} without an OperationOutcome`);
         }
       }
     }

@@ -166,7 +166,8 @@ export class SqliteKeyStore implements DataKeyStore {
    * argument does not hold, so the key commits at the connection's own setting.
    */
   private withoutSyncOfItsOwn<T>(commit: () => T): T {
-    if (!this.walMode) return commit();
+    // SQLite refuses to change the level inside a transaction ("Safety level may not be changed").
+    if (!this.walMode || this.db.inTransaction) return commit();
     const previous = this.db.pragma('synchronous', { simple: true }) as number;
     this.db.pragma('synchronous = NORMAL');
     try {

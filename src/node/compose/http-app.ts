@@ -39,7 +39,11 @@ export function createHttpApp(base: NodeBase, sources: StatusSources): Hono {
       address: account.address,
       publicUrl: config.publicUrl,
       logOrigin: config.logOrigin,
-      chain: { rpcUrl: config.chain.rpcUrl, chainId: config.chain.chainId, contracts: deployment.contracts },
+      chain: {
+        rpcUrl: publicRpcUrl(config.chain.rpcUrl),
+        chainId: config.chain.chainId,
+        contracts: deployment.contracts,
+      },
       sync: await indexer.status(),
       outbox: await outbox.counts(),
       openingDelivery: await openingQueue.status(),
@@ -47,6 +51,19 @@ export function createHttpApp(base: NodeBase, sources: StatusSources): Hono {
     }),
   );
   return app;
+}
+
+/**
+ * The chain endpoint as a public answer may show it: scheme, host and port. A production RPC URL often
+ * carries a credential (user-info, an API key in the path or the query), which `/status` must not serve.
+ */
+export function publicRpcUrl(rpcUrl: string): string {
+  try {
+    const url = new URL(rpcUrl);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return 'unparseable';
+  }
 }
 
 /** CORS for browser SMART apps, and the FHIR REST conventions, for every FHIR route mounted after. */

@@ -170,9 +170,11 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
                   [
                     { name: '_id', type: 'token' },
                     { name: '_lastUpdated', type: 'date' },
-                    ...[...(loadSearchParameters().get(type)?.values() ?? [])]
-                      .filter((p) => p.type !== 'composite' && p.type !== 'special')
-                      .map((p) => ({ name: p.code, type: p.type as string })),
+                    // Composites and `near` are honoured too (test/fhir/search/search-parameter-walk).
+                    ...[...(loadSearchParameters().get(type)?.values() ?? [])].map((p) => ({
+                      name: p.code,
+                      type: p.type as string,
+                    })),
                   ].map((p) => [p.name, p] as const),
                 ).values(),
               ],

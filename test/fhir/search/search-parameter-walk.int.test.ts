@@ -120,6 +120,7 @@ async function check(
   key: string,
   value: string,
   expectFound: { id: string; found: boolean } | { none: true },
+  decided?: Map<string, 'honoured' | 'reported'>,
 ): Promise<string | undefined> {
   const lenient = await get(type, key, value);
   const where = `${type}?${key}=${value}`;
@@ -128,6 +129,7 @@ async function check(
   const reported = lenient.reported.includes(key);
   if (inSelf && reported) return `${where}: both in the self link and reported`;
   if (!inSelf && !reported) return `${where}: silently dropped (neither in the self link nor reported)`;
+  decided?.set(key, reported ? 'reported' : 'honoured');
   if (reported) {
     const strict = await get(type, key, value, true);
     if (strict.status !== 400) return `${where}: reported when lenient but strict answered ${strict.status}`;
@@ -142,6 +144,19 @@ async function check(
   }
   counts.honoured = (counts.honoured ?? 0) + 1;
   return undefined;
+}
+
+let capabilityResources: { type: string; searchParam?: { name: string }[] }[] | undefined;
+
+async function capabilities(): Promise<{ type: string; searchParam?: { name: string }[] }[]> {
+  if (capabilityResources === undefined) {
+    const response = await app.request('/fhir/metadata', { headers: HEADERS });
+    const statement = (await response.json()) as {
+      rest: { resource: { type: string; searchParam?: { name: string }[] }[] }[];
+    };
+    capabilityResources = statement.rest[0]?.resource ?? [];
+  }
+  return capabilityResources;
 }
 
 /** Date or number values just outside the example's (far below, far above). */
@@ -306,6 +321,7 @@ describe('every R4 SearchParameter, modifier and prefix: honoured or reported, n
     async (type) => {
       const failures: string[] = [];
       const counts: Record<string, number> = {};
+      const decided = new Map<string, 'honoured' | 'reported'>();
       const note = (failure: string | undefined) => {
         if (failure !== undefined) failures.push(failure);
       };
@@ -317,7 +333,7 @@ describe('every R4 SearchParameter, modifier and prefix: honoured or reported, n
         const code = param.code as string;
         if (code === '_id') continue;
         // Not matching: no stored example of the type may come back, unless the parameter is reported.
-        note(await check(counts, type, code, nonMatchingValue(param, byUrl), { none: true }));
+        note(await check(counts, type, code, nonMatchingValue(param, byUrl), { none: true }, decided));
         const match = matching.get(`${type} ${code}`);
         if (match === undefined) {
           counts.withoutExample = (counts.withoutExample ?? 0) + 1;
@@ -330,6 +346,14 @@ describe('every R4 SearchParameter, modifier and prefix: honoured or reported, n
         for (const [key, value, found] of modifierChecks(param, match.derived))
           note(await check(counts, type, key, value, { id, found }));
       }
+      // Item 3: the CapabilityStatement lists exactly the parameters honoured, each once.
+      const listed = ((await capabilities()).find((r) => r.type === type)?.searchParam ?? []).map(
+        (p) => p.name,
+      );
+      if (new Set(listed).size !== listed.length) failures.push(`${type}: a parameter listed twice`);
+      for (const [code, how] of decided)
+        if ((how === 'honoured') !== listed.includes(code))
+          failures.push(`${type}: ${code} is ${how} but ${listed.includes(code) ? '' : 'not '}listed`);
       for (const [k, v] of Object.entries(counts)) totals[k] = (totals[k] ?? 0) + v;
       expect(failures).toEqual([]);
     },

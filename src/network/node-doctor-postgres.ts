@@ -5,9 +5,11 @@ import {
   openPostgresDatabase,
   type PgQueryable,
 } from '../storage/postgres/postgres-database.js';
+import { PostgresSecretFingerprintStore } from '../storage/postgres/postgres-member-state-store.js';
 import { latestVersion } from '../storage/postgres/postgres-migrations.js';
 import { POSTGRES_MIGRATIONS } from '../storage/postgres/postgres-schema.js';
 import type { DoctorCheck } from './doctor-check.js';
+import { checkSecretsAgainstMember } from './node-doctor-secrets.js';
 
 const ENV = 'CARELEDGER_DATABASE_URL';
 
@@ -150,7 +152,7 @@ async function checkPrivileges(db: PgQueryable): Promise<DoctorCheck[]> {
  * `careledger node doctor` on PostgreSQL: the server answers, the schema is one this binary can run
  * on, the server cannot lose an acknowledged commit, and the node's role can do its work. Reads only.
  */
-export async function diagnosePostgres(url: string): Promise<DoctorCheck[]> {
+export async function diagnosePostgres(url: string, dir?: string): Promise<DoctorCheck[]> {
   if (!isPostgresUrl(url))
     return [
       {
@@ -185,6 +187,15 @@ export async function diagnosePostgres(url: string): Promise<DoctorCheck[]> {
       ['pg-schema', async () => [await checkSchema(db, where)]],
       ['pg-durable', async () => [await checkDurability(db)]],
       ['pg-role', () => checkPrivileges(db)],
+      // Decision 0033: the secret files against the member's (schema 7 and later).
+      [
+        'secrets',
+        async () =>
+          dir === undefined ||
+          (await db.query("SELECT to_regclass('node_secret_fingerprints') AS t"))[0]?.t === null
+            ? []
+            : checkSecretsAgainstMember(new PostgresSecretFingerprintStore(db), dir),
+      ],
     ] as const) {
       try {
         checks.push(...(await run()));

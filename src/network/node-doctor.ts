@@ -247,7 +247,7 @@ export async function diagnoseNode(dir: string, options: DoctorOptions = {}): Pr
   checks.push(...checkFileModes(dir, config), checkDatabase(dir));
   // On PostgreSQL (decision 0015): reachable, schema version, durability settings, the role's rights.
   const databaseUrl = options.databaseUrl ?? findDatabaseUrl(dir);
-  if (databaseUrl !== undefined) checks.push(...(await diagnosePostgres(databaseUrl)));
+  if (databaseUrl !== undefined) checks.push(...(await diagnosePostgres(databaseUrl, dir)));
   const certFile = options.tlsCertFile ?? config?.tls?.certFile;
   if (certFile !== undefined) checks.push(checkCertificate(certFile, nowMs));
   if (config !== undefined)

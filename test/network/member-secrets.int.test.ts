@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CareLedgerError } from '../../src/errors/index.js';
+import { diagnoseNode } from '../../src/network/node-doctor.js';
 import { startNode } from '../../src/node/start-node.js';
 import { prepareSoloNode, type SoloNodeFolder } from '../support/start-solo-node.js';
 import { startTestPostgres, type TestPostgres } from '../support/test-postgres.js';
@@ -93,6 +94,22 @@ describe('secrets of one member on two hosts', () => {
     expect(output).toContain(join(hostB, 'supply.key'));
     expect(output).toContain('missing on this host');
     expect(existsSync(join(hostB, 'supply.key'))).toBe(false);
+  }, 120_000);
+
+  test('node doctor names the missing and the differing file before a start would refuse', async () => {
+    const hostF = hostCopy('host-f', (dir) => {
+      rmSync(join(dir, 'supply.key'));
+      writeFileSync(join(dir, 'admin.token'), 'another-token\n', { mode: 0o600 });
+    });
+    const secrets = (await diagnoseNode(hostF, { databaseUrl: url })).filter((c) => c.check === 'secrets');
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]?.status).toBe('fail');
+    expect(secrets[0]?.message).toContain(`${join(hostF, 'supply.key')} is missing on this host`);
+    expect(secrets[0]?.message).toContain(`${join(hostF, 'admin.token')} differs`);
+    const whole = (await diagnoseNode(hostCopy('host-g'), { databaseUrl: url })).filter(
+      (c) => c.check === 'secrets',
+    );
+    expect(whole[0]?.status).toBe('ok');
   }, 120_000);
 
   test('a host with another admin token is refused; a whole copy of the folder starts', async () => {

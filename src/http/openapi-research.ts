@@ -36,6 +36,11 @@ export function researchPaths(h: Helpers): Record<string, Record<string, Operati
       id: BYTES32,
       status: { enum: ['proposed', 'approved', 'open', 'closed'] },
       researcher: h.schema('Address'),
+      protocol: {
+        type: ['object', 'null'],
+        description:
+          'Title and summary whose hash is protocolHash (checked by the node); null when no member serves them.',
+      },
       protocolHash: BYTES32,
       profileHash: BYTES32,
       period: { type: 'object' },
@@ -99,19 +104,19 @@ export function researchPaths(h: Helpers): Record<string, Record<string, Operati
           required: true,
           content: h.json({
             type: 'object',
-            required: [
-              'id',
-              'protocolHash',
-              'profileHash',
-              'categories',
-              'resourceTypes',
-              'notBefore',
-              'notAfter',
-              'k',
-            ],
+            required: ['id', 'profileHash', 'categories', 'resourceTypes', 'notBefore', 'notAfter', 'k'],
             properties: {
               id: BYTES32,
-              protocolHash: BYTES32,
+              protocol: {
+                type: 'object',
+                description:
+                  'Title and summary a patient can read; kept in this member’s database, its hash proposed as protocolHash.',
+                properties: { title: { type: 'string' }, summary: { type: 'string' } },
+              },
+              protocolHash: {
+                ...BYTES32,
+                description: 'Required without `protocol`; with it, must be its hash.',
+              },
               profileHash: BYTES32,
               categories: { type: 'array', items: { type: 'string' }, minItems: 1 },
               resourceTypes: { type: 'array', items: { type: 'string' }, minItems: 1 },
@@ -136,6 +141,27 @@ export function researchPaths(h: Helpers): Record<string, Record<string, Operati
         parameters: [STUDY_ID],
         responses: {
           '200': { description: 'The study.', content: h.json(study) },
+          ...h.errors('BadRequest', 'NotFound'),
+        },
+      },
+    },
+    '/research/studies/{id}/protocol': {
+      get: {
+        operationId: 'getStudyProtocol',
+        summary: 'The study’s title and summary, whose SHA-256 (canonical JSON) is its on-chain protocolHash',
+        description:
+          'Public, no patient data. Served from this member’s database, or taken from the researcher’s node and kept only if its hash is the study’s (decision 0035).',
+        tags: ['ledger'],
+        parameters: [STUDY_ID],
+        responses: {
+          '200': {
+            description: 'The protocol document.',
+            content: h.json({
+              type: 'object',
+              required: ['title', 'summary'],
+              properties: { title: { type: 'string' }, summary: { type: 'string' } },
+            }),
+          },
           ...h.errors('BadRequest', 'NotFound'),
         },
       },

@@ -11,6 +11,7 @@ import type { ExportJobStorage } from '../export/export-job.js';
 import type { OutboxStorage } from '../ledger/outbox-storage.js';
 import type { ApplyCommitGroup, LogStorage } from '../log/log-storage.js';
 import type { SecretFingerprintStore } from '../node/shared-secrets.js';
+import type { StudyProtocolStorage } from '../research/ledger/study-protocol.js';
 import type { ReleaseRecordStorage } from '../research/release/release-record-store.js';
 import { SqliteSupplyStore } from '../supply/storage/sqlite-supply-store.js';
 import type { SupplyStore } from '../supply/storage/supply-store.js';
@@ -40,7 +41,10 @@ import { migratePostgres, verifyDurableSettings } from './postgres/postgres-migr
 import { PostgresOpeningDeliveryStore } from './postgres/postgres-opening-delivery-store.js';
 import { PostgresOutboxStorage } from './postgres/postgres-outbox-storage.js';
 import { PostgresRecordStorage } from './postgres/postgres-record-storage.js';
-import { PostgresReleaseRecordStorage } from './postgres/postgres-release-record-storage.js';
+import {
+  PostgresReleaseRecordStorage,
+  PostgresStudyProtocolStorage,
+} from './postgres/postgres-release-record-storage.js';
 import { POSTGRES_MIGRATIONS } from './postgres/postgres-schema.js';
 import { PostgresSupplyStore } from './postgres/postgres-supply-store.js';
 import type { SqliteDatabase } from './sqlite/open-database.js';
@@ -61,7 +65,10 @@ import {
 import { SqliteOpeningDeliveryStore } from './sqlite/sqlite-opening-delivery-store.js';
 import { SqliteOutboxStorage } from './sqlite/sqlite-outbox-storage.js';
 import { SqliteRecordStorage } from './sqlite/sqlite-record-storage.js';
-import { SqliteReleaseRecordStorage } from './sqlite/sqlite-release-record-storage.js';
+import {
+  SqliteReleaseRecordStorage,
+  SqliteStudyProtocolStorage,
+} from './sqlite/sqlite-release-record-storage.js';
 
 /** The environment variable that moves a node's stores to PostgreSQL (postgres://user@host/db). */
 export const DATABASE_URL_ENV = 'CARELEDGER_DATABASE_URL';
@@ -98,6 +105,8 @@ export interface NodeStorage {
   readonly benefitPolicies: BenefitPolicyStorage;
   /** Study release records, shared by the member's hosts (decision 0035). */
   readonly researchReleases: ReleaseRecordStorage;
+  /** Study protocol documents by hash (decision 0035). */
+  readonly researchProtocols: StudyProtocolStorage;
   /** Bulk-export files in the database (PostgreSQL); undefined: the node folder's `exports/` (SQLite, one host). */
   readonly exportFiles?: ExportFileStore;
   close(): Promise<void>;
@@ -132,6 +141,7 @@ function sqliteStorage(db: SqliteDatabase): NodeStorage {
     secretFingerprints: new SqliteSecretFingerprintStore(db),
     benefitPolicies: new SqliteBenefitPolicyStorage(db),
     researchReleases: new SqliteReleaseRecordStorage(db),
+    researchProtocols: new SqliteStudyProtocolStorage(db),
     close: async () => undefined,
   };
 }
@@ -184,6 +194,7 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     secretFingerprints: new PostgresSecretFingerprintStore(db),
     benefitPolicies: new PostgresBenefitPolicyStorage(db),
     researchReleases: new PostgresReleaseRecordStorage(db),
+    researchProtocols: new PostgresStudyProtocolStorage(db),
     exportFiles: new PostgresExportFileStore(db),
     close: () => db.close(),
   };

@@ -21,6 +21,7 @@ import { logMigrations } from '../../storage/sqlite/sqlite-log-storage.js';
 import { openingDeliveryMigrations } from '../../storage/sqlite/sqlite-opening-delivery-store.js';
 import { outboxMigrations } from '../../storage/sqlite/sqlite-outbox-storage.js';
 import { recordMigrations } from '../../storage/sqlite/sqlite-record-storage.js';
+import { releaseRecordMigrations } from '../../storage/sqlite/sqlite-release-record-storage.js';
 import { supplyMigrations } from '../../supply/index.js';
 import { memberStateMigrations } from '../../storage/sqlite/sqlite-member-state-store.js';
 import {
@@ -56,6 +57,7 @@ const NODE_MIGRATIONS = [
   ...claimLeaseMigrations,
   ...shareMigrations,
   ...memberStateMigrations,
+  ...releaseRecordMigrations,
 ];
 
 /**

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { BulkExportModule } from '../../export/index.js';
 import type { Authenticate } from '../../http/authenticate-request.js';
@@ -5,6 +6,7 @@ import type { Outbox } from '../../ledger/index.js';
 import { createResearchModule } from '../../research/ledger/index.js';
 import {
   createResearchReleaseModule,
+  DatabaseReleaseRecordStore,
   NO_RESEARCH_REGISTRY,
   type ResearchReleaseModule,
 } from '../../research/release/index.js';
@@ -42,6 +44,7 @@ export function mountResearch(app: Hono, base: NodeBase, options: StartNodeOptio
     organization: config.organization,
     delegationInForce: deps.delegationInForce,
     audit: (entry) => deps.logServices.log.append(entry),
+    protocolStorage: stores.researchProtocols,
     log: say,
   });
   if (research !== undefined) {
@@ -56,6 +59,8 @@ export function mountResearch(app: Hono, base: NodeBase, options: StartNodeOptio
     member: account.address,
     baseUrl: deps.issuer,
     authenticate: deps.authenticate,
+    // In the member's database, so every host of the member serves them (decision 0035).
+    records: new DatabaseReleaseRecordStore(stores.researchReleases, join(dir, 'research-releases')),
     log: say,
   });
   return { research, researchRelease };

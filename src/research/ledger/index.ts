@@ -18,6 +18,7 @@ import {
   createResearchRoutes,
   type ResearchRouteDeps,
 } from './research-routes.js';
+import { createStudyProtocols, type StudyProtocolStorage } from './study-protocol.js';
 
 export { type CohortDeps, type ConsentingPatient, consentingPatients, createCohort } from './cohort.js';
 export { studyCreditAddress } from './credit-address.js';
@@ -45,6 +46,12 @@ export {
   MIN_FEASIBILITY_K,
   type ResearchRouteDeps,
 } from './research-routes.js';
+export {
+  hashStudyProtocol,
+  parseStudyProtocol,
+  type StudyProtocol,
+  type StudyProtocolStorage,
+} from './study-protocol.js';
 
 export interface ResearchModuleDeps {
   readonly deployment: Deployment;
@@ -58,6 +65,8 @@ export interface ResearchModuleDeps {
   readonly organization: string;
   readonly delegationInForce?: DelegationInForce;
   readonly audit: (entry: Uint8Array) => Promise<{ index: number }>;
+  /** Where study protocol documents are kept (the member's database); none: studies show no title. */
+  readonly protocolStorage?: StudyProtocolStorage;
   readonly log?: (line: string) => void;
   readonly now?: () => Date;
 }
@@ -152,6 +161,20 @@ export function createResearchModule(deps: ResearchModuleDeps): ResearchModule |
     },
     openings: deps.openings,
     audit: deps.audit,
+    ...(deps.protocolStorage === undefined
+      ? {}
+      : {
+          protocols: createStudyProtocols({
+            storage: deps.protocolStorage,
+            memberBase: async (address) => {
+              const member = await deps.chainIndex.member(address);
+              return member?.status === 'active' && member.fhirBaseUrl !== ''
+                ? member.fhirBaseUrl.replace(/\/fhir\/?$/, '')
+                : undefined;
+            },
+            ...(deps.log === undefined ? {} : { log: deps.log }),
+          }),
+        }),
     ...(deps.now === undefined ? {} : { now: deps.now }),
   };
   const ports: ResearchPorts = {

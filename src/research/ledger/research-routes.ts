@@ -19,6 +19,12 @@ import { studyCreditAddress } from './credit-address.js';
 import { evaluateFeasibility, parseFeasibilityQuery, type ResearchSearch } from './feasibility.js';
 import type { IndexedStudy, ResearchIndex } from './research-index.js';
 import { parseBytes32, type ResearchLedger, type StudyProposal } from './research-ledger.js';
+import {
+  hashStudyProtocol,
+  parseStudyProtocol,
+  type StudyProtocol,
+  type StudyProtocols,
+} from './study-protocol.js';
 
 /** The smallest k a feasibility question may ask for when it names no study. */
 export const MIN_FEASIBILITY_K = 5;
@@ -39,14 +45,18 @@ export interface ResearchRouteDeps {
   readonly openings: Pick<ConsentOpeningStore, 'load' | 'grantIdsOf'>;
   /** Appends an entry to the node's transparency log; resolves once durable. */
   readonly audit: (entry: Uint8Array) => Promise<{ index: number }>;
+  /** Protocol documents (title, summary) checked against the studies' protocol hashes. */
+  readonly protocols?: StudyProtocols;
   readonly now?: () => Date;
 }
 
 /** What a study is, and what a patient joining it would share: the public answer of GET. */
-export function describeStudy(study: IndexedStudy, now: Date) {
+export function describeStudy(study: IndexedStudy, now: Date, protocol?: StudyProtocol) {
   const seconds = Math.floor(now.getTime() / 1000);
   return {
     id: study.id,
+    /** Title and summary whose hash is the on-chain protocolHash; null when no member serves it. */
+    protocol: protocol ?? null,
     status: study.status,
     researcher: study.researcher,
     protocolHash: study.protocolHash,
@@ -160,7 +170,21 @@ export function createResearchAdminRoutes(deps: ResearchRouteDeps): Hono {
     return c.json({ ...(study === undefined ? { id } : describeStudy(study, now())), blockNumber }, status);
   };
   app.post('/studies', async (c) => {
-    const proposal = parseProposal(await readJsonBody(c));
+    const body = await readJsonBody(c);
+    if (body.protocol !== undefined) {
+      // The document's own hash is the fingerprint on chain; a protocolHash given beside it must agree.
+      const protocol = parseStudyProtocol(body.protocol);
+      const hash = hashStudyProtocol(protocol);
+      if (body.protocolHash !== undefined && String(body.protocolHash).toLowerCase() !== hash)
+        throw new CareLedgerError('ERR_INVALID_INPUT', 'protocolHash is not the hash of the protocol given', {
+          details: { field: 'protocolHash' },
+        });
+      if (deps.protocols === undefined)
+        throw new CareLedgerError('ERR_CONFIG', 'this node keeps no study protocols');
+      await deps.protocols.save(protocol);
+      body.protocolHash = hash;
+    }
+    const proposal = parseProposal(body);
     return answer(c, proposal.id, deps.ledger.propose(proposal), 201);
   });
   app.post('/studies/:id/approvals', async (c) => {
@@ -187,14 +211,23 @@ export function createResearchRoutes(deps: ResearchRouteDeps): Hono {
   const now = deps.now ?? (() => new Date());
   const app = new Hono();
 
-  app.get('/studies', (c) => {
+  const described = async (study: IndexedStudy) =>
+    describeStudy(study, now(), await deps.protocols?.forStudy(study));
+  app.get('/studies', async (c) => {
     const status = c.req.query('status');
     if (status !== undefined && !['proposed', 'approved', 'open', 'closed'].includes(status))
       throw new CareLedgerError('ERR_INVALID_INPUT', 'status is proposed, approved, open or closed');
     const studies = deps.index.list(status === undefined ? {} : { status: status as IndexedStudy['status'] });
-    return c.json({ studies: studies.map((s) => describeStudy(s, now())) });
+    return c.json({ studies: await Promise.all(studies.map(described)) });
   });
-  app.get('/studies/:id', (c) => c.json(describeStudy(studyOf(deps, c.req.param('id')), now())));
+  app.get('/studies/:id', async (c) => c.json(await described(studyOf(deps, c.req.param('id')))));
+  /** The protocol document (public, no PHI), so other members can take it and check it against the hash. */
+  app.get('/studies/:id/protocol', async (c) => {
+    const protocol = await deps.protocols?.forStudy(studyOf(deps, c.req.param('id')));
+    if (protocol === undefined)
+      throw new CareLedgerError('ERR_NOT_FOUND', 'this node holds no protocol document for the study');
+    return c.json(protocol);
+  });
 
   /** The signed-in patient's credits, per study: derived from the openings of their research grants. */
   app.get('/credits', async (c) => {

@@ -1,3 +1,5 @@
+import type { Hex } from 'viem';
+import type { StudyProtocolStorage } from '../../research/ledger/study-protocol.js';
 import type {
   ReleaseRecordStorage,
   StoredReleaseRecord,
@@ -47,5 +49,25 @@ export class PostgresReleaseRecordStorage implements ReleaseRecordStorage {
     return (await this.db.query<Row>('SELECT * FROM research_releases ORDER BY created_at, job_id')).map(
       fromRow,
     );
+  }
+}
+
+/** Protocol documents by hash on PostgreSQL (schema version 8). */
+export class PostgresStudyProtocolStorage implements StudyProtocolStorage {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async putProtocol(hash: Hex, json: string): Promise<void> {
+    await this.db.execute(
+      'INSERT INTO research_protocols (protocol_hash, document) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [hash.toLowerCase(), json],
+    );
+  }
+
+  async getProtocol(hash: Hex): Promise<string | undefined> {
+    const rows = await this.db.query<{ document: string }>(
+      'SELECT document FROM research_protocols WHERE protocol_hash = $1',
+      [hash.toLowerCase()],
+    );
+    return rows[0]?.document;
   }
 }

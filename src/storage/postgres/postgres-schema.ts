@@ -422,7 +422,7 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
   },
   {
     version: 8,
-    name: 'study release records (decision 0035)',
+    name: 'study release records and protocol documents (decision 0035)',
     // Before, one JSON file per release in the node folder: a release started through one host of
     // the member had no status, manifest or anchoring retry at the other.
     sql: `
@@ -431,6 +431,10 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
         study_id TEXT COLLATE "C" NOT NULL,
         created_at TEXT COLLATE "C" NOT NULL,
         record TEXT NOT NULL
+      );
+      CREATE TABLE research_protocols (
+        protocol_hash TEXT COLLATE "C" PRIMARY KEY,
+        document TEXT NOT NULL
       );
     `,
   },

@@ -1,10 +1,12 @@
+import type { Hex } from 'viem';
+import type { StudyProtocolStorage } from '../../research/ledger/study-protocol.js';
 import type {
   ReleaseRecordStorage,
   StoredReleaseRecord,
 } from '../../research/release/release-record-store.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
-/** Study release records (decision 0035), in the member's database rather than its node folder. */
+/** Study release records and protocol documents (decision 0035), in the member's database. */
 export const releaseRecordMigrations: Migration[] = [
   {
     id: 'research-releases-001',
@@ -14,6 +16,15 @@ export const releaseRecordMigrations: Migration[] = [
         study_id TEXT NOT NULL,
         created_at TEXT NOT NULL,
         record TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    id: 'research-protocols-001',
+    sql: `
+      CREATE TABLE research_protocols (
+        protocol_hash TEXT PRIMARY KEY,
+        document TEXT NOT NULL
       );
     `,
   },
@@ -65,5 +76,25 @@ export class SqliteReleaseRecordStorage implements ReleaseRecordStorage {
     return (
       this.db.prepare('SELECT * FROM research_releases ORDER BY created_at, job_id').all() as Row[]
     ).map(fromRow);
+  }
+}
+
+/** Protocol documents by hash; the hash is of the document, so the first copy kept is the only one. */
+export class SqliteStudyProtocolStorage implements StudyProtocolStorage {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  async putProtocol(hash: Hex, json: string): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO research_protocols (protocol_hash, document) VALUES (?, ?) ON CONFLICT DO NOTHING',
+      )
+      .run(hash.toLowerCase(), json);
+  }
+
+  async getProtocol(hash: Hex): Promise<string | undefined> {
+    const row = this.db
+      .prepare('SELECT document FROM research_protocols WHERE protocol_hash = ?')
+      .get(hash.toLowerCase()) as { document: string } | undefined;
+    return row?.document;
   }
 }

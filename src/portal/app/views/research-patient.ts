@@ -124,6 +124,7 @@ function studyCard(
       h(
         'dd',
         {},
+        ...(study.protocol === null ? [] : [h('p', {}, study.protocol.summary)]),
         'Health research under a protocol approved by ',
         study.ethicsBoards.length > 0
           ? `its ethics board (${study.ethicsBoards.map((b) => memberName(b, members)).join(', ')})`

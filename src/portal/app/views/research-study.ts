@@ -21,6 +21,8 @@ export interface StudyRelease {
 
 export interface StudyView {
   readonly id: string;
+  /** Title and summary, checked by the node against the on-chain protocol hash; null if no member serves them. */
+  readonly protocol: { readonly title: string; readonly summary: string } | null;
   readonly status: 'proposed' | 'approved' | 'open' | 'closed';
   readonly researcher: string;
   readonly protocolHash: string;
@@ -56,8 +58,9 @@ export function studyLabel(id: string): string {
   return `Study ${id.slice(0, 6)}…${id.slice(-4)}`;
 }
 
+/** The protocol's title when the node could check it, else the shortened id; and who runs it. */
 export function studyTitle(study: StudyView, members: readonly Member[]): string {
-  return `${studyLabel(study.id)} by ${memberName(study.researcher, members)}`;
+  return `${study.protocol?.title ?? studyLabel(study.id)} by ${memberName(study.researcher, members)}`;
 }
 
 export function studyPeriod(study: StudyView): string {

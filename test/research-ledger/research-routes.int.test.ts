@@ -25,9 +25,14 @@ import {
   ResearchLedger,
   type ResearchRouteDeps,
 } from '../../src/research/ledger/index.js';
+import { createStudyProtocols, hashStudyProtocol } from '../../src/research/ledger/study-protocol.js';
 import { GENERAL_RESEARCH_ADDRESS, studyGrantee } from '../../src/research/study.js';
 import { openDatabase } from '../../src/storage/sqlite/open-database.js';
 import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
+import {
+  releaseRecordMigrations,
+  SqliteStudyProtocolStorage,
+} from '../../src/storage/sqlite/sqlite-release-record-storage.js';
 import { memberInput } from '../contracts/fixtures.js';
 import { anvilAccount, startTestAnvil, type TestAnvil } from '../support/test-anvil.js';
 
@@ -69,7 +74,7 @@ beforeAll(async () => {
     contracts: { researchRegistry: registryAddress } as never,
     deployBlock: 0,
   };
-  db = openDatabase(join(dir, 'node.db'), outboxMigrations);
+  db = openDatabase(join(dir, 'node.db'), [...outboxMigrations, ...releaseRecordMigrations]);
   outbox = new Outbox({
     storage: new SqliteOutboxStorage(db),
     account: NODE,
@@ -91,6 +96,10 @@ beforeAll(async () => {
     patientAddress: async () => undefined,
     openings: { load: async () => undefined, grantIdsOf: async () => [] },
     audit: async () => ({ index: 0 }),
+    protocols: createStudyProtocols({
+      storage: new SqliteStudyProtocolStorage(db),
+      memberBase: async () => undefined,
+    }),
   };
   app.route('/research', createResearchRoutes(deps));
   app.route('/admin/research', createResearchAdminRoutes(deps));
@@ -258,5 +267,31 @@ describe('/research routes', () => {
         contributors: [],
       }),
     ).rejects.toThrow(/is not open \(it is closed\)/);
+  });
+
+  it('names a study by the title and summary whose hash it proposes, and refuses a hash that is not theirs', async () => {
+    const start = new Date(Number(await anvil.latestTimestamp()) * 1000 - 60_000);
+    const end = new Date(start.getTime() + 30 * 86_400_000);
+    const id = keccak256(toHex('titled-study'));
+    const protocol = {
+      title: 'Diabetes outcomes at Lakeside (2026)',
+      summary: 'How blood sugar changes over five years in adults with type 2 diabetes.',
+    };
+    const { protocolHash: _bare, ...withoutHash } = proposal(id, start, end);
+    const wrong = await call('POST', '/admin/research/studies', {
+      ...withoutHash,
+      protocol,
+      protocolHash: keccak256(toHex('another text')),
+    });
+    expect(wrong.status).toBe(400);
+
+    const proposed = await call('POST', '/admin/research/studies', { ...withoutHash, protocol });
+    expect(proposed.status).toBe(201);
+    expect(proposed.body).toMatchObject({ protocolHash: hashStudyProtocol(protocol), protocol });
+    expect((await call('GET', `/studies/${id}`, undefined, null)).body).toMatchObject({ protocol });
+    expect((await call('GET', `/studies/${id}/protocol`, undefined, null)).body).toEqual(protocol);
+    // A study proposed with a bare hash has no document anyone can check: no title.
+    expect((await call('GET', `/studies/${STUDY}`, undefined, null)).body).toMatchObject({ protocol: null });
+    expect((await call('GET', `/studies/${STUDY}/protocol`, undefined, null)).status).toBe(404);
   });
 });

@@ -167,7 +167,9 @@ export function createResearchAdminRoutes(deps: ResearchRouteDeps): Hono {
     const { blockNumber } = await write;
     await deps.index.sync();
     const study = deps.index.study(id);
-    return c.json({ ...(study === undefined ? { id } : describeStudy(study, now())), blockNumber }, status);
+    const described =
+      study === undefined ? { id } : describeStudy(study, now(), await deps.protocols?.forStudy(study));
+    return c.json({ ...described, blockNumber }, status);
   };
   app.post('/studies', async (c) => {
     const body = await readJsonBody(c);

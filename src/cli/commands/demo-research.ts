@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Hex, keccak256, sha256, toHex } from 'viem';
+import { type Hex, keccak256, toHex } from 'viem';
 import { hashDeidProfile } from '../../research/release/release-manifest.js';
 import { SAFE_HARBOR_PROFILE_JSON } from '../../research/safe-harbor-profile.js';
 import { writeFileDurably } from '../../storage/write-file-durably.js';
@@ -43,13 +43,14 @@ export async function seedDemoResearch(
   const proposed = keccak256(toHex(PROPOSED_STUDY));
   const profileHash = hashDeidProfile(SAFE_HARBOR_PROFILE_JSON);
   const now = Date.now();
-  const propose = (id: Hex, protocol: string, extra: Record<string, unknown>) =>
+  const propose = (id: Hex, protocol: { title: string; summary: string }, extra: Record<string, unknown>) =>
     requestJson(`${nodes.research.url}/admin/research/studies`, {
       token: nodes.research.adminToken,
       timeoutMs: MINED_MS,
       body: {
         id,
-        protocolHash: sha256(toHex(protocol)),
+        // The node keeps the protocol document and proposes its hash (decision 0035 §3).
+        protocol,
         profileHash,
         notBefore: new Date(now - 3_600_000).toISOString(),
         notAfter: new Date(now + YEAR_MS).toISOString(),
@@ -58,16 +59,32 @@ export async function seedDemoResearch(
       },
     });
   await Promise.all([
-    propose(open, 'Lakeside diabetes outcomes protocol v1', {
-      categories: ['demographics', 'conditions', 'laboratory', 'vital-signs'],
-      resourceTypes: ['Patient', 'Condition', 'Observation'],
-      ethicsBoards: [hospital],
-    }),
-    propose(proposed, 'Lakeside asthma registry protocol v1', {
-      categories: ['demographics', 'conditions', 'medications'],
-      resourceTypes: ['Patient', 'Condition', 'MedicationRequest'],
-      ethicsBoards: [],
-    }),
+    propose(
+      open,
+      {
+        title: 'Diabetes outcomes at Lakeside (2026)',
+        summary:
+          'How blood sugar, weight and blood pressure change over the years in adults with type 2 diabetes, to learn which care keeps complications away. The study receives your records without your name, address or exact dates.',
+      },
+      {
+        categories: ['demographics', 'conditions', 'laboratory', 'vital-signs'],
+        resourceTypes: ['Patient', 'Condition', 'Observation'],
+        ethicsBoards: [hospital],
+      },
+    ),
+    propose(
+      proposed,
+      {
+        title: 'Lakeside asthma registry',
+        summary:
+          'Which asthma treatments keep people out of hospital. The study receives your records without your name, address or exact dates.',
+      },
+      {
+        categories: ['demographics', 'conditions', 'medications'],
+        resourceTypes: ['Patient', 'Condition', 'MedicationRequest'],
+        ethicsBoards: [],
+      },
+    ),
   ]);
   await requestJson(`${nodes.hospital.url}/admin/research/studies/${open}/approvals`, {
     method: 'POST',

@@ -18,12 +18,12 @@ import { exportJobMigrations } from '../../storage/sqlite/sqlite-export-job-stor
 import { keyStoreMigrations } from '../../storage/sqlite/sqlite-key-store.js';
 import { ledgerKeyChallengeMigrations } from '../../storage/sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations } from '../../storage/sqlite/sqlite-log-storage.js';
+import { memberStateMigrations } from '../../storage/sqlite/sqlite-member-state-store.js';
 import { openingDeliveryMigrations } from '../../storage/sqlite/sqlite-opening-delivery-store.js';
 import { outboxMigrations } from '../../storage/sqlite/sqlite-outbox-storage.js';
 import { recordMigrations } from '../../storage/sqlite/sqlite-record-storage.js';
 import { releaseRecordMigrations } from '../../storage/sqlite/sqlite-release-record-storage.js';
 import { supplyMigrations } from '../../supply/index.js';
-import { memberStateMigrations } from '../../storage/sqlite/sqlite-member-state-store.js';
 import {
   createMemberSecrets,
   snapshotMemberSecretFiles,

@@ -136,5 +136,30 @@ export function patientRightsPaths(h: Helpers): Record<string, Record<string, Op
         },
       } as Operation,
     },
+    '/patient-rights/practitioner-names': {
+      get: {
+        operationId: 'patientRightsPractitionerNames',
+        summary:
+          "Personal names of this node's practitioners (from their Practitioner resources), for any signed-in user",
+        tags: ['patient-rights'],
+        parameters: [
+          {
+            name: 'ref',
+            in: 'query',
+            required: true,
+            description: '`Practitioner/<id>`; repeat for several (at most 50)',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              '`{ names: { "Practitioner/dr-grey": "Dr Meredith Grey" } }`; unknown or unnamed ones are left out.',
+            content: h.json({ type: 'object' }),
+          },
+          ...h.errors('Unauthorized'),
+        },
+      } as Operation,
+    },
   };
 }

@@ -21,6 +21,7 @@ import {
   buildRefillRequest,
   parseText,
 } from './patient-request-builders.js';
+import { parsePractitionerRefs, practitionerNames } from './practitioner-names.js';
 import { disclosureReportHtml, PRINTABLE_HEADERS, recordCopyHtml } from './printable-html.js';
 
 export type PatientRightsRepository = Pick<
@@ -35,6 +36,8 @@ export interface PatientRightsDeps {
   readonly nameOf: NameOf;
   /** This node's organization, named on printouts. */
   readonly organization: string;
+  /** The name on this node's Practitioner resource (practitioner-names.ts); absent: no names answered. */
+  readonly practitionerName?: (id: string) => Promise<string | undefined>;
   readonly now?: () => Date;
 }
 
@@ -218,6 +221,14 @@ export function createPatientRightsRoutes(deps: PatientRightsDeps): Hono {
   });
 
   // Unread messages for the signed-in user: the patient's own, or for staff `?patient=`.
+  // Issue 22: the personal names of this node's practitioners, for any signed-in user.
+  app.get('/practitioner-names', async (c) => {
+    await deps.authenticate(c);
+    const ids = parsePractitionerRefs(c.req.queries('ref') ?? []);
+    const lookup = deps.practitionerName;
+    return c.json({ names: lookup === undefined ? {} : await practitionerNames(ids, lookup) });
+  });
+
   app.get('/messages/unread', async (c) => {
     const context = await deps.authenticate(c);
     const patientId = patientOf(c, context);

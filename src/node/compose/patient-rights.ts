@@ -1,7 +1,12 @@
+import type { Practitioner } from '@medplum/fhirtypes';
 import type { Hono } from 'hono';
 import type { Authenticate } from '../../http/authenticate-request.js';
 import { createAccessRequestRoutes } from '../../http/routes/access-request-routes.js';
-import { createPatientRightsRoutes, createRecipientNames } from '../../patient-rights/index.js';
+import {
+  createPatientRightsRoutes,
+  createRecipientNames,
+  practitionerDisplayName,
+} from '../../patient-rights/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { NodeBase } from './node-base.js';
 
@@ -25,6 +30,17 @@ export function mountPatientRights(
         practitionerOrganization: async (address) => (await index.practitioner(address))?.organization,
         organization: config.organization,
       }),
+      // The node reads its own directory entry (a Practitioner is no patient's record), as itself:
+      // the read is judged and audited like any other.
+      practitionerName: async (id) =>
+        practitionerDisplayName(
+          (await repository.read('Practitioner', id, {
+            who: `Organization/${account.address}`,
+            member: account.address,
+            organization: config.organization,
+            purpose: 'HOPERAT',
+          })) as Practitioner,
+        ),
     }),
   );
   app.route(

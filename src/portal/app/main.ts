@@ -6,6 +6,7 @@ import { completeSignIn, isPatient, type Session, session, signOut, startSignIn 
 import { renderAccessHistory } from './views/access-history.js';
 import { renderAdmin } from './views/admin.js';
 import { renderChart } from './views/clinician-chart.js';
+import { renderClinicianRequests } from './views/clinician-requests.js';
 import { renderPatientSearch } from './views/clinician-search.js';
 import { renderConsent } from './views/consent.js';
 import { renderCredentialsPractitioners } from './views/credentials-practitioners.js';
@@ -53,6 +54,13 @@ const ROUTES: Route[] = [
   { path: 'shared', label: 'Shared record', render: renderShared, inNav: () => false },
   { path: 'patients', label: 'Patients', render: renderPatientSearch, inNav: staffOnly },
   { path: 'chart', label: 'Chart', render: renderChart, inNav: () => false },
+  // Decision 0029: the care team's worklist of amendment and refill requests.
+  {
+    path: 'requests',
+    label: 'Patient requests',
+    render: renderClinicianRequests,
+    inNav: (s) => s?.roles.includes('clinician') === true,
+  },
   {
     path: 'review',
     label: 'Review queue',

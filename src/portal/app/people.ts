@@ -35,3 +35,26 @@ export async function loadDirectory(
     here: status.organization,
   };
 }
+
+const LOCAL_PRACTITIONER = /^Practitioner\/(?!0x[0-9a-fA-F]{40}$)[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * The directory with the personal names of this node's practitioners among `refs` (issue 22: "Dr
+ * Meredith Grey", from their Practitioner resources); unchanged when none is known.
+ */
+export async function withPractitionerNames(
+  directory: PersonDirectory,
+  refs: Iterable<string | undefined>,
+): Promise<PersonDirectory> {
+  const wanted = [
+    ...new Set([...refs].filter((r): r is string => r !== undefined && LOCAL_PRACTITIONER.test(r))),
+  ]
+    .filter((r) => directory.names?.has(r) !== true)
+    .slice(0, 50);
+  if (wanted.length === 0) return directory;
+  const query = wanted.map((r) => `ref=${encodeURIComponent(r)}`).join('&');
+  const { names } = await getJson<{ names: Record<string, string> }>(
+    `/patient-rights/practitioner-names?${query}`,
+  ).catch(() => ({ names: {} as Record<string, string> }));
+  return { ...directory, names: new Map([...(directory.names ?? []), ...Object.entries(names)]) };
+}

@@ -7,7 +7,7 @@ import { ApiError, errorText, request, searchAll } from '../api.js';
 import { consortiumMembers, type Member } from '../context.js';
 import { download, formatDateTime, h, message, replace } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
-import { loadDirectory } from '../people.js';
+import { loadDirectory, withPractitionerNames } from '../people.js';
 import { patientId, session } from '../session.js';
 import { createAuditEntry, readLogEntry } from '../verify/audit-commitment.js';
 import { ProofVerificationError, verifyTlogProof, witnessVerifierOf } from '../verify/verify-tlog-proof.js';
@@ -407,7 +407,11 @@ export async function renderAccessHistory(main: HTMLElement): Promise<void> {
     searchAll<AuditEvent>(`/fhir/AuditEvent?patient=${encodeURIComponent(id)}&_count=100`),
     consortiumMembers(true),
   ]);
-  const directory = await loadDirectory(members);
+  // Issue 22: the clinicians by their personal names (their Practitioner resources at this node).
+  const directory = await withPractitionerNames(
+    await loadDirectory(members),
+    events.flatMap((e) => (e.agent ?? []).map((a) => a.who?.reference)),
+  );
   events.sort((a, b) => (b.recorded ?? '').localeCompare(a.recorded ?? ''));
   const others = h('div', { id: 'other-members-access' });
   const includeOthers = async (): Promise<void> => {

@@ -5,7 +5,7 @@
  */
 import { errorText, getJson, request, searchAll, sendJson } from '../api.js';
 import { formatDateTime, h, message } from '../dom.js';
-import { loadDirectory } from '../people.js';
+import { loadDirectory, withPractitionerNames } from '../people.js';
 import { patientId, session } from '../session.js';
 import { personName } from '../words.js';
 
@@ -42,11 +42,19 @@ export async function unreadMessageCount(): Promise<number> {
 
 export async function renderMessages(main: HTMLElement): Promise<void> {
   const id = patientId(session());
-  const [all, unread, directory] = await Promise.all([
+  const [all, unread, loaded] = await Promise.all([
     searchAll<Communication>(`/fhir/Communication?subject=${encodeURIComponent(`Patient/${id}`)}&_count=100`),
     getJson<{ unread: number; ids: string[] }>('/patient-rights/messages/unread'),
     loadDirectory().catch(() => undefined),
   ]);
+  // Issue 22: the care team by their personal names (their Practitioner resources at this node).
+  const directory =
+    loaded === undefined
+      ? undefined
+      : await withPractitionerNames(
+          loaded,
+          all.flatMap((m) => [m.sender?.reference, ...(m.recipient ?? []).map((r) => r.reference)]),
+        );
   const unreadIds = new Set(unread.ids);
   const nameOf = (ref: string | undefined) =>
     ref === `Patient/${id}` ? 'You' : directory === undefined ? 'Your care team' : personName(ref, directory);

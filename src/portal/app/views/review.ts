@@ -12,7 +12,7 @@ import {
   type ReviewAuditEvent,
 } from '../break-glass-session.js';
 import { announce, field, formatDateTime, h, message, replace, uid } from '../dom.js';
-import { loadDirectory } from '../people.js';
+import { loadDirectory, withPractitionerNames } from '../people.js';
 import { type PersonDirectory, personName } from '../words.js';
 
 /** FHIR interactions (AuditEvent.subtype) as the review card says them. */
@@ -102,7 +102,14 @@ export async function renderReview(main: HTMLElement): Promise<void> {
   const open = sessions.filter((s) => s.review === undefined);
   const done = sessions.filter((s) => s.review !== undefined);
   const [directory, details] = await Promise.all([
-    loadDirectory().catch((): PersonDirectory | undefined => undefined),
+    loadDirectory()
+      .then((d) =>
+        withPractitionerNames(
+          d,
+          sessions.map((s) => s.who),
+        ),
+      )
+      .catch((): PersonDirectory | undefined => undefined),
     Promise.all(open.map(loadDetails)),
   ]);
   const who = (reference: string) => (directory === undefined ? reference : personName(reference, directory));
@@ -137,7 +144,7 @@ export async function renderReview(main: HTMLElement): Promise<void> {
                   { class: `badge ${ended ? 'badge-bad' : 'badge-muted'}` },
                   ended ? 'window ended, review due' : 'window still open',
                 ),
-                ` · AuditEvent/${s.auditEventId}`,
+                ` · ${s.who} · AuditEvent/${s.auditEventId}`,
               ),
               details[index] === undefined ? null : detailsView(details[index] as SessionDetails),
               h(

@@ -1,0 +1,212 @@
+/**
+ * Issue 22 "For clinicians", in Debian's chromium against the demo consortium: Dr Grey decides Maria's
+ * amendment and refill requests from the "Patient requests" worklist, marks a result entered in error and
+ * amends another from the chart (each with a reason, a new version in `_history`), opens break-glass; the
+ * privacy officer's review card shows the stated reason and what was opened; Maria reads "Dr Meredith
+ * Grey" (her Practitioner resource, linked by the account's fhirUser) in her messages and access history.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
+import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { startDemoConsortium } from '../support/start-demo-consortium.js';
+import {
+  ensurePortalBuilt,
+  fhirAs,
+  launchChromium,
+  nextTotp,
+  screenshot,
+  seedRecords,
+  signIn,
+} from './portal-harness.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'careledger-portal-clinician-'));
+const DR = 'Practitioner/dr-grey';
+let dev: DevConsortium;
+let users: DemoUsers;
+let browser: Browser;
+let hospital: string;
+let patientId: string;
+let doctor: Page;
+
+const account = (name: string) => users.accounts.find((a) => a.username === name) as DemoAccount;
+
+async function call<T>(path: string, who: string, body?: unknown, method = 'POST'): Promise<T> {
+  const response = await fetch(`${hospital}${path}`, {
+    method: body === undefined ? 'GET' : method,
+    headers: { 'x-careledger-identity': who, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+type Bundle = { entry?: { resource: Record<string, unknown> & { id: string } }[] };
+
+beforeAll(async () => {
+  await ensurePortalBuilt();
+  dev = await startDemoConsortium(dataDir);
+  users = dev.demoUsers as DemoUsers;
+  hospital = dev.node('hospital').url;
+  patientId = account('maria.rivera').fhirUser.slice('Patient/'.length);
+  await seedRecords(hospital, patientId);
+  // The account's fhirUser names this resource: the link from the account to the person's name
+  // (the call the demo seeding makes, NOTES-PORTAL.md).
+  await call(
+    '/fhir/Practitioner/dr-grey',
+    'Practitioner/registrar',
+    {
+      resourceType: 'Practitioner',
+      id: 'dr-grey',
+      active: true,
+      name: [{ use: 'official', prefix: ['Dr'], given: ['Meredith'], family: 'Grey' }],
+    },
+    'PUT',
+  );
+  const subject = `Patient/${patientId}`;
+  const conditions = await fhirAs<Bundle>(hospital, DR, `/Condition?patient=${patientId}`);
+  const medications = await fhirAs<Bundle>(hospital, DR, `/MedicationRequest?patient=${patientId}`);
+  const maria = { 'x-careledger-identity': subject };
+  await call('/patient-rights/amendments', maria['x-careledger-identity'], {
+    focus: `Condition/${conditions.entry?.[0]?.resource.id}`,
+    reason: 'I was told this was prediabetes, not diabetes.',
+  });
+  await call('/patient-rights/refills', subject, {
+    medicationRequest: `MedicationRequest/${medications.entry?.[0]?.resource.id}`,
+    note: 'Running out next week.',
+  });
+  await fhirAs(hospital, DR, '/Communication', {
+    resourceType: 'Communication',
+    status: 'completed',
+    subject: { reference: subject },
+    sender: { reference: DR },
+    recipient: [{ reference: subject }],
+    sent: new Date().toISOString(),
+    payload: [{ contentString: 'Your results look better.' }],
+  });
+  browser = await launchChromium();
+  doctor = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await signIn(doctor, hospital, account('dr.grey'));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await dev?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('clinicians in the portal', () => {
+  it('decides amendment and refill requests from the worklist', async () => {
+    await doctor.getByRole('link', { name: 'Patient requests' }).click();
+    const amendment = doctor.locator('[data-kind=amendment-request]').first();
+    await amendment.waitFor();
+    expect(await amendment.textContent()).toContain('Maria Rivera');
+    expect(await amendment.textContent()).toContain('prediabetes');
+    await amendment
+      .getByLabel('Reason or note for the patient')
+      .fill('HbA1c of 7.1% in January confirms type 2 diabetes.');
+    await amendment.getByRole('button', { name: 'Deny the amendment' }).click();
+    await doctor
+      .locator('#requests-status')
+      .getByText(/amendment denied/)
+      .waitFor();
+
+    const refill = doctor.locator('[data-kind=refill-request]').first();
+    await refill.getByRole('button', { name: 'Approve the refill' }).click();
+    await doctor
+      .locator('#requests-status')
+      .getByText(/refill approved/)
+      .waitFor();
+    expect(await doctor.locator('[data-kind]').count()).toBe(0);
+
+    const tasks = await fhirAs<Bundle>(hospital, DR, `/Task?patient=${patientId}`);
+    const byCode = (code: string) =>
+      tasks.entry?.find((e) => JSON.stringify(e.resource.code).includes(code))?.resource as Record<
+        string,
+        unknown
+      >;
+    expect(byCode('amendment-request').status).toBe('rejected');
+    expect(byCode('refill-request').status).toBe('completed');
+    const output = (byCode('refill-request').output as { valueReference: { reference: string } }[])[0];
+    expect(output?.valueReference.reference).toMatch(/^MedicationRequest\//);
+  });
+
+  it('marks a result entered in error and amends another from the chart, each a new audited version', async () => {
+    await doctor.goto(`${hospital}/portal/#/chart/${patientId}`);
+    await doctor.getByRole('heading', { name: 'Chart: Maria Rivera', level: 1 }).waitFor();
+    await doctor.getByRole('tab', { name: /^Test results/ }).click();
+    const corrects = doctor.getByRole('button', { name: /^Correct Glucose/ });
+    await corrects.first().click();
+    await doctor.locator('#correct-reason').fill('Sample was from another patient (label mix-up).');
+    await doctor.getByRole('button', { name: 'Save the correction' }).click();
+    await doctor
+      .locator('#correction-status')
+      .getByText(/marked entered in error \(version 2\)/)
+      .waitFor();
+    expect(await doctor.locator('#records-table').textContent()).toContain('entered in error');
+    // Focus is on the result, beside the list the clinician used.
+    expect(await doctor.evaluate<string | undefined>('document.activeElement?.id')).toBe('correction-status');
+
+    await doctor.getByRole('tab', { name: /^Test results/ }).click();
+    await doctor
+      .getByRole('button', { name: /^Correct Glucose/ })
+      .first()
+      .click();
+    await doctor.getByLabel('Amend it').check();
+    await doctor.getByLabel('Corrected value').fill('99');
+    await doctor.locator('#correct-reason').fill('Transcription error: the analyser printed 99 mg/dL.');
+    await doctor.getByRole('button', { name: 'Save the correction' }).click();
+    await doctor
+      .locator('#correction-status')
+      .getByText(/amended \(version 2\)/)
+      .waitFor();
+    await screenshot(doctor, 'chart-corrections');
+
+    const observations = await fhirAs<Bundle>(hospital, DR, `/Observation?patient=${patientId}`);
+    const wrong = observations.entry?.find((e) => e.resource.status === 'entered-in-error')?.resource;
+    expect(wrong).toBeDefined();
+    const history = await fhirAs<Bundle>(hospital, DR, `/Observation/${wrong?.id}/_history`);
+    expect(history.entry?.length).toBe(2);
+    expect(JSON.stringify(wrong?.extension)).toContain('label mix-up');
+  });
+
+  it('shows the privacy officer the break-glass reason and what was opened', async () => {
+    await doctor.goto(`${hospital}/portal/#/chart/${patientId}`);
+    await doctor.getByRole('heading', { name: 'Chart: Maria Rivera', level: 1 }).waitFor();
+    await doctor.locator('#bg-reason').fill('Collapsed in the waiting room, unresponsive');
+    await doctor
+      .getByRole('textbox', { name: 'One-time code from your authenticator app' })
+      .fill(nextTotp(account('dr.grey').totpSecret));
+    await doctor.getByRole('button', { name: 'Open emergency access' }).click();
+    await doctor.getByText(/Emergency access is open until/).waitFor();
+
+    const officer = await (await browser.newContext()).newPage();
+    await signIn(officer, hospital, account('privacy.officer'));
+    const card = officer.locator('#review-list > li').first();
+    await card.waitFor();
+    const text = (await card.textContent()) ?? '';
+    expect(text).toContain('Collapsed in the waiting room, unresponsive');
+    expect(text).toContain('Dr Meredith Grey');
+    expect(await card.locator('.bg-accesses li').count()).toBeGreaterThan(0);
+    expect(await card.locator('.bg-accesses').textContent()).toContain('$everything');
+    await screenshot(officer, 'review-card-reason');
+  });
+
+  it('shows Maria the clinician by name in her messages and access history', async () => {
+    const patient = await (await browser.newContext({ viewport: { width: 375, height: 800 } })).newPage();
+    await signIn(patient, hospital, account('maria.rivera'));
+    await patient.goto(`${hospital}/portal/#/messages`);
+    await patient.getByText('Your results look better.').first().waitFor();
+    expect(await patient.locator('main').textContent()).toContain('Dr Meredith Grey');
+    await patient.goto(`${hospital}/portal/#/access`);
+    // The "who" filter lists her by name, and so do the entries (each visit is recorded with it).
+    await patient.locator('option', { hasText: 'Dr Meredith Grey' }).first().waitFor({ state: 'attached' });
+    const entries = (await patient.locator('main').textContent()) ?? '';
+    expect(entries.split('Dr Meredith Grey').length).toBeGreaterThan(2);
+    expect(await patient.locator('main').textContent()).not.toContain('Practitioner/dr-grey');
+  });
+});

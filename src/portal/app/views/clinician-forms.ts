@@ -229,6 +229,9 @@ export function medicationForm(patientId: string, done: () => Promise<void>): HT
   const medication = h('input', { type: 'text', id: 'med-name', required: true, autocomplete: 'off' });
   const rxnorm = h('input', { type: 'text', id: 'med-rxnorm', inputmode: 'numeric', autocomplete: 'off' });
   const dosage = h('input', { type: 'text', id: 'med-dosage', autocomplete: 'off' });
+  // Decision 0030: the server refuses a prescription matching an active allergy (409) unless the
+  // prescriber gives the reason to override it, which stays in the record and its history.
+  const override = h('textarea', { id: 'med-override', rows: 2, maxlength: 1000 });
   return resourceForm(
     'medication-form',
     'Medication request',
@@ -236,6 +239,11 @@ export function medicationForm(patientId: string, done: () => Promise<void>): HT
       field('Medication', medication, 'For example “Metformin 500 mg oral tablet”.'),
       field('RxNorm code (optional)', rxnorm),
       field('Dosage instructions', dosage, 'For example “1 tablet twice a day with meals”.'),
+      field(
+        'Why prescribe despite an allergy warning (optional)',
+        override,
+        'Only if the node warns of an allergy and you prescribe it anyway: why.',
+      ),
     ],
     () => ({
       resourceType: 'MedicationRequest',
@@ -259,11 +267,21 @@ export function medicationForm(patientId: string, done: () => Promise<void>): HT
       authoredOn: new Date().toISOString(),
       requester: { reference: session()?.fhirUser ?? '' },
       ...(dosage.value.trim() === '' ? {} : { dosageInstruction: [{ text: dosage.value.trim() }] }),
+      ...(override.value.trim() === ''
+        ? {}
+        : {
+            extension: [
+              {
+                url: 'https://careledger.dev/fhir/StructureDefinition/allergy-override-reason',
+                valueString: override.value.trim(),
+              },
+            ],
+          }),
     }),
     done,
     {
       check: () => checkMedication({ name: medication.value, rxnorm: rxnorm.value }),
-      controls: { medication, rxnorm, dosage },
+      controls: { medication, rxnorm, dosage, override },
       paths: {
         'MedicationRequest.medicationCodeableConcept.coding': 'rxnorm',
         'MedicationRequest.medicationCodeableConcept': 'medication',

@@ -165,7 +165,10 @@ describe('the studies page for research staff and ethics boards', () => {
     expect(await card(group, OPEN_STUDY).getAttribute('data-status')).toBe('open');
     expect(await card(group, VOTED_STUDY).getAttribute('data-status')).toBe('proposed');
     await group.getByLabel('Protocol id').fill('lakeside-portal-cohort');
-    await group.getByLabel('Protocol text').fill('Portal cohort protocol v1');
+    await group.getByLabel('Title').fill('Portal cohort of Lakeside');
+    await group
+      .getByLabel('Summary for patients')
+      .fill('Which treatments help adults with diabetes, from records without names or exact dates.');
     await group.getByLabel('Smallest group k').fill('3');
     await group
       .locator('#propose-study-form')
@@ -175,6 +178,8 @@ describe('the studies page for research staff and ethics boards', () => {
     await group.locator('#studies-status').getByText('Proposed the study').waitFor({ timeout: 120_000 });
     expect(await card(group, NEW_STUDY).getAttribute('data-status')).toBe('proposed');
     expect(await card(group, NEW_STUDY).textContent()).toContain('0 of 1 approvals');
+    // Named by the title its node checked against the hash on the ledger.
+    expect(await card(group, NEW_STUDY).locator('h2').textContent()).toContain('Portal cohort of Lakeside');
 
     const board = await operatorPage(hospital, 'hospital');
     await card(board, NEW_STUDY).getByRole('button', { name: 'Approve as ethics board' }).click();

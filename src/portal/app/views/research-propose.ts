@@ -1,5 +1,5 @@
 /** The proposal form of the studies page: a research member's operator proposes a study (decision 0024). */
-import { keccak256, sha256, toHex } from 'viem';
+import { keccak256, toHex } from 'viem';
 import { DATA_CATEGORIES } from '../../../ledger/codes.js';
 import type { Member } from '../context.js';
 import { field, h, message, replace, uid } from '../dom.js';
@@ -15,7 +15,8 @@ export function proposeForm(
   operatorWrite: OperatorWrite,
 ): HTMLElement {
   const name = h('input', { type: 'text', id: 'study-name', required: true, autocomplete: 'off' });
-  const protocol = h('textarea', { id: 'study-protocol', rows: 3, required: true });
+  const title = h('input', { type: 'text', id: 'study-title', required: true, maxlength: '120' });
+  const summary = h('textarea', { id: 'study-summary', rows: 3, required: true, maxlength: '2000' });
   // The Safe Harbor profile's hash, as the node describes studies under it; else paste one.
   const safeHarbor = studies.find((s) => s.patientWouldShare.form.includes('Safe Harbor'))?.profileHash ?? '';
   const profile = h('input', { type: 'text', id: 'study-profile', value: safeHarbor, autocomplete: 'off' });
@@ -80,15 +81,16 @@ export function proposeForm(
         event.preventDefault();
         const checked = (n: string) =>
           [...form.querySelectorAll<HTMLInputElement>(`input[name=${n}]:checked`)].map((b) => b.value);
-        if (name.value.trim() === '' || protocol.value.trim() === '')
-          return replace(out, message('error', 'Give the study’s protocol id and its protocol text.'));
+        if (name.value.trim() === '' || title.value.trim() === '' || summary.value.trim() === '')
+          return replace(out, message('error', 'Give the study’s protocol id, its title and its summary.'));
         if (!/^0x[0-9a-fA-F]{64}$/.test(profile.value.trim()))
           return replace(out, message('error', 'The profile hash is 0x and 64 hex digits.'));
         void operatorWrite(
           '/admin/research/studies',
           {
             id: keccak256(toHex(name.value.trim())),
-            protocolHash: sha256(toHex(protocol.value)),
+            // The node keeps the document and proposes its hash (decision 0035).
+            protocol: { title: title.value.trim(), summary: summary.value.trim() },
             profileHash: profile.value.trim(),
             categories: checked('study-category'),
             resourceTypes: types.value
@@ -113,7 +115,12 @@ export function proposeForm(
       name,
       'Your own name for the protocol, e.g. lakeside-diabetes-2026; its hash is the study id.',
     ),
-    field('Protocol text', protocol, 'Only its SHA-256 goes on the ledger.'),
+    field('Title', title, 'What patients see the study called.'),
+    field(
+      'Summary for patients',
+      summary,
+      'What the study asks and what it receives, in plain words; only the SHA-256 of title and summary goes on the ledger.',
+    ),
     categories,
     field('FHIR resource types (comma-separated)', types),
     field('From', from),

@@ -44,7 +44,8 @@ afterAll(async () => {
 
 /** Maria creates a share on her Telehealth shares page: answers the link and the code shown once. */
 async function createShare(recipient: string): Promise<{ link: string; code: string }> {
-  await patient.getByRole('link', { name: 'Telehealth shares' }).click();
+  await patient.goto(`${hospital}/portal/#/telehealth`);
+  await patient.reload();
   await patient.getByRole('heading', { name: 'Share with a clinician' }).waitFor();
   await patient.getByLabel('Clinician').fill(recipient);
   await patient.getByLabel('Why').fill('Second opinion on my diabetes treatment');

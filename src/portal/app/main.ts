@@ -187,7 +187,11 @@ async function renderHome(main: HTMLElement, notice?: string): Promise<void> {
 let notice: string | undefined;
 
 async function render(): Promise<void> {
-  const main = document.getElementById('main') as HTMLElement;
+  // A fresh <main> per navigation: a page still loading when the person moves on keeps writing into
+  // the one it was given, now detached, instead of replacing the page they went to.
+  const previous = document.getElementById('main') as HTMLElement;
+  const main = previous.cloneNode(false) as HTMLElement;
+  previous.replaceWith(main);
   const s = session();
   let { route, param } = currentRoute();
   if (route === undefined || (!route.inNav(s) && !BY_ADDRESS_ONLY.has(route.path))) {

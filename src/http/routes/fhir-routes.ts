@@ -169,7 +169,10 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
                 ...new Map(
                   [
                     { name: '_id', type: 'token' },
-                    { name: '_lastUpdated', type: 'date' },
+                    // Only where the node honours it (Binary has no _lastUpdated; the walk checks).
+                    ...(loadSearchParameters().get(type)?.has('_lastUpdated') === false
+                      ? []
+                      : [{ name: '_lastUpdated', type: 'date' }]),
                     // Composites and `near` are honoured too (test/fhir/search/search-parameter-walk).
                     ...[...(loadSearchParameters().get(type)?.values() ?? [])].map((p) => ({
                       name: p.code,

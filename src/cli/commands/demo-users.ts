@@ -83,6 +83,23 @@ export async function enrolDemoUsers(
   const patientKey = createPatientKey();
   const passphrase = password();
   const registrar = { 'x-careledger-identity': 'Practitioner/registrar', 'x-careledger-roles': 'registrar' };
+  // The staff accounts' Practitioner resources, so patients read a name, not an account, in their
+  // access history, messages and the privacy officer's review (issue 22, decision 0036).
+  for (const [id, prefix, given, family] of [
+    ['dr-grey', 'Dr', 'Meredith', 'Grey'],
+    ['privacy-officer', 'Ms', 'Amal', 'Haddad'],
+  ] as const) {
+    await requestJson(`${hospital.url}/fhir/Practitioner/${id}`, {
+      method: 'PUT',
+      body: {
+        resourceType: 'Practitioner',
+        id,
+        active: true,
+        name: [{ use: 'official', prefix: [prefix], given: [given], family }],
+      },
+      headers: registrar,
+    });
+  }
   const patient = await requestJson<{ id: string }>(`${hospital.url}/fhir/Patient`, {
     body: {
       resourceType: 'Patient',

@@ -3,8 +3,8 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { createOperationOutcomeFromError } from '../fhir/operation-outcome.js';
-import type { ExportFile, ExportJob, ExportJobStorage, ExportRequest, JobKeySealer } from './export-job.js';
 import { createFolderExportFileStore, type ExportFileStore } from './export-file-store.js';
+import type { ExportFile, ExportJob, ExportJobStorage, ExportRequest, JobKeySealer } from './export-job.js';
 import type { ExportSource } from './export-source.js';
 import { readSealedNdjson, SealedNdjsonWriter } from './sealed-ndjson-file.js';
 

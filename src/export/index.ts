@@ -14,6 +14,7 @@ import { createExportRoutes } from './export-routes.js';
 import type { ExportSource } from './export-source.js';
 
 export { BulkExportService, exportEntity } from './bulk-export-service.js';
+export { createFolderExportFileStore, type ExportFileStore } from './export-file-store.js';
 export type {
   ExportFile,
   ExportJob,
@@ -25,7 +26,6 @@ export type {
 } from './export-job.js';
 export type { ExportedResource, ExportPage, ExportPageRequest, ExportSource } from './export-source.js';
 export { NDJSON_FORMATS, parseExportRequest, splitTypeFilter } from './parse-export-request.js';
-export { createFolderExportFileStore, type ExportFileStore } from './export-file-store.js';
 export { type FrameSink, readSealedNdjson, SealedNdjsonWriter } from './sealed-ndjson-file.js';
 export { createVaultExportSource } from './vault-export-source.js';
 export { createVaultJobKeySealer } from './vault-job-key-sealer.js';

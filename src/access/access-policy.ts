@@ -345,6 +345,14 @@ export class AccessPolicy {
       }
     } else if (requester.roles.includes('registrar') && categories.every((c) => c === 'demographics')) {
       decision = { allowed: true, basis: 'staff-role', breakGlass: false };
+    } else if (
+      requester.roles.includes('privacy-officer') &&
+      !write &&
+      categories.every((c) => c === 'demographics')
+    ) {
+      // Whom an access under review concerns (45 CFR 164.530(a), the privacy official): the name, read
+      // only, each read in the patient's access history like any other; never clinical data.
+      decision = { allowed: true, basis: 'staff-role', breakGlass: false };
     } else {
       decision = { allowed: false, reason: 'this staff role does not cover clinical records' };
     }

@@ -191,6 +191,7 @@ describe('clinicians in the portal', () => {
     const text = (await card.textContent()) ?? '';
     expect(text).toContain('Collapsed in the waiting room, unresponsive');
     expect(text).toContain('Dr Meredith Grey');
+    expect(text).toContain('Maria Rivera'); // whom the access concerns, by name
     expect(await card.locator('.bg-accesses li').count()).toBeGreaterThan(0);
     expect(await card.locator('.bg-accesses').textContent()).toContain('$everything');
     await screenshot(officer, 'review-card-reason');

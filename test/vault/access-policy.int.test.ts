@@ -219,8 +219,14 @@ describe('the access policy', () => {
     );
   });
 
-  it('limits a registrar to demographics and a privacy officer to the audit trail', async () => {
+  it('limits a registrar to demographics and a privacy officer to the audit trail and whom it concerns', async () => {
     expect((await vault.repo.read('Patient', annId, registrar)).id).toBe(annId);
+    // The privacy officer reads who a reviewed access concerns, and writes no demographics.
+    expect((await vault.repo.read('Patient', annId, officer)).id).toBe(annId);
+    const ann = await vault.repo.read('Patient', annId, officer);
+    expect(await refusal(vault.repo.update({ ...ann, gender: 'other' }, officer))).toBe(
+      'ERR_FORBIDDEN: this role may read, not write',
+    );
     expect(await refusal(vault.repo.read('Observation', labObs, registrar))).toBe(
       'ERR_FORBIDDEN: this staff role does not cover clinical records',
     );

@@ -401,6 +401,11 @@ describe('WCAG 2.1 AA basics, page by page', () => {
     ['Key and guardians', 'Key and guardians', '#keystore-passphrase, #guardian-out'],
     ['Acting for someone', 'Acting for someone', '#ward-grant-form'],
     ['Notifications', 'Notifications', 'main h1'],
+    ['Research', 'Research', '#open-studies-h, #general-h'],
+    ['Messages', 'Messages', 'main h1'],
+    ['Visits and refills', 'Visits and refills', '#visit-reason'],
+    ['Your rights', 'Your rights', '#requests-title'],
+    ['Telehealth shares', 'Telehealth shares', '#share-form'],
   ];
 
   it('signs the patient in', async () => {
@@ -443,6 +448,12 @@ describe('WCAG 2.1 AA basics, page by page', () => {
     await settled(clinician, 'Chart: Maria Rivera');
     await clinician.getByRole('button', { name: 'Save observation' }).waitFor({ timeout: 15_000 });
     await audit(clinician, 'clinician-chart');
+  });
+
+  it("the clinician's worklist of patients' amendment and refill requests", async () => {
+    await clinician.getByRole('link', { name: 'Patient requests', exact: true }).click();
+    await settled(clinician, 'Patient requests');
+    await audit(clinician, 'clinician-requests');
   });
 });
 

@@ -4,21 +4,8 @@ import type {
   ReleaseRecordStorage,
   StoredReleaseRecord,
 } from '../../research/release/release-record-store.js';
+import { type ReleaseRecordRow, releaseRecordFromRow } from '../release-record-rows.js';
 import type { PostgresDatabase } from './postgres-database.js';
-
-interface Row {
-  job_id: string;
-  study_id: string;
-  created_at: string;
-  record: string;
-}
-
-const fromRow = (row: Row): StoredReleaseRecord => ({
-  jobId: row.job_id,
-  studyId: row.study_id,
-  createdAt: row.created_at,
-  json: row.record,
-});
 
 /** Study release records on PostgreSQL (schema version 8, decision 0035), shared by the member's hosts. */
 export class PostgresReleaseRecordStorage implements ReleaseRecordStorage {
@@ -41,14 +28,16 @@ export class PostgresReleaseRecordStorage implements ReleaseRecordStorage {
   }
 
   async getRecord(jobId: string): Promise<StoredReleaseRecord | undefined> {
-    const rows = await this.db.query<Row>('SELECT * FROM research_releases WHERE job_id = $1', [jobId]);
-    return rows[0] === undefined ? undefined : fromRow(rows[0]);
+    const rows = await this.db.query<ReleaseRecordRow>('SELECT * FROM research_releases WHERE job_id = $1', [
+      jobId,
+    ]);
+    return rows[0] === undefined ? undefined : releaseRecordFromRow(rows[0]);
   }
 
   async listRecords(): Promise<StoredReleaseRecord[]> {
-    return (await this.db.query<Row>('SELECT * FROM research_releases ORDER BY created_at, job_id')).map(
-      fromRow,
-    );
+    return (
+      await this.db.query<ReleaseRecordRow>('SELECT * FROM research_releases ORDER BY created_at, job_id')
+    ).map(releaseRecordFromRow);
   }
 }
 

@@ -4,6 +4,7 @@ import type {
   ReleaseRecordStorage,
   StoredReleaseRecord,
 } from '../../research/release/release-record-store.js';
+import { type ReleaseRecordRow, releaseRecordFromRow } from '../release-record-rows.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
 /** Study release records and protocol documents (decision 0035), in the member's database. */
@@ -30,20 +31,6 @@ export const releaseRecordMigrations: Migration[] = [
   },
 ];
 
-interface Row {
-  job_id: string;
-  study_id: string;
-  created_at: string;
-  record: string;
-}
-
-const fromRow = (row: Row): StoredReleaseRecord => ({
-  jobId: row.job_id,
-  studyId: row.study_id,
-  createdAt: row.created_at,
-  json: row.record,
-});
-
 export class SqliteReleaseRecordStorage implements ReleaseRecordStorage {
   constructor(private readonly db: SqliteDatabase) {}
 
@@ -67,15 +54,17 @@ export class SqliteReleaseRecordStorage implements ReleaseRecordStorage {
 
   async getRecord(jobId: string): Promise<StoredReleaseRecord | undefined> {
     const row = this.db.prepare('SELECT * FROM research_releases WHERE job_id = ?').get(jobId) as
-      | Row
+      | ReleaseRecordRow
       | undefined;
-    return row === undefined ? undefined : fromRow(row);
+    return row === undefined ? undefined : releaseRecordFromRow(row);
   }
 
   async listRecords(): Promise<StoredReleaseRecord[]> {
     return (
-      this.db.prepare('SELECT * FROM research_releases ORDER BY created_at, job_id').all() as Row[]
-    ).map(fromRow);
+      this.db
+        .prepare('SELECT * FROM research_releases ORDER BY created_at, job_id')
+        .all() as ReleaseRecordRow[]
+    ).map(releaseRecordFromRow);
   }
 }
 

@@ -26,7 +26,8 @@ const STAFF = {
   'content-type': 'application/fhir+json',
 };
 
-function startMember(nodeDir: string, workers: number, databaseUrl?: string): Promise<ChildProcess> {
+/** Starts `careledger node start --workers N` and resolves once every worker listens. */
+export function startMember(nodeDir: string, workers: number, databaseUrl?: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', MAIN, 'node', 'start', '--dir', nodeDir, '--workers', String(workers)],
@@ -48,7 +49,7 @@ function startMember(nodeDir: string, workers: number, databaseUrl?: string): Pr
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.once('exit', (code) =>
-      reject(new Error(`node start exited (${code}): ${tail.join('').slice(-400)}`)),
+      reject(new Error(`node start exited (${code}): ${tail.join('').slice(-600)}`)),
     );
   });
 }

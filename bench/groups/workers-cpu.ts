@@ -11,16 +11,14 @@
  * share of the machine's cores that stood idle: if none stood idle, a further worker had no core to
  * run on; if the primary's CPU per request times the rate is near one core, the sequencer is the cap.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { findFreePort } from '../../test/support/free-port.js';
 import { prepareSoloNode } from '../../test/support/start-solo-node.js';
 import { startTestPostgres, type TestPostgres } from '../../test/support/test-postgres.js';
 import { type HttpLoad, startHttpLoad } from '../http-load.js';
+import { startMember } from './fhir-workers.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const CONNECTIONS = 16;
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux (sysconf(_SC_CLK_TCK))
 const STAFF = {
@@ -95,33 +93,6 @@ function snapshot(roles: Map<number, Role>): {
   const byRole = new Map<Role, number>();
   for (const [pid, role] of roles) byRole.set(role, (byRole.get(role) ?? 0) + (readProc(pid)?.ticks ?? 0));
   return { byRole, machine: machineTicks() };
-}
-
-function startMember(nodeDir: string, workers: number, databaseUrl?: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, 'node', 'start', '--dir', nodeDir, '--workers', String(workers)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CARELEDGER_DATABASE_URL: databaseUrl ?? '' },
-    },
-  );
-  const tail: string[] = [];
-  return new Promise((resolve, reject) => {
-    let listening = 0;
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString();
-      tail.push(text);
-      if (tail.length > 20) tail.shift();
-      listening += text.split('listening on').length - 1;
-      if (listening >= workers) resolve(child);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`node start exited (${code}): ${tail.join('').slice(-600)}`)),
-    );
-  });
 }
 
 interface OpResult {

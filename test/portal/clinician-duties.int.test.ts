@@ -141,6 +141,10 @@ describe('clinicians in the portal', () => {
     await doctor.getByRole('tab', { name: /^Test results/ }).click();
     const corrects = doctor.getByRole('button', { name: /^Correct Glucose/ });
     await corrects.first().click();
+    // Which of the three glucose results: the dialog says its date in words (issue 22).
+    expect(await doctor.locator('#correction-h').textContent()).toMatch(
+      /^Correct: Glucose .* of \d{1,2} [A-Z][a-z]{2} 2026$/,
+    );
     await doctor.locator('#correct-reason').fill('Sample was from another patient (label mix-up).');
     await doctor.getByRole('button', { name: 'Save the correction' }).click();
     await doctor
@@ -193,8 +197,30 @@ describe('clinicians in the portal', () => {
     expect(text).toContain('Dr Meredith Grey');
     expect(text).toContain('Maria Rivera'); // whom the access concerns, by name
     expect(await card.locator('.bg-accesses li').count()).toBeGreaterThan(0);
-    expect(await card.locator('.bg-accesses').textContent()).toContain('$everything');
+    // What was opened, in words: whose record, never its id (issue 22).
+    expect(await card.locator('.bg-accesses').textContent()).toContain(
+      'ran $everything on Maria Rivera’s whole record',
+    );
+    expect(text).not.toMatch(/Patient\/|Practitioner\/|AuditEvent\//);
     await screenshot(officer, 'review-card-reason');
+
+    // The review is recorded; the table of reviewed sessions names the patient, at a 375 px phone too.
+    await officer.setViewportSize({ width: 375, height: 800 });
+    await card.getByRole('radio', { name: 'Justified', exact: true }).check();
+    await card.getByRole('textbox', { name: 'Review note' }).fill('Emergency confirmed by the ED record.');
+    await card.getByRole('button', { name: 'Record review' }).click();
+    await officer.locator('#review-status .msg-ok').waitFor();
+    expect(await officer.evaluate<string | undefined>('document.activeElement?.id')).toBe('review-status');
+    const reviewed = officer.getByRole('table', { name: 'Reviewed sessions' });
+    const row = reviewed.locator('tbody tr').first();
+    expect(await row.locator('td[data-label=Patient]').textContent()).toBe('Maria Rivera');
+    expect(await row.locator('td[data-label=Clinician]').textContent()).toContain('Dr Meredith Grey');
+    expect(await row.locator('td[data-label=Outcome]').textContent()).toBe('Justified');
+    expect(await officer.locator('main').textContent()).not.toMatch(/Patient\/|Practitioner\/|AuditEvent\//);
+    expect(
+      await officer.evaluate<number>('document.scrollingElement.scrollWidth - window.innerWidth'),
+    ).toBeLessThanOrEqual(1);
+    await screenshot(officer, 'review-reviewed-375px');
   });
 
   it('shows Maria the clinician by name in her messages and access history', async () => {

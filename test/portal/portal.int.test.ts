@@ -309,7 +309,7 @@ describe('the clinician, the privacy officer and the operator', () => {
     await signIn(officer, hospital, account('privacy.officer'));
     const card = officer.locator('#review-list > li').first();
     await card.waitFor({ timeout: 15_000 });
-    expect(await card.textContent()).toContain('Practitioner/dr-grey');
+    expect(await card.textContent()).toContain('Dr Meredith Grey');
     await card.getByRole('radio', { name: 'Justified', exact: true }).check();
     await card.getByRole('textbox', { name: 'Review note' }).fill('Emergency confirmed by the ED record.');
     await card.getByRole('button', { name: 'Record review' }).click();

@@ -5,7 +5,7 @@
  * change is refused, not overwritten); the vault audits it and `_history` keeps the earlier version.
  */
 import { ApiError, errorText, getJson, sendJson } from '../api.js';
-import { announce, field, h, message, replace } from '../dom.js';
+import { announce, field, formatDate, h, message, replace } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
 import {
   amendableValue,
@@ -35,13 +35,15 @@ export function correctionControls(
     const resource = row.resource as Resource;
     if (resource.id === undefined || isEnteredInError(resource) || !canMarkEnteredInError(resource))
       return null;
+    // Which of several "Body Weight" rows: the record's clinical date in words (issue 22).
+    const what = `${row.title}${row.date === '' ? '' : ` of ${formatDate(row.date)}`}`;
     return h(
       'button',
       {
         type: 'button',
         class: 'small',
-        'aria-label': `Correct ${row.title}${row.date === '' ? '' : ` of ${row.date.slice(0, 10)}`}`,
-        onclick: () => correctionPanel(host, resource, row.title, done),
+        'aria-label': `Correct ${what}`,
+        onclick: () => correctionPanel(host, resource, what, done),
       },
       'Correct',
     );

@@ -64,14 +64,16 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
     h(
       'h1',
       { tabindex: '-1' },
-      patient === undefined ? `Chart of Patient/${patientId}` : `Chart: ${nameOf(patient)}`,
+      patient === undefined
+        ? 'Chart (the patient’s details are not shared with you)'
+        : `Chart: ${nameOf(patient)}`,
     ),
     patient === undefined
       ? null
       : h(
           'p',
           { class: 'meta', id: 'patient-banner' },
-          `Born ${formatDate(patient.birthDate)} · ${patient.gender ?? ''} · Patient/${patientId}`,
+          [`Born ${formatDate(patient.birthDate)}`, patient.gender].filter(Boolean).join(' · '),
         ),
     refused === undefined ? allergyProblemBanner(resources) : null,
     emergency.has(patientId)

@@ -13,20 +13,11 @@ import {
 } from '../break-glass-session.js';
 import { announce, field, formatDateTime, h, message, replace, uid } from '../dom.js';
 import { loadDirectory, withPractitionerNames } from '../people.js';
+import { openedWords, outcomeWords } from '../review-words.js';
 import { type PersonDirectory, personName } from '../words.js';
 
-/** FHIR interactions (AuditEvent.subtype) as the review card says them. */
-const VERBS: Record<string, string> = {
-  read: 'read',
-  vread: 'read a version of',
-  'history-instance': 'read the history of',
-  'search-type': 'searched',
-  operation: 'ran',
-  create: 'created',
-  update: 'updated',
-  patch: 'changed',
-  delete: 'deleted',
-};
+/** The newest reviewed sessions the table shows (each a read of its patient's name, audited). */
+const REVIEWED_SHOWN = 20;
 
 interface SessionDetails {
   readonly reason: string | undefined;
@@ -34,8 +25,38 @@ interface SessionDetails {
   readonly patientName: string | undefined;
 }
 
-async function loadDetails(s: BreakGlassSession): Promise<SessionDetails> {
-  const [opening, events, patient] = await Promise.all([
+/**
+ * The patient's name, read once per patient and page (45 CFR 164.530(a): the privacy officer reads the
+ * demographics that say whom a reviewed access concerns; each read is in the patient's access history).
+ */
+function patientNames(): (patientId: string) => Promise<string | undefined> {
+  const cache = new Map<string, Promise<string | undefined>>();
+  return (patientId) => {
+    let name = cache.get(patientId);
+    if (name === undefined) {
+      name = getJson<{ name?: { given?: string[]; family?: string; text?: string }[] }>(
+        `/fhir/Patient/${encodeURIComponent(patientId)}`,
+        { headers: { 'x-careledger-purpose': 'HOPERAT' } },
+      )
+        .then((patient) => {
+          const first = patient.name?.[0];
+          if (first === undefined) return undefined;
+          return (
+            first.text ?? ([...(first.given ?? []), first.family].filter(Boolean).join(' ') || undefined)
+          );
+        })
+        .catch(() => undefined);
+      cache.set(patientId, name);
+    }
+    return name;
+  };
+}
+
+async function loadDetails(
+  s: BreakGlassSession,
+  nameOf: (patientId: string) => Promise<string | undefined>,
+): Promise<SessionDetails> {
+  const [opening, events, patientName] = await Promise.all([
     s.auditEventId === undefined
       ? Promise.resolve(undefined)
       : getJson<ReviewAuditEvent>(`/fhir/AuditEvent/${encodeURIComponent(s.auditEventId)}`).catch(
@@ -44,16 +65,8 @@ async function loadDetails(s: BreakGlassSession): Promise<SessionDetails> {
     searchAll<ReviewAuditEvent>(
       `/fhir/AuditEvent?patient=${encodeURIComponent(s.patientId)}&_count=100`,
     ).catch(() => undefined),
-    getJson<{ name?: { given?: string[]; family?: string; text?: string }[] }>(
-      `/fhir/Patient/${encodeURIComponent(s.patientId)}`,
-      { headers: { 'x-careledger-purpose': 'HOPERAT' } },
-    ).catch(() => undefined),
+    nameOf(s.patientId),
   ]);
-  const name = patient?.name?.[0];
-  const patientName =
-    name === undefined
-      ? undefined
-      : (name.text ?? ([...(name.given ?? []), name.family].filter(Boolean).join(' ') || undefined));
   return {
     reason: breakGlassReason(opening),
     opened: events === undefined ? undefined : emergencyAccesses(s, events),
@@ -62,7 +75,7 @@ async function loadDetails(s: BreakGlassSession): Promise<SessionDetails> {
 }
 
 /** What the clinician said and what they opened, on the review card. */
-function detailsView(details: SessionDetails): HTMLElement[] {
+function detailsView(s: BreakGlassSession, details: SessionDetails): HTMLElement[] {
   return [
     h(
       'div',
@@ -87,7 +100,7 @@ function detailsView(details: SessionDetails): HTMLElement[] {
                 h(
                   'li',
                   {},
-                  `${formatDateTime(a.when)}: ${VERBS[a.interaction] ?? a.interaction} ${a.what || 'the record'}`,
+                  `${formatDateTime(a.when)}: ${openedWords(a, s.patientId, details.patientName)}`,
                   a.allowed ? null : h('span', { class: 'badge badge-bad' }, ' refused'),
                 ),
               ),
@@ -100,8 +113,12 @@ export async function renderReview(main: HTMLElement): Promise<void> {
   const { sessions } = await getJson<{ sessions: BreakGlassSession[] }>('/break-glass');
   const now = Date.now();
   const open = sessions.filter((s) => s.review === undefined);
-  const done = sessions.filter((s) => s.review !== undefined);
-  const [directory, details] = await Promise.all([
+  const done = sessions
+    .filter((s) => s.review !== undefined)
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  const shown = done.slice(0, REVIEWED_SHOWN);
+  const nameOf = patientNames();
+  const [directory, details, doneNames] = await Promise.all([
     loadDirectory()
       .then((d) =>
         withPractitionerNames(
@@ -110,7 +127,8 @@ export async function renderReview(main: HTMLElement): Promise<void> {
         ),
       )
       .catch((): PersonDirectory | undefined => undefined),
-    Promise.all(open.map(loadDetails)),
+    Promise.all(open.map((s) => loadDetails(s, nameOf))),
+    Promise.all(shown.map((s) => nameOf(s.patientId))),
   ]);
   const who = (reference: string) => (directory === undefined ? reference : personName(reference, directory));
   replace(
@@ -134,7 +152,11 @@ export async function renderReview(main: HTMLElement): Promise<void> {
             return h(
               'li',
               { class: 'card', 'data-session-id': s.id },
-              h('h2', {}, `${who(s.who)} → ${details[index]?.patientName ?? `Patient/${s.patientId}`}`),
+              h(
+                'h2',
+                {},
+                `${who(s.who)} → ${details[index]?.patientName ?? 'a patient whose name could not be read'}`,
+              ),
               h(
                 'p',
                 { class: 'meta' },
@@ -144,9 +166,8 @@ export async function renderReview(main: HTMLElement): Promise<void> {
                   { class: `badge ${ended ? 'badge-bad' : 'badge-muted'}` },
                   ended ? 'window ended, review due' : 'window still open',
                 ),
-                ` · ${s.who} · AuditEvent/${s.auditEventId}`,
               ),
-              details[index] === undefined ? null : detailsView(details[index] as SessionDetails),
+              details[index] === undefined ? null : detailsView(s, details[index] as SessionDetails),
               h(
                 'form',
                 {
@@ -162,10 +183,15 @@ export async function renderReview(main: HTMLElement): Promise<void> {
                         { outcome: chosen, note: note.value },
                         { fhir: false },
                       );
-                      announce('Review recorded.');
+                      const said = `Review recorded: the emergency access by ${who(s.who)} to the record of ${details[index]?.patientName ?? 'the patient'} was ${outcomeWords(chosen).toLowerCase()}.`;
                       await renderReview(main);
-                      const list = document.getElementById('review-status');
-                      if (list !== null) replace(list, message('ok', `Review of session ${s.id} recorded.`));
+                      // Focus stays where the person was: on the result, where the card they finished stood.
+                      const status = document.getElementById('review-status');
+                      if (status !== null) {
+                        replace(status, message('ok', said));
+                        status.focus();
+                      }
+                      announce(said);
                     } catch (error) {
                       replace(out, message('error', errorText(error)));
                     }
@@ -199,17 +225,24 @@ export async function renderReview(main: HTMLElement): Promise<void> {
             );
           }),
         ),
-    h('div', { id: 'review-status' }),
+    h('div', { id: 'review-status', tabindex: '-1' }),
     done.length === 0
       ? null
       : [
           h('h2', {}, 'Reviewed'),
+          done.length > shown.length
+            ? h(
+                'p',
+                { class: 'hint' },
+                `The ${shown.length} most recent of ${done.length} reviewed sessions.`,
+              )
+            : null,
           h(
             'div',
             { class: 'table-wrap' },
             h(
               'table',
-              {},
+              { class: 'stack', id: 'reviewed-table' },
               h('caption', {}, 'Reviewed sessions'),
               h(
                 'thead',
@@ -225,15 +258,19 @@ export async function renderReview(main: HTMLElement): Promise<void> {
               h(
                 'tbody',
                 {},
-                done.map((s) =>
+                shown.map((s, index) =>
                   h(
                     'tr',
                     {},
-                    h('td', {}, who(s.who)),
-                    h('td', {}, `Patient/${s.patientId}`),
-                    h('td', {}, formatDateTime(s.startedAt)),
-                    h('td', {}, s.review?.outcome ?? ''),
-                    h('td', {}, formatDateTime(s.review?.reviewedAt)),
+                    h('td', { 'data-label': 'Clinician' }, who(s.who)),
+                    h(
+                      'td',
+                      { 'data-label': 'Patient' },
+                      doneNames[index] ?? 'a patient whose name could not be read',
+                    ),
+                    h('td', { 'data-label': 'Started' }, formatDateTime(s.startedAt)),
+                    h('td', { 'data-label': 'Outcome' }, outcomeWords(s.review?.outcome)),
+                    h('td', { 'data-label': 'Reviewed' }, formatDateTime(s.review?.reviewedAt)),
                   ),
                 ),
               ),

@@ -3,9 +3,10 @@
  * request's outcome (accepted: the record's new version; denied: the reason and the right to file a
  * statement of disagreement, which is sent as a message about the request).
  */
+
+import { amendmentGroups, amendmentLabel } from '../amendment-choices.js';
 import { errorText, searchAll, sendJson } from '../api.js';
 import { formatDateTime, h, message } from '../dom.js';
-import { summarize } from '../record-summary.js';
 import { patientId, session } from '../session.js';
 import { renderDisclosures, renderPrintableCopy } from './rights-disclosures.js';
 
@@ -39,11 +40,6 @@ const STATUS_WORDS: Record<string, string> = {
   rejected: 'Denied',
   cancelled: 'Withdrawn',
 };
-
-function label(r: Res): string {
-  const [what, details] = summarize(r as never);
-  return details === '' ? what : `${what} (${details})`;
-}
 
 function requestCard(
   task: Task,
@@ -80,7 +76,7 @@ export async function renderRights(main: HTMLElement): Promise<void> {
       )),
     );
   }
-  const names = new Map(records.map((r) => [`${r.resourceType}/${r.id}`, label(r)]));
+  const names = new Map(records.map((r) => [`${r.resourceType}/${r.id}`, amendmentLabel(r)]));
   const tasks = (
     await searchAll<Task>(`/fhir/Task?patient=${encodeURIComponent(id)}&_count=100`).catch(() => [])
   ).filter((t) => t.code?.coding?.some((c) => c.code === 'amendment-request'));
@@ -90,7 +86,13 @@ export async function renderRights(main: HTMLElement): Promise<void> {
     'select',
     { id: 'amend-record', required: true },
     h('option', { value: '' }, 'Choose a record'),
-    records.map((r) => h('option', { value: `${r.resourceType}/${r.id}` }, label(r))),
+    amendmentGroups(records).map((group) =>
+      h(
+        'optgroup',
+        { label: group.label },
+        group.choices.map((c) => h('option', { value: c.value }, c.label)),
+      ),
+    ),
   );
   const preset = decodeURIComponent(location.hash.split('/').slice(2).join('/'));
   if (preset !== '') select.value = preset;

@@ -10,7 +10,7 @@
  *   storage layer: WAL appends and checkpoints) per answer.
  * - bytesPerAuditEvent: growth of the database (main file after a TRUNCATE checkpoint) per read,
  *   with the rows of its AuditEvent: record row, index rows, log entry and tiles.
- * - indexRowsPerAuditEvent: blind-index rows per AuditEvent.
+ * - indexRowsPerAuditEvent: rows per AuditEvent in its index (vault_audit_index, decision 0039).
  *
  * With CARELEDGER_PROBE_PROFILE=<file>, a CPU profile of the measured reads (this process's main
  * thread: the node and the fetch client) is written there.
@@ -117,7 +117,7 @@ try {
   const sizeAfter = size();
   const rows = db
     .prepare(
-      `SELECT COUNT(*) * 1.0 / COUNT(DISTINCT id) AS perEvent FROM vault_search_index WHERE resource_type = 'AuditEvent'`,
+      `SELECT COUNT(*) * 1.0 / COUNT(DISTINCT log_index) AS perEvent FROM vault_audit_index`,
     )
     .get() as { perEvent: number };
   const auditBytes = db

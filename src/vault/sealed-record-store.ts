@@ -11,6 +11,7 @@ import {
   type SearchIndexEntry,
 } from '../fhir/search/index.js';
 import type { TransparencyLog } from '../log/index.js';
+import { createAuditEventId } from './audit-event-id.js';
 import { formatAuditEntry, withLogEntry } from './audit-log-entry.js';
 import type { VaultCommitWrite } from './commit-writes.js';
 import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
@@ -262,7 +263,8 @@ export class SealedRecordStore {
         observer: this.options.observer,
         recorded: this.now().toISOString(),
       });
-      const id = audit.id ?? this.newId();
+      // Time-ordered, so the record's indexes take it at their right edge (audit-event-id.ts).
+      const id = audit.id ?? createAuditEventId(this.now());
       const stored = {
         ...auditEvent,
         id,

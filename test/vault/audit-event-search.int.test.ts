@@ -71,19 +71,27 @@ async function search(query: Record<string, string>): Promise<AuditEvent[]> {
 }
 
 describe('AuditEvent search over the fixed index', () => {
-  it('writes 11 index rows for a read, not one per search parameter', () => {
+  it('writes a read’s rows to the compact AuditEvent index, none to the general one (decision 0039)', () => {
     const rows = vault.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM vault_search_index WHERE resource_type = 'AuditEvent' GROUP BY id ORDER BY n DESC LIMIT 1`,
-      )
+      .prepare('SELECT COUNT(*) AS n FROM vault_audit_index GROUP BY log_index ORDER BY n DESC LIMIT 1')
       .get() as { n: number };
     expect(rows.n).toBe(11);
-    const params = vault.db
-      .prepare(
-        `SELECT DISTINCT param FROM vault_search_index WHERE resource_type = 'AuditEvent' ORDER BY param`,
-      )
-      .all() as { param: string }[];
-    expect(params.map((p) => p.param)).toEqual(['agent', 'entity', 'patient', 'subtype']);
+    const general = vault.db
+      .prepare(`SELECT COUNT(*) AS n FROM vault_search_index WHERE resource_type = 'AuditEvent'`)
+      .get() as { n: number };
+    expect(general.n).toBe(0);
+    const key = vault.db.prepare('SELECT hash FROM vault_audit_index LIMIT 1').get() as { hash: Buffer };
+    expect(key.hash.length).toBe(16);
+  });
+
+  it('gives AuditEvents time-ordered ids (RFC 9562 version 7) from the vault’s clock', async () => {
+    const events = await trail();
+    expect(events.length).toBeGreaterThan(3);
+    const millis = Date.parse('2026-11-21T10:00:00Z').toString(16).padStart(12, '0');
+    for (const e of events) {
+      expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect((e.id as string).replace('-', '').slice(0, 12)).toBe(millis);
+    }
   });
 
   it('finds by the indexed parameters what the patient’s trail holds', async () => {
@@ -107,6 +115,13 @@ describe('AuditEvent search over the fixed index', () => {
     await expectSearch({ patient: patient.id as string, action: 'C' }, (e) => e.action === 'C');
     await expectSearch({ patient: patient.id as string, type: 'rest' }, () => true);
     await expectSearch({ patient: patient.id as string, outcome: '0' }, (e) => e.outcome === '0');
+    await expectSearch({ patient: patient.id as string, date: 'ge2026-01-01' }, () => true);
+    await expectSearch({ patient: patient.id as string, _lastUpdated: 'ge2026-01-01' }, () => true);
+    expect(await search({ patient: patient.id as string, date: 'lt2000-01-01' })).toEqual([]);
+    await expectSearch(
+      { agent: clinician.who, action: 'R' },
+      (e) => e.action === 'R' && e.agent?.[0]?.who?.reference === clinician.who,
+    );
     // No indexed parameter at all: every AuditEvent is a candidate, matched in memory.
     expect((await search({ action: 'C' })).length).toBeGreaterThanOrEqual(2);
   });

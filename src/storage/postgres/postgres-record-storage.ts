@@ -5,7 +5,13 @@ import type {
   RecordStorage,
   StoredVersion,
 } from '../../vault/record-storage.js';
+import { AUDIT_EVENT } from '../audit-index-rows.js';
 import { type RecordRow, toStoredVersion } from '../record-rows.js';
+import {
+  auditIndexCondition,
+  auditIndexParameter,
+  insertAuditIndexPostgres,
+} from './postgres-audit-index.js';
 import type { PgQueryable, PostgresDatabase } from './postgres-database.js';
 
 /**
@@ -18,11 +24,13 @@ export async function insertVersionPostgres(
   version: StoredVersion,
   index: readonly SearchIndexEntry[] = [],
 ): Promise<void> {
-  await tx.execute('DELETE FROM vault_search_index WHERE resource_type = $1 AND id = $2', [
-    version.resourceType,
-    version.id,
-  ]);
-  if (!version.deleted && index.length > 0) {
+  if (version.resourceType === AUDIT_EVENT) await insertAuditIndexPostgres(tx, [{ version, index }]);
+  else
+    await tx.execute('DELETE FROM vault_search_index WHERE resource_type = $1 AND id = $2', [
+      version.resourceType,
+      version.id,
+    ]);
+  if (!version.deleted && index.length > 0 && version.resourceType !== AUDIT_EVENT) {
     await tx.execute(
       `INSERT INTO vault_search_index (resource_type, id, param, hash)
        SELECT $1, $2, * FROM unnest($3::text[], $4::text[])`,
@@ -84,8 +92,9 @@ export async function insertVersionsPostgres(
      WHERE s.resource_type = k.resource_type AND s.id = k.id`,
     [types, ids],
   );
+  await insertAuditIndexPostgres(tx, items);
   const rows = items.flatMap((i) =>
-    i.version.deleted
+    i.version.deleted || i.version.resourceType === AUDIT_EVENT
       ? []
       : i.index.map((e) => [i.version.resourceType, i.version.id, e.param, e.hash] as const),
   );
@@ -163,6 +172,11 @@ export class PostgresRecordStorage implements RecordStorage {
     }
     for (const filter of filters) {
       if (filter.hashes.length === 0) return [];
+      if (resourceType === AUDIT_EVENT) {
+        params.push(auditIndexParameter(filter.hashes));
+        clauses.push(auditIndexCondition(params.length));
+        continue;
+      }
       params.push(filter.param, filter.hashes);
       clauses.push(
         `r.id IN (SELECT s.id FROM vault_search_index s WHERE s.resource_type = $1

@@ -438,4 +438,24 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'AuditEvent index rows in a compact table of their own (decision 0039)',
+    // Every read writes an AuditEvent; its rows in vault_search_index were most of the bytes a read
+    // stored (src/storage/audit-index-rows.ts). Rows of parameters no longer indexed are dropped.
+    sql: `
+      CREATE TABLE vault_audit_index (
+        hash BYTEA NOT NULL,
+        log_index BIGINT NOT NULL,
+        PRIMARY KEY (hash, log_index)
+      );
+      INSERT INTO vault_audit_index (hash, log_index)
+        SELECT DISTINCT decode(substr(s.hash, 1, 32), 'hex'), r.log_index FROM vault_search_index s
+          JOIN vault_records r ON r.resource_type = 'AuditEvent' AND r.id = s.id
+        WHERE s.resource_type = 'AuditEvent' AND s.param IN ('patient', 'agent', 'entity', 'subtype')
+          AND s.hash ~ '^[0-9a-f]{32}'
+        ON CONFLICT DO NOTHING;
+      DELETE FROM vault_search_index WHERE resource_type = 'AuditEvent';
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import type {
   RecordStorage,
   StoredVersion,
 } from '../../vault/record-storage.js';
+import { AUDIT_EVENT, auditIndexKey, auditIndexKeys } from '../audit-index-rows.js';
 import { type RecordRow, toStoredVersion } from '../record-rows.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
 
@@ -52,6 +53,25 @@ export const recordMigrations: Migration[] = [
     // Type history pages newest first by log index.
     sql: 'CREATE INDEX vault_records_type_log ON vault_records (resource_type, log_index);',
   },
+  {
+    id: 'records-004',
+    // AuditEvents' index rows in a compact table of their own (src/storage/audit-index-rows.ts,
+    // decision 0039); the rows already written move there, those of parameters no longer indexed
+    // (decided in memory since issue 16 item 2) are dropped.
+    sql: `
+      CREATE TABLE vault_audit_index (
+        hash BLOB NOT NULL,
+        log_index INTEGER NOT NULL,
+        PRIMARY KEY (hash, log_index)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO vault_audit_index (hash, log_index)
+        SELECT unhex(substr(s.hash, 1, 32)), r.log_index FROM vault_search_index s
+          JOIN vault_records r ON r.resource_type = 'AuditEvent' AND r.id = s.id
+        WHERE s.resource_type = 'AuditEvent' AND s.param IN ('patient', 'agent', 'entity', 'subtype')
+          AND unhex(substr(s.hash, 1, 32)) IS NOT NULL;
+      DELETE FROM vault_search_index WHERE resource_type = 'AuditEvent';
+    `,
+  },
 ];
 
 /** Prepared dynamic queries kept per storage; the map is emptied when it reaches this size. */
@@ -72,6 +92,7 @@ export class SqliteRecordStorage implements RecordStorage {
       addIndex: db.prepare(
         'INSERT INTO vault_search_index (resource_type, id, param, hash) VALUES (?, ?, ?, ?)',
       ),
+      addAuditIndex: db.prepare('INSERT OR IGNORE INTO vault_audit_index (hash, log_index) VALUES (?, ?)'),
       retire: db.prepare(
         'UPDATE vault_records SET is_current = 0 WHERE resource_type = ? AND id = ? AND is_current = 1',
       ),
@@ -127,8 +148,11 @@ export class SqliteRecordStorage implements RecordStorage {
   }
 
   insertVersion(version: StoredVersion, index: readonly SearchIndexEntry[] = []): void {
-    this.sql.dropIndex.run(version.resourceType, version.id);
-    if (!version.deleted) {
+    if (version.resourceType === AUDIT_EVENT) {
+      // Written once, never updated: no earlier rows to drop (audit-index-rows.ts).
+      for (const key of auditIndexKeys(index)) this.sql.addAuditIndex.run(key, version.logIndex);
+    } else this.sql.dropIndex.run(version.resourceType, version.id);
+    if (!version.deleted && version.resourceType !== AUDIT_EVENT) {
       for (const entry of index)
         this.sql.addIndex.run(version.resourceType, version.id, entry.param, entry.hash);
     }
@@ -175,6 +199,14 @@ export class SqliteRecordStorage implements RecordStorage {
       // `id IN (subquery)`, not a correlated EXISTS: SQLite then starts from the blind index
       // (vault_search_lookup) and fetches only the matching records, instead of scanning every version
       // of the type (EXPLAIN QUERY PLAN; 0.11 ms against 3.0 ms for 10 matches among 5,000).
+      if (resourceType === AUDIT_EVENT) {
+        clauses.push(
+          `r.log_index IN (SELECT a.log_index FROM vault_audit_index a
+            WHERE a.hash IN (${filter.hashes.map(() => '?').join(', ')}))`,
+        );
+        params.push(...filter.hashes.map(auditIndexKey));
+        continue;
+      }
       clauses.push(
         `r.id IN (SELECT s.id FROM vault_search_index s WHERE s.resource_type = ?
           AND s.param = ? AND s.hash IN (${filter.hashes.map(() => '?').join(', ')}))`,

@@ -116,9 +116,7 @@ try {
     writeFileSync(profileFile, JSON.stringify(await stopProfile()));
   const sizeAfter = size();
   const rows = db
-    .prepare(
-      `SELECT COUNT(*) * 1.0 / COUNT(DISTINCT log_index) AS perEvent FROM vault_audit_index`,
-    )
+    .prepare(`SELECT COUNT(*) * 1.0 / COUNT(DISTINCT log_index) AS perEvent FROM vault_audit_index`)
     .get() as { perEvent: number };
   const auditBytes = db
     .prepare(`SELECT AVG(LENGTH(ciphertext)) AS bytes FROM vault_records WHERE resource_type = 'AuditEvent'`)

@@ -113,6 +113,8 @@ describe('messages with the care team', () => {
     await page.reload();
     await page.getByTestId('unread-count').waitFor();
     expect(await page.getByTestId('unread-count').textContent()).toBe('1 unread');
+    // The menu counts it too, on every page (issue 22: unread counts), named for a screen reader.
+    await page.getByRole('link', { name: 'Messages (1 unread)' }).waitFor();
     expect(await page.getByTestId('message-thread').count()).toBe(1);
     const opened = page.waitForResponse((r) => r.url().includes('/fhir/Communication/'));
     await page.getByTestId('message-thread').first().locator('summary').click();
@@ -124,6 +126,8 @@ describe('messages with the care team', () => {
     await page.reload();
     await page.getByTestId('unread-count').waitFor();
     expect(await page.getByTestId('unread-count').textContent()).toBe('No unread messages.');
+    await page.getByRole('link', { name: 'Messages', exact: true }).waitFor();
+    expect(await page.getByTestId('messages-unread').count()).toBe(0);
   });
 });
 

@@ -320,14 +320,37 @@ describe('the clinician, the privacy officer and the operator', () => {
   });
 
   it('the patient is notified of the break-glass access and the request, and answers the request from Sharing', async () => {
-    await patientPage.getByRole('link', { name: 'Notifications' }).click();
+    await patientPage.getByRole('link', { name: /^Notifications/ }).click();
     const list = patientPage.locator('#notification-list');
     await list.waitFor({ timeout: 15_000 });
-    const text = await list.textContent();
+    const text = (await list.textContent()) ?? '';
     expect(text).toContain('Emergency access');
     expect(text).toContain('Request for access');
+    // In words: who, and until when; never the node's stored line with its ids and ISO time (issue 22).
+    expect(text).toMatch(
+      /Dr Meredith Grey, Riverside General Hospital opened emergency access to your records until \d/,
+    );
+    expect(text).toContain(
+      'Dr Meredith Grey, Riverside General Hospital asks to see your records for your treatment.',
+    );
+    expect(text).not.toMatch(/Practitioner\/|Patient\/|\d{4}-\d{2}-\d{2}T|purpose TREAT/);
+    // The menu counts what is unread; marking one read lowers it and keeps the focus on that card.
+    const count = patientPage.getByTestId('notifications-unread');
+    await count.waitFor({ timeout: 15_000 });
+    const unread = await list.getByRole('button', { name: 'Mark as read' }).count();
+    expect(unread).toBeGreaterThanOrEqual(2);
+    expect(await count.textContent()).toBe(`${unread} (${unread} unread)`);
+    await list.getByRole('button', { name: 'Mark as read' }).first().click();
+    await patientPage
+      .getByTestId('notifications-unread')
+      .getByText(String(unread - 1), { exact: true })
+      .waitFor();
+    expect(await patientPage.evaluate<string | undefined>('document.activeElement?.tagName')).toBe('H2');
     await patientPage.getByRole('link', { name: 'Sharing' }).first().click();
     await patientPage.getByRole('heading', { name: 'Requests for access' }).waitFor({ timeout: 15_000 });
+    expect(await patientPage.locator('#requests-h + ul').textContent()).toContain(
+      'Dr Meredith Grey, Riverside General Hospital asks to see your records for your treatment.',
+    );
     await patientPage.getByRole('button', { name: 'Review and grant' }).first().click();
     expect(await patientPage.getByRole('combobox', { name: 'Who may see your records' }).inputValue()).toBe(
       (await getJson<{ address: string }>(`${hospital}/status`)).address,

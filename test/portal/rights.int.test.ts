@@ -80,7 +80,15 @@ async function openRights(width: number): Promise<Page> {
 describe('HIPAA rights in the portal', () => {
   it('files an amendment request, shows the denial with its reason and the right to disagree', async () => {
     const page = await openRights(1280);
-    await page.getByLabel('Record', { exact: true }).selectOption(`Condition/${conditionId}`);
+    // Each record is told apart by what it is and its date in words, grouped by kind (issue 22).
+    const select = page.getByLabel('Record', { exact: true });
+    expect(
+      await select.locator('optgroup').evaluateAll((gs) => gs.map((g) => g.getAttribute('label'))),
+    ).toEqual(['Conditions']);
+    expect(await select.locator(`option[value="Condition/${conditionId}"]`).textContent()).toBe(
+      'Hypertension, 1 Jun 2025',
+    );
+    await select.selectOption(`Condition/${conditionId}`);
     await page
       .getByLabel('What is wrong, and what should it say?')
       .fill('I was never told I have hypertension.');

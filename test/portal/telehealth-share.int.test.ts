@@ -121,6 +121,10 @@ describe('telehealth share in the portal', () => {
       .getByText(/Dr Ana Costa, Lisbon/)
       .first()
       .waitFor();
+    // What she read is what was shared, not "all your records" (issue 22: words a patient can trust).
+    const history = (await patient.locator('#access-list').textContent()) ?? '';
+    expect(history).toContain('Dr Ana Costa, Lisbon (telehealth share) opened the records you shared');
+    expect(history).not.toMatch(/telehealth share\) opened all your records/);
   });
 
   it('opens once: a second use of the code is refused; the pages fit a 375-pixel phone', async () => {

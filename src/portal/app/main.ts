@@ -2,6 +2,7 @@
 import { errorText, SESSION_ENDED_EVENT, SessionEndedError } from './api.js';
 import { fhirBaseUrl, nodeStatus, setUnlockedKey } from './context.js';
 import { h, message, replace } from './dom.js';
+import { showUnreadCounts } from './nav-counts.js';
 import { completeSignIn, isPatient, type Session, session, signOut, startSignIn } from './session.js';
 import { renderAccessHistory } from './views/access-history.js';
 import { renderAdmin } from './views/admin.js';
@@ -150,6 +151,7 @@ function renderNav(s: Session | undefined, active: string): void {
           ),
         );
   replace(nav, h('ul', {}, links, account));
+  void showUnreadCounts(nav, s);
 }
 
 async function signIn(): Promise<void> {

@@ -11,7 +11,7 @@ import { loadDirectory, withPractitionerNames } from '../people.js';
 import { patientId, session } from '../session.js';
 import { createAuditEntry, readLogEntry } from '../verify/audit-commitment.js';
 import { ProofVerificationError, verifyTlogProof, witnessVerifierOf } from '../verify/verify-tlog-proof.js';
-import { type PersonDirectory, personName, purposeWords } from '../words.js';
+import { type PersonDirectory, personName, purposeWords, TELEHEALTH_SHARE_AGENT } from '../words.js';
 import { collectEverywhere } from './records.js';
 
 interface AuditEvent extends Resource {
@@ -70,6 +70,9 @@ const NOUNS: Record<string, string> = {
 /** An AuditEvent's entity in words: "opened all your records", "searched your results", "read a result". */
 export function accessWords(entity: string, action: string | undefined, searched: boolean): string {
   if (/\/\$everything$/.test(entity)) return 'opened all your records';
+  // The break-glass declaration and its review (src/vault/break-glass-service.ts), not "ran an operation".
+  if (/\/\$break-glass$/.test(entity)) return 'opened emergency (break-glass) access to your records';
+  if (/\/\$break-glass-review$/.test(entity)) return 'reviewed an emergency access to your records';
   if (/\/\$identify$/.test(entity) || entity === 'Patient/$identify')
     return 'matched you to your records here by your ledger address';
   if (/\/\$summary$/.test(entity)) return 'made a summary of your records';
@@ -103,7 +106,12 @@ export function describe(
   const entity =
     e.entity?.find((x) => x.role?.code !== '1')?.what?.reference ?? e.entity?.[0]?.what?.reference ?? '';
   const searched = e.subtype?.some((c) => c.code === 'search-type') === true;
-  const what = accessWords(entity.replace(/\/_history\/\d+$/, ''), e.action, searched);
+  const words = accessWords(entity.replace(/\/_history\/\d+$/, ''), e.action, searched);
+  // A telehealth share serves only the categories the patient chose (decision 0030), never "all".
+  const what =
+    reference?.startsWith(TELEHEALTH_SHARE_AGENT) === true && words === 'opened all your records'
+      ? 'opened the records you shared'
+      : words;
   const purposes = (e.purposeOfEvent ?? []).flatMap((p) => p.coding?.map((c) => c.code ?? '') ?? []);
   // The patient's own views need no "for your own request".
   const why =

@@ -26,7 +26,7 @@ import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } f
 import { announce, field, formatDate, h, message, replace, uid } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
 import { waitForLedger } from '../ledger-index.js';
-import { loadDirectory } from '../people.js';
+import { loadDirectory, withPractitionerNames } from '../people.js';
 import { patientId, session } from '../session.js';
 import { toHex } from '../verify/bytes.js';
 import { categoryNames, grantSummary, type PersonDirectory, personName, purposeWords } from '../words.js';
@@ -51,6 +51,8 @@ interface LedgerGrant {
 interface ConsentResource extends Resource {
   status?: string;
   identifier?: { system?: string; value?: string }[];
+  /** Who asked, on a request for access (a proposed Consent). */
+  performer?: { reference?: string }[];
   provision?: {
     actor?: { reference?: { identifier?: { value?: string }; display?: string } }[];
     class?: { code?: string }[];
@@ -111,7 +113,14 @@ export async function renderConsent(main: HTMLElement): Promise<void> {
       `/fhir/Consent?patient=${encodeURIComponent(patientId(session()))}&_count=100`,
     ),
   ]);
-  directory = await loadDirectory(members).catch(() => undefined);
+  directory = await loadDirectory(members)
+    .then((d) =>
+      withPractitionerNames(
+        d,
+        consents.map((c) => c.performer?.[0]?.reference),
+      ),
+    )
+    .catch(() => undefined);
   const grants =
     address === undefined
       ? []
@@ -150,14 +159,22 @@ function requestsSection(
       { class: 'cards' },
       proposals.map((p) => {
         const grantee = p.provision?.actor?.[0]?.reference?.identifier?.value ?? '';
-        const who = p.provision?.actor?.[0]?.reference?.display ?? 'A clinician';
+        // The requester by name ("Dr Meredith Grey, Riverside General Hospital"), not the actor's
+        // display, which the node writes as "Practitioner/<id> (<organization>)" (issue 22).
+        const requester = p.performer?.[0]?.reference;
+        const named =
+          requester === undefined || directory === undefined ? undefined : personName(requester, directory);
+        const who =
+          named === undefined || named.startsWith('a clinician')
+            ? `A clinician of ${memberName(grantee, members)}`
+            : named;
         return h(
           'li',
           { class: 'card' },
           h(
             'p',
             {},
-            `${who} at ${memberName(grantee, members)} asks to see your records ${purposeWords((p.provision?.purpose ?? []).map((x) => x.code ?? '')) || 'for your treatment'}.`,
+            `${who} asks to see your records ${purposeWords((p.provision?.purpose ?? []).map((x) => x.code ?? '')) || 'for your treatment'}.`,
           ),
           h(
             'button',

@@ -1,10 +1,37 @@
 /** Notifications (break-glass on the patient's record, access requests; for a privacy officer, reviews). */
-import { errorText, getJson, request } from '../api.js';
+import { errorText, getJson, request, searchAll } from '../api.js';
 import type { BreakGlassSession } from '../break-glass-session.js';
 import { formatDateTime, h, message, replace } from '../dom.js';
-import { loadDirectory } from '../people.js';
-import { isPatient, session } from '../session.js';
+import { showUnreadCounts } from '../nav-counts.js';
+import { type AccessRequestParts, notificationWords } from '../notification-words.js';
+import { loadDirectory, withPractitionerNames } from '../people.js';
+import { outcomeWords } from '../review-words.js';
+import { isPatient, patientId, session } from '../session.js';
 import { personName } from '../words.js';
+
+interface ProposedConsent {
+  id: string;
+  performer?: { reference?: string }[];
+  provision?: { purpose?: { code?: string }[] };
+}
+
+/** The patient's open requests for access (proposed Consents), by id, to name who asks and why. */
+async function loadRequests(): Promise<Map<string, AccessRequestParts>> {
+  const s = session();
+  if (!isPatient(s)) return new Map();
+  const proposals = await searchAll<ProposedConsent>(
+    `/fhir/Consent?patient=${encodeURIComponent(patientId(s))}&status=proposed&_count=100`,
+  ).catch(() => []);
+  return new Map(
+    proposals.map((p) => [
+      p.id,
+      {
+        ...(p.performer?.[0]?.reference === undefined ? {} : { requester: p.performer[0].reference }),
+        purposes: (p.provision?.purpose ?? []).map((x) => x.code ?? ''),
+      },
+    ]),
+  );
+}
 
 interface Notification {
   id: string;
@@ -21,18 +48,32 @@ const KIND: Record<string, string> = {
   'access-request': 'Request for access',
 };
 
+function capitalised(text: string): string {
+  return text === '' ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}
+
 export async function renderNotifications(main: HTMLElement): Promise<void> {
   const { notifications } = await getJson<{ notifications: Notification[] }>('/notifications');
-  const sessions = isPatient(session())
-    ? (
-        await getJson<{ sessions: BreakGlassSession[] }>('/break-glass').catch(() => ({
-          sessions: [] as BreakGlassSession[],
-        }))
-      ).sessions
-    : [];
+  const forPatient = isPatient(session());
+  // The privacy officer reads the sessions too (the review queue's list), to name who opened what.
+  const [sessions, requests] = await Promise.all([
+    getJson<{ sessions: BreakGlassSession[] }>('/break-glass')
+      .then((r) => r.sessions)
+      .catch(() => [] as BreakGlassSession[]),
+    loadRequests(),
+  ]);
   notifications.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const directory = await loadDirectory().catch(() => undefined);
-  const nameOf = (who: string) => (directory === undefined ? who : personName(who, directory));
+  const directory = await loadDirectory()
+    .then((d) =>
+      withPractitionerNames(d, [
+        ...sessions.map((x) => x.who),
+        ...[...requests.values()].map((r) => r.requester),
+      ]),
+    )
+    .catch(() => undefined);
+  const nameOf = (who: string) => (directory === undefined ? 'a clinician' : personName(who, directory));
+  const words = (n: Notification) =>
+    notificationWords(n, { sessions, requests, nameOf, when: formatDateTime, forPatient });
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Notifications'),
@@ -50,8 +91,13 @@ export async function renderNotifications(main: HTMLElement): Promise<void> {
             return h(
               'li',
               { class: 'card' },
-              h('h2', {}, `${KIND[n.kind] ?? n.kind} · ${formatDateTime(n.createdAt)} `, status),
-              h('p', {}, n.message),
+              h(
+                'h2',
+                { tabindex: '-1' },
+                `${KIND[n.kind] ?? 'Notification'} · ${formatDateTime(n.createdAt)} `,
+                status,
+              ),
+              h('p', {}, words(n)),
               n.kind === 'access-request'
                 ? h('p', {}, h('a', { href: '#/consent' }, 'Answer this request in Sharing'))
                 : null,
@@ -68,7 +114,12 @@ export async function renderNotifications(main: HTMLElement): Promise<void> {
                           });
                           status.textContent = 'read';
                           status.className = 'badge badge-muted';
+                          // Focus stays on this card (the button goes away), and the menu's count follows.
+                          const card = (event.target as HTMLElement).closest('li');
                           (event.target as HTMLButtonElement).remove();
+                          card?.querySelector<HTMLElement>('h2')?.focus();
+                          const nav = document.getElementById('nav');
+                          if (nav !== null) void showUnreadCounts(nav, session());
                         } catch (error) {
                           status.textContent = errorText(error);
                         }
@@ -80,7 +131,7 @@ export async function renderNotifications(main: HTMLElement): Promise<void> {
             );
           }),
         ),
-    sessions.length === 0
+    !forPatient || sessions.length === 0
       ? null
       : [
           h('h2', {}, 'Emergency (break-glass) access to your records'),
@@ -94,14 +145,14 @@ export async function renderNotifications(main: HTMLElement): Promise<void> {
                 h(
                   'p',
                   {},
-                  `${nameOf(s.who)} opened emergency access from ${formatDateTime(s.startedAt)} to ${formatDateTime(s.expiresAt)}.`,
+                  `${capitalised(nameOf(s.who))} opened emergency access from ${formatDateTime(s.startedAt)} to ${formatDateTime(s.expiresAt)}.`,
                 ),
                 h(
                   'p',
                   { class: 'meta' },
                   s.review === undefined
                     ? 'Awaiting review by the privacy officer.'
-                    : `Reviewed ${formatDateTime(s.review.reviewedAt)}: ${s.review.outcome}.`,
+                    : `Reviewed by the privacy officer on ${formatDateTime(s.review.reviewedAt)}: ${outcomeWords(s.review.outcome).toLowerCase()}.`,
                 ),
               ),
             ),

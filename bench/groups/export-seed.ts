@@ -101,15 +101,17 @@ export function loadSyntheaTemplate(dir: string): SyntheaTemplate {
  * references to shared types (practitioners, organizations, locations) keep pointing at the one set.
  */
 export function cloneCopy(template: SyntheaTemplate, prefix: string): Resource[] {
-  return template.perCopy.map(
-    (line) =>
-      JSON.parse(
-        line
-          .replace(/"id":"([A-Za-z0-9\-.]+)"/g, (_, id: string) => `"id":"${(prefix + id).slice(0, 64)}"`)
-          .replace(/"reference":"([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]+)"/g, (whole, type: string, id: string) =>
-            SHARED_TYPES.has(type) ? whole : `"reference":"${type}/${(prefix + id).slice(0, 64)}"`,
-          ),
-      ) as Resource,
+  return cloneLines(template, prefix).map((line) => JSON.parse(line) as Resource);
+}
+
+/** cloneCopy's lines as NDJSON text (what `careledger import` reads). */
+export function cloneLines(template: SyntheaTemplate, prefix: string): string[] {
+  return template.perCopy.map((line) =>
+    line
+      .replace(/"id":"([A-Za-z0-9\-.]+)"/g, (_, id: string) => `"id":"${(prefix + id).slice(0, 64)}"`)
+      .replace(/"reference":"([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]+)"/g, (whole, type: string, id: string) =>
+        SHARED_TYPES.has(type) ? whole : `"reference":"${type}/${(prefix + id).slice(0, 64)}"`,
+      ),
   );
 }
 

@@ -11,6 +11,8 @@ import type { IndexedGrant } from '../../src/sync/index.js';
  */
 export class GrantList {
   private readonly grants: IndexedGrant[] = [];
+  /** The grants by lowercased patient address: a decision reads one patient's, not the whole list. */
+  private readonly byPatient = new Map<string, IndexedGrant[]>();
   private readonly terms = new Map<Hex, Pick<ConsentGrant, 'categories' | 'purposes'>>();
 
   add(grant: {
@@ -22,7 +24,7 @@ export class GrantList {
     notAfter?: number;
   }): Hex {
     const grantId = `0x${(this.grants.length + 1).toString(16).padStart(64, '0')}` as Hex;
-    this.grants.push({
+    const indexed: IndexedGrant = {
       grantId,
       patient: grant.patient,
       grantee: grant.grantee,
@@ -33,7 +35,10 @@ export class GrantList {
       revokedAt: null,
       blockNumber: 1,
       txHash: grantId,
-    });
+    };
+    this.grants.push(indexed);
+    const key = grant.patient.toLowerCase();
+    this.byPatient.set(key, [...(this.byPatient.get(key) ?? []), indexed]);
     this.terms.set(grantId, {
       categories: encodeCategories(grant.categories),
       purposes: encodePurposes(grant.purposes),
@@ -44,12 +49,16 @@ export class GrantList {
   revoke(grantId: Hex): void {
     const index = this.grants.findIndex((g) => g.grantId === grantId);
     const grant = this.grants[index];
-    if (grant !== undefined) this.grants[index] = { ...grant, revokedAt: 1 };
+    if (grant === undefined) return;
+    const revoked = { ...grant, revokedAt: 1 };
+    this.grants[index] = revoked;
+    const own = this.byPatient.get(grant.patient.toLowerCase()) ?? [];
+    own[own.indexOf(grant)] = revoked;
   }
 
   readonly decide = async (query: ConsentQuery): Promise<ConsentDecision> => {
-    const candidates = this.grants.filter(
-      (g) => g.patient.toLowerCase() === query.patient.toLowerCase() && g.grantee === query.grantee,
+    const candidates = (this.byPatient.get(query.patient.toLowerCase()) ?? []).filter(
+      (g) => g.grantee === query.grantee,
     );
     const grant = candidates.find((g) => {
       const terms = this.terms.get(g.grantId);

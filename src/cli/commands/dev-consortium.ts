@@ -67,6 +67,14 @@ export interface DevConsortiumOptions {
   readonly superviseNodes?: boolean;
   /** Seed the demo patient's records across the members and three more patients (`careledger dev`). */
   readonly seedDemoRecords?: boolean;
+  /**
+   * A PostgreSQL database per member, by name (issue 17: the crash suites on PostgreSQL): its process
+   * gets it as CARELEDGER_DATABASE_URL. A member not named here stays on SQLite in its folder. Members
+   * sharing a host process (DemoMember.host) cannot have one: a process has one environment.
+   */
+  readonly databaseUrls?: Readonly<Record<string, string>>;
+  /** `node start --sequencer-lease-ms` for members on PostgreSQL (default: the command's, 5 s). */
+  readonly sequencerLeaseMs?: number;
 }
 
 export interface DevNode {
@@ -113,6 +121,9 @@ function isAlive(pid: number): boolean {
 
 /** The CLI entry this process runs from (compiled .js, or .ts under tsx in tests). */
 function cliEntry(): { file: string; execArgv: string[] } {
+  // Tests name the CLI bundle they built once per run (test/support/cli-entry.ts, decision 0043).
+  const prebuilt = process.env.CARELEDGER_CLI_ENTRY;
+  if (prebuilt !== undefined && prebuilt !== '') return { file: prebuilt, execArgv: [] };
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts')) return { file: join(here, '..', '..', 'main.ts'), execArgv: ['--import', 'tsx'] };
   return { file: join(here, '..', '..', 'main.js'), execArgv: [] };
@@ -371,6 +382,7 @@ export class DevConsortium {
     // A signal during start-up: no node is started after the stop began (it would outlive it).
     if (this.stopping) throw new CareLedgerError('ERR_CONFIG', `stopped before the ${host} node started`);
     const entry = cliEntry();
+    const databaseUrl = this.databaseUrlOf(host, nodes);
     const child = spawn(
       process.execPath,
       // One worker per member: the demo stays under 30 s and 2 GiB (decision 0014); `node start`
@@ -383,12 +395,17 @@ export class DevConsortium {
         ...nodes.flatMap((node) => ['--dir', node.dir]),
         '--workers',
         '1',
+        ...(databaseUrl !== '' && this.options.sequencerLeaseMs !== undefined
+          ? ['--sequencer-lease-ms', String(this.options.sequencerLeaseMs)]
+          : []),
       ],
       {
         // The IPC channel is the node's lifeline: if this supervisor dies, even by SIGKILL, the channel
         // closes and the node shuts down instead of lingering on its port.
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { ...process.env, CARELEDGER_CHAIN_RPC_URL: '' },
+        // The database is this member's own, never the supervisor's CARELEDGER_DATABASE_URL: members
+        // sharing one database would be one member's stores under several keys.
+        env: { ...process.env, CARELEDGER_CHAIN_RPC_URL: '', CARELEDGER_DATABASE_URL: databaseUrl },
         // Its own process group, like the chain's: Ctrl-C reaches only this supervisor, which stops the
         // nodes first (they drain their outboxes), then snapshots and stops the chain.
         detached: true,
@@ -434,6 +451,18 @@ export class DevConsortium {
     }
     this.failedStarts.delete(host);
     this.writeRunFile();
+  }
+
+  /** The PostgreSQL URL of a host's one member, or '' (SQLite). */
+  private databaseUrlOf(host: string, nodes: readonly DevNode[]): string {
+    const urls = nodes.map((n) => this.options.databaseUrls?.[n.name]).filter((u) => u !== undefined);
+    if (urls.length === 0) return '';
+    if (nodes.length > 1)
+      throw new CareLedgerError(
+        'ERR_CONFIG',
+        `the ${host} process hosts ${nodes.length} members; a PostgreSQL database is for a member with a process of its own`,
+      );
+    return urls[0] as string;
   }
 
   private async waitForHealth(node: DevNode, child: ChildProcess, deadline: number): Promise<void> {

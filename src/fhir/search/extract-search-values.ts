@@ -24,17 +24,33 @@ const relativeCopies = new WeakMap<Resource, Resource>();
 function withRelativeReferences(resource: Resource): Resource {
   const cached = relativeCopies.get(resource);
   if (cached !== undefined) return cached;
-  let changed = false;
-  const copy = JSON.parse(JSON.stringify(resource), (key, value: unknown) => {
-    if (key !== 'reference' || typeof value !== 'string' || !value.includes('://')) return value;
-    const { id, normalized } = normalizeReference(value);
-    if (id === undefined) return value;
-    changed = true;
-    return normalized;
-  }) as Resource;
-  const result = changed ? copy : resource;
+  // A walk first: most resources hold no absolute reference, and copying each through JSON was a
+  // tenth of a bulk import's index extraction (issue 13's benchmark, decision 0038).
+  const result = hasAbsoluteReference(resource) ? relativeCopy(resource) : resource;
   relativeCopies.set(resource, result);
   return result;
+}
+
+function isAbsoluteReference(key: string, value: unknown): value is string {
+  return key === 'reference' && typeof value === 'string' && value.includes('://');
+}
+
+function hasAbsoluteReference(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasAbsoluteReference);
+  if (typeof value !== 'object' || value === null) return false;
+  for (const [key, child] of Object.entries(value)) {
+    if (isAbsoluteReference(key, child) && normalizeReference(child).id !== undefined) return true;
+    if (typeof child === 'object' && hasAbsoluteReference(child)) return true;
+  }
+  return false;
+}
+
+function relativeCopy(resource: Resource): Resource {
+  return JSON.parse(JSON.stringify(resource), (key, value: unknown) => {
+    if (!isAbsoluteReference(key, value)) return value;
+    const { id, normalized } = normalizeReference(value);
+    return id === undefined ? value : normalized;
+  }) as Resource;
 }
 
 export interface SearchToken {

@@ -14,6 +14,7 @@ import { consentGroup } from './groups/consent.js';
 import { exchangeGroup } from './groups/exchange.js';
 import { exportGroup } from './groups/export.js';
 import { fhirGroup } from './groups/fhir.js';
+import { fhirAuditBytesGroup } from './groups/fhir-audit-bytes.js';
 import { fhirWorkersGroup } from './groups/fhir-workers.js';
 import { importGroup } from './groups/import.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
@@ -34,6 +35,7 @@ const GROUPS: readonly Group[] = [
   chainGroup,
   consentGroup,
   fhirGroup,
+  fhirAuditBytesGroup,
   fhirWorkersGroup,
   exchangeGroup,
   exportGroup,

@@ -8,7 +8,10 @@
  *
  * A write through B is sequenced once and is readable and proven through A; the process holding the
  * sequencer lease is killed under writes on both, the other takes over within the lease, and every
- * write acknowledged by either is logged with a valid proof. Needs root (namespaces).
+ * write acknowledged by either is logged with a valid proof. A third host whose copy of the folder
+ * lacks one of the member's secrets, or holds another, refuses to start (exit 78, decision 0033): the
+ * fingerprints it is checked against come over the network from the member's database. Needs root
+ * (namespaces).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,7 +66,7 @@ const lines = () => `\n${processes.map((p) => `-- ${p.host}:\n${p.lines.slice(-1
 const hostOf = (p: MemberProcessOnHost) => p.host as 'a' | 'b';
 
 beforeAll(async () => {
-  lan = createVirtualLan(['chain', 'db', 'a', 'b']);
+  lan = createVirtualLan(['chain', 'db', 'a', 'b', 'c']);
   ca = createTestCa(work);
   httpsFetch = createCaFetch(ca.cert);
   [chain, database] = await Promise.all([startChainHost(lan, 'chain'), startNetnsPostgres(lan, 'db', ca)]);
@@ -165,6 +168,48 @@ describe('one member on two hosts sharing its PostgreSQL, the sequencer elected 
     const sequencer = (status.json.log as { sequencer: { holder: string } }).sequencer;
     expect(sequencer.holder).toContain(`/${lan?.hosts[leader.host]?.address}/`);
   });
+
+  it('a third host whose folder lacks a secret or holds another exits 78 naming the file, and creates none', async () => {
+    const copies = [
+      {
+        name: 'missing',
+        file: 'supply.key',
+        change: (dir: string) => rmSync(join(dir, 'supply.key')),
+        says: 'is missing on this host',
+      },
+      {
+        name: 'other',
+        file: 'admin.token',
+        change: (dir: string) => writeFileSync(join(dir, 'admin.token'), 'another-token\n', { mode: 0o600 }),
+        says: "differs from the one the member's database records",
+      },
+    ];
+    const address = lan?.hosts.c?.address as string;
+    for (const copy of copies) {
+      const dir = join(work, `clinic-c-${copy.name}`);
+      copyMemberFolder(folder.dir, dir);
+      copy.change(dir);
+      const refused = await startMemberProcess(lan as VirtualLan, 'c', {
+        ca,
+        databaseUrl: (database as NetnsPostgres).url,
+        leaseMs: LEASE_MS,
+        dir,
+        tls: ca.issue(`clinic-c-${copy.name}`, address),
+      }).then(
+        async (started) => {
+          await stopMemberProcesses([started]);
+          return 'it started';
+        },
+        (error: unknown) => (error as Error).message,
+      );
+      expect(refused, copy.name).toContain('exited during start (78)');
+      expect(refused, copy.name).toContain(`${join(dir, copy.file)} (`);
+      expect(refused, copy.name).toContain(copy.says);
+      if (copy.name === 'missing') expect(existsSync(join(dir, copy.file))).toBe(false);
+    }
+    // The member's two serving hosts were not disturbed: one of them still leads.
+    await waitForOneLeader(processes, httpsFetch, folder.adminToken, 30);
+  }, 120_000);
 
   it('a write through host B is sequenced once, readable at once and proven through host A', async () => {
     const id = await createPatient('b', 'ThroughB');

@@ -8,12 +8,12 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliNodeArgs } from '../support/cli-entry.js';
 
-const entry = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const empty = mkdtempSync(join(tmpdir(), 'careledger-cli-'));
 
 function careledger(...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const result = spawnSync(process.execPath, [...cliNodeArgs(), ...args], {
     encoding: 'utf8',
     env: { ...process.env, CARELEDGER_DATA_DIR: empty, CARELEDGER_CHAIN_RPC_URL: '' },
     timeout: 60_000,
@@ -24,7 +24,7 @@ function careledger(...args: string[]) {
 /** The same, without blocking the event loop (for a command that talks to a server of the test's). */
 function careledgerAsync(...args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    const child = spawn(process.execPath, [...cliNodeArgs(), ...args], {
       env: { ...process.env, CARELEDGER_DATA_DIR: empty, CARELEDGER_CHAIN_RPC_URL: '' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

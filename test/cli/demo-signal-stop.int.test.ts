@@ -18,17 +18,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_MEMBERS } from '../../src/cli/commands/dev-consortium.js';
+import { CLI_ENTRY_VARIABLE, cliNodeArgs } from '../support/cli-entry.js';
 
 const ROUNDS = Number(process.env.CARELEDGER_SIGNAL_ROUNDS ?? 2);
 const root = join(import.meta.dirname, '..', '..');
-const entryArgs =
-  process.env.CARELEDGER_SIGNAL_CLI === 'bin'
-    ? [join(root, 'bin', 'careledger.js')]
-    : ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts')];
+const builtCli = process.env.CARELEDGER_SIGNAL_CLI === 'bin';
+const entryArgs = builtCli ? [join(root, 'bin', 'careledger.js')] : cliNodeArgs();
 const dataDir = mkdtempSync(join(tmpdir(), 'careledger-signal-'));
-/** The environment of a fresh shell: nothing of the runner's CareLedger settings leaks in. */
+/**
+ * The environment of a fresh shell: nothing of the runner's CareLedger settings leaks in, except which
+ * build of the CLI the demo's members run (test/support/cli-entry.ts; the built one's own with `bin`).
+ */
 const env = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.startsWith('CARELEDGER_')),
+  Object.entries(process.env).filter(
+    ([k]) => !k.startsWith('CARELEDGER_') || (k === CLI_ENTRY_VARIABLE && !builtCli),
+  ),
 ) as NodeJS.ProcessEnv;
 
 let running: Demo | undefined;

@@ -23,13 +23,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ImportOptions, runImport } from '../../src/cli/commands/import.js';
 import { SUPPORTED_RESOURCE_TYPES } from '../../src/http/routes/fhir-routes.js';
 import type { RunningNode } from '../../src/node/start-node.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { BULK_DIR, SYNTHEA_DIR } from '../support/shared-data.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
 // The shared synthetic test data (see its SOURCE.md): Synthea bundles and a bulk-data export.
 const SYNTHEA = SYNTHEA_DIR;
 const BULK = BULK_DIR;
-const entry = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
 const dir = mkdtempSync(join(tmpdir(), 'careledger-import-'));
 const served: ReadonlySet<string> = new Set(SUPPORTED_RESOURCE_TYPES);
@@ -295,7 +295,7 @@ describe('careledger import', () => {
     writeFileSync(join(folder, 'Encounter.000.ndjson'), `${lines.join('\n')}\n`);
     const dataDir = join(dir, 'sigint-data');
     const stateFile = join(dataDir, 'import-state.json');
-    const args = ['--import', 'tsx', entry, '--data-dir', dataDir, 'import', folder, '--node', node.url];
+    const args = [...cliNodeArgs(), '--data-dir', dataDir, 'import', folder, '--node', node.url];
     const child = spawn(process.execPath, [...args, '--concurrency', '2'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -431,11 +431,11 @@ describe('careledger import', () => {
 /** The real CLI in a child process; asynchronous, since the node it talks to runs in this process. */
 async function careledger(...args: string[]) {
   try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', entry, ...args],
-      { encoding: 'utf8', timeout: 180_000, env: { ...process.env, CARELEDGER_CHAIN_RPC_URL: '' } },
-    );
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...cliNodeArgs(), ...args], {
+      encoding: 'utf8',
+      timeout: 180_000,
+      env: { ...process.env, CARELEDGER_CHAIN_RPC_URL: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout: string; stderr: string };

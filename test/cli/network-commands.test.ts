@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseQbftExtraData } from '../../src/network/index.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 
-const entry = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const work = mkdtempSync(join(tmpdir(), 'careledger-network-cli-'));
 const { CARELEDGER_CHAIN_RPC_URL: _rpc, CARELEDGER_CHAIN_KEY_FILE: _key, ...environment } = process.env;
 
 function careledger(...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const result = spawnSync(process.execPath, [...cliNodeArgs(), ...args], {
     encoding: 'utf8',
     env: { ...environment, CARELEDGER_DATA_DIR: work },
     timeout: 60_000,

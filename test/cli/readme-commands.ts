@@ -134,17 +134,19 @@ export interface ShellRun {
 
 /**
  * Runs one README command in bash, in `cwd` (which holds the demo's `.careledger`), where
- * `npx careledger` is the CLI from this checkout's sources (what `npm install` builds into dist/).
+ * `npx careledger` is the CLI from this checkout's sources (what `npm install` builds into dist/):
+ * `node <cliNodeArgs> …` (test/support/cli-entry.ts).
  * For `NAME=…`, stdout is what NAME was set to.
  */
 export function runReadmeCommand(
   command: ReadmeCommand,
   text: string,
-  options: { cwd: string; env: NodeJS.ProcessEnv; cliEntry: string; tsxLoader: string; timeoutMs?: number },
+  options: { cwd: string; env: NodeJS.ProcessEnv; cliNodeArgs: readonly string[]; timeoutMs?: number },
 ): Promise<ShellRun> {
+  const cli = options.cliNodeArgs.map((arg) => JSON.stringify(arg)).join(' ');
   const prelude = [
     'set -o pipefail',
-    `npx() { if [ "$1" = careledger ]; then shift; node --import ${JSON.stringify(options.tsxLoader)} ${JSON.stringify(options.cliEntry)} "$@"; else command npx "$@"; fi; }`,
+    `npx() { if [ "$1" = careledger ]; then shift; node ${cli} "$@"; else command npx "$@"; fi; }`,
   ].join('\n');
   const script =
     command.assigns === undefined

@@ -4,7 +4,7 @@
  * each output compared with the `#   ` lines under it (test/cli/readme-commands.ts says how).
  *
  * Then the "records between members" walkthrough a new user follows after `npm start`, driven through the
- * real CLI (`node --import tsx src/cli/main.ts …`, as a shell would run it) against an in-process demo
+ * real CLI (src/cli/main.ts in a child process, as a shell would run it) against an in-process demo
  * consortium seeded with Maria Rivera's Synthea records (hospital: visits, conditions, vitals; lab:
  * lab results; pharmacy: prescriptions):
  * 1. a clinician token (`demo token --user dr.grey`); 2. `records pull` is refused by the lab and the
@@ -22,13 +22,13 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEDGER_ADDRESS_SYSTEM } from '../../src/access/index.js';
 import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { startDemoConsortium } from '../support/start-demo-consortium.js';
 import {
   findMissingLine,
@@ -39,7 +39,6 @@ import {
 } from './readme-commands.js';
 
 const repo = join(import.meta.dirname, '..', '..');
-const entry = join(repo, 'src', 'cli', 'main.ts');
 const root = mkdtempSync(join(tmpdir(), 'careledger-walkthrough-'));
 /** Where `npm start` keeps its state, seen from the folder the README's commands run in. */
 const dataDir = join(root, '.careledger');
@@ -61,7 +60,7 @@ function careledger(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', entry, '--data-dir', dataDir, ...args],
+      [...cliNodeArgs(), '--data-dir', dataDir, ...args],
       { env, maxBuffer: 512 * 1024 * 1024, timeout: 150_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
@@ -229,7 +228,6 @@ afterAll(async () => {
 describe('README: the checked blocks, run as a new user would, in order', { timeout: 300_000 }, () => {
   const values = new Map<string, string>();
   const vars: Record<string, string> = {};
-  const tsxLoader = createRequire(import.meta.url).resolve('tsx');
   /** After `patient consent grant` the next pull expects the grant in force at the lab and the pharmacy. */
   let consentExpected = false;
 
@@ -258,8 +256,7 @@ describe('README: the checked blocks, run as a new user would, in order', { time
     const run = await runReadmeCommand(command, text, {
       cwd: root,
       env: { ...env, ...vars },
-      cliEntry: entry,
-      tsxLoader,
+      cliNodeArgs: cliNodeArgs(),
     });
     const shown = `README line ${command.line}: ${text}\nexit ${run.code}\n${run.stdout.slice(0, 6000)}\n${run.stderr.slice(0, 3000)}`;
     expect(run.code, shown).toBe(command.exitCode);

@@ -6,17 +6,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { parseVerifierKey, verifyTlogProof } from '../../src/log/index.js';
 import { parseVersionProof, versionEntryOf } from '../../src/vault/version-proof.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { findFreePort } from '../support/free-port.js';
 import { prepareSoloNode, type SoloNodeFolder } from '../support/start-solo-node.js';
 import { startTestPostgres, type TestPostgres } from '../support/test-postgres.js';
 import type { LogHistory } from './log-history.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const CLINICIAN = {
   'X-CareLedger-Identity': 'Practitioner/dr-1',
   'X-CareLedger-Roles': 'clinician',
@@ -64,7 +63,7 @@ export async function startSequencedMember(count: number, leaseMs: number): Prom
     processes.push({ name: `p${i}`, port: await findFreePort(), child: undefined as never, lines: [] });
   const start = (i: number, workers = 1): Promise<void> => {
     const p = processes[i] as MemberProcess;
-    const args = ['--import', 'tsx', MAIN, 'node', 'start', '--dir', folder.nodeDir];
+    const args = [...cliNodeArgs(), 'node', 'start', '--dir', folder.nodeDir];
     args.push(
       '--workers',
       String(workers),

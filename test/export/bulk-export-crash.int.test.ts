@@ -7,11 +7,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { findFreePort } from '../support/free-port.js';
 import { type SoloNode, startSoloNode } from '../support/start-solo-node.js';
 
 const STAFF = { 'x-careledger-identity': 'Practitioner/dr-1', 'x-careledger-roles': 'clinician' };
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 let solo: SoloNode;
 let base: string;
 let child: ChildProcess | undefined;
@@ -21,7 +21,7 @@ const PATIENTS = 6;
 function startChild(lines: string[]): Promise<ChildProcess> {
   const started = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, 'node', 'start', '--dir', join(solo.dir, 'solo')],
+    [...cliNodeArgs(), 'node', 'start', '--dir', join(solo.dir, 'solo')],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

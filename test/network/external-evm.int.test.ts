@@ -19,6 +19,7 @@ import { consortiumRegistryAbi, type Deployment, loadDeployment } from '../../sr
 import { diagnoseNode } from '../../src/network/node-doctor.js';
 import { type NodeConfig, nodePaths } from '../../src/node/node-config.js';
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { signGrantForNewPatient } from '../support/consent-signer.js';
 import { enrolPatientKeyOverHttp } from '../support/enrol-patient-key.js';
 import { findFreePorts } from '../support/free-port.js';
@@ -27,7 +28,6 @@ import { startTestAnvil, type TestAnvil } from '../support/test-anvil.js';
 
 const CHAIN_ID = 4242;
 const BASE_FEE = 1_000_000_000n;
-const entry = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const work = mkdtempSync(join(tmpdir(), 'careledger-external-evm-'));
 let anvil: TestAnvil;
 let proxy: StandardRpcProxy;
@@ -45,7 +45,7 @@ const { CARELEDGER_CHAIN_RPC_URL: _rpc, CARELEDGER_CHAIN_KEY_FILE: _key, ...envi
 /** The real command line, in a child process (async: the proxy answers from this process). */
 function careledger(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    const child = spawn(process.execPath, [...cliNodeArgs(), ...args], {
       env: environment,
     });
     let stdout = '';

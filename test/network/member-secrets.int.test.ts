@@ -12,10 +12,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CareLedgerError } from '../../src/errors/index.js';
 import { diagnoseNode } from '../../src/network/node-doctor.js';
 import { startNode } from '../../src/node/start-node.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { prepareSoloNode, type SoloNodeFolder } from '../support/start-solo-node.js';
 import { startTestPostgres, type TestPostgres } from '../support/test-postgres.js';
-
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
 let server: TestPostgres;
 let folder: SoloNodeFolder;
@@ -31,7 +30,7 @@ function hostCopy(name: string, change: (dir: string) => void = () => undefined)
 
 /** `careledger node start --dir <dir>` as a process of its own: its exit code and what it printed. */
 function runNodeStart(dir: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'node', 'start', '--dir', dir], {
+  const child = spawn(process.execPath, [...cliNodeArgs(), 'node', 'start', '--dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CARELEDGER_DATABASE_URL: url },
   });

@@ -16,11 +16,10 @@ import { createChainClient } from '../../src/chain/index.js';
 import { loadDeployment, recordLocatorAbi } from '../../src/ledger/index.js';
 import { nodePaths } from '../../src/node/node-config.js';
 import { loadOrCreateLedgerKey } from '../../src/node/node-keys.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { enrolPatientKeyOverHttp, REGISTRAR_HEADERS } from '../support/enrol-patient-key.js';
 import { findFreePort } from '../support/free-port.js';
 import { prepareSoloNode, type SoloNodeFolder } from '../support/start-solo-node.js';
-
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
 let folder: SoloNodeFolder;
 let port: number;
@@ -31,7 +30,7 @@ const lines: string[] = [];
 function startMember(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, 'node', 'start', '--dir', folder.nodeDir, '--workers', '2'],
+    [...cliNodeArgs(), 'node', 'start', '--dir', folder.nodeDir, '--workers', '2'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((resolve, reject) => {

@@ -9,17 +9,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseVerifierKey, verifyTlogProof } from '../../src/log/index.js';
 import { nodePaths } from '../../src/node/node-config.js';
 import { parseVersionProof, versionEntryOf } from '../../src/vault/version-proof.js';
 import { findCheckpointProblems, loadLogHistory } from '../crash/log-history.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { findFreePort } from '../support/free-port.js';
 import { prepareSoloNode, type SoloNodeFolder } from '../support/start-solo-node.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const CLINICIAN = {
   'X-CareLedger-Identity': 'Practitioner/dr-1',
   'X-CareLedger-Roles': 'clinician',
@@ -36,7 +35,7 @@ const lines: string[] = [];
 function startMember(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, 'node', 'start', '--dir', folder.nodeDir, '--workers', '2'],
+    [...cliNodeArgs(), 'node', 'start', '--dir', folder.nodeDir, '--workers', '2'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((resolve, reject) => {

@@ -17,6 +17,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
 import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
+import { cliNodeArgs } from '../support/cli-entry.js';
 import { startDemoConsortium } from '../support/start-demo-consortium.js';
 import { ensurePortalBuilt, launchChromium, screenshot, signIn } from './portal-harness.js';
 
@@ -513,7 +514,7 @@ describe("the patient's downloads, as real browser downloads", () => {
     expect(ips.signature?.data).toBeTruthy();
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'summary', 'verify', file],
+      [...cliNodeArgs(), 'summary', 'verify', file],
       { cwd: REPO, timeout: 60_000 },
     );
     expect(stdout).toMatch(/^OK signed by 0x[0-9a-fA-F]{40}/);

@@ -17,11 +17,11 @@ import type { GenesisMember } from '../../src/ledger/index.js';
 import { deployConsortium } from '../../src/network/deploy-consortium.js';
 import { initNode } from '../../src/network/init-node.js';
 import { type NodeConfig, nodePaths } from '../../src/node/node-config.js';
+import { cliNodeArgs } from './cli-entry.js';
 import type { VirtualLan } from './netns-network.js';
 import type { TestCa } from './netns-tls.js';
 import { ANVIL_PRIVATE_KEYS } from './test-anvil.js';
 
-export const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const NODE_PORT = 8443;
 const CHAIN_PORT = 8545;
 export const CHAIN_ID = 31337;
@@ -199,9 +199,7 @@ export async function startMember(
     folder.host,
     process.execPath,
     [
-      '--import',
-      'tsx',
-      MAIN,
+      ...cliNodeArgs(),
       'node',
       'start',
       '--dir',

@@ -11,7 +11,8 @@ import { basename, join } from 'node:path';
 import { deployConsortium } from '../../src/network/deploy-consortium.js';
 import { initNode } from '../../src/network/init-node.js';
 import { nodePaths } from '../../src/node/node-config.js';
-import { CHAIN_ID, MAIN, type MemberFolder, waitFor } from './netns-consortium.js';
+import { cliNodeArgs } from './cli-entry.js';
+import { CHAIN_ID, type MemberFolder, waitFor } from './netns-consortium.js';
 import type { VirtualLan } from './netns-network.js';
 import { stopChild } from './netns-network.js';
 import type { TestCa } from './netns-tls.js';
@@ -105,9 +106,7 @@ export async function startMemberProcess(
     host,
     process.execPath,
     [
-      '--import',
-      'tsx',
-      MAIN,
+      ...cliNodeArgs(),
       'node',
       'start',
       '--dir',

@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cliNodeArgs } from '../../../test/support/cli-entry.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { MIN_PATIENT_KEYSTORE_N, openPatientKeystore } from '../../identity/index.js';
 import { exitCodeFor } from '../exit-codes.js';
@@ -521,10 +522,9 @@ describe('careledger patient key (in-process)', () => {
  * No TTY and the default scrypt n, so this is exactly what a patient's script would see.
  */
 describe('careledger patient key (child process)', () => {
-  const entry = join(import.meta.dirname, '..', 'main.ts');
   function careledger(env: Record<string, string>, ...args: string[]) {
     const { CARELEDGER_PASSPHRASE: _, ...rest } = process.env;
-    const result = spawnSync(process.execPath, ['--import', 'tsx', entry, 'patient', 'key', ...args], {
+    const result = spawnSync(process.execPath, [...cliNodeArgs(), 'patient', 'key', ...args], {
       encoding: 'utf8',
       env: { ...rest, CARELEDGER_DATA_DIR: dir, CARELEDGER_CHAIN_RPC_URL: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

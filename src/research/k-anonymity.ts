@@ -75,8 +75,11 @@ export function checkKAnonymity(
   };
 }
 
-/** A missing value is its own value ("unknown"), so it cannot hide a record in a bigger class. */
-function equivalenceSignature(record: QuasiIdentifiedRecord, extra: readonly string[]): string {
+/**
+ * The record's equivalence class as one string: its quasi-identifier values in order. A missing value
+ * is its own value ("unknown"), so it cannot hide a record in a bigger class.
+ */
+export function equivalenceSignature(record: QuasiIdentifiedRecord, extra: readonly string[]): string {
   const values = [record.birthYear, record.sex, record.zip3, ...extra.map((name) => record.extra?.[name])];
   return JSON.stringify(values.map((value) => value ?? null));
 }

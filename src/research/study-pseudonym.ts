@@ -11,7 +11,7 @@ export const MIN_STUDY_KEY_BYTES = 32;
 
 export const PSEUDONYM_IDENTIFIER_SYSTEM = 'urn:careledger:research:pseudonym';
 
-type PseudonymKind = 'resource-id' | 'identifier' | 'value' | 'date-shift';
+type PseudonymKind = 'resource-id' | 'identifier' | 'value' | 'date-shift' | 'k-link';
 
 export function verifyStudyKey(studyKey: Uint8Array): void {
   if (!(studyKey instanceof Uint8Array) || studyKey.length < MIN_STUDY_KEY_BYTES) {
@@ -44,4 +44,13 @@ export function createValuePseudonym(studyKey: Uint8Array, value: string): strin
 export function derivePatientShiftDays(studyKey: Uint8Array, patientId: string): number {
   const n = mac(studyKey, 'date-shift', patientId).readUInt32BE(0) % 730;
   return n < 365 ? n - 365 : n - 364;
+}
+
+/**
+ * The key one patient's classes are joined by in a k round across members (k-round.ts): the same at
+ * every member of the study (keyed on the ledger address), unlinkable to any released id or to
+ * another study's, and known only to members holding the research secret.
+ */
+export function createKLink(studyKey: Uint8Array, patientAddress: string): string {
+  return mac(studyKey, 'k-link', patientAddress.toLowerCase()).toString('hex');
 }

@@ -1,13 +1,19 @@
 import { join } from 'node:path';
 import type { Hono } from 'hono';
+import { bytesToHex, hexToBytes } from 'viem';
+import { MemberClient } from '../../exchange/index.js';
 import type { BulkExportModule } from '../../export/index.js';
 import type { Authenticate } from '../../http/authenticate-request.js';
 import type { Outbox } from '../../ledger/index.js';
 import { createResearchModule } from '../../research/ledger/index.js';
 import {
+  createReleaseRoundRoutes,
   createResearchReleaseModule,
+  DATA_HOLDING_ROLES,
   DatabaseReleaseRecordStore,
+  type DataMember,
   NO_RESEARCH_REGISTRY,
+  ReleaseRounds,
   type ResearchReleaseModule,
 } from '../../research/release/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
@@ -51,6 +57,19 @@ export function mountResearch(app: Hono, base: NodeBase, options: StartNodeOptio
     app.route('/research', research.routes);
     app.route('/admin/research', research.adminRoutes);
   }
+  // Active members that hold patients' records: every k round and release round asks each (decision 0041).
+  const dataMembers = async () =>
+    (await stores.chainIndex.members())
+      .filter((m) => m.status === 'active' && DATA_HOLDING_ROLES.includes(m.role) && m.fhirBaseUrl !== '')
+      .map((m) => ({ address: m.address, name: m.name, base: m.fhirBaseUrl.replace(/\/fhir\/?$/, '') }));
+  const memberToken = (member: DataMember) =>
+    new MemberClient({ member: { ...member, name: '', fhirBaseUrl: `${member.base}/fhir` } }).memberToken(
+      {
+        address: account.address,
+        sign: async (hash) => hexToBytes(await account.sign({ hash: bytesToHex(hash) })),
+      },
+      { purpose: 'HRESCH' },
+    );
   // Study releases (issue 18): their jobs run in the bulk export's job system, through its source.
   const researchRelease = createResearchReleaseModule({
     ports: options.researchPorts ?? research?.ports ?? NO_RESEARCH_REGISTRY,
@@ -61,8 +80,24 @@ export function mountResearch(app: Hono, base: NodeBase, options: StartNodeOptio
     authenticate: deps.authenticate,
     // In the member's database, so every host of the member serves them (decision 0035).
     records: new DatabaseReleaseRecordStore(stores.researchReleases, join(dir, 'research-releases')),
+    // k across every active member holding data, coordinated by the lowest address (decision 0041).
+    kRound: { dataMembers, token: memberToken },
     log: say,
   });
+  // A release round started at the research member, across every data member (decision 0041).
+  if (research !== undefined) {
+    const researchRounds = createReleaseRoundRoutes({
+      rounds: new ReleaseRounds({
+        self: account.address,
+        study: research.ports.study,
+        dataMembers,
+        token: memberToken,
+      }),
+      adminToken,
+      release: research.ports.release,
+    });
+    app.route('/admin/research', researchRounds);
+  }
   return { research, researchRelease };
 }
 

@@ -12,6 +12,9 @@ import type { Address } from 'viem';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import type { BulkExportService, ExportJobStorage, ExportSource } from '../../export/index.js';
 import { SAFE_HARBOR_PROFILE_JSON } from '../safe-harbor-profile.js';
+import { createKRoundPort, type DataMember } from './k-round-client.js';
+import { KRoundCoordinator } from './k-round-coordinator.js';
+import { createKRoundRoutes } from './k-round-routes.js';
 import type { ReleasePorts } from './release-ports.js';
 import { FileReleaseRecordStore, type ReleaseRecordStore } from './release-record-store.js';
 import { createReleaseRoutes } from './release-routes.js';
@@ -19,6 +22,15 @@ import { ReleaseService } from './release-service.js';
 import { createResearchExportSource } from './research-export-source.js';
 import { loadOrCreateResearchSecret } from './study-key.js';
 
+export { decideKRound, type KRoundCounts, type KRoundDecision, type KRoundEntry } from './k-round.js';
+export {
+  createKRoundPort,
+  DATA_HOLDING_ROLES,
+  type DataMember,
+  type KRoundPort,
+  type KRoundResult,
+} from './k-round-client.js';
+export { coordinatorOf, KRoundCoordinator } from './k-round-coordinator.js';
 export {
   canonicalJson,
   fileNameOf,
@@ -29,6 +41,7 @@ export {
   type ReleaseCounts,
   type ReleaseFileEntry,
   type ReleaseManifest,
+  type ReleaseRound,
 } from './release-manifest.js';
 export {
   type AnchoredRelease,
@@ -43,6 +56,8 @@ export {
   type ReleaseRecordStore,
   type StoredReleaseRecord,
 } from './release-record-store.js';
+export { createReleaseRoundRoutes } from './release-round-routes.js';
+export { type ReleaseRound as ReleaseRoundView, ReleaseRounds, type RoundMember } from './release-rounds.js';
 export { ReleaseService, type ReleaseStatus } from './release-service.js';
 export { isResearchContext, type ResearchAccessContext, releaseEntity } from './research-export-source.js';
 export { deriveStudyKey, loadOrCreateResearchSecret } from './study-key.js';
@@ -65,6 +80,15 @@ export interface ResearchReleaseModuleDeps {
   /** Profiles this member applies, as JSON; default: the Safe Harbor profile only. */
   readonly profiles?: readonly unknown[];
   readonly records?: ReleaseRecordStore;
+  /**
+   * k across the members holding data (decision 0041): the active data-holding members from the chain
+   * index, and a member token for another member's node. Without it, k is this member's alone.
+   */
+  readonly kRound?: {
+    readonly dataMembers: () => Promise<readonly DataMember[]>;
+    readonly token: (member: DataMember) => Promise<string>;
+    readonly fetch?: typeof fetch;
+  };
   readonly now?: () => Date;
   readonly log?: (line: string) => void;
   readonly retryAfterSeconds?: number;
@@ -82,6 +106,23 @@ export interface ResearchReleaseModule {
 
 export function createResearchReleaseModule(deps: ResearchReleaseModuleDeps): ResearchReleaseModule {
   const baseUrl = deps.baseUrl.replace(/\/$/, '');
+  const coordinator =
+    deps.kRound === undefined
+      ? undefined
+      : new KRoundCoordinator({
+          dataMembers: async () => (await deps.kRound?.dataMembers())?.map((m) => m.address) ?? [],
+          studyK: async (id) => (await deps.ports.study(id))?.k,
+        });
+  const kRound =
+    deps.kRound === undefined || coordinator === undefined
+      ? undefined
+      : createKRoundPort({
+          self: deps.member,
+          coordinator,
+          dataMembers: deps.kRound.dataMembers,
+          token: deps.kRound.token,
+          ...(deps.kRound.fetch === undefined ? {} : { fetch: deps.kRound.fetch }),
+        });
   const service = new ReleaseService({
     ports: deps.ports,
     records: deps.records ?? new FileReleaseRecordStore(join(deps.dir, 'research-releases')),
@@ -90,17 +131,30 @@ export function createResearchReleaseModule(deps: ResearchReleaseModuleDeps): Re
     profiles: deps.profiles ?? [SAFE_HARBOR_PROFILE_JSON],
     member: deps.member,
     baseUrl,
+    ...(kRound === undefined ? {} : { kRound }),
     ...(deps.now === undefined ? {} : { now: deps.now }),
     ...(deps.log === undefined ? {} : { log: deps.log }),
   });
+  const routes = createReleaseRoutes({
+    releases: service,
+    authenticate: deps.authenticate,
+    baseUrl,
+    ...(deps.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: deps.retryAfterSeconds }),
+  });
+  if (coordinator !== undefined && deps.kRound !== undefined) {
+    routes.route(
+      '/',
+      createKRoundRoutes({
+        coordinator,
+        self: deps.member,
+        dataMembers: deps.kRound.dataMembers,
+        authenticate: deps.authenticate,
+      }),
+    );
+  }
   return {
     service,
-    routes: createReleaseRoutes({
-      releases: service,
-      authenticate: deps.authenticate,
-      baseUrl,
-      ...(deps.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: deps.retryAfterSeconds }),
-    }),
+    routes,
     exportSource: (vault) => createResearchExportSource({ vault, planFor: (id) => service.planFor(id) }),
     attach: (bulk) => service.attach(bulk),
   };

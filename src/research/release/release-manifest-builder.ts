@@ -6,6 +6,7 @@ import {
   type ReleaseCounts,
   type ReleaseFileEntry,
   type ReleaseManifest,
+  type ReleaseRound,
 } from './release-manifest.js';
 import type { ReleaseRecord } from './release-record-store.js';
 
@@ -15,6 +16,7 @@ export interface ReleaseManifestInput {
   readonly record: ReleaseRecord;
   readonly k: number;
   readonly counts: ReleaseCounts;
+  readonly round?: ReleaseRound;
   readonly member: Address;
   readonly fileUrl: (fileName: string) => string;
   /** The file's plaintext NDJSON frames, exactly as a download streams them. */
@@ -51,6 +53,7 @@ export async function createReleaseManifest(input: ReleaseManifestInput): Promis
       consentBlock: input.record.consentBlock,
       k: input.k,
       counts: input.counts,
+      ...(input.round === undefined ? {} : { round: input.round }),
     },
   };
 }

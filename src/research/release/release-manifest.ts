@@ -39,6 +39,22 @@ export interface ReleaseCounts {
   readonly smallestReleasedClass: number | null;
 }
 
+/**
+ * The k round across members a release was decided in (k-round.ts, decision 0041): with it, the
+ * counts' classes are the round's (each patient's set of class keys at every member), and k holds
+ * for the union of the round's releases, not only for this member's files.
+ */
+export interface ReleaseRound {
+  readonly id: string;
+  /** The member that decided it. */
+  readonly coordinator: Hex;
+  /** Every member holding data that took part. */
+  readonly members: readonly Hex[];
+  /** Patients in the round's cohorts, counted once however many members hold them. */
+  readonly patients: number;
+  readonly suppressedPatients: number;
+}
+
 export interface ReleaseManifest {
   readonly transactionTime: string;
   readonly request: string;
@@ -55,6 +71,7 @@ export interface ReleaseManifest {
     readonly consentBlock: string;
     readonly k: number;
     readonly counts: ReleaseCounts;
+    readonly round?: ReleaseRound;
   };
 }
 

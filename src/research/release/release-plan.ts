@@ -11,10 +11,17 @@ import type { AccessContext } from '../../audit/create-audit-event.js';
 import type { ExportedResource, ExportPage, ExportPageRequest, ExportSource } from '../../export/index.js';
 import type { DeidProfile } from '../deid-profile.js';
 import { deidentifyResource, type FhirResource } from '../deidentify-resource.js';
-import { checkKAnonymity, createQuasiIdentifiedRecord, type QuasiIdentifiedRecord } from '../k-anonymity.js';
+import {
+  checkKAnonymity,
+  createQuasiIdentifiedRecord,
+  equivalenceSignature,
+  type QuasiIdentifiedRecord,
+} from '../k-anonymity.js';
 import { GENERAL_RESEARCH_ADDRESS, type Study, studyGrantee } from '../study.js';
-import { createResourcePseudonym, derivePatientShiftDays } from '../study-pseudonym.js';
-import { canonicalJson, type ReleaseCounts } from './release-manifest.js';
+import { createKLink, createResourcePseudonym, derivePatientShiftDays } from '../study-pseudonym.js';
+import type { KRoundEntry } from './k-round.js';
+import type { KRoundResult } from './k-round-client.js';
+import { canonicalJson, type ReleaseCounts, type ReleaseRound } from './release-manifest.js';
 import type { CohortMember } from './release-ports.js';
 
 const PATIENTS_PER_PAGE = 100;
@@ -31,6 +38,11 @@ export interface ReleasePlanInput {
   readonly requester: AccessContext;
   /** The instant ages are computed at (Safe Harbor's over-89 rule): the release's own time. */
   readonly asOf: Date;
+  /** The k round across members this release is part of (k-round.ts); without one, k is this member's. */
+  readonly round?: {
+    readonly id: string;
+    decide(entries: readonly KRoundEntry[]): Promise<KRoundResult>;
+  };
 }
 
 /**
@@ -52,6 +64,7 @@ export class ReleasePlan {
     | Omit<ReleaseCounts, 'contributors' | 'records' | 'suppressedRecords' | 'cohort'>
     | undefined;
   private readonly contributing = new Set<Address>();
+  private roundResult: KRoundResult | undefined;
   private records = 0;
   private suppressedRecords = 0;
 
@@ -139,7 +152,12 @@ export class ReleasePlan {
         after = page.next;
       } while (after !== undefined);
     }
-    const result = checkKAnonymity([...byMember.values()], this.study.k, this.input.profile.quasiIdentifiers);
+    const quasi = this.input.profile.quasiIdentifiers;
+    if (this.input.round !== undefined) {
+      await this.decideAcrossMembers([...byMember.values()], quasi);
+      return;
+    }
+    const result = checkKAnonymity([...byMember.values()], this.study.k, quasi);
     this.suppressedPatients = new Set(result.suppressed as Address[]);
     const { equivalenceClasses, suppressedClasses, smallestReleasedClass, suppressed } = result.counts;
     this.kCounts = {
@@ -147,6 +165,48 @@ export class ReleasePlan {
       equivalenceClasses,
       suppressedClasses,
       smallestReleasedClass,
+    };
+  }
+
+  /** k over the classes of the whole round: each patient's set of class keys at every member (k-round.ts). */
+  private async decideAcrossMembers(
+    records: readonly QuasiIdentifiedRecord[],
+    quasi: readonly string[],
+  ): Promise<void> {
+    const round = this.input.round as NonNullable<ReleasePlanInput['round']>;
+    const patientOf = new Map<string, Address>();
+    const entries = records.map((record) => {
+      const link = createKLink(this.input.studyKey, record.key);
+      patientOf.set(link, record.key as Address);
+      return { link, classKey: equivalenceSignature(record, quasi) };
+    });
+    const result = await round.decide(entries);
+    this.roundResult = result;
+    this.suppressedPatients = new Set(
+      result.decision.suppress.flatMap((link) => {
+        const patient = patientOf.get(link);
+        return patient === undefined ? [] : [patient];
+      }),
+    );
+    const { classes, suppressedClasses, smallestReleasedClass } = result.decision.counts;
+    this.kCounts = {
+      suppressedPatients: this.suppressedPatients.size,
+      equivalenceClasses: classes,
+      suppressedClasses,
+      smallestReleasedClass,
+    };
+  }
+
+  /** The round this release was decided in, for the manifest; undefined when k was this member's alone. */
+  round(): ReleaseRound | undefined {
+    const result = this.roundResult;
+    if (result === undefined || this.input.round === undefined) return undefined;
+    return {
+      id: this.input.round.id,
+      coordinator: result.coordinator,
+      members: [...result.members],
+      patients: result.decision.counts.patients,
+      suppressedPatients: result.decision.counts.suppressedPatients,
     };
   }
 

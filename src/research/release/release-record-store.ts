@@ -25,6 +25,8 @@ export interface ReleaseRecord {
   readonly profileHash: Hex;
   readonly createdAt: string;
   readonly state: ReleaseState;
+  /** The k round across members it was kicked off in (decision 0041). */
+  readonly round?: string;
   readonly manifest?: ReleaseManifest;
   readonly manifestHash?: Hex;
   readonly contributors?: readonly Address[];

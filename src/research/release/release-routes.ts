@@ -57,8 +57,10 @@ export function createReleaseRoutes(deps: ReleaseRoutesDeps): Hono {
         },
       );
     }
-    const requestUrl = `${deps.baseUrl}/research/studies/${studyId}/$export`;
-    const job = await deps.releases.kickOff(studyId, context, requestUrl);
+    // The k round across members (decision 0041), named by the research member that started it.
+    const round = c.req.query('round');
+    const requestUrl = `${deps.baseUrl}/research/studies/${studyId}/$export${round === undefined ? '' : `?round=${encodeURIComponent(round)}`}`;
+    const job = await deps.releases.kickOff(studyId, context, requestUrl, round);
     const body = createOperationOutcome([
       {
         severity: 'information',

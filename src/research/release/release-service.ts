@@ -11,6 +11,7 @@ import type { BulkExportService, ExportJob, ExportJobStorage } from '../../expor
 import type { DeidProfile } from '../deid-profile.js';
 import { parseDeidProfile } from '../parse-deid-profile.js';
 import type { Study } from '../study.js';
+import type { KRoundPort } from './k-round-client.js';
 import { verifyReleaseAdmission } from './release-admission.js';
 import { hashDeidProfile, hashReleaseManifest, type ReleaseManifest } from './release-manifest.js';
 import { createReleaseManifest } from './release-manifest-builder.js';
@@ -33,9 +34,13 @@ export interface ReleaseServiceDeps {
   readonly member: Address;
   /** The node's public base URL (no trailing slash). */
   readonly baseUrl: string;
+  /** k across the members holding data (decision 0041); without it, k is this member's alone. */
+  readonly kRound?: KRoundPort;
   readonly now?: () => Date;
   readonly log?: (line: string) => void;
 }
+
+const ROUND_ID = /^[A-Za-z0-9-]{8,64}$/;
 
 export type ReleaseStatus =
   | { readonly kind: 'running'; readonly progress: string }
@@ -75,9 +80,19 @@ export class ReleaseService {
     return verifyReleaseAdmission(study, requester, Math.floor(this.now().getTime() / 1000), this.profiles);
   }
 
-  /** Kick-off: admission, the consent snapshot and its cohort, then a Group-level job of the bulk service. */
-  async kickOff(studyId: Hex, requester: AccessContext, requestUrl: string): Promise<ExportJob> {
+  /**
+   * Kick-off: admission, the round, the consent snapshot and its cohort, then a Group-level job of the
+   * bulk service. Where more than this member hold data, a release is one round across all of them
+   * (decision 0041), so k holds for the union of their files: a kick-off without a round is refused.
+   */
+  async kickOff(
+    studyId: Hex,
+    requester: AccessContext,
+    requestUrl: string,
+    round?: string,
+  ): Promise<ExportJob> {
     const { study, profile } = await this.admit(studyId, requester);
+    await this.verifyRound(round);
     if (await this.isUnderWay(study.id)) {
       throw new CareLedgerError(
         'ERR_RATE_LIMITED',
@@ -88,9 +103,13 @@ export class ReleaseService {
       );
     }
     const consentBlock = await this.deps.ports.consentBlock();
-    const plan = this.createPlan(study, profile, consentBlock, requester);
+    const plan = this.createPlan(study, profile, consentBlock, requester, round);
     this.plans.set(study.id, plan);
-    const context: ResearchAccessContext = { ...(await plan).context, researchStudy: study.id };
+    const context: ResearchAccessContext = {
+      ...(await plan).context,
+      researchStudy: study.id,
+      ...(round === undefined ? {} : { researchRound: round }),
+    };
     let job: ExportJob;
     try {
       job = await this.service.kickOff(
@@ -114,9 +133,35 @@ export class ReleaseService {
       profileHash: study.profileHash,
       createdAt: this.now().toISOString(),
       state: 'running',
+      ...(round === undefined ? {} : { round }),
     });
     this.finishing.set(job.id, this.finishWhenDone(job.id));
     return job;
+  }
+
+  /** A round's id is well formed and this member takes part in rounds; none is needed with one data member. */
+  private async verifyRound(round: string | undefined): Promise<void> {
+    const refuse = (reason: string, message: string) =>
+      new CareLedgerError('ERR_PRECONDITION_FAILED', `release refused: ${message}`, { details: { reason } });
+    if (round !== undefined && !ROUND_ID.test(round))
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'round must be 8 to 64 letters, digits or dashes', {
+        details: { parameter: 'round' },
+      });
+    const kRound = this.deps.kRound;
+    if (kRound === undefined) {
+      if (round !== undefined)
+        throw refuse('no-k-round', 'this member takes part in no k round across members');
+      return;
+    }
+    const members = await kRound.dataMembers();
+    const alone =
+      members.length === 1 && members[0]?.address.toLowerCase() === this.deps.member.toLowerCase();
+    if (round === undefined && !alone) {
+      throw refuse(
+        'round-required',
+        `${members.length} members hold data; a release is one round across all of them, started at the research member`,
+      );
+    }
   }
 
   private async createPlan(
@@ -124,10 +169,19 @@ export class ReleaseService {
     profile: DeidProfile,
     consentBlock: bigint,
     requester: AccessContext,
+    round?: string,
   ): Promise<ReleasePlan> {
     const cohort = await this.deps.ports.cohort(study, consentBlock);
-    const { researchStudy: _marker, ...owner } = requester as Partial<ResearchAccessContext> & AccessContext;
+    const {
+      researchStudy: _marker,
+      researchRound: _round,
+      ...owner
+    } = requester as Partial<ResearchAccessContext> & AccessContext;
+    const kRound = this.deps.kRound;
     return new ReleasePlan({
+      ...(round === undefined || kRound === undefined
+        ? {}
+        : { round: { id: round, decide: (entries) => kRound.decide(round, study.id, entries) } }),
       study,
       profile,
       profileHash: study.profileHash,
@@ -167,7 +221,7 @@ export class ReleaseService {
     if (job === undefined)
       throw new CareLedgerError('ERR_INTERNAL', 'the release job is gone; kick it off again');
     this.finishing.set(record.jobId, this.finishWhenDone(record.jobId));
-    return this.createPlan(study, profile, BigInt(record.consentBlock), job.context);
+    return this.createPlan(study, profile, BigInt(record.consentBlock), job.context, record.round);
   }
 
   /**
@@ -229,6 +283,7 @@ export class ReleaseService {
       record,
       k: plan.study.k,
       counts: plan.counts(),
+      ...(plan.round() === undefined ? {} : { round: plan.round() }),
       member: this.deps.member,
       fileUrl: (name) =>
         `${this.deps.baseUrl}/research/studies/${record.studyId}/$export-file/${job.id}/${name}`,

@@ -16,6 +16,8 @@ import type { ReleasePlan } from './release-plan.js';
 /** A requester context as stored with a study release job: the study it releases for. */
 export interface ResearchAccessContext extends AccessContext {
   readonly researchStudy: Hex;
+  /** The k round across members (decision 0041), when there is one. */
+  readonly researchRound?: string;
 }
 
 export function isResearchContext(context: AccessContext): context is ResearchAccessContext {

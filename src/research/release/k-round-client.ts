@@ -1,0 +1,110 @@
+/**
+ * A data member's side of a k round (k-round.ts, decision 0041): which members hold data, which of
+ * them coordinates, and sending this member's entries there (to its own coordinator in process, or to
+ * another member's `POST /research/k-rounds/{round}` with a SMART Backend Services token signed by
+ * this member's ledger key) until the round is decided.
+ */
+import type { Address, Hex } from 'viem';
+import { CareLedgerError } from '../../errors/index.js';
+import { MEMBER_ROLES } from '../../ledger/codes.js';
+import type { KRoundDecision, KRoundEntry } from './k-round.js';
+import { coordinatorOf, type KRoundAnswer, type KRoundCoordinator } from './k-round-coordinator.js';
+
+/** The member roles that hold patients' records, and so take part in every k round. */
+export const DATA_HOLDING_ROLES: readonly number[] = [
+  MEMBER_ROLES.provider,
+  MEMBER_ROLES.lab,
+  MEMBER_ROLES.pharmacy,
+  MEMBER_ROLES.payer,
+];
+
+export interface DataMember {
+  readonly address: Address;
+  /** The node's base URL (no /fhir). */
+  readonly base: string;
+}
+
+/** A round's outcome for this member. */
+export interface KRoundResult {
+  readonly decision: KRoundDecision;
+  readonly coordinator: Address;
+  readonly members: readonly Address[];
+}
+
+export interface KRoundPort {
+  /** Every active member that holds patient data (this one included). */
+  dataMembers(): Promise<readonly DataMember[]>;
+  /** Sends this member's entries for the round and waits for the decision. */
+  decide(roundId: string, studyId: Hex, entries: readonly KRoundEntry[]): Promise<KRoundResult>;
+}
+
+export interface KRoundPortDeps {
+  readonly self: Address;
+  readonly coordinator: KRoundCoordinator;
+  readonly dataMembers: () => Promise<readonly DataMember[]>;
+  /** A member token for another member's node (MemberClient.memberToken, purpose HRESCH). */
+  readonly token: (member: DataMember) => Promise<string>;
+  readonly fetch?: typeof fetch;
+  /** How long a member keeps asking before its release fails (default 15 minutes). */
+  readonly deadlineMs?: number;
+  readonly now?: () => number;
+}
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+export function createKRoundPort(deps: KRoundPortDeps): KRoundPort {
+  const now = deps.now ?? Date.now;
+  const doFetch = deps.fetch ?? fetch;
+  const ask = async (
+    coordinator: DataMember,
+    roundId: string,
+    studyId: Hex,
+    entries: readonly KRoundEntry[],
+  ) => {
+    if (same(coordinator.address, deps.self))
+      return deps.coordinator.submit(roundId, studyId, deps.self, entries);
+    let response: Response;
+    try {
+      response = await doFetch(`${coordinator.base}/research/k-rounds/${encodeURIComponent(roundId)}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await deps.token(coordinator)}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ studyId, entries }),
+      });
+    } catch (cause) {
+      throw new CareLedgerError('ERR_UPSTREAM', 'the k round’s coordinator does not answer', { cause });
+    }
+    const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    if (response.status === 202) return { state: 'waiting', missing: Number(body.missing) } as KRoundAnswer;
+    if (response.status !== 200) {
+      const reason = (body as { issue?: { diagnostics?: string }[] }).issue?.[0]?.diagnostics;
+      throw new CareLedgerError(
+        'ERR_UPSTREAM',
+        `the k round’s coordinator refused: ${reason ?? `HTTP ${response.status}`}`,
+      );
+    }
+    return { state: 'decided', decision: body.decision, members: body.members } as KRoundAnswer;
+  };
+  return {
+    dataMembers: deps.dataMembers,
+    async decide(roundId, studyId, entries) {
+      const members = await deps.dataMembers();
+      const address = coordinatorOf(members.map((m) => m.address));
+      const coordinator = members.find((m) => m.address === address) as DataMember;
+      const deadline = now() + (deps.deadlineMs ?? 15 * 60_000);
+      for (;;) {
+        const answer = await ask(coordinator, roundId, studyId, entries);
+        if (answer.state === 'decided') {
+          return { decision: answer.decision, coordinator: address, members: answer.members };
+        }
+        if (now() > deadline)
+          throw new CareLedgerError(
+            'ERR_UPSTREAM',
+            `the k round across members did not complete: ${answer.missing} member(s) did not take part`,
+          );
+      }
+    },
+  };
+}

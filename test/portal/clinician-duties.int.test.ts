@@ -79,6 +79,8 @@ beforeAll(async () => {
     medicationRequest: `MedicationRequest/${medications.entry?.[0]?.resource.id}`,
     note: 'Running out next week.',
   });
+  await call('/patient-rights/appointments', subject, { reason: 'Blood pressure check' });
+  await call('/patient-rights/messages', subject, { text: 'Can I take ibuprofen with metformin?' });
   await fhirAs(hospital, DR, '/Communication', {
     resourceType: 'Communication',
     status: 'completed',
@@ -121,7 +123,7 @@ describe('clinicians in the portal', () => {
       .locator('#requests-status')
       .getByText(/refill approved/)
       .waitFor();
-    expect(await doctor.locator('[data-kind]').count()).toBe(0);
+    expect(await doctor.locator('[data-kind$=-request][data-task-id]').count()).toBe(0);
 
     const tasks = await fhirAs<Bundle>(hospital, DR, `/Task?patient=${patientId}`);
     const byCode = (code: string) =>
@@ -133,6 +135,41 @@ describe('clinicians in the portal', () => {
     expect(byCode('refill-request').status).toBe('completed');
     const output = (byCode('refill-request').output as { valueReference: { reference: string } }[])[0];
     expect(output?.valueReference.reference).toMatch(/^MedicationRequest\//);
+  });
+
+  it('books a requested visit and answers a patient’s message from the worklist (issue 22)', async () => {
+    await doctor.goto(`${hospital}/portal/#/requests`);
+    await doctor.reload();
+    const visit = doctor.locator('[data-kind=visit-request]').first();
+    await visit.waitFor();
+    expect(await visit.textContent()).toContain('Visit request from Maria Rivera');
+    expect(await visit.textContent()).toContain('Blood pressure check');
+    // A visit needs a time in the future, said beside the buttons before anything is sent.
+    await visit.getByRole('button', { name: 'Book the visit' }).click();
+    await visit.getByText('Choose a date and time in the future for the visit.').waitFor();
+    const next = new Date(Date.now() + 7 * 86_400_000);
+    const local = `${next.getFullYear()}-${String(next.getMonth() + 1).padStart(2, '0')}-${String(next.getDate()).padStart(2, '0')}T09:30`;
+    await visit.getByLabel('Date and time of the visit').fill(local);
+    await visit.getByRole('button', { name: 'Book the visit' }).click();
+    await doctor
+      .locator('#requests-status')
+      .getByText(/Maria Rivera: visit booked for/)
+      .waitFor();
+    expect(await doctor.evaluate<string | undefined>('document.activeElement?.id')).toBe('requests-status');
+
+    const message = doctor.locator('[data-kind=patient-message]').first();
+    expect(await message.textContent()).toContain('Can I take ibuprofen with metformin?');
+    await message.getByLabel('Your reply').fill('Better paracetamol; ibuprofen can upset your kidneys.');
+    await message.getByRole('button', { name: 'Send the reply' }).click();
+    await doctor.locator('#requests-status').getByText('Maria Rivera: reply sent.').waitFor();
+    expect(await doctor.locator('[data-kind=patient-message]').count()).toBe(0);
+
+    const appointments = await fhirAs<Bundle>(hospital, DR, `/Appointment?patient=${patientId}`);
+    const booked = appointments.entry?.[0]?.resource as Record<string, unknown>;
+    expect(booked.status).toBe('booked');
+    expect(JSON.stringify(booked.participant)).toContain(DR);
+    const replies = await fhirAs<Bundle>(hospital, DR, `/Communication?patient=${patientId}`);
+    expect(JSON.stringify(replies)).toContain('Better paracetamol');
   });
 
   it('marks a result entered in error and amends another from the chart, each a new audited version', async () => {
@@ -217,6 +254,9 @@ describe('clinicians in the portal', () => {
     expect(await row.locator('td[data-label=Clinician]').textContent()).toContain('Dr Meredith Grey');
     expect(await row.locator('td[data-label=Outcome]').textContent()).toBe('Justified');
     expect(await officer.locator('main').textContent()).not.toMatch(/Patient\/|Practitioner\/|AuditEvent\//);
+    // The caption spans the cards, not a one-word-wide column beside them.
+    const caption = await reviewed.locator('caption').boundingBox();
+    expect(caption?.width ?? 0).toBeGreaterThan(300);
     expect(
       await officer.evaluate<number>('document.scrollingElement.scrollWidth - window.innerWidth'),
     ).toBeLessThanOrEqual(1);
@@ -226,6 +266,9 @@ describe('clinicians in the portal', () => {
   it('shows Maria the clinician by name in her messages and access history', async () => {
     const patient = await (await browser.newContext({ viewport: { width: 375, height: 800 } })).newPage();
     await signIn(patient, hospital, account('maria.rivera'));
+    await patient.goto(`${hospital}/portal/#/visits`);
+    await patient.getByText('Blood pressure check').first().waitFor();
+    expect(await patient.locator('main').textContent()).toMatch(/Upcoming visits.*09:30/s);
     await patient.goto(`${hospital}/portal/#/messages`);
     await patient.getByText('Your results look better.').first().waitFor();
     expect(await patient.locator('main').textContent()).toContain('Dr Meredith Grey');

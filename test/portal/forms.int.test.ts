@@ -4,7 +4,7 @@
  * sign in again in plain words, clinician forms naming what to fix beside each field (empty, implausible,
  * future), and visits, procedures and care plans dated by when they happened, with a summary.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -84,6 +84,15 @@ describe('administration and sessions', () => {
     const error = page.locator('#admin-token-error');
     expect(await error.textContent()).toContain('Paste the node’s admin token');
     expect(await page.locator('#propose-form').count()).toBe(0);
+    // A token the node does not accept is refused here too, not at the first action (issue 22 item 5).
+    await token.fill('not-the-admin-token');
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await error.getByText('This node did not accept that token.').waitFor();
+    expect(await page.locator('#propose-form').count()).toBe(0);
+    const real = readFileSync(join(dataDir, 'nodes', 'hospital', 'admin.token'), 'utf8').trim();
+    await token.fill(real);
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await page.locator('#propose-form').waitFor();
     await page.close();
   });
 

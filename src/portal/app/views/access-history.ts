@@ -109,7 +109,8 @@ export function describe(
   const words = accessWords(entity.replace(/\/_history\/\d+$/, ''), e.action, searched);
   // A telehealth share serves only the categories the patient chose (decision 0030), never "all".
   const what =
-    reference?.startsWith(TELEHEALTH_SHARE_AGENT) === true && words === 'opened all your records'
+    (onBehalfOf ?? reference)?.startsWith(TELEHEALTH_SHARE_AGENT) === true &&
+    words === 'opened all your records'
       ? 'opened the records you shared'
       : words;
   const purposes = (e.purposeOfEvent ?? []).flatMap((p) => p.coding?.map((c) => c.code ?? '') ?? []);

@@ -11,6 +11,8 @@ import { showFieldErrors } from '../field-errors.js';
 let adminToken: string | undefined;
 export const ADMIN_TOKEN_MISSING =
   'Paste the node’s admin token (the admin.token file in the node’s folder) before using it.';
+export const ADMIN_TOKEN_WRONG =
+  'This node did not accept that token. Copy it again from the admin.token file in the node’s folder.';
 const ROLES = [
   '',
   'provider',
@@ -317,18 +319,30 @@ function renderForms(forms: HTMLElement): void {
       {
         class: 'card',
         novalidate: true,
-        onsubmit: (event: Event) => {
+        onsubmit: async (event: Event) => {
           event.preventDefault();
-          // An empty token would only fail at the first action, far from this field: refuse it here.
+          // An empty or wrong token would only fail at the first action, far from this field: refuse it here.
           if (token.value.trim() === '') {
             showFieldErrors(form, [{ field: 'token', message: ADMIN_TOKEN_MISSING }], { token });
             return;
           }
+          // Checked with the node's one read-only operator call (the list of SMART clients) before use.
+          try {
+            await getJson('/admin/clients', { bearer: token.value.trim(), fhir: false });
+          } catch (error) {
+            const words =
+              error instanceof ApiError && (error.status === 401 || error.status === 403)
+                ? ADMIN_TOKEN_WRONG
+                : `The token could not be checked: ${errorText(error)}`;
+            showFieldErrors(form, [{ field: 'token', message: words }], { token });
+            return;
+          }
           adminToken = token.value.trim();
           renderForms(forms);
+          forms.querySelector<HTMLElement>('h2')?.focus();
         },
       },
-      h('h2', {}, 'Operator actions'),
+      h('h2', { tabindex: '-1' }, 'Operator actions'),
       field(
         'Admin token',
         token,
@@ -366,7 +380,20 @@ function renderForms(forms: HTMLElement): void {
           );
           try {
             const answer = await sendJson(path(values), body(values), { bearer, fhir: false });
-            replace(out, message('ok', `Done: ${JSON.stringify(answer)}`));
+            // The node's answer (ids, a transaction hash) is for the operator's records, folded away.
+            replace(
+              out,
+              message(
+                'ok',
+                `${title}: done.`,
+                h(
+                  'details',
+                  {},
+                  h('summary', {}, 'What the node answered'),
+                  h('pre', {}, JSON.stringify(answer, null, 2)),
+                ),
+              ),
+            );
           } catch (error) {
             replace(
               out,
@@ -390,7 +417,7 @@ function renderForms(forms: HTMLElement): void {
     h('input', { type: 'text', name, autocomplete: 'off', ...extra });
   replace(
     forms,
-    h('h2', {}, 'Operator actions'),
+    h('h2', { tabindex: '-1' }, 'Operator actions'),
     h(
       'p',
       {},

@@ -10,6 +10,7 @@ import { announce, field, formatDateTime, h, message, replace } from '../dom.js'
 import { amendableValue, amendKind, amendRecord, type Resource } from '../record-corrections.js';
 import { conceptWords } from '../record-summary.js';
 import { session } from '../session.js';
+import { careTeamInbox } from './clinician-inbox.js';
 import { nameOf, type Patient } from './clinician-search.js';
 
 interface Task {
@@ -64,15 +65,17 @@ export async function renderClinicianRequests(main: HTMLElement): Promise<void> 
     announce(said);
   };
   tasks.sort((a, b) => (a.authoredOn ?? '').localeCompare(b.authoredOn ?? ''));
+  const inbox = await careTeamInbox(done);
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Patient requests'),
     h(
       'p',
       {},
-      'Amendment and refill requests from patients, oldest first. Each decision is written to the record and the patient sees it in their portal.',
+      'Amendment and refill requests, visit requests and messages from patients, oldest first. Each decision is written to the record and the patient sees it in their portal.',
     ),
     status,
+    h('h2', { id: 'tasks-h' }, 'Amendments and refills'),
     tasks.length === 0
       ? message('ok', 'No requests are waiting.')
       : h(
@@ -87,6 +90,7 @@ export async function renderClinicianRequests(main: HTMLElement): Promise<void> 
             ),
           ),
         ),
+    inbox,
   );
 }
 
@@ -137,7 +141,7 @@ function requestCard(
   return h(
     'li',
     { class: 'card', 'data-task-id': task.id, 'data-kind': kindOf(task) },
-    h('h2', {}, `${amendment ? 'Amendment request' : 'Refill request'} from ${patient}`),
+    h('h3', {}, `${amendment ? 'Amendment request' : 'Refill request'} from ${patient}`),
     h('p', { class: 'meta' }, `Asked on ${formatDateTime(task.authoredOn)} · about ${recordWords(record)}`),
     asked === '' ? null : h('blockquote', {}, asked),
     value === undefined ? null : field('Corrected value (when accepting)', value),

@@ -412,7 +412,7 @@ export class BulkExportService {
               }
               const part = rest.slice(0, this.maxPerFile - writer.count);
               rest = rest.slice(part.length);
-              await writer.append(part.map((r) => JSON.stringify(r.resource)));
+              await writer.append(part.map((r) => r.json ?? JSON.stringify(r.resource)));
               if (writer.count >= this.maxPerFile) await closeFile();
             }
             for (const r of page.resources) {

@@ -23,6 +23,8 @@ export interface ExportPageRequest {
 
 export interface ExportedResource {
   readonly resource: Resource;
+  /** `resource` as JSON when the source has it already (the stored text, served unchanged). */
+  readonly json?: string;
   /** The compartment's patient ('' for none). */
   readonly patientId: string;
   /** Seen through a break-glass window: the patient's export AuditEvent is marked. */

@@ -24,7 +24,13 @@ export interface BulkPageRequest {
 }
 
 export interface BulkPage {
-  readonly resources: readonly { resource: Resource; patientId: string; breakGlass: boolean }[];
+  readonly resources: readonly {
+    resource: Resource;
+    /** The resource's JSON when it is served exactly as stored (its stored canonical text). */
+    json?: string;
+    patientId: string;
+    breakGlass: boolean;
+  }[];
   readonly next?: string;
   readonly skipped: readonly { resourceType: string; id: string; reason: string }[];
   /**
@@ -126,7 +132,7 @@ export class BulkReadGateway {
       limit: request.limit,
     });
     const memo: AddressMemo = new Map();
-    const resources: { resource: Resource; patientId: string; breakGlass: boolean }[] = [];
+    const resources: { resource: Resource; json?: string; patientId: string; breakGlass: boolean }[] = [];
     const skipped: { resourceType: string; id: string; reason: string }[] = [];
     const refused = new Map<string, string>();
     // Decided before any record is opened (as for a search): a record outside the compartments the
@@ -138,9 +144,9 @@ export class BulkReadGateway {
           refused.set(version.patientId, NOT_VISIBLE);
         continue;
       }
-      let resource: Resource | undefined;
+      let opened: { resource: Resource; text: string } | undefined;
       try {
-        resource = await this.store.openUnlessErased(version);
+        opened = await this.store.openForBulk(version);
       } catch (error) {
         if (!(error instanceof CareLedgerError) || error.code !== 'ERR_DECRYPT') throw error;
         skipped.push({
@@ -150,7 +156,8 @@ export class BulkReadGateway {
         });
         continue;
       }
-      if (resource === undefined) continue;
+      if (opened === undefined) continue;
+      const resource = opened.resource;
       if (plans.length > 0 && !plans.some((plan) => matchesSearch(resource, plan))) continue;
       const decision = await this.gate.decide(
         requester,
@@ -165,8 +172,11 @@ export class BulkReadGateway {
           refused.set(version.patientId, decision.reason);
         continue;
       }
+      const served = this.store.served(resource, version, context);
       resources.push({
-        resource: this.store.served(resource, version, context),
+        resource: served,
+        // Served as stored (no version proof added): its stored text is written, not re-serialized.
+        ...(served === resource ? { json: opened.text } : {}),
         patientId: version.patientId,
         breakGlass: decision.breakGlass,
       });

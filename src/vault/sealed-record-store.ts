@@ -129,6 +129,31 @@ export class SealedRecordStore {
     return JSON.parse(text) as Resource;
   }
 
+  /**
+   * A bulk read's open (`$export`): decrypted without the cache of recently opened versions, whose
+   * entries a pass over every record would only evict, with the stored canonical text beside the
+   * parsed resource so an unchanged resource is written as it is. Undefined if its patient was erased.
+   */
+  async openForBulk(version: StoredVersion): Promise<{ resource: Resource; text: string } | undefined> {
+    if (version.sealed === null) return undefined;
+    try {
+      const plaintext = await this.options.crypto.decrypt(
+        {
+          resourceType: version.resourceType,
+          id: version.id,
+          versionId: String(version.versionId),
+          patientId: keyOwner(version.resourceType, version.patientId),
+        },
+        version.sealed,
+      );
+      const text = decoder.decode(plaintext);
+      return { resource: JSON.parse(text) as Resource, text };
+    } catch (error) {
+      if (error instanceof CareLedgerError && error.code === 'ERR_GONE') return undefined;
+      throw error;
+    }
+  }
+
   /** Drops the patient's decrypted records from memory (their keys were just destroyed). */
   forgetDecrypted(patientId: string): void {
     this.decrypted.forgetPatient(patientId);

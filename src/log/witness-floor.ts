@@ -1,7 +1,7 @@
 import { isCareLedgerError } from '../errors/index.js';
+import type { LogFloor } from './log-fence.js';
 import type { StoredCheckpoint } from './log-storage.js';
 import { type NoteVerifier, parseVerifierKey } from './signed-note.js';
-import type { LogFloor } from './transparency-log.js';
 import { type ConsistencyProver, type FetchLike, requestCosignature } from './witness.js';
 
 /** What a witness holds of our log, compared with our latest signed checkpoint. */

@@ -1,6 +1,7 @@
 import { CareLedgerError, isCareLedgerError } from '../errors/index.js';
 import { decodeBase64, encodeBase64, parseDecimal } from './base64.js';
 import { type Checkpoint, parseCheckpoint } from './checkpoint.js';
+import { type Clock, systemClock } from './log-clock.js';
 import type { StoredCheckpoint, WitnessStateStorage } from './log-storage.js';
 import { bytesEqual, emptyRoot, HASH_SIZE } from './merkle-hash.js';
 import {
@@ -17,7 +18,6 @@ import {
   verifierOf,
   verifyNote,
 } from './signed-note.js';
-import { type Clock, systemClock } from './transparency-log.js';
 import { verifyConsistencyProof } from './verify-proof.js';
 
 /**

@@ -71,9 +71,18 @@ export function researchReleasePaths(
         summary:
           'Kick off a de-identified release of a study’s consenting cohort held here (its researcher only)',
         description:
-          'Needs `Prefer: respond-async`. Refused with the reason (details.reason): not-the-researcher (403), study-not-open, study-closed, outside-period, profile-mismatch (412); one release of a study at a time per member (429).',
+          'Needs `Prefer: respond-async`. Where more than one member holds data, a release is one round across all of them (`round`, decision 0041): k is decided over the union of their files. Refused with the reason (details.reason): not-the-researcher (403), study-not-open, study-closed, outside-period, profile-mismatch, round-required (412); one release of a study at a time per member (429).',
         tags: ['fhir'],
-        parameters: [STUDY_ID],
+        parameters: [
+          STUDY_ID,
+          {
+            name: 'round',
+            in: 'query',
+            required: false,
+            description: 'The k round across members this release is part of (set by the research member).',
+            schema: { type: 'string', pattern: '^[A-Za-z0-9-]{8,64}$' },
+          },
+        ],
         responses: {
           '202': {
             description: 'Accepted; Content-Location is the status URL.',

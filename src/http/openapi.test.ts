@@ -24,6 +24,8 @@ import {
   createResearchRoutes,
   type ResearchRouteDeps,
 } from '../research/ledger/research-routes.js';
+import { createKRoundRoutes } from '../research/release/k-round-routes.js';
+import { createReleaseRoundRoutes } from '../research/release/release-round-routes.js';
 import { createReleaseRoutes, type ReleaseRoutesDeps } from '../research/release/release-routes.js';
 import { createShareRoutes, type ShareRouteDeps } from '../share/index.js';
 import { createEpcisRoutes } from '../supply/http/epcis-routes.js';
@@ -116,6 +118,20 @@ const SUB_APPS: Record<string, () => Hono> = {
       releases: {} as ReleaseRoutesDeps['releases'],
       authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
       baseUrl: 'http://listing-only',
+    }).route(
+      '/',
+      createKRoundRoutes({
+        coordinator: {} as Parameters<typeof createKRoundRoutes>[0]['coordinator'],
+        self: '0x0000000000000000000000000000000000000000',
+        dataMembers: async () => [],
+        authenticate: async () => ({ who: 'Practitioner/listing-only', purpose: 'TREAT' }),
+      }),
+    ),
+  researchRounds: () =>
+    createReleaseRoundRoutes({
+      rounds: {} as Parameters<typeof createReleaseRoundRoutes>[0]['rounds'],
+      adminToken: 'listing-only',
+      release: async () => undefined,
     }),
   'claims.adminRoutes': () => createClaimsAdminRoutes({ adminToken: 'listing-only' } as ClaimsRouteDeps),
   'bulkExport.routes': () =>

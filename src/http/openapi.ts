@@ -36,6 +36,7 @@ import { patientRightsPaths } from './openapi-patient-rights.js';
 import { portalPaths } from './openapi-portal.js';
 import { researchPaths } from './openapi-research.js';
 import { researchReleasePaths } from './openapi-research-release.js';
+import { researchRoundPaths } from './openapi-research-rounds.js';
 import { schemas } from './openapi-schemas.js';
 import { sharePaths } from './openapi-share.js';
 import { supplyPaths } from './openapi-supply.js';
@@ -117,6 +118,7 @@ export const openApiDocument: OpenApiDocument = {
     ...supplyPaths({ schema, json, errors }),
     ...researchPaths({ schema, json, errors }),
     ...researchReleasePaths({ schema, json, errors }),
+    ...researchRoundPaths({ schema, json, errors }),
     ...memberVotePaths(),
   },
   components: {

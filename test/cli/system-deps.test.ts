@@ -40,6 +40,21 @@ describe('npm test prerequisites', () => {
     expect(run.stderr).not.toMatch(/g\+\+|make|python3/);
   });
 
+  it('installs only the build tools with --build-tools (.ci/run installs the rest beside `npm install`)', () => {
+    // g++, make and python3 present (stand-ins), chromium and the rest missing, no apt-get.
+    for (const tool of ['g++', 'make', 'python3']) {
+      writeFileSync(join(bin, tool), '#!/bin/sh\nexit 0\n');
+      chmodSync(join(bin, tool), 0o755);
+    }
+    const run = spawnSync('/bin/bash', [join(repo, 'scripts', 'install-system-deps.sh'), '--build-tools'], {
+      encoding: 'utf8',
+      env: { PATH: bin },
+    });
+    expect(run.stderr, run.stderr).toBe('');
+    expect(run.stdout).toBe('');
+    expect(run.status).toBe(0);
+  });
+
   it('fails a portal test file at once, in one line, when chromium is missing', () => {
     const probe = join(bin, 'import-harness.mts');
     writeFileSync(

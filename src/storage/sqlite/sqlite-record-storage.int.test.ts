@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,5 +71,63 @@ describe('SqliteRecordStorage prepared searches', () => {
       expect(ids(await storage.searchCandidates('Observation', codeFilter(...hashes)))).toEqual(['o-1/1']);
     }
     expect(ids(await storage.searchCandidates('Observation', codeFilter('h0')))).toEqual(['o-1/1']);
+  });
+});
+
+describe('AuditEvent index written in batches (decision 0039)', () => {
+  const hex = (n: number) => createHash('sha256').update(String(n)).digest('hex');
+  /** AuditEvent n: patient key n % 7, its own entity key, a shared subtype key. */
+  function audit(n: number): [StoredVersion, { param: string; kind: 'reference'; hash: string }[]] {
+    return [
+      { ...version(`a-${n}`, 1, '2026-01-01T00:00:00Z'), resourceType: 'AuditEvent', logIndex: 100 + n },
+      [
+        { param: 'patient', kind: 'reference', hash: hex(1_000 + (n % 7)) },
+        { param: 'entity', kind: 'reference', hash: hex(2_000 + n) },
+        { param: 'subtype', kind: 'reference', hash: hex(3_000) },
+      ],
+    ];
+  }
+  const count = (table: string) =>
+    (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  const found = async (hash: string) =>
+    (await storage.searchCandidates('AuditEvent', [{ param: 'patient', hashes: [hash] }]))
+      .map((v) => v.id)
+      .sort();
+  const expected = (upTo: number, patient: number) =>
+    Array.from({ length: upTo }, (_, n) => n)
+      .filter((n) => n % 7 === patient)
+      .map((n) => `a-${n}`)
+      .sort();
+
+  test('found while pending, found the same once moved; the batch is moved after the commit that fills it', async () => {
+    const { AUDIT_INDEX_BATCH } = await import('./sqlite-audit-index.js');
+    const write = db.transaction((n: number) => storage.insertVersion(...audit(n)));
+    for (let n = 0; n < AUDIT_INDEX_BATCH - 1; n++) write(n);
+    expect(count('vault_audit_pending')).toBe(AUDIT_INDEX_BATCH - 1);
+    expect(count('vault_audit_index')).toBe(0);
+    expect(await found(hex(1_003))).toEqual(expected(AUDIT_INDEX_BATCH - 1, 3));
+    const entity = await storage.searchCandidates('AuditEvent', [{ param: 'entity', hashes: [hex(2_010)] }]);
+    expect(entity.map((v) => v.id)).toEqual(['a-10']);
+
+    write(AUDIT_INDEX_BATCH - 1);
+    // Still pending within the tick of the commit; moved on the next one, in a transaction of its own.
+    expect(count('vault_audit_pending')).toBe(AUDIT_INDEX_BATCH);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(count('vault_audit_pending')).toBe(0);
+    // 7 patient keys, one entity key per AuditEvent and the shared subtype key, each with every log index.
+    expect(count('vault_audit_index')).toBe(3 * AUDIT_INDEX_BATCH);
+    for (let p = 0; p < 7; p++) expect(await found(hex(1_000 + p))).toEqual(expected(AUDIT_INDEX_BATCH, p));
+
+    // Some moved, some pending: a search finds both.
+    write(AUDIT_INDEX_BATCH);
+    expect(count('vault_audit_pending')).toBe(1);
+    expect(await found(hex(1_000 + (AUDIT_INDEX_BATCH % 7)))).toEqual(
+      expected(AUDIT_INDEX_BATCH + 1, AUDIT_INDEX_BATCH % 7),
+    );
+    expect(storage.auditIndex.movePending()).toBe(1);
+    expect(storage.auditIndex.movePending()).toBe(0);
+    expect(await found(hex(1_000 + (AUDIT_INDEX_BATCH % 7)))).toEqual(
+      expected(AUDIT_INDEX_BATCH + 1, AUDIT_INDEX_BATCH % 7),
+    );
   });
 });

@@ -6,9 +6,10 @@ import type {
   RecordStorage,
   StoredVersion,
 } from '../../vault/record-storage.js';
-import { AUDIT_EVENT, auditIndexKey, auditIndexKeys } from '../audit-index-rows.js';
+import { AUDIT_EVENT } from '../audit-index-rows.js';
 import { type RecordRow, toStoredVersion } from '../record-rows.js';
 import type { Migration, SqliteDatabase } from './open-database.js';
+import { auditIndexCondition, SqliteAuditIndex } from './sqlite-audit-index.js';
 
 export const recordMigrations: Migration[] = [
   {
@@ -72,6 +73,12 @@ export const recordMigrations: Migration[] = [
       DELETE FROM vault_search_index WHERE resource_type = 'AuditEvent';
     `,
   },
+  {
+    id: 'records-005',
+    // AuditEvents' keys wait here, appended in log order, until the writer moves a batch of them into
+    // vault_audit_index (sqlite-audit-index.ts, decision 0039).
+    sql: 'CREATE TABLE vault_audit_pending (log_index INTEGER PRIMARY KEY, hashes BLOB NOT NULL);',
+  },
 ];
 
 /** Prepared dynamic queries kept per storage; the map is emptied when it reaches this size. */
@@ -85,14 +92,16 @@ export class SqliteRecordStorage implements RecordStorage {
    * holds no rows; SQLite re-prepares it itself if the schema changes.
    */
   private readonly prepared = new Map<string, Database.Statement>();
+  /** AuditEvents' index rows, written in batches (decision 0039). */
+  readonly auditIndex: SqliteAuditIndex;
 
   constructor(private readonly db: SqliteDatabase) {
+    this.auditIndex = new SqliteAuditIndex(db);
     this.sql = {
       dropIndex: db.prepare('DELETE FROM vault_search_index WHERE resource_type = ? AND id = ?'),
       addIndex: db.prepare(
         'INSERT INTO vault_search_index (resource_type, id, param, hash) VALUES (?, ?, ?, ?)',
       ),
-      addAuditIndex: db.prepare('INSERT OR IGNORE INTO vault_audit_index (hash, log_index) VALUES (?, ?)'),
       retire: db.prepare(
         'UPDATE vault_records SET is_current = 0 WHERE resource_type = ? AND id = ? AND is_current = 1',
       ),
@@ -149,8 +158,8 @@ export class SqliteRecordStorage implements RecordStorage {
 
   insertVersion(version: StoredVersion, index: readonly SearchIndexEntry[] = []): void {
     if (version.resourceType === AUDIT_EVENT) {
-      // Written once, never updated: no earlier rows to drop (audit-index-rows.ts).
-      for (const key of auditIndexKeys(index)) this.sql.addAuditIndex.run(key, version.logIndex);
+      // Written once, never updated: no earlier rows to drop; indexed in batches (sqlite-audit-index.ts).
+      this.auditIndex.pend(version.logIndex, index);
     } else this.sql.dropIndex.run(version.resourceType, version.id);
     if (!version.deleted && version.resourceType !== AUDIT_EVENT) {
       for (const entry of index)
@@ -200,11 +209,9 @@ export class SqliteRecordStorage implements RecordStorage {
       // (vault_search_lookup) and fetches only the matching records, instead of scanning every version
       // of the type (EXPLAIN QUERY PLAN; 0.11 ms against 3.0 ms for 10 matches among 5,000).
       if (resourceType === AUDIT_EVENT) {
-        clauses.push(
-          `r.log_index IN (SELECT a.log_index FROM vault_audit_index a
-            WHERE a.hash IN (${filter.hashes.map(() => '?').join(', ')}))`,
-        );
-        params.push(...filter.hashes.map(auditIndexKey));
+        const condition = auditIndexCondition(filter.hashes);
+        clauses.push(condition.sql);
+        params.push(...condition.params);
         continue;
       }
       clauses.push(

@@ -91,3 +91,48 @@ describe('the one record list', () => {
     expect([last.page, last.pages, last.items.length]).toEqual([3, 3, 5]);
   });
 });
+
+describe('SNOMED CT terms as a person reads them (issue 22)', () => {
+  it('leaves out the semantic tag of a SNOMED CT display, in text or display', () => {
+    const encounter = recordRow({
+      resource: {
+        resourceType: 'Encounter',
+        status: 'finished',
+        type: [
+          {
+            coding: [
+              {
+                system: 'http://snomed.info/sct',
+                code: '185349003',
+                display: 'Encounter for check up (procedure)',
+              },
+            ],
+            text: 'Encounter for check up (procedure)',
+          },
+        ],
+        period: { start: '2021-02-22T10:00:00Z' },
+      },
+      servedBy: 'Hospital',
+    });
+    expect(encounter?.title).toBe('Encounter for check up');
+    const anemia = recordRow({
+      resource: {
+        resourceType: 'Condition',
+        code: {
+          coding: [{ system: 'http://snomed.info/sct', code: '271737000', display: 'Anemia (disorder)' }],
+        },
+      },
+      servedBy: 'Hospital',
+    });
+    expect(anemia?.title).toBe('Anemia');
+    // Only SNOMED CT's tags: a parenthesis in another system's words stays.
+    const lab = recordRow({
+      resource: {
+        resourceType: 'Observation',
+        code: { coding: [{ system: 'http://loinc.org', code: 'x', display: 'Glucose (fasting)' }] },
+      },
+      servedBy: 'Lab',
+    });
+    expect(lab?.title).toBe('Glucose (fasting)');
+  });
+});

@@ -172,6 +172,16 @@ describe('clinicians in the portal', () => {
     expect(JSON.stringify(replies)).toContain('Better paracetamol');
   });
 
+  it('says a chart link to no patient in words, with the way back (no id, no HTTP status)', async () => {
+    await doctor.goto(`${hospital}/portal/#/chart/no-such-patient`);
+    await doctor.reload();
+    await doctor.getByText('No patient was found at this address.').waitFor();
+    const text = (await doctor.locator('main').textContent()) ?? '';
+    expect(text).not.toMatch(/HTTP|no-such-patient|Patient\//);
+    await doctor.getByRole('link', { name: 'Search for the patient again' }).click();
+    await doctor.getByRole('heading', { name: 'Patients', level: 1 }).waitFor();
+  });
+
   it('marks a result entered in error and amends another from the chart, each a new audited version', async () => {
     await doctor.goto(`${hospital}/portal/#/chart/${patientId}`);
     await doctor.getByRole('heading', { name: 'Chart: Maria Rivera', level: 1 }).waitFor();

@@ -1,4 +1,6 @@
 /** Calls to this node's API with the signed-in user's token; errors carry the OperationOutcome's words. */
+
+import { errorWords } from './error-words.js';
 import { endSession, refreshSession, session } from './session.js';
 
 /** One OperationOutcome issue: its words and the FHIRPath expressions it points at. */
@@ -170,7 +172,6 @@ export async function searchAll<T>(path: string, options: RequestOptions = {}, m
 }
 
 export function errorText(error: unknown): string {
-  if (error instanceof ApiError)
-    return `${error.message}${error.status >= 400 ? ` (HTTP ${error.status})` : ''}`;
+  if (error instanceof ApiError) return errorWords(error.status, error.message);
   return (error as Error).message ?? String(error);
 }

@@ -20,11 +20,22 @@ interface Period {
 }
 type Record_ = Record<string, unknown> & { resourceType: string };
 
-/** A concept's words: its text, else a coding's display, else a code. */
+/**
+ * SNOMED CT fully specified names end in a semantic tag ("Anemia (disorder)", "Encounter for check up
+ * (procedure)"; SNOMED CT Editorial Guide §4.2.2); a person reads the term without it.
+ */
+const SEMANTIC_TAG =
+  / \((?:disorder|procedure|finding|situation|regime\/therapy|observable entity|qualifier value|substance|body structure|event|morphologic abnormality|physical object|product|record artifact|environment|person|assessment scale|clinical drug|medicinal product)\)$/;
+
+/** A concept's words: its text, else a coding's display (SNOMED CT's semantic tag left out), else a code. */
 export function conceptWords(c: unknown): string {
   const concept = c as Concept | undefined;
   if (concept === undefined || concept === null) return '';
-  return concept.text ?? concept.coding?.find((x) => x.display)?.display ?? concept.coding?.[0]?.code ?? '';
+  const words =
+    concept.text ?? concept.coding?.find((x) => x.display)?.display ?? concept.coding?.[0]?.code ?? '';
+  // Synthea copies the SNOMED CT display into text too: the tag goes wherever the concept is SNOMED CT.
+  const snomed = concept.coding?.some((x) => x.system === 'http://snomed.info/sct') === true;
+  return snomed ? words.replace(SEMANTIC_TAG, '') : words;
 }
 
 function firstConcept(list: unknown): string {

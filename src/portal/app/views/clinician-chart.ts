@@ -44,6 +44,20 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
     );
     resources = (bundle.entry ?? []).map((e) => e.resource);
   } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      // A link to a patient this member does not hold (mistyped, or erased): say so, and where to go.
+      replace(
+        main,
+        h('h1', { tabindex: '-1' }, 'Chart'),
+        message(
+          'error',
+          'No patient was found at this address. ',
+          h('a', { href: '#/patients' }, 'Search for the patient again'),
+          '.',
+        ),
+      );
+      return;
+    }
     if (!(error instanceof ApiError) || error.status !== 403) throw error;
     refused = errorText(error);
   }

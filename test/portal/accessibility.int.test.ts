@@ -467,9 +467,23 @@ describe('WCAG 2.1 AA basics, page by page', () => {
     await clinician.getByRole('button', { name: 'Cancel' }).click();
   });
 
-  it("the clinician's worklist of patients' amendment and refill requests", async () => {
+  it("the clinician's worklist of patients' amendment and refill requests, visit requests and messages", async () => {
+    // A visit request and a message from Maria, so their cards (forms, buttons) are audited too.
+    for (const [path, body] of [
+      ['/patient-rights/appointments', { reason: 'Blood pressure check' }],
+      ['/patient-rights/messages', { text: 'Can I take ibuprofen with my medication?' }],
+    ] as const) {
+      const response = await fetch(`${hospital}${path}`, {
+        method: 'POST',
+        headers: { 'x-careledger-identity': `Patient/${patientId}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(201);
+    }
     await clinician.getByRole('link', { name: 'Patient requests', exact: true }).click();
     await settled(clinician, 'Patient requests');
+    await clinician.locator('[data-kind=visit-request]').first().waitFor({ timeout: 15_000 });
+    await clinician.locator('[data-kind=patient-message]').first().waitFor({ timeout: 15_000 });
     await audit(clinician, 'clinician-requests');
   });
 });

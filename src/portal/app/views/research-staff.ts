@@ -2,8 +2,8 @@
  * Studies for a research member's staff and for ethics boards (issue 18 item 6): every study with its
  * status and approvals, the proposal form, approve (an ethics board it names, or any member's vote),
  * open and close (operator-token writes at /admin/research, as the Administration page makes them),
- * a release kicked off at this node and its manifest, and each anchored release checked against the
- * chain (GET /research/studies/{id}/releases/{hash}).
+ * at the research member a release round across every member holding data (research-round.ts), and
+ * each anchored release checked against the chain (GET /research/studies/{id}/releases/{hash}).
  */
 import { ApiError, errorText, sendJson } from '../api.js';
 import { consortiumMembers, type Member, nodeStatus } from '../context.js';
@@ -12,6 +12,7 @@ import { isPatient, type Session } from '../session.js';
 import { ADMIN_TOKEN_MISSING } from './admin.js';
 import { proposeForm } from './research-propose.js';
 import { kickOff, releasesTable } from './research-releases.js';
+import { startRound } from './research-round.js';
 import {
   approvalWords,
   loadStudies,
@@ -215,7 +216,24 @@ function studyCard(
             true,
           )
         : null,
-      study.status === 'open'
+      study.status === 'open' && mine
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              'aria-describedby': headingId,
+              onclick: () => {
+                if (adminToken === undefined) {
+                  replace(out, message('error', ADMIN_TOKEN_MISSING));
+                  document.getElementById('research-admin-token')?.focus();
+                } else void startRound(study, release, adminToken);
+              },
+            },
+            'Release from every member',
+          )
+        : null,
+      study.status === 'open' && !mine
         ? h(
             'button',
             {

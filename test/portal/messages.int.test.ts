@@ -90,9 +90,18 @@ async function open(width: number, link: string): Promise<Page> {
 describe('messages with the care team', () => {
   it('sends a message, shows the reply as unread until the thread is opened', async () => {
     const page = await open(1280, 'Messages');
+    // Empty: our words beside the form, and the focus on the field to fix.
+    await page.getByRole('button', { name: 'Send to your care team' }).click();
+    await page.locator('#message-status').getByText('Write your message first.').waitFor();
+    expect(
+      await page.evaluate<string | undefined>('document.activeElement?.getAttribute("aria-label")'),
+    ).toBe('Your message');
     await page.getByLabel('Your message').fill('Can I take ibuprofen with lisinopril?');
     await page.getByRole('button', { name: 'Send to your care team' }).click();
     await page.getByTestId('message-thread').first().waitFor();
+    // Sent: said so, and the focus stays by the conversation (issue 22: focus kept after an action).
+    await page.locator('#message-status').getByText('Your message was sent to your care team.').waitFor();
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('message-status');
 
     const sent = await fhirAs<{ entry?: { resource: { id: string } }[] }>(
       hospital,
@@ -135,6 +144,10 @@ describe('visits and refills', () => {
   it('lists the booked visit, sends a visit request and a refill request', async () => {
     const page = await open(1280, 'Visits and refills');
     expect(await page.getByTestId('upcoming-visits').textContent()).toContain('Diabetes review');
+    // Empty: said beside the form, focus on the field (not the browser's own bubble).
+    await page.getByRole('button', { name: 'Send the request' }).click();
+    await page.getByText('Say what the visit is for.').waitFor();
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('visit-reason');
     await page.getByLabel('What is it for?').fill('Blood pressure check');
     await page.getByRole('button', { name: 'Send the request' }).click();
     await page.getByTestId('proposed-visits').waitFor();

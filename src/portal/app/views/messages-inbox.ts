@@ -58,23 +58,26 @@ export async function renderMessages(main: HTMLElement): Promise<void> {
   const unreadIds = new Set(unread.ids);
   const nameOf = (ref: string | undefined) =>
     ref === `Patient/${id}` ? 'You' : directory === undefined ? 'Your care team' : personName(ref, directory);
-  const status = h('div', { 'aria-live': 'polite' });
+  const status = h('div', { id: 'message-status', tabindex: '-1', 'aria-live': 'polite' });
 
   const compose = (replyTo: Communication | undefined): HTMLElement => {
     const text = h('textarea', {
       rows: 3,
       maxlength: 4000,
-      required: true,
       'aria-label': replyTo ? 'Your reply' : 'Your message',
     });
     return h(
       'form',
       {
         class: 'compose',
+        // Our own words beside the form, not the browser's bubble (issue 22 item 3).
+        novalidate: true,
         onsubmit: async (event: Event) => {
           event.preventDefault();
           if (text.value.trim() === '') {
+            text.setAttribute('aria-invalid', 'true');
             status.replaceChildren(message('error', 'Write your message first.'));
+            text.focus();
             return;
           }
           try {
@@ -89,7 +92,17 @@ export async function renderMessages(main: HTMLElement): Promise<void> {
               { fhir: false },
             );
             await renderMessages(main);
-            main.querySelector<HTMLElement>('[role="status"], h1')?.focus();
+            // Focus stays by the conversation: on the confirmation, not back at the top of the page.
+            const sent = document.getElementById('message-status');
+            if (sent !== null) {
+              sent.replaceChildren(
+                message(
+                  'ok',
+                  replyTo === undefined ? 'Your message was sent to your care team.' : 'Your reply was sent.',
+                ),
+              );
+              sent.focus();
+            }
           } catch (error) {
             status.replaceChildren(message('error', errorText(error)));
           }

@@ -62,15 +62,23 @@ export async function renderVisits(main: HTMLElement): Promise<void> {
   const form = h(
     'form',
     {
+      // Our own words beside the form, not the browser's bubble (issue 22 item 3).
+      novalidate: true,
       onsubmit: async (event: Event) => {
         event.preventDefault();
+        reason.removeAttribute('aria-invalid');
+        when.removeAttribute('aria-invalid');
         if (reason.value.trim() === '') {
+          reason.setAttribute('aria-invalid', 'true');
           status.replaceChildren(message('error', 'Say what the visit is for.'));
+          reason.focus();
           return;
         }
         const start = when.value === '' ? undefined : new Date(when.value).toISOString();
         if (start !== undefined && start <= new Date().toISOString()) {
+          when.setAttribute('aria-invalid', 'true');
           status.replaceChildren(message('error', 'Choose a time in the future, or leave it empty.'));
+          when.focus();
           return;
         }
         try {

@@ -101,12 +101,17 @@ export async function renderRights(main: HTMLElement): Promise<void> {
     'form',
     {
       'aria-labelledby': 'amend-title',
+      // Our own words beside the form, not the browser's bubble (issue 22 item 3).
+      novalidate: true,
       onsubmit: async (event: Event) => {
         event.preventDefault();
         if (select.value === '' || reason.value.trim() === '') {
+          const missing = select.value === '' ? select : reason;
+          missing.setAttribute('aria-invalid', 'true');
           status.replaceChildren(
             message('error', 'Choose the record and say what is wrong and what it should say.'),
           );
+          missing.focus();
           return;
         }
         try {

@@ -4,7 +4,9 @@
  * default, joins it (an HRESCH grant signed in the browser with her key), sees it on the ledger, and
  * leaves it; the research group's operator proposes a study naming the hospital as its ethics board,
  * the hospital's operator approves it and votes on the study waiting for the members' vote, the
- * research group opens it; a release's anchor is checked against the chain. Desktop and 375 px.
+ * research group opens it; the research group releases the open study from every member holding data
+ * (one k round, decision 0041), follows each member's progress, and downloads and verifies each manifest
+ * against the chain in the browser. Desktop and 375 px.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -211,5 +213,48 @@ describe('the studies page for research staff and ethics boards', () => {
     await card(board, OPEN_STUDY).locator('.release-out').getByText('The release was refused').waitFor({
       timeout: 30_000,
     });
+  });
+
+  it('the research group releases the open study from every member holding data, follows it, and verifies each download against the chain', async () => {
+    const group = await operatorPage(research, 'research');
+    await card(group, OPEN_STUDY).getByRole('button', { name: 'Release from every member' }).click();
+    const round = card(group, OPEN_STUDY).locator('#release-round');
+    await round.waitFor({ timeout: 60_000 });
+    // Every member holding data takes part (decision 0041), each named with its progress.
+    for (const name of [
+      'Riverside General Hospital',
+      'Northside Clinical Laboratory',
+      'Harbor Community Pharmacy',
+      'Evergreen Health Plan',
+    ])
+      expect(await round.textContent()).toContain(name);
+    await group
+      .locator('#release-round[data-state="done"]')
+      .waitFor({ timeout: 300_000 })
+      .catch(async (error: unknown) => {
+        await screenshot(group, 'research-round-failed');
+        throw new Error(`${(error as Error).message}\n${(await round.textContent()) ?? ''}`);
+      });
+    const members = round.locator('li[data-member]');
+    expect(await members.count()).toBe(4);
+    // Each manifest is shown, downloaded, hashed in the browser and its hash found on chain.
+    for (let i = 0; i < 4; i++) {
+      const member = members.nth(i);
+      expect(await member.locator('.manifest-hash').textContent()).toMatch(/^0x[0-9a-f]{64}$/);
+      await member.getByRole('button', { name: /^Download and verify/ }).click();
+      await member.locator('.verify-out').getByText('Verified: every file matches the manifest').waitFor({
+        timeout: 60_000,
+      });
+      expect(await member.locator('.verify-out').textContent()).toMatch(
+        /anchored on the ledger in block \d+/,
+      );
+    }
+    await screenshot(group, 'research-round');
+    await group.setViewportSize({ width: 375, height: 800 });
+    const overflow = await group.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(group, 'research-round-375');
   });
 });

@@ -94,7 +94,16 @@ export function mountResearch(app: Hono, base: NodeBase, options: StartNodeOptio
         token: memberToken,
       }),
       adminToken,
-      release: research.ports.release,
+      // The anchor as the contract holds it, with the block its event was mined in (from the index).
+      release: async (studyId, manifestHash) => {
+        const anchored = await research.ports.release(studyId, manifestHash);
+        if (anchored === undefined) return undefined;
+        await research.index.sync();
+        const indexed = research.index
+          .study(studyId)
+          ?.releases.find((r) => r.manifestHash.toLowerCase() === manifestHash.toLowerCase());
+        return indexed === undefined ? anchored : { ...anchored, block: BigInt(indexed.blockNumber) };
+      },
     });
     app.route('/admin/research', researchRounds);
   }

@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import type { Hex } from 'viem';
 import { CareLedgerError, type ErrorCode } from '../../errors/index.js';
 import { fileNameOf, parseReleaseManifest, type ReleaseManifest } from './release-manifest.js';
+import { registerReleaseRoundCommand } from './research-round-command.js';
 import { createNodeAnchorLookup, type VerifiedRelease, verifyRelease } from './verify-release.js';
 
 export interface ResearchClientOptions {
@@ -174,6 +175,7 @@ export function registerResearchReleaseCommands(program: Command): void {
     program
       .command('research')
       .description('research studies: proposal, approval, patients joining, releases');
+  registerReleaseRoundCommand(program, research);
   research
     .command('export')
     .description("a study's de-identified release from one member node: kick off, wait, download NDJSON")

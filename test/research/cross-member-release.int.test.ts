@@ -23,6 +23,7 @@ import {
   SAFE_HARBOR_PROFILE_JSON,
 } from '../../src/research/release/index.js';
 import { runResearchVerify } from '../../src/research/release/research-release-commands.js';
+import { runReleaseRound } from '../../src/research/release/research-round-command.js';
 import { studyGrantee } from '../../src/research/study.js';
 import { type SignedGrantRequest, signGrantForNewPatient } from '../support/consent-signer.js';
 import { enrolPatientKeyInApp } from '../support/enrol-patient-key.js';
@@ -347,7 +348,11 @@ describe('a release round across two members holding data', () => {
           headers: admin(net.research),
         },
       );
-      expect(await anchored.json()).toMatchObject({ member, records: manifest.extension.counts.records });
+      expect(await anchored.json()).toMatchObject({
+        member,
+        records: manifest.extension.counts.records,
+        block: expect.stringMatching(/^[1-9][0-9]*$/),
+      });
       const name = fileNameOf(manifest.output.find((f) => f.type === 'Observation') as { url: string });
       const path = join(dir, name);
       writeFileSync(path, readFileSync(path, 'utf8').replace('"final"', '"amended"'));
@@ -363,5 +368,36 @@ describe('a release round across two members holding data', () => {
       expect(error).toMatchObject({ details: { reason: 'file-hash-mismatch', file: name } });
       expect(exitCodeFor(error)).toBe(65);
     }
+  });
+
+  it('runs again from the command line (`careledger research release`), each member’s download verifying against the chain', async () => {
+    const out = join(net.dir, 'cli-release');
+    const progress: string[] = [];
+    const round = await runReleaseRound({
+      url: net.research.url,
+      token: net.research.adminToken,
+      studyId: STUDY,
+      outDir: out,
+      sleep: async () => {
+        await Promise.all([
+          net.hospital.node.researchRelease.service.idle(),
+          net.lab.node.researchRelease.service.idle(),
+        ]);
+      },
+      say: (line) => progress.push(line),
+    });
+    expect(round.state).toBe('done');
+    for (const member of [net.hospital, net.lab]) {
+      const dir = join(out, member.account.address);
+      const verified = await runResearchVerify({
+        nodeUrl: member.url,
+        identity: `Organization/${net.research.account.address}`,
+        manifestPath: join(dir, 'manifest.json'),
+        dir,
+      });
+      expect(verified.manifest.extension.round?.id).toBe(round.id);
+      expect(verified.manifest.extension.counts.suppressedPatients).toBe(1);
+    }
+    expect(progress.some((line) => line.includes('records in'))).toBe(true);
   });
 });

@@ -38,9 +38,15 @@ describe('careledger research propose', () => {
   it('lists every research command under `careledger research --help`', () => {
     const { code, stdout } = careledger('research', '--help');
     expect(code).toBe(0);
-    for (const name of ['list', 'show', 'propose', 'vote', 'open', 'close', 'join', 'leave', 'feasibility'])
+    for (const name of [
+      ...['list', 'show', 'propose', 'vote', 'open', 'close', 'join', 'leave', 'feasibility'],
+      ...['release', 'export', 'verify'],
+    ])
       expect(stdout).toMatch(new RegExp(`\\n  ${name}\\b`));
     expect(careledger('patient', 'credits', '--help').code).toBe(0);
+    const release = careledger('research', 'release', '--help');
+    expect(release.code).toBe(0);
+    expect(release.stdout).toContain('$ careledger research release lakeside-diabetes-2026 --out release');
   });
 
   it('exits 64 (usage), saying what to add, when the proposal has no protocol or half of one', () => {

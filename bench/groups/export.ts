@@ -19,26 +19,13 @@ import { openTestVault } from '../../test/support/open-test-vault.js';
 import { BULK_DIR } from '../../test/support/shared-data.js';
 import { addExportJobTable, createVaultExportModule } from '../../test/support/vault-export-module.js';
 import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
+import { sampleRss } from '../support/sample-rss.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
 import { BENCH_IMPORT_BATCH, copyLines, createImportLoader } from './export-load.js';
 import { loadSyntheaTemplate } from './export-seed.js';
 
 const HEADERS = { 'x-careledger-identity': 'Practitioner/dr-1', 'x-careledger-roles': 'clinician' };
 const MB = 1024 * 1024;
-
-/** Samples the process's resident set every few milliseconds; `peak` is the highest seen. */
-function sampleRss(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 5);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss());
-    },
-  };
-}
 
 export const exportGroup: Group = {
   name: 'export',

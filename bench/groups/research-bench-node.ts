@@ -196,16 +196,4 @@ export async function openResearchBenchNode(options: {
   };
 }
 
-/** Peak resident set size, sampled every 5 ms until stopped. */
-export function sampleRss(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 5);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss());
-    },
-  };
-}
+export { sampleRss } from '../support/sample-rss.js';

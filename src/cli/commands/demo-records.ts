@@ -182,6 +182,8 @@ export async function seedDemoRecords(
       `[${holder}] stored ${counts[holder]} of the demo patient's records${address === undefined ? '' : ` (ledger address ${address})`}`,
     );
   }
+  await seedCareTeamItems(nodes.hospital, patientIds.hospital, headers);
+  log('[hospital] stored an active prescription and a message from Dr Meredith Grey for the demo patient');
   for (const other of others) {
     const kept = (other.entry ?? []).filter((e) => e.resource !== undefined && isKept(e.resource));
     const present = new Set(kept.map((e) => e.fullUrl ?? ''));
@@ -199,4 +201,57 @@ export async function seedDemoRecords(
   const result: DemoRecordsResult = { patientIds, counts, otherPatients: others.length };
   writeFileDurably(marker, `${JSON.stringify(result, null, 2)}\n`, 0o600);
   return result;
+}
+
+/**
+ * What a patient trying the portal meets at once (issue 22): an active prescription at the hospital
+ * to ask a refill of, and a message from her doctor to answer. The story's prescriptions are held by
+ * the pharmacy, and messages are otherwise written only when a clinician acts.
+ */
+async function seedCareTeamItems(
+  hospital: string,
+  patientId: string,
+  headers: Readonly<Record<string, string>>,
+): Promise<void> {
+  const subject = { reference: `Patient/${patientId}` };
+  const doctor = { reference: 'Practitioner/dr-grey', display: 'Dr Meredith Grey' };
+  const now = new Date();
+  const items: Resource[] = [
+    {
+      resourceType: 'MedicationRequest',
+      status: 'active',
+      intent: 'order',
+      subject,
+      requester: doctor,
+      authoredOn: now.toISOString().slice(0, 10),
+      medicationCodeableConcept: {
+        coding: [
+          {
+            system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+            code: '860975',
+            display: '24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet',
+          },
+        ],
+        text: 'Metformin 500 mg extended-release tablet',
+      },
+      dosageInstruction: [{ text: 'One tablet once a day with the evening meal' }],
+      dispenseRequest: { numberOfRepeatsAllowed: 3 },
+    },
+    {
+      resourceType: 'Communication',
+      status: 'completed',
+      subject,
+      sender: doctor,
+      recipient: [subject],
+      sent: now.toISOString(),
+      payload: [
+        {
+          contentString:
+            'Your latest blood sugar results are in your record. Let us talk about them at your next visit.',
+        },
+      ],
+    },
+  ];
+  for (const resource of items)
+    await requestJson(`${hospital}/fhir/${resource.resourceType}`, { body: resource, headers });
 }

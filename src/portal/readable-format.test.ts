@@ -4,7 +4,7 @@ import { grantSummary, personName, purposeWords } from './app/words.js';
 
 describe('values at their meaningful precision, units as people write them', () => {
   it('rounds the issue’s examples', () => {
-    expect(formatQuantity({ value: 2.289414734710588, unit: '{score}', code: '{score}' })).toBe('2.29');
+    expect(formatQuantity({ value: 2.289414734710588, unit: '{score}', code: '{score}' })).toBe('2.3');
     expect(formatQuantity({ value: 162.4453053111811, unit: 'cm', code: 'cm' })).toBe('162.4 cm');
   });
 

@@ -70,6 +70,8 @@ const DECIMALS: Record<string, number> = {
   'kg/m2': 1,
   '[lb_av]': 1,
   '%': 1,
+  // Scores (pain 0-10, PHQ-9, GAD-7) are read in whole points; an average keeps one decimal.
+  '{score}': 1,
 };
 
 /** A UCUM unit as people write it: the table above, else the code without `{annotations}` and `[brackets]`. */
@@ -100,7 +102,7 @@ export function roundValue(value: number, unitCode?: string): string {
   return rounded.includes('.') ? rounded.replace(/\.?0+$/, '') : rounded;
 }
 
-/** "162.4 cm", "<5 mg/L", "2.29" (a score has no unit). */
+/** "162.4 cm", "<5 mg/L", "2.3" (a score has no unit). */
 export function formatQuantity(q: Quantity | undefined): string {
   if (q?.value === undefined) return '';
   const code = q.code ?? q.unit;

@@ -3,7 +3,7 @@
  * and on PostgreSQL (a throw-away cluster from Debian's package; the file fails, never skips, if it
  * cannot start).
  */
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { describeAuthStoreContract } from '../../src/storage/contract-tests/auth-store-contract.js';
 import { describeChainIndexStorageContract } from '../../src/storage/contract-tests/chain-index-storage-contract.js';
 import { describeConsentStoresContract } from '../../src/storage/contract-tests/consent-stores-contract.js';
@@ -13,29 +13,10 @@ import { describeLogStorageContract } from '../../src/storage/contract-tests/log
 import { describeOpeningDeliveryStoreContract } from '../../src/storage/contract-tests/opening-delivery-store-contract.js';
 import { describeOutboxStorageContract } from '../../src/storage/contract-tests/outbox-storage-contract.js';
 import { describeRecordStorageContract } from '../../src/storage/contract-tests/record-storage-contract.js';
-import {
-  postgresAdapter,
-  type StorageAdapter,
-  sqliteAdapter,
-} from '../../src/storage/contract-tests/storage-adapter.js';
 import { describeSupplyStoreContract } from '../../src/storage/contract-tests/supply-store-contract.js';
-import { startTestPostgres, type TestPostgres } from '../support/test-postgres.js';
+import { contractAdapters } from './contract-adapters.js';
 
-let server: TestPostgres | undefined;
-beforeAll(async () => {
-  server = await startTestPostgres();
-});
-afterAll(async () => {
-  await server?.close();
-});
-
-const adapters: StorageAdapter[] = [
-  sqliteAdapter(),
-  postgresAdapter(async (name) => {
-    if (server === undefined) throw new Error('the PostgreSQL test server did not start');
-    return server.createDatabase(name);
-  }),
-];
+const adapters = contractAdapters();
 
 for (const adapter of adapters) {
   describe(adapter.name, () => {

@@ -8,16 +8,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliNodeArgs } from '../../../test/support/cli-entry.js';
 import { UsageError } from '../../cli/exit-codes.js';
 import { protocolOfOptions } from './research-study-commands.js';
 import { hashStudyProtocol } from './study-protocol.js';
 
-const entry = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 const empty = mkdtempSync(join(tmpdir(), 'careledger-research-cli-'));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
 function careledger(...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const result = spawnSync(process.execPath, [...cliNodeArgs(), ...args], {
     encoding: 'utf8',
     env: { ...process.env, CARELEDGER_DATA_DIR: empty, CARELEDGER_CHAIN_RPC_URL: '' },
     timeout: 60_000,

@@ -115,16 +115,7 @@ export class SealedRecordStore {
       (await this.options.crypto.erasedAt(keyOwner(version.resourceType, version.patientId))) === undefined
     )
       return JSON.parse(cached) as Resource;
-    const plaintext = await this.options.crypto.decrypt(
-      {
-        resourceType: version.resourceType,
-        id: version.id,
-        versionId: String(version.versionId),
-        patientId: keyOwner(version.resourceType, version.patientId),
-      },
-      version.sealed,
-    );
-    const text = decoder.decode(plaintext);
+    const text = await this.decryptText(version, version.sealed);
     this.decrypted.set(version, text);
     return JSON.parse(text) as Resource;
   }
@@ -137,21 +128,29 @@ export class SealedRecordStore {
   async openForBulk(version: StoredVersion): Promise<{ resource: Resource; text: string } | undefined> {
     if (version.sealed === null) return undefined;
     try {
-      const plaintext = await this.options.crypto.decrypt(
-        {
-          resourceType: version.resourceType,
-          id: version.id,
-          versionId: String(version.versionId),
-          patientId: keyOwner(version.resourceType, version.patientId),
-        },
-        version.sealed,
-      );
-      const text = decoder.decode(plaintext);
+      const text = await this.decryptText(version, version.sealed);
       return { resource: JSON.parse(text) as Resource, text };
     } catch (error) {
       if (error instanceof CareLedgerError && error.code === 'ERR_GONE') return undefined;
       throw error;
     }
+  }
+
+  /** The version's plaintext, sealed under its key owner's data key and bound to its address. */
+  private async decryptText(
+    version: StoredVersion,
+    sealed: NonNullable<StoredVersion['sealed']>,
+  ): Promise<string> {
+    const plaintext = await this.options.crypto.decrypt(
+      {
+        resourceType: version.resourceType,
+        id: version.id,
+        versionId: String(version.versionId),
+        patientId: keyOwner(version.resourceType, version.patientId),
+      },
+      sealed,
+    );
+    return decoder.decode(plaintext);
   }
 
   /** Drops the patient's decrypted records from memory (their keys were just destroyed). */

@@ -187,6 +187,12 @@ async function renderHome(main: HTMLElement, notice?: string): Promise<void> {
 }
 
 let notice: string | undefined;
+/**
+ * Set when a request found the session gone; shown on the welcome page until the person signs in
+ * again. Not a one-time notice: several requests of one page (the view's, the menu's unread counts)
+ * can each find the session gone, and a later render must not drop the request to sign in again.
+ */
+let sessionEndedNotice: string | undefined;
 
 async function render(): Promise<void> {
   // A fresh <main> per navigation: a page still loading when the person moves on keeps writing into
@@ -195,6 +201,7 @@ async function render(): Promise<void> {
   const main = previous.cloneNode(false) as HTMLElement;
   previous.replaceWith(main);
   const s = session();
+  if (s !== undefined) sessionEndedNotice = undefined;
   let { route, param } = currentRoute();
   if (route === undefined || (!route.inNav(s) && !BY_ADDRESS_ONLY.has(route.path))) {
     const home = homePath(s);
@@ -208,7 +215,7 @@ async function render(): Promise<void> {
   renderNav(s, route?.path ?? '');
   document.title = `${route?.label ?? 'Welcome'} · CareLedger portal`;
   try {
-    if (route === undefined) await renderHome(main, notice);
+    if (route === undefined) await renderHome(main, notice ?? sessionEndedNotice);
     else await route.render(main, param);
     notice = undefined;
   } catch (error) {
@@ -238,7 +245,7 @@ async function boot(): Promise<void> {
   window.addEventListener(SESSION_ENDED_EVENT, () => {
     setTimeout(() => {
       setUnlockedKey(undefined);
-      notice = new SessionEndedError().message;
+      sessionEndedNotice = new SessionEndedError().message;
       if (location.hash === '' || location.hash === '#/') void render();
       else location.hash = '#/';
     }, 0);

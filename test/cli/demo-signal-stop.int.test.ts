@@ -13,12 +13,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_MEMBERS } from '../../src/cli/commands/dev-consortium.js';
 import { CLI_ENTRY_VARIABLE, cliNodeArgs } from '../support/cli-entry.js';
+import { findFreePortRange } from '../support/free-port.js';
 
 const ROUNDS = Number(process.env.CARELEDGER_SIGNAL_ROUNDS ?? 2);
 const root = join(import.meta.dirname, '..', '..');
@@ -41,22 +41,13 @@ afterAll(async () => {
   if (process.env.CARELEDGER_KEEP_DATA === undefined) rmSync(dataDir, { recursive: true, force: true });
 });
 
-function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A chain port and one consecutive node port per demo member (`--base-port`), all free a moment ago. */
+/**
+ * A chain port and one consecutive node port per demo member (`--base-port`), all free a moment ago
+ * and below the ephemeral range: the demo starts again on the same ports after each stop.
+ */
 async function findDemoPorts(): Promise<{ chainPort: number; basePort: number }> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = Array.from({ length: DEMO_MEMBERS.length + 1 }, (_, i) => base + i);
-    if ((await Promise.all(ports.map(isPortFree))).every(Boolean))
-      return { chainPort: base + DEMO_MEMBERS.length, basePort: base };
-  }
+  const base = await findFreePortRange(DEMO_MEMBERS.length + 1);
+  return { chainPort: base + DEMO_MEMBERS.length, basePort: base };
 }
 
 interface Demo {

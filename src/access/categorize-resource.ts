@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { DATA_CATEGORIES, type DataCategory } from '../ledger/index.js';
+import { observationDataCategories } from './observation-categories.js';
 import { RESOURCE_CATEGORIES } from './resource-categories.js';
 
 /** HL7 v3 ActCode (confidentiality and sensitivity labels in `meta.security`). */
@@ -27,7 +28,8 @@ function codesOf(resource: Resource, field: string): string[] {
 
 /**
  * The ledger data categories a resource falls in: one from its type (RESOURCE_CATEGORIES, the table
- * of all R4 types; Observation by its category: vital-signs or laboratory; DiagnosticReport: imaging
+ * of all R4 types; Observation by its category, decision 0049: vital signs, laboratory, imaging,
+ * procedures, or clinical notes for social history, surveys and exams; DiagnosticReport: imaging
  * for radiology, else laboratory), plus one per
  * sensitivity label in `meta.security` (v3 ActCode PSY, ETH, HIV, GDIS, SEX). A consent must cover
  * every category of a resource for the resource to be shared, so labelling a note HIV keeps it out of
@@ -53,7 +55,7 @@ function ownCategories(resource: Resource): DataCategory[] {
   const categories = new Set<DataCategory>();
   const type = resource.resourceType;
   if (type === 'Observation') {
-    categories.add(codesOf(resource, 'category').includes('vital-signs') ? 'vital-signs' : 'laboratory');
+    for (const category of observationDataCategories(codesOf(resource, 'category'))) categories.add(category);
   } else if (type === 'DiagnosticReport') {
     const codes = codesOf(resource, 'category');
     categories.add(codes.includes('RAD') || codes.includes('imaging') ? 'imaging' : 'laboratory');

@@ -74,10 +74,14 @@ describe('evaluateVisibleCompartments', () => {
       ledgerAddresses: [ANN],
       noPatient: false,
     });
-    // Observation is vital-signs or laboratory: both asked, one grant enough.
+    // An Observation is vital signs, laboratory, imaging, procedures or clinical notes by its category
+    // (decision 0049): each asked, one grant enough.
     expect(asked.filter((q) => q.patient === BEN).map((q) => q.category)).toEqual([
       encodeCategories(['vital-signs']),
       encodeCategories(['laboratory']),
+      encodeCategories(['imaging']),
+      encodeCategories(['procedures']),
+      encodeCategories(['clinical-notes']),
     ]);
     expect((await evaluateVisibleCompartments(member, treat, 'Condition', options)).all).toBe(false);
   });

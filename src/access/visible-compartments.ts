@@ -3,6 +3,7 @@ import type { AccessContext } from '../audit/create-audit-event.js';
 import { type DataCategory, encodeCategories, encodePurposes, isPurposeOfUse } from '../ledger/index.js';
 import type { ConsentCheck } from './consent-check.js';
 import { IDENTIFYING_CATEGORIES } from './identification.js';
+import { OBSERVATION_DATA_CATEGORIES } from './observation-categories.js';
 import { RESOURCE_CATEGORIES } from './resource-categories.js';
 
 /** A grant as the ledger index holds it, as far as listing patients needs (IndexedGrant fits). */
@@ -89,7 +90,7 @@ function baseCategories(resourceType: string): readonly DataCategory[] | null {
   // A member holding any grant from the patient may identify them (identification.ts): the Patient's
   // compartment is open to it, though the Patient's own content still needs "Demographics".
   if (resourceType === 'Patient') return IDENTIFYING_CATEGORIES;
-  if (resourceType === 'Observation') return ['vital-signs', 'laboratory'];
+  if (resourceType === 'Observation') return OBSERVATION_DATA_CATEGORIES;
   if (resourceType === 'DiagnosticReport') return ['imaging', 'laboratory'];
   if (!Object.hasOwn(RESOURCE_CATEGORIES, resourceType)) return ['clinical-notes'];
   const category = RESOURCE_CATEGORIES[resourceType as keyof typeof RESOURCE_CATEGORIES];

@@ -148,7 +148,7 @@ export function recordList(
             ),
           ),
       // Trends of the results in view (a chart per test with two or more values).
-      tab === 'results' || tab === 'vitals'
+      tab === 'results' || tab === 'vitals' || tab === 'history'
         ? trendFigures(
             shown.map((row) => row.resource as Resource).filter((r) => r.resourceType === 'Observation'),
           )

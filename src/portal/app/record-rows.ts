@@ -4,6 +4,8 @@
  * comes from; each record once, though this member and another may both serve it (a copy received
  * from a member carries `meta.source` naming that member's version). Pure functions (no DOM).
  */
+import { observationDataCategories } from '../../access/observation-categories.js';
+import type { DataCategory } from '../../ledger/codes.js';
 import { claimAmounts } from './claim-summary.js';
 import {
   type Flag,
@@ -35,6 +37,7 @@ export const TABS = [
   ['immunizations', 'Immunizations'],
   ['visits', 'Visits and procedures'],
   ['documents', 'Documents'],
+  ['history', 'History and exams'],
   ['care-plans', 'Care plans'],
   ['claims', 'Claims'],
   ['other', 'Other'],
@@ -77,10 +80,19 @@ function categoryCodes(r: Res): string[] {
   );
 }
 
+/** The tab of an Observation's first sharing category (decision 0049), so the list and the grant form agree. */
+const OBSERVATION_TABS: Partial<Record<DataCategory, Tab>> = {
+  'vital-signs': 'vitals',
+  laboratory: 'results',
+  imaging: 'results',
+  procedures: 'visits',
+  'clinical-notes': 'history',
+};
+
 export function tabOf(r: Res): Tab | undefined {
   switch (r.resourceType) {
     case 'Observation':
-      return categoryCodes(r).includes('vital-signs') ? 'vitals' : 'results';
+      return OBSERVATION_TABS[observationDataCategories(categoryCodes(r))[0] ?? 'laboratory'] ?? 'results';
     case 'DiagnosticReport':
       return 'results';
     case 'MedicationRequest':

@@ -9,6 +9,7 @@ import { type Hex, hashTypedData } from 'viem';
 import { signTypedData } from 'viem/accounts';
 import {
   DATA_CATEGORIES,
+  type DataCategory,
   encodeCategories,
   encodePurposes,
   PURPOSE_OF_USE_SYSTEM,
@@ -21,6 +22,7 @@ import {
   createRevokeTypedData,
 } from '../../../ledger/eip712.js';
 import { errorText, getJson, searchAll, sendJson } from '../api.js';
+import { categoryHint } from '../category-words.js';
 import { confirmInline } from '../confirm.js';
 import { consortiumMembers, type Member, memberName, nodeStatus, unlockedKey } from '../context.js';
 import { announce, field, formatDate, h, message, replace, uid } from '../dom.js';
@@ -409,7 +411,7 @@ async function revoke(
 function checkboxes(
   name: string,
   legend: string,
-  options: [string, string][],
+  options: [string, string, string?][],
   checked: string[],
 ): HTMLFieldSetElement {
   return h(
@@ -418,15 +420,25 @@ function checkboxes(
     h('legend', {}, legend),
     h(
       'div',
-      { class: 'checks' },
-      options.map(([value, label]) => {
+      { class: options.some(([, , hint]) => hint !== undefined) ? 'checks described' : 'checks' },
+      options.map(([value, label, hint]) => {
         const id = uid(name);
-        return h(
+        const box = h(
           'label',
           { for: id },
-          h('input', { type: 'checkbox', id, name, value, checked: checked.includes(value) }),
+          h('input', {
+            type: 'checkbox',
+            id,
+            name,
+            value,
+            checked: checked.includes(value),
+            'aria-describedby': hint === undefined || hint === '' ? undefined : `${id}-hint`,
+          }),
           label,
         );
+        return hint === undefined || hint === ''
+          ? box
+          : h('div', { class: 'check-item' }, box, h('p', { class: 'hint', id: `${id}-hint` }, hint));
       }),
     ),
   );
@@ -478,7 +490,7 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
     checkboxes(
       'category',
       'Which records',
-      Object.entries(DATA_CATEGORIES).map(([k, v]) => [k, v.display]),
+      Object.entries(DATA_CATEGORIES).map(([k, v]) => [k, v.display, categoryHint(k as DataCategory)]),
       ['laboratory'],
     ),
     checkboxes(

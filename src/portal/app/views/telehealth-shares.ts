@@ -4,8 +4,9 @@
  * share was opened and read, and revoke it.
  */
 
-import { DATA_CATEGORIES } from '../../../ledger/codes.js';
+import { DATA_CATEGORIES, type DataCategory } from '../../../ledger/codes.js';
 import { errorText, getJson, searchAll, sendJson } from '../api.js';
+import { categoryHint } from '../category-words.js';
 import { confirmInline } from '../confirm.js';
 import { announce, field, formatDateTime, h, message, replace } from '../dom.js';
 import { patientId, session } from '../session.js';
@@ -214,19 +215,27 @@ function shareForm(done: (created: CreatedShare) => Promise<void>): HTMLElement 
     { id: 'share-hours' },
     SHARE_HOURS.map(([value, label]) => h('option', { value: String(value), selected: value === 4 }, label)),
   );
-  const boxes = Object.entries(DATA_CATEGORIES).map(([code, info]) =>
-    h(
-      'label',
-      {},
-      h('input', {
-        type: 'checkbox',
-        name: 'share-category',
-        value: code,
-        checked: DEFAULT_CATEGORIES.includes(code),
-      }),
-      ` ${info.display}`,
-    ),
-  );
+  const boxes = Object.entries(DATA_CATEGORIES).map(([code, info]) => {
+    const hint = categoryHint(code as DataCategory);
+    const hintId = `share-category-${code}-hint`;
+    return h(
+      'div',
+      { class: 'check-item' },
+      h(
+        'label',
+        {},
+        h('input', {
+          type: 'checkbox',
+          name: 'share-category',
+          value: code,
+          checked: DEFAULT_CATEGORIES.includes(code),
+          'aria-describedby': hint === '' ? undefined : hintId,
+        }),
+        ` ${info.display}`,
+      ),
+      hint === '' ? null : h('p', { class: 'hint', id: hintId }, hint),
+    );
+  });
   const out = h('div', { id: 'share-form-result' });
   const form: HTMLFormElement = h(
     'form',
@@ -294,7 +303,7 @@ function shareForm(done: (created: CreatedShare) => Promise<void>): HTMLElement 
         { class: 'hint' },
         'Your patient summary (with its signature) needs Demographics: it names you. A record is shown only if everything it is about is chosen.',
       ),
-      h('div', { class: 'checks' }, boxes),
+      h('div', { class: 'checks described' }, boxes),
     ),
     field('For how long', hours, 'From now. You can revoke it earlier.'),
     h('button', { type: 'submit', class: 'primary' }, 'Create the link and code'),

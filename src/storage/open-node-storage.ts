@@ -12,6 +12,7 @@ import type { OutboxStorage } from '../ledger/outbox-storage.js';
 import type { ApplyCommitGroup, LogStorage } from '../log/log-storage.js';
 import type { SecretFingerprintStore } from '../node/shared-secrets.js';
 import type { StudyProtocolStorage } from '../research/ledger/study-protocol.js';
+import { type KRoundStorage, MemoryKRoundStorage } from '../research/release/k-round-store.js';
 import type { ReleaseRecordStorage } from '../research/release/release-record-store.js';
 import { SqliteSupplyStore } from '../supply/storage/sqlite-supply-store.js';
 import type { SupplyStore } from '../supply/storage/supply-store.js';
@@ -55,6 +56,7 @@ import { SqliteClaimLeaseStore } from './sqlite/sqlite-claim-lease-store.js';
 import { createSqliteCommitApplier } from './sqlite/sqlite-commit-applier.js';
 import { type OpeningSealer, SqliteConsentOpeningStore } from './sqlite/sqlite-consent-opening-store.js';
 import { SqliteExportJobStorage } from './sqlite/sqlite-export-job-storage.js';
+import { SqliteKRoundStorage } from './sqlite/sqlite-k-round-storage.js';
 import { createSqliteKeyStore } from './sqlite/sqlite-key-store.js';
 import { SqliteLedgerKeyChallengeStore } from './sqlite/sqlite-ledger-key-challenge-store.js';
 import { SqliteLogStorage } from './sqlite/sqlite-log-storage.js';
@@ -105,6 +107,8 @@ export interface NodeStorage {
   readonly benefitPolicies: BenefitPolicyStorage;
   /** Study release records, shared by the member's hosts (decision 0035). */
   readonly researchReleases: ReleaseRecordStorage;
+  /** The k rounds this member coordinates, kept across a restart (decision 0050). */
+  readonly researchKRounds: KRoundStorage;
   /** Study protocol documents by hash (decision 0035). */
   readonly researchProtocols: StudyProtocolStorage;
   /** Bulk-export files in the database (PostgreSQL); undefined: the node folder's `exports/` (SQLite, one host). */
@@ -141,6 +145,7 @@ function sqliteStorage(db: SqliteDatabase): NodeStorage {
     secretFingerprints: new SqliteSecretFingerprintStore(db),
     benefitPolicies: new SqliteBenefitPolicyStorage(db),
     researchReleases: new SqliteReleaseRecordStorage(db),
+    researchKRounds: new SqliteKRoundStorage(db),
     researchProtocols: new SqliteStudyProtocolStorage(db),
     close: async () => undefined,
   };
@@ -194,6 +199,8 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     secretFingerprints: new PostgresSecretFingerprintStore(db),
     benefitPolicies: new PostgresBenefitPolicyStorage(db),
     researchReleases: new PostgresReleaseRecordStorage(db),
+    // Until PostgreSQL schema version 12 (decision 0050) is in: process memory, as before.
+    researchKRounds: new MemoryKRoundStorage(),
     researchProtocols: new PostgresStudyProtocolStorage(db),
     exportFiles: new PostgresExportFileStore(db),
     close: () => db.close(),

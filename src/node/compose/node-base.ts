@@ -15,6 +15,7 @@ import { chainIndexMigrations } from '../../storage/sqlite/sqlite-chain-index-st
 import { claimLeaseMigrations } from '../../storage/sqlite/sqlite-claim-lease-store.js';
 import { consentOpeningMigrations } from '../../storage/sqlite/sqlite-consent-opening-store.js';
 import { exportJobMigrations } from '../../storage/sqlite/sqlite-export-job-storage.js';
+import { kRoundMigrations } from '../../storage/sqlite/sqlite-k-round-storage.js';
 import { keyStoreMigrations } from '../../storage/sqlite/sqlite-key-store.js';
 import { ledgerKeyChallengeMigrations } from '../../storage/sqlite/sqlite-ledger-key-challenge-store.js';
 import { logMigrations } from '../../storage/sqlite/sqlite-log-storage.js';
@@ -58,6 +59,7 @@ const NODE_MIGRATIONS = [
   ...shareMigrations,
   ...memberStateMigrations,
   ...releaseRecordMigrations,
+  ...kRoundMigrations,
 ];
 
 /**

@@ -81,7 +81,8 @@ export function mountResearch(app: Hono, base: NodeBase, options: StartNodeOptio
     // In the member's database, so every host of the member serves them (decision 0035).
     records: new DatabaseReleaseRecordStore(stores.researchReleases, join(dir, 'research-releases')),
     // k across every active member holding data, coordinated by the lowest address (decision 0041).
-    kRound: { dataMembers, token: memberToken },
+    // Its rounds in the member's database, so a restart mid-round completes it (decision 0050).
+    kRound: { dataMembers, token: memberToken, storage: stores.researchKRounds },
     log: say,
   });
   // A release round started at the research member, across every data member (decision 0041).

@@ -15,6 +15,7 @@ import { SAFE_HARBOR_PROFILE_JSON } from '../safe-harbor-profile.js';
 import { createKRoundPort, type DataMember } from './k-round-client.js';
 import { KRoundCoordinator } from './k-round-coordinator.js';
 import { createKRoundRoutes } from './k-round-routes.js';
+import type { KRoundStorage } from './k-round-store.js';
 import type { ReleasePorts } from './release-ports.js';
 import { FileReleaseRecordStore, type ReleaseRecordStore } from './release-record-store.js';
 import { createReleaseRoutes } from './release-routes.js';
@@ -31,6 +32,12 @@ export {
   type KRoundResult,
 } from './k-round-client.js';
 export { coordinatorOf, KRoundCoordinator } from './k-round-coordinator.js';
+export {
+  type KRoundStorage,
+  MemoryKRoundStorage,
+  type StoredKRound,
+  type StoredKRoundEntries,
+} from './k-round-store.js';
 export {
   canonicalJson,
   fileNameOf,
@@ -88,6 +95,8 @@ export interface ResearchReleaseModuleDeps {
     readonly dataMembers: () => Promise<readonly DataMember[]>;
     readonly token: (member: DataMember) => Promise<string>;
     readonly fetch?: typeof fetch;
+    /** Where this member keeps the rounds it coordinates (decision 0050); default: process memory. */
+    readonly storage?: KRoundStorage;
   };
   readonly now?: () => Date;
   readonly log?: (line: string) => void;
@@ -112,6 +121,7 @@ export function createResearchReleaseModule(deps: ResearchReleaseModuleDeps): Re
       : new KRoundCoordinator({
           dataMembers: async () => (await deps.kRound?.dataMembers())?.map((m) => m.address) ?? [],
           studyK: async (id) => (await deps.ports.study(id))?.k,
+          ...(deps.kRound.storage === undefined ? {} : { storage: deps.kRound.storage }),
         });
   const kRound =
     deps.kRound === undefined || coordinator === undefined

@@ -48,13 +48,33 @@ export interface KRoundPortDeps {
   /** How long a member keeps asking before its release fails (default 15 minutes). */
   readonly deadlineMs?: number;
   readonly now?: () => number;
+  /**
+   * Waits before asking again a coordinator that did not answer (restarting: its rounds are in its
+   * database, decision 0050). Default: 2 seconds.
+   */
+  readonly wait?: () => Promise<void>;
 }
+
+/** The coordinator could not be reached, or answered that it cannot serve now: ask again. */
+const unavailable = (message: string, cause?: unknown) =>
+  new CareLedgerError('ERR_UPSTREAM', message, {
+    ...(cause === undefined ? {} : { cause }),
+    details: { reason: 'coordinator-unavailable' },
+  });
+const isUnavailable = (error: unknown) =>
+  error instanceof CareLedgerError && error.details.reason === 'coordinator-unavailable';
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 export function createKRoundPort(deps: KRoundPortDeps): KRoundPort {
   const now = deps.now ?? Date.now;
   const doFetch = deps.fetch ?? fetch;
+  const wait =
+    deps.wait ??
+    (() =>
+      new Promise<void>((resolve) => {
+        setTimeout(resolve, 2_000).unref();
+      }));
   const ask = async (
     coordinator: DataMember,
     roundId: string,
@@ -74,9 +94,11 @@ export function createKRoundPort(deps: KRoundPortDeps): KRoundPort {
         body: JSON.stringify({ studyId, entries }),
       });
     } catch (cause) {
-      throw new CareLedgerError('ERR_UPSTREAM', 'the k round’s coordinator does not answer', { cause });
+      throw unavailable('the k round’s coordinator does not answer', cause);
     }
     const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    if (response.status === 502 || response.status === 503 || response.status === 504)
+      throw unavailable(`the k round’s coordinator answered HTTP ${response.status}`);
     if (response.status === 202) return { state: 'waiting', missing: Number(body.missing) } as KRoundAnswer;
     if (response.status !== 200) {
       const reason = (body as { issue?: { diagnostics?: string }[] }).issue?.[0]?.diagnostics;
@@ -95,7 +117,15 @@ export function createKRoundPort(deps: KRoundPortDeps): KRoundPort {
       const coordinator = members.find((m) => m.address === address) as DataMember;
       const deadline = now() + (deps.deadlineMs ?? 15 * 60_000);
       for (;;) {
-        const answer = await ask(coordinator, roundId, studyId, entries);
+        let answer: KRoundAnswer;
+        try {
+          answer = await ask(coordinator, roundId, studyId, entries);
+        } catch (error) {
+          // A coordinator restarting mid-round still holds the round (decision 0050): ask it again.
+          if (!isUnavailable(error) || now() > deadline) throw error;
+          await wait();
+          continue;
+        }
         if (answer.state === 'decided') {
           return { decision: answer.decision, coordinator: address, members: answer.members };
         }

@@ -6,13 +6,17 @@
  * into rounds of one member each. A member's request is held until the round is decided or `holdMs`
  * passes (then `waiting`, and it asks again): a long poll, so no member sleeps between asks.
  *
- * Rounds live in this process's memory and are forgotten `ttlMs` after they began: a coordinator that
- * restarts mid-round makes every member's release of that round fail, and the researcher starts a new
- * round. Nothing a round holds identifies a patient outside the members holding the research secret.
+ * Rounds are kept in the member's database (k-round-store.ts, decision 0050): a coordinator that
+ * restarts mid-round completes it with the entries sent before, and the hosts of a member on
+ * PostgreSQL share them (a request held at one host that another decides is answered when its hold
+ * ends and it reads the round again). A round is forgotten `ttlMs` after it began. Nothing a round
+ * holds identifies a patient outside the members holding the research secret.
  */
+import { createHash } from 'node:crypto';
 import type { Address, Hex } from 'viem';
 import { CareLedgerError } from '../../errors/index.js';
 import { decideKRound, type KRoundDecision, type KRoundEntry } from './k-round.js';
+import { type KRoundStorage, MemoryKRoundStorage, type StoredKRound } from './k-round-store.js';
 
 export type KRoundAnswer =
   | { readonly state: 'decided'; readonly decision: KRoundDecision; readonly members: readonly Address[] }
@@ -23,29 +27,24 @@ export interface KRoundCoordinatorDeps {
   readonly dataMembers: () => Promise<readonly Address[]>;
   /** The study's k (from the node's research index). */
   readonly studyK: (studyId: Hex) => Promise<number | undefined>;
+  /** Default: process memory (a restart loses the rounds). */
+  readonly storage?: KRoundStorage;
   readonly now?: () => number;
   readonly holdMs?: number;
   readonly ttlMs?: number;
 }
 
-interface Round {
-  readonly studyId: Hex;
-  readonly k: number;
-  readonly members: readonly Address[];
-  readonly began: number;
-  readonly submissions: Map<Address, readonly KRoundEntry[]>;
-  decisions?: Map<Address, KRoundDecision>;
-  readonly decided: Promise<void>;
-  resolve(): void;
-}
-
 const lower = (a: string) => a.toLowerCase();
+const digestOf = (json: string) => createHash('sha256').update(json).digest('hex');
 
 export class KRoundCoordinator {
-  private readonly rounds = new Map<string, Round>();
+  /** Requests held in this process, per round, woken when this process decides it. */
+  private readonly waiters = new Map<string, { readonly decided: Promise<void>; resolve(): void }>();
+  private readonly storage: KRoundStorage;
   private readonly now: () => number;
 
   constructor(private readonly deps: KRoundCoordinatorDeps) {
+    this.storage = deps.storage ?? new MemoryKRoundStorage();
     this.now = deps.now ?? Date.now;
   }
 
@@ -56,8 +55,8 @@ export class KRoundCoordinator {
     member: Address,
     entries: readonly KRoundEntry[],
   ): Promise<KRoundAnswer> {
-    this.forgetOld();
-    const round = this.rounds.get(roundId) ?? (await this.begin(roundId, studyId));
+    await this.storage.deleteRoundsBefore(this.now() - (this.deps.ttlMs ?? 30 * 60_000));
+    const round = (await this.storage.getRound(roundId)) ?? (await this.begin(roundId, studyId));
     if (lower(round.studyId) !== lower(studyId))
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'this round releases another study', {
         details: { reason: 'round-study-mismatch' },
@@ -67,8 +66,15 @@ export class KRoundCoordinator {
       throw new CareLedgerError('ERR_FORBIDDEN', 'only members holding data take part in a k round', {
         details: { reason: 'not-a-data-member' },
       });
-    const earlier = round.submissions.get(as);
-    if (earlier !== undefined && JSON.stringify(earlier) !== JSON.stringify(entries))
+    const json = JSON.stringify(entries);
+    const digest = digestOf(json);
+    const earlier = (await this.storage.listEntries(roundId)).find((e) => e.member === as);
+    if (earlier === undefined && round.decisions !== undefined)
+      throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'the round was decided without this member', {
+        details: { reason: 'round-decided' },
+      });
+    const stored = earlier?.digest ?? (await this.storage.putEntries(roundId, as, digest, json));
+    if (stored !== digest)
       throw new CareLedgerError(
         'ERR_PRECONDITION_FAILED',
         'this member already sent other entries for the round',
@@ -76,54 +82,62 @@ export class KRoundCoordinator {
           details: { reason: 'round-entries-changed' },
         },
       );
-    if (earlier === undefined && round.decisions !== undefined)
-      throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'the round was decided without this member', {
-        details: { reason: 'round-decided' },
-      });
-    round.submissions.set(as, entries);
-    if (round.decisions === undefined && round.submissions.size === round.members.length) {
-      round.decisions = decideKRound(round.submissions, round.k);
-      round.resolve();
+    const decided = round.decisions ?? (await this.decideIfComplete(round)) ?? (await this.hold(roundId));
+    if (decided === undefined) {
+      const sent = (await this.storage.listEntries(roundId)).length;
+      return { state: 'waiting', missing: round.members.length - sent };
     }
-    await this.hold(round);
-    const decision = round.decisions?.get(as);
-    return decision === undefined
-      ? { state: 'waiting', missing: round.members.length - round.submissions.size }
-      : { state: 'decided', decision, members: round.members };
+    const decision = (JSON.parse(decided) as Record<string, KRoundDecision>)[as];
+    if (decision === undefined)
+      throw new CareLedgerError('ERR_INTERNAL', 'the round was decided without this member');
+    return { state: 'decided', decision, members: round.members };
   }
 
-  private async begin(roundId: string, studyId: Hex): Promise<Round> {
+  private async begin(roundId: string, studyId: Hex): Promise<StoredKRound> {
     const [members, k] = await Promise.all([this.deps.dataMembers(), this.deps.studyK(studyId)]);
     if (k === undefined) throw new CareLedgerError('ERR_NOT_FOUND', 'no such study');
     // Two members beginning the same round at once: the first one in wins.
-    const raced = this.rounds.get(roundId);
-    if (raced !== undefined) return raced;
-    let resolve: () => void = () => undefined;
-    const decided = new Promise<void>((r) => {
-      resolve = r;
-    });
-    const round: Round = { studyId, k, members, began: this.now(), submissions: new Map(), decided, resolve };
-    this.rounds.set(roundId, round);
-    return round;
+    return this.storage.beginRound({ roundId, studyId, k, members, began: this.now() });
   }
 
-  /** Waits for the decision, at most `holdMs`. */
-  private async hold(round: Round): Promise<void> {
-    if (round.decisions !== undefined) return;
+  /** Decides the round once every member has sent its entries; the decisions, or undefined. */
+  private async decideIfComplete(round: StoredKRound): Promise<string | undefined> {
+    const sent = await this.storage.listEntries(round.roundId);
+    if (sent.length < round.members.length) return undefined;
+    const submissions = new Map<Address, readonly KRoundEntry[]>();
+    for (const { member, entries } of sent) {
+      // Dropped: another request (or host) decided the round meanwhile.
+      if (entries === undefined) return (await this.storage.getRound(round.roundId))?.decisions;
+      submissions.set(member, JSON.parse(entries) as KRoundEntry[]);
+    }
+    const decisions = Object.fromEntries(decideKRound(submissions, round.k));
+    const stored = await this.storage.decideRound(round.roundId, JSON.stringify(decisions));
+    this.waiters.get(round.roundId)?.resolve();
+    this.waiters.delete(round.roundId);
+    return stored;
+  }
+
+  /** Waits for the decision, at most `holdMs`; then reads the round again (another host may have decided it). */
+  private async hold(roundId: string): Promise<string | undefined> {
+    let waiter = this.waiters.get(roundId);
+    if (waiter === undefined) {
+      let resolve: () => void = () => undefined;
+      const decided = new Promise<void>((r) => {
+        resolve = r;
+      });
+      waiter = { decided, resolve };
+      this.waiters.set(roundId, waiter);
+    }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      round.decided,
+      waiter.decided,
       new Promise<void>((r) => {
         timer = setTimeout(r, this.deps.holdMs ?? 20_000);
         timer.unref();
       }),
     ]);
     clearTimeout(timer);
-  }
-
-  private forgetOld(): void {
-    const ttl = this.deps.ttlMs ?? 30 * 60_000;
-    for (const [id, round] of this.rounds) if (this.now() - round.began > ttl) this.rounds.delete(id);
+    return (await this.storage.getRound(roundId))?.decisions;
   }
 }
 

@@ -20,6 +20,7 @@ import { createLedger, mountLedgerRoutes, startChainIndexer } from './compose/le
 import { mountLogRoutes, startNodeLogServices } from './compose/log.js';
 import { openNodeBase } from './compose/node-base.js';
 import { mountPatientRights } from './compose/patient-rights.js';
+import { createPractitionerNameReader } from './compose/practitioner-name.js';
 import { createRecords, startLocatorAnnouncements } from './compose/records.js';
 import { mountResearch, mountResearchRelease } from './compose/research.js';
 import { mountShare } from './compose/share.js';
@@ -97,7 +98,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
   const { repository } = records;
   const auth = await createAuth(base, options, { crypto, repository });
   const { authenticate, issuer } = auth;
-  const breakGlass = createBreakGlassHooks(base, auth);
+  const breakGlass = createBreakGlassHooks(base, auth, createPractitionerNameReader(base, repository));
 
   // HTTP, in the order routes are matched.
   const app = createHttpApp(base, { indexer, outbox, openingQueue, logServices });

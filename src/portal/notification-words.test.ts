@@ -48,4 +48,24 @@ describe('notifications in words, not ids (issue 22)', () => {
       expect(words).toMatch(/^[A-Z]/);
     }
   });
+
+  it("says the node's own sentence for a recall, but never a stored line with ids or machine times", () => {
+    const recall =
+      'Recall notice: the medicine pack dispensed to you on 3 December 2026 has been recalled by its manufacturer. Do not use it; contact your pharmacy.';
+    expect(
+      notificationWords(
+        { kind: 'supply-recall', subject: 'MedicationDispense/d1', message: recall },
+        context,
+      ),
+    ).toBe(recall);
+    for (const message of [
+      'Recall notice: the medicine pack dispensed to you (MedicationDispense/d1, 2026-12-03) has been recalled.',
+      'Observation/o1/_history/2 failed its integrity check',
+      'opened at 2026-12-07T17:37:34.455Z',
+    ]) {
+      expect(notificationWords({ kind: 'supply-recall', subject: 'x/1', message }, context)).toBe(
+        'Something happened that concerns your records.',
+      );
+    }
+  });
 });

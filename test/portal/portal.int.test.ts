@@ -334,6 +334,31 @@ describe('the clinician, the privacy officer and the operator', () => {
       'Dr Meredith Grey, Riverside General Hospital asks to see your records for your treatment.',
     );
     expect(text).not.toMatch(/Practitioner\/|Patient\/|\d{4}-\d{2}-\d{2}T|purpose TREAT/);
+    // What the API (and so a webhook or an e-mail built from it) gives: the same sentences, the ids and
+    // the machine time beside them in `subject` and `createdAt`, never inside the text.
+    const stored = JSON.parse(
+      await patientPage.evaluate<string>(
+        `(async () => { const s = JSON.parse(sessionStorage.getItem('careledger.portal.session')); return (await fetch('/notifications', { headers: { authorization: 'Bearer ' + s.accessToken } })).text(); })()`,
+      ),
+    ) as { notifications: { kind: string; message: string; subject: string; createdAt: string }[] };
+    const said = (kind: string) =>
+      stored.notifications.find((n) => n.kind === kind) as {
+        message: string;
+        subject: string;
+        createdAt: string;
+      };
+    expect(said('break-glass').message).toMatch(
+      /^Dr Meredith Grey at Riverside General Hospital opened emergency access to your records until \d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d UTC\./,
+    );
+    expect(said('break-glass').subject).toMatch(/^break-glass\//);
+    expect(said('access-request').message).toBe(
+      'Dr Meredith Grey at Riverside General Hospital asks to see your records for your treatment. Answer it on the Sharing page.',
+    );
+    expect(said('access-request').subject).toMatch(/^Consent\//);
+    for (const n of stored.notifications) {
+      expect(n.message).not.toMatch(/Practitioner\/|Patient\/|Consent\/|\d{4}-\d{2}-\d{2}T|purpose [A-Z]+/);
+      expect(Number.isNaN(Date.parse(n.createdAt))).toBe(false);
+    }
     // The menu counts what is unread; marking one read lowers it and keeps the focus on that card.
     const count = patientPage.getByTestId('notifications-unread');
     await count.waitFor({ timeout: 15_000 });

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { Address } from 'viem';
 import { CareLedgerError } from '../../errors/index.js';
 import { isPurposeOfUse, PURPOSE_OF_USE_SYSTEM } from '../../ledger/index.js';
+import { accessRequestSentence } from '../../patient-rights/notification-sentences.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
@@ -10,7 +11,10 @@ import { readJsonBody } from '../read-json-body.js';
 const LEDGER_ADDRESS_SYSTEM = 'https://careledger.dev/fhir/sid/ledger-address';
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-/** What the patient is told: ids, a purpose code and a time, never PHI. */
+/**
+ * What the patient is told: a sentence in words (who asks, for what), with the request's id in
+ * `subject` and the time in `createdAt` beside it, never inside it.
+ */
 export interface AccessRequestNotification {
   readonly id: string;
   readonly recipient: string;
@@ -27,6 +31,8 @@ export interface AccessRequestRouteDeps {
   readonly organization: string;
   readonly organizationAddress: Address;
   readonly notify: (notification: AccessRequestNotification) => Promise<void> | void;
+  /** The asking clinician's name ("Dr Meredith Grey") from their Practitioner resource, if it has one. */
+  readonly practitionerName?: (reference: string) => Promise<string | undefined>;
 }
 
 /**
@@ -94,7 +100,11 @@ export function createAccessRequestRoutes(deps: AccessRequestRouteDeps): Hono {
       id: randomUUID(),
       recipient: `Patient/${body.patient}`,
       kind: 'access-request',
-      message: `${context.who} at ${deps.organization} asks for access to your records (purpose ${purpose}). Answer it on the Sharing page.`,
+      message: accessRequestSentence({
+        clinician: await deps.practitionerName?.(context.who),
+        organization: deps.organization,
+        purpose,
+      }),
       subject: `Consent/${proposal.id}`,
       createdAt: now,
     });

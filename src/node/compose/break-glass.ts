@@ -5,12 +5,23 @@ import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { remoteAddress } from '../../http/remote-address.js';
 import { createBreakGlassRoutes } from '../../http/routes/break-glass-routes.js';
+import {
+  breakGlassSentenceForPatient,
+  breakGlassSentenceForReviewer,
+} from '../../patient-rights/notification-sentences.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { NodeAuth } from './auth.js';
 import type { NodeBase } from './node-base.js';
 
-/** Break-glass: the clinician's second factor, and who is told when it is opened. */
-export function createBreakGlassHooks(base: NodeBase, auth: NodeAuth) {
+/**
+ * Break-glass: the clinician's second factor, and who is told when it is opened. `practitionerName`
+ * names the clinician in the notifications ("Dr Meredith Grey"), without it they say "a clinician".
+ */
+export function createBreakGlassHooks(
+  base: NodeBase,
+  auth: NodeAuth,
+  practitionerName?: (reference: string) => Promise<string | undefined>,
+) {
   const { config, stores, say } = base;
   const authStore = stores.auth;
   const { authServer } = auth;
@@ -42,24 +53,46 @@ export function createBreakGlassHooks(base: NodeBase, auth: NodeAuth) {
     }
   };
   const onBreakGlass = async (session: BreakGlassSession) => {
-    const message = `${session.who} opened break-glass access to Patient/${session.patientId} until ${session.expiresAt}`;
-    for (const recipient of [`Patient/${session.patientId}`, 'role:privacy-officer']) {
+    const words = {
+      clinician: await practitionerName?.(session.who),
+      organization: config.organization,
+      until: session.expiresAt,
+    };
+    const createdAt = new Date().toISOString();
+    const told = [
+      { recipient: `Patient/${session.patientId}`, message: breakGlassSentenceForPatient(words) },
+      { recipient: 'role:privacy-officer', message: breakGlassSentenceForReviewer(words) },
+    ];
+    for (const { recipient, message } of told) {
       await authStore.insertNotification({
         id: randomUUID(),
         recipient,
         kind: 'break-glass',
         message,
         subject: `break-glass/${session.id}`,
-        createdAt: new Date().toISOString(),
+        createdAt,
       });
     }
     const webhook = config.notifications?.webhookUrl;
     if (webhook !== undefined) {
-      // Best effort and bounded: the notification is stored either way; the webhook carries ids only.
+      // Best effort and bounded: the notification is stored either way. The payload is the operator's
+      // alert: the reviewer's sentence (no patient named) and the session's ids and times, listed one by
+      // one so a field added to the session later (a reason, a name) never rides along.
+      const payload = {
+        type: 'break-glass',
+        node: config.name,
+        text: breakGlassSentenceForReviewer(words),
+        id: session.id,
+        who: session.who,
+        patientId: session.patientId,
+        startedAt: session.startedAt,
+        expiresAt: session.expiresAt,
+        auditEventId: session.auditEventId,
+      };
       await fetch(webhook, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'break-glass', node: config.name, ...session }),
+        body: JSON.stringify(payload),
         signal: AbortSignal.timeout(2000),
       }).catch((error: unknown) => say(`break-glass webhook failed: ${(error as Error).message}`));
     }

@@ -1,14 +1,10 @@
-import type { Practitioner } from '@medplum/fhirtypes';
 import type { Hono } from 'hono';
 import type { Authenticate } from '../../http/authenticate-request.js';
 import { createAccessRequestRoutes } from '../../http/routes/access-request-routes.js';
-import {
-  createPatientRightsRoutes,
-  createRecipientNames,
-  practitionerDisplayName,
-} from '../../patient-rights/index.js';
+import { createPatientRightsRoutes, createRecipientNames } from '../../patient-rights/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { NodeBase } from './node-base.js';
+import { createPractitionerNameReader } from './practitioner-name.js';
 
 /** Issue 22: HIPAA individual rights and the patient's requests (decision 0029), and access requests. */
 export function mountPatientRights(
@@ -19,6 +15,7 @@ export function mountPatientRights(
   const { config, stores, account } = base;
   const { repository, authenticate } = deps;
   const index = stores.chainIndex;
+  const practitionerName = createPractitionerNameReader(base, repository);
   app.route(
     '/patient-rights',
     createPatientRightsRoutes({
@@ -32,15 +29,7 @@ export function mountPatientRights(
       }),
       // The node reads its own directory entry (a Practitioner is no patient's record), as itself:
       // the read is judged and audited like any other.
-      practitionerName: async (id) =>
-        practitionerDisplayName(
-          (await repository.read('Practitioner', id, {
-            who: `Organization/${account.address}`,
-            member: account.address,
-            organization: config.organization,
-            purpose: 'HOPERAT',
-          })) as Practitioner,
-        ),
+      practitionerName,
     }),
   );
   app.route(
@@ -51,6 +40,7 @@ export function mountPatientRights(
       organization: config.organization,
       organizationAddress: account.address,
       notify: (n) => stores.auth.insertNotification(n),
+      practitionerName,
     }),
   );
 }

@@ -4,6 +4,7 @@ import type { ConsentDecisionCache } from '../../access/consent-decision-cache.j
 import { AccessPolicy, listGrantingPatients } from '../../access/index.js';
 import { createDrugAllergyCheck } from '../../clinician/drug-allergy-check.js';
 import type { ConsortiumLedger } from '../../ledger/index.js';
+import { integrityAlertSentence } from '../../patient-rights/notification-sentences.js';
 import type { BeforeWrite } from '../../vault/before-write.js';
 import { FhirRepository } from '../../vault/fhir-repository.js';
 import type { VaultCrypto } from '../../vault/index.js';
@@ -80,7 +81,7 @@ export function createRecords(base: NodeBase, options: StartNodeOptions, deps: R
             id: randomUUID(),
             recipient,
             kind: 'integrity-alert',
-            message: `${subject} failed its integrity check and was left out of a search`,
+            message: integrityAlertSentence(failure.resourceType),
             subject,
             createdAt: new Date().toISOString(),
           })

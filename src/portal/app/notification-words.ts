@@ -12,7 +12,12 @@ export interface NotificationParts {
   readonly kind: string;
   /** `break-glass/<session id>`, `Consent/<proposal id>`. */
   readonly subject: string;
+  /** The node's own sentence, said for kinds the portal does not word itself (a recall, an integrity alert). */
+  readonly message?: string;
 }
+
+/** A reference (`MedicationDispense/…`) or a machine time in a sentence: not for a person to read. */
+const MACHINE_PARTS = /\b[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}|\d{4}-\d{2}-\d{2}T\d/;
 
 /** A request for access (a proposed Consent): who asks and for what purposes. */
 export interface AccessRequestParts {
@@ -54,5 +59,8 @@ export function notificationWords(n: NotificationParts, context: NotificationCon
     return `${who} asks to see your records ${why}. Answer it on the Sharing page.`;
   }
   if (n.kind === 'break-glass-review') return `The privacy officer reviewed an emergency access to ${whose}.`;
+  // Nodes before issue 22's last stop stored lines with ids; those are never shown.
+  if (n.message !== undefined && n.message.trim() !== '' && !MACHINE_PARTS.test(n.message))
+    return n.message.trim();
   return 'Something happened that concerns your records.';
 }

@@ -38,10 +38,16 @@ export function createReachPatient(deps: ReachPatientDeps) {
     const device = dispense.resourceType === 'Device';
     const dispenseRef = `${device ? 'Device' : 'MedicationDispense'}/${dispense.medicationDispenseId}`;
     const patientRef = `Patient/${dispense.patientId}`;
-    const date = dispense.dispensedAt.slice(0, 10);
+    // In words (issue 22): the dispense's id is the notification's subject and the Communication's `about`.
+    const date = new Date(dispense.dispensedAt).toLocaleDateString('en-GB', {
+      timeZone: 'UTC',
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+    });
     const text = device
-      ? `Recall notice: the medical device recorded as implanted or given to you (${dispenseRef}, ${date}) has been recalled by its manufacturer. Contact your care team about what to do.`
-      : `Recall notice: the medicine pack dispensed to you (${dispenseRef}, ${date}) has been recalled by its manufacturer. Do not use it; contact your pharmacy.`;
+      ? `Recall notice: the medical device recorded as implanted or given to you on ${date} has been recalled by its manufacturer. Contact your care team about what to do.`
+      : `Recall notice: the medicine pack dispensed to you on ${date} has been recalled by its manufacturer. Do not use it; contact your pharmacy.`;
     const communication: Communication = {
       resourceType: 'Communication',
       status: 'completed',
@@ -72,7 +78,7 @@ export function createReachPatient(deps: ReachPatientDeps) {
     const stored = await deps.create(issue, context);
     await deps.notify({
       recipient: dispense.prescriber,
-      message: `A ${device ? 'device you recorded' : 'medicine you prescribed'} was recalled: see DetectedIssue/${stored.id} (${patientRef}).`,
+      message: `A ${device ? 'device you recorded' : 'medicine you prescribed'} was recalled by its manufacturer and the patient was told. The issue is in their chart.`,
       subject: `DetectedIssue/${stored.id}`,
     });
   };

@@ -46,6 +46,8 @@ const KIND: Record<string, string> = {
   'break-glass': 'Emergency access',
   'break-glass-review': 'Emergency access reviewed',
   'access-request': 'Request for access',
+  'supply-recall': 'Recall notice',
+  'integrity-alert': 'Integrity alert',
 };
 
 function capitalised(text: string): string {

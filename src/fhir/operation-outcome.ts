@@ -95,10 +95,26 @@ export function createOperationOutcomeFromError(error: unknown): OperationOutcom
       : new CareLedgerError('ERR_INTERNAL', 'internal error; the node logged the details');
   const { code, severity } = OUTCOME_BY_ERROR_CODE[known.code];
   const details = { coding: [{ system: ERROR_CODE_SYSTEM, code: known.code }], text: known.code };
-  const head: OperationOutcomeIssue = { severity, code, diagnostics: known.message, details };
   const nested = known.details.issues;
-  if (Array.isArray(nested) && nested.length > 0 && nested.every(isFhirIssue)) {
-    return { resourceType: 'OperationOutcome', issue: [head, ...nested.map(toOutcomeIssue)] };
-  }
-  return { resourceType: 'OperationOutcome', issue: [head] };
+  const issues = Array.isArray(nested) && nested.every(isFhirIssue) ? nested : [];
+  const expression = expressionOf(known.details, issues);
+  const head: OperationOutcomeIssue = {
+    severity,
+    code,
+    diagnostics: known.message,
+    details,
+    ...(expression.length > 0 ? { expression } : {}),
+  };
+  return { resourceType: 'OperationOutcome', issue: [head, ...issues.map(toOutcomeIssue)] };
+}
+
+/**
+ * What the first issue names (R4 OperationOutcome.issue.expression): the element (`details.expression`)
+ * or the HTTP parameter or header (`details.parameter`) at fault, else every element its nested issues
+ * name, so a client reading only the first issue still learns where the request went wrong.
+ */
+function expressionOf(details: Readonly<Record<string, unknown>>, issues: readonly FhirIssue[]): string[] {
+  const named = [details.expression, details.parameter].flat().filter((e) => typeof e === 'string');
+  if (named.length > 0) return named as string[];
+  return [...new Set(issues.flatMap((issue) => issue.expression))];
 }

@@ -426,7 +426,7 @@ export class FhirRepository {
   typeHistory(
     resourceType: string,
     context: AccessContext,
-    options: { since?: string; count: number },
+    options: { since?: string; beforeLogIndex?: number; count: number },
   ): Promise<TypeHistoryEntry[]> {
     return readTypeHistory(this.parts, resourceType, context, options);
   }

@@ -35,6 +35,20 @@ describe('createOperationOutcomeFromError', () => {
     }
   });
 
+  it('names the parameter or element of a malformed request in the first issue', () => {
+    const parameter = new CareLedgerError('ERR_INVALID_INPUT', 'bad count', {
+      details: { parameter: '_count' },
+    });
+    expect(createOperationOutcomeFromError(parameter).issue[0]?.expression).toEqual(['_count']);
+    const element = new CareLedgerError('ERR_INVALID_INPUT', 'wrong type', {
+      details: { expression: 'Resource.resourceType' },
+    });
+    expect(createOperationOutcomeFromError(element).issue[0]?.expression).toEqual(['Resource.resourceType']);
+    expect(
+      createOperationOutcomeFromError(new CareLedgerError('ERR_GONE', 'gone')).issue[0],
+    ).not.toHaveProperty('expression');
+  });
+
   it('lists the validation issues of parseResource, with their FHIRPath expressions', () => {
     const outcome = createOperationOutcomeFromError(
       thrownBy(() =>
@@ -52,6 +66,8 @@ describe('createOperationOutcomeFromError', () => {
             coding: [{ system: ERROR_CODE_SYSTEM, code: 'ERR_INVALID_INPUT' }],
             text: 'ERR_INVALID_INPUT',
           },
+          // The first issue names every element at fault, for clients that read only it.
+          expression: ['Observation.issued', 'Observation.status'],
         },
         {
           severity: 'error',

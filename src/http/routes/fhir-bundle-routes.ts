@@ -197,9 +197,11 @@ export function createFhirBundleRoutes(deps: FhirBundleRouteDeps): Hono {
         },
       );
     }
+    // A PATCH entry's resource is the patch (Parameters or Binary), not a record (R4 §3.1.0.11.1).
     const unserved = entries
+      .filter((e) => (e.request?.method ?? '').toUpperCase() !== 'PATCH')
       .map((e) => e.resource?.resourceType)
-      .find((t) => typeof t === 'string' && t !== 'Binary' && !types.has(t));
+      .find((t) => typeof t === 'string' && !types.has(t));
     if (unserved !== undefined) {
       throw new CareLedgerError(
         'ERR_INVALID_INPUT',

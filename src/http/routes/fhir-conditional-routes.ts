@@ -73,7 +73,9 @@ export function createFhirConditionalRoutes(deps: FhirConditionalRouteDeps): Hon
   app.patch('/:type/:id', async (c) => {
     const type = typeOf(c);
     const id = c.req.param('id');
-    if (!ID.test(id)) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id');
+    if (!ID.test(id)) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id', { details: { parameter: 'id' } });
+    }
     const context = await deps.authenticate(c);
     const apply = await readPatch(c);
     const ifMatch = parseIfMatch(c.req.header('if-match'));
@@ -107,7 +109,9 @@ export function createFhirConditionalRoutes(deps: FhirConditionalRouteDeps): Hon
     const where = condition(c);
     const body = await readJsonBody(c);
     if (body.resourceType !== type) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', `the body's resourceType must be ${type}`);
+      throw new CareLedgerError('ERR_INVALID_INPUT', `the body's resourceType must be ${type}`, {
+        details: { expression: 'Resource.resourceType' },
+      });
     }
     const ifMatch = parseIfMatch(c.req.header('if-match'));
     const { resource, created } = await deps.repository.conditionalUpdate(

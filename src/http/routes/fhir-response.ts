@@ -18,6 +18,8 @@ export function parseIfMatch(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const match = /^(?:W\/)?"([0-9]+)"$/.exec(value.trim());
   if (match === null)
-    throw new CareLedgerError('ERR_INVALID_INPUT', 'If-Match must be an ETag such as W/"1"');
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'If-Match must be an ETag such as W/"1"', {
+      details: { parameter: 'If-Match' },
+    });
   return match[1];
 }

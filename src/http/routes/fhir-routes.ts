@@ -10,6 +10,8 @@ import { loadSearchParameters, SEARCHABLE_RESOURCE_TYPES } from '../../fhir/sear
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
+import { createFhirHistoryRoutes } from './fhir-history-routes.js';
+import { readSubsetOf } from './fhir-read-subset.js';
 import { FHIR_JSON, parseIfMatch, sendResource } from './fhir-response.js';
 import { formatSearchBundle, searchHandling } from './search-bundle.js';
 
@@ -59,30 +61,10 @@ function resourceType(c: Context): string {
 
 function resourceId(c: Context): string {
   const id = c.req.param('id') ?? '';
-  if (!ID.test(id)) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id');
+  if (!ID.test(id)) {
+    throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id', { details: { parameter: 'id' } });
+  }
   return id;
-}
-
-/** One entry of a history Bundle (R4 §3.1.0.10): the version, and the interaction that made it. */
-function historyEntry(
-  fullUrl: string,
-  type: string,
-  id: string,
-  v: { versionId: number; lastUpdated: string; deleted: boolean; resource?: Resource },
-) {
-  return {
-    fullUrl,
-    ...(v.resource === undefined ? {} : { resource: v.resource }),
-    request: {
-      method: v.deleted ? 'DELETE' : v.versionId === 1 ? 'POST' : 'PUT',
-      url: v.versionId === 1 && !v.deleted ? type : `${type}/${id}`,
-    },
-    response: {
-      status: v.deleted ? '204' : v.versionId === 1 ? '201' : '200',
-      lastModified: v.lastUpdated,
-      etag: `W/"${v.versionId}"`,
-    },
-  };
 }
 
 /**
@@ -278,7 +260,9 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     const context = await deps.authenticate(c);
     const body = (await readJsonBody(c)) as { resourceType?: unknown };
     if (body.resourceType !== type) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', `the body's resourceType must be ${type}`);
+      throw new CareLedgerError('ERR_INVALID_INPUT', `the body's resourceType must be ${type}`, {
+        details: { expression: 'Resource.resourceType' },
+      });
     }
     const condition = c.req.header('if-none-exist');
     const { resource, created } =
@@ -396,38 +380,8 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
   app.get('/Patient/:id/$summary', summary);
   app.post('/Patient/:id/$summary', summary);
 
-  /** Type history (R4 §3.1.0.10.1): `_since` and `_count` (default 50, at most 500). */
-  app.get('/:type/_history', async (c) => {
-    const type = resourceType(c);
-    const context = await deps.authenticate(c);
-    const since = c.req.query('_since');
-    if (since !== undefined && Number.isNaN(Date.parse(since))) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', '_since must be a FHIR instant', {
-        details: { parameter: '_since' },
-      });
-    }
-    const countText = c.req.query('_count') ?? '50';
-    if (!/^[0-9]{1,4}$/.test(countText)) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', '_count must be a whole number', {
-        details: { parameter: '_count' },
-      });
-    }
-    const versions = await deps.repository.typeHistory(type, context, {
-      ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
-      count: Math.min(500, Number(countText)),
-    });
-    const origin = new URL(c.req.url).origin;
-    return c.body(
-      JSON.stringify({
-        resourceType: 'Bundle',
-        type: 'history',
-        link: [{ relation: 'self', url: c.req.url }],
-        entry: versions.map((v) => historyEntry(`${origin}/fhir/${type}/${v.id}`, type, v.id, v)),
-      }),
-      200,
-      { 'Content-Type': FHIR_JSON },
-    );
-  });
+  // Type and instance history, with paging (R4 §3.1.0.10): before `/:type/:id` takes `Type/_history`.
+  app.route('/', createFhirHistoryRoutes({ ...deps, resourceType, resourceId }));
 
   /**
    * Break-glass: `POST /fhir/Patient/{id}/$break-glass` with a Parameters resource (`reason`, and
@@ -478,37 +432,37 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     );
   });
 
+  /** `_summary`/`_elements` (fhir-read-subset.ts); a version proof covers only the whole resource. */
+  const subsetFor = (c: Context, context: AccessContext) => {
+    const subset = readSubsetOf(c);
+    if (subset !== undefined && context.versionProofs === true) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'a version proof is served with the whole resource', {
+        details: { parameter: c.req.query('_elements') === undefined ? '_summary' : '_elements' },
+      });
+    }
+    return subset ?? ((resource: Resource) => resource);
+  };
+
   app.get('/:type/:id', async (c) => {
     const context = await deps.authenticate(c);
+    const subset = subsetFor(c, context);
     const resource = await deps.repository.read(resourceType(c), resourceId(c), context);
     // What the node adds on a read (a Practitioner's licence); never to content served with a version proof.
-    if (deps.showResource === undefined || context.versionProofs === true) return sendResource(c, resource);
-    return sendResource(c, await deps.showResource(resource));
+    if (deps.showResource === undefined || context.versionProofs === true)
+      return sendResource(c, subset(resource));
+    return sendResource(c, subset(await deps.showResource(resource)));
   });
 
   app.get('/:type/:id/_history/:vid', async (c) => {
     const vid = c.req.param('vid');
-    if (!/^[1-9][0-9]{0,9}$/.test(vid)) throw new CareLedgerError('ERR_INVALID_INPUT', 'not a version id');
+    if (!/^[1-9][0-9]{0,9}$/.test(vid)) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'not a version id', { details: { parameter: 'vid' } });
+    }
+    const context = await deps.authenticate(c);
+    const subset = subsetFor(c, context);
     return sendResource(
       c,
-      await deps.repository.vread(resourceType(c), resourceId(c), Number(vid), await deps.authenticate(c)),
-    );
-  });
-
-  app.get('/:type/:id/_history', async (c) => {
-    const type = resourceType(c);
-    const id = resourceId(c);
-    const versions = await deps.repository.history(type, id, await deps.authenticate(c));
-    const base = new URL(c.req.url).origin + c.req.path.replace(/\/_history$/, '');
-    return c.body(
-      JSON.stringify({
-        resourceType: 'Bundle',
-        type: 'history',
-        total: versions.length,
-        entry: versions.map((v) => historyEntry(base, type, id, v)),
-      }),
-      200,
-      { 'Content-Type': FHIR_JSON },
+      subset(await deps.repository.vread(resourceType(c), resourceId(c), Number(vid), context)),
     );
   });
 
@@ -518,7 +472,13 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     const context = await deps.authenticate(c);
     const body = (await readJsonBody(c)) as { resourceType?: unknown; id?: unknown };
     if (body.resourceType !== type || body.id !== id) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'the body must have the resourceType and id of the URL');
+      throw new CareLedgerError(
+        'ERR_INVALID_INPUT',
+        'the body must have the resourceType and id of the URL',
+        {
+          details: { expression: body.resourceType !== type ? 'Resource.resourceType' : `${type}.id` },
+        },
+      );
     }
     const ifMatch = parseIfMatch(c.req.header('if-match'));
     const { resource, created } = await deps.repository.update(

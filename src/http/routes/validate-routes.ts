@@ -47,7 +47,7 @@ export function createValidateRoutes(deps: ValidateRouteDeps): Hono {
     const type = resourceTypeOf(c);
     const id = c.req.param('id');
     if (id !== undefined && !ID.test(id))
-      throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id');
+      throw new CareLedgerError('ERR_INVALID_INPUT', 'not a valid FHIR id', { details: { parameter: 'id' } });
     const context = await deps.authenticate(c);
     const request = await readValidateRequest(c, type);
 
@@ -74,9 +74,13 @@ export function createValidateRoutes(deps: ValidateRouteDeps): Hono {
     if (request.resource === undefined) {
       throw new CareLedgerError('ERR_INVALID_INPUT', `$validate needs the ${type} resource to validate`);
     }
-    if (request.profile !== undefined && loadFhirDefinitions().profiles.get(request.profile) === undefined) {
+    // The type's own core definition is what every resource is validated against anyway.
+    const profile =
+      request.profile?.replace(/\|4\.0\.1$/, '') === coreProfileOf(type) ? undefined : request.profile;
+    if (profile !== undefined && loadFhirDefinitions().profiles.get(profile) === undefined) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'the profile is not loaded on this node', {
         details: {
+          parameter: 'profile',
           issues: [
             {
               severity: 'error',
@@ -88,10 +92,7 @@ export function createValidateRoutes(deps: ValidateRouteDeps): Hono {
         },
       });
     }
-    const result = validateResource(
-      request.resource,
-      request.profile === undefined ? {} : { profiles: [request.profile] },
-    );
+    const result = validateResource(request.resource, profile === undefined ? {} : { profiles: [profile] });
     const issues = [...result.issues, ...modeIssues(request, type, id)];
     return outcome(c, issues);
   };
@@ -99,6 +100,11 @@ export function createValidateRoutes(deps: ValidateRouteDeps): Hono {
   app.post('/:type/$validate', validate);
   app.post('/:type/:id/$validate', validate);
   return app;
+}
+
+/** R4's base StructureDefinition of a type, as a canonical (with or without its `|4.0.1` version). */
+function coreProfileOf(type: string): string {
+  return `http://hl7.org/fhir/StructureDefinition/${type}`;
 }
 
 function resourceTypeOf(c: Context): string {

@@ -18,6 +18,8 @@ export interface InstanceHistoryEntry {
 /** One version in a type history: as an instance history entry, with the resource's id. */
 export interface TypeHistoryEntry extends InstanceHistoryEntry {
   readonly id: string;
+  /** Where the next page starts (`beforeLogIndex`): versions are listed by falling log index. */
+  readonly logIndex: number;
 }
 
 /** Versions newest first; a deleted version is `{ deleted: true }` with its metadata. */
@@ -93,13 +95,14 @@ export async function readInstanceHistory(
 
 /**
  * Type history (R4 §3.1.0.10.1): every version of every resource of a type the requester may see,
- * newest first, at most `count`, optionally only versions after `since`. Audited once per patient.
+ * newest first, at most `count`, optionally only versions after `since` and below the log index
+ * `beforeLogIndex` (the page before ended there). Audited once per patient.
  */
 export async function readTypeHistory(
   parts: GatewayParts,
   resourceType: string,
   context: AccessContext,
-  options: { since?: string; count: number },
+  options: { since?: string; beforeLogIndex?: number; count: number },
 ): Promise<TypeHistoryEntry[]> {
   const requester = await parts.gate.admit('history-type', context, {
     entity: `${resourceType}/_history`,
@@ -108,7 +111,13 @@ export async function readTypeHistory(
   const memo: AddressMemo = new Map();
   const result: TypeHistoryEntry[] = [];
   const patients = new Map<string, boolean>();
-  for await (const version of typeHistoryVersions(parts.store.storage, resourceType, options.since)) {
+  const versions = typeHistoryVersions(
+    parts.store.storage,
+    resourceType,
+    options.since,
+    options.beforeLogIndex,
+  );
+  for await (const version of versions) {
     if (result.length >= options.count) break;
     if (!parts.gate.seesCompartment(requester, version.patientId)) continue;
     let resource: Resource | undefined;
@@ -130,6 +139,7 @@ export async function readTypeHistory(
     patients.set(version.patientId, (patients.get(version.patientId) ?? false) || breakGlass);
     result.push({
       id: version.id,
+      logIndex: version.logIndex,
       versionId: version.versionId,
       lastUpdated: version.lastUpdated,
       deleted: version.deleted,
@@ -153,8 +163,9 @@ async function* typeHistoryVersions(
   storage: RecordStorage,
   resourceType: string,
   since?: string,
+  start?: number,
 ): AsyncGenerator<StoredVersion> {
-  let before: number | undefined;
+  let before = start;
   for (;;) {
     const page = await storage.typeHistory(resourceType, {
       ...(since === undefined ? {} : { since }),

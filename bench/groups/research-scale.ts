@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
+import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
 import { BENCH_IMPORT_BATCH, createImportLoader } from './export-load.js';
 import { seedResources } from './export-seed.js';
@@ -78,12 +79,20 @@ export const researchScaleGroup: Group = {
 
       globalThis.gc?.();
       const rssBefore = process.memoryUsage.rss();
+      const stopProfile = ctx.options.profile ? await startCpuProfile() : undefined;
       const rss = sampleRss();
       const t1 = performance.now();
       const cpu1 = process.cpuUsage();
       const manifest = await node.release();
       const releaseSeconds = (performance.now() - t1) / 1000;
       const releaseCpu = process.cpuUsage(cpu1);
+      const profileNotes: string[] = [];
+      if (stopProfile !== undefined) {
+        const summary = summarizeCpuProfile(await stopProfile());
+        profileNotes.push(
+          `Profile of the release: by module: ${formatProfileShares(summary.modules)}; top functions (self): ${formatProfileShares(summary.functions)}.`,
+        );
+      }
       const peak = rss.stop();
       const { counts } = manifest.extension;
       ctx.progress(`research-scale: released ${counts.records} resources in ${releaseSeconds.toFixed(1)} s`);
@@ -152,6 +161,7 @@ export const researchScaleGroup: Group = {
         figures,
         charts: [],
         notes: [
+          ...profileNotes,
           `research-scale: ${size}; released ${counts.records} records of ${counts.contributors} patients, ${counts.suppressedPatients} suppressed (k = ${K}); peak RSS ${Math.round(peak / MB)} MB during the release (${Math.round(rssBefore / MB)} MB before it)`,
         ],
       };

@@ -4,7 +4,7 @@ import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { matchesSearch, planSearch, type SearchPlan } from '../fhir/search/index.js';
 import type { ValueSetLookup } from '../fhir/terminology/index.js';
-import type { AccessGate, AddressMemo } from './access-gate.js';
+import type { AccessGate, AddressMemo, VisibleCompartments } from './access-gate.js';
 import type { SearchScope } from './operations/search-scope.js';
 import { loadValueSetLookup, valueSetCanonicals } from './operations/search-value-sets.js';
 import type { StoredVersion } from './record-storage.js';
@@ -40,6 +40,14 @@ export interface BulkPage {
   readonly refused: readonly { patientId: string; reason: string }[];
 }
 
+/**
+ * How long the compartments an export's requester may see are reused across its pages. They are a
+ * bound taken before any record is opened, not the decision: every record is still judged with the
+ * consent in force when it is read (`decide`), so a grant revoked meanwhile still refuses its records,
+ * and one given meanwhile counts from the next recomputation.
+ */
+const VISIBLE_REUSE_MS = 60_000;
+
 /** Why another member's export left out a patient it holds no grant from (no record was opened). */
 const NOT_VISIBLE = 'no consent in force for this member, purpose and data';
 
@@ -65,6 +73,17 @@ function decodeCursor(cursor: string): { patientId: string; id: string } {
  * (`recordExport`) rather than once per page, which a search would do.
  */
 export class BulkReadGateway {
+  /**
+   * The visible compartments per requester context (an export job's, the same object for all its
+   * pages) and type. For another member they list every patient granting it: computed per page, a
+   * study release of N patients did O(N) consent checks and blind-index hashes for each of its O(N)
+   * pages, most of its CPU at 10,000 patients (issue 18).
+   */
+  private readonly visibleMemo = new WeakMap<
+    AccessContext,
+    Map<string, { readonly at: number; readonly visible: Promise<VisibleCompartments> }>
+  >();
+
   constructor(
     private readonly gate: AccessGate,
     private readonly store: SealedRecordStore,
@@ -137,7 +156,7 @@ export class BulkReadGateway {
     const refused = new Map<string, string>();
     // Decided before any record is opened (as for a search): a record outside the compartments the
     // requester may see is never decrypted; another member's attempt is still recorded as refused.
-    const visible = await this.gate.visibleCompartments(requester, context, request.resourceType);
+    const visible = await this.visibleFor(requester, context, request.resourceType, now);
     for (const version of versions) {
       if (!visible.all && !visible.patients.has(version.patientId)) {
         if (requester.kind === 'member' && version.patientId !== '' && !refused.has(version.patientId))
@@ -188,6 +207,25 @@ export class BulkReadGateway {
       skipped,
       refused: [...refused].map(([patientId, reason]) => ({ patientId, reason })),
     };
+  }
+
+  private visibleFor(
+    requester: Requester,
+    context: AccessContext,
+    resourceType: string,
+    now: number,
+  ): Promise<VisibleCompartments> {
+    let byType = this.visibleMemo.get(context);
+    if (byType === undefined) {
+      byType = new Map();
+      this.visibleMemo.set(context, byType);
+    }
+    const kept = byType.get(resourceType);
+    if (kept !== undefined && now - kept.at < VISIBLE_REUSE_MS && now >= kept.at) return kept.visible;
+    const visible = this.gate.visibleCompartments(requester, context, resourceType);
+    byType.set(resourceType, { at: now, visible });
+    visible.catch(() => byType.delete(resourceType));
+    return visible;
   }
 
   /**

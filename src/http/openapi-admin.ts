@@ -31,6 +31,23 @@ export function adminErasePaths(): Record<string, PathItem> {
 /** Users and OAuth clients (operator). */
 export function adminUserPaths(): Record<string, PathItem> {
   return {
+    '/admin/practitioner-directory': {
+      get: {
+        operationId: 'listPractitionerDirectory',
+        summary:
+          'Who each of this node’s practitioner ledger addresses is: the account’s Practitioner reference and the name on it',
+        tags: ['admin'],
+        security: [{ operatorToken: [] }],
+        responses: {
+          '200': {
+            description:
+              '{ practitioners: [{ address, practitioner, name (null without one), username, disabled }] }.',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          ...errors('Unauthorized'),
+        },
+      },
+    },
     '/admin/users': {
       post: {
         operationId: 'createUser',

@@ -55,6 +55,10 @@ import { createFhirRoutes, type FhirRouteDeps } from './routes/fhir-routes.js';
 import { createLedgerRoutes, type LedgerRouteDeps } from './routes/ledger-routes.js';
 import { createLogRoutes, type LogRoutesSource } from './routes/log-routes.js';
 import { createOAuthRoutes, type OAuthRouteDeps } from './routes/oauth-routes.js';
+import {
+  createPractitionerDirectoryRoutes,
+  type PractitionerDirectoryDeps,
+} from './routes/practitioner-directory-routes.js';
 import { createValidateRoutes } from './routes/validate-routes.js';
 import { createValueSetExpandRoutes } from './routes/value-set-expand-routes.js';
 import { createWitnessRoutes } from './routes/witness-routes.js';
@@ -101,6 +105,8 @@ const exchangeListing = {
 const SUB_APPS: Record<string, () => Hono> = {
   createLedgerRoutes: () => createLedgerRoutes({} as LedgerRouteDeps),
   createAdminRoutes: () => createAdminRoutes({ adminToken: 'listing-only' } as AdminRouteDeps),
+  createPractitionerDirectoryRoutes: () =>
+    createPractitionerDirectoryRoutes({ adminToken: 'listing-only' } as PractitionerDirectoryDeps),
   'nodeCredentials.routes': () =>
     createCredentialAdminRoutes({ adminToken: 'listing-only' } as CredentialAdminDeps),
   'logServices.logRoutes': () => createLogRoutes({} as LogRoutesSource),

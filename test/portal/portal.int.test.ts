@@ -426,10 +426,13 @@ describe('the clinician, the privacy officer and the operator', () => {
     const practitionerRows = practitioners.locator('tbody tr');
     expect(await practitionerRows.count()).toBe(2);
     const practitionerText = (await practitioners.locator('tbody').textContent()) ?? '';
-    expect(practitionerText).toContain('MD');
-    expect(practitionerText).toContain('PRIVACY');
-    expect(practitionerText).not.toContain('revoked');
-    expect((await practitionerRows.allTextContents()).every((row) => row.includes('valid'))).toBe(true);
+    expect(practitionerText).toContain('Doctor of medicine (MD)');
+    expect(practitionerText).toContain('Privacy officer');
+    expect(practitionerText).toContain('Riverside General Hospital');
+    expect(practitionerText).not.toContain('Revoked');
+    expect((await practitionerRows.allTextContents()).every((row) => row.includes('Valid'))).toBe(true);
+    // Without the admin token the page says how to see the names; the address is only a detail.
+    expect(practitionerText).toContain('Name shown with the admin token');
     // One anchoring row per member, each naming the member's log.
     const anchors = admin.getByRole('table', { name: /^Latest anchored checkpoint of each member/ });
     const anchorRows = anchors.locator('tbody tr');
@@ -450,6 +453,13 @@ describe('the clinician, the privacy officer and the operator', () => {
     await admin.getByLabel('Admin token').fill(token);
     await admin.getByRole('button', { name: 'Use token' }).click();
     await admin.locator('#practitioner-form').waitFor();
+    // With the token the practitioners are named from the node's accounts and Practitioner records (issue 22).
+    await practitioners.getByText('Dr Meredith Grey').waitFor({ timeout: 15_000 });
+    const named = (await practitionerRows.allTextContents()).map((row) =>
+      row.replace(/Ledger address.*?0x[0-9a-fA-F]{40}/, ''),
+    );
+    expect(named.join('\n')).toContain('Ms Amal Haddad');
+    for (const row of named) expect(row).not.toMatch(/0x[0-9a-fA-F]{6}/);
     await screenshot(admin, 'admin');
     await admin.close();
   });

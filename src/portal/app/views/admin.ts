@@ -3,12 +3,20 @@
  * witnesses, anchoring and chain sync. The operator pastes the node's admin token; it is kept in this
  * module's memory only (gone on reload), never stored.
  */
+
+import {
+  type DirectoryEntry,
+  type LedgerPractitioner,
+  practitionerRows,
+} from '../admin-practitioner-rows.js';
 import { ApiError, errorText, getJson, request, sendJson } from '../api.js';
 import { consortiumMembers, nodeStatus } from '../context.js';
 import { field, h, message, replace } from '../dom.js';
 import { showFieldErrors } from '../field-errors.js';
 
 let adminToken: string | undefined;
+/** Redraws the practitioners table of the page on view (names appear once the admin token is given). */
+let redrawPractitioners: (() => Promise<void>) | undefined;
 export const ADMIN_TOKEN_MISSING =
   'Paste the node’s admin token (the admin.token file in the node’s folder) before using it.';
 export const ADMIN_TOKEN_WRONG =
@@ -49,16 +57,6 @@ interface Proposal {
   readonly expiresAt: number;
   readonly voters: readonly { address: string; name: string | null }[];
   readonly blockNumber: number;
-}
-
-interface Practitioner {
-  readonly address: string;
-  readonly qualificationCode: string;
-  readonly credentialHash: string;
-  readonly expiresAt: number;
-  readonly revoked: boolean;
-  readonly expired: boolean;
-  readonly valid: boolean;
 }
 
 interface Anchor {
@@ -147,7 +145,7 @@ export async function renderAdmin(main: HTMLElement): Promise<void> {
   const [proposals, practitioners, anchors] = await Promise.all([
     unavailable(getJson<{ proposals: Proposal[] }>('/ledger/proposals').then((r) => r.proposals)),
     unavailable(
-      getJson<{ practitioners: Practitioner[] }>(
+      getJson<{ practitioners: LedgerPractitioner[] }>(
         `/ledger/practitioners?organization=${encodeURIComponent(status.address)}`,
       ).then((r) => r.practitioners),
     ),
@@ -184,6 +182,55 @@ export async function renderAdmin(main: HTMLElement): Promise<void> {
   };
   const failed = (what: string, error: Error) => message('error', `Could not load ${what}: ${error.message}`);
   const forms = h('div', { id: 'admin-forms' });
+  const practitionersBox = h('div', { id: 'practitioners-box' });
+  // Issue 22: names and organisations, the ledger address as a detail; names need the admin token.
+  const memberNames = new Map(members.map((m) => [m.address.toLowerCase(), m.name]));
+  redrawPractitioners = async () => {
+    if (practitioners instanceof Error) {
+      replace(practitionersBox, failed('the practitioners', practitioners));
+      return;
+    }
+    const directory =
+      adminToken === undefined
+        ? undefined
+        : await getJson<{ practitioners: DirectoryEntry[] }>('/admin/practitioner-directory', {
+            bearer: adminToken,
+            fhir: false,
+          })
+            .then((r) => r.practitioners)
+            .catch(() => undefined);
+    const rows = practitionerRows(practitioners, { members: memberNames, directory });
+    replace(
+      practitionersBox,
+      directory === undefined && rows.length > 0
+        ? h(
+            'p',
+            { class: 'hint' },
+            'Give the admin token under “Operator actions” to see who each practitioner is.',
+          )
+        : null,
+      table(
+        'practitioners-table',
+        `Practitioners attested by ${status.organization} (from the ledger)`,
+        ['Practitioner', 'Organisation', 'Qualification', 'Attested until', 'Status'],
+        rows.map((r) => [
+          h(
+            'span',
+            {},
+            r.name,
+            h('br'),
+            h('small', { class: 'meta' }, 'Ledger address ', h('code', { class: 'address' }, r.address)),
+          ),
+          r.organization,
+          r.qualification,
+          h('time', { datetime: new Date(r.expiresAt * 1000).toISOString() }, dateOf(r.expiresAt)),
+          r.status,
+        ]),
+        'No practitioners attested by this member.',
+      ),
+    );
+  };
+  await redrawPractitioners();
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Administration'),
@@ -291,21 +338,7 @@ export async function renderAdmin(main: HTMLElement): Promise<void> {
           'No proposals yet.',
         ),
     h('h2', { id: 'practitioners' }, 'Practitioner credentials'),
-    practitioners instanceof Error
-      ? failed('the practitioners', practitioners)
-      : table(
-          'practitioners-table',
-          `Practitioners attested by ${status.organization} (from the ledger)`,
-          ['Practitioner', 'Qualification', 'Credential hash (keyed)', 'Expires', 'Status'],
-          practitioners.map((p) => [
-            h('code', {}, p.address),
-            p.qualificationCode,
-            h('code', {}, `${p.credentialHash.slice(0, 10)}…`),
-            h('time', { datetime: new Date(p.expiresAt * 1000).toISOString() }, dateOf(p.expiresAt)),
-            p.revoked ? 'revoked' : p.expired ? 'expired' : p.valid ? 'valid' : 'not valid',
-          ]),
-          'No practitioners attested by this member.',
-        ),
+    practitionersBox,
     forms,
   );
   renderForms(forms);
@@ -340,6 +373,7 @@ function renderForms(forms: HTMLElement): void {
           adminToken = token.value.trim();
           renderForms(forms);
           forms.querySelector<HTMLElement>('h2')?.focus();
+          void redrawPractitioners?.();
         },
       },
       h('h2', { tabindex: '-1' }, 'Operator actions'),
@@ -429,6 +463,7 @@ function renderForms(forms: HTMLElement): void {
           onclick: () => {
             adminToken = undefined;
             renderForms(forms);
+            void redrawPractitioners?.();
           },
         },
         'Forget the admin token',

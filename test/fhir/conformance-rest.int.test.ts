@@ -191,6 +191,60 @@ describe('transaction (R4 http.html §3.1.0.11.2)', () => {
   });
 });
 
+describe('transaction POST creates (R4 http.html#trules)', () => {
+  it('gives a POST entry a new id when its urn:uuid or body id names a resource that exists', async () => {
+    const existing = await call('PUT', '/fhir/Organization/kept-org', {
+      resourceType: 'Organization',
+      id: 'kept-org',
+      name: 'Kept',
+    });
+    expect(existing.status).toBe(201);
+    const fullUrl = 'urn:uuid:6d0ab1f4-5a4e-4a36-9d3e-6f1b3b0c2e11';
+    const transaction = (name: string) => ({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl,
+          resource: { resourceType: 'Organization', name },
+          request: { method: 'POST', url: 'Organization' },
+        },
+        {
+          resource: { resourceType: 'Organization', id: 'kept-org', name: `${name} (body id)` },
+          request: { method: 'POST', url: 'Organization' },
+        },
+        {
+          resource: {
+            resourceType: 'Location',
+            name: `${name} site`,
+            managingOrganization: { reference: fullUrl },
+          },
+          request: { method: 'POST', url: 'Location' },
+        },
+      ],
+    });
+    const first = await call('POST', '/fhir', transaction('First'));
+    const second = await call('POST', '/fhir', transaction('Second'));
+    for (const answer of [first, second]) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.entry.map((e: { response: { status: string } }) => e.response.status)).toEqual([
+        '201 Created',
+        '201 Created',
+        '201 Created',
+      ]);
+    }
+    const location = (answer: Answer, i: number) =>
+      (answer.body.entry[i].response.location as string).replace(/\/_history\/.*$/, '');
+    expect(location(second, 0)).not.toBe(location(first, 0));
+    expect(location(first, 1)).not.toBe('Organization/kept-org');
+    expect((await call('GET', `/fhir/${location(first, 0)}`)).body.name).toBe('First');
+    expect((await call('GET', '/fhir/Organization/kept-org')).body.name).toBe('Kept');
+    // The second Bundle's reference follows its own entry's new id.
+    const site = await call('GET', `/fhir/${location(second, 2)}`);
+    expect(site.body.managingOrganization.reference).toBe(location(second, 0));
+  });
+});
+
 describe('$validate (R4 resource-operation-validate.html)', () => {
   it('takes the core profile of the type as a profile it has loaded', async () => {
     const answer = await call(
@@ -210,5 +264,34 @@ describe('$validate (R4 resource-operation-validate.html)', () => {
     });
     expect(answer.status).toBe(400);
     expect(answer.body.issue[0].expression).toEqual(['profile']);
+  });
+});
+
+describe('CapabilityStatement (R4 capabilitystatement.html)', () => {
+  it('lists a search parameter only where a strict search honours it', async () => {
+    const statement = await call('GET', '/fhir/metadata');
+    const example: Record<string, string> = {
+      string: 'x',
+      token: 'x',
+      reference: 'Patient/x',
+      date: 'ge2000',
+      number: 'gt0',
+      quantity: 'gt0',
+      uri: 'http://example.org/x',
+    };
+    const refused: string[] = [];
+    for (const resource of statement.body.rest[0].resource) {
+      if (!['Binary', 'Bundle', 'Patient'].includes(resource.type)) continue;
+      for (const param of resource.searchParam as { name: string; type: string }[]) {
+        const value = example[param.type];
+        if (value === undefined) continue;
+        const query = `${encodeURIComponent(param.name)}=${encodeURIComponent(value)}`;
+        const answer = await call('GET', `/fhir/${resource.type}?${query}`, undefined, {
+          prefer: 'handling=strict',
+        });
+        if (answer.status !== 200) refused.push(`${resource.type}.${param.name}`);
+      }
+    }
+    expect(refused).toEqual([]);
   });
 });

@@ -38,6 +38,19 @@ const bundle = {
 };
 
 describe('rewriteBundleReferences', () => {
+  it('gives an entry whose id is taken a fresh one, and points the references at it', () => {
+    const result = rewriteBundleReferences(
+      bundle,
+      () => 'fresh-id',
+      new Set(['Patient/9afe28dc-7ad5-4e90-b6a6-16123eae98c3']),
+    );
+    expect(result.entries[0]?.id).toBe('fresh-id');
+    expect((result.entries[1]?.resource as { subject: { reference: string } }).subject.reference).toBe(
+      'Patient/fresh-id',
+    );
+    expect(result.entries[1]?.id).toBe('0b7c1c5e-3d1f-4a8b-9c2e-5f6a7b8c9d0e');
+  });
+
   it('gives each entry the id of its urn:uuid fullUrl and rewrites every reference to Type/id', () => {
     const result = rewriteBundleReferences(bundle);
     const [patient, encounter, observation] = result.entries;

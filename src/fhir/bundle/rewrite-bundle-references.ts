@@ -66,13 +66,15 @@ function idFromFullUrl(fullUrl: string): string | undefined {
  * `fullUrl` `urn:uuid:X` becomes `Type/X` (X kept as the id when it is a valid FHIR id, else a stable
  * hash of the fullUrl), and every `reference` string anywhere in any resource (contained resources,
  * extensions included) that names an entry's fullUrl is rewritten to that `Type/id`. An entry with
- * neither fullUrl nor id gets a fresh id from `newId` (random UUIDs by default). Conditional
- * references (`Type?identifier=…`) and URNs of no entry are left as-is and listed.
+ * neither fullUrl nor id gets a fresh id from `newId` (random UUIDs by default), and so does one whose
+ * `Type/id` is in `taken` (a transaction's POST that would otherwise land on a stored resource).
+ * Conditional references (`Type?identifier=…`) and URNs of no entry are left as-is and listed.
  * The input is not modified.
  */
 export function rewriteBundleReferences(
   bundle: { readonly entry?: readonly unknown[] },
   newId: () => string = randomUUID,
+  taken: ReadonlySet<string> = new Set(),
 ): RewrittenBundle {
   const entries = bundle.entry ?? [];
   const targets = new Map<string, string>();
@@ -106,6 +108,7 @@ export function rewriteBundleReferences(
     let id =
       (fullUrl === undefined ? undefined : idFromFullUrl(fullUrl)) ??
       (isFhirId(r.id) ? r.id : fullUrl === undefined ? newId() : deriveId(fullUrl));
+    if (taken.has(`${resourceType}/${id}`)) id = newId();
     // Two entries of one type must not collapse into one resource.
     if (usedIds.has(`${resourceType}/${id}`))
       id = fullUrl === undefined ? newId() : deriveId(`${fullUrl}#${index}`);

@@ -150,11 +150,10 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
               searchParam: [
                 ...new Map(
                   [
-                    { name: '_id', type: 'token' },
-                    // Only where the node honours it (Binary has no _lastUpdated; the walk checks).
-                    ...(loadSearchParameters().get(type)?.has('_lastUpdated') === false
-                      ? []
-                      : [{ name: '_lastUpdated', type: 'date' }]),
+                    // Only where the node honours them (Binary has neither; the walk checks).
+                    ...(['_id', '_lastUpdated'] as const)
+                      .filter((name) => loadSearchParameters().get(type)?.has(name) !== false)
+                      .map((name) => ({ name, type: name === '_id' ? 'token' : 'date' })),
                     // Composites and `near` are honoured too (test/fhir/search/search-parameter-walk).
                     ...[...(loadSearchParameters().get(type)?.values() ?? [])].map((p) => ({
                       name: p.code,

@@ -42,6 +42,8 @@ interface PlannedWrite {
   readonly type: string;
   readonly id: string;
   readonly resource?: Resource;
+  /** A POST: it creates, never replaces (R4 http.html#trules). */
+  readonly create?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -55,8 +57,9 @@ export const ENTRIES_PER_SLICE = 4;
 
 /**
  * A FHIR transaction Bundle (R4 §3.1.0.11.2): every entry is validated and the bundle's `urn:uuid:`
- * references are rewritten (a POST entry keeps its urn:uuid as its id, so a re-sent transaction
- * rewrites the same resources); then all versions and one AuditEvent per patient concerned commit
+ * references are rewritten (a POST entry keeps its urn:uuid as its id while that id is free: a POST
+ * creates, R4 http.html#trules, so one whose urn:uuid or body id is in use gets a new id, and the
+ * Bundle's references to it follow); then all versions and one AuditEvent per patient concerned commit
  * in one transaction, or nothing does. Entries: POST and PUT of a resource, DELETE of `Type/id`.
  */
 export async function runTransaction(
@@ -70,7 +73,13 @@ export async function runTransaction(
   }
   const requester = await deps.gate.admit('transaction', context, {});
   const entries = (Array.isArray(bundle.entry) ? bundle.entry : []) as TransactionEntry[];
-  const writes = await planWrites(entries);
+  const first = await planWrites(entries);
+  const taken = new Set<string>();
+  for (const w of first) {
+    if (w.create === true && (await deps.store.storage.current(w.type, w.id)) !== undefined)
+      taken.add(`${w.type}/${w.id}`);
+  }
+  const writes = taken.size === 0 ? first : await planWrites(entries, taken);
   const keys = [...new Set(writes.map((w) => `${w.type}/${w.id}`))].sort();
   if (keys.length !== writes.length) {
     throw new CareLedgerError('ERR_INVALID_INPUT', 'a transaction may touch each resource once');
@@ -86,6 +95,12 @@ export async function runTransaction(
     for (const w of writes) {
       await slice();
       const current = await deps.store.storage.current(w.type, w.id);
+      if (w.create === true && current !== undefined) {
+        throw new CareLedgerError(
+          'ERR_PRECONDITION_FAILED',
+          'a POST entry names an id another request has just created; nothing was written, send the Bundle again',
+        );
+      }
       // Every entry is the requester's to write, or the whole transaction is refused (and audited).
       const interaction = w.resource === undefined ? 'delete' : current === undefined ? 'create' : 'update';
       // The version replaced must also be one the requester may see (AccessGate.admitReplace).
@@ -180,9 +195,12 @@ export async function runTransaction(
  * The entries as writes, every resource validated and every `urn:uuid:` reference rewritten, before
  * anything is locked or read: the POST and PUT entries in order, then the DELETEs.
  */
-async function planWrites(entries: readonly TransactionEntry[]): Promise<PlannedWrite[]> {
+async function planWrites(
+  entries: readonly TransactionEntry[],
+  taken?: ReadonlySet<string>,
+): Promise<PlannedWrite[]> {
   const notDeletes = entries.filter((e) => e.request?.method !== 'DELETE');
-  const rewritten = rewriteBundleReferences({ entry: notDeletes });
+  const rewritten = rewriteBundleReferences({ entry: notDeletes }, undefined, taken);
   if (rewritten.unresolvedReferences.length > 0) {
     const first = rewritten.unresolvedReferences[0];
     throw new CareLedgerError(
@@ -228,7 +246,12 @@ async function planWrites(entries: readonly TransactionEntry[]): Promise<Planned
       throw error;
     }
     const id = method === 'PUT' ? (original?.request?.url?.split('/')[1] ?? entry.id) : entry.id;
-    writes.push({ type: entry.resourceType, id, resource: { ...resource, id } as Resource });
+    writes.push({
+      type: entry.resourceType,
+      id,
+      resource: { ...resource, id } as Resource,
+      ...(method === 'POST' ? { create: true } : {}),
+    });
   }
   for (const entry of entries.filter((e) => e.request?.method === 'DELETE')) {
     const [type, id] = (entry.request?.url ?? '').split('/');

@@ -5,94 +5,60 @@
  *
  *   npx tsx bench/groups/workers-cpu.ts [--workers 1,2] [--seconds 6] [--postgres]
  *
- * Processes: the member's primary (SQLite: the log sequencer, no HTTP) and its HTTP workers, anvil,
- * PostgreSQL's server processes (with --postgres), and this process (the load generator's thread).
+ * Processes: the member's primary (SQLite: the log sequencer, no HTTP) and its HTTP workers, this
+ * run's anvil and PostgreSQL server processes (with --postgres), and this process (the load
+ * generator's thread); another run's anvil or PostgreSQL on the same machine is not counted.
  * Per operation it prints req/s, CPU ms per request of each, the cores the member used, and the
  * share of the machine's cores that stood idle: if none stood idle, a further worker had no core to
  * run on; if the primary's CPU per request times the rate is near one core, the sequencer is the cap.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { findFreePort } from '../../test/support/free-port.js';
 import { prepareSoloNode } from '../../test/support/start-solo-node.js';
 import { startTestPostgres, type TestPostgres } from '../../test/support/test-postgres.js';
 import { type HttpLoad, startHttpLoad } from '../http-load.js';
+import { CARELEDGER_STAFF_HEADERS } from '../support/careledger-process.js';
+import {
+  listProcesses,
+  type MachineCpu,
+  processesNamed,
+  readMachineCpu,
+  readProcCpu,
+} from '../support/proc-cpu.js';
 import { startMember } from './fhir-workers.js';
 
 const CONNECTIONS = 16;
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux (sysconf(_SC_CLK_TCK))
-const STAFF = {
-  'x-careledger-identity': 'Practitioner/dr-1',
-  'x-careledger-roles': 'clinician',
-  'x-careledger-purpose': 'TREAT',
-  'content-type': 'application/fhir+json',
-};
+const STAFF = { ...CARELEDGER_STAFF_HEADERS, 'content-type': 'application/fhir+json' };
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
 }
 
-interface ProcStat {
-  readonly pid: number;
-  readonly ppid: number;
-  readonly comm: string;
-  readonly ticks: number;
-}
-
-function readProc(pid: number): ProcStat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = text.lastIndexOf(')');
-    const comm = text.slice(text.indexOf('(') + 1, close);
-    const fields = text.slice(close + 2).split(' ');
-    // fields[0] = state (field 3); ppid is field 4, utime 14, stime 15 (proc(5)).
-    return { pid, ppid: Number(fields[1]), comm, ticks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return undefined;
-  }
-}
-
-function allProcs(): ProcStat[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map((name) => readProc(Number(name)))
-    .filter((p): p is ProcStat => p !== undefined);
-}
-
-/** Idle and total jiffies of all cores (/proc/stat's first line). */
-function machineTicks(): { idle: number; total: number } {
-  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return { idle, total: fields.reduce((a, b) => a + b, 0) };
-}
-
 type Role = 'primary' | 'workers' | 'anvil' | 'postgres' | 'load';
 
-/** The roles of the processes that matter, by pid, found from the member's pid down. */
+/**
+ * The roles of the processes that matter, by pid: the member's pid and its children, and this run's
+ * own anvil and PostgreSQL (below this process; other runs' on the same machine are not counted).
+ */
 function classify(memberPid: number): Map<number, Role> {
-  const procs = allProcs();
   const roles = new Map<number, Role>([[process.pid, 'load']]);
+  for (const pid of processesNamed('anvil')) roles.set(pid, 'anvil');
+  for (const pid of processesNamed('postgres')) roles.set(pid, 'postgres');
+  for (const p of listProcesses()) if (p.ppid === memberPid) roles.set(p.pid, 'workers');
   roles.set(memberPid, 'primary');
-  for (const p of procs) {
-    if (p.ppid === memberPid) roles.set(p.pid, 'workers');
-    else if (p.comm === 'anvil') roles.set(p.pid, 'anvil');
-    else if (p.comm === 'postgres' || p.comm.startsWith('postgres')) roles.set(p.pid, 'postgres');
-  }
   return roles;
 }
 
-function snapshot(roles: Map<number, Role>): {
-  byRole: Map<Role, number>;
-  machine: { idle: number; total: number };
-} {
+/** CPU ms by role so far (a process gone meanwhile counts nothing), and the machine's. */
+function snapshot(roles: Map<number, Role>): { byRole: Map<Role, number>; machine: MachineCpu } {
   const byRole = new Map<Role, number>();
-  for (const [pid, role] of roles) byRole.set(role, (byRole.get(role) ?? 0) + (readProc(pid)?.ticks ?? 0));
-  return { byRole, machine: machineTicks() };
+  for (const [pid, role] of roles) {
+    const cpu = readProcCpu(pid);
+    byRole.set(role, (byRole.get(role) ?? 0) + (cpu === undefined ? 0 : cpu.userMs + cpu.systemMs));
+  }
+  return { byRole, machine: readMachineCpu() };
 }
 
 interface OpResult {
@@ -122,16 +88,16 @@ async function measureOp(
   });
   if (start === undefined || end === undefined) throw new Error('the load ran without a window');
   const cpuMsPerRequest: Record<string, number> = {};
-  for (const [role, ticks] of end.byRole) {
-    const used = ticks - (start.byRole.get(role) ?? 0);
-    cpuMsPerRequest[role] = Number(((used * 1000) / TICKS_PER_SECOND / Math.max(measured.ok, 1)).toFixed(2));
+  for (const [role, ms] of end.byRole) {
+    const used = ms - (start.byRole.get(role) ?? 0);
+    cpuMsPerRequest[role] = Number((used / Math.max(measured.ok, 1)).toFixed(2));
   }
-  const memberTicks =
+  const memberMs =
     (end.byRole.get('primary') ?? 0) -
     (start.byRole.get('primary') ?? 0) +
     (end.byRole.get('workers') ?? 0) -
     (start.byRole.get('workers') ?? 0);
-  const total = end.machine.total - start.machine.total;
+  const total = end.machine.totalMs - start.machine.totalMs;
   return {
     locations: measured.locations,
     result: {
@@ -139,8 +105,8 @@ async function measureOp(
       perSecond: Number((measured.ok / measured.seconds).toFixed(1)),
       errors: measured.errors,
       cpuMsPerRequest,
-      memberCores: Number((memberTicks / TICKS_PER_SECOND / measured.seconds).toFixed(2)),
-      machineIdle: Number(((end.machine.idle - start.machine.idle) / Math.max(total, 1)).toFixed(3)),
+      memberCores: Number((memberMs / 1000 / measured.seconds).toFixed(2)),
+      machineIdle: Number(((end.machine.idleMs - start.machine.idleMs) / Math.max(total, 1)).toFixed(3)),
     },
   };
 }

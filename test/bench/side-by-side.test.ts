@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuBetween, parsePidList, parseProcStat } from '../../bench/support/proc-cpu.js';
+import { parsePidList } from '../../bench/support/proc-cpu.js';
 import {
   median,
   medianOfRounds,
@@ -8,39 +8,6 @@ import {
   roundFigure,
   roundOrder,
 } from '../../bench/support/side-by-side.js';
-
-// A real /proc/<pid>/stat line shape; the command name holds a space and a parenthesis.
-const STAT =
-  '4242 (node (main) x) S 1 4242 4242 0 -1 4194560 52 0 0 0 1234 567 8 9 20 0 11 0 100 1000000 5000 ' +
-  '18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0';
-
-describe('parseProcStat', () => {
-  it('reads utime and stime (fields 14 and 15) after the last parenthesis, in ms', () => {
-    expect(parseProcStat(STAT)).toEqual({ userMs: 12_340, systemMs: 5_670 });
-  });
-
-  it('refuses text that is not a stat line', () => {
-    expect(() => parseProcStat('no command name here')).toThrow();
-    expect(() => parseProcStat('1 (x) S 1')).toThrow();
-  });
-});
-
-describe('cpuBetween', () => {
-  it('sums the CPU of processes seen at both ends and leaves out one that ended', () => {
-    const start = new Map([
-      [1, { userMs: 100, systemMs: 10 }],
-      [2, { userMs: 50, systemMs: 0 }],
-      [3, { userMs: 5, systemMs: 5 }],
-    ]);
-    const end = new Map([
-      [1, { userMs: 300, systemMs: 30 }],
-      [2, { userMs: 60, systemMs: 20 }],
-    ]);
-    const { totalMs, perPid } = cpuBetween(start, end);
-    expect(totalMs).toBe(220 + 30);
-    expect([...perPid.keys()]).toEqual([1, 2]);
-  });
-});
 
 describe('percentiles, medians and ratios', () => {
   it('takes the median of odd and even counts', () => {

@@ -4,20 +4,22 @@
  * requiring practitioner licences. Another member's requests go through `fetchBetween`, which routes
  * each node's public URL to its in-process app (real HTTP semantics, no port).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicClient, createWalletClient, type Hex, http } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
-import { type Deployment, deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
+import type { EmbeddedChain } from '../../src/chain/index.js';
+import type { MemberRole } from '../../src/ledger/codes.js';
+import type { Deployment } from '../../src/ledger/index.js';
 import { type NodeConfig, nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
-import { loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from '../../src/node/node-keys.js';
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
-import { openDatabase } from '../../src/storage/sqlite/open-database.js';
-import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
-import { findFreePort } from '../support/free-port.js';
+import {
+  createTestMemberKeys,
+  deployTestConsortium,
+  testGenesisMember,
+} from '../support/deploy-test-consortium.js';
 
 export interface TestMember {
   readonly name: string;
@@ -47,85 +49,42 @@ export async function startTwoMembers(
   options: { readonly boardNode?: boolean } = {},
 ): Promise<TwoMembers> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-cred-'));
-  const chain = new EmbeddedChain({
-    dir: join(dir, 'chain'),
-    port: await findFreePort(),
-    restartOnCrash: false,
-  });
-  await chain.start();
-  const names = ['hospital', 'lab', 'board'] as const;
-  const prepared = names.map((name) => {
-    const nodeDir = join(dir, name);
-    const paths = nodePaths(nodeDir);
-    const logOrigin = `${name}.careledger.test/log`;
+  const genesis: readonly { name: string; organization: string; role: MemberRole }[] = [
+    { name: 'hospital', organization: 'hospital member', role: 'provider' },
+    { name: 'lab', organization: 'lab member', role: 'lab' },
+    { name: 'board', organization: 'State Medical Board', role: 'licensing-board' },
+  ];
+  const prepared = genesis.map((m) => {
+    const nodeDir = join(dir, m.name);
     return {
-      name,
+      ...m,
       nodeDir,
-      url: `http://${name}.careledger.test`,
-      logOrigin,
-      account: loadOrCreateLedgerKey(paths.ledgerKey),
-      verifierKey: loadOrCreateLogSignerKey(paths.logSignerKey, logOrigin).verifierKey,
+      url: `http://${m.name}.careledger.test`,
+      ...createTestMemberKeys(nodeDir, `${m.name}.careledger.test/log`),
     };
   });
-  const boardPrepared = prepared[2] as (typeof prepared)[number];
-  const board = boardPrepared.account;
-  const deployerDb = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
-  const deployer = new Outbox({
-    storage: new SqliteOutboxStorage(deployerDb),
-    account: loadOrCreateLedgerKey(join(dir, 'deployer.key')),
-    client: createChainClient(chain.rpcUrl, 31337),
-    chainId: 31337,
+  const board = (prepared[2] as (typeof prepared)[number]).account;
+  const { chain, deployment, nodeConfig } = await deployTestConsortium(dir, {
+    members: prepared.map((p) =>
+      testGenesisMember(p, { name: p.organization, role: p.role, fhirBaseUrl: `${p.url}/fhir` }),
+    ),
+    threshold: 2,
   });
-  deployer.start(100);
-  const deployment = await deployContracts(
-    deployer,
-    {
-      members: [
-        ...prepared.slice(0, 2).map((p) => ({
-          account: p.account.address,
-          name: `${p.name} member`,
-          role: p.name === 'hospital' ? ('provider' as const) : ('lab' as const),
-          fhirBaseUrl: `${p.url}/fhir`,
-          logOrigin: p.logOrigin,
-          logVerifierKey: p.verifierKey,
-          encryptionPublicKey: '0x' as const,
-        })),
-        {
-          account: board.address,
-          name: 'State Medical Board',
-          role: 'licensing-board' as const,
-          fhirBaseUrl: `${boardPrepared.url}/fhir`,
-          logOrigin: boardPrepared.logOrigin,
-          logVerifierKey: boardPrepared.verifierKey,
-          encryptionPublicKey: '0x' as const,
-        },
-      ],
-      threshold: 2,
-    },
-    31337,
-  );
-  await deployer.stop();
-  deployerDb.close();
-  saveDeployment(join(dir, 'deployment.json'), deployment);
   const members: TestMember[] = [];
   for (const p of options.boardNode === true ? prepared : prepared.slice(0, 2)) {
     saveNodeConfig(p.nodeDir, {
+      ...nodeConfig,
       name: p.name,
-      organization: p.name === 'board' ? 'State Medical Board' : `${p.name} member`,
-      role: p.name === 'hospital' ? 'provider' : p.name === 'lab' ? 'lab' : 'licensing-board',
-      host: '127.0.0.1',
+      organization: p.organization,
+      role: p.role,
       port: 0,
       publicUrl: p.url,
       logOrigin: p.logOrigin,
-      chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
-      deploymentFile: join(dir, 'deployment.json'),
       log: { anchorIntervalMs: 500 },
-      devIdentityHeader: true,
       practitionerCredentials: { required: true, syncIntervalMs: 200 },
       ...overrides,
     });
     const node = await startNode(p.nodeDir, { log: () => undefined, port: 0 });
-    const { readFileSync } = await import('node:fs');
     const adminToken = readFileSync(nodePaths(p.nodeDir).adminToken, 'utf8').trim();
     members.push({ name: p.name, url: p.url, node, account: p.account, adminToken });
   }

@@ -8,14 +8,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PrivateKeyAccount } from 'viem/accounts';
-import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
+import type { EmbeddedChain } from '../../src/chain/index.js';
 import type { MemberRole } from '../../src/ledger/codes.js';
-import { type Deployment, deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
+import type { Deployment } from '../../src/ledger/index.js';
 import { nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
-import { loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from '../../src/node/node-keys.js';
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
-import { openDatabase } from '../../src/storage/sqlite/open-database.js';
-import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
+import {
+  createTestMemberKeys,
+  deployTestConsortium,
+  testGenesisMember,
+} from '../support/deploy-test-consortium.js';
 import { findFreePorts } from '../support/free-port.js';
 
 export interface ResearchMember {
@@ -51,69 +53,39 @@ export async function startResearchConsortium(
 ): Promise<ResearchConsortium> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-research-net-'));
   const [chainPort, ...ports] = await findFreePorts(1 + MEMBERS.length);
-  const chain = new EmbeddedChain({
-    dir: join(dir, 'chain'),
-    port: chainPort as number,
-    restartOnCrash: false,
-  });
-  await chain.start();
   const prepared = MEMBERS.map((m, i) => {
     const nodeDir = join(dir, m.name);
-    const logOrigin = `${m.name}.careledger.test/log`;
-    const paths = nodePaths(nodeDir);
     return {
       ...m,
       nodeDir,
       port: ports[i] as number,
       url: `http://127.0.0.1:${ports[i]}`,
-      logOrigin,
-      account: loadOrCreateLedgerKey(paths.ledgerKey),
-      verifierKey: loadOrCreateLogSignerKey(paths.logSignerKey, logOrigin).verifierKey,
+      ...createTestMemberKeys(nodeDir, `${m.name}.careledger.test/log`),
     };
   });
-  const deployerDb = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
-  const deployer = new Outbox({
-    storage: new SqliteOutboxStorage(deployerDb),
-    account: loadOrCreateLedgerKey(join(dir, 'deployer.key')),
-    client: createChainClient(chain.rpcUrl, 31337),
-    chainId: 31337,
-  });
-  deployer.start(100);
-  const deployment = await deployContracts(
-    deployer,
+  const { chain, deployment, nodeConfig } = await deployTestConsortium(
+    dir,
     {
-      members: prepared.map((p) => ({
-        account: p.account.address,
-        name: p.organization,
-        role: p.role,
-        fhirBaseUrl: `${p.url}/fhir`,
-        logOrigin: p.logOrigin,
-        logVerifierKey: p.verifierKey,
-        encryptionPublicKey: '0x' as const,
-      })),
+      members: prepared.map((p) =>
+        testGenesisMember(p, { name: p.organization, role: p.role, fhirBaseUrl: `${p.url}/fhir` }),
+      ),
       threshold: 2,
     },
-    31337,
+    { chainPort: chainPort as number },
   );
-  await deployer.stop();
-  deployerDb.close();
-  saveDeployment(join(dir, 'deployment.json'), deployment);
   // The members holding data share the consortium's research pseudonym secret; the research group does not.
   const secret = `${'5a'.repeat(32)}\n`;
   const members: ResearchMember[] = [];
   for (const p of prepared) {
     saveNodeConfig(p.nodeDir, {
+      ...nodeConfig,
       name: p.name,
       organization: p.organization,
       role: p.role,
-      host: '127.0.0.1',
       port: p.port,
       publicUrl: p.url,
       logOrigin: p.logOrigin,
-      chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
-      deploymentFile: join(dir, 'deployment.json'),
       log: { anchorIntervalMs: 500 },
-      devIdentityHeader: true,
     });
     if (p.role !== 'research')
       writeFileSync(join(p.nodeDir, 'research-pseudonym.secret'), secret, { mode: 0o600 });

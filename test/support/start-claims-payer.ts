@@ -10,21 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytesToHex, hexToBytes } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
-import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
 import { MemberClient } from '../../src/exchange/index.js';
-import { type Deployment, deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
+import type { Deployment } from '../../src/ledger/index.js';
 import { nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
-import {
-  loadOrCreateAdminToken,
-  loadOrCreateLedgerKey,
-  loadOrCreateLogSignerKey,
-} from '../../src/node/node-keys.js';
+import { loadOrCreateAdminToken } from '../../src/node/node-keys.js';
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
-import { openDatabase } from '../../src/storage/sqlite/open-database.js';
-import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
 import { signGrantForNewPatient } from './consent-signer.js';
+import { createTestMemberKeys, deployTestConsortium, testGenesisMember } from './deploy-test-consortium.js';
 import { enrolPatientKeyInApp } from './enrol-patient-key.js';
-import { findFreePort } from './free-port.js';
 
 /** The payer's public URL as its tokens name it; requests go in-process, never to this port. */
 export const PAYER_URL = 'http://127.0.0.1:1';
@@ -54,62 +47,33 @@ export interface ClaimsPayer {
 
 export async function startClaimsPayer(): Promise<ClaimsPayer> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-claims-'));
-  const logOrigin = 'payer.careledger.test/log';
-  const chain = new EmbeddedChain({
-    dir: join(dir, 'chain'),
-    port: await findFreePort(),
-    restartOnCrash: false,
-  });
-  await chain.start();
   const nodeDir = join(dir, 'payer');
-  const paths = nodePaths(nodeDir);
-  const account = loadOrCreateLedgerKey(paths.ledgerKey);
-  const { verifierKey } = loadOrCreateLogSignerKey(paths.logSignerKey, logOrigin);
+  const keys = createTestMemberKeys(nodeDir, 'payer.careledger.test/log');
+  const account = keys.account;
   const providerKey = generatePrivateKey();
   const provider = privateKeyToAccount(providerKey);
-  const deployerDb = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
-  const deployer = new Outbox({
-    storage: new SqliteOutboxStorage(deployerDb),
-    account: loadOrCreateLedgerKey(join(dir, 'deployer.key')),
-    client: createChainClient(chain.rpcUrl, 31337),
-    chainId: 31337,
+  const fhirBaseUrl = `${PAYER_URL}/fhir`;
+  const { chain, deployment, nodeConfig } = await deployTestConsortium(dir, {
+    members: [
+      testGenesisMember(keys, { name: 'Northwind Health Plan', role: 'payer', fhirBaseUrl }),
+      // The provider runs no node here: its account and log origin are its own, the log key the payer's.
+      {
+        ...testGenesisMember(keys, { name: 'Riverside Clinic', role: 'provider', fhirBaseUrl }),
+        account: provider.address,
+        logOrigin: 'clinic.careledger.test/log',
+      },
+    ],
+    threshold: 1,
   });
-  deployer.start(100);
-  const member = (address: `0x${string}`, name: string, role: 'payer' | 'provider', origin: string) => ({
-    account: address,
-    name,
-    role,
-    fhirBaseUrl: `${PAYER_URL}/fhir`,
-    logOrigin: origin,
-    logVerifierKey: verifierKey,
-    encryptionPublicKey: '0x' as const,
-  });
-  const deployment = await deployContracts(
-    deployer,
-    {
-      members: [
-        member(account.address, 'Northwind Health Plan', 'payer', logOrigin),
-        member(provider.address, 'Riverside Clinic', 'provider', 'clinic.careledger.test/log'),
-      ],
-      threshold: 1,
-    },
-    31337,
-  );
-  await deployer.stop();
-  deployerDb.close();
-  saveDeployment(join(dir, 'deployment.json'), deployment);
   saveNodeConfig(nodeDir, {
+    ...nodeConfig,
     name: 'payer',
     organization: 'Northwind Health Plan',
     role: 'payer',
-    host: '127.0.0.1',
     port: 0,
     publicUrl: PAYER_URL,
-    logOrigin,
-    chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
-    deploymentFile: join(dir, 'deployment.json'),
+    logOrigin: keys.logOrigin,
     log: { anchorIntervalMs: 500 },
-    devIdentityHeader: true,
   });
   const node = await startNode(nodeDir, { log: () => undefined, port: 0 });
   const request = async (path: string, init?: RequestInit) => node.app.request(`${PAYER_URL}${path}`, init);
@@ -122,7 +86,7 @@ export async function startClaimsPayer(): Promise<ClaimsPayer> {
     deployment,
     provider,
     providerKey,
-    adminToken: loadOrCreateAdminToken(paths.adminToken),
+    adminToken: loadOrCreateAdminToken(nodePaths(nodeDir).adminToken),
     request,
     async newMember(options) {
       const key = generatePrivateKey();

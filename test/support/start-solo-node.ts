@@ -6,14 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
-import { deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
-import { type NodeConfig, nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
-import { loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from '../../src/node/node-keys.js';
+import type { EmbeddedChain } from '../../src/chain/index.js';
+import { type NodeConfig, saveNodeConfig } from '../../src/node/node-config.js';
 import { type RunningNode, type StartNodeOptions, startNode } from '../../src/node/start-node.js';
-import { openDatabase } from '../../src/storage/sqlite/open-database.js';
-import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
-import { findFreePort } from './free-port.js';
+import { createTestMemberKeys, deployTestConsortium, testGenesisMember } from './deploy-test-consortium.js';
 import { startTestPostgres } from './test-postgres.js';
 
 export interface SoloNode {
@@ -74,59 +70,34 @@ export async function startSoloNode(
 
 export async function prepareSoloNode(overrides: Partial<NodeConfig> = {}): Promise<SoloNodeFolder> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-solo-'));
-  const logOrigin = 'solo.careledger.test/log';
-  const chain = new EmbeddedChain({
-    dir: join(dir, 'chain'),
-    port: await findFreePort(),
-    restartOnCrash: false,
-  });
-  await chain.start();
   const nodeDir = join(dir, 'solo');
-  const paths = nodePaths(nodeDir);
-  const account = loadOrCreateLedgerKey(paths.ledgerKey);
-  const { verifierKey } = loadOrCreateLogSignerKey(paths.logSignerKey, logOrigin);
-  const deployerDb = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
-  const deployer = new Outbox({
-    storage: new SqliteOutboxStorage(deployerDb),
-    account: loadOrCreateLedgerKey(join(dir, 'deployer.key')),
-    client: createChainClient(chain.rpcUrl, 31337),
-    chainId: 31337,
+  const keys = createTestMemberKeys(nodeDir, 'solo.careledger.test/log');
+  const consortium = await deployTestConsortium(dir, {
+    members: [
+      testGenesisMember(keys, {
+        name: 'Solo Clinic',
+        role: 'provider',
+        fhirBaseUrl: 'http://127.0.0.1:1/fhir',
+      }),
+    ],
+    threshold: 1,
   });
-  deployer.start(100);
-  const deployment = await deployContracts(
-    deployer,
-    {
-      members: [
-        {
-          account: account.address,
-          name: 'Solo Clinic',
-          role: 'provider',
-          fhirBaseUrl: 'http://127.0.0.1:1/fhir',
-          logOrigin,
-          logVerifierKey: verifierKey,
-          encryptionPublicKey: '0x',
-        },
-      ],
-      threshold: 1,
-    },
-    31337,
-  );
-  await deployer.stop();
-  deployerDb.close();
-  saveDeployment(join(dir, 'deployment.json'), deployment);
   saveNodeConfig(nodeDir, {
+    ...consortium.nodeConfig,
     name: 'solo',
     organization: 'Solo Clinic',
     role: 'provider',
-    host: '127.0.0.1',
     port: 0,
     publicUrl: 'http://127.0.0.1:1',
-    logOrigin,
-    chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
-    deploymentFile: join(dir, 'deployment.json'),
+    logOrigin: keys.logOrigin,
     log: { anchorIntervalMs: 500 },
-    devIdentityHeader: true,
     ...overrides,
   });
-  return { dir, nodeDir, chain, logOrigin, logVerifierKey: verifierKey };
+  return {
+    dir,
+    nodeDir,
+    chain: consortium.chain,
+    logOrigin: keys.logOrigin,
+    logVerifierKey: keys.logVerifierKey,
+  };
 }

@@ -7,16 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createChainClient, EmbeddedChain } from '../../src/chain/index.js';
+import type { EmbeddedChain } from '../../src/chain/index.js';
 import type { MemberRole } from '../../src/ledger/codes.js';
-import { deployContracts, Outbox, saveDeployment } from '../../src/ledger/index.js';
-import { nodePaths, saveNodeConfig } from '../../src/node/node-config.js';
-import { loadOrCreateLedgerKey, loadOrCreateLogSignerKey } from '../../src/node/node-keys.js';
+import { saveNodeConfig } from '../../src/node/node-config.js';
 import { type RunningNode, startNode } from '../../src/node/start-node.js';
-import { openDatabase } from '../../src/storage/sqlite/open-database.js';
-import { outboxMigrations, SqliteOutboxStorage } from '../../src/storage/sqlite/sqlite-outbox-storage.js';
 import { SUPPLY_KEY_FILE } from '../../src/supply/index.js';
-import { findFreePort } from './free-port.js';
+import { createTestMemberKeys, deployTestConsortium, testGenesisMember } from './deploy-test-consortium.js';
 import { startTestPostgres } from './test-postgres.js';
 
 export interface SupplyConsortium {
@@ -41,72 +37,34 @@ const MEMBERS: readonly { name: string; organization: string; role: MemberRole }
 
 export async function startSupplyConsortium(): Promise<SupplyConsortium> {
   const dir = mkdtempSync(join(tmpdir(), 'careledger-supply-'));
-  const chain = new EmbeddedChain({
-    dir: join(dir, 'chain'),
-    port: await findFreePort(),
-    restartOnCrash: false,
+  const folders = MEMBERS.map((member) => {
+    const nodeDir = join(dir, member.name);
+    return { ...member, nodeDir, ...createTestMemberKeys(nodeDir, `${member.name}.careledger.test/log`) };
   });
-  await chain.start();
+  const { chain, nodeConfig } = await deployTestConsortium(dir, {
+    members: folders.map((f) =>
+      testGenesisMember(f, { name: f.organization, role: f.role, fhirBaseUrl: 'http://127.0.0.1:1/fhir' }),
+    ),
+    threshold: 1,
+  });
   // A suite re-run on PostgreSQL (test/storage/*-on-postgres.int.test.ts): one throw-away cluster,
   // one database per member.
   const postgres = process.env.CARELEDGER_TEST_POSTGRES === '1' ? await startTestPostgres() : undefined;
   const supplyKey = randomBytes(32);
-  const folders = MEMBERS.map((member) => {
-    const nodeDir = join(dir, member.name);
-    const paths = nodePaths(nodeDir);
-    const logOrigin = `${member.name}.careledger.test/log`;
-    return {
-      ...member,
-      nodeDir,
-      logOrigin,
-      account: loadOrCreateLedgerKey(paths.ledgerKey),
-      verifierKey: loadOrCreateLogSignerKey(paths.logSignerKey, logOrigin).verifierKey,
-    };
-  });
-  const deployerDb = openDatabase(join(dir, 'deployer.db'), outboxMigrations);
-  const deployer = new Outbox({
-    storage: new SqliteOutboxStorage(deployerDb),
-    account: loadOrCreateLedgerKey(join(dir, 'deployer.key')),
-    client: createChainClient(chain.rpcUrl, 31337),
-    chainId: 31337,
-  });
-  deployer.start(100);
-  const deployment = await deployContracts(
-    deployer,
-    {
-      members: folders.map((f) => ({
-        account: f.account.address,
-        name: f.organization,
-        role: f.role,
-        fhirBaseUrl: 'http://127.0.0.1:1/fhir',
-        logOrigin: f.logOrigin,
-        logVerifierKey: f.verifierKey,
-        encryptionPublicKey: '0x',
-      })),
-      threshold: 1,
-    },
-    31337,
-  );
-  await deployer.stop();
-  deployerDb.close();
-  saveDeployment(join(dir, 'deployment.json'), deployment);
   const nodes: RunningNode[] = [];
   const extra: RunningNode[] = [];
   const databaseUrls: (string | undefined)[] = [];
   for (const f of folders) {
     writeFileSync(join(f.nodeDir, SUPPLY_KEY_FILE), `${supplyKey.toString('hex')}\n`, { mode: 0o600 });
     saveNodeConfig(f.nodeDir, {
+      ...nodeConfig,
       name: f.name,
       organization: f.organization,
       role: f.role,
-      host: '127.0.0.1',
       port: 0,
       publicUrl: 'http://127.0.0.1:1',
       logOrigin: f.logOrigin,
-      chain: { rpcUrl: chain.rpcUrl, chainId: 31337 },
-      deploymentFile: join(dir, 'deployment.json'),
       log: { anchorIntervalMs: 60_000 },
-      devIdentityHeader: true,
     });
     const databaseUrl = await postgres?.createDatabase(`supply_${f.name}`);
     databaseUrls.push(databaseUrl);

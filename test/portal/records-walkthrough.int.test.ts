@@ -189,7 +189,7 @@ describe('the demo story in the browser: records between members', () => {
     await maria.getByRole('combobox', { name: 'Who may see your records' }).selectOption({ label: HOSPITAL });
     for (const category of ['Demographics', 'Laboratory results', 'Medications'])
       await maria.getByRole('checkbox', { name: category, exact: true }).check();
-    expect(await maria.getByRole('checkbox', { name: 'treatment', exact: true }).isChecked()).toBe(true);
+    expect(await maria.getByRole('checkbox', { name: 'Treatment', exact: true }).isChecked()).toBe(true);
     await maria.getByRole('button', { name: 'Sign and grant access' }).click();
     await maria.getByLabel('Keystore passphrase').fill(users.patientKeystorePassphrase);
     await maria.getByRole('button', { name: 'Unlock key' }).click();

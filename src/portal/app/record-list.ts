@@ -21,7 +21,11 @@ function rowView(row: RecordRow, actions?: (row: RecordRow) => HTMLElement | nul
   return h(
     'tr',
     { 'data-tab': row.tab, 'data-key': row.key, class: wrong ? 'entered-in-error' : undefined },
-    h('td', { 'data-label': 'Date' }, row.date === '' ? '—' : formatDate(row.date)),
+    h(
+      'td',
+      { 'data-label': 'Date', class: row.date === '' ? 'no-value' : undefined },
+      row.date === '' ? '—' : formatDate(row.date),
+    ),
     h(
       'td',
       { 'data-label': 'Record' },
@@ -35,7 +39,12 @@ function rowView(row: RecordRow, actions?: (row: RecordRow) => HTMLElement | nul
       row.result === '' ? row.details : [h('span', { class: 'result' }, row.result), ' ', flagBadge(row)],
       row.result !== '' && row.details !== '' ? h('span', { class: 'meta' }, ` ${row.details}`) : null,
     ),
-    h('td', { 'data-label': 'Normal range' }, row.range === '' ? '—' : row.range),
+    // On a phone's cards a diagnosis or a prescription reads better without "Normal range: —".
+    h(
+      'td',
+      { 'data-label': 'Normal range', class: row.range === '' ? 'no-value' : undefined },
+      row.range === '' ? '—' : row.range,
+    ),
     h(
       'td',
       { 'data-label': 'From' },

@@ -509,15 +509,17 @@ function renderForms(forms: HTMLElement): void {
         ],
         ['Qualification code', input('qualificationCode', { value: 'MD' })],
         [
-          'Expires (unix seconds)',
+          'Attested until',
           input('expiresAt', {
-            inputmode: 'numeric',
-            value: String(Math.floor(Date.now() / 1000) + 365 * 86_400),
+            type: 'date',
+            value: new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10),
           }),
+          'The attestation ends at the end of this day (UTC).',
         ],
       ],
       () => '/admin/practitioners',
-      (v) => ({ ...v, expiresAt: Number(v.expiresAt) }),
+      // The ledger takes unix seconds; a person picks a date (issue 22 walk-through).
+      (v) => ({ ...v, expiresAt: Math.floor(Date.parse(`${v.expiresAt}T23:59:59Z`) / 1000) }),
     ),
   );
 }

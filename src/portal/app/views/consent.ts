@@ -496,7 +496,11 @@ function grantForm(members: Member[], status: HTMLElement, rerender: () => Promi
     checkboxes(
       'purpose',
       'For what purpose',
-      Object.entries(PURPOSES_OF_USE).map(([k, v]) => [k, v.display]),
+      // Capitalised as the category boxes are ("Treatment", not "treatment").
+      Object.entries(PURPOSES_OF_USE).map(([k, v]) => [
+        k,
+        `${v.display.charAt(0).toUpperCase()}${v.display.slice(1)}`,
+      ]),
       ['TREAT'],
     ),
     field('Until (inclusive)', until),

@@ -8,9 +8,16 @@
 import { getAddress, type Hex, hashTypedData, isAddress } from 'viem';
 import { signTypedData } from 'viem/accounts';
 import { createWardDelegate } from '../../../consent/ward-delegate.js';
-import { DATA_CATEGORIES, encodeCategories, encodePurposes, PURPOSES_OF_USE } from '../../../ledger/codes.js';
+import {
+  DATA_CATEGORIES,
+  type DataCategory,
+  encodeCategories,
+  encodePurposes,
+  PURPOSES_OF_USE,
+} from '../../../ledger/codes.js';
 import { createConsentDomain, createGrantSalt, createGrantTypedData } from '../../../ledger/eip712.js';
 import { errorText, getJson, sendJson } from '../api.js';
+import { categoryHint } from '../category-words.js';
 import { consortiumMembers, memberName, nodeStatus, unlockedKey } from '../context.js';
 import { announce, field, h, message, replace } from '../dom.js';
 import { toHex } from '../verify/bytes.js';
@@ -51,8 +58,15 @@ export async function renderGuardian(main: HTMLElement): Promise<void> {
   const purpose = h(
     'select',
     { id: 'ward-purpose', required: true },
-    Object.entries(PURPOSES_OF_USE).map(([k, v]) => h('option', { value: k }, v.display)),
+    Object.entries(PURPOSES_OF_USE).map(([k, v]) =>
+      h('option', { value: k }, `${v.display.charAt(0).toUpperCase()}${v.display.slice(1)}`),
+    ),
   );
+  // What the chosen category shares, said under the list as on the patient's own grant form (decision 0049).
+  category.addEventListener('change', () => {
+    const hint = document.getElementById(`${category.id}-hint`);
+    if (hint !== null) hint.textContent = categoryHint(category.value as DataCategory);
+  });
   const until = h('input', {
     type: 'date',
     id: 'ward-not-after',
@@ -181,7 +195,7 @@ export async function renderGuardian(main: HTMLElement): Promise<void> {
       },
       h('h2', {}, 'Give access for them'),
       field('Who may see their records', grantee),
-      field('Which records', category),
+      field('Which records', category, categoryHint(category.value as DataCategory)),
       field('For what purpose', purpose),
       field('Until (inclusive)', until),
       h(

@@ -59,9 +59,11 @@ export async function renderNotifications(main: HTMLElement): Promise<void> {
   const forPatient = isPatient(session());
   // The privacy officer reads the sessions too (the review queue's list), to name who opened what.
   const [sessions, requests] = await Promise.all([
-    getJson<{ sessions: BreakGlassSession[] }>('/break-glass')
-      .then((r) => r.sessions)
-      .catch(() => [] as BreakGlassSession[]),
+    // Only the patient and the privacy officer may list sessions; a clinician's request would be refused.
+    (forPatient || session()?.roles.includes('privacy-officer') === true
+      ? getJson<{ sessions: BreakGlassSession[] }>('/break-glass').then((r) => r.sessions)
+      : Promise.resolve([] as BreakGlassSession[])
+    ).catch(() => [] as BreakGlassSession[]),
     loadRequests(),
   ]);
   notifications.sort((a, b) => b.createdAt.localeCompare(a.createdAt));

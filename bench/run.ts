@@ -25,6 +25,7 @@ import { researchScaleGroup } from './groups/research-scale.js';
 import { searchGroup } from './groups/search.js';
 import { searchScaleGroup } from './groups/search-scale.js';
 import { supplyGroup } from './groups/supply.js';
+import { transactionBundleGroup } from './groups/transaction-bundle.js';
 import { formatNumber } from './measure.js';
 import { formatTable, type GroupError, writeResults } from './report.js';
 import type { ChartSpec, Figure, Group, GroupContext } from './types.js';
@@ -47,6 +48,7 @@ const GROUPS: readonly Group[] = [
   researchReleaseGroup,
   researchScaleGroup,
   supplyGroup,
+  transactionBundleGroup,
 ];
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 

@@ -1,5 +1,5 @@
 /**
- * Loaded into a node process with `--import` by bench/transaction-bundle-probe.ts: counts the SQL
+ * Loaded into a node process with `--import` by bench/groups/transaction-bundle.ts: counts the SQL
  * statements the process sends, to PostgreSQL (every `query` of a pg client, pooled or not) and to
  * SQLite (every run/get/all/iterate of a prepared better-sqlite3 statement, and every `exec`). On
  * SIGUSR2 it writes the counts so far, as JSON, to the file named by CARELEDGER_BENCH_COUNTS_FILE, with

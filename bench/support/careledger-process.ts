@@ -27,6 +27,8 @@ export interface CareLedgerProcess {
   readonly fhirBase: string;
   /** The node process and its anvil: the processes whose CPU is the node's. */
   readonly pids: readonly number[];
+  /** The node process alone (its workers are its children). */
+  readonly nodePid: number;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,10 @@ export interface CareLedgerProcessOptions {
   readonly workers?: number;
   /** Flags for the node runtime of the process, e.g. `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
+  /** Modules the process imports before the CLI, after tsx (so they may be TypeScript). */
+  readonly preload?: readonly string[];
+  /** Environment beside this process's own, e.g. `CARELEDGER_DATABASE_URL`. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Another copy of this repository to run the node from (before/after comparisons); default this one. */
   readonly root?: string;
 }
@@ -85,6 +91,7 @@ export async function startCareLedgerProcess(
         ...(options.nodeFlags ?? []),
         '--import',
         'tsx',
+        ...(options.preload ?? []).flatMap((module) => ['--import', module]),
         options.root === undefined ? MAIN : join(options.root, 'src', 'cli', 'main.ts'),
         'node',
         'start',
@@ -92,12 +99,12 @@ export async function startCareLedgerProcess(
         folder.nodeDir,
         ...workers,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
     );
     await waitForListening(child);
     child.removeAllListeners('exit');
     const pids = [child.pid, folder.chain.pid].filter((p): p is number => p !== undefined);
-    return { fhirBase: `${origin}/fhir`, pids, stop };
+    return { fhirBase: `${origin}/fhir`, pids, nodePid: child.pid as number, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -87,7 +87,7 @@ export class SealedRecordStore {
     this.storage = options.storage;
     this.now = options.now;
     this.newId = options.newId;
-    this.searchHash = (value) => Buffer.from(options.crypto.keyedHash(value)).toString('hex');
+    this.searchHash = (value) => options.crypto.keyedHashHex(value);
   }
 
   indexEntries(resource: Resource): SearchIndexEntry[] {

@@ -222,6 +222,12 @@ describe('VaultCrypto', () => {
     }
     expect(() => vault.keyedHash('\uD800')).toThrow(TypeError);
   });
+
+  test('keyedHashHex: the same HMAC as keyedHash, as hex, for every UTF-8 length; lone surrogates refused', () => {
+    for (const value of ['', 'MRN-000123', 'Zoë Ångström', '\u{1F600} smile', 'x'.repeat(200)])
+      expect(vault.keyedHashHex(value)).toBe(Buffer.from(vault.keyedHash(value)).toString('hex'));
+    expect(() => vault.keyedHashHex('a\uDC00')).toThrow(TypeError);
+  });
 });
 
 describe('crypto-shredding on disk', () => {

@@ -151,6 +151,16 @@ export class VaultCrypto {
     return new Uint8Array(createHmac('sha256', this.hashKey).update(bytes).digest());
   }
 
+  /**
+   * `keyedHash` of a string as lowercase hex, the blind index's form. One call per index row (about
+   * 24 per Synthea resource): hashing the string directly, without the TextEncoder and the two copies,
+   * took a bulk import's hashing from about 5 to 2.5 µs a row (issue 16).
+   */
+  keyedHashHex(value: string): string {
+    checkWellFormed(value);
+    return createHmac('sha256', this.hashKey).update(value, 'utf8').digest('hex');
+  }
+
   /** Drops every unwrapped key from memory. */
   clearCache(): void {
     this.cache.clear();

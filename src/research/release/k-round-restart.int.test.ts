@@ -16,7 +16,15 @@ import { Hono } from 'hono';
 import type { Address } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../../test/support/free-port.js';
+import { startTestPostgres } from '../../../test/support/test-postgres.js';
 import { CareLedgerError } from '../../errors/index.js';
+import { openPostgresDatabase } from '../../storage/postgres/postgres-database.js';
+import {
+  K_ROUNDS_POSTGRES_SQL,
+  PostgresKRoundStorage,
+} from '../../storage/postgres/postgres-k-round-storage.js';
+import { migratePostgres } from '../../storage/postgres/postgres-migrations.js';
+import { POSTGRES_MIGRATIONS } from '../../storage/postgres/postgres-schema.js';
 import { openDatabase } from '../../storage/sqlite/open-database.js';
 import { kRoundMigrations, SqliteKRoundStorage } from '../../storage/sqlite/sqlite-k-round-storage.js';
 import type { KRoundEntry } from './k-round.js';
@@ -164,4 +172,32 @@ describe('a k round across a restart of its coordinator', () => {
     };
     await completesAfterRestart(open);
   });
+
+  it('completes on PostgreSQL, the rounds shared by the member’s hosts', async () => {
+    const pg = await startTestPostgres();
+    closers.push(() => pg.close());
+    // The node's schema and the k rounds' step after it (schema version 12 once 10 and 11 are in).
+    const migrations = POSTGRES_MIGRATIONS.some((m) => m.sql.includes('research_k_rounds'))
+      ? POSTGRES_MIGRATIONS
+      : [
+          ...POSTGRES_MIGRATIONS,
+          { version: POSTGRES_MIGRATIONS.length + 1, name: 'k rounds', sql: K_ROUNDS_POSTGRES_SQL },
+        ];
+    const open = async (): Promise<OpenedStorage> => {
+      const db = openPostgresDatabase(pg.url);
+      await migratePostgres(db, migrations);
+      return {
+        storage: new PostgresKRoundStorage(db),
+        entriesColumn: async (roundId) =>
+          (
+            await db.query<{ entries: string | null }>(
+              'SELECT entries FROM research_k_round_entries WHERE round_id = $1',
+              [roundId],
+            )
+          ).map((r) => r.entries),
+        close: () => db.close(),
+      };
+    };
+    await completesAfterRestart(open);
+  }, 120_000);
 });

@@ -43,7 +43,11 @@ try {
       for (const [href, label] of links) {
         errors.length = 0;
         await page.goto(`${hospital}/portal/${href}`);
-        await page.locator('main h1').first().waitFor({ timeout: 20_000 }).catch(() => undefined);
+        await page
+          .locator('main h1')
+          .first()
+          .waitFor({ timeout: 20_000 })
+          .catch(() => undefined);
         await page.waitForLoadState('networkidle').catch(() => undefined);
         const text = ((await page.locator('main').textContent()) ?? '').replace(/\s+/g, ' ');
         const overflow = await page.evaluate<number>(

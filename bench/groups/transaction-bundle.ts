@@ -22,6 +22,7 @@ import { startTestPostgres, type TestPostgres } from '../../test/support/test-po
 import { formatNumber } from '../measure.js';
 import { CARELEDGER_STAFF_HEADERS, startCareLedgerProcess } from '../support/careledger-process.js';
 import { cpuBetween, processesNamed, processTree, snapshotCpu } from '../support/proc-cpu.js';
+import { median } from '../support/side-by-side.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
 
 const GROUP = 'transaction-bundle';
@@ -128,11 +129,6 @@ async function measureWindow(
     postgresCpuMs: cpuBetween(serverBefore, serverAfter).totalMs,
   };
 }
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
 
 interface Sizes {
   readonly entries: number;

@@ -243,9 +243,10 @@ export function fhirRestPaths(): Record<string, PathItem> {
     '/fhir/Patient/{id}/$everything': {
       get: {
         operationId: 'fhirPatientEverything',
-        summary: 'Patient $everything: the patient and every resource in their compartment (audited)',
+        summary:
+          'Patient $everything: the patient and every resource in their compartment (audited); _type, _since, _count (next links); start/end refused with 400',
         tags: ['fhir'],
-        parameters: [fhirId],
+        parameters: [fhirId, ...queryParameters(['_type', '_since', '_count'])],
         responses: {
           '200': { description: 'A searchset Bundle.', content: fhirJson },
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Gone', 'Unavailable'),
@@ -284,9 +285,10 @@ export function fhirTypeHistoryPaths(): Record<string, PathItem> {
     '/fhir/{type}/_history': {
       get: {
         operationId: 'fhirHistoryType',
-        summary: 'FHIR type history, newest first, of the versions the requester may see; _since, _count',
+        summary:
+          'FHIR type history, newest first, of the versions the requester may see; _since, _count (next links); _at refused with 400',
         tags: ['fhir'],
-        parameters: [fhirType],
+        parameters: [fhirType, ...queryParameters(['_since', '_count'])],
         responses: {
           '200': { description: 'A history Bundle.', content: fhirJson },
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
@@ -296,15 +298,25 @@ export function fhirTypeHistoryPaths(): Record<string, PathItem> {
   };
 }
 
+/** Optional string query parameters of an interaction or operation. */
+function queryParameters(names: readonly string[]) {
+  return names.map((name) => ({
+    name,
+    in: 'query' as const,
+    required: false,
+    schema: { type: 'string' } as JsonSchema,
+  }));
+}
+
 /** An instance's history and its versions. */
 export function fhirVersionPaths(): Record<string, PathItem> {
   return {
     '/fhir/{type}/{id}/_history': {
       get: {
         operationId: 'fhirHistoryInstance',
-        summary: 'FHIR instance history, newest first',
+        summary: 'FHIR instance history, newest first; _since, _at, _count (next links)',
         tags: ['fhir'],
-        parameters: [fhirType, fhirId],
+        parameters: [fhirType, fhirId, ...queryParameters(['_since', '_at', '_count'])],
         responses: {
           '200': { description: 'A history Bundle.', content: fhirJson },
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),

@@ -245,6 +245,44 @@ describe('transaction POST creates (R4 http.html#trules)', () => {
   });
 });
 
+describe('Patient/$everything (R4 patient-operation-everything.html)', () => {
+  it('honours _type, _since and _count (with next links), and refuses start/end rather than ignore them', async () => {
+    const patient = await call('POST', '/fhir/Patient', {
+      resourceType: 'Patient',
+      name: [{ family: 'Everything' }],
+    });
+    const id = patient.body.id as string;
+    for (const text of ['one', 'two', 'three']) {
+      await call('POST', '/fhir/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text },
+        subject: { reference: `Patient/${id}` },
+      });
+    }
+    const types = (answer: Answer) =>
+      answer.body.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType).sort();
+    const onlyPatient = await call('GET', `/fhir/Patient/${id}/$everything?_type=Patient`);
+    expect(types(onlyPatient)).toEqual(['Patient']);
+    const future = await call('GET', `/fhir/Patient/${id}/$everything?_since=2999-01-01T00:00:00Z`);
+    expect(future.body.entry).toEqual([]);
+    const seen: string[] = [];
+    let page = await call('GET', `/fhir/Patient/${id}/$everything?_count=2`);
+    expect(page.body.total).toBe(4);
+    for (let hops = 0; hops < 5; hops++) {
+      expect(page.body.entry.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.entry.map((e: { fullUrl: string }) => e.fullUrl));
+      const next = page.body.link.find((l: { relation: string }) => l.relation === 'next');
+      if (next === undefined) break;
+      page = await call('GET', next.url);
+    }
+    expect(new Set(seen).size).toBe(4);
+    const start = await call('GET', `/fhir/Patient/${id}/$everything?start=2020-01-01`);
+    expect(start.status).toBe(400);
+    expect(start.body.issue[0].expression).toEqual(['start']);
+  });
+});
+
 describe('$validate (R4 resource-operation-validate.html)', () => {
   it('takes the core profile of the type as a profile it has loaded', async () => {
     const answer = await call(

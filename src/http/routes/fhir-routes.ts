@@ -10,6 +10,7 @@ import { loadSearchParameters, SEARCHABLE_RESOURCE_TYPES } from '../../fhir/sear
 import type { FhirRepository } from '../../vault/fhir-repository.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
+import { createEverythingHandler } from './fhir-everything-route.js';
 import { createFhirHistoryRoutes } from './fhir-history-routes.js';
 import { readSubsetOf } from './fhir-read-subset.js';
 import { FHIR_JSON, parseIfMatch, sendResource } from './fhir-response.js';
@@ -318,28 +319,10 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     });
   });
 
-  app.get('/Patient/:id/$everything', async (c) => {
-    const resources = await deps.repository.everything(
-      resourceId(c),
-      await deps.authenticate(c),
-      SUPPORTED_RESOURCE_TYPES,
-    );
-    const origin = new URL(c.req.url).origin;
-    return c.body(
-      JSON.stringify({
-        resourceType: 'Bundle',
-        type: 'searchset',
-        total: resources.length,
-        entry: resources.map((resource) => ({
-          fullUrl: `${origin}/fhir/${resource.resourceType}/${resource.id}`,
-          resource,
-          search: { mode: 'match' },
-        })),
-      }),
-      200,
-      { 'Content-Type': FHIR_JSON },
-    );
-  });
+  app.get(
+    '/Patient/:id/$everything',
+    createEverythingHandler({ ...deps, resourceTypes: SUPPORTED_RESOURCE_TYPES, resourceId }),
+  );
 
   /**
    * `$summary` (IPS IG 1.1, OperationDefinition/summary): an International Patient Summary document of

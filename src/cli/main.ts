@@ -19,7 +19,7 @@ import { formatChainStatus, readChainStatus } from './commands/chain-status.js';
 import { registerDemoCommands } from './commands/demo-token.js';
 import { DevConsortium } from './commands/dev-consortium.js';
 import { registerExportCommand } from './commands/export.js';
-import { registerImportCommand } from './commands/import.js';
+import { registerImportCommand } from './commands/import-command.js';
 import { registerLogCommands } from './commands/log-commands.js';
 import { registerNetworkCommands } from './commands/network-commands.js';
 import { registerPatientCommands } from './commands/patient-erase.js';

@@ -41,7 +41,6 @@ import {
 } from './import-summary.js';
 
 // The command's pieces, each in a module of its own duty; their public names stay importable from here.
-export { type ImportCommandIo, registerImportCommand } from './import-command.js';
 export { parseFhirBase, parseRetryAfter } from './import-node.js';
 export {
   formatImportSummary,

@@ -45,9 +45,8 @@ describe('rewriteBundleReferences', () => {
       new Set(['Patient/9afe28dc-7ad5-4e90-b6a6-16123eae98c3']),
     );
     expect(result.entries[0]?.id).toBe('fresh-id');
-    expect((result.entries[1]?.resource as { subject: { reference: string } }).subject.reference).toBe(
-      'Patient/fresh-id',
-    );
+    const observation = result.entries[1]?.resource as { subject: { reference: string } } | undefined;
+    expect(observation?.subject.reference).toBe('Patient/fresh-id');
     expect(result.entries[1]?.id).toBe('0b7c1c5e-3d1f-4a8b-9c2e-5f6a7b8c9d0e');
   });
 

@@ -12,7 +12,7 @@ import type { OutboxStorage } from '../ledger/outbox-storage.js';
 import type { ApplyCommitGroup, LogStorage } from '../log/log-storage.js';
 import type { SecretFingerprintStore } from '../node/shared-secrets.js';
 import type { StudyProtocolStorage } from '../research/ledger/study-protocol.js';
-import { type KRoundStorage, MemoryKRoundStorage } from '../research/release/k-round-store.js';
+import type { KRoundStorage } from '../research/release/k-round-store.js';
 import type { ReleaseRecordStorage } from '../research/release/release-record-store.js';
 import { SqliteSupplyStore } from '../supply/storage/sqlite-supply-store.js';
 import type { SupplyStore } from '../supply/storage/supply-store.js';
@@ -32,6 +32,7 @@ import {
 import { isPostgresUrl, openPostgresDatabase } from './postgres/postgres-database.js';
 import { PostgresExportFileStore } from './postgres/postgres-export-file-store.js';
 import { PostgresExportJobStorage } from './postgres/postgres-export-job-storage.js';
+import { PostgresKRoundStorage } from './postgres/postgres-k-round-storage.js';
 import { createPostgresKeyStore } from './postgres/postgres-key-store.js';
 import { PostgresLogStorage } from './postgres/postgres-log-storage.js';
 import {
@@ -199,8 +200,7 @@ export async function openNodeStorage(options: OpenNodeStorageOptions): Promise<
     secretFingerprints: new PostgresSecretFingerprintStore(db),
     benefitPolicies: new PostgresBenefitPolicyStorage(db),
     researchReleases: new PostgresReleaseRecordStorage(db),
-    // Until PostgreSQL schema version 12 (decision 0050) is in: process memory, as before.
-    researchKRounds: new MemoryKRoundStorage(),
+    researchKRounds: new PostgresKRoundStorage(db),
     researchProtocols: new PostgresStudyProtocolStorage(db),
     exportFiles: new PostgresExportFileStore(db),
     close: () => db.close(),

@@ -19,10 +19,7 @@ import { findFreePort } from '../../../test/support/free-port.js';
 import { startTestPostgres } from '../../../test/support/test-postgres.js';
 import { CareLedgerError } from '../../errors/index.js';
 import { openPostgresDatabase } from '../../storage/postgres/postgres-database.js';
-import {
-  K_ROUNDS_POSTGRES_SQL,
-  PostgresKRoundStorage,
-} from '../../storage/postgres/postgres-k-round-storage.js';
+import { PostgresKRoundStorage } from '../../storage/postgres/postgres-k-round-storage.js';
 import { migratePostgres } from '../../storage/postgres/postgres-migrations.js';
 import { POSTGRES_MIGRATIONS } from '../../storage/postgres/postgres-schema.js';
 import { openDatabase } from '../../storage/sqlite/open-database.js';
@@ -176,16 +173,9 @@ describe('a k round across a restart of its coordinator', () => {
   it('completes on PostgreSQL, the rounds shared by the member’s hosts', async () => {
     const pg = await startTestPostgres();
     closers.push(() => pg.close());
-    // The node's schema and the k rounds' step after it (schema version 12 once 10 and 11 are in).
-    const migrations = POSTGRES_MIGRATIONS.some((m) => m.sql.includes('research_k_rounds'))
-      ? POSTGRES_MIGRATIONS
-      : [
-          ...POSTGRES_MIGRATIONS,
-          { version: POSTGRES_MIGRATIONS.length + 1, name: 'k rounds', sql: K_ROUNDS_POSTGRES_SQL },
-        ];
     const open = async (): Promise<OpenedStorage> => {
       const db = openPostgresDatabase(pg.url);
-      await migratePostgres(db, migrations);
+      await migratePostgres(db, POSTGRES_MIGRATIONS);
       return {
         storage: new PostgresKRoundStorage(db),
         entriesColumn: async (roundId) =>

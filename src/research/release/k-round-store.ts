@@ -1,7 +1,7 @@
 /**
  * Where the coordinator of a k round keeps it (decision 0050): the round (study, k, its members, when
  * it began), each member's entries until the round is decided, then the decision, in the member's
- * database (SQLite, or PostgreSQL schema version 12). A coordinator that restarts mid-round finds the
+ * database (SQLite, or PostgreSQL schema version 10). A coordinator that restarts mid-round finds the
  * entries already sent and completes the round when the last member's arrive; a member asking again
  * after the decision gets the same answer. Before, rounds lived in process memory and a restart lost them.
  *

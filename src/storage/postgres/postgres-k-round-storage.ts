@@ -13,7 +13,7 @@ import {
 import type { PostgresDatabase } from './postgres-database.js';
 
 /**
- * The tables of the k rounds, for the PostgreSQL schema step that adds them (version 12, decision
+ * The tables of the k rounds, for the PostgreSQL schema step that adds them (version 10, decision
  * 0050; postgres-schema.ts takes it once versions 10 and 11 are in, the versions having no gaps).
  */
 export const K_ROUNDS_POSTGRES_SQL = `
@@ -35,7 +35,7 @@ export const K_ROUNDS_POSTGRES_SQL = `
   );
 `;
 
-/** The coordinator's k rounds on PostgreSQL (schema version 12, decision 0050), shared by the member's hosts. */
+/** The coordinator's k rounds on PostgreSQL (schema version 10, decision 0050), shared by the member's hosts. */
 export class PostgresKRoundStorage implements KRoundStorage {
   constructor(private readonly db: PostgresDatabase) {}
 

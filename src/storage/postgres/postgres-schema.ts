@@ -1,3 +1,4 @@
+import { K_ROUNDS_POSTGRES_SQL } from './postgres-k-round-storage.js';
 import type { PgMigration } from './postgres-migrations.js';
 
 /**
@@ -457,5 +458,10 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
         ON CONFLICT DO NOTHING;
       DELETE FROM vault_search_index WHERE resource_type = 'AuditEvent';
     `,
+  },
+  {
+    version: 10,
+    name: 'research k rounds kept across a coordinator restart (decision 0050)',
+    sql: K_ROUNDS_POSTGRES_SQL,
   },
 ];

@@ -144,9 +144,11 @@ describe('clinician forms and the patient’s records', () => {
     });
     expect(response.status).toBe(400);
     const outcome = (await response.json()) as { issue: { expression?: string[]; diagnostics?: string }[] };
-    const found = outcome.issue.find((i) => i.expression !== undefined);
+    // The first issue names the element too (R4: a client reading only it learns where), and the
+    // issue that says what is implausible names it.
+    expect(outcome.issue[0]?.expression).toEqual(['Observation.value']);
+    const found = outcome.issue.find((i) => i.diagnostics?.includes('between 20 and 300 /min'));
     expect(found?.expression).toEqual(['Observation.value']);
-    expect(found?.diagnostics).toContain('between 20 and 300 /min');
   });
 
   it('names what to fix beside each field of an empty note, an implausible or future observation, an empty break-glass', async () => {

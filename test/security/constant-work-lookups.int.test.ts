@@ -169,8 +169,9 @@ async function workOf(task: () => Promise<unknown>): Promise<Work> {
  */
 function comparable(work: Work, probe: string): Work {
   const rows = { ...work.storage.rows, [probe]: 0 };
-  const { keyedHash: _calls, ...cryptoCalls } = work.crypto.calls;
-  const { keyedHash: _rows, ...cryptoRows } = work.crypto.rows;
+  // keyedHashHex is the same HMAC written straight to hex (what blind-index rows use since dec9953).
+  const { keyedHash: _calls, keyedHashHex: _hexCalls, ...cryptoCalls } = work.crypto.calls;
+  const { keyedHash: _rows, keyedHashHex: _hexRows, ...cryptoRows } = work.crypto.rows;
   return {
     ...work,
     storage: { calls: work.storage.calls, rows },

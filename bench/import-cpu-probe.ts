@@ -36,9 +36,9 @@ const template = loadSyntheaTemplate(BULK_DIR);
 for (let copy = 0; copy < copies; copy++) {
   const last = copy === copies - 1;
   const stop = last && profile ? await startCpuProfile() : undefined;
-  const cpu0 = loader.cpuMs;
+  const cpu0 = loader.meter.cpuMs;
   const n = await loader.load(copyLines(template, copy), `copy-${copy}`);
-  console.log(`import copy ${copy}: ${n} res, ${((loader.cpuMs - cpu0) / n).toFixed(4)} CPU ms/res`);
+  console.log(`import copy ${copy}: ${n} res, ${((loader.meter.cpuMs - cpu0) / n).toFixed(4)} CPU ms/res`);
   if (stop !== undefined) {
     const p = await stop();
     writeFileSync('/tmp/import.cpuprofile', JSON.stringify(p));

@@ -18,12 +18,43 @@ import { cloneLines, type SyntheaTemplate } from './export-seed.js';
 /** Resources per transaction Bundle of the bench's imports (the CLI's `--batch`). */
 export const BENCH_IMPORT_BATCH = 1_000;
 
+/** Resources loaded so far and the CPU milliseconds (user + system) of this process their loads took. */
+export interface LoadMeter {
+  readonly cpuMs: number;
+  readonly loaded: number;
+  /** Runs one load (it returns the resources it loaded) and counts it. */
+  measure(load: () => Promise<number>): Promise<number>;
+}
+
+export function createLoadMeter(): LoadMeter {
+  let cpuMs = 0;
+  let loaded = 0;
+  return {
+    get cpuMs() {
+      return cpuMs;
+    },
+    get loaded() {
+      return loaded;
+    },
+    async measure(load) {
+      const before = process.cpuUsage();
+      try {
+        const count = await load();
+        loaded += count;
+        return count;
+      } finally {
+        const used = process.cpuUsage(before);
+        cpuMs += (used.user + used.system) / 1000;
+      }
+    },
+  };
+}
+
 export interface ImportLoader {
   /** Imports the lines (one file per type) and returns the resources loaded. */
   load(lines: readonly string[], name: string): Promise<number>;
-  /** CPU milliseconds (user + system) of this process spent in `load` so far. */
-  readonly cpuMs: number;
-  readonly loaded: number;
+  /** What `load` loaded so far, and its CPU (the import itself, not the writing of its files). */
+  readonly meter: LoadMeter;
   close(): void;
 }
 
@@ -46,15 +77,9 @@ export function createImportLoader(vault: TestVault, workDir: string): ImportLoa
   const doFetch = ((input: string | URL | Request, init?: RequestInit) =>
     app.request(input instanceof Request ? input : String(input), init)) as typeof fetch;
   mkdirSync(workDir, { recursive: true });
-  let cpuMs = 0;
-  let loaded = 0;
+  const meter = createLoadMeter();
   return {
-    get cpuMs() {
-      return cpuMs;
-    },
-    get loaded() {
-      return loaded;
-    },
+    meter,
     async load(lines, name) {
       const dir = join(workDir, name);
       mkdirSync(dir, { recursive: true });
@@ -69,29 +94,27 @@ export function createImportLoader(vault: TestVault, workDir: string): ImportLoa
           join(dir, `${type === 'Patient' ? '0-' : '1-'}${type}.000.ndjson`),
           `${typed.join('\n')}\n`,
         );
-      const before = process.cpuUsage();
       try {
-        const { summary, failures } = await runImport({
-          inputs: [dir],
-          nodeUrl: 'http://127.0.0.1:8701',
-          fetch: doFetch,
-          batchSize: BENCH_IMPORT_BATCH,
-          concurrency: 2,
-          identity: 'Practitioner/importer',
-          quiet: true,
-          stateFile: join(dir, 'state.json'),
-          reportFile: join(dir, 'report.json'),
-          checkpointEvery: 5_000,
+        return await meter.measure(async () => {
+          const { summary, failures } = await runImport({
+            inputs: [dir],
+            nodeUrl: 'http://127.0.0.1:8701',
+            fetch: doFetch,
+            batchSize: BENCH_IMPORT_BATCH,
+            concurrency: 2,
+            identity: 'Practitioner/importer',
+            quiet: true,
+            stateFile: join(dir, 'state.json'),
+            reportFile: join(dir, 'report.json'),
+            checkpointEvery: 5_000,
+          });
+          if (summary.failed > 0 || summary.skipped.total > 0)
+            throw new Error(
+              `import of ${name}: ${summary.failed} failed, ${summary.skipped.total} skipped (first: ${JSON.stringify(failures[0]?.issues ?? [])})`,
+            );
+          return summary.loaded;
         });
-        if (summary.failed > 0 || summary.skipped.total > 0)
-          throw new Error(
-            `import of ${name}: ${summary.failed} failed, ${summary.skipped.total} skipped (first: ${JSON.stringify(failures[0]?.issues ?? [])})`,
-          );
-        loaded += summary.loaded;
-        return summary.loaded;
       } finally {
-        const used = process.cpuUsage(before);
-        cpuMs += (used.user + used.system) / 1000;
         rmSync(dir, { recursive: true, force: true });
       }
     },

@@ -201,43 +201,28 @@ export function createCloneSeeder(vault: TestVault, template: SyntheaTemplate) {
 }
 
 /**
- * export-load.ts's ImportLoader shape over the direct seeder: copy N of the template (and, with the
- * first, the shared resources) written straight into the sealed store in commits of 500 versions,
- * blind-index rows re-hashed from the template's. For the export at 10^4 patients (about 5.4 million
- * resources), which the import path cannot load here in a session (decision 0038): the export then
- * reads what the repository writes, sealed, logged and indexed alike; only validation, the access
- * decision and the import's AuditEvents are left out of the load. Benchmarks only.
+ * Seeds copy N of the template (and, with the first, the shared resources) straight into the sealed
+ * store in commits of 500 versions, blind-index rows re-hashed from the template's; returns the
+ * resources written. For the export at 10^4 patients (about 5.4 million resources), which the import
+ * path cannot load here in a session (decision 0038): the export then reads what the repository
+ * writes, sealed, logged and indexed alike; only validation, the access decision and the import's
+ * AuditEvents are left out of the load. Benchmarks only.
  */
-export function createSeedLoader(vault: TestVault, template: SyntheaTemplate) {
+export function createCopySeeder(
+  vault: TestVault,
+  template: SyntheaTemplate,
+): (copy: number) => Promise<number> {
   const seeder = createCloneSeeder(vault, template);
-  let cpuMs = 0;
-  let loaded = 0;
-  return {
-    get cpuMs() {
-      return cpuMs;
-    },
-    get loaded() {
-      return loaded;
-    },
-    async loadCopy(copy: number): Promise<number> {
-      const before = process.cpuUsage();
-      try {
-        let count = 0;
-        if (copy === 0) {
-          const shared = sharedResources(template);
-          await seedResources(vault, shared);
-          count += shared.length;
-        }
-        const { resources, index } = seeder.copy(`c${copy}-`);
-        for (let i = 0; i < resources.length; i += 500)
-          await seedResources(vault, resources.slice(i, i + 500), index.slice(i, i + 500));
-        count += resources.length;
-        loaded += count;
-        return count;
-      } finally {
-        const used = process.cpuUsage(before);
-        cpuMs += (used.user + used.system) / 1000;
-      }
-    },
+  return async (copy) => {
+    let count = 0;
+    if (copy === 0) {
+      const shared = sharedResources(template);
+      await seedResources(vault, shared);
+      count += shared.length;
+    }
+    const { resources, index } = seeder.copy(`c${copy}-`);
+    for (let i = 0; i < resources.length; i += 500)
+      await seedResources(vault, resources.slice(i, i + 500), index.slice(i, i + 500));
+    return count + resources.length;
   };
 }

@@ -10,7 +10,7 @@
  * data set, so the peak should not grow with the size. `--size export-minutes=M` stops the import
  * after M minutes and exports what is stored (the scale reached is printed). Default 13 patients (one
  * copy); the issue's figure is `--patients 10000`. `--size export-seed=1` writes the copies straight
- * into the sealed store instead of importing them (export-seed.ts's createSeedLoader: sealed, indexed and
+ * into the sealed store instead of importing them (export-seed.ts's createCopySeeder: sealed, indexed and
  * logged as the repository writes, without validation or AuditEvents), about 4 times less CPU per
  * resource: the 10^4-patient export then loads in under an hour here.
  */
@@ -24,8 +24,14 @@ import { addExportJobTable, createVaultExportModule } from '../../test/support/v
 import { formatProfileShares, startCpuProfile, summarizeCpuProfile } from '../cpu-profile.js';
 import { sampleRss } from '../support/sample-rss.js';
 import type { Figure, Group, GroupContext, GroupResult } from '../types.js';
-import { BENCH_IMPORT_BATCH, copyLines, createImportLoader } from './export-load.js';
-import { createSeedLoader, loadSyntheaTemplate } from './export-seed.js';
+import {
+  BENCH_IMPORT_BATCH,
+  copyLines,
+  createImportLoader,
+  createLoadMeter,
+  type ImportLoader,
+} from './export-load.js';
+import { createCopySeeder, loadSyntheaTemplate } from './export-seed.js';
 
 const HEADERS = { 'x-careledger-identity': 'Practitioner/dr-1', 'x-careledger-roles': 'clinician' };
 const MB = 1024 * 1024;
@@ -52,28 +58,17 @@ export const exportGroup: Group = {
       // `--size export-seed=1`: written straight into the sealed store instead (export-seed.ts), for
       // the 10^4-patient export the import cannot load here in a session.
       const seeded = (ctx.options.sizes?.['export-seed'] ?? 0) > 0;
-      const importLoader = seeded ? undefined : createImportLoader(vault, join(vault.dir, 'import'));
-      const seedLoader = seeded ? createSeedLoader(vault, template) : undefined;
-      const loader = {
-        load: (copy: number) =>
-          seedLoader !== undefined
-            ? seedLoader.loadCopy(copy)
-            : (importLoader as NonNullable<typeof importLoader>).load(
-                copyLines(template, copy),
-                `copy-${copy}`,
-              ),
-        get loaded() {
-          return (seedLoader ?? importLoader)?.loaded ?? 0;
-        },
-        get cpuMs() {
-          return (seedLoader ?? importLoader)?.cpuMs ?? 0;
-        },
-        close: () => importLoader?.close(),
-      };
+      const imports = seeded ? undefined : createImportLoader(vault, join(vault.dir, 'import'));
+      const seedCopy = seeded ? createCopySeeder(vault, template) : undefined;
+      const loader = imports?.meter ?? createLoadMeter();
+      const loadCopy = (copy: number): Promise<number> =>
+        seedCopy !== undefined
+          ? loader.measure(() => seedCopy(copy))
+          : (imports as ImportLoader).load(copyLines(template, copy), `copy-${copy}`);
       const loadWord = seeded ? 'seeded' : 'imported';
       let lastReport = importStart;
       for (let copy = 0; copy < copies; copy++) {
-        await loader.load(copy);
+        await loadCopy(copy);
         const now = performance.now();
         if (now - importStart > seedBudgetMs && copy + 1 < copies) {
           ctx.progress(`export: load budget spent after ${copy + 1} of ${wanted} copies`);
@@ -91,7 +86,7 @@ export const exportGroup: Group = {
         );
       }
       const imported = loader.loaded;
-      loader.close();
+      imports?.close();
       const importSeconds = (performance.now() - importStart) / 1000;
       module = createVaultExportModule(vault, { baseUrl: 'http://bench.test' });
       await module.start();

@@ -70,7 +70,7 @@ export const researchScaleGroup: Group = {
             break;
           }
           ctx.progress(
-            `research-scale: imported ${n + 1} of ${patients} patients (${loader.loaded} resources imported, ${(loader.cpuMs / loader.loaded).toFixed(3)} CPU ms each, and their ${n + 1} enrolled Patients)`,
+            `research-scale: imported ${n + 1} of ${patients} patients (${loader.meter.loaded} resources imported, ${(loader.meter.cpuMs / loader.meter.loaded).toFixed(3)} CPU ms each, and their ${n + 1} enrolled Patients)`,
           );
         }
       }
@@ -114,7 +114,7 @@ export const researchScaleGroup: Group = {
           unit: 'resources/s',
           extra: {
             seconds: Number(seedSeconds.toFixed(1)),
-            'CPU ms per imported resource': Number((loader.cpuMs / loader.loaded).toFixed(4)),
+            'CPU ms per imported resource': Number((loader.meter.cpuMs / loader.meter.loaded).toFixed(4)),
           },
           ratios: [],
         },

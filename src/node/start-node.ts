@@ -66,15 +66,8 @@ export interface RunningNode {
  */
 export async function startNode(dir: string, options: StartNodeOptions = {}): Promise<RunningNode> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const base = await openNodeBase(dir, options, log);
+  const { base, crypto } = await openBaseAndVault(dir, options, log);
   const { config, db, stores, say } = base;
-  // The vault first: its root secret must be the member's (decision 0033) before anything runs.
-  const crypto = await openVault(dir, db, {
-    dataKeys: (provider) => stores.dataKeys(provider),
-    ...(config.vaultKeys === undefined ? {} : { keys: config.vaultKeys }),
-    log: say,
-  });
-  await verifyVaultSecretAtStart(base, options, crypto);
 
   // Ledger, chain index, consent decisions, the log, the vault.
   const { outbox, ledger, delegationInForce, isDelegate } = createLedger(base);
@@ -225,4 +218,38 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
       await stores.close();
     },
   };
+}
+
+/**
+ * The node's base and its vault, whose root secret must be the member's (decision 0033) before
+ * anything runs: on a refusal the base is closed and ERR_CONFIG thrown.
+ */
+async function openBaseAndVault(dir: string, options: StartNodeOptions, log: (line: string) => void) {
+  const base = await openNodeBase(dir, options, log);
+  const crypto = await openVault(dir, base.db, {
+    dataKeys: (provider) => base.stores.dataKeys(provider),
+    ...(base.config.vaultKeys === undefined ? {} : { keys: base.config.vaultKeys }),
+    log: base.say,
+  });
+  await verifyVaultSecretAtStart(base, options, crypto);
+  return { base, crypto };
+}
+
+/**
+ * Decision 0033 for a member run as several whole processes on one folder (PostgreSQL, decision
+ * 0022): the cluster's primary checks this host's secrets once, as each process would, before it
+ * forks any. Processes starting together would otherwise race on a secret the folder lacks: one
+ * creates it, another refuses and removes it, a third, killed mid-start, leaves its own behind for
+ * the next start to take as the member's. Throws ERR_CONFIG as `startNode` would; closes what it opened.
+ */
+export async function verifyHostSecrets(
+  dir: string,
+  options: StartNodeOptions,
+  log: (line: string) => void,
+): Promise<void> {
+  const { base } = await openBaseAndVault(dir, options, log);
+  base.sharedBroadcast?.close();
+  await base.notifications?.close();
+  base.db.close();
+  await base.stores.close();
 }

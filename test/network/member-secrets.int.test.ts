@@ -28,9 +28,13 @@ function hostCopy(name: string, change: (dir: string) => void = () => undefined)
   return dir;
 }
 
-/** `careledger node start --dir <dir>` as a process of its own: its exit code and what it printed. */
+/**
+ * `careledger node start --dir <dir> --workers 2` as a process of its own: its exit code and what it
+ * printed. Two whole processes on PostgreSQL (decision 0022), whose primary checks the secrets before it
+ * forks them: forked first, they raced on the missing file and one could leave it behind.
+ */
 function runNodeStart(dir: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [...cliNodeArgs(), 'node', 'start', '--dir', dir], {
+  const child = spawn(process.execPath, [...cliNodeArgs(), 'node', 'start', '--dir', dir, '--workers', '2'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CARELEDGER_DATABASE_URL: url },
   });

@@ -5,7 +5,7 @@ import { CareLedgerError } from '../../errors/index.js';
 import { DATABASE_URL_ENV } from '../../storage/open-node-storage.js';
 import { isPostgresUrl } from '../../storage/postgres/postgres-database.js';
 import { loadNodeConfig } from '../node-config.js';
-import { type RunningNode, type StartNodeOptions, startNode } from '../start-node.js';
+import { type RunningNode, type StartNodeOptions, startNode, verifyHostSecrets } from '../start-node.js';
 import { isWorkerMessage } from './messages.js';
 import { type NodeBroadcast, NodeEventListeners } from './node-broadcast.js';
 import { SequencerClient } from './sequencer-client.js';
@@ -67,13 +67,15 @@ export async function startMemberProcesses(
   // Decision 0022: on PostgreSQL each process is a whole node that stands for election as the log's
   // sequencer through the database; the primary only keeps `workers` of them running.
   if (isPostgresUrl(options.databaseUrl ?? process.env[DATABASE_URL_ENV])) {
-    if (cluster.isPrimary)
+    if (cluster.isPrimary) {
+      await verifyHostSecrets(dir, options, options.log ?? stderrLine);
       return superviseWorkers(
         options,
         options.log ?? stderrLine,
         loadNodeConfig(dir).name,
         'the log sequencer is elected through the database',
       );
+    }
     const running = await startNode(dir, options);
     return { close: () => running.close() };
   }

@@ -125,6 +125,9 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { LANG: 'C' } });
     server = child;
     exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    // A shell already gone (a test killed it) closes the pipe: the line written on halt then fails
+    // with EPIPE, which must not become an unhandled error; halt waits for the exit either way.
+    child.stdin?.on('error', () => undefined);
     let output = '';
     await new Promise<void>((resolve, reject) => {
       child.stderr?.on('data', (chunk: Buffer) => {

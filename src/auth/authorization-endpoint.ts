@@ -16,7 +16,12 @@ const USER_SCOPES = parseScopes(
 );
 const CODE_SECONDS = 60;
 
-/** RFC 8252 §7.3: a loopback redirect URI matches whatever port the native app picked. */
+/**
+ * Simple string comparison (RFC 6749 §3.1.2.2, RFC 9700 §4.1.3), with one exception: a loopback
+ * redirect URI matches whatever port the native app picked (RFC 8252 §7.3). Only the port may
+ * differ: the rest of the URI the client sent must be the registered one character for character,
+ * so no added query, fragment or user info, and no path that merely normalizes to the registered one.
+ */
 function isRegisteredRedirect(client: OAuthClient, uri: string): boolean {
   if (client.redirectUris.includes(uri)) return true;
   let given: URL;
@@ -27,8 +32,10 @@ function isRegisteredRedirect(client: OAuthClient, uri: string): boolean {
   }
   if (given.hostname !== '127.0.0.1' && given.hostname !== '[::1]') return false;
   return client.redirectUris.some((registered) => {
-    const r = new URL(registered);
-    return r.hostname === given.hostname && r.pathname === given.pathname && r.protocol === given.protocol;
+    const candidate = new URL(registered);
+    if (candidate.hostname !== given.hostname) return false;
+    candidate.port = given.port;
+    return candidate.href === uri;
   });
 }
 

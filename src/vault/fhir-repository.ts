@@ -23,6 +23,7 @@ import { BulkReadGateway } from './bulk-read-gateway.js';
 import { type ErasureResult, erasePatient } from './erase-patient.js';
 import type { GatewayParts } from './operations/gateway-parts.js';
 import {
+  type HistoryPageOptions,
   type InstanceHistoryEntry,
   readInstanceHistory,
   readTypeHistory,
@@ -422,11 +423,11 @@ export class FhirRepository {
     return readInstanceHistory(this.parts, resourceType, id, context);
   }
 
-  /** Type history (R4 §3.1.0.10.1): see operations/history.ts. */
+  /** Type history (R4 §3.1.0.10.1), or system history for an undefined type: see operations/history.ts. */
   typeHistory(
-    resourceType: string,
+    resourceType: string | undefined,
     context: AccessContext,
-    options: { since?: string; beforeLogIndex?: number; count: number },
+    options: HistoryPageOptions,
   ): Promise<TypeHistoryEntry[]> {
     return readTypeHistory(this.parts, resourceType, context, options);
   }

@@ -52,6 +52,11 @@ export interface RecordStorage {
     resourceType: string,
     page: { since?: string; beforeLogIndex?: number; limit: number },
   ): Promise<StoredVersion[]>;
+  /**
+   * As typeHistory, across every type but AuditEvent (the audit trail is read as its own type, and
+   * every read adds to it): a page of system history (decision 0051).
+   */
+  systemHistory(page: { since?: string; beforeLogIndex?: number; limit: number }): Promise<StoredVersion[]>;
   /** Current, not deleted versions of a type, optionally of one patient's compartment. */
   listCurrent(resourceType: string, filter?: { patientId?: string }): Promise<StoredVersion[]>;
   /**
@@ -68,6 +73,14 @@ export interface CandidateScope {
   readonly compartments?: readonly string[];
   /** Newest first by last updated (ties still by id ascending, as a stable sort leaves them). */
   readonly descending?: boolean;
+  /**
+   * At most this many, in that order: a search whose order comes from here stops once its page is
+   * full (issue 16: the work follows the page, not the number of matches). An adapter may return
+   * more (all of them); the caller then pages no further.
+   */
+  readonly limit?: number;
+  /** Only candidates after this one in that order (keyset paging from the previous page's last). */
+  readonly after?: { readonly lastUpdated: string; readonly id: string };
 }
 
 /** One keyset page of current versions (RecordStorage.pageCurrent). */

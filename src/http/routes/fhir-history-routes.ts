@@ -105,7 +105,55 @@ function sendHistory(c: Context, bundle: Record<string, unknown>): Response {
 }
 
 /**
- * Type and instance history (R4 http.html §3.1.0.10) with `_count`, `_since`, `_at` (instance) and
+ * Type history, or system history for an undefined type (every type but AuditEvent, decision 0051):
+ * a page of versions by falling log index, with `_since`, `_at` and `_count`.
+ */
+async function listHistory(
+  c: Context,
+  deps: {
+    readonly repository: Pick<FhirRepository, 'typeHistory'>;
+    readonly authenticate: FhirHistoryRouteDeps['authenticate'];
+  },
+  type: string | undefined,
+): Promise<Response> {
+  const context = await deps.authenticate(c);
+  const since = sinceOf(c);
+  const at = atOf(c);
+  const count = countOf(c);
+  const cursor = cursorOf(c);
+  const versions =
+    count === 0
+      ? []
+      : await deps.repository.typeHistory(type, context, {
+          ...(since === undefined ? {} : { since }),
+          ...(at === undefined ? {} : { at }),
+          ...(cursor === undefined ? {} : { beforeLogIndex: cursor }),
+          count: count + 1,
+        });
+  const page = versions.slice(0, count);
+  const last = page.at(-1);
+  const origin = new URL(c.req.url).origin;
+  return sendHistory(c, {
+    link: [
+      { relation: 'self', url: pageUrl(c) },
+      ...(versions.length > count && last !== undefined
+        ? [{ relation: 'next', url: pageUrl(c, last.logIndex) }]
+        : []),
+    ],
+    entry: page.map((v) => historyEntry(`${origin}/fhir/${v.resourceType}/${v.id}`, v.resourceType, v.id, v)),
+  });
+}
+
+/** `GET [base]/_history` (R4 http.html §3.1.0.10): mount before `GET /:type` takes `_history` as a type. */
+export function createSystemHistoryHandler(deps: {
+  readonly repository: Pick<FhirRepository, 'typeHistory'>;
+  readonly authenticate: FhirHistoryRouteDeps['authenticate'];
+}): (c: Context) => Promise<Response> {
+  return (c) => listHistory(c, deps, undefined);
+}
+
+/**
+ * Type and instance history (R4 http.html §3.1.0.10) with `_count`, `_since`, `_at` and
  * paging: the next link carries an opaque `_cursor` (the log index, for a type; the version id, for
  * an instance) below which the next page starts, so a version written meanwhile neither shifts nor
  * repeats a page.
@@ -113,37 +161,7 @@ function sendHistory(c: Context, bundle: Record<string, unknown>): Response {
 export function createFhirHistoryRoutes(deps: FhirHistoryRouteDeps): Hono {
   const app = new Hono();
 
-  app.get('/:type/_history', async (c) => {
-    const type = deps.resourceType(c);
-    const context = await deps.authenticate(c);
-    // The versions current at a time need each version's successor, which a type's log order does
-    // not give: refused rather than ignored (a filter silently dropped returns what was not asked).
-    if (c.req.query('_at') !== undefined)
-      throw invalid('_at', '_at is served on an instance history, not a type history');
-    const since = sinceOf(c);
-    const count = countOf(c);
-    const cursor = cursorOf(c);
-    const versions =
-      count === 0
-        ? []
-        : await deps.repository.typeHistory(type, context, {
-            ...(since === undefined ? {} : { since }),
-            ...(cursor === undefined ? {} : { beforeLogIndex: cursor }),
-            count: count + 1,
-          });
-    const page = versions.slice(0, count);
-    const last = page.at(-1);
-    const origin = new URL(c.req.url).origin;
-    return sendHistory(c, {
-      link: [
-        { relation: 'self', url: pageUrl(c) },
-        ...(versions.length > count && last !== undefined
-          ? [{ relation: 'next', url: pageUrl(c, last.logIndex) }]
-          : []),
-      ],
-      entry: page.map((v) => historyEntry(`${origin}/fhir/${type}/${v.id}`, type, v.id, v)),
-    });
-  });
+  app.get('/:type/_history', async (c) => listHistory(c, deps, deps.resourceType(c)));
 
   app.get('/:type/:id/_history', async (c) => {
     const type = deps.resourceType(c);

@@ -14,6 +14,7 @@ import { createEverythingHandler } from './fhir-everything-route.js';
 import { createFhirHistoryRoutes } from './fhir-history-routes.js';
 import { readSubsetOf } from './fhir-read-subset.js';
 import { FHIR_JSON, parseIfMatch, sendResource } from './fhir-response.js';
+import { createFhirSystemRoutes, SYSTEM_SEARCH_PARAMS } from './fhir-system-routes.js';
 import { formatSearchBundle, searchHandling } from './search-bundle.js';
 
 /** Resource types this node serves (Core 3): the ones its search index covers. */
@@ -120,7 +121,11 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
               description:
                 'Requests need an authenticated identity and a purpose of use; every interaction is recorded as an AuditEvent in the node transparency log.',
             },
-            interaction: [{ code: 'transaction' }, { code: 'batch' }],
+            // history-system and search-system: src/http/routes/fhir-system-routes.ts (decision 0051).
+            interaction: ['transaction', 'batch', 'history-system', 'search-system'].map((code) => ({
+              code,
+            })),
+            searchParam: SYSTEM_SEARCH_PARAMS.map(([name, type]) => ({ name, type })),
             operation: [
               {
                 name: 'everything',
@@ -182,6 +187,9 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
       { 'Content-Type': FHIR_JSON },
     ),
   );
+
+  // `GET /_history`, `GET /?_type=`, `POST /_search`: before `/:type` takes `_history` for a type.
+  app.route('/', createFhirSystemRoutes({ ...deps, resourceTypes: SUPPORTED_RESOURCE_TYPES }));
 
   /**
    * A Consent carrying the ledger-consent extension (nonce and the patient's EIP-712 signature) is

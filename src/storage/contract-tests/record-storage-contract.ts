@@ -132,6 +132,29 @@ export function describeRecordStorageContract(adapter: StorageAdapter): void {
       expect(await r.pageCurrent('Observation', { limit: 5, patients: [] })).toEqual([]);
     });
 
+    test('system history: every type but AuditEvent, newest log index first, paged and since', async () => {
+      const log = under.vaultLog();
+      await commit(log, [put(version('Patient', 'p1', 1, 'p1', '2026-01-01T00:00:00Z'))]);
+      await commit(log, [put(version('AuditEvent', 'a1', 1, 'p1', '2026-01-02T00:00:00Z'))]);
+      await commit(log, [put(version('Observation', 'o1', 1, 'p1', '2026-01-03T00:00:00Z'))]);
+      await commit(log, [put(version('Observation', 'o1', 2, 'p1', '2026-01-04T00:00:00Z', true))]);
+      await commit(log, [put(version('Organization', 'g1', 1, '', '2026-01-05T00:00:00Z'))]);
+      const r = under.records;
+      const page = async (p: Parameters<typeof r.systemHistory>[0]) =>
+        (await r.systemHistory(p)).map((v) => `${v.logIndex} ${v.resourceType}/${v.id}/${v.versionId}`);
+      expect(await page({ limit: 9 })).toEqual([
+        '4 Organization/g1/1',
+        '3 Observation/o1/2',
+        '2 Observation/o1/1',
+        '0 Patient/p1/1',
+      ]);
+      expect(await page({ limit: 2, beforeLogIndex: 3 })).toEqual(['2 Observation/o1/1', '0 Patient/p1/1']);
+      expect(await page({ limit: 9, since: '2026-01-03T00:00:00Z' })).toEqual([
+        '4 Organization/g1/1',
+        '3 Observation/o1/2',
+      ]);
+    });
+
     test('search candidates by blind index; erasure drops a patient’s index rows but not AuditEvents’', async () => {
       const log = under.vaultLog();
       await commit(log, [

@@ -183,9 +183,18 @@ export class PostgresRecordStorage implements RecordStorage {
           AND s.param = $${params.length - 1} AND s.hash = ANY($${params.length}::text[]))`,
       );
     }
+    if (scope.after !== undefined) {
+      // The same order as ORDER BY below: last updated (either way), then id ascending.
+      params.push(scope.after.lastUpdated, scope.after.id);
+      clauses.push(
+        `(r.last_updated ${scope.descending === true ? '<' : '>'} $${params.length - 1}
+          OR (r.last_updated = $${params.length - 1} AND r.id > $${params.length}))`,
+      );
+    }
+    if (scope.limit !== undefined) params.push(scope.limit);
     return this.#rows(
       `SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')}
-       ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id`,
+       ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id${scope.limit === undefined ? '' : ` LIMIT $${params.length}`}`,
       params,
     );
   }
@@ -221,6 +230,14 @@ export class PostgresRecordStorage implements RecordStorage {
       `SELECT * FROM vault_records WHERE resource_type = $1 AND log_index < $2 AND last_updated > $3
        ORDER BY log_index DESC LIMIT $4`,
       [resourceType, page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER, page.since ?? '', page.limit],
+    );
+  }
+
+  systemHistory(page: { since?: string; beforeLogIndex?: number; limit: number }): Promise<StoredVersion[]> {
+    return this.#rows(
+      `SELECT * FROM vault_records WHERE resource_type <> 'AuditEvent' AND log_index < $1 AND last_updated > $2
+       ORDER BY log_index DESC LIMIT $3`,
+      [page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER, page.since ?? '', page.limit],
     );
   }
 

@@ -464,4 +464,10 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     name: 'research k rounds kept across a coordinator restart (decision 0050)',
     sql: K_ROUNDS_POSTGRES_SQL,
   },
+  {
+    version: 11,
+    name: 'system history pages by log index across types (decision 0051)',
+    // AuditEvents, which system history leaves out, are most rows and stay out of the index.
+    sql: `CREATE INDEX vault_records_log ON vault_records (log_index) WHERE resource_type <> 'AuditEvent';`,
+  },
 ];

@@ -79,6 +79,12 @@ export const recordMigrations: Migration[] = [
     // vault_audit_index (sqlite-audit-index.ts, decision 0039).
     sql: 'CREATE TABLE vault_audit_pending (log_index INTEGER PRIMARY KEY, hashes BLOB NOT NULL);',
   },
+  {
+    id: 'records-006',
+    // System history (GET /fhir/_history) pages newest first by log index across types; AuditEvents,
+    // which it leaves out (decision 0051), are most rows and stay out of the index.
+    sql: "CREATE INDEX vault_records_log ON vault_records (log_index) WHERE resource_type <> 'AuditEvent';",
+  },
 ];
 
 /** Prepared dynamic queries kept per storage; the map is emptied when it reaches this size. */
@@ -124,6 +130,10 @@ export class SqliteRecordStorage implements RecordStorage {
         `SELECT * FROM vault_records WHERE resource_type = @resourceType AND log_index < @before AND last_updated > @since
          ORDER BY log_index DESC LIMIT @limit`,
       ),
+      systemHistory: db.prepare(
+        `SELECT * FROM vault_records WHERE resource_type <> 'AuditEvent' AND log_index < @before
+           AND last_updated > @since ORDER BY log_index DESC LIMIT @limit`,
+      ),
       dropPatientIndex: db.prepare(
         `DELETE FROM vault_search_index WHERE resource_type <> 'AuditEvent' AND (resource_type, id) IN
            (SELECT resource_type, id FROM vault_records WHERE patient_id = ? AND resource_type <> 'AuditEvent')`,
@@ -145,6 +155,20 @@ export class SqliteRecordStorage implements RecordStorage {
     return (
       this.sql.typeHistory.all({
         resourceType,
+        before: page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER,
+        since: page.since ?? '',
+        limit: page.limit,
+      }) as RecordRow[]
+    ).map(toStoredVersion);
+  }
+
+  async systemHistory(page: {
+    since?: string;
+    beforeLogIndex?: number;
+    limit: number;
+  }): Promise<StoredVersion[]> {
+    return (
+      this.sql.systemHistory.all({
         before: page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER,
         since: page.since ?? '',
         limit: page.limit,
@@ -220,9 +244,17 @@ export class SqliteRecordStorage implements RecordStorage {
       );
       params.push(resourceType, filter.param, ...filter.hashes);
     }
+    if (scope.after !== undefined) {
+      // The same order as ORDER BY below: last updated (either way), then id ascending.
+      clauses.push(
+        `(r.last_updated ${scope.descending === true ? '<' : '>'} ? OR (r.last_updated = ? AND r.id > ?))`,
+      );
+      params.push(scope.after.lastUpdated, scope.after.lastUpdated, scope.after.id);
+    }
+    if (scope.limit !== undefined) params.push(scope.limit);
     const rows = this.prepareOnce(
       `SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')}
-         ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id`,
+         ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id${scope.limit === undefined ? '' : ' LIMIT ?'}`,
     ).all(...params) as RecordRow[];
     return rows.map(toStoredVersion);
   }

@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { evaluateTokenScopes } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import type { AddressMemo } from '../access-gate.js';
@@ -15,8 +16,9 @@ export interface InstanceHistoryEntry {
   readonly deleted: boolean;
 }
 
-/** One version in a type history: as an instance history entry, with the resource's id. */
+/** One version in a type or system history: as an instance history entry, with the resource's type and id. */
 export interface TypeHistoryEntry extends InstanceHistoryEntry {
+  readonly resourceType: string;
   readonly id: string;
   /** Where the next page starts (`beforeLogIndex`): versions are listed by falling log index. */
   readonly logIndex: number;
@@ -93,33 +95,57 @@ export async function readInstanceHistory(
   return result;
 }
 
+/** What a type or system history page asks for (R4 §3.1.0.10). */
+export interface HistoryPageOptions {
+  /** Versions updated after this FHIR instant. */
+  readonly since?: string;
+  /** Versions current at some point in [start, end) (epoch ms): `_at`. */
+  readonly at?: { readonly start: number; readonly end: number };
+  /** The page before ended at this log index. */
+  readonly beforeLogIndex?: number;
+  readonly count: number;
+}
+
 /**
- * Type history (R4 §3.1.0.10.1): every version of every resource of a type the requester may see,
- * newest first, at most `count`, optionally only versions after `since` and below the log index
- * `beforeLogIndex` (the page before ended there). Audited once per patient.
+ * Type history (R4 §3.1.0.10.1), or system history when `resourceType` is undefined (every type but
+ * AuditEvent, decision 0051): every version the requester may see, newest first, at most `count`.
+ * The same decisions for both: the type's scopes (at the start for a type, per type met for the
+ * system), the compartment for a deleted version, the policy for each version's content. Audited
+ * once per patient, as `history-type` of `Type/_history` or of `_history`.
  */
 export async function readTypeHistory(
   parts: GatewayParts,
-  resourceType: string,
+  resourceType: string | undefined,
   context: AccessContext,
-  options: { since?: string; beforeLogIndex?: number; count: number },
+  options: HistoryPageOptions,
 ): Promise<TypeHistoryEntry[]> {
+  const entity = resourceType === undefined ? '_history' : `${resourceType}/_history`;
   const requester = await parts.gate.admit('history-type', context, {
-    entity: `${resourceType}/_history`,
-    resourceType,
+    entity,
+    ...(resourceType === undefined ? {} : { resourceType }),
   });
+  // System history: a type the token's scopes leave out is left out, not refused (SMART scopes §3).
+  const inScope = new Map<string, boolean>();
+  const scoped = (type: string): boolean => {
+    let allowed = inScope.get(type);
+    if (allowed === undefined) {
+      allowed = resourceType !== undefined || evaluateTokenScopes(context, 'history-type', type).allowed;
+      inScope.set(type, allowed);
+    }
+    return allowed;
+  };
   const memo: AddressMemo = new Map();
   const result: TypeHistoryEntry[] = [];
   const patients = new Map<string, boolean>();
-  const versions = typeHistoryVersions(
-    parts.store.storage,
-    resourceType,
-    options.since,
-    options.beforeLogIndex,
-  );
+  // R4 §3.1.0.10: `_since` includes versions made at the instant; storage lists those strictly after.
+  const after =
+    options.since === undefined ? undefined : new Date(Date.parse(options.since) - 1).toISOString();
+  const versions = historyVersions(parts.store.storage, resourceType, after, options.beforeLogIndex);
   for await (const version of versions) {
     if (result.length >= options.count) break;
+    if (!scoped(version.resourceType)) continue;
     if (!parts.gate.seesCompartment(requester, version.patientId)) continue;
+    if (options.at !== undefined && !(await wasCurrentIn(parts.store.storage, version, options.at))) continue;
     let resource: Resource | undefined;
     let breakGlass = false;
     if (!version.deleted) {
@@ -138,6 +164,7 @@ export async function readTypeHistory(
     }
     patients.set(version.patientId, (patients.get(version.patientId) ?? false) || breakGlass);
     result.push({
+      resourceType: version.resourceType,
       id: version.id,
       logIndex: version.logIndex,
       versionId: version.versionId,
@@ -147,33 +174,45 @@ export async function readTypeHistory(
     });
   }
   for (const [patient, breakGlass] of patients.size === 0 ? [['', false] as const] : patients) {
-    await parts.store.commit([], {
-      interaction: 'history-type',
-      context,
-      entity: `${resourceType}/_history`,
-      patient,
-      breakGlass,
-    });
+    await parts.store.commit([], { interaction: 'history-type', context, entity, patient, breakGlass });
   }
   return result;
 }
 
-/** Pages through a type's versions newest first (no open cursor across the awaits of decryption). */
-async function* typeHistoryVersions(
+/**
+ * `_at` (R4 §3.1.0.10): whether the version was current at some point in [start, end): written before
+ * the end, and not replaced (by its next version) before the start.
+ */
+async function wasCurrentIn(
   storage: RecordStorage,
-  resourceType: string,
+  version: StoredVersion,
+  at: { readonly start: number; readonly end: number },
+): Promise<boolean> {
+  if (Date.parse(version.lastUpdated) >= at.end) return false;
+  const next = await storage.version(version.resourceType, version.id, version.versionId + 1);
+  return next === undefined || Date.parse(next.lastUpdated) > at.start;
+}
+
+/** Pages through a type's (or every type's) versions newest first (no open cursor across awaits). */
+async function* historyVersions(
+  storage: RecordStorage,
+  resourceType: string | undefined,
   since?: string,
   start?: number,
 ): AsyncGenerator<StoredVersion> {
   let before = start;
   for (;;) {
-    const page = await storage.typeHistory(resourceType, {
+    const page = {
       ...(since === undefined ? {} : { since }),
       ...(before === undefined ? {} : { beforeLogIndex: before }),
       limit: 200,
-    });
-    yield* page;
-    if (page.length < 200) return;
-    before = page.at(-1)?.logIndex;
+    };
+    const versions =
+      resourceType === undefined
+        ? await storage.systemHistory(page)
+        : await storage.typeHistory(resourceType, page);
+    yield* versions;
+    if (versions.length < 200) return;
+    before = versions.at(-1)?.logIndex;
   }
 }

@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
 import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { startDemoConsortium } from '../support/start-demo-consortium.js';
-import { ensurePortalBuilt, fhirAs, launchChromium, screenshot, signIn } from './portal-harness.js';
+import {
+  ensurePortalBuilt,
+  fhirAs,
+  launchChromium,
+  openMenuLink,
+  screenshot,
+  signIn,
+} from './portal-harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'careledger-portal-messages-'));
 let dev: DevConsortium;
@@ -81,8 +88,7 @@ async function open(width: number, link: string): Promise<Page> {
   }
   const page = signedIn;
   await page.setViewportSize({ width, height: 900 });
-  if (width >= 1000) await page.getByRole('link', { name: link }).click();
-  else await page.goto(`${hospital}/portal/#/${link === 'Messages' ? 'messages' : 'visits'}`);
+  await openMenuLink(page, new RegExp(`^${link}( \\(\\d+ unread\\))?$`));
   await page.getByRole('heading', { level: 1, name: link }).waitFor();
   return page;
 }
@@ -124,6 +130,9 @@ describe('messages with the care team', () => {
     expect(await page.getByTestId('unread-count').textContent()).toBe('1 unread');
     // The menu counts it too, on every page (issue 22: unread counts), named for a screen reader.
     await page.getByRole('link', { name: 'Messages (1 unread)' }).waitFor();
+    // On a phone the menu is folded: the "Menu" button carries the unread sum (messages and notifications).
+    await page.getByTestId('menu-unread').waitFor({ state: 'attached' });
+    expect(await page.getByTestId('menu-unread').textContent()).toMatch(/^([1-9]\d*) \(\1 unread\)$/);
     expect(await page.getByTestId('message-thread').count()).toBe(1);
     const opened = page.waitForResponse((r) => r.url().includes('/fhir/Communication/'));
     await page.getByTestId('message-thread').first().locator('summary').click();

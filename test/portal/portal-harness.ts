@@ -81,7 +81,23 @@ export async function signIn(page: Page, base: string, account: Account): Promis
   await page.getByLabel('Password').fill(account.password);
   await page.getByLabel('One-time code').fill(nextTotp(account.totpSecret));
   await page.getByRole('button', { name: 'Sign in and allow' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 15_000 });
+  // Attached, not visible: on a phone "Sign out" is in the folded menu.
+  await page.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'attached', timeout: 15_000 });
+}
+
+/**
+ * Follows a link of the main menu as a person does at any width: on a phone the menu is folded behind
+ * the "Menu" button (menu-toggle.ts), which is opened first.
+ */
+export async function openMenuLink(page: Page, name: string | RegExp): Promise<void> {
+  const toggle = page.locator('#menu-toggle');
+  if ((await toggle.isVisible()) && (await toggle.getAttribute('aria-expanded')) !== 'true') {
+    await toggle.click();
+  }
+  await page
+    .getByRole('navigation', { name: 'Main' })
+    .getByRole('link', { name, ...(typeof name === 'string' ? { exact: true } : {}) })
+    .click();
 }
 
 /** FHIR calls with the demo's development identity header (a clinician, for seeding). */

@@ -261,6 +261,57 @@ describe('the patient walkthrough', () => {
       /^Verified/,
     );
   });
+
+  it('on a 375 px phone folds the menu behind a "Menu" button, operable by keyboard; a wide screen keeps it open', async () => {
+    await patientPage.setViewportSize({ width: 375, height: 800 });
+    await patientPage.goto(`${hospital}/portal/#/records`);
+    await patientPage.reload();
+    await patientPage.getByRole('heading', { name: 'My records', level: 1 }).waitFor({ timeout: 15_000 });
+    const menu = patientPage.getByRole('button', { name: /^Menu/ });
+    const nav = patientPage.getByRole('navigation', { name: 'Main' });
+    const sharing = patientPage.locator('#nav a[href="#/consent"]');
+    expect(await menu.getAttribute('aria-expanded')).toBe('false');
+    expect(await menu.getAttribute('aria-controls')).toBe('nav');
+    expect(await sharing.isVisible()).toBe(false);
+    // Closed, the header is one or two rows (the brand may wrap), not the 5–6 rows of links it was.
+    const header = await patientPage.locator('header').boundingBox();
+    expect(header?.height ?? 0).toBeLessThan(110);
+    await screenshot(patientPage, 'menu-closed-375px');
+
+    // Keyboard: the button opens it, Tab goes into it, Escape closes it and returns focus to the button.
+    await menu.focus();
+    await patientPage.keyboard.press('Enter');
+    expect(await menu.getAttribute('aria-expanded')).toBe('true');
+    expect(await sharing.isVisible()).toBe(true);
+    expect(await nav.getByRole('link', { name: 'My records' }).getAttribute('aria-current')).toBe('page');
+    await screenshot(patientPage, 'menu-open-375px');
+    await patientPage.keyboard.press('Tab');
+    expect(await patientPage.evaluate<string>(ACTIVE_TEXT)).toBe('My records');
+    await patientPage.keyboard.press('Escape');
+    expect(await menu.getAttribute('aria-expanded')).toBe('false');
+    expect(await patientPage.evaluate<string>('document.activeElement?.id')).toBe('menu-toggle');
+    expect(await sharing.isVisible()).toBe(false);
+
+    // Space opens it too; following a link opens the page, marks it current and folds the menu again.
+    await patientPage.keyboard.press('Space');
+    expect(await menu.getAttribute('aria-expanded')).toBe('true');
+    let onSharing = false;
+    for (let i = 0; i < 4 && !onSharing; i++) {
+      await patientPage.keyboard.press('Tab');
+      onSharing = (await patientPage.evaluate<string>(ACTIVE_TEXT)) === 'Sharing';
+    }
+    expect(onSharing).toBe(true);
+    await patientPage.keyboard.press('Enter');
+    await patientPage.getByRole('heading', { name: 'Sharing', level: 1 }).waitFor({ timeout: 15_000 });
+    expect(await menu.getAttribute('aria-expanded')).toBe('false');
+    expect(await sharing.getAttribute('aria-current')).toBe('page');
+    expect(await sharing.isVisible()).toBe(false);
+
+    // A wide screen: no button, the menu shown as before.
+    await patientPage.setViewportSize({ width: 1280, height: 900 });
+    expect(await menu.isVisible()).toBe(false);
+    expect(await sharing.isVisible()).toBe(true);
+  });
 });
 
 describe('the clinician, the privacy officer and the operator', () => {

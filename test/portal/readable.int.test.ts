@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoAccount, type DemoUsers, loadDemoUsers } from '../../src/cli/commands/demo-users.js';
 import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { startDemoConsortium } from '../support/start-demo-consortium.js';
-import { ensurePortalBuilt, launchChromium, screenshot, signIn } from './portal-harness.js';
+import { ensurePortalBuilt, launchChromium, openMenuLink, screenshot, signIn } from './portal-harness.js';
 
 const HOSPITAL = 'Riverside General Hospital';
 const LAB = 'Northside Clinical Laboratory';
@@ -259,7 +259,7 @@ describe('issue 22 in the browser: a lab-only grant and a readable portal', () =
     // The same signed-in tab at a phone's width (a second sign-in would need a fresh TOTP step).
     const phone = maria;
     await phone.setViewportSize({ width: 375, height: 800 });
-    await phone.getByRole('link', { name: 'My records' }).first().click();
+    await openMenuLink(phone, 'My records');
     await phone.locator('#records-table').waitFor({ timeout: 20_000 });
     expect(
       await phone.evaluate<string>(
@@ -267,11 +267,11 @@ describe('issue 22 in the browser: a lab-only grant and a readable portal', () =
       ),
     ).toBe('block');
     expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
-    await phone.getByRole('link', { name: 'Sharing' }).first().click();
+    await openMenuLink(phone, 'Sharing');
     await phone.locator('#grant-form').waitFor({ timeout: 20_000 });
     expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await screenshot(phone, 'readable-5-phone-sharing');
-    await phone.getByRole('link', { name: 'Access history' }).first().click();
+    await openMenuLink(phone, 'Access history');
     await phone.locator('#access-list-count').waitFor({ timeout: 20_000 });
     expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     expect(pageErrors(phone)).toEqual([]);

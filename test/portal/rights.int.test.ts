@@ -12,7 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoAccount, DemoUsers } from '../../src/cli/commands/demo-users.js';
 import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { startDemoConsortium } from '../support/start-demo-consortium.js';
-import { ensurePortalBuilt, fhirAs, launchChromium, screenshot, signIn } from './portal-harness.js';
+import {
+  ensurePortalBuilt,
+  fhirAs,
+  launchChromium,
+  openMenuLink,
+  screenshot,
+  signIn,
+} from './portal-harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'careledger-portal-rights-'));
 let dev: DevConsortium;
@@ -70,8 +77,7 @@ async function openRights(width: number): Promise<Page> {
   }
   const page = signedIn;
   await page.setViewportSize({ width, height: 900 });
-  if (width >= 1000) await page.getByRole('link', { name: 'Your rights' }).click();
-  else await page.goto(`${hospital}/portal/#/rights`);
+  await openMenuLink(page, 'Your rights');
   await page.reload();
   await page.getByRole('heading', { name: 'Ask to amend a record' }).waitFor();
   return page;

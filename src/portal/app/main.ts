@@ -2,6 +2,7 @@
 import { errorText, SESSION_ENDED_EVENT, SessionEndedError } from './api.js';
 import { fhirBaseUrl, nodeStatus, setUnlockedKey } from './context.js';
 import { h, message, replace } from './dom.js';
+import { resetMenuToggle, setUpMenuToggle } from './menu-toggle.js';
 import { showUnreadCounts } from './nav-counts.js';
 import { completeSignIn, isPatient, type Session, session, signOut, startSignIn } from './session.js';
 import { renderAccessHistory } from './views/access-history.js';
@@ -151,6 +152,7 @@ function renderNav(s: Session | undefined, active: string): void {
           ),
         );
   replace(nav, h('ul', {}, links, account));
+  resetMenuToggle(links.length > 0);
   void showUnreadCounts(nav, s);
 }
 
@@ -231,6 +233,7 @@ async function render(): Promise<void> {
 let rendered = false;
 
 async function boot(): Promise<void> {
+  setUpMenuToggle();
   document.querySelector('.skip-link')?.addEventListener('click', (event) => {
     event.preventDefault();
     (document.querySelector<HTMLElement>('main h1') ?? document.getElementById('main'))?.focus();

@@ -28,10 +28,10 @@ describe('the clinical date and summary of each record type', () => {
     expect(clinicalDate(encounter)).toBe('2026-03-05T09:00:00Z');
     expect(summarize(encounter)).toEqual([
       'Encounter for check up',
-      'for Type 2 diabetes mellitus · Riverside General Hospital · finished',
+      'for Type 2 diabetes mellitus · Riverside General Hospital · Finished',
     ]);
     const bare = { resourceType: 'Encounter', meta: stored, status: 'finished', class: { code: 'EMER' } };
-    expect(summarize(bare)).toEqual(['Emergency visit', 'finished']);
+    expect(summarize(bare)).toEqual(['Emergency visit', 'Finished']);
     expect(clinicalDate(bare)).toBeUndefined();
   });
 
@@ -44,7 +44,7 @@ describe('the clinical date and summary of each record type', () => {
       performedPeriod: { start: '2025-11-02T10:00:00Z', end: '2025-11-02T10:40:00Z' },
     };
     expect(clinicalDate(procedure)).toBe('2025-11-02T10:00:00Z');
-    expect(summarize(procedure)).toEqual(['Colonoscopy', 'completed']);
+    expect(summarize(procedure)).toEqual(['Colonoscopy', 'Completed']);
     expect(clinicalDate({ ...procedure, performedDateTime: '2025-11-01' })).toBe('2025-11-01');
   });
 
@@ -70,11 +70,11 @@ describe('the clinical date and summary of each record type', () => {
     expect(clinicalDate(plan)).toBe('2026-01-10');
     expect(summarize(plan)).toEqual([
       'Diabetes self management plan',
-      'Diabetic diet, Exercise therapy · active · plan',
+      'Diabetic diet, Exercise therapy · Active',
     ]);
     const [what, details] = summarize({ resourceType: 'CarePlan', status: 'draft', intent: 'proposal' });
     expect(what).toBe('Care plan');
-    expect(details).toBe('draft · proposal');
+    expect(details).toBe('Draft · Proposed');
   });
 
   it('never uses meta.lastUpdated as the date', () => {

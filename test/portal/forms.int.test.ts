@@ -185,7 +185,7 @@ describe('clinician forms and the patient’s records', () => {
     const visits = page.getByRole('table', { name: 'Your records' });
     expect(await visits.textContent()).toContain('5 Mar 2026');
     expect(await visits.textContent()).toContain('Encounter for check up');
-    expect(await visits.textContent()).toContain('finished');
+    expect(await visits.textContent()).toContain('Finished');
     const procedures = visits;
     expect(await procedures.textContent()).toContain('2 Nov 2025');
     expect(await procedures.textContent()).toContain('Colonoscopy');
@@ -193,7 +193,7 @@ describe('clinician forms and the patient’s records', () => {
     const plans = page.getByRole('table', { name: 'Your records' });
     expect(await plans.textContent()).toContain('10 Jan 2026');
     expect(await plans.textContent()).toContain('Diabetes self management plan');
-    expect(await plans.textContent()).toContain('active');
+    expect(await plans.textContent()).toContain('Active');
     await page.close();
   });
 });

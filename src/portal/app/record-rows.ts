@@ -17,6 +17,7 @@ import {
   roundValue,
 } from './quantity-format.js';
 import { clinicalDate, conceptWords, summarize } from './record-summary.js';
+import { statusWords } from './status-words.js';
 
 type Res = Record<string, unknown> & {
   resourceType: string;
@@ -166,6 +167,13 @@ function medicationTitle(r: Res): string {
   );
 }
 
+/** A Condition's or allergy's clinical status (a coded concept) in words, by its code where known. */
+function clinicalStatusWords(r: Res): string {
+  const concept = r.clinicalStatus as { coding?: { code?: string }[] } | undefined;
+  const code = concept?.coding?.find((c) => c.code !== undefined)?.code;
+  return code === undefined ? conceptWords(concept) : statusWords(r.resourceType, code);
+}
+
 /** One row: the record's words, whoever served it. */
 export function recordRow(served: ServedRecord): RecordRow | undefined {
   const r = served.resource;
@@ -186,13 +194,11 @@ export function recordRow(served: ServedRecord): RecordRow | undefined {
     const dosage = ((r.dosageInstruction ?? r.dosage ?? []) as { text?: string }[])
       .map((d) => d.text)
       .filter(Boolean);
-    more = [String(r.status ?? ''), ...dosage].filter(Boolean).join(' · ');
+    more = [statusWords(r.resourceType, r.status), ...dosage].filter(Boolean).join(' · ');
   } else if (r.resourceType === 'Condition') {
-    more = conceptWords(r.clinicalStatus);
+    more = clinicalStatusWords(r);
   } else if (r.resourceType === 'AllergyIntolerance') {
-    more = [r.criticality === 'high' ? 'high risk' : '', conceptWords(r.clinicalStatus)]
-      .filter(Boolean)
-      .join(' · ');
+    more = [r.criticality === 'high' ? 'High risk' : '', clinicalStatusWords(r)].filter(Boolean).join(' · ');
   } else if (r.resourceType === 'Immunization') {
     title = conceptWords(r.vaccineCode) || 'Immunization';
   } else if (tab === 'claims') {

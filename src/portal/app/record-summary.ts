@@ -5,6 +5,9 @@
  * Pure functions (no DOM).
  */
 
+import { formatDate } from './dom.js';
+import { intentWords, statusWords } from './status-words.js';
+
 interface Coding {
   system?: string;
   code?: string;
@@ -119,11 +122,6 @@ function encounterWhat(r: Record_): string {
   );
 }
 
-/** "finished", "in progress" (FHIR codes as words). */
-function statusWords(status: unknown): string {
-  return typeof status === 'string' ? status.replace(/-/g, ' ') : '';
-}
-
 function joined(...parts: (string | undefined)[]): string {
   return parts.filter((p) => p !== undefined && p !== '').join(' · ');
 }
@@ -148,9 +146,9 @@ export function summarize(r: Record_): [what: string, details: string] {
           period?.end !== undefined &&
             period.start !== undefined &&
             period.end.slice(0, 10) !== period.start.slice(0, 10)
-            ? `until ${period.end.slice(0, 10)}`
+            ? `until ${formatDate(period.end)}`
             : undefined,
-          statusWords(r.status),
+          statusWords(r.resourceType, r.status),
         ),
       ];
     }
@@ -161,7 +159,7 @@ export function summarize(r: Record_): [what: string, details: string] {
           firstConcept(r.reasonCode) === '' ? undefined : `for ${firstConcept(r.reasonCode)}`,
           conceptWords(r.outcome),
           firstConcept(r.bodySite),
-          statusWords(r.status),
+          statusWords(r.resourceType, r.status),
         ),
       ];
     case 'CarePlan': {
@@ -176,19 +174,28 @@ export function summarize(r: Record_): [what: string, details: string] {
             ? displayOf((r.addresses as unknown[] | undefined)?.[0])
             : undefined,
           activities.length === 0 ? undefined : activities.slice(0, 3).join(', '),
-          joined(statusWords(r.status), statusWords(r.intent)),
+          joined(statusWords(r.resourceType, r.status), intentWords(r.intent)),
         ),
       ];
     }
     case 'CareTeam':
-      return [str(r.name) ?? (firstConcept(r.category) || 'Care team'), statusWords(r.status)];
+      return [
+        str(r.name) ?? (firstConcept(r.category) || 'Care team'),
+        statusWords(r.resourceType, r.status),
+      ];
     case 'Goal':
-      return [conceptWords(r.description) || 'Goal', statusWords(r.lifecycleStatus)];
+      return [conceptWords(r.description) || 'Goal', statusWords(r.resourceType, r.lifecycleStatus)];
     case 'ServiceRequest':
-      return [conceptWords(r.code) || 'Order', joined(statusWords(r.status), statusWords(r.intent))];
+      return [
+        conceptWords(r.code) || 'Order',
+        joined(statusWords(r.resourceType, r.status), intentWords(r.intent)),
+      ];
     case 'DiagnosticReport':
-      return [conceptWords(r.code) || 'Report', str(r.conclusion) ?? statusWords(r.status)];
+      return [conceptWords(r.code) || 'Report', str(r.conclusion) ?? statusWords(r.resourceType, r.status)];
     default:
-      return [conceptWords(r.code) || conceptWords(r.type) || r.resourceType, statusWords(r.status)];
+      return [
+        conceptWords(r.code) || conceptWords(r.type) || r.resourceType,
+        statusWords(r.resourceType, r.status),
+      ];
   }
 }

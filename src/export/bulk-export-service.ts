@@ -388,6 +388,7 @@ export class BulkExportService {
               ...(patients === undefined ? {} : { patients }),
               ...(after === undefined ? {} : { after }),
               limit: this.pageSize,
+              signal,
             });
             for (const { patientId, reason } of page.refused ?? [])
               if (!refused.has(patientId)) refused.set(patientId, reason);

@@ -19,6 +19,8 @@ export interface ExportPageRequest {
   readonly after?: string;
   /** At most this many stored resources are examined (and so decrypted) per page. */
   readonly limit: number;
+  /** The job's: aborted when it is stopped or deleted (a source that waits, e.g. for a k round, stops). */
+  readonly signal?: AbortSignal;
 }
 
 export interface ExportedResource {

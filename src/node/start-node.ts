@@ -199,6 +199,7 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     async close() {
       if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
       await bulkExport.stop();
+      await researchRelease.stop();
       await supply?.stop();
       await research?.stop();
       announcements.stopRetries();

@@ -111,6 +111,8 @@ export interface ResearchReleaseModule {
   exportSource(vault: ExportSource): ExportSource;
   /** Gives the module the bulk export service that runs its jobs. */
   attach(bulk: BulkExportService): void;
+  /** After the bulk service stops: seals still waiting for a k round stop waiting. */
+  stop(): Promise<void>;
 }
 
 export function createResearchReleaseModule(deps: ResearchReleaseModuleDeps): ResearchReleaseModule {
@@ -167,5 +169,6 @@ export function createResearchReleaseModule(deps: ResearchReleaseModuleDeps): Re
     routes,
     exportSource: (vault) => createResearchExportSource({ vault, planFor: (id) => service.planFor(id) }),
     attach: (bulk) => service.attach(bulk),
+    stop: () => service.stop(),
   };
 }

@@ -34,8 +34,16 @@ export interface KRoundResult {
 export interface KRoundPort {
   /** Every active member that holds patient data (this one included). */
   dataMembers(): Promise<readonly DataMember[]>;
-  /** Sends this member's entries for the round and waits for the decision. */
-  decide(roundId: string, studyId: Hex, entries: readonly KRoundEntry[]): Promise<KRoundResult>;
+  /**
+   * Sends this member's entries for the round and waits for the decision; `signal` ends the wait (the
+   * export job is stopped or deleted: the node stops, and must not wait out the round's deadline).
+   */
+  decide(
+    roundId: string,
+    studyId: Hex,
+    entries: readonly KRoundEntry[],
+    signal?: AbortSignal,
+  ): Promise<KRoundResult>;
 }
 
 export interface KRoundPortDeps {
@@ -66,6 +74,18 @@ const isUnavailable = (error: unknown) =>
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
+/** `promise`, or the signal's reason as soon as it is aborted. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
 export function createKRoundPort(deps: KRoundPortDeps): KRoundPort {
   const now = deps.now ?? Date.now;
   const doFetch = deps.fetch ?? fetch;
@@ -80,9 +100,10 @@ export function createKRoundPort(deps: KRoundPortDeps): KRoundPort {
     roundId: string,
     studyId: Hex,
     entries: readonly KRoundEntry[],
+    signal: AbortSignal | undefined,
   ) => {
     if (same(coordinator.address, deps.self))
-      return deps.coordinator.submit(roundId, studyId, deps.self, entries);
+      return untilAborted(deps.coordinator.submit(roundId, studyId, deps.self, entries), signal);
     let response: Response;
     try {
       response = await doFetch(`${coordinator.base}/research/k-rounds/${encodeURIComponent(roundId)}`, {
@@ -92,8 +113,10 @@ export function createKRoundPort(deps: KRoundPortDeps): KRoundPort {
           'content-type': 'application/json',
         },
         body: JSON.stringify({ studyId, entries }),
+        ...(signal === undefined ? {} : { signal }),
       });
     } catch (cause) {
+      if (signal?.aborted) throw signal.reason;
       throw unavailable('the k round’s coordinator does not answer', cause);
     }
     const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
@@ -111,19 +134,20 @@ export function createKRoundPort(deps: KRoundPortDeps): KRoundPort {
   };
   return {
     dataMembers: deps.dataMembers,
-    async decide(roundId, studyId, entries) {
+    async decide(roundId, studyId, entries, signal) {
       const members = await deps.dataMembers();
       const address = coordinatorOf(members.map((m) => m.address));
       const coordinator = members.find((m) => m.address === address) as DataMember;
       const deadline = now() + (deps.deadlineMs ?? 15 * 60_000);
       for (;;) {
+        signal?.throwIfAborted();
         let answer: KRoundAnswer;
         try {
-          answer = await ask(coordinator, roundId, studyId, entries);
+          answer = await ask(coordinator, roundId, studyId, entries, signal);
         } catch (error) {
           // A coordinator restarting mid-round still holds the round (decision 0050): ask it again.
           if (!isUnavailable(error) || now() > deadline) throw error;
-          await wait();
+          await untilAborted(wait(), signal);
           continue;
         }
         if (answer.state === 'decided') {

@@ -6,6 +6,7 @@ import type { Address } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { checkKAnonymity, type QuasiIdentifiedRecord } from '../k-anonymity.js';
 import { decideKRound, type KRoundEntry, parseKRoundEntries } from './k-round.js';
+import { createKRoundPort } from './k-round-client.js';
 import { coordinatorOf, KRoundCoordinator } from './k-round-coordinator.js';
 
 const HOSPITAL = '0x1000000000000000000000000000000000000001' as Address;
@@ -119,5 +120,29 @@ describe('KRoundCoordinator', () => {
 
   it('names the lowest address as coordinator, whatever the order', () => {
     expect(coordinatorOf([LAB, HOSPITAL])).toBe(HOSPITAL);
+  });
+});
+
+describe('a member waiting for its round', () => {
+  it('stops waiting when its export job is stopped, though a member never sent its entries', async () => {
+    const port = createKRoundPort({
+      self: HOSPITAL,
+      // The hospital coordinates (the lowest address) and holds its own request until the lab sends.
+      coordinator: new KRoundCoordinator({
+        dataMembers: async () => [HOSPITAL, LAB],
+        studyK: async () => 2,
+        holdMs: 60_000,
+      }),
+      dataMembers: async () => [
+        { address: HOSPITAL, base: 'http://hospital.invalid' },
+        { address: LAB, base: 'http://lab.invalid' },
+      ],
+      token: async () => 'unused',
+    });
+    const job = new AbortController();
+    const waiting = port.decide('round-0004', `0x${'ab'.repeat(32)}`, entries(hospital), job.signal);
+    const stopping = new Error('the node is stopping');
+    job.abort(stopping);
+    await expect(waiting).rejects.toBe(stopping);
   });
 });

@@ -8,6 +8,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import { categorizeResource } from '../../access/index.js';
 import type { AccessContext } from '../../audit/create-audit-event.js';
+import { CareLedgerError } from '../../errors/index.js';
 import type { ExportedResource, ExportPage, ExportPageRequest, ExportSource } from '../../export/index.js';
 import type { DeidProfile } from '../deid-profile.js';
 import { deidentifyResource, type FhirResource } from '../deidentify-resource.js';
@@ -24,8 +25,17 @@ import type { KRoundResult } from './k-round-client.js';
 import { canonicalJson, type ReleaseCounts, type ReleaseRound } from './release-manifest.js';
 import type { CohortMember } from './release-ports.js';
 
+/** What the k decision and a consented read need of the export's source. */
+type PageReader = Pick<ExportSource, 'readPage'>;
+
 const PATIENTS_PER_PAGE = 100;
 const RESOURCES_PER_PAGE = 200;
+
+/** The pages a plan holding none of the cohort reads for its k decision: none. */
+const NO_PAGES: PageReader = {
+  readPage: () =>
+    Promise.reject(new CareLedgerError('ERR_INTERNAL', 'a release holding none of the cohort read a page')),
+};
 
 export interface ReleasePlanInput {
   readonly study: Study;
@@ -41,7 +51,7 @@ export interface ReleasePlanInput {
   /** The k round across members this release is part of (k-round.ts); without one, k is this member's. */
   readonly round?: {
     readonly id: string;
-    decide(entries: readonly KRoundEntry[]): Promise<KRoundResult>;
+    decide(entries: readonly KRoundEntry[], signal?: AbortSignal): Promise<KRoundResult>;
   };
 }
 
@@ -86,7 +96,7 @@ export class ReleasePlan {
    * that read refused, as the general research grantee (RA's cohort admits both kinds of consent). The
    * gateway decides every resource either time; a patient served by neither stays refused.
    */
-  async readConsented(source: ExportSource, request: ExportPageRequest): Promise<ExportPage> {
+  async readConsented(source: PageReader, request: ExportPageRequest): Promise<ExportPage> {
     const first = await source.readPage(this.context, request);
     const served = new Set(first.resources.map((r) => r.patientId));
     const retry = (first.refused ?? []).filter((r) => !served.has(r.patientId));
@@ -104,13 +114,32 @@ export class ReleasePlan {
     };
   }
 
-  /** Decides k-anonymity once, over every cohort patient's de-identified Patient (read through the gateway). */
-  decideK(source: ExportSource, until: string): Promise<void> {
-    this.kDecision ??= this.runKDecision(source, until);
+  /**
+   * Decides k-anonymity once, over every cohort patient's de-identified Patient (read through the
+   * gateway); `signal` ends a wait for the round (the job is stopped or deleted).
+   */
+  decideK(source: PageReader, until: string, signal?: AbortSignal): Promise<void> {
+    this.kDecision ??= this.runKDecision(source, until, signal);
     return this.kDecision;
   }
 
-  private async runKDecision(source: ExportSource, until: string): Promise<void> {
+  /**
+   * Decides k if the export did not: where this member holds none of the cohort, the export reads no
+   * page, so {@link decideK} is never asked. In a round, this member's (empty) entries must still reach
+   * the coordinator, which decides only once every member holding data has sent; without them the
+   * members holding the cohort wait inside their first page until their deadline (the demo's hospital
+   * stayed at "starting", issue 18). Called before the manifest is sealed.
+   */
+  decideKWithoutRecords(until: string, signal?: AbortSignal): Promise<void> {
+    if (this.kDecision === undefined && this.members.size > 0) {
+      return Promise.reject(
+        new CareLedgerError('ERR_INTERNAL', 'the release read none of the cohort it holds'),
+      );
+    }
+    return this.decideK(NO_PAGES, until, signal);
+  }
+
+  private async runKDecision(source: PageReader, until: string, signal?: AbortSignal): Promise<void> {
     const byMember = new Map<Address, QuasiIdentifiedRecord>();
     for (const member of this.input.cohort) {
       byMember.set(member.patient, {
@@ -154,7 +183,7 @@ export class ReleasePlan {
     }
     const quasi = this.input.profile.quasiIdentifiers;
     if (this.input.round !== undefined) {
-      await this.decideAcrossMembers([...byMember.values()], quasi);
+      await this.decideAcrossMembers([...byMember.values()], quasi, signal);
       return;
     }
     const result = checkKAnonymity([...byMember.values()], this.study.k, quasi);
@@ -172,6 +201,7 @@ export class ReleasePlan {
   private async decideAcrossMembers(
     records: readonly QuasiIdentifiedRecord[],
     quasi: readonly string[],
+    signal?: AbortSignal,
   ): Promise<void> {
     const round = this.input.round as NonNullable<ReleasePlanInput['round']>;
     const patientOf = new Map<string, Address>();
@@ -180,7 +210,7 @@ export class ReleasePlan {
       patientOf.set(link, record.key as Address);
       return { link, classKey: equivalenceSignature(record, quasi) };
     });
-    const result = await round.decide(entries);
+    const result = await round.decide(entries, signal);
     this.roundResult = result;
     this.suppressedPatients = new Set(
       result.decision.suppress.flatMap((link) => {

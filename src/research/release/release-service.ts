@@ -56,6 +56,8 @@ export class ReleaseService {
   private readonly plans = new Map<Hex, Promise<ReleasePlan>>();
   private readonly profiles = new Map<Hex, DeidProfile>();
   private readonly finishing = new Map<string, Promise<void>>();
+  /** Aborted by {@link stop}: a seal waiting for a k round stops waiting. */
+  private readonly stopping = new AbortController();
   private readonly now: () => Date;
 
   constructor(private readonly deps: ReleaseServiceDeps) {
@@ -181,7 +183,12 @@ export class ReleaseService {
     return new ReleasePlan({
       ...(round === undefined || kRound === undefined
         ? {}
-        : { round: { id: round, decide: (entries) => kRound.decide(round, study.id, entries) } }),
+        : {
+            round: {
+              id: round,
+              decide: (entries, signal) => kRound.decide(round, study.id, entries, signal),
+            },
+          }),
       study,
       profile,
       profileHash: study.profileHash,
@@ -262,6 +269,15 @@ export class ReleaseService {
     return false;
   }
 
+  /**
+   * The node is stopping (after the bulk service): a seal still waiting for its k round stops waiting,
+   * and its release is recorded failed (a restart could not seal it); the round is kicked off again.
+   */
+  async stop(): Promise<void> {
+    this.stopping.abort(new CareLedgerError('ERR_STORAGE', 'the node is stopping'));
+    await Promise.allSettled(this.finishing.values());
+  }
+
   /** Resolves when the release's manifest is sealed and anchored, or has failed (tests, the benchmark). */
   async settled(jobId: string): Promise<void> {
     await this.finishing.get(jobId);
@@ -278,6 +294,8 @@ export class ReleaseService {
     if (record === undefined || record.state !== 'running') return;
     const plan = await this.plans.get(record.studyId);
     if (plan === undefined) throw new CareLedgerError('ERR_INTERNAL', 'the release plan was lost');
+    // A member holding none of the cohort read no page: it takes part in the round now.
+    await plan.decideKWithoutRecords(job.transactionTime, this.stopping.signal);
     const manifest = await createReleaseManifest({
       job,
       record,

@@ -56,7 +56,7 @@ export function createResearchExportSource(deps: ResearchExportSourceDeps): Expo
         throw new CareLedgerError('ERR_INTERNAL', 'a study release reads its cohort only');
       }
       const plan = await deps.planFor(context.researchStudy);
-      await plan.decideK(vault, request.until);
+      await plan.decideK(vault, request.until, request.signal);
       return plan.transformPage(await plan.readConsented(vault, request));
     },
     async recordExport(context, entity, patients) {

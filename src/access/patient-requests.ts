@@ -16,9 +16,35 @@ export type PatientWriteDecision =
 
 const refusal = (reason: string): PatientWriteDecision => ({ allowed: false, reason });
 
+/** `Patient/<id>` at the end of a reference (relative, absolute or versioned), or `Patient?…`. */
+const PATIENT_REFERENCE = /(?:^|\/)Patient(?:\/([^/?#]+)(?:\/_history\/[^/?#]+)?$|\?)/;
+
+/**
+ * Does any reference in the resource name a patient other than `patientId`? A patient's request is
+ * stored in their own compartment, but staff who search another patient's chart find it by any of its
+ * references (`Appointment?patient=`, `Communication?recipient=`): a patient must not be able to put
+ * an entry in someone else's chart, nor tie their request to someone else (session 29 review).
+ */
+function namesAnotherPatient(value: unknown, patientId: string): boolean {
+  if (Array.isArray(value)) return value.some((item) => namesAnotherPatient(item, patientId));
+  if (typeof value !== 'object' || value === null) return false;
+  for (const [key, field] of Object.entries(value)) {
+    if (key === 'reference' && typeof field === 'string') {
+      const match = PATIENT_REFERENCE.exec(field);
+      if (match !== null && match[1] !== patientId) return true;
+    } else if (namesAnotherPatient(field, patientId)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** May the patient `Patient/<patientId>` write this resource (create or update)? */
 export function evaluatePatientWrite(resource: Resource, patientId: string): PatientWriteDecision {
   const self = `Patient/${patientId}`;
+  if (resource.resourceType !== 'Consent' && namesAnotherPatient(resource, patientId)) {
+    return refusal("a patient's request may name no other patient");
+  }
   switch (resource.resourceType) {
     case 'Consent':
       return { allowed: true };

@@ -80,20 +80,7 @@ export function field(
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
-export function formatDateTime(value: string | undefined): string {
-  if (value === undefined) return '';
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) return value;
-  return date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
-}
-
-export function formatDate(value: string | undefined): string {
-  if (value === undefined) return '';
-  if (/^\d{4}(-\d{2})?$/.test(value)) return value;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) return value;
-  return date.toLocaleDateString('en-GB', { dateStyle: 'medium' });
-}
+export { formatDate, formatDateTime } from './date-words.js';
 
 /** Offers bytes as a file download (a Blob URL, allowed by the CSP's img/default rules for navigation). */
 export function download(name: string, content: string, type: string): void {

@@ -5,7 +5,7 @@
  * Pure functions (no DOM).
  */
 
-import { formatDate } from './dom.js';
+import { formatDate } from './date-words.js';
 import { intentWords, statusWords } from './status-words.js';
 
 interface Coding {

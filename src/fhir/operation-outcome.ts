@@ -98,12 +98,15 @@ export function createOperationOutcomeFromError(error: unknown): OperationOutcom
   const nested = known.details.issues;
   const issues = Array.isArray(nested) && nested.every(isFhirIssue) ? nested : [];
   const expression = expressionOf(known.details, issues);
+  // R4 issue.location: where in the text (a malformed body's `Line[n] Col[m]`, as HAPI words it).
+  const location = [known.details.location].flat().filter((l): l is string => typeof l === 'string');
   const head: OperationOutcomeIssue = {
     severity,
     code,
     diagnostics: known.message,
     details,
     ...(expression.length > 0 ? { expression } : {}),
+    ...(location.length > 0 ? { location } : {}),
   };
   return { resourceType: 'OperationOutcome', issue: [head, ...issues.map(toOutcomeIssue)] };
 }

@@ -1,5 +1,6 @@
 import { CareLedgerError } from '../errors/index.js';
 import type { FhirIssue } from './fhir-issue.js';
+import { locateJsonSyntaxError } from './locate-json-syntax-error.js';
 
 /**
  * Parses JSON text as `JSON.parse` does, but refuses an object with the same member name twice and
@@ -20,7 +21,18 @@ export function parseStrictJson(text: string): unknown {
   try {
     value = JSON.parse(text) as unknown;
   } catch {
-    throw new CareLedgerError('ERR_INVALID_INPUT', 'the body is not valid JSON');
+    // Where it failed, in words and place only: V8's message quotes the text, which may be PHI.
+    const fault = locateJsonSyntaxError(text);
+    const where = `line ${fault.line}, column ${fault.column}`;
+    const issue: FhirIssue = {
+      severity: 'error',
+      code: 'structure',
+      diagnostics: `The body is not valid JSON (RFC 8259) at ${where}: expected ${fault.expected}`,
+      expression: [fault.expression],
+    };
+    throw new CareLedgerError('ERR_INVALID_INPUT', `the body is not valid JSON: ${where}`, {
+      details: { issues: [issue], location: [`Line[${fault.line}] Col[${fault.column}]`] },
+    });
   }
   const problem = findRepeatedName(text);
   if (problem !== undefined) {

@@ -72,8 +72,9 @@ describe('parseStrictJson: duplicate keys (issue 14 item 7)', () => {
   });
 
   it('refuses malformed JSON as JSON.parse does, with a typed error', () => {
-    expect(refusal('{"a":').message).toBe('the body is not valid JSON');
-    expect(refusal('').message).toBe('the body is not valid JSON');
+    // Since issue 13 item 5 the message says where: line and column, never the text.
+    expect(refusal('{"a":').message).toBe('the body is not valid JSON: line 1, column 6');
+    expect(refusal('').message).toBe('the body is not valid JSON: line 1, column 1');
   });
 
   it('walks deeply nested input without recursion', () => {

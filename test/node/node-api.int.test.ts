@@ -77,8 +77,9 @@ describe('a member node', () => {
 
     const notJson = await post('/ledger/consent/grants', '{"grant":');
     expect(notJson.status).toBe(400);
+    // Since issue 13 item 5 it says where (line and column), never the text.
     expect(((await notJson.json()) as { issue: { diagnostics: string }[] }).issue[0]?.diagnostics).toBe(
-      'the body is not valid JSON',
+      'the body is not valid JSON: line 1, column 10',
     );
 
     const wrongType = await post('/ledger/consent/grants', grant.body, 'text/plain');

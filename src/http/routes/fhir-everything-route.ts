@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import type { FhirRepository } from '../../vault/fhir-repository.js';
+import { type CareSpan, isWithinCareDates, parseFhirDateSpan } from './fhir-care-dates.js';
 import { FHIR_JSON } from './fhir-response.js';
 
 const DEFAULT_COUNT = 1000;
@@ -26,20 +27,29 @@ function wholeNumber(c: Context, name: string, fallback: number): number {
   return Number(text);
 }
 
+/** `start` and `end` (R4 date): each covers its whole precision (`end=2020` is up to 2020-12-31). */
+function careDatesOf(c: Context): { start?: CareSpan; end?: CareSpan } {
+  const range: { start?: CareSpan; end?: CareSpan } = {};
+  for (const name of ['start', 'end'] as const) {
+    const text = c.req.query(name);
+    if (text === undefined) continue;
+    const span = parseFhirDateSpan(text);
+    if (span === undefined) throw invalid(name, `${name} must be a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)`);
+    range[name] = span;
+  }
+  return range;
+}
+
 /**
- * `GET Patient/[id]/$everything` (R4 patient-operation-everything.html) with `_type`, `_since` and
- * `_count` (pages linked by an opaque `_offset`). `start` and `end` select by each record's clinical
- * date, which the node does not resolve per type: refused with a 400, never ignored, since a filter
- * silently dropped returns records the client did not ask for.
+ * `GET Patient/[id]/$everything` (R4 patient-operation-everything.html) with `_type`, `_since`,
+ * `_count` (pages linked by an opaque `_offset`), and `start`/`end`, which select by each record's
+ * care date (fhir-care-dates.ts); a record with no care date is always included.
  */
 export function createEverythingHandler(deps: EverythingRouteDeps) {
   const served: ReadonlySet<string> = new Set(deps.resourceTypes);
   return async (c: Context): Promise<Response> => {
     const id = deps.resourceId(c);
-    for (const name of ['start', 'end']) {
-      if (c.req.query(name) !== undefined)
-        throw invalid(name, `${name} (care dates) is not supported by this server's $everything`);
-    }
+    const careDates = careDatesOf(c);
     const typeList = c.req.queries('_type')?.flatMap((v) => v.split(',').map((t) => t.trim()));
     const unknown = typeList?.find((t) => !served.has(t));
     if (unknown !== undefined)
@@ -55,10 +65,12 @@ export function createEverythingHandler(deps: EverythingRouteDeps) {
       typeList ?? deps.resourceTypes,
     );
     const sinceMs = since === undefined ? undefined : Date.parse(since);
-    const matching =
-      sinceMs === undefined
-        ? all
-        : all.filter((r) => r.meta?.lastUpdated !== undefined && Date.parse(r.meta.lastUpdated) >= sinceMs);
+    const matching = all.filter(
+      (r) =>
+        (sinceMs === undefined ||
+          (r.meta?.lastUpdated !== undefined && Date.parse(r.meta.lastUpdated) >= sinceMs)) &&
+        isWithinCareDates(r, careDates),
+    );
     const page = matching.slice(offset, offset + count);
     const url = new URL(c.req.url);
     const origin = url.origin;

@@ -35,7 +35,8 @@ interface ValidateRequest {
 /**
  * `$validate` (R4 resource-operation-validate.html): `POST [base]/[type]/$validate` and
  * `POST [base]/[type]/[id]/$validate`, the resource as the body or in a Parameters body (`resource`,
- * `mode`, `profile`), `mode` and `profile` also as query parameters. Answers 200 with the
+ * `mode`, `profile`), `mode` and `profile` also as query parameters; `GET [base]/[type]/[id]/$validate`
+ * (and a POST without a resource) validates the stored resource. Answers 200 with the
  * OperationOutcome whether or not the resource is valid; 400 when the request itself is malformed or
  * names a profile this node has not loaded ("If the profile is not supported, the server SHALL return
  * an error"). Nothing is stored. Mount before the FHIR routes under `/fhir`.
@@ -71,8 +72,14 @@ export function createValidateRoutes(deps: ValidateRouteDeps): Hono {
       ]);
     }
 
-    if (request.resource === undefined) {
-      throw new CareLedgerError('ERR_INVALID_INPUT', `$validate needs the ${type} resource to validate`);
+    // `GET [type]/[id]/$validate` (or a POST without a resource): the stored resource is validated, read
+    // through the vault (access-checked and audited) as any read; with mode=update, as its own update.
+    const resource =
+      request.resource ?? (id === undefined ? undefined : await deps.repository.read(type, id, context));
+    if (resource === undefined) {
+      throw new CareLedgerError('ERR_INVALID_INPUT', `$validate needs the ${type} resource to validate`, {
+        details: { parameter: 'resource' },
+      });
     }
     // The type's own core definition is what every resource is validated against anyway.
     const profile =
@@ -92,13 +99,16 @@ export function createValidateRoutes(deps: ValidateRouteDeps): Hono {
         },
       });
     }
-    const result = validateResource(request.resource, profile === undefined ? {} : { profiles: [profile] });
-    const issues = [...result.issues, ...modeIssues(request, type, id)];
+    const result = validateResource(resource, profile === undefined ? {} : { profiles: [profile] });
+    const issues = [...result.issues, ...modeIssues({ ...request, resource }, type, id)];
     return outcome(c, issues);
   };
 
   app.post('/:type/$validate', validate);
   app.post('/:type/:id/$validate', validate);
+  // R4 Resource-validate does not affect state, so GET is allowed; its parameters come from the query.
+  app.get('/:type/$validate', validate);
+  app.get('/:type/:id/$validate', validate);
   return app;
 }
 

@@ -56,6 +56,8 @@ export class ReleaseService {
   private readonly plans = new Map<Hex, Promise<ReleasePlan>>();
   private readonly profiles = new Map<Hex, DeidProfile>();
   private readonly finishing = new Map<string, Promise<void>>();
+  /** Anchors being sent, by job id (one at a time per release). */
+  private readonly anchoring = new Map<string, Promise<ReleaseRecord>>();
   /** Aborted by {@link stop}: a seal waiting for a k round stops waiting. */
   private readonly stopping = new AbortController();
   private readonly now: () => Date;
@@ -318,8 +320,21 @@ export class ReleaseService {
     await this.anchor(sealed);
   }
 
-  /** Anchors a sealed manifest; a failure leaves it sealed, and the next status request tries again. */
-  private async anchor(record: ReleaseRecord): Promise<ReleaseRecord> {
+  /**
+   * Anchors a sealed manifest once at a time: a status request while its transaction is being mined
+   * waits for it instead of sending another, which ResearchRegistry reverts (ReleaseExists). A failure
+   * leaves it sealed, and the next status request tries again.
+   */
+  private anchor(record: ReleaseRecord): Promise<ReleaseRecord> {
+    let anchoring = this.anchoring.get(record.jobId);
+    if (anchoring === undefined) {
+      anchoring = this.sendAnchor(record).finally(() => this.anchoring.delete(record.jobId));
+      this.anchoring.set(record.jobId, anchoring);
+    }
+    return anchoring;
+  }
+
+  private async sendAnchor(record: ReleaseRecord): Promise<ReleaseRecord> {
     const { manifest, manifestHash } = record;
     if (record.state !== 'sealed' || manifest === undefined || manifestHash === undefined) return record;
     await this.deps.ports.anchorRelease({
@@ -381,6 +396,8 @@ export class ReleaseService {
       return { kind: 'running', progress: 'sealing the manifest' };
     }
     if (record.state === 'sealed') {
+      // Its transaction is being mined: answered at once, nothing sent twice.
+      if (this.anchoring.has(jobId)) return { kind: 'running', progress: 'anchoring the manifest on chain' };
       try {
         record = await this.anchor(record);
       } catch (error) {

@@ -41,10 +41,15 @@ interface Grant {
   revokedAt: number | null;
 }
 
-/** Every grant to the open study (the demo's only patient with a key is Maria). */
+/**
+ * Maria's grants to the open study. Two other patients of the hospital joined it in the demo and stay
+ * (demo-research-volunteers.ts), so the study's grants are filtered by her ledger address (her
+ * keystore's, which go-ethereum writes as lower-case hex without 0x).
+ */
 async function patientGrants(): Promise<Grant[]> {
+  const maria = `0x${(users.patientKeystore?.address ?? '').replace(/^0x/, '')}`;
   const { grants } = await getJson<{ grants: Grant[] }>(
-    `${hospital}/ledger/consent/grants?grantee=${studyGrantee(OPEN_STUDY)}`,
+    `${hospital}/ledger/consent/grants?grantee=${studyGrantee(OPEN_STUDY)}&patient=${maria}`,
   );
   return grants;
 }

@@ -1,8 +1,9 @@
 /**
  * The demo's research story, seeded once beside the story's records (issue 18, decision 0024): the
  * Lakeside University Research Group proposes a diabetes outcomes study under the Safe Harbor profile,
- * naming the hospital as its ethics board; the hospital approves it and the group opens it. Nobody is
- * in it: a patient joins from the portal or with `careledger research join`. A second study is left
+ * naming the hospital as its ethics board; the hospital approves it and the group opens it. Two of the
+ * hospital's patients join it and stay (demo-research-volunteers.ts), so a release has a cohort; the
+ * demo patient joins from the portal or with `careledger research join`. A second study is left
  * proposed without boards, so the consortium's vote can be tried.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { hashDeidProfile } from '../../research/release/release-manifest.js';
 import { SAFE_HARBOR_PROFILE_JSON } from '../../research/safe-harbor-profile.js';
 import { writeFileDurably } from '../../storage/write-file-durably.js';
 import { requestJson } from '../http-json.js';
+import { seedResearchVolunteers } from './demo-research-volunteers.js';
 
 export interface DemoResearchResult {
   /** The open study: `careledger research join lakeside-diabetes-2026 …`. */
@@ -30,6 +32,7 @@ const PROPOSED_STUDY = 'lakeside-asthma-registry';
 const YEAR_MS = 365 * 86_400_000;
 /** Each write answers once mined (a block or two on the embedded chain). */
 const MINED_MS = 120_000;
+const OPEN_CATEGORIES = ['demographics', 'conditions', 'laboratory', 'vital-signs'];
 
 export async function seedDemoResearch(
   dataDir: string,
@@ -67,7 +70,7 @@ export async function seedDemoResearch(
           'How blood sugar, weight and blood pressure change over the years in adults with type 2 diabetes, to learn which care keeps complications away. The study receives your records without your name, address or exact dates.',
       },
       {
-        categories: ['demographics', 'conditions', 'laboratory', 'vital-signs'],
+        categories: OPEN_CATEGORIES,
         resourceTypes: ['Patient', 'Condition', 'Observation'],
         ethicsBoards: [hospital],
       },
@@ -96,13 +99,18 @@ export async function seedDemoResearch(
     token: nodes.research.adminToken,
     timeoutMs: MINED_MS,
   });
+  const volunteers = await seedResearchVolunteers({
+    dataDir,
+    hospitalUrl: nodes.hospital.url,
+    study: { id: open, categories: OPEN_CATEGORIES, notAfter: Math.floor((now + YEAR_MS) / 1000) },
+  });
   const result: DemoResearchResult = {
     openStudy: { name: OPEN_STUDY, id: open },
     proposedStudy: { name: PROPOSED_STUDY, id: proposed },
   };
   writeFileDurably(marker, `${JSON.stringify(result, null, 2)}\n`);
   log(
-    `[research] study ${OPEN_STUDY} approved by the hospital's ethics board and open; ${PROPOSED_STUDY} awaits the vote`,
+    `[research] study ${OPEN_STUDY} approved by the hospital's ethics board and open, ${volunteers.length} of the hospital's patients in it; ${PROPOSED_STUDY} awaits the vote`,
   );
   return result;
 }

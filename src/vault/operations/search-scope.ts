@@ -6,7 +6,7 @@ import { type IndexFilter, normalizeReference, type SearchHandling } from '../..
 import type { SearchPlan } from '../../fhir/search/plan-search.js';
 import type { ValueSetLookup } from '../../fhir/terminology/index.js';
 import type { AddressMemo, VisibleCompartments } from '../access-gate.js';
-import type { StoredVersion } from '../record-storage.js';
+import type { CandidateScope, StoredVersion } from '../record-storage.js';
 import type { GatewayParts } from './gateway-parts.js';
 
 /** Per search: the requester, their access decisions so far, and what must be audited. */
@@ -58,14 +58,53 @@ export async function candidatesOf(
   filters: readonly IndexFilter[],
   ids?: readonly string[],
   descending = false,
+  page: Pick<CandidateScope, 'limit' | 'after'> = {},
 ): Promise<StoredVersion[]> {
   const visible = await visibleOf(scope, resourceType);
   if (!visible.all && visible.patients.size === 0) return [];
   return scope.parts.store.storage.searchCandidates(resourceType, filters, ids, {
     ...(visible.all ? {} : { compartments: [...visible.patients] }),
     ...(descending ? { descending } : {}),
+    ...page,
   });
 }
+
+/**
+ * The candidates of candidatesOf in their order, fetched `batch` at a time (keyset pages), so that
+ * a search that stops early (its page full) never reads the rest: at 10^5 matches a `_count=20`
+ * search reads about 21 rows, not 10^5 (issue 16). An adapter that ignores the limit (returns more)
+ * is read as the whole list.
+ */
+export async function* candidatesInBatches(
+  scope: SearchScope,
+  resourceType: string,
+  filters: readonly IndexFilter[],
+  ids: readonly string[] | undefined,
+  descending: boolean,
+  batch: number,
+): AsyncGenerator<StoredVersion> {
+  const seen = new Set<string>();
+  let after: CandidateScope['after'];
+  for (let limit = Math.max(1, batch); ; limit = Math.min(limit * 2, MAX_CANDIDATE_BATCH)) {
+    const rows = await candidatesOf(scope, resourceType, filters, ids, descending, {
+      limit,
+      ...(after === undefined ? {} : { after }),
+    });
+    let fresh = 0;
+    for (const row of rows) {
+      if (seen.has(row.id)) continue;
+      seen.add(row.id);
+      fresh += 1;
+      yield row;
+    }
+    const last = rows[rows.length - 1];
+    if (rows.length !== limit || fresh === 0 || last === undefined) return;
+    after = { lastUpdated: last.lastUpdated, id: last.id };
+  }
+}
+
+/** The largest keyset page candidatesInBatches asks for (pages grow from the search's own need). */
+const MAX_CANDIDATE_BATCH = 1000;
 
 /**
  * Opens a candidate; one that does not verify (a flipped byte, a swapped ciphertext) is noted and

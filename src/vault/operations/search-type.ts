@@ -21,6 +21,7 @@ import type { StoredVersion } from '../record-storage.js';
 import type { AuditSpec } from '../sealed-record-store.js';
 import type { GatewayParts } from './gateway-parts.js';
 import {
+  candidatesInBatches,
   candidatesOf,
   isVisible,
   mayTouch,
@@ -218,20 +219,20 @@ function shape(plan: SearchPlan, resource: Resource): Resource {
 
 /** The visible current resources matching a resolved plan, in index order, at most `limit`. */
 async function findMatches(scope: SearchScope, plan: SearchPlan, limit: number): Promise<Match[]> {
-  const candidates = await candidatesOf(
-    scope,
-    plan.resourceType,
-    plan.indexFilters,
-    plan.id,
-    indexOrder(plan) === 'descending',
-  );
+  const descending = indexOrder(plan) === 'descending';
+  // A bounded search reads its candidates a page at a time and stops once it has its matches.
+  const candidates = Number.isFinite(limit)
+    ? candidatesInBatches(scope, plan.resourceType, plan.indexFilters, plan.id, descending, limit)
+    : await candidatesOf(scope, plan.resourceType, plan.indexFilters, plan.id, descending);
   const matches: Match[] = [];
-  for (const candidate of candidates) {
-    if (matches.length >= limit) break;
+  if (limit <= 0) return matches;
+  for await (const candidate of candidates) {
     const resource = await openVerified(scope, candidate);
     if (resource === undefined) continue;
     if (matchesSearch(resource, plan) && (await isVisible(scope, candidate, resource)))
       matches.push({ resource, version: candidate });
+    // Stopped here, not at the next candidate: asking for it could read another page.
+    if (matches.length >= limit) break;
   }
   return matches;
 }

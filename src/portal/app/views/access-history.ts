@@ -3,6 +3,8 @@
  * the salted commitment (recomputed from the AuditEvent), the C2SP tlog-proof's inclusion proof, the
  * log's Ed25519 signature with the key the ledger publishes, and the witnesses' cosignatures.
  */
+
+import { accessWords } from '../access-words.js';
 import { ApiError, errorText, request, searchAll } from '../api.js';
 import { consortiumMembers, type Member } from '../context.js';
 import { download, formatDateTime, h, message, replace } from '../dom.js';
@@ -37,54 +39,7 @@ export type VerificationResult =
   | { status: 'failed'; text: string }
   | { status: 'pending'; text: string };
 
-const ACTIONS: Record<string, string> = {
-  C: 'created',
-  R: 'read',
-  U: 'updated',
-  D: 'deleted',
-  E: 'ran an operation on',
-};
 const BREAK_GLASS = '110127';
-
-/** What a record type is, in words, for "read your lab result". */
-const NOUNS: Record<string, string> = {
-  Observation: 'a result',
-  DiagnosticReport: 'a report',
-  Condition: 'a condition',
-  MedicationRequest: 'a prescription',
-  MedicationStatement: 'a medication',
-  MedicationDispense: 'a dispensed medication',
-  AllergyIntolerance: 'an allergy',
-  Immunization: 'an immunization',
-  Encounter: 'a visit',
-  Procedure: 'a procedure',
-  DocumentReference: 'a document',
-  CarePlan: 'a care plan',
-  ExplanationOfBenefit: 'a claim',
-  Consent: 'a consent',
-  Patient: 'your details',
-  AuditEvent: 'your access history',
-  Provenance: 'where a record came from',
-};
-
-/** An AuditEvent's entity in words: "opened all your records", "searched your results", "read a result". */
-export function accessWords(entity: string, action: string | undefined, searched: boolean): string {
-  if (/\/\$everything$/.test(entity)) return 'opened all your records';
-  // The break-glass declaration and its review (src/vault/break-glass-service.ts), not "ran an operation".
-  if (/\/\$break-glass$/.test(entity)) return 'opened emergency (break-glass) access to your records';
-  if (/\/\$break-glass-review$/.test(entity)) return 'reviewed an emergency access to your records';
-  if (/\/\$identify$/.test(entity) || entity === 'Patient/$identify')
-    return 'matched you to your records here by your ledger address';
-  if (/\/\$summary$/.test(entity)) return 'made a summary of your records';
-  if (/\/\$fetch-from-members$/.test(entity)) return 'fetched your records from other members';
-  const type = entity.split(/[/?]/)[0] ?? '';
-  const noun = NOUNS[type] ?? 'a record';
-  if (searched)
-    return type === 'AuditEvent'
-      ? 'looked at your access history'
-      : `searched your records (${noun.replace(/^an? /, '')})`;
-  return `${ACTIONS[action ?? ''] ?? 'accessed'} ${noun}`;
-}
 
 /** An entry's words, from the directory of names (words.ts): who, did what, why, with what outcome. */
 export function describe(
@@ -248,7 +203,7 @@ function entryCard(
     {
       type: 'button',
       class: 'small',
-      'aria-describedby': headingId,
+      'aria-describedby': `${headingId} ${headingId}-what`,
       onclick: async () => {
         verifyButton.disabled = true;
         replace(out, h('p', { class: 'meta', role: 'status' }, 'Verifying…'));
@@ -283,14 +238,15 @@ function entryCard(
       'data-outcome': event.outcome ?? '',
       'data-who': d.who,
     },
+    // The heading is the date (the sentence below names who): "Dr Grey" twice per card was noise.
     h(
       'h3',
       { id: headingId },
-      `${formatDateTime(event.recorded)} · ${d.who}${memberName === undefined ? '' : ` at ${memberName}`}`,
+      `${formatDateTime(event.recorded)}${memberName === undefined ? '' : ` at ${memberName}`}`,
     ),
     h(
       'p',
-      {},
+      { id: `${headingId}-what` },
       `${d.who} ${d.what}${d.why === '' ? '' : ` ${d.why}`}`,
       d.breakGlass ? h('span', { class: 'badge badge-bad' }, ' emergency (break-glass)') : null,
     ),

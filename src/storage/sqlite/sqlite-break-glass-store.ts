@@ -26,7 +26,31 @@ export const breakGlassMigrations: Migration[] = [
       CREATE INDEX break_glass_by_who ON break_glass_sessions (who, patient_id, expires_at);
     `,
   },
+  {
+    id: 'break-glass-002',
+    // A change counter moved by every write to the sessions, in the writer's own transaction: each
+    // process keeps what it read of the sessions until the counter moves (decision 0052).
+    sql: `
+      CREATE TABLE break_glass_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+      INSERT INTO break_glass_changes (id, n) VALUES (1, 0);
+      CREATE TRIGGER break_glass_changed_insert AFTER INSERT ON break_glass_sessions
+        BEGIN UPDATE break_glass_changes SET n = n + 1 WHERE id = 1; END;
+      CREATE TRIGGER break_glass_changed_update AFTER UPDATE ON break_glass_sessions
+        BEGIN UPDATE break_glass_changes SET n = n + 1 WHERE id = 1; END;
+      CREATE TRIGGER break_glass_changed_delete AFTER DELETE ON break_glass_sessions
+        BEGIN UPDATE break_glass_changes SET n = n + 1 WHERE id = 1; END;
+    `,
+  },
 ];
+
+/** Clinician-patient pairs whose sessions one store keeps in memory; emptied when full. */
+export const BREAK_GLASS_CACHE_SIZE = 10_000;
+
+/** What one process read of a pair's sessions: those still open or to come at `readAt`. */
+interface CachedSessions {
+  readonly readAt: string;
+  readonly sessions: readonly BreakGlassSession[];
+}
 
 export interface BreakGlassRow {
   id: string;
@@ -64,6 +88,14 @@ export function toSession(row: BreakGlassRow): BreakGlassSession {
 
 export class SqliteBreakGlassStore implements BreakGlassStore, BreakGlassSessions {
   private readonly sql;
+  /**
+   * The sessions of each clinician-patient pair asked about (issue 16: every access decision asks,
+   * a search once per record), valid while the change counter stays where it was when they were
+   * read. Every write to the sessions, by any process sharing the file, moves the counter in its own
+   * transaction, so the first lookup after a declaration commits sees it (decision 0052).
+   */
+  private readonly cache = new Map<string, CachedSessions>();
+  private cachedAt: number | undefined;
 
   constructor(db: SqliteDatabase) {
     this.sql = {
@@ -87,6 +119,11 @@ export class SqliteBreakGlassStore implements BreakGlassStore, BreakGlassSession
         `SELECT * FROM break_glass_sessions WHERE who = ? AND patient_id = ? AND started_at <= ? AND expires_at > ?
          ORDER BY started_at DESC LIMIT 1`,
       ),
+      // Sessions of a pair not over at a time, reservations (an empty window) left out.
+      pair: db.prepare(
+        'SELECT * FROM break_glass_sessions WHERE who = ? AND patient_id = ? AND expires_at > ? AND started_at < expires_at',
+      ),
+      changes: db.prepare('SELECT n FROM break_glass_changes WHERE id = 1').pluck(),
       get: db.prepare(`SELECT * FROM break_glass_sessions WHERE id = ? AND audit_event_id <> ''`),
       list: db.prepare(
         `SELECT * FROM break_glass_sessions
@@ -127,8 +164,37 @@ export class SqliteBreakGlassStore implements BreakGlassStore, BreakGlassSession
   }
 
   async active(who: string, patientId: string, at: string): Promise<BreakGlassSession | undefined> {
-    const row = this.sql.active.get(who, patientId, at, at) as BreakGlassRow | undefined;
-    return row === undefined ? undefined : toSession(row);
+    const changes = this.sql.changes.get() as number;
+    if (changes !== this.cachedAt) {
+      this.cache.clear();
+      this.cachedAt = changes;
+    }
+    const key = `${who}\n${patientId}`;
+    let cached = this.cache.get(key);
+    // What was read at an earlier time holds every session still open at a later one (a session's
+    // window never grows without a write); an earlier time than that is read from the table.
+    if (cached === undefined || at < cached.readAt) {
+      if (cached !== undefined) {
+        const row = this.sql.active.get(who, patientId, at, at) as BreakGlassRow | undefined;
+        return row === undefined ? undefined : toSession(row);
+      }
+      if (this.cache.size >= BREAK_GLASS_CACHE_SIZE) this.cache.clear();
+      cached = {
+        readAt: at,
+        sessions: (this.sql.pair.all(who, patientId, at) as BreakGlassRow[]).map(toSession),
+      };
+      this.cache.set(key, cached);
+    }
+    let latest: BreakGlassSession | undefined;
+    for (const session of cached.sessions) {
+      if (
+        session.startedAt <= at &&
+        at < session.expiresAt &&
+        (latest === undefined || session.startedAt > latest.startedAt)
+      )
+        latest = session;
+    }
+    return latest;
   }
 
   async get(id: string): Promise<BreakGlassSession | undefined> {

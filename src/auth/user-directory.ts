@@ -25,6 +25,15 @@ export interface NewUser {
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /**
+ * Self-registered apps waiting for the operator at most (RFC 7591 §3 lets the server refuse a
+ * registration): registration needs no account, so without a bound anyone could fill the store and
+ * bury a look-alike app among thousands in the approval queue (session 29 review).
+ */
+export const DEFAULT_MAX_PENDING_REGISTRATIONS = 50;
+/** Seconds a refused self-registration is told to wait (the operator works through the queue). */
+const PENDING_QUEUE_RETRY_SECONDS = 3600;
+
+/**
  * RFC 8252 §7.3 / §8.3 and OAuth 2.0 Security BCP §4.1: `https`, or `http` to the loopback interface
  * for native apps; never another scheme (`javascript:`, `data:`, even with a loopback "host"), never a
  * fragment (RFC 6749 §3.1.2) or user info (a host that reads like another).
@@ -44,6 +53,8 @@ export class UserDirectory {
       seal: (userId: string, secret: string) => Promise<string>;
       issuer: string;
       now?: () => Date;
+      /** Self-registered apps that may wait for approval at once (default 50). */
+      maxPendingRegistrations?: number;
     },
   ) {}
 
@@ -193,8 +204,20 @@ export class UserDirectory {
     if ((await this.options.store.client(client.clientId)) !== undefined) {
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'that client_id is taken');
     }
+    if (client.status === 'pending') await this.verifyPendingQueueRoom();
     await this.options.store.insertClient(client);
     return client;
+  }
+
+  /** Refuses a self-registration while the approval queue is full (429 with Retry-After). */
+  private async verifyPendingQueueRoom(): Promise<void> {
+    const max = this.options.maxPendingRegistrations ?? DEFAULT_MAX_PENDING_REGISTRATIONS;
+    if ((await this.listClients({ status: 'pending' })).length < max) return;
+    throw new CareLedgerError(
+      'ERR_RATE_LIMITED',
+      "too many apps are waiting for the node operator's approval; register again later",
+      { details: { retryAfter: PENDING_QUEUE_RETRY_SECONDS } },
+    );
   }
 
   /** The registered OAuth clients, optionally only those waiting for approval. */

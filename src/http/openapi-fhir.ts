@@ -5,10 +5,24 @@
 import { errors, fhirId, fhirJson, fhirType, patchContent } from './openapi-helpers.js';
 import type { JsonSchema, PathItem } from './openapi-types.js';
 
-/** The FHIR base: batch and transaction Bundles. */
+/** The FHIR base: batch and transaction Bundles, system search and system history (decision 0051). */
 export function fhirRootPaths(): Record<string, PathItem> {
+  const systemSearch = {
+    summary:
+      'FHIR system search (R4 §3.1.1.3): _type is required (400 without); the parameters common to every listed type (_id, _lastUpdated, _tag, _profile, _security, ...), _count, _offset, _sort=[-]_lastUpdated; each type searched and audited as a type search; others refused under Prefer: handling=strict, else named in an OperationOutcome entry',
+    tags: ['fhir'],
+    responses: {
+      '200': { description: 'A searchset Bundle.', content: fhirJson },
+      ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'Unavailable'),
+    },
+  };
   return {
     '/fhir': {
+      get: {
+        operationId: 'fhirSearchSystem',
+        ...systemSearch,
+        parameters: queryParameters(['_type', '_count', '_offset', '_sort']),
+      },
       post: {
         operationId: 'fhirTransaction',
         summary: 'FHIR transaction (atomic) or batch Bundle; urn:uuid references are rewritten',
@@ -17,6 +31,29 @@ export function fhirRootPaths(): Record<string, PathItem> {
         responses: {
           '200': { description: 'A transaction-response or batch-response Bundle.', content: fhirJson },
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'PayloadTooLarge', 'Unavailable'),
+        },
+      },
+    },
+    '/fhir/_search': {
+      post: {
+        operationId: 'fhirSearchSystemPost',
+        ...systemSearch,
+        requestBody: {
+          required: true,
+          content: { 'application/x-www-form-urlencoded': { schema: { type: 'string' } as JsonSchema } },
+        },
+      },
+    },
+    '/fhir/_history': {
+      get: {
+        operationId: 'fhirHistorySystem',
+        summary:
+          'FHIR system history, newest first, of the versions of every type but AuditEvent the requester may see (decided and audited as type history); _since, _at, _count (next links)',
+        tags: ['fhir'],
+        parameters: queryParameters(['_since', '_at', '_count']),
+        responses: {
+          '200': { description: 'A history Bundle.', content: fhirJson },
+          ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'Unavailable'),
         },
       },
     },
@@ -209,6 +246,21 @@ export function fhirRestPaths(): Record<string, PathItem> {
       (['/fhir/{type}/$validate', '/fhir/{type}/{id}/$validate'] as const).map((path) => [
         path,
         {
+          get: {
+            operationId: path.includes('{id}') ? 'fhirValidateInstanceGet' : 'fhirValidateTypeGet',
+            summary:
+              '$validate by GET: the stored resource (instance level; read and audited as a read) checked as is, as an update (mode=update) or for a delete (mode=delete), optionally against a profile; at type level there is no resource (400)',
+            tags: ['fhir'],
+            parameters: [
+              fhirType,
+              ...(path.includes('{id}') ? [fhirId] : []),
+              ...queryParameters(['mode', 'profile']),
+            ],
+            responses: {
+              '200': { description: 'An OperationOutcome with the issues found.', content: fhirJson },
+              ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),
+            },
+          },
           post: {
             operationId: path.includes('{id}') ? 'fhirValidateInstance' : 'fhirValidateType',
             summary:
@@ -244,9 +296,9 @@ export function fhirRestPaths(): Record<string, PathItem> {
       get: {
         operationId: 'fhirPatientEverything',
         summary:
-          'Patient $everything: the patient and every resource in their compartment (audited); _type, _since, _count (next links); start/end refused with 400',
+          'Patient $everything: the patient and every resource in their compartment (audited); _type, _since, _count (next links); start/end select by care date (Encounter.period, Observation.effective, Condition onset or recordedDate, ...), records with none are kept',
         tags: ['fhir'],
-        parameters: [fhirId, ...queryParameters(['_type', '_since', '_count'])],
+        parameters: [fhirId, ...queryParameters(['_type', '_since', '_count', 'start', 'end'])],
         responses: {
           '200': { description: 'A searchset Bundle.', content: fhirJson },
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Gone', 'Unavailable'),
@@ -286,9 +338,9 @@ export function fhirTypeHistoryPaths(): Record<string, PathItem> {
       get: {
         operationId: 'fhirHistoryType',
         summary:
-          'FHIR type history, newest first, of the versions the requester may see; _since, _count (next links); _at refused with 400',
+          'FHIR type history, newest first, of the versions the requester may see; _since, _at, _count (next links)',
         tags: ['fhir'],
-        parameters: [fhirType, ...queryParameters(['_since', '_count'])],
+        parameters: [fhirType, ...queryParameters(['_since', '_at', '_count'])],
         responses: {
           '200': { description: 'A history Bundle.', content: fhirJson },
           ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'NotFound', 'Unavailable'),

@@ -81,8 +81,10 @@ export async function signIn(page: Page, base: string, account: Account): Promis
   await page.getByLabel('Password').fill(account.password);
   await page.getByLabel('One-time code').fill(nextTotp(account.totpSecret));
   await page.getByRole('button', { name: 'Sign in and allow' }).click();
-  // Attached, not visible: on a phone "Sign out" is in the folded menu.
-  await page.getByRole('button', { name: 'Sign out' }).waitFor({ state: 'attached', timeout: 15_000 });
+  // Attached, not visible: on a phone "Sign out" is in the folded menu (hidden from the role tree).
+  await page
+    .getByRole('button', { name: 'Sign out', includeHidden: true })
+    .waitFor({ state: 'attached', timeout: 15_000 });
 }
 
 /**

@@ -135,6 +135,14 @@ describe('system history (GET [base]/_history)', () => {
     expect(malformed.body.issue[0].expression).toEqual(['_at']);
   });
 
+  it('type history honours _at the same way (it was a 400)', async () => {
+    const answer = await call('GET', '/fhir/Observation/_history?_at=9999-01-01T00:00:00Z');
+    expect(answer.status).toBe(200);
+    const listed = etags(answer.body);
+    expect(listed).toContain(`Observation/${observationId} W/"2"`);
+    expect(listed).not.toContain(`Observation/${observationId} W/"1"`);
+  });
+
   it('shows a patient only their own compartment, and is audited as type history is', async () => {
     const patient = { 'x-careledger-identity': `Patient/${patientId}`, 'x-careledger-purpose': 'PATRQT' };
     const answer = await call('GET', '/fhir/_history', undefined, patient);
@@ -203,6 +211,13 @@ describe('system search (GET [base]?_type=, POST [base]/_search)', () => {
     expect(response.status).toBe(200);
     const posted = (await response.json()) as { entry: { resource: { id: string } }[] };
     expect(posted.entry.map((e) => e.resource.id)).toEqual([organizationId]);
+  });
+
+  it('_count=0 answers no entries and no next link', async () => {
+    const answer = await call('GET', '/fhir?_type=Observation,Organization&_count=0');
+    expect(answer.status).toBe(200);
+    expect(answer.body.entry).toEqual([]);
+    expect(answer.body.link.map((l: { relation: string }) => l.relation)).toEqual(['self']);
   });
 
   it('refuses a search without _type with a 400 naming _type', async () => {

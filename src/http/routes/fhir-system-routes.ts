@@ -145,7 +145,7 @@ async function searchSystem(
       applied,
       offset,
       count,
-      more: matches.length > offset + count || !reachedEnd,
+      more: count > 0 && (matches.length > offset + count || !reachedEnd),
       unverified,
     },
     url.origin,

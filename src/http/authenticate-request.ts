@@ -29,14 +29,23 @@ function unauthenticated(c: Context, message: string, error?: string): never {
 }
 
 /**
+ * Headers a proxy adds to what it relays (RFC 7239 `Forwarded`, RFC 9110 §7.6.3 `Via`, and the de
+ * facto `X-Forwarded-*` and `X-Real-IP`): a request carrying one came from elsewhere through a proxy on
+ * this machine, whose TCP peer and Host are loopback.
+ */
+const PROXY_HEADERS = ['forwarded', 'via', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'] as const;
+
+/**
  * The development header is believed only from this machine: the TCP peer is loopback (a request made
  * in-process has none) and the Host is loopback too, so neither another machine nor a web page that
- * rebinds its DNS name to 127.0.0.1 can claim an identity (CORS keeps the header from other origins).
+ * rebinds its DNS name to 127.0.0.1 can claim an identity (CORS keeps the header from other origins);
+ * and no proxy relayed it, since a reverse proxy on this machine makes both loopback for any caller.
  */
 function verifyLoopbackRequest(c: Context): void {
   const peer = remoteAddress(c);
   const fromLoopback = hasSocket(c) ? peer !== undefined && isLoopbackAddress(peer) : true;
-  if (!fromLoopback || !isLoopbackHost(new URL(c.req.url).hostname)) {
+  const relayed = PROXY_HEADERS.some((name) => c.req.header(name) !== undefined);
+  if (!fromLoopback || relayed || !isLoopbackHost(new URL(c.req.url).hostname)) {
     unauthenticated(c, 'the development identity header is accepted only on the loopback interface');
   }
 }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MEMBERS, DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { nodePaths } from '../../src/node/node-config.js';
 import type { ReleaseManifest } from '../../src/research/release/index.js';
+import { runResearchVerify } from '../../src/research/release/research-release-commands.js';
 import { runReleaseRound } from '../../src/research/release/research-round-command.js';
 import { studyGrantee } from '../../src/research/study.js';
 import { findFreePorts } from '../support/free-port.js';
@@ -119,5 +120,17 @@ describe("the demo's open study", () => {
       .join('\n');
     expect(released).toContain('"resourceType":"Patient"');
     expect(released).not.toMatch(/Okafor|Lindqvist|Grace|Helen|1961-03-08|1961-11-21|02139|02141/);
+    // The download verifies against ResearchRegistry, asked at the hospital as the research group.
+    const { members } = await getJson<{ members: { name: string; address: string }[] }>(
+      `${dev.node('hospital').url}/ledger/members`,
+    );
+    const group = members.find((m) => m.name === 'Lakeside University Research Group');
+    const verified = await runResearchVerify({
+      nodeUrl: dev.node('hospital').url,
+      identity: `Organization/${group?.address}`,
+      manifestPath: join(folder, 'manifest.json'),
+      dir: folder,
+    });
+    expect(verified.anchor).toMatchObject({ records: 6, suppressed: 0 });
   }, 300_000);
 });

@@ -220,6 +220,22 @@ describe('system search (GET [base]?_type=, POST [base]/_search)', () => {
     expect(answer.body.link.map((l: { relation: string }) => l.relation)).toEqual(['self']);
   });
 
+  it('_total=accurate and _summary=count sum the types’ totals', async () => {
+    const counted = await call(
+      'GET',
+      '/fhir?_type=Observation,Organization&_tag=urn:test|sys&_summary=count',
+    );
+    expect(counted.status).toBe(200);
+    expect(counted.body.total).toBe(2);
+    expect(counted.body.entry).toEqual([]);
+    const accurate = await call(
+      'GET',
+      '/fhir?_type=Observation,Organization&_tag=urn:test|sys&_total=accurate&_count=1',
+    );
+    expect(accurate.body.total).toBe(2);
+    expect(accurate.body.entry).toHaveLength(1);
+  });
+
   it('refuses a search without _type with a 400 naming _type', async () => {
     const answer = await call('GET', '/fhir?_id=x');
     expect(answer.status).toBe(400);

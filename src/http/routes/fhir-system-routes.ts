@@ -15,6 +15,8 @@ const MAX_REACH = 999;
 
 /** Result parameters the system search itself honours; the others go to each type's search as sent. */
 const OWN = new Set(['_type', '_count', '_offset', '_sort']);
+/** Result parameters each type's search applies to its own matches (R4 search.html §3.1.1.5). */
+const PER_TYPE = new Set(['_total', '_summary', '_elements']);
 /** Carried by the transport, not search parameters (R4 http.html §3.1.0.1.6). */
 const TRANSPORT = new Set(['_format', '_pretty']);
 
@@ -75,7 +77,8 @@ async function searchSystem(
   const unknown = types.find((t) => !served.has(t));
   if (unknown !== undefined) throw invalid('_type', `this server does not serve ${JSON.stringify(unknown)}`);
   const handling = searchHandling(c.req.header('prefer'));
-  const count = wholeNumber(params, '_count', DEFAULT_COUNT);
+  // `_summary=count` (R4 §3.1.1.5.8): the total only.
+  const count = params.get('_summary') === 'count' ? 0 : wholeNumber(params, '_count', DEFAULT_COUNT);
   const offset = wholeNumber(params, '_offset', 0);
   if (offset + count > MAX_REACH)
     throw invalid(
@@ -101,7 +104,8 @@ async function searchSystem(
   for (const [key, value] of params) {
     const code = key.split(':')[0] ?? key;
     if (OWN.has(code) || TRANSPORT.has(code)) continue;
-    const common = types.every((type) => loadSearchParameters().get(type)?.has(code) === true);
+    const common =
+      PER_TYPE.has(code) || types.every((type) => loadSearchParameters().get(type)?.has(code) === true);
     if (common) passed.push([key, value]);
     else refuse(key, `not a search parameter of every type in _type (${types.join(',')})`);
   }
@@ -109,6 +113,7 @@ async function searchSystem(
   const matches: Match[] = [];
   let unverified = 0;
   let reachedEnd = true;
+  let total: number | undefined = 0;
   for (const type of types) {
     const query = new URLSearchParams(passed);
     query.set('_sort', descending ? '-_lastUpdated' : '_lastUpdated');
@@ -116,6 +121,7 @@ async function searchSystem(
     const result = await deps.repository.search(type, query, context, { handling });
     issues.push(...result.issues);
     unverified += result.unverified;
+    total = total === undefined || result.total === undefined ? undefined : total + result.total;
     if (result.resources.length > offset + count) reachedEnd = false;
     for (const resource of result.resources.slice(0, offset + count + 1))
       matches.push({ resource, lastUpdated: resource.meta?.lastUpdated ?? '' });
@@ -145,6 +151,7 @@ async function searchSystem(
       applied,
       offset,
       count,
+      ...(total === undefined ? {} : { total }),
       more: count > 0 && (matches.length > offset + count || !reachedEnd),
       unverified,
     },

@@ -135,6 +135,20 @@ describe('system history (GET [base]/_history)', () => {
     expect(malformed.body.issue[0].expression).toEqual(['_at']);
   });
 
+  it('refuses a parameter history does not serve, naming it (it was silently ignored)', async () => {
+    for (const path of [
+      '/fhir/_history?_list=x',
+      '/fhir/Observation/_history?_type=Patient',
+      `/fhir/Observation/${observationId}/_history?status=final`,
+    ]) {
+      const answer = await call('GET', path);
+      expect(answer.status).toBe(400);
+      expect(answer.body.issue[0].expression).toEqual([
+        new URL(path, 'http://x').searchParams.keys().next().value,
+      ]);
+    }
+  });
+
   it('type history honours _at the same way (it was a 400)', async () => {
     const answer = await call('GET', '/fhir/Observation/_history?_at=9999-01-01T00:00:00Z');
     expect(answer.status).toBe(200);

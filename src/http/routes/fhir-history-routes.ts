@@ -46,6 +46,17 @@ function invalid(parameter: string, message: string): CareLedgerError {
   return new CareLedgerError('ERR_INVALID_INPUT', message, { details: { parameter } });
 }
 
+/** R4 http.html §3.1.0.10's parameters (`_list` aside), the node's page cursor, and the transport's. */
+const HISTORY_PARAMETERS = new Set(['_count', '_since', '_at', '_cursor', '_format', '_pretty']);
+
+/** A parameter the node does not serve is refused, not dropped: history would list what was not asked. */
+function verifyHistoryParameters(c: Context): void {
+  for (const name of new URL(c.req.url).searchParams.keys()) {
+    if (!HISTORY_PARAMETERS.has(name))
+      throw invalid(name, `${name} is not a history parameter of this server (_count, _since, _at)`);
+  }
+}
+
 function countOf(c: Context): number {
   const text = c.req.query('_count') ?? String(DEFAULT_COUNT);
   if (!/^[0-9]{1,4}$/.test(text)) throw invalid('_count', '_count must be a whole number');
@@ -117,6 +128,7 @@ async function listHistory(
   type: string | undefined,
 ): Promise<Response> {
   const context = await deps.authenticate(c);
+  verifyHistoryParameters(c);
   const since = sinceOf(c);
   const at = atOf(c);
   const count = countOf(c);
@@ -166,6 +178,7 @@ export function createFhirHistoryRoutes(deps: FhirHistoryRouteDeps): Hono {
   app.get('/:type/:id/_history', async (c) => {
     const type = deps.resourceType(c);
     const id = deps.resourceId(c);
+    verifyHistoryParameters(c);
     const since = sinceOf(c);
     const at = atOf(c);
     const count = countOf(c);

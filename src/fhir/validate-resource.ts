@@ -1,8 +1,4 @@
-import {
-  OperationOutcomeError,
-  validateTypedValue,
-  validateResource as validateWithMedplum,
-} from '@medplum/core';
+import { OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { CareLedgerError } from '../errors/index.js';
 import { checkResourceRules, UNKNOWN_CONTAINED_TYPE } from './check-resource-rules.js';
@@ -10,6 +6,10 @@ import type { FhirIssue, IssueType } from './fhir-issue.js';
 import { ISSUE_TYPES } from './fhir-issue.js';
 import { type FhirDefinitions, loadFhirDefinitions } from './load-fhir-definitions.js';
 import type { LoadedProfile, ProfileRegistry } from './profiles/load-profiles.js';
+import {
+  validateResourceAgainstBase,
+  validateTypedValueAgainstSchema,
+} from './validator/validate-against-schema.js';
 
 /** A decision, not an exception: `issues` holds warnings when valid, and at least one error when not. */
 export type ValidationResult =
@@ -153,7 +153,7 @@ function conformanceIssues(
   const resourceType = profile.type;
   let found: OperationOutcomeIssue[];
   try {
-    found = validateTypedValue({ type: profile.schemaKey, value: resource });
+    found = validateTypedValueAgainstSchema({ type: profile.schemaKey, value: resource });
   } catch (error) {
     if (!(error instanceof OperationOutcomeError)) throw error;
     found = error.outcome.issue ?? [];
@@ -260,7 +260,7 @@ function safely(check: () => FhirIssue[], resourceType: string): FhirIssue[] {
 function medplumIssues(resource: Resource, resourceType: string): FhirIssue[] {
   let issues: OperationOutcomeIssue[];
   try {
-    issues = validateWithMedplum(resource);
+    issues = validateResourceAgainstBase(resource);
   } catch (error) {
     if (!(error instanceof OperationOutcomeError)) throw error;
     issues = error.outcome.issue ?? [];

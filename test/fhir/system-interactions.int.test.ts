@@ -257,6 +257,12 @@ describe('system search (GET [base]?_type=, POST [base]/_search)', () => {
     expect(answer.body.issue[0].expression).toEqual(['_type']);
     const unknown = await call('GET', '/fhir?_type=Nonsense');
     expect(unknown.status).toBe(400);
+    // A page's cost is bounded: 11 types × 1,000 matches is refused, naming _count.
+    const types =
+      'Patient,Observation,Organization,Condition,Encounter,Procedure,Goal,Claim,Coverage,Device,Group';
+    const costly = await call('GET', `/fhir?_type=${types}&_count=999`);
+    expect(costly.body.issue[0].expression).toEqual(['_count']);
+    expect(costly.status).toBe(400);
   });
 
   it('handles a parameter not common to the types as type search does: strict 400, lenient outcome', async () => {

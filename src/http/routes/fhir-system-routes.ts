@@ -12,6 +12,8 @@ import { formatSearchBundle, searchHandling } from './search-bundle.js';
 /** The page size when `_count` is absent, and the matches a page may reach (offset + count). */
 const DEFAULT_COUNT = 50;
 const MAX_REACH = 999;
+/** The matches a page may read across its types (types × (offset + count + 1)): the cost of one page. */
+const MAX_READ = 10_000;
 
 /** Result parameters the system search itself honours; the others go to each type's search as sent. */
 const OWN = new Set(['_type', '_count', '_offset', '_sort']);
@@ -84,6 +86,11 @@ async function searchSystem(
     throw invalid(
       '_offset',
       `a search across types reaches its first ${MAX_REACH} matches; narrow it with _lastUpdated`,
+    );
+  if (types.length * (offset + count + 1) > MAX_READ)
+    throw invalid(
+      '_count',
+      `a page across ${types.length} types reads up to ${MAX_READ} matches: list fewer types or ask a smaller _count`,
     );
   const issues: SearchIssue[] = [];
   const refuse = (parameter: string, reason: string) => {

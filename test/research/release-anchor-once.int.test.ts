@@ -72,13 +72,31 @@ const ports: ReleasePorts = {
     // A later transaction of the same member is mined after the first: it finds the manifest anchored.
     if (sent.length > 1 || anchored.has(anchor.manifestHash))
       throw new CareLedgerError('ERR_PRECONDITION_FAILED', 'ReleaseExists: the manifest is anchored');
+    if (confirmation === 'lost') {
+      // Mined, but the node stopped waiting for the receipt first (a loaded chain).
+      anchored.add(anchor.manifestHash);
+      throw new CareLedgerError('ERR_UPSTREAM', 'research anchorRelease was not confirmed in time');
+    }
     firstSent();
     // The first is mined once the test lets the chain go on.
     await mined;
     anchored.add(anchor.manifestHash);
   },
-  release: async () => undefined,
+  release: async (studyId, manifestHash) =>
+    anchored.has(manifestHash)
+      ? {
+          studyId,
+          manifestHash,
+          profileHash: STUDY.profileHash,
+          consentBlock: 1n,
+          records: 2,
+          suppressed: 0,
+          member: node.ledger.address,
+        }
+      : undefined,
 };
+/** How the chain answers the first anchor of a manifest: held until mined, or mined but unconfirmed. */
+let confirmation: 'held' | 'lost' = 'held';
 
 beforeAll(async () => {
   const port = await findFreePort();
@@ -139,6 +157,22 @@ describe('the anchor of a release', () => {
     expect(status.status, await status.clone().text()).toBe(200);
     const manifest = (await status.json()) as ReleaseManifest;
     expect(manifest.extension.counts).toMatchObject({ cohort: 2, records: 2 });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('counts as sent once the chain holds it, though its receipt was not awaited to the end', async () => {
+    confirmation = 'lost';
+    sent.length = 0;
+    const kicked = await node.app.request(`/research/studies/${STUDY_ID}/$export`, {
+      method: 'POST',
+      headers: { ...RESEARCH, prefer: 'respond-async' },
+    });
+    expect(kicked.status, await kicked.clone().text()).toBe(202);
+    const statusPath = new URL(kicked.headers.get('content-location') as string).pathname;
+    await node.researchRelease.service.idle();
+    // The manifest is on chain from this member: the status says done and sends nothing again.
+    const status = await node.app.request(statusPath, { headers: RESEARCH });
+    expect(status.status, await status.clone().text()).toBe(200);
     expect(sent).toHaveLength(1);
   });
 });

@@ -80,7 +80,7 @@ export interface ResearchPorts {
   release(
     studyId: Hex,
     manifestHash: Hex,
-  ): Promise<(AnchoredRelease & { studyId: Hex; manifestHash: Hex }) | undefined>;
+  ): Promise<(AnchoredRelease & { studyId: Hex; manifestHash: Hex; credited: number }) | undefined>;
 }
 
 export interface ResearchModule {
@@ -190,7 +190,9 @@ export function createResearchModule(deps: ResearchModuleDeps): ResearchModule |
     },
     release: async (studyId, manifestHash) => {
       const release = await ledger.release(studyId, manifestHash);
-      return release === undefined ? undefined : { ...release, studyId, manifestHash };
+      return release === undefined
+        ? undefined
+        : { ...release, studyId, manifestHash, credited: release.contributors };
     },
   };
   return {

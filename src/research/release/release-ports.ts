@@ -27,6 +27,8 @@ export interface AnchoredRelease {
   readonly consentBlock: bigint;
   readonly records: number;
   readonly suppressed: number;
+  /** Contributors credited so far (the anchor's transaction, then addContributors), when known. */
+  readonly credited?: number;
   /** The member that anchored it. */
   readonly member?: Address;
   /** The block the anchor was mined in, when known. */

@@ -337,19 +337,31 @@ export class ReleaseService {
   private async sendAnchor(record: ReleaseRecord): Promise<ReleaseRecord> {
     const { manifest, manifestHash } = record;
     if (record.state !== 'sealed' || manifest === undefined || manifestHash === undefined) return record;
-    await this.deps.ports.anchorRelease({
-      studyId: record.studyId,
-      manifestHash,
-      profileHash: record.profileHash,
-      consentBlock: BigInt(record.consentBlock),
-      records: manifest.extension.counts.records,
-      suppressed: manifest.extension.counts.suppressedPatients,
-      contributors: record.contributors ?? [],
-    });
+    // A transaction mined after its sender stopped waiting for the receipt (a loaded chain, another
+    // host, a restart) anchored it already; sent again, it would revert (ReleaseExists) at every ask.
+    if (!(await this.isAnchoredByThisMember(record))) {
+      await this.deps.ports.anchorRelease({
+        studyId: record.studyId,
+        manifestHash,
+        profileHash: record.profileHash,
+        consentBlock: BigInt(record.consentBlock),
+        records: manifest.extension.counts.records,
+        suppressed: manifest.extension.counts.suppressedPatients,
+        contributors: record.contributors ?? [],
+      });
+    }
     const anchored: ReleaseRecord = { ...record, state: 'anchored' };
     await this.deps.records.save(anchored);
     this.log(`research release ${record.jobId} anchored: ${manifest.extension.counts.records} records`);
     return anchored;
+  }
+
+  /** Anchored by this member with every contributor credited (the later addContributors mined too). */
+  private async isAnchoredByThisMember(record: ReleaseRecord): Promise<boolean> {
+    const onChain = await this.deps.ports.release(record.studyId, record.manifestHash as Hex);
+    if (onChain?.member?.toLowerCase() !== this.deps.member.toLowerCase()) return false;
+    const credited = new Set((record.contributors ?? []).map((a) => a.toLowerCase())).size;
+    return onChain.credited === undefined || onChain.credited >= credited;
   }
 
   private async recordFailure(jobId: string, error: unknown): Promise<void> {

@@ -133,7 +133,8 @@ export function createProgram(): Command {
             ? []
             : [
                 `Studies (npx careledger research list): ${dev.demoResearch.openStudy.name} is open, approved by the hospital's ethics board;`,
-                `  ${dev.demoResearch.proposedStudy.name} awaits the members' vote. Nobody is in a study until they join (portal, or careledger research join).`,
+                `  ${dev.demoResearch.proposedStudy.name} awaits the members' vote. Two of the hospital's patients are in the open study;`,
+                '  the demo patient is in none until she joins (portal, or careledger research join).',
                 '',
               ]),
           'Try, in another terminal: npx careledger chain status    (Ctrl-C stops everything; state is kept for the next start)',

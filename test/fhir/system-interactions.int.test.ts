@@ -250,6 +250,12 @@ describe('system search (GET [base]?_type=, POST [base]/_search)', () => {
     expect(accurate.body.entry).toHaveLength(1);
   });
 
+  it('needs an authenticated requester before anything else (401, not a 400 about the query)', async () => {
+    for (const path of ['/fhir?_id=x', '/fhir?_type=Patient', '/fhir/_history']) {
+      expect((await call('GET', path, undefined, {})).status).toBe(401);
+    }
+  });
+
   it('refuses a search without _type with a 400 naming _type', async () => {
     const answer = await call('GET', '/fhir?_id=x');
     expect(answer.status).toBe(400);

@@ -67,6 +67,7 @@ async function searchSystem(
   deps: FhirSystemRouteDeps,
   params: URLSearchParams,
 ): Promise<Response> {
+  const context = await deps.authenticate(c);
   const served: ReadonlySet<string> = new Set(deps.resourceTypes);
   const types = [...new Set(params.getAll('_type').flatMap((v) => v.split(',').map((t) => t.trim())))].filter(
     (t) => t !== '',
@@ -116,7 +117,6 @@ async function searchSystem(
     if (common) passed.push([key, value]);
     else refuse(key, `not a search parameter of every type in _type (${types.join(',')})`);
   }
-  const context = await deps.authenticate(c);
   const matches: Match[] = [];
   let unverified = 0;
   let reachedEnd = true;

@@ -1,8 +1,8 @@
 /**
  * `npx tsx bench/fhir-cpu-probe.ts [--only read,create,search] [--requests 2000] [--rounds 3]
- *  [--workers 1] [--profile <dir>] [--trees <root>,<root>] [--chunk 100]`: CPU milliseconds the hospital node's process spends per request
+ *  [--workers 1] [--profile <dir>] [--trees <root>,<root>] [--chunk 100] [--observations 37]`: CPU milliseconds the hospital node's process spends per request
  * on the everyday path of the peer comparison (issue 16): read Patient by id, create Patient,
- * `Observation?subject=…&_count=20` (20 of 37), every protection on (decryption, the access decision,
+ * `Observation?subject=…&_count=20` (20 of 37, or of `--observations`), every protection on (decryption, the access decision,
  * a signed AuditEvent committed durably to the transparency log before the answer).
  *
  * The node runs as `careledger node start` in a process of its own (one process with `--workers 1`,
@@ -34,12 +34,14 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     trees: { type: 'string' },
     'node-flags': { type: 'string' },
+    // Observations of the searched patient (the search's page stays 20): how a search's cost follows the store.
+    observations: { type: 'string', default: '37' },
   },
 });
 const REQUESTS = Number(values.requests);
 const ROUNDS = Number(values.rounds);
 const IN_FLIGHT = 16;
-const OBSERVATIONS = 37;
+const OBSERVATIONS = Number(values.observations);
 const NEW_PATIENT = JSON.stringify({
   resourceType: 'Patient',
   name: [{ family: 'Bench', given: ['Ada'] }],

@@ -70,41 +70,51 @@ export async function candidatesOf(
 }
 
 /**
- * The candidates of candidatesOf in their order, fetched `batch` at a time (keyset pages), so that
- * a search that stops early (its page full) never reads the rest: at 10^5 matches a `_count=20`
- * search reads about 21 rows, not 10^5 (issue 16). An adapter that ignores the limit (returns more)
- * is read as the whole list.
+ * A bounded search's candidates, a keyset page at a time (candidatesOf with `limit` and `after`), so
+ * that a search that stops once its page is full never reads the rest: at 10^5 matches a `_count=20`
+ * search reads about 21 rows, not 10^5 (issue 16, decision 0052). `next` gives the following page
+ * (pages double, up to 1,000 rows), or nothing once the storage has no more; an adapter that ignores
+ * the limit (returns more) is read as the whole list, once. Plain arrays, not an async generator:
+ * most searches read one page.
  */
-export async function* candidatesInBatches(
-  scope: SearchScope,
-  resourceType: string,
-  filters: readonly IndexFilter[],
-  ids: readonly string[] | undefined,
-  descending: boolean,
-  batch: number,
-): AsyncGenerator<StoredVersion> {
-  const seen = new Set<string>();
-  let after: CandidateScope['after'];
-  for (let limit = Math.max(1, batch); ; limit = Math.min(limit * 2, MAX_CANDIDATE_BATCH)) {
-    const rows = await candidatesOf(scope, resourceType, filters, ids, descending, {
+export class CandidatePages {
+  #size: number;
+  #after: CandidateScope['after'];
+  #done = false;
+  readonly #seen = new Set<string>();
+
+  constructor(
+    private readonly scope: SearchScope,
+    private readonly resourceType: string,
+    private readonly filters: readonly IndexFilter[],
+    private readonly ids: readonly string[] | undefined,
+    private readonly descending: boolean,
+    first: number,
+  ) {
+    this.#size = Math.max(1, first);
+  }
+
+  async next(): Promise<StoredVersion[] | undefined> {
+    if (this.#done) return undefined;
+    const limit = this.#size;
+    const rows = await candidatesOf(this.scope, this.resourceType, this.filters, this.ids, this.descending, {
       limit,
-      ...(after === undefined ? {} : { after }),
+      ...(this.#after === undefined ? {} : { after: this.#after }),
     });
-    let fresh = 0;
-    for (const row of rows) {
-      if (seen.has(row.id)) continue;
-      seen.add(row.id);
-      fresh += 1;
-      yield row;
-    }
+    const fresh = rows.filter((row) => !this.#seen.has(row.id));
+    for (const row of fresh) this.#seen.add(row.id);
     const last = rows[rows.length - 1];
-    if (rows.length !== limit || fresh === 0 || last === undefined) return;
-    after = { lastUpdated: last.lastUpdated, id: last.id };
+    if (rows.length !== limit || fresh.length === 0 || last === undefined) this.#done = true;
+    else {
+      this.#after = { lastUpdated: last.lastUpdated, id: last.id };
+      this.#size = Math.min(limit * 2, MAX_CANDIDATE_PAGE);
+    }
+    return fresh;
   }
 }
 
-/** The largest keyset page candidatesInBatches asks for (pages grow from the search's own need). */
-const MAX_CANDIDATE_BATCH = 1000;
+/** The largest keyset page CandidatePages asks for (pages grow from the search's own need). */
+const MAX_CANDIDATE_PAGE = 1000;
 
 /**
  * Opens a candidate; one that does not verify (a flipped byte, a swapped ciphertext) is noted and

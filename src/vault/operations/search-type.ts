@@ -21,7 +21,7 @@ import type { StoredVersion } from '../record-storage.js';
 import type { AuditSpec } from '../sealed-record-store.js';
 import type { GatewayParts } from './gateway-parts.js';
 import {
-  candidatesInBatches,
+  CandidatePages,
   candidatesOf,
   isVisible,
   mayTouch,
@@ -219,20 +219,29 @@ function shape(plan: SearchPlan, resource: Resource): Resource {
 
 /** The visible current resources matching a resolved plan, in index order, at most `limit`. */
 async function findMatches(scope: SearchScope, plan: SearchPlan, limit: number): Promise<Match[]> {
-  const descending = indexOrder(plan) === 'descending';
-  // A bounded search reads its candidates a page at a time and stops once it has its matches.
-  const candidates = Number.isFinite(limit)
-    ? candidatesInBatches(scope, plan.resourceType, plan.indexFilters, plan.id, descending, limit)
-    : await candidatesOf(scope, plan.resourceType, plan.indexFilters, plan.id, descending);
   const matches: Match[] = [];
   if (limit <= 0) return matches;
-  for await (const candidate of candidates) {
-    const resource = await openVerified(scope, candidate);
-    if (resource === undefined) continue;
-    if (matchesSearch(resource, plan) && (await isVisible(scope, candidate, resource)))
-      matches.push({ resource, version: candidate });
-    // Stopped here, not at the next candidate: asking for it could read another page.
-    if (matches.length >= limit) break;
+  const descending = indexOrder(plan) === 'descending';
+  const { resourceType, indexFilters, id } = plan;
+  // A bounded search reads its candidates a page at a time and stops once it has its matches.
+  const pages = Number.isFinite(limit)
+    ? new CandidatePages(scope, resourceType, indexFilters, id, descending, limit)
+    : undefined;
+  for (
+    let page =
+      pages === undefined
+        ? await candidatesOf(scope, resourceType, indexFilters, id, descending)
+        : await pages.next();
+    page !== undefined;
+    page = await pages?.next()
+  ) {
+    for (const candidate of page) {
+      const resource = await openVerified(scope, candidate);
+      if (resource === undefined) continue;
+      if (matchesSearch(resource, plan) && (await isVisible(scope, candidate, resource)))
+        matches.push({ resource, version: candidate });
+      if (matches.length >= limit) return matches;
+    }
   }
   return matches;
 }

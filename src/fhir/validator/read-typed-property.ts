@@ -114,6 +114,18 @@ export function readTypedProperty(input: TypedValue, key: string): TypedValue[] 
 }
 
 /**
+ * Medplum's `getTypedPropertyValue(input, key)` where the schema of `input.type` holds `element`
+ * under that very key (as the validator's crawler knows), without looking the element up again.
+ */
+export function readElement(
+  input: TypedValue,
+  element: InternalSchemaElement,
+): TypedValue[] | TypedValue | undefined {
+  if (!input.value) return undefined;
+  return readWithSchema(input, element);
+}
+
+/**
  * Medplum's `getTypedPropertyValueWithPath` for a value that is present: `prefix` is the parent's path
  * and a dot (empty at the root of a nameless value).
  */

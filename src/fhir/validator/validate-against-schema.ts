@@ -33,12 +33,13 @@ import {
   type TypedValue,
   type TypedValueWithPath,
   toTypedValue,
+  tryGetDataType,
   UCUM,
   validationError,
   validationRegexes,
 } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { readTypedProperty, withPath } from './read-typed-property.js';
+import { readElement, readTypedProperty, withPath } from './read-typed-property.js';
 
 type Constraint = NonNullable<InternalSchemaElement['constraints']>[number];
 
@@ -89,15 +90,18 @@ class SchemaValidator {
     const objIsResource = isResource(obj.value);
     if (objIsResource) this.currentResource.push(obj.value as Resource);
     const prefix = obj.path ? `${obj.path}.` : '';
+    // Medplum reads each property through the registered schema of the value's type; when that is the
+    // schema crawled (always, unless a schema was replaced meanwhile), its element is the one at hand.
+    const own = tryGetDataType(obj.type) === schema;
     for (const key of elementKeys(schema)) {
       let propertyValues: (TypedValueWithPath | TypedValueWithPath[])[];
       if (key === '$this' || key.includes('.')) {
         propertyValues = getNestedProperty(obj, key, { withPath: true });
       } else {
-        const found = readTypedProperty(obj, key);
+        const element = schema.elements[key];
+        const found = own && element ? readElement(obj, element) : readTypedProperty(obj, key);
         if (found === undefined) {
           // What visitProperty does with Medplum's `{ type: 'undefined' }` value, without building it.
-          const element = schema.elements[key];
           if (!element) throw new Error(`Missing element validation schema for ${key}`);
           if (element.min > 0)
             this.issues.push(createStructureIssue(prefix + key, 'Missing required property'));

@@ -22,6 +22,7 @@ let vault: TestVault;
 let maria: string;
 let vera: string;
 let deletedOfVera: string;
+let deletedOfMaria: string;
 let labelledOfMaria: string;
 
 const condition = (patient: string, labelled = false): Resource =>
@@ -51,6 +52,8 @@ beforeAll(async () => {
   await create(condition(vera));
   deletedOfVera = await create(observation(vera));
   await vault.repo.delete('Observation', deletedOfVera, clinician);
+  deletedOfMaria = await create(observation(maria));
+  await vault.repo.delete('Observation', deletedOfMaria, clinician);
 });
 
 afterAll(() => vault.close());
@@ -88,13 +91,19 @@ describe('system history, as an outside reviewer tries it', () => {
     });
   });
 
-  // FINDING F6 (NOTES-SEC.md, for the lead): a deleted version is judged by its compartment only
+  // Finding F6 (NOTES-SEC.md): a deleted version was judged by its compartment only
   // (AccessGate.seesCompartment), not by the token's launch context, so the type, id and time of
-  // another patient's deleted record are listed. Flip `it.fails` to `it` with the fix in
-  // src/vault/operations/history.ts.
-  it.fails("lists no other patient's deleted record to that token (finding F6, open)", async () => {
+  // another patient's deleted record were listed; now the token's scopes must reach it too.
+  it("lists no other patient's deleted record to that token (finding F6)", async () => {
     const listed = await systemHistory(launchedForMaria());
     expect(listed.filter((entry) => entry.includes(deletedOfVera))).toEqual([]);
+    const typeHistory = await vault.repo.typeHistory('Observation', launchedForMaria(), { count: 100 });
+    expect(typeHistory.filter((entry) => entry.id === deletedOfVera)).toEqual([]);
+    // Her own deleted record is still listed, in system, type and instance history.
+    expect(listed).toContain(`Observation/${deletedOfMaria} deleted`);
+    expect(typeHistory.filter((entry) => entry.id === deletedOfMaria && entry.deleted)).toHaveLength(1);
+    const instance = await vault.repo.history('Observation', deletedOfMaria, launchedForMaria());
+    expect(instance.filter((entry) => entry.deleted)).toHaveLength(1);
   });
 
   it("keeps a sensitive record from a clinician without the patient's grant", async () => {

@@ -55,7 +55,7 @@ export async function readInstanceHistory(
   let breakGlass = false;
   for (const version of versions) {
     if (version.deleted) {
-      if (parts.gate.seesCompartment(requester, version.patientId)) {
+      if (deletedVersionVisible(parts, requester, context, 'history-instance', version)) {
         result.push({ versionId: version.versionId, lastUpdated: version.lastUpdated, deleted: true });
       }
       continue;
@@ -144,7 +144,9 @@ export async function readTypeHistory(
   for await (const version of versions) {
     if (result.length >= options.count) break;
     if (!scoped(version.resourceType)) continue;
-    if (!parts.gate.seesCompartment(requester, version.patientId)) continue;
+    if (version.deleted && !deletedVersionVisible(parts, requester, context, 'history-type', version))
+      continue;
+    if (!version.deleted && !parts.gate.seesCompartment(requester, version.patientId)) continue;
     if (options.at !== undefined && !(await wasCurrentIn(parts.store.storage, version, options.at))) continue;
     let resource: Resource | undefined;
     let breakGlass = false;
@@ -177,6 +179,27 @@ export async function readTypeHistory(
     await parts.store.commit([], { interaction: 'history-type', context, entity, patient, breakGlass });
   }
   return result;
+}
+
+/**
+ * Whether a deleted version's metadata (type, id, version, time) may be listed: its compartment must be
+ * one the requester sees, and the token's scopes must reach the type in that compartment (a token
+ * launched for one patient lists no other patient's deletions; security review, session 29). With no
+ * content to match, a granular scope (`?category=`) does not reach it: conservative.
+ */
+function deletedVersionVisible(
+  parts: GatewayParts,
+  requester: Parameters<GatewayParts['gate']['seesCompartment']>[0],
+  context: AccessContext,
+  interaction: 'history-instance' | 'history-type',
+  version: { readonly resourceType: string; readonly patientId: string },
+): boolean {
+  if (!parts.gate.seesCompartment(requester, version.patientId)) return false;
+  const bare = { resourceType: version.resourceType } as Resource;
+  return evaluateTokenScopes(context, interaction, version.resourceType, {
+    resource: bare,
+    patientId: version.patientId,
+  }).allowed;
 }
 
 /**

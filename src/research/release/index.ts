@@ -167,7 +167,10 @@ export function createResearchReleaseModule(deps: ResearchReleaseModuleDeps): Re
   return {
     service,
     routes,
-    exportSource: (vault) => createResearchExportSource({ vault, planFor: (id) => service.planFor(id) }),
+    exportSource: (vault) => {
+      service.useSource(vault);
+      return createResearchExportSource({ vault, planFor: (id) => service.planFor(id) });
+    },
     attach: (bulk) => service.attach(bulk),
     stop: () => service.stop(),
   };

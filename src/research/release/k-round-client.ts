@@ -75,7 +75,7 @@ const isUnavailable = (error: unknown) =>
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /** `promise`, or the signal's reason as soon as it is aborted. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   let onAbort: () => void = () => undefined;

@@ -7,7 +7,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
-import type { BulkExportService, ExportJob, ExportJobStorage } from '../../export/index.js';
+import type { BulkExportService, ExportJob, ExportJobStorage, ExportSource } from '../../export/index.js';
 import type { DeidProfile } from '../deid-profile.js';
 import { parseDeidProfile } from '../parse-deid-profile.js';
 import type { Study } from '../study.js';
@@ -53,6 +53,7 @@ const SEAL_GRACE_MS = 5 * 60 * 1000;
 
 export class ReleaseService {
   private bulk: BulkExportService | undefined;
+  private source: Pick<ExportSource, 'readPage'> | undefined;
   private readonly plans = new Map<Hex, Promise<ReleasePlan>>();
   private readonly profiles = new Map<Hex, DeidProfile>();
   private readonly finishing = new Map<string, Promise<void>>();
@@ -140,7 +141,25 @@ export class ReleaseService {
       ...(round === undefined ? {} : { round }),
     });
     this.finishing.set(job.id, this.finishWhenDone(job.id));
+    if (round !== undefined) this.joinRound(await plan, job);
     return job;
+  }
+
+  /** The vault's pages, read as a release reads them (set by the module with the export source). */
+  useSource(source: Pick<ExportSource, 'readPage'>): void {
+    this.source = source;
+  }
+
+  /**
+   * Sends this member's k-round entries now, beside the job, not from inside it: a member runs one
+   * export job at a time, so a job waiting for a round blocked the jobs queued behind it, and two rounds
+   * queued in opposite orders at two members waited for each other until the deadline. The job's
+   * first page waits for this decision (it is kept by the plan); a failure fails the job there.
+   */
+  private joinRound(plan: ReleasePlan, job: ExportJob): void {
+    const source = this.source;
+    if (source === undefined) return;
+    plan.decideK(source, job.transactionTime, this.stopping.signal).catch(() => undefined);
   }
 
   /** A round's id is well formed and this member takes part in rounds; none is needed with one data member. */

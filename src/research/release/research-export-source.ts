@@ -11,6 +11,7 @@ import type { Hex } from 'viem';
 import type { AccessContext } from '../../audit/create-audit-event.js';
 import { CareLedgerError } from '../../errors/index.js';
 import type { ExportPage, ExportPageRequest, ExportSource } from '../../export/index.js';
+import { untilAborted } from './k-round-client.js';
 import type { ReleasePlan } from './release-plan.js';
 
 /** A requester context as stored with a study release job: the study it releases for. */
@@ -56,13 +57,17 @@ export function createResearchExportSource(deps: ResearchExportSourceDeps): Expo
         throw new CareLedgerError('ERR_INTERNAL', 'a study release reads its cohort only');
       }
       const plan = await deps.planFor(context.researchStudy);
-      await plan.decideK(vault, request.until, request.signal);
+      // Begun at kick-off where there is a round (release-service.ts joinRound); the job still stops.
+      await untilAborted(plan.decideK(vault, request.until, request.signal), request.signal);
       return plan.transformPage(await plan.readConsented(vault, request));
     },
     async recordExport(context, entity, patients) {
       if (!isResearchContext(context)) return vault.recordExport(context, entity, patients);
       await vault.recordExport(context, releaseEntity(context.researchStudy, jobOfEntity(entity)), patients);
     },
+    // A release's cohort is its consent snapshot (decided per release); an ordinary export re-judges.
+    withdrawn: (context, type, patientIds) =>
+      isResearchContext(context) ? Promise.resolve([]) : vault.withdrawn(context, type, patientIds),
     async readGroup(context: AccessContext, groupId: string): Promise<Group> {
       if (!isResearchContext(context)) return vault.readGroup(context, groupId);
       const plan = await deps.planFor(context.researchStudy);

@@ -178,6 +178,8 @@ export function createFhirSystemRoutes(deps: FhirSystemRouteDeps): Hono {
   app.get('/_history', createSystemHistoryHandler(deps));
   app.get('/', (c) => searchSystem(c, deps, new URL(c.req.url).searchParams));
   app.post('/_search', async (c) => {
+    // Who is asking before what they asked: an anonymous client gets 401, not a 400 about the body.
+    await deps.authenticate(c);
     if (!(c.req.header('content-type') ?? '').startsWith('application/x-www-form-urlencoded'))
       throw new CareLedgerError(
         'ERR_INVALID_INPUT',

@@ -53,6 +53,7 @@ export function exportEntity(request: ExportRequest, jobId: string): string {
 }
 
 const ERROR_FILE = 'errors.ndjson';
+const CONSENT_WITHDRAWN = 'consent withdrawn after the export';
 
 /**
  * FHIR Bulk Data v2 export jobs: kick-off, a queue run one job at a time in the background, status,
@@ -180,8 +181,45 @@ export class BulkExportService {
     const file = [...job.output, ...job.errors].find((f) => f.fileName === fileName);
     if (job.status !== 'completed' || file === undefined)
       throw new CareLedgerError('ERR_NOT_FOUND', 'no such export file');
+    const withdrawn = await this.withdrawnPatients(job, file);
+    if (withdrawn.length > 0) {
+      // Security review F12: the patient took back the grant after the export; the file is not
+      // disclosed now (the refusal shows in the patient's history, as a refused search does).
+      await this.options.source.recordExport(
+        context,
+        exportEntity(job.request, job.id),
+        withdrawn.map((patientId) => ({ patientId, breakGlass: false, denied: CONSENT_WITHDRAWN })),
+      );
+      throw new CareLedgerError(
+        'ERR_FORBIDDEN',
+        'a patient in this file no longer grants this member access to it; kick off a new export',
+        { details: { reason: CONSENT_WITHDRAWN } },
+      );
+    }
     const key = await this.options.keys.open(job.id, job.sealedKey);
     return readSealedNdjson(this.files.frames(job.id, file.fileName), key, { jobId: job.id, fileName });
+  }
+
+  /**
+   * A completed job's files as its requester may still be told of them: for another member, a file
+   * holding a patient who no longer grants it the file's type is left out (see `openFile`).
+   */
+  async disclosedOutput(job: ExportJob): Promise<readonly ExportFile[]> {
+    const kept: ExportFile[] = [];
+    for (const file of job.output)
+      if ((await this.withdrawnPatients(job, file)).length === 0) kept.push(file);
+    return kept;
+  }
+
+  /** The file's patients whose grant to the job's member requester is no longer in force. */
+  private async withdrawnPatients(job: ExportJob, file: ExportFile): Promise<readonly string[]> {
+    if (job.context.member === undefined || file.fileName === ERROR_FILE) return [];
+    if (file.patients === undefined) return [];
+    return this.options.source.withdrawn(
+      job.context,
+      file.type,
+      file.patients.filter((p) => p !== ''),
+    );
   }
 
   /**
@@ -370,10 +408,18 @@ export class BulkExportService {
         let writer: SealedNdjsonWriter | undefined;
         let fileName = '';
         let files = 0;
+        // Another member's access hangs on each patient's grant: its files name their compartments.
+        const filePatients = job.context.member === undefined ? undefined : new Set<string>();
         const closeFile = async () => {
           if (writer === undefined) return;
           await writer.close();
-          output.push({ type, fileName, count: writer.count });
+          output.push({
+            type,
+            fileName,
+            count: writer.count,
+            ...(filePatients === undefined ? {} : { patients: [...filePatients].sort() }),
+          });
+          filePatients?.clear();
           writer = undefined;
         };
         for (const patients of patientScopes) {
@@ -414,6 +460,7 @@ export class BulkExportService {
               const part = rest.slice(0, this.maxPerFile - writer.count);
               rest = rest.slice(part.length);
               await writer.append(part.map((r) => r.json ?? JSON.stringify(r.resource)));
+              for (const r of part) filePatients?.add(r.patientId);
               if (writer.count >= this.maxPerFile) await closeFile();
             }
             for (const r of page.resources) {

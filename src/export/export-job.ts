@@ -29,6 +29,11 @@ export interface ExportFile {
   readonly type: string;
   readonly fileName: string;
   readonly count: number;
+  /**
+   * For another member's job only: the compartments (patient ids) the file holds records of, so a
+   * download re-judges them against the consent in force then (security review F12).
+   */
+  readonly patients?: readonly string[];
 }
 
 /** A job as stored: identifiers, times and counts in the clear; no PHI (the files are sealed). */

@@ -109,7 +109,11 @@ export function createExportRoutes(deps: ExportRoutesDeps): Hono {
           transactionTime: job.transactionTime,
           request: job.requestUrl,
           requiresAccessToken: true,
-          output: job.output.map((f) => ({ type: f.type, url: fileUrl(f.fileName), count: f.count })),
+          output: (await deps.service.disclosedOutput(job)).map((f) => ({
+            type: f.type,
+            url: fileUrl(f.fileName),
+            count: f.count,
+          })),
           error: job.errors.map((f) => ({ type: f.type, url: fileUrl(f.fileName), count: f.count })),
         };
         return c.json(manifest, 200, {

@@ -75,6 +75,16 @@ export interface ExportSource {
       readonly denied?: string;
     }[],
   ): Promise<void>;
+  /**
+   * Of these patients, those whose records of the type the requester may no longer see (another
+   * member the patient no longer grants it for: revoked or expired); empty for anyone else. Asked at a
+   * download and a status, so a file made before a revocation is not disclosed after it.
+   */
+  withdrawn(
+    context: AccessContext,
+    resourceType: string,
+    patientIds: readonly string[],
+  ): Promise<readonly string[]>;
   /** Reads a Group as an ordinary read (access-checked and audited); ERR_NOT_FOUND if there is none. */
   readGroup(context: AccessContext, groupId: string): Promise<Group>;
 }

@@ -13,6 +13,7 @@ export function createVaultExportSource(repository: FhirRepository): ExportSourc
     inScope: (context, type) => gateway.inScope(context, type),
     readPage: (context, request) => gateway.readPage(context, request),
     recordExport: (context, entity, patients) => gateway.recordExport(context, entity, patients),
+    withdrawn: (context, type, patientIds) => gateway.withdrawn(context, type, patientIds),
     readGroup: async (context, groupId) => (await repository.read('Group', groupId, context)) as Group,
   };
 }

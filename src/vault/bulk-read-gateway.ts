@@ -229,6 +229,23 @@ export class BulkReadGateway {
   }
 
   /**
+   * Security review F12: of an export's patients, those another member may no longer see records of
+   * the type from, judged now on the consent in force (the compartments a page would read, computed
+   * afresh, not reused). A staff or patient requester's access does not hang on a grant: none.
+   */
+  async withdrawn(
+    context: AccessContext,
+    resourceType: string,
+    patientIds: readonly string[],
+  ): Promise<readonly string[]> {
+    if (context.member === undefined || patientIds.length === 0) return [];
+    const requester = await this.gate.admit('search-type', context, { resourceType });
+    if (requester.kind !== 'member') return [];
+    const visible = await this.gate.visibleCompartments(requester, context, resourceType);
+    return visible.all ? [] : patientIds.filter((id) => !visible.patients.has(id));
+  }
+
+  /**
    * One AuditEvent per patient (IHE BALP, interaction `operation`), all in one log commit: a success,
    * or a denial (outcome 4 with its reason) for a patient the export delivered nothing of.
    */

@@ -320,12 +320,29 @@ describe('the clinician, the privacy officer and the operator', () => {
   it('a clinician searches, opens the chart, records an Observation, sees what to fix beside the field, asks for access and opens break-glass', async () => {
     clinician = await browser.newPage();
     await signIn(clinician, hospital, account('dr.grey'));
+    // No match: said in words with what to try, not "0 patients found".
+    await clinician.getByRole('searchbox', { name: 'Name' }).fill('Zzyzx');
+    await clinician.getByRole('button', { name: 'Search' }).click();
+    await clinician.locator('#search-results').getByText('No patient matches.', { exact: false }).waitFor();
     await clinician.getByRole('searchbox', { name: 'Name' }).fill('Rivera');
     await clinician.getByRole('button', { name: 'Search' }).click();
+    const found = clinician.getByRole('table', { name: 'Patients' });
+    await found.waitFor();
+    // Born and gender as people write them, not "1984-07-12" and "female".
+    expect(await found.textContent()).toContain('12 Jul 1984');
+    expect(await found.textContent()).toContain('Female');
+    expect(await found.textContent()).not.toMatch(/\d{4}-\d{2}-\d{2}/);
     await clinician.getByRole('link', { name: 'Open the chart of Maria Rivera' }).click();
     await clinician
       .getByRole('heading', { name: 'Chart: Maria Rivera', level: 1 })
       .waitFor({ timeout: 15_000 });
+    // After asking the other members, focus stays on the button pressed (it fell to the page's start).
+    await clinician.getByRole('button', { name: 'Fetch records from other members' }).click();
+    await clinician.locator('#fetch-from-members:not([disabled])').waitFor({ timeout: 60_000 });
+    await clinician.locator('#fetch-members-result :is(.msg, p, ul, table)').first().waitFor();
+    expect(await clinician.evaluate<string | undefined>('document.activeElement?.id')).toBe(
+      'fetch-from-members',
+    );
 
     await clinician.getByRole('combobox', { name: 'What' }).selectOption('8867-4');
     await clinician.getByRole('textbox', { name: 'Value' }).fill('72');
@@ -512,6 +529,18 @@ describe('the clinician, the privacy officer and the operator', () => {
     expect(named.join('\n')).toContain('Ms Amal Haddad');
     for (const row of named) expect(row).not.toMatch(/0x[0-9a-fA-F]{6}/);
     await screenshot(admin, 'admin');
+    // On a phone each table row is a card, every cell labelled with its column: no sideways scrolling.
+    await admin.setViewportSize({ width: 375, height: 800 });
+    expect(
+      await admin.evaluate<string>(
+        "getComputedStyle(document.querySelector('#members-table tbody tr')).display",
+      ),
+    ).toBe('block');
+    const wrapOverflow = await admin.evaluate<number>(
+      "Math.max(...[...document.querySelectorAll('.table-wrap')].map((w) => w.scrollWidth - w.clientWidth))",
+    );
+    expect(wrapOverflow).toBeLessThanOrEqual(0);
+    await screenshot(admin, 'admin-375px');
     await admin.close();
   });
 });

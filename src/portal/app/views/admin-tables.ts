@@ -53,7 +53,11 @@ export function dateOf(unixSeconds: number): string {
 
 export type Cell = Node | string;
 
-/** An accessible table: a caption naming it, column headers with scope, the first cell a row header. */
+/**
+ * An accessible table: a caption naming it, column headers with scope, the first cell a row header. On
+ * a phone each row is a card (class `stack`, styles.css): the row header its title, each other cell
+ * labelled with its column, empty cells left out (issue 22: cards, not sideways scrolling).
+ */
 export function table(
   id: string,
   caption: string,
@@ -66,7 +70,7 @@ export function table(
     { class: 'table-wrap' },
     h(
       'table',
-      { id },
+      { id, class: 'stack' },
       h('caption', {}, caption),
       h(
         'thead',
@@ -81,13 +85,19 @@ export function table(
         'tbody',
         {},
         rows.length === 0
-          ? h('tr', {}, h('td', { colspan: String(headers.length) }, empty))
+          ? h('tr', {}, h('td', { colspan: String(headers.length), 'data-label': '' }, empty))
           : rows.map(([first, ...rest]) =>
               h(
                 'tr',
                 {},
                 h('th', { scope: 'row' }, first),
-                rest.map((cell) => h('td', {}, cell)),
+                rest.map((cell, i) =>
+                  h(
+                    'td',
+                    { 'data-label': headers[i + 1] ?? '', class: cell === '' ? 'no-value' : undefined },
+                    cell,
+                  ),
+                ),
               ),
             ),
       ),

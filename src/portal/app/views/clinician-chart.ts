@@ -8,11 +8,12 @@ import { announce, formatDate, h, message, replace } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
 import { recordList } from '../record-list.js';
 import { mergeRecords } from '../record-rows.js';
+import { session } from '../session.js';
 import { correctionControls } from './chart-corrections.js';
 import { accessRequestForm, breakGlassForm, emergency, purposeHeaders } from './clinician-access.js';
 import { allergyProblemBanner } from './clinician-banner.js';
 import { medicationForm, noteForm, observationForm } from './clinician-forms.js';
-import { nameOf, type Patient } from './clinician-search.js';
+import { genderWords, nameOf, type Patient } from './clinician-search.js';
 
 /** `POST /fhir/Patient/{id}/$fetch-from-members`: one line per other member holding the patient's records. */
 interface MemberPullReport {
@@ -73,6 +74,7 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
     status.focus();
   };
   const fetchSection = fetchFromMembersSection(patientId, rerender);
+  const clinician = session()?.roles.includes('clinician') === true;
   replace(
     main,
     h(
@@ -87,9 +89,19 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
       : h(
           'p',
           { class: 'meta', id: 'patient-banner' },
-          [`Born ${formatDate(patient.birthDate)}`, patient.gender].filter(Boolean).join(' · '),
+          [`Born ${formatDate(patient.birthDate)}`, genderWords(patient.gender)].filter(Boolean).join(' · '),
         ),
-    refused === undefined ? allergyProblemBanner(resources) : null,
+    // Only a clinician's chart says "no known allergies": for other staff (the privacy officer) the
+    // records are not theirs to read, and an empty banner would read as a clean history.
+    clinician && refused === undefined ? allergyProblemBanner(resources) : null,
+    clinician
+      ? null
+      : message(
+          'info',
+          'Your role does not include treating patients: this chart shows only what your role may read, and recording, asking for access and emergency access are for the clinicians treating the patient. Emergency accesses to review are in the ',
+          h('a', { href: '#/review' }, 'Review queue'),
+          '.',
+        ),
     emergency.has(patientId)
       ? message(
           'error',
@@ -102,7 +114,7 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
           'error',
           `The chart was refused: ${refused}. Ask the patient for access, or use emergency access if this is an emergency.`,
         ),
-    fetchSection,
+    clinician ? fetchSection : null,
     // One record list (issue 22), not a page per type: tabs, search, the member a record came from.
     resources.length === 0
       ? null
@@ -113,13 +125,17 @@ export async function renderChart(main: HTMLElement, patientId: string): Promise
         }).element,
     h('div', { id: 'correction-status', tabindex: '-1', 'aria-live': 'polite' }),
     correctionHost,
-    h('h2', {}, 'Record'),
-    observationForm(patientId, rerender),
-    medicationForm(patientId, rerender),
-    noteForm(patientId, rerender),
-    h('h2', {}, 'Access'),
-    accessRequestForm(patientId),
-    breakGlassForm(patientId, rerender),
+    clinician
+      ? [
+          h('h2', {}, 'Record'),
+          observationForm(patientId, rerender),
+          medicationForm(patientId, rerender),
+          noteForm(patientId, rerender),
+          h('h2', {}, 'Access'),
+          accessRequestForm(patientId),
+          breakGlassForm(patientId, rerender),
+        ]
+      : null,
   );
 }
 
@@ -153,13 +169,13 @@ function fetchFromMembersSection(patientId: string, refresh: () => Promise<void>
               : `${report.members.map((m) => `${m.name}: ${m.status}`).join('; ')}. ${kept} record(s) kept.`,
           );
           await refresh();
-          // The section is the same element after the chart is drawn again: keep the focus on its button.
-          button.focus();
         } catch (error) {
           replace(out, message('error', `The request failed: ${errorText(error)}`));
-        } finally {
-          button.disabled = false;
         }
+        // The section is the same element after the chart is drawn again: keep the focus on its button,
+        // enabled first (a disabled button cannot take focus; it fell to the page's start).
+        button.disabled = false;
+        button.focus();
       },
     },
     'Fetch records from other members',

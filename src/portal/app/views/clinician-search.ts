@@ -1,6 +1,6 @@
 /** The clinician's patient search: by name and date of birth, each result opening the chart. */
 import { errorText, searchAll } from '../api.js';
-import { announce, field, h, message, replace } from '../dom.js';
+import { announce, field, formatDate, h, message, replace } from '../dom.js';
 import type { Resource } from '../fhir-display.js';
 
 export interface Patient extends Resource {
@@ -13,6 +13,17 @@ export interface Patient extends Resource {
 export const nameOf = (p: Patient) =>
   p.name?.[0]?.text ??
   ([p.name?.[0]?.given?.join(' '), p.name?.[0]?.family].filter(Boolean).join(' ') || 'Unnamed patient');
+
+/** Patient.gender (FHIR administrative-gender) as a word, not the code. */
+export function genderWords(gender: string | undefined): string {
+  return gender === undefined ? '' : (GENDERS[gender] ?? gender);
+}
+const GENDERS: Record<string, string> = {
+  female: 'Female',
+  male: 'Male',
+  other: 'Other',
+  unknown: 'Unknown',
+};
 
 export async function renderPatientSearch(main: HTMLElement, query = ''): Promise<void> {
   const name = h('input', { type: 'search', id: 'search-name', autocomplete: 'off', value: query });
@@ -33,7 +44,12 @@ export async function renderPatientSearch(main: HTMLElement, query = ''): Promis
           const found = await searchAll<Patient>(`/fhir/Patient?${params.toString()}`, {}, 1);
           replace(
             results,
-            h('p', {}, `${found.length} patient${found.length === 1 ? '' : 's'} found.`),
+            found.length === 0
+              ? message(
+                  'info',
+                  'No patient matches. Check the spelling, try part of the name, or search by date of birth.',
+                )
+              : h('p', {}, `${found.length} patient${found.length === 1 ? '' : 's'} found.`),
             found.length === 0
               ? null
               : h(
@@ -41,7 +57,7 @@ export async function renderPatientSearch(main: HTMLElement, query = ''): Promis
                   { class: 'table-wrap' },
                   h(
                     'table',
-                    {},
+                    { class: 'stack' },
                     h('caption', {}, 'Patients'),
                     h(
                       'thead',
@@ -59,12 +75,12 @@ export async function renderPatientSearch(main: HTMLElement, query = ''): Promis
                         h(
                           'tr',
                           {},
-                          h('td', {}, nameOf(p)),
-                          h('td', {}, p.birthDate ?? ''),
-                          h('td', {}, p.gender ?? ''),
+                          h('td', { 'data-label': 'Name' }, nameOf(p)),
+                          h('td', { 'data-label': 'Born' }, formatDate(p.birthDate)),
+                          h('td', { 'data-label': 'Gender' }, genderWords(p.gender)),
                           h(
                             'td',
-                            {},
+                            { 'data-label': '' },
                             h(
                               'a',
                               {
@@ -80,7 +96,7 @@ export async function renderPatientSearch(main: HTMLElement, query = ''): Promis
                   ),
                 ),
           );
-          announce(`${found.length} patients found.`);
+          announce(found.length === 0 ? 'No patient matches.' : `${found.length} patients found.`);
         } catch (error) {
           replace(results, message('error', errorText(error)));
         }

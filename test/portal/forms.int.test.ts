@@ -96,6 +96,30 @@ describe('administration and sessions', () => {
     await page.close();
   });
 
+  it('the licences page refuses an empty or wrong admin token beside the field, and keeps the form', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${hospital}/portal/#/licences`);
+    const token = page.getByLabel('Admin token');
+    await page.getByRole('button', { name: 'Show licences' }).click();
+    const error = page.locator('#credentials-admin-token-error');
+    expect(await error.textContent()).toContain('Paste the node’s admin token');
+    expect(await token.getAttribute('aria-invalid')).toBe('true');
+    await token.fill('not-the-admin-token');
+    await page.getByRole('button', { name: 'Show licences' }).click();
+    await page
+      .locator('#credentials-admin-token-error')
+      .getByText('This node did not accept that token.')
+      .waitFor();
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe(
+      'credentials-admin-token',
+    );
+    const real = readFileSync(join(dataDir, 'nodes', 'hospital', 'admin.token'), 'utf8').trim();
+    await page.getByLabel('Admin token').fill(real);
+    await page.getByRole('button', { name: 'Show licences' }).click();
+    await page.getByRole('table', { name: 'Practitioners and their licences' }).waitFor();
+    await page.close();
+  });
+
   it('a patient has no Administration link; when the session ends they are asked to sign in again', async () => {
     const page = await browser.newPage();
     await signIn(page, hospital, account('maria.rivera'));
@@ -125,6 +149,14 @@ describe('administration and sessions', () => {
     const page = await browser.newPage();
     await signIn(page, hospital, account('privacy.officer'));
     expect(await navLinks(page)).toContain('Administration');
+    // A chart is not theirs to treat from: no "no known allergies" banner from records they cannot read,
+    // no clinical forms; a pointer to the review queue instead.
+    await page.goto(`${hospital}/portal/#/chart/${patientId}`);
+    await page.getByText('Your role does not include treating patients').waitFor({ timeout: 15_000 });
+    const main = (await page.locator('main').textContent()) ?? '';
+    expect(main).not.toContain('no known allergies');
+    expect(await page.getByRole('button', { name: 'Save observation' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Open emergency access' }).count()).toBe(0);
     await page.close();
   });
 });

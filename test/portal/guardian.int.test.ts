@@ -50,8 +50,32 @@ afterAll(async () => {
 });
 
 describe('acting for someone in the portal (decision 0021)', () => {
+  it('a wrong keystore passphrase is said beside the field, focus back on it (not lost to the page)', async () => {
+    await page.goto(`${hospital}/portal/#/key`);
+    await page.getByRole('heading', { name: 'Unlock your consent key' }).waitFor();
+    await page.getByRole('button', { name: 'Unlock key' }).click();
+    expect(await page.locator('#keystore-passphrase-error').textContent()).toBe(
+      'Type your keystore passphrase.',
+    );
+    await page.getByLabel('Keystore passphrase').fill('not-the-passphrase');
+    await page.getByRole('button', { name: 'Unlock key' }).click();
+    await page
+      .locator('#keystore-passphrase-error')
+      .getByText(/^Could not unlock your key/)
+      .waitFor({ timeout: 45_000 });
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('keystore-passphrase');
+    expect(await page.getByLabel('Keystore passphrase').getAttribute('aria-invalid')).toBe('true');
+  });
+
   it('shows a key for the ward, signs a grant for them with it, and the lab enforces it', async () => {
     await page.getByRole('link', { name: 'Acting for someone' }).click();
+    // A mistyped address is said beside its field, focus on it.
+    await page.getByLabel('Their ledger address').fill('0x1234');
+    await page.getByRole('button', { name: 'Show my key for them' }).click();
+    expect(await page.locator('#ward-address-error').textContent()).toContain(
+      'Give the ledger address of the person you act for',
+    );
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('ward-address');
     await page.getByLabel('Their ledger address').fill(ward);
     await page.getByRole('button', { name: 'Show my key for them' }).click();
     await page.getByLabel('Keystore passphrase').fill(users.patientKeystorePassphrase);

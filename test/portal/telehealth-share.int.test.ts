@@ -66,6 +66,20 @@ async function openAsRecipient(link: string, width = 1280): Promise<Page> {
 }
 
 describe('telehealth share in the portal', () => {
+  it('says what to fix beside each empty field, focus on the first', async () => {
+    await patient.goto(`${hospital}/portal/#/telehealth`);
+    await patient.reload();
+    await patient.getByRole('heading', { name: 'Share with a clinician' }).waitFor();
+    await patient.getByRole('button', { name: 'Create the link and code' }).click();
+    await patient.locator('#share-recipient-error').waitFor();
+    expect(await patient.locator('#share-recipient-error').textContent()).toBe(
+      'Name the clinician you share with.',
+    );
+    expect(await patient.locator('#share-purpose-error').textContent()).toContain('Say why you share');
+    expect(await patient.getByLabel('Clinician').getAttribute('aria-invalid')).toBe('true');
+    expect(await patient.evaluate<string | undefined>('document.activeElement?.id')).toBe('share-recipient');
+  });
+
   it('shares, refuses a wrong code, shows records and a checked summary, and ends on revocation', async () => {
     const { link, code } = await createShare('Dr Ana Costa, Lisbon');
     expect(link).toMatch(/\/portal\/#\/shared\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+$/);

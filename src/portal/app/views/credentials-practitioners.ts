@@ -3,8 +3,10 @@
  * item 4, decision 0028): valid, suspended, revoked, expired, or why none is known. Read from
  * /admin/credentials/practitioners with the operator's admin token, kept in this module's memory only.
  */
-import { errorText, getJson } from '../api.js';
+import { ApiError, errorText, getJson } from '../api.js';
 import { field, formatDate, h, message, replace } from '../dom.js';
+import { showFieldErrors } from '../field-errors.js';
+import { ADMIN_TOKEN_MISSING, ADMIN_TOKEN_WRONG } from './admin-operator-forms.js';
 
 interface PractitionerLicence {
   readonly name: string;
@@ -46,26 +48,7 @@ export async function renderCredentialsPractitioners(main: HTMLElement): Promise
   const body = h('div', {});
   replace(main, heading, intro, body);
   if (adminToken === undefined) {
-    const token = h('input', { type: 'password', id: 'credentials-admin-token', autocomplete: 'off' });
-    const form: HTMLFormElement = h(
-      'form',
-      {
-        class: 'card',
-        onsubmit: (event: Event) => {
-          event.preventDefault();
-          if (token.value.trim() === '') return;
-          adminToken = token.value.trim();
-          void renderCredentialsPractitioners(main);
-        },
-      },
-      field(
-        'Admin token',
-        token,
-        'The admin.token file in the node’s folder. Kept in this tab’s memory only.',
-      ),
-      h('button', { type: 'submit' }, 'Show licences'),
-    );
-    replace(body, form);
+    replace(body, tokenForm(main));
     return;
   }
   try {
@@ -81,11 +64,15 @@ export async function renderCredentialsPractitioners(main: HTMLElement): Promise
         'tr',
         {},
         h('th', { scope: 'row' }, p.name),
-        h('td', {}, p.roles.join(', ')),
-        h('td', {}, p.qualification ?? '—'),
-        h('td', {}, p.licenseNumber === null ? '—' : `${p.licenseNumber} (${p.jurisdiction ?? ''})`),
-        h('td', {}, p.validUntil === null ? '—' : formatDate(p.validUntil)),
-        h('td', { class: standing.ok ? 'ok' : 'error' }, standing.text),
+        h('td', { 'data-label': 'Roles' }, p.roles.join(', ')),
+        h('td', { 'data-label': 'Qualification' }, p.qualification ?? '—'),
+        h(
+          'td',
+          { 'data-label': 'Licence' },
+          p.licenseNumber === null ? '—' : `${p.licenseNumber} (${p.jurisdiction ?? ''})`,
+        ),
+        h('td', { 'data-label': 'Valid until' }, p.validUntil === null ? '—' : formatDate(p.validUntil)),
+        h('td', { 'data-label': 'Standing', class: standing.ok ? 'ok' : 'error' }, standing.text),
       );
     });
     replace(
@@ -101,7 +88,7 @@ export async function renderCredentialsPractitioners(main: HTMLElement): Promise
         { class: 'table-wrap' },
         h(
           'table',
-          { id: 'practitioner-licences' },
+          { id: 'practitioner-licences', class: 'stack' },
           h('caption', {}, 'Practitioners and their licences'),
           h(
             'thead',
@@ -118,7 +105,7 @@ export async function renderCredentialsPractitioners(main: HTMLElement): Promise
             'tbody',
             {},
             rows.length === 0
-              ? h('tr', {}, h('td', { colspan: '6' }, 'No practitioners at this node.'))
+              ? h('tr', {}, h('td', { colspan: '6', 'data-label': '' }, 'No practitioners at this node.'))
               : rows,
           ),
         ),
@@ -126,6 +113,39 @@ export async function renderCredentialsPractitioners(main: HTMLElement): Promise
     );
   } catch (error) {
     adminToken = undefined;
-    replace(body, message('error', errorText(error)));
+    // The form again, with the reason beside its field: not a dead end that needs a reload.
+    const words =
+      error instanceof ApiError && (error.status === 401 || error.status === 403)
+        ? ADMIN_TOKEN_WRONG
+        : `The licences could not be loaded: ${errorText(error)}`;
+    const form = tokenForm(main);
+    replace(body, form);
+    showFieldErrors(form, [{ field: 'token', message: words }], {
+      token: form.querySelector('input') as HTMLInputElement,
+    });
   }
+}
+
+/** The admin token form; an empty token is refused beside the field (not silently ignored). */
+function tokenForm(main: HTMLElement): HTMLFormElement {
+  const token = h('input', { type: 'password', id: 'credentials-admin-token', autocomplete: 'off' });
+  const form: HTMLFormElement = h(
+    'form',
+    {
+      class: 'card',
+      novalidate: true,
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        if (token.value.trim() === '') {
+          showFieldErrors(form, [{ field: 'token', message: ADMIN_TOKEN_MISSING }], { token });
+          return;
+        }
+        adminToken = token.value.trim();
+        void renderCredentialsPractitioners(main);
+      },
+    },
+    field('Admin token', token, 'The admin.token file in the node’s folder. Kept in this tab’s memory only.'),
+    h('button', { type: 'submit' }, 'Show licences'),
+  );
+  return form;
 }

@@ -20,6 +20,7 @@ import { errorText, getJson, sendJson } from '../api.js';
 import { categoryHint } from '../category-words.js';
 import { consortiumMembers, memberName, nodeStatus, unlockedKey } from '../context.js';
 import { announce, field, h, message, replace } from '../dom.js';
+import { clearFieldErrors, showFieldErrors } from '../field-errors.js';
 import { toHex } from '../verify/bytes.js';
 import { keyUnlockForm } from './key-unlock.js';
 
@@ -34,6 +35,9 @@ async function wardDelegate(ward: Hex) {
   if (key === undefined) throw new Error('unlock your key first');
   return createWardDelegate(`0x${toHex(key.privateKey)}`, ward, await domain());
 }
+
+export const WARD_ADDRESS_MISSING =
+  'Give the ledger address of the person you act for: 0x then 40 letters and digits, as on their registration.';
 
 export async function renderGuardian(main: HTMLElement): Promise<void> {
   const members = (await consortiumMembers()).filter((m) => m.status === 'active');
@@ -77,13 +81,15 @@ export async function renderGuardian(main: HTMLElement): Promise<void> {
   const grantOut = h('div', { id: 'ward-grant-out', role: 'status' });
   const unlock = h('div', {});
 
+  // Said beside the address field, focus on it (WCAG 3.3.1), whichever button needed it.
   const parsedWard = (out: HTMLElement): Hex | undefined => {
     const text = ward.value.trim();
-    if (isAddress(text, { strict: false })) return getAddress(text);
-    replace(
-      out,
-      message('error', 'Give the ledger address of the person you act for (0x and 40 hex digits).'),
-    );
+    replace(out);
+    if (isAddress(text, { strict: false })) {
+      clearFieldErrors(main);
+      return getAddress(text);
+    }
+    showFieldErrors(main, [{ field: 'ward', message: WARD_ADDRESS_MISSING }], { ward });
     return undefined;
   };
   const withKey = (then: () => Promise<void>): boolean => {

@@ -2,6 +2,7 @@
 import { errorText, getJson } from '../api.js';
 import { setUnlockedKey, unlockedKey } from '../context.js';
 import { announce, field, h, message, replace } from '../dom.js';
+import { clearFieldErrors, showFieldErrors } from '../field-errors.js';
 import { type BrowserKeystore, openKeystoreInBrowser } from '../verify/patient-keystore.js';
 
 /**
@@ -24,12 +25,21 @@ export function keyUnlockForm(
     required: true,
   });
   const status = h('div', {});
-  const form = h(
+  const form: HTMLFormElement = h(
     'form',
     {
       class: 'card',
+      // The empty passphrase is said beside the field by the handler, not by the browser's bubble.
+      novalidate: true,
       onsubmit: async (event: Event) => {
         event.preventDefault();
+        if (passphrase.value === '') {
+          showFieldErrors(form, [{ field: 'passphrase', message: 'Type your keystore passphrase.' }], {
+            passphrase,
+          });
+          return;
+        }
+        clearFieldErrors(form);
         const button = form.querySelector('button') as HTMLButtonElement;
         button.disabled = true;
         replace(status, message('info', 'Unlocking your key in this browser (this takes a few seconds)…'));
@@ -41,8 +51,18 @@ export function keyUnlockForm(
           announce('Your consent key is unlocked.');
           await onUnlocked();
         } catch (error) {
-          replace(status, message('error', `Could not unlock your key: ${errorText(error)}`));
+          // Beside the field, focus back on it: the pressed button was disabled meanwhile, and focus
+          // would otherwise fall to the page's start.
+          replace(status);
           button.disabled = false;
+          showFieldErrors(
+            form,
+            [{ field: 'passphrase', message: `Could not unlock your key: ${errorText(error)}` }],
+            {
+              passphrase,
+            },
+          );
+          passphrase.select();
         }
       },
     },

@@ -9,6 +9,8 @@ import { errorText, getJson, searchAll, sendJson } from '../api.js';
 import { categoryHint } from '../category-words.js';
 import { confirmInline } from '../confirm.js';
 import { announce, field, formatDateTime, h, message, replace } from '../dom.js';
+import { showFieldErrors } from '../field-errors.js';
+import type { FieldProblem } from '../form-checks.js';
 import { patientId, session } from '../session.js';
 import {
   openedWords,
@@ -248,23 +250,27 @@ function shareForm(done: (created: CreatedShare) => Promise<void>): HTMLElement 
         const categories = [
           ...form.querySelectorAll<HTMLInputElement>('input[name=share-category]:checked'),
         ].map((b) => b.value);
-        const problems = [
-          recipient.value.trim() === '' ? 'Name the clinician you share with.' : '',
-          purpose.value.trim().length < 3 ? 'Say why you share (at least 3 characters).' : '',
-          categories.length === 0 ? 'Choose at least one kind of record.' : '',
-        ].filter((p) => p !== '');
+        // What to fix, beside each field, focus on the first (WCAG 3.3.1); the kinds of record have no
+        // one field: said under the form, focus on the first box.
+        const problems: FieldProblem[] = [
+          ...(recipient.value.trim() === ''
+            ? [{ field: 'recipient', message: 'Name the clinician you share with.' }]
+            : []),
+          ...(purpose.value.trim().length < 3
+            ? [{ field: 'purpose', message: 'Say why you share (at least 3 characters).' }]
+            : []),
+          ...(categories.length === 0
+            ? [{ field: 'categories', message: 'Choose at least one kind of record.' }]
+            : []),
+        ];
+        const unplaced = showFieldErrors(form, problems, { recipient, purpose });
+        replace(
+          out,
+          unplaced.length === 0 ? null : message('error', unplaced.map((p) => p.message).join(' ')),
+        );
         if (problems.length > 0) {
-          replace(
-            out,
-            message(
-              'error',
-              h(
-                'ul',
-                { class: 'issues' },
-                problems.map((p) => h('li', {}, p)),
-              ),
-            ),
-          );
+          if (unplaced.length === problems.length)
+            form.querySelector<HTMLInputElement>('input[name=share-category]')?.focus();
           return;
         }
         const button = form.querySelector('button[type=submit]') as HTMLButtonElement;

@@ -288,6 +288,9 @@ export class FhirRepository {
     condition: URLSearchParams,
     context: AccessContext,
   ): Promise<number> {
+    // May this requester delete this type at all, before any search: a 204 or a 403 by what matched
+    // would tell a patient what the criteria find (security review F4).
+    await this.gate.admit('delete', context, { resourceType });
     return this.store.withLock(`conditional-create:${resourceType}`, async () => {
       const match = await this.matchOne(resourceType, condition, context);
       if (match?.id === undefined) return 0;
@@ -304,6 +307,8 @@ export class FhirRepository {
     context: AccessContext,
     options: { ifMatch?: string } = {},
   ): Promise<Resource> {
+    // As a conditional delete: the interaction is admitted before the search (security review F4).
+    await this.gate.admit('update', context, { resourceType });
     const match = await this.matchOne(resourceType, condition, context);
     if (match?.id === undefined) {
       throw new CareLedgerError('ERR_NOT_FOUND', 'the condition matches no resource');

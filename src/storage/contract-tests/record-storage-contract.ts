@@ -155,6 +155,39 @@ export function describeRecordStorageContract(adapter: StorageAdapter): void {
       ]);
     });
 
+    test('search candidates in keyset pages: limit and after, either order, ties by id (issue 16)', async () => {
+      const at = [
+        '2026-01-01T00:00:00Z',
+        '2026-01-02T00:00:00Z',
+        '2026-01-02T00:00:00Z',
+        '2026-01-02T00:00:00Z',
+      ];
+      const versions = [...at, '2026-01-03T00:00:00Z'].map((t, i) =>
+        put(version('Observation', `k${i}`, 1, 'p1', t), [{ param: 'code', hash: 'h-k' }], i),
+      );
+      await commit(under.vaultLog(), versions);
+      const page = async (scope: Parameters<typeof under.records.searchCandidates>[3]) =>
+        (
+          await under.records.searchCandidates(
+            'Observation',
+            [{ param: 'code', hashes: ['h-k'] }],
+            undefined,
+            scope,
+          )
+        ).map((v) => v.id);
+      const tied = at[1] as string;
+      expect(await page({ limit: 2 })).toEqual(['k0', 'k1']);
+      expect(await page({ limit: 2, after: { lastUpdated: tied, id: 'k1' } })).toEqual(['k2', 'k3']);
+      expect(await page({ limit: 2, after: { lastUpdated: tied, id: 'k3' } })).toEqual(['k4']);
+      // Newest first; ties still by id ascending.
+      expect(await page({ descending: true, limit: 2 })).toEqual(['k4', 'k1']);
+      expect(await page({ descending: true, limit: 3, after: { lastUpdated: tied, id: 'k1' } })).toEqual([
+        'k2',
+        'k3',
+        'k0',
+      ]);
+    });
+
     test('search candidates by blind index; erasure drops a patient’s index rows but not AuditEvents’', async () => {
       const log = under.vaultLog();
       await commit(log, [

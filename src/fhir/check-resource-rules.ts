@@ -1,12 +1,14 @@
 import { getDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
 import type { FhirIssue, IssueType } from './fhir-issue.js';
 import type { FhirDefinitions } from './load-fhir-definitions.js';
+import { narrativeFault } from './narrative-xhtml.js';
 
 /**
  * The R4 rules that Medplum 4.5's `validateResource` does not check (see
  * docs/decisions/0004-fhir-validation.md): required bindings, calendar-valid dates, the R4 regexes of
  * primitives where Medplum's are laxer (dateTime without seconds or zone, `Resource.id`), 32-bit
- * integer ranges, Reference.reference syntax, and the resourceType of contained resources.
+ * integer ranges, Reference.reference syntax, the resourceType of contained resources, and the
+ * narrative's XHTML (txt-1: no script, event attribute or script URL).
  * Structure, cardinality, JSON types and invariants are left to Medplum.
  */
 export function checkResourceRules(
@@ -299,6 +301,12 @@ class RuleWalker {
     if (value === '') {
       // R4 json.html §2.6.2: a primitive string value is never empty (omit the element instead).
       this.report('value', path, 'Empty string');
+      return;
+    }
+    if (typeCode === 'xhtml') {
+      // txt-1: a narrative renders as HTML wherever the record goes (src/fhir/narrative-xhtml.ts).
+      const fault = narrativeFault(value);
+      if (fault !== undefined) this.report('value', path, `Invalid narrative: ${fault}`);
       return;
     }
     if (typeCode === 'base64Binary') {

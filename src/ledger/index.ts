@@ -1,4 +1,10 @@
 export * from './codes.js';
+export {
+  type ConsentRelayLimitPolicy,
+  ConsentRelayLimits,
+  DEFAULT_CONSENT_RELAY_LIMITS,
+  type RelayLimit,
+} from './consent-relay-limits.js';
 export { ConsortiumLedger } from './consortium-ledger.js';
 export { CONTRACT_ERROR_NAMES, contractErrorCode, describeContractError } from './contract-errors.js';
 export * from './contracts.generated.js';

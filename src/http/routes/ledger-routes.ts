@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
 import {
   type ConsentOpeningStore,
@@ -14,6 +14,7 @@ import {
 } from '../../consent/index.js';
 import { CareLedgerError } from '../../errors/index.js';
 import {
+  type ConsentRelayLimits,
   type ConsortiumLedger,
   createConsentDomain,
   encodeCategories,
@@ -24,6 +25,7 @@ import {
 import type { ChainIndexer, ChainIndexStorage, IndexedGrant } from '../../sync/index.js';
 import type { Authenticate } from '../authenticate-request.js';
 import { readJsonBody } from '../read-json-body.js';
+import { remoteAddress } from '../remote-address.js';
 import { namesSensitiveCategory, verifyConsentCheckCaller } from './consent-check-caller.js';
 
 export interface LedgerRouteDeps {
@@ -43,6 +45,8 @@ export interface LedgerRouteDeps {
   readonly deliverOpening?: DeliverOpening;
   /** Who asks: a consent question naming a sensitive category needs staff or the grantee (consent-check-caller.ts). */
   readonly authenticate?: Authenticate;
+  /** Bounds on anonymous relays, per source address and node-wide (security review F9); none without it. */
+  readonly relayLimits?: ConsentRelayLimits;
 }
 
 /**
@@ -148,6 +152,9 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
     createConsentDomain(deps.ledger.deployment.chainId, deps.ledger.deployment.contracts.consentRegistry);
 
   const delegates = () => (deps.isDelegate === undefined ? {} : { isDelegate: deps.isDelegate });
+  // Counted before the body is read or anything is stored, sent or logged: a refused relay costs nothing.
+  const countRelay = (c: Context, kind: 'chain' | 'opening') =>
+    deps.relayLimits?.count(kind, remoteAddress(c)) ?? Promise.resolve();
 
   // Roles by name, as `careledger chain status --json` gives them (the index keeps the uint8).
   app.get('/members', async (c) =>
@@ -221,6 +228,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
    * delegate is a key for this patient only, which signs its DelegateKey acceptance (decision 0021).
    */
   app.post('/consent/delegations', async (c) => {
+    await countRelay(c, 'chain');
     const { delegation, signature, delegateSignature, delegationId } = await parseSignedDelegation(
       await readJsonBody(c),
       domain(),
@@ -235,6 +243,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
    * not the proxy, signs it). ConsentRegistry emits DelegationRevoked; the proxy's grants stop holding.
    */
   app.post('/consent/delegations/:delegationId/revocations', async (c) => {
+    await countRelay(c, 'chain');
     const delegationId = c.req.param('delegationId');
     const { revoke, signature } = await parseSignedRevoke(await readJsonBody(c), domain());
     if (revoke.grantId.toLowerCase() !== delegationId.toLowerCase()) {
@@ -291,6 +300,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
    * (terms, salt, signature) and sends it to the other members that must enforce it.
    */
   app.post('/consent/grants', async (c) => {
+    await countRelay(c, 'chain');
     const signed = await parseSignedGrant(await readJsonBody(c), domain(), delegates());
     await deps.openings.save(signed);
     const entry = await deps.ledger.relayGrant(signed.grant, signed.signature);
@@ -315,6 +325,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
    * must match too. Anything else is refused with its reason, and nothing is stored.
    */
   app.post('/consent/openings', async (c) => {
+    await countRelay(c, 'opening');
     const opening = await parseConsentOpening(await readJsonBody(c), domain(), delegates());
     const onChain = await deps.index.grant(opening.grantId);
     if (onChain !== undefined && evaluateOpening(onChain, opening) !== undefined) {
@@ -327,6 +338,7 @@ export function createLedgerRoutes(deps: LedgerRouteDeps): Hono {
   });
 
   app.post('/consent/revocations', async (c) => {
+    await countRelay(c, 'chain');
     const signed = await parseSignedRevoke(await readJsonBody(c), domain(), delegates());
     const entry = await deps.ledger.relayRevoke(signed.revoke, signed.signature);
     const logged = await logRelay(

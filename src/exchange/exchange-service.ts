@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, Bundle, Extension, Provenance, Resource } from '@medplum/fhirtypes';
 import { type Address, getAddress } from 'viem';
-import { LEDGER_ADDRESS_SYSTEM, patientLedgerAddress } from '../access/index.js';
+import { evaluateTokenScopes, LEDGER_ADDRESS_SYSTEM, patientLedgerAddress } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError, isCareLedgerError } from '../errors/index.js';
+import { isPatientCompartmentType } from '../fhir/compartment/patient-compartments.js';
+import { STORED_RESOURCE_TYPES } from '../fhir/r4-resource-types.js';
 import type { HashSigner } from '../smart/address-jwt.js';
 import type { IndexedMember } from '../sync/index-storage.js';
 import type { FhirRepository } from '../vault/fhir-repository.js';
@@ -88,6 +90,33 @@ export interface PatientView {
 }
 
 /**
+ * Security review F13: what is kept is written here as `update`s with the requester's token, followed
+ * by a Provenance `create`; a token that may do neither (a read-only `user/*.rs`) would make every
+ * other member disclose the patient's records (and log the disclosure in their history) only for all
+ * of them to be refused here. So the token's scopes are checked before any member is asked.
+ */
+function verifyMayKeep(context: AccessContext): void {
+  const keeps = isPatientCompartmentWritable(context);
+  const provenance = evaluateTokenScopes(context, 'create', 'Provenance');
+  if (keeps && provenance.allowed) return;
+  throw new CareLedgerError(
+    'ERR_FORBIDDEN',
+    'insufficient scope: fetching from other members keeps their records here (update) with a Provenance (create)',
+    { details: { oauth: 'insufficient_scope' } },
+  );
+}
+
+/** Whether the token may update records of at least one type of a patient's compartment (but Patient). */
+function isPatientCompartmentWritable(context: AccessContext): boolean {
+  return STORED_RESOURCE_TYPES.some(
+    (type) =>
+      type !== 'Patient' &&
+      isPatientCompartmentType(type) &&
+      evaluateTokenScopes(context, 'update', type).allowed,
+  );
+}
+
+/**
  * Records move between members (ARCHITECTURE §4 flow 3). As the receiving member B, for a clinician
  * and a purpose: find where the patient's records are (RecordLocator on the ledger), ask each holder A
  * with SMART Backend Services, check every version against A's anchored log, keep what verifies with a
@@ -156,6 +185,7 @@ export class ExchangeService {
     context: AccessContext,
     request: { purpose: string; practitioner?: Address },
   ): Promise<PullReport> {
+    verifyMayKeep(context);
     const address = await this.ledgerAddressOf(patientId, context);
     const reports: MemberPullReport[] = [];
     for (const member of await this.holders(address, { includeSelf: false })) {

@@ -1,6 +1,6 @@
 /**
- * A by-hand walk-through helper (not a test): starts the demo consortium, signs in as Maria and as Dr
- * Grey at 1280 px and 375 px, visits every page of the menu, and writes each page's text, console
+ * A by-hand walk-through helper (not a test): starts the demo consortium, signs in as Maria, Dr Grey
+ * and the privacy officer at 1280 px and 375 px, visits every page of the menu, and writes each page's text, console
  * errors, sideways overflow and a screenshot to WALK_OUT (default /tmp/portal-walk).
  *   npx tsx test/portal/walk-through.script.ts
  */
@@ -27,7 +27,8 @@ try {
   const account = (name: string) => users.accounts.find((a) => a.username === name) as DemoAccount;
   await seedRecords(hospital, account('maria.rivera').fhirUser.slice('Patient/'.length));
   const browser = await launchChromium();
-  for (const who of ['maria.rivera', 'dr.grey']) {
+  const mariaId = account('maria.rivera').fhirUser.slice('Patient/'.length);
+  for (const who of ['maria.rivera', 'dr.grey', 'privacy.officer']) {
     for (const width of [1280, 375]) {
       const context = await browser.newContext({ viewport: { width, height: width === 375 ? 812 : 900 } });
       const page: Page = await context.newPage();
@@ -40,6 +41,8 @@ try {
       const links = await page
         .locator('nav a[href^="#/"]')
         .evaluateAll((as) => as.map((a) => [a.getAttribute('href') ?? '', (a.textContent ?? '').trim()]));
+      // The chart is opened from the patient list, not the menu.
+      if (who === 'dr.grey') links.push([`#/chart/${mariaId}`, 'Chart of Maria']);
       for (const [href, label] of links) {
         errors.length = 0;
         await page.goto(`${hospital}/portal/${href}`);

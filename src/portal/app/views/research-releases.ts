@@ -54,7 +54,7 @@ function manifestView(manifest: Manifest): HTMLElement {
       'dl',
       { class: 'facts' },
       h('dt', {}, 'Manifest hash'),
-      h('dd', {}, h('code', {}, manifest.extension?.manifestHash ?? 'not given')),
+      h('dd', {}, h('code', { class: 'address' }, manifest.extension?.manifestHash ?? 'not given')),
       h('dt', {}, 'Consent block'),
       h('dd', {}, String(manifest.extension?.consentBlock ?? '')),
       Object.entries(counts).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]),
@@ -63,7 +63,12 @@ function manifestView(manifest: Manifest): HTMLElement {
       'ul',
       {},
       (manifest.output ?? []).map((f) =>
-        h('li', {}, `${f.type}: ${f.count ?? '?'} records, SHA-256 ${f.extension?.sha256 ?? 'not given'}`),
+        h(
+          'li',
+          {},
+          `${f.type}: ${f.count ?? '?'} records, SHA-256 `,
+          h('code', { class: 'address' }, f.extension?.sha256 ?? 'not given'),
+        ),
       ),
     ),
   );

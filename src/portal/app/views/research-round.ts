@@ -125,7 +125,7 @@ function manifestView(study: StudyView, round: Round, member: RoundMember, token
       'dl',
       { class: 'facts' },
       h('dt', {}, 'Manifest hash'),
-      h('dd', {}, h('code', { class: 'manifest-hash' }, member.manifestHash ?? '')),
+      h('dd', {}, h('code', { class: 'manifest-hash address' }, member.manifestHash ?? '')),
       h('dt', {}, 'Consent block'),
       h('dd', {}, manifest.extension.consentBlock),
       h('dt', {}, 'Records'),
@@ -139,7 +139,13 @@ function manifestView(study: StudyView, round: Round, member: RoundMember, token
       'ul',
       {},
       manifest.output.map((f) =>
-        h('li', {}, `${fileName(f)}: ${f.count} ${f.type}, SHA-256 ${f.extension.sha256}`),
+        h(
+          'li',
+          {},
+          `${fileName(f)}: ${f.count} ${f.type}, SHA-256 `,
+          // A 64-digit hash breaks anywhere, so it never widens the page on a phone.
+          h('code', { class: 'address' }, f.extension.sha256),
+        ),
       ),
     ),
     h(

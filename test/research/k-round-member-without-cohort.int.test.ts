@@ -171,4 +171,31 @@ describe('a release round where a member holding data holds none of the cohort',
     });
     expect(logLines.join('\n')).not.toMatch(/1961-03-08|1961-11-21|02139|02141/);
   });
+
+  it('says, while the round waits for another member, that it is deciding k with them', async () => {
+    const round = 'waiting-round-0001';
+    const research = {
+      'x-careledger-identity': `Organization/${net.research.account.address}`,
+      'x-careledger-purpose': 'HRESCH',
+    };
+    const kickOff = async (member: ResearchMember) => {
+      const response = await fetch(`${member.url}/research/studies/${STUDY}/$export?round=${round}`, {
+        method: 'POST',
+        headers: { ...research, prefer: 'respond-async' },
+      });
+      expect(response.status, await response.clone().text()).toBe(202);
+      return new URL(response.headers.get('content-location') as string).pathname;
+    };
+    // Only the hospital is asked: the round cannot be decided without the lab.
+    const atHospital = await kickOff(net.hospital);
+    const waiting = await net.hospital.node.app.request(atHospital, { headers: research });
+    expect(waiting.status).toBe(202);
+    expect(waiting.headers.get('x-progress')).toBe('deciding k with the other members holding data');
+    await kickOff(net.lab);
+    await Promise.all([
+      net.hospital.node.researchRelease.service.idle(),
+      net.lab.node.researchRelease.service.idle(),
+    ]);
+    expect((await net.hospital.node.app.request(atHospital, { headers: research })).status).toBe(200);
+  });
 });

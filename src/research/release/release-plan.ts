@@ -227,6 +227,11 @@ export class ReleasePlan {
     };
   }
 
+  /** Part of a round across members that is not decided yet. */
+  isWaitingForRound(): boolean {
+    return this.input.round !== undefined && this.roundResult === undefined;
+  }
+
   /** The round this release was decided in, for the manifest; undefined when k was this member's alone. */
   round(): ReleaseRound | undefined {
     const result = this.roundResult;

@@ -48,6 +48,9 @@ export type ReleaseStatus =
   | { readonly kind: 'expired' }
   | { readonly kind: 'done'; readonly manifest: ReleaseManifest; readonly expiresAt?: string };
 
+/** A release's progress while its k round across the members holding data is undecided. */
+const ROUND_PROGRESS = 'deciding k with the other members holding data';
+
 /** How long another process waits for the one that ran a job to seal it before calling it lost. */
 const SEAL_GRACE_MS = 5 * 60 * 1000;
 
@@ -401,7 +404,11 @@ export class ReleaseService {
     switch (job.status) {
       case 'accepted':
       case 'in-progress':
-        return { kind: 'running', progress: job.progress };
+        // Its first page waits for the round: say so, not the bulk job's "starting".
+        return {
+          kind: 'running',
+          progress: (await this.isWaitingForRound(studyId)) ? ROUND_PROGRESS : job.progress,
+        };
       case 'failed':
         return { kind: 'failed', outcome: job.failure ?? failureOutcome('the release failed') };
       case 'expired':
@@ -424,7 +431,10 @@ export class ReleaseService {
           ),
         };
       }
-      return { kind: 'running', progress: 'sealing the manifest' };
+      return {
+        kind: 'running',
+        progress: (await this.isWaitingForRound(studyId)) ? ROUND_PROGRESS : 'sealing the manifest',
+      };
     }
     if (record.state === 'sealed') {
       // Its transaction is being mined: answered at once, nothing sent twice.
@@ -443,6 +453,12 @@ export class ReleaseService {
       manifest: record.manifest as ReleaseManifest,
       ...(job.expiresAt === undefined ? {} : { expiresAt: job.expiresAt }),
     };
+  }
+
+  /** Whether this process's release of the study waits for its k round to be decided. */
+  private async isWaitingForRound(studyId: Hex): Promise<boolean> {
+    const plan = await this.plans.get(studyId)?.catch(() => undefined);
+    return plan?.isWaitingForRound() === true;
   }
 
   /** A file of a finished release, for its requester: plaintext NDJSON frames. */

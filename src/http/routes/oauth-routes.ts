@@ -274,9 +274,35 @@ export function createOAuthRoutes(deps: OAuthRouteDeps): Hono {
     }
   });
 
+  /**
+   * OpenID Connect Core §5.3: the UserInfo endpoint answers an access token granted with `openid`
+   * (§5.3.1; others: 403 insufficient_scope, RFC 6750 §3.1), and its `sub` is the ID Token's (§5.3.2:
+   * a client must reject any other), with `fhirUser` as the ID Token has it (SMART App Launch 2.0:
+   * an absolute URL, only under the `fhirUser` scope). The development identity header is no token.
+   */
   app.get('/oauth/userinfo', async (c) => {
-    const context = await deps.authenticate(c);
-    return c.json({ sub: context.who, fhirUser: context.who });
+    await deps.authenticate(c);
+    const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization')?.trim() ?? '')?.[1];
+    if (token === undefined)
+      throw new CareLedgerError('ERR_UNAUTHENTICATED', 'the UserInfo endpoint needs an access token', {
+        details: { oauth: 'invalid_token' },
+      });
+    const claims = await deps.server.verifyAccessToken(token);
+    const scopes = new Set(claims.scope.split(' '));
+    if (!scopes.has('openid'))
+      throw new CareLedgerError('ERR_FORBIDDEN', 'the access token was not granted the openid scope', {
+        details: { oauth: 'insufficient_scope' },
+      });
+    return c.json(
+      {
+        sub: claims.sub,
+        ...(scopes.has('fhirUser') && claims.fhirUser !== undefined
+          ? { fhirUser: `${claims.aud}/${claims.fhirUser}` }
+          : {}),
+      },
+      200,
+      { 'cache-control': 'no-store' },
+    );
   });
 
   return app;

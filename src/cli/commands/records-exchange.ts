@@ -30,6 +30,7 @@ import {
 import { deploymentFile, resolveDataDir, resolveNodeUrl, resolveRpcUrl } from '../data-dir.js';
 import { UsageError } from '../exit-codes.js';
 import { requestJson } from '../http-json.js';
+import { accessEntryBase } from './access-entry-file.js';
 import { consentSigner, parseWardOption, registerDelegateKeyCommand } from './consent-delegate-key.js';
 import { loadDemoUsers } from './demo-users.js';
 import { readLedgerMembers } from './proof-policy.js';
@@ -248,10 +249,10 @@ function formatView(view: PatientView, save: string | undefined): string {
 /** Where `--save` keeps an access entry: <dir>/<member's first word>-<log index>(.json|.tlog-proof). */
 function savedBase(dir: string, a: PatientView['accessHistory'][number]): string {
   const index = a.verification.status === 'verified' ? a.verification.index : 'unverified';
-  return join(dir, `${a.memberName.split(' ')[0]?.toLowerCase()}-${index}`);
+  return accessEntryBase(dir, { name: a.memberName, address: a.member }, index);
 }
 
-function saveView(view: PatientView, dir: string): void {
+export function saveView(view: PatientView, dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const a of view.accessHistory) {
     if (a.tlogProof === undefined || a.verification.status !== 'verified') continue;

@@ -36,12 +36,16 @@ describe('a narrative with a script is refused', () => {
     ['an onerror image', '<img src="x" onerror="alert(1)"/>'],
     ['a javascript: link', '<a href="javascript:alert(1)">open</a>'],
   ])('%s: 400 naming Condition.text.div, nothing stored', async (_, div) => {
-    const before = (await vault.repo.search('Condition', new URLSearchParams(), clinician)).resources.length;
+    const before = (
+      await vault.repo.search('Condition', new URLSearchParams(), clinician, { handling: 'strict' })
+    ).resources.length;
     await expect(vault.repo.create(condition(div), clinician)).rejects.toMatchObject({
       code: 'ERR_INVALID_INPUT',
       details: { issues: [expect.objectContaining({ expression: ['Condition.text.div'] })] },
     });
-    const after = (await vault.repo.search('Condition', new URLSearchParams(), clinician)).resources.length;
+    const after = (
+      await vault.repo.search('Condition', new URLSearchParams(), clinician, { handling: 'strict' })
+    ).resources.length;
     expect(after).toBe(before);
   });
 

@@ -48,6 +48,7 @@ describe('patient view --save file names (F7)', () => {
   });
 
   it('reduces names to letters, digits and hyphens, else the member address', () => {
+    expect(accessEntryBase('view', { name: 'Northside Lab', address: MEMBER }, 89)).toBe('view/northside-89');
     const dir = '/tmp/save';
     expect(accessEntryBase(dir, { name: 'Riverside General', address: MEMBER }, 3)).toBe(
       '/tmp/save/riverside-3',

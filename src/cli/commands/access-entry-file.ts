@@ -1,4 +1,4 @@
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { Address } from 'viem';
 import { CareLedgerError } from '../../errors/index.js';
 
@@ -23,9 +23,10 @@ export function accessEntryBase(
   const label = word === '' ? member.address.toLowerCase() : word;
   const suffix =
     typeof index === 'number' && Number.isSafeInteger(index) && index >= 0 ? String(index) : 'unverified';
+  const base = join(dir, `${label}-${suffix}`);
+  // As the caller gave the folder (relative stays relative: the CLI prints it), but checked resolved.
   const folder = resolve(dir);
-  const base = resolve(folder, `${label}-${suffix}`);
-  if (!base.startsWith(folder + sep))
+  if (!resolve(base).startsWith(folder === sep ? sep : folder + sep))
     throw new CareLedgerError(
       'ERR_INVALID_INPUT',
       'an access entry file would lie outside the --save folder',

@@ -17,13 +17,23 @@ const SHARE_ID = {
   example: 'b1f0c2d4e6a8',
 };
 
-const SESSION = {
-  name: 'authorization',
-  in: 'header' as const,
-  required: true,
-  description: 'Bearer <the viewing session POST /shared/{id}/open returned>.',
-  schema: { type: 'string' as const },
-};
+/** The headers share-routes.ts reads (security review F14: not `Authorization`, which answers 410). */
+const SESSION = [
+  {
+    name: 'X-Share-Link',
+    in: 'header' as const,
+    required: true,
+    description: 'The link secret of the share (the `link` given to POST /shared/{id}/open).',
+    schema: { type: 'string' as const },
+  },
+  {
+    name: 'X-Share-Session',
+    in: 'header' as const,
+    required: true,
+    description: 'The viewing session POST /shared/{id}/open returned (`session`).',
+    schema: { type: 'string' as const },
+  },
+];
 
 export function sharePaths(h: Helpers): Record<string, Record<string, Operation>> {
   const json = h.json({ type: 'object' });
@@ -85,7 +95,7 @@ export function sharePaths(h: Helpers): Record<string, Record<string, Operation>
         tags: ['account'],
         parameters: [
           SHARE_ID,
-          SESSION,
+          ...SESSION,
           {
             name: 'category',
             in: 'query',
@@ -107,7 +117,7 @@ export function sharePaths(h: Helpers): Record<string, Record<string, Operation>
         description:
           'Needs Demographics in the share. The signature is checked without the chain against GET /.well-known/careledger-document-signer.',
         tags: ['account'],
-        parameters: [SHARE_ID, SESSION],
+        parameters: [SHARE_ID, ...SESSION],
         responses: {
           '200': { description: 'A signed FHIR document Bundle (IPS).', content: json },
           ...h.errors('Unauthorized', 'Forbidden', 'Gone'),

@@ -24,7 +24,7 @@ export interface ConsentRelayLimitPolicy {
 }
 
 export const DEFAULT_CONSENT_RELAY_LIMITS: ConsentRelayLimitPolicy = {
-  chain: { perSource: { requests: 20, windowSeconds: 60 }, global: { requests: 200, windowSeconds: 60 } },
+  chain: { perSource: { requests: 30, windowSeconds: 60 }, global: { requests: 300, windowSeconds: 60 } },
   opening: { perSource: { requests: 120, windowSeconds: 60 }, global: { requests: 600, windowSeconds: 60 } },
 };
 

@@ -28,6 +28,39 @@ export const DEFAULT_CONSENT_RELAY_LIMITS: ConsentRelayLimitPolicy = {
   opening: { perSource: { requests: 120, windowSeconds: 60 }, global: { requests: 600, windowSeconds: 60 } },
 };
 
+/**
+ * node.json's `consentRelayLimits`: relays a minute, each field in place of its default. An operator
+ * whose patients reach the node through one address (a portal's proxy, a desk) raises the per-source
+ * figure; a test that plays many patients from one client raises both.
+ */
+export interface ConsentRelayLimitsConfig {
+  /** Grants, revocations and delegations from one source address a minute (default 30). */
+  readonly grantsPerSource?: number;
+  /** ... at the whole node a minute (default 300). */
+  readonly grantsPerNode?: number;
+  /** Openings from one source address a minute (default 120). */
+  readonly openingsPerSource?: number;
+  /** ... at the whole node a minute (default 600). */
+  readonly openingsPerNode?: number;
+}
+
+/** The policy node.json asks for: its figures a minute, the defaults for the rest. */
+export function consentRelayLimitPolicy(config: ConsentRelayLimitsConfig = {}): ConsentRelayLimitPolicy {
+  const d = DEFAULT_CONSENT_RELAY_LIMITS;
+  const perMinute = (requests: number | undefined, fallback: RelayLimit): RelayLimit =>
+    requests === undefined ? fallback : { requests, windowSeconds: 60 };
+  return {
+    chain: {
+      perSource: perMinute(config.grantsPerSource, d.chain.perSource),
+      global: perMinute(config.grantsPerNode, d.chain.global),
+    },
+    opening: {
+      perSource: perMinute(config.openingsPerSource, d.opening.perSource),
+      global: perMinute(config.openingsPerNode, d.opening.global),
+    },
+  };
+}
+
 export type RelayKind = keyof ConsentRelayLimitPolicy;
 
 function checkLimit(limit: RelayLimit): void {

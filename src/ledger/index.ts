@@ -2,6 +2,8 @@ export * from './codes.js';
 export {
   type ConsentRelayLimitPolicy,
   ConsentRelayLimits,
+  type ConsentRelayLimitsConfig,
+  consentRelayLimitPolicy,
   DEFAULT_CONSENT_RELAY_LIMITS,
   type RelayLimit,
 } from './consent-relay-limits.js';

@@ -40,6 +40,11 @@ export interface NodeConfig {
    */
   readonly cors?: { readonly allowedOrigins?: readonly string[] };
   /**
+   * Anonymous consent relays (`POST /ledger/consent/...`) a minute, per source address and node-wide
+   * (src/ledger/consent-relay-limits.ts); defaults 30 and 300 grants, 120 and 600 openings.
+   */
+  readonly consentRelayLimits?: import('../ledger/consent-relay-limits.js').ConsentRelayLimitsConfig;
+  /**
    * Break-glass policy (src/access/break-glass.ts): the longest window (default 60 minutes), and the
    * openings one clinician may make in a rolling window (default 10 in 1440 minutes).
    */
@@ -169,6 +174,14 @@ export function loadNodeConfig(dir: string): NodeConfig {
       'ERR_CONFIG',
       `${path}: cors.allowedOrigins must be origins (scheme://host[:port]), never *`,
     );
+  }
+  for (const [key, value] of Object.entries(config.consentRelayLimits ?? {})) {
+    if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 1_000_000) {
+      throw new CareLedgerError(
+        'ERR_CONFIG',
+        `${path}: consentRelayLimits.${key} must be an integer from 1 to 1000000`,
+      );
+    }
   }
   // Production overrides, so one node.json works against any chain (docs/deploy/besu-qbft.md).
   const rpcUrl = process.env.CARELEDGER_CHAIN_RPC_URL;

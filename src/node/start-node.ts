@@ -1,7 +1,12 @@
 import type { BulkExportModule } from '../export/index.js';
 import { loadSearchParameters } from '../fhir/search/index.js';
 import type { createNodeApp } from '../http/create-node-app.js';
-import { type ConsortiumLedger, ConsentRelayLimits, type Deployment } from '../ledger/index.js';
+import {
+  ConsentRelayLimits,
+  type ConsortiumLedger,
+  consentRelayLimitPolicy,
+  type Deployment,
+} from '../ledger/index.js';
 import type { TransparencyLog } from '../log/index.js';
 import type { ResearchModule } from '../research/ledger/index.js';
 import type { ResearchReleaseModule } from '../research/release/index.js';
@@ -106,7 +111,11 @@ export async function startNode(dir: string, options: StartNodeOptions = {}): Pr
     openings,
     deliverOpening,
     authenticate,
-    relayLimits: new ConsentRelayLimits({ store: stores.auth, now: options.authClock ?? Date.now }),
+    relayLimits: new ConsentRelayLimits({
+      store: stores.auth,
+      now: options.authClock ?? Date.now,
+      policy: consentRelayLimitPolicy(config.consentRelayLimits),
+    }),
   });
   mountFhirConventions(app, base);
   mountFhirOperations(app, base, { repository, auth });

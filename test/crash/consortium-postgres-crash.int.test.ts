@@ -48,6 +48,8 @@ beforeAll(async () => {
   for (const name of MEMBERS) databaseUrls[name] = await postgres.createDatabase(name);
   const [chainPort, ...nodePorts] = await findFreePorts(4);
   dev = new DevConsortium({
+    // The burst plays many patients relaying through one client: above the per-source default.
+    consentRelayLimits: { grantsPerSource: 100_000, grantsPerNode: 100_000 },
     dataDir,
     chainPort: chainPort as number,
     nodePorts,

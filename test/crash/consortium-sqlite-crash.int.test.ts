@@ -39,6 +39,8 @@ beforeAll(async () => {
   // Four distinct ports, found together: the chain's and the three nodes'.
   const [chainPort, ...nodePorts] = await findFreePorts(4);
   dev = new DevConsortium({
+    // The burst plays many patients relaying through one client: above the per-source default.
+    consentRelayLimits: { grantsPerSource: 100_000, grantsPerNode: 100_000 },
     dataDir,
     chainPort: chainPort as number,
     nodePorts,

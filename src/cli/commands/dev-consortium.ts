@@ -8,6 +8,7 @@ import { createChainClient, EmbeddedChain, terminate } from '../../chain/index.j
 import { CareLedgerError } from '../../errors/index.js';
 import { openPatientKeystore } from '../../identity/index.js';
 import {
+  type ConsentRelayLimitsConfig,
   type Deployment,
   deployContracts,
   type GenesisMember,
@@ -75,6 +76,8 @@ export interface DevConsortiumOptions {
   readonly databaseUrls?: Readonly<Record<string, string>>;
   /** `node start --sequencer-lease-ms` for members on PostgreSQL (default: the command's, 5 s). */
   readonly sequencerLeaseMs?: number;
+  /** node.json's `consentRelayLimits` for every member (crash tests play many patients from one client). */
+  readonly consentRelayLimits?: ConsentRelayLimitsConfig;
 }
 
 export interface DevNode {
@@ -278,6 +281,9 @@ export class DevConsortium {
       // The demo also accepts the development identity header (curl tours, tests); SMART sign-in works
       // alongside it with the accounts in demo-users.json. A production node leaves this off.
       devIdentityHeader: true,
+      ...(this.options.consentRelayLimits === undefined
+        ? {}
+        : { consentRelayLimits: this.options.consentRelayLimits }),
       // Issue 21: the hospital and the lab check every clinician's licence live (switched on once the
       // demo has seeded; the pharmacy's supply tour identities hold none).
       ...(member.name === 'hospital' || member.name === 'lab'

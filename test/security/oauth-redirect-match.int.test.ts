@@ -6,54 +6,24 @@
  * 8252 §7.3 allows only the port of a loopback redirect to vary. Real SQLite auth store, the real
  * OAuth routes in-process.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthorizationServer, UserDirectory } from '../../src/auth/index.js';
-import { CareLedgerError } from '../../src/errors/index.js';
-import { createOAuthRoutes } from '../../src/http/routes/oauth-routes.js';
-import { createSigningKey } from '../../src/smart/index.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/open-database.js';
-import { authMigrations, SqliteAuthStore } from '../../src/storage/sqlite/sqlite-auth-store.js';
+import { type OAuthTestApp, openOAuthTestApp, TEST_ISSUER } from '../support/oauth-test-app.js';
 
-const ISSUER = 'https://node.example';
+const ISSUER = TEST_ISSUER;
 const REGISTERED = 'http://127.0.0.1/callback';
 
-let dir: string;
-let db: SqliteDatabase;
+let oauth: OAuthTestApp;
 let app: Hono;
 let clientId: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'careledger-redirect-match-'));
-  db = openDatabase(join(dir, 'auth.db'), authMigrations);
-  const store = new SqliteAuthStore(db);
-  const signing = createSigningKey('ES256');
-  const server = new AuthorizationServer({
-    store,
-    issuer: ISSUER,
-    fhirBaseUrl: `${ISSUER}/fhir`,
-    signingKey: { privateJwk: signing.privateJwk, publicJwk: signing.publicJwk },
-    openSecret: async () => '',
-  });
-  const users = new UserDirectory({ store, seal: async () => '', issuer: ISSUER });
-  clientId = (await users.createClient({ name: 'Native app', redirectUris: [REGISTERED] })).clientId;
-  app = createOAuthRoutes({
-    server,
-    users,
-    organization: 'Test',
-    authenticate: async () => {
-      throw new CareLedgerError('ERR_UNAUTHENTICATED', 'not used here');
-    },
-  });
+  oauth = openOAuthTestApp({ name: 'redirect-match' });
+  app = oauth.app;
+  clientId = (await oauth.users.createClient({ name: 'Native app', redirectUris: [REGISTERED] })).clientId;
 });
 
-afterAll(() => {
-  db?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => oauth?.close());
 
 /** GET /oauth/authorize with a valid request but for its redirect_uri. */
 function authorize(redirectUri: string) {

@@ -6,58 +6,25 @@
  * Retry-After until the operator approves or rejects some. The operator's own clients are not counted.
  * The node's HTTP shell and the real OAuth routes over a real SQLite auth store, in-process.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthorizationServer, UserDirectory } from '../../src/auth/index.js';
-import { CareLedgerError } from '../../src/errors/index.js';
-import { createNodeApp } from '../../src/http/create-node-app.js';
-import { createOAuthRoutes } from '../../src/http/routes/oauth-routes.js';
-import { createSigningKey } from '../../src/smart/index.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/open-database.js';
-import { authMigrations, SqliteAuthStore } from '../../src/storage/sqlite/sqlite-auth-store.js';
+import type { UserDirectory } from '../../src/auth/index.js';
+import { type OAuthTestApp, openOAuthTestApp, TEST_ISSUER } from '../support/oauth-test-app.js';
 
-const ISSUER = 'https://node.example';
+const _ISSUER = TEST_ISSUER;
 const QUEUE = 3;
 
-let dir: string;
-let db: SqliteDatabase;
+let oauth: OAuthTestApp;
 let app: Hono;
 let users: UserDirectory;
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'careledger-registration-queue-'));
-  db = openDatabase(join(dir, 'auth.db'), authMigrations);
-  const store = new SqliteAuthStore(db);
-  const signing = createSigningKey('ES256');
-  const server = new AuthorizationServer({
-    store,
-    issuer: ISSUER,
-    fhirBaseUrl: `${ISSUER}/fhir`,
-    signingKey: { privateJwk: signing.privateJwk, publicJwk: signing.publicJwk },
-    openSecret: async () => '',
-  });
-  users = new UserDirectory({ store, seal: async () => '', issuer: ISSUER, maxPendingRegistrations: QUEUE });
-  app = createNodeApp({ loadShedding: false });
-  app.route(
-    '/',
-    createOAuthRoutes({
-      server,
-      users,
-      organization: 'Test',
-      authenticate: async () => {
-        throw new CareLedgerError('ERR_UNAUTHENTICATED', 'not used here');
-      },
-    }),
-  );
+beforeAll(async () => {
+  oauth = openOAuthTestApp({ name: 'registration-queue', maxPendingRegistrations: QUEUE });
+  app = oauth.app;
+  users = oauth.users;
 });
 
-afterAll(() => {
-  db?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => oauth?.close());
 
 const register = (name: string) =>
   app.request('/oauth/register', {

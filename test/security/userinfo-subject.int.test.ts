@@ -5,70 +5,44 @@
  * SQLite auth store; a token issued by the authorization-code flow (issueCode, then the token endpoint).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthorizationServer, type UserAccount, UserDirectory } from '../../src/auth/index.js';
+import type { AuthorizationServer, UserAccount } from '../../src/auth/index.js';
 import { createAuthenticator } from '../../src/http/authenticate-request.js';
-import { createNodeApp } from '../../src/http/create-node-app.js';
-import { createOAuthRoutes } from '../../src/http/routes/oauth-routes.js';
-import { createSigningKey } from '../../src/smart/index.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/open-database.js';
-import { authMigrations, SqliteAuthStore } from '../../src/storage/sqlite/sqlite-auth-store.js';
+import { type OAuthTestApp, openOAuthTestApp, TEST_ISSUER } from '../support/oauth-test-app.js';
 
-const ISSUER = 'https://node.example';
+const ISSUER = TEST_ISSUER;
 const REDIRECT = 'http://127.0.0.1/callback';
 
-let dir: string;
-let db: SqliteDatabase;
+let oauth: OAuthTestApp;
 let app: Hono;
 let server: AuthorizationServer;
 let user: UserAccount;
 let clientId: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'careledger-userinfo-'));
-  db = openDatabase(join(dir, 'auth.db'), authMigrations);
-  const store = new SqliteAuthStore(db);
-  const signing = createSigningKey('ES256');
-  server = new AuthorizationServer({
-    store,
-    issuer: ISSUER,
-    fhirBaseUrl: `${ISSUER}/fhir`,
-    signingKey: { privateJwk: signing.privateJwk, publicJwk: signing.publicJwk },
-    openSecret: async () => '',
-  });
-  const users = new UserDirectory({ store, seal: async () => '', issuer: ISSUER });
-  ({ user } = await users.createUser({
-    username: 'ann.patient',
-    password: 'correct horse battery staple',
-    fhirUser: 'Patient/ann',
-  }));
-  clientId = (await users.createClient({ name: 'Viewer', redirectUris: [REDIRECT] })).clientId;
-  app = createNodeApp({ loadShedding: false });
-  app.route(
-    '/',
-    createOAuthRoutes({
-      server,
-      users,
-      organization: 'Test',
-      authenticate: createAuthenticator({
+  oauth = openOAuthTestApp({
+    name: 'userinfo',
+    authenticate: (server) =>
+      createAuthenticator({
         organization: 'Test',
         devIdentityHeader: true,
         bearer: async (token) =>
           server.accessContext(await server.verifyAccessToken(token), undefined, 'Test'),
       }),
-    }),
-  );
+  });
+  app = oauth.app;
+  server = oauth.server;
+  ({ user } = await oauth.users.createUser({
+    username: 'ann.patient',
+    password: 'correct horse battery staple',
+    fhirUser: 'Patient/ann',
+  }));
+  clientId = (await oauth.users.createClient({ name: 'Viewer', redirectUris: [REDIRECT] })).clientId;
 });
 
-afterAll(() => {
-  db?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => oauth?.close());
 
 async function tokensFor(scope: string): Promise<{ access_token: string; id_token?: string }> {
   const verifier = randomBytes(32).toString('base64url');

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { editAnswerHeaders } from '../answer-headers/index.js';
 
 /**
  * Request headers a browser page on an allowed origin may send. The development identity headers
@@ -60,19 +61,10 @@ export function corsPolicy(options: CorsPolicyOptions): MiddlewareHandler {
     if (c.req.method === 'OPTIONS') return preflight(c, next);
     const origin = c.req.header('origin');
     await next();
-    let headers = c.res.headers;
-    try {
+    editAnswerHeaders(c, (headers) => {
       headers.append('Vary', 'Origin');
-    } catch {
-      c.res = new Response(c.res.body, {
-        status: c.res.status,
-        statusText: c.res.statusText,
-        headers: new Headers(headers),
-      });
-      headers = c.res.headers;
-      headers.append('Vary', 'Origin');
-    }
-    if (origin !== undefined && allowed.has(origin)) headers.set('Access-Control-Allow-Origin', origin);
-    headers.set('Access-Control-Expose-Headers', exposed);
+      if (origin !== undefined && allowed.has(origin)) headers.set('Access-Control-Allow-Origin', origin);
+      headers.set('Access-Control-Expose-Headers', exposed);
+    });
   };
 }

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { editAnswerHeaders } from '../answer-headers/index.js';
 
 /**
  * What an answer gets when its route set no policy of its own: no content of any kind may load, and
@@ -19,23 +20,13 @@ export const DEFAULT_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancest
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
-    let headers = c.res.headers;
-    try {
+    editAnswerHeaders(c, (headers) => {
       headers.set('X-Content-Type-Options', 'nosniff');
-    } catch {
-      // A response passed through from fetch() has immutable headers: answer with a copy.
-      c.res = new Response(c.res.body, {
-        status: c.res.status,
-        statusText: c.res.statusText,
-        headers: new Headers(headers),
-      });
-      headers = c.res.headers;
-      headers.set('X-Content-Type-Options', 'nosniff');
-    }
-    if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
-    if (!headers.has('Content-Security-Policy')) {
-      headers.set('Content-Security-Policy', DEFAULT_CONTENT_SECURITY_POLICY);
-    }
-    if (!headers.has('X-Frame-Options')) headers.set('X-Frame-Options', 'DENY');
+      if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
+      if (!headers.has('Content-Security-Policy')) {
+        headers.set('Content-Security-Policy', DEFAULT_CONTENT_SECURITY_POLICY);
+      }
+      if (!headers.has('X-Frame-Options')) headers.set('X-Frame-Options', 'DENY');
+    });
   };
 }

@@ -187,10 +187,12 @@ export function oauthPaths(): Record<string, PathItem> {
       get: {
         operationId: 'userinfo',
         summary: 'OpenID Connect userinfo: sub and fhirUser of the token',
+        description:
+          "OpenID Connect Core §5.3: `sub` is the ID token's (the account id); `fhirUser` is the absolute URL, under the fhirUser scope. 401 without a bearer access token; 403 (insufficient_scope) for a token granted without `openid`.",
         tags: ['oauth'],
         responses: {
           '200': { description: 'Claims.', content: { 'application/json': { schema: { type: 'object' } } } },
-          ...errors('Unauthorized'),
+          ...errors('Unauthorized', 'Forbidden'),
         },
       },
     },

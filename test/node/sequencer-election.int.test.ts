@@ -67,11 +67,14 @@ describe('one member on three processes sharing PostgreSQL, the sequencer electe
     const before = writers.acknowledged.length;
     await writers.until(before + 10);
     paused.child.kill('SIGCONT');
-    // Fenced by the successor's epoch, or (on a loaded machine, where its first renewal after the pause
-    // can fail outright) past its lease without a renewal: either way it stops sequencing.
+    // Fenced by the successor's epoch; or, on a loaded machine, past its lease without a renewal (its
+    // first renewal after the pause can fail outright), or a log write refused by the fence, after which
+    // the storage state is unknown and it reopens the log as a follower: any way, it stops sequencing.
     const steppedDown = () =>
       paused.lines.some((l) =>
-        /stepping down from epoch \d+ \((fenced|the lease could not be renewed)/.test(l),
+        /stepping down from epoch \d+ \((fenced|the lease could not be renewed|log storage state unknown)/.test(
+          l,
+        ),
       );
     for (let look = 0; look < 600 && !steppedDown(); look++) await new Promise((r) => setTimeout(r, 100));
     if (!steppedDown()) console.log(paused.lines.filter((l) => l.includes('sequencer')).join('\n'));

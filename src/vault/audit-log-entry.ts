@@ -22,8 +22,14 @@ export function formatAuditEntry(
   /** `canonicalJson(auditEvent)`, when the caller has it already (it sealed that text). */
   canonical: string = canonicalJson(auditEvent),
 ): Uint8Array {
+  return formatAuditCommitment(salt, canonical);
+}
+
+/** The log entry of an AuditEvent from its canonical JSON: {"t":"audit","c":hex(SHA-256(salt ‖ JSON))}. */
+export function formatAuditCommitment(salt: Uint8Array, canonical: string): Uint8Array {
   const digest = createHash('sha256').update(salt).update(canonical).digest('hex');
-  return encoder.encode(JSON.stringify({ t: 'audit', c: digest }));
+  // JSON.stringify({ t: 'audit', c: digest }) written out: a hex digest needs no escaping.
+  return encoder.encode(`{"t":"audit","c":"${digest}"}`);
 }
 
 /** The extension CareLedger adds to an AuditEvent it serves: where its commitment is in the log. */

@@ -1,6 +1,11 @@
-import type { AuditEvent, Resource } from '@medplum/fhirtypes';
-import { auditEventIndexEntries } from '../audit/audit-event-index.js';
-import { type AccessContext, createAuditEvent, type FhirInteraction } from '../audit/create-audit-event.js';
+import type { Resource } from '@medplum/fhirtypes';
+import { auditIndexEntries } from '../audit/audit-event-index.js';
+import {
+  type AccessContext,
+  type AuditEventInput,
+  canonicalAuditEventJson,
+  type FhirInteraction,
+} from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
 import { canonicalJson } from '../fhir/canonical-json.js';
 import { compartmentPatient } from '../fhir/compartment/compartment-patient.js';
@@ -12,7 +17,7 @@ import {
 } from '../fhir/search/index.js';
 import type { TransparencyLog } from '../log/index.js';
 import { createAuditEventId } from './audit-event-id.js';
-import { formatAuditEntry, withLogEntry } from './audit-log-entry.js';
+import { formatAuditCommitment, withLogEntry } from './audit-log-entry.js';
 import type { VaultCommitWrite } from './commit-writes.js';
 import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
 import { DecryptedVersionCache } from './decrypted-version-cache.js';
@@ -275,7 +280,7 @@ export class SealedRecordStore {
       index: SearchIndexEntry[];
     }[] = [];
     for (const audit of audits) {
-      const auditEvent = createAuditEvent({
+      const input: AuditEventInput = {
         interaction: audit.interaction,
         context: audit.breakGlass === true ? { ...audit.context, breakGlass: true } : audit.context,
         ...(audit.purposeText === undefined ? {} : { purposeText: audit.purposeText }),
@@ -286,29 +291,31 @@ export class SealedRecordStore {
         ...(audit.outcomeDescription === undefined ? {} : { outcomeDescription: audit.outcomeDescription }),
         observer: this.options.observer,
         recorded: this.now().toISOString(),
-      });
+      };
       // Time-ordered, so the record's indexes take it at their right edge (audit-event-id.ts).
       const id = audit.id ?? createAuditEventId(this.now());
-      const stored = {
-        ...auditEvent,
-        id,
-        meta: { versionId: '1', lastUpdated: auditEvent.recorded },
-      } as AuditEvent;
-      const canonical = canonicalJson(stored);
+      // The stored AuditEvent ({...createAuditEvent(input), id, meta}) as canonical JSON, written
+      // from its fixed shape without building it (decision 0055; equal to canonicalJson, tested).
+      const canonical = canonicalAuditEventJson(input, id);
       const salt = pooledRandomBytes(16);
+      const agents = [input.context.who];
+      if (input.context.onBehalfOf !== undefined) agents.push(input.context.onBehalfOf);
+      const entities: string[] = [];
+      if (input.entity !== undefined) entities.push(input.entity);
+      if (input.patient !== undefined) entities.push(input.patient);
       sealedAudits.push({
         patient: audit.patient,
         id,
-        recorded: auditEvent.recorded as string,
+        recorded: input.recorded,
         salt,
         sealed: await this.options.crypto.encrypt(
           { resourceType: 'AuditEvent', id, versionId: '1', patientId: NODE_KEY_PATIENT_ID },
           encoder.encode(canonical),
         ),
         versionHash: this.versionHash('AuditEvent', id, 1, canonical),
-        entry: formatAuditEntry(stored, salt, canonical),
-        // A fixed set of rows built without FHIRPath (issue 16 item 2; src/audit/audit-event-index.ts).
-        index: auditEventIndexEntries(stored, this.searchHash),
+        entry: formatAuditCommitment(salt, canonical),
+        // A fixed set of rows built without FHIRPath nor the AuditEvent (src/audit/audit-event-index.ts).
+        index: auditIndexEntries({ interaction: input.interaction, agents, entities }, this.searchHash),
       });
     }
     const entries = [

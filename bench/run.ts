@@ -15,6 +15,7 @@ import { exchangeGroup } from './groups/exchange.js';
 import { exportGroup } from './groups/export.js';
 import { fhirGroup } from './groups/fhir.js';
 import { fhirAuditBytesGroup } from './groups/fhir-audit-bytes.js';
+import { fhirScaleGroup } from './groups/fhir-scale.js';
 import { fhirWorkersGroup } from './groups/fhir-workers.js';
 import { importGroup } from './groups/import.js';
 import { limitsGroup, measureLimit } from './groups/limits.js';
@@ -37,6 +38,7 @@ const GROUPS: readonly Group[] = [
   consentGroup,
   fhirGroup,
   fhirAuditBytesGroup,
+  fhirScaleGroup,
   fhirWorkersGroup,
   exchangeGroup,
   exportGroup,

@@ -13,13 +13,23 @@ import { compartmentPatient } from '../../src/fhir/compartment/compartment-patie
 import { extractSearchIndexEntries } from '../../src/fhir/search/extract-search-index-entries.js';
 import type { SearchIndexEntry } from '../../src/fhir/search/search-index-entry.js';
 import { keyOwner, type SealedRecordStore, type VersionWrite } from '../../src/vault/sealed-record-store.js';
+import type { VaultCrypto } from '../../src/vault/vault-crypto.js';
 import type { TestVault } from '../../test/support/open-test-vault.js';
 
 const encoder = new TextEncoder();
 
+/**
+ * Where seeding writes: a node's own sealed store and vault crypto (fhir-scale opens them on a stopped
+ * node's folder), or a test vault's.
+ */
+export interface SeedTarget {
+  readonly store: SealedRecordStore;
+  readonly crypto: VaultCrypto;
+}
+
 /** The vault's sealed store: private to the repository, reached here to seed without the gateway. */
-export function sealedStoreOf(vault: TestVault): SealedRecordStore {
-  return (vault.repo as unknown as { store: SealedRecordStore }).store;
+export function sealedStoreOf(vault: TestVault | SeedTarget): SealedRecordStore {
+  return 'store' in vault ? vault.store : (vault.repo as unknown as { store: SealedRecordStore }).store;
 }
 
 /**
@@ -28,7 +38,7 @@ export function sealedStoreOf(vault: TestVault): SealedRecordStore {
  * by createCloneSeeder); otherwise they are extracted as the repository does.
  */
 export async function seedResources(
-  vault: TestVault,
+  vault: TestVault | SeedTarget,
   resources: readonly Resource[],
   index?: readonly (readonly SearchIndexEntry[])[],
 ): Promise<void> {
@@ -143,7 +153,7 @@ function splitMessage(row: SearchIndexEntry): [string, string] | undefined {
  * checked row for row against a full extraction; a template resource whose rows differ (anything the
  * id mapping does not cover) is extracted in full for every copy. Benchmarks only.
  */
-export function createCloneSeeder(vault: TestVault, template: SyntheaTemplate) {
+export function createCloneSeeder(vault: TestVault | SeedTarget, template: SyntheaTemplate) {
   const store = sealedStoreOf(vault);
   const messages = template.perCopy.map((line) =>
     extractSearchIndexEntries(JSON.parse(line) as Resource, (message) => message),

@@ -1,0 +1,537 @@
+/**
+ * `npm run bench -- --only fhir-scale [--quick] [--size fhir-scale=<largest>]`: issue 16 item 3's
+ * "cost that follows the result". The same three requests, each returning the same result, against
+ * one node whose store holds 10^3, 10^5 and 10^6 resources (`--quick`: 10^3 and 10^4; `--size
+ * fhir-scale=N` keeps the sizes up to N):
+ *
+ * - read Patient by id (64 Patients read in turn),
+ * - create Patient (the peer comparison's 113-byte body),
+ * - `Observation?subject=Patient/<target>&_count=20`: the same 20 of the target's 37 Observations.
+ *
+ * The node is `careledger node start --workers 1` in a process of its own on a solo folder (embedded
+ * chain, contracts deployed, every protection on: decryption, the access decision, a signed
+ * AuditEvent committed durably to the transparency log before each answer), loaded over real HTTP
+ * with 16 requests in flight. Its CPU per request is utime + stime of /proc/<pid>/stat over the node's
+ * process tree (not anvil, not this process), the figure that does not swing with the machine's load
+ * as requests/s does; p50/p99 are the answers' wall-clock latencies at 16 in flight. Each size prints
+ * its ratio to the 10^3 figure (near 1: the cost follows the result, not the store), the database's
+ * size, and this machine's raw SQLite commit time beside the latencies.
+ *
+ * The store is grown between sizes with the node stopped, by this process, through the node's own
+ * stores and keys (openNodeBase, openVault, a TransparencyLog with the node's signing key, the
+ * SealedRecordStore the repository writes through):
+ *
+ * - What the filler IS: Patients and Observations, each version sealed with AES-256-GCM under its own
+ *   patient's data key (one data key per filler patient, wrapped by the node's key provider), its
+ *   version hash entered in the node's transparency log, its current-record row and blind-index rows
+ *   written in the same commit, exactly the rows and log entries the repository's own writes make.
+ *   FILLER_PATIENTS distinct patients (each 1 Patient + FILLER_OBSERVATIONS Observations of varied
+ *   codes, values and dates) are indexed with FHIRPath once; every further copy gets new ids (and
+ *   references to them), is sealed, hashed and logged for real, and has its blind-index rows derived
+ *   from the template's messages with the copy's ids and keyed-hashed (export-seed.ts's clone
+ *   seeder, checked row for row against a full extraction on the first copy), 5,000 versions per
+ *   log commit. The target patient, its 37 Observations and the 64 read Patients are sealed the
+ *   same way (full FHIRPath extraction).
+ * - What it IS NOT: written through HTTP, validated, access-checked or audited (no AuditEvent per
+ *   seeded record, so the audit index holds only the measured requests' entries); committed with
+ *   fsync (the seeding connection runs `synchronous = OFF`: a bulk load, not an acknowledged write;
+ *   the node's own connection keeps FULL); varied beyond FILLER_PATIENTS distinct contents (copies
+ *   differ in ids and references only, so their ciphertexts and hashes differ but their sizes repeat).
+ *
+ * Every measured request writes an AuditEvent, so the store also grows by the requests themselves
+ * (a few thousand AuditEvents per size): the sizes count the clinical resources seeded, and each
+ * figure's details give the AuditEvents already stored.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Resource } from '@medplum/fhirtypes';
+import Database from 'better-sqlite3';
+import { TransparencyLog } from '../../src/log/index.js';
+import { openNodeBase } from '../../src/node/compose/node-base.js';
+import { openVault } from '../../src/node/open-vault.js';
+import { verifyHostSecrets } from '../../src/node/start-node.js';
+import { SealedRecordStore } from '../../src/vault/sealed-record-store.js';
+import { findFreePort } from '../../test/support/free-port.js';
+import { prepareSoloNode, type SoloNodeFolder } from '../../test/support/start-solo-node.js';
+import { costRatio, formatNumber, percentile } from '../measure.js';
+import { CARELEDGER_STAFF_HEADERS } from '../support/careledger-process.js';
+import { cpuBetween, processTree, snapshotCpu } from '../support/proc-cpu.js';
+import type { Figure, Group, GroupContext, GroupResult, Ratio } from '../types.js';
+import { createCloneSeeder, type SeedTarget, seedResources } from './export-seed.js';
+
+const GROUP = 'fhir-scale';
+const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+export const IN_FLIGHT = 16;
+/** The searched patient's Observations; the search's page is PAGE of them. */
+export const TARGET_OBSERVATIONS = 37;
+export const PAGE = 20;
+/** Patients read in turn by the read workload. */
+export const READ_PATIENTS = 64;
+/** Distinct filler patients indexed with FHIRPath; copies of them make up the rest. */
+export const FILLER_PATIENTS = 200;
+export const FILLER_OBSERVATIONS = 24;
+/** Versions per seeding log commit. */
+const SEED_COMMIT = 5_000;
+const NEW_PATIENT = JSON.stringify({
+  resourceType: 'Patient',
+  name: [{ family: 'Benchmark', given: ['Dana'] }],
+  gender: 'female',
+  birthDate: '1980-04-01',
+});
+const HEADERS = {
+  ...CARELEDGER_STAFF_HEADERS,
+  'content-type': 'application/fhir+json',
+  accept: 'application/fhir+json',
+};
+
+/**
+ * The sizes measured: 10^3, 10^5, 10^6 (quick: 10^3, 10^4); `largest` (from `--size fhir-scale=`)
+ * keeps those up to it, and adds it when it is none of them.
+ */
+export function scaleLevels(quick: boolean, largest?: number): number[] {
+  const defaults = quick ? [1_000, 10_000] : [1_000, 100_000, 1_000_000];
+  if (largest === undefined) return defaults;
+  const kept = defaults.filter((n) => n <= largest);
+  if (!kept.includes(largest)) kept.push(largest);
+  return kept;
+}
+
+/** `1000` → `10^3`; other numbers grouped (`25,000`). */
+export function formatSize(n: number): string {
+  const exponent = Math.log10(n);
+  return Number.isInteger(exponent) && exponent >= 1 ? `10^${exponent}` : n.toLocaleString('en-US');
+}
+
+const CODES = [
+  ['8867-4', 'Heart rate', '/min', 60, 40],
+  ['8480-6', 'Systolic blood pressure', 'mm[Hg]', 110, 40],
+  ['8462-4', 'Diastolic blood pressure', 'mm[Hg]', 70, 25],
+  ['2339-0', 'Glucose', 'mg/dL', 80, 60],
+  ['29463-7', 'Body weight', 'kg', 50, 50],
+  ['8302-2', 'Body height', 'cm', 150, 40],
+  ['39156-5', 'Body mass index', 'kg/m2', 18, 15],
+  ['2093-3', 'Cholesterol', 'mg/dL', 150, 100],
+] as const;
+const FAMILIES = ['Okafor', 'Lindqvist', 'Tanaka', 'Moreau', 'Silva', 'Novak', 'Haddad', 'Kowalski'];
+const GIVEN = ['Ada', 'Bo', 'Chiara', 'Dmitri', 'Eun', 'Farah', 'Gus', 'Hana', 'Ines', 'Jonas'];
+
+/** One vital-sign/laboratory Observation of `patient`, varied deterministically by `n`. */
+export function scaleObservation(id: string, patient: string, n: number): Resource {
+  const [code, display, unit, base, spread] = CODES[n % CODES.length] as (typeof CODES)[number];
+  const day = 1 + (n % 28);
+  const month = 1 + (Math.floor(n / 28) % 12);
+  return {
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    category: [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+            code: code === '2339-0' || code === '2093-3' ? 'laboratory' : 'vital-signs',
+          },
+        ],
+      },
+    ],
+    code: { coding: [{ system: 'http://loinc.org', code, display }] },
+    subject: { reference: `Patient/${patient}` },
+    effectiveDateTime: `2026-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T${String(n % 24).padStart(2, '0')}:15:00Z`,
+    valueQuantity: {
+      value: base + ((n * 7919) % (spread * 10)) / 10,
+      unit,
+      system: 'http://unitsofmeasure.org',
+      code: unit,
+    },
+  } as Resource;
+}
+
+/** One Patient, varied deterministically by `n`. */
+export function scalePatient(id: string, n: number): Resource {
+  return {
+    resourceType: 'Patient',
+    id,
+    identifier: [{ system: 'urn:oid:2.16.840.1.113883.4.1', value: `999-${String(n).padStart(6, '0')}` }],
+    name: [{ family: FAMILIES[n % FAMILIES.length], given: [GIVEN[n % GIVEN.length] as string] }],
+    gender: n % 2 === 0 ? 'female' : 'male',
+    birthDate: `${1930 + (n % 80)}-${String(1 + (n % 12)).padStart(2, '0')}-${String(1 + (n % 28)).padStart(2, '0')}`,
+    address: [{ city: `Town ${n % 97}`, postalCode: String(10_000 + ((n * 31) % 89_999)) }],
+  } as Resource;
+}
+
+/**
+ * The filler template as NDJSON lines (the clone seeder's input): `patients` patients, each a Patient
+ * `p<k>` and `observations` Observations `p<k>-o<j>` referring to it.
+ */
+export function fillerTemplateLines(patients: number, observations: number): string[] {
+  const lines: string[] = [];
+  for (let k = 0; k < patients; k++) {
+    lines.push(JSON.stringify(scalePatient(`p${k}`, k)));
+    for (let j = 0; j < observations; j++)
+      lines.push(JSON.stringify(scaleObservation(`p${k}-o${j}`, `p${k}`, k * observations + j)));
+  }
+  return lines;
+}
+
+/** The fixed records every size serves: the target patient, its Observations and the read Patients. */
+export function scaleFixture(): Resource[] {
+  return [
+    scalePatient('target', 0),
+    ...Array.from({ length: TARGET_OBSERVATIONS }, (_, i) => scaleObservation(`target-o${i}`, 'target', i)),
+    ...Array.from({ length: READ_PATIENTS }, (_, i) => scalePatient(`read-${i}`, i + 1)),
+  ];
+}
+
+/** Median, p50 and p99 of a workload's samples. */
+export function summarize(
+  cpuPerRequestByRound: readonly number[],
+  latencies: readonly number[],
+): { cpuMs: number; p50: number; p99: number } {
+  return {
+    cpuMs: percentile(cpuPerRequestByRound, 50),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+/** A figure's ratio to its value at the smallest size. */
+export function ratioToBase(value: number, base: number, baseLevel: number, what: string): Ratio {
+  const ratio = value / base;
+  return { value: ratio, text: `${ratio.toFixed(2)} × its ${what} at ${formatSize(baseLevel)} stored` };
+}
+
+/** The node's store opened in this process on its stopped folder, to seed it. */
+export async function openSeeder(nodeDir: string) {
+  const say = () => undefined;
+  const base = await openNodeBase(nodeDir, {}, say);
+  // A bulk load: this connection does not fsync each commit (the node's own keeps synchronous = FULL).
+  base.db.pragma('synchronous = OFF');
+  const crypto = await openVault(nodeDir, base.db, {
+    dataKeys: (provider) => base.stores.dataKeys(provider),
+    ...(base.config.vaultKeys === undefined ? {} : { keys: base.config.vaultKeys }),
+    log: say,
+  });
+  const log = await TransparencyLog.open({
+    storage: base.stores.log,
+    signerKey: base.logKey.signerKey,
+    origin: base.config.logOrigin,
+  });
+  const store = new SealedRecordStore({
+    storage: base.stores.records,
+    crypto,
+    log,
+    observer: { display: base.config.organization, origin: base.config.logOrigin },
+    now: () => new Date(),
+    newId: randomUUID,
+  });
+  const target: SeedTarget = { store, crypto };
+  return {
+    target,
+    async close() {
+      await log.flush();
+      await log.checkpoint();
+      await log.stop();
+      base.db.pragma('wal_checkpoint(TRUNCATE)');
+      base.db.close();
+      await base.stores.close();
+    },
+  };
+}
+
+function waitForListening(child: ChildProcess): Promise<void> {
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim() !== '') lines.push(line);
+        if (line.includes('listening on')) resolve();
+      }
+      if (lines.length > 200) lines.splice(0, lines.length - 200);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`the node process exited (${code}): ${lines.slice(-5).join(' | ')}`)),
+    );
+  });
+}
+
+/** `careledger node start --workers 1` on the folder; resolves once it listens. */
+async function startNodeProcess(folder: SoloNodeFolder, port: number) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, 'node', 'start', '--dir', folder.nodeDir, '--workers', '1'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
+  );
+  const started = performance.now();
+  try {
+    await waitForListening(child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  child.removeAllListeners('exit');
+  return {
+    pid: child.pid as number,
+    startSeconds: (performance.now() - started) / 1000,
+    fhirBase: `http://127.0.0.1:${port}/fhir`,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+type Request = (i: number) => Promise<Response>;
+
+/** `count` requests, IN_FLIGHT at a time; each answer's latency in `latencies`. 503s are sent again. */
+async function load(count: number, request: Request, latencies: number[]): Promise<number> {
+  let next = 0;
+  let shed = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < count) {
+        const i = next++;
+        for (;;) {
+          const t0 = performance.now();
+          let response: Response;
+          try {
+            response = await request(i);
+          } catch (error) {
+            if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
+            continue;
+          }
+          const text = await response.text();
+          if (response.ok) {
+            latencies.push(performance.now() - t0);
+            break;
+          }
+          if (response.status !== 503)
+            throw new Error(`request ${i}: ${response.status} ${text.slice(0, 200)}`);
+          shed++;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+    }),
+  );
+  return shed;
+}
+
+function databaseStats(dbPath: string) {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    return {
+      records: count(
+        "SELECT COUNT(*) AS n FROM vault_records WHERE is_current = 1 AND resource_type <> 'AuditEvent'",
+      ),
+      auditEvents: count("SELECT COUNT(*) AS n FROM vault_records WHERE resource_type = 'AuditEvent'"),
+      indexRows: count('SELECT COUNT(*) AS n FROM vault_search_index'),
+      logEntries: count('SELECT COUNT(*) AS n FROM log_leaves'),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function fileBytes(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0;
+}
+
+const WORKLOADS = [
+  { key: 'read', label: 'read Patient by id' },
+  { key: 'create', label: 'create Patient' },
+  { key: 'search', label: `search Observation?subject=…&_count=${PAGE} (${PAGE} of ${TARGET_OBSERVATIONS})` },
+] as const;
+
+export const fhirScaleGroup: Group = {
+  name: GROUP,
+  description:
+    'Read, create and subject search (same results) at 10^3, 10^5, 10^6 stored resources: node CPU per request, p50/p99, ratio to 10^3 (issue 16 item 3; --size fhir-scale=<largest>)',
+  async run(ctx: GroupContext): Promise<GroupResult> {
+    const { quick } = ctx.options;
+    const levels = scaleLevels(quick, ctx.options.sizes?.[GROUP]);
+    const requests = quick ? 300 : 1_000;
+    const rounds = quick ? 2 : 3;
+    const commit = await ctx.limit('limits.sqlite.commit');
+    const port = await findFreePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const folder = await prepareSoloNode({ port, publicUrl: origin });
+    const dbPath = join(folder.nodeDir, 'node.db');
+    let node: Awaited<ReturnType<typeof startNodeProcess>> | undefined;
+    const cleanup = async (): Promise<void> => {
+      await node?.stop();
+      await folder.chain.stop();
+      rmSync(folder.dir, { recursive: true, force: true });
+    };
+    const release = ctx.onInterrupt(cleanup);
+    const figures: Figure[] = [];
+    const notes: string[] = [];
+    const base = new Map<string, { cpuMs: number; p50: number; p99: number }>();
+    try {
+      // The node's secrets and vault root secret are made and recorded as a first start would.
+      await verifyHostSecrets(folder.nodeDir, {}, () => undefined);
+      const template = {
+        shared: [],
+        perCopy: fillerTemplateLines(FILLER_PATIENTS, FILLER_OBSERVATIONS),
+        patients: FILLER_PATIENTS,
+      };
+      const fixture = scaleFixture();
+      let seeded = 0;
+      let fixtureSeeded = false;
+      let clones: ReturnType<typeof createCloneSeeder> | undefined;
+      let copies = 0;
+      let seedSeconds = 0;
+      let slowLines = 0;
+      for (const level of levels) {
+        // Grow the store to `level` clinical resources, the node stopped.
+        const t0 = performance.now();
+        const seeder = await openSeeder(folder.nodeDir);
+        try {
+          if (!fixtureSeeded) {
+            await seedResources(seeder.target, fixture);
+            fixtureSeeded = true;
+          }
+          // The clone seeder keeps the template's rows (FHIRPath once); its keyed hash is the vault's.
+          clones ??= createCloneSeeder(seeder.target, template);
+          // The store holds the seeded records and the Patients created by earlier sizes' requests.
+          let stored = databaseStats(dbPath).records;
+          let lastReport = performance.now();
+          while (stored < level) {
+            const { resources, index } = clones.copy(`s${copies++}-`);
+            const take = Math.min(resources.length, level - stored);
+            for (let i = 0; i < take; i += SEED_COMMIT) {
+              const end = Math.min(take, i + SEED_COMMIT);
+              await seedResources(seeder.target, resources.slice(i, end), index.slice(i, end));
+            }
+            seeded += take;
+            stored += take;
+            if (performance.now() - lastReport > 15_000) {
+              lastReport = performance.now();
+              ctx.progress(
+                `${GROUP}: ${stored.toLocaleString('en')} of ${level.toLocaleString('en')} stored (${Math.round(seeded / ((seedSeconds * 1000 + performance.now() - t0) / 1000))}/s overall)`,
+              );
+            }
+          }
+          slowLines = clones.slowLines;
+        } finally {
+          await seeder.close();
+        }
+        seedSeconds += (performance.now() - t0) / 1000;
+        const stats = databaseStats(dbPath);
+        const dbBytes = fileBytes(dbPath) + fileBytes(`${dbPath}-wal`);
+        ctx.progress(
+          `${GROUP}: ${stats.records.toLocaleString('en')} records (${stats.indexRows.toLocaleString('en')} index rows, ${formatNumber(dbBytes / 1e6)} MB) after ${formatNumber(seedSeconds)} s of seeding; starting the node`,
+        );
+
+        node = await startNodeProcess(folder, port);
+        ctx.progress(`${GROUP}: the node listens after ${formatNumber(node.startSeconds)} s; warming up`);
+        const fhir = node.fhirBase;
+        const workloads: Record<string, Request> = {
+          read: (i) => fetch(`${fhir}/Patient/read-${i % READ_PATIENTS}`, { headers: HEADERS }),
+          create: () => fetch(`${fhir}/Patient`, { method: 'POST', headers: HEADERS, body: NEW_PATIENT }),
+          search: () =>
+            fetch(`${fhir}/Observation?subject=Patient/target&_count=${PAGE}`, { headers: HEADERS }),
+        };
+        // The same result at every size, or the comparison means nothing.
+        const check = (await (
+          await fetch(`${fhir}/Observation?subject=Patient/target&_count=${PAGE}&_total=accurate`, {
+            headers: HEADERS,
+          })
+        ).json()) as { total?: number; entry?: unknown[] };
+        if (check.total !== TARGET_OBSERVATIONS || check.entry?.length !== PAGE)
+          throw new Error(
+            `the search answered ${check.entry?.length} of ${check.total}, not ${PAGE} of ${TARGET_OBSERVATIONS}`,
+          );
+        const loadBefore = loadavg()[0] as number;
+        // Warm-up: compiled code, caches and connections in place before anything counts.
+        for (const w of WORKLOADS) await load(Math.min(300, requests), workloads[w.key] as Request, []);
+        const cpu = new Map<string, number[]>();
+        const latencies = new Map<string, number[]>();
+        let shed = 0;
+        for (let round = 0; round < rounds; round++)
+          for (const w of WORKLOADS) {
+            const pids = processTree(node.pid);
+            const before = snapshotCpu(pids);
+            const samples = latencies.get(w.key) ?? [];
+            latencies.set(w.key, samples);
+            shed += await load(requests, workloads[w.key] as Request, samples);
+            const used = cpuBetween(before, snapshotCpu(pids)).totalMs;
+            cpu.set(w.key, [...(cpu.get(w.key) ?? []), used / requests]);
+            ctx.progress(
+              `${GROUP}: ${formatSize(level)} ${w.key} round ${round + 1}: ${(used / requests).toFixed(3)} ms CPU/request, load ${loadavg()[0]?.toFixed(1)}`,
+            );
+          }
+        const loadAfter = loadavg()[0] as number;
+        await node.stop();
+        node = undefined;
+
+        for (const w of WORKLOADS) {
+          const s = summarize(cpu.get(w.key) ?? [], latencies.get(w.key) ?? []);
+          if (!base.has(w.key)) base.set(w.key, s);
+          const b = base.get(w.key) as { cpuMs: number; p50: number; p99: number };
+          const extra = {
+            storedResources: stats.records,
+            auditEventsStored: stats.auditEvents,
+            indexRows: stats.indexRows,
+            logEntries: stats.logEntries,
+            databaseMB: Number((dbBytes / 1e6).toFixed(1)),
+            requests: requests * rounds,
+            cpuMsByRound: (cpu.get(w.key) ?? []).map((x) => x.toFixed(3)).join(' '),
+            shedAndRetried: shed,
+            loadAverage: `${loadBefore.toFixed(1)}→${loadAfter.toFixed(1)}`,
+          };
+          figures.push(
+            {
+              group: GROUP,
+              id: `${GROUP}.${w.key}.cpu.${level}`,
+              label: `${w.label} at ${formatSize(level)} stored: node CPU per request`,
+              value: s.cpuMs,
+              unit: 'ms CPU',
+              extra,
+              ratios: [ratioToBase(s.cpuMs, b.cpuMs, levels[0] as number, 'CPU per request')],
+            },
+            {
+              group: GROUP,
+              id: `${GROUP}.${w.key}.latency.${level}`,
+              label: `${w.label} at ${formatSize(level)} stored: latency, ${IN_FLIGHT} in flight`,
+              value: s.p50,
+              p99: s.p99,
+              unit: 'ms',
+              extra,
+              ratios: [
+                ratioToBase(s.p50, b.p50, levels[0] as number, 'p50'),
+                ratioToBase(s.p99, b.p99, levels[0] as number, 'p99'),
+                costRatio(s.p50 / 1000, commit, 'SQLite single-commit time'),
+              ],
+            },
+          );
+        }
+        figures.push({
+          group: GROUP,
+          id: `${GROUP}.database.${level}`,
+          label: `database at ${formatSize(level)} stored (node.db + WAL, after the requests)`,
+          value: (fileBytes(dbPath) + fileBytes(`${dbPath}-wal`)) / 1e6,
+          unit: 'MB',
+          extra: { ...databaseStats(dbPath), seededBeforeRequestsMB: Number((dbBytes / 1e6).toFixed(1)) },
+          ratios: [],
+        });
+      }
+      notes.push(
+        `${GROUP}: one node (--workers 1, every protection on) over HTTP, ${IN_FLIGHT} in flight, ${rounds} rounds × ${requests} requests per workload and size (median round's CPU per request; latencies of all rounds), ` +
+          `at ${levels.map(formatSize).join(', ')} seeded resources (${FILLER_PATIENTS} distinct filler patients of 1 Patient + ${FILLER_OBSERVATIONS} Observations, copied with new ids; ` +
+          `${copies} copies, ${formatNumber(seeded / seedSeconds)} resources/s seeded, ${slowLines} template lines indexed in full per copy). ` +
+          'A ratio near 1 means the cost follows the result, not the store.',
+      );
+      return { figures, charts: [], notes };
+    } finally {
+      release();
+      await cleanup();
+    }
+  },
+};

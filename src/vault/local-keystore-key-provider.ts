@@ -5,6 +5,7 @@ import { writeFileDurably } from '../storage/write-file-durably.js';
 import { AES_256_KEY_SIZE, GCM_NONCE_SIZE, openAes256Gcm, sealAes256Gcm } from './aes-256-gcm.js';
 import { encodeFields } from './encode-fields.js';
 import { KEY_WRAP_ALGORITHM, type KeyProvider, type WrappedKey } from './key-provider.js';
+import { pooledRandomBytes } from './random-pool.js';
 import {
   createKekInUseError,
   createKeystoreError,
@@ -175,7 +176,10 @@ export class LocalKeystoreKeyProvider implements KeyProvider {
       });
     }
     const kek = this.kek(this.secrets.currentKekId);
-    const nonce = this.random(GCM_NONCE_SIZE);
+    // A nonce per new patient's key: from the process's pool of CSPRNG bytes unless randomness was
+    // injected (tests), as the records' own GCM nonces are (decision 0034).
+    const nonce =
+      this.random === defaultRandomBytes ? pooledRandomBytes(GCM_NONCE_SIZE) : this.random(GCM_NONCE_SIZE);
     const ciphertext = sealAes256Gcm(kek.key, nonce, dek, wrapAad(kek.id, context));
     return { kekId: kek.id, algorithm: KEY_WRAP_ALGORITHM, nonce, ciphertext };
   }

@@ -26,6 +26,31 @@ import {
  */
 export const MAX_INDEX_ENTRIES_PER_RESOURCE = 20_000;
 
+/** Hashes kept per keyed-hash function; the map is emptied when it reaches this size. */
+export const INDEX_HASH_CACHE_SIZE = 16_384;
+/** Values longer than this are hashed every time (a long identifier or URI rarely repeats). */
+const MAX_CACHED_MESSAGE_LENGTH = 256;
+
+/**
+ * The keyed hashes of recent index values, per keyed-hash function (decision 0057). Most rows repeat
+ * from one resource to the next: codes and their systems, statuses, the patient and encounter a
+ * Bundle's entries point at, the short prefixes of names (an import's rows are about two thirds
+ * repeats). Each row is an HMAC, about a tenth of a create's CPU and of an import's. A keyed hash is a
+ * pure function of its key and the value, and each function (one per vault) holds one fixed key, so
+ * an entry is never stale; a vault with another key is another function, with a map of its own (the
+ * WeakMap lets it go with its vault). Memory is bounded by the size and the message length.
+ */
+const hashCaches = new WeakMap<KeyedHash, Map<string, string>>();
+
+function hashCacheOf(keyedHash: KeyedHash): Map<string, string> {
+  let cache = hashCaches.get(keyedHash);
+  if (cache === undefined) {
+    cache = new Map();
+    hashCaches.set(keyedHash, cache);
+  }
+  return cache;
+}
+
 /**
  * The blind-index rows of one resource (see docs in planSearch for how queries use them). Only
  * token, reference, string and uri parameters are indexed: dates, numbers and quantities are PHI
@@ -40,12 +65,23 @@ export function extractSearchIndexEntries(resource: Resource, keyedHash: KeyedHa
   const params = loadSearchParameters().get(resourceType);
   const seen = new Set<string>();
   const entries: SearchIndexEntry[] = [];
+  const hashes = hashCacheOf(keyedHash);
   const emit = (param: string, kind: SearchIndexKind, value: string): void => {
     const key = `${param}\u001f${kind}\u001f${value}`;
     if (seen.has(key)) return;
     if (seen.size >= MAX_INDEX_ENTRIES_PER_RESOURCE) throw tooLarge(resourceType);
     seen.add(key);
-    entries.push({ param, kind, hash: hashIndexValue(keyedHash, resourceType, param, kind, value) });
+    // The cache key is the hashed message itself (hashIndexValue): the type, parameter, kind, value.
+    const message = `${resourceType}\u001f${key}`;
+    let hash = hashes.get(message);
+    if (hash === undefined) {
+      hash = hashIndexValue(keyedHash, resourceType, param, kind, value);
+      if (message.length <= MAX_CACHED_MESSAGE_LENGTH) {
+        if (hashes.size >= INDEX_HASH_CACHE_SIZE) hashes.clear();
+        hashes.set(message, hash);
+      }
+    }
+    entries.push({ param, kind, hash });
   };
   for (const param of params?.values() ?? []) {
     if (param.code === '_id') continue;
@@ -101,8 +137,13 @@ function emitPrefixes(
   word: string,
   emit: (param: string, kind: SearchIndexKind, value: string) => void,
 ): void {
-  const chars = Array.from(word);
-  const limit = Math.min(chars.length, MAX_PREFIX_LENGTH);
-  for (let length = 1; length <= limit; length++)
-    emit(param, 'string-prefix', chars.slice(0, length).join(''));
+  // By code point, as Array.from splits: a prefix never ends inside a surrogate pair.
+  let prefix = '';
+  let length = 0;
+  for (const char of word) {
+    if (length === MAX_PREFIX_LENGTH) break;
+    prefix += char;
+    length++;
+    emit(param, 'string-prefix', prefix);
+  }
 }

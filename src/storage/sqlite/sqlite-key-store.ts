@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { CareLedgerError } from '../../errors/index.js';
 import type { DataKeyStore, DestroyedDataKeys, StoredDataKey } from '../../vault/data-key-store.js';
 import { NODE_KEY_PATIENT_ID } from '../../vault/data-key-store.js';
@@ -67,7 +67,8 @@ export async function createSqliteKeyStore(
 
 export class SqliteKeyStore implements DataKeyStore {
   private readonly statements;
-  private readonly tombstoneKey: Uint8Array;
+  /** Imported once: an HMAC from raw key bytes imports the key again each time. */
+  private readonly tombstoneKey: KeyObject;
   /**
    * HMACs of patient ids under the fixed tombstone key: a pure function, so a kept value is never
    * stale. Every read asks whether its patient was erased (decision 0017), a search once per record
@@ -84,7 +85,7 @@ export class SqliteKeyStore implements DataKeyStore {
     if (options.tombstoneKey.length !== 32) {
       throw new CareLedgerError('ERR_INVALID_INPUT', 'the tombstone key must be 32 bytes');
     }
-    this.tombstoneKey = options.tombstoneKey;
+    this.tombstoneKey = createSecretKey(options.tombstoneKey);
     this.now = options.now ?? Date.now;
     this.walMode = db.pragma('journal_mode', { simple: true }) === 'wal';
     // Without secure_delete, SQLite only marks a deleted row's space free: the wrapped key would stay
@@ -146,11 +147,19 @@ export class SqliteKeyStore implements DataKeyStore {
         .transaction(() => {
           // Checked again inside the transaction: the patient may have been erased while `create` ran.
           this.checkNotErased(patientId);
-          const inserted = this.insert(patientId, 1, wrapped);
+          const createdAt = this.now();
+          if (this.insert(patientId, 1, wrapped, createdAt)) {
+            // The row just inserted is the latest: nothing else writes this patient's keys inside the
+            // transaction, so it is not read back.
+            return {
+              key: { patientId, version: 1, wrapped: copyWrapped(wrapped), createdAt },
+              created: true,
+            };
+          }
           const row = this.statements.latest.get(patientId);
           if (row === undefined)
             throw new CareLedgerError('ERR_STORAGE', 'the data key vanished after insert');
-          return { key: toStoredKey(row), created: inserted && row.version === 1 };
+          return { key: toStoredKey(row), created: false };
         })
         .immediate(),
     );
@@ -168,6 +177,8 @@ export class SqliteKeyStore implements DataKeyStore {
   private withoutSyncOfItsOwn<T>(commit: () => T): T {
     // SQLite refuses to change the level inside a transaction ("Safety level may not be changed").
     if (!this.walMode || this.db.inTransaction) return commit();
+    // Not through statements prepared once: SQLite applies (and reads) this pragma when the statement
+    // is prepared, not when it runs, so a kept statement would set or report a stale level.
     const previous = this.db.pragma('synchronous', { simple: true }) as number;
     this.db.pragma('synchronous = NORMAL');
     try {
@@ -253,7 +264,7 @@ export class SqliteKeyStore implements DataKeyStore {
     return result.changes === 1;
   }
 
-  private insert(patientId: string, version: number, wrapped: WrappedKey): boolean {
+  private insert(patientId: string, version: number, wrapped: WrappedKey, createdAt = this.now()): boolean {
     const result = this.statements.insert.run(
       patientId,
       version,
@@ -261,7 +272,7 @@ export class SqliteKeyStore implements DataKeyStore {
       wrapped.algorithm,
       Buffer.from(wrapped.nonce),
       Buffer.from(wrapped.ciphertext),
-      this.now(),
+      createdAt,
     );
     return result.changes === 1;
   }
@@ -281,6 +292,21 @@ export class SqliteKeyStore implements DataKeyStore {
     this.patientIdHashes.set(patientId, hash);
     return hash;
   }
+}
+
+/** What `toStoredKey` would read back: the bytes copied, so the caller's arrays are not shared. */
+function copyWrapped(wrapped: WrappedKey): WrappedKey {
+  if (wrapped.algorithm !== KEY_WRAP_ALGORITHM) {
+    throw new CareLedgerError('ERR_STORAGE', 'a stored data key uses an unknown wrapping algorithm', {
+      details: { algorithm: wrapped.algorithm },
+    });
+  }
+  return {
+    kekId: wrapped.kekId,
+    algorithm: KEY_WRAP_ALGORITHM,
+    nonce: new Uint8Array(wrapped.nonce),
+    ciphertext: new Uint8Array(wrapped.ciphertext),
+  };
 }
 
 export function toStoredKey(row: DataKeyRow): StoredDataKey {

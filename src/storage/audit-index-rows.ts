@@ -34,3 +34,22 @@ export function auditIndexKeys(index: readonly SearchIndexEntry[]): Buffer[] {
   }
   return [...seen.values()];
 }
+
+const HEX_HASH_HEAD = new RegExp(`^[0-9a-f]{${AUDIT_INDEX_KEY_BYTES * 2}}`);
+
+/**
+ * `Buffer.concat(auditIndexKeys(index))`, the pending row's keys, written into one buffer: every read
+ * pends one (issue 16). The same bytes in the same order (first occurrence of each key); a hash that
+ * is not lowercase hex takes the general path.
+ */
+export function auditIndexKeyBytes(index: readonly SearchIndexEntry[]): Buffer {
+  const heads: string[] = [];
+  for (const entry of index) {
+    if (!HEX_HASH_HEAD.test(entry.hash)) return Buffer.concat(auditIndexKeys(index));
+    const head = entry.hash.slice(0, AUDIT_INDEX_KEY_BYTES * 2);
+    if (!heads.includes(head)) heads.push(head);
+  }
+  const out = Buffer.allocUnsafe(heads.length * AUDIT_INDEX_KEY_BYTES);
+  for (let i = 0; i < heads.length; i++) out.write(heads[i] as string, i * AUDIT_INDEX_KEY_BYTES, 'hex');
+  return out;
+}

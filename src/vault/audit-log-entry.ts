@@ -25,8 +25,11 @@ export function formatAuditEntry(
   return formatAuditCommitment(salt, canonical);
 }
 
-/** The log entry of an AuditEvent from its canonical JSON: {"t":"audit","c":hex(SHA-256(salt ‖ JSON))}. */
-export function formatAuditCommitment(salt: Uint8Array, canonical: string): Uint8Array {
+/**
+ * The log entry of an AuditEvent from its canonical JSON (the text, or its UTF-8 when the caller has
+ * encoded it already): {"t":"audit","c":hex(SHA-256(salt ‖ JSON))}.
+ */
+export function formatAuditCommitment(salt: Uint8Array, canonical: string | Uint8Array): Uint8Array {
   const digest = createHash('sha256').update(salt).update(canonical).digest('hex');
   // JSON.stringify({ t: 'audit', c: digest }) written out: a hex digest needs no escaping.
   return encoder.encode(`{"t":"audit","c":"${digest}"}`);

@@ -38,6 +38,19 @@ describe('DecryptedVersionCache', () => {
     expect(cache.get(version({ sealed: null, deleted: true }))).toBeUndefined();
   });
 
+  test('keeps its own copy of the sealed bytes: a change to the row buffers afterwards is a miss', () => {
+    const cache = new DecryptedVersionCache();
+    const row = version();
+    cache.set(row, '{"a":1}');
+    const sealed = row.sealed as NonNullable<StoredVersion['sealed']>;
+    (sealed.ciphertext as Uint8Array)[3] = 7;
+    expect(cache.get(row)).toBeUndefined();
+    expect(cache.get(version())).toBe('{"a":1}');
+    (sealed.nonce as Uint8Array)[0] = 7;
+    (sealed.ciphertext as Uint8Array)[3] = 2;
+    expect(cache.get(row)).toBeUndefined();
+  });
+
   test('keeps one version per resource, forgets a patient, and stays within its byte bound', () => {
     const cache = new DecryptedVersionCache({ maxBytes: 1000 });
     cache.set(version(), 'v1');

@@ -23,7 +23,11 @@ export interface DecryptedVersionCacheOptions {
 interface Opened {
   readonly versionId: number;
   readonly patientId: string;
-  readonly sealed: SealedRecord;
+  readonly format: SealedRecord['format'];
+  readonly keyVersion: number;
+  /** Copies of the row's nonce and ciphertext, as Buffers so each hit compares without a wrapper. */
+  readonly nonce: Buffer;
+  readonly ciphertext: Buffer;
   readonly text: string;
 }
 
@@ -34,7 +38,7 @@ export class DecryptedVersionCache {
     this.cache = new LruCache<Opened>({
       maxEntries: options.maxEntries ?? 10_000,
       maxBytes: options.maxBytes ?? 32 * 1024 * 1024,
-      sizeOf: (value, key) => value.text.length * 2 + value.sealed.ciphertext.length + key.length * 2 + 200,
+      sizeOf: (value, key) => value.text.length * 2 + value.ciphertext.length + key.length * 2 + 200,
     });
   }
 
@@ -44,7 +48,7 @@ export class DecryptedVersionCache {
     if (opened === undefined || version.sealed === null) return undefined;
     return opened.versionId === version.versionId &&
       opened.patientId === version.patientId &&
-      isSameSealed(opened.sealed, version.sealed)
+      isSameSealed(opened, version.sealed)
       ? opened.text
       : undefined;
   }
@@ -54,12 +58,11 @@ export class DecryptedVersionCache {
     this.cache.set(keyOf(version), {
       versionId: version.versionId,
       patientId: version.patientId,
+      format: version.sealed.format,
+      keyVersion: version.sealed.keyVersion,
       // Copies: the entry must not follow a change made to the row's buffers afterwards.
-      sealed: {
-        ...version.sealed,
-        nonce: Uint8Array.from(version.sealed.nonce),
-        ciphertext: Uint8Array.from(version.sealed.ciphertext),
-      },
+      nonce: copyOf(version.sealed.nonce),
+      ciphertext: copyOf(version.sealed.ciphertext),
       text,
     });
   }
@@ -78,11 +81,18 @@ function keyOf(version: StoredVersion): string {
   return `${version.resourceType}/${version.id}`;
 }
 
-function isSameSealed(a: SealedRecord, b: SealedRecord): boolean {
+/** A copy outside Node's shared pool, so an entry holds only its own bytes (the byte bound holds). */
+function copyOf(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
+function isSameSealed(a: Opened, b: SealedRecord): boolean {
   return (
     a.format === b.format &&
     a.keyVersion === b.keyVersion &&
-    Buffer.from(a.nonce.buffer, a.nonce.byteOffset, a.nonce.byteLength).equals(b.nonce) &&
-    Buffer.from(a.ciphertext.buffer, a.ciphertext.byteOffset, a.ciphertext.byteLength).equals(b.ciphertext)
+    a.nonce.equals(b.nonce) &&
+    a.ciphertext.equals(b.ciphertext)
   );
 }

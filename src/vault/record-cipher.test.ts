@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { CareLedgerError } from '../errors/index.js';
+import { encodeFields } from './encode-fields.js';
 import {
   type DataKey,
   decryptRecord,
@@ -136,6 +137,33 @@ describe('encryptRecord / decryptRecord', () => {
     const sealed = encryptRecord(org, plaintext, nodeKey);
     expect(decryptRecord(org, sealed, nodeKey)).toEqual(plaintext);
     expectDecryptFailed(() => decryptRecord({ ...org, patientId: 'org-1' }, sealed, nodeKey));
+  });
+
+  test('property: the associated data is encodeFields of (label, format, type, id, version, patient)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme' }),
+        fc.string({ unit: 'binary' }),
+        fc.string(),
+        fc.string({ unit: 'grapheme-ascii' }),
+        (resourceType, id, versionId, patientId) => {
+          const fields = ['careledger/vault/record', '1', resourceType, id, versionId, patientId];
+          let expected: Uint8Array | undefined;
+          try {
+            expected = encodeFields(fields);
+          } catch {
+            expected = undefined;
+          }
+          const made = () => encodeRecordAssociatedData({ resourceType, id, versionId, patientId });
+          if (expected === undefined) expect(made).toThrow(TypeError);
+          else expect(Buffer.from(made()).equals(expected)).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(() =>
+      encodeRecordAssociatedData({ resourceType: 'P', id: '\udc00', versionId: '1', patientId: '' }),
+    ).toThrow(TypeError);
   });
 
   test('the associated data is the length-prefixed (label, format, type, id, version, patient)', () => {

@@ -1,5 +1,5 @@
 import { GCM_NONCE_SIZE, openAes256Gcm, sealAes256Gcm } from './aes-256-gcm.js';
-import { encodeFields } from './encode-fields.js';
+import { checkWellFormed, encodeFields } from './encode-fields.js';
 import { pooledRandomBytes } from './random-pool.js';
 import { createDecryptFailedError } from './vault-errors.js';
 
@@ -40,14 +40,37 @@ export interface SealedRecord {
  * fails to decrypt, and no two different refs encode alike.
  */
 export function encodeRecordAssociatedData(ref: RecordRef): Uint8Array {
-  return encodeFields([
-    RECORD_LABEL,
-    String(RECORD_FORMAT_VERSION),
-    ref.resourceType,
-    ref.id,
-    ref.versionId,
-    ref.patientId,
-  ]);
+  // encodeFields([RECORD_LABEL, String(RECORD_FORMAT_VERSION), ...the ref]) with its constant
+  // head encoded once: one per sealed or opened version, every read seals one (issue 16). The same
+  // bytes (a test compares them), and the same refusal of a field that is not well-formed UTF-16.
+  const { resourceType, id, versionId, patientId } = ref;
+  checkWellFormed(resourceType);
+  checkWellFormed(id);
+  checkWellFormed(versionId);
+  checkWellFormed(patientId);
+  const sizes = [
+    Buffer.byteLength(resourceType, 'utf8'),
+    Buffer.byteLength(id, 'utf8'),
+    Buffer.byteLength(versionId, 'utf8'),
+    Buffer.byteLength(patientId, 'utf8'),
+  ] as const;
+  const out = Buffer.alloc(AD_HEAD.length + 16 + sizes[0] + sizes[1] + sizes[2] + sizes[3]);
+  out.set(AD_HEAD, 0);
+  let offset = AD_HEAD.length;
+  offset = putField(out, offset, resourceType, sizes[0]);
+  offset = putField(out, offset, id, sizes[1]);
+  offset = putField(out, offset, versionId, sizes[2]);
+  putField(out, offset, patientId, sizes[3]);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** The label and format version, as encodeFields writes them. */
+const AD_HEAD = encodeFields([RECORD_LABEL, String(RECORD_FORMAT_VERSION)]);
+
+function putField(out: Buffer, offset: number, field: string, size: number): number {
+  out.writeUInt32BE(size, offset);
+  out.write(field, offset + 4, size, 'utf8');
+  return offset + 4 + size;
 }
 
 /** AES-256-GCM with a fresh 96-bit random nonce per record version (NIST SP 800-38D §8.2.2). */

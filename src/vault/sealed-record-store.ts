@@ -163,7 +163,7 @@ export class SealedRecordStore {
     this.decrypted.forgetPatient(patientId);
   }
 
-  versionHash(resourceType: string, id: string, versionId: number, canonical: string): string {
+  versionHash(resourceType: string, id: string, versionId: number, canonical: string | Uint8Array): string {
     return computeVersionHash(
       this.versionKey(resourceType, id, versionId),
       resourceType,
@@ -206,7 +206,8 @@ export class SealedRecordStore {
       ...resource,
       meta: { ...resource.meta, versionId: String(versionId), lastUpdated },
     } as Resource;
-    const canonical = canonicalJson(stored);
+    // Sealed and hashed as the same UTF-8, encoded once.
+    const canonical = encoder.encode(canonicalJson(stored));
     const patientId = compartmentPatient(stored);
     const sealed = await this.options.crypto.encrypt(
       {
@@ -215,7 +216,7 @@ export class SealedRecordStore {
         versionId: String(versionId),
         patientId: keyOwner(stored.resourceType, patientId),
       },
-      encoder.encode(canonical),
+      canonical,
     );
     await this.commit(
       [
@@ -296,7 +297,7 @@ export class SealedRecordStore {
       const id = audit.id ?? createAuditEventId(this.now());
       // The stored AuditEvent ({...createAuditEvent(input), id, meta}) as canonical JSON, written
       // from its fixed shape without building it (decision 0055; equal to canonicalJson, tested).
-      const canonical = canonicalAuditEventJson(input, id);
+      const bytes = encoder.encode(canonicalAuditEventJson(input, id));
       const salt = pooledRandomBytes(16);
       const agents = [input.context.who];
       if (input.context.onBehalfOf !== undefined) agents.push(input.context.onBehalfOf);
@@ -310,10 +311,11 @@ export class SealedRecordStore {
         salt,
         sealed: await this.options.crypto.encrypt(
           { resourceType: 'AuditEvent', id, versionId: '1', patientId: NODE_KEY_PATIENT_ID },
-          encoder.encode(canonical),
+          bytes,
         ),
-        versionHash: this.versionHash('AuditEvent', id, 1, canonical),
-        entry: formatAuditCommitment(salt, canonical),
+        // The same UTF-8 sealed, hashed and committed: encoded once.
+        versionHash: this.versionHash('AuditEvent', id, 1, bytes),
+        entry: formatAuditCommitment(salt, bytes),
         // A fixed set of rows built without FHIRPath nor the AuditEvent (src/audit/audit-event-index.ts).
         index: auditIndexEntries({ interaction: input.interaction, agents, entities }, this.searchHash),
       });

@@ -146,9 +146,13 @@ export class VaultCrypto {
    * first (`encodeFields`).
    */
   keyedHash(value: string | Uint8Array): Uint8Array {
-    if (typeof value === 'string') checkWellFormed(value);
-    const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
-    return new Uint8Array(createHmac('sha256', this.hashKey).update(bytes).digest());
+    const hmac = createHmac('sha256', this.hashKey);
+    if (typeof value === 'string') {
+      checkWellFormed(value);
+      // Node's UTF-8 of a well-formed string is TextEncoder's, without its encoder and copy.
+      hmac.update(value, 'utf8');
+    } else hmac.update(value);
+    return new Uint8Array(hmac.digest());
   }
 
   /**

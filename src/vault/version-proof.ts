@@ -17,18 +17,26 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The message the version key authenticates: each field on its own line, the content as SHA-256. */
-function versionMessage(resourceType: string, id: string, versionId: number, canonical: string): string {
+function versionMessage(
+  resourceType: string,
+  id: string,
+  versionId: number,
+  canonical: string | Uint8Array,
+): string {
   const contentHash = createHash('sha256').update(canonical).digest('hex');
   return `version\n${resourceType}\n${id}\n${versionId}\n${contentHash}`;
 }
 
-/** The keyed hash of a version (hex), as logged. `canonical` is '' for a deletion. */
+/**
+ * The keyed hash of a version (hex), as logged. `canonical` is '' for a deletion; given as bytes it is
+ * the canonical text's UTF-8 (what hashing the text hashes), when the caller has encoded it already.
+ */
 export function computeVersionHash(
   versionKey: Uint8Array,
   resourceType: string,
   id: string,
   versionId: number,
-  canonical: string,
+  canonical: string | Uint8Array,
 ): string {
   return createHmac('sha256', versionKey)
     .update(versionMessage(resourceType, id, versionId, canonical))

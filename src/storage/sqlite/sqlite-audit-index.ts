@@ -10,7 +10,7 @@
  * are durable with their commit and moved by the next batch.
  */
 import type { SearchIndexEntry } from '../../fhir/search/index.js';
-import { AUDIT_INDEX_KEY_BYTES, auditIndexKey, auditIndexKeys } from '../audit-index-rows.js';
+import { AUDIT_INDEX_KEY_BYTES, auditIndexKey, auditIndexKeyBytes } from '../audit-index-rows.js';
 import type { SqliteDatabase } from './open-database.js';
 
 /** AuditEvents pending before the writer moves them into the index. */
@@ -32,7 +32,7 @@ export class SqliteAuditIndex {
 
   /** Within the commit's transaction: the AuditEvent's keys, pending. */
   pend(logIndex: number, index: readonly SearchIndexEntry[]): void {
-    this.sql.pend.run(logIndex, Buffer.concat(auditIndexKeys(index)));
+    this.sql.pend.run(logIndex, auditIndexKeyBytes(index));
     this.pendingSinceMove += 1;
     if (this.pendingSinceMove >= AUDIT_INDEX_BATCH && !this.moveScheduled) {
       this.moveScheduled = true;

@@ -1,6 +1,12 @@
 import { CareLedgerError } from '../../errors/index.js';
 import type { AppendOptions, AppendResult } from '../../log/index.js';
-import { deserializeError, isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
+import {
+  type AppendRequest,
+  deserializeError,
+  isPrimaryMessage,
+  type PrimaryMessage,
+  type WorkerMessage,
+} from './messages.js';
 import { type NodeBroadcast, type NodeEvent, NodeEventListeners } from './node-broadcast.js';
 
 /** The IPC channel of a worker process to its primary (`process` in a cluster worker). */
@@ -25,6 +31,8 @@ export class SequencerClient {
   readonly #listeners = new NodeEventListeners();
   #nextId = 1;
   #gone = false;
+  /** Groups appended in this turn of the event loop, sent together by #sendOutbox. */
+  #outbox: AppendRequest[] = [];
 
   constructor(channel: PrimaryChannel) {
     this.#channel = channel;
@@ -39,21 +47,45 @@ export class SequencerClient {
     const id = this.#nextId++;
     return new Promise<AppendResult[]>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      const failed = () => {
-        if (!this.#pending.delete(id)) return;
-        reject(unavailable());
-      };
-      try {
-        this.#channel.send(
-          { t: 'append', id, entries, withinCommit: options.withinCommit ?? [] },
-          (error) => {
-            if (error !== null) failed();
-          },
-        );
-      } catch {
-        failed();
-      }
+      // Copies: the message is cloned when the batch is sent, after the caller got its promise back.
+      this.#outbox.push({
+        id,
+        entries: entries.map((entry) => entry.slice()),
+        withinCommit: options.withinCommit ?? [],
+      });
+      if (this.#outbox.length === 1) setImmediate(() => this.#sendOutbox());
     });
+  }
+
+  /**
+   * Sends the groups appended since the last send as one message: requests that reached their append
+   * in the same turn of the event loop (they would share the primary's commit anyway) cost one IPC
+   * message and one clone instead of one each. setImmediate, not a microtask: each request's callback
+   * drains its microtasks before the next one runs, so only a later phase sees them all.
+   */
+  #sendOutbox(): void {
+    const groups = this.#outbox;
+    this.#outbox = [];
+    if (groups.length === 0) return;
+    const failed = () => {
+      for (const group of groups) {
+        const pending = this.#pending.get(group.id);
+        if (pending === undefined) continue;
+        this.#pending.delete(group.id);
+        pending.reject(unavailable());
+      }
+    };
+    if (this.#gone) {
+      failed();
+      return;
+    }
+    try {
+      this.#channel.send({ t: 'append', groups }, (error) => {
+        if (error !== null) failed();
+      });
+    } catch {
+      failed();
+    }
   }
 
   append(entry: Uint8Array, options: AppendOptions = {}): Promise<AppendResult> {
@@ -78,11 +110,13 @@ export class SequencerClient {
       this.#listeners.deliver(message.event);
       return;
     }
-    const pending = this.#pending.get(message.id);
-    if (pending === undefined) return;
-    this.#pending.delete(message.id);
-    if (message.t === 'appended') pending.resolve([...message.results]);
-    else pending.reject(deserializeError(message.error));
+    for (const outcome of message.outcomes) {
+      const pending = this.#pending.get(outcome.id);
+      if (pending === undefined) continue;
+      this.#pending.delete(outcome.id);
+      if ('results' in outcome) pending.resolve([...outcome.results]);
+      else pending.reject(deserializeError(outcome.error));
+    }
   }
 
   #primaryGone(): void {

@@ -1,7 +1,7 @@
 import { CareLedgerError } from '../../errors/index.js';
 import type { AppendOptions, AppendResult, CommitWrite } from '../../log/index.js';
 import type { VaultCommitWrite } from '../../vault/commit-writes.js';
-import { type PrimaryMessage, serializeError, type WorkerMessage } from './messages.js';
+import { type AppendOutcome, type PrimaryMessage, serializeError, type WorkerMessage } from './messages.js';
 import type { NodeEvent } from './node-broadcast.js';
 
 /** The one process of a member that appends to its transparency log. */
@@ -9,7 +9,10 @@ export interface SequencerLog {
   appendAll(entries: readonly Uint8Array[], options?: AppendOptions): Promise<AppendResult[]>;
 }
 
-/** A worker as the primary sees it: a channel that may close at any time. */
+/**
+ * A worker as the primary sees it: a channel that may close at any time. The same object for the same
+ * worker every time (answers are gathered per channel).
+ */
 export interface WorkerChannel {
   /** With a callback, a channel that closed reports there instead of as an 'error' event. */
   send(message: PrimaryMessage, callback: (error: Error | null) => void): void;
@@ -41,6 +44,8 @@ export class SequencerServer {
   readonly #options: SequencerServerOptions;
   /** Per `type/id`, the highest version queued and not yet settled, and how many groups hold it. */
   readonly #pending = new Map<string, { version: number; groups: number }>();
+  /** Outcomes settled in this turn of the event loop, per worker, not yet sent. */
+  readonly #answers = new Map<WorkerChannel, AppendOutcome[]>();
 
   constructor(options: SequencerServerOptions) {
     this.#options = options;
@@ -53,11 +58,33 @@ export class SequencerServer {
       return;
     }
     if (message.t !== 'append') return;
-    void this.sequence(message.entries, message.withinCommit).then(
-      (results) => this.#reply(worker, { t: 'appended', id: message.id, results }),
-      (error: unknown) =>
-        this.#reply(worker, { t: 'append-failed', id: message.id, error: serializeError(error) }),
-    );
+    for (const group of message.groups) {
+      void this.sequence(group.entries, group.withinCommit).then(
+        (results) => this.#settle(worker, { id: group.id, results }),
+        (error: unknown) => this.#settle(worker, { id: group.id, error: serializeError(error) }),
+      );
+    }
+  }
+
+  /**
+   * Gathers a worker's outcomes and answers them in one message. Every group of one commit settles in
+   * the same drain of microtasks after it is durable, so the answer sent at setImmediate holds them all,
+   * and none of them is answered before its commit.
+   */
+  #settle(worker: WorkerChannel, outcome: AppendOutcome): void {
+    const waiting = this.#answers.get(worker);
+    if (waiting !== undefined) {
+      waiting.push(outcome);
+      return;
+    }
+    this.#answers.set(worker, [outcome]);
+    if (this.#answers.size === 1) setImmediate(() => this.#answer());
+  }
+
+  #answer(): void {
+    const answers = [...this.#answers];
+    this.#answers.clear();
+    for (const [worker, outcomes] of answers) this.#reply(worker, { t: 'appended', outcomes });
   }
 
   /** Sends an event to every worker and to the primary's own listeners. */

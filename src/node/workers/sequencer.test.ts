@@ -14,8 +14,10 @@ import { SequencerServer, type WorkerChannel } from './sequencer-server.js';
 function link(server: () => SequencerServer) {
   const toWorker = new EventEmitter();
   let connected = true;
+  const sent = { toPrimary: [] as WorkerMessage[], toWorker: [] as PrimaryMessage[] };
   const channel: WorkerChannel = {
     send: (message: PrimaryMessage, callback) => {
+      sent.toWorker.push(message);
       const copy = structuredClone(message);
       queueMicrotask(() => toWorker.emit('message', copy));
       callback(null);
@@ -27,6 +29,7 @@ function link(server: () => SequencerServer) {
   const client = new SequencerClient({
     send: (message: WorkerMessage, callback) => {
       if (!connected) return callback(new Error('channel closed'));
+      sent.toPrimary.push(message);
       const copy = structuredClone(message);
       queueMicrotask(() => server().handle(channel, copy));
       callback(null);
@@ -38,6 +41,7 @@ function link(server: () => SequencerServer) {
   return {
     client,
     channel,
+    sent,
     disconnect() {
       connected = false;
       toWorker.emit('disconnect');
@@ -127,6 +131,42 @@ describe('workers and the one sequencer', () => {
       details: { reason: 'version-conflict' },
     });
     expect(log.size).toBe(2);
+  });
+
+  test('groups appended in one turn go as one message and are answered in one, each only once durable', async () => {
+    const { log, links } = await primary();
+    const a = links[0] as ReturnType<typeof link>;
+    const durableAtAnswer: boolean[] = [];
+    const settled = await Promise.allSettled(
+      [write('p1', 1), write('p1', 1), write('p2', 1)].map((w, i) =>
+        a.client.appendAll([new Uint8Array([i])], { withinCommit: [w] }).then((results) => {
+          durableAtAnswer.push(results.every((r) => r.index < log.size));
+          return results;
+        }),
+      ),
+    );
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(durableAtAnswer).toEqual([true, true]);
+    expect(
+      a.sent.toPrimary.filter((m) => m.t === 'append').map((m) => m.t === 'append' && m.groups.length),
+    ).toEqual([3]);
+    const answers = a.sent.toWorker.filter((m) => m.t === 'appended');
+    expect(answers.map((m) => m.t === 'appended' && m.outcomes.length)).toEqual([3]);
+    expect(log.size).toBe(2);
+  });
+
+  test('a batch whose commit fails is refused for every group in it, none acknowledged', async () => {
+    const { log, links } = await primary();
+    const a = links[0] as ReturnType<typeof link>;
+    await a.client.appendAll([new Uint8Array([0])]);
+    // The entries are fine; the commit write is one no storage applies: the whole batch rolls back.
+    const settled = await Promise.allSettled([
+      a.client.appendAll([new Uint8Array([1])], { withinCommit: [write('p1', 1)] }),
+      a.client.appendAll([new Uint8Array([2])], { withinCommit: [{ kind: 'not-a-write' } as never] }),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+    expect((settled[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_LOG_UNAVAILABLE' });
+    expect(log.size).toBe(1);
   });
 
   test('when the primary goes, a pending append is refused, never acknowledged', async () => {

@@ -118,14 +118,23 @@ async function startPrimary(dir: string, options: StartMemberOptions): Promise<M
   const sequencer = running.sequencer;
   if (sequencer === undefined)
     throw new CareLedgerError('ERR_INTERNAL', 'the primary does not sequence its log');
-  const channel = (worker: Worker): WorkerChannel => ({
-    send: (message, callback) => {
-      worker.send(message, undefined, callback);
-    },
-    get connected() {
-      return worker.isConnected();
-    },
-  });
+  // One channel object per worker: the sequencer gathers its answers per channel.
+  const channels = new WeakMap<Worker, WorkerChannel>();
+  const channel = (worker: Worker): WorkerChannel => {
+    let known = channels.get(worker);
+    if (known === undefined) {
+      known = {
+        send: (message, callback) => {
+          worker.send(message, undefined, callback);
+        },
+        get connected() {
+          return worker.isConnected();
+        },
+      };
+      channels.set(worker, known);
+    }
+    return known;
+  };
   server = new SequencerServer({
     log: sequencer.log,
     currentVersion: sequencer.currentVersion,

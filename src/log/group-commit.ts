@@ -5,6 +5,12 @@ import { hashLeaf } from './merkle-hash.js';
 import { MAX_ENTRY_SIZE } from './tiles.js';
 import { extendTreeEdge, type TreeEdge } from './tree-edge.js';
 
+/**
+ * How long a commit waits for more appends while requests are committing side by side (the last batch
+ * held more than one appendAll group); 0 never waits. A lone writer never waits either way.
+ */
+export const DEFAULT_GROUP_WINDOW_MS = 1;
+
 export interface AppendResult {
   readonly index: number;
   readonly leafHash: Uint8Array;
@@ -53,9 +59,20 @@ export class GroupCommit {
   #flushing: Promise<void> | undefined;
   #failed: CareLedgerError | undefined;
 
-  constructor(storage: LogStorage, maxBatch: number, tree: TreeEdge, hooks: GroupCommitHooks) {
+  readonly #windowMs: number;
+  /** appendAll groups in the last batch written: more than one means requests commit side by side. */
+  #lastGroups = 1;
+
+  constructor(
+    storage: LogStorage,
+    maxBatch: number,
+    tree: TreeEdge,
+    hooks: GroupCommitHooks,
+    windowMs = DEFAULT_GROUP_WINDOW_MS,
+  ) {
     this.#storage = storage;
     this.#maxBatch = maxBatch;
+    this.#windowMs = windowMs;
     this.#tree = tree;
     this.#hooks = hooks;
   }
@@ -107,7 +124,13 @@ export class GroupCommit {
       // Start after the event loop's current I/O phase (setImmediate), not on a microtask: requests that
       // arrived together each reach their append first, and share one durable commit (group commit).
       // The commit itself is synchronous, so without this every request paid a commit of its own.
-      this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flushLoop());
+      // While requests commit side by side (the last batch held several groups), wait up to the group
+      // window for more of them to share this commit and its fsync (PostgreSQL's commit_delay with
+      // commit_siblings); a lone writer (the last batch held one group) never waits.
+      const wait = this.#lastGroups > 1 && this.#windowMs > 0;
+      this.#flushing = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => (wait ? new Promise<void>((resolve) => setTimeout(resolve, this.#windowMs)) : undefined))
+        .then(() => this.#flushLoop());
     }
     return Promise.all(promises);
   }
@@ -179,6 +202,9 @@ export class GroupCommit {
       return;
     }
     this.#tree = edge;
+    let groups = 0;
+    for (const p of batch) if (p.groupEnd) groups += 1;
+    this.#lastGroups = groups;
     batch.forEach((p, i) => {
       p.resolve({ index: startIndex + i, leafHash: p.leafHash });
     });

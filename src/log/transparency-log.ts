@@ -32,6 +32,11 @@ export interface OpenTransparencyLogOptions {
   /** Most entries written in one storage transaction (default 4096). */
   readonly maxBatchSize?: number;
   /**
+   * Milliseconds a commit waits for more appends to share it while requests commit side by side
+   * (default DEFAULT_GROUP_WINDOW_MS, 0 never waits). A writer alone never waits.
+   */
+  readonly groupWindowMs?: number;
+  /**
    * Start-up check. 'full' (default) re-hashes every stored entry and every stored node hash and
    * recomputes the root at the last signed checkpoint: O(n), catches any changed row. 'fast' only
    * recomputes that root from the stored subtree hashes: O(log n) reads.
@@ -67,10 +72,16 @@ export class TransparencyLog implements CheckpointedLog {
     this.#storage = options.storage;
     this.#verifier = verifierOf(signer);
     this.#origin = options.origin ?? signer.name;
-    this.#commit = new GroupCommit(options.storage, options.maxBatchSize ?? DEFAULT_MAX_BATCH, state.tree, {
-      fencedError: () => (this.#fence.reason === undefined ? undefined : this.#fence.error()),
-      onCommitted: () => this.#schedule.schedule(),
-    });
+    this.#commit = new GroupCommit(
+      options.storage,
+      options.maxBatchSize ?? DEFAULT_MAX_BATCH,
+      state.tree,
+      {
+        fencedError: () => (this.#fence.reason === undefined ? undefined : this.#fence.error()),
+        onCommitted: () => this.#schedule.schedule(),
+      },
+      options.groupWindowMs,
+    );
     this.#checkpoints = new SignedCheckpoints(
       {
         storage: options.storage,
@@ -98,6 +109,9 @@ export class TransparencyLog implements CheckpointedLog {
     const maxBatch = options.maxBatchSize ?? DEFAULT_MAX_BATCH;
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1)
       throw logError('ERR_INVALID_INPUT', 'batch-size', 'maxBatchSize must be a positive integer');
+    const window = options.groupWindowMs ?? 0;
+    if (!Number.isFinite(window) || window < 0 || window > 100)
+      throw logError('ERR_INVALID_INPUT', 'group-window', 'groupWindowMs must be between 0 and 100');
     const { storage } = options;
     const size = await storage.size();
     const last = await storage.latestCheckpoint();

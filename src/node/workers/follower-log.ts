@@ -18,7 +18,12 @@ export interface FollowerLogOptions {
   readonly signerKey: string;
   readonly origin: string;
   readonly appender: LogAppender;
-  /** How often the view looks for a grown log or a new checkpoint (default 500 ms). */
+  /**
+   * How often the view also looks for a grown log or a new checkpoint on its own (default: never).
+   * Every read of the log (tiles, proofs, entries, and the log routes and status, which call
+   * `refresh()` first) already looks before it answers, so a timer only reopened the view, with a
+   * signature check and O(log n) reads, twice a second while the log grew, for nobody (decision 0054).
+   */
   readonly refreshMs?: number;
 }
 
@@ -35,14 +40,16 @@ export class FollowerLog {
   #refreshing: Promise<void> | undefined;
   /** The look after the one under way, shared by every caller that arrived during it. */
   #queued: Promise<void> | undefined;
-  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #timer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(options: FollowerLogOptions, view: TransparencyLog, seen: string) {
     this.#options = options;
     this.#view = view;
     this.#seen = seen;
-    this.#timer = setInterval(() => void this.refresh().catch(() => undefined), options.refreshMs ?? 500);
-    this.#timer.unref();
+    if (options.refreshMs !== undefined) {
+      this.#timer = setInterval(() => void this.refresh().catch(() => undefined), options.refreshMs);
+      this.#timer.unref();
+    }
   }
 
   static async open(options: FollowerLogOptions): Promise<FollowerLog> {

@@ -13,14 +13,17 @@ import { loadavg } from 'node:os';
 import { type HttpLoad, type LoadJob, startHttpLoad } from '../http-load.js';
 import { formatNumber } from '../measure.js';
 import { CARELEDGER_STAFF_HEADERS, startCareLedgerProcess } from '../support/careledger-process.js';
-import { type CpuSnapshot, cpuBetween, processTree, snapshotCpu } from '../support/proc-cpu.js';
+import { type CpuSnapshot, processTree, readProcCpu, snapshotCpu } from '../support/proc-cpu.js';
 import {
+  cpuByCommand,
+  formatCpuBy,
   medianOfRounds,
   parsePeerOptions,
   type RoundFigure,
   ratio,
   roundFigure,
   roundOrder,
+  windowCpuPerPid,
 } from '../support/side-by-side.js';
 import type { Figure, Group, GroupContext, GroupResult, Ratio } from '../types.js';
 import { loadTransactionBundle, TRANSACTION_ENTRIES } from './import.js';
@@ -66,11 +69,20 @@ function sideOf(name: Side['name'], base: string, headers: Record<string, string
 }
 
 async function post(side: Side, path: string, body: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${side.origin}${side.prefix}${path}`, {
-    method: 'POST',
-    headers: { ...side.headers, ...FHIR_JSON },
-    body,
-  });
+  let response: Response;
+  try {
+    response = await fetch(`${side.origin}${side.prefix}${path}`, {
+      method: 'POST',
+      headers: { ...side.headers, ...FHIR_JSON },
+      body,
+    });
+  } catch (error) {
+    // fetch says only "fetch failed"; the reason (refused, reset, closed) is its cause.
+    const cause = (error as { cause?: unknown }).cause;
+    throw new Error(
+      `${side.name}: POST ${path} failed: ${cause instanceof Error ? cause.message : String(error)}`,
+    );
+  }
   const text = await response.text();
   if (response.status !== 200 && response.status !== 201)
     throw new Error(`${side.name}: POST ${path} answered ${response.status}: ${text.slice(0, 300)}`);
@@ -183,17 +195,27 @@ async function measure(
   side: Side,
   job: LoadJob,
 ): Promise<{ figure: RoundFigure; firstError?: string }> {
-  const pids = [...new Set(side.pids.flatMap((pid) => processTree(pid)))];
+  // The process trees are listed at each edge of the window, not once before the job: a peer's
+  // database backends for connections opened during the warm-up or the window count too.
+  const snapshot = (): CpuSnapshot => snapshotCpu([...new Set(side.pids.flatMap((pid) => processTree(pid)))]);
   let start: CpuSnapshot | undefined;
   let end: CpuSnapshot | undefined;
+  const commands = new Map<number, string>();
   const result = await load.run(job, (edge) => {
-    if (pids.length === 0) return;
-    if (edge === 'window-start') start = snapshotCpu(pids);
-    else end = snapshotCpu(pids);
+    if (side.pids.length === 0) return;
+    if (edge === 'window-start') start = snapshot();
+    else {
+      end = snapshot();
+      for (const pid of end.keys()) commands.set(pid, readProcCpu(pid)?.comm ?? 'ended');
+    }
   });
-  const cpuMs = start === undefined || end === undefined ? undefined : cpuBetween(start, end).totalMs;
+  const perPid = start === undefined || end === undefined ? undefined : windowCpuPerPid(start, end);
+  let cpuMs: number | undefined;
+  if (perPid !== undefined) cpuMs = [...perPid.values()].reduce((a, b) => a + b, 0);
+  const cpuMsBy =
+    perPid === undefined ? undefined : cpuByCommand(perPid, (pid) => commands.get(pid) ?? 'ended');
   return {
-    figure: roundFigure(result, cpuMs),
+    figure: roundFigure(result, cpuMs, cpuMsBy),
     ...(result.firstError === undefined ? {} : { firstError: result.firstError }),
   };
 }
@@ -299,6 +321,7 @@ export const peerGroup: Group = {
                 median.cpuMsPerRequest === undefined
                   ? 'not measured'
                   : Number(median.cpuMsPerRequest.toFixed(3)),
+              cpuMsPerRequestByProcess: formatCpuBy(median.cpuMsPerRequestBy),
               ratesPerRound: perRound.map((f) => fmt(f.rate)).join(' / '),
               answers: median.ok,
               errors: median.errors,
@@ -316,9 +339,17 @@ export const peerGroup: Group = {
             `| ${fmt(ours.cpuMsPerRequest)} / ${fmt(theirs.cpuMsPerRequest)}${cpuRatio === undefined ? '' : ` (${fmt(cpuRatio)} ×)`} |`,
         );
       }
-      process.stderr.write(`\n${table.join('\n')}\n\n`);
+      const split = work.map((workload) => {
+        const by = (side: Side['name']) =>
+          formatCpuBy(medianOfRounds(rounds.get(`${workload.key}.${side}`) ?? []).cpuMsPerRequestBy);
+        return `${workload.key}: CareLedger ${by('CareLedger')}; peer ${by('peer')}`;
+      });
+      process.stderr.write(
+        `\n${table.join('\n')}\n\nCPU ms per request by process (medians of rounds):\n${split.join('\n')}\n\n`,
+      );
       notes.push(
         `Side by side: ${table.join(' ')}`,
+        `CPU ms per request by process (medians of rounds): ${split.join(' | ')}`,
         `CareLedger: a solo node this group started (${node.fhirBase}, its own process with its default workers; CPU of the node process, ` +
           'its children and its anvil), encryption, validation, the access check and durable audit on, ' +
           `development identity headers. Peer: ${peerOptions.url}` +

@@ -3,7 +3,7 @@
  * per-round figures, medians over rounds and the ratios printed between the two servers.
  */
 import { percentile } from '../measure.js';
-import { parsePidList } from './proc-cpu.js';
+import { type CpuSnapshot, cpuBetween, parsePidList } from './proc-cpu.js';
 
 export interface PeerOptions {
   /** The peer's FHIR R4 base, e.g. `http://127.0.0.1:8103/fhir/R4` (no trailing slash). */
@@ -48,6 +48,8 @@ export interface RoundFigure {
   readonly p99Ms: number;
   /** Server CPU per answer, ms; undefined when its processes were not measured. */
   readonly cpuMsPerRequest?: number;
+  /** The same split by the processes' command names (`node`, `postgres`, `redis-server`, `anvil`). */
+  readonly cpuMsPerRequestBy?: Readonly<Record<string, number>>;
   readonly ok: number;
   readonly errors: number;
 }
@@ -55,14 +57,21 @@ export interface RoundFigure {
 export function roundFigure(
   result: { ok: number; errors: number; seconds: number; latencies: readonly number[] },
   cpuMs: number | undefined,
+  cpuMsBy?: Readonly<Record<string, number>>,
 ): RoundFigure {
+  const answers = result.ok + result.errors;
   return {
     rate: result.ok / result.seconds,
     p50Ms: percentile(result.latencies, 50),
     p99Ms: percentile(result.latencies, 99),
-    ...(cpuMs === undefined || result.ok + result.errors === 0
+    ...(cpuMs === undefined || result.ok + result.errors === 0 ? {} : { cpuMsPerRequest: cpuMs / answers }),
+    ...(cpuMsBy === undefined || answers === 0
       ? {}
-      : { cpuMsPerRequest: cpuMs / (result.ok + result.errors) }),
+      : {
+          cpuMsPerRequestBy: Object.fromEntries(
+            Object.entries(cpuMsBy).map(([command, ms]) => [command, ms / answers]),
+          ),
+        }),
     ok: result.ok,
     errors: result.errors,
   };
@@ -88,9 +97,18 @@ export function medianOfRounds(rounds: readonly RoundFigure[]): RoundFigure {
     ...(cpu.length > 0 && cpu.every((c) => c !== undefined)
       ? { cpuMsPerRequest: median(cpu as number[]) }
       : {}),
+    ...(rounds.length > 0 && rounds.every((r) => r.cpuMsPerRequestBy !== undefined)
+      ? { cpuMsPerRequestBy: medianBy(rounds.map((r) => r.cpuMsPerRequestBy ?? {})) }
+      : {}),
     ok: rounds.reduce((sum, r) => sum + r.ok, 0),
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
   };
+}
+
+/** Per command, the median over rounds (a round without the command counts 0 for it). */
+function medianBy(rounds: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const commands = new Set(rounds.flatMap((r) => Object.keys(r)));
+  return Object.fromEntries([...commands].map((c) => [c, median(rounds.map((r) => r[c] ?? 0))]));
 }
 
 /** `a / b`, or undefined when either is missing or b is not positive (no ratio to print). */
@@ -103,4 +121,49 @@ export function ratio(a: number | undefined, b: number | undefined): number | un
 /** Which server goes first in round `round` (0-based): alternating, so neither always runs warm. */
 export function roundOrder<T>(round: number, careledger: T, peer: T): [T, T] {
   return round % 2 === 0 ? [careledger, peer] : [peer, careledger];
+}
+
+/**
+ * CPU ms each of one side's processes spent over a window, from snapshots of its process trees (the
+ * given pids and all their descendants) taken when the window opened and when it closed. A process in
+ * both counts its difference; a process only in the closing one was born inside the window (it
+ * descends from the same roots, and it was not there at the opening) and counts whole: the backends a
+ * database starts for a pool's new connections, which a tree listed once before the warm-up missed
+ * (Medplum's pool closes idle connections after 10 s, so each workload opens its own). A process
+ * that ended inside the window is lost (its time reaches its parent's cutime only when reaped).
+ */
+export function windowCpuPerPid(start: CpuSnapshot, end: CpuSnapshot): Map<number, number> {
+  const perPid = cpuBetween(start, end).perPid;
+  for (const [pid, cpu] of end) if (!start.has(pid)) perPid.set(pid, cpu.userMs + cpu.systemMs);
+  return perPid;
+}
+
+/** The total of {@link windowCpuPerPid}. */
+export function windowCpuMs(start: CpuSnapshot, end: CpuSnapshot): number {
+  let total = 0;
+  for (const ms of windowCpuPerPid(start, end).values()) total += ms;
+  return total;
+}
+
+/** Per-pid CPU ms summed by command name (`node`, `postgres`, `redis-server`, `anvil`). */
+export function cpuByCommand(
+  perPid: ReadonlyMap<number, number>,
+  commandOf: (pid: number) => string,
+): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [pid, ms] of perPid) {
+    const command = commandOf(pid);
+    by[command] = (by[command] ?? 0) + ms;
+  }
+  return by;
+}
+
+/** `node 1.58, postgres 0.97` (ms per request, largest first, 3 significant digits; zeros left out). */
+export function formatCpuBy(by: Readonly<Record<string, number>> | undefined): string {
+  if (by === undefined) return 'not measured';
+  return Object.entries(by)
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([command, ms]) => `${command} ${Number(ms.toPrecision(3))}`)
+    .join(', ');
 }

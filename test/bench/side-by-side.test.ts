@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parsePidList } from '../../bench/support/proc-cpu.js';
 import {
+  cpuByCommand,
+  formatCpuBy,
   median,
   medianOfRounds,
   parsePeerOptions,
   ratio,
   roundFigure,
   roundOrder,
+  windowCpuMs,
+  windowCpuPerPid,
 } from '../../bench/support/side-by-side.js';
 
 describe('percentiles, medians and ratios', () => {
@@ -79,5 +83,71 @@ describe('parsePeerOptions', () => {
     expect(() => parsePeerOptions([['color', 'red']])).toThrow();
     expect(() => parsePidList('12,x')).toThrow();
     expect(() => parsePidList('')).toThrow();
+  });
+});
+
+describe('windowCpuMs', () => {
+  const cpu = (userMs: number, systemMs: number) => ({ userMs, systemMs });
+  it('counts the difference of processes in both snapshots and the whole of those born inside', () => {
+    const start = new Map([
+      [10, cpu(1000, 200)],
+      [11, cpu(50, 10)],
+    ]);
+    const end = new Map([
+      [10, cpu(1300, 250)], // +350
+      [11, cpu(60, 10)], // +10
+      [12, cpu(70, 30)], // born inside the window: 100
+    ]);
+    expect(windowCpuMs(start, end)).toBe(460);
+  });
+
+  it('leaves out a process that ended inside the window', () => {
+    const start = new Map([
+      [10, cpu(100, 0)],
+      [11, cpu(500, 0)],
+    ]);
+    expect(windowCpuMs(start, new Map([[10, cpu(150, 0)]]))).toBe(50);
+  });
+});
+
+describe('CPU by process', () => {
+  it('sums per-pid CPU by command name and prints it largest first', () => {
+    const start = new Map([
+      [1, { userMs: 100, systemMs: 0 }],
+      [2, { userMs: 10, systemMs: 0 }],
+    ]);
+    const end = new Map([
+      [1, { userMs: 400, systemMs: 100 }],
+      [2, { userMs: 30, systemMs: 0 }],
+      [3, { userMs: 50, systemMs: 10 }],
+    ]);
+    const perPid = windowCpuPerPid(start, end);
+    expect([...perPid.entries()]).toEqual([
+      [1, 400],
+      [2, 20],
+      [3, 60],
+    ]);
+    const commands = new Map([
+      [1, 'node'],
+      [2, 'postgres'],
+      [3, 'postgres'],
+    ]);
+    const by = cpuByCommand(perPid, (pid) => commands.get(pid) ?? 'ended');
+    expect(by).toEqual({ node: 400, postgres: 80 });
+    expect(formatCpuBy(by)).toBe('node 400, postgres 80');
+    expect(formatCpuBy({ ...by, esbuild: 0 })).toBe('node 400, postgres 80');
+    expect(formatCpuBy(undefined)).toBe('not measured');
+  });
+
+  it('divides the split by the answers and takes its median over rounds', () => {
+    const result = { ok: 9, errors: 1, seconds: 1, latencies: [1] };
+    const rounds = [
+      roundFigure(result, 30, { node: 20, postgres: 10 }),
+      roundFigure(result, 50, { node: 50 }),
+      roundFigure(result, 40, { node: 30, postgres: 10 }),
+    ];
+    expect(rounds[0]?.cpuMsPerRequestBy).toEqual({ node: 2, postgres: 1 });
+    expect(medianOfRounds(rounds).cpuMsPerRequestBy).toEqual({ node: 3, postgres: 1 });
+    expect(medianOfRounds([...rounds, roundFigure(result, 1)]).cpuMsPerRequestBy).toBeUndefined();
   });
 });

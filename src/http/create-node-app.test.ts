@@ -36,3 +36,38 @@ describe('createNodeApp body limit', () => {
     expect((await app.request('/thing', { method: 'HEAD' })).status).toBe(200);
   });
 });
+
+describe('createNodeApp edge (shedding, body limit and security headers in one middleware)', () => {
+  const app = createNodeApp({ maxBodyBytes: 16, loadShedding: false });
+  app.get('/fail', () => {
+    throw new Error('boom');
+  });
+  app.get('/own', (c) => c.text('own', 200, { 'content-security-policy': "default-src 'self'" }));
+  app.post('/thing', async (c) => c.text(`posted ${(await c.req.text()).length}`));
+
+  test('every answer has the security headers: a refused body, an error, a missing route, a route of its own', async () => {
+    const answers = {
+      tooLarge: await app.request('/thing', {
+        method: 'POST',
+        body: 'x'.repeat(17),
+        headers: { 'content-length': '17' },
+      }),
+      error: await app.request('/fail'),
+      missing: await app.request('/nothing-here'),
+      own: await app.request('/own'),
+    };
+    expect(answers.tooLarge.status).toBe(413);
+    expect(answers.error.status).toBe(500);
+    expect(answers.missing.status).toBe(404);
+    for (const [name, answer] of Object.entries(answers)) {
+      expect(answer.headers.get('x-content-type-options'), name).toBe('nosniff');
+      expect(answer.headers.get('cache-control'), name).toBe('no-store');
+      expect(answer.headers.get('x-frame-options'), name).toBe('DENY');
+    }
+    expect(answers.tooLarge.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+    expect(answers.own.headers.get('content-security-policy')).toBe("default-src 'self'");
+    expect(answers.error.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
+  });
+});

@@ -45,9 +45,22 @@ function verifyLoopbackRequest(c: Context): void {
   const peer = remoteAddress(c);
   const fromLoopback = hasSocket(c) ? peer !== undefined && isLoopbackAddress(peer) : true;
   const relayed = PROXY_HEADERS.some((name) => c.req.header(name) !== undefined);
-  if (!fromLoopback || relayed || !isLoopbackHost(new URL(c.req.url).hostname)) {
+  if (!fromLoopback || relayed || !loopbackUrl(c.req.url)) {
     unauthenticated(c, 'the development identity header is accepted only on the loopback interface');
   }
+}
+
+/**
+ * A URL naming `127.0.0.1` or `localhost` with a valid port (or none) has that host name for the URL
+ * parser too: answered without parsing it (a URL parsed per request was 0.7% of a read's CPU, issue
+ * 16); any other URL is parsed, as before.
+ */
+const PLAIN_LOOPBACK_URL = /^https?:\/\/(?:127\.0\.0\.1|localhost)(?::(\d{1,5}))?\//;
+
+function loopbackUrl(url: string): boolean {
+  const plain = PLAIN_LOOPBACK_URL.exec(url);
+  if (plain !== null && (plain[1] === undefined || Number(plain[1]) <= 65_535)) return true;
+  return isLoopbackHost(new URL(url).hostname);
 }
 
 /** `X-CareLedger-Identity: Practitioner/dr-1`, `Patient/p-1` or `Organization/0x…` (another member). */

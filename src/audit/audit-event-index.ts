@@ -111,22 +111,43 @@ interface ReferenceRows {
 
 const SUBTYPE_SYSTEM = 'http://hl7.org/fhir/restful-interaction';
 
-/** Per keyed-hash function: the rows of a reference or an interaction, emptied at the same bound. */
-const rowCaches = new WeakMap<KeyedHash, Map<string, ReferenceRows>>();
+/**
+ * Per keyed-hash function: the rows of a reference (per parameter) or an interaction, looked up by
+ * the text itself (no key string built per lookup); all emptied together at the same bound.
+ */
+interface RowCache {
+  size: number;
+  readonly agent: Map<string, ReferenceRows>;
+  readonly entity: Map<string, ReferenceRows>;
+  readonly subtype: Map<string, ReferenceRows>;
+}
 
-function rowCache(keyedHash: KeyedHash): Map<string, ReferenceRows> {
+const rowCaches = new WeakMap<KeyedHash, RowCache>();
+
+function rowCache(keyedHash: KeyedHash): RowCache {
   let cache = rowCaches.get(keyedHash);
   if (cache === undefined) {
-    cache = new Map();
+    cache = { size: 0, agent: new Map(), entity: new Map(), subtype: new Map() };
     rowCaches.set(keyedHash, cache);
   }
   return cache;
 }
 
+function keep(cache: RowCache, map: Map<string, ReferenceRows>, text: string, rows: ReferenceRows): void {
+  if (cache.size >= AUDIT_INDEX_HASH_CACHE_SIZE) {
+    cache.agent.clear();
+    cache.entity.clear();
+    cache.subtype.clear();
+    cache.size = 0;
+  }
+  map.set(text, rows);
+  cache.size += 1;
+}
+
 function rowsOf(keyedHash: KeyedHash, param: 'agent' | 'entity', reference: string): ReferenceRows {
   const cache = rowCache(keyedHash);
-  const key = `${param}\u001f${reference}`;
-  const known = cache.get(key);
+  const map = cache[param];
+  const known = map.get(reference);
   if (known !== undefined) return known;
   // The generic path of auditEventIndexEntries, for this one reference.
   const values: string[] = [];
@@ -153,15 +174,13 @@ function rowsOf(keyedHash: KeyedHash, param: 'agent' | 'entity', reference: stri
         }))
       : [],
   };
-  if (cache.size >= AUDIT_INDEX_HASH_CACHE_SIZE) cache.clear();
-  cache.set(key, rows);
+  keep(cache, map, reference, rows);
   return rows;
 }
 
 function subtypeRows(keyedHash: KeyedHash, interaction: string): ReferenceRows {
   const cache = rowCache(keyedHash);
-  const key = `subtype\u001f${interaction}`;
-  const known = cache.get(key);
+  const known = cache.subtype.get(interaction);
   if (known !== undefined) return known;
   const values: string[] = [];
   for (const token of tokens([{ system: SUBTYPE_SYSTEM, code: interaction }])) {
@@ -180,8 +199,7 @@ function subtypeRows(keyedHash: KeyedHash, interaction: string): ReferenceRows {
     patientValues: [],
     patientEntries: [],
   };
-  if (cache.size >= AUDIT_INDEX_HASH_CACHE_SIZE) cache.clear();
-  cache.set(key, rows);
+  keep(cache, cache.subtype, interaction, rows);
   return rows;
 }
 

@@ -1,7 +1,11 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { canonicalJson } from '../fhir/canonical-json.js';
-import { auditEventIndexEntries, auditIndexEntries } from './audit-event-index.js';
+import {
+  AUDIT_INDEX_HASH_CACHE_SIZE,
+  auditEventIndexEntries,
+  auditIndexEntries,
+} from './audit-event-index.js';
 import {
   type AccessContext,
   type AuditEventInput,
@@ -207,6 +211,30 @@ describe('auditIndexEntries', () => {
         JSON.stringify(input),
       ).toEqual(auditEventIndexEntries(event, hash));
     }
+  });
+
+  test('past the bound of kept rows the rows stay the same (the kept ones are emptied, then rebuilt)', () => {
+    const calls: string[] = [];
+    const hash = (value: string) => {
+      calls.push(value);
+      return `c(${value})`;
+    };
+    const fields = (i: number) => ({
+      interaction: 'read',
+      agents: ['Practitioner/dr-1'],
+      entities: [`Observation/o-${i}/_history/1`, `Patient/p-${i}`],
+    });
+    const first = auditIndexEntries(fields(0), hash);
+    const hashed = calls.length;
+    expect(auditIndexEntries(fields(0), hash)).toEqual(first);
+    expect(calls.length).toBe(hashed);
+    for (let i = 1; i <= AUDIT_INDEX_HASH_CACHE_SIZE; i++) {
+      const rows = auditIndexEntries(fields(i), hash);
+      if (i % 512 === 0) expect(rows).toHaveLength(first.length);
+    }
+    const before = calls.length;
+    expect(auditIndexEntries(fields(0), hash)).toEqual(first);
+    expect(calls.length).toBeGreaterThan(before);
   });
 
   test('a repeated reference and a Patient as agent: rows once each, patient rows from both sides', () => {

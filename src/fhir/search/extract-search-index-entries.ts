@@ -1,13 +1,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { CareLedgerError } from '../../errors/index.js';
 import { containedIndexEntries } from './contained-index-entries.js';
-import {
-  evaluateSearchParam,
-  extractReferences,
-  extractStrings,
-  extractTokens,
-  extractUris,
-} from './extract-search-values.js';
+import { extractIndexValues } from './extract-index-values.js';
+import { extractReferences, extractStrings, extractTokens, extractUris } from './extract-search-values.js';
 import { isSearchableResourceType, loadSearchParameters } from './load-search-parameters.js';
 import { MAX_PREFIX_LENGTH, normalizeSearchString, searchWords } from './normalize-search-string.js';
 import {
@@ -87,7 +82,7 @@ export function extractSearchIndexEntries(resource: Resource, keyedHash: KeyedHa
     if (param.code === '_id') continue;
     switch (param.type) {
       case 'token':
-        for (const token of extractTokens(evaluateSearchParam(resource, param))) {
+        for (const token of extractTokens(extractIndexValues(resource, param))) {
           emit(param.code, 'token', token.code);
           if (token.system !== undefined) {
             emit(param.code, 'token', `${token.system}|${token.code}`);
@@ -96,19 +91,19 @@ export function extractSearchIndexEntries(resource: Resource, keyedHash: KeyedHa
         }
         break;
       case 'reference':
-        for (const reference of extractReferences(evaluateSearchParam(resource, param))) {
+        for (const reference of extractReferences(extractIndexValues(resource, param))) {
           emit(param.code, 'reference', reference.normalized);
           if (reference.id !== undefined) emit(param.code, 'reference', reference.id);
         }
         break;
       case 'string':
-        for (const value of extractStrings(evaluateSearchParam(resource, param))) {
+        for (const value of extractStrings(extractIndexValues(resource, param))) {
           const normalized = normalizeSearchString(value);
           for (const word of [normalized, ...searchWords(normalized)]) emitPrefixes(param.code, word, emit);
         }
         break;
       case 'uri':
-        for (const uri of extractUris(evaluateSearchParam(resource, param))) emit(param.code, 'uri', uri);
+        for (const uri of extractUris(extractIndexValues(resource, param))) emit(param.code, 'uri', uri);
         break;
       default:
         break;

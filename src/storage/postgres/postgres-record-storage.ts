@@ -6,13 +6,16 @@ import type {
   StoredVersion,
 } from '../../vault/record-storage.js';
 import { AUDIT_EVENT } from '../audit-index-rows.js';
-import { type RecordRow, toStoredVersion } from '../record-rows.js';
+import { RECORD_COLUMNS, type RecordRow, recordColumnsOf, toStoredVersion } from '../record-rows.js';
 import {
   auditIndexCondition,
   auditIndexParameter,
   insertAuditIndexPostgres,
 } from './postgres-audit-index.js';
 import type { PgQueryable, PostgresDatabase } from './postgres-database.js';
+
+/** A candidate's columns: every column but is_current, which no reader needs. */
+const CANDIDATE_COLUMNS = recordColumnsOf('r');
 
 /**
  * Stores a version on the append's transaction client (the PostgreSQL side of the vault's commit
@@ -193,7 +196,7 @@ export class PostgresRecordStorage implements RecordStorage {
     }
     if (scope.limit !== undefined) params.push(scope.limit);
     return this.#rows(
-      `SELECT r.* FROM vault_records r WHERE ${clauses.join(' AND ')}
+      `SELECT ${CANDIDATE_COLUMNS} FROM vault_records r WHERE ${clauses.join(' AND ')}
        ORDER BY r.last_updated${scope.descending === true ? ' DESC' : ''}, r.id${scope.limit === undefined ? '' : ` LIMIT $${params.length}`}`,
       params,
     );
@@ -201,7 +204,7 @@ export class PostgresRecordStorage implements RecordStorage {
 
   async current(resourceType: string, id: string): Promise<StoredVersion | undefined> {
     const [version] = await this.#rows(
-      'SELECT * FROM vault_records WHERE resource_type = $1 AND id = $2 AND is_current',
+      `SELECT ${RECORD_COLUMNS} FROM vault_records WHERE resource_type = $1 AND id = $2 AND is_current`,
       [resourceType, id],
     );
     return version;
@@ -209,7 +212,7 @@ export class PostgresRecordStorage implements RecordStorage {
 
   async version(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
     const [version] = await this.#rows(
-      'SELECT * FROM vault_records WHERE resource_type = $1 AND id = $2 AND version_id = $3',
+      `SELECT ${RECORD_COLUMNS} FROM vault_records WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
       [resourceType, id, versionId],
     );
     return version;
@@ -217,7 +220,7 @@ export class PostgresRecordStorage implements RecordStorage {
 
   history(resourceType: string, id: string): Promise<StoredVersion[]> {
     return this.#rows(
-      'SELECT * FROM vault_records WHERE resource_type = $1 AND id = $2 ORDER BY version_id DESC',
+      `SELECT ${RECORD_COLUMNS} FROM vault_records WHERE resource_type = $1 AND id = $2 ORDER BY version_id DESC`,
       [resourceType, id],
     );
   }
@@ -227,7 +230,7 @@ export class PostgresRecordStorage implements RecordStorage {
     page: { since?: string; beforeLogIndex?: number; limit: number },
   ): Promise<StoredVersion[]> {
     return this.#rows(
-      `SELECT * FROM vault_records WHERE resource_type = $1 AND log_index < $2 AND last_updated > $3
+      `SELECT ${RECORD_COLUMNS} FROM vault_records WHERE resource_type = $1 AND log_index < $2 AND last_updated > $3
        ORDER BY log_index DESC LIMIT $4`,
       [resourceType, page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER, page.since ?? '', page.limit],
     );
@@ -235,7 +238,7 @@ export class PostgresRecordStorage implements RecordStorage {
 
   systemHistory(page: { since?: string; beforeLogIndex?: number; limit: number }): Promise<StoredVersion[]> {
     return this.#rows(
-      `SELECT * FROM vault_records WHERE resource_type <> 'AuditEvent' AND log_index < $1 AND last_updated > $2
+      `SELECT ${RECORD_COLUMNS} FROM vault_records WHERE resource_type <> 'AuditEvent' AND log_index < $1 AND last_updated > $2
        ORDER BY log_index DESC LIMIT $3`,
       [page.beforeLogIndex ?? Number.MAX_SAFE_INTEGER, page.since ?? '', page.limit],
     );
@@ -244,11 +247,11 @@ export class PostgresRecordStorage implements RecordStorage {
   listCurrent(resourceType: string, filter: { patientId?: string } = {}): Promise<StoredVersion[]> {
     return filter.patientId === undefined
       ? this.#rows(
-          'SELECT * FROM vault_records WHERE resource_type = $1 AND is_current AND NOT deleted ORDER BY last_updated, id',
+          `SELECT ${RECORD_COLUMNS} FROM vault_records WHERE resource_type = $1 AND is_current AND NOT deleted ORDER BY last_updated, id`,
           [resourceType],
         )
       : this.#rows(
-          `SELECT * FROM vault_records WHERE resource_type = $1 AND patient_id = $2 AND is_current AND NOT deleted
+          `SELECT ${RECORD_COLUMNS} FROM vault_records WHERE resource_type = $1 AND patient_id = $2 AND is_current AND NOT deleted
            ORDER BY last_updated, id`,
           [resourceType, filter.patientId],
         );
@@ -277,7 +280,7 @@ export class PostgresRecordStorage implements RecordStorage {
     }
     params.push(page.limit);
     return this.#rows(
-      `SELECT * FROM vault_records WHERE ${clauses.join(' AND ')} ORDER BY patient_id, id LIMIT $${params.length}`,
+      `SELECT ${RECORD_COLUMNS} FROM vault_records WHERE ${clauses.join(' AND ')} ORDER BY patient_id, id LIMIT $${params.length}`,
       params,
     );
   }

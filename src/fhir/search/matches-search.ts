@@ -53,20 +53,6 @@ export function matchesSearch(
   return (plan.residual.filters ?? []).every((filter) => matchesFilter(resource, filter, plan));
 }
 
-/**
- * The memory stage left for a candidate the storage found through `plan.indexFilters`: the residual
- * without the filters the index decided exactly (SearchPlan.indexExact, decision 0056). Only for
- * candidates of those very index filters; any other resource is matched against the whole plan.
- */
-export function residualAfterIndex<P extends Pick<SearchPlan, 'residual' | 'indexExact'>>(plan: P): P {
-  const exact = plan.indexExact;
-  if (exact === undefined || exact.size === 0) return plan;
-  return {
-    ...plan,
-    residual: { ...plan.residual, filters: (plan.residual.filters ?? []).filter((f) => !exact.has(f)) },
-  };
-}
-
 /** What a filter is decided against besides the resource: the clock and the plan's expanded ValueSets. */
 type MatchContext = Pick<SearchPlan, 'now'> & Partial<Pick<SearchPlan, 'valueSets'>>;
 

@@ -18,8 +18,6 @@ export interface PlanState {
   readonly valueSetCodings: Map<string, ValueSetMembers>;
   readonly indexFilters: IndexFilter[];
   readonly filters: Filter[];
-  /** Filters of `filters` the index decides exactly (SearchPlan.indexExact). */
-  readonly indexExact: Set<Filter>;
   count: number;
   offset: number;
   sort: SortRule[];
@@ -54,34 +52,19 @@ export function unsupported(state: PlanState, key: string, reason: string): void
   state.issues.push({ parameter: key, reason });
 }
 
-/**
- * Adds an ANDed SQL-stage filter: rows of `param` whose keyed hash is that of one of `values`. Returns
- * whether it did (a parameter without index rows for the type is decided in memory only).
- */
+/** Adds an ANDed SQL-stage filter: rows of `param` whose keyed hash is that of one of `values`. */
 export function addIndexFilter(
   state: PlanState,
   param: SearchParam,
   kind: SearchIndexKind,
   values: string[],
-): boolean {
+): void {
   // A parameter without index rows for this type (AuditEvent's unindexed ones) is decided in memory.
-  if (!isIndexedSearchParam(state.resourceType, param.code)) return false;
+  if (!isIndexedSearchParam(state.resourceType, param.code)) return;
   const hashes = [
     ...new Set(
       values.map((value) => hashIndexValue(state.keyedHash, state.resourceType, param.code, kind, value)),
     ),
   ];
   state.indexFilters.push({ param: param.code, hashes });
-  return true;
-}
-
-/**
- * Marks `filter` as decided exactly by the index filter just added for it (see SearchPlan.indexExact),
- * where that is proven: not for a contained search (its rows merge every contained resource's), not
- * for AuditEvents (their own index, of truncated hashes), not for a value with an escape (`\,`, `\|`,
- * `\$`: the memory stage reads the escapes again and could split the value otherwise).
- */
-export function markIndexExact(state: PlanState, filter: Filter): void {
-  if (state.contained || state.resourceType === 'AuditEvent' || filter.value.includes('\\')) return;
-  state.indexExact.add(filter);
 }

@@ -11,7 +11,7 @@ import {
 } from './normalize-search-string.js';
 import { parseDateRange } from './parse-date-range.js';
 import { planSpecialParameter } from './plan-special.js';
-import { addIndexFilter, invalidValue, markIndexExact, type PlanState, unsupported } from './plan-state.js';
+import { addIndexFilter, invalidValue, type PlanState, unsupported } from './plan-state.js';
 import { planValueSetToken } from './plan-value-set.js';
 import {
   parseSearchNumber,
@@ -99,15 +99,12 @@ export function planTypedParameter(
         value,
       });
       if (modifier !== '') return;
-      if (
-        addIndexFilter(
-          state,
-          param,
-          'uri',
-          splitEscaped(value, ',').map((item) => unescapeSearchValue(item)),
-        )
-      )
-        markIndexExact(state, state.filters[state.filters.length - 1] as Filter);
+      addIndexFilter(
+        state,
+        param,
+        'uri',
+        splitEscaped(value, ',').map((item) => unescapeSearchValue(item)),
+      );
       return;
     case 'date':
       planOrdered(state, key, param, value, (item) => parseDateRange(item) !== undefined, 'a real date');
@@ -274,17 +271,13 @@ function planReference(
     if (normalizeReference(reference).normalized.startsWith(`${type}/`)) return reference;
     throw invalidValue(key, 'the reference does not match the type modifier');
   });
-  const filter: Filter = { code: param.code, operator: 'eq', value: references.map(escapeComma).join(',') };
-  state.filters.push(filter);
-  if (
-    addIndexFilter(
-      state,
-      param,
-      'reference',
-      references.map((reference) => normalizeReference(reference).normalized),
-    )
-  )
-    markIndexExact(state, filter);
+  state.filters.push({ code: param.code, operator: 'eq', value: references.map(escapeComma).join(',') });
+  addIndexFilter(
+    state,
+    param,
+    'reference',
+    references.map((reference) => normalizeReference(reference).normalized),
+  );
 }
 
 function escapeComma(value: string): string {

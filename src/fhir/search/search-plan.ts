@@ -1,4 +1,4 @@
-import type { Filter, IncludeTarget, SearchRequest, SortRule } from '@medplum/core';
+import type { IncludeTarget, SearchRequest, SortRule } from '@medplum/core';
 import type { ValueSetLookup } from '../terminology/index.js';
 import type { ValueSetMembers } from './plan-value-set.js';
 import type { SearchPrefix } from './search-value-syntax.js';
@@ -53,17 +53,6 @@ export interface SearchPlan {
   readonly indexFilters: readonly IndexFilter[];
   /** Memory stage: every filter of the query (indexed ones too), for matchesSearch. */
   readonly residual: SearchRequest;
-  /**
-   * Filters of `residual` that a candidate found through `indexFilters` satisfies already, so a caller
-   * that took its candidates from those index filters may skip them in memory (residualAfterIndex;
-   * decision 0056). Only where the index matches exactly what matchesSearch decides, proven per
-   * parameter type: a reference (`eq`, with or without a type modifier: the rows hold the normalized
-   * reference and the bare id, the very two forms matchesSearch compares) and a uri without modifier
-   * (the row holds the uri). Never a string (rows are prefixes), a token (`a|b` is the row of a code
-   * `a|b` as well as of system `a`, code `b`), a date, number or quantity (no rows), a modifier.
-   * Hash collisions: full HMAC-SHA-256, none expected.
-   */
-  readonly indexExact?: ReadonlySet<Filter>;
   readonly count: number;
   readonly offset: number;
   readonly sort: readonly SortRule[];

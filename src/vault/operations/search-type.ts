@@ -9,7 +9,6 @@ import {
   sortResources,
 } from '../../fhir/search/index.js';
 import { indexOrder } from '../../fhir/search/index-order.js';
-import { residualAfterIndex } from '../../fhir/search/matches-search.js';
 import {
   type JoinResult,
   type SearchIssue,
@@ -224,8 +223,6 @@ async function findMatches(scope: SearchScope, plan: SearchPlan, limit: number):
   if (limit <= 0) return matches;
   const descending = indexOrder(plan) === 'descending';
   const { resourceType, indexFilters, id } = plan;
-  // Candidates come from plan.indexFilters: what those decided exactly is not checked again (decision 0056).
-  const memoryStage = residualAfterIndex(plan);
   // A bounded search reads its candidates a page at a time and stops once it has its matches.
   const pages = Number.isFinite(limit)
     ? new CandidatePages(scope, resourceType, indexFilters, id, descending, limit)
@@ -241,7 +238,7 @@ async function findMatches(scope: SearchScope, plan: SearchPlan, limit: number):
     for (const candidate of page) {
       const resource = await openVerified(scope, candidate);
       if (resource === undefined) continue;
-      if (matchesSearch(resource, memoryStage) && (await isVisible(scope, candidate, resource)))
+      if (matchesSearch(resource, plan) && (await isVisible(scope, candidate, resource)))
         matches.push({ resource, version: candidate });
       if (matches.length >= limit) return matches;
     }

@@ -2,6 +2,7 @@ import type { Address } from 'viem';
 import { patientLedgerAddress } from '../access/index.js';
 import type { AccessContext } from '../audit/create-audit-event.js';
 import { CareLedgerError } from '../errors/index.js';
+import { forgetIndexHashes } from '../fhir/search/extract-search-index-entries.js';
 import { NODE_KEY_PATIENT_ID } from './data-key-store.js';
 import type { SealedRecordStore } from './sealed-record-store.js';
 import type { VaultCrypto } from './vault-crypto.js';
@@ -52,6 +53,7 @@ export async function erasePatient(
   }
   const destroyed = await crypto.destroyPatientKeys(patientId);
   store.forgetDecrypted(patientId);
+  forgetIndexHashes();
   await store.commitMany(
     [],
     [{ interaction: 'operation', context, entity: `Patient/${patientId}/$erase`, patient: patientId }],

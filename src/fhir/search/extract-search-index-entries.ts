@@ -35,15 +35,36 @@ const MAX_CACHED_MESSAGE_LENGTH = 256;
  * an entry is never stale; a vault with another key is another function, with a map of its own (the
  * WeakMap lets it go with its vault). Memory is bounded by the size and the message length.
  */
-const hashCaches = new WeakMap<KeyedHash, Map<string, string>>();
+const hashCaches = new WeakMap<KeyedHash, { readonly map: Map<string, string>; forgotten: number }>();
+/** How many times forgetIndexHashes was called; a map kept from an earlier count is emptied first. */
+let forgetCount = 0;
+
+/**
+ * Empties every kept hash (lazily, at each map's next use): an erasure calls it, so the index values
+ * of an erased patient (names, identifiers, in plain text as the maps' keys) do not stay in this
+ * process's memory until the bound pushes them out.
+ */
+export function forgetIndexHashes(): void {
+  forgetCount += 1;
+}
 
 function hashCacheOf(keyedHash: KeyedHash): Map<string, string> {
-  let cache = hashCaches.get(keyedHash);
+  const cache = hashCaches.get(keyedHash);
   if (cache === undefined) {
-    cache = new Map();
-    hashCaches.set(keyedHash, cache);
+    const map = new Map<string, string>();
+    hashCaches.set(keyedHash, { map, forgotten: forgetCount });
+    return map;
   }
-  return cache;
+  if (cache.forgotten !== forgetCount) {
+    cache.map.clear();
+    cache.forgotten = forgetCount;
+  }
+  return cache.map;
+}
+
+/** How many hashes are kept for `keyedHash` (for tests). */
+export function keptIndexHashCount(keyedHash: KeyedHash): number {
+  return hashCacheOf(keyedHash).size;
 }
 
 /**

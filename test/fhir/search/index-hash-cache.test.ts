@@ -1,6 +1,10 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INDEX_HASH_CACHE_SIZE } from '../../../src/fhir/search/extract-search-index-entries.js';
+import {
+  forgetIndexHashes,
+  INDEX_HASH_CACHE_SIZE,
+  keptIndexHashCount,
+} from '../../../src/fhir/search/extract-search-index-entries.js';
 import { extractSearchIndexEntries, loadSearchParameters } from '../../../src/fhir/search/index.js';
 import type { KeyedHash } from '../../../src/fhir/search/search-index-entry.js';
 import { createKeyedHash, loadSyntheaResources } from './synthea-fixture.js';
@@ -66,5 +70,18 @@ describe('blind-index hashes kept per keyed-hash function (decision 0057)', () =
     expect(prefixes).toEqual(expect.arrayContaining(['𝒜', '𝒜b']));
     // A lone surrogate would be a UTF-16 code unit 0xD800–0xDFFF with no partner.
     expect(prefixes.some((p) => /^[\uD800-\uDBFF]$/.test(p ?? ''))).toBe(false);
+  });
+
+  it('an erasure empties every kept hash (no erased value stays in memory as a key)', () => {
+    const resources = loadSyntheaResources().slice(0, 50);
+    const keyed = counting(createKeyedHash());
+    const before = resources.map((r) => extractSearchIndexEntries(r, keyed.hash));
+    expect(keptIndexHashCount(keyed.hash)).toBeGreaterThan(0);
+    forgetIndexHashes();
+    expect(keptIndexHashCount(keyed.hash)).toBe(0);
+    const calls = keyed.calls();
+    // Hashed again from nothing, to the same rows.
+    expect(resources.map((r) => extractSearchIndexEntries(r, keyed.hash))).toEqual(before);
+    expect(keyed.calls()).toBeGreaterThan(calls);
   });
 });

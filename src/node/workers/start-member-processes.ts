@@ -154,6 +154,18 @@ async function startPrimary(dir: string, options: StartMemberOptions): Promise<M
   };
 }
 
+/**
+ * A worker's V8 flags: the primary's, with a young generation of 64 MiB semi-spaces unless one is
+ * set. A request allocates short-lived objects (the parsed request, the decrypted record, the
+ * AuditEvent's text); with V8's default 16 MiB the scavenges took about 8.5% of a read's CPU, with 64
+ * about 4.3% (profile shares, same load). At most 3 × 48 MiB more heap per worker.
+ */
+export function workerExecArgv(primary: readonly string[]): string[] {
+  return primary.some((flag) => flag.startsWith('--max-semi-space-size'))
+    ? [...primary]
+    : [...primary, '--max-semi-space-size=64'];
+}
+
 /** sysexits.h EX_CONFIG, what `careledger` exits with on ERR_CONFIG (src/cli/exit-codes.ts). */
 const WORKER_CONFIG_EXIT = 78;
 
@@ -167,7 +179,7 @@ async function superviseWorkers(
   name: string,
   sequencing = 'this process sequences the log',
 ): Promise<MemberProcesses> {
-  cluster.setupPrimary({ serialization: 'advanced' });
+  cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) });
   let stopping = false;
   let started = false;
   // A worker that dies is replaced; what it had not been answered for was never acknowledged. One

@@ -64,7 +64,7 @@ interface Args {
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <group,...>] [--json] [--profile] [--size <name>=<n>]... [--patients <n>]
-  [--peer-url <FHIR R4 base> [--peer-token <bearer>] [--peer-pids <pid,...>] [--peer-header '<name>: <value>']...]
+  [--peer-url <FHIR R4 base> [--peer-token <bearer>] [--peer-pids <pid,...>] [--peer-header '<name>: <value>']... [--peer-careledger-workers <n>]]
 groups: ${GROUPS.map((g) => `${g.name} (${g.description})`).join('; ')}`;
 
 function parseArgs(argv: readonly string[]): Args {
@@ -97,7 +97,7 @@ function parseArgs(argv: readonly string[]): Args {
       const match = /^([a-z-]+)=([0-9]+)$/.exec(value ?? '');
       if (match === null) throw new Error('--size needs <name>=<positive integer>');
       sizes[match[1] as string] = Number(match[2]);
-    } else if (/^--peer-[a-z]+$/.test(arg)) {
+    } else if (/^--peer-[a-z-]+$/.test(arg)) {
       // The peer group's options (--peer-url, --peer-token, --peer-pids, --peer-header), checked there.
       const value = argv[++i];
       if (value === undefined) throw new Error(`${arg} needs a value`);

@@ -246,7 +246,9 @@ export const peerGroup: Group = {
     const release = ctx.onInterrupt(cleanup);
     try {
       ctx.progress('peer: starting a CareLedger node in its own process (embedded chain, contracts)');
-      const node = await startCareLedgerProcess();
+      const node = await startCareLedgerProcess(
+        peerOptions.careledgerWorkers === undefined ? {} : { workers: peerOptions.careledgerWorkers },
+      );
       cleanups.push(() => node.stop());
       const load = await startHttpLoad();
       cleanups.push(() => load.close());
@@ -350,7 +352,7 @@ export const peerGroup: Group = {
       notes.push(
         `Side by side: ${table.join(' ')}`,
         `CPU ms per request by process (medians of rounds): ${split.join(' | ')}`,
-        `CareLedger: a solo node this group started (${node.fhirBase}, its own process with its default workers; CPU of the node process, ` +
+        `CareLedger: a solo node this group started (${node.fhirBase}, its own process with ${peerOptions.careledgerWorkers === undefined ? 'its default workers (one per core)' : `--workers ${peerOptions.careledgerWorkers}`}; CPU of the node process, ` +
           'its children and its anvil), encryption, validation, the access check and durable audit on, ' +
           `development identity headers. Peer: ${peerOptions.url}` +
           (peerOptions.pids.length === 0

@@ -12,6 +12,8 @@ export interface PeerOptions {
   readonly headers: Readonly<Record<string, string>>;
   /** The peer's processes whose CPU is measured (`--peer-pids`); empty: not measured. */
   readonly pids: readonly number[];
+  /** `node start --workers` of the CareLedger node (`--peer-careledger-workers`); default: one per core. */
+  readonly careledgerWorkers?: number;
 }
 
 /**
@@ -23,6 +25,7 @@ export function parsePeerOptions(args: readonly (readonly [string, string])[]): 
   let url: string | undefined;
   const headers: Record<string, string> = {};
   let pids: number[] = [];
+  let careledgerWorkers: number | undefined;
   for (const [name, value] of args) {
     if (name === 'url') {
       const parsed = new URL(value);
@@ -35,9 +38,14 @@ export function parsePeerOptions(args: readonly (readonly [string, string])[]): 
       const match = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(value);
       if (match === null) throw new Error("--peer-header needs 'name: value'");
       headers[(match[1] as string).toLowerCase()] = match[2] as string;
+    } else if (name === 'careledger-workers') {
+      careledgerWorkers = Number(value);
+      if (!Number.isInteger(careledgerWorkers) || careledgerWorkers < 1)
+        throw new Error('--peer-careledger-workers is a whole number from 1');
     } else throw new Error(`unknown option --peer-${name}`);
   }
-  return url === undefined ? undefined : { url, headers, pids };
+  if (url === undefined) return undefined;
+  return careledgerWorkers === undefined ? { url, headers, pids } : { url, headers, pids, careledgerWorkers };
 }
 
 /** One workload on one server in one round. */

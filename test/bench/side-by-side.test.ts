@@ -81,6 +81,16 @@ describe('parsePeerOptions', () => {
     expect(() => parsePeerOptions([['url', 'ftp://x']])).toThrow();
     expect(() => parsePeerOptions([['header', 'no colon']])).toThrow();
     expect(() => parsePeerOptions([['color', 'red']])).toThrow();
+    expect(() => parsePeerOptions([['careledger-workers', '0']])).toThrow(/whole number/);
+  });
+
+  it("takes the CareLedger node's worker count", () => {
+    expect(
+      parsePeerOptions([
+        ['url', 'http://127.0.0.1:8103/fhir/R4'],
+        ['careledger-workers', '1'],
+      ]),
+    ).toEqual({ url: 'http://127.0.0.1:8103/fhir/R4', headers: {}, pids: [], careledgerWorkers: 1 });
     expect(() => parsePidList('12,x')).toThrow();
     expect(() => parsePidList('')).toThrow();
   });

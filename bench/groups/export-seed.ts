@@ -158,9 +158,17 @@ export function createCloneSeeder(vault: TestVault | SeedTarget, template: Synth
   const messages = template.perCopy.map((line) =>
     extractSearchIndexEntries(JSON.parse(line) as Resource, (message) => message),
   );
+  // Rows that are not references hash the same in every copy: keyed once, reused.
+  const fixedHashes = messages.map((rows) =>
+    rows.map((row) => (row.kind === 'reference' ? undefined : store.searchHash(row.hash))),
+  );
   const slow = new Set<number>();
   let checked = false;
-  const mapMessages = (rows: readonly SearchIndexEntry[], prefix: string): SearchIndexEntry[] => {
+  const mapMessages = (
+    rows: readonly SearchIndexEntry[],
+    fixed: readonly (string | undefined)[],
+    prefix: string,
+  ): SearchIndexEntry[] => {
     const ids = new Map<string, string>();
     for (const row of rows) {
       const value = splitMessage(row)?.[1];
@@ -168,7 +176,9 @@ export function createCloneSeeder(vault: TestVault | SeedTarget, template: Synth
       if (reference != null && !SHARED_TYPES.has(reference[1] as string))
         ids.set(reference[2] as string, (prefix + (reference[2] as string)).slice(0, 64));
     }
-    return rows.map((row) => {
+    return rows.map((row, k) => {
+      const hash = fixed[k];
+      if (hash !== undefined) return { ...row, hash };
       const split = splitMessage(row);
       if (split === undefined) return { ...row, hash: store.searchHash(row.hash) };
       const [head, value] = split;
@@ -189,7 +199,11 @@ export function createCloneSeeder(vault: TestVault | SeedTarget, template: Synth
       const resources = cloneCopy(template, prefix);
       const index = resources.map((resource, i) => {
         if (slow.has(i)) return store.indexEntries(resource);
-        const fast = mapMessages(messages[i] as SearchIndexEntry[], prefix);
+        const fast = mapMessages(
+          messages[i] as SearchIndexEntry[],
+          fixedHashes[i] as (string | undefined)[],
+          prefix,
+        );
         if (!checked) {
           const full = store.indexEntries(resource);
           const key = (rows: readonly SearchIndexEntry[]) =>

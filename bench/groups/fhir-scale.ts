@@ -209,6 +209,9 @@ export async function openSeeder(nodeDir: string) {
   const base = await openNodeBase(nodeDir, {}, say);
   // A bulk load: this connection does not fsync each commit (the node's own keeps synchronous = FULL).
   base.db.pragma('synchronous = OFF');
+  // Blind-index rows land at random places in their indexes: a large page cache keeps those inserts
+  // from reading pages back from the OS at 10^6 resources (this connection only).
+  base.db.pragma('cache_size = -1000000');
   const crypto = await openVault(nodeDir, base.db, {
     dataKeys: (provider) => base.stores.dataKeys(provider),
     ...(base.config.vaultKeys === undefined ? {} : { keys: base.config.vaultKeys }),
@@ -218,6 +221,8 @@ export async function openSeeder(nodeDir: string) {
     storage: base.stores.log,
     signerKey: base.logKey.signerKey,
     origin: base.config.logOrigin,
+    // The node's own start re-hashes the whole log ('full'); the seeder only appends to it.
+    verify: 'fast',
   });
   const store = new SealedRecordStore({
     storage: base.stores.records,
@@ -349,130 +354,207 @@ const WORKLOADS = [
   { key: 'search', label: `search Observation?subject=…&_count=${PAGE} (${PAGE} of ${TARGET_OBSERVATIONS})` },
 ] as const;
 
+/** One node's folder, its store's seeding state and, while measured, its process. */
+interface Side {
+  readonly name: 'scaled' | 'reference';
+  readonly folder: SoloNodeFolder;
+  readonly port: number;
+  readonly dbPath: string;
+  fixtureSeeded: boolean;
+  clones?: ReturnType<typeof createCloneSeeder>;
+  node?: Awaited<ReturnType<typeof startNodeProcess>>;
+}
+
+async function prepareSide(name: Side['name']): Promise<Side> {
+  const port = await findFreePort();
+  const folder = await prepareSoloNode({ port, publicUrl: `http://127.0.0.1:${port}` });
+  // The node's secrets and vault root secret are made and recorded as a first start would.
+  await verifyHostSecrets(folder.nodeDir, {}, () => undefined);
+  return { name, folder, port, dbPath: join(folder.nodeDir, 'node.db'), fixtureSeeded: false };
+}
+
+let template: { shared: string[]; perCopy: string[]; patients: number } | undefined;
+
+/** The filler template (built on first use, not when run.ts imports every group). */
+function fillerTemplate() {
+  template ??= {
+    shared: [],
+    perCopy: fillerTemplateLines(FILLER_PATIENTS, FILLER_OBSERVATIONS),
+    patients: FILLER_PATIENTS,
+  };
+  return template;
+}
+
+/**
+ * Grows a stopped node's store to `level` clinical resources (the fixture first); returns the
+ * resources written. Copy prefixes are unique per node (`copies` counts them).
+ */
+async function seedTo(
+  side: Side,
+  level: number,
+  copies: { n: number },
+  progress: (line: string) => void,
+): Promise<number> {
+  const seeder = await openSeeder(side.folder.nodeDir);
+  let written = 0;
+  try {
+    if (!side.fixtureSeeded) {
+      const fixture = scaleFixture();
+      await seedResources(seeder.target, fixture);
+      side.fixtureSeeded = true;
+      written += fixture.length;
+    }
+    // The clone seeder keeps the template's rows (FHIRPath once); its keyed hash is this vault's.
+    side.clones ??= createCloneSeeder(seeder.target, fillerTemplate());
+    // The store holds the seeded records and the Patients created by earlier sizes' requests.
+    let stored = databaseStats(side.dbPath).records;
+    const t0 = performance.now();
+    let lastReport = t0;
+    while (stored < level) {
+      const { resources, index } = side.clones.copy(`s${copies.n++}-`);
+      const take = Math.min(resources.length, level - stored);
+      for (let i = 0; i < take; i += SEED_COMMIT) {
+        const end = Math.min(take, i + SEED_COMMIT);
+        await seedResources(seeder.target, resources.slice(i, end), index.slice(i, end));
+      }
+      written += take;
+      stored += take;
+      if (performance.now() - lastReport > 15_000) {
+        lastReport = performance.now();
+        progress(
+          `${GROUP}: ${side.name} node: ${stored.toLocaleString('en')} of ${level.toLocaleString('en')} stored (${Math.round(written / ((lastReport - t0) / 1000))}/s)`,
+        );
+      }
+    }
+  } finally {
+    await seeder.close();
+  }
+  return written;
+}
+
+function workloadsOf(fhir: string): Record<string, Request> {
+  return {
+    read: (i) => fetch(`${fhir}/Patient/read-${i % READ_PATIENTS}`, { headers: HEADERS }),
+    create: () => fetch(`${fhir}/Patient`, { method: 'POST', headers: HEADERS, body: NEW_PATIENT }),
+    search: () => fetch(`${fhir}/Observation?subject=Patient/target&_count=${PAGE}`, { headers: HEADERS }),
+  };
+}
+
+/** The same result at every size, or the comparison means nothing. */
+async function checkSearch(fhir: string): Promise<void> {
+  const response = await fetch(`${fhir}/Observation?subject=Patient/target&_count=${PAGE}&_total=accurate`, {
+    headers: HEADERS,
+  });
+  const bundle = (await response.json()) as { total?: number; entry?: unknown[] };
+  if (bundle.total !== TARGET_OBSERVATIONS || bundle.entry?.length !== PAGE)
+    throw new Error(
+      `the search answered ${bundle.entry?.length} of ${bundle.total}, not ${PAGE} of ${TARGET_OBSERVATIONS}`,
+    );
+}
+
+/** Requests sent to one side before the other takes its turn (both see the same machine). */
+const CHUNK = 100;
+
 export const fhirScaleGroup: Group = {
   name: GROUP,
   description:
-    'Read, create and subject search (same results) at 10^3, 10^5, 10^6 stored resources: node CPU per request, p50/p99, ratio to 10^3 (issue 16 item 3; --size fhir-scale=<largest>)',
+    'Read, create and subject search (same results) at 10^3, 10^5, 10^6 stored resources, beside a 10^3 node in the same window: node CPU per request, p50/p99 (issue 16 item 3; --size fhir-scale=<largest>)',
   async run(ctx: GroupContext): Promise<GroupResult> {
     const { quick } = ctx.options;
     const levels = scaleLevels(quick, ctx.options.sizes?.[GROUP]);
+    const smallest = levels[0] as number;
     const requests = quick ? 300 : 1_000;
     const rounds = quick ? 2 : 3;
     const commit = await ctx.limit('limits.sqlite.commit');
-    const port = await findFreePort();
-    const origin = `http://127.0.0.1:${port}`;
-    const folder = await prepareSoloNode({ port, publicUrl: origin });
-    const dbPath = join(folder.nodeDir, 'node.db');
-    let node: Awaited<ReturnType<typeof startNodeProcess>> | undefined;
+    const sides: Side[] = [];
     const cleanup = async (): Promise<void> => {
-      await node?.stop();
-      await folder.chain.stop();
-      rmSync(folder.dir, { recursive: true, force: true });
+      for (const side of sides) {
+        await side.node?.stop();
+        await side.folder.chain.stop();
+        rmSync(side.folder.dir, { recursive: true, force: true });
+      }
     };
     const release = ctx.onInterrupt(cleanup);
     const figures: Figure[] = [];
     const notes: string[] = [];
     const base = new Map<string, { cpuMs: number; p50: number; p99: number }>();
     try {
-      // The node's secrets and vault root secret are made and recorded as a first start would.
-      await verifyHostSecrets(folder.nodeDir, {}, () => undefined);
-      const template = {
-        shared: [],
-        perCopy: fillerTemplateLines(FILLER_PATIENTS, FILLER_OBSERVATIONS),
-        patients: FILLER_PATIENTS,
-      };
-      const fixture = scaleFixture();
+      const scaled = await prepareSide('scaled');
+      sides.push(scaled);
+      const reference = await prepareSide('reference');
+      sides.push(reference);
+      const copies = { n: 0 };
       let seeded = 0;
-      let fixtureSeeded = false;
-      let clones: ReturnType<typeof createCloneSeeder> | undefined;
-      let copies = 0;
       let seedSeconds = 0;
-      let slowLines = 0;
+      await seedTo(reference, smallest, { n: 0 }, ctx.progress);
       for (const level of levels) {
-        // Grow the store to `level` clinical resources, the node stopped.
+        // Grow the scaled node's store to `level` clinical resources, both nodes stopped.
         const t0 = performance.now();
-        const seeder = await openSeeder(folder.nodeDir);
-        try {
-          if (!fixtureSeeded) {
-            await seedResources(seeder.target, fixture);
-            fixtureSeeded = true;
-          }
-          // The clone seeder keeps the template's rows (FHIRPath once); its keyed hash is the vault's.
-          clones ??= createCloneSeeder(seeder.target, template);
-          // The store holds the seeded records and the Patients created by earlier sizes' requests.
-          let stored = databaseStats(dbPath).records;
-          let lastReport = performance.now();
-          while (stored < level) {
-            const { resources, index } = clones.copy(`s${copies++}-`);
-            const take = Math.min(resources.length, level - stored);
-            for (let i = 0; i < take; i += SEED_COMMIT) {
-              const end = Math.min(take, i + SEED_COMMIT);
-              await seedResources(seeder.target, resources.slice(i, end), index.slice(i, end));
-            }
-            seeded += take;
-            stored += take;
-            if (performance.now() - lastReport > 15_000) {
-              lastReport = performance.now();
-              ctx.progress(
-                `${GROUP}: ${stored.toLocaleString('en')} of ${level.toLocaleString('en')} stored (${Math.round(seeded / ((seedSeconds * 1000 + performance.now() - t0) / 1000))}/s overall)`,
-              );
-            }
-          }
-          slowLines = clones.slowLines;
-        } finally {
-          await seeder.close();
-        }
+        seeded += await seedTo(scaled, level, copies, ctx.progress);
         seedSeconds += (performance.now() - t0) / 1000;
-        const stats = databaseStats(dbPath);
-        const dbBytes = fileBytes(dbPath) + fileBytes(`${dbPath}-wal`);
+        const stats = databaseStats(scaled.dbPath);
+        const dbBytes = fileBytes(scaled.dbPath) + fileBytes(`${scaled.dbPath}-wal`);
         ctx.progress(
-          `${GROUP}: ${stats.records.toLocaleString('en')} records (${stats.indexRows.toLocaleString('en')} index rows, ${formatNumber(dbBytes / 1e6)} MB) after ${formatNumber(seedSeconds)} s of seeding; starting the node`,
+          `${GROUP}: ${stats.records.toLocaleString('en')} records (${stats.indexRows.toLocaleString('en')} index rows, ${formatNumber(dbBytes / 1e6)} MB) after ${formatNumber(seedSeconds)} s of seeding; starting the nodes`,
         );
-
-        node = await startNodeProcess(folder, port);
-        ctx.progress(`${GROUP}: the node listens after ${formatNumber(node.startSeconds)} s; warming up`);
-        const fhir = node.fhirBase;
-        const workloads: Record<string, Request> = {
-          read: (i) => fetch(`${fhir}/Patient/read-${i % READ_PATIENTS}`, { headers: HEADERS }),
-          create: () => fetch(`${fhir}/Patient`, { method: 'POST', headers: HEADERS, body: NEW_PATIENT }),
-          search: () =>
-            fetch(`${fhir}/Observation?subject=Patient/target&_count=${PAGE}`, { headers: HEADERS }),
-        };
-        // The same result at every size, or the comparison means nothing.
-        const check = (await (
-          await fetch(`${fhir}/Observation?subject=Patient/target&_count=${PAGE}&_total=accurate`, {
-            headers: HEADERS,
-          })
-        ).json()) as { total?: number; entry?: unknown[] };
-        if (check.total !== TARGET_OBSERVATIONS || check.entry?.length !== PAGE)
-          throw new Error(
-            `the search answered ${check.entry?.length} of ${check.total}, not ${PAGE} of ${TARGET_OBSERVATIONS}`,
-          );
+        for (const side of sides) {
+          side.node = await startNodeProcess(side.folder, side.port);
+          await checkSearch(side.node.fhirBase);
+        }
+        ctx.progress(
+          `${GROUP}: the scaled node listens after ${formatNumber(scaled.node?.startSeconds ?? 0)} s, the reference after ${formatNumber(reference.node?.startSeconds ?? 0)} s; warming up`,
+        );
+        const running = sides.map((side) => ({
+          side,
+          pid: (side.node as NonNullable<Side['node']>).pid,
+          workloads: workloadsOf((side.node as NonNullable<Side['node']>).fhirBase),
+        }));
         const loadBefore = loadavg()[0] as number;
         // Warm-up: compiled code, caches and connections in place before anything counts.
-        for (const w of WORKLOADS) await load(Math.min(300, requests), workloads[w.key] as Request, []);
+        for (const r of running)
+          for (const w of WORKLOADS) await load(Math.min(300, requests), r.workloads[w.key] as Request, []);
         const cpu = new Map<string, number[]>();
         const latencies = new Map<string, number[]>();
         let shed = 0;
         for (let round = 0; round < rounds; round++)
           for (const w of WORKLOADS) {
-            const pids = processTree(node.pid);
-            const before = snapshotCpu(pids);
-            const samples = latencies.get(w.key) ?? [];
-            latencies.set(w.key, samples);
-            shed += await load(requests, workloads[w.key] as Request, samples);
-            const used = cpuBetween(before, snapshotCpu(pids)).totalMs;
-            cpu.set(w.key, [...(cpu.get(w.key) ?? []), used / requests]);
+            // The sides take turns every CHUNK requests, the order alternating, so that the machine's
+            // load (which moves CPU per request too) weighs on both alike.
+            const used = running.map(() => 0);
+            for (let done = 0; done < requests; done += CHUNK) {
+              const count = Math.min(CHUNK, requests - done);
+              const order = (done / CHUNK + round) % 2 === 0 ? [0, 1] : [1, 0];
+              for (const k of order) {
+                const r = running[k] as (typeof running)[number];
+                const pids = processTree(r.pid);
+                const before = snapshotCpu(pids);
+                const key = `${r.side.name}.${w.key}`;
+                const samples = latencies.get(key) ?? [];
+                latencies.set(key, samples);
+                shed += await load(count, r.workloads[w.key] as Request, samples);
+                used[k] = (used[k] as number) + cpuBetween(before, snapshotCpu(pids)).totalMs;
+              }
+            }
+            running.forEach((r, k) => {
+              const key = `${r.side.name}.${w.key}`;
+              cpu.set(key, [...(cpu.get(key) ?? []), (used[k] as number) / requests]);
+            });
             ctx.progress(
-              `${GROUP}: ${formatSize(level)} ${w.key} round ${round + 1}: ${(used / requests).toFixed(3)} ms CPU/request, load ${loadavg()[0]?.toFixed(1)}`,
+              `${GROUP}: ${formatSize(level)} ${w.key} round ${round + 1}: ${((used[0] as number) / requests).toFixed(3)} ms CPU/request (10^3 reference node ${((used[1] as number) / requests).toFixed(3)}), load ${loadavg()[0]?.toFixed(1)}`,
             );
           }
         const loadAfter = loadavg()[0] as number;
-        await node.stop();
-        node = undefined;
+        for (const side of sides) {
+          await side.node?.stop();
+          side.node = undefined;
+        }
 
         for (const w of WORKLOADS) {
-          const s = summarize(cpu.get(w.key) ?? [], latencies.get(w.key) ?? []);
+          const s = summarize(cpu.get(`scaled.${w.key}`) ?? [], latencies.get(`scaled.${w.key}`) ?? []);
+          const ref = summarize(
+            cpu.get(`reference.${w.key}`) ?? [],
+            latencies.get(`reference.${w.key}`) ?? [],
+          );
           if (!base.has(w.key)) base.set(w.key, s);
           const b = base.get(w.key) as { cpuMs: number; p50: number; p99: number };
           const extra = {
@@ -482,7 +564,11 @@ export const fhirScaleGroup: Group = {
             logEntries: stats.logEntries,
             databaseMB: Number((dbBytes / 1e6).toFixed(1)),
             requests: requests * rounds,
-            cpuMsByRound: (cpu.get(w.key) ?? []).map((x) => x.toFixed(3)).join(' '),
+            cpuMsByRound: (cpu.get(`scaled.${w.key}`) ?? []).map((x) => x.toFixed(3)).join(' '),
+            referenceCpuMs: Number(ref.cpuMs.toFixed(3)),
+            referenceCpuMsByRound: (cpu.get(`reference.${w.key}`) ?? []).map((x) => x.toFixed(3)).join(' '),
+            referenceP50Ms: Number(ref.p50.toFixed(1)),
+            referenceP99Ms: Number(ref.p99.toFixed(1)),
             shedAndRetried: shed,
             loadAverage: `${loadBefore.toFixed(1)}→${loadAfter.toFixed(1)}`,
           };
@@ -494,7 +580,13 @@ export const fhirScaleGroup: Group = {
               value: s.cpuMs,
               unit: 'ms CPU',
               extra,
-              ratios: [ratioToBase(s.cpuMs, b.cpuMs, levels[0] as number, 'CPU per request')],
+              ratios: [
+                {
+                  value: s.cpuMs / ref.cpuMs,
+                  text: `${(s.cpuMs / ref.cpuMs).toFixed(2)} × the ${formatSize(smallest)} reference node's in the same window (${ref.cpuMs.toFixed(2)} ms)`,
+                },
+                ratioToBase(s.cpuMs, b.cpuMs, smallest, 'CPU per request'),
+              ],
             },
             {
               group: GROUP,
@@ -505,8 +597,11 @@ export const fhirScaleGroup: Group = {
               unit: 'ms',
               extra,
               ratios: [
-                ratioToBase(s.p50, b.p50, levels[0] as number, 'p50'),
-                ratioToBase(s.p99, b.p99, levels[0] as number, 'p99'),
+                {
+                  value: s.p50 / ref.p50,
+                  text: `${(s.p50 / ref.p50).toFixed(2)} × the reference node's p50, ${(s.p99 / ref.p99).toFixed(2)} × its p99 (same window)`,
+                },
+                ratioToBase(s.p50, b.p50, smallest, 'p50'),
                 costRatio(s.p50 / 1000, commit, 'SQLite single-commit time'),
               ],
             },
@@ -516,17 +611,20 @@ export const fhirScaleGroup: Group = {
           group: GROUP,
           id: `${GROUP}.database.${level}`,
           label: `database at ${formatSize(level)} stored (node.db + WAL, after the requests)`,
-          value: (fileBytes(dbPath) + fileBytes(`${dbPath}-wal`)) / 1e6,
+          value: (fileBytes(scaled.dbPath) + fileBytes(`${scaled.dbPath}-wal`)) / 1e6,
           unit: 'MB',
-          extra: { ...databaseStats(dbPath), seededBeforeRequestsMB: Number((dbBytes / 1e6).toFixed(1)) },
+          extra: {
+            ...databaseStats(scaled.dbPath),
+            seededBeforeRequestsMB: Number((dbBytes / 1e6).toFixed(1)),
+          },
           ratios: [],
         });
       }
       notes.push(
-        `${GROUP}: one node (--workers 1, every protection on) over HTTP, ${IN_FLIGHT} in flight, ${rounds} rounds × ${requests} requests per workload and size (median round's CPU per request; latencies of all rounds), ` +
-          `at ${levels.map(formatSize).join(', ')} seeded resources (${FILLER_PATIENTS} distinct filler patients of 1 Patient + ${FILLER_OBSERVATIONS} Observations, copied with new ids; ` +
-          `${copies} copies, ${formatNumber(seeded / seedSeconds)} resources/s seeded, ${slowLines} template lines indexed in full per copy). ` +
-          'A ratio near 1 means the cost follows the result, not the store.',
+        `${GROUP}: two nodes (--workers 1 each, every protection on) over HTTP, ${IN_FLIGHT} in flight: the scaled one at ${levels.map(formatSize).join(', ')} seeded resources and a reference kept at ${formatSize(smallest)}, ` +
+          `taking turns every ${CHUNK} requests, ${rounds} rounds × ${requests} requests per workload, side and size (median round's CPU per request of the node's process tree; latencies of all rounds). ` +
+          `Filler: ${FILLER_PATIENTS} distinct patients of 1 Patient + ${FILLER_OBSERVATIONS} Observations copied with new ids (${copies.n} copies, ${formatNumber(seeded / seedSeconds)} resources/s seeded, ` +
+          `${scaled.clones?.slowLines ?? 0} template lines indexed in full per copy). A ratio near 1 means the cost follows the result, not the store.`,
       );
       return { figures, charts: [], notes };
     } finally {

@@ -42,7 +42,7 @@
  * (a few thousand AuditEvents per size): the sizes count the clinical resources seeded, and each
  * figure's details give the AuditEvents already stored.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -57,7 +57,7 @@ import { SealedRecordStore } from '../../src/vault/sealed-record-store.js';
 import { findFreePort } from '../../test/support/free-port.js';
 import { prepareSoloNode, type SoloNodeFolder } from '../../test/support/start-solo-node.js';
 import { costRatio, formatNumber, percentile } from '../measure.js';
-import { CARELEDGER_STAFF_HEADERS } from '../support/careledger-process.js';
+import { CARELEDGER_STAFF_HEADERS, waitForListening } from '../support/careledger-process.js';
 import { cpuBetween, processTree, snapshotCpu } from '../support/proc-cpu.js';
 import type { Figure, Group, GroupContext, GroupResult, Ratio } from '../types.js';
 import { createCloneSeeder, type SeedTarget, seedResources } from './export-seed.js';
@@ -244,24 +244,6 @@ export async function openSeeder(nodeDir: string) {
       await base.stores.close();
     },
   };
-}
-
-function waitForListening(child: ChildProcess): Promise<void> {
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      for (const line of chunk.toString().split('\n')) {
-        if (line.trim() !== '') lines.push(line);
-        if (line.includes('listening on')) resolve();
-      }
-      if (lines.length > 200) lines.splice(0, lines.length - 200);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`the node process exited (${code}): ${lines.slice(-5).join(' | ')}`)),
-    );
-  });
 }
 
 /** `careledger node start --workers 1` on the folder; resolves once it listens. */

@@ -32,7 +32,8 @@ export interface CareLedgerProcess {
   stop(): Promise<void>;
 }
 
-function waitForListening(child: ChildProcess): Promise<void> {
+/** Resolves when the node prints `listening on`; rejects with its last lines if it exits first. */
+export function waitForListening(child: ChildProcess): Promise<void> {
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {

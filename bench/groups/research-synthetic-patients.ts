@@ -7,6 +7,9 @@
  * and small enough (6 resources a patient on average) that 10^4 patients seed in minutes.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { createRandom } from '../../test/support/seeded-random.js';
+
+export { createRandom };
 
 const GIVEN = ['Ana', 'Ben', 'Chloe', 'Dev', 'Elif', 'Femi', 'Grace', 'Hugo', 'Ines', 'Jon', 'Kaia', 'Liam'];
 const FAMILY = ['Okafor', 'Lindqvist', 'Moreau', 'Tanaka', 'Silva', 'Novak', 'Haddad', 'Byrne', 'Keller'];
@@ -26,18 +29,6 @@ const OBSERVATIONS = [
   ['laboratory', '4548-4', 'Hemoglobin A1c/Hemoglobin.total in Blood', '%', 4.5, 11],
   ['laboratory', '2339-0', 'Glucose [Mass/volume] in Blood', 'mg/dL', 65, 260],
 ] as const;
-
-/** mulberry32: a small seeded generator, enough for repeatable test data (not for keys). */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;

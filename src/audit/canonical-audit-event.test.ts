@@ -1,5 +1,6 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
+import { createRandom } from '../../test/support/seeded-random.js';
 import { canonicalJson } from '../fhir/canonical-json.js';
 import {
   AUDIT_INDEX_HASH_CACHE_SIZE,
@@ -13,18 +14,6 @@ import {
   createAuditEvent,
   type FhirInteraction,
 } from './create-audit-event.js';
-
-/** A small seeded generator (mulberry32), so a failure names an input that can be rebuilt. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERACTIONS: FhirInteraction[] = [
   'read',
@@ -115,7 +104,7 @@ function viaObject(input: AuditEventInput, id: string): string {
 
 describe('canonicalAuditEventJson', () => {
   test('is canonicalJson of the stored AuditEvent, byte for byte, over 20,000 generated inputs', () => {
-    const random = generator(55);
+    const random = createRandom(55);
     for (let i = 0; i < 20_000; i++) {
       const input = randomInput(random);
       const id = random() < 0.9 ? '0190d6a4-8e2b-7c3d-9e4f-0123456789ab' : text(random);
@@ -196,7 +185,7 @@ describe('canonicalAuditEventJson', () => {
 
 describe('auditIndexEntries', () => {
   test('gives the rows auditEventIndexEntries gives the stored AuditEvent, in order, over 5,000 inputs', () => {
-    const random = generator(56);
+    const random = createRandom(56);
     const hash = (value: string) => `h(${value})`;
     for (let i = 0; i < 5_000; i++) {
       const input = randomInput(random);

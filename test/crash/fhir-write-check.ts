@@ -18,6 +18,7 @@ import { expect } from 'vitest';
 import { createChainClient } from '../../src/chain/index.js';
 import type { DevConsortium } from '../../src/cli/commands/dev-consortium.js';
 import { auditLog, createChainLogLedger } from '../../src/cli/commands/log-audit.js';
+import { createRandom } from '../support/seeded-random.js';
 import { findCheckpointProblems, type LogHistory } from './log-history.js';
 
 export interface FhirWriteCrashOptions {
@@ -56,18 +57,6 @@ const PRIVACY_OFFICER = {
   'X-CareLedger-Roles': 'privacy-officer',
   Accept: 'application/fhir+json',
 };
-
-/** mulberry32: a small seeded generator, so a failing run's kill timing can be replayed. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

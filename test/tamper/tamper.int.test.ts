@@ -42,6 +42,7 @@ import {
 } from '../../src/vault/local-keystore-key-provider.js';
 import { VaultCrypto } from '../../src/vault/vault-crypto.js';
 import { openTestVault, type TestVault } from '../support/open-test-vault.js';
+import { createRandom } from '../support/seeded-random.js';
 
 const NODE_ADDRESS = '0x00000000000000000000000000000000000000aa';
 /** A family name that appears nowhere but inside the Patient's ciphertext. */
@@ -49,16 +50,10 @@ const MARKER = 'Zwyrtkowska';
 const clinician: AccessContext = { who: 'Practitioner/dr-1', purpose: 'TREAT', roles: ['clinician'] };
 const headers = { 'x-careledger-identity': 'Practitioner/dr-1', 'content-type': 'application/fhir+json' };
 
-/** mulberry32: a small seeded generator, so every run flips the same bytes. */
+/** Whole numbers below `below` from a seeded generator, so every run flips the same bytes. */
 function seeded(seed: number): (below: number) => number {
-  let a = seed >>> 0;
-  return (below) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
-  };
+  const random = createRandom(seed);
+  return (below) => Math.floor(random() * below);
 }
 
 /** A copy of `bytes` with one bit of byte `position` flipped. */

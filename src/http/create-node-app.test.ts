@@ -37,7 +37,7 @@ describe('createNodeApp body limit', () => {
   });
 });
 
-describe('createNodeApp edge (shedding, body limit and security headers in one middleware)', () => {
+describe('createNodeApp security headers on every answer', () => {
   const app = createNodeApp({ maxBodyBytes: 16, loadShedding: false });
   app.get('/fail', () => {
     throw new Error('boom');

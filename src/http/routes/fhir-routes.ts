@@ -13,7 +13,7 @@ import { readJsonBody } from '../read-json-body.js';
 import { createEverythingHandler } from './fhir-everything-route.js';
 import { createFhirHistoryRoutes } from './fhir-history-routes.js';
 import { readSubsetOf } from './fhir-read-subset.js';
-import { FHIR_JSON, parseIfMatch, sendReadResource, sendResource } from './fhir-response.js';
+import { FHIR_JSON, parseIfMatch, sendResource } from './fhir-response.js';
 import { createFhirSystemRoutes, SYSTEM_SEARCH_PARAMS } from './fhir-system-routes.js';
 import { formatSearchBundle, searchHandling } from './search-bundle.js';
 
@@ -439,8 +439,8 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     const resource = await deps.repository.read(resourceType(c), resourceId(c), context);
     // What the node adds on a read (a Practitioner's licence); never to content served with a version proof.
     if (deps.showResource === undefined || context.versionProofs === true)
-      return sendReadResource(c, subset(resource));
-    return sendReadResource(c, subset(await deps.showResource(resource)));
+      return sendResource(c, subset(resource));
+    return sendResource(c, subset(await deps.showResource(resource)));
   });
 
   app.get('/:type/:id/_history/:vid', async (c) => {
@@ -450,7 +450,7 @@ export function createFhirRoutes(deps: FhirRouteDeps): Hono {
     }
     const context = await deps.authenticate(c);
     const subset = subsetFor(c, context);
-    return sendReadResource(
+    return sendResource(
       c,
       subset(await deps.repository.vread(resourceType(c), resourceId(c), Number(vid), context)),
     );

@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { createNodeApp, nodeErrorHandler } from '../../http/create-node-app.js';
+import { createNodeApp } from '../../http/create-node-app.js';
 import { corsPolicy } from '../../http/middleware/cors-policy/index.js';
-import { fhirEdge } from '../../http/middleware/fhir-rest-conventions/index.js';
+import { fhirRestConventions } from '../../http/middleware/fhir-rest-conventions/index.js';
 import { trackConnectionArrival } from '../../http/middleware/load-shedding/index.js';
 import { createOpenApiRoute } from '../../http/openapi.js';
 import { consentRegistryAbi, type Outbox } from '../../ledger/index.js';
@@ -69,15 +69,11 @@ export function publicRpcUrl(rpcUrl: string): string {
 /** CORS for browser SMART apps, and the FHIR REST conventions, for every FHIR route mounted after. */
 export function mountFhirConventions(app: Hono, base: NodeBase) {
   // Browser SMART apps call the FHIR API, the token endpoint and discovery from their own origin.
-  for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/userinfo', '/.well-known/*']) {
+  for (const path of ['/fhir/*', '/oauth/token', '/oauth/revoke', '/oauth/userinfo', '/.well-known/*']) {
     app.use(path, corsPolicy({ allowedOrigins: allowedOrigins(base.config) }));
   }
-  // CORS, then _format, Accept, Content-Type, _pretty, Prefer: return and conditional reads, for every
-  // FHIR route, in one middleware (decision 0053); errors become answers with the app's own onError.
-  app.use(
-    '/fhir/*',
-    fhirEdge({ allowedOrigins: allowedOrigins(base.config), onError: nodeErrorHandler(app) }),
-  );
+  // _format, Accept, Content-Type, _pretty, Prefer: return and conditional reads, for every FHIR route.
+  app.use('/fhir/*', fhirRestConventions());
 }
 
 /** Last: the OpenAPI document, the portal, and `/` sent to the portal. */

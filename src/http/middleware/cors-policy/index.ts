@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { editAnswerHeaders } from '../answer-headers/index.js';
 
@@ -49,26 +49,6 @@ const EXPOSED_HEADERS = [
  * Response passed through) is copied once.
  */
 export function corsPolicy(options: CorsPolicyOptions): MiddlewareHandler {
-  const policy = createCorsPolicy(options);
-  return async (c, next) => {
-    if (c.req.method === 'OPTIONS') return policy.preflight(c, next);
-    const origin = c.req.header('origin');
-    await next();
-    policy.addHeaders(c, origin);
-  };
-}
-
-export interface CorsPolicy {
-  /** Answers a preflight (OPTIONS). */
-  readonly preflight: MiddlewareHandler;
-  /** Adds the CORS headers to the answer a handler made for a request from `origin`. */
-  addHeaders(c: Context, origin: string | undefined): void;
-  /** What `addHeaders` adds to an answer without a `Vary` of its own, as one plain object. */
-  headersFor(origin: string | undefined): Readonly<Record<string, string>>;
-}
-
-/** The parts of `corsPolicy`, for a middleware that does more in the same hop (decision 0053). */
-export function createCorsPolicy(options: CorsPolicyOptions): CorsPolicy {
   const allowed = new Set(options.allowedOrigins.map((origin) => origin.replace(/\/$/, '')));
   const preflight = cors({
     origin: (origin) => (allowed.has(origin) ? origin : null),
@@ -77,27 +57,14 @@ export function createCorsPolicy(options: CorsPolicyOptions): CorsPolicy {
     maxAge: 600,
   });
   const exposed = EXPOSED_HEADERS.join(',');
-  const notAllowed = Object.freeze({ 'access-control-expose-headers': exposed, vary: 'Origin' });
-  // One object per allowed origin: the list is the operator's, so this is bounded by it.
-  const forAllowed = new Map(
-    [...allowed].map((origin) => [
-      origin,
-      Object.freeze({
-        'access-control-allow-origin': origin,
-        'access-control-expose-headers': exposed,
-        vary: 'Origin',
-      }),
-    ]),
-  );
-  return {
-    preflight,
-    addHeaders(c, origin) {
-      editAnswerHeaders(c, (headers) => {
-        headers.append('Vary', 'Origin');
-        if (origin !== undefined && allowed.has(origin)) headers.set('Access-Control-Allow-Origin', origin);
-        headers.set('Access-Control-Expose-Headers', exposed);
-      });
-    },
-    headersFor: (origin) => (origin === undefined ? undefined : forAllowed.get(origin)) ?? notAllowed,
+  return async (c, next) => {
+    if (c.req.method === 'OPTIONS') return preflight(c, next);
+    const origin = c.req.header('origin');
+    await next();
+    editAnswerHeaders(c, (headers) => {
+      headers.append('Vary', 'Origin');
+      if (origin !== undefined && allowed.has(origin)) headers.set('Access-Control-Allow-Origin', origin);
+      headers.set('Access-Control-Expose-Headers', exposed);
+    });
   };
 }

@@ -1,9 +1,6 @@
-import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { CareLedgerError } from '../../../errors/index.js';
 import { toErrorResponse } from '../../error-response.js';
-import { isCompleteAnswer, prepareAnswerHeaders, securityHeadersDue } from '../answer-headers/index.js';
-import { type CorsPolicyOptions, createCorsPolicy } from '../cors-policy/index.js';
-import { DEFAULT_CONTENT_SECURITY_POLICY } from '../security-headers/index.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -106,135 +103,73 @@ function notModified(
  */
 export function fhirRestConventions(): MiddlewareHandler {
   return async (c, next) => {
-    const refused = refuseUnservable(c);
-    if (refused !== undefined) return refused;
-    await next();
-    await applyToAnswer(c);
-  };
-}
-
-/**
- * CORS (`corsPolicy`) and the FHIR REST conventions in one middleware for `/fhir/*` (decision 0053),
- * CORS outside as when they were two: a preflight is answered before the conventions, and the CORS
- * headers go on whatever answer the conventions leave, their refusals and errors included (an error
- * is made into its answer here with the app's `onError`, as Hono's compose did between the two).
- *
- * A plain GET (no conditional headers, no `_pretty`: nothing the conventions would change in a 200)
- * whose answer will also get the edge's security headers has every header the middlewares would add
- * prepared before the handler (answer-headers); a handler that builds its answer complete with them
- * is left as it is, and any other answer gets its headers after the handler as before.
- */
-export function fhirEdge(options: CorsPolicyOptions & { readonly onError: ErrorHandler }): MiddlewareHandler {
-  const cors = createCorsPolicy(options);
-  return async (c, next) => {
-    if (c.req.method === 'OPTIONS') return cors.preflight(c, next);
-    const origin = c.req.header('origin');
+    // Hono's own query reading (no URL parsed per request: a few percent of a read, issue 16).
     try {
-      const refused = refuseUnservable(c);
-      if (refused !== undefined) c.res = refused;
-      else {
-        if (
-          c.req.method === 'GET' &&
-          securityHeadersDue(c) &&
-          c.req.header('if-none-match') === undefined &&
-          c.req.header('if-modified-since') === undefined &&
-          c.req.query('_pretty') !== 'true'
-        ) {
-          prepareAnswerHeaders(c, { ...cors.headersFor(origin), ...SECURITY_HEADERS });
-        }
-        await next();
-        if (isCompleteAnswer(c.res)) return;
-        await applyToAnswer(c);
-      }
+      negotiate(
+        c.req.query('_format'),
+        c.req.header('accept'),
+        c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'DELETE'
+          ? undefined
+          : c.req.header('content-type'),
+      );
     } catch (error) {
-      if (!(error instanceof Error)) throw error;
-      c.error = error;
-      c.res = await options.onError(error, c);
+      const { status, body } = toErrorResponse(error);
+      return c.body(JSON.stringify(body), status as 406, { 'Content-Type': FHIR_JSON });
     }
-    cors.addHeaders(c, origin);
-  };
-}
-
-/** The edge's security headers on an answer that set none of its own (security-headers). */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'cache-control': 'no-store',
-  'content-security-policy': DEFAULT_CONTENT_SECURITY_POLICY,
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-});
-
-/** A 406 or 415 answer for what the node cannot produce or read (before any work), or undefined. */
-function refuseUnservable(c: Context): Response | undefined {
-  // Hono's own query reading (no URL parsed per request: a few percent of a read, issue 16).
-  try {
-    negotiate(
-      c.req.query('_format'),
-      c.req.header('accept'),
-      c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'DELETE'
-        ? undefined
-        : c.req.header('content-type'),
-    );
-    return undefined;
-  } catch (error) {
-    const { status, body } = toErrorResponse(error);
-    return c.body(JSON.stringify(body), status as 406, { 'Content-Type': FHIR_JSON });
-  }
-}
-
-/** Conditional reads, `Prefer: return` and `_pretty` on the answer a handler made. */
-async function applyToAnswer(c: Context): Promise<void> {
-  const response = c.res;
-  const method = c.req.method;
-  if (
-    (method === 'GET' || method === 'HEAD') &&
-    response.status === 200 &&
-    notModified(
-      c.req.header('if-none-match'),
-      c.req.header('if-modified-since'),
-      response.headers.get('etag'),
-      response.headers.get('last-modified'),
-    )
-  ) {
-    const headers = new Headers();
-    for (const name of ['etag', 'last-modified', 'cache-control', 'x-content-type-options']) {
-      const value = response.headers.get(name);
-      if (value !== null) headers.set(name, value);
-    }
-    c.res = new Response(null, { status: 304, headers });
-    return;
-  }
-  const isJson = (response.headers.get('content-type') ?? '').includes('json');
-  if (isJson && (response.status === 200 || response.status === 201) && isCreate(method, c.req.path)) {
-    const wanted = preferredReturn(c.req.header('prefer'));
-    if (wanted !== 'representation') {
-      const headers = new Headers(response.headers);
-      if (wanted === 'minimal') {
-        headers.delete('content-type');
-        c.res = new Response(null, { status: response.status, headers });
-        return;
+    await next();
+    const response = c.res;
+    const method = c.req.method;
+    if (
+      (method === 'GET' || method === 'HEAD') &&
+      response.status === 200 &&
+      notModified(
+        c.req.header('if-none-match'),
+        c.req.header('if-modified-since'),
+        response.headers.get('etag'),
+        response.headers.get('last-modified'),
+      )
+    ) {
+      const headers = new Headers();
+      for (const name of ['etag', 'last-modified', 'cache-control', 'x-content-type-options']) {
+        const value = response.headers.get(name);
+        if (value !== null) headers.set(name, value);
       }
-      const outcome = {
-        resourceType: 'OperationOutcome',
-        issue: [
-          {
-            severity: 'information',
-            code: 'informational',
-            diagnostics: response.status === 201 ? 'created' : 'updated',
-          },
-        ],
-      };
-      c.res = new Response(JSON.stringify(outcome), { status: response.status, headers });
+      c.res = new Response(null, { status: 304, headers });
       return;
     }
-  }
-  if (isJson && c.req.query('_pretty') === 'true' && response.body !== null) {
-    const text = await response.text();
-    let pretty = text;
-    try {
-      pretty = JSON.stringify(JSON.parse(text), null, 2);
-    } catch {
-      // Not one JSON document (NDJSON): left as it is.
+    const isJson = (response.headers.get('content-type') ?? '').includes('json');
+    if (isJson && (response.status === 200 || response.status === 201) && isCreate(method, c.req.path)) {
+      const wanted = preferredReturn(c.req.header('prefer'));
+      if (wanted !== 'representation') {
+        const headers = new Headers(response.headers);
+        if (wanted === 'minimal') {
+          headers.delete('content-type');
+          c.res = new Response(null, { status: response.status, headers });
+          return;
+        }
+        const outcome = {
+          resourceType: 'OperationOutcome',
+          issue: [
+            {
+              severity: 'information',
+              code: 'informational',
+              diagnostics: response.status === 201 ? 'created' : 'updated',
+            },
+          ],
+        };
+        c.res = new Response(JSON.stringify(outcome), { status: response.status, headers });
+        return;
+      }
     }
-    c.res = new Response(pretty, { status: response.status, headers: response.headers });
-  }
+    if (isJson && c.req.query('_pretty') === 'true' && response.body !== null) {
+      const text = await response.text();
+      let pretty = text;
+      try {
+        pretty = JSON.stringify(JSON.parse(text), null, 2);
+      } catch {
+        // Not one JSON document (NDJSON): left as it is.
+      }
+      c.res = new Response(pretty, { status: response.status, headers: response.headers });
+    }
+  };
 }

@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { CareLedgerError } from '../../../errors/index.js';
 import { createOperationOutcomeFromError } from '../../../fhir/operation-outcome.js';
 import { hasSocket, requestSocket } from '../../remote-address.js';
@@ -69,19 +69,6 @@ type Waiter = { resolve: (admitted: boolean) => void; timer: ReturnType<typeof s
 /** How often the event loop's turn is noted (a timer runs only once the loop comes round). */
 const TICK_MS = 50;
 
-/** The shedding decision of one request: exempt (never counted), admitted (call `release` once done), or shed. */
-export type Admission = 'exempt' | boolean;
-
-export interface LoadShedder {
-  /** Decides a request: 'exempt', true (admitted: `release()` when it is done) or false (answer `shedAnswer`). */
-  admit(c: Context): Admission | Promise<boolean>;
-  /** Gives an admitted request's slot to the oldest waiter, or frees it. */
-  release(): void;
-  /** The 503 of a shed request (with `Retry-After`, the connection closed). */
-  shedAnswer(c: Context): Response;
-  stats(): LoadSheddingStats;
-}
-
 /**
  * A bounded number of requests in flight and a bounded, time-limited queue; everything beyond is
  * answered at once with 503 and `Retry-After` (RFC 9110 §15.6.4, §10.2.3) instead of piling up on
@@ -90,25 +77,6 @@ export interface LoadShedder {
 export function loadShedding(options: LoadSheddingOptions): MiddlewareHandler & {
   stats(): LoadSheddingStats;
 } {
-  const shedder = createLoadShedder(options);
-  const middleware: MiddlewareHandler = async (c, next) => {
-    const admission = shedder.admit(c);
-    if (admission === 'exempt') return next();
-    if (!(admission === true || (admission !== false && (await admission)))) return shedder.shedAnswer(c);
-    try {
-      await next();
-    } finally {
-      shedder.release();
-    }
-  };
-  return Object.assign(middleware, { stats: shedder.stats });
-}
-
-/**
- * The decision of `loadShedding` without a middleware of its own, for the node's edge middleware
- * (src/http/create-node-app.ts), which sheds, adds the security headers and limits bodies in one hop.
- */
-export function createLoadShedder(options: LoadSheddingOptions): LoadShedder {
   let inFlight = 0;
   let shed = 0;
   const queue: Waiter[] = [];
@@ -157,30 +125,15 @@ export function createLoadShedder(options: LoadSheddingOptions): LoadShedder {
     });
   };
 
-  return {
-    admit(c) {
-      // Only the network edge is shed: a request made in-process (the node's own callers, tests) never
-      // waited in a socket and is not one of the clients this protects against.
-      if (options.exempt?.(c.req.path) === true || !hasSocket(c)) return 'exempt';
-      const waited = waitedInSocket(requestSocket(c));
-      const stale = waited !== undefined && waited > options.maxQueueWaitMs;
-      if (stale || stalled()) {
-        shed += 1;
-        return false;
-      }
-      const admitted = admit();
-      if (admitted === true) return true;
-      if (admitted === false) {
-        shed += 1;
-        return false;
-      }
-      return admitted.then((ok) => {
-        if (!ok) shed += 1;
-        return ok;
-      });
-    },
-    release,
-    shedAnswer(c) {
+  const middleware: MiddlewareHandler = async (c, next) => {
+    // Only the network edge is shed: a request made in-process (the node's own callers, tests) never
+    // waited in a socket and is not one of the clients this protects against.
+    if (options.exempt?.(c.req.path) === true || !hasSocket(c)) return next();
+    const waited = waitedInSocket(requestSocket(c));
+    const stale = waited !== undefined && waited > options.maxQueueWaitMs;
+    const admitted = !stale && !stalled() && (await admit());
+    if (!admitted) {
+      shed += 1;
       const body = createOperationOutcomeFromError(
         new CareLedgerError(
           'ERR_RATE_LIMITED',
@@ -193,7 +146,14 @@ export function createLoadShedder(options: LoadSheddingOptions): LoadShedder {
         // The connection is not kept for a retry that should come later.
         connection: 'close',
       });
-    },
-    stats: (): LoadSheddingStats => ({ inFlight, queued: queue.length, shed }),
+    }
+    try {
+      await next();
+    } finally {
+      release();
+    }
   };
+  return Object.assign(middleware, {
+    stats: (): LoadSheddingStats => ({ inFlight, queued: queue.length, shed }),
+  });
 }

@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { editAnswerHeaders } from '../answer-headers/index.js';
 
 /**
@@ -20,20 +20,13 @@ export const DEFAULT_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancest
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
-    addSecurityHeaders(c);
+    editAnswerHeaders(c, (headers) => {
+      headers.set('X-Content-Type-Options', 'nosniff');
+      if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
+      if (!headers.has('Content-Security-Policy')) {
+        headers.set('Content-Security-Policy', DEFAULT_CONTENT_SECURITY_POLICY);
+      }
+      if (!headers.has('X-Frame-Options')) headers.set('X-Frame-Options', 'DENY');
+    });
   };
-}
-
-/** What `securityHeaders` does after the handler, for a middleware that does more in the same hop. */
-export function addSecurityHeaders(c: Context): void {
-  editAnswerHeaders(c, setSecurityHeaders);
-}
-
-function setSecurityHeaders(headers: Headers): void {
-  headers.set('X-Content-Type-Options', 'nosniff');
-  if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
-  if (!headers.has('Content-Security-Policy')) {
-    headers.set('Content-Security-Policy', DEFAULT_CONTENT_SECURITY_POLICY);
-  }
-  if (!headers.has('X-Frame-Options')) headers.set('X-Frame-Options', 'DENY');
 }
